@@ -1,0 +1,192 @@
+"""Group concurrent commands into shared transactions.
+
+One save per command tops out near 300–400 saves/s on PostgreSQL here; the store's ``save(*aggregates)`` is
+one atomic write whatever the count. So commands queue up, a worker thread takes everything queued (up to
+``max_batch``), runs each command's decision against aggregates loaded once per batch, and saves them all in
+one transaction. A refused command is rolled back inside the batch and changes nothing; if another process
+wrote one of the aggregates first (optimistic conflict), each command of the batch is re-run alone, freshly
+loaded, so nobody's accepted command is lost and nobody's is applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import ConcurrentModification, NotFound
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class UnitOfWork:
+    """What a command sees: aggregates by id (shared within a batch) and new aggregates to add."""
+
+    def __init__(self, store: Application[UUID], cache: dict[UUID, Aggregate],
+                 not_found: Callable[[UUID], Exception]) -> None:
+        self._store = store
+        self._cache = cache
+        self._not_found = not_found
+        self._backups: dict[UUID, Aggregate] = {}
+        self._new: set[UUID] = set()
+
+    def get(self, aggregate_id: UUID) -> Any:
+        if aggregate_id in self._cache:
+            if aggregate_id not in self._backups and aggregate_id not in self._new:
+                self._backups[aggregate_id] = copy.deepcopy(self._cache[aggregate_id])
+            return self._cache[aggregate_id]
+        try:
+            agg = self._store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise self._not_found(aggregate_id) from None
+        self._cache[aggregate_id] = agg
+        self._new.add(aggregate_id)
+        return agg
+
+    def add(self, aggregate: Aggregate) -> None:
+        self._cache[aggregate.id] = aggregate
+        self._new.add(aggregate.id)
+
+    def rollback(self) -> None:
+        for aggregate_id in self._new:
+            self._cache.pop(aggregate_id, None)
+        self._cache.update(self._backups)
+
+
+Decide = Callable[[UnitOfWork], T]
+
+
+@dataclass
+class _Item(Generic[T]):
+    decide: Decide[T]
+    future: asyncio.Future[T]
+    not_found: Callable[[UUID], Exception]
+    outcome: tuple[bool, Any] = field(default=(False, None))
+
+
+def _default_not_found(aggregate_id: UUID) -> Exception:
+    return NotFound(f"{aggregate_id} not found", id=str(aggregate_id))
+
+
+class BatchWriter:
+    def __init__(self, store: Application[UUID], *, max_batch: int = 200, window_ms: float = 2.0,
+                 conflict_retries: int = 5) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._window = window_ms / 1000.0
+        self._retries = conflict_retries
+        self._queue: asyncio.Queue[_Item[Any]] = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer")
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.commands = 0
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="batch-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        self._executor.shutdown(wait=True)
+
+    async def submit(self, decide: Decide[T], *,
+                     not_found: Callable[[UUID], Exception] = _default_not_found) -> T:
+        """Run ``decide`` inside a batch; returns its value once the batch is committed, or raises its error."""
+        if self._task is None:
+            await self.start()
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Item(decide, fut, not_found))
+        return await fut
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            items = [await self._queue.get()]
+            deadline = loop.time() + self._window
+            while len(items) < self._max_batch:
+                try:
+                    items.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    items.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            try:
+                await loop.run_in_executor(self._executor, self._run_batch, items)
+            except Exception as exc:  # the save itself failed (database down): fail every command
+                log.exception("batch failed")
+                for it in items:
+                    it.outcome = (False, exc)
+            for it in items:
+                if it.future.done():
+                    continue
+                ok, value = it.outcome
+                if ok:
+                    it.future.set_result(value)
+                else:
+                    it.future.set_exception(value)
+            self.batches += 1
+            self.commands += len(items)
+
+    # ---- runs in the writer thread -----------------------------------------------------------------
+    def _run_batch(self, items: list[_Item[Any]]) -> None:
+        cache: dict[UUID, Aggregate] = {}
+        for it in items:
+            if it.future.cancelled():
+                it.outcome = (False, asyncio.CancelledError())
+                continue
+            uow = UnitOfWork(self._store, cache, it.not_found)
+            try:
+                it.outcome = (True, it.decide(uow))
+            except Exception as exc:
+                uow.rollback()
+                it.outcome = (False, exc)
+        changed = [a for a in cache.values() if a.pending_events]
+        if not changed:
+            return
+        try:
+            self._store.save(*changed)
+        except IntegrityError:
+            # Another process saved one of these aggregates first. Re-run each accepted command alone.
+            log.info("batch of %d conflicted; re-running commands one by one", len(items))
+            for it in items:
+                if it.outcome[0]:
+                    it.outcome = self._run_alone(it)
+
+    def _run_alone(self, it: _Item[Any]) -> tuple[bool, Any]:
+        for _ in range(self._retries):
+            cache: dict[UUID, Aggregate] = {}
+            uow = UnitOfWork(self._store, cache, it.not_found)
+            try:
+                value = it.decide(uow)
+            except Exception as exc:
+                return (False, exc)
+            changed = [a for a in cache.values() if a.pending_events]
+            try:
+                if changed:
+                    self._store.save(*changed)
+                return (True, value)
+            except IntegrityError:
+                continue
+        return (False, ConcurrentModification("the aggregate kept changing; try again"))

@@ -1,0 +1,53 @@
+"""Turn a stored domain event into the log's envelope (used by the relay and by rebuilds from the store).
+
+The payload is the event's own attributes, decoded by the store's transcoder (Decimal, UUID and datetime come
+back exact) and written as plain JSON values. The envelope id is derived from (aggregate id, version), so a
+republished event keeps its id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from application.envelope import Envelope, to_plain
+
+_NAMESPACE = uuid.UUID("6f1c7a52-5d55-4e41-9a53-0c1e0b7c2a10")
+_BASE_FIELDS = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+def event_type_from_topic(topic: str) -> str:
+    """``domain.live_stream:LiveStream.Started`` → ``LiveStream.Started``."""
+    return topic.rsplit(":", 1)[-1]
+
+
+def stream_id_of(type_: str, aggregate_id: str, payload: dict[str, Any]) -> str | None:
+    if type_.startswith("LiveStream."):
+        return aggregate_id
+    sid = payload.get("stream_id")
+    return str(sid) if sid else None
+
+
+def envelope_from_stored(*, topic: str, aggregate_id: Any, aggregate_version: int, state: dict[str, Any],
+                         position: int) -> Envelope:
+    """``state`` is the transcoder-decoded event state (a dict)."""
+    type_ = event_type_from_topic(topic)
+    occurred_at = state.get("timestamp")
+    if not isinstance(occurred_at, datetime):
+        occurred_at = datetime.fromisoformat(str(occurred_at))
+    payload = {k: v for k, v in state.items() if k not in _BASE_FIELDS}
+    payload = to_plain(payload)
+    agg = str(aggregate_id)
+    schema_version = int(payload.pop("class_version", 1) or 1)
+    return Envelope(
+        id=str(uuid.uuid5(_NAMESPACE, f"{agg}:{aggregate_version}")),
+        type=type_,
+        schema_version=schema_version,
+        aggregate_id=agg,
+        aggregate_version=aggregate_version,
+        stream_id=stream_id_of(type_, agg, payload),
+        occurred_at=occurred_at,
+        payload=payload,
+        position=position,
+    )

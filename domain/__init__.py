@@ -1,0 +1,1 @@
+"""Business rules: event-sourced aggregates. Imports only the standard library and eventsourcing.domain."""

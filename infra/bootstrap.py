@@ -1,0 +1,66 @@
+"""The composition root: builds every object of the API process from one Settings. Nothing connects at import.
+
+``Container.open()`` connects (called from Sanic's before_server_start), ``close()`` releases everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from application.batch_writer import BatchWriter
+from application.event_store import LiveCommerceStore
+from application.streams import StreamService, StreamUrls
+from infra.mongo import mongo_client
+from infra.postgres import PgDatabase, apply_migrations
+from infra.redis_store import redis_client
+from infra.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    store: LiveCommerceStore | None = None
+    writer: BatchWriter | None = None
+    streams: StreamService | None = None
+    read_db: PgDatabase | None = None
+    redis: Any = None
+    mongo: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def open(self) -> None:
+        s = self.settings
+        await asyncio.to_thread(apply_migrations, s.read_url)
+        if s.read_url != s.postgres_url:
+            await asyncio.to_thread(apply_migrations, s.postgres_url)
+        self.store = await asyncio.to_thread(LiveCommerceStore, s.eventsourcing_env())
+        self.writer = BatchWriter(self.store, max_batch=s.command_batch_max, window_ms=s.command_batch_window_ms)
+        await self.writer.start()
+        self.streams = StreamService(
+            self.writer, clock=utc_now, new_id=uuid.uuid4, new_token=lambda: secrets.token_urlsafe(12),
+            urls=StreamUrls(s.rtmp_base_url, s.playback_base_url),
+        )
+        self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)
+        await self.read_db.open()
+        self.redis = redis_client(s.redis_url)
+        self.mongo = mongo_client(s.mongo_url)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            await self.writer.stop()
+        if self.read_db is not None:
+            await self.read_db.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.mongo is not None:
+            await self.mongo.close()
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)

@@ -1,0 +1,77 @@
+"""Kafka clients with the project's settings: topics, producer, consumer.
+
+Idempotent producers are a setting: on for Apache Kafka, off for the dev broker (Tansu lacks InitProducerId).
+Every consumer is idempotent anyway, so at-least-once delivery is enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+LOG_TOPICS = ("domain", "interactions", "media")
+
+
+async def ensure_topics(settings: Settings, names: tuple[str, ...] = LOG_TOPICS) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(settings.topic(n), num_partitions=settings.topic_partitions, replication_factor=1)
+            for n in names
+            if settings.topic(n) not in existing
+        ]
+        if new:
+            try:
+                await admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+
+def producer(settings: Settings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=settings.kafka_linger_ms,
+        enable_idempotence=settings.kafka_idempotent_producer,
+        max_batch_size=1_048_576,
+        request_timeout_ms=30_000,
+    )
+
+
+def consumer(settings: Settings, *topics: str, group_id: str | None, client_id: str = "livecommerce"
+             ) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        max_partition_fetch_bytes=4 * 1_048_576,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+    )
+
+
+async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer, attempts: int = 30) -> None:
+    for i in range(attempts):
+        try:
+            await client.start()
+            return
+        except KafkaConnectionError:
+            if i == attempts - 1:
+                raise
+            log.warning("kafka not reachable yet; retrying")
+            await asyncio.sleep(min(2.0, 0.2 * (i + 1)))

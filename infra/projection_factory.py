@@ -1,0 +1,44 @@
+"""Build a named projection with its store adapter; the caller closes the returned resources."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from infra.mongo import mongo_client
+from infra.postgres import PgDatabase, apply_migrations
+from infra.redis_store import RedisGuard, redis_client
+from infra.settings import Settings
+from projections.live_streams_pg import LiveStreamsTable
+from projections.ports import Projection
+from projections.registry import PROJECTIONS
+from projections.stream_realtime_mongo import COLLECTION, StreamRealtimeMongo
+from projections.stream_status_redis import StreamStatusRedis
+
+
+@dataclass
+class OpenProjection:
+    projection: Projection
+    close: Callable[[], Awaitable[None]]
+
+
+async def open_projection(settings: Settings, name: str) -> OpenProjection:
+    if name not in PROJECTIONS:
+        raise ValueError(f"unknown projection {name!r}; known: {', '.join(PROJECTIONS)}")
+    if name == "live_streams":
+        apply_migrations(settings.read_url)
+        db = PgDatabase(settings.read_url, max_size=4)
+        await db.open()
+        return OpenProjection(LiveStreamsTable(db), db.close)
+    if name == "stream_status":
+        r = redis_client(settings.redis_url)
+        await r.ping()
+        return OpenProjection(StreamStatusRedis(RedisGuard(r)), r.aclose)
+    client = mongo_client(settings.mongo_url)
+    proj = StreamRealtimeMongo(client[settings.mongo_db][COLLECTION])
+    await proj.ensure_indexes()
+
+    async def close() -> None:
+        await client.close()
+
+    return OpenProjection(proj, close)

@@ -1,0 +1,49 @@
+"""Rebuild one read model from the start of the log: the event store, the source of truth.
+
+Holds the read model's exclusive advisory lock so its live workers pause; resets the model, then feeds every
+stored event through the same ``apply`` the workers use. Shows a progress bar and returns the event count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+from tqdm import tqdm
+
+from application.event_store import LiveCommerceStore, new_transcoder
+from infra.projection_factory import open_projection
+from infra.projection_runner import rebuild_lock
+from infra.settings import Settings
+from infra.store_reader import max_position, read_after
+
+
+async def rebuild(settings: Settings, name: str, *, progress: bool = True, page: int = 2_000) -> int:
+    await asyncio.to_thread(lambda: LiveCommerceStore(settings.eventsourcing_env()).close())
+    opened = await open_projection(settings, name)
+    transcoder = new_transcoder()
+    conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
+        settings.postgres_url, autocommit=True)
+    key = rebuild_lock(name)
+    count = 0
+    try:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        end = await max_position(conn, settings.postgres_schema)
+        await opened.projection.reset()
+        position = 0
+        with tqdm(total=end, unit="ev", desc=f"rebuild {name}", disable=not progress) as bar:
+            while position < end:
+                batch = await read_after(conn, transcoder, position, page, settings.postgres_schema)
+                batch = [e for e in batch if (e.position or 0) <= end]
+                if not batch:
+                    break
+                await opened.projection.apply(batch)
+                bar.update((batch[-1].position or position) - position)
+                position = batch[-1].position or position
+                count += len(batch)
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    finally:
+        await conn.close()
+        await opened.close()
+    return count

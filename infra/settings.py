@@ -1,0 +1,117 @@
+"""One frozen Settings object for every process: URLs, ports and tuning knobs.
+
+Read from the environment with the prefix ``LIVECOMMERCE_`` (e.g. ``LIVECOMMERCE_POSTGRES_URL``), and from
+``.livecommerce/stack.env`` when the dev stack wrote one. The same names are used by docker-compose.yml, so the
+production stack and the laptop stack differ only in values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STATE_DIR = Path(".livecommerce")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LIVECOMMERCE_",
+        env_file=str(STATE_DIR / "stack.env"),
+        env_file_encoding="utf-8",
+        frozen=True,
+        extra="ignore",
+    )
+
+    # --- services -------------------------------------------------------------------------------------
+    postgres_url: str = "postgresql://postgres@127.0.0.1:5432/livecommerce"
+    # Read models may live in another database; by default they share the event store's.
+    read_postgres_url: str | None = None
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_db: str = "livecommerce"
+
+    # --- event store ----------------------------------------------------------------------------------
+    postgres_pool_size: int = 10
+    postgres_schema: str = "public"
+    aggregate_cache_size: int = 20_000
+
+    # --- kafka ----------------------------------------------------------------------------------------
+    topic_prefix: str = "livecommerce"
+    topic_partitions: int = 4
+    # Tansu (the dev broker) has no InitProducerId: idempotent producers are on only for Apache Kafka.
+    kafka_idempotent_producer: bool = False
+    kafka_linger_ms: int = 2
+    kafka_fetch_max_wait_ms: int = 20
+
+    # --- relay ----------------------------------------------------------------------------------------
+    relay_batch_size: int = 2_000
+    relay_name: str = "domain-relay"
+    relay_idle_check_seconds: float = 1.0
+
+    # --- command path ---------------------------------------------------------------------------------
+    command_batch_max: int = 200
+    command_batch_window_ms: float = 2.0
+    command_workers: int = 1
+
+    # --- projections ----------------------------------------------------------------------------------
+    projection_batch_size: int = 500
+    trending_limit: int = 10
+    featured_limit: int = 10
+
+    # --- http -----------------------------------------------------------------------------------------
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    http_workers: int = 1
+    read_your_writes_timeout_s: float = 2.0
+
+    # --- public URLs handed to hosts and viewers -------------------------------------------------------
+    rtmp_base_url: str = "rtmp://127.0.0.1:1935/live"
+    playback_base_url: str = "http://127.0.0.1:8000/hls"
+    media_root: Path = Path(".livecommerce/media")
+
+    # --- identity -------------------------------------------------------------------------------------
+    # Until sign-in lands (issue 3), a stream created without vendor_id belongs to this vendor.
+    default_vendor_id: str = "00000000-0000-4000-8000-000000000001"
+
+    # --- dev stack ------------------------------------------------------------------------------------
+    state_dir: Path = STATE_DIR
+    dev_kafka_port: int = Field(default=0, description="0 picks a free port")
+    dev_mongo_port: int = Field(default=0, description="0 picks a free port")
+
+    @property
+    def read_url(self) -> str:
+        return self.read_postgres_url or self.postgres_url
+
+    def topic(self, name: str) -> str:
+        """Topic names: ``{prefix}.domain``, ``{prefix}.interactions``, ``{prefix}.media``."""
+        return f"{self.topic_prefix}.{name}"
+
+    @property
+    def domain_topic(self) -> str:
+        return self.topic("domain")
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The `eventsourcing` library's own settings, derived from ours."""
+        url = urlparse(self.postgres_url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": (url.path or "/postgres").lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": url.username or "postgres",
+            "POSTGRES_PASSWORD": url.password or "",
+            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
+            "POSTGRES_SCHEMA": self.postgres_schema,
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "CREATE_TABLE": "y",
+            "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
+        }
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Entry points: HTTP and Socket.IO (Sanic), the `livecommerce` command line."""

@@ -1,0 +1,116 @@
+"""The ``livecommerce`` command: every process of the service and the dev stack, one subcommand each."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from infra.settings import Settings
+
+
+def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[object]]) -> int:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
+    from infra import devstack
+
+    if args.action == "up":
+        devstack.up(settings)
+    elif args.action == "down":
+        devstack.down(settings)
+    else:
+        devstack.status(settings)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from application.event_store import LiveCommerceStore
+    from infra.postgres import apply_migrations
+
+    LiveCommerceStore(settings.eventsourcing_env()).close()
+    applied = apply_migrations(settings.postgres_url)
+    if settings.read_url != settings.postgres_url:
+        applied += apply_migrations(settings.read_url)
+    print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    return 0
+
+
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    from interfaces.http.app import serve
+
+    if args.port:
+        settings = settings.model_copy(update={"http_port": args.port})
+    serve(settings)
+    return 0
+
+
+def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.relay import Relay
+
+    return _run_until_signal(Relay(settings).run)
+
+
+def cmd_project(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.projection_runner import run_projections
+    from projections.registry import PROJECTIONS
+
+    if args.rebuild:
+        from infra.rebuild import rebuild
+
+        n = asyncio.run(rebuild(settings, args.rebuild, progress=not args.no_progress))
+        print(f"rebuilt {args.rebuild} from {n} events")
+        return 0
+    names = args.only or list(PROJECTIONS)
+    return _run_until_signal(lambda stop: run_projections(settings, names, stop))
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.supervisor import supervise
+
+    return supervise(args.only)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="livecommerce", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="dev stack: PostgreSQL, Redis, Kafka (Tansu), MongoDB (SecantusDB)")
+    dev.add_argument("action", choices=["up", "down", "status"])
+    dev.set_defaults(func=cmd_dev)
+    sub.add_parser("migrate", help="create the event store and apply read-model migrations"
+                   ).set_defaults(func=cmd_migrate)
+    api = sub.add_parser("api", help="HTTP API (Sanic)")
+    api.add_argument("--port", type=int, default=0)
+    api.set_defaults(func=cmd_api)
+    sub.add_parser("relay", help="event store → Kafka relay").set_defaults(func=cmd_relay)
+    proj = sub.add_parser("project", help="projection workers (Kafka → read models)")
+    proj.add_argument("--only", action="append", help="run only this read model (repeatable)")
+    proj.add_argument("--rebuild", metavar="NAME", help="rebuild one read model from the start of the log")
+    proj.add_argument("--no-progress", action="store_true")
+    proj.set_defaults(func=cmd_project)
+    run = sub.add_parser("run", help="api + relay + projections, supervised; Ctrl-C stops all")
+    run.add_argument("--only", action="append", choices=["api", "relay", "projections"])
+    run.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args, Settings()) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

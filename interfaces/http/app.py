@@ -1,0 +1,41 @@
+"""The Sanic application factory. Resources open in before_server_start and close in after_server_stop."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import partial
+
+from sanic import Sanic
+
+from infra.bootstrap import Container
+from infra.settings import Settings
+from interfaces.http import errors, health, openapi, streams
+
+
+def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
+    app = Sanic(name, dumps=partial(json.dumps, ensure_ascii=False, default=str))
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.KEEP_ALIVE_TIMEOUT = 75
+    app.ctx.container = Container(settings)
+    errors.install(app)
+    app.blueprint(streams.bp)
+    app.blueprint(health.bp)
+    app.blueprint(openapi.bp)
+
+    @app.before_server_start
+    async def open_resources(app: Sanic) -> None:
+        await app.ctx.container.open()
+
+    @app.after_server_stop
+    async def close_resources(app: Sanic) -> None:
+        await app.ctx.container.close()
+
+    return app
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO)
+    app = create_app(settings)
+    app.run(host=settings.http_host, port=settings.http_port, single_process=True, access_log=False,
+            motd=False)

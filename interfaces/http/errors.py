@@ -1,0 +1,66 @@
+"""The one error mapper: domain errors, validation errors and HTTP errors → status + stable code + en/bn text.
+
+Body shape: ``{"error": {"code", "message", "message_bn", "details"}}``; validation errors add
+``details.fields: [{"field", "message", "type"}]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from sanic import Request, Sanic
+from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, SanicException
+from sanic.response import HTTPResponse, json
+
+from domain.errors import DomainError
+from interfaces.http.messages import message
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, details: dict[str, Any] | None = None) -> HTTPResponse:
+    en, bn = message(code)
+    return json({"error": {"code": code, "message": en, "message_bn": bn, "details": details or {}}},
+                status=status)
+
+
+def validation_details(exc: ValidationError) -> dict[str, Any]:
+    return {
+        "fields": [
+            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+    }
+
+
+def install(app: Sanic) -> None:
+    @app.exception(DomainError)
+    async def on_domain(_: Request, exc: DomainError) -> HTTPResponse:
+        return error_response(exc.http_status, exc.code, {"reason": exc.message, **exc.details})
+
+    @app.exception(ValidationError)
+    async def on_validation(_: Request, exc: ValidationError) -> HTTPResponse:
+        return error_response(422, "validation_failed", validation_details(exc))
+
+    @app.exception(NotFound)
+    async def on_not_found(_: Request, exc: NotFound) -> HTTPResponse:
+        return error_response(404, "route_not_found")
+
+    @app.exception(MethodNotAllowed)
+    async def on_method(_: Request, exc: MethodNotAllowed) -> HTTPResponse:
+        return error_response(405, "method_not_allowed")
+
+    @app.exception(BadRequest)
+    async def on_bad_request(_: Request, exc: BadRequest) -> HTTPResponse:
+        return error_response(400, "invalid_json", {"reason": str(exc)})
+
+    @app.exception(SanicException)
+    async def on_sanic(_: Request, exc: SanicException) -> HTTPResponse:
+        return error_response(exc.status_code, "http_error", {"reason": str(exc)})
+
+    @app.exception(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> HTTPResponse:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error")

@@ -1,0 +1,76 @@
+"""``GET /docs/openapi.json``: the OpenAPI 3.1 document, built from the same pydantic models the handlers use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from interfaces.http import schemas as s
+
+bp = Blueprint("openapi")
+
+P = "/api/v1/live-commerce"
+ID = [{"name": "stream_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
+ROUTES: list[tuple[str, str, str, type[BaseModel] | None, list[dict[str, Any]], dict[str, str]]] = [
+    ("post", f"{P}/streams", "Create (schedule) a live stream", s.CreateStreamBody, [],
+     {"201": "Created: {id, version, status}", "422": "Invalid fields"}),
+    ("get", f"{P}/streams", "List streams with filters, trending and featured", s.ListStreamsQuery, [],
+     {"200": "{streams, total_count, trending_streams, featured_streams}"}),
+    ("get", f"{P}/streams/{{stream_id}}", "Stream details (min_version waits for your own write)",
+     s.StreamQuery, ID, {"200": "Stream details", "404": "Unknown stream"}),
+    ("post", f"{P}/streams/{{stream_id}}/start", "Start a scheduled stream", None, ID,
+     {"200": "{stream_key, rtmp_url, stream_url, chat_room_id, id, version}", "409": "Broken rule"}),
+    ("post", f"{P}/streams/{{stream_id}}/end", "End a live stream", s.EndStreamBody, ID,
+     {"200": "{id, version, status}", "409": "Broken rule"}),
+    ("post", f"{P}/streams/{{stream_id}}/cancel", "Cancel a scheduled stream", s.CancelStreamBody, ID,
+     {"200": "{id, version, status}", "409": "Broken rule"}),
+    ("post", f"{P}/streams/{{stream_id}}/products", "Add a product to a stream", s.StreamProductIn, ID,
+     {"201": "{id, version}", "409": "Broken rule"}),
+    ("post", f"{P}/streams/{{stream_id}}/feature", "Feature a product in a live stream", s.FeatureProductBody,
+     ID, {"201": "{id, version, featured_product_id}", "409": "Broken rule"}),
+    ("get", "/health", "Dependencies answering?", None, [], {"200": "All answer", "503": "Some failing"}),
+]
+
+ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "object", "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "message_bn": {"type": "string"},
+        "details": {"type": "object"}}}},
+}
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    components: dict[str, Any] = {"Error": ERROR}
+    for method, path, summary, model, params, responses in ROUTES:
+        op: dict[str, Any] = {"summary": summary, "parameters": list(params), "responses": {}}
+        if model is not None:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(schema.pop("$defs", {}))
+            components[model.__name__] = schema
+            if method == "get":
+                op["parameters"] += [
+                    {"name": k, "in": "query", "required": False, "schema": v}
+                    for k, v in schema.get("properties", {}).items()
+                ]
+            else:
+                op["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+        for code, desc in responses.items():
+            content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            op["responses"][code] = {"description": desc, **({"content": content} if code >= "400" else {})}
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Live Commerce Service", "version": "0.1.0"},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+
+
+@bp.get("/docs/openapi.json")
+async def openapi(_: Request) -> HTTPResponse:
+    return json(document())

@@ -1,0 +1,156 @@
+"""PostgreSQL read tables ``live_streams`` and ``live_stream_products`` (spec §2.1), from LiveStream events.
+
+Idempotence: ``live_streams.aggregate_version`` is the guard. The created event inserts with ON CONFLICT DO
+NOTHING; every later event first bumps the version with ``WHERE aggregate_version < v`` and touches the
+products only if that row changed. Row ids and timestamps come from the events, so a rebuild is identical.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from application.envelope import Envelope
+from projections.ports import SqlDatabase, SqlTx
+from projections.timeutil import naive_utc
+
+_PRODUCT_NS = uuid.UUID("0b0e7a4e-3f40-4c4b-8f6d-4a3c8f1f2e11")
+
+
+def product_row_id(stream_id: str, product_id: str) -> uuid.UUID:
+    return uuid.uuid5(_PRODUCT_NS, f"{stream_id}:{product_id}")
+
+
+async def _bump(tx: SqlTx, e: Envelope, sets: str = "", params: dict[str, Any] | None = None) -> bool:
+    """Advance the row to this event's version; False when the event was already applied."""
+    p = {"id": e.aggregate_id, "v": e.aggregate_version, "at": naive_utc(e.occurred_at), **(params or {})}
+    sql = (
+        "UPDATE live_streams SET aggregate_version = %(v)s, updated_at = %(at)s"
+        + (", " + sets if sets else "")
+        + " WHERE id = %(id)s AND aggregate_version < %(v)s"
+    )
+    return await tx.execute(sql, p) == 1
+
+
+async def _insert_product(tx: SqlTx, stream_id: str, p: dict[str, Any], at: Any) -> None:
+    await tx.execute(
+        "INSERT INTO live_stream_products (id, stream_id, product_id, display_order, special_price,"
+        " discount_percentage, limited_quantity, presentation_notes, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (stream_id, product_id) DO NOTHING",
+        (
+            product_row_id(stream_id, p["product_id"]), stream_id, p["product_id"], p.get("display_order") or 0,
+            p.get("special_price"), p.get("discount_percentage"), p.get("limited_quantity"),
+            p.get("presentation_notes"), at,
+        ),
+    )
+
+
+async def on_scheduled(tx: SqlTx, e: Envelope) -> bool:
+    d = e.payload
+    at = naive_utc(e.occurred_at)
+    inserted = await tx.execute(
+        "INSERT INTO live_streams (id, vendor_id, host_id, stream_key, title, title_bn, description,"
+        " description_bn, stream_type, category, thumbnail_url, cover_image_url, status, scheduled_start_time,"
+        " max_viewers, is_recorded, is_public, language, tags, stream_settings, metadata, created_at,"
+        " updated_at, aggregate_version)"
+        " VALUES (%(id)s, %(vendor_id)s, %(host_id)s, %(stream_key)s, %(title)s, %(title_bn)s,"
+        " %(description)s, %(description_bn)s, %(stream_type)s, %(category)s, %(thumbnail_url)s,"
+        " %(cover_image_url)s, 'scheduled', %(scheduled_start_time)s, %(max_viewers)s, %(is_recorded)s,"
+        " %(is_public)s, %(language)s, %(tags)s, %(stream_settings)s, %(metadata)s, %(at)s, %(at)s, %(v)s)"
+        " ON CONFLICT (id) DO NOTHING",
+        {
+            **{k: d.get(k) for k in ("vendor_id", "host_id", "stream_key", "title", "title_bn", "description",
+                                     "description_bn", "stream_type", "category", "thumbnail_url",
+                                     "cover_image_url", "max_viewers", "is_recorded", "is_public", "language")},
+            "id": e.aggregate_id,
+            "v": e.aggregate_version,
+            "at": at,
+            "scheduled_start_time": naive_utc(d.get("scheduled_start_time")),
+            "tags": json.dumps(d.get("tags") or [], ensure_ascii=False),
+            "stream_settings": json.dumps(d.get("stream_settings") or {}, ensure_ascii=False),
+            "metadata": json.dumps({}),
+        },
+    )
+    if inserted != 1:
+        return False
+    for p in d.get("products") or []:
+        await _insert_product(tx, str(e.aggregate_id), p, at)
+    return True
+
+
+async def on_started(tx: SqlTx, e: Envelope) -> bool:
+    return await _bump(
+        tx, e,
+        "status = 'live', actual_start_time = %(at)s,"
+        " metadata = metadata || jsonb_build_object('stream_url', %(url)s::text, 'chat_room_id', %(chat)s::text)",
+        {"url": e.payload.get("stream_url"), "chat": e.payload.get("chat_room_id")},
+    )
+
+
+async def on_ended(tx: SqlTx, e: Envelope) -> bool:
+    return await _bump(
+        tx, e,
+        "status = 'ended', end_time = %(at)s, duration_seconds = %(dur)s,"
+        " metadata = metadata || jsonb_build_object('summary', %(summary)s::text)",
+        {"dur": e.payload.get("duration_seconds") or 0, "summary": e.payload.get("summary")},
+    )
+
+
+async def on_cancelled(tx: SqlTx, e: Envelope) -> bool:
+    return await _bump(
+        tx, e,
+        "status = 'cancelled', metadata = metadata || jsonb_build_object('cancel_reason', %(reason)s::text)",
+        {"reason": e.payload.get("reason")},
+    )
+
+
+async def on_product_added(tx: SqlTx, e: Envelope) -> bool:
+    if not await _bump(tx, e):
+        return False
+    await _insert_product(tx, str(e.aggregate_id), e.payload["product"], naive_utc(e.occurred_at))
+    return True
+
+
+async def on_product_featured(tx: SqlTx, e: Envelope) -> bool:
+    if not await _bump(tx, e, "metadata = metadata || jsonb_build_object('featured_product_id', %(pid)s::text)",
+                       {"pid": e.payload["product_id"]}):
+        return False
+    await tx.execute(
+        "UPDATE live_stream_products SET featured_timestamp = %s WHERE stream_id = %s AND product_id = %s",
+        (naive_utc(e.occurred_at), e.aggregate_id, e.payload["product_id"]),
+    )
+    return True
+
+
+HANDLERS: dict[str, Callable[[SqlTx, Envelope], Awaitable[bool]]] = {
+    "LiveStream.Scheduled": on_scheduled,
+    "LiveStream.Started": on_started,
+    "LiveStream.Ended": on_ended,
+    "LiveStream.Cancelled": on_cancelled,
+    "LiveStream.ProductAdded": on_product_added,
+    "LiveStream.ProductFeatured": on_product_featured,
+}
+
+
+class LiveStreamsTable:
+    name = "live_streams"
+    topics = ("domain",)
+    tables = ("live_streams", "live_stream_products")
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    async def apply(self, envelopes: Sequence[Envelope]) -> int:
+        applied = 0
+        async with self._db.transaction() as tx:
+            for e in envelopes:
+                handler = HANDLERS.get(e.type)
+                if handler is not None and await handler(tx, e):
+                    applied += 1
+        return applied
+
+    async def reset(self) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("TRUNCATE live_stream_products, live_streams")

@@ -1,0 +1,45 @@
+"""The small ports projections write through. Implemented in infra (psycopg, redis-py, pymongo)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from application.envelope import Envelope
+
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+class SqlTx(Protocol):
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+    async def fetch(self, sql: str, params: Params = ()) -> list[dict[str, Any]]: ...
+
+
+class SqlDatabase(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[SqlTx]: ...
+
+
+class GuardedRedis(Protocol):
+    async def apply_if_newer(self, version_key: str, version: int, ops: list[list[Any]]) -> bool:
+        """Run ``ops`` (Redis commands as lists) atomically, only if ``version`` is above the stored one."""
+        ...
+
+    async def delete_matching(self, patterns: Sequence[str]) -> int: ...
+
+
+class DocumentCollection(Protocol):
+    async def update_one(self, filter: Mapping[str, Any], update: Any, upsert: bool = False) -> Any: ...
+    async def delete_many(self, filter: Mapping[str, Any]) -> Any: ...
+    async def create_index(self, keys: Any, **kwargs: Any) -> Any: ...
+
+
+class Projection(Protocol):
+    """A read model. ``apply`` must be idempotent: a redelivered envelope changes nothing."""
+
+    name: str
+    topics: tuple[str, ...]  # log topic names without prefix, e.g. ("domain",)
+
+    async def apply(self, envelopes: Sequence[Envelope]) -> int: ...
+
+    async def reset(self) -> None: ...

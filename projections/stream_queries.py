@@ -1,0 +1,84 @@
+"""Queries over the stream read tables. SQL lives beside the projection that owns the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+STREAM_COLUMNS = (
+    "id, vendor_id, host_id, title, title_bn, description, description_bn, stream_type, category,"
+    " thumbnail_url, cover_image_url, status, scheduled_start_time, actual_start_time, end_time,"
+    " duration_seconds, max_viewers, current_viewers, total_unique_viewers, peak_concurrent_viewers,"
+    " is_recorded, recording_url, is_public, is_featured, language, tags, metadata, created_at, updated_at,"
+    " aggregate_version"
+)
+
+
+class SqlReader(Protocol):
+    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]: ...
+
+
+async def list_streams(db: SqlReader, *, status: str | None, category: str | None, page: int, limit: int,
+                       public_only: bool = True) -> tuple[list[dict[str, Any]], int]:
+    where, params = ["TRUE"], {}
+    if status:
+        where.append("status = %(status)s")
+        params["status"] = status
+    if category:
+        where.append("category = %(category)s")
+        params["category"] = category
+    if public_only:
+        where.append("is_public")
+    cond = " AND ".join(where)
+    rows = await db.fetch(
+        f"SELECT {STREAM_COLUMNS}, count(*) OVER () AS total_count FROM live_streams WHERE {cond}"
+        " ORDER BY (status = 'live') DESC, COALESCE(actual_start_time, scheduled_start_time, created_at) DESC, id"
+        " LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, "limit": limit, "offset": (page - 1) * limit},
+    )
+    if rows:
+        return rows, int(rows[0]["total_count"])
+    total = await db.fetch(f"SELECT count(*) AS n FROM live_streams WHERE {cond}", params)
+    return rows, int(total[0]["n"])
+
+
+async def streams_by_ids(db: SqlReader, ids: Sequence[str]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    rows = await db.fetch(f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE id = ANY(%s::uuid[])", (list(ids),))
+    by_id = {str(r["id"]): r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def featured_streams(db: SqlReader, limit: int) -> list[dict[str, Any]]:
+    return await db.fetch(
+        f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE is_featured AND is_public"
+        " AND status IN ('scheduled', 'live') ORDER BY (status = 'live') DESC, scheduled_start_time LIMIT %s",
+        (limit,),
+    )
+
+
+async def get_stream(db: SqlReader, stream_id: str) -> dict[str, Any] | None:
+    rows = await db.fetch(f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE id = %s", (stream_id,))
+    return rows[0] if rows else None
+
+
+async def stream_version(db: SqlReader, stream_id: str) -> int | None:
+    rows = await db.fetch("SELECT aggregate_version FROM live_streams WHERE id = %s", (stream_id,))
+    return int(rows[0]["aggregate_version"]) if rows else None
+
+
+async def products_of(db: SqlReader, stream_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    if not stream_ids:
+        return {}
+    rows = await db.fetch(
+        "SELECT stream_id, product_id, display_order, featured_timestamp, special_price, discount_percentage,"
+        " limited_quantity, sold_quantity, is_flash_sale, flash_sale_end_time, presentation_notes"
+        " FROM live_stream_products WHERE stream_id = ANY(%s::uuid[]) ORDER BY stream_id, display_order,"
+        " product_id",
+        (list(stream_ids),),
+    )
+    out: dict[str, list[dict[str, Any]]] = {str(i): [] for i in stream_ids}
+    for r in rows:
+        out[str(r["stream_id"])].append(r)
+    return out
