@@ -1,0 +1,23 @@
+# The livecommerce service image: one image, three processes (docker-compose.yml runs
+# `livecommerce api`, `livecommerce relay` and `livecommerce project` from it).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY . /app
+# Runtime dependencies only: the `dev` extra (stand-in servers) is never installed in production.
+RUN pip install . \
+    && useradd --system --create-home --home-dir /home/livecommerce livecommerce \
+    && mkdir -p /var/lib/livecommerce/media \
+    && chown -R livecommerce:livecommerce /var/lib/livecommerce
+
+USER livecommerce
+WORKDIR /home/livecommerce
+ENV LIVECOMMERCE_MEDIA_ROOT=/var/lib/livecommerce/media
+
+EXPOSE 8000
+CMD ["livecommerce", "api"]

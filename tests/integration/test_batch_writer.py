@@ -1,0 +1,105 @@
+"""The batching command path against real PostgreSQL: shared transactions, refusals, cross-process conflicts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+
+from application.batch_writer import BatchWriter, UnitOfWork
+from application.event_store import LiveCommerceStore
+from application.streams import ProductTerms, ScheduleStream, StreamService, StreamUrls
+from domain.errors import ProductAlreadyInStream, StreamNotFound, StreamNotStartable
+from domain.live_stream import LiveStream
+from infra.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def store(settings: Settings) -> Iterator[LiveCommerceStore]:
+    s = LiveCommerceStore(settings.eventsourcing_env())
+    yield s
+    s.close()
+
+
+def service(writer: BatchWriter) -> StreamService:
+    return StreamService(writer, clock=lambda: datetime.now(timezone.utc), new_id=uuid.uuid4,
+                         new_token=lambda: uuid.uuid4().hex, urls=StreamUrls("rtmp://h/live", "http://h/hls"))
+
+
+def schedule_cmd(i: int = 0) -> ScheduleStream:
+    return ScheduleStream(vendor_id=str(uuid.uuid4()), title=f"show {i}", stream_type="product_demo",
+                          products=[ProductTerms(str(uuid.UUID(int=1)))])
+
+
+async def test_concurrent_commands_share_transactions_and_all_land(store: LiveCommerceStore) -> None:
+    writer = BatchWriter(store, max_batch=100, window_ms=5)
+    svc = service(writer)
+    results = await asyncio.gather(*(svc.schedule(schedule_cmd(i)) for i in range(300)))
+    assert writer.batches < 300 / 5, "commands should have been batched"
+    assert len({r.id for r in results}) == 300
+    for r in results[:20]:
+        assert store.repository.get(r.id).version == 1
+    await writer.stop()
+
+
+async def test_a_refused_command_in_a_batch_changes_nothing_and_others_land(store: LiveCommerceStore) -> None:
+    writer = BatchWriter(store, max_batch=100, window_ms=20)
+    svc = service(writer)
+    sid = (await svc.schedule(schedule_cmd())).id
+    outcomes = await asyncio.gather(
+        svc.start(sid),
+        svc.start(sid),  # same batch, second start must be refused
+        svc.add_product(sid, ProductTerms(str(uuid.UUID(int=2)))),
+        svc.add_product(sid, ProductTerms(str(uuid.UUID(int=2)))),  # duplicate: refused
+        svc.start(uuid.uuid4()),  # unknown: 404 error
+        return_exceptions=True,
+    )
+    kinds = [type(o).__name__ for o in outcomes]
+    assert kinds == ["StartedStream", "StreamNotStartable", "CommandResult", "ProductAlreadyInStream",
+                     "StreamNotFound"]
+    assert isinstance(outcomes[1], StreamNotStartable) and isinstance(outcomes[3], ProductAlreadyInStream)
+    assert isinstance(outcomes[4], StreamNotFound)
+    stream = store.repository.get(sid)
+    assert stream.version == 3 and stream.status == "live" and len(stream.products) == 2
+    await writer.stop()
+
+
+async def test_two_writers_on_one_aggregate_lose_and_duplicate_nothing(settings: Settings,
+                                                                       store: LiveCommerceStore) -> None:
+    """Two API processes (two stores, two writers) add products to one stream at the same time."""
+    other = LiveCommerceStore(settings.eventsourcing_env())
+    w1, w2 = BatchWriter(store, window_ms=1), BatchWriter(other, window_ms=1)
+    s1, s2 = service(w1), service(w2)
+    sid = (await s1.schedule(ScheduleStream(vendor_id="v", title="t", stream_type="auction"))).id
+    products = [str(uuid.uuid4()) for _ in range(120)]
+    results = await asyncio.gather(*(
+        (s1 if i % 2 else s2).add_product(sid, ProductTerms(p)) for i, p in enumerate(products)
+    ), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, Exception)]
+    accepted = [r for r in results if not isinstance(r, Exception)]
+    accepted_ids = {p for p, r in zip(products, results, strict=True) if not isinstance(r, Exception)}
+    stream: LiveStream = store.repository.get(sid)
+    # Every accepted command is in the store exactly once; every refused one is absent.
+    assert set(stream.products) == accepted_ids and len(accepted) >= 100
+    assert stream.version == 1 + len(accepted)
+    assert all(type(f).__name__ in ("TooManyProducts", "ConcurrentModification") for f in failures)
+    assert {r.version for r in accepted} == set(range(2, 2 + len(accepted)))
+    await w1.stop()
+    await w2.stop()
+    other.close()
+
+
+async def test_decide_sees_changes_of_earlier_commands_in_the_same_batch(store: LiveCommerceStore) -> None:
+    writer = BatchWriter(store, window_ms=20)
+    svc = service(writer)
+    sid = (await svc.schedule(schedule_cmd())).id
+
+    def version_of(uow: UnitOfWork) -> int:
+        return uow.get(sid).version  # type: ignore[no-any-return]
+
+    a, v = await asyncio.gather(svc.start(sid), writer.submit(version_of))
+    assert a.version == 2 and v == 2
+    await writer.stop()
