@@ -19,6 +19,7 @@ from infra.mongo import mongo_client
 from infra.postgres import PgDatabase, apply_migrations
 from infra.redis_store import redis_client
 from infra.settings import Settings
+from infra.version_waiter import VersionWaiter
 
 
 def utc_now() -> datetime:
@@ -34,6 +35,7 @@ class Container:
     read_db: PgDatabase | None = None
     redis: Any = None
     mongo: Any = None
+    versions: VersionWaiter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def open(self) -> None:
@@ -52,8 +54,12 @@ class Container:
         await self.read_db.open()
         self.redis = redis_client(s.redis_url)
         self.mongo = mongo_client(s.mongo_url)
+        self.versions = VersionWaiter(s.read_url)
+        await self.versions.start()
 
     async def close(self) -> None:
+        if self.versions is not None:
+            await self.versions.stop()
         if self.writer is not None:
             await self.writer.stop()
         if self.read_db is not None:

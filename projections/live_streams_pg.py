@@ -16,6 +16,7 @@ from application.envelope import Envelope
 from projections.ports import SqlDatabase, SqlTx
 from projections.timeutil import naive_utc
 
+CHANGED_CHANNEL = "live_streams_changed"
 _PRODUCT_NS = uuid.UUID("0b0e7a4e-3f40-4c4b-8f6d-4a3c8f1f2e11")
 
 
@@ -149,6 +150,9 @@ class LiveStreamsTable:
                 handler = HANDLERS.get(e.type)
                 if handler is not None and await handler(tx, e):
                     applied += 1
+            if applied:
+                # Delivered on commit: wakes read-your-writes waiters in the API processes.
+                await tx.execute("SELECT pg_notify(%s, '')", (CHANGED_CHANNEL,))
         return applied
 
     async def reset(self) -> None:

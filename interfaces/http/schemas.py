@@ -6,12 +6,19 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 StreamType = Literal["product_demo", "flash_sale", "auction", "tutorial", "q_and_a", "behind_scenes"]
 Language = Literal["en", "bn", "mixed"]
 StreamStatus = Literal["scheduled", "live", "ended", "cancelled", "processing"]
-Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+
+
+def _cents(value: Decimal) -> Decimal:
+    """BDT amounts carry exactly two decimals, whether the client sent 95000, 95000.0 or "95000.00"."""
+    return value.quantize(Decimal("0.01"))
+
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2), AfterValidator(_cents)]
 Url = Annotated[str, Field(max_length=500)]
 
 
@@ -23,7 +30,8 @@ class StreamProductIn(Body):
     product_id: UUID
     special_price: Money | None = None
     limited_quantity: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    discount_percentage: Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)] | None = None
+    discount_percentage: Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2),
+                                   AfterValidator(_cents)] | None = None
     display_order: Annotated[int, Field(ge=0, le=10_000)] = 0
     presentation_notes: Annotated[str, Field(max_length=2_000)] | None = None
 

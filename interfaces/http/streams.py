@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -108,16 +107,8 @@ async def get_stream(request: Request, stream_id: UUID) -> HTTPResponse:
 
 async def _wait_for_version(c: Container, sid: str, version: int) -> bool:
     """Read-your-writes: wait (briefly) until the projection reflects the client's own command."""
-    assert c.read_db is not None
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + c.settings.read_your_writes_timeout_s
-    while True:
-        v = await q.stream_version(c.read_db, sid)
-        if v is not None and v >= version:
-            return True
-        if loop.time() >= deadline:
-            return False
-        await asyncio.sleep(0.01)
+    assert c.versions is not None
+    return await c.versions.wait(sid, version, c.settings.read_your_writes_timeout_s)
 
 
 @bp.post("/streams/<stream_id:uuid>/start")
