@@ -6,6 +6,10 @@ one atomic write whatever the count. So commands queue up, a worker thread takes
 one transaction. A refused command is rolled back inside the batch and changes nothing; if another process
 wrote one of the aggregates first (optimistic conflict), each command of the batch is re-run alone, freshly
 loaded, so nobody's accepted command is lost and nobody's is applied twice.
+
+Aggregates come from the store's cache without a read per command. Another process's write makes the cache
+stale; a stale aggregate can cause two things, both handled here: a save that conflicts (evict, reload, re-run)
+and a refusal decided on old state (every refusal is re-checked once on a fresh load before it is returned).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +28,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from domain.errors import ConcurrentModification, NotFound
+from domain.errors import ConcurrentModification, DomainError, NotFound
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,8 +44,12 @@ class UnitOfWork:
         self._not_found = not_found
         self._backups: dict[UUID, Aggregate] = {}
         self._new: set[UUID] = set()
+        self.touched: set[UUID] = set()
 
     def get(self, aggregate_id: UUID) -> Any:
+        """The aggregate, shared with earlier commands of the batch. The first command to touch it in the batch
+        works on a copy when another command already changed it, so a refusal can restore the original."""
+        self.touched.add(aggregate_id)
         if aggregate_id in self._cache:
             if aggregate_id not in self._backups and aggregate_id not in self._new:
                 self._backups[aggregate_id] = copy.deepcopy(self._cache[aggregate_id])
@@ -58,8 +67,14 @@ class UnitOfWork:
         self._new.add(aggregate.id)
 
     def rollback(self) -> None:
+        cache = self._store.repository.cache
         for aggregate_id in self._new:
             self._cache.pop(aggregate_id, None)
+            if cache is not None:  # the store's cache hands out its own objects: drop a possibly changed one
+                try:
+                    cache.get(aggregate_id, evict=True)
+                except KeyError:
+                    pass
         self._cache.update(self._backups)
 
 
@@ -90,6 +105,9 @@ class BatchWriter:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.commands = 0
+        self._window_stats: list[tuple[int, float]] = []
+        self._last_report = time.monotonic()
+        self._next_report = self._last_report + 10.0
 
     async def start(self) -> None:
         if self._task is None:
@@ -132,6 +150,7 @@ class BatchWriter:
                     items.append(await asyncio.wait_for(self._queue.get(), remaining))
                 except TimeoutError:
                     break
+            t0 = time.perf_counter()
             try:
                 await loop.run_in_executor(self._executor, self._run_batch, items)
             except Exception as exc:  # the save itself failed (database down): fail every command
@@ -148,6 +167,22 @@ class BatchWriter:
                     it.future.set_exception(value)
             self.batches += 1
             self.commands += len(items)
+            self._report(len(items), time.perf_counter() - t0)
+
+    def _report(self, size: int, seconds: float) -> None:
+        """Every 10 s: commands, batches, mean batch size and time, so operators see the write path."""
+        self._window_stats.append((size, seconds))
+        now = time.monotonic()
+        if now < self._next_report:
+            return
+        n = sum(s for s, _ in self._window_stats)
+        b = len(self._window_stats)
+        busy = sum(t for _, t in self._window_stats)
+        log.info("writer: %d commands in %d batches (mean %.1f per batch, %.1f ms per batch, %.0f%% busy)",
+                 n, b, n / b, 1000 * busy / b, 100 * busy / (now - self._last_report))
+        self._window_stats.clear()
+        self._last_report = now
+        self._next_report = now + 10.0
 
     # ---- runs in the writer thread -----------------------------------------------------------------
     def _run_batch(self, items: list[_Item[Any]]) -> None:
@@ -162,6 +197,18 @@ class BatchWriter:
             except Exception as exc:
                 uow.rollback()
                 it.outcome = (False, exc)
+                if isinstance(exc, DomainError) and not any(
+                        cache[a].pending_events for a in uow.touched if a in cache):
+                    # Refused on cached state that nobody in this batch changed: confirm on a fresh load.
+                    self._evict(uow.touched)
+                    for a in uow.touched:
+                        cache.pop(a, None)
+                    retry = UnitOfWork(self._store, cache, it.not_found)
+                    try:
+                        it.outcome = (True, it.decide(retry))
+                    except Exception as again:
+                        retry.rollback()
+                        it.outcome = (False, again)
         changed = [a for a in cache.values() if a.pending_events]
         if not changed:
             return
@@ -170,9 +217,23 @@ class BatchWriter:
         except IntegrityError:
             # Another process saved one of these aggregates first. Re-run each accepted command alone.
             log.info("batch of %d conflicted; re-running commands one by one", len(items))
+            self._evict(cache)
             for it in items:
                 if it.outcome[0]:
                     it.outcome = self._run_alone(it)
+        except BaseException:
+            self._evict(cache)  # the cached objects hold unsaved changes: forget them
+            raise
+
+    def _evict(self, ids: Any) -> None:
+        cache = self._store.repository.cache
+        if cache is None:
+            return
+        for aggregate_id in list(ids):
+            try:
+                cache.get(aggregate_id, evict=True)
+            except KeyError:
+                pass
 
     def _run_alone(self, it: _Item[Any]) -> tuple[bool, Any]:
         for _ in range(self._retries):
@@ -188,5 +249,9 @@ class BatchWriter:
                     self._store.save(*changed)
                 return (True, value)
             except IntegrityError:
+                self._evict(cache)
                 continue
+            except BaseException:
+                self._evict(cache)
+                raise
         return (False, ConcurrentModification("the aggregate kept changing; try again"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
@@ -31,9 +31,13 @@ class Envelope:
     position: int | None = None
 
     def to_json(self) -> bytes:
-        d = asdict(self)
-        d["occurred_at"] = _iso(self.occurred_at)
-        return json.dumps(d, default=json_default, ensure_ascii=False, separators=(",", ":")).encode()
+        d = {
+            "id": self.id, "type": self.type, "schema_version": self.schema_version,
+            "aggregate_id": self.aggregate_id, "aggregate_version": self.aggregate_version,
+            "stream_id": self.stream_id, "occurred_at": _iso(self.occurred_at), "payload": self.payload,
+            "position": self.position,
+        }
+        return _ENCODER.encode(d).encode()
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Envelope:
@@ -95,3 +99,6 @@ def json_default(o: Any) -> Any:
 def to_plain(value: Any) -> Any:
     """Turn event attribute values into JSON-ready plain values (str for Decimal/UUID, ISO for datetimes)."""
     return json.loads(json.dumps(value, default=json_default, ensure_ascii=False))
+
+
+_ENCODER = json.JSONEncoder(default=json_default, ensure_ascii=False, separators=(",", ":"))

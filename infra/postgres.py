@@ -55,12 +55,14 @@ def lock_key(name: str) -> int:
 class PgTx:
     """The projections' SQL port over one psycopg async connection inside a transaction."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], pipelined: bool = False) -> None:
         self._conn = conn
+        self._pipelined = pipelined
 
     async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
-        cur = await self._conn.execute(sql, params)  # type: ignore[arg-type]
-        return cur.rowcount
+        """The affected row count; -1 when pipelined (the result arrives later)."""
+        cur = await self._conn.execute(sql, params, prepare=True)  # type: ignore[arg-type]
+        return -1 if self._pipelined else cur.rowcount
 
     async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         async with self._conn.cursor(row_factory=dict_row) as cur:
@@ -76,7 +78,9 @@ class PgDatabase:
     """An async pool that hands out transactions (projections, queries)."""
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
-        self._pool = AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False)
+        # Autocommit: a read is one round trip (no COMMIT after it); transaction() still opens a real one.
+        self._pool = AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False,
+                                         kwargs={"autocommit": True})
 
     async def open(self) -> None:
         await self._pool.open(wait=True, timeout=10)
@@ -85,10 +89,14 @@ class PgDatabase:
         await self._pool.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PgTx]:
+    async def transaction(self, pipeline: bool = False) -> AsyncIterator[PgTx]:
         async with self._pool.connection() as conn:
-            async with conn.transaction():
-                yield PgTx(conn)
+            if pipeline:
+                async with conn.pipeline(), conn.transaction():
+                    yield PgTx(conn, pipelined=True)
+            else:
+                async with conn.transaction():
+                    yield PgTx(conn)
 
     async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         async with self._pool.connection() as conn:

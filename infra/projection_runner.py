@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from typing import Any
 
 import psycopg
@@ -54,6 +55,7 @@ async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> 
     consumer = kafka.consumer(settings, group_id=group_id(settings, name), client_id=f"projection-{name}")
     consumer.subscribe(topics, listener=_Announce(name))
     key = rebuild_lock(name)
+    stats = _LagStats(name)
     try:
         await kafka.start_with_retry(consumer)
         while not stop.is_set():
@@ -61,18 +63,49 @@ async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> 
             envelopes = [Envelope.from_json(m.value) for msgs in batches.values() for m in msgs]
             if not envelopes:
                 continue
+            received = time.time()
             await lock_conn.execute("SELECT pg_advisory_lock_shared(%s)", (key,))
             try:
                 await opened.projection.apply(envelopes)
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock_shared(%s)", (key,))
             await consumer.commit()
+            stats.add(envelopes, received)
     finally:
         try:
             await consumer.stop()
         finally:
             await opened.close()
             await lock_conn.close()
+
+
+class _LagStats:
+    """Every 10 s: events applied and lag from the event's time to received / applied (what operators watch)."""
+
+    def __init__(self, name: str, every: float = 10.0) -> None:
+        self.name, self.every = name, every
+        self.next = time.monotonic() + every
+        self.count = 0
+        self.recv: list[float] = []
+        self.done: list[float] = []
+
+    def add(self, envelopes: list[Envelope], received: float) -> None:
+        applied = time.time()
+        self.count += len(envelopes)
+        newest = max(e.occurred_at.timestamp() for e in envelopes)
+        oldest = min(e.occurred_at.timestamp() for e in envelopes)
+        self.recv.append(received - newest)
+        self.done.append(applied - oldest)
+        if time.monotonic() >= self.next:
+            self.recv.sort()
+            self.done.sort()
+            log.info("projection %s: %d events in %d batches; lag to receive p50 %.0f ms, to apply max p50 %.0f"
+                     " ms p99 %.0f ms", self.name, self.count, len(self.done), 1000 * self.recv[len(self.recv) // 2],
+                     1000 * self.done[len(self.done) // 2], 1000 * self.done[int(0.99 * (len(self.done) - 1))])
+            self.next = time.monotonic() + self.every
+            self.count = 0
+            self.recv.clear()
+            self.done.clear()
 
 
 async def run_projections(settings: Settings, names: list[str], stop: asyncio.Event) -> None:

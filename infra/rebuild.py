@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from tqdm import tqdm
 
-from application.event_store import LiveCommerceStore, new_transcoder
+from application.event_store import LiveCommerceStore
 from infra.projection_factory import open_projection
 from infra.projection_runner import rebuild_lock
 from infra.settings import Settings
@@ -22,7 +22,6 @@ from infra.store_reader import max_position, read_after
 async def rebuild(settings: Settings, name: str, *, progress: bool = True, page: int = 2_000) -> int:
     await asyncio.to_thread(lambda: LiveCommerceStore(settings.eventsourcing_env()).close())
     opened = await open_projection(settings, name)
-    transcoder = new_transcoder()
     conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
         settings.postgres_url, autocommit=True)
     key = rebuild_lock(name)
@@ -34,7 +33,7 @@ async def rebuild(settings: Settings, name: str, *, progress: bool = True, page:
         position = 0
         with tqdm(total=end, unit="ev", desc=f"rebuild {name}", disable=not progress) as bar:
             while position < end:
-                batch = await read_after(conn, transcoder, position, page, settings.postgres_schema)
+                batch = await read_after(conn, position, page, settings.postgres_schema)
                 batch = [e for e in batch if (e.position or 0) <= end]
                 if not batch:
                     break

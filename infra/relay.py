@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from application.event_store import LiveCommerceStore, new_transcoder
+from application.event_store import LiveCommerceStore
 from infra import kafka
 from infra.postgres import apply_migrations, lock_key
 from infra.settings import Settings
@@ -53,7 +53,6 @@ class Relay:
         await asyncio.to_thread(lambda: LiveCommerceStore(s.eventsourcing_env()).close())
         await asyncio.to_thread(apply_migrations, s.postgres_url)
         await kafka.ensure_topics(s)
-        transcoder = new_transcoder()
         listen = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)
         reader = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)
         producer = kafka.producer(s)
@@ -68,7 +67,7 @@ class Relay:
             print(f"relay ready at position {self.position}", flush=True)
             topic = s.domain_topic
             while not stop.is_set():
-                envelopes = await read_after(reader, transcoder, self.position, s.relay_batch_size,
+                envelopes = await read_after(reader, self.position, s.relay_batch_size,
                                              s.postgres_schema)
                 if not envelopes:
                     await self._wait_for_notify(listen, stop)

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     command_batch_max: int = 200
     command_batch_window_ms: float = 2.0
     command_workers: int = 1
+    # True: read the store for newer events on every command (needed when several processes write the same
+    # aggregates without routing); False: trust the warm cache and resolve the rare conflict by reloading.
+    command_cache_fastforward: bool = False
 
     # --- projections ----------------------------------------------------------------------------------
     projection_batch_size: int = 500
@@ -110,6 +113,11 @@ class Settings(BaseSettings):
             "POSTGRES_LOCK_TIMEOUT": "5",
             "CREATE_TABLE": "y",
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
+            # The writer keeps its cache warm and learns of other writers through optimistic-concurrency
+            # conflicts (then it evicts and reloads) instead of reading the store on every command.
+            "AGGREGATE_CACHE_FASTFORWARD": "y" if self.command_cache_fastforward else "n",
+            # The batch writer's one thread is the only user of the cache and backs up what it may roll back.
+            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
         }
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import Transcoder
 from psycopg import sql
 
 from application.envelope import Envelope
-from application.event_envelopes import envelope_from_stored
+from application.event_envelopes import envelope_from_state_bytes
 from application.event_store import EVENTS_TABLE
 
 CHANNEL = EVENTS_TABLE  # the library NOTIFYs on a channel named after the table, in the insert transaction
@@ -27,13 +26,13 @@ def _select(schema: str) -> sql.Composed:
     ).format(sql.Identifier(schema), sql.Identifier(EVENTS_TABLE))
 
 
-async def read_after(conn: psycopg.AsyncConnection[Any], transcoder: Transcoder, position: int, limit: int,
+async def read_after(conn: psycopg.AsyncConnection[Any], position: int, limit: int,
                      schema: str = "public") -> list[Envelope]:
     cur = await conn.execute(_select(schema), (position, limit), prepare=True)
     rows = await cur.fetchall()
     return [
-        envelope_from_stored(topic=topic, aggregate_id=oid, aggregate_version=ver,
-                             state=transcoder.decode(bytes(state)), position=nid)
+        envelope_from_state_bytes(topic=topic, aggregate_id=oid, aggregate_version=ver, state=bytes(state),
+                                  position=nid)
         for nid, oid, ver, topic, state in rows
     ]
 

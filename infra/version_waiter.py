@@ -15,7 +15,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from infra.postgres import PgDatabase
 from projections.live_streams_pg import CHANGED_CHANNEL
+from projections.stream_queries import get_streams
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +26,13 @@ class VersionWaiter:
     def __init__(self, url: str, fallback_s: float = 0.25) -> None:
         self._url = url
         self._fallback = fallback_s
-        self._waiting: dict[str, list[tuple[int, asyncio.Future[bool]]]] = {}
+        self._waiting: dict[str, list[tuple[int, asyncio.Future[dict[str, Any]]]]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._query: psycopg.AsyncConnection[Any] | None = None
+        self._reader: PgDatabase | None = None
 
     async def start(self) -> None:
-        self._query = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+        self._reader = PgDatabase(self._url, min_size=1, max_size=1)
+        await self._reader.open()
         self._task = asyncio.create_task(self._run(), name="version-waiter")
 
     async def stop(self) -> None:
@@ -37,30 +40,32 @@ class VersionWaiter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._query:
-            await self._query.close()
+        if self._reader:
+            await self._reader.close()
 
-    async def wait(self, stream_id: str, version: int, timeout: float) -> bool:
-        # Register first, then look: a change that commits after the look still wakes this waiter.
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    def register(self, stream_id: str, version: int) -> asyncio.Future[dict[str, Any]]:
+        """Register before reading the row: a change committed after the read still wakes this waiter.
+
+        The future resolves to the stream row (with products) at or past ``version``.
+        """
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(stream_id, []).append((version, fut))
+        return fut
+
+    def unregister(self, stream_id: str, fut: asyncio.Future[dict[str, Any]]) -> None:
+        waiters = self._waiting.get(stream_id, [])
+        waiters[:] = [w for w in waiters if w[1] is not fut]
+        if not waiters:
+            self._waiting.pop(stream_id, None)
+
+    async def wait_registered(self, stream_id: str, fut: asyncio.Future[dict[str, Any]], timeout: float
+                              ) -> dict[str, Any] | None:
         try:
-            if await self._current(stream_id) >= version:
-                return True
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
-            return False
+            return None
         finally:
-            waiters = self._waiting.get(stream_id, [])
-            waiters[:] = [w for w in waiters if w[1] is not fut]
-            if not waiters:
-                self._waiting.pop(stream_id, None)
-
-    async def _current(self, stream_id: str) -> int:
-        assert self._query is not None
-        cur = await self._query.execute("SELECT aggregate_version FROM live_streams WHERE id = %s", (stream_id,))
-        row = await cur.fetchone()
-        return int(row[0]) if row else 0
+            self.unregister(stream_id, fut)
 
     async def _run(self) -> None:
         while True:
@@ -78,13 +83,10 @@ class VersionWaiter:
                 await asyncio.sleep(0.5)
 
     async def _check(self) -> None:
-        if not self._waiting or self._query is None:
+        if not self._waiting or self._reader is None:
             return
-        ids = list(self._waiting)
-        cur = await self._query.execute(
-            "SELECT id::text, aggregate_version FROM live_streams WHERE id = ANY(%s::uuid[])", (ids,))
-        versions = {r[0]: int(r[1]) for r in await cur.fetchall()}
-        for sid in ids:
-            for version, fut in self._waiting.get(sid, []):
-                if not fut.done() and versions.get(sid, 0) >= version:
-                    fut.set_result(True)
+        rows = await get_streams(self._reader, list(self._waiting))
+        for row in rows:
+            for version, fut in self._waiting.get(str(row["id"]), []):
+                if not fut.done() and row["aggregate_version"] >= version:
+                    fut.set_result(dict(row))

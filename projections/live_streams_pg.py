@@ -25,14 +25,15 @@ def product_row_id(stream_id: str, product_id: str) -> uuid.UUID:
 
 
 async def _bump(tx: SqlTx, e: Envelope, sets: str = "", params: dict[str, Any] | None = None) -> bool:
-    """Advance the row to this event's version; False when the event was already applied."""
+    """Advance the row to this event's version; a redelivered event matches no row and changes nothing."""
     p = {"id": e.aggregate_id, "v": e.aggregate_version, "at": naive_utc(e.occurred_at), **(params or {})}
     sql = (
         "UPDATE live_streams SET aggregate_version = %(v)s, updated_at = %(at)s"
         + (", " + sets if sets else "")
         + " WHERE id = %(id)s AND aggregate_version < %(v)s"
     )
-    return await tx.execute(sql, p) == 1
+    await tx.execute(sql, p)
+    return True
 
 
 async def _insert_product(tx: SqlTx, stream_id: str, p: dict[str, Any], at: Any) -> None:
@@ -74,11 +75,10 @@ async def on_scheduled(tx: SqlTx, e: Envelope) -> bool:
             "metadata": json.dumps({}),
         },
     )
-    if inserted != 1:
-        return False
+    # ON CONFLICT DO NOTHING on both: a redelivered creation inserts nothing twice.
     for p in d.get("products") or []:
         await _insert_product(tx, str(e.aggregate_id), p, at)
-    return True
+    return inserted != 0
 
 
 async def on_started(tx: SqlTx, e: Envelope) -> bool:
@@ -108,19 +108,34 @@ async def on_cancelled(tx: SqlTx, e: Envelope) -> bool:
 
 
 async def on_product_added(tx: SqlTx, e: Envelope) -> bool:
-    if not await _bump(tx, e):
-        return False
-    await _insert_product(tx, str(e.aggregate_id), e.payload["product"], naive_utc(e.occurred_at))
+    # One statement: the product row is inserted only if the version guard let the event through.
+    p = e.payload["product"]
+    sid = str(e.aggregate_id)
+    await tx.execute(
+        "WITH bumped AS (UPDATE live_streams SET aggregate_version = %(v)s, updated_at = %(at)s"
+        " WHERE id = %(id)s AND aggregate_version < %(v)s RETURNING id)"
+        " INSERT INTO live_stream_products (id, stream_id, product_id, display_order, special_price,"
+        " discount_percentage, limited_quantity, presentation_notes, created_at)"
+        " SELECT %(pid)s, id, %(product)s, %(order)s, %(price)s, %(disc)s, %(qty)s, %(notes)s, %(at)s FROM bumped"
+        " ON CONFLICT (stream_id, product_id) DO NOTHING",
+        {"id": sid, "v": e.aggregate_version, "at": naive_utc(e.occurred_at),
+         "pid": product_row_id(sid, p["product_id"]), "product": p["product_id"],
+         "order": p.get("display_order") or 0, "price": p.get("special_price"),
+         "disc": p.get("discount_percentage"), "qty": p.get("limited_quantity"),
+         "notes": p.get("presentation_notes")},
+    )
     return True
 
 
 async def on_product_featured(tx: SqlTx, e: Envelope) -> bool:
-    if not await _bump(tx, e, "metadata = metadata || jsonb_build_object('featured_product_id', %(pid)s::text)",
-                       {"pid": e.payload["product_id"]}):
-        return False
     await tx.execute(
-        "UPDATE live_stream_products SET featured_timestamp = %s WHERE stream_id = %s AND product_id = %s",
-        (naive_utc(e.occurred_at), e.aggregate_id, e.payload["product_id"]),
+        "WITH bumped AS (UPDATE live_streams SET aggregate_version = %(v)s, updated_at = %(at)s,"
+        " metadata = metadata || jsonb_build_object('featured_product_id', %(pid)s::text)"
+        " WHERE id = %(id)s AND aggregate_version < %(v)s RETURNING id)"
+        " UPDATE live_stream_products p SET featured_timestamp = %(at)s FROM bumped"
+        " WHERE p.stream_id = bumped.id AND p.product_id = %(pid_uuid)s::uuid",
+        {"id": str(e.aggregate_id), "v": e.aggregate_version, "at": naive_utc(e.occurred_at),
+         "pid": e.payload["product_id"], "pid_uuid": e.payload["product_id"]},
     )
     return True
 
@@ -144,8 +159,9 @@ class LiveStreamsTable:
         self._db = db
 
     async def apply(self, envelopes: Sequence[Envelope]) -> int:
+        """One transaction per batch, its statements pipelined (one statement per event, no waiting between)."""
         applied = 0
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(pipeline=True) as tx:
             for e in envelopes:
                 handler = HANDLERS.get(e.type)
                 if handler is not None and await handler(tx, e):

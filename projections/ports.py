@@ -17,7 +17,9 @@ class SqlTx(Protocol):
 
 
 class SqlDatabase(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[SqlTx]: ...
+    def transaction(self, pipeline: bool = False) -> AbstractAsyncContextManager[SqlTx]:
+        """``pipeline``: statements are sent without waiting for each result (their rowcount is unknown)."""
+        ...
 
 
 class GuardedRedis(Protocol):

@@ -58,8 +58,21 @@ async def featured_streams(db: SqlReader, limit: int) -> list[dict[str, Any]]:
     )
 
 
+PRODUCTS_JSON = (
+    "(SELECT COALESCE(jsonb_agg(jsonb_build_object("
+    "'product_id', p.product_id, 'display_order', p.display_order, 'special_price', p.special_price,"
+    " 'discount_percentage', p.discount_percentage, 'limited_quantity', p.limited_quantity,"
+    " 'sold_quantity', p.sold_quantity, 'is_flash_sale', p.is_flash_sale,"
+    " 'featured_timestamp', to_char(p.featured_timestamp, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))"
+    " ORDER BY p.display_order, p.product_id), '[]'::jsonb)"
+    " FROM live_stream_products p WHERE p.stream_id = s.id) AS products"
+)
+
+
 async def get_stream(db: SqlReader, stream_id: str) -> dict[str, Any] | None:
-    rows = await db.fetch(f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE id = %s", (stream_id,))
+    """The stream row with its products (as a list of plain dicts) in one round trip."""
+    rows = await db.fetch(f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON} FROM live_streams s WHERE id = %s",
+                          (stream_id,))
     return rows[0] if rows else None
 
 
@@ -82,3 +95,10 @@ async def products_of(db: SqlReader, stream_ids: Sequence[str]) -> dict[str, lis
     for r in rows:
         out[str(r["stream_id"])].append(r)
     return out
+
+
+async def get_streams(db: SqlReader, stream_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Several streams with their products, one round trip (the read-your-writes waiter's check)."""
+    return await db.fetch(
+        f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON} FROM live_streams s WHERE id = ANY(%s::uuid[])",
+        (list(stream_ids),))

@@ -35,7 +35,18 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
 
 
 def serve(settings: Settings) -> None:
+    """One process, or ``http_workers`` processes sharing the port (each with its own batch writer; the
+    store's optimistic concurrency keeps them correct when they touch the same aggregate)."""
     logging.basicConfig(level=logging.INFO)
-    app = create_app(settings)
-    app.run(host=settings.http_host, port=settings.http_port, single_process=True, access_log=False,
-            motd=False)
+    if settings.http_workers <= 1:
+        app = create_app(settings)
+        app.run(host=settings.http_host, port=settings.http_port, single_process=True, access_log=False,
+                motd=False)
+        return
+    from sanic.worker.loader import AppLoader
+
+    loader = AppLoader(factory=partial(create_app, settings))
+    app = loader.load()
+    app.prepare(host=settings.http_host, port=settings.http_port, workers=settings.http_workers,
+                access_log=False, motd=False)
+    Sanic.serve(primary=app, app_loader=loader)

@@ -15,8 +15,12 @@ def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def money(v: Decimal | None) -> float | None:
+def money(v: Decimal | float | None) -> float | None:
     return None if v is None else float(v)
+
+
+def _iso_any(v: datetime | str | None) -> str | None:
+    return v if isinstance(v, str) or v is None else iso(v)
 
 
 def product(p: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +32,7 @@ def product(p: dict[str, Any]) -> dict[str, Any]:
         "sold_quantity": p["sold_quantity"],
         "display_order": p["display_order"],
         "is_flash_sale": p["is_flash_sale"],
-        "featured_at": iso(p["featured_timestamp"]),
+        "featured_at": _iso_any(p["featured_timestamp"]),
     }
 
 

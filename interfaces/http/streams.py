@@ -92,23 +92,32 @@ async def list_streams(request: Request) -> HTTPResponse:
 async def get_stream(request: Request, stream_id: UUID) -> HTTPResponse:
     query = StreamQuery.model_validate(_query(request))
     c = _c(request)
-    assert c.read_db is not None
+    assert c.read_db is not None and c.versions is not None
     sid = str(stream_id)
-    if query.min_version is not None and not await _wait_for_version(c, sid, query.min_version):
-        return error_response(409, "read_model_behind", {"min_version": query.min_version})
-    row = await q.get_stream(c.read_db, sid)
+    row = await _row_at_least(c, sid, query.min_version)
     if row is None:
         return error_response(404, "stream_not_found", {"stream_id": sid})
-    products = (await q.products_of(c.read_db, [sid]))[sid]
-    status = await c.redis.hgetall(status_key(sid))
-    metrics = await c.redis.hgetall(f"STREAM_METRICS:{sid}")
+    if query.min_version is not None and row["aggregate_version"] < query.min_version:
+        return error_response(409, "read_model_behind", {"min_version": query.min_version,
+                                                         "version": row["aggregate_version"]})
+    products = row.pop("products")
+    async with c.redis.pipeline(transaction=False) as pipe:
+        status, metrics = await pipe.hgetall(status_key(sid)).hgetall(f"STREAM_METRICS:{sid}").execute()
     return json(presenters.stream_detail(row, products, status, metrics))
 
 
-async def _wait_for_version(c: Container, sid: str, version: int) -> bool:
-    """Read-your-writes: wait (briefly) until the projection reflects the client's own command."""
-    assert c.versions is not None
-    return await c.versions.wait(sid, version, c.settings.read_your_writes_timeout_s)
+async def _row_at_least(c: Container, sid: str, version: int | None) -> dict[str, Any] | None:
+    """Read-your-writes: the row, waiting briefly (woken by the projection's NOTIFY) for ``version``."""
+    assert c.read_db is not None and c.versions is not None
+    if version is None:
+        return await q.get_stream(c.read_db, sid)
+    fut = c.versions.register(sid, version)
+    row = await q.get_stream(c.read_db, sid)
+    if row is not None and row["aggregate_version"] >= version:
+        c.versions.unregister(sid, fut)
+        return row
+    newer = await c.versions.wait_registered(sid, fut, c.settings.read_your_writes_timeout_s)
+    return newer if newer is not None else row
 
 
 @bp.post("/streams/<stream_id:uuid>/start")

@@ -24,6 +24,15 @@ def store(settings: Settings) -> Iterator[LiveCommerceStore]:
     s.close()
 
 
+def from_events(store: LiveCommerceStore, aggregate_id: uuid.UUID) -> LiveStream:
+    """The aggregate folded from its stored events, bypassing every cache: the truth."""
+    agg = None
+    for event in store.events.get(aggregate_id):
+        agg = event.mutate(agg)
+    assert isinstance(agg, LiveStream)
+    return agg
+
+
 def service(writer: BatchWriter) -> StreamService:
     return StreamService(writer, clock=lambda: datetime.now(timezone.utc), new_id=uuid.uuid4,
                          new_token=lambda: uuid.uuid4().hex, urls=StreamUrls("rtmp://h/live", "http://h/hls"))
@@ -41,7 +50,7 @@ async def test_concurrent_commands_share_transactions_and_all_land(store: LiveCo
     assert writer.batches < 300 / 5, "commands should have been batched"
     assert len({r.id for r in results}) == 300
     for r in results[:20]:
-        assert store.repository.get(r.id).version == 1
+        assert from_events(store, r.id).version == 1
     await writer.stop()
 
 
@@ -62,7 +71,7 @@ async def test_a_refused_command_in_a_batch_changes_nothing_and_others_land(stor
                      "StreamNotFound"]
     assert isinstance(outcomes[1], StreamNotStartable) and isinstance(outcomes[3], ProductAlreadyInStream)
     assert isinstance(outcomes[4], StreamNotFound)
-    stream = store.repository.get(sid)
+    stream = from_events(store, sid)
     assert stream.version == 3 and stream.status == "live" and len(stream.products) == 2
     await writer.stop()
 
@@ -81,7 +90,7 @@ async def test_two_writers_on_one_aggregate_lose_and_duplicate_nothing(settings:
     failures = [r for r in results if isinstance(r, Exception)]
     accepted = [r for r in results if not isinstance(r, Exception)]
     accepted_ids = {p for p, r in zip(products, results, strict=True) if not isinstance(r, Exception)}
-    stream: LiveStream = store.repository.get(sid)
+    stream = from_events(store, sid)
     # Every accepted command is in the store exactly once; every refused one is absent.
     assert set(stream.products) == accepted_ids and len(accepted) >= 100
     assert stream.version == 1 + len(accepted)
@@ -103,3 +112,24 @@ async def test_decide_sees_changes_of_earlier_commands_in_the_same_batch(store: 
     a, v = await asyncio.gather(svc.start(sid), writer.submit(version_of))
     assert a.version == 2 and v == 2
     await writer.stop()
+
+
+async def test_a_stale_cache_never_refuses_wrongly_nor_overwrites(settings: Settings,
+                                                                 store: LiveCommerceStore) -> None:
+    """Process A caches a scheduled stream; process B starts it; A must see it live, not refuse."""
+    other = LiveCommerceStore(settings.eventsourcing_env())
+    wa, wb = BatchWriter(store, window_ms=1), BatchWriter(other, window_ms=1)
+    a, b = service(wa), service(wb)
+    product = str(uuid.UUID(int=1))
+    sid = (await a.schedule(schedule_cmd())).id
+    await a.add_product(sid, ProductTerms(str(uuid.uuid4())))  # A's cache now holds version 2
+    await b.start(sid)  # B writes version 3 behind A's back
+    featured = await a.feature_product(sid, product)  # A's cached copy says "scheduled": must re-check
+    assert featured.version == 4
+    added = await a.add_product(sid, ProductTerms(str(uuid.uuid4())))  # stays consistent afterwards
+    assert added.version == 5
+    fresh = from_events(other, sid)
+    assert fresh.status == "live" and fresh.featured_product_id == product and fresh.version == 5
+    await wa.stop()
+    await wb.stop()
+    other.close()

@@ -16,18 +16,30 @@ T0 = datetime(2026, 3, 17, 19, 0, tzinfo=timezone.utc)
 
 
 def stored_envelopes() -> list[Envelope]:
-    s = LiveStream.schedule(id=uuid.uuid4(), now=T0, vendor_id="v", stream_key="k", title="শিরোনাম",
-                            stream_type="flash_sale",
-                            products=[StreamProduct(str(uuid.UUID(int=7)), Decimal("95000.50"), 3)])
+    s = LiveStream.schedule(
+        id=uuid.uuid4(),
+        now=T0,
+        vendor_id="v",
+        stream_key="k",
+        title="শিরোনাম",
+        stream_type="flash_sale",
+        products=[StreamProduct(str(uuid.UUID(int=7)), Decimal("95000.50"), 3)],
+    )
     s.start(now=T0, rtmp_url="r", stream_url="u", chat_room_id="c")
     app: Application[uuid.UUID] = Application()
     t = new_transcoder()
     out = []
     for pos, e in enumerate(s.collect_events(), start=1):
         st = app.mapper.to_stored_event(e)
-        out.append(envelope_from_stored(topic=st.topic, aggregate_id=st.originator_id,
-                                        aggregate_version=st.originator_version, state=t.decode(st.state),
-                                        position=pos))
+        out.append(
+            envelope_from_stored(
+                topic=st.topic,
+                aggregate_id=st.originator_id,
+                aggregate_version=st.originator_version,
+                state=t.decode(st.state),
+                position=pos,
+            )
+        )
     return out
 
 
@@ -44,8 +56,13 @@ def test_store_events_become_envelopes_with_exact_values() -> None:
 def test_envelope_id_is_stable_across_republishing() -> None:
     a, b = stored_envelopes()[0], stored_envelopes()[0]
     assert a.aggregate_id != b.aggregate_id  # different aggregates: different ids
-    again = envelope_from_stored(topic="domain.live_stream:LiveStream.Scheduled", aggregate_id=a.aggregate_id,
-                                 aggregate_version=1, state={"timestamp": T0}, position=99)
+    again = envelope_from_stored(
+        topic="domain.live_stream:LiveStream.Scheduled",
+        aggregate_id=a.aggregate_id,
+        aggregate_version=1,
+        state={"timestamp": T0},
+        position=99,
+    )
     assert again.id == a.id
 
 
@@ -53,3 +70,20 @@ def test_json_round_trip() -> None:
     for e in stored_envelopes() + [new_interaction("chat.message_sent", "s1", {"text": "দাম কত?"}, T0)]:
         assert Envelope.from_json(e.to_json()) == e
     assert new_interaction("x", "s1", {}, T0).key == b"s1"
+
+
+def test_fast_path_from_stored_bytes_equals_the_transcoder_path() -> None:
+    from application.event_envelopes import envelope_from_state_bytes
+
+    s = LiveStream.schedule(id=uuid.uuid4(), now=T0, vendor_id="v", stream_key="k", title="শিরোনাম",
+                            stream_type="flash_sale", scheduled_start_time=T0,
+                            products=[StreamProduct(str(uuid.UUID(int=7)), Decimal("95000.50"), 3)])
+    s.start(now=T0, rtmp_url="r", stream_url="u", chat_room_id="c")
+    app: Application[uuid.UUID] = Application()
+    t = new_transcoder()
+    for pos, e in enumerate(s.collect_events(), start=1):
+        st = app.mapper.to_stored_event(e)
+        kw = dict(topic=st.topic, aggregate_id=st.originator_id, aggregate_version=st.originator_version,
+                  position=pos)
+        assert envelope_from_state_bytes(state=st.state, **kw) == envelope_from_stored(
+            state=t.decode(st.state), **kw)

@@ -31,8 +31,13 @@ P1, P2 = str(uuid.UUID(int=1)), str(uuid.UUID(int=2))
 
 def scheduled(**kw: object) -> LiveStream:
     args: dict[str, object] = dict(
-        id=uuid.uuid4(), now=T0, vendor_id="v1", stream_key="live_k", title="iPhone 14 Pro Flash Sale",
-        title_bn="আইফোন ১৪ প্রো ফ্ল্যাশ সেল", stream_type="flash_sale",
+        id=uuid.uuid4(),
+        now=T0,
+        vendor_id="v1",
+        stream_key="live_k",
+        title="iPhone 14 Pro Flash Sale",
+        title_bn="আইফোন ১৪ প্রো ফ্ল্যাশ সেল",
+        stream_type="flash_sale",
         products=[StreamProduct(P1, Decimal("95000.00"), 50)],
     )
     args.update(kw)
@@ -72,7 +77,11 @@ def test_start_then_end_records_duration_from_passed_in_time() -> None:
         (scheduled, lambda s: s.feature_product(now=T0, product_id=P1), StreamNotLive),
         (live, lambda s: s.feature_product(now=T0, product_id=P2), ProductNotInStream),
         (live, lambda s: s.add_product(now=T0, product=StreamProduct(P1)), ProductAlreadyInStream),
-        (live, lambda s: s.add_product(now=T0, product=StreamProduct(P2, Decimal("-1"))), InvalidProductTerms),
+        (
+            live,
+            lambda s: s.add_product(now=T0, product=StreamProduct(P2, Decimal("-1"))),
+            InvalidProductTerms,
+        ),
         (live, lambda s: s.add_product(now=T0, product=StreamProduct(P2, None, 0)), InvalidProductTerms),
     ],
 )
