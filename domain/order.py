@@ -1,0 +1,274 @@
+"""Order: what a viewer bought during a stream, for how much, and how they will pay.
+
+The order fixes the money (lines, subtotal, discount, total) at placement, and carries the Bangladesh payment
+rules that must be decided once, up front: cash on delivery needs a reachable mobile number and is capped per
+buyer (fake COD orders are the costliest fraud in this market), EMI only for 3/6/12 months above a minimum.
+Counts and limits that live elsewhere (the buyer's open COD orders, the cap, the EMI minimum) come in as
+arguments from the application, so the rule is here and the lookup is there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_UP, Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.commerce_errors import (
+    PAISA,
+    CartEmpty,
+    CodOrderCapReached,
+    CodPhoneRequired,
+    EmiBelowMinimum,
+    EmiTermNotAllowed,
+    Id,
+    InvalidAmount,
+    InvalidOrderTransition,
+    InvalidPaymentMethod,
+    InvalidShippingAddress,
+    RefundExceedsPayment,
+    require_money,
+    require_quantity,
+)
+
+PAYMENT_METHODS = ("bkash", "nagad", "rocket", "card", "cod", "emi")
+EMI_TERMS = (3, 6, 12)
+BD_MOBILE = re.compile(r"^(?:\+?88)?01[3-9]\d{8}$")  # operator prefixes 013–019
+UNPAID = ("pending_payment", "payment_failed")
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One product at the price the buyer was shown; flash-sale lines name the hold that reserved them."""
+
+    product_id: Id
+    quantity: int
+    unit_price: Decimal
+    flash_sale_id: Id | None = None
+    reservation_id: Id | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "quantity": require_quantity(self.quantity),
+            "unit_price": require_money(self.unit_price, "unit_price"),
+            "flash_sale_id": self.flash_sale_id,
+            "reservation_id": self.reservation_id,
+        }
+
+
+def emi_plan(total: Decimal, months: int) -> dict[str, Any]:
+    """Equal monthly instalments rounded up to the paisa; the last one absorbs the rounding (never more)."""
+    monthly = (total / months).quantize(PAISA, rounding=ROUND_UP)
+    return {
+        "months": months,
+        "monthly_installment": monthly,
+        "final_installment": total - monthly * (months - 1),
+    }
+
+
+class Order(Aggregate):
+    """States: pending_payment ⇄ payment_failed → cancelled; either unpaid state → paid → refunded."""
+
+    class Event(Aggregate.Event):
+        pass
+
+    class Placed(Event, Aggregate.Created):
+        buyer_id: Id
+        stream_id: Id | None
+        cart_id: Id | None
+        lines: list[dict[str, Any]]
+        subtotal: Decimal
+        discount: Decimal
+        discount_code: str | None
+        total: Decimal
+        payment_method: str
+        shipping_address: dict[str, Any]
+        buyer_phone: str | None
+        emi: dict[str, Any] | None
+
+    def __init__(
+        self,
+        buyer_id: Id,
+        stream_id: Id | None,
+        cart_id: Id | None,
+        lines: list[dict[str, Any]],
+        subtotal: Decimal,
+        discount: Decimal,
+        discount_code: str | None,
+        total: Decimal,
+        payment_method: str,
+        shipping_address: dict[str, Any],
+        buyer_phone: str | None,
+        emi: dict[str, Any] | None,
+    ) -> None:
+        self.buyer_id = buyer_id
+        self.stream_id = stream_id
+        self.cart_id = cart_id
+        self.lines = [dict(line) for line in lines]
+        self.subtotal = subtotal
+        self.discount = discount
+        self.discount_code = discount_code
+        self.total = total
+        self.payment_method = payment_method
+        self.shipping_address = dict(shipping_address)
+        self.buyer_phone = buyer_phone
+        self.emi = dict(emi) if emi else None
+        self.status = "pending_payment"
+        self.payment_id: Id | None = None
+        self.refunds: dict[Id, Decimal] = {}
+        self.cancel_reason: str | None = None
+
+    @property
+    def refunded_amount(self) -> Decimal:
+        return sum(self.refunds.values(), Decimal("0.00"))
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        id: UUID,  # noqa: A002 - the library's name for the aggregate id
+        now: datetime,
+        buyer_id: Id,
+        lines: list[OrderLine],
+        payment_method: str,
+        shipping_address: dict[str, Any],
+        buyer_phone: str | None = None,
+        stream_id: Id | None = None,
+        cart_id: Id | None = None,
+        discount: Decimal = Decimal("0.00"),
+        discount_code: str | None = None,
+        open_cod_orders: int = 0,
+        cod_order_cap: int = 3,
+        emi_months: int | None = None,
+        emi_minimum: Decimal = Decimal("5000.00"),
+    ) -> Order:
+        if not lines:
+            raise CartEmpty("an order needs at least one line")
+        rows = [line.as_dict() for line in lines]
+        subtotal = sum((r["quantity"] * r["unit_price"] for r in rows), Decimal("0.00")).quantize(PAISA)
+        discount = require_money(discount, "discount")
+        if discount > subtotal:
+            raise InvalidAmount("the discount exceeds the subtotal", discount=str(discount))
+        total = subtotal - discount
+        if payment_method not in PAYMENT_METHODS:
+            raise InvalidPaymentMethod(
+                f"payment_method must be one of {PAYMENT_METHODS}", method=payment_method
+            )
+        if not shipping_address or not all(isinstance(k, str) for k in shipping_address):
+            raise InvalidShippingAddress("a shipping address is required")
+        phone = buyer_phone.strip().replace(" ", "").replace("-", "") if buyer_phone else None
+        if payment_method == "cod":
+            if not phone or not BD_MOBILE.match(phone):
+                raise CodPhoneRequired("cash on delivery needs a valid Bangladeshi mobile number")
+            if open_cod_orders >= cod_order_cap:
+                raise CodOrderCapReached("too many open cash-on-delivery orders", cap=cod_order_cap)
+        emi = None
+        if payment_method == "emi":
+            if emi_months not in EMI_TERMS:
+                raise EmiTermNotAllowed(f"EMI runs for {EMI_TERMS} months", months=emi_months)
+            if total < emi_minimum:
+                raise EmiBelowMinimum(
+                    f"EMI needs a total of at least {emi_minimum}", minimum=str(emi_minimum)
+                )
+            emi = emi_plan(total, emi_months)
+        elif emi_months is not None:
+            raise EmiTermNotAllowed("emi_months is only for EMI orders", months=emi_months)
+        return cls._create(
+            cls.Placed,
+            id=id,
+            timestamp=now,
+            buyer_id=buyer_id,
+            stream_id=stream_id,
+            cart_id=cart_id,
+            lines=rows,
+            subtotal=subtotal,
+            discount=discount,
+            discount_code=discount_code,
+            total=total,
+            payment_method=payment_method,
+            shipping_address=dict(shipping_address),
+            buyer_phone=phone,
+            emi=emi,
+        )
+
+    def _refuse(self, action: str) -> InvalidOrderTransition:
+        return InvalidOrderTransition(f"a {self.status} order cannot be {action}", status=self.status)
+
+    # ---- payment outcome -----------------------------------------------------------------------------
+    class Paid(Event):
+        payment_id: Id
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Order)
+            aggregate.status = "paid"
+            aggregate.payment_id = self.payment_id
+
+    def mark_paid(self, *, payment_id: Id, now: datetime) -> None:
+        """Payment confirmed; a redelivered confirmation of the same payment changes nothing."""
+        if self.status in ("paid", "refunded") and self.payment_id == payment_id:
+            return
+        if self.status not in UNPAID:
+            raise self._refuse("marked paid")
+        self.trigger_event(self.Paid, timestamp=now, payment_id=payment_id)
+
+    class PaymentFailed(Event):
+        payment_id: Id
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Order)
+            aggregate.status = "payment_failed"
+
+    def mark_payment_failed(self, *, payment_id: Id, now: datetime, reason: str | None = None) -> None:
+        """An attempt failed; the buyer may try again (another attempt, another method) until cancelled."""
+        if self.status not in UNPAID:
+            raise self._refuse("marked failed")
+        self.trigger_event(self.PaymentFailed, timestamp=now, payment_id=payment_id, reason=reason)
+
+    # ---- cancel and refund ---------------------------------------------------------------------------
+    class Cancelled(Event):
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Order)
+            aggregate.status = "cancelled"
+            aggregate.cancel_reason = self.reason
+
+    def cancel(self, *, now: datetime, reason: str | None = None) -> None:
+        """Only an unpaid order is cancelled; a paid one is refunded instead. Cancelling twice is a no-op."""
+        if self.status == "cancelled":
+            return
+        if self.status not in UNPAID:
+            raise self._refuse("cancelled (refund it instead)")
+        self.trigger_event(self.Cancelled, timestamp=now, reason=reason)
+
+    class Refunded(Event):
+        refund_id: Id
+        amount: Decimal
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Order)
+            aggregate.refunds[self.refund_id] = self.amount
+            if aggregate.refunded_amount == aggregate.total:
+                aggregate.status = "refunded"
+
+    def refund(self, *, refund_id: Id, amount: Decimal, now: datetime, reason: str | None = None) -> None:
+        """Give back part or all of a paid order; the sum of refunds never exceeds the total."""
+        amount = require_money(amount, "amount", positive=True)
+        if refund_id in self.refunds:
+            if self.refunds[refund_id] != amount:
+                raise InvalidAmount("refund id reused with another amount", refund_id=str(refund_id))
+            return
+        if self.status not in ("paid", "refunded"):
+            raise self._refuse("refunded")
+        if amount > self.total - self.refunded_amount:
+            raise RefundExceedsPayment(
+                "refunds would exceed the order total", left=str(self.total - self.refunded_amount)
+            )
+        self.trigger_event(self.Refunded, timestamp=now, refund_id=refund_id, amount=amount, reason=reason)
