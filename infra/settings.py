@@ -79,6 +79,31 @@ class Settings(BaseSettings):
     # --- identity -------------------------------------------------------------------------------------
     # Until sign-in lands (issue 3), a stream created without vendor_id belongs to this vendor.
     default_vendor_id: str = "00000000-0000-4000-8000-000000000001"
+    # JWT bearer tokens: HS256 with a shared secret, or RS256 with the issuer's public key (PEM).
+    jwt_algorithm: str = "HS256"
+    jwt_secret: str = "dev-only-secret-change-me-in-production"
+    jwt_public_key: str | None = None
+    jwt_issuer: str | None = None
+
+    # --- realtime gateway (Socket.IO) -----------------------------------------------------------------
+    realtime_namespace: str = "/live-stream"
+    chat_history_size: int = 50
+    chat_max_length: int = 500
+    fanout_max_fps: float = 4.0
+    client_queue_limit: int = 200
+
+    # --- payments (issue 4): provider base URLs; the dev stack points them at the local sandbox ------
+    payment_sandbox_port: int = 8090
+    bkash_base_url: str = "http://127.0.0.1:8090/bkash"
+    bkash_app_key: str = "sandbox-app-key"
+    bkash_app_secret: str = "sandbox-app-secret"
+    bkash_username: str = "sandbox-user"
+    bkash_password: str = "sandbox-pass"
+    nagad_base_url: str = "http://127.0.0.1:8090/nagad"
+    nagad_merchant_id: str = "sandbox-merchant"
+    rocket_base_url: str = "http://127.0.0.1:8090/rocket"
+    rocket_merchant_id: str = "sandbox-merchant"
+    idempotency_ttl_hours: int = 48
 
     # --- dev stack ------------------------------------------------------------------------------------
     state_dir: Path = STATE_DIR
