@@ -83,6 +83,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return supervise(args.only)
 
 
+def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:
+    from application.event_catalogue import render
+    from interfaces.log_events import LOG_EVENTS
+
+    text = render(LOG_EVENTS)
+    if args.write:
+        from pathlib import Path
+
+        Path(args.write).write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="livecommerce", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -100,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     proj.add_argument("--rebuild", metavar="NAME", help="rebuild one read model from the start of the log")
     proj.add_argument("--no-progress", action="store_true")
     proj.set_defaults(func=cmd_project)
+    cat = sub.add_parser("catalogue", help="print (or --write) the event catalogue, docs/events.md")
+    cat.add_argument("--write", metavar="FILE")
+    cat.set_defaults(func=cmd_catalogue)
     run = sub.add_parser("run", help="api + relay + projections, supervised; Ctrl-C stops all")
     run.add_argument("--only", action="append", choices=["api", "relay", "projections"])
     run.set_defaults(func=cmd_run)
