@@ -4,18 +4,17 @@ One save per command tops out near 300–400 saves/s on PostgreSQL here; the sto
 one atomic write whatever the count. So commands queue up, a worker thread takes everything queued (up to
 ``max_batch``), runs each command's decision against aggregates loaded once per batch, and saves them all in
 one transaction. A refused command is rolled back inside the batch and changes nothing; if another process
-wrote one of the aggregates first (optimistic conflict), each command of the batch is re-run alone, freshly
-loaded, so nobody's accepted command is lost and nobody's is applied twice.
+wrote one of the aggregates first (optimistic conflict), the whole batch is re-run on freshly loaded state, so
+nobody's accepted command is lost, nobody's is applied twice, and a hot aggregate still saves in batches.
 
 Aggregates come from the store's cache without a read per command. Another process's write makes the cache
 stale; a stale aggregate can cause two things, both handled here: a save that conflicts (evict, reload, re-run)
-and a refusal decided on old state (every refusal is re-checked once on a fresh load before it is returned).
+and a refusal decided on old state (a refusal is re-checked on a fresh load, at most once per aggregate per batch).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from collections.abc import Callable
@@ -35,31 +34,33 @@ T = TypeVar("T")
 
 
 class UnitOfWork:
-    """What a command sees: aggregates by id (shared within a batch) and new aggregates to add."""
+    """What a command sees: aggregates by id (shared within a batch) and new aggregates to add.
+
+    No copies are made: a verb method checks its rule before it triggers, so a refused command has changed
+    nothing. Should a command fail after changing an aggregate, ``rollback`` rebuilds that aggregate from the
+    store at the version the batch started from and re-applies the events of the batch's earlier commands.
+    """
 
     def __init__(self, store: Application[UUID], cache: dict[UUID, Aggregate],
                  not_found: Callable[[UUID], Exception]) -> None:
         self._store = store
         self._cache = cache
         self._not_found = not_found
-        self._backups: dict[UUID, Aggregate] = {}
+        self._before: dict[UUID, tuple[int, int]] = {}  # id -> (version, pending count) at first touch
         self._new: set[UUID] = set()
         self.touched: set[UUID] = set()
 
     def get(self, aggregate_id: UUID) -> Any:
-        """The aggregate, shared with earlier commands of the batch. The first command to touch it in the batch
-        works on a copy when another command already changed it, so a refusal can restore the original."""
         self.touched.add(aggregate_id)
-        if aggregate_id in self._cache:
-            if aggregate_id not in self._backups and aggregate_id not in self._new:
-                self._backups[aggregate_id] = copy.deepcopy(self._cache[aggregate_id])
-            return self._cache[aggregate_id]
-        try:
-            agg = self._store.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise self._not_found(aggregate_id) from None
-        self._cache[aggregate_id] = agg
-        self._new.add(aggregate_id)
+        agg = self._cache.get(aggregate_id)
+        if agg is None:
+            try:
+                agg = self._store.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                raise self._not_found(aggregate_id) from None
+            self._cache[aggregate_id] = agg
+        if aggregate_id not in self._before and aggregate_id not in self._new:
+            self._before[aggregate_id] = (agg.version, len(agg.pending_events))
         return agg
 
     def add(self, aggregate: Aggregate) -> None:
@@ -67,15 +68,28 @@ class UnitOfWork:
         self._new.add(aggregate.id)
 
     def rollback(self) -> None:
-        cache = self._store.repository.cache
         for aggregate_id in self._new:
             self._cache.pop(aggregate_id, None)
-            if cache is not None:  # the store's cache hands out its own objects: drop a possibly changed one
-                try:
-                    cache.get(aggregate_id, evict=True)
-                except KeyError:
-                    pass
-        self._cache.update(self._backups)
+        for aggregate_id, (version, pending) in self._before.items():
+            agg = self._cache.get(aggregate_id)
+            if agg is None or agg.version == version:
+                continue  # untouched by the failed command
+            kept = list(agg.pending_events[:pending])
+            self._evict(aggregate_id)
+            base = version - pending
+            rebuilt = self._store.repository.get(aggregate_id, version=base) if base > 0 else None
+            for event in kept:
+                rebuilt = event.mutate(rebuilt)
+            rebuilt.pending_events.extend(kept)
+            self._cache[aggregate_id] = rebuilt
+
+    def _evict(self, aggregate_id: UUID) -> None:
+        cache = self._store.repository.cache
+        if cache is not None:  # the store's cache hands out its own objects: drop the changed one
+            try:
+                cache.get(aggregate_id, evict=True)
+            except KeyError:
+                pass
 
 
 Decide = Callable[[UnitOfWork], T]
@@ -186,44 +200,56 @@ class BatchWriter:
 
     # ---- runs in the writer thread -----------------------------------------------------------------
     def _run_batch(self, items: list[_Item[Any]]) -> None:
-        cache: dict[UUID, Aggregate] = {}
-        for it in items:
-            if it.future.cancelled():
-                it.outcome = (False, asyncio.CancelledError())
-                continue
-            uow = UnitOfWork(self._store, cache, it.not_found)
-            try:
-                it.outcome = (True, it.decide(uow))
-            except Exception as exc:
-                uow.rollback()
-                it.outcome = (False, exc)
-                if isinstance(exc, DomainError) and not any(
-                        cache[a].pending_events for a in uow.touched if a in cache):
-                    # Refused on cached state that nobody in this batch changed: confirm on a fresh load.
-                    self._evict(uow.touched)
-                    for a in uow.touched:
-                        cache.pop(a, None)
-                    retry = UnitOfWork(self._store, cache, it.not_found)
-                    try:
-                        it.outcome = (True, it.decide(retry))
-                    except Exception as again:
-                        retry.rollback()
-                        it.outcome = (False, again)
-        changed = [a for a in cache.values() if a.pending_events]
-        if not changed:
-            return
-        try:
-            self._store.save(*changed)
-        except IntegrityError:
-            # Another process saved one of these aggregates first. Re-run each accepted command alone.
-            log.info("batch of %d conflicted; re-running commands one by one", len(items))
-            self._evict(cache)
+        fresh: set[UUID] = set()  # aggregates loaded from the store (not the cache) in this batch
+        for attempt in range(self._retries):
+            cache: dict[UUID, Aggregate] = {}
             for it in items:
-                if it.outcome[0]:
-                    it.outcome = self._run_alone(it)
-        except BaseException:
-            self._evict(cache)  # the cached objects hold unsaved changes: forget them
-            raise
+                self._decide(it, cache, fresh)
+            changed = [a for a in cache.values() if a.pending_events]
+            if not changed:
+                return
+            try:
+                self._store.save(*changed)
+                return
+            except IntegrityError:
+                # Another process saved one of these aggregates first: reload them and run the whole batch
+                # again, so a hot aggregate served by several processes still saves in batches.
+                log.info("batch of %d conflicted (attempt %d); re-running it on fresh state", len(items),
+                         attempt + 1)
+                self._evict(cache)
+                fresh.clear()
+            except BaseException:
+                self._evict(cache)  # the cached objects hold unsaved changes: forget them
+                raise
+        for it in items:
+            if it.outcome[0]:
+                it.outcome = (False, ConcurrentModification("the aggregate kept changing; try again"))
+
+    def _decide(self, it: _Item[Any], cache: dict[UUID, Aggregate], fresh: set[UUID]) -> None:
+        if it.future.cancelled():
+            it.outcome = (False, asyncio.CancelledError())
+            return
+        uow = UnitOfWork(self._store, cache, it.not_found)
+        try:
+            it.outcome = (True, it.decide(uow))
+            return
+        except Exception as exc:
+            uow.rollback()
+            it.outcome = (False, exc)
+            stale = {a for a in uow.touched - fresh if not (a in cache and cache[a].pending_events)}
+            if not isinstance(exc, DomainError) or not stale:
+                return
+        # Refused on cached state that nobody in this batch changed: confirm once on a fresh load.
+        self._evict(stale)
+        for a in stale:
+            cache.pop(a, None)
+        fresh.update(stale)
+        retry = UnitOfWork(self._store, cache, it.not_found)
+        try:
+            it.outcome = (True, it.decide(retry))
+        except Exception as again:
+            retry.rollback()
+            it.outcome = (False, again)
 
     def _evict(self, ids: Any) -> None:
         cache = self._store.repository.cache
@@ -234,24 +260,3 @@ class BatchWriter:
                 cache.get(aggregate_id, evict=True)
             except KeyError:
                 pass
-
-    def _run_alone(self, it: _Item[Any]) -> tuple[bool, Any]:
-        for _ in range(self._retries):
-            cache: dict[UUID, Aggregate] = {}
-            uow = UnitOfWork(self._store, cache, it.not_found)
-            try:
-                value = it.decide(uow)
-            except Exception as exc:
-                return (False, exc)
-            changed = [a for a in cache.values() if a.pending_events]
-            try:
-                if changed:
-                    self._store.save(*changed)
-                return (True, value)
-            except IntegrityError:
-                self._evict(cache)
-                continue
-            except BaseException:
-                self._evict(cache)
-                raise
-        return (False, ConcurrentModification("the aggregate kept changing; try again"))

@@ -13,9 +13,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from application.batch_writer import BatchWriter
+from application.flash_sales import FlashSaleService
 from application.event_store import LiveCommerceStore
 from application.streams import StreamService, StreamUrls
 from infra.mongo import mongo_client
+from infra.idempotency import IdempotencyStore
 from infra.postgres import PgDatabase, apply_migrations
 from infra.redis_store import redis_client
 from infra.settings import Settings
@@ -32,6 +34,8 @@ class Container:
     store: LiveCommerceStore | None = None
     writer: BatchWriter | None = None
     streams: StreamService | None = None
+    flash_sales: FlashSaleService | None = None
+    idempotency: IdempotencyStore | None = None
     read_db: PgDatabase | None = None
     redis: Any = None
     mongo: Any = None
@@ -50,8 +54,10 @@ class Container:
             self.writer, clock=utc_now, new_id=uuid.uuid4, new_token=lambda: secrets.token_urlsafe(12),
             urls=StreamUrls(s.rtmp_base_url, s.playback_base_url),
         )
+        self.flash_sales = FlashSaleService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)
         await self.read_db.open()
+        self.idempotency = IdempotencyStore(self.read_db, s.idempotency_ttl_hours)
         self.redis = redis_client(s.redis_url)
         self.mongo = mongo_client(s.mongo_url)
         self.versions = VersionWaiter(s.read_url)

@@ -9,6 +9,7 @@ from infra.mongo import mongo_client
 from infra.postgres import PgDatabase, apply_migrations
 from infra.redis_store import RedisGuard, redis_client
 from infra.settings import Settings
+from projections.flash_sales import FlashSalesProjection
 from projections.live_streams_pg import LiveStreamsTable
 from projections.ports import Projection
 from projections.registry import PROJECTIONS
@@ -30,6 +31,17 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
         db = PgDatabase(settings.read_url, max_size=4)
         await db.open()
         return OpenProjection(LiveStreamsTable(db), db.close)
+    if name == "flash_sales":
+        apply_migrations(settings.read_url)
+        db = PgDatabase(settings.read_url, max_size=4)
+        await db.open()
+        r = redis_client(settings.redis_url)
+
+        async def close_both() -> None:
+            await db.close()
+            await r.aclose()
+
+        return OpenProjection(FlashSalesProjection(db, RedisGuard(r)), close_both)
     if name == "stream_status":
         r = redis_client(settings.redis_url)
         await r.ping()

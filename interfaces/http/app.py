@@ -10,7 +10,7 @@ from sanic import Sanic
 
 from infra.bootstrap import Container
 from infra.settings import Settings
-from interfaces.http import errors, health, openapi, streams
+from interfaces.http import errors, flash_sales, health, openapi, streams
 
 
 def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
@@ -20,6 +20,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.ctx.container = Container(settings)
     errors.install(app)
     app.blueprint(streams.bp)
+    app.blueprint(flash_sales.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
 

@@ -20,6 +20,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "একই সময়ে অন্য কেউ পরিবর্তন করেছে; আবার চেষ্টা করুন।"),
     "service_unavailable": ("A dependency is not answering.", "একটি নির্ভরশীল সেবা সাড়া দিচ্ছে না।"),
     "internal_error": ("Something went wrong on our side.", "আমাদের দিকে একটি সমস্যা হয়েছে।"),
+    "idempotency_key_required": ("Send an Idempotency-Key header with this request.",
+                                 "এই অনুরোধের সাথে একটি Idempotency-Key হেডার পাঠান।"),
+    "idempotency_key_reused": ("This Idempotency-Key was already used for a different request.",
+                               "এই Idempotency-Key আগে অন্য একটি অনুরোধে ব্যবহার করা হয়েছে।"),
+    "flash_sale_not_found": ("The flash sale does not exist.", "ফ্ল্যাশ সেলটি পাওয়া যায়নি।"),
     "read_model_behind": ("The change is accepted but not visible yet; retry shortly.",
                           "পরিবর্তন গৃহীত হয়েছে কিন্তু এখনও দেখা যাচ্ছে না; একটু পরে আবার চেষ্টা করুন।"),
     # commerce

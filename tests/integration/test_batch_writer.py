@@ -13,7 +13,7 @@ from application.batch_writer import BatchWriter, UnitOfWork
 from application.event_store import LiveCommerceStore
 from application.streams import ProductTerms, ScheduleStream, StreamService, StreamUrls
 from domain.errors import ProductAlreadyInStream, StreamNotFound, StreamNotStartable
-from domain.live_stream import LiveStream
+from domain.live_stream import LiveStream, StreamProduct
 from infra.settings import Settings
 
 
@@ -133,3 +133,28 @@ async def test_a_stale_cache_never_refuses_wrongly_nor_overwrites(settings: Sett
     await wa.stop()
     await wb.stop()
     other.close()
+
+
+async def test_a_command_that_fails_after_changing_an_aggregate_leaves_no_trace(store: LiveCommerceStore) -> None:
+    """Verbs check before they trigger, but a multi-step decision can fail half-way: the batch must undo it."""
+    writer = BatchWriter(store, window_ms=30)
+    svc = service(writer)
+    sid = (await svc.schedule(schedule_cmd())).id
+    new_product = str(uuid.uuid4())
+
+    def half_done(uow: UnitOfWork) -> None:
+        s: LiveStream = uow.get(sid)
+        s.add_product(now=datetime.now(timezone.utc), product=StreamProduct(str(uuid.uuid4())))
+        raise RuntimeError("failed after the first step")
+
+    outcomes = await asyncio.gather(
+        svc.add_product(sid, ProductTerms(new_product)),  # earlier in the batch: must survive
+        writer.submit(half_done),
+        svc.start(sid),  # later in the batch: sees the state without the failed step
+        return_exceptions=True,
+    )
+    assert type(outcomes[1]).__name__ == "RuntimeError"
+    assert outcomes[0].version == 2 and outcomes[2].version == 3  # type: ignore[union-attr]
+    truth = from_events(store, sid)
+    assert truth.version == 3 and set(truth.products) == {str(uuid.UUID(int=1)), new_product}
+    await writer.stop()

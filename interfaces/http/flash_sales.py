@@ -1,0 +1,159 @@
+"""Flash-sale endpoints (spec §4.3): create, purchase (with an Idempotency-Key), confirm/release, deals."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from application.flash_sales import CreateFlashSale, Purchase
+from infra.bootstrap import Container
+from infra.idempotency import request_hash
+from interfaces.http.errors import error_response
+from interfaces.http.presenters import iso, money
+from interfaces.http.schemas import Body, Money
+from projections.flash_sales import deals_for_stream, sale_key
+
+bp = Blueprint("flash_sales", url_prefix="/api/v1/live-commerce")
+
+
+class CreateFlashSaleBody(Body):
+    stream_id: UUID
+    product_id: UUID
+    flash_price: Money
+    available_quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    announcement_message: Annotated[str, Field(max_length=500)] | None = None
+    # Extensions: defaults come from the stream's product (original price) and house rules.
+    original_price: Money | None = None
+    sale_name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    max_per_buyer: Annotated[int, Field(ge=1, le=100)] = 2
+    hold_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
+    starts_in_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 0
+
+
+class PurchaseBody(Body):
+    buyer_id: UUID  # until sign-in lands (issue 3); then it comes from the token
+    quantity: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class ConfirmBody(Body):
+    order_id: UUID
+
+
+class ReleaseBody(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=200)] = "payment_failed"
+
+
+def _c(request: Request) -> Container:
+    return request.app.ctx.container  # type: ignore[no-any-return]
+
+
+@bp.post("/flash-sales")
+async def create_flash_sale(request: Request) -> HTTPResponse:
+    body = CreateFlashSaleBody.model_validate(request.json if request.body else {})
+    c = _c(request)
+    assert c.flash_sales is not None
+    res = await c.flash_sales.create(CreateFlashSale(
+        stream_id=body.stream_id, product_id=str(body.product_id), flash_price=body.flash_price,
+        available_quantity=body.available_quantity, duration_minutes=body.duration_minutes,
+        announcement_message=body.announcement_message, original_price=body.original_price,
+        sale_name=body.sale_name, max_per_buyer=body.max_per_buyer, hold_seconds=body.hold_seconds,
+        starts_in_minutes=body.starts_in_minutes))
+    return json({"id": str(res.id), "version": res.version, "status": res.status,
+                 "start_time": iso(res.start_time), "end_time": iso(res.end_time),
+                 "discount_percentage": float(res.discount_percentage)}, status=201)
+
+
+def _purchase_reply(p: Purchase) -> dict[str, Any]:
+    return {"reservation_id": p.reservation_id, "flash_sale_id": str(p.sale_id), "buyer_id": p.buyer_id,
+            "quantity": p.quantity, "unit_price": money(p.unit_price), "total": money(p.total),
+            "expires_at": iso(p.expires_at), "status": "reserved", "version": p.version}
+
+
+@bp.post("/flash-sales/<sale_id:uuid>/purchase")
+async def purchase(request: Request, sale_id: UUID) -> HTTPResponse:
+    """Hold units for the buyer until paid. Requires ``Idempotency-Key``: retries return the first answer."""
+    key = (request.headers.get("idempotency-key") or "").strip()
+    if not key or len(key) > 200:
+        return error_response(400, "idempotency_key_required")
+    raw = request.json if request.body else {}
+    body = PurchaseBody.model_validate(raw)
+    c = _c(request)
+    assert c.flash_sales is not None and c.idempotency is not None
+    scope, rhash = f"purchase:{sale_id}", request_hash(raw)
+    stored = await c.idempotency.get(scope, key)
+    if stored is not None:
+        if stored.request_hash != rhash:
+            return error_response(422, "idempotency_key_reused")
+        return json(stored.response, status=stored.status)
+    res = await c.flash_sales.purchase(sale_id, buyer_id=str(body.buyer_id), quantity=body.quantity,
+                                       idempotency_key=key)
+    reply = _purchase_reply(res)
+    await c.idempotency.put(scope, key, rhash, 201, reply)
+    return json(reply, status=201)
+
+
+@bp.post("/flash-sales/<sale_id:uuid>/reservations/<reservation_id:uuid>/confirm")
+async def confirm(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTPResponse:
+    """Payment completed: the held units are sold (called by the payment process; idempotent)."""
+    body = ConfirmBody.model_validate(request.json if request.body else {})
+    c = _c(request)
+    assert c.flash_sales is not None
+    version = await c.flash_sales.confirm(sale_id, str(reservation_id), str(body.order_id))
+    return json({"flash_sale_id": str(sale_id), "reservation_id": str(reservation_id), "status": "sold",
+                 "version": version})
+
+
+@bp.post("/flash-sales/<sale_id:uuid>/reservations/<reservation_id:uuid>/release")
+async def release(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTPResponse:
+    body = ReleaseBody.model_validate(request.json if request.body else {})
+    c = _c(request)
+    assert c.flash_sales is not None
+    version = await c.flash_sales.release(sale_id, str(reservation_id), body.reason)
+    return json({"flash_sale_id": str(sale_id), "reservation_id": str(reservation_id), "status": "released",
+                 "version": version})
+
+
+@bp.get("/flash-sales/<sale_id:uuid>")
+async def get_flash_sale(request: Request, sale_id: UUID) -> HTTPResponse:
+    c = _c(request)
+    assert c.read_db is not None
+    row = await c.read_db.fetchone("SELECT * FROM flash_sales WHERE id = %s", (str(sale_id),))
+    if row is None:
+        return error_response(404, "flash_sale_not_found", {"flash_sale_id": str(sale_id)})
+    live = await c.redis.hgetall(sale_key(str(sale_id)))
+    return json({**_deal(row), "id": str(row["id"]), "stream_id": str(row["stream_id"]), "status": row["status"],
+                 "sold_quantity": row["sold_quantity"], "reserved_quantity": row["reserved_quantity"],
+                 "total_quantity": row["total_quantity"], "version": row["aggregate_version"],
+                 "live": live})
+
+
+def _deal(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "flash_sale_id": str(r["id"]), "product_id": str(r["product_id"]), "product_name": r["sale_name"],
+        "original_price": money(r["original_price"]), "live_price": money(r["flash_price"]),
+        "discount_percentage": float(r["discount_percentage"] or Decimal(0)),
+        "available_quantity": r["available_quantity"], "sale_start_time": iso(r["start_time"]),
+        "sale_end_time": iso(r["end_time"]),
+    }
+
+
+@bp.get("/streams/<stream_id:uuid>/deals")
+async def deals(request: Request, stream_id: UUID) -> HTTPResponse:
+    c = _c(request)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    active, upcoming, expired = [], [], []
+    for r in await deals_for_stream(c.read_db, str(stream_id)):
+        if r["status"] in ("ended", "cancelled") or r["end_time"] <= now:
+            expired.append(_deal(r))
+        elif r["status"] == "scheduled" or r["start_time"] > now:
+            upcoming.append(_deal(r))
+        else:
+            active.append(_deal(r))
+    return json({"active_deals": active, "upcoming_deals": upcoming, "expired_deals": expired})
