@@ -14,12 +14,14 @@ class Conn:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    async def request(self, method: str, path: str, body: Any = None,
+                      headers: dict[str, str] | None = None) -> tuple[int, Any]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
         data = b"" if body is None else json.dumps(body).encode()
         extra = f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n" if body is not None else ""
+        extra += "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{extra}\r\n".encode()
         self.writer.write(head + data)
         status_line = await self.reader.readline()
@@ -42,10 +44,11 @@ class Pool:
         for _ in range(size):
             self._free.put_nowait(Conn(host, port))
 
-    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    async def request(self, method: str, path: str, body: Any = None,
+                      headers: dict[str, str] | None = None) -> tuple[int, Any]:
         conn = await self._free.get()
         try:
-            return await conn.request(method, path, body)
+            return await conn.request(method, path, body, headers)
         except Exception:
             conn.writer = None
             raise
