@@ -9,7 +9,8 @@ nobody's accepted command is lost, nobody's is applied twice, and a hot aggregat
 
 Aggregates come from the store's cache without a read per command. Another process's write makes the cache
 stale; a stale aggregate can cause two things, both handled here: a save that conflicts (evict, reload, re-run)
-and a refusal decided on old state (a refusal is re-checked on a fresh load, at most once per aggregate per batch).
+and a refusal decided on old state (a refusal is re-checked after reading the events stored since the cached
+version, at most once per aggregate per batch).
 """
 
 from __future__ import annotations
@@ -239,10 +240,15 @@ class BatchWriter:
             stale = {a for a in uow.touched - fresh if not (a in cache and cache[a].pending_events)}
             if not isinstance(exc, DomainError) or not stale:
                 return
-        # Refused on cached state that nobody in this batch changed: confirm once on a fresh load.
-        self._evict(stale)
+        # Refused on cached state that nobody in this batch changed: bring those aggregates up to date with
+        # the events other processes stored since (usually none: one indexed read), then decide once more.
         for a in stale:
-            cache.pop(a, None)
+            agg = cache.get(a)
+            if agg is None:
+                continue
+            for event in self._store.events.get(a, gt=agg.version):
+                agg = event.mutate(agg)
+            cache[a] = agg
         fresh.update(stale)
         retry = UnitOfWork(self._store, cache, it.not_found)
         try:

@@ -87,9 +87,14 @@ class SoldOutMarks:
     def __init__(self, ttl: float = 0.25) -> None:
         self.ttl = ttl
         self._marks: dict[UUID, tuple[float, frozenset[str]]] = {}
+        self._known: dict[UUID, tuple[int, frozenset[str]]] = {}  # ids per sale version: built once per version
 
     def mark(self, sale: FlashSale) -> None:
-        self._marks[sale.id] = (time.monotonic() + self.ttl, frozenset(str(r) for r in sale.reservations))
+        version, known = self._known.get(sale.id, (-1, frozenset()))
+        if version != sale.version:
+            known = frozenset(str(r) for r in sale.reservations)
+            self._known[sale.id] = (sale.version, known)
+        self._marks[sale.id] = (time.monotonic() + self.ttl, known)
 
     def clear(self, sale_id: UUID) -> None:
         self._marks.pop(sale_id, None)
@@ -141,6 +146,12 @@ class FlashSaleService:
                                sale.discount_percentage)
 
         return await self._writer.submit(decide, not_found=_stream_not_found)
+
+    def early_refusal(self, sale_id: UUID, idempotency_key: str) -> FlashSaleSoldOut | None:
+        """The refusal, at once, if this process just saw the sale sold out and this key never got a unit."""
+        if self.sold_out.refuses(sale_id, reservation_id_for(sale_id, idempotency_key)):
+            return FlashSaleSoldOut("no units left", waitlist_open=False)
+        return None
 
     async def purchase(self, sale_id: UUID, *, buyer_id: str, quantity: int, idempotency_key: str) -> Purchase:
         reservation_id = reservation_id_for(sale_id, idempotency_key)

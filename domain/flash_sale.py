@@ -162,10 +162,10 @@ class FlashSale(Aggregate):
             return e
         if self.status not in SELLING or not (self.start_time <= now < self.end_time):
             return FlashSaleNotActive(f"the sale is {self.status}", status=self.status)
+        if self.available == 0:  # first: after a sell-out this is most attempts, and it costs nothing
+            return FlashSaleSoldOut("no units left", waitlist_open=self.reserved > 0)
         if self.claimed_by(buyer_id) + quantity > self.max_per_buyer:
             return PurchaseLimitExceeded("over the per-buyer limit", limit=self.max_per_buyer)
-        if self.available == 0:
-            return FlashSaleSoldOut("no units left", waitlist_open=self.reserved > 0)
         if quantity > self.available:
             return InsufficientStock("fewer units left than asked for", available=self.available)
         return None

@@ -18,7 +18,7 @@ from application.event_store import LiveCommerceStore
 from application.streams import StreamService, StreamUrls
 from infra.mongo import mongo_client
 from infra.idempotency import IdempotencyStore
-from infra.postgres import PgDatabase, apply_migrations
+from infra.postgres import PgDatabase, apply_migrations, ensure_event_store
 from infra.redis_store import redis_client
 from infra.settings import Settings
 from infra.version_waiter import VersionWaiter
@@ -47,7 +47,8 @@ class Container:
         await asyncio.to_thread(apply_migrations, s.read_url)
         if s.read_url != s.postgres_url:
             await asyncio.to_thread(apply_migrations, s.postgres_url)
-        self.store = await asyncio.to_thread(LiveCommerceStore, s.eventsourcing_env())
+        await asyncio.to_thread(ensure_event_store, s.postgres_url, lambda: LiveCommerceStore(s.eventsourcing_env()))
+        self.store = await asyncio.to_thread(LiveCommerceStore, s.eventsourcing_env(create_tables=False))
         self.writer = BatchWriter(self.store, max_batch=s.command_batch_max, window_ms=s.command_batch_window_ms)
         await self.writer.start()
         self.streams = StreamService(

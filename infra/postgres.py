@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -45,6 +45,23 @@ def apply_migrations(url: str) -> list[str]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATIONS_LOCK,))
     return applied
+
+
+def ensure_event_store(url: str, create: Callable[[], object]) -> None:
+    """Create the event store's tables under the migrations lock.
+
+    Two processes starting together on a fresh database otherwise race inside PostgreSQL's catalog
+    (``CREATE TABLE IF NOT EXISTS`` is not safe against itself). ``create`` builds and closes the store.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATIONS_LOCK,))
+        try:
+            closer = create()
+            close = getattr(closer, "close", None)
+            if callable(close):
+                close()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATIONS_LOCK,))
 
 
 def lock_key(name: str) -> int:

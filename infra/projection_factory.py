@@ -7,12 +7,17 @@ from dataclasses import dataclass
 
 from infra.mongo import mongo_client
 from infra.postgres import PgDatabase, apply_migrations
+from infra.redis_sequenced import RedisSequenced
 from infra.redis_store import RedisGuard, redis_client
 from infra.settings import Settings
+from projections.chat_messages_mongo import ChatMessagesMongo
 from projections.flash_sales import FlashSalesProjection
 from projections.live_streams_pg import LiveStreamsTable
 from projections.ports import Projection
 from projections.registry import PROJECTIONS
+from projections.stream_chat_redis import StreamChatRedis
+from projections.stream_engagement_mongo import StreamEngagementMongo
+from projections.stream_metrics_redis import StreamMetricsRedis
 from projections.stream_realtime_mongo import COLLECTION, StreamRealtimeMongo
 from projections.stream_status_redis import StreamStatusRedis
 
@@ -42,6 +47,15 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
             await r.aclose()
 
         return OpenProjection(FlashSalesProjection(db, RedisGuard(r)), close_both)
+    if name in ("stream_metrics", "stream_chat"):
+        r = redis_client(settings.redis_url)
+        await r.ping()
+        seq = RedisSequenced(r)
+        proj: Projection = StreamMetricsRedis(seq) if name == "stream_metrics" else StreamChatRedis(
+            seq, settings.chat_history_size)
+        return OpenProjection(proj, r.aclose)
+    if name in ("chat_messages", "stream_engagement"):
+        return await _open_interactions_mongo(settings, name)
     if name == "stream_status":
         r = redis_client(settings.redis_url)
         await r.ping()
@@ -49,6 +63,22 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
     client = mongo_client(settings.mongo_url)
     proj = StreamRealtimeMongo(client[settings.mongo_db][COLLECTION])
     await proj.ensure_indexes()
+
+    async def close() -> None:
+        await client.close()
+
+    return OpenProjection(proj, close)
+
+
+async def _open_interactions_mongo(settings: Settings, name: str) -> OpenProjection:
+    client = mongo_client(settings.mongo_url)
+    db = client[settings.mongo_db]
+    if name == "chat_messages":
+        chat = ChatMessagesMongo(db[ChatMessagesMongo.name])
+        await chat.ensure_indexes()
+        proj: Projection = chat
+    else:
+        proj = StreamEngagementMongo(db[COLLECTION])
 
     async def close() -> None:
         await client.close()

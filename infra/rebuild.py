@@ -13,6 +13,7 @@ import psycopg
 from tqdm import tqdm
 
 from application.event_store import LiveCommerceStore
+from infra.postgres import ensure_event_store
 from infra.projection_factory import open_projection
 from infra.projection_runner import rebuild_lock
 from infra.settings import Settings
@@ -20,7 +21,8 @@ from infra.store_reader import max_position, read_after
 
 
 async def rebuild(settings: Settings, name: str, *, progress: bool = True, page: int = 2_000) -> int:
-    await asyncio.to_thread(lambda: LiveCommerceStore(settings.eventsourcing_env()).close())
+    await asyncio.to_thread(ensure_event_store, settings.postgres_url,
+                            lambda: LiveCommerceStore(settings.eventsourcing_env()))
     opened = await open_projection(settings, name)
     conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
         settings.postgres_url, autocommit=True)

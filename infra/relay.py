@@ -19,7 +19,7 @@ from psycopg import sql
 
 from application.event_store import LiveCommerceStore
 from infra import kafka
-from infra.postgres import apply_migrations, lock_key
+from infra.postgres import apply_migrations, ensure_event_store, lock_key
 from infra.settings import Settings
 from infra.store_reader import CHANNEL, read_after
 
@@ -50,7 +50,7 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
         # Creating the store application creates its table if needed, so LISTEN and SELECT have a target.
-        await asyncio.to_thread(lambda: LiveCommerceStore(s.eventsourcing_env()).close())
+        await asyncio.to_thread(ensure_event_store, s.postgres_url, lambda: LiveCommerceStore(s.eventsourcing_env()))
         await asyncio.to_thread(apply_migrations, s.postgres_url)
         await kafka.ensure_topics(s)
         listen = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)

@@ -122,8 +122,13 @@ class Settings(BaseSettings):
     def domain_topic(self) -> str:
         return self.topic("domain")
 
-    def eventsourcing_env(self) -> dict[str, str]:
-        """The `eventsourcing` library's own settings, derived from ours."""
+    def eventsourcing_env(self, create_tables: bool = True) -> dict[str, str]:
+        """The `eventsourcing` library's own settings, derived from ours.
+
+        Processes that start together (API workers) create the tables under the migrations lock
+        (``infra.postgres.ensure_event_store``) and then pass ``create_tables=False``: the library's CREATE
+        statements race with each other.
+        """
         url = urlparse(self.postgres_url)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -136,7 +141,7 @@ class Settings(BaseSettings):
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
             "POSTGRES_SCHEMA": self.postgres_schema,
             "POSTGRES_LOCK_TIMEOUT": "5",
-            "CREATE_TABLE": "y",
+            "CREATE_TABLE": "y" if create_tables else "n",
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
             # The writer keeps its cache warm and learns of other writers through optimistic-concurrency
             # conflicts (then it evicts and reloads) instead of reading the store on every command.

@@ -38,9 +38,9 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from application.event_store import LiveCommerceStore
-    from infra.postgres import apply_migrations
+    from infra.postgres import apply_migrations, ensure_event_store
 
-    LiveCommerceStore(settings.eventsourcing_env()).close()
+    ensure_event_store(settings.postgres_url, lambda: LiveCommerceStore(settings.eventsourcing_env()))
     applied = apply_migrations(settings.postgres_url)
     if settings.read_url != settings.postgres_url:
         applied += apply_migrations(settings.read_url)

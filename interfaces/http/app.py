@@ -11,6 +11,7 @@ from sanic import Sanic
 from infra.bootstrap import Container
 from infra.settings import Settings
 from interfaces.http import errors, flash_sales, health, openapi, streams
+from interfaces.realtime import attach as attach_realtime
 
 
 def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
@@ -32,6 +33,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     async def close_resources(app: Sanic) -> None:
         await app.ctx.container.close()
 
+    attach_realtime(app, settings)
     return app
 
 

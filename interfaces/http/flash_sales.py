@@ -86,6 +86,10 @@ async def purchase(request: Request, sale_id: UUID) -> HTTPResponse:
     body = PurchaseBody.model_validate(raw)
     c = _c(request)
     assert c.flash_sales is not None and c.idempotency is not None
+    # Before any I/O: a key that never got a unit of a sale just seen sold out is refused in microseconds
+    # (a key that did get one is known to the marker and goes on to its stored answer).
+    if (refused := c.flash_sales.early_refusal(sale_id, key)) is not None:
+        return error_response(409, refused.code, {"reason": refused.message, **refused.details})
     scope, rhash = f"purchase:{sale_id}", request_hash(raw)
     stored = await c.idempotency.get(scope, key)
     if stored is not None:

@@ -1,0 +1,91 @@
+"""Bearer tokens (JWT): who is talking to the realtime gateway (and, later, the HTTP API).
+
+Sign-in itself belongs to the identity service (issue 3); this module only checks what it signs: HS256 with a
+shared secret in dev, RS256 with the issuer's public key in production (the gateway never holds a private
+key).
+``issue_token`` exists for the dev stack, tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from infra.settings import Settings
+
+# Roles that may moderate a show's chat. Hosts moderate their own shows; ownership is checked once host
+# profiles exist (issue 3) — until then any host may.
+MODERATOR_ROLES = frozenset({"moderator", "admin", "host"})
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user_id: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    name: str | None = None
+    anonymous: bool = False
+
+    @property
+    def can_write(self) -> bool:
+        return not self.anonymous
+
+    @property
+    def is_moderator(self) -> bool:
+        return bool(self.roles & MODERATOR_ROLES)
+
+    @classmethod
+    def anonymous_viewer(cls, connection_id: str) -> Identity:
+        """Anonymous viewers watch and count as viewers; the id lives as long as the connection."""
+        return cls(user_id=f"anon:{connection_id}", anonymous=True)
+
+
+class InvalidToken(Exception):
+    """The token is malformed, badly signed, expired or from another issuer (the reason is for logs only)."""
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self._alg = settings.jwt_algorithm
+        if self._alg.startswith("RS") or self._alg.startswith("ES"):
+            if not settings.jwt_public_key:
+                raise ValueError(f"{self._alg} needs LIVECOMMERCE_JWT_PUBLIC_KEY (PEM)")
+            self._key: str = settings.jwt_public_key
+        else:
+            self._key = settings.jwt_secret
+        self._issuer = settings.jwt_issuer
+
+    def verify(self, token: str) -> Identity:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, self._key, algorithms=[self._alg], issuer=self._issuer,
+                options={"require": ["sub", "exp"], "verify_iss": self._issuer is not None},
+                leeway=5,  # phones' clocks drift; five seconds costs nothing
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        roles = claims.get("roles") or []
+        if isinstance(roles, str):
+            roles = roles.split()
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise InvalidToken("roles must be a list of strings")
+        name = claims.get("name")
+        return Identity(user_id=str(claims["sub"]), roles=frozenset(roles),
+                        name=str(name)[:64] if name is not None else None)
+
+
+def issue_token(settings: Settings, user_id: str, roles: list[str] | tuple[str, ...] = (),
+                name: str | None = None, ttl: float = 3600.0, *, private_key: str | None = None) -> str:
+    """A signed token for dev and tests. RS256 needs the issuer's ``private_key``; HS256 uses the secret."""
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": user_id, "roles": list(roles), "iat": now, "exp": now + int(ttl),
+                              "jti": uuid.uuid4().hex}
+    if name is not None:
+        claims["name"] = name
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    key = private_key if private_key is not None else settings.jwt_secret
+    return jwt.encode(claims, key, algorithm=settings.jwt_algorithm)

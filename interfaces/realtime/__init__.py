@@ -1,0 +1,111 @@
+"""The realtime gateway: Socket.IO (python-socketio on Sanic) for the viewers of live shows (spec §4.2).
+
+``attach(app, settings)`` is called from ``create_app``; nothing connects until ``before_server_start``. Rooms
+are shared across API processes through Redis pub/sub, interactions go to Kafka, domain events come back from
+Kafka to the rooms. See docs/adr/0005-realtime-gateway.md for the choices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+import socketio
+from sanic import Sanic
+
+from application.interactions import InteractionIds
+from application.moderation import ChatModerator, ChatPolicy
+from infra.redis_store import redis_client
+from infra.settings import Settings
+from interfaces.realtime.context import Services
+from interfaces.realtime.fanout import FanoutManager
+from interfaces.realtime.gateway import LiveStreamNamespace
+from interfaces.realtime.publisher import InteractionPublisher
+from interfaces.realtime.pusher import DomainPusher
+from interfaces.realtime.room_ticker import RoomTicker
+from interfaces.realtime.stream_state import StreamState
+
+log = logging.getLogger(__name__)
+MAX_FRAME_BYTES = 256 * 1024  # a chat message is a few KB; a frame over this closes the socket (abuse)
+
+
+def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
+    manager = FanoutManager(settings.redis_url, channel=f"{settings.topic_prefix}.socketio",
+                            queue_limit=settings.client_queue_limit)
+    # Tokens travel in the handshake's auth payload, not in cookies, so any origin may connect.
+    sio = socketio.AsyncServer(async_mode="sanic", client_manager=manager, cors_allowed_origins="*",
+                               max_http_buffer_size=MAX_FRAME_BYTES, logger=False, engineio_logger=False)
+    sio.attach(app)
+    app.config.WEBSOCKET_MAX_SIZE = MAX_FRAME_BYTES
+    namespace = LiveStreamNamespace(settings)
+    sio.register_namespace(namespace)
+    app.ctx.realtime = namespace
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    @app.before_server_start
+    async def open_realtime(app: Sanic) -> None:
+        redis = redis_client(settings.redis_url)
+        ids = InteractionIds(uuid.uuid4().hex)
+        publisher = InteractionPublisher(settings, ids)
+        await publisher.start()
+        ticker = RoomTicker(redis, sio, settings.realtime_namespace, ids.origin, settings.fanout_max_fps)
+        pusher = DomainPusher(settings, sio, settings.realtime_namespace,
+                              load_state=lambda agg, v: _load_state(app, agg, v),
+                              featured_product=lambda sid, pid: _featured_product(app, sid, pid))
+        moderator = ChatModerator(ChatPolicy(max_length=settings.chat_max_length))
+        namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
+                                 ticker, pusher, moderator)
+        tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
+        tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
+        app.ctx.realtime_redis = redis
+
+    @app.after_server_stop
+    async def close_realtime(app: Sanic) -> None:
+        stop.set()
+        for t in tasks:
+            try:
+                await asyncio.wait_for(t, timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                t.cancel()
+            except Exception:
+                log.exception("realtime task ended with an error")
+        svc = namespace.svc
+        if svc is not None:
+            for sid in list(namespace.conns):  # presence.left for everyone still here
+                await namespace.on_disconnect(sid)
+            await svc.ticker.close()
+            await svc.publisher.stop()
+            await app.ctx.realtime_redis.aclose()
+
+    return sio
+
+
+async def _load_state(app: Sanic, aggregate_id: str, version: int) -> Any | None:
+    """The aggregate as of ``version``, from the event store (the pusher's source for thin events)."""
+    store = app.ctx.container.store
+    if store is None:
+        return None
+    try:
+        return await asyncio.to_thread(store.repository.get, uuid.UUID(aggregate_id), version=version or None)
+    except Exception:  # unknown aggregate or a store hiccup: the push is skipped, the log keeps the fact
+        log.warning("could not load %s v%s for a push", aggregate_id, version, exc_info=True)
+        return None
+
+
+async def _featured_product(app: Sanic, stream_id: str, product_id: str) -> dict[str, Any]:
+    from interfaces.http.presenters import product
+    from projections.stream_queries import products_of
+
+    db = app.ctx.container.read_db
+    if db is not None:
+        try:
+            rows = (await products_of(db, [stream_id])).get(stream_id, [])
+            for row in rows:
+                if str(row["product_id"]) == product_id:
+                    return {**product(row), "product_id": product_id}
+        except Exception:
+            log.warning("product details unavailable for a push", exc_info=True)
+    return {"product_id": product_id}

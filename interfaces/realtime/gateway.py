@@ -1,0 +1,164 @@
+"""The ``/live-stream`` namespace: connect (JWT or anonymous), dispatch, join/leave, presence.
+
+Every client event goes through ``trigger_event``: unknown event → ``error``; payload validated by its
+pydantic schema → ``error`` with field details; a handler bug → ``internal_error``. In every case only the
+sender hears about it, nothing is broadcast, and the connection stays up. Handlers return the ack body
+(``{"ok": ...}``) for clients that ask for acknowledgements. Chat, reactions and purchases live in
+``interfaces.realtime.actions``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from pydantic import ValidationError
+
+from application import interactions as it
+from infra.settings import Settings
+from infra.tokens import Identity, InvalidToken, TokenVerifier
+from interfaces.realtime import actions
+from interfaces.realtime.context import Conn, Joined, Refused, Services, utc_now
+from interfaces.realtime.messages import error_body
+from interfaces.realtime.room_ticker import room_of
+from interfaces.realtime.schemas import SCHEMAS, JoinStream, LeaveStream, Payload, field_errors
+
+log = logging.getLogger(__name__)
+MAX_STREAMS_PER_SOCKET = 5
+CLOSED = ("ended", "cancelled")
+
+
+Handler = Callable[[str, Conn, Any], Awaitable[dict[str, Any]]]
+
+
+class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings.realtime_namespace)
+        self.settings = settings
+        self.verifier = TokenVerifier(settings)
+        self.conns: dict[str, Conn] = {}
+        self.svc: Services | None = None
+        self.handlers: dict[str, Handler] = {
+            "join_stream": self.join, "leave_stream": self.leave,
+            "send_message": lambda sid, c, p: actions.send_message(self._svc, sid, c, p),
+            "react": lambda sid, c, p: actions.react(self._svc, sid, c, p),
+            "purchase_intent": lambda sid, c, p: actions.purchase_intent(self._svc, sid, c, p),
+            "moderate": lambda sid, c, p: actions.moderate(self._svc, sid, c, p),
+        }
+
+    @property
+    def _svc(self) -> Services:
+        if self.svc is None:
+            raise RuntimeError("realtime gateway used before the server started")
+        return self.svc
+
+    # --- connection ---------------------------------------------------------------------------------------
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if token:
+            if not isinstance(token, str):
+                raise socketio.exceptions.ConnectionRefusedError("invalid_token", error_body("invalid_token"))
+            try:
+                identity = self.verifier.verify(token)
+            except InvalidToken as exc:
+                log.info("refused a socket: %s", exc)
+                raise socketio.exceptions.ConnectionRefusedError("invalid_token",
+                                                                 error_body("invalid_token")) from None
+        else:
+            identity = Identity.anonymous_viewer(sid)
+        self.conns[sid] = Conn(identity)
+
+    async def on_disconnect(self, sid: str, *reason: Any) -> None:
+        conn = self.conns.pop(sid, None)
+        if conn is not None and self.svc is not None:
+            for stream_id in list(conn.streams):
+                self._left(sid, conn, stream_id)
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid = args[0]
+        data = args[1] if len(args) > 1 else None
+        conn = self.conns.get(sid)
+        if conn is None:
+            return None
+        handler = self.handlers.get(event)
+        try:
+            if handler is None:
+                raise Refused("unknown_event")
+            if not isinstance(data, dict):
+                raise Refused("invalid_payload", expected="an object")
+            try:
+                payload = SCHEMAS[event].model_validate(
+                    data, context={"chat_max_length": self.settings.chat_max_length})
+            except ValidationError as exc:
+                fields = field_errors(exc)
+                code = "message_too_long" if any(f["type"] == "message_too_long" for f in fields) \
+                    else "validation_failed"
+                raise Refused(code, fields=fields) from None
+            return await handler(sid, conn, payload)
+        except Refused as r:
+            return await self.refuse(sid, event, r)
+        except Exception:
+            log.exception("realtime handler %s failed", event)
+            return await self.refuse(sid, event, Refused("internal_error"))
+
+    async def refuse(self, sid: str, event: str, r: Refused) -> dict[str, Any]:
+        body = error_body(r.code, event, **r.details)
+        await self.emit("error", body, to=sid, ignore_queue=True)
+        return {"ok": False, "error": body}
+
+    # --- join / leave -------------------------------------------------------------------------------------
+    async def join(self, sid: str, conn: Conn, p: Payload) -> dict[str, Any]:
+        assert isinstance(p, JoinStream)
+        svc = self._svc
+        s = p.stream_id
+        if s not in conn.streams:
+            if len(conn.streams) >= MAX_STREAMS_PER_SOCKET:
+                raise Refused("too_many_streams", limit=MAX_STREAMS_PER_SOCKET)
+            status = (await svc.state.status(s)).get("status")
+            if status is None:
+                raise Refused("stream_not_found", stream_id=s)
+            if status in CLOSED:
+                raise Refused("stream_closed", status=status)
+            await svc.sio.enter_room(sid, room_of(s), namespace=self.namespace)
+            info = p.viewer_info
+            conn.streams[s] = Joined(time.monotonic(), info.device_type, info.location)
+            svc.ticker.joined(s)
+            ident = conn.identity
+            svc.publisher.publish(it.PRESENCE_JOINED, s, {
+                "viewer_id": ident.user_id, "user_id": None if ident.anonymous else ident.user_id,
+                "connection_id": sid, "device_type": info.device_type, "location": info.location,
+            }, utc_now())
+        screen = await svc.state.first_screen(s)
+        screen["viewer_count"] = await svc.ticker.total(s)
+        screen["you"] = {"user_id": conn.identity.user_id, "anonymous": conn.identity.anonymous,
+                         "moderator": conn.identity.is_moderator}
+        missed: list[tuple[str, dict[str, Any]]] = []
+        if p.last_position is not None:
+            complete, missed = svc.pusher.missed(s, p.last_position)
+            screen["resync"] = not complete
+        await self.emit("stream_state", screen, to=sid, ignore_queue=True)
+        for event, payload in missed:
+            await self.emit(event, payload, to=sid, ignore_queue=True)
+        return {"ok": True, "stream_id": s, "viewer_count": screen["viewer_count"]}
+
+    async def leave(self, sid: str, conn: Conn, p: Payload) -> dict[str, Any]:
+        assert isinstance(p, LeaveStream)
+        if p.stream_id not in conn.streams:
+            raise Refused("not_in_stream")
+        await self._svc.sio.leave_room(sid, room_of(p.stream_id), namespace=self.namespace)
+        self._left(sid, conn, p.stream_id)
+        return {"ok": True, "stream_id": p.stream_id}
+
+    def _left(self, sid: str, conn: Conn, stream_id: str) -> None:
+        joined = conn.streams.pop(stream_id)
+        svc = self._svc
+        svc.ticker.left(stream_id)
+        svc.publisher.publish(it.PRESENCE_LEFT, stream_id, {
+            "viewer_id": conn.identity.user_id, "connection_id": sid,
+            "watch_seconds": round(time.monotonic() - joined.at, 1), "location": joined.location,
+        }, utc_now())

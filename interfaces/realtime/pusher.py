@@ -1,0 +1,177 @@
+"""Domain events from the log → the show's viewers: ``product_featured``, ``stream_status``, sales, bids.
+
+Every API process reads the whole domain topic from its end (partitions assigned by hand, no consumer group:
+each process must see every event, none of them owns a share, and nothing is left behind on the broker when it
+exits) and tells only its own sockets (``ignore_queue``), so N processes never send an event N times.
+
+Each pushed commerce event carries the store's ``position``. The last events per show are kept in memory, so a
+client that reconnects with ``last_position`` gets what it missed, or ``resync: true`` when this process
+cannot know (it started after that position, or the show's buffer overflowed); the client then reloads over
+HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from application.envelope import Envelope, to_plain
+from infra import kafka
+from infra.settings import Settings
+from interfaces.realtime.room_ticker import room_of
+
+log = logging.getLogger(__name__)
+
+# Aggregate state at the event's version, for events that carry too little (FlashSale.Started has no fields).
+LoadState = Callable[[str, int], Awaitable[Any | None]]
+FeaturedProduct = Callable[[str, str], Awaitable[dict[str, Any]]]
+
+STATUS_EVENTS = {"LiveStream.Started": "live", "LiveStream.Ended": "ended",
+                 "LiveStream.Cancelled": "cancelled"}
+STOCK_EVENTS = {"FlashSale.StockReserved", "FlashSale.ReservationConfirmed", "FlashSale.ReservationReleased",
+                "FlashSale.HoldExpired", "FlashSale.SoldOut", "FlashSale.BackInStock", "FlashSale.Cancelled"}
+
+
+def _flash_sale(e: Envelope, sale: Any) -> dict[str, Any]:
+    return to_plain({"sale_id": e.aggregate_id, "product_id": sale.product_id, "sale_name": sale.sale_name,
+                     "original_price": sale.original_price, "flash_price": sale.flash_price,
+                     "discount_percentage": sale.discount_percentage, "quantity": sale.quantity,
+                     "available": sale.available, "end_time": sale.end_time, "status": sale.status,
+                     "max_per_buyer": sale.max_per_buyer})
+
+
+def _auction(e: Envelope, auction: Any) -> dict[str, Any]:
+    # Never the bidders' maxima: a proxy bid's ceiling is the bidder's secret.
+    return to_plain({"auction_id": e.aggregate_id, "product_id": auction.product_id,
+                     "current_price": auction.current_price, "bid_count": auction.bid_count,
+                     "leader_id": auction.leader_id, "ends_at": auction.ends_at, "status": auction.status})
+
+
+class DomainPusher:
+    def __init__(self, settings: Settings, sio: socketio.AsyncServer, namespace: str, *,
+                 load_state: LoadState, featured_product: FeaturedProduct,
+                 buffer_per_stream: int = 200) -> None:
+        self._s = settings
+        self._sio = sio
+        self._ns = namespace
+        self._load = load_state
+        self._featured = featured_product
+        self._routes: OrderedDict[str, str | None] = OrderedDict()  # aggregate id -> show id
+        self._recent: dict[str, deque[tuple[int, str, dict[str, Any]]]] = {}
+        self._evicted_upto: dict[str, int] = {}
+        self._buffer = buffer_per_stream
+        self.since: int | None = None  # first position seen: from here on nothing was missed
+        self.closed_streams: set[str] = set()
+        self.ready = asyncio.Event()
+        self.pushed = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await kafka.ensure_topics(self._s)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._s.kafka_bootstrap, group_id=None,
+                                    enable_auto_commit=False, auto_offset_reset="latest",
+                                    fetch_max_wait_ms=self._s.kafka_fetch_max_wait_ms,
+                                    client_id="realtime-pusher")
+        await kafka.start_with_retry(consumer)
+        try:
+            topic = self._s.domain_topic
+            parts = consumer.partitions_for_topic(topic) or set(range(self._s.topic_partitions))
+            tps = [TopicPartition(topic, p) for p in sorted(parts)]
+            consumer.assign(tps)
+            await consumer.seek_to_end(*tps)
+            for tp in tps:  # resolve now, so every event published after "ready" is seen
+                await consumer.position(tp)
+            self.ready.set()
+            log.info("realtime pusher ready on %s", topic)
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=500, max_records=1000)
+                for msgs in batches.values():
+                    for m in msgs:
+                        try:
+                            await self.handle(Envelope.from_json(m.value))
+                        except Exception:  # one odd event must not stop pushes for every show
+                            log.exception("could not push a domain event")
+        finally:
+            await consumer.stop()
+
+    async def handle(self, e: Envelope) -> None:
+        if e.position is not None and self.since is None:
+            self.since = e.position
+        pushed = await self._map(e)
+        if pushed is None:
+            return
+        stream_id, event, payload = pushed
+        payload = {"stream_id": stream_id, **payload, "position": e.position,
+                   "occurred_at": e.occurred_at.isoformat()}
+        self._remember(stream_id, e.position, event, payload)
+        self.pushed += 1
+        await self._sio.emit(event, payload, room=room_of(stream_id), namespace=self._ns, ignore_queue=True)
+
+    async def _stream_of(self, e: Envelope) -> str | None:
+        agg = str(e.aggregate_id)
+        if e.stream_id:  # creation events name the show; later ones of the same aggregate do not
+            self._routes[agg] = e.stream_id
+            return e.stream_id
+        if agg in self._routes:
+            self._routes.move_to_end(agg)
+            return self._routes[agg]
+        state = await self._load(agg, int(e.aggregate_version or 0))
+        sid = getattr(state, "stream_id", None)
+        self._routes[agg] = str(sid) if sid else None
+        if len(self._routes) > 50_000:
+            self._routes.popitem(last=False)
+        return self._routes[agg]
+
+    async def _map(self, e: Envelope) -> tuple[str, str, dict[str, Any]] | None:
+        t = e.type
+        if t == "LiveStream.ProductFeatured":
+            sid = str(e.aggregate_id)
+            return sid, "product_featured", {"product": await self._featured(sid, e.payload["product_id"])}
+        if t in STATUS_EVENTS:
+            sid = str(e.aggregate_id)
+            if STATUS_EVENTS[t] != "live":
+                self.closed_streams.add(sid)
+            return sid, "stream_status", {"status": STATUS_EVENTS[t]}
+        if not (t.startswith("FlashSale.") or t.startswith("Auction.")) or e.aggregate_version is None:
+            return None
+        sid = await self._stream_of(e)
+        if sid is None:
+            return None
+        if t in ("FlashSale.Started", "FlashSale.Ended") or t in STOCK_EVENTS:
+            sale = await self._load(str(e.aggregate_id), e.aggregate_version)
+            if sale is None:
+                return None
+            body = _flash_sale(e, sale)
+            if t == "FlashSale.Started":
+                return sid, "flash_sale_started", body
+            if t == "FlashSale.Ended":
+                return sid, "flash_sale_ended", body
+            return sid, "stock_update", {**body, "change": t.split(".", 1)[1]}
+        if t in ("Auction.BidPlaced", "Auction.Extended", "Auction.Closed"):
+            auction = await self._load(str(e.aggregate_id), e.aggregate_version)
+            if auction is None:
+                return None
+            event = {"Auction.BidPlaced": "new_bid", "Auction.Extended": "auction_extended",
+                     "Auction.Closed": "auction_closed"}[t]
+            return sid, event, _auction(e, auction)
+        return None
+
+    def _remember(self, stream_id: str, position: int | None, event: str, payload: dict[str, Any]) -> None:
+        if position is None:
+            return
+        buf = self._recent.setdefault(stream_id, deque())
+        buf.append((position, event, payload))
+        if len(buf) > self._buffer:
+            self._evicted_upto[stream_id] = buf.popleft()[0]
+
+    def missed(self, stream_id: str, last_position: int) -> tuple[bool, list[tuple[str, dict[str, Any]]]]:
+        """(complete?, events after ``last_position``) for a reconnecting client."""
+        complete = self.since is not None and last_position >= self.since - 1 and \
+            last_position >= self._evicted_upto.get(stream_id, -1)
+        events = [(ev, p) for pos, ev, p in self._recent.get(stream_id, ()) if pos > last_position]
+        return complete, events

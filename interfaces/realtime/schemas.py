@@ -1,0 +1,130 @@
+"""Payloads of the client → server events (spec §4.2), validated before anything else happens.
+
+Strict types on purpose: a number where a message belongs, or "2" where a quantity belongs, is a client bug
+that should show up as an ``error`` event, not be coerced. Unknown extra fields are ignored, so an older
+server accepts a newer client. The chat length limit comes from settings through the validation context, so a
+message over it gets its own code (``message_too_long``) instead of a generic validation error.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+HARD_MAX_CHARS = 20_000  # beyond any setting: the frame itself is refused by the engine.io size limit anyway
+
+
+def _uuid(v: str) -> str:
+    try:
+        return str(uuid.UUID(v))
+    except ValueError:
+        raise PydanticCustomError("uuid", "must be a UUID") from None
+
+
+Uuid = Annotated[StrictStr, Field(max_length=64), AfterValidator(_uuid)]
+ShortText = Annotated[StrictStr, Field(max_length=64)]
+ReactionType = Literal["like", "heart", "wow", "haha", "sad", "angry", "fire", "clap"]
+MessageType = Literal["text", "emoji", "sticker", "product_inquiry"]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class StreamRef(Payload):
+    stream_id: Uuid
+
+
+class ViewerInfo(Payload):
+    device_type: Literal["mobile", "tablet", "desktop", "tv", "web", "unknown"] = "unknown"
+    location: ShortText | None = None
+
+    @field_validator("location")
+    @classmethod
+    def _place(cls, v: str | None) -> str | None:
+        # A city name becomes a MongoDB field name (viewer_locations.Dhaka): no dots, no leading "$".
+        if v is None:
+            return None
+        v = " ".join(v.replace(".", " ").replace("$", " ").split())
+        return v[:1].upper() + v[1:] if v else None
+
+
+class JoinStream(StreamRef):
+    viewer_info: ViewerInfo = ViewerInfo()
+    last_position: Annotated[StrictInt, Field(ge=0)] | None = None  # resume: commerce events after this one
+
+
+class LeaveStream(StreamRef):
+    pass
+
+
+class SendMessage(StreamRef):
+    message: Annotated[StrictStr, Field(min_length=1)]
+    message_type: MessageType = "text"
+
+    @field_validator("message")
+    @classmethod
+    def _length(cls, v: str, info: ValidationInfo) -> str:
+        limit = int((info.context or {}).get("chat_max_length", 500))
+        if len(v) > limit or len(v) > HARD_MAX_CHARS:
+            raise PydanticCustomError("message_too_long", "at most {limit} characters", {"limit": limit})
+        return v
+
+
+class React(StreamRef):
+    reaction_type: ReactionType
+
+
+class PurchaseIntent(StreamRef):
+    product_id: Uuid
+    quantity: Annotated[StrictInt, Field(ge=1, le=99)] = 1
+
+
+class Moderate(StreamRef):
+    """Moderators only: mute/ban a user, delete/pin a message, slow mode for everyone."""
+
+    action: Literal["mute", "unmute", "ban", "unban", "delete", "pin", "unpin", "slow_mode"]
+    user_id: ShortText | None = None
+    message_id: ShortText | None = None
+    duration_s: Annotated[StrictInt, Field(ge=1, le=7 * 86_400)] = 600  # mute length
+    seconds: Annotated[StrictInt, Field(ge=0, le=3_600)] = 0  # slow mode interval; 0 turns it off
+
+    @model_validator(mode="after")
+    def _target(self) -> Moderate:
+        if self.action in ("mute", "unmute", "ban", "unban") and not self.user_id:
+            raise PydanticCustomError("missing", "user_id is required for {action}", {"action": self.action})
+        if self.action in ("delete", "pin") and not self.message_id:
+            raise PydanticCustomError("missing", "message_id is required for {action}",
+                                      {"action": self.action})
+        return self
+
+
+SCHEMAS: dict[str, type[Payload]] = {
+    "join_stream": JoinStream,
+    "leave_stream": LeaveStream,
+    "send_message": SendMessage,
+    "react": React,
+    "purchase_intent": PurchaseIntent,
+    "moderate": Moderate,
+}
+
+
+def field_errors(exc: Any) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "payload", "message": err["msg"],
+         "type": err["type"]}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
