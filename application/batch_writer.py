@@ -64,6 +64,15 @@ class UnitOfWork:
             self._before[aggregate_id] = (agg.version, len(agg.pending_events))
         return agg
 
+    def find(self, aggregate_id: UUID) -> Any | None:
+        """The aggregate, or None when it does not exist (yet)."""
+        if aggregate_id not in self._cache:
+            try:
+                self._cache[aggregate_id] = self._store.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+        return self.get(aggregate_id)
+
     def add(self, aggregate: Aggregate) -> None:
         self._cache[aggregate.id] = aggregate
         self._new.add(aggregate.id)

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from application.batch_writer import BatchWriter
+from application.checkout import CheckoutService
 from application.flash_sales import FlashSaleService
 from application.event_store import LiveCommerceStore
 from application.streams import StreamService, StreamUrls
@@ -35,6 +36,8 @@ class Container:
     writer: BatchWriter | None = None
     streams: StreamService | None = None
     flash_sales: FlashSaleService | None = None
+    checkout: CheckoutService | None = None
+    http_client: Any = None
     idempotency: IdempotencyStore | None = None
     read_db: PgDatabase | None = None
     redis: Any = None
@@ -56,6 +59,15 @@ class Container:
             urls=StreamUrls(s.rtmp_base_url, s.playback_base_url),
         )
         self.flash_sales = FlashSaleService(self.writer, clock=utc_now, new_id=uuid.uuid4)
+        import httpx
+
+        from infra.payments import gateways_from_settings
+        from infra.payments.sessions import GatewaySessions
+
+        self.http_client = httpx.AsyncClient()
+        sessions = GatewaySessions(gateways_from_settings(s, self.http_client, timeout=s.payment_timeout_s),
+                                   s.public_url)
+        self.checkout = CheckoutService(self.writer, sessions, clock=utc_now)
         self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)
         await self.read_db.open()
         self.idempotency = IdempotencyStore(self.read_db, s.idempotency_ttl_hours)
@@ -65,6 +77,8 @@ class Container:
         await self.versions.start()
 
     async def close(self) -> None:
+        if self.http_client is not None:
+            await self.http_client.aclose()
         if self.versions is not None:
             await self.versions.stop()
         if self.writer is not None:

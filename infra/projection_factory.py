@@ -13,6 +13,7 @@ from infra.settings import Settings
 from projections.chat_messages_mongo import ChatMessagesMongo
 from projections.flash_sales import FlashSalesProjection
 from projections.live_streams_pg import LiveStreamsTable
+from projections.orders_pg import OrdersTable
 from projections.ports import Projection
 from projections.registry import PROJECTIONS
 from projections.stream_chat_redis import StreamChatRedis
@@ -36,6 +37,11 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
         db = PgDatabase(settings.read_url, max_size=4)
         await db.open()
         return OpenProjection(LiveStreamsTable(db), db.close)
+    if name == "orders":
+        apply_migrations(settings.read_url)
+        odb = PgDatabase(settings.read_url, max_size=4)
+        await odb.open()
+        return OpenProjection(OrdersTable(odb), odb.close)
     if name == "flash_sales":
         apply_migrations(settings.read_url)
         db = PgDatabase(settings.read_url, max_size=4)

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     rocket_base_url: str = "http://127.0.0.1:8090/rocket"
     rocket_merchant_id: str = "sandbox-merchant"
     idempotency_ttl_hours: int = 48
+    # Where providers call back; default http://{http_host}:{http_port}
+    api_public_url: str | None = None
+    payment_timeout_s: float = 30.0
+
+    @property
+    def public_url(self) -> str:
+        return self.api_public_url or f"http://{self.http_host}:{self.http_port}"
 
     # --- dev stack ------------------------------------------------------------------------------------
     state_dir: Path = STATE_DIR

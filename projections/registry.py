@@ -1,3 +1,5 @@
 """Names of the read models, for ``livecommerce project --only/--rebuild NAME``."""
 
-PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales")
+PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales", "orders",
+               # interactions from the realtime gateway (topic "interactions")
+               "stream_metrics", "stream_chat", "chat_messages", "stream_engagement")

@@ -10,7 +10,7 @@ from sanic import Sanic
 
 from infra.bootstrap import Container
 from infra.settings import Settings
-from interfaces.http import errors, flash_sales, health, openapi, streams
+from interfaces.http import checkout, errors, flash_sales, health, openapi, streams
 from interfaces.realtime import attach as attach_realtime
 
 
@@ -22,6 +22,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     errors.install(app)
     app.blueprint(streams.bp)
     app.blueprint(flash_sales.bp)
+    app.blueprint(checkout.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
 

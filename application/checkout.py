@@ -1,0 +1,248 @@
+"""Live cart and instant checkout during a stream: cart → Order + Payment, then the payment's outcome.
+
+Prices come from the LiveStream aggregate (the stream's special price), never from the client: a client price
+that differs is refused with the current one. Discount codes are the stream's own (``stream_settings``). A
+checkout is exactly-once: the order and payment ids derive from the buyer's idempotency key, so a retry finds
+the order it already placed. Mobile-money sessions are opened with the provider after the order is saved
+(``PaymentSessions``); the provider's callback is confirmed with the provider before it changes anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from application.batch_writer import BatchWriter, UnitOfWork
+from domain.cart import Cart, DiscountRule
+from domain.commerce_errors import InvalidDiscountCode
+from domain.errors import DomainError, NotFound, ProductNotInStream, StreamNotFound, StreamNotLive
+from domain.live_stream import LiveStream
+from domain.order import Order, OrderLine
+from domain.payment import Payment
+
+_NS = uuid.UUID("9b2f6c1e-7d4a-4e8b-a1c3-5f6e7d8c9b0a")
+MOBILE_MONEY = ("bkash", "nagad", "rocket")
+
+
+class PriceChanged(DomainError):
+    code = "price_changed"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+
+
+def cart_id_for(buyer_id: str, stream_id: UUID) -> UUID:
+    return uuid.uuid5(_NS, f"cart:{buyer_id}:{stream_id}")
+
+
+def order_id_for(buyer_id: str, idempotency_key: str) -> UUID:
+    return uuid.uuid5(_NS, f"order:{buyer_id}:{idempotency_key}")
+
+
+def payment_id_for(order_id: UUID) -> UUID:
+    return uuid.uuid5(_NS, f"payment:{order_id}")
+
+
+@dataclass(frozen=True)
+class Item:
+    product_id: str
+    quantity: int
+    price: Decimal | None = None  # what the client saw; refused if it is not the stream's price
+
+
+@dataclass(frozen=True)
+class Checkout:
+    stream_id: UUID
+    buyer_id: str
+    items: list[Item]
+    payment_method: str
+    shipping_address: dict[str, Any]
+    idempotency_key: str
+    discount_code: str | None = None
+    buyer_phone: str | None = None
+    emi_months: int | None = None
+    open_cod_orders: int = 0
+
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: UUID
+    payment_id: UUID
+    total: Decimal
+    discount: Decimal
+    payment_method: str
+    order_status: str
+    payment_status: str
+    emi: dict[str, Any] | None
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class CartView:
+    cart_id: UUID
+    items: list[dict[str, Any]]
+    subtotal: Decimal
+    total: Decimal
+    version: int
+
+
+class PaymentSessions(Protocol):
+    """Opens and confirms provider sessions (infra adapts the bKash / Nagad / Rocket gateways)."""
+
+    async def open(self, method: str, payment_id: UUID, amount: Decimal, payer: str) -> tuple[str, str]:
+        """→ (provider payment id, redirect URL for the buyer)."""
+        ...
+
+    async def confirm(self, method: str, params: dict[str, Any]) -> tuple[str, str, Decimal | None, str | None]:
+        """A callback's claim checked with the provider → (provider id, status, amount, reason)."""
+        ...
+
+
+def _stream_price(stream: LiveStream, item: Item) -> Decimal:
+    product = stream.products.get(item.product_id)
+    if product is None:
+        raise ProductNotInStream("product is not in this stream", product_id=item.product_id)
+    price = product.get("special_price")
+    if price is None:
+        raise PriceChanged("this product has no live price in the stream", product_id=item.product_id)
+    price = Decimal(str(price))
+    if item.price is not None and Decimal(str(item.price)).quantize(Decimal("0.01")) != price:
+        raise PriceChanged("the price changed", product_id=item.product_id, current_price=str(price))
+    return price
+
+
+def _discount_rule(stream: LiveStream, code: str) -> DiscountRule:
+    codes = (stream.stream_settings or {}).get("discount_codes") or {}
+    terms = codes.get(code.upper())
+    if terms is None:
+        raise InvalidDiscountCode("unknown discount code for this stream", code=code)
+    def money(key: str) -> Decimal | None:
+        value = terms.get(key)
+        return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+    expires = terms.get("expires_at")
+    rule = DiscountRule(
+        code=code.upper(), percent=money("percent"), amount=money("amount"),
+        min_total=money("min_total") or Decimal("0.00"), max_uses_per_buyer=terms.get("max_uses_per_buyer"),
+        expires_at=datetime.fromisoformat(expires) if isinstance(expires, str) else expires)
+    rule.check()
+    return rule
+
+
+class CheckoutService:
+    def __init__(self, writer: BatchWriter, sessions: PaymentSessions, *, clock: Callable[[], datetime]) -> None:
+        self._writer = writer
+        self._sessions = sessions
+        self._clock = clock
+
+    async def add_to_cart(self, stream_id: UUID, buyer_id: str, item: Item) -> CartView:
+        now = self._clock()
+        cart_id = cart_id_for(buyer_id, stream_id)
+
+        def decide(uow: UnitOfWork) -> CartView:
+            stream: LiveStream = uow.get(stream_id)
+            if stream.status != "live":
+                raise StreamNotLive("the live cart opens while the stream is live", status=stream.status)
+            price = _stream_price(stream, item)
+            cart = uow.find(cart_id)
+            if cart is None:
+                cart = Cart.open(id=cart_id, now=now, buyer_id=buyer_id, stream_id=str(stream_id))
+                uow.add(cart)
+            cart.add_item(product_id=item.product_id, quantity=item.quantity, unit_price=price, now=now)
+            lines = [{**v, "product_id": str(p)} for p, v in cart.lines.items()]
+            return CartView(cart.id, lines, cart.subtotal, cart.total, cart.version)
+
+        return await self._writer.submit(decide, not_found=_stream_missing)
+
+    async def checkout(self, cmd: Checkout) -> tuple[Placed, str | None]:
+        """Place the order (exactly once per key); open the provider session; → (placed, redirect URL)."""
+        now = self._clock()
+        order_id = order_id_for(cmd.buyer_id, cmd.idempotency_key)
+        payment_id = payment_id_for(order_id)
+
+        def decide(uow: UnitOfWork) -> Placed:
+            existing: Order | None = uow.find(order_id)
+            if existing is not None:
+                if existing.buyer_id != cmd.buyer_id:  # a key is scoped to its buyer; never someone else's order
+                    raise OrderNotFound("order not found", order_id=str(order_id))
+                return _placed(existing, uow.get(payment_id), replayed=True)
+            stream: LiveStream = uow.get(cmd.stream_id)
+            if stream.status != "live":
+                raise StreamNotLive("instant checkout works while the stream is live", status=stream.status)
+            lines = [OrderLine(i.product_id, i.quantity, _stream_price(stream, i)) for i in cmd.items]
+            subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal("0.00"))
+            discount = Decimal("0.00")
+            if cmd.discount_code:
+                rule = _discount_rule(stream, cmd.discount_code)
+                if rule.expires_at is not None and now >= rule.expires_at:
+                    raise InvalidDiscountCode("the discount code has expired", code=cmd.discount_code)
+                discount = rule.discount_on(subtotal)
+            order = Order.place(
+                id=order_id, now=now, buyer_id=cmd.buyer_id, lines=lines, payment_method=cmd.payment_method,
+                shipping_address=cmd.shipping_address, buyer_phone=cmd.buyer_phone, stream_id=str(cmd.stream_id),
+                discount=discount, discount_code=cmd.discount_code.upper() if cmd.discount_code else None,
+                open_cod_orders=cmd.open_cod_orders, emi_months=cmd.emi_months)
+            payment = Payment.initiate(id=payment_id, now=now, order_id=str(order_id), method=cmd.payment_method,
+                                       amount=order.total, order_total=order.total)
+            uow.add(order)
+            uow.add(payment)
+            return _placed(order, payment, replayed=False)
+
+        placed = await self._writer.submit(decide, not_found=_stream_missing)
+        redirect = None
+        if placed.payment_method in MOBILE_MONEY and placed.payment_status == "pending":
+            provider_id, redirect = await self._sessions.open(placed.payment_method, payment_id, placed.total,
+                                                              cmd.buyer_phone or cmd.buyer_id)
+            await self._start_processing(payment_id, provider_id)
+            placed = Placed(**{**placed.__dict__, "payment_status": "processing"})
+        return placed, redirect
+
+    async def _start_processing(self, payment_id: UUID, provider_id: str) -> None:
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> None:
+            payment: Payment = uow.get(payment_id)
+            payment.start_processing(provider_txn_id=provider_id, now=now)
+
+        await self._writer.submit(decide, not_found=_payment_missing)
+
+    async def payment_callback(self, payment_id: UUID, method: str, params: dict[str, Any]) -> Placed:
+        """A provider called back: confirm with the provider, then apply to Payment and Order (idempotent)."""
+        provider_id, status, amount, reason = await self._sessions.confirm(method, params)
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> Placed:
+            payment: Payment = uow.get(payment_id)
+            payment.handle_callback(provider_txn_id=provider_id, status=status, now=now, amount=amount,
+                                    reason=reason)
+            order: Order = uow.get(UUID(str(payment.order_id)))
+            if payment.status == "completed" and order.status == "pending_payment":
+                order.mark_paid(payment_id=str(payment_id), now=now)
+            elif payment.status == "failed" and order.status == "pending_payment":
+                order.mark_payment_failed(payment_id=str(payment_id), now=now, reason=reason)
+            return _placed(order, payment, replayed=False)
+
+        return await self._writer.submit(decide, not_found=_payment_missing)
+
+
+def _placed(order: Order, payment: Payment, *, replayed: bool) -> Placed:
+    return Placed(order.id, payment.id, order.total, order.discount, order.payment_method, order.status,
+                  payment.status, order.emi, replayed)
+
+
+def _stream_missing(stream_id: UUID) -> Exception:
+    return StreamNotFound("stream not found", stream_id=str(stream_id))
+
+
+def _payment_missing(payment_id: UUID) -> Exception:
+    return PaymentNotFound("payment not found", payment_id=str(payment_id))

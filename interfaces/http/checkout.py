@@ -1,0 +1,142 @@
+"""Live cart and instant checkout (spec §4.3), order status, and the payment providers' callbacks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from application.checkout import Checkout, Item, Placed
+from infra.bootstrap import Container
+from infra.idempotency import request_hash
+from infra.tokens import InvalidToken, TokenVerifier
+from interfaces.http.errors import error_response
+from interfaces.http.presenters import iso, money
+from interfaces.http.schemas import Body, Money
+from projections.orders_pg import get_order, open_cod_orders
+
+bp = Blueprint("checkout", url_prefix="/api/v1/live-commerce")
+
+
+class CartAddBody(Body):
+    stream_id: UUID
+    product_id: UUID
+    quantity: Annotated[int, Field(ge=1, le=100)] = 1
+    special_price: Money | None = None
+
+
+class CartItemIn(Body):
+    product_id: UUID
+    quantity: Annotated[int, Field(ge=1, le=100)] = 1
+    price: Money | None = None
+
+
+class CheckoutBody(Body):
+    stream_id: UUID
+    cart_items: Annotated[list[CartItemIn], Field(min_length=1, max_length=50)]
+    payment_method: Literal["bkash", "nagad", "rocket", "card", "cod", "emi"]
+    shipping_address: dict[str, Any]
+    live_discount_code: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    # Extensions: the buyer's phone (required for cash on delivery), EMI months (3, 6 or 12).
+    phone: Annotated[str, Field(min_length=6, max_length=20)] | None = None
+    emi_months: Literal[3, 6, 12] | None = None
+
+
+def _c(request: Request) -> Container:
+    return request.app.ctx.container  # type: ignore[no-any-return]
+
+
+def _buyer(request: Request) -> str | HTTPResponse:
+    """The signed-in buyer (a bearer token); commerce needs one."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return error_response(401, "sign_in_required")
+    try:
+        identity = TokenVerifier(_c(request).settings).verify(header[7:].strip())
+    except InvalidToken:
+        return error_response(401, "invalid_token")
+    return identity.user_id
+
+
+@bp.post("/cart/add")
+async def cart_add(request: Request) -> HTTPResponse:
+    buyer = _buyer(request)
+    if isinstance(buyer, HTTPResponse):
+        return buyer
+    body = CartAddBody.model_validate(request.json if request.body else {})
+    c = _c(request)
+    assert c.checkout is not None
+    cart = await c.checkout.add_to_cart(body.stream_id, buyer,
+                                        Item(str(body.product_id), body.quantity, body.special_price))
+    return json({"cart_id": str(cart.cart_id), "stream_id": str(body.stream_id), "version": cart.version,
+                 "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
+                            "unit_price": money(i["unit_price"])} for i in cart.items],
+                 "subtotal": money(cart.subtotal), "total": money(cart.total)})
+
+
+def _placed_reply(p: Placed, redirect: str | None) -> dict[str, Any]:
+    return {"order_id": str(p.order_id), "payment_id": str(p.payment_id), "order_status": p.order_status,
+            "payment_status": p.payment_status, "payment_method": p.payment_method, "total": money(p.total),
+            "discount": money(p.discount), "emi": p.emi, "payment_url": redirect}
+
+
+@bp.post("/checkout/instant")
+async def checkout_instant(request: Request) -> HTTPResponse:
+    buyer = _buyer(request)
+    if isinstance(buyer, HTTPResponse):
+        return buyer
+    key = (request.headers.get("idempotency-key") or "").strip()
+    if not key or len(key) > 200:
+        return error_response(400, "idempotency_key_required")
+    raw = request.json if request.body else {}
+    body = CheckoutBody.model_validate(raw)
+    c = _c(request)
+    assert c.checkout is not None and c.idempotency is not None and c.read_db is not None
+    scope, rhash = f"checkout:{buyer}", request_hash(raw)
+    stored = await c.idempotency.get(scope, key)
+    if stored is not None:
+        if stored.request_hash != rhash:
+            return error_response(422, "idempotency_key_reused")
+        return json(stored.response, status=stored.status)
+    open_cod = await open_cod_orders(c.read_db, buyer) if body.payment_method == "cod" else 0
+    placed, redirect = await c.checkout.checkout(Checkout(
+        stream_id=body.stream_id, buyer_id=buyer,
+        items=[Item(str(i.product_id), i.quantity, i.price) for i in body.cart_items],
+        payment_method=body.payment_method, shipping_address=body.shipping_address, idempotency_key=key,
+        discount_code=body.live_discount_code, buyer_phone=body.phone, emi_months=body.emi_months,
+        open_cod_orders=open_cod))
+    reply = _placed_reply(placed, redirect)
+    await c.idempotency.put(scope, key, rhash, 201, reply)
+    return json(reply, status=201)
+
+
+@bp.route("/payments/<payment_id:uuid>/callback/<method:str>", methods=["GET", "POST"])
+async def payment_callback(request: Request, payment_id: UUID, method: str) -> HTTPResponse:
+    """Providers call back here; the claim is confirmed with the provider before it is applied."""
+    if method not in ("bkash", "nagad", "rocket"):
+        return error_response(404, "route_not_found")
+    params: dict[str, Any] = {k: v[0] for k, v in request.args.items()}
+    if request.body and isinstance(request.json, dict):
+        params.update(request.json)
+    c = _c(request)
+    assert c.checkout is not None
+    placed = await c.checkout.payment_callback(payment_id, method, params)
+    return json(_placed_reply(placed, None))
+
+
+@bp.get("/orders/<order_id:uuid>")
+async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
+    buyer = _buyer(request)
+    if isinstance(buyer, HTTPResponse):
+        return buyer
+    c = _c(request)
+    row = await get_order(c.read_db, str(order_id))
+    if row is None or str(row["buyer_id"]) != buyer:
+        return error_response(404, "order_not_found", {"order_id": str(order_id)})
+    return json({"order_id": str(row["id"]), "status": row["status"], "payment_status": row["payment_status"],
+                 "payment_method": row["payment_method"], "total": money(row["total"]),
+                 "discount": money(row["discount"]), "lines": row["lines"], "emi": row["emi"],
+                 "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])})

@@ -1,0 +1,58 @@
+"""What the media plane tells the rest of the system, as envelopes on the ``media`` topic.
+
+Media telemetry is a fact, not a decision (ARCHITECTURE.md), so it goes straight to Kafka keyed by stream id;
+a process manager turns e.g. the first ``segment_published`` into "the stream is live". The type names and
+payload fields below are the contract with those consumers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from application.envelope import Envelope, new_interaction
+
+INGEST_STARTED = "media.ingest_started"  # source, remote, video{codec,width,height,fps}, audio{...}|None,
+#                                          renditions[...], master_url, segment_seconds, resumed
+INGEST_STOPPED = "media.ingest_stopped"  # reason, duration_s, frames_in, frames_dropped, segments
+INGEST_INTERRUPTED = "media.ingest_interrupted"  # reason, at_s, waiting_s (grace for the host to return)
+INGEST_FAILED = "media.ingest_failed"  # error (stable code), message, source
+INGEST_REFUSED = "media.ingest_refused"  # reason, remote, key_hint (sha-256 prefix, never the key)
+SEGMENT_PUBLISHED = "media.segment_published"  # rendition, sequence, duration_s, bytes, uri, url, start_s,
+#                                                program_date_time, latency_ms
+QUALITY_SAMPLE = "media.quality_sample"  # see media.quality.QualityMeter.sample
+RECORDING_READY = "media.recording_ready"  # duration_s, total_bytes, segments, master_uri, master_url,
+#                                            renditions[{name,width,height,bandwidth,average_bandwidth,...}]
+THUMBNAIL_READY = "media.thumbnail_ready"  # uri, url, width, height, at_s, bytes, sharpness, brightness
+
+ALL_TYPES = (INGEST_STARTED, INGEST_STOPPED, INGEST_INTERRUPTED, INGEST_FAILED, INGEST_REFUSED,
+             SEGMENT_PUBLISHED, QUALITY_SAMPLE, RECORDING_READY, THUMBNAIL_READY)
+
+
+class EventSink(Protocol):
+    """Port: where media envelopes go (Kafka in production, a list in tests)."""
+
+    async def publish(self, envelope: Envelope) -> None: ...
+
+
+def media_event(type_: str, stream_id: str, payload: dict[str, Any], occurred_at: datetime) -> Envelope:
+    if type_ not in ALL_TYPES:
+        raise ValueError(f"unknown media event type {type_!r}")
+    return new_interaction(type_, stream_id, payload, occurred_at)
+
+
+class CollectingSink:
+    """Keeps every envelope in a list: for unit tests and the benchmark, never for production."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def publish(self, envelope: Envelope) -> None:
+        self.envelopes.append(envelope)
+
+    def of_type(self, type_: str) -> list[Envelope]:
+        return [e for e in self.envelopes if e.type == type_]
+
+    @property
+    def types(self) -> list[str]:
+        return [e.type for e in self.envelopes]

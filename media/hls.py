@@ -1,0 +1,176 @@
+"""HLS playlists: per-rendition media playlists (live and VOD) and the master playlist.
+
+Players and the CDN origin read these files while we write them, so every write goes to a temporary file in
+the same directory and is renamed into place: a reader sees the old playlist or the new one, never half.
+The live playlist is a sliding window by default because a phone on 2G re-downloads it every 2 s; the full
+list of segments goes to the VOD ``recording.m3u8`` when the show ends.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+LIVE_PLAYLIST = "index.m3u8"
+VOD_PLAYLIST = "recording.m3u8"
+MASTER_PLAYLIST = "master.m3u8"
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write then rename, so a concurrent reader never sees a partial file."""
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the HTTP origin may run as another user
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    sequence: int
+    uri: str  # relative to the playlist
+    duration: float
+    bytes: int
+    program_date_time: datetime | None = None
+    discontinuity: bool = False
+
+
+def _pdt(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class MediaPlaylist:
+    """One rendition's playlist. ``window=None`` gives a growing EVENT playlist, else a sliding window."""
+
+    def __init__(self, directory: Path, *, segment_seconds: float, window: int | None = 6) -> None:
+        self.directory = directory
+        self.window = window
+        self.segments: list[Segment] = []
+        # TARGETDURATION must not change during a live stream, so it is fixed from the configured segment
+        # length; a longer segment (source stall) raises it, which players tolerate better than a lie.
+        self.target = max(1, round(segment_seconds))
+        self.ended = False
+
+    def add(self, segment: Segment) -> None:
+        self.segments.append(segment)
+        self.target = max(self.target, round(segment.duration))
+        self._write_live()
+
+    def write_empty(self) -> None:
+        """Before the first segment: a valid live playlist with nothing in it yet (players keep polling)."""
+        self._write_live()
+
+    def end(self) -> None:
+        """Close the live playlist (viewers at the live edge stop cleanly) and write the VOD recording."""
+        self.ended = True
+        self._write_live()
+        write_atomic(self.directory / VOD_PLAYLIST, self.render(self.segments, playlist_type="VOD",
+                                                                ended=True))
+
+    def _write_live(self) -> None:
+        shown = self.segments if self.window is None else self.segments[-self.window:]
+        write_atomic(self.directory / LIVE_PLAYLIST, self.render(
+            shown, playlist_type="EVENT" if self.window is None else None, ended=self.ended))
+
+    def render(self, shown: list[Segment], *, playlist_type: str | None, ended: bool) -> str:
+        target = max([self.target] + [math.ceil(s.duration - 0.5) for s in shown])
+        lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}",
+                 f"#EXT-X-MEDIA-SEQUENCE:{shown[0].sequence if shown else 0}",
+                 "#EXT-X-INDEPENDENT-SEGMENTS"]
+        if playlist_type:
+            lines.append(f"#EXT-X-PLAYLIST-TYPE:{playlist_type}")
+        for seg in shown:
+            if seg.discontinuity:
+                lines.append("#EXT-X-DISCONTINUITY")
+            if seg.program_date_time is not None:
+                # Wall-clock of the segment's first frame: lets viewers line up flash-sale events with video.
+                lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.program_date_time)}")
+            lines.append(f"#EXTINF:{seg.duration:.3f},")
+            lines.append(seg.uri)
+        if ended:
+            lines.append("#EXT-X-ENDLIST")
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    uri: str
+    bandwidth: int
+    average_bandwidth: int
+    codecs: str
+    resolution: tuple[int, int] | None = None  # None for audio-only
+    frame_rate: float | None = None
+
+
+def render_master(variants: Iterable[Variant]) -> str:
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for v in variants:
+        attrs = [f"BANDWIDTH={v.bandwidth}", f"AVERAGE-BANDWIDTH={v.average_bandwidth}"]
+        if v.resolution:
+            attrs.append(f"RESOLUTION={v.resolution[0]}x{v.resolution[1]}")
+        if v.frame_rate:
+            attrs.append(f"FRAME-RATE={v.frame_rate:.3f}")
+        attrs.append(f'CODECS="{v.codecs}"')
+        lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
+        lines.append(v.uri)
+    return "\n".join(lines) + "\n"
+
+
+def parse_playlist(text: str) -> dict[str, Any]:
+    """A small reader for our own playlists (tests, the bench, and a live HLS reader loop):
+    ``{"segments": [{uri, duration, pdt}], "variants": [{uri, BANDWIDTH, ...}], "tags": {tag: value}}``."""
+    segments: list[dict[str, Any]] = []
+    variants: list[dict[str, str]] = []
+    tags: dict[str, str] = {}
+    pending: dict[str, Any] = {}
+    for line in (ln.strip() for ln in text.splitlines()):
+        if not line:
+            continue
+        if line.startswith("#EXTINF:"):
+            pending["duration"] = float(line[8:].split(",")[0])
+        elif line.startswith("#EXT-X-STREAM-INF:"):
+            pending["attrs"] = _attrs(line[len("#EXT-X-STREAM-INF:"):])
+        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            pending["pdt"] = line.split(":", 1)[1]
+        elif line.startswith("#"):
+            key, _, value = line.partition(":")
+            tags[key] = value
+        elif "attrs" in pending:
+            variants.append({"uri": line, **pending["attrs"]})
+            pending = {}
+        else:
+            segments.append({"uri": line, **pending})
+            pending = {}
+    return {"segments": segments, "variants": variants, "tags": tags}
+
+
+def _attrs(s: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    key, value, quoted, in_key = "", "", False, True
+    for ch in s + ",":
+        if in_key:
+            if ch == "=":
+                in_key = False
+            else:
+                key += ch
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            attrs[key.strip()] = value
+            key, value, in_key = "", "", True
+        else:
+            value += ch
+    return attrs

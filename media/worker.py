@@ -1,0 +1,147 @@
+"""``run_media_worker``: one live show's media plane, from ingest to recording, as one coroutine.
+
+The CPU work (decode, the ladder, muxing) runs in a dedicated thread; the event loop keeps the RTMP gate
+and the event sink going. Events from every thread are funnelled through one queue and published by one
+task, so the sink sees them in the order they happened, and a slow or failing sink never stalls encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from application.envelope import Envelope
+from infra.settings import Settings
+from media.errors import IngestFailed
+from media.events import INGEST_FAILED, INGEST_REFUSED, EventSink, media_event
+from media.ingest import FileSource, RtmpListen, RtmpSource, StreamKeys
+from media.options import InputSource, MediaOptions
+from media.transcode import Transcoder
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerResult:
+    reason: str  # end_of_input | unpublished | publisher_lost | input_error | ingest_failed | stopped
+    out_dir: Path
+    recording: dict[str, Any] | None  # the media.recording_ready payload
+    events_dropped: int = 0
+
+
+class _EventPump:
+    """Thread-safe ``emit``; one task publishes in order, retrying a failing sink a few times."""
+
+    def __init__(self, sink: EventSink, stream_id: str, clock: Callable[[], datetime], *,
+                 backoff_s: float = 0.2) -> None:
+        self._sink, self._stream_id, self._clock, self._backoff_s = sink, stream_id, clock, backoff_s
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Envelope | None] = asyncio.Queue()
+        self.dropped = 0
+
+    def emit(self, type_: str, payload: dict[str, Any]) -> None:
+        envelope = media_event(type_, self._stream_id, payload, self._clock())
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, envelope)
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
+
+    async def run(self) -> None:
+        healthy = True
+        while (envelope := await self._queue.get()) is not None:
+            # Retry while the sink was fine; once it has failed, one try per event until it recovers, so a
+            # broker that stays down cannot make the end of the show wait for every event's retries.
+            for attempt in range(4 if healthy else 1):
+                try:
+                    await self._sink.publish(envelope)
+                    healthy = True
+                    break
+                except Exception:  # the sink's trouble must not stop the show
+                    log.exception("publishing %s failed (attempt %d)", envelope.type, attempt + 1)
+                    await asyncio.sleep(self._backoff_s * 2**attempt)
+            else:
+                self.dropped += 1
+                healthy = False
+
+
+async def run_media_worker(settings: Settings, stream_id: str, source: str | os.PathLike[str] | RtmpListen,
+                           sink: EventSink, keys: StreamKeys | None = None, *,
+                           options: MediaOptions | None = None, pace: bool = False,
+                           stop: asyncio.Event | None = None, ready: asyncio.Event | None = None,
+                           clock: Callable[[], datetime] = utc_now) -> WorkerResult:
+    """Run one show's media plane until its input ends (or ``stop`` is set); return what was recorded.
+
+    ``source`` is a file path/URL, or an ``RtmpListen`` to accept a publish whose key ``keys`` maps to
+    ``stream_id``. ``pace=True`` plays a file out at real-time speed (a pre-recorded show going live).
+    ``ready`` is set once the worker accepts input (for RTMP: the gate is listening). Raises the named
+    ``IngestFailed`` subclass after publishing ``media.ingest_failed`` when the input is unusable.
+    """
+    opt = options or MediaOptions()
+    out_dir = Path(settings.media_root) / stream_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    url_base = f"{settings.playback_base_url.rstrip('/')}/{stream_id}"
+    pump = _EventPump(sink, stream_id, clock)
+    pump_task = asyncio.create_task(pump.run(), name=f"media-events-{stream_id}")
+    stop_flag = threading.Event()
+    watcher = asyncio.create_task(_watch(stop, stop_flag)) if stop is not None else None
+    rtmp: RtmpSource | None = None
+    src: InputSource
+    if isinstance(source, RtmpListen):
+        if keys is None:
+            raise ValueError("RTMP ingest needs a StreamKeys port to check stream keys")
+        rtmp = RtmpSource(source, stream_id=stream_id, keys=keys, publish_timeout_s=opt.publish_timeout_s,
+                          reconnect_grace_s=opt.reconnect_grace_s, read_timeout_s=opt.read_timeout_s,
+                          on_refused=lambda reason, remote, hint: pump.emit(
+                              INGEST_REFUSED, {"reason": reason, "remote": remote, "key_hint": hint}))
+        await rtmp.start()
+        src = rtmp
+    else:
+        src = FileSource(source, pace=pace)
+    transcoder = Transcoder(stream_id=stream_id, out_dir=out_dir, url_base=url_base, source=src,
+                            emit=pump.emit, options=opt, stop=stop_flag, clock=clock)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"media-{stream_id[:8]}")
+    if ready is not None:
+        ready.set()
+    try:
+        future = asyncio.get_running_loop().run_in_executor(executor, transcoder.run)
+        try:
+            summary = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            stop_flag.set()  # let the thread close the playlists and write the recording, then go
+            with contextlib.suppress(Exception):
+                await future
+            raise
+        except IngestFailed as exc:
+            pump.emit(INGEST_FAILED, {"error": exc.code, "message": str(exc), "source": src.kind})
+            raise
+        except Exception as exc:  # our own bug: still say so on the log before the caller sees it
+            log.exception("media worker for %s failed", stream_id)
+            pump.emit(INGEST_FAILED, {"error": "internal_error", "message": repr(exc), "source": src.kind})
+            raise
+    finally:
+        executor.shutdown(wait=False)
+        if watcher is not None:
+            watcher.cancel()
+        if rtmp is not None:
+            await rtmp.close()
+        pump.close()
+        await pump_task  # every event is out (or given up on) before the caller hears we are done
+    return WorkerResult(summary["reason"], out_dir, summary["recording"], pump.dropped)
+
+
+async def _watch(stop: asyncio.Event, flag: threading.Event) -> None:
+    await stop.wait()
+    flag.set()

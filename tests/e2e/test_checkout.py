@@ -1,0 +1,154 @@
+"""Live cart and instant checkout over real HTTP, paid through the bKash/Nagad/Rocket sandbox as a process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.settings import Settings
+from infra.tokens import issue_token
+from tests.conftest import Environments
+from tests.support import ROOT, Proc, free_port, wait_until
+
+P = "/api/v1/live-commerce"
+IPHONE = "1f2e3d4c-5b6a-4978-8a6b-5c4d3e2f1a0b"
+SAREE = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
+
+
+class Shop:
+    def __init__(self, env: Settings, log_dir: Path, sandbox_port: int) -> None:
+        self.env = env
+        log = open(log_dir / f"sandbox-{sandbox_port}.log", "wb")
+        self.sandbox = subprocess.Popen([sys.executable, "-m", "infra.payments.sandbox", "--port",
+                                         str(sandbox_port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        self.procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir),
+                      Proc(env, "api", log_dir=log_dir)]
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30)
+
+        def up() -> bool:
+            try:
+                return (self.http.get("/health").status_code == 200
+                        and httpx.get(f"http://127.0.0.1:{sandbox_port}/sandbox/health").status_code == 200)
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout=60, what="API and payment sandbox")
+        self.procs[1].wait_for_output("projection orders pid")
+
+    def token(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(self.env, user, ['viewer'])}"}
+
+    def stop(self) -> None:
+        self.http.close()
+        for p in self.procs:
+            p.stop()
+        self.sandbox.terminate()
+        self.sandbox.wait(10)
+
+
+@pytest.fixture(scope="module")
+def shop(environments: Environments, log_dir: Path) -> Iterator[Shop]:
+    sandbox = free_port()
+    base = f"http://127.0.0.1:{sandbox}"
+    env = environments.new().model_copy(update={
+        "http_port": free_port(), "bkash_base_url": f"{base}/bkash", "nagad_base_url": f"{base}/nagad",
+        "rocket_base_url": f"{base}/rocket"})
+    s = Shop(env, log_dir, sandbox)
+    yield s
+    s.stop()
+
+
+def live_stream(shop: Shop) -> str:
+    r = shop.http.post(f"{P}/streams", json={
+        "title": "Eid sale", "title_bn": "ঈদ সেল", "stream_type": "flash_sale",
+        "products": [{"product_id": IPHONE, "special_price": 95000.00, "limited_quantity": 50},
+                     {"product_id": SAREE, "special_price": 2500.00}],
+        "stream_settings": {"discount_codes": {"LIVE20": {"percent": 20, "min_total": 1000}}}})
+    sid = r.json()["id"]
+    assert shop.http.post(f"{P}/streams/{sid}/start").status_code == 200
+    return str(sid)
+
+
+def checkout(shop: Shop, user: str, key: str, **body: Any) -> httpx.Response:
+    return shop.http.post(f"{P}/checkout/instant", json=body,
+                          headers={**shop.token(user), "Idempotency-Key": key})
+
+
+def test_spec_cart_and_bkash_checkout_paid_through_the_sandbox(shop: Shop) -> None:
+    sid, buyer = live_stream(shop), str(uuid.uuid4())
+    added = shop.http.post(f"{P}/cart/add", headers=shop.token(buyer), json={
+        "stream_id": sid, "product_id": SAREE, "quantity": 2, "special_price": 2500.00})
+    assert added.status_code == 200, added.text
+    assert added.json()["total"] == 5000.0 and added.json()["items"][0]["quantity"] == 2
+
+    body = {"stream_id": sid, "cart_items": [{"product_id": IPHONE, "quantity": 1, "price": 95000.00}],
+            "payment_method": "bkash", "shipping_address": {"city": "Dhaka", "area": "Dhanmondi"},
+            "live_discount_code": "LIVE20"}
+    placed = checkout(shop, buyer, "chk-1", **body)
+    assert placed.status_code == 201, placed.text
+    p = placed.json()
+    assert p["total"] == 76000.0 and p["discount"] == 19000.0
+    assert p["payment_status"] == "processing" and p["payment_url"].startswith("http://127.0.0.1")
+    assert checkout(shop, buyer, "chk-1", **body).json() == p  # a retry: the first answer
+    reused = checkout(shop, buyer, "chk-1", **{**body, "payment_method": "nagad"})
+    assert reused.status_code == 422 and reused.json()["error"]["code"] == "idempotency_key_reused"
+
+    paid = httpx.get(p["payment_url"], params={"outcome": "success"}, timeout=30)
+    assert paid.status_code == 200, paid.text
+
+    def order() -> dict[str, Any] | None:
+        r = shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer))
+        return r.json() if r.status_code == 200 and r.json()["status"] == "paid" else None
+
+    o = wait_until(order, timeout=30, what="order paid in the read model")
+    assert o["payment_status"] == "completed" and o["total"] == 76000.0
+    other = shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(str(uuid.uuid4())))
+    assert other.status_code == 404  # nobody else sees it
+
+
+def test_cash_on_delivery_rules_price_checks_and_sign_in(shop: Shop) -> None:
+    sid, buyer = live_stream(shop), str(uuid.uuid4())
+    base = {"stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1}], "payment_method": "cod",
+            "shipping_address": {"city": "Sylhet"}}
+    no_phone = checkout(shop, buyer, "cod-1", **base)
+    assert no_phone.status_code in (409, 422) and no_phone.json()["error"]["code"] == "cod_phone_required"
+    ok = checkout(shop, buyer, "cod-2", **base, phone="01712345678")
+    assert ok.status_code == 201 and ok.json()["payment_url"] is None and ok.json()["total"] == 2500.0
+    stale = checkout(shop, buyer, "cod-3", **{**base, "cart_items": [
+        {"product_id": SAREE, "quantity": 1, "price": 2000.00}]}, phone="01712345678")
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "price_changed"
+    assert stale.json()["error"]["details"]["current_price"] == "2500.00"
+    bad_code = checkout(shop, buyer, "cod-4", **base, phone="01712345678", live_discount_code="NOPE")
+    assert bad_code.json()["error"]["code"] == "invalid_discount_code"
+    unsigned = shop.http.post(f"{P}/checkout/instant", json=base, headers={"Idempotency-Key": "x"})
+    assert unsigned.status_code == 401 and unsigned.json()["error"]["code"] == "sign_in_required"
+    forged = shop.http.post(f"{P}/checkout/instant", json=base,
+                            headers={"Idempotency-Key": "x", "Authorization": "Bearer not.a.token"})
+    assert forged.status_code == 401 and forged.json()["error"]["code"] == "invalid_token"
+
+
+def test_a_failed_payment_fails_the_order_and_a_duplicate_callback_changes_nothing(shop: Shop) -> None:
+    sid, buyer = live_stream(shop), str(uuid.uuid4())
+    body = {"stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1}], "payment_method": "nagad",
+            "shipping_address": {"city": "Khulna"}}
+    p = checkout(shop, buyer, "nagad-1", **body).json()
+    pid = p["payment_url"].rstrip("/").split("/")[-1].split("?")[0]
+    sandbox = p["payment_url"].split("/sandbox/")[0]
+    steer = httpx.post(f"{sandbox}/sandbox/payments/{pid}/scenario", json={"callback": "twice"}, timeout=10)
+    assert steer.status_code == 200, (p["payment_url"], steer.text)
+    paid = httpx.get(p["payment_url"], params={"outcome": "failure"}, timeout=30)
+    assert paid.status_code == 200 and len(paid.json()["deliveries"]) == 2, paid.text
+
+    def failed() -> dict[str, Any] | None:
+        r = shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer))
+        return r.json() if r.status_code == 200 and r.json()["status"] == "payment_failed" else None
+
+    o = wait_until(failed, timeout=30, what="order payment_failed")
+    assert o["payment_status"] == "failed"
