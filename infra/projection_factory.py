@@ -13,6 +13,9 @@ from infra.settings import Settings
 from projections.chat_messages_mongo import ChatMessagesMongo
 from projections.flash_sales import FlashSalesProjection
 from projections.live_streams_pg import LiveStreamsTable
+from projections.media_pg import RecordingsTable
+from projections.stream_quality_mongo import COLLECTION as QUALITY_COLLECTION
+from projections.stream_quality_mongo import StreamQualityMongo
 from projections.orders_pg import OrdersTable
 from projections.ports import Projection
 from projections.registry import PROJECTIONS
@@ -37,6 +40,20 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
         db = PgDatabase(settings.read_url, max_size=4)
         await db.open()
         return OpenProjection(LiveStreamsTable(db), db.close)
+    if name == "recordings":
+        apply_migrations(settings.read_url)
+        rdb = PgDatabase(settings.read_url, max_size=2)
+        await rdb.open()
+        return OpenProjection(RecordingsTable(rdb), rdb.close)
+    if name == "stream_quality":
+        qclient = mongo_client(settings.mongo_url)
+        quality = StreamQualityMongo(qclient[settings.mongo_db][QUALITY_COLLECTION])
+        await quality.ensure_indexes()
+
+        async def close_quality() -> None:
+            await qclient.close()
+
+        return OpenProjection(quality, close_quality)
     if name == "orders":
         apply_migrations(settings.read_url)
         odb = PgDatabase(settings.read_url, max_size=4)

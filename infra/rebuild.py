@@ -1,5 +1,8 @@
 """Rebuild one read model from the start of the log: the event store, the source of truth.
 
+Read models of log-only events (interactions, media: never in the store) are rebuilt from their Kafka topics,
+read from the earliest offset to the end offsets taken when the rebuild starts.
+
 Holds the read model's exclusive advisory lock so its live workers pause; resets the model, then feeds every
 stored event through the same ``apply`` the workers use. Shows a progress bar and returns the event count.
 """
@@ -20,7 +23,50 @@ from infra.settings import Settings
 from infra.store_reader import max_position, read_after
 
 
+async def _rebuild_from_topics(settings: Settings, name: str, progress: bool) -> int:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from application.envelope import Envelope
+
+    opened = await open_projection(settings, name)
+    conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
+        settings.postgres_url, autocommit=True)
+    key = rebuild_lock(name)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    count = 0
+    try:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        await consumer.start()
+        parts = [TopicPartition(settings.topic(t), p) for t in opened.projection.topics
+                 for p in range(settings.topic_partitions)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        await opened.projection.reset()
+        total = sum(ends.values())
+        with tqdm(total=total, unit="ev", desc=f"rebuild {name}", disable=not progress) as bar:
+            while any(await consumer.position(tp) < ends[tp] for tp in parts):
+                got = await consumer.getmany(timeout_ms=1000, max_records=2000)
+                batch = [Envelope.from_json(m.value) for tp, msgs in got.items() for m in msgs
+                         if m.offset < ends[tp]]
+                if batch:
+                    await opened.projection.apply(batch)
+                    count += len(batch)
+                    bar.update(len(batch))
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    finally:
+        await consumer.stop()
+        await conn.close()
+        await opened.close()
+    return count
+
+
 async def rebuild(settings: Settings, name: str, *, progress: bool = True, page: int = 2_000) -> int:
+    probe = await open_projection(settings, name)
+    topics = probe.projection.topics
+    await probe.close()
+    if "domain" not in topics:
+        return await _rebuild_from_topics(settings, name, progress)
     await asyncio.to_thread(ensure_event_store, settings.postgres_url,
                             lambda: LiveCommerceStore(settings.eventsourcing_env()))
     opened = await open_projection(settings, name)

@@ -77,6 +77,22 @@ def cmd_project(args: argparse.Namespace, settings: Settings) -> int:
     return _run_until_signal(lambda stop: run_projections(settings, names, stop))
 
 
+def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
+    from media.ingest import RtmpListen
+    from media.kafka_sink import KafkaEventSink
+    from media.stream_keys_pg import PgStreamKeys
+    from media.worker import run_media_worker
+
+    async def main(stop: asyncio.Event) -> None:
+        source = RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind) if args.rtmp else args.source
+        async with KafkaEventSink(settings) as sink:
+            result = await run_media_worker(settings, args.stream, source, sink, keys=PgStreamKeys(settings.read_url),
+                                            pace=args.pace, stop=stop)
+        print(f"media worker finished: {result.reason}; output in {result.out_dir}", flush=True)
+
+    return _run_until_signal(main)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from infra.supervisor import supervise
 
@@ -114,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     proj.add_argument("--rebuild", metavar="NAME", help="rebuild one read model from the start of the log")
     proj.add_argument("--no-progress", action="store_true")
     proj.set_defaults(func=cmd_project)
+    media = sub.add_parser("media", help="media worker for one show: ingest → HLS ladder, recording, events")
+    media.add_argument("--stream", required=True, help="the stream id")
+    src = media.add_mutually_exclusive_group(required=True)
+    src.add_argument("--source", help="a file or URL (pre-recorded show, tests)")
+    src.add_argument("--rtmp", action="store_true", help="listen for the host's RTMP publish (rtmp_base_url)")
+    media.add_argument("--bind", default=None, help="address to listen on for RTMP (default: from the URL)")
+    media.add_argument("--pace", action="store_true", help="play a file out at real time, as live")
+    media.set_defaults(func=cmd_media)
     cat = sub.add_parser("catalogue", help="print (or --write) the event catalogue, docs/events.md")
     cat.add_argument("--write", metavar="FILE")
     cat.set_defaults(func=cmd_catalogue)

@@ -2,4 +2,6 @@
 
 PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales", "orders",
                # interactions from the realtime gateway (topic "interactions")
-               "stream_metrics", "stream_chat", "chat_messages", "stream_engagement")
+               "stream_metrics", "stream_chat", "chat_messages", "stream_engagement",
+               # media plane (topic "media")
+               "recordings", "stream_quality")

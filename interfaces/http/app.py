@@ -10,7 +10,7 @@ from sanic import Sanic
 
 from infra.bootstrap import Container
 from infra.settings import Settings
-from interfaces.http import checkout, errors, flash_sales, health, openapi, streams
+from interfaces.http import checkout, errors, flash_sales, health, media, openapi, streams
 from interfaces.realtime import attach as attach_realtime
 
 
@@ -23,8 +23,13 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(streams.bp)
     app.blueprint(flash_sales.bp)
     app.blueprint(checkout.bp)
+    app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
+
+    # HLS playlists and segments from the media root (a CDN origin in production).
+    settings.media_root.mkdir(parents=True, exist_ok=True)
+    app.static("/hls", str(settings.media_root), name="hls")
 
     @app.before_server_start
     async def open_resources(app: Sanic) -> None:
