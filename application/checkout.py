@@ -19,8 +19,9 @@ from uuid import UUID
 
 from application.batch_writer import BatchWriter, UnitOfWork
 from domain.cart import Cart, DiscountRule
-from domain.commerce_errors import InvalidDiscountCode
+from domain.commerce_errors import InvalidDiscountCode, ReservationExpired, ReservationNotFound, ReservationNotHeld
 from domain.errors import DomainError, NotFound, ProductNotInStream, StreamNotFound, StreamNotLive
+from domain.flash_sale import FlashSale
 from domain.live_stream import LiveStream
 from domain.order import Order, OrderLine
 from domain.payment import Payment
@@ -58,6 +59,8 @@ class Item:
     product_id: str
     quantity: int
     price: Decimal | None = None  # what the client saw; refused if it is not the stream's price
+    flash_sale_id: UUID | None = None  # paying for units held in a flash sale (POST /flash-sales/:id/purchase)
+    reservation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class CheckoutService:
             stream: LiveStream = uow.get(cmd.stream_id)
             if stream.status != "live":
                 raise StreamNotLive("instant checkout works while the stream is live", status=stream.status)
-            lines = [OrderLine(i.product_id, i.quantity, _stream_price(stream, i)) for i in cmd.items]
+            lines = [_line(uow, stream, i, cmd.buyer_id, now) for i in cmd.items]
             subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal("0.00"))
             discount = Decimal("0.00")
             if cmd.discount_code:
@@ -196,6 +199,8 @@ class CheckoutService:
                                        amount=order.total, order_total=order.total)
             uow.add(order)
             uow.add(payment)
+            if cmd.payment_method == "cod":  # paid on delivery: the held units are sold now
+                _settle_holds(uow, order, now, paid=True)
             return _placed(order, payment, replayed=False)
 
         placed = await self._writer.submit(decide, not_found=_stream_missing)
@@ -228,11 +233,50 @@ class CheckoutService:
             order: Order = uow.get(UUID(str(payment.order_id)))
             if payment.status == "completed" and order.status == "pending_payment":
                 order.mark_paid(payment_id=str(payment_id), now=now)
+                lost = _settle_holds(uow, order, now, paid=True)
+                if lost:  # paid for units whose hold ran out meanwhile: the money goes back
+                    refund_id = str(uuid.uuid5(_NS, f"refund:{order.id}:lost-hold"))
+                    order.refund(refund_id=refund_id, amount=lost, now=now, reason="reservation_expired")
+                    payment.refund(refund_id=refund_id, amount=lost, now=now, reason="reservation_expired")
             elif payment.status == "failed" and order.status == "pending_payment":
                 order.mark_payment_failed(payment_id=str(payment_id), now=now, reason=reason)
+                _settle_holds(uow, order, now, paid=False)
             return _placed(order, payment, replayed=False)
 
         return await self._writer.submit(decide, not_found=_payment_missing)
+
+
+def _line(uow: UnitOfWork, stream: LiveStream, item: Item, buyer_id: str, now: datetime) -> OrderLine:
+    """A stream line at the stream's price, or a flash-sale line for units the buyer holds, at the flash price."""
+    if item.flash_sale_id is None:
+        return OrderLine(item.product_id, item.quantity, _stream_price(stream, item))
+    sale: FlashSale = uow.get(item.flash_sale_id)
+    hold = sale.reservations.get(item.reservation_id or "")
+    if hold is None or str(hold["buyer_id"]) != buyer_id or str(sale.product_id) != item.product_id:
+        raise ReservationNotFound("no such hold for this buyer", reservation_id=str(item.reservation_id))
+    if hold["status"] != "held" or hold["expires_at"] <= now:
+        raise ReservationExpired("the hold ran out; purchase again", reservation_id=str(item.reservation_id))
+    if item.price is not None and Decimal(str(item.price)).quantize(Decimal("0.01")) != sale.flash_price:
+        raise PriceChanged("the price changed", product_id=item.product_id, current_price=str(sale.flash_price))
+    return OrderLine(item.product_id, hold["quantity"], sale.flash_price, str(sale.id), item.reservation_id)
+
+
+def _settle_holds(uow: UnitOfWork, order: Order, now: datetime, *, paid: bool) -> Decimal:
+    """Sell (paid) or release (failed) the order's flash-sale holds; → the amount of units that were lost."""
+    lost = Decimal("0.00")
+    for line in order.lines:
+        if not line.get("flash_sale_id"):
+            continue
+        sale: FlashSale = uow.get(UUID(str(line["flash_sale_id"])))
+        try:
+            if paid:
+                sale.confirm(reservation_id=line["reservation_id"], order_id=str(order.id), now=now)
+            else:
+                sale.release(reservation_id=line["reservation_id"], reason="payment_failed", now=now)
+        except (ReservationExpired, ReservationNotHeld):
+            if paid:
+                lost += Decimal(str(line["unit_price"])) * int(line["quantity"])
+    return lost.quantize(Decimal("0.01"))
 
 
 def _placed(order: Order, payment: Payment, *, replayed: bool) -> Placed:

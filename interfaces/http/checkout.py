@@ -32,6 +32,9 @@ class CartItemIn(Body):
     product_id: UUID
     quantity: Annotated[int, Field(ge=1, le=100)] = 1
     price: Money | None = None
+    # Paying for units held in a flash sale (the answer of POST /flash-sales/:id/purchase):
+    flash_sale_id: UUID | None = None
+    reservation_id: UUID | None = None
 
 
 class CheckoutBody(Body):
@@ -104,7 +107,8 @@ async def checkout_instant(request: Request) -> HTTPResponse:
     open_cod = await open_cod_orders(c.read_db, buyer) if body.payment_method == "cod" else 0
     placed, redirect = await c.checkout.checkout(Checkout(
         stream_id=body.stream_id, buyer_id=buyer,
-        items=[Item(str(i.product_id), i.quantity, i.price) for i in body.cart_items],
+        items=[Item(str(i.product_id), i.quantity, i.price, i.flash_sale_id,
+                    str(i.reservation_id) if i.reservation_id else None) for i in body.cart_items],
         payment_method=body.payment_method, shipping_address=body.shipping_address, idempotency_key=key,
         discount_code=body.live_discount_code, buyer_phone=body.phone, emi_months=body.emi_months,
         open_cod_orders=open_cod))

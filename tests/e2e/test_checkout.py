@@ -152,3 +152,37 @@ def test_a_failed_payment_fails_the_order_and_a_duplicate_callback_changes_nothi
 
     o = wait_until(failed, timeout=30, what="order payment_failed")
     assert o["payment_status"] == "failed"
+
+
+def test_a_flash_sale_hold_is_sold_when_paid_and_released_when_payment_fails(shop: Shop) -> None:
+    sid = live_stream(shop)
+    sale = shop.http.post(f"{P}/flash-sales", json={
+        "stream_id": sid, "product_id": IPHONE, "flash_price": 85000.00, "available_quantity": 2,
+        "duration_minutes": 30}).json()["id"]
+
+    def hold_and_pay(buyer: str, outcome: str) -> dict[str, Any]:
+        held = shop.http.post(f"{P}/flash-sales/{sale}/purchase", json={"buyer_id": buyer, "quantity": 1},
+                              headers={"Idempotency-Key": f"hold-{buyer}"}).json()
+        placed = checkout(shop, buyer, f"pay-{buyer}", stream_id=sid, payment_method="bkash",
+                          shipping_address={"city": "Dhaka"},
+                          cart_items=[{"product_id": IPHONE, "quantity": 1, "price": 85000.00,
+                                       "flash_sale_id": sale, "reservation_id": held["reservation_id"]}])
+        assert placed.status_code == 201, placed.text
+        assert placed.json()["total"] == 85000.0
+        httpx.get(placed.json()["payment_url"], params={"outcome": outcome}, timeout=30)
+        return placed.json()
+
+    hold_and_pay(str(uuid.uuid4()), "success")
+    hold_and_pay(str(uuid.uuid4()), "failure")
+
+    def settled() -> dict[str, Any] | None:
+        d = shop.http.get(f"{P}/flash-sales/{sale}").json()
+        return d if d.get("sold_quantity") == 1 and d.get("reserved_quantity") == 0 else None
+
+    d = wait_until(settled, timeout=30, what="one unit sold, one released")
+    assert d["available_quantity"] == 1
+    someone = str(uuid.uuid4())
+    stolen = checkout(shop, someone, "steal", stream_id=sid, payment_method="bkash", shipping_address={"c": "x"},
+                      cart_items=[{"product_id": IPHONE, "quantity": 1, "flash_sale_id": sale,
+                                   "reservation_id": str(uuid.uuid4())}])
+    assert stolen.status_code == 404 and stolen.json()["error"]["code"] == "reservation_not_found"
