@@ -110,6 +110,10 @@ class PaymentSessions(Protocol):
         """A callback's claim checked with the provider → (provider id, status, amount, reason)."""
         ...
 
+    async def status(self, method: str, provider_payment_id: str) -> tuple[str, str, Decimal | None, str | None]:
+        """The provider's current view of a session → (provider id, status, amount, reason)."""
+        ...
+
 
 def _stream_price(stream: LiveStream, item: Item) -> Decimal:
     product = stream.products.get(item.product_id)
@@ -223,7 +227,17 @@ class CheckoutService:
 
     async def payment_callback(self, payment_id: UUID, method: str, params: dict[str, Any]) -> Placed:
         """A provider called back: confirm with the provider, then apply to Payment and Order (idempotent)."""
-        provider_id, status, amount, reason = await self._sessions.confirm(method, params)
+        return await self._apply_outcome(payment_id, *await self._sessions.confirm(method, params))
+
+    async def reconcile(self, payment_id: UUID, method: str, provider_id: str, *, give_up: bool) -> Placed:
+        """Nobody called back: ask the provider; still open and ``give_up`` → the payment fails (timeout)."""
+        provider_id, status, amount, reason = await self._sessions.status(method, provider_id)
+        if status == "processing" and give_up:
+            status, reason = "failed", "payment_timeout"
+        return await self._apply_outcome(payment_id, provider_id, status, amount, reason)
+
+    async def _apply_outcome(self, payment_id: UUID, provider_id: str, status: str, amount: Decimal | None,
+                             reason: str | None) -> Placed:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> Placed:

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # Where providers call back; default http://{http_host}:{http_port}
     api_public_url: str | None = None
     payment_timeout_s: float = 30.0
+    # Process managers (livecommerce process): hold expiry and payment reconciliation.
+    sweep_interval_s: float = 2.0
+    payment_reconcile_after_s: float = 120.0
+    payment_session_timeout_s: float = 900.0
 
     @property
     def public_url(self) -> str:

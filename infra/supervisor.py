@@ -16,6 +16,7 @@ CHILDREN = {
     "api": ["api"],
     "relay": ["relay"],
     "projections": ["project"],
+    "process": ["process"],
 }
 
 

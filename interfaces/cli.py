@@ -93,6 +93,12 @@ def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
     return _run_until_signal(main)
 
 
+def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.process_managers import run_process_managers
+
+    return _run_until_signal(lambda stop: run_process_managers(settings, stop))
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from infra.supervisor import supervise
 
@@ -130,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     proj.add_argument("--rebuild", metavar="NAME", help="rebuild one read model from the start of the log")
     proj.add_argument("--no-progress", action="store_true")
     proj.set_defaults(func=cmd_project)
+    sub.add_parser("process", help="process managers: hold expiry, payment reconciliation"
+                   ).set_defaults(func=cmd_process)
     media = sub.add_parser("media", help="media worker for one show: ingest → HLS ladder, recording, events")
     media.add_argument("--stream", required=True, help="the stream id")
     src = media.add_mutually_exclusive_group(required=True)
@@ -142,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("--write", metavar="FILE")
     cat.set_defaults(func=cmd_catalogue)
     run = sub.add_parser("run", help="api + relay + projections, supervised; Ctrl-C stops all")
-    run.add_argument("--only", action="append", choices=["api", "relay", "projections"])
+    run.add_argument("--only", action="append", choices=["api", "relay", "projections", "process"])
     run.set_defaults(func=cmd_run)
     return p
 

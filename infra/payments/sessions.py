@@ -41,3 +41,8 @@ class GatewaySessions:
         else:
             result = await gateway.query(hint.provider_payment_id)
         return result.provider_payment_id, result.status, result.amount, result.reason
+
+    async def status(self, method: str, provider_payment_id: str) -> tuple[str, str, Decimal | None, str | None]:
+        """The provider's current view of a session (for payments nobody called back about)."""
+        result = await self._gateway(method).query(provider_payment_id)
+        return result.provider_payment_id, result.status, result.amount, result.reason

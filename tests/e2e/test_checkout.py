@@ -186,3 +186,32 @@ def test_a_flash_sale_hold_is_sold_when_paid_and_released_when_payment_fails(sho
                       cart_items=[{"product_id": IPHONE, "quantity": 1, "flash_sale_id": sale,
                                    "reservation_id": str(uuid.uuid4())}])
     assert stolen.status_code == 404 and stolen.json()["error"]["code"] == "reservation_not_found"
+
+
+def test_a_payment_nobody_calls_back_about_is_reconciled_then_timed_out(shop: Shop) -> None:
+    import asyncio
+
+    from infra.bootstrap import Container
+    from infra.process_managers import PaymentReconciler
+
+    sid, buyer = live_stream(shop), str(uuid.uuid4())
+    p = checkout(shop, buyer, "abandoned", stream_id=sid, payment_method="rocket", shipping_address={"c": "x"},
+                 cart_items=[{"product_id": SAREE, "quantity": 1}]).json()
+    wait_until(lambda: shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json().get(
+        "payment_status") == "processing", what="payment processing in read model")
+
+    async def sweep(timeout_s: float) -> int:
+        c = Container(shop.env)
+        await c.open()
+        try:
+            assert c.read_db and c.checkout
+            return await PaymentReconciler(c.read_db, c.checkout, after_s=0, timeout_s=timeout_s).sweep_once()
+        finally:
+            await c.close()
+
+    assert asyncio.run(sweep(timeout_s=3600)) >= 1  # asked the provider: still open, kept
+    assert shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json()["status"] == \
+        "pending_payment"
+    asyncio.run(sweep(timeout_s=0))  # past the session timeout: the payment fails, so does the order
+    wait_until(lambda: shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json()[
+        "status"] == "payment_failed", what="order failed after timeout")

@@ -1,0 +1,84 @@
+"""``livecommerce process``: the process managers that act when time passes rather than when a request comes.
+
+- Hold expiry: flash-sale holds past their deadline are released (the aggregate decides which; returned units
+  go to the waitlist first). Candidates come from the read model; the decision is the aggregate's.
+- Payment reconciliation: payments still "processing" after ``payment_reconcile_after_s`` are checked with the
+  provider; after ``payment_session_timeout_s`` an open one fails, its order fails and its holds are released.
+Both are idempotent, so several copies may run; each pass is cheap when there is nothing to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from uuid import UUID
+
+from application.checkout import CheckoutService
+from application.flash_sales import FlashSaleService
+from infra.bootstrap import Container, utc_now
+from infra.postgres import PgDatabase
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class HoldExpiry:
+    def __init__(self, db: PgDatabase, flash_sales: FlashSaleService) -> None:
+        self._db = db
+        self._sales = flash_sales
+
+    async def sweep_once(self) -> int:
+        rows = await self._db.fetch("SELECT id FROM flash_sales WHERE reserved_quantity > 0")
+        expired = 0
+        for r in rows:
+            expired += len(await self._sales.expire(UUID(str(r["id"]))))
+        return expired
+
+
+class PaymentReconciler:
+    def __init__(self, db: PgDatabase, checkout: CheckoutService, *, after_s: float, timeout_s: float) -> None:
+        self._db = db
+        self._checkout = checkout
+        self._after = after_s
+        self._timeout = timeout_s
+
+    async def sweep_once(self) -> int:
+        now = utc_now().replace(tzinfo=None)
+        rows = await self._db.fetch(
+            "SELECT payment_id, payment_method, provider_txn_id, updated_at FROM orders WHERE payment_status ="
+            " 'processing' AND provider_txn_id IS NOT NULL AND updated_at < %s",
+            (now - timedelta(seconds=self._after),))
+        for r in rows:
+            give_up = (now - r["updated_at"]).total_seconds() >= self._timeout
+            try:
+                await self._checkout.reconcile(UUID(str(r["payment_id"])), r["payment_method"], r["provider_txn_id"],
+                                               give_up=give_up)
+            except Exception:  # one provider down must not stop the others; the next pass retries
+                log.exception("reconciling payment %s failed", r["payment_id"])
+        return len(rows)
+
+
+async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
+    container = Container(settings)
+    await container.open()
+    assert container.read_db and container.flash_sales and container.checkout
+    expiry = HoldExpiry(container.read_db, container.flash_sales)
+    payments = PaymentReconciler(container.read_db, container.checkout, after_s=settings.payment_reconcile_after_s,
+                                 timeout_s=settings.payment_session_timeout_s)
+    print("process managers ready", flush=True)
+    try:
+        while not stop.is_set():
+            for name, sweep in (("hold expiry", expiry.sweep_once), ("payments", payments.sweep_once)):
+                try:
+                    n = await sweep()
+                    if n:
+                        log.info("%s: %d handled", name, n)
+                except Exception:
+                    log.exception("%s pass failed; retrying next pass", name)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=settings.sweep_interval_s)
+            except TimeoutError:
+                pass
+    finally:
+        await container.close()

@@ -1,0 +1,65 @@
+"""Hold expiry: a hold past its deadline is released by the sweeper, with the clock moved forward."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from application.batch_writer import BatchWriter
+from application.event_store import LiveCommerceStore
+from application.flash_sales import CreateFlashSale, FlashSaleService
+from application.streams import ProductTerms, ScheduleStream, StreamService, StreamUrls
+from domain.flash_sale import FlashSale
+from infra.postgres import PgDatabase
+from infra.process_managers import HoldExpiry
+from infra.rebuild import rebuild
+from infra.settings import Settings
+from tests.conftest import Environments
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_expired_holds_are_released_and_fresh_ones_kept(environments: Environments) -> None:
+    env: Settings = environments.new()
+    store = LiveCommerceStore(env.eventsourcing_env())
+    writer = BatchWriter(store, window_ms=1)
+    clock = Clock()
+    streams = StreamService(writer, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
+                            urls=StreamUrls("rtmp://x/live", "http://x/hls"))
+    sales = FlashSaleService(writer, clock=clock, new_id=uuid.uuid4)
+    product = str(uuid.uuid4())
+    sid = (await streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="t", stream_type="flash_sale",
+                                                 products=[ProductTerms(product, Decimal("1000.00"))]))).id
+    await streams.start(sid)
+    sale = (await sales.create(CreateFlashSale(stream_id=sid, product_id=product, flash_price=Decimal("500.00"),
+                                               available_quantity=3, duration_minutes=30, hold_seconds=60))).id
+    b1, b2 = str(uuid.uuid4()), str(uuid.uuid4())
+    await sales.purchase(sale, buyer_id=b1, quantity=1, idempotency_key="early")
+    clock.now += timedelta(seconds=45)
+    await sales.purchase(sale, buyer_id=b2, quantity=1, idempotency_key="late")
+    await rebuild(env, "flash_sales", progress=False)  # the read model the sweeper reads candidates from
+    db = PgDatabase(env.read_url)
+    await db.open()
+    try:
+        sweeper = HoldExpiry(db, sales)
+        assert await sweeper.sweep_once() == 0  # nothing due yet
+        clock.now += timedelta(seconds=20)  # b1's hold (60 s) is past, b2's is not
+        assert await sweeper.sweep_once() == 1
+        assert await sweeper.sweep_once() == 0  # idempotent
+    finally:
+        await db.close()
+        await writer.stop()
+    reader = LiveCommerceStore(env.eventsourcing_env())  # keep a reference: closing it closes its pool
+    truth: FlashSale = reader.repository.get(sale)
+    reader.close()
+    assert (truth.available, truth.reserved, truth.sold) == (2, 1, 0)
+    statuses = {str(r["buyer_id"]): r["status"] for r in truth.reservations.values()}
+    assert statuses == {b1: "released", b2: "held"}
+    store.close()
