@@ -45,3 +45,23 @@ class Projection(Protocol):
     async def apply(self, envelopes: Sequence[Envelope]) -> int: ...
 
     async def reset(self) -> None: ...
+
+
+class SequencedRedis(Protocol):
+    """Interaction read models in Redis (see application.interactions for the ``{origin}.{seq}`` ids)."""
+
+    async def apply_sequenced(self, marks_key: str, items: list[tuple[str, int, list[list[Any]]]]) -> int:
+        """Atomically, for each (origin, seq, ops): run ``ops`` only if ``seq`` is above the watermark kept
+        for ``origin`` in the hash ``marks_key``, then raise it. Ops are Redis commands, or the script's own
+        ``!``-prefixed steps (presence and chat list bookkeeping). Returns how many items were applied."""
+        ...
+
+    async def delete_matching(self, patterns: Sequence[str]) -> int: ...
+
+
+class DocumentCounters(Protocol):
+    """A collection whose documents another read model owns and this one only adds counters to."""
+
+    async def find_one(self, filter: Mapping[str, Any], projection: Any = None) -> Any: ...
+    async def update_one(self, filter: Mapping[str, Any], update: Any, upsert: bool = False) -> Any: ...
+    async def update_many(self, filter: Mapping[str, Any], update: Any) -> Any: ...

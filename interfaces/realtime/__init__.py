@@ -2,7 +2,7 @@
 
 ``attach(app, settings)`` is called from ``create_app``; nothing connects until ``before_server_start``. Rooms
 are shared across API processes through Redis pub/sub, interactions go to Kafka, domain events come back from
-Kafka to the rooms. See docs/adr/0005-realtime-gateway.md for the choices.
+Kafka to the rooms. See docs/adr/0006-realtime-gateway.md for the choices.
 """
 
 from __future__ import annotations
@@ -61,6 +61,13 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         app.ctx.realtime_redis = redis
+
+    @app.before_server_stop
+    async def close_sockets(app: Sanic) -> None:
+        # Close viewers' sockets first (their presence.left still goes out below), then the adapter's tasks.
+        for sid in list(namespace.conns):
+            await sio.disconnect(sid, namespace=settings.realtime_namespace, ignore_queue=True)
+        await sio.shutdown()
 
     @app.after_server_stop
     async def close_realtime(app: Sanic) -> None:

@@ -135,6 +135,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             }, utc_now())
         screen = await svc.state.first_screen(s)
         screen["viewer_count"] = await svc.ticker.total(s)
+        if s in svc.pusher.featured:
+            screen["featured_product"] = svc.pusher.featured[s]
         screen["you"] = {"user_id": conn.identity.user_id, "anonymous": conn.identity.anonymous,
                          "moderator": conn.identity.is_moderator}
         missed: list[tuple[str, dict[str, Any]]] = []

@@ -68,6 +68,8 @@ class DomainPusher:
         self._buffer = buffer_per_stream
         self.since: int | None = None  # first position seen: from here on nothing was missed
         self.closed_streams: set[str] = set()
+        # The last product pushed per show, with its details: fresher than STREAM_STATUS for a late joiner.
+        self.featured: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.ready = asyncio.Event()
         self.pushed = 0
 
@@ -131,7 +133,12 @@ class DomainPusher:
         t = e.type
         if t == "LiveStream.ProductFeatured":
             sid = str(e.aggregate_id)
-            return sid, "product_featured", {"product": await self._featured(sid, e.payload["product_id"])}
+            product = await self._featured(sid, e.payload["product_id"])
+            self.featured[sid] = product
+            self.featured.move_to_end(sid)
+            if len(self.featured) > 10_000:
+                self.featured.popitem(last=False)
+            return sid, "product_featured", {"product": product}
         if t in STATUS_EVENTS:
             sid = str(e.aggregate_id)
             if STATUS_EVENTS[t] != "live":
@@ -139,9 +146,10 @@ class DomainPusher:
             return sid, "stream_status", {"status": STATUS_EVENTS[t]}
         if not (t.startswith("FlashSale.") or t.startswith("Auction.")) or e.aggregate_version is None:
             return None
-        sid = await self._stream_of(e)
-        if sid is None:
+        show = await self._stream_of(e)
+        if show is None:
             return None
+        sid = show
         if t in ("FlashSale.Started", "FlashSale.Ended") or t in STOCK_EVENTS:
             sale = await self._load(str(e.aggregate_id), e.aggregate_version)
             if sale is None:
