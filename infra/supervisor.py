@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass, field
 
 CHILDREN = {
-    "api": ["api"],
-    "relay": ["relay"],
-    "projections": ["project"],
-    "process": ["process"],
+    "api": ["-m", "interfaces.cli", "api"],
+    "relay": ["-m", "interfaces.cli", "relay"],
+    "projections": ["-m", "interfaces.cli", "project"],
+    "process": ["-m", "interfaces.cli", "process"],
+    # The providers cannot be reached from a laptop: the local sandbox stands in (settings point at it).
+    "payments-sandbox": ["-m", "infra.payments.sandbox", "--port", "{payment_sandbox_port}"],
 }
 
 
@@ -30,13 +32,14 @@ class Child:
     history: list[float] = field(default_factory=list)
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "interfaces.cli", *self.args]
+        cmd = [sys.executable, *self.args]
         self.proc = subprocess.Popen(cmd, env=os.environ.copy())
         print(f"[run] started {self.name} (pid {self.proc.pid})", flush=True)
 
 
-def supervise(names: list[str] | None = None) -> int:
-    children = [Child(n, a) for n, a in CHILDREN.items() if not names or n in names]
+def supervise(names: list[str] | None = None, values: dict[str, object] | None = None) -> int:
+    children = [Child(n, [a.format(**(values or {})) for a in args]) for n, args in CHILDREN.items()
+                if not names or n in names]
     stopping = False
 
     def stop(*_: object) -> None:

@@ -102,7 +102,7 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from infra.supervisor import supervise
 
-    return supervise(args.only)
+    return supervise(args.only, {"payment_sandbox_port": settings.payment_sandbox_port})
 
 
 def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:
@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("--write", metavar="FILE")
     cat.set_defaults(func=cmd_catalogue)
     run = sub.add_parser("run", help="api + relay + projections, supervised; Ctrl-C stops all")
-    run.add_argument("--only", action="append", choices=["api", "relay", "projections", "process"])
+    run.add_argument("--only", action="append",
+                     choices=["api", "relay", "projections", "process", "payments-sandbox"])
     run.set_defaults(func=cmd_run)
     return p
 
