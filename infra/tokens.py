@@ -1,4 +1,4 @@
-"""Bearer tokens (JWT): who is talking to the realtime gateway (and, later, the HTTP API).
+"""Bearer tokens (JWT): who is talking to the realtime gateway and the HTTP API (``interfaces.http.auth``).
 
 Sign-in itself belongs to the identity service (issue 3); this module only checks what it signs: HS256 with a
 shared secret in dev, RS256 with the issuer's public key in production (the gateway never holds a private
@@ -28,6 +28,7 @@ class Identity:
     roles: frozenset[str] = field(default_factory=frozenset)
     name: str | None = None
     anonymous: bool = False
+    vendor_id: str | None = None  # the ``vendor_id`` claim: the vendor a host or vendor account acts for
 
     @property
     def can_write(self) -> bool:
@@ -73,18 +74,24 @@ class TokenVerifier:
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise InvalidToken("roles must be a list of strings")
         name = claims.get("name")
+        vendor = claims.get("vendor_id")
+        if vendor is not None and not isinstance(vendor, str):
+            raise InvalidToken("vendor_id must be a string")
         return Identity(user_id=str(claims["sub"]), roles=frozenset(roles),
-                        name=str(name)[:64] if name is not None else None)
+                        name=str(name)[:64] if name is not None else None, vendor_id=vendor)
 
 
 def issue_token(settings: Settings, user_id: str, roles: list[str] | tuple[str, ...] = (),
-                name: str | None = None, ttl: float = 3600.0, *, private_key: str | None = None) -> str:
+                name: str | None = None, ttl: float = 3600.0, *, private_key: str | None = None,
+                vendor_id: str | None = None) -> str:
     """A signed token for dev and tests. RS256 needs the issuer's ``private_key``; HS256 uses the secret."""
     now = int(time.time())
     claims: dict[str, Any] = {"sub": user_id, "roles": list(roles), "iat": now, "exp": now + int(ttl),
                               "jti": uuid.uuid4().hex}
     if name is not None:
         claims["name"] = name
+    if vendor_id is not None:
+        claims["vendor_id"] = vendor_id
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     key = private_key if private_key is not None else settings.jwt_secret
