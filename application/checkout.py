@@ -19,8 +19,15 @@ from uuid import UUID
 
 from application.batch_writer import BatchWriter, UnitOfWork
 from domain.cart import Cart, DiscountRule
-from domain.commerce_errors import InvalidDiscountCode, ReservationExpired, ReservationNotFound, ReservationNotHeld
+from domain.commerce_errors import (
+    InvalidDiscountCode,
+    NoAuctionWinner,
+    ReservationExpired,
+    ReservationNotFound,
+    ReservationNotHeld,
+)
 from domain.errors import DomainError, NotFound, ProductNotInStream, StreamNotFound, StreamNotLive
+from domain.auction import Auction
 from domain.flash_sale import FlashSale
 from domain.live_stream import LiveStream
 from domain.order import Order, OrderLine
@@ -61,6 +68,7 @@ class Item:
     price: Decimal | None = None  # what the client saw; refused if it is not the stream's price
     flash_sale_id: UUID | None = None  # paying for units held in a flash sale (POST /flash-sales/:id/purchase)
     reservation_id: str | None = None
+    auction_id: UUID | None = None  # the winner paying for an auction lot
 
 
 @dataclass(frozen=True)
@@ -261,7 +269,14 @@ class CheckoutService:
 
 
 def _line(uow: UnitOfWork, stream: LiveStream, item: Item, buyer_id: str, now: datetime) -> OrderLine:
-    """A stream line at the stream's price, or a flash-sale line for units the buyer holds, at the flash price."""
+    """A stream line at the stream's price, a flash-sale line for units the buyer holds (the flash price), or
+    the auction lot the buyer won (the winning price)."""
+    if item.auction_id is not None:
+        auction: Auction = uow.get(item.auction_id)
+        if auction.status != "awarded" or str(auction.winner_id) != buyer_id:
+            raise NoAuctionWinner("only the winner can pay for this lot", status=auction.status)
+        assert auction.winning_price is not None
+        return OrderLine(str(auction.product_id), 1, auction.winning_price, auction_id=str(auction.id))
     if item.flash_sale_id is None:
         return OrderLine(item.product_id, item.quantity, _stream_price(stream, item))
     sale: FlashSale = uow.get(item.flash_sale_id)
@@ -279,6 +294,14 @@ def _settle_holds(uow: UnitOfWork, order: Order, now: datetime, *, paid: bool) -
     """Sell (paid) or release (failed) the order's flash-sale holds; → the amount of units that were lost."""
     lost = Decimal("0.00")
     for line in order.lines:
+        if line.get("auction_id"):  # the lot's line: sold when paid; a failed payment changes nothing
+            if paid:
+                auction: Auction = uow.get(UUID(str(line["auction_id"])))
+                try:
+                    auction.mark_winner_paid(order_id=str(order.id), now=now)
+                except NoAuctionWinner:
+                    lost += Decimal(str(line["unit_price"]))  # passed on meanwhile: the money goes back
+            continue
         if not line.get("flash_sale_id"):
             continue
         sale: FlashSale = uow.get(UUID(str(line["flash_sale_id"])))

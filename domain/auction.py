@@ -192,6 +192,15 @@ class Auction(Aggregate):
             aggregate.maxima[self.bidder_id] = {"max": self.max_amount, "seq": aggregate.bid_count}
             aggregate.leader_id, aggregate.current_price = aggregate.standing()
 
+    class StandingChanged(Event):
+        leader_id: Id
+        price: Decimal
+        bid_count: int
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Auction)
+            aggregate.leader_id, aggregate.current_price = self.leader_id, self.price
+
     class Extended(Event):
         ends_at: datetime
 
@@ -211,12 +220,17 @@ class Auction(Aggregate):
         minimum = self.minimum_bid(bidder_id)
         if amount < minimum:
             raise BidTooLow(f"the lowest acceptable bid is {minimum}", minimum=str(minimum))
+        before = (self.leader_id, self.current_price)
         self.trigger_event(
             self.BidPlaced, timestamp=now, bid_id=bid_id, bidder_id=bidder_id, max_amount=amount
         )
         if self.mode == "anti_sniping" and self.ends_at - now <= timedelta(seconds=self.extension_seconds):
             ends_at = self.ends_at + timedelta(seconds=self.extension_seconds)
             self.trigger_event(self.Extended, timestamp=now, ends_at=ends_at)
+        if (self.leader_id, self.current_price) != before:
+            # The visible outcome as a fact: read models and viewers see the price without the bidders' maxima.
+            self.trigger_event(self.StandingChanged, timestamp=now, leader_id=self.leader_id,
+                               price=self.current_price, bid_count=self.bid_count)
 
     # ---- closing and paying --------------------------------------------------------------------------
     class Closed(Event):

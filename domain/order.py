@@ -50,6 +50,7 @@ class OrderLine:
     unit_price: Decimal
     flash_sale_id: Id | None = None
     reservation_id: Id | None = None
+    auction_id: Id | None = None  # the lot of an auction the buyer won
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class OrderLine:
             "unit_price": require_money(self.unit_price, "unit_price"),
             "flash_sale_id": self.flash_sale_id,
             "reservation_id": self.reservation_id,
+            "auction_id": self.auction_id,
         }
 
 

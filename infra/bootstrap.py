@@ -13,8 +13,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from application.batch_writer import BatchWriter
+from application.auctions import AuctionService
 from application.checkout import CheckoutService
 from application.flash_sales import FlashSaleService
+from application.hosts import HostService
 from application.event_store import LiveCommerceStore
 from application.streams import StreamService, StreamUrls
 from infra.mongo import mongo_client
@@ -22,6 +24,7 @@ from infra.idempotency import IdempotencyStore
 from infra.postgres import PgDatabase, apply_migrations, ensure_event_store
 from infra.redis_store import redis_client
 from infra.settings import Settings
+from infra.tokens import TokenVerifier
 from infra.version_waiter import VersionWaiter
 
 
@@ -37,6 +40,7 @@ class Container:
     streams: StreamService | None = None
     flash_sales: FlashSaleService | None = None
     checkout: CheckoutService | None = None
+    auctions: AuctionService | None = None
     http_client: Any = None
     idempotency: IdempotencyStore | None = None
     read_db: PgDatabase | None = None
@@ -44,6 +48,8 @@ class Container:
     mongo: Any = None
     versions: VersionWaiter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    hosts: HostService | None = None
+    tokens: TokenVerifier | None = None
 
     async def open(self) -> None:
         s = self.settings
@@ -59,6 +65,8 @@ class Container:
             urls=StreamUrls(s.rtmp_base_url, s.playback_base_url),
         )
         self.flash_sales = FlashSaleService(self.writer, clock=utc_now, new_id=uuid.uuid4)
+        self.hosts = HostService(self.writer, self.streams, clock=utc_now, default_vendor_id=s.default_vendor_id)
+        self.tokens = TokenVerifier(s)
         import httpx
 
         from infra.payments import gateways_from_settings
@@ -68,6 +76,7 @@ class Container:
         sessions = GatewaySessions(gateways_from_settings(s, self.http_client, timeout=s.payment_timeout_s),
                                    s.public_url)
         self.checkout = CheckoutService(self.writer, sessions, clock=utc_now)
+        self.auctions = AuctionService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)
         await self.read_db.open()
         self.idempotency = IdempotencyStore(self.read_db, s.idempotency_ttl_hours)

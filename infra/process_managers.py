@@ -1,5 +1,6 @@
 """``livecommerce process``: the process managers that act when time passes rather than when a request comes.
 
+- Auctions: closed when their time is up; a lot passes to the next bidder when its winner did not pay in time.
 - Hold expiry: flash-sale holds past their deadline are released (the aggregate decides which; returned units
   go to the waitlist first). Candidates come from the read model; the decision is the aggregate's.
 - Payment reconciliation: payments still "processing" after ``payment_reconcile_after_s`` are checked with the
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
+from application.auctions import AuctionService
 from application.checkout import CheckoutService
 from application.flash_sales import FlashSaleService
 from infra.bootstrap import Container, utc_now
@@ -36,15 +39,37 @@ class HoldExpiry:
         return expired
 
 
+class AuctionCloser:
+    """Closes auctions whose time is up and passes a lot on when its winner did not pay in time."""
+
+    def __init__(self, db: PgDatabase, auctions: AuctionService, clock: Callable[[], datetime] = utc_now) -> None:
+        self._db = db
+        self._auctions = auctions
+        self._clock = clock
+
+    async def sweep_once(self) -> int:
+        now = self._clock().astimezone(timezone.utc).replace(tzinfo=None)
+        rows = await self._db.fetch(
+            "SELECT id FROM auctions WHERE (status = 'open' AND ends_at <= %s) OR (status = 'awarded' AND pay_by < %s)",
+            (now, now))
+        done = 0
+        for r in rows:
+            if await self._auctions.settle_due(UUID(str(r["id"]))):
+                done += 1
+        return done
+
+
 class PaymentReconciler:
-    def __init__(self, db: PgDatabase, checkout: CheckoutService, *, after_s: float, timeout_s: float) -> None:
+    def __init__(self, db: PgDatabase, checkout: CheckoutService, *, after_s: float, timeout_s: float,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self._db = db
         self._checkout = checkout
         self._after = after_s
         self._timeout = timeout_s
+        self._clock = clock
 
     async def sweep_once(self) -> int:
-        now = utc_now().replace(tzinfo=None)
+        now = self._clock().astimezone(timezone.utc).replace(tzinfo=None)
         rows = await self._db.fetch(
             "SELECT payment_id, payment_method, provider_txn_id, updated_at FROM orders WHERE payment_status ="
             " 'processing' AND provider_txn_id IS NOT NULL AND updated_at < %s",
@@ -62,14 +87,16 @@ class PaymentReconciler:
 async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     container = Container(settings)
     await container.open()
-    assert container.read_db and container.flash_sales and container.checkout
+    assert container.read_db and container.flash_sales and container.checkout and container.auctions
     expiry = HoldExpiry(container.read_db, container.flash_sales)
+    closer = AuctionCloser(container.read_db, container.auctions)
     payments = PaymentReconciler(container.read_db, container.checkout, after_s=settings.payment_reconcile_after_s,
                                  timeout_s=settings.payment_session_timeout_s)
     print("process managers ready", flush=True)
     try:
         while not stop.is_set():
-            for name, sweep in (("hold expiry", expiry.sweep_once), ("payments", payments.sweep_once)):
+            for name, sweep in (("hold expiry", expiry.sweep_once), ("auctions", closer.sweep_once),
+                                ("payments", payments.sweep_once)):
                 try:
                     n = await sweep()
                     if n:

@@ -11,6 +11,7 @@ from infra.redis_sequenced import RedisSequenced
 from infra.redis_store import RedisGuard, redis_client
 from infra.settings import Settings
 from projections.chat_messages_mongo import ChatMessagesMongo
+from projections.auctions_pg import AuctionsTable
 from projections.flash_sales import FlashSalesProjection
 from projections.live_streams_pg import LiveStreamsTable
 from projections.media_pg import RecordingsTable
@@ -54,6 +55,11 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
             await qclient.close()
 
         return OpenProjection(quality, close_quality)
+    if name == "auctions":
+        apply_migrations(settings.read_url)
+        adb = PgDatabase(settings.read_url, max_size=2)
+        await adb.open()
+        return OpenProjection(AuctionsTable(adb), adb.close)
     if name == "orders":
         apply_migrations(settings.read_url)
         odb = PgDatabase(settings.read_url, max_size=4)
@@ -79,6 +85,8 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
         return OpenProjection(proj, r.aclose)
     if name in ("chat_messages", "stream_engagement"):
         return await _open_interactions_mongo(settings, name)
+    if name in ("hosts", "stream_moderators"):
+        return await _open_hosts(settings, name)
     if name == "stream_status":
         r = redis_client(settings.redis_url)
         await r.ping()
@@ -107,3 +115,21 @@ async def _open_interactions_mongo(settings: Settings, name: str) -> OpenProject
         await client.close()
 
     return OpenProjection(proj, close)
+
+
+async def _open_hosts(settings: Settings, name: str) -> OpenProjection:
+    from projections.hosts_pg import HostsProjection
+    from projections.stream_moderators_pg import StreamModeratorsTable
+
+    apply_migrations(settings.read_url)
+    db = PgDatabase(settings.read_url, max_size=4)
+    await db.open()
+    if name == "stream_moderators":
+        return OpenProjection(StreamModeratorsTable(db), db.close)
+    r = redis_client(settings.redis_url)
+
+    async def close_both() -> None:
+        await db.close()
+        await r.aclose()
+
+    return OpenProjection(HostsProjection(db, RedisGuard(r)), close_both)

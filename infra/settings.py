@@ -148,7 +148,8 @@ class Settings(BaseSettings):
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": url.username or "postgres",
             "POSTGRES_PASSWORD": url.password or "",
-            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            # The library opens POOL_SIZE connections eagerly; one writer thread needs one or two.
+            "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
             "POSTGRES_SCHEMA": self.postgres_schema,
             "POSTGRES_LOCK_TIMEOUT": "5",

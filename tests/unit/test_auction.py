@@ -127,7 +127,9 @@ def test_bad_terms_are_refused(change: dict[str, Any]) -> None:
 def test_first_bid_shows_the_starting_price_whatever_the_maximum() -> None:
     auction = an_auction()
     bid(auction, "rahim", "8000")
-    assert new_events(auction) == ["BidPlaced"]
+    events = auction.collect_events()
+    assert [type(e).__name__ for e in events] == ["BidPlaced", "StandingChanged"]
+    assert (events[-1].leader_id, events[-1].price) == ("rahim", D("1000.00"))  # type: ignore[attr-defined]
     assert (auction.leader_id, auction.current_price) == ("rahim", D("1000.00"))
 
 
@@ -165,7 +167,7 @@ def test_bid_refusals() -> None:
     )  # leader must raise
     refused(auction, errors.AuctionClosed, lambda: bid(auction, "salma", "9000", at=END))
     bid(auction, "rahim", "2000")  # the same bid id redelivered: no-op
-    assert new_events(auction) == ["BidPlaced", "BidPlaced"]
+    assert new_events(auction) == ["BidPlaced", "StandingChanged", "BidPlaced", "StandingChanged"]
 
 
 def test_a_met_reserve_shows_at_once() -> None:
@@ -181,7 +183,7 @@ def test_anti_sniping_extends_a_late_bid_by_n_seconds() -> None:
     auction = an_auction()
     bid(auction, "rahim", "2000", at=END - timedelta(seconds=31))
     bid(auction, "karim", "3000", at=END - timedelta(seconds=30))
-    assert new_events(auction) == ["BidPlaced", "BidPlaced", "Extended"]
+    assert new_events(auction) == ["BidPlaced", "StandingChanged", "BidPlaced", "Extended", "StandingChanged"]
     assert auction.ends_at == END + timedelta(seconds=30)
     bid(
         auction, "rahim", "4000", at=END + timedelta(seconds=10)
@@ -192,7 +194,7 @@ def test_anti_sniping_extends_a_late_bid_by_n_seconds() -> None:
 def test_sudden_death_never_extends() -> None:
     auction = an_auction(mode="sudden_death")
     bid(auction, "rahim", "2000", at=END - timedelta(seconds=1))
-    assert new_events(auction) == ["BidPlaced"] and auction.ends_at == END
+    assert new_events(auction) == ["BidPlaced", "StandingChanged"] and auction.ends_at == END
     refused(auction, errors.AuctionClosed, lambda: bid(auction, "karim", "9000", at=END))
 
 

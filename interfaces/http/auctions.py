@@ -1,0 +1,91 @@
+"""Live auctions (spec §3 live-auctions; issue 4): create, bid with an Idempotency-Key, see the standing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from application.auctions import CreateAuction, Standing
+from infra.bootstrap import Container
+from interfaces.http.checkout import _buyer
+from interfaces.http.errors import error_response
+from interfaces.http.presenters import iso, money
+from interfaces.http.schemas import Body, Money
+
+bp = Blueprint("auctions", url_prefix="/api/v1/live-commerce")
+
+
+class CreateAuctionBody(Body):
+    stream_id: UUID
+    product_id: UUID
+    starting_price: Money
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    reserve_price: Money | None = None
+    increments: Annotated[list[tuple[Money, Money]], Field(min_length=1, max_length=20)] | None = None
+    mode: Literal["anti_sniping", "sudden_death"] = "anti_sniping"
+    extension_seconds: Annotated[int, Field(ge=5, le=600)] = 30
+    pay_within_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] = 60
+
+
+class BidBody(Body):
+    max_amount: Money
+
+
+def _c(request: Request) -> Container:
+    return request.app.ctx.container  # type: ignore[no-any-return]
+
+
+def _standing(s: Standing) -> dict[str, Any]:
+    return {"auction_id": str(s.auction_id), "status": s.status, "leader_id": s.leader_id,
+            "current_price": money(s.current_price), "next_minimum_bid": money(s.next_minimum),
+            "ends_at": iso(s.ends_at), "bid_count": s.bid_count, "version": s.version}
+
+
+@bp.post("/auctions")
+async def create_auction(request: Request) -> HTTPResponse:
+    body = CreateAuctionBody.model_validate(request.json if request.body else {})
+    c = _c(request)
+    assert c.auctions is not None
+    s = await c.auctions.create(CreateAuction(
+        stream_id=body.stream_id, product_id=str(body.product_id), starting_price=body.starting_price,
+        duration_minutes=body.duration_minutes, reserve_price=body.reserve_price,
+        increments=[(Decimal(a), Decimal(b)) for a, b in body.increments] if body.increments else None,
+        mode=body.mode, extension_seconds=body.extension_seconds, pay_within_minutes=body.pay_within_minutes))
+    return json(_standing(s), status=201)
+
+
+@bp.post("/auctions/<auction_id:uuid>/bids")
+async def place_bid(request: Request, auction_id: UUID) -> HTTPResponse:
+    """A proxy bid: the bidder's maximum; the visible price rises only as much as competition needs."""
+    bidder = _buyer(request)
+    if isinstance(bidder, HTTPResponse):
+        return bidder
+    key = (request.headers.get("idempotency-key") or "").strip()
+    if not key or len(key) > 200:
+        return error_response(400, "idempotency_key_required")
+    body = BidBody.model_validate(request.json if request.body else {})
+    c = _c(request)
+    assert c.auctions is not None
+    s = await c.auctions.bid(auction_id, bidder_id=bidder, max_amount=body.max_amount, idempotency_key=key)
+    return json({**_standing(s), "you_lead": s.leader_id == bidder}, status=201)
+
+
+@bp.get("/auctions/<auction_id:uuid>")
+async def get_auction(request: Request, auction_id: UUID) -> HTTPResponse:
+    c = _c(request)
+    assert c.read_db is not None
+    r = await c.read_db.fetchone("SELECT * FROM auctions WHERE id = %s", (str(auction_id),))
+    if r is None:
+        return error_response(404, "auction_not_found", {"auction_id": str(auction_id)})
+    return json({"auction_id": str(r["id"]), "stream_id": str(r["stream_id"]), "product_id": str(r["product_id"]),
+                 "status": r["status"], "mode": r["mode"], "starting_price": money(r["starting_price"]),
+                 "current_price": money(r["current_price"]),
+                 "leader_id": str(r["leader_id"]) if r["leader_id"] else None, "bid_count": r["bid_count"],
+                 "ends_at": iso(r["ends_at"]), "winner_id": str(r["winner_id"]) if r["winner_id"] else None,
+                 "winning_price": money(r["winning_price"]), "pay_by": iso(r["pay_by"]),
+                 "outcome": r["outcome"], "version": r["aggregate_version"]})

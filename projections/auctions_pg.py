@@ -1,0 +1,62 @@
+"""PostgreSQL ``auctions``: status, visible price and leader, end time, winner (from Auction events)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from application.envelope import Envelope
+from projections.ports import SqlDatabase, SqlTx
+from projections.timeutil import naive_utc
+
+
+async def _apply(tx: SqlTx, e: Envelope) -> None:
+    d, at, v, aid = e.payload, naive_utc(e.occurred_at), e.aggregate_version, e.aggregate_id
+    if e.type == "Auction.Created":
+        await tx.execute(
+            "INSERT INTO auctions (id, stream_id, product_id, status, mode, starting_price, starts_at, ends_at,"
+            " updated_at, aggregate_version) VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (id) DO NOTHING",
+            (aid, d.get("stream_id"), d["product_id"], d["mode"], d["starting_price"], naive_utc(d["starts_at"]),
+             naive_utc(d["ends_at"]), at, v))
+        return
+    sets, params = "", {}
+    match e.type:
+        case "Auction.StandingChanged":
+            sets, params = "current_price = %(p)s, leader_id = %(l)s, bid_count = %(n)s", {
+                "p": d["price"], "l": d["leader_id"], "n": d["bid_count"]}
+        case "Auction.Extended":
+            sets, params = "ends_at = %(e)s", {"e": naive_utc(d["ends_at"])}
+        case "Auction.Closed" | "Auction.OfferedToNext":
+            status = "awarded" if d.get("winner_id") else "unsold"
+            sets, params = ("status = %(s)s, winner_id = %(w)s, winning_price = %(wp)s, pay_by = %(pb)s,"
+                            " outcome = COALESCE(%(o)s, outcome)"), {
+                "s": status, "w": d.get("winner_id"), "wp": d.get("winning_price"), "pb": naive_utc(d.get("pay_by")),
+                "o": d.get("outcome")}
+        case "Auction.WinnerPaid":
+            sets, params = "status = 'sold', order_id = %(o)s", {"o": d["order_id"]}
+        case "Auction.Unsold":
+            sets, params = "status = 'unsold', outcome = %(o)s", {"o": d.get("reason")}
+    await tx.execute(
+        "UPDATE auctions SET aggregate_version = %(v)s, updated_at = %(at)s" + (", " + sets if sets else "")
+        + " WHERE id = %(id)s AND aggregate_version < %(v)s", {"v": v, "at": at, "id": aid, **params})
+
+
+class AuctionsTable:
+    name = "auctions"
+    topics = ("domain",)
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    async def apply(self, envelopes: Sequence[Envelope]) -> int:
+        n = 0
+        async with self._db.transaction() as tx:
+            for e in envelopes:
+                if e.type.startswith("Auction."):
+                    await _apply(tx, e)
+                    n += 1
+        return n
+
+    async def reset(self) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("TRUNCATE auctions")
