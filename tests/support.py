@@ -138,3 +138,19 @@ def mongo_hash(url: str, db: str, collection: str = "stream_realtime") -> str:
     client.close()
     docs.sort(key=lambda d: d["stream_id"])
     return _digest(docs)
+
+
+def token(settings: Settings, role: str = "admin", user: str | None = None, vendor: str | None = None,
+          ttl: float = 3600.0) -> str:
+    """A bearer token signed with the test settings (``role`` may list several, space-separated)."""
+    import uuid
+
+    from infra.tokens import issue_token
+
+    return issue_token(settings, user or str(uuid.uuid4()), role.split(), ttl=ttl, vendor_id=vendor)
+
+
+def auth(settings: Settings, role: str = "admin", user: str | None = None, vendor: str | None = None
+         ) -> dict[str, str]:
+    """``Authorization`` header for a signed-in user; an admin by default (may do every write)."""
+    return {"Authorization": f"Bearer {token(settings, role, user, vendor)}"}
