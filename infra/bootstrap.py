@@ -16,6 +16,7 @@ from application.batch_writer import BatchWriter
 from application.auctions import AuctionService
 from application.checkout import CheckoutService
 from application.flash_sales import FlashSaleService
+from application.group_buys import GroupBuyService
 from application.hosts import HostService
 from application.event_store import LiveCommerceStore
 from application.streams import StreamService, StreamUrls
@@ -41,6 +42,7 @@ class Container:
     flash_sales: FlashSaleService | None = None
     checkout: CheckoutService | None = None
     auctions: AuctionService | None = None
+    group_buys: GroupBuyService | None = None
     http_client: Any = None
     idempotency: IdempotencyStore | None = None
     read_db: PgDatabase | None = None
@@ -77,6 +79,7 @@ class Container:
                                    s.public_url)
         self.checkout = CheckoutService(self.writer, sessions, clock=utc_now)
         self.auctions = AuctionService(self.writer, clock=utc_now, new_id=uuid.uuid4)
+        self.group_buys = GroupBuyService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)
         await self.read_db.open()
         self.idempotency = IdempotencyStore(self.read_db, s.idempotency_ttl_hours)

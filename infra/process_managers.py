@@ -1,6 +1,7 @@
 """``livecommerce process``: the process managers that act when time passes rather than when a request comes.
 
 - Auctions: closed when their time is up; a lot passes to the next bidder when its winner did not pay in time.
+- Group buys: at the deadline, unlocked for everyone or released for everyone.
 - Hold expiry: flash-sale holds past their deadline are released (the aggregate decides which; returned units
   go to the waitlist first). Candidates come from the read model; the decision is the aggregate's.
 - Payment reconciliation: payments still "processing" after ``payment_reconcile_after_s`` are checked with the
@@ -19,6 +20,7 @@ from uuid import UUID
 from application.auctions import AuctionService
 from application.checkout import CheckoutService
 from application.flash_sales import FlashSaleService
+from application.group_buys import GroupBuyService
 from infra.bootstrap import Container, utc_now
 from infra.postgres import PgDatabase
 from infra.settings import Settings
@@ -59,6 +61,24 @@ class AuctionCloser:
         return done
 
 
+class GroupBuySettler:
+    """At the deadline a group buy unlocks for everyone or releases everyone."""
+
+    def __init__(self, db: PgDatabase, group_buys: GroupBuyService, clock: Callable[[], datetime] = utc_now) -> None:
+        self._db = db
+        self._groups = group_buys
+        self._clock = clock
+
+    async def sweep_once(self) -> int:
+        now = self._clock().astimezone(timezone.utc).replace(tzinfo=None)
+        rows = await self._db.fetch("SELECT id FROM group_buys WHERE status = 'open' AND deadline <= %s", (now,))
+        settled = 0
+        for r in rows:
+            if await self._groups.settle_due(UUID(str(r["id"]))):
+                settled += 1
+        return settled
+
+
 class PaymentReconciler:
     def __init__(self, db: PgDatabase, checkout: CheckoutService, *, after_s: float, timeout_s: float,
                  clock: Callable[[], datetime] = utc_now) -> None:
@@ -90,12 +110,15 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     assert container.read_db and container.flash_sales and container.checkout and container.auctions
     expiry = HoldExpiry(container.read_db, container.flash_sales)
     closer = AuctionCloser(container.read_db, container.auctions)
+    assert container.group_buys is not None
+    groups = GroupBuySettler(container.read_db, container.group_buys)
     payments = PaymentReconciler(container.read_db, container.checkout, after_s=settings.payment_reconcile_after_s,
                                  timeout_s=settings.payment_session_timeout_s)
     print("process managers ready", flush=True)
     try:
         while not stop.is_set():
             for name, sweep in (("hold expiry", expiry.sweep_once), ("auctions", closer.sweep_once),
+                                ("group buys", groups.sweep_once),
                                 ("payments", payments.sweep_once)):
                 try:
                     n = await sweep()

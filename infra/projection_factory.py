@@ -13,6 +13,7 @@ from infra.settings import Settings
 from projections.chat_messages_mongo import ChatMessagesMongo
 from projections.auctions_pg import AuctionsTable
 from projections.flash_sales import FlashSalesProjection
+from projections.group_buys_pg import GroupBuysTable
 from projections.live_streams_pg import LiveStreamsTable
 from projections.media_pg import RecordingsTable
 from projections.stream_quality_mongo import COLLECTION as QUALITY_COLLECTION
@@ -55,6 +56,11 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
             await qclient.close()
 
         return OpenProjection(quality, close_quality)
+    if name == "group_buys":
+        apply_migrations(settings.read_url)
+        gdb = PgDatabase(settings.read_url, max_size=2)
+        await gdb.open()
+        return OpenProjection(GroupBuysTable(gdb), gdb.close)
     if name == "auctions":
         apply_migrations(settings.read_url)
         adb = PgDatabase(settings.read_url, max_size=2)

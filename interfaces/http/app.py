@@ -10,7 +10,7 @@ from sanic import Sanic
 
 from infra.bootstrap import Container
 from infra.settings import Settings
-from interfaces.http import auctions, checkout, errors, flash_sales, health, media, openapi, streams
+from interfaces.http import auctions, checkout, errors, flash_sales, group_buys, health, media, openapi, streams
 from interfaces.http import hosts as host_routes
 from interfaces.realtime import attach as attach_realtime
 
@@ -26,6 +26,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(host_routes.bp)
     app.blueprint(checkout.bp)
     app.blueprint(auctions.bp)
+    app.blueprint(group_buys.bp)
     app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)

@@ -30,6 +30,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "দাম পরিবর্তন হয়েছে; অনুগ্রহ করে বর্তমান দাম দেখে নিন।"),
     "order_not_found": ("The order does not exist.", "অর্ডারটি পাওয়া যায়নি।"),
     "payment_not_found": ("The payment does not exist.", "পেমেন্টটি পাওয়া যায়নি।"),
+    "group_buy_not_found": ("The group buy does not exist.", "গ্রুপ বাইটি পাওয়া যায়নি।"),
     "auction_not_found": ("The auction does not exist.", "নিলামটি পাওয়া যায়নি।"),
     "flash_sale_not_found": ("The flash sale does not exist.", "ফ্ল্যাশ সেলটি পাওয়া যায়নি।"),
     "read_model_behind": ("The change is accepted but not visible yet; retry shortly.",

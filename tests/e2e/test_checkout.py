@@ -247,3 +247,28 @@ def test_auction_bids_over_http_with_proxy_prices_and_idempotency(shop: Shop) ->
 
     d = wait_until(standing, what="auction read model")
     assert d["leader_id"] == rahim and d["current_price"] == 4100.0 and d["status"] == "open"
+
+
+def test_group_buy_over_http_join_leave_and_progress(shop: Shop) -> None:
+    sid = live_stream(shop)
+    g = shop.http.post(f"{P}/group-buys", json={"stream_id": sid, "product_id": SAREE, "group_price": 2000.00,
+                                                 "min_buyers": 3, "duration_minutes": 60})
+    assert g.status_code == 201, g.text
+    gid = g.json()["group_buy_id"]
+    assert g.json()["regular_price"] == 2500.0
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    ja = shop.http.post(f"{P}/group-buys/{gid}/join", headers={**shop.token(a), "Idempotency-Key": "j"})
+    assert ja.status_code == 201 and ja.json()["buyers"] == 1
+    assert shop.http.post(f"{P}/group-buys/{gid}/join", headers={**shop.token(a), "Idempotency-Key": "j"}
+                          ).json()["buyers"] == 1  # retry
+    shop.http.post(f"{P}/group-buys/{gid}/join", headers={**shop.token(b), "Idempotency-Key": "j"})
+    other = shop.http.post(f"{P}/group-buys/{gid}/leave", json={"hold_id": ja.json()["hold_id"]},
+                           headers=shop.token(b))
+    assert other.status_code == 404 and other.json()["error"]["code"] == "hold_not_found"
+    left = shop.http.post(f"{P}/group-buys/{gid}/leave", json={"hold_id": ja.json()["hold_id"]},
+                          headers=shop.token(a))
+    assert left.status_code == 200 and left.json()["buyers"] == 1
+    bad = shop.http.post(f"{P}/group-buys", json={"stream_id": sid, "product_id": SAREE, "group_price": 2000.00,
+                                                   "min_buyers": 1, "duration_minutes": 60})
+    assert bad.status_code == 422
+    wait_until(lambda: shop.http.get(f"{P}/group-buys/{gid}").json().get("buyers") == 1, what="read model")

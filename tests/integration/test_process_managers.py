@@ -106,3 +106,49 @@ async def test_auctions_close_on_time_and_pass_on_when_the_winner_does_not_pay(e
     reader.close()
     store.close()
     assert truth.status == "awarded" and str(truth.winner_id) == karim
+
+
+async def test_group_buys_unlock_with_enough_buyers_and_fail_without(environments: Environments) -> None:
+    from application.group_buys import GroupBuyService, LaunchGroupBuy
+    from domain.group_buy import GroupBuy
+    from infra.process_managers import GroupBuySettler
+
+    env: Settings = environments.new()
+    store = LiveCommerceStore(env.eventsourcing_env())
+    writer = BatchWriter(store, window_ms=1)
+    clock = Clock()
+    streams = StreamService(writer, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
+                            urls=StreamUrls("rtmp://x/live", "http://x/hls"))
+    groups = GroupBuyService(writer, clock=clock, new_id=uuid.uuid4)
+    product = str(uuid.uuid4())
+    sid = (await streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="t", stream_type="flash_sale",
+                                                 products=[ProductTerms(product, Decimal("2000.00"))]))).id
+    full = (await groups.launch(LaunchGroupBuy(stream_id=sid, product_id=product, group_price=Decimal("1500.00"),
+                                               min_buyers=3, duration_minutes=20))).group_buy_id
+    thin = (await groups.launch(LaunchGroupBuy(stream_id=sid, product_id=product, group_price=Decimal("1500.00"),
+                                               min_buyers=3, duration_minutes=20))).group_buy_id
+    buyers = [str(uuid.uuid4()) for _ in range(3)]
+    for b in buyers:
+        await groups.join(full, b, "k")
+        await groups.join(full, b, "k")  # a retry: one hold
+    await groups.join(thin, buyers[0], "k")
+    db = PgDatabase(env.read_url)
+    await db.open()
+    try:
+        settler = GroupBuySettler(db, groups, clock=clock)
+        await rebuild(env, "group_buys", progress=False)
+        assert await settler.sweep_once() == 0  # before the deadline: buyers may still come and go
+        clock.now += timedelta(minutes=21)
+        await rebuild(env, "group_buys", progress=False)
+        assert await settler.sweep_once() == 2
+    finally:
+        await db.close()
+        await writer.stop()
+    reader = LiveCommerceStore(env.eventsourcing_env())
+    a: GroupBuy = reader.repository.get(full)
+    b: GroupBuy = reader.repository.get(thin)
+    reader.close()
+    store.close()
+    converted = sorted(str(h["buyer_id"]) for h in a.holds.values() if h["status"] == "converted")
+    assert (a.status, converted, b.status) == ("unlocked", sorted(buyers), "failed")
+    assert all(h["status"] == "released" for h in b.holds.values())

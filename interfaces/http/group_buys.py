@@ -1,0 +1,93 @@
+"""Group buying (spec §5.4): launch, join with an Idempotency-Key, leave, see progress."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from application.group_buys import GroupView, LaunchGroupBuy
+from infra.bootstrap import Container
+from interfaces.http.checkout import _buyer
+from interfaces.http.errors import error_response
+from interfaces.http.presenters import iso, money
+from interfaces.http.schemas import Body, Money
+
+bp = Blueprint("group_buys", url_prefix="/api/v1/live-commerce")
+
+
+class LaunchBody(Body):
+    stream_id: UUID
+    product_id: UUID
+    group_price: Money
+    min_buyers: Annotated[int, Field(ge=2, le=10_000)]
+    duration_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+    max_buyers: Annotated[int, Field(ge=2, le=100_000)] | None = None
+    regular_price: Money | None = None
+
+
+class LeaveBody(Body):
+    hold_id: UUID
+
+
+def _c(request: Request) -> Container:
+    return request.app.ctx.container  # type: ignore[no-any-return]
+
+
+def _view(v: GroupView) -> dict[str, Any]:
+    return {"group_buy_id": str(v.group_buy_id), "status": v.status, "buyers": v.buyers,
+            "min_buyers": v.min_buyers, "group_price": money(v.group_price),
+            "regular_price": money(v.regular_price), "deadline": iso(v.deadline), "hold_id": v.hold_id,
+            "version": v.version}
+
+
+@bp.post("/group-buys")
+async def launch(request: Request) -> HTTPResponse:
+    body = LaunchBody.model_validate(request.json if request.body else {})
+    c = _c(request)
+    assert c.group_buys is not None
+    v = await c.group_buys.launch(LaunchGroupBuy(
+        stream_id=body.stream_id, product_id=str(body.product_id), group_price=body.group_price,
+        min_buyers=body.min_buyers, duration_minutes=body.duration_minutes, max_buyers=body.max_buyers,
+        regular_price=body.regular_price))
+    return json(_view(v), status=201)
+
+
+@bp.post("/group-buys/<group_id:uuid>/join")
+async def join(request: Request, group_id: UUID) -> HTTPResponse:
+    buyer = _buyer(request)
+    if isinstance(buyer, HTTPResponse):
+        return buyer
+    key = (request.headers.get("idempotency-key") or "").strip()
+    if not key or len(key) > 200:
+        return error_response(400, "idempotency_key_required")
+    c = _c(request)
+    assert c.group_buys is not None
+    return json(_view(await c.group_buys.join(group_id, buyer, key)), status=201)
+
+
+@bp.post("/group-buys/<group_id:uuid>/leave")
+async def leave(request: Request, group_id: UUID) -> HTTPResponse:
+    buyer = _buyer(request)
+    if isinstance(buyer, HTTPResponse):
+        return buyer
+    body = LeaveBody.model_validate(request.json if request.body else {})
+    c = _c(request)
+    assert c.group_buys is not None
+    return json(_view(await c.group_buys.leave(group_id, str(body.hold_id), buyer)))
+
+
+@bp.get("/group-buys/<group_id:uuid>")
+async def show(request: Request, group_id: UUID) -> HTTPResponse:
+    c = _c(request)
+    assert c.read_db is not None
+    r = await c.read_db.fetchone("SELECT * FROM group_buys WHERE id = %s", (str(group_id),))
+    if r is None:
+        return error_response(404, "group_buy_not_found", {"group_buy_id": str(group_id)})
+    return json({"group_buy_id": str(r["id"]), "stream_id": str(r["stream_id"]), "status": r["status"],
+                 "buyers": r["buyers"], "min_buyers": r["min_buyers"], "max_buyers": r["max_buyers"],
+                 "group_price": money(r["group_price"]), "regular_price": money(r["regular_price"]),
+                 "deadline": iso(r["deadline"]), "version": r["aggregate_version"]})
