@@ -11,6 +11,7 @@ from infra.redis_sequenced import RedisSequenced
 from infra.redis_store import RedisGuard, redis_client
 from infra.settings import Settings
 from projections.chat_messages_mongo import ChatMessagesMongo
+from projections.analytics_pg import AnalyticsTables
 from projections.auctions_pg import AuctionsTable
 from projections.flash_sales import FlashSalesProjection
 from projections.group_buys_pg import GroupBuysTable
@@ -56,6 +57,11 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
             await qclient.close()
 
         return OpenProjection(quality, close_quality)
+    if name == "analytics":
+        apply_migrations(settings.read_url)
+        andb = PgDatabase(settings.read_url, max_size=2)
+        await andb.open()
+        return OpenProjection(AnalyticsTables(andb), andb.close)
     if name == "group_buys":
         apply_migrations(settings.read_url)
         gdb = PgDatabase(settings.read_url, max_size=2)

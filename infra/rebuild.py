@@ -23,7 +23,8 @@ from infra.settings import Settings
 from infra.store_reader import max_position, read_after
 
 
-async def _rebuild_from_topics(settings: Settings, name: str, progress: bool) -> int:
+async def _rebuild_from_topics(settings: Settings, name: str, progress: bool, *, reset: bool = True,
+                               topics: tuple[str, ...] | None = None) -> int:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from application.envelope import Envelope
@@ -37,12 +38,13 @@ async def _rebuild_from_topics(settings: Settings, name: str, progress: bool) ->
     try:
         await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
         await consumer.start()
-        parts = [TopicPartition(settings.topic(t), p) for t in opened.projection.topics
+        parts = [TopicPartition(settings.topic(t), p) for t in (topics or opened.projection.topics)
                  for p in range(settings.topic_partitions)]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
-        await opened.projection.reset()
+        if reset:
+            await opened.projection.reset()
         total = sum(ends.values())
         with tqdm(total=total, unit="ev", desc=f"rebuild {name}", disable=not progress) as bar:
             while any(await consumer.position(tp) < ends[tp] for tp in parts):
@@ -67,6 +69,14 @@ async def rebuild(settings: Settings, name: str, *, progress: bool = True, page:
     await probe.close()
     if "domain" not in topics:
         return await _rebuild_from_topics(settings, name, progress)
+    log_only = tuple(t for t in topics if t != "domain")
+    count = await _rebuild_from_store(settings, name, progress=progress, page=page)
+    if log_only:  # a read model of both logs: the store's part, then the log-only topics (no second reset)
+        count += await _rebuild_from_topics(settings, name, progress, reset=False, topics=log_only)
+    return count
+
+
+async def _rebuild_from_store(settings: Settings, name: str, *, progress: bool, page: int) -> int:
     await asyncio.to_thread(ensure_event_store, settings.postgres_url,
                             lambda: LiveCommerceStore(settings.eventsourcing_env()))
     opened = await open_projection(settings, name)

@@ -10,7 +10,7 @@ from sanic import Sanic
 
 from infra.bootstrap import Container
 from infra.settings import Settings
-from interfaces.http import auctions, checkout, errors, flash_sales, group_buys, health, media, openapi, streams
+from interfaces.http import analytics, auctions, checkout, errors, flash_sales, group_buys, health, media, openapi, streams
 from interfaces.realtime import attach as attach_realtime
 
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(checkout.bp)
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
+    app.blueprint(analytics.bp)
     app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)

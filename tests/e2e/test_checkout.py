@@ -272,3 +272,74 @@ def test_group_buy_over_http_join_leave_and_progress(shop: Shop) -> None:
                                                    "min_buyers": 1, "duration_minutes": 60})
     assert bad.status_code == 422
     wait_until(lambda: shop.http.get(f"{P}/group-buys/{gid}").json().get("buyers") == 1, what="read model")
+
+
+def test_analytics_of_a_scripted_show_equal_the_numbers_computed_by_hand(shop: Shop) -> None:
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from aiokafka import AIOKafkaProducer
+
+    from application.interactions import InteractionIds, interaction
+
+    sid = live_stream(shop)
+    a, b, c = (str(uuid.uuid4()) for _ in range(3))
+    t0 = datetime.now(timezone.utc) - timedelta(hours=1)
+    ids = InteractionIds("scripted")
+    script: list[tuple[str, int, dict[str, Any]]] = [
+        ("presence.joined", 0, {"viewer_id": a, "user_id": a, "connection_id": "ca", "device_type": "mobile",
+                                "location": "Dhaka"}),
+        ("presence.joined", 1, {"viewer_id": b, "user_id": b, "connection_id": "cb", "device_type": "mobile",
+                                "location": "Dhaka"}),
+        ("presence.joined", 2, {"viewer_id": c, "user_id": c, "connection_id": "cc", "device_type": "desktop",
+                                "location": "Chittagong"}),
+        ("presence.joined", 3, {"viewer_id": "anon-1", "user_id": None, "connection_id": "cd",
+                                "device_type": "mobile", "location": "Sylhet"}),
+        *[("reaction.added", 10 + i, {"user_id": a, "reaction_type": "like"}) for i in range(5)],
+        *[("reaction.added", 20 + i, {"user_id": b, "reaction_type": "heart"}) for i in range(2)],
+        *[("chat.message_sent", 30 + i, {"id": f"m{i}", "user_id": c, "message": "দাম কত?"}) for i in range(3)],
+        ("purchase.intent", 40, {"user_id": a, "product_id": SAREE, "quantity": 2}),
+        ("purchase.intent", 41, {"user_id": c, "product_id": IPHONE, "quantity": 1}),
+        ("presence.left", 300, {"viewer_id": b, "connection_id": "cb", "watch_seconds": 299}),
+        ("presence.left", 600, {"viewer_id": a, "connection_id": "ca", "watch_seconds": 600}),
+        ("presence.left", 902, {"viewer_id": c, "connection_id": "cc", "watch_seconds": 901}),
+    ]
+
+    async def publish() -> None:
+        p = AIOKafkaProducer(bootstrap_servers=shop.env.kafka_bootstrap)
+        await p.start()
+        for type_, at, payload in script:
+            e = interaction(ids, type_, sid, payload, t0 + timedelta(seconds=at))
+            await p.send_and_wait(shop.env.topic("interactions"), e.to_json(), key=e.key)
+        await p.stop()
+
+    asyncio.run(publish())
+    for buyer, product, qty, price in ((a, SAREE, 2, 2500.00), (c, IPHONE, 1, 95000.00)):
+        shop.http.post(f"{P}/cart/add", headers=shop.token(buyer),
+                       json={"stream_id": sid, "product_id": product, "quantity": qty})
+        placed = checkout(shop, buyer, f"an-{buyer}", stream_id=sid, payment_method="bkash",
+                          shipping_address={"city": "Dhaka"},
+                          cart_items=[{"product_id": product, "quantity": qty, "price": price}]).json()
+        httpx.get(placed["payment_url"], params={"outcome": "success"}, timeout=30)
+
+    def analytics() -> dict[str, Any] | None:
+        d = shop.http.get(f"{P}/streams/{sid}/analytics").json()
+        done = d["overview"]["total_purchases"] == 2 and d["overview"]["average_watch_time"] > 0
+        return d if done and d["sales_analytics"]["conversion_funnel"]["cart_adds"] == 2 else None
+
+    d = wait_until(analytics, timeout=60, what="analytics read models")
+    assert d["overview"] == {"total_viewers": 4, "peak_concurrent": 4, "average_watch_time": 10.0,
+                             "total_engagement": 10, "total_purchases": 2, "revenue": 100000.0}
+    # watch: (299 + 600 + 901) / 3 = 600 s = 10.0 min; engagement: 5 likes + 2 hearts + 3 messages
+    assert d["viewer_demographics"]["by_location"] == {"Dhaka": 2, "Chittagong": 1, "Sylhet": 1}
+    assert d["viewer_demographics"]["by_device"] == {"mobile": 0.75, "desktop": 0.25}
+    assert d["sales_analytics"]["conversion_funnel"] == {"viewers": 4, "product_views": 2, "cart_adds": 2,
+                                                         "purchases": 2}
+    assert d["sales_analytics"]["average_order_value"] == 50000.0
+    assert d["sales_analytics"]["revenue_by_product"][0] == {"product_id": IPHONE, "units": 1, "revenue": 95000.0}
+    timeline = d["engagement_timeline"]
+    assert timeline[0]["viewers"] == 4 and sum(m["interactions"] for m in timeline) == 12  # 10 + 2 intents
+    host = shop.http.get(f"{P}/hosts/{shop.env.default_vendor_id}/analytics", params={"period": "30d"}).json()
+    assert host["performance_metrics"]["total_streams"] >= 1 and host["improvement_suggestions"] is not None
+    assert shop.http.get(f"{P}/hosts/{shop.env.default_vendor_id}/analytics",
+                         params={"period": "forever"}).status_code == 422

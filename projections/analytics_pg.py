@@ -1,0 +1,95 @@
+"""Analytics base tables from both logs: who watched (``live_stream_viewers``: device, city, watch time), what
+they did (``live_stream_interactions``), and what they put in carts (the funnel's cart adds).
+
+Every row's id derives from its event (uuid5 of the envelope id, or of stream + connection for a viewer), and
+inserts are ON CONFLICT DO NOTHING, so a redelivered event changes nothing. Orders come from ``orders``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+
+from application.envelope import Envelope
+from projections.ports import SqlDatabase, SqlTx
+from projections.timeutil import naive_utc
+
+_NS = uuid.UUID("5e4d3c2b-1a09-4f8e-b7d6-c5b4a3928170")
+KINDS = {"chat.message_sent": "message", "purchase.intent": "purchase_intent"}
+
+
+def row_id(*parts: object) -> uuid.UUID:
+    return uuid.uuid5(_NS, ":".join(str(p) for p in parts))
+
+
+def _uuid_or_none(value: object) -> str | None:
+    try:
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        return None
+
+
+async def _interaction(tx: SqlTx, e: Envelope) -> None:
+    d, at, sid = e.payload, naive_utc(e.occurred_at), e.stream_id
+    if e.type == "presence.joined":
+        loc = d.get("location")
+        await tx.execute(
+            "INSERT INTO live_stream_viewers (id, stream_id, user_id, viewer_session_id, join_time, device_type,"
+            " location) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (row_id(sid, d.get("connection_id")), sid, _uuid_or_none(d.get("user_id") or d.get("viewer_id")),
+             str(d.get("connection_id")), at, d.get("device_type"),
+             json.dumps({"city": loc} if isinstance(loc, str) else loc) if loc else None))
+        return
+    if e.type == "presence.left":
+        await tx.execute(
+            "UPDATE live_stream_viewers SET leave_time = %s, watch_duration_seconds = %s WHERE id = %s"
+            " AND leave_time IS NULL", (at, int(round(float(d.get("watch_seconds") or 0))),
+                                        row_id(sid, d.get("connection_id"))))
+        return
+    kind = KINDS.get(e.type) or (d.get("reaction_type") if e.type == "reaction.added" else None)
+    if kind is None:
+        return
+    content = d.get("message") if e.type == "chat.message_sent" else None
+    meta = {k: d[k] for k in ("product_id", "quantity", "language", "message_type") if k in d}
+    await tx.execute(
+        "INSERT INTO live_stream_interactions (id, stream_id, user_id, interaction_type, content, metadata,"
+        " timestamp) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        (row_id(e.id), sid, _uuid_or_none(d.get("user_id")), kind, content, json.dumps(meta), at))
+
+
+async def _domain(tx: SqlTx, e: Envelope) -> None:
+    d = e.payload
+    if e.type == "Cart.Opened":
+        await tx.execute("INSERT INTO analytics_carts (id, stream_id, buyer_id) VALUES (%s, %s, %s)"
+                         " ON CONFLICT (id) DO NOTHING", (e.aggregate_id, d["stream_id"], d["buyer_id"]))
+    elif e.type == "Cart.ItemAdded":
+        await tx.execute("INSERT INTO analytics_cart_adds (id, cart_id, product_id, quantity, at)"
+                         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                         (row_id(e.aggregate_id, e.aggregate_version), e.aggregate_id, d["product_id"],
+                          d["quantity"], naive_utc(e.occurred_at)))
+
+
+class AnalyticsTables:
+    name = "analytics"
+    topics = ("domain", "interactions")
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    async def apply(self, envelopes: Sequence[Envelope]) -> int:
+        n = 0
+        async with self._db.transaction() as tx:
+            for e in envelopes:
+                if e.aggregate_id is None and e.stream_id:
+                    await _interaction(tx, e)
+                    n += 1
+                elif e.type.startswith("Cart."):
+                    await _domain(tx, e)
+                    n += 1
+        return n
+
+    async def reset(self) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("TRUNCATE live_stream_viewers, live_stream_interactions, analytics_carts,"
+                             " analytics_cart_adds")
