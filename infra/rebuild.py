@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 import psycopg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from tqdm import tqdm
 
 from application.event_store import LiveCommerceStore
@@ -25,8 +26,6 @@ from infra.store_reader import max_position, read_after
 
 async def _rebuild_from_topics(settings: Settings, name: str, progress: bool, *, reset: bool = True,
                                topics: tuple[str, ...] | None = None) -> int:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
     from application.envelope import Envelope
 
     opened = await open_projection(settings, name)
@@ -47,7 +46,7 @@ async def _rebuild_from_topics(settings: Settings, name: str, progress: bool, *,
             await opened.projection.reset()
         total = sum(ends.values())
         with tqdm(total=total, unit="ev", desc=f"rebuild {name}", disable=not progress) as bar:
-            while any(await consumer.position(tp) < ends[tp] for tp in parts):
+            while await _behind(consumer, parts, ends):
                 got = await consumer.getmany(timeout_ms=1000, max_records=2000)
                 batch = [Envelope.from_json(m.value) for tp, msgs in got.items() for m in msgs
                          if m.offset < ends[tp]]
@@ -104,3 +103,11 @@ async def _rebuild_from_store(settings: Settings, name: str, *, progress: bool, 
         await conn.close()
         await opened.close()
     return count
+
+
+async def _behind(consumer: AIOKafkaConsumer, parts: list[TopicPartition], ends: dict[TopicPartition, int]) -> bool:
+    """True while some partition has not yet been read up to its end offset."""
+    for tp in parts:
+        if await consumer.position(tp) < ends[tp]:
+            return True
+    return False

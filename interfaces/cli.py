@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from infra.settings import Settings
+from interfaces import catalog_cli, host_cli
 
 
 def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[object]]) -> int:
@@ -80,15 +81,19 @@ def cmd_project(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
     from media.ingest import RtmpListen
     from media.kafka_sink import KafkaEventSink
+    from media.show_log import read_show_log
     from media.stream_keys_pg import PgStreamKeys
     from media.worker import run_media_worker
 
     async def main(stop: asyncio.Event) -> None:
         source = RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind) if args.rtmp else args.source
         async with KafkaEventSink(settings) as sink:
-            result = await run_media_worker(settings, args.stream, source, sink, keys=PgStreamKeys(settings.read_url),
-                                            pace=args.pace, stop=stop)
-        print(f"media worker finished: {result.reason}; output in {result.out_dir}", flush=True)
+            result = await run_media_worker(
+                settings, args.stream, source, sink, keys=PgStreamKeys(settings.read_url), pace=args.pace, stop=stop,
+                forward_to=args.forward or (), highlights={"auto": "auto", "yes": True, "no": False}[args.highlights],
+                log_events=lambda: read_show_log(settings, args.stream))
+        print(f"media worker finished: {result.reason}; {len(result.highlights)} highlight clips;"
+              f" output in {result.out_dir}", flush=True)
 
     return _run_until_signal(main)
 
@@ -145,10 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--rtmp", action="store_true", help="listen for the host's RTMP publish (rtmp_base_url)")
     media.add_argument("--bind", default=None, help="address to listen on for RTMP (default: from the URL)")
     media.add_argument("--pace", action="store_true", help="play a file out at real time, as live")
+    media.add_argument("--forward", action="append", metavar="[NAME=]RTMP_URL",
+                       help="also broadcast to this RTMP destination (e.g. facebook=rtmps://…); repeatable")
+    media.add_argument("--highlights", choices=["auto", "yes", "no"], default="auto",
+                       help="cut highlight clips after the show (auto: when its end asked for them)")
     media.set_defaults(func=cmd_media)
     cat = sub.add_parser("catalogue", help="print (or --write) the event catalogue, docs/events.md")
     cat.add_argument("--write", metavar="FILE")
     cat.set_defaults(func=cmd_catalogue)
+    tok = sub.add_parser("token", help="print a signed bearer token for a user and roles (dev, tests)")
+    host_cli.add_token_arguments(tok)
+    tok.set_defaults(func=host_cli.cmd_token)
+    notify = sub.add_parser("notify", help="notifications: reminders, stream starting, flash-sale alerts")
+    host_cli.add_notify_arguments(notify)
+    notify.set_defaults(func=host_cli.cmd_notify)
+    catalog = sub.add_parser("catalog", help="import the vendors and products catalogue (CSV, JSON)")
+    catalog_cli.add_arguments(catalog)
+    catalog.set_defaults(func=catalog_cli.cmd_catalog)
     run = sub.add_parser("run", help="api + relay + projections, supervised; Ctrl-C stops all")
     run.add_argument("--only", action="append",
                      choices=["api", "relay", "projections", "process", "payments-sandbox"])

@@ -24,9 +24,19 @@ QUALITY_SAMPLE = "media.quality_sample"  # see media.quality.QualityMeter.sample
 RECORDING_READY = "media.recording_ready"  # duration_s, total_bytes, segments, master_uri, master_url,
 #                                            renditions[{name,width,height,bandwidth,average_bandwidth,...}]
 THUMBNAIL_READY = "media.thumbnail_ready"  # uri, url, width, height, at_s, bytes, sharpness, brightness
+HIGHLIGHT_READY = "media.highlight_ready"  # index, rank, start_s, end_s, duration_s, peak_s, score,
+#                                            reasons[], featured_product_id, segments{first,last}, uri, url,
+#                                            mp4_uri, mp4_url, program_date_time, counts{chat,reactions,...}
+# Forwarding to other platforms (media.forwarding), per destination; url is redacted (never the stream key).
+FORWARD_STARTED = "media.forward_started"  # destination, url, rendition, session, resumed, from_sequence
+FORWARD_RETRYING = "media.forward_retrying"  # destination, url, error, attempt, delay_s
+FORWARD_FAILED = "media.forward_failed"  # destination, url, error, attempts (gave up: no more tries)
+FORWARD_STOPPED = "media.forward_stopped"  # destination, url, reason (show_ended|stopped), connected,
+#                                            sessions, seconds, bytes, skipped_s, last_error
 
 ALL_TYPES = (INGEST_STARTED, INGEST_STOPPED, INGEST_INTERRUPTED, INGEST_FAILED, INGEST_REFUSED,
-             SEGMENT_PUBLISHED, QUALITY_SAMPLE, RECORDING_READY, THUMBNAIL_READY)
+             SEGMENT_PUBLISHED, QUALITY_SAMPLE, RECORDING_READY, THUMBNAIL_READY, HIGHLIGHT_READY,
+             FORWARD_STARTED, FORWARD_RETRYING, FORWARD_FAILED, FORWARD_STOPPED)
 
 
 class EventSink(Protocol):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from media.encoders import X264Tuning
+from media.forwarding import ForwardOptions
+from media.highlights import HighlightRules
 from media.ingest import Opened
 from media.ladder import DEFAULT_LADDER, Rung
 
@@ -33,6 +35,10 @@ class MediaOptions:
     publish_timeout_s: float | None = None  # RTMP: wait for the first publish (None: until stopped)
     reconnect_grace_s: float = 10.0  # RTMP: wait for the host to come back after a dropped connection
     read_timeout_s: float = 10.0  # RTMP: a publisher silent this long counts as dropped
+    forward: ForwardOptions = field(default_factory=ForwardOptions)  # back-off, catch-up, drain at the end
+    highlight_clips: int = 5  # at most this many highlights per show
+    highlight_seconds: float = 10.0  # each about this long (a whole number of segments)
+    highlight_rules: HighlightRules = field(default_factory=HighlightRules)
 
 
 class InputSource(Protocol):

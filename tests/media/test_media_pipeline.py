@@ -16,7 +16,7 @@ from pymongo import MongoClient
 from infra.settings import Settings
 from tests.conftest import Environments
 from tests.media.conftest import make_video
-from tests.support import Proc, free_port, wait_until
+from tests.support import Proc, auth, free_port, wait_until
 
 P = "/api/v1/live-commerce"
 
@@ -45,15 +45,17 @@ def test_a_recorded_show_flows_through_kafka_into_read_models_and_is_served(
     video = make_video(tmp_path / "show.mp4", size="640x360", seconds=7)
     procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir),
              Proc(env, "api", log_dir=log_dir)]
-    http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30)
+    http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30, headers=auth(env))
     try:
         procs[1].wait_for_output("projection stream_quality pid")
         wait_until(lambda: _ok(http), timeout=60, what="API")
         sid = http.post(f"{P}/streams", json={"title": "রেকর্ড করা শো", "stream_type": "tutorial"}).json()["id"]
         http.post(f"{P}/streams/{sid}/start")
-        media = Proc(env, "media", "--stream", sid, "--source", str(video), log_dir=log_dir, name="media")
+        media = Proc(env, "media", "--stream", sid, "--source", str(video), "--highlights", "yes", log_dir=log_dir,
+                     name="media")
         assert media.popen.wait(120) == 0, media.output()[-3000:]
 
+        assert "highlight clips" in media.output() and "highlights for" not in media.output()  # ran, no failure
         types = [e["type"] for e in media_events(env, sid)]
         assert types[0] == "media.ingest_started" and types[-1] == "media.ingest_stopped"
         for t in ("media.segment_published", "media.quality_sample", "media.recording_ready",
@@ -89,3 +91,48 @@ def _ok(http: httpx.Client) -> bool:
         return http.get("/health").status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_log_only_read_models_rebuild_from_kafka_to_the_same_content(environments: Environments,
+                                                                    log_dir: Path) -> None:
+    """Media events never enter the store: `--rebuild recordings` replays the media topic instead."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from aiokafka import AIOKafkaProducer
+
+    from application.envelope import new_interaction
+    from tests.support import pg_hash
+
+    env = environments.new()
+    sid = str(uuid.uuid4())
+
+    async def publish() -> None:
+        p = AIOKafkaProducer(bootstrap_servers=env.kafka_bootstrap)
+        await p.start()
+        for i in range(3):
+            e = new_interaction("media.recording_ready", sid, {
+                "master_url": f"http://cdn/hls/{sid}/recording-{i}.m3u8", "duration_s": 60.0 + i,
+                "total_bytes": 1000 * (i + 1), "renditions": []}, datetime.now(timezone.utc))
+            await p.send_and_wait(env.topic("media"), e.to_json(), key=e.key)
+        await p.stop()
+
+    worker = Proc(env, "project", "--only", "recordings", log_dir=log_dir, name="recordings-worker")
+    try:
+        worker.wait_for_output("projection recordings pid")
+        asyncio.run(publish())
+
+        def rows() -> int:
+            with psycopg.connect(env.postgres_url) as conn:
+                r = conn.execute("SELECT count(*) FROM live_stream_recordings").fetchone()
+                return int(r[0]) if r else 0
+
+        wait_until(lambda: rows() == 3, what="three recordings projected")
+        live = pg_hash(env.postgres_url, ("live_stream_recordings",))
+        rebuild = Proc(env, "project", "--rebuild", "recordings", "--no-progress", log_dir=log_dir,
+                       name="rebuild-recordings")
+        assert rebuild.popen.wait(60) == 0, rebuild.output()
+        assert "rebuilt recordings from 3 events" in rebuild.output()
+        assert pg_hash(env.postgres_url, ("live_stream_recordings",)) == live
+    finally:
+        worker.stop()
