@@ -159,27 +159,6 @@ class Checkpoint:
         os.replace(tmp, out / CHECKPOINT)
 
 
-class PartWriter:
-    """One part file: row groups appended as they fill, renamed into place on commit."""
-
-    def __init__(self, out: Path, fmt: Format, name: str) -> None:
-        self.final = out / name
-        self.tmp = out / (name + ".tmp")
-        self.rows = 0
-        self._writer: pq.ParquetWriter | pa_csv.CSVWriter = (
-            pq.ParquetWriter(self.tmp, SCHEMA, compression="zstd") if fmt == "parquet"
-            else pa_csv.CSVWriter(self.tmp, SCHEMA))
-
-    def write(self, table: pa.Table) -> None:
-        self._writer.write_table(table)
-        self.rows += table.num_rows
-
-    def commit(self) -> str:
-        self._writer.close()
-        os.replace(self.tmp, self.final)
-        return self.final.name
-
-
 def to_table(rows: Sequence[Row]) -> pa.Table:
     cols = list(zip(*rows, strict=True))
     return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA, strict=True)],
@@ -187,14 +166,15 @@ def to_table(rows: Sequence[Row]) -> pa.Table:
 
 
 class _Sink:
-    """Buffers kept rows into row groups and rotates part files, committing the checkpoint with each part."""
+    """Buffers kept rows into row groups of a part file (``*.tmp`` until committed) and rotates parts;
+    each commit renames the part into place, then names it in the checkpoint."""
 
     def __init__(self, out: Path, fmt: Format, cp: Checkpoint, prefix: str, group: int, part_rows: int):
         self.out, self.fmt, self.cp, self.prefix = out, fmt, cp, prefix
         self.group, self.part_rows = group, part_rows
         self.buffer: list[Row] = []
-        self.part: PartWriter | None = None
-        self.written = 0
+        self.writer: pq.ParquetWriter | pa_csv.CSVWriter | None = None
+        self.name, self.part_written, self.written = "", 0, 0
         self.new_parts: list[str] = []
 
     def add(self, kept: Iterable[Row]) -> None:
@@ -206,25 +186,30 @@ class _Sink:
     def _flush(self, rows: list[Row]) -> None:
         if not rows:
             return
-        if self.part is None:
-            ext = "parquet" if self.fmt == "parquet" else "csv"
-            self.part = PartWriter(self.out, self.fmt, f"{self.prefix}part-{len(self.cp.parts):05d}.{ext}")
-        self.part.write(to_table(rows))
+        if self.writer is None:
+            self.name = f"{self.prefix}part-{len(self.cp.parts):05d}.{self.fmt}"
+            tmp = self.out / f"{self.name}.tmp"
+            self.writer = (pq.ParquetWriter(tmp, SCHEMA, compression="zstd") if self.fmt == "parquet"
+                           else pa_csv.CSVWriter(tmp, SCHEMA))
+            self.part_written = 0
+        self.writer.write_table(to_table(rows))
+        self.part_written += len(rows)
         self.written += len(rows)
 
     def boundary(self, mark: dict[str, Any]) -> None:
         """Called between pages, where ``mark`` is exactly what the written rows cover: rotate if full."""
-        if self.part is not None and self.part.rows + len(self.buffer) >= self.part_rows:
+        if self.writer is not None and self.part_written + len(self.buffer) >= self.part_rows:
             self.commit(mark)
 
     def commit(self, mark: dict[str, Any]) -> None:
         self._flush(self.buffer)
         self.buffer = []
-        if self.part is not None:
-            name = self.part.commit()
-            self.cp.parts.append(name)
-            self.new_parts.append(name)
-            self.part = None
+        if self.writer is not None:
+            self.writer.close()
+            os.replace(self.out / f"{self.name}.tmp", self.out / self.name)
+            self.cp.parts.append(self.name)
+            self.new_parts.append(self.name)
+            self.writer = None
         for k, v in mark.items():
             setattr(self.cp, k, v)
         self.cp.save(self.out)
@@ -237,7 +222,8 @@ async def replay(settings: Settings, *, out: Path, fmt: Format = "parquet", sinc
                  part_rows: int = 1_000_000) -> ReplayReport:
     """Store events after the checkpoint, in notification order, then ``topics`` (e.g. interactions, media).
 
-    ``max_events`` stops after that many store events have been scanned (a sample, or a partial run).
+    ``max_events`` stops at the checkpointed position + that many (a sample, or a partial run; ids may have
+    holes, so at most that many events).
     """
     out.mkdir(parents=True, exist_ok=True)
     flt = ReplayFilter(_utc(since), _utc(until), stream_id, frozenset(types or ()))
@@ -287,7 +273,8 @@ async def _replay_topic(settings: Settings, name: str, out: Path, fmt: Format, c
     """Read a Kafka topic from its checkpointed offsets (or the beginning) up to its end at the start."""
     from aiokafka import TopicPartition
 
-    from infra.kafka import consumer as kafka_consumer, start_with_retry
+    from infra.kafka import consumer as kafka_consumer
+    from infra.kafka import start_with_retry
 
     topic = settings.topic(name)
     consumer = kafka_consumer(settings, group_id=None, client_id="livecommerce-replay")

@@ -154,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     media.add_argument("--highlights", choices=["auto", "yes", "no"], default="auto",
                        help="cut highlight clips after the show (auto: when its end asked for them)")
     media.set_defaults(func=cmd_media)
+    from infra.audit import add_audit_arguments, run_audit
+    from infra.replay import add_replay_arguments, run_replay
+
+    rp = sub.add_parser("replay", help="history → Parquet/CSV, or a read model into a separate store")
+    add_replay_arguments(rp)
+    rp.set_defaults(func=run_replay)
+    au = sub.add_parser("audit", help="rebuild a flash sale, order or show from the event store and check it")
+    add_audit_arguments(au)
+    au.set_defaults(func=run_audit)
     cat = sub.add_parser("catalogue", help="print (or --write) the event catalogue, docs/events.md")
     cat.add_argument("--write", metavar="FILE")
     cat.set_defaults(func=cmd_catalogue)

@@ -11,8 +11,6 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
-from infra.audit.render import to_json, to_png, to_text
-from infra.audit.service import AuditSubjectNotFound, audit
 from infra.settings import Settings
 
 
@@ -30,8 +28,13 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: building the ``livecommerce`` parser must not load the domain, psycopg and matplotlib.
+    from infra.audit.render import to_json, to_png, to_text
+    from infra.audit.service import AuditSubjectNotFound, audit
+
     try:
-        report = asyncio.run(audit(settings, args.kind, args.id, at=args.at, record_hashes=not args.no_record))
+        report = asyncio.run(audit(settings, args.kind, args.id, at=args.at,
+                                   record_hashes=not args.no_record))
     except AuditSubjectNotFound as e:
         print(f"audit: {e}")
         return 2

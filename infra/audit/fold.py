@@ -1,10 +1,11 @@
 """Replay each aggregate's stored events through the domain's own ``apply``, checking the history is whole.
 
-Why the domain classes and not a second implementation of the rules: an audit must answer "does the stored
-history still produce a valid aggregate?", and the aggregate's fold is the definition of valid (FlashSale checks
-its stock rule in every stock-moving event). What the fold cannot see on its own is checked here too: a missing
-version (a deleted row), rows out of version order, a state that no longer decodes. The first break stops an
-aggregate's fold (what follows cannot be trusted); decoding goes on, to report every mangled row.
+Why the domain classes and not a second implementation of the rules: an audit must answer "does the
+stored history still produce a valid aggregate?", and the aggregate's fold is the definition of valid
+(FlashSale checks its stock rule in every stock-moving event). What the fold cannot see is checked here:
+a missing version (a deleted row), rows out of version order, a state that no longer decodes. The first
+break stops an aggregate's fold (what follows cannot be trusted); decoding goes on, to report every mangled
+row.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
@@ -24,6 +26,10 @@ from infra.audit.model import AuditReport, MoneyHistory, SaleLedger, Step, Stock
 
 _MAPPER: Mapper[Any] = Mapper(new_transcoder())
 Holes = list[tuple[int, int]]
+
+
+def _versions(first: int, last: int) -> str:
+    return f"version {first} is" if first == last else f"versions {first}–{last} are"
 
 
 def _hole_between(holes: Holes, low: int, high: int) -> tuple[int, int] | None:
@@ -38,20 +44,23 @@ class Folder:
 
     def __init__(self, report: AuditReport, holes: Holes, at: datetime | None) -> None:
         self.report, self.holes, self.at = report, holes, at
+        self.explained: set[tuple[int, int]] = set()  # holes where an audited aggregate misses a version
 
     def fold(self, rows: list[StoredRow]) -> None:
-        """The whole history is folded (tamper checks do not stop at ``at``); only events up to it are shown."""
+        """The whole history is folded (tamper checks ignore ``at``); only events up to ``at`` are shown."""
         agg_id = rows[0].aggregate_id
         self.report.aggregates[agg_id] = rows[0].topic.split(":")[-1].split(".")[0]
         self._check_sequence(rows)
+        oid = UUID(agg_id)  # once, not per event
         observe: Callable[[Any, StoredRow, Any], None] | None = None
         aggregate: Any = None
         broken = past = False
-        for row in rows:
+        for expected, row in enumerate(rows, start=1):
+            broken = broken or row.version != expected  # a gap (reported above): nothing after it folds
             try:
                 event = _MAPPER.to_domain_event(
-                    StoredEvent(originator_id=row.aggregate_id, originator_version=row.version,
-                                topic=row.topic, state=row.state))
+                    StoredEvent(originator_id=oid, originator_version=row.version, topic=row.topic,
+                                state=row.state))
             except Exception as e:  # noqa: BLE001 - whatever fails, the stored row is unreadable
                 self.report.add("tamper", "undecodable", f"{row.type} v{row.version} no longer decodes: {e}",
                                 aggregate_id=agg_id, version=row.version, position=row.position)
@@ -96,14 +105,17 @@ class Folder:
             if row.version != expected:
                 low = prev.position if prev else 0
                 hole = _hole_between(self.holes, low, row.position)
-                where = (f"; notification ids {hole[0]}–{hole[1]} are missing between them: a deleted row"
-                         if hole else "")
+                where = ""
+                if hole:
+                    self.explained.add(hole)
+                    ids = f"id {hole[0]} is" if hole[0] == hole[1] else f"ids {hole[0]}–{hole[1]} are"
+                    where = f"; notification {ids} missing between its neighbours: a deleted row"
                 self.report.add("tamper", "version_gap",
-                                f"versions {expected}–{row.version - 1} of {agg_id} are missing{where}",
+                                f"{agg_id}: {_versions(expected, row.version - 1)} missing{where}",
                                 aggregate_id=agg_id, version=expected, position=row.position)
             elif prev is not None and row.position < prev.position:
                 self.report.add("tamper", "out_of_order",
-                                f"v{row.version} was stored before v{prev.version} (notification ids edited?)",
+                                f"v{row.version} was stored before v{prev.version} (ids edited?)",
                                 aggregate_id=agg_id, version=row.version, position=row.position)
             expected, prev = row.version + 1, row
 
@@ -117,27 +129,29 @@ class Folder:
                 ledger.points.append(StockPoint(row.position, row.version, at, row.type, agg.status, agg.sold,
                                                 agg.reserved, agg.available, len(agg.waitlist)))
             return sale
-        if isinstance(aggregate, (Order, Payment)):
-            is_order = isinstance(aggregate, Order)
-            history = MoneyHistory(
-                "order" if is_order else "payment", str(aggregate.id),
-                aggregate.total if is_order else aggregate.amount,
-                order_id=None if is_order else str(aggregate.order_id),
-                method=aggregate.payment_method if is_order else aggregate.method,
-                lines=[dict(line) for line in aggregate.lines] if is_order else [])
-            (self.report.orders if is_order else self.report.payments).append(history)
+        if isinstance(aggregate, Order):
+            history = MoneyHistory("order", str(aggregate.id), aggregate.total,
+                                   method=aggregate.payment_method, lines=[dict(x) for x in aggregate.lines])
+            self.report.orders.append(history)
+        elif isinstance(aggregate, Payment):
+            history = MoneyHistory("payment", str(aggregate.id), aggregate.amount,
+                                   order_id=str(aggregate.order_id), method=aggregate.method)
+            self.report.payments.append(history)
+        else:
+            return lambda agg, row, at: None  # shows and others: counted, checked for integrity only
+        is_order = history.kind == "order"
 
-            def money(agg: Any, row: StoredRow, at: datetime) -> None:
-                if is_order and agg.payment_id is not None:
-                    history.payment_id = str(agg.payment_id)
-                refunded: Decimal = agg.refunded_amount
-                history.steps.append(Step(row.position, row.version, at, row.type, agg.status, refunded))
-            return money
-        return lambda agg, row, at: None  # shows and other aggregates: counted, checked for integrity only
+        def money(agg: Any, row: StoredRow, at: datetime) -> None:
+            if is_order and agg.payment_id is not None:
+                history.payment_id = str(agg.payment_id)
+            refunded: Decimal = agg.refunded_amount
+            history.steps.append(Step(row.position, row.version, at, row.type, agg.status, refunded))
+        return money
 
 
 def reservations(sale: FlashSale) -> dict[str, dict[str, Any]]:
     """A sale's reservations as plain values, for the report and the cross-checks with orders."""
     return {str(rid): {"buyer_id": str(r["buyer_id"]), "quantity": r["quantity"], "status": r["status"],
-                       "order_id": str(r["order_id"]) if r.get("order_id") else None, "reason": r.get("reason")}
+                       "order_id": str(r["order_id"]) if r.get("order_id") else None,
+                       "reason": r.get("reason")}
             for rid, r in sale.reservations.items()}

@@ -1,8 +1,9 @@
 """A hash chain over each aggregate's stored events, kept in ``audit_hashes`` at audit time.
 
-Why: the fold and the version check catch edits that break a rule or leave a gap, but not an edit that keeps
-the history valid (another buyer id, a refund reason, an event's type swapped for a sibling) nor the deletion of
-an aggregate's *last* event. Once an audit has seen an event, its hash is on record: a later audit that finds a
+Why: the fold and the version check catch edits that break a rule or leave a gap, but not an edit that
+keeps the history valid (another buyer id, a refund reason, an event's type swapped for a sibling) nor the
+deletion of an aggregate's *last* event. Once an audit has seen an event, its hash is on record: a later audit
+that finds a
 different chain, or fewer versions than recorded, reports exactly which event changed since. Each link hashes
 the previous link, the topic and the state bytes, so rewriting one event cannot be hidden by rewriting its
 hash alone. The table lives beside the events (same database and schema); recording is idempotent.
@@ -48,17 +49,20 @@ async def verify_and_record(conn: psycopg.AsyncConnection[Any], schema: str, row
     exists = await (await conn.execute("SELECT to_regclass(%s)", (f'"{schema}".{TABLE}',))).fetchone()
     recorded: dict[str, dict[int, str]] = {}
     if exists and exists[0]:
-        cur = await conn.execute(sql.SQL(
-            "SELECT aggregate_id::text, version, sha256 FROM {} WHERE aggregate_id = ANY(%s::uuid[])").format(table),
-            (list(rows),))
+        query = sql.SQL("SELECT aggregate_id::text, version, sha256 FROM {}"
+                        " WHERE aggregate_id = ANY(%s::uuid[])").format(table)
+        cur = await conn.execute(query, (list(rows),))
         for agg, ver, digest in await cur.fetchall():
             recorded.setdefault(agg, {})[int(ver)] = digest
     fresh: list[tuple[str, int, str]] = []
     for agg, agg_rows in rows.items():
         links = chain(agg_rows)
         known = recorded.get(agg, {})
+        missing = sorted(set(known) - {r.version for r in agg_rows})
         changed = False
         for row, link in zip(agg_rows, links, strict=True):
+            if missing and row.version > missing[0]:
+                break  # every link after a deleted event differs: the deletion is the finding
             if row.version in known and known[row.version] != link:
                 report.add("tamper", "hash_mismatch",
                            f"{row.type} v{row.version} of {agg} differs from what an earlier audit recorded "
@@ -66,11 +70,11 @@ async def verify_and_record(conn: psycopg.AsyncConnection[Any], schema: str, row
                            position=row.position)
                 changed = True
                 break
-        missing = sorted(set(known) - {r.version for r in agg_rows})
         if missing:
             changed = True
+            listed = ", ".join(map(str, missing[:10])) + (", …" if len(missing) > 10 else "")
             report.add("tamper", "deleted_since_audit",
-                       f"versions {missing[0]}–{missing[-1]} of {agg} were audited earlier and are gone",
+                       f"version(s) {listed} of {agg} were audited earlier and are gone",
                        aggregate_id=agg, version=missing[0])
         if not changed:
             fresh += [(agg, r.version, link) for r, link in zip(agg_rows, links, strict=True)
@@ -79,11 +83,11 @@ async def verify_and_record(conn: psycopg.AsyncConnection[Any], schema: str, row
         await ensure_table(conn, schema)
         # COPY into a scratch table, then insert what is not there: two audits at once record each link once.
         async with conn.transaction():
-            await conn.execute("CREATE TEMP TABLE audit_fresh (aggregate_id UUID, version BIGINT, sha256 TEXT)"
-                               " ON COMMIT DROP")
+            await conn.execute("CREATE TEMP TABLE audit_fresh"
+                               " (aggregate_id UUID, version BIGINT, sha256 TEXT) ON COMMIT DROP")
             async with conn.cursor() as cur, cur.copy("COPY audit_fresh FROM STDIN") as cp:
                 for item in fresh:
                     await cp.write_row(item)
-            await conn.execute(sql.SQL("INSERT INTO {} (aggregate_id, version, sha256) SELECT * FROM audit_fresh"
-                                       " ON CONFLICT DO NOTHING").format(table))
+            await conn.execute(sql.SQL("INSERT INTO {} (aggregate_id, version, sha256)"
+                                       " SELECT * FROM audit_fresh ON CONFLICT DO NOTHING").format(table))
         report.hashes_recorded = len(fresh)

@@ -1,9 +1,9 @@
 """Find every stored event an audit needs, from the event store alone, and the holes in its notification ids.
 
-An auditor must not trust a read model to say which orders belong to a flash sale: the scope is found in the
-store itself. Orders name their sale in their lines (``flash_sale_id``), payments name their order, orders name
-the payment that paid them, sales name their show. A row that matches the search text but no longer decodes is
-kept in scope on purpose: it is exactly what the integrity checks must see.
+An auditor must not trust a read model to say which orders belong to a flash sale: the scope is found in
+the store itself. Orders name their sale in their lines (``flash_sale_id``), payments name their order,
+orders name the payment that paid them, sales name their show. A row that matches the search text but no
+longer decodes is kept in scope on purpose: it is exactly what the integrity checks must see.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ class StoreScope:
             return []
         cur = await self.conn.execute(sql.SQL(
             "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
-            " WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version").format(*self.table),
-            (todo,))
+            " WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
+        ).format(*self.table), (todo,))
         found: list[str] = []
         for nid, oid, ver, topic, state in await cur.fetchall():
             if oid not in self.rows:
@@ -75,12 +75,13 @@ class StoreScope:
         return found
 
     async def mentioning(self, kind: str, needle: str, field: str) -> list[str]:
-        """Aggregates whose creation event mentions ``needle`` (text or hex); checked by decoding if it can."""
+        """Aggregates whose creation event mentions ``needle`` (text or hex), checked by decoding."""
         u = as_uuid(needle)
         needles = [needle.encode()] + ([u.encode(), uuid.UUID(u).hex.encode()] if u else [])
         cur = await self.conn.execute(sql.SQL(
             "SELECT originator_id::text, originator_version, notification_id, topic, state FROM {}.{}"
-            " WHERE topic = %s AND EXISTS (SELECT 1 FROM unnest(%s::bytea[]) n WHERE position(n in state) > 0)"
+            " WHERE topic = %s"
+            " AND EXISTS (SELECT 1 FROM unnest(%s::bytea[]) n WHERE position(n in state) > 0)"
         ).format(*self.table), (_TOPIC[kind], needles))
         out = []
         for oid, ver, nid, topic, state in await cur.fetchall():
@@ -96,13 +97,16 @@ class StoreScope:
         cur = await self.conn.execute(sql.SQL(_ORDER_OF_PAYMENT).format(*self.table), (_TOPIC[PAYMENT], keys))
         return [r[0] for r in await cur.fetchall()]
 
-    async def holes(self, after: int, limit: int = 1_000) -> list[tuple[int, int]]:
-        """Ranges of notification ids never seen after ``after``, including a tail the sequence handed out."""
+    async def holes(self, first: int, last: int, limit: int = 1_000) -> list[tuple[int, int]]:
+        """Notification ids never seen from ``first`` (the scope's rows) on, up to the row after ``last``,
+        and a tail the sequence handed out beyond the table's last row."""
         cur = await self.conn.execute(sql.SQL(
             "SELECT prev + 1, nid - 1 FROM (SELECT notification_id AS nid,"
-            " lag(notification_id) OVER (ORDER BY notification_id) AS prev FROM {}.{}"
-            " WHERE notification_id >= %s) x WHERE nid - prev > 1 ORDER BY prev LIMIT %s").format(*self.table),
-            (after, limit))
+            " lag(notification_id) OVER (ORDER BY notification_id) AS prev FROM {0}.{1}"
+            " WHERE notification_id >= %s AND notification_id <= COALESCE("
+            "  (SELECT MIN(notification_id) FROM {0}.{1} WHERE notification_id > %s), %s)) x"
+            " WHERE nid - prev > 1 ORDER BY prev LIMIT %s"
+        ).format(*self.table), (first, last, last, limit))
         out = [(int(a), int(b)) for a, b in await cur.fetchall()]
         cur = await self.conn.execute(sql.SQL(
             "SELECT COALESCE(MAX(notification_id), 0), pg_get_serial_sequence(%s, 'notification_id')"
@@ -110,10 +114,11 @@ class StoreScope:
         row = await cur.fetchone()
         if row and row[1]:
             top, seq = int(row[0]), row[1]
-            cur = await self.conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(seq)))
-            last = await cur.fetchone()
-            if last and last[1] and int(last[0]) > top:
-                out.append((top + 1, int(last[0])))
+            cur = await self.conn.execute(
+                sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(seq)))
+            handed = await cur.fetchone()
+            if handed and handed[1] and int(handed[0]) > top:
+                out.append((top + 1, int(handed[0])))
         return out
 
 
@@ -128,12 +133,13 @@ def _same(value: Any, target: str) -> bool:
 
 
 def referenced(rows: list[StoredRow], field: str) -> set[str]:
-    """Ids an aggregate's events name in ``field`` (e.g. an order's ``payment_id``, a line's ``flash_sale_id``)."""
+    """Ids an aggregate's events name in ``field`` (``payment_id``, or its lines' ``flash_sale_id``)."""
     out: set[str] = set()
     for row in rows:
         d = decode(row)
         if d is None:
             continue
-        values = [line.get(field) for line in d.get("lines") or []] if field == "flash_sale_id" else [d.get(field)]
+        lines = d.get("lines") or []
+        values = [line.get(field) for line in lines] if field == "flash_sale_id" else [d.get(field)]
         out |= {u for u in (as_uuid(v) for v in values if v is not None) if u}
     return out

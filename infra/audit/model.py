@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 Severity = Literal["tamper", "violation", "warning", "info"]
@@ -25,7 +26,7 @@ class StoredRow:
     topic: str
     state: bytes
 
-    @property
+    @cached_property
     def type(self) -> str:
         return self.topic.rsplit(":", 1)[-1]
 
@@ -55,13 +56,16 @@ class StockPoint:
     waitlist: int
 
 
-@dataclass
+@dataclass(repr=False)  # a hot sale has 100,000 points: a repr in a log line or a traceback must stay short
 class SaleLedger:
     sale_id: str
     name: str
     quantity: int
     points: list[StockPoint] = field(default_factory=list)
     reservations: dict[str, dict[str, Any]] = field(default_factory=dict)  # final (as of ``at``)
+
+    def __repr__(self) -> str:
+        return f"SaleLedger({self.sale_id}, {self.name!r}, {self.quantity} units, {len(self.points)} points)"
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ class Comparison:
             return str(self.store) == str(self.read_model)
 
 
-@dataclass
+@dataclass(repr=False)
 class AuditReport:
     kind: str  # flash-sale | order | stream
     subject_id: str
@@ -143,3 +147,7 @@ class AuditReport:
 
     def codes(self) -> set[str]:
         return {f.code for f in self.findings}
+
+    def __repr__(self) -> str:
+        return (f"AuditReport({self.kind} {self.subject_id}, {self.events} events, ok={self.ok}, "
+                f"findings={sorted(self.codes())})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from infra.audit.model import AuditReport, Comparison
 
@@ -51,8 +52,9 @@ async def compare(url: str, report: AuditReport) -> None:
             if not (exists and exists[0]):
                 missing.append(table)
                 continue
-            cur = await conn.execute(f"SELECT id::text, to_jsonb(t) FROM {table} t"  # noqa: S608 - fixed names
-                                     " WHERE id::text = ANY(%s)", (list(state),))
+            query = sql.SQL("SELECT id::text, to_jsonb(t) FROM {} t WHERE id::text = ANY(%s)").format(
+                sql.Identifier(table))
+            cur = await conn.execute(query, (list(state),))
             rows = {rid: doc for rid, doc in await cur.fetchall()}
             for rid, audited in state.items():
                 doc = rows.get(rid)
@@ -70,4 +72,5 @@ async def compare(url: str, report: AuditReport) -> None:
     if missing:
         report.read_models_note = f"read model not available: {', '.join(missing)}"
     elif report.read_models:
-        report.read_models_note = f"{sum(c.equal for c in report.read_models)}/{len(report.read_models)} fields agree"
+        agree = sum(c.equal for c in report.read_models)
+        report.read_models_note = f"{agree}/{len(report.read_models)} fields agree"

@@ -16,28 +16,31 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from infra.audit.model import AuditReport, MoneyHistory, SaleLedger
+from infra.audit.model import AuditReport, Comparison, MoneyHistory, SaleLedger
 
 MAX_SALES_CHARTED = 6
+MAX_CHART_STEPS = 2_000  # about the chart's width in pixels
 
 
 def _default(o: Any) -> Any:
+    """Shallow, one object at a time (``dataclasses.asdict`` deep-copies 100,000 stock points: seconds)."""
     if isinstance(o, datetime):
         return o.isoformat()
     if isinstance(o, Decimal):
         return str(o)
+    if isinstance(o, MoneyHistory):
+        return {**vars(o), "status": o.status, "refunded": o.refunded}
+    if isinstance(o, Comparison):
+        return {**vars(o), "equal": o.equal}
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return vars(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def to_json(report: AuditReport) -> str:
-    d = dataclasses.asdict(report)
-    d["ok"] = report.ok
-    for key, histories in (("orders", report.orders), ("payments", report.payments)):
-        for out, h in zip(d[key], histories, strict=True):
-            out["status"], out["refunded"] = h.status, h.refunded
-    for out, c in zip(d["read_models"], report.read_models, strict=True):
-        out["equal"] = c.equal
-    return json.dumps(d, default=_default, ensure_ascii=False, indent=1)
+    """Compact: a hot sale's report is tens of megabytes, read by tools (jq, pandas), not by eye."""
+    return json.dumps({**vars(report), "ok": report.ok}, default=_default, ensure_ascii=False,
+                      separators=(",", ":"))
 
 
 def _sample(items: list[Any], rows: int) -> list[Any]:
@@ -80,7 +83,8 @@ def to_text(report: AuditReport, rows: int = 40) -> str:
     for title, histories in (("payments", report.payments), ("orders", report.orders)):
         if histories:
             counts = Counter(h.status for h in histories)
-            out += ["", f"{title} ({len(histories)}): " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))]
+            summary = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+            out += ["", f"{title} ({len(histories)}): {summary}"]
             out += [_money_line(h) for h in histories[:rows]]
             if len(histories) > rows:
                 out.append(f"  … and {len(histories) - rows} more (see the JSON)")
@@ -109,8 +113,19 @@ def to_png(report: AuditReport, path: Path) -> Path | None:
         return _draw(plt, sales, path)
 
 
+def _envelope(x: list[Any], y: list[int], width: int = MAX_CHART_STEPS) -> tuple[list[Any], Any, Any]:
+    """At most ``width`` steps: per bucket of events, the lowest and highest value (a spike stays visible)."""
+    if len(y) <= width:
+        return x, None, y
+    import numpy as np
+
+    k = -(-len(y) // width)
+    values = np.asarray(y + [y[-1]] * (-len(y) % k)).reshape(-1, k)
+    return x[::k], values.min(axis=1), values.max(axis=1)
+
+
 def _drawable(name: str) -> str:
-    """The sale's name if the chart font has its glyphs (servers rarely have a Bangla font), else "flash sale"."""
+    """The sale's name if the chart font has its glyphs (servers rarely have a Bangla font)."""
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
@@ -125,7 +140,10 @@ def _draw(plt: Any, sales: list[SaleLedger], path: Path) -> Path:
         x = [p.at for p in sale.points] if by_time else [p.version for p in sale.points]
         for attr, colour in (("available", "tab:green"), ("reserved", "tab:orange"), ("sold", "tab:blue"),
                              ("waitlist", "tab:grey")):
-            ax.step(x, [getattr(p, attr) for p in sale.points], where="post", label=attr, color=colour)
+            xs, low, high = _envelope(x, [getattr(p, attr) for p in sale.points])
+            ax.step(xs, high, where="post", label=attr, color=colour, linewidth=1)
+            if low is not None:
+                ax.fill_between(xs, low, high, step="post", color=colour, alpha=0.3, linewidth=0)
         ax.axhline(sale.quantity, color="black", linewidth=0.6, linestyle=":", label="quantity")
         ax.set_title(f"{_drawable(sale.name)} ({sale.sale_id[:8]}) — stock after every event", fontsize=10)
         ax.set_xlabel("time (UTC)" if by_time else "aggregate version")

@@ -69,12 +69,12 @@ async def audit(settings: Settings, kind: Kind, subject_id: str, *, at: datetime
         scope = StoreScope(conn, schema)
         await discover(scope, kind, subject)
         report.events = sum(len(rows) for rows in scope.rows.values())
-        first = min(rows[0].position for rows in scope.rows.values())
-        holes = await scope.holes(first)
+        positions = [r.position for rows in scope.rows.values() for r in (rows[0], rows[-1])]
+        holes = await scope.holes(min(positions), max(positions))
         folder = Folder(report, holes, at)
         for rows in scope.rows.values():
             folder.fold(rows)
-        _report_other_holes(report, holes)
+        _report_other_holes(report, [h for h in holes if h not in folder.explained])
         report.sales.sort(key=lambda s: s.points[0].position if s.points else 0)
         for money in (report.orders, report.payments):
             money.sort(key=lambda h: h.steps[0].position if h.steps else 0)
@@ -86,14 +86,12 @@ async def audit(settings: Settings, kind: Kind, subject_id: str, *, at: datetime
     return report
 
 
-def _report_other_holes(report: AuditReport, holes: list[tuple[int, int]]) -> None:
+def _report_other_holes(report: AuditReport, other: list[tuple[int, int]]) -> None:
     """Holes not tied to a missing version: rolled-back inserts leave them too, so they are information."""
-    explained = " ".join(f.message for f in report.findings if f.code == "version_gap")
-    other = [h for h in holes if f"{h[0]}–{h[1]}" not in explained]
     if other:
         ranges = ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in other[:10])
         report.add("info", "position_hole",
                    f"{sum(b - a + 1 for a, b in other)} notification id(s) never seen ({ranges}"
-                   f"{', …' if len(other) > 10 else ''}): rolled-back inserts leave such holes, and no audited "
-                   "aggregate misses a version there; an audited aggregate's deleted last event shows up in "
-                   "the hash chain instead")
+                   f"{', …' if len(other) > 10 else ''}): rolled-back inserts leave such holes, and no "
+                   "audited aggregate misses a version there; an audited aggregate's deleted last event "
+                   "shows up in the hash chain instead")
