@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from application import interactions as it
+from application import sentiment
 from application.envelope import Envelope
 from projections.ports import DocumentCounters
 from projections.stream_metrics_redis import by_stream
@@ -29,6 +30,7 @@ from projections.stream_metrics_redis import by_stream
 log = logging.getLogger(__name__)
 COLLECTION = "stream_realtime"
 MARKS = "_interactions"
+SENTIMENT_COUNTS = "chat_sentiment_counts"
 
 
 def increments(e: Envelope) -> Counter[str]:
@@ -45,6 +47,7 @@ def increments(e: Envelope) -> Counter[str]:
                 inc[f"viewer_locations.{d['location']}"] -= 1
         case it.CHAT_SENT:
             inc["current_metrics.messages"] += 1
+            inc[f"{SENTIMENT_COUNTS}.{sentiment.label(str(d.get('message') or ''))}"] += 1
         case it.REACTION_ADDED:
             kind = d.get("reaction_type", "like")
             inc["current_metrics.reactions"] += 1
@@ -116,14 +119,28 @@ class StreamEngagementMongo:
                 update["$inc"] = dict(inc)
             res = await self._docs.update_one(guard, update)
             if getattr(res, "matched_count", 1):
+                if any(k.startswith(SENTIMENT_COUNTS) for k in inc):
+                    await self._sentiment_shares(sid)
                 return fresh
             # Someone else moved a watermark between our read and write (a rebalance): read again.
         log.error("stream_realtime %s: gave up after repeated watermark conflicts", sid)
         return 0
 
+    async def _sentiment_shares(self, sid: str) -> None:
+        """``chat_sentiment`` (spec §2.2) as shares of the counted messages; derived, so rewriting it is safe."""
+        doc = await self._docs.find_one({"stream_id": sid}, {SENTIMENT_COUNTS: 1})
+        counts = (doc or {}).get(SENTIMENT_COUNTS) or {}
+        total = sum(int(v) for v in counts.values())
+        if total:
+            shares = {k: round(int(counts.get(k, 0)) / total, 3) for k in ("positive", "neutral", "negative")}
+            await self._docs.update_one({"stream_id": sid}, {"$set": {"chat_sentiment": shares}})
+
     async def reset(self) -> None:
         """Counters only; the document belongs to stream_realtime_mongo."""
         zero = {f"current_metrics.{k}": 0
                 for k in ("viewers", "likes", "hearts", "reactions", "messages", "purchase_intents")}
-        await self._docs.update_many({}, {"$unset": {MARKS: "", "purchase_intents_by_product": ""},
-                                          "$set": {"viewer_locations": {}, **zero}})
+        await self._docs.update_many({}, {"$unset": {MARKS: "", "purchase_intents_by_product": "",
+                                                     SENTIMENT_COUNTS: ""},
+                                          "$set": {"viewer_locations": {}, **zero,
+                                                   "chat_sentiment": {"positive": 0.0, "neutral": 0.0,
+                                                                      "negative": 0.0}}})
