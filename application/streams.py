@@ -1,7 +1,9 @@
-"""Stream management use cases: schedule, start, end, cancel, add and feature products.
+"""Stream management use cases: schedule, start, end, cancel, add and feature products, assign moderators.
 
 Commands come in as plain arguments (the HTTP edge validates them with pydantic first). Each answers with the
 stream id and the aggregate's new version, so a client can wait for the read model to reach its own write.
+Commands from a signed-in caller carry an ``Actor``; who owns the stream is checked in the same unit of work
+(``application.access``), and starting a stream with a host asks the host's profile (verified, not suspended).
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from application.access import Actor, check_stream, get_optional
 from application.batch_writer import BatchWriter, UnitOfWork
 from domain.errors import StreamNotFound
+from domain.host_errors import HostNotVerified
+from domain.host_profile import HostProfile, host_profile_id
 from domain.live_stream import LiveStream, StreamProduct
+from domain.stream_moderators import StreamModerators, moderators_id
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,25 @@ def _not_found(stream_id: UUID) -> Exception:
     return StreamNotFound("stream not found", stream_id=str(stream_id))
 
 
+def _guard(uow: UnitOfWork, actor: Actor | None, action: str, stream: LiveStream) -> None:
+    """Ownership, checked on the stream as this unit of work sees it (moderators loaded only when needed)."""
+    if actor is None or actor.is_admin:
+        return
+    needs_moderators = "moderator" in actor.roles and action in ("stream.end", "stream.feature")
+    mods = get_optional(uow, moderators_id(stream.id)) if needs_moderators else None
+    check_stream(actor, action, host_id=stream.host_id, vendor_id=stream.vendor_id, moderators=mods)
+
+
+def check_host_may_start(uow: UnitOfWork, stream: LiveStream) -> None:
+    """Only a verified, active host goes live; a stream without a host (a vendor's own) needs no profile."""
+    if stream.host_id is None:
+        return
+    profile: HostProfile | None = get_optional(uow, host_profile_id(stream.host_id))
+    if profile is None:
+        raise HostNotVerified("the stream's host has no host profile", status="none")
+    profile.check_can_host()
+
+
 def _product(p: ProductTerms) -> StreamProduct:
     return StreamProduct(p.product_id, p.special_price, p.limited_quantity, p.discount_percentage,
                          p.display_order, p.presentation_notes)
@@ -115,56 +140,111 @@ class StreamService:
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def start(self, stream_id: UUID) -> StartedStream:
+    async def start(self, stream_id: UUID, *, actor: Actor | None = None) -> StartedStream:
         now = self._clock()
         chat_room_id = f"chat_{self._new_id()}"
 
         def decide(uow: UnitOfWork) -> StartedStream:
             stream: LiveStream = uow.get(stream_id)
-            stream.start(now=now, rtmp_url=self._urls.rtmp_base_url, stream_url=self._urls.playback(stream_id),
-                         chat_room_id=chat_room_id)
+            _guard(uow, actor, "stream.start", stream)
+            check_host_may_start(uow, stream)
+            stream.start(now=now, rtmp_url=self._urls.rtmp_base_url,
+                         stream_url=self._urls.playback(stream_id), chat_room_id=chat_room_id)
             return StartedStream(stream.id, stream.version, stream.stream_key, stream.rtmp_url or "",
                                  stream.stream_url or "", stream.chat_room_id or "")
 
         return await self._writer.submit(decide, not_found=_not_found)
 
     async def end(self, stream_id: UUID, *, summary: str | None = None,
-                  auto_generate_highlights: bool = False) -> CommandResult:
+                  auto_generate_highlights: bool = False, actor: Actor | None = None) -> CommandResult:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> CommandResult:
             stream: LiveStream = uow.get(stream_id)
+            _guard(uow, actor, "stream.end", stream)
             stream.end(now=now, summary=summary, auto_generate_highlights=auto_generate_highlights)
             return CommandResult(stream.id, stream.version)
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def cancel(self, stream_id: UUID, *, reason: str | None = None) -> CommandResult:
+    async def cancel(self, stream_id: UUID, *, reason: str | None = None,
+                     actor: Actor | None = None) -> CommandResult:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> CommandResult:
             stream: LiveStream = uow.get(stream_id)
+            _guard(uow, actor, "stream.cancel", stream)
             stream.cancel(now=now, reason=reason)
             return CommandResult(stream.id, stream.version)
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def add_product(self, stream_id: UUID, product: ProductTerms) -> CommandResult:
+    async def add_product(self, stream_id: UUID, product: ProductTerms, *,
+                          actor: Actor | None = None) -> CommandResult:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> CommandResult:
             stream: LiveStream = uow.get(stream_id)
+            _guard(uow, actor, "stream.add_product", stream)
             stream.add_product(now=now, product=_product(product))
             return CommandResult(stream.id, stream.version)
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def feature_product(self, stream_id: UUID, product_id: str) -> CommandResult:
+    async def feature_product(self, stream_id: UUID, product_id: str, *,
+                              actor: Actor | None = None) -> CommandResult:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> CommandResult:
             stream: LiveStream = uow.get(stream_id)
+            _guard(uow, actor, "stream.feature", stream)
             stream.feature_product(now=now, product_id=product_id)
             return CommandResult(stream.id, stream.version)
+
+        return await self._writer.submit(decide, not_found=_not_found)
+
+    async def authorize(self, stream_id: UUID, actor: Actor | None, action: str) -> LiveStream:
+        """Check ``actor`` may take ``action`` on the stream, writing nothing: for commands on aggregates that
+        hang off a stream (a flash sale). A stream's host and vendor never change, so the answer holds."""
+
+        def decide(uow: UnitOfWork) -> LiveStream:
+            stream: LiveStream = uow.get(stream_id)
+            _guard(uow, actor, action, stream)
+            return stream
+
+        return await self._writer.submit(decide, not_found=_not_found)
+
+    async def assign_moderator(self, stream_id: UUID, moderator_id: str, permissions: list[str] | None, *,
+                               actor: Actor | None = None) -> CommandResult:
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> CommandResult:
+            stream: LiveStream = uow.get(stream_id)
+            _guard(uow, actor, "stream.moderators", stream)
+            mods: StreamModerators | None = get_optional(uow, moderators_id(stream_id))
+            if mods is None:
+                mods = StreamModerators.open(now=now, stream_id=str(stream_id))
+                mods.assign(now=now, moderator_id=moderator_id, permissions=permissions,
+                            by=actor.user_id if actor else None)
+                uow.add(mods)
+            else:
+                mods.assign(now=now, moderator_id=moderator_id, permissions=permissions,
+                            by=actor.user_id if actor else None)
+            return CommandResult(mods.id, mods.version)
+
+        return await self._writer.submit(decide, not_found=_not_found)
+
+    async def revoke_moderator(self, stream_id: UUID, moderator_id: str, *,
+                               actor: Actor | None = None) -> CommandResult:
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> CommandResult:
+            stream: LiveStream = uow.get(stream_id)
+            _guard(uow, actor, "stream.moderators", stream)
+            mods: StreamModerators | None = get_optional(uow, moderators_id(stream_id))
+            if mods is None:
+                return CommandResult(moderators_id(stream_id), 0)
+            mods.revoke(now=now, moderator_id=moderator_id, by=actor.user_id if actor else None)
+            return CommandResult(mods.id, mods.version)
 
         return await self._writer.submit(decide, not_found=_not_found)

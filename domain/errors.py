@@ -64,3 +64,21 @@ class ConcurrentModification(DomainError):
     """Another writer changed the aggregate first and retries did not resolve it."""
 
     code = "concurrent_modification"
+
+
+class NotAuthenticated(DomainError):
+    """No bearer token, or one that is malformed, badly signed or expired."""
+
+    code = "sign_in_required"
+    http_status = 401
+
+
+class NotPermitted(DomainError):
+    """The caller's role, or their relation to the stream, sale or profile, does not allow this."""
+
+    code = "not_permitted"
+    http_status = 403
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_token"

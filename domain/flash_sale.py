@@ -96,6 +96,10 @@ class FlashSale(Aggregate):
         # a redelivered confirm or release can be recognised.
         self.reservations: dict[Id, dict[str, Any]] = {}
         self.waitlist: list[dict[str, Any]] = []  # FIFO of {reservation_id, buyer_id, quantity}
+        # Indexes, so a hot sale's per-buyer checks do not scan every hold (kept in step by the applies).
+        self.holds_of: dict[Id, list[Id]] = {}  # buyer -> their reservation ids
+        self.waiting_of: dict[Id, int] = {}  # buyer -> units they wait for
+        self.waiting_ids: set[Id] = set()
 
     @classmethod
     def schedule(
@@ -147,12 +151,11 @@ class FlashSale(Aggregate):
     def claimed_by(self, buyer_id: Id) -> int:
         """Units a buyer holds, has bought or waits for: what the per-buyer limit counts."""
         mine: int = sum(
-            r["quantity"]
-            for r in self.reservations.values()
-            if r["buyer_id"] == buyer_id and r["status"] != RELEASED
+            self.reservations[rid]["quantity"]
+            for rid in self.holds_of.get(buyer_id, ())
+            if self.reservations[rid]["status"] != RELEASED
         )
-        waiting: int = sum(w["quantity"] for w in self.waitlist if w["buyer_id"] == buyer_id)
-        return mine + waiting
+        return mine + self.waiting_of.get(buyer_id, 0)
 
     def refusal(self, *, buyer_id: Id, quantity: int, now: datetime) -> DomainError | None:
         """The error ``reserve`` would raise, without writing anything: the edge refuses cheaply with it."""
@@ -179,9 +182,7 @@ class FlashSale(Aggregate):
             raise AssertionError(f"flash sale stock broken: {self.sold}+{self.reserved}+{self.available}")
 
     def _taken(self, reservation_id: Id) -> bool:
-        return reservation_id in self.reservations or any(
-            w["reservation_id"] == reservation_id for w in self.waitlist
-        )
+        return reservation_id in self.reservations or reservation_id in self.waiting_ids
 
     # ---- lifecycle -----------------------------------------------------------------------------------
     class Started(Event):
@@ -202,7 +203,7 @@ class FlashSale(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, FlashSale)
             aggregate.status = "ended"
-            aggregate.waitlist = []
+            aggregate._drop_waitlist()
 
     def end(self, *, now: datetime) -> None:
         """Close the sale (early, or at end_time). Live holds survive until their own deadline."""
@@ -224,7 +225,7 @@ class FlashSale(Aggregate):
                 aggregate.reserved -= r["quantity"]
                 aggregate.available += r["quantity"]
             aggregate.status = "cancelled"
-            aggregate.waitlist = []
+            aggregate._drop_waitlist()
             aggregate._check_stock()
 
     def cancel(self, *, now: datetime, reason: str | None = None) -> None:
@@ -257,7 +258,14 @@ class FlashSale(Aggregate):
             assert isinstance(aggregate, FlashSale)
             aggregate._hold(self.reservation_id, self.buyer_id, self.quantity, self.expires_at)
 
+    def _drop_waitlist(self) -> None:
+        self.waitlist = []
+        self.waiting_of.clear()
+        self.waiting_ids.clear()
+
     def _hold(self, reservation_id: Id, buyer_id: Id, quantity: int, expires_at: datetime) -> None:
+        if reservation_id not in self.reservations:
+            self.holds_of.setdefault(buyer_id, []).append(reservation_id)
         hold = {"buyer_id": buyer_id, "quantity": quantity, "expires_at": expires_at, "status": HELD}
         self.reservations[reservation_id] = {**hold, "order_id": None, "reason": None}
         self.reserved += quantity
@@ -367,6 +375,8 @@ class FlashSale(Aggregate):
             aggregate.waitlist.append(
                 {"reservation_id": self.reservation_id, "buyer_id": self.buyer_id, "quantity": self.quantity}
             )
+            aggregate.waiting_of[self.buyer_id] = aggregate.waiting_of.get(self.buyer_id, 0) + self.quantity
+            aggregate.waiting_ids.add(self.reservation_id)
 
     def join_waitlist(self, *, reservation_id: Id, buyer_id: Id, quantity: int, now: datetime) -> None:
         """Queue for units that may come back. ``reservation_id`` is the id the hold will carry if they do."""
@@ -377,7 +387,7 @@ class FlashSale(Aggregate):
             raise WaitlistNotOpen("units are available: reserve them", available=self.available)
         if self.reserved == 0:
             raise FlashSaleSoldOut("every unit is sold; none can come back", waitlist_open=False)
-        if any(w["buyer_id"] == buyer_id for w in self.waitlist):
+        if buyer_id in self.waiting_of:
             raise AlreadyOnWaitlist("already waiting", buyer_id=str(buyer_id))
         if self.claimed_by(buyer_id) + quantity > self.max_per_buyer:
             raise PurchaseLimitExceeded("over the per-buyer limit", limit=self.max_per_buyer)
@@ -403,6 +413,10 @@ class FlashSale(Aggregate):
             assert isinstance(aggregate, FlashSale)
             head = aggregate.waitlist.pop(0)
             assert head["reservation_id"] == self.reservation_id, "waitlist offers are strictly FIFO"
+            left = aggregate.waiting_of.pop(head["buyer_id"], 0) - head["quantity"]
+            if left > 0:
+                aggregate.waiting_of[head["buyer_id"]] = left
+            aggregate.waiting_ids.discard(head["reservation_id"])
             aggregate._hold(self.reservation_id, self.buyer_id, self.quantity, self.expires_at)
 
     def _after_stock_change(self, now: datetime) -> None:

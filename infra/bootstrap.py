@@ -17,6 +17,7 @@ from application.auctions import AuctionService
 from application.checkout import CheckoutService
 from application.flash_sales import FlashSaleService
 from application.group_buys import GroupBuyService
+from application.hosts import HostService
 from application.event_store import LiveCommerceStore
 from application.streams import StreamService, StreamUrls
 from infra.mongo import mongo_client
@@ -49,6 +50,7 @@ class Container:
     mongo: Any = None
     versions: VersionWaiter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    hosts: HostService | None = None
     tokens: TokenVerifier | None = None
 
     async def open(self) -> None:
@@ -65,6 +67,7 @@ class Container:
             urls=StreamUrls(s.rtmp_base_url, s.playback_base_url),
         )
         self.flash_sales = FlashSaleService(self.writer, clock=utc_now, new_id=uuid.uuid4)
+        self.hosts = HostService(self.writer, self.streams, clock=utc_now, default_vendor_id=s.default_vendor_id)
         self.tokens = TokenVerifier(s)
         import httpx
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from infra.settings import Settings
+from interfaces import catalog_cli, host_cli
 
 
 def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[object]]) -> int:
@@ -166,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     cat = sub.add_parser("catalogue", help="print (or --write) the event catalogue, docs/events.md")
     cat.add_argument("--write", metavar="FILE")
     cat.set_defaults(func=cmd_catalogue)
+    tok = sub.add_parser("token", help="print a signed bearer token for a user and roles (dev, tests)")
+    host_cli.add_token_arguments(tok)
+    tok.set_defaults(func=host_cli.cmd_token)
+    notify = sub.add_parser("notify", help="notifications: reminders, stream starting, flash-sale alerts")
+    host_cli.add_notify_arguments(notify)
+    notify.set_defaults(func=host_cli.cmd_notify)
+    catalog = sub.add_parser("catalog", help="import the vendors and products catalogue (CSV, JSON)")
+    catalog_cli.add_arguments(catalog)
+    catalog.set_defaults(func=catalog_cli.cmd_catalog)
     run = sub.add_parser("run", help="api + relay + projections, supervised; Ctrl-C stops all")
     run.add_argument("--only", action="append",
                      choices=["api", "relay", "projections", "process", "payments-sandbox"])

@@ -11,6 +11,7 @@ from sanic import Sanic
 from infra.bootstrap import Container
 from infra.settings import Settings
 from interfaces.http import analytics, auctions, checkout, errors, flash_sales, group_buys, health, media, openapi, streams
+from interfaces.http import hosts as host_routes
 from interfaces.realtime import attach as attach_realtime
 
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     errors.install(app)
     app.blueprint(streams.bp)
     app.blueprint(flash_sales.bp)
+    app.blueprint(host_routes.bp)
     app.blueprint(checkout.bp)
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)

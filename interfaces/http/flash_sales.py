@@ -1,4 +1,10 @@
-"""Flash-sale endpoints (spec §4.3): create, purchase (with an Idempotency-Key), confirm/release, deals."""
+"""Flash-sale endpoints (spec §4.3): create, purchase (with an Idempotency-Key), confirm/release, deals.
+
+Writes need a bearer token: a sale is created by its stream's host or vendor (or an admin); the buyer of a
+purchase is the token's user (an admin may buy for a ``buyer_id`` in the body); confirm is the payment
+process's (admin); a hold is released by its buyer, the sale's vendor or host, or an admin. Idempotency keys
+are the buyer's own: the same key from two buyers is two purchases.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,12 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from application.access import refuse
 from application.flash_sales import CreateFlashSale, Purchase
+from application.sale_access import authorize_sale
 from infra.bootstrap import Container
 from infra.idempotency import request_hash
+from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
@@ -38,7 +47,7 @@ class CreateFlashSaleBody(Body):
 
 
 class PurchaseBody(Body):
-    buyer_id: UUID  # until sign-in lands (issue 3); then it comes from the token
+    buyer_id: UUID | None = None  # the token's user; only an admin may buy for someone else
     quantity: Annotated[int, Field(ge=1, le=100)] = 1
 
 
@@ -55,10 +64,12 @@ def _c(request: Request) -> Container:
 
 
 @bp.post("/flash-sales")
+@requires("flash_sale.create")
 async def create_flash_sale(request: Request) -> HTTPResponse:
     body = CreateFlashSaleBody.model_validate(request.json if request.body else {})
     c = _c(request)
-    assert c.flash_sales is not None
+    assert c.flash_sales is not None and c.streams is not None
+    await c.streams.authorize(body.stream_id, actor_of(request), "flash_sale.create")
     res = await c.flash_sales.create(CreateFlashSale(
         stream_id=body.stream_id, product_id=str(body.product_id), flash_price=body.flash_price,
         available_quantity=body.available_quantity, duration_minutes=body.duration_minutes,
@@ -77,6 +88,7 @@ def _purchase_reply(p: Purchase) -> dict[str, Any]:
 
 
 @bp.post("/flash-sales/<sale_id:uuid>/purchase")
+@requires("flash_sale.purchase")
 async def purchase(request: Request, sale_id: UUID) -> HTTPResponse:
     """Hold units for the buyer until paid. Requires ``Idempotency-Key``: retries return the first answer."""
     key = (request.headers.get("idempotency-key") or "").strip()
@@ -84,6 +96,11 @@ async def purchase(request: Request, sale_id: UUID) -> HTTPResponse:
         return error_response(400, "idempotency_key_required")
     raw = request.json if request.body else {}
     body = PurchaseBody.model_validate(raw)
+    actor = actor_of(request)
+    buyer = str(body.buyer_id) if body.buyer_id is not None else actor.user_id
+    if buyer != actor.user_id and not actor.is_admin:
+        raise refuse("flash_sale.purchase", "only an admin may buy for someone else", field="buyer_id")
+    key = f"{buyer}:{key}"  # the buyer's own key: another buyer's identical key is another purchase
     c = _c(request)
     assert c.flash_sales is not None and c.idempotency is not None
     # Before any I/O: a key that never got a unit of a sale just seen sold out is refused in microseconds
@@ -96,14 +113,14 @@ async def purchase(request: Request, sale_id: UUID) -> HTTPResponse:
         if stored.request_hash != rhash:
             return error_response(422, "idempotency_key_reused")
         return json(stored.response, status=stored.status)
-    res = await c.flash_sales.purchase(sale_id, buyer_id=str(body.buyer_id), quantity=body.quantity,
-                                       idempotency_key=key)
+    res = await c.flash_sales.purchase(sale_id, buyer_id=buyer, quantity=body.quantity, idempotency_key=key)
     reply = _purchase_reply(res)
     await c.idempotency.put(scope, key, rhash, 201, reply)
     return json(reply, status=201)
 
 
 @bp.post("/flash-sales/<sale_id:uuid>/reservations/<reservation_id:uuid>/confirm")
+@requires("flash_sale.confirm")
 async def confirm(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTPResponse:
     """Payment completed: the held units are sold (called by the payment process; idempotent)."""
     body = ConfirmBody.model_validate(request.json if request.body else {})
@@ -115,10 +132,13 @@ async def confirm(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTP
 
 
 @bp.post("/flash-sales/<sale_id:uuid>/reservations/<reservation_id:uuid>/release")
+@requires("flash_sale.release")
 async def release(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTPResponse:
     body = ReleaseBody.model_validate(request.json if request.body else {})
     c = _c(request)
-    assert c.flash_sales is not None
+    assert c.flash_sales is not None and c.writer is not None
+    await authorize_sale(c.writer, sale_id, actor_of(request), "flash_sale.release",
+                         reservation_id=str(reservation_id))
     version = await c.flash_sales.release(sale_id, str(reservation_id), body.reason)
     return json({"flash_sale_id": str(sale_id), "reservation_id": str(reservation_id), "status": "released",
                  "version": version})

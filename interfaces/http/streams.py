@@ -1,18 +1,26 @@
-"""Stream management endpoints (spec §4.1). Commands go to the StreamService; queries read projections only."""
+"""Stream management endpoints (spec §4.1). Commands go to the StreamService; queries read projections only.
+
+Every write needs a bearer token (``interfaces.http.auth``): hosts and vendors act on their own streams,
+assigned moderators may feature products and end the show, admins on any.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from application.access import stream_owners
 from application.streams import ProductTerms, ScheduleStream
 from infra.bootstrap import Container
 from interfaces.http import presenters
+from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import error_response
 from interfaces.http.schemas import (
+    Body,
     CancelStreamBody,
     CreateStreamBody,
     EndStreamBody,
@@ -21,7 +29,9 @@ from interfaces.http.schemas import (
     StreamProductIn,
     StreamQuery,
 )
+from projections import host_queries as hq
 from projections import stream_queries as q
+from projections.stream_moderators_pg import moderators_of
 from projections.stream_status_redis import TRENDING, status_key
 
 bp = Blueprint("streams", url_prefix="/api/v1/live-commerce")
@@ -44,13 +54,24 @@ def _terms(p: StreamProductIn) -> ProductTerms:
                         p.display_order, p.presentation_notes)
 
 
+class AssignModeratorBody(Body):
+    moderator_id: UUID
+    permissions: Annotated[list[str], Field(min_length=1, max_length=3)] | None = None
+
+
 @bp.post("/streams")
+@requires("stream.create")
 async def create_stream(request: Request) -> HTTPResponse:
+    """A host's stream is theirs (vendor from the token's vendor claim); a vendor's has no host; only an admin
+    may name ``vendor_id`` / ``host_id`` in the body."""
     body = CreateStreamBody.model_validate(_body(request))
     c = _c(request)
+    vendor_id, host_id = stream_owners(
+        actor_of(request), vendor_id=str(body.vendor_id) if body.vendor_id else None,
+        host_id=str(body.host_id) if body.host_id else None, default_vendor_id=c.settings.default_vendor_id)
     cmd = ScheduleStream(
-        vendor_id=str(body.vendor_id or c.settings.default_vendor_id),
-        host_id=str(body.host_id) if body.host_id else None,
+        vendor_id=vendor_id,
+        host_id=host_id,
         **body.model_dump(include={"title", "title_bn", "description", "description_bn", "stream_type",
                                    "category", "scheduled_start_time", "is_public", "language", "max_viewers",
                                    "is_recorded", "tags", "thumbnail_url", "cover_image_url",
@@ -75,8 +96,11 @@ async def list_streams(request: Request) -> HTTPResponse:
     all_ids = list({str(r["id"]) for r in rows + trending + featured})
     products = await q.products_of(c.read_db, all_ids)
 
+    hosts = await hq.hosts_by_user(c.read_db, list({str(r["host_id"]) for r in rows + trending + featured
+                                                     if r["host_id"]}))
+
     def shape(r: dict[str, Any]) -> dict[str, Any]:
-        return presenters.stream_summary(r, products.get(str(r["id"]), []))
+        return _with_host(presenters.stream_summary(r, products.get(str(r["id"]), [])), r, hosts)
 
     return json({
         "streams": [shape(r) for r in rows],
@@ -103,7 +127,22 @@ async def get_stream(request: Request, stream_id: UUID) -> HTTPResponse:
     products = row.pop("products")
     async with c.redis.pipeline(transaction=False) as pipe:
         status, metrics = await pipe.hgetall(status_key(sid)).hgetall(f"STREAM_METRICS:{sid}").execute()
-    return json(presenters.stream_detail(row, products, status, metrics))
+    hosts = await hq.hosts_by_user(c.read_db, [str(row["host_id"])] if row["host_id"] else [])
+    return json(_with_host(presenters.stream_detail(row, products, status, metrics), row, hosts))
+
+
+def _with_host(shaped: dict[str, Any], row: dict[str, Any], hosts: dict[str, dict[str, Any]]
+               ) -> dict[str, Any]:
+    """The spec's ``host: {name, profile_image_url}`` from the host's profile, with the ids that own the
+    stream (``host_id`` is the host's user id; ``vendor_id`` the vendor it sells for)."""
+    profile = hosts.get(str(row["host_id"])) if row["host_id"] else None
+    shaped["host"] = {**shaped["host"], "host_id": str(row["host_id"]) if row["host_id"] else None,
+                      "vendor_id": str(row["vendor_id"]),
+                      "profile_id": str(profile["id"]) if profile else None,
+                      "name": profile["host_name"] if profile else shaped["host"].get("name"),
+                      "profile_image_url": profile["profile_image_url"] if profile else None,
+                      "rating": float(profile["rating"] or 0) if profile else None}
+    return shaped
 
 
 async def _row_at_least(c: Container, sid: str, version: int | None) -> dict[str, Any] | None:
@@ -121,46 +160,84 @@ async def _row_at_least(c: Container, sid: str, version: int | None) -> dict[str
 
 
 @bp.post("/streams/<stream_id:uuid>/start")
+@requires("stream.start")
 async def start_stream(request: Request, stream_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.streams is not None
-    res = await c.streams.start(stream_id)
+    res = await c.streams.start(stream_id, actor=actor_of(request))
     return json({"stream_key": res.stream_key, "rtmp_url": res.rtmp_url, "stream_url": res.stream_url,
                  "chat_room_id": res.chat_room_id, "id": str(res.id), "version": res.version})
 
 
 @bp.post("/streams/<stream_id:uuid>/end")
+@requires("stream.end")
 async def end_stream(request: Request, stream_id: UUID) -> HTTPResponse:
     body = EndStreamBody.model_validate(_body(request))
     c = _c(request)
     assert c.streams is not None
     res = await c.streams.end(stream_id, summary=body.summary,
-                              auto_generate_highlights=body.auto_generate_highlights)
+                              auto_generate_highlights=body.auto_generate_highlights, actor=actor_of(request))
     return json({"id": str(res.id), "version": res.version, "status": "ended"})
 
 
 @bp.post("/streams/<stream_id:uuid>/cancel")
+@requires("stream.cancel")
 async def cancel_stream(request: Request, stream_id: UUID) -> HTTPResponse:
     body = CancelStreamBody.model_validate(_body(request))
     c = _c(request)
     assert c.streams is not None
-    res = await c.streams.cancel(stream_id, reason=body.reason)
+    res = await c.streams.cancel(stream_id, reason=body.reason, actor=actor_of(request))
     return json({"id": str(res.id), "version": res.version, "status": "cancelled"})
 
 
 @bp.post("/streams/<stream_id:uuid>/products")
+@requires("stream.add_product")
 async def add_product(request: Request, stream_id: UUID) -> HTTPResponse:
     body = StreamProductIn.model_validate(_body(request))
     c = _c(request)
     assert c.streams is not None
-    res = await c.streams.add_product(stream_id, _terms(body))
+    res = await c.streams.add_product(stream_id, _terms(body), actor=actor_of(request))
     return json({"id": str(res.id), "version": res.version}, status=201)
 
 
 @bp.post("/streams/<stream_id:uuid>/feature")
+@requires("stream.feature")
 async def feature_product(request: Request, stream_id: UUID) -> HTTPResponse:
     body = FeatureProductBody.model_validate(_body(request))
     c = _c(request)
     assert c.streams is not None
-    res = await c.streams.feature_product(stream_id, str(body.product_id))
+    res = await c.streams.feature_product(stream_id, str(body.product_id), actor=actor_of(request))
     return json({"id": str(res.id), "version": res.version, "featured_product_id": str(body.product_id)})
+
+
+@bp.post("/streams/<stream_id:uuid>/moderators")
+@requires("stream.moderators")
+async def assign_moderator(request: Request, stream_id: UUID) -> HTTPResponse:
+    """Assign (or change the permissions of) a moderator: ``moderate_chat``, ``feature_products``,
+    ``end_stream``; the default is the first two."""
+    body = AssignModeratorBody.model_validate(_body(request))
+    c = _c(request)
+    assert c.streams is not None
+    res = await c.streams.assign_moderator(stream_id, str(body.moderator_id), body.permissions,
+                                           actor=actor_of(request))
+    return json({"stream_id": str(stream_id), "moderator_id": str(body.moderator_id), "version": res.version},
+                status=201)
+
+
+@bp.delete("/streams/<stream_id:uuid>/moderators/<moderator_id:uuid>")
+@requires("stream.moderators")
+async def revoke_moderator(request: Request, stream_id: UUID, moderator_id: UUID) -> HTTPResponse:
+    c = _c(request)
+    assert c.streams is not None
+    res = await c.streams.revoke_moderator(stream_id, str(moderator_id), actor=actor_of(request))
+    return json({"stream_id": str(stream_id), "moderator_id": str(moderator_id), "version": res.version})
+
+
+@bp.get("/streams/<stream_id:uuid>/moderators")
+async def list_moderators(request: Request, stream_id: UUID) -> HTTPResponse:
+    c = _c(request)
+    assert c.read_db is not None
+    rows = await moderators_of(c.read_db, str(stream_id))
+    return json({"stream_id": str(stream_id), "moderators": [
+        {"moderator_id": r["moderator_id"], "permissions": r["permissions"],
+         "assigned_at": presenters.iso(r["assigned_at"])} for r in rows]})

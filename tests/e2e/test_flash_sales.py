@@ -18,7 +18,7 @@ from bench._http import Pool
 from domain.flash_sale import FlashSale
 from infra.settings import Settings
 from tests.conftest import Environments
-from tests.support import Proc, free_port, wait_until
+from tests.support import Proc, auth, free_port, wait_until
 
 P = "/api/v1/live-commerce"
 PRODUCT = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -29,7 +29,8 @@ class Service:
         self.env, self.log_dir = env, log_dir
         self.others = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir)]
         self.api = self.start_api()
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=20)
+        self.admin = auth(env)
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=20, headers=self.admin)
         self.wait_healthy()
 
     def start_api(self) -> Proc:
@@ -75,9 +76,10 @@ def create_sale(http: httpx.Client, stream_id: str, quantity: int, **extra: Any)
     return str(r.json()["id"])
 
 
-def buy(http: httpx.Client, sale: str, key: str, buyer: str, quantity: int = 1) -> httpx.Response:
-    return http.post(f"{P}/flash-sales/{sale}/purchase", json={"buyer_id": buyer, "quantity": quantity},
-                     headers={"Idempotency-Key": key})
+def buy(svc: Service, sale: str, key: str, buyer: str, quantity: int = 1) -> httpx.Response:
+    """As the buyer: signed in with their own token, the buyer comes from it."""
+    return svc.http.post(f"{P}/flash-sales/{sale}/purchase", json={"quantity": quantity},
+                         headers={"Idempotency-Key": key, **auth(svc.env, "viewer", user=buyer)})
 
 
 def test_spec_body_creates_a_running_sale_and_deals_show_it(svc: Service) -> None:
@@ -99,32 +101,32 @@ def test_spec_body_creates_a_running_sale_and_deals_show_it(svc: Service) -> Non
     assert active["available_quantity"] == 20 and d["upcoming_deals"] == [] and d["expired_deals"] == []
     later = create_sale(svc.http, sid, 5, starts_in_minutes=60)
     wait_until(lambda: svc.http.get(f"{P}/streams/{sid}/deals").json()["upcoming_deals"], what="upcoming")
-    r = buy(svc.http, later, "k-early", str(uuid.uuid4()))
+    r = buy(svc, later, "k-early", str(uuid.uuid4()))
     assert r.status_code == 409 and r.json()["error"]["code"] == "flash_sale_not_active"
 
 
 def test_purchase_rules_and_idempotency_keys(svc: Service) -> None:
     sale = create_sale(svc.http, live_stream(svc.http), 3, max_per_buyer=1)
     buyer = str(uuid.uuid4())
-    first = buy(svc.http, sale, "key-1", buyer)
+    first = buy(svc, sale, "key-1", buyer)
     assert first.status_code == 201, first.text
-    again = buy(svc.http, sale, "key-1", buyer)
+    again = buy(svc, sale, "key-1", buyer)
     assert again.status_code == 201 and again.json() == first.json()  # the first answer, nothing new
-    other_body = buy(svc.http, sale, "key-1", buyer, quantity=2)
+    other_body = buy(svc, sale, "key-1", buyer, quantity=2)
     assert other_body.status_code == 422 and other_body.json()["error"]["code"] == "idempotency_key_reused"
-    over = buy(svc.http, sale, "key-2", buyer)
+    over = buy(svc, sale, "key-2", buyer)
     assert over.status_code == 409 and over.json()["error"]["code"] == "purchase_limit_exceeded"
     no_key = svc.http.post(f"{P}/flash-sales/{sale}/purchase", json={"buyer_id": buyer})
     assert no_key.status_code == 400 and no_key.json()["error"]["code"] == "idempotency_key_required"
     for i in range(2):
-        assert buy(svc.http, sale, f"other-{i}", str(uuid.uuid4())).status_code == 201
-    sold_out = buy(svc.http, sale, "late", str(uuid.uuid4()))
+        assert buy(svc, sale, f"other-{i}", str(uuid.uuid4())).status_code == 201
+    sold_out = buy(svc, sale, "late", str(uuid.uuid4()))
     assert sold_out.status_code == 409 and sold_out.json()["error"]["code"] == "flash_sale_sold_out"
     assert sold_out.json()["error"]["message_bn"]
     rid = first.json()["reservation_id"]
     released = svc.http.post(f"{P}/flash-sales/{sale}/reservations/{rid}/release", json={"reason": "payment_failed"})
     assert released.status_code == 200
-    assert buy(svc.http, sale, "after-release", str(uuid.uuid4())).status_code == 201
+    assert buy(svc, sale, "after-release", str(uuid.uuid4())).status_code == 201
 
     r = redis.Redis.from_url(svc.env.redis_url, decode_responses=True)
     wait_until(lambda: r.hget(f"FLASH_SALE:{sale}", "remaining_quantity") == "0", what="Redis FLASH_SALE")
@@ -132,8 +134,10 @@ def test_purchase_rules_and_idempotency_keys(svc: Service) -> None:
 
 
 async def _race(port: int, sale: str, buyers: list[tuple[str, str]], kill_after: int | None,
-                on_kill: Any) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], Counter[int]]:
-    """Every buyer tries once; returns accepted answers by key, unanswered requests, and status counts."""
+                on_kill: Any, admin: dict[str, str]
+                ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], Counter[int]]:
+    """Every buyer tries once (an admin buying for them: one token, the ``buyer_id`` in the body); returns
+    accepted answers by key, unanswered requests, and status counts."""
     pool = Pool("127.0.0.1", port, 200)
     answers: dict[str, dict[str, Any]] = {}
     unanswered: list[tuple[str, str]] = []
@@ -148,7 +152,7 @@ async def _race(port: int, sale: str, buyers: list[tuple[str, str]], kill_after:
         try:
             status, body = await asyncio.wait_for(pool.request(
                 "POST", f"{P}/flash-sales/{sale}/purchase", {"buyer_id": buyer, "quantity": 1},
-                {"Idempotency-Key": key}), 30)
+                {"Idempotency-Key": key, **admin}), 30)
         except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError):
             unanswered.append((key, buyer))
             return
@@ -166,11 +170,12 @@ async def _race(port: int, sale: str, buyers: list[tuple[str, str]], kill_after:
 def test_ten_thousand_buyers_a_thousand_units_and_a_sigkill(svc: Service) -> None:
     sale = create_sale(svc.http, live_stream(svc.http), 1000, max_per_buyer=1)
     buyers = [(f"race-{i}", str(uuid.uuid4())) for i in range(10_000)]
-    answers, unanswered, statuses = asyncio.run(_race(svc.env.http_port, sale, buyers, 4000, svc.api.kill))
+    answers, unanswered, statuses = asyncio.run(_race(svc.env.http_port, sale, buyers, 4000, svc.api.kill,
+                                                      svc.admin))
     assert unanswered, "the SIGKILL must leave requests unanswered"
     svc.api = svc.start_api()
     svc.wait_healthy()
-    retried, still, st2 = asyncio.run(_race(svc.env.http_port, sale, unanswered, None, None))
+    retried, still, st2 = asyncio.run(_race(svc.env.http_port, sale, unanswered, None, None, svc.admin))
     assert still == [], f"every retry answered ({st2})"
     answers.update(retried)
     store = LiveCommerceStore(svc.env.eventsourcing_env())

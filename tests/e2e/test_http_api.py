@@ -18,7 +18,7 @@ from pymongo import MongoClient
 
 from infra.settings import Settings
 from tests.conftest import Environments
-from tests.support import Proc, free_port, wait_until
+from tests.support import Proc, auth, free_port, wait_until
 
 P = "/api/v1/live-commerce"
 PRODUCT = "5b0f4a9e-8a52-4c8e-9f51-2f6a3c1d7e11"
@@ -40,7 +40,8 @@ def service(environments: Environments, log_dir: Path) -> Iterator[tuple[Setting
     env = environments.new().model_copy(update={"http_port": free_port()})
     procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir),
              Proc(env, "api", log_dir=log_dir)]
-    client = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=10)
+    # Signed in as an admin: these tests are about the API's behaviour, tests/e2e/test_hosts.py about roles.
+    client = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=10, headers=auth(env))
 
     def healthy() -> bool:
         try:
@@ -222,6 +223,19 @@ def test_invalid_json_unknown_ids_and_broken_rules(service: tuple[Settings, http
     assert http.get(f"{P}/streams", params={"limit": 0}).status_code == 422
     assert http.get(f"{P}/streams", params={"status": "dancing"}).status_code == 422
     assert event_count(env) == after_create
+
+
+def test_writes_need_a_token_and_write_nothing_without_one(service: tuple[Settings, httpx.Client]) -> None:
+    env, http = service
+    before = event_count(env)
+    r = http.post(f"{P}/streams", json=SPEC_BODY, headers={"Authorization": ""})
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    err = r.json()["error"]
+    assert err["code"] == "sign_in_required" and err["message_bn"]
+    r = http.post(f"{P}/streams", json=SPEC_BODY, headers={"Authorization": "Bearer not.a.token"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_token"
+    assert event_count(env) == before
+    assert http.get(f"{P}/streams", headers={"Authorization": ""}).status_code == 200  # reading is open
 
 
 def test_openapi_document_lists_every_route(service: tuple[Settings, httpx.Client]) -> None:

@@ -526,5 +526,16 @@ class FlashSaleMachine(RuleBasedStateMachine):
         assert fold(self.events) == self.sale
 
 
+
+    @invariant()
+    def per_buyer_indexes_equal_a_full_scan(self) -> None:
+        sale = self.sale
+        for buyer in {r["buyer_id"] for r in sale.reservations.values()} | {w["buyer_id"] for w in sale.waitlist}:
+            held = sum(r["quantity"] for r in sale.reservations.values()
+                       if r["buyer_id"] == buyer and r["status"] != "released")
+            waiting = sum(w["quantity"] for w in sale.waitlist if w["buyer_id"] == buyer)
+            assert sale.claimed_by(buyer) == held + waiting
+        assert sale.waiting_ids == {w["reservation_id"] for w in sale.waitlist}
+
 FlashSaleMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 TestFlashSaleInvariants = FlashSaleMachine.TestCase

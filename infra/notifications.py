@@ -1,0 +1,317 @@
+"""``livecommerce notify``: the notifications process manager (reminders, stream starting, flash-sale alerts).
+
+It reads the domain topic in its own consumer group and turns events into jobs in PostgreSQL
+(``notification_jobs``): a stream scheduled with a host → reminders 24 h and 15 min before (those still
+ahead); a stream going live → "stream starting"; a flash sale → an alert when it starts. Jobs wait in the
+database, so reminders survive restarts, and their ids come from what they are about, so a redelivered event
+adds nothing.
+When a job is due (by the injected clock) it is checked against the stream's current state, addressed to the
+host's followers at that moment (hosts read model), and recorded in ``live_stream_notifications`` with one
+``live_stream_notification_deliveries`` row per follower and channel. Deliveries are sent through the notifier
+port and marked sent in the same transaction that locked them, so a sent delivery is never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from application import notifications as n
+from application.envelope import Envelope
+from infra import kafka
+from infra.postgres import PgDatabase, PgTx, apply_migrations
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+DATA_KEYS = ("sale_id", "lead", "product_id")  # what a client app needs to open the right screen
+UNKNOWN_STREAM_GRACE = timedelta(minutes=10)  # a job whose stream is not known yet waits this long
+
+
+class FileNotifier:
+    """The development adapter: one JSON line per delivery in a file (``tail -f`` it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    async def send(self, message: n.OutgoingMessage) -> None:
+        line = json.dumps({
+            "delivery_id": message.delivery_id, "notification_id": message.notification_id,
+            "kind": message.kind,
+            "channel": message.channel, "recipient_id": message.recipient_id, "stream_id": message.stream_id,
+            "title": message.texts.title, "body": message.texts.body, "title_bn": message.texts.title_bn,
+            "body_bn": message.texts.body_bn, "data": message.data,
+        }, ensure_ascii=False)
+        await asyncio.to_thread(self._append, line)
+
+    def _append(self, line: str) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+# ---- events → jobs ----------------------------------------------------------------------------------------
+async def _add_job(tx: PgTx, jid: Any, kind: str, stream_id: str, due: datetime,
+                   payload: dict[str, Any]) -> None:
+    await tx.execute(
+        "INSERT INTO notification_jobs (id, kind, stream_id, due_at, payload) VALUES (%s, %s, %s, %s, %s)"
+        " ON CONFLICT (id) DO NOTHING", (jid, kind, stream_id, due, json.dumps(payload, ensure_ascii=False)))
+
+
+async def _cancel_jobs(tx: PgTx, stream_id: str, kinds: tuple[str, ...], at: datetime) -> None:
+    await tx.execute(
+        "UPDATE notification_jobs SET status = 'cancelled', finished_at = %s WHERE stream_id = %s"
+        " AND status = 'pending' AND kind::text = ANY(%s)", (at, stream_id, list(kinds)))
+
+
+async def plan(tx: PgTx, e: Envelope) -> None:
+    d, at = e.payload, e.occurred_at
+    if e.type == "LiveStream.Scheduled":
+        sid = str(e.aggregate_id)
+        start = datetime.fromisoformat(d["scheduled_start_time"]) if d.get("scheduled_start_time") else None
+        await tx.execute(
+            "INSERT INTO notification_streams (stream_id, host_user_id, title, title_bn, status,"
+            " scheduled_start_time, aggregate_version) VALUES (%s, %s, %s, %s, 'scheduled', %s, %s)"
+            " ON CONFLICT (stream_id) DO NOTHING",
+            (sid, d.get("host_id"), d["title"], d.get("title_bn"), start, e.aggregate_version))
+        if d.get("host_id") and start is not None:
+            for jid, lead, due in n.reminders_for(sid, start, at):
+                await _add_job(tx, jid, "stream_reminder", sid, due, {"lead": lead})
+    elif e.type in ("LiveStream.Started", "LiveStream.Ended", "LiveStream.Cancelled"):
+        sid = str(e.aggregate_id)
+        status = {"LiveStream.Started": "live", "LiveStream.Ended": "ended"}.get(e.type, "cancelled")
+        await tx.execute(
+            "UPDATE notification_streams SET status = %s, aggregate_version = %s WHERE stream_id = %s"
+            " AND aggregate_version < %s", (status, e.aggregate_version, sid, e.aggregate_version))
+        await _cancel_jobs(tx, sid, ("stream_reminder",) if status == "live" else
+                           ("stream_reminder", "stream_starting", "flash_sale_alert"), at)
+        if status == "live":
+            await _add_job(tx, n.job_id(sid, "starting"), "stream_starting", sid, at, {})
+    elif e.type == "FlashSale.Scheduled" and d.get("stream_id"):
+        await _add_job(tx, n.job_id(e.aggregate_id, "flash_sale"), "flash_sale_alert", str(d["stream_id"]),
+                       datetime.fromisoformat(d["start_time"]), {
+                           "sale_id": str(e.aggregate_id), "sale_name": d["sale_name"],
+                           "flash_price": d["flash_price"], "original_price": d["original_price"],
+                           "end_time": d["end_time"], "product_id": d["product_id"]})
+    elif e.type == "FlashSale.Cancelled":
+        await tx.execute(
+            "UPDATE notification_jobs SET status = 'cancelled', finished_at = %s WHERE id = %s"
+            " AND status = 'pending'", (at, n.job_id(e.aggregate_id, "flash_sale")))
+
+
+# ---- due jobs → notifications → deliveries ----------------------------------------------------------------
+def _texts(job: dict[str, Any], stream: dict[str, Any], host: str | None) -> n.Texts | None:
+    p = job["payload"]
+    if job["kind"] == "stream_reminder":
+        return n.reminder_texts(host, stream["title"], stream["title_bn"], stream["scheduled_start_time"],
+                                p["lead"])
+    if job["kind"] == "stream_starting":
+        return n.starting_texts(host, stream["title"], stream["title_bn"])
+    return n.flash_sale_texts(p["sale_name"], p["flash_price"], p["original_price"],
+                              datetime.fromisoformat(p["end_time"]))
+
+
+def _still_wanted(job: dict[str, Any], stream: dict[str, Any], now: datetime) -> bool:
+    if job["kind"] == "stream_reminder":
+        start = stream["scheduled_start_time"]
+        return bool(stream["status"] == "scheduled" and start is not None and start > now)
+    if job["kind"] == "stream_starting":
+        return bool(stream["status"] == "live")
+    return bool(stream["status"] in ("scheduled", "live")
+                and datetime.fromisoformat(job["payload"]["end_time"]) > now)
+
+
+async def _fire(tx: PgTx, job: dict[str, Any], now: datetime, channels: tuple[str, ...]) -> str:
+    streams = await tx.fetch("SELECT * FROM notification_streams WHERE stream_id = %s", (job["stream_id"],))
+    stream = streams[0] if streams else None
+    if stream is None:
+        return "expired" if now - job["created_at"] > UNKNOWN_STREAM_GRACE else "pending"
+    if not stream["host_user_id"] or not _still_wanted(job, stream, now):
+        return "expired"
+    host = (await tx.fetch("SELECT host_name FROM live_commerce_hosts WHERE user_id = %s",
+                           (stream["host_user_id"],)) or [{"host_name": None}])[0]["host_name"]
+    followers = [str(r["follower_id"]) for r in await tx.fetch(
+        "SELECT follower_id FROM live_commerce_host_followers WHERE host_user_id = %s AND following"
+        " ORDER BY follower_id", (stream["host_user_id"],))]
+    texts = _texts(job, stream, host)
+    assert texts is not None
+    meta = {**job["payload"], "host_user_id": str(stream["host_user_id"]), "host_name": host,
+            "channels": list(channels), "due_at": job["due_at"].isoformat()}
+    await tx.execute(
+        "INSERT INTO live_stream_notifications (id, stream_id, notification_type, recipient_type, recipients,"
+        " title, message, title_bn, message_bn, delivery_status, sent_at, metadata, created_at)"
+        " VALUES (%s, %s, %s, 'followers', %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        (job["id"], job["stream_id"], job["kind"], json.dumps(followers), texts.title, texts.body,
+         texts.title_bn, texts.body_bn, "pending" if followers else "sent",
+         None if followers else _naive(now), json.dumps(meta, ensure_ascii=False), _naive(now)))
+    for follower in followers:
+        for channel in channels:
+            await tx.execute(
+                "INSERT INTO live_stream_notification_deliveries (notification_id, recipient_id, channel)"
+                " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (job["id"], follower, channel))
+    return "done"
+
+
+def _naive(at: datetime) -> datetime:
+    """The spec's TIMESTAMP columns hold naive UTC."""
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo is not None else at
+
+
+class NotificationProcess:
+    """One pass of each step is idempotent and safe to run in several processes at once (SKIP LOCKED)."""
+
+    def __init__(self, db: PgDatabase, notifier: n.Notifier, *, clock: Callable[[], datetime],
+                 channels: tuple[str, ...] = ("push",), batch: int = 200) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.clock = clock
+        self.channels = channels
+        self.batch = batch
+
+    async def handle(self, envelopes: list[Envelope]) -> None:
+        async with self.db.transaction() as tx:
+            for e in envelopes:
+                await plan(tx, e)
+
+    async def fire_due(self) -> int:
+        now = self.clock()
+        fired = 0
+        async with self.db.transaction() as tx:
+            jobs = await tx.fetch(
+                "SELECT id, kind::text AS kind, stream_id, due_at, payload, created_at FROM notification_jobs"
+                " WHERE status = 'pending' AND due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
+                (now, self.batch))
+            for job in jobs:
+                outcome = await _fire(tx, job, now, self.channels)
+                if outcome != "pending":
+                    await tx.execute(
+                        "UPDATE notification_jobs SET status = %s, finished_at = %s WHERE id = %s",
+                        (outcome, now, job["id"]))
+                    fired += outcome == "done"
+        return fired
+
+    async def deliver(self) -> int:
+        now = self.clock()
+        sent = 0
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT d.notification_id, d.recipient_id, d.channel, d.attempts, n.stream_id,"
+                " n.notification_type::text AS kind, n.title, n.message, n.title_bn, n.message_bn, n.metadata"
+                " FROM live_stream_notification_deliveries d JOIN live_stream_notifications n"
+                " ON n.id = d.notification_id WHERE d.status = 'pending' ORDER BY d.created_at LIMIT %s"
+                " FOR UPDATE OF d SKIP LOCKED", (self.batch,))
+            touched = set()
+            for r in rows:
+                touched.add(r["notification_id"])
+                msg = n.OutgoingMessage(
+                    delivery_id=f"{r['notification_id']}:{r['recipient_id']}:{r['channel']}",
+                    notification_id=str(r["notification_id"]), kind=r["kind"], channel=r["channel"],
+                    recipient_id=str(r["recipient_id"]), stream_id=str(r["stream_id"]),
+                    texts=n.Texts(r["title"], r["message"], r["title_bn"] or r["title"],
+                                  r["message_bn"] or r["message"]),
+                    data={k: v for k, v in (r["metadata"] or {}).items() if k in DATA_KEYS})
+                try:
+                    await self.notifier.send(msg)
+                except Exception as exc:  # a provider's failure: retried on the next pass, up to MAX_ATTEMPTS
+                    log.warning("delivery %s failed: %s", msg.delivery_id, exc)
+                    await tx.execute(
+                        "UPDATE live_stream_notification_deliveries SET attempts = attempts + 1,"
+                        " last_error = %s, status = CASE WHEN attempts + 1 >= %s"
+                        " THEN 'failed'::delivery_status ELSE status END"
+                        " WHERE notification_id = %s AND recipient_id = %s AND channel = %s",
+                        (str(exc)[:500], MAX_ATTEMPTS, r["notification_id"], r["recipient_id"], r["channel"]))
+                    continue
+                await tx.execute(
+                    "UPDATE live_stream_notification_deliveries SET status = 'sent', attempts = attempts + 1,"
+                    " sent_at = %s WHERE notification_id = %s AND recipient_id = %s AND channel = %s",
+                    (now, r["notification_id"], r["recipient_id"], r["channel"]))
+                sent += 1
+            if touched:
+                await tx.execute(
+                    "UPDATE live_stream_notifications n SET delivery_status = CASE"
+                    " WHEN EXISTS (SELECT 1 FROM live_stream_notification_deliveries d"
+                    "   WHERE d.notification_id = n.id AND d.status = 'failed')"
+                    " THEN 'failed'::delivery_status ELSE 'sent'::delivery_status END,"
+                    " sent_at = %s WHERE n.id = ANY(%s::uuid[]) AND NOT EXISTS (SELECT 1 FROM"
+                    " live_stream_notification_deliveries d WHERE d.notification_id = n.id"
+                    "   AND d.status = 'pending')",
+                    (_naive(now), [str(t) for t in touched]))
+        return sent
+
+
+def group_id(settings: Settings) -> str:
+    return f"{settings.topic_prefix}.process.notifications"
+
+
+def _consumer(settings: Settings, group: str) -> AIOKafkaConsumer:
+    """Like ``infra.kafka.consumer``, with short session and rebalance timeouts: a restarted notifier rejoins
+    its group in seconds instead of waiting out the old member (its due reminders fire meanwhile anyway)."""
+    return AIOKafkaConsumer(
+        settings.domain_topic, bootstrap_servers=settings.kafka_bootstrap, group_id=group,
+        client_id="notifications", enable_auto_commit=False, auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms, session_timeout_ms=3_000,
+        heartbeat_interval_ms=300, rebalance_timeout_ms=3_000,
+    )
+
+
+async def _tick(process: NotificationProcess, stop: asyncio.Event, poll_s: float) -> None:
+    """Due jobs fire by the clock alone: while Kafka is slow or the group rebalances, reminders go out."""
+    while not stop.is_set():
+        try:
+            await process.fire_due()
+            await process.deliver()
+        except Exception:  # the next pass retries; the jobs and deliveries are still in the database
+            log.exception("notification pass failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=poll_s)
+        except TimeoutError:
+            pass
+
+
+async def _consume(process: NotificationProcess, consumer: AIOKafkaConsumer, stop: asyncio.Event,
+                   poll_s: float) -> None:
+    await kafka.start_with_retry(consumer)
+    print("notifications ready", flush=True)
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=int(poll_s * 1000), max_records=500)
+        envelopes = [Envelope.from_json(m.value) for msgs in batches.values() for m in msgs]
+        if envelopes:
+            await process.handle(envelopes)
+            await consumer.commit()
+
+
+async def run_notifications(settings: Settings, stop: asyncio.Event, *, notifier: n.Notifier,
+                            clock: Callable[[], datetime], poll_s: float = 1.0,
+                            group: str | None = None) -> None:
+    """Plan jobs from the domain topic and fire due ones until ``stop``. Offsets are committed after the jobs
+    of a batch are stored: a crash in between plans the same jobs again, which adds nothing."""
+    await asyncio.to_thread(apply_migrations, settings.read_url)
+    db = PgDatabase(settings.read_url, max_size=3)
+    await db.open()
+    process = NotificationProcess(db, notifier, clock=clock)
+    await kafka.ensure_topics(settings, ("domain",))
+    consumer = _consumer(settings, group or group_id(settings))
+    tasks = [asyncio.create_task(_tick(process, stop, poll_s), name="notify-tick"),
+             asyncio.create_task(_consume(process, consumer, stop, poll_s), name="notify-consume")]
+    try:
+        stopped = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            if t is not stopped and t.exception() is not None:
+                raise t.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await consumer.stop()
+        finally:
+            await db.close()
