@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench._env import drop, fresh_settings, summary
 from bench._http import Pool
-from tests.support import Proc, free_port, wait_until
+from tests.support import Proc, auth, free_port, wait_until
 
 P = "/api/v1/live-commerce"
 
@@ -60,12 +60,13 @@ def machine_cpu() -> dict[str, float]:
     return out
 
 
-async def run(port: int, rate: int, seconds: int, streams: int, pids: dict[str, int]) -> None:
+async def run(port: int, rate: int, seconds: int, streams: int, pids: dict[str, int], admin: dict[str, str]
+              ) -> None:
     pool = Pool("127.0.0.1", port, 256)
     ids: list[str] = []
     for i in range(0, streams, 100):
         res = await asyncio.gather(*(pool.request("POST", f"{P}/streams", {
-            "title": f"লাইভ শো {j}", "stream_type": "product_demo", "category": "fashion"})
+            "title": f"লাইভ শো {j}", "stream_type": "product_demo", "category": "fashion"}, admin)
             for j in range(i, min(i + 100, streams))))
         ids += [body["id"] for _, body in res]
     print(f"created {len(ids)} streams")
@@ -77,7 +78,7 @@ async def run(port: int, rate: int, seconds: int, streams: int, pids: dict[str, 
         nonlocal errors
         t0 = time.perf_counter()
         status, body = await pool.request("POST", f"{P}/streams/{sid}/products",
-                                          {"product_id": str(uuid.uuid4()), "special_price": 499.0})
+                                          {"product_id": str(uuid.uuid4()), "special_price": 499.0}, admin)
         answered.append((time.perf_counter() - t0) * 1000)
         if status != 201:
             errors += 1
@@ -137,7 +138,7 @@ def main() -> None:
 
         wait_until(lambda: _healthy(httpx, settings.http_port), timeout=60, what="API")
         pids = {"api": procs[2].popen.pid, "relay": procs[0].popen.pid, "projections": procs[1].popen.pid}
-        asyncio.run(run(settings.http_port, args.rate, args.seconds, args.streams, pids))
+        asyncio.run(run(settings.http_port, args.rate, args.seconds, args.streams, pids, auth(settings)))
     finally:
         for p in procs:
             p.stop()

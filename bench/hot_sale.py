@@ -12,21 +12,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 
 from bench._env import drop, fresh_settings, pct
 from bench._http import Pool
-from tests.support import Proc, free_port, wait_until
+from tests.support import Proc, auth, free_port, token, wait_until
 
 P = "/api/v1/live-commerce"
 PRODUCT = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 
-def setup_sale(port: int, units: int) -> str:
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+def setup_sale(port: int, units: int, admin: dict[str, str]) -> str:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=admin) as http:
         sid = http.post(f"{P}/streams", json={"title": "hot", "stream_type": "flash_sale", "products": [
             {"product_id": PRODUCT, "special_price": 1000}]}).json()["id"]
         http.post(f"{P}/streams/{sid}/start")
@@ -35,8 +34,8 @@ def setup_sale(port: int, units: int) -> str:
             "duration_minutes": 30, "max_per_buyer": 1}).json()["id"])
 
 
-async def attack(port: int, sale: str, buyers: int, concurrency: int, units: int, rate: float = 0.0
-                 ) -> dict[str, list[float]]:
+async def attack(port: int, sale: str, buyers: int, concurrency: int, units: int, rate: float = 0.0,
+                 tokens: list[str] | None = None) -> dict[str, list[float]]:
     """Closed loop (``rate`` 0: ``concurrency`` requests always in flight) or open loop at ``rate``/s."""
     pool = Pool("127.0.0.1", port, concurrency)
     out: dict[str, list[float]] = {"accepted": [], "refused": [], "other": [], "refused_after": []}
@@ -47,9 +46,9 @@ async def attack(port: int, sale: str, buyers: int, concurrency: int, units: int
     async def one(i: int) -> None:
         async with sem:
             t0 = time.perf_counter()
-            status, _ = await pool.request("POST", f"{P}/flash-sales/{sale}/purchase",
-                                           {"buyer_id": str(uuid.uuid4()), "quantity": 1},
-                                           {"Idempotency-Key": f"b{i}"})
+            assert tokens is not None  # each buyer signed in: the buyer is the token's subject
+            status, _ = await pool.request("POST", f"{P}/flash-sales/{sale}/purchase", {"quantity": 1},
+                                           {"Idempotency-Key": f"b{i}", "Authorization": f"Bearer {tokens[i]}"})
             ms = (time.perf_counter() - t0) * 1000
             out["accepted" if status == 201 else "refused" if status == 409 else "other"].append(ms)
             if status == 201:
@@ -82,8 +81,9 @@ def run_once(label: str, buyers: int, units: int, concurrency: int, rate: float 
     api = Proc(settings, "api", log_dir=logs, name=f"api-{label}")
     try:
         wait_until(lambda: _up(settings.http_port), timeout=60, what="API")
-        sale = setup_sale(settings.http_port, units)
-        r = asyncio.run(attack(settings.http_port, sale, buyers, concurrency, units, rate))
+        sale = setup_sale(settings.http_port, units, auth(settings))
+        tokens = [token(settings, "viewer") for _ in range(buyers)]
+        r = asyncio.run(attack(settings.http_port, sale, buyers, concurrency, units, rate, tokens))
         wall = r["wall"][0]
         acc, ref = r["accepted"], r["refused"]
         print(f"{label:>22}: {buyers / wall:7.0f} attempts/s | accepted {len(acc)} p50 {pct(acc, 50):.1f} "

@@ -17,6 +17,7 @@ CHILDREN = {
     "relay": ["-m", "interfaces.cli", "relay"],
     "projections": ["-m", "interfaces.cli", "project"],
     "process": ["-m", "interfaces.cli", "process"],
+    "notify": ["-m", "interfaces.cli", "notify"],
     # The providers cannot be reached from a laptop: the local sandbox stands in (settings point at it).
     "payments-sandbox": ["-m", "infra.payments.sandbox", "--port", "{payment_sandbox_port}"],
 }

@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.set_defaults(func=catalog_cli.cmd_catalog)
     run = sub.add_parser("run", help="api + relay + projections, supervised; Ctrl-C stops all")
     run.add_argument("--only", action="append",
-                     choices=["api", "relay", "projections", "process", "payments-sandbox"])
+                     choices=["api", "relay", "projections", "process", "notify", "payments-sandbox"])
     run.set_defaults(func=cmd_run)
     return p
 
