@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+import sys
 from typing import Any
 
 from pydantic import BaseModel
-from sanic import Blueprint, Request
+from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from interfaces.http import schemas as s
@@ -42,10 +45,42 @@ ERROR = {
 }
 
 
-def document() -> dict[str, Any]:
+_PARAM = re.compile(r"<(\w+)(?::[^>]+)?>")
+
+
+def _routes_from_router(app: Sanic, known: set[tuple[str, str]]) -> list[tuple[str, str, str, Any, list[Any]]]:
+    """Every other registered route: summary from the handler's docstring, body model from the handler's
+    ``SomeBody.model_validate`` call, path parameters from the route."""
+    out = []
+    for r in app.router.routes:
+        path = "/" + _PARAM.sub(r"{\1}", r.path).lstrip("/")
+        for method in sorted(m.lower() for m in r.methods if m not in ("HEAD", "OPTIONS")):
+            if (method, path) in known or path.startswith(("/hls", "/docs")):
+                continue
+            handler = r.handler
+            doc = (inspect.getdoc(handler) or handler.__name__.replace("_", " ")).splitlines()[0]
+            model = None
+            try:
+                found = re.search(r"(\w+)\.model_validate", inspect.getsource(handler))
+                model = getattr(sys.modules[handler.__module__], found.group(1)) if found else None
+            except (OSError, TypeError):
+                model = None
+            params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                      for n in _PARAM.findall(r.path)]
+            out.append((method, path, doc, model, params))
+    return out
+
+
+def document(app: Sanic | None = None) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     components: dict[str, Any] = {"Error": ERROR}
-    for method, path, summary, model, params, responses in ROUTES:
+    routes = list(ROUTES)
+    if app is not None:
+        known = {(m, p) for m, p, *_ in ROUTES}
+        routes += [(m, p, d, model, params, {"200": "OK", "401": "Sign in", "403": "Not permitted",
+                                             "409": "Broken rule", "422": "Invalid fields"})
+                   for m, p, d, model, params in _routes_from_router(app, known)]
+    for method, path, summary, model, params, responses in routes:
         op: dict[str, Any] = {"summary": summary, "parameters": list(params), "responses": {}}
         if model is not None:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -67,10 +102,12 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Live Commerce Service", "version": "0.1.0"},
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "security": [{"bearer": []}],
     }
 
 
 @bp.get("/docs/openapi.json")
-async def openapi(_: Request) -> HTTPResponse:
-    return json(document())
+async def openapi(request: Request) -> HTTPResponse:
+    return json(document(request.app))

@@ -246,6 +246,11 @@ def test_openapi_document_lists_every_route(service: tuple[Settings, httpx.Clien
                  f"{P}/streams/{{stream_id}}/end", "/health"):
         assert path in doc["paths"], path
     assert "CreateStreamBody" in doc["components"]["schemas"]
+    for path in (f"{P}/checkout/instant", f"{P}/cart/add", f"{P}/flash-sales", f"{P}/hosts/apply",
+                 f"{P}/auctions/{{auction_id}}/bids", f"{P}/streams/{{stream_id}}/analytics"):
+        assert path in doc["paths"], path  # every registered route, not only the hand-described ones
+    assert "requestBody" in doc["paths"][f"{P}/checkout/instant"]["post"]
+    assert "bearer" in doc["components"]["securitySchemes"]
 
 
 def test_health_names_the_failing_dependency(service: tuple[Settings, httpx.Client], log_dir: Path) -> None:
