@@ -39,6 +39,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "flash_sale.purchase": ANY,
     "flash_sale.release": ANY,
     "flash_sale.confirm": frozenset({"admin"}),
+    "auction.create": OWNERS,
+    "group_buy.create": OWNERS,
     "host.apply": ANY,
     "host.follow": ANY,
     "host.review": ANY,

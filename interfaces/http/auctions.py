@@ -13,6 +13,7 @@ from sanic.response import HTTPResponse, json
 from application.auctions import CreateAuction, Standing
 from infra.bootstrap import Container
 from interfaces.http.checkout import _buyer
+from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
@@ -47,10 +48,12 @@ def _standing(s: Standing) -> dict[str, Any]:
 
 
 @bp.post("/auctions")
+@requires("auction.create")
 async def create_auction(request: Request) -> HTTPResponse:
     body = CreateAuctionBody.model_validate(request.json if request.body else {})
     c = _c(request)
-    assert c.auctions is not None
+    assert c.auctions is not None and c.streams is not None
+    await c.streams.authorize(body.stream_id, actor_of(request), "auction.create")
     s = await c.auctions.create(CreateAuction(
         stream_id=body.stream_id, product_id=str(body.product_id), starting_price=body.starting_price,
         duration_minutes=body.duration_minutes, reserve_price=body.reserve_price,

@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse, json
 from application.group_buys import GroupView, LaunchGroupBuy
 from infra.bootstrap import Container
 from interfaces.http.checkout import _buyer
+from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
@@ -45,10 +46,12 @@ def _view(v: GroupView) -> dict[str, Any]:
 
 
 @bp.post("/group-buys")
+@requires("group_buy.create")
 async def launch(request: Request) -> HTTPResponse:
     body = LaunchBody.model_validate(request.json if request.body else {})
     c = _c(request)
-    assert c.group_buys is not None
+    assert c.group_buys is not None and c.streams is not None
+    await c.streams.authorize(body.stream_id, actor_of(request), "group_buy.create")
     v = await c.group_buys.launch(LaunchGroupBuy(
         stream_id=body.stream_id, product_id=str(body.product_id), group_price=body.group_price,
         min_buyers=body.min_buyers, duration_minutes=body.duration_minutes, max_buyers=body.max_buyers,

@@ -344,3 +344,18 @@ def test_analytics_of_a_scripted_show_equal_the_numbers_computed_by_hand(shop: S
     assert host["performance_metrics"]["total_streams"] >= 1 and host["improvement_suggestions"] is not None
     assert shop.http.get(f"{P}/hosts/{shop.env.default_vendor_id}/analytics",
                          params={"period": "forever"}).status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/auctions", "/group-buys"])
+def test_only_the_streams_owners_create_auctions_and_group_buys(shop: Shop, path: str) -> None:
+    sid = live_stream(shop)
+    body = {"stream_id": sid, "product_id": SAREE, "starting_price": 1000.00, "duration_minutes": 30} \
+        if path == "/auctions" else {"stream_id": sid, "product_id": SAREE, "group_price": 2000.00,
+                                     "min_buyers": 2, "duration_minutes": 30}
+    url = f"{shop.http.base_url}{P}{path}"
+    assert httpx.post(url, json=body).status_code == 401
+    viewer = httpx.post(url, json=body, headers=shop.token(str(uuid.uuid4())))
+    assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "not_permitted"
+    other_host = httpx.post(url, json=body, headers=auth(shop.env, "host"))
+    assert other_host.status_code == 403  # a host, but not this stream's
+    assert shop.http.post(f"{P}{path}", json=body).status_code == 201  # admin
