@@ -58,8 +58,21 @@ class TokenVerifier:
         else:
             self._key = settings.jwt_secret
         self._issuer = settings.jwt_issuer
+        self._cache: dict[str, tuple[float, Identity]] = {}
 
     def verify(self, token: str) -> Identity:
+        """The token's identity. Verified tokens are remembered until they expire (a signature check costs
+        more than the rest of a small request); a refused token is never remembered."""
+        hit = self._cache.get(token)
+        if hit is not None and hit[0] > time.time():
+            return hit[1]
+        identity, expires = self._verify(token)
+        if len(self._cache) >= 50_000:
+            self._cache.clear()
+        self._cache[token] = (expires, identity)
+        return identity
+
+    def _verify(self, token: str) -> tuple[Identity, float]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, self._key, algorithms=[self._alg], issuer=self._issuer,
@@ -77,8 +90,9 @@ class TokenVerifier:
         vendor = claims.get("vendor_id")
         if vendor is not None and not isinstance(vendor, str):
             raise InvalidToken("vendor_id must be a string")
-        return Identity(user_id=str(claims["sub"]), roles=frozenset(roles),
+        identity = Identity(user_id=str(claims["sub"]), roles=frozenset(roles),
                         name=str(name)[:64] if name is not None else None, vendor_id=vendor)
+        return identity, float(claims["exp"])
 
 
 def issue_token(settings: Settings, user_id: str, roles: list[str] | tuple[str, ...] = (),

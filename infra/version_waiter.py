@@ -83,10 +83,17 @@ class VersionWaiter:
                 await asyncio.sleep(0.5)
 
     async def _check(self) -> None:
+        """One cheap query for the versions of every waited-for stream; full rows only for the satisfied."""
         if not self._waiting or self._reader is None:
             return
-        rows = await get_streams(self._reader, list(self._waiting))
-        for row in rows:
+        rows = await self._reader.fetch(
+            "SELECT id::text AS id, aggregate_version FROM live_streams WHERE id = ANY(%s::uuid[])",
+            (list(self._waiting),))
+        due = [r["id"] for r in rows
+               if any(not f.done() and r["aggregate_version"] >= v for v, f in self._waiting.get(r["id"], []))]
+        if not due:
+            return
+        for row in await get_streams(self._reader, due):
             for version, fut in self._waiting.get(str(row["id"]), []):
                 if not fut.done() and row["aggregate_version"] >= version:
                     fut.set_result(dict(row))

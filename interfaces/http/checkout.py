@@ -58,7 +58,8 @@ def _buyer(request: Request) -> str | HTTPResponse:
     if not header.lower().startswith("bearer "):
         return error_response(401, "sign_in_required")
     try:
-        identity = TokenVerifier(_c(request).settings).verify(header[7:].strip())
+        tokens = _c(request).tokens or TokenVerifier(_c(request).settings)
+        identity = tokens.verify(header[7:].strip())
     except InvalidToken:
         return error_response(401, "invalid_token")
     return identity.user_id
