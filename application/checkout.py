@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from application.batch_writer import BatchWriter, UnitOfWork
+from domain.auction import Auction
 from domain.cart import Cart, DiscountRule
 from domain.commerce_errors import (
     InvalidDiscountCode,
@@ -27,7 +28,6 @@ from domain.commerce_errors import (
     ReservationNotHeld,
 )
 from domain.errors import DomainError, NotFound, ProductNotInStream, StreamNotFound, StreamNotLive
-from domain.auction import Auction
 from domain.flash_sale import FlashSale
 from domain.live_stream import LiveStream
 from domain.order import Order, OrderLine

@@ -106,7 +106,7 @@ async def run(port: int, rate: int, seconds: int, streams: int, pids: dict[str, 
     others = {k: v - others0.get(k, 0.0) for k, v in machine_cpu().items()}
     cpu.update({k: v for k, v in others.items() if v > 0.05 * wall})
     print("CPU per command (ms): " + ", ".join(f"{k} {v / n * 1000:.2f}" for k, v in cpu.items())
-          + f"; cores busy: " + ", ".join(f"{k} {v / wall:.2f}" for k, v in cpu.items()))
+          + "; cores busy: " + ", ".join(f"{k} {v / wall:.2f}" for k, v in cpu.items()))
     print(f"sent {n} commands at {sent_rate:.0f}/s (asked {rate}/s) over {len(ids)} streams; errors: {errors}")
     print(f"baseline, command answered:   {summary(answered)}")
     print(f"command → visible in GET:     {summary(visible)}")

@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from application.event_store import LiveCommerceStore
 from bench._env import drop, fresh_settings
@@ -22,7 +22,7 @@ from infra import kafka
 from infra.relay import Relay
 from infra.settings import Settings
 
-T0 = datetime(2026, 3, 17, 19, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 
 
 def fill_store(settings: Settings, events: int) -> None:

@@ -9,19 +9,19 @@ import asyncio
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from application.batch_writer import BatchWriter
 from application.auctions import AuctionService
+from application.batch_writer import BatchWriter
 from application.checkout import CheckoutService
+from application.event_store import LiveCommerceStore
 from application.flash_sales import FlashSaleService
 from application.group_buys import GroupBuyService
 from application.hosts import HostService
-from application.event_store import LiveCommerceStore
 from application.streams import StreamService, StreamUrls
-from infra.mongo import mongo_client
 from infra.idempotency import IdempotencyStore
+from infra.mongo import mongo_client
 from infra.postgres import PgDatabase, apply_migrations, ensure_event_store
 from infra.redis_store import redis_client
 from infra.settings import Settings
@@ -30,7 +30,7 @@ from infra.version_waiter import VersionWaiter
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

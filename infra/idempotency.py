@@ -46,5 +46,5 @@ class IdempotencyStore:
 
     async def purge(self) -> int:
         async with self._db.transaction() as tx:
-            return await tx.execute("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)",
-                                    (self._ttl,))
+            return await tx.execute(
+                "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)", (self._ttl,))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from application.auctions import AuctionService
@@ -50,7 +50,7 @@ class AuctionCloser:
         self._clock = clock
 
     async def sweep_once(self) -> int:
-        now = self._clock().astimezone(timezone.utc).replace(tzinfo=None)
+        now = self._clock().astimezone(UTC).replace(tzinfo=None)
         rows = await self._db.fetch(
             "SELECT id FROM auctions WHERE (status = 'open' AND ends_at <= %s) OR (status = 'awarded' AND pay_by < %s)",
             (now, now))
@@ -70,7 +70,7 @@ class GroupBuySettler:
         self._clock = clock
 
     async def sweep_once(self) -> int:
-        now = self._clock().astimezone(timezone.utc).replace(tzinfo=None)
+        now = self._clock().astimezone(UTC).replace(tzinfo=None)
         rows = await self._db.fetch("SELECT id FROM group_buys WHERE status = 'open' AND deadline <= %s", (now,))
         settled = 0
         for r in rows:
@@ -89,7 +89,7 @@ class PaymentReconciler:
         self._clock = clock
 
     async def sweep_once(self) -> int:
-        now = self._clock().astimezone(timezone.utc).replace(tzinfo=None)
+        now = self._clock().astimezone(UTC).replace(tzinfo=None)
         rows = await self._db.fetch(
             "SELECT payment_id, payment_method, provider_txn_id, updated_at FROM orders WHERE payment_status ="
             " 'processing' AND provider_txn_id IS NOT NULL AND updated_at < %s",

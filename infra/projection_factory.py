@@ -10,21 +10,21 @@ from infra.postgres import PgDatabase, apply_migrations
 from infra.redis_sequenced import RedisSequenced
 from infra.redis_store import RedisGuard, redis_client
 from infra.settings import Settings
-from projections.chat_messages_mongo import ChatMessagesMongo
 from projections.analytics_pg import AnalyticsTables
 from projections.auctions_pg import AuctionsTable
+from projections.chat_messages_mongo import ChatMessagesMongo
 from projections.flash_sales import FlashSalesProjection
 from projections.group_buys_pg import GroupBuysTable
 from projections.live_streams_pg import LiveStreamsTable
 from projections.media_pg import RecordingsTable
-from projections.stream_quality_mongo import COLLECTION as QUALITY_COLLECTION
-from projections.stream_quality_mongo import StreamQualityMongo
 from projections.orders_pg import OrdersTable
 from projections.ports import Projection
 from projections.registry import PROJECTIONS
 from projections.stream_chat_redis import StreamChatRedis
 from projections.stream_engagement_mongo import StreamEngagementMongo
 from projections.stream_metrics_redis import StreamMetricsRedis
+from projections.stream_quality_mongo import COLLECTION as QUALITY_COLLECTION
+from projections.stream_quality_mongo import StreamQualityMongo
 from projections.stream_realtime_mongo import COLLECTION, StreamRealtimeMongo
 from projections.stream_status_redis import StreamStatusRedis
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -60,7 +60,7 @@ def suggestions(rows: list[dict[str, Any]], t: dict[str, float]) -> list[str]:
     by_hour: dict[int, list[int]] = defaultdict(list)
     for r in rows:
         if r["actual_start_time"] is not None:
-            local = r["actual_start_time"].replace(tzinfo=timezone.utc) + timedelta(hours=6)  # Asia/Dhaka
+            local = r["actual_start_time"].replace(tzinfo=UTC) + timedelta(hours=6)  # Asia/Dhaka
             by_hour[local.hour].append(int(r["viewers"]))
     if len(by_hour) >= 2:
         best = max(by_hour, key=lambda h: sum(by_hour[h]) / len(by_hour[h]))
@@ -82,7 +82,7 @@ async def host_analytics(request: Request, host_id: UUID) -> HTTPResponse:
     days = int(re.sub(r"\D", "", q.period))
     c = _c(request)
     assert c.read_db is not None
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     start, before = now - timedelta(days=days), now - timedelta(days=2 * days)
     rows = await host_streams(c.read_db, str(host_id), start, now + timedelta(seconds=1))
     prev = await host_streams(c.read_db, str(host_id), before, start)

@@ -10,7 +10,18 @@ from sanic import Sanic
 
 from infra.bootstrap import Container
 from infra.settings import Settings
-from interfaces.http import analytics, auctions, checkout, errors, flash_sales, group_buys, health, media, openapi, streams
+from interfaces.http import (
+    analytics,
+    auctions,
+    checkout,
+    errors,
+    flash_sales,
+    group_buys,
+    health,
+    media,
+    openapi,
+    streams,
+)
 from interfaces.http import hosts as host_routes
 from interfaces.realtime import attach as attach_realtime
 

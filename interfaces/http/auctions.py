@@ -12,8 +12,8 @@ from sanic.response import HTTPResponse, json
 
 from application.auctions import CreateAuction, Standing
 from infra.bootstrap import Container
-from interfaces.http.checkout import _buyer
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.checkout import _buyer
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money

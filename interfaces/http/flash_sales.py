@@ -8,7 +8,7 @@ are the buyer's own: the same key from two buyers is two purchases.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -171,7 +171,7 @@ def _deal(r: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/streams/<stream_id:uuid>/deals")
 async def deals(request: Request, stream_id: UUID) -> HTTPResponse:
     c = _c(request)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     active, upcoming, expired = [], [], []
     for r in await deals_for_stream(c.read_db, str(stream_id)):
         if r["status"] in ("ended", "cancelled") or r["end_time"] <= now:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -48,7 +48,7 @@ async def stream_health(request: Request, stream_id: UUID) -> HTTPResponse:
         return error_response(404, "stream_not_found", {"stream_id": str(stream_id)})
     sample = await c.mongo[c.settings.mongo_db][COLLECTION].find_one(
         {"stream_id": str(stream_id)}, sort=[("timestamp", -1)], projection={"_id": 0})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return json({
         "stream_id": str(stream_id), "status": row["status"], "recording_url": row["recording_url"],
         "latest_sample": None if sample is None else {**sample, "timestamp": iso(sample.get("timestamp"))},

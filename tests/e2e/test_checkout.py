@@ -6,6 +6,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +277,7 @@ def test_group_buy_over_http_join_leave_and_progress(shop: Shop) -> None:
 
 def test_analytics_of_a_scripted_show_equal_the_numbers_computed_by_hand(shop: Shop) -> None:
     import asyncio
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from aiokafka import AIOKafkaProducer
 
@@ -285,7 +286,7 @@ def test_analytics_of_a_scripted_show_equal_the_numbers_computed_by_hand(shop: S
     sid = live_stream(shop)
     a, b, c = (str(uuid.uuid4()) for _ in range(3))
     # On a minute boundary, so the four joins (t0 + 0..3 s) fall in the timeline's first minute.
-    t0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(second=0, microsecond=0)
+    t0 = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
     ids = InteractionIds("scripted")
     script: list[tuple[str, int, dict[str, Any]]] = [
         ("presence.joined", 0, {"viewer_id": a, "user_id": a, "connection_id": "ca", "device_type": "mobile",

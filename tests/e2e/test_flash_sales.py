@@ -153,7 +153,7 @@ async def _race(port: int, sale: str, buyers: list[tuple[str, str]], kill_after:
             status, body = await asyncio.wait_for(pool.request(
                 "POST", f"{P}/flash-sales/{sale}/purchase", {"buyer_id": buyer, "quantity": 1},
                 {"Idempotency-Key": key, **admin}), 30)
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             unanswered.append((key, buyer))
             return
         statuses[status] += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -34,7 +34,7 @@ def from_events(store: LiveCommerceStore, aggregate_id: uuid.UUID) -> LiveStream
 
 
 def service(writer: BatchWriter) -> StreamService:
-    return StreamService(writer, clock=lambda: datetime.now(timezone.utc), new_id=uuid.uuid4,
+    return StreamService(writer, clock=lambda: datetime.now(UTC), new_id=uuid.uuid4,
                          new_token=lambda: uuid.uuid4().hex, urls=StreamUrls("rtmp://h/live", "http://h/hls"))
 
 
@@ -144,7 +144,7 @@ async def test_a_command_that_fails_after_changing_an_aggregate_leaves_no_trace(
 
     def half_done(uow: UnitOfWork) -> None:
         s: LiveStream = uow.get(sid)
-        s.add_product(now=datetime.now(timezone.utc), product=StreamProduct(str(uuid.uuid4())))
+        s.add_product(now=datetime.now(UTC), product=StreamProduct(str(uuid.uuid4())))
         raise RuntimeError("failed after the first step")
 
     outcomes = await asyncio.gather(

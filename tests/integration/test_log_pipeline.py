@@ -9,7 +9,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -25,7 +25,7 @@ from infra.settings import Settings
 from tests.conftest import Environments
 from tests.support import Proc, mongo_hash, pg_hash, redis_hash, wait_until
 
-T0 = datetime(2026, 3, 17, 19, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 
 
 def write_history(settings: Settings, streams: int, per_stream: int, chunk: int = 10, pause: float = 0.0) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def test_log_only_read_models_rebuild_from_kafka_to_the_same_content(environment
                                                                     log_dir: Path) -> None:
     """Media events never enter the store: `--rebuild recordings` replays the media topic instead."""
     import uuid
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from aiokafka import AIOKafkaProducer
 
@@ -113,7 +114,7 @@ def test_log_only_read_models_rebuild_from_kafka_to_the_same_content(environment
         for i in range(3):
             e = new_interaction("media.recording_ready", sid, {
                 "master_url": f"http://cdn/hls/{sid}/recording-{i}.m3u8", "duration_s": 60.0 + i,
-                "total_bytes": 1000 * (i + 1), "renditions": []}, datetime.now(timezone.utc))
+                "total_bytes": 1000 * (i + 1), "renditions": []}, datetime.now(UTC))
             await p.send_and_wait(env.topic("media"), e.to_json(), key=e.key)
         await p.stop()
 

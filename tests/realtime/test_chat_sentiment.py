@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -20,7 +20,7 @@ async def test_shares_follow_the_messages_in_both_scripts_and_redelivery_changes
     await docs.insert_one({"stream_id": sid, "current_metrics": {"messages": 0}})  # the owner's document
     proj = StreamEngagementMongo(docs)
     ids = InteractionIds("sentiment-test")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     texts = ["darun product, khub bhalo", "অসাধারণ! খুব ভালো লাগলো", "When will the iPhone be available?",
              "faltu jinis, taka noshto"]
     batch = [interaction(ids, CHAT_SENT, sid, {"id": str(i), "message": t}, now) for i, t in enumerate(texts)]

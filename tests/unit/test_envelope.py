@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
+
+from eventsourcing.application import Application
 
 from application.envelope import Envelope, new_interaction
 from application.event_envelopes import envelope_from_stored
 from application.event_store import new_transcoder
 from domain.live_stream import LiveStream, StreamProduct
-from eventsourcing.application import Application
 
-T0 = datetime(2026, 3, 17, 19, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 
 
 def stored_envelopes() -> list[Envelope]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -25,7 +25,7 @@ from domain.errors import (
 )
 from domain.live_stream import LiveStream, StreamProduct
 
-T0 = datetime(2026, 3, 17, 19, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 P1, P2 = str(uuid.UUID(int=1)), str(uuid.UUID(int=2))
 
 
