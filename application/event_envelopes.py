@@ -7,10 +7,13 @@ republished event keeps its id.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from datetime import datetime
 from typing import Any
+
+from eventsourcing.utils import resolve_topic
 
 from application.envelope import Envelope, to_plain
 
@@ -74,6 +77,7 @@ def envelope_from_state_bytes(*, topic: str, aggregate_id: Any, aggregate_versio
     Gives the same envelope as ``envelope_from_stored`` on the transcoder-decoded state (a unit test checks).
     """
     d = json.loads(state, object_hook=_plain_hook)
+    _upcast(topic, d)
     type_ = event_type_from_topic(topic)
     occurred_at = datetime.fromisoformat(d.pop("timestamp"))
     for k in ("originator_id", "originator_version", "originator_topic"):
@@ -91,3 +95,21 @@ def envelope_from_state_bytes(*, topic: str, aggregate_id: Any, aggregate_versio
         payload=d,
         position=position,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _event_class(topic: str) -> Any:
+    return resolve_topic(topic)
+
+
+def _upcast(topic: str, state: dict[str, Any]) -> None:
+    """Old schema versions are upcast on read, never rewritten: the log always carries the current version.
+    The event class's own ``upcast_vN_vM`` steps run on the plain state (they add or rename fields)."""
+    cls = _event_class(topic)
+    current = int(getattr(cls, "class_version", 1))
+    stored = int(state.get("class_version", 1) or 1)
+    while stored < current:
+        getattr(cls, f"upcast_v{stored}_v{stored + 1}")(state)
+        stored += 1
+    if current > 1:
+        state["class_version"] = current
