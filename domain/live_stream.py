@@ -136,6 +136,7 @@ class LiveStream(Aggregate):
         self.stream_url: str | None = None
         self.chat_room_id: str | None = None
         self.summary: str | None = None
+        self.video_interrupted = False  # the host's video stopped arriving while the show is live
 
     # ---- creation ------------------------------------------------------------------------------------
     @classmethod
@@ -244,6 +245,31 @@ class LiveStream(Aggregate):
             auto_generate_highlights=auto_generate_highlights,
             duration_seconds=duration,
         )
+
+    class VideoInterrupted(Event):
+        reason: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, LiveStream)
+            aggregate.video_interrupted = True
+
+    def video_interrupted_by(self, *, now: datetime, reason: str) -> bool:
+        """The media plane lost the host's video. Idempotent; only a live show can be interrupted."""
+        if self.status != "live" or self.video_interrupted:
+            return False
+        self.trigger_event(self.VideoInterrupted, timestamp=now, reason=reason)
+        return True
+
+    class VideoResumed(Event):
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, LiveStream)
+            aggregate.video_interrupted = False
+
+    def video_resumed(self, *, now: datetime) -> bool:
+        if self.status != "live" or not self.video_interrupted:
+            return False
+        self.trigger_event(self.VideoResumed, timestamp=now)
+        return True
 
     class Cancelled(Event):
         reason: str | None

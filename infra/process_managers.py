@@ -2,6 +2,8 @@
 
 - Auctions: closed when their time is up; a lot passes to the next bidder when its winner did not pay in time.
 - Group buys: at the deadline, unlocked for everyone or released for everyone.
+- Media policy: the first segment of a scheduled show starts it; an interrupted ingest marks its video
+  interrupted, a resumed one clears it (a consumer of the media topic).
 - Hold expiry: flash-sale holds past their deadline are released (the aggregate decides which; returned units
   go to the waitlist first). Candidates come from the read model; the decision is the aggregate's.
 - Payment reconciliation: payments still "processing" after ``payment_reconcile_after_s`` are checked with the
@@ -12,6 +14,7 @@ Both are idempotent, so several copies may run; each pass is cheap when there is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,8 +22,11 @@ from uuid import UUID
 
 from application.auctions import AuctionService
 from application.checkout import CheckoutService
+from application.envelope import Envelope
+from application.media_policy import MediaPolicy
 from application.flash_sales import FlashSaleService
 from application.group_buys import GroupBuyService
+from domain.errors import DomainError
 from infra.bootstrap import Container, utc_now
 from infra.postgres import PgDatabase
 from infra.settings import Settings
@@ -104,6 +110,32 @@ class PaymentReconciler:
         return len(rows)
 
 
+async def run_media_policy(settings: Settings, policy: MediaPolicy, stop: asyncio.Event) -> None:
+    """Media events → the stream's state (MediaPolicy); its own consumer group, offsets committed after."""
+    from infra import kafka
+
+    await kafka.ensure_topics(settings)
+    consumer = kafka.consumer(settings, settings.topic("media"), group_id=f"{settings.topic_prefix}.process.media",
+                              client_id="media-policy")
+    await kafka.start_with_retry(consumer)
+    print("media policy ready", flush=True)
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            for msgs in batches.values():
+                for m in msgs:
+                    try:
+                        done = await policy.handle(Envelope.from_json(m.value))
+                        if done:
+                            log.info("media policy: stream %s %s", Envelope.from_json(m.value).stream_id, done)
+                    except DomainError as exc:  # e.g. an unverified host's stream cannot start: logged, skipped
+                        log.warning("media policy refused: %s", exc)
+            if batches:
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+
+
 async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     container = Container(settings)
     await container.open()
@@ -114,6 +146,9 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     groups = GroupBuySettler(container.read_db, container.group_buys)
     payments = PaymentReconciler(container.read_db, container.checkout, after_s=settings.payment_reconcile_after_s,
                                  timeout_s=settings.payment_session_timeout_s)
+    assert container.writer and container.streams
+    policy = asyncio.create_task(run_media_policy(
+        settings, MediaPolicy(container.writer, container.streams, clock=utc_now), stop))
     print("process managers ready", flush=True)
     try:
         while not stop.is_set():
@@ -131,4 +166,7 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
             except TimeoutError:
                 pass
     finally:
+        policy.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await policy
         await container.close()

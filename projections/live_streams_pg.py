@@ -140,6 +140,12 @@ async def on_product_featured(tx: SqlTx, e: Envelope) -> bool:
     return True
 
 
+async def on_video(tx: SqlTx, e: Envelope) -> bool:
+    interrupted = e.type == "LiveStream.VideoInterrupted"
+    return await _bump(tx, e, "metadata = metadata || jsonb_build_object('video_interrupted', %(i)s::boolean)",
+                       {"i": interrupted})
+
+
 HANDLERS: dict[str, Callable[[SqlTx, Envelope], Awaitable[bool]]] = {
     "LiveStream.Scheduled": on_scheduled,
     "LiveStream.Started": on_started,
@@ -147,6 +153,8 @@ HANDLERS: dict[str, Callable[[SqlTx, Envelope], Awaitable[bool]]] = {
     "LiveStream.Cancelled": on_cancelled,
     "LiveStream.ProductAdded": on_product_added,
     "LiveStream.ProductFeatured": on_product_featured,
+    "LiveStream.VideoInterrupted": on_video,
+    "LiveStream.VideoResumed": on_video,
 }
 
 
