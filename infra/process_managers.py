@@ -23,9 +23,9 @@ from uuid import UUID
 from application.auctions import AuctionService
 from application.checkout import CheckoutService
 from application.envelope import Envelope
-from application.media_policy import MediaPolicy
 from application.flash_sales import FlashSaleService
 from application.group_buys import GroupBuyService
+from application.media_policy import MediaPolicy
 from domain.errors import DomainError
 from infra.bootstrap import Container, utc_now
 from infra.postgres import PgDatabase

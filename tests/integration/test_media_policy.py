@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -22,7 +22,7 @@ def test_first_segment_starts_the_show_and_interruptions_are_recorded_once(envir
     env: Settings = environments.new()
     store = LiveCommerceStore(env.eventsourcing_env())
     sid = uuid.uuid4()
-    show = LiveStream.schedule(id=sid, now=datetime.now(timezone.utc), vendor_id=str(uuid.uuid4()),
+    show = LiveStream.schedule(id=sid, now=datetime.now(UTC), vendor_id=str(uuid.uuid4()),
                                stream_key=uuid.uuid4().hex, title="ভিডিও থেকে লাইভ", stream_type="tutorial")
     store.save(show)
 
@@ -37,7 +37,7 @@ def test_first_segment_starts_the_show_and_interruptions_are_recorded_once(envir
         p = AIOKafkaProducer(bootstrap_servers=env.kafka_bootstrap)
         await p.start()
         for type_, payload in events:
-            e = new_interaction(type_, str(sid), payload, datetime.now(timezone.utc))
+            e = new_interaction(type_, str(sid), payload, datetime.now(UTC))
             await p.send_and_wait(env.topic("media"), e.to_json(), key=e.key)
         await p.stop()
 
