@@ -132,6 +132,8 @@ async def run_media_policy(settings: Settings, policy: MediaPolicy, stop: asynci
                         log.warning("media policy refused: %s", exc)
             if batches:
                 await consumer.commit()
+            for sid in await policy.sweep_silent():
+                log.info("media policy: stream %s went quiet: video interrupted", sid)
     finally:
         await consumer.stop()
 
@@ -148,7 +150,8 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
                                  timeout_s=settings.payment_session_timeout_s)
     assert container.writer and container.streams
     policy = asyncio.create_task(run_media_policy(
-        settings, MediaPolicy(container.writer, container.streams, clock=utc_now), stop))
+        settings, MediaPolicy(container.writer, container.streams, clock=utc_now,
+                              silence_s=settings.media_silence_s), stop))
     print("process managers ready", flush=True)
     try:
         while not stop.is_set():

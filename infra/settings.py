@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     payment_timeout_s: float = 30.0
     # Process managers (livecommerce process): hold expiry and payment reconciliation.
     sweep_interval_s: float = 2.0
+    media_silence_s: float = 15.0  # a live show without media events this long: its video is interrupted
     payment_reconcile_after_s: float = 120.0
     payment_session_timeout_s: float = 900.0
 

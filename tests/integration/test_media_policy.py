@@ -19,7 +19,7 @@ from tests.support import Proc, wait_until
 
 def test_first_segment_starts_the_show_and_interruptions_are_recorded_once(environments: Environments,
                                                                            log_dir: Path) -> None:
-    env: Settings = environments.new()
+    env: Settings = environments.new().model_copy(update={"media_silence_s": 3.0})
     store = LiveCommerceStore(env.eventsourcing_env())
     sid = uuid.uuid4()
     show = LiveStream.schedule(id=sid, now=datetime.now(UTC), vendor_id=str(uuid.uuid4()),
@@ -52,8 +52,14 @@ def test_first_segment_starts_the_show_and_interruptions_are_recorded_once(envir
         wait_until(lambda: state().video_interrupted, timeout=30, what="the interruption")
         asyncio.run(publish(("media.ingest_started", {"resumed": True})))
         wait_until(lambda: not state().video_interrupted, timeout=30, what="the resumption")
+        # The media process dies without a word: after media_silence_s the video is interrupted, once;
+        # its next segment (a restarted worker) clears it.
+        wait_until(lambda: state().video_interrupted, timeout=30, what="silence to interrupt the video")
+        asyncio.run(publish(seg))
+        wait_until(lambda: not state().video_interrupted, timeout=30, what="the next segment to resume it")
         names = [type(e).__name__ for e in store.events.get(sid)]
-        assert names == ["Scheduled", "Started", "VideoInterrupted", "VideoResumed"]
+        assert names == ["Scheduled", "Started", "VideoInterrupted", "VideoResumed", "VideoInterrupted",
+                         "VideoResumed"]
     finally:
         proc.stop()
         store.close()
