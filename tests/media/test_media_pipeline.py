@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -137,3 +138,44 @@ def test_log_only_read_models_rebuild_from_kafka_to_the_same_content(environment
         assert pg_hash(env.postgres_url, ("live_stream_recordings",)) == live
     finally:
         worker.stop()
+
+
+@pytest.mark.slow
+def test_killing_the_media_process_mid_show_interrupts_and_a_restart_resumes(environments: Environments,
+                                                                           log_dir: Path, tmp_path: Path) -> None:
+    import uuid
+    from datetime import datetime
+
+    from application.event_store import LiveCommerceStore
+    from domain.live_stream import LiveStream
+
+    env = environments.new().model_copy(update={"media_silence_s": 3.0})
+    video = make_video(tmp_path / "show.mp4", size="640x360", seconds=12)
+    store = LiveCommerceStore(env.eventsourcing_env())
+    sid = uuid.uuid4()
+    store.save(LiveStream.schedule(id=sid, now=datetime.now(UTC), vendor_id=str(uuid.uuid4()),
+                                   stream_key=uuid.uuid4().hex, title="crash test", stream_type="tutorial"))
+
+    def events() -> list[str]:
+        return [type(e).__name__ for e in store.events.get(sid)]
+
+    process = Proc(env, "process", log_dir=log_dir, name="process-managers")
+    try:
+        process.wait_for_output("media policy ready", timeout=60)
+        media = Proc(env, "media", "--stream", str(sid), "--source", str(video), "--pace", "--highlights", "no",
+                     log_dir=log_dir, name="media-first")
+        wait_until(lambda: "Started" in events(), timeout=60, what="the first segment to start the show")
+        time.sleep(2)
+        media.kill()  # no goodbye: the process cannot report its own death
+        wait_until(lambda: "VideoInterrupted" in events(), timeout=30, what="silence to interrupt the video")
+        again = Proc(env, "media", "--stream", str(sid), "--source", str(video), "--highlights", "no",
+                     log_dir=log_dir, name="media-restarted")
+        assert again.popen.wait(120) == 0, again.output()[-2000:]
+        wait_until(lambda: "VideoResumed" in events(), timeout=30, what="the restarted worker to resume it")
+        out = env.media_root / str(sid)
+        assert "#EXT-X-STREAM-INF" in (out / "master.m3u8").read_text()
+        assert "#EXT-X-STREAM-INF" in (out / "recording.m3u8").read_text()  # the VOD master
+        assert "#EXT-X-ENDLIST" in (out / "360p" / "recording.m3u8").read_text()  # a complete rendition
+    finally:
+        process.stop()
+        store.close()
