@@ -49,6 +49,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "host.dashboard": frozenset({"host", "admin"}),
     "host.applications": frozenset({"admin"}),
     "host.verify": frozenset({"admin"}),
+    "catalog.vendors": frozenset({"admin"}),
+    "catalog.products": frozenset({"vendor", "admin"}),
     "host.reject": frozenset({"admin"}),
     "host.suspend": frozenset({"admin"}),
     "host.reinstate": frozenset({"admin"}),

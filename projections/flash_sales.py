@@ -145,6 +145,8 @@ class FlashSalesProjection:
 async def deals_for_stream(db: Any, stream_id: str) -> list[dict[str, Any]]:
     """The stream's flash sales with their product, for ``GET /streams/:id/deals``."""
     return list(await db.fetch(
-        "SELECT id, product_id, sale_name, original_price, flash_price, discount_percentage, available_quantity,"
-        " sold_quantity, reserved_quantity, total_quantity, start_time, end_time, status::text AS status"
-        " FROM flash_sales WHERE stream_id = %s ORDER BY start_time, id", (stream_id,)))
+        "SELECT f.id, f.product_id, f.sale_name, COALESCE(p.name, f.sale_name) AS product_name,"
+        " p.name_bn AS product_name_bn, f.original_price, f.flash_price, f.discount_percentage,"
+        " f.available_quantity, f.sold_quantity, f.reserved_quantity, f.total_quantity, f.start_time, f.end_time,"
+        " f.status::text AS status FROM flash_sales f LEFT JOIN products p ON p.id = f.product_id"
+        " WHERE f.stream_id = %s ORDER BY f.start_time, f.id", (stream_id,)))

@@ -13,6 +13,7 @@ from infra.settings import Settings
 from interfaces.http import (
     analytics,
     auctions,
+    catalog,
     checkout,
     errors,
     flash_sales,
@@ -39,6 +40,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
     app.blueprint(analytics.bp)
+    app.blueprint(catalog.bp)
     app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)

@@ -160,7 +160,8 @@ async def get_flash_sale(request: Request, sale_id: UUID) -> HTTPResponse:
 
 def _deal(r: dict[str, Any]) -> dict[str, Any]:
     return {
-        "flash_sale_id": str(r["id"]), "product_id": str(r["product_id"]), "product_name": r["sale_name"],
+        "flash_sale_id": str(r["id"]), "product_id": str(r["product_id"]),
+        "product_name": r.get("product_name") or r["sale_name"], "product_name_bn": r.get("product_name_bn"),
         "original_price": money(r["original_price"]), "live_price": money(r["flash_price"]),
         "discount_percentage": float(r["discount_percentage"] or Decimal(0)),
         "available_quantity": r["available_quantity"], "sale_start_time": iso(r["start_time"]),

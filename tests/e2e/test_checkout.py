@@ -360,3 +360,32 @@ def test_only_the_streams_owners_create_auctions_and_group_buys(shop: Shop, path
     other_host = httpx.post(url, json=body, headers=auth(shop.env, "host"))
     assert other_host.status_code == 403  # a host, but not this stream's
     assert shop.http.post(f"{P}{path}", json=body).status_code == 201  # admin
+
+
+def test_catalogue_over_http_feeds_the_deals_with_product_names(shop: Shop) -> None:
+    vendor = str(uuid.uuid4())
+    assert shop.http.put(f"{P}/catalog/vendors", json={"vendors": [
+        {"id": vendor, "name": "Aarong", "name_bn": "আড়ং"}]}).status_code == 200
+    product = {"id": IPHONE, "vendor_id": vendor, "name": "iPhone 14 Pro", "name_bn": "আইফোন ১৪ প্রো",
+               "list_price": 120000.00, "stock": 40, "category": "electronics"}
+    own = httpx.put(f"{shop.http.base_url}{P}/catalog/products", json={"products": [product]},
+                    headers=auth(shop.env, "vendor", vendor=vendor))
+    assert own.status_code == 200, own.text
+    others = httpx.put(f"{shop.http.base_url}{P}/catalog/products", json={"products": [product]},
+                       headers=auth(shop.env, "vendor", vendor=str(uuid.uuid4())))
+    assert others.status_code == 403
+    viewer = httpx.put(f"{shop.http.base_url}{P}/catalog/vendors", json={"vendors": [{"id": vendor, "name": "x"}]},
+                       headers=shop.token(str(uuid.uuid4())))
+    assert viewer.status_code == 403
+    unknown = shop.http.put(f"{P}/catalog/products", json={"products": [{**product, "vendor_id": str(uuid.uuid4())}]})
+    assert unknown.status_code == 422
+    bad = shop.http.put(f"{P}/catalog/products", json={"products": [{**product, "list_price": -1}]})
+    assert bad.status_code == 422
+    got = shop.http.get(f"{P}/catalog/products/{IPHONE}").json()
+    assert (got["name_bn"], got["list_price"], got["stock"]) == ("আইফোন ১৪ প্রো", 120000.0, 40)
+    sid = live_stream(shop)
+    shop.http.post(f"{P}/flash-sales", json={"stream_id": sid, "product_id": IPHONE, "flash_price": 85000.00,
+                                             "available_quantity": 5, "duration_minutes": 30})
+    deal = wait_until(lambda: (shop.http.get(f"{P}/streams/{sid}/deals").json()["active_deals"] or [None])[0],
+                      what="the deal")
+    assert (deal["product_name"], deal["product_name_bn"]) == ("iPhone 14 Pro", "আইফোন ১৪ প্রো")
