@@ -17,7 +17,7 @@ from eventsourcing.utils import resolve_topic
 
 from application.envelope import Envelope, to_plain
 
-_NAMESPACE = uuid.UUID("6f1c7a52-5d55-4e41-9a53-0c1e0b7c2a10")
+NAMESPACE = uuid.UUID("6f1c7a52-5d55-4e41-9a53-0c1e0b7c2a10")
 _BASE_FIELDS = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
 
@@ -45,7 +45,7 @@ def envelope_from_stored(*, topic: str, aggregate_id: Any, aggregate_version: in
     agg = str(aggregate_id)
     schema_version = int(payload.pop("class_version", 1) or 1)
     return Envelope(
-        id=str(uuid.uuid5(_NAMESPACE, f"{agg}:{aggregate_version}")),
+        id=str(uuid.uuid5(NAMESPACE, f"{agg}:{aggregate_version}")),
         type=type_,
         schema_version=schema_version,
         aggregate_id=agg,
@@ -77,7 +77,7 @@ def envelope_from_state_bytes(*, topic: str, aggregate_id: Any, aggregate_versio
     Gives the same envelope as ``envelope_from_stored`` on the transcoder-decoded state (a unit test checks).
     """
     d = json.loads(state, object_hook=_plain_hook)
-    _upcast(topic, d)
+    upcast_state(topic, d)
     type_ = event_type_from_topic(topic)
     occurred_at = datetime.fromisoformat(d.pop("timestamp"))
     for k in ("originator_id", "originator_version", "originator_topic"):
@@ -85,7 +85,7 @@ def envelope_from_state_bytes(*, topic: str, aggregate_id: Any, aggregate_versio
     agg = str(aggregate_id)
     schema_version = int(d.pop("class_version", 1) or 1)
     return Envelope(
-        id=str(uuid.uuid5(_NAMESPACE, f"{agg}:{aggregate_version}")),
+        id=str(uuid.uuid5(NAMESPACE, f"{agg}:{aggregate_version}")),
         type=type_,
         schema_version=schema_version,
         aggregate_id=agg,
@@ -102,7 +102,7 @@ def _event_class(topic: str) -> Any:
     return resolve_topic(topic)
 
 
-def _upcast(topic: str, state: dict[str, Any]) -> None:
+def upcast_state(topic: str, state: dict[str, Any]) -> None:
     """Old schema versions are upcast on read, never rewritten: the log always carries the current version.
     The event class's own ``upcast_vN_vM`` steps run on the plain state (they add or rename fields)."""
     cls = _event_class(topic)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
@@ -75,3 +76,23 @@ async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer, attempts
                 raise
             log.warning("kafka not reachable yet; retrying")
             await asyncio.sleep(min(2.0, 0.2 * (i + 1)))
+
+
+async def read_to_end(consumer: AIOKafkaConsumer, parts: list[TopicPartition], *, from_beginning: bool = True,
+                      batch: int = 2000) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+    """Batches of records from ``parts`` up to the end offsets taken when called (rebuilds, replays)."""
+    consumer.assign(parts)
+    if from_beginning:
+        await consumer.seek_to_beginning(*parts)
+    ends = await consumer.end_offsets(parts)
+    while True:
+        behind = False
+        for tp in parts:
+            if await consumer.position(tp) < ends[tp]:
+                behind = True
+                break
+        if not behind:
+            return
+        got = await consumer.getmany(timeout_ms=1000, max_records=batch)
+        yield [m for tp, msgs in got.items() for m in msgs if m.offset < ends[tp]]
+

@@ -35,19 +35,32 @@ class OpenProjection:
     close: Callable[[], Awaitable[None]]
 
 
+# Read models that are one class over the read database: name -> (class, pool size).
+PG_TABLES: dict[str, tuple[Callable[[PgDatabase], Projection], int]] = {
+    "live_streams": (LiveStreamsTable, 4),
+    "orders": (OrdersTable, 4),
+    "auctions": (AuctionsTable, 2),
+    "group_buys": (GroupBuysTable, 2),
+    "analytics": (AnalyticsTables, 2),
+    "recordings": (RecordingsTable, 2),
+}
+
+
+async def _read_db(settings: Settings, pool: int) -> PgDatabase:
+    """The read database, migrated, with an open pool of at most ``pool`` connections."""
+    apply_migrations(settings.read_url)
+    db = PgDatabase(settings.read_url, max_size=pool)
+    await db.open()
+    return db
+
+
 async def open_projection(settings: Settings, name: str) -> OpenProjection:
     if name not in PROJECTIONS:
         raise ValueError(f"unknown projection {name!r}; known: {', '.join(PROJECTIONS)}")
-    if name == "live_streams":
-        apply_migrations(settings.read_url)
-        db = PgDatabase(settings.read_url, max_size=4)
-        await db.open()
-        return OpenProjection(LiveStreamsTable(db), db.close)
-    if name == "recordings":
-        apply_migrations(settings.read_url)
-        rdb = PgDatabase(settings.read_url, max_size=2)
-        await rdb.open()
-        return OpenProjection(RecordingsTable(rdb), rdb.close)
+    if name in PG_TABLES:
+        cls, pool = PG_TABLES[name]
+        db = await _read_db(settings, pool)
+        return OpenProjection(cls(db), db.close)
     if name == "stream_quality":
         qclient = mongo_client(settings.mongo_url)
         quality = StreamQualityMongo(qclient[settings.mongo_db][QUALITY_COLLECTION])
@@ -57,30 +70,8 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
             await qclient.close()
 
         return OpenProjection(quality, close_quality)
-    if name == "analytics":
-        apply_migrations(settings.read_url)
-        andb = PgDatabase(settings.read_url, max_size=2)
-        await andb.open()
-        return OpenProjection(AnalyticsTables(andb), andb.close)
-    if name == "group_buys":
-        apply_migrations(settings.read_url)
-        gdb = PgDatabase(settings.read_url, max_size=2)
-        await gdb.open()
-        return OpenProjection(GroupBuysTable(gdb), gdb.close)
-    if name == "auctions":
-        apply_migrations(settings.read_url)
-        adb = PgDatabase(settings.read_url, max_size=2)
-        await adb.open()
-        return OpenProjection(AuctionsTable(adb), adb.close)
-    if name == "orders":
-        apply_migrations(settings.read_url)
-        odb = PgDatabase(settings.read_url, max_size=4)
-        await odb.open()
-        return OpenProjection(OrdersTable(odb), odb.close)
     if name == "flash_sales":
-        apply_migrations(settings.read_url)
-        db = PgDatabase(settings.read_url, max_size=4)
-        await db.open()
+        db = await _read_db(settings, 4)
         r = redis_client(settings.redis_url)
 
         async def close_both() -> None:
@@ -133,9 +124,7 @@ async def _open_hosts(settings: Settings, name: str) -> OpenProjection:
     from projections.hosts_pg import HostsProjection
     from projections.stream_moderators_pg import StreamModeratorsTable
 
-    apply_migrations(settings.read_url)
-    db = PgDatabase(settings.read_url, max_size=4)
-    await db.open()
+    db = await _read_db(settings, 4)
     if name == "stream_moderators":
         return OpenProjection(StreamModeratorsTable(db), db.close)
     r = redis_client(settings.redis_url)

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from tqdm import tqdm
 
 from application.event_store import LiveCommerceStore
+from infra import kafka
 from infra.postgres import ensure_event_store
 from infra.projection_factory import open_projection
 from infra.projection_runner import rebuild_lock
@@ -39,17 +40,12 @@ async def _rebuild_from_topics(settings: Settings, name: str, progress: bool, *,
         await consumer.start()
         parts = [TopicPartition(settings.topic(t), p) for t in (topics or opened.projection.topics)
                  for p in range(settings.topic_partitions)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
+        total = sum((await consumer.end_offsets(parts)).values())
         if reset:
             await opened.projection.reset()
-        total = sum(ends.values())
         with tqdm(total=total, unit="ev", desc=f"rebuild {name}", disable=not progress) as bar:
-            while await _behind(consumer, parts, ends):
-                got = await consumer.getmany(timeout_ms=1000, max_records=2000)
-                batch = [Envelope.from_json(m.value) for tp, msgs in got.items() for m in msgs
-                         if m.offset < ends[tp]]
+            async for records in kafka.read_to_end(consumer, parts):
+                batch = [Envelope.from_json(m.value) for m in records]
                 if batch:
                     await opened.projection.apply(batch)
                     count += len(batch)
@@ -104,10 +100,3 @@ async def _rebuild_from_store(settings: Settings, name: str, *, progress: bool, 
         await opened.close()
     return count
 
-
-async def _behind(consumer: AIOKafkaConsumer, parts: list[TopicPartition], ends: dict[TopicPartition, int]) -> bool:
-    """True while some partition has not yet been read up to its end offset."""
-    for tp in parts:
-        if await consumer.position(tp) < ends[tp]:
-            return True
-    return False

@@ -32,7 +32,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from application.envelope import Envelope
-from application.event_envelopes import envelope_from_state_bytes
+from application.event_envelopes import NAMESPACE, envelope_from_state_bytes, stream_id_of, upcast_state
 from application.event_store import EVENTS_TABLE
 from infra.settings import Settings
 from infra.store_reader import max_position, read_after
@@ -52,7 +52,7 @@ Row = tuple[int | None, str, str, int, str | None, int | None, str | None, datet
 # Python object hook per dict, and the envelope id (uuid5) is built from one SHA-1. Twice the rate.
 _SIMPLE = re.compile(rb'\{"_type_":"(?:decimal_str|datetime_iso)","_data_":("[^"\\]*")\}')
 _UUID = re.compile(rb'\{"_type_":"uuid_hex","_data_":"([0-9a-f]{32})"\}')
-_ID_NS = bytes.fromhex("6f1c7a525d554e419a530c1e0b7c2a10")  # application.event_envelopes._NAMESPACE
+_ID_NS = NAMESPACE.bytes  # the relay's envelope ids, computed here without building UUID objects
 _DECODE = json.JSONDecoder().decode
 _SELECT = ("SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
            " WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
@@ -83,12 +83,12 @@ def stored_rows(rows: Iterable[tuple[int, str, int, str, bytes]]) -> list[Row]:
                     topic=topic, aggregate_id=agg, aggregate_version=ver, state=bytes(state), position=nid)))
                 continue
         d = _DECODE(s.decode())
+        upcast_state(topic, d)  # old schema versions are replayed as the current one, as the relay publishes
         at = datetime.fromisoformat(d.pop("timestamp"))
         for k in ("originator_id", "originator_version", "originator_topic"):
             d.pop(k, None)
         type_ = topic[topic.rfind(":") + 1:]
-        stream = d.get("stream_id")
-        sid = agg if type_.startswith("LiveStream.") else (str(stream) if stream else None)
+        sid = stream_id_of(type_, agg, d)
         out.append((nid, envelope_id(agg, ver), type_, int(d.pop("class_version", 1) or 1), agg, ver, sid, at,
                     _PAYLOAD.encode(d)))
     return out

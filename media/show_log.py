@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from application.envelope import Envelope
+from infra.kafka import read_to_end
 from infra.settings import Settings
 
 
@@ -19,27 +20,10 @@ async def read_show_log(settings: Settings, stream_id: str, topics: tuple[str, .
     out: list[Envelope] = []
     try:
         parts = [TopicPartition(settings.topic(t), p) for t in topics for p in range(settings.topic_partitions)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        while await _behind(consumer, parts, ends):
-            got = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            for tp, msgs in got.items():
-                for m in msgs:
-                    if m.offset >= ends[tp]:
-                        continue
-                    e = Envelope.from_json(m.value)
-                    if e.stream_id == stream_id:
-                        out.append(e)
+        async for records in read_to_end(consumer, parts, batch=5000):
+            out += [e for e in (Envelope.from_json(m.value) for m in records) if e.stream_id == stream_id]
     finally:
         await consumer.stop()
     out.sort(key=lambda e: e.occurred_at)
     return out
 
-
-async def _behind(consumer: AIOKafkaConsumer, parts: list[TopicPartition], ends: dict[TopicPartition, int]) -> bool:
-    """True while some partition has not yet been read up to its end offset."""
-    for tp in parts:
-        if await consumer.position(tp) < ends[tp]:
-            return True
-    return False

@@ -76,11 +76,6 @@ async def get_stream(db: SqlReader, stream_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-async def stream_version(db: SqlReader, stream_id: str) -> int | None:
-    rows = await db.fetch("SELECT aggregate_version FROM live_streams WHERE id = %s", (stream_id,))
-    return int(rows[0]["aggregate_version"]) if rows else None
-
-
 async def products_of(db: SqlReader, stream_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     if not stream_ids:
         return {}

@@ -12,7 +12,7 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from infra.bootstrap import Container
+from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso
 from interfaces.http.schemas import Body
@@ -25,9 +25,6 @@ class PeriodQuery(Body):
     period: Annotated[str, Field(pattern=r"^\d{1,3}d$")] = "30d"
     metrics: str = "all"
 
-
-def _c(request: Request) -> Container:
-    return request.app.ctx.container  # type: ignore[no-any-return]
 
 
 @bp.get("/streams/<stream_id:uuid>/analytics")

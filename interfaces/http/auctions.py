@@ -11,9 +11,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from application.auctions import CreateAuction, Standing
-from infra.bootstrap import Container
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.checkout import _buyer
+from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
@@ -36,9 +36,6 @@ class CreateAuctionBody(Body):
 class BidBody(Body):
     max_amount: Money
 
-
-def _c(request: Request) -> Container:
-    return request.app.ctx.container  # type: ignore[no-any-return]
 
 
 def _standing(s: Standing) -> dict[str, Any]:

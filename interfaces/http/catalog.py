@@ -11,10 +11,10 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from infra.bootstrap import Container
 from infra.catalog import known_vendor_ids, upsert
 from interfaces.catalog_cli import ProductIn, VendorIn
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import money
 from interfaces.http.schemas import Body
@@ -29,9 +29,6 @@ class VendorsBody(Body):
 class ProductsBody(Body):
     products: Annotated[list[ProductIn], Field(min_length=1, max_length=1000)]
 
-
-def _c(request: Request) -> Container:
-    return request.app.ctx.container  # type: ignore[no-any-return]
 
 
 @bp.put("/catalog/vendors")

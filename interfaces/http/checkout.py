@@ -10,9 +10,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from application.checkout import Checkout, Item, Placed
-from infra.bootstrap import Container
+from domain.errors import DomainError
 from infra.idempotency import request_hash
-from infra.tokens import InvalidToken, TokenVerifier
+from interfaces.http.auth import authenticate, refusal
+from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
@@ -48,21 +49,13 @@ class CheckoutBody(Body):
     emi_months: Literal[3, 6, 12] | None = None
 
 
-def _c(request: Request) -> Container:
-    return request.app.ctx.container  # type: ignore[no-any-return]
-
 
 def _buyer(request: Request) -> str | HTTPResponse:
-    """The signed-in buyer (a bearer token); commerce needs one."""
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("bearer "):
-        return error_response(401, "sign_in_required")
+    """The signed-in buyer (commerce needs one): the shared sign-in check of ``interfaces.http.auth``."""
     try:
-        tokens = _c(request).tokens or TokenVerifier(_c(request).settings)
-        identity = tokens.verify(header[7:].strip())
-    except InvalidToken:
-        return error_response(401, "invalid_token")
-    return identity.user_id
+        return authenticate(request).user_id
+    except DomainError as exc:
+        return refusal(exc)
 
 
 @bp.post("/cart/add")

@@ -20,6 +20,11 @@ from interfaces.http.messages import message
 log = logging.getLogger(__name__)
 
 
+def container(request: Request) -> Any:
+    """The composition root's objects for this request (``infra.bootstrap.Container``)."""
+    return request.app.ctx.container
+
+
 def error_response(status: int, code: str, details: dict[str, Any] | None = None) -> HTTPResponse:
     en, bn = message(code)
     return json({"error": {"code": code, "message": en, "message_bn": bn, "details": details or {}}},

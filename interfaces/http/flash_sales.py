@@ -20,9 +20,9 @@ from sanic.response import HTTPResponse, json
 from application.access import refuse
 from application.flash_sales import CreateFlashSale, Purchase
 from application.sale_access import authorize_sale
-from infra.bootstrap import Container
 from infra.idempotency import request_hash
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
@@ -58,9 +58,6 @@ class ConfirmBody(Body):
 class ReleaseBody(Body):
     reason: Annotated[str, Field(min_length=1, max_length=200)] = "payment_failed"
 
-
-def _c(request: Request) -> Container:
-    return request.app.ctx.container  # type: ignore[no-any-return]
 
 
 @bp.post("/flash-sales")

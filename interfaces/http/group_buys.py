@@ -10,9 +10,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from application.group_buys import GroupView, LaunchGroupBuy
-from infra.bootstrap import Container
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.checkout import _buyer
+from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
@@ -33,9 +33,6 @@ class LaunchBody(Body):
 class LeaveBody(Body):
     hold_id: UUID
 
-
-def _c(request: Request) -> Container:
-    return request.app.ctx.container  # type: ignore[no-any-return]
 
 
 def _view(v: GroupView) -> dict[str, Any]:

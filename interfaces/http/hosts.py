@@ -16,8 +16,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from application.hosts import HostApplication, HostStream
-from infra.bootstrap import Container
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso
 from interfaces.http.schemas import Body, Language, StreamType
@@ -90,9 +90,6 @@ class ApplicationsQuery(Body):
 class DashboardQuery(Body):
     host_id: UUID | None = None  # admins only
 
-
-def _c(request: Request) -> Container:
-    return request.app.ctx.container  # type: ignore[no-any-return]
 
 
 def _body(request: Request) -> Any:

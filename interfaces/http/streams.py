@@ -18,6 +18,7 @@ from application.streams import ProductTerms, ScheduleStream
 from infra.bootstrap import Container
 from interfaces.http import presenters
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.schemas import (
     Body,
@@ -36,9 +37,6 @@ from projections.stream_status_redis import TRENDING, status_key
 
 bp = Blueprint("streams", url_prefix="/api/v1/live-commerce")
 
-
-def _c(request: Request) -> Container:
-    return request.app.ctx.container  # type: ignore[no-any-return]
 
 
 def _body(request: Request) -> Any:
