@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bench._env import drop, fresh_settings, summary
 from bench._http import Pool
+from infra.settings import Settings
 from tests.support import Proc, auth, free_port, wait_until
 
 P = "/api/v1/live-commerce"
@@ -41,16 +42,22 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def machine_cpu() -> dict[str, float]:
-    """CPU seconds of the servers and of this load generator, by kind, to show the whole budget."""
+def machine_cpu(settings: Settings) -> dict[str, float]:
+    """CPU seconds of this run's servers and of this load generator, by kind, to show the whole budget.
+
+    Only this stack's broker (by its port) and the PostgreSQL backends of this run's database (by the process
+    title) are counted, so other work on the machine does not show up as ours; PostgreSQL's shared background
+    writers are left out, so its figure is a slight undercount."""
     import psutil
 
+    kafka_port = settings.kafka_bootstrap.rsplit(":", 1)[-1]
+    db = settings.postgres_url.rsplit("/", 1)[-1]
     out: dict[str, float] = {}
     for p in psutil.process_iter(["name", "cmdline"]):
         try:
             cmd = " ".join(p.info["cmdline"] or [])
-            name = ("postgres" if "postgres" in (p.info["name"] or "") else "tansu" if "tansu" in cmd
-                    else "redis" if "redis-server" in cmd else "mongo" if "secantusd" in cmd
+            name = ("postgres" if cmd.startswith("postgres:") and f" {db} " in cmd
+                    else "tansu" if "tansu" in cmd and f":{kafka_port}" in cmd
                     else "loadgen" if p.pid == os.getpid() else None)
             if name:
                 t = p.cpu_times()
@@ -60,9 +67,9 @@ def machine_cpu() -> dict[str, float]:
     return out
 
 
-async def run(port: int, rate: int, seconds: int, streams: int, pids: dict[str, int], admin: dict[str, str]
-              ) -> None:
-    pool = Pool("127.0.0.1", port, 256)
+async def run(settings: Settings, rate: int, seconds: int, streams: int, pids: dict[str, int],
+              admin: dict[str, str]) -> None:
+    pool = Pool("127.0.0.1", settings.http_port, 256)
     ids: list[str] = []
     for i in range(0, streams, 100):
         res = await asyncio.gather(*(pool.request("POST", f"{P}/streams", {
@@ -73,6 +80,7 @@ async def run(port: int, rate: int, seconds: int, streams: int, pids: dict[str, 
     visible: list[float] = []
     answered: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
 
     async def one(sid: str) -> None:
         nonlocal errors
@@ -82,16 +90,19 @@ async def run(port: int, rate: int, seconds: int, streams: int, pids: dict[str, 
         answered.append((time.perf_counter() - t0) * 1000)
         if status != 201:
             errors += 1
+            kinds[f"POST {status}"] = kinds.get(f"POST {status}", 0) + 1
             return
         status, got = await pool.request("GET", f"{P}/streams/{sid}?min_version={body['version']}")
         if status != 200 or got["version"] < body["version"]:
             errors += 1
+            kind = f"GET {status} {got.get('code', '') if isinstance(got, dict) else ''}".strip()
+            kinds[kind] = kinds.get(kind, 0) + 1
             return
         visible.append((time.perf_counter() - t0) * 1000)
 
     tasks = []
     cpu0 = {n: cpu_seconds(p) for n, p in pids.items()}
-    others0 = machine_cpu()
+    others0 = machine_cpu(settings)
     start = time.perf_counter()
     n = rate * seconds
     for i in range(n):
@@ -103,11 +114,12 @@ async def run(port: int, rate: int, seconds: int, streams: int, pids: dict[str, 
     wall = time.perf_counter() - start
     sent_rate = n / wall
     cpu = {name: cpu_seconds(p) - cpu0[name] for name, p in pids.items()}
-    others = {k: v - others0.get(k, 0.0) for k, v in machine_cpu().items()}
+    others = {k: v - others0.get(k, 0.0) for k, v in machine_cpu(settings).items()}
     cpu.update({k: v for k, v in others.items() if v > 0.05 * wall})
     print("CPU per command (ms): " + ", ".join(f"{k} {v / n * 1000:.2f}" for k, v in cpu.items())
           + "; cores busy: " + ", ".join(f"{k} {v / wall:.2f}" for k, v in cpu.items()))
-    print(f"sent {n} commands at {sent_rate:.0f}/s (asked {rate}/s) over {len(ids)} streams; errors: {errors}")
+    print(f"sent {n} commands at {sent_rate:.0f}/s (asked {rate}/s) over {len(ids)} streams; errors: {errors}"
+          + (f" {kinds}" if kinds else ""))
     print(f"baseline, command answered:   {summary(answered)}")
     print(f"command → visible in GET:     {summary(visible)}")
     p99 = sorted(visible)[int(0.99 * (len(visible) - 1))]
@@ -138,7 +150,7 @@ def main() -> None:
 
         wait_until(lambda: _healthy(httpx, settings.http_port), timeout=60, what="API")
         pids = {"api": procs[2].popen.pid, "relay": procs[0].popen.pid, "projections": procs[1].popen.pid}
-        asyncio.run(run(settings.http_port, args.rate, args.seconds, args.streams, pids, auth(settings)))
+        asyncio.run(run(settings, args.rate, args.seconds, args.streams, pids, auth(settings)))
     finally:
         for p in procs:
             p.stop()

@@ -158,6 +158,36 @@ HANDLERS: dict[str, Callable[[SqlTx, Envelope], Awaitable[bool]]] = {
 }
 
 
+NOTIFY_LIMIT = 7900  # PostgreSQL's payload limit is 8,000 bytes
+
+
+def changed_payloads(reached: dict[str, int]) -> list[str]:
+    """``id:version`` pairs joined by commas, split so that each NOTIFY payload fits the limit."""
+    out: list[str] = []
+    parts: list[str] = []
+    size = 0
+    for stream_id, version in reached.items():
+        item = f"{stream_id}:{version}"
+        if parts and size + len(item) + 1 > NOTIFY_LIMIT:
+            out.append(",".join(parts))
+            parts, size = [], 0
+        parts.append(item)
+        size += len(item) + 1
+    if parts:
+        out.append(",".join(parts))
+    return out
+
+
+def parse_changed(payload: str) -> dict[str, int]:
+    """The inverse of ``changed_payloads`` for one payload; an empty or foreign payload gives ``{}``."""
+    out: dict[str, int] = {}
+    for item in payload.split(","):
+        stream_id, sep, version = item.partition(":")
+        if sep and version.isdigit():
+            out[stream_id] = int(version)
+    return out
+
+
 class LiveStreamsTable:
     name = "live_streams"
     topics = ("domain",)
@@ -169,14 +199,18 @@ class LiveStreamsTable:
     async def apply(self, envelopes: Sequence[Envelope]) -> int:
         """One transaction per batch, its statements pipelined (one statement per event, no waiting between)."""
         applied = 0
+        reached: dict[str, int] = {}
         async with self._db.transaction(pipeline=True) as tx:
             for e in envelopes:
                 handler = HANDLERS.get(e.type)
                 if handler is not None and await handler(tx, e):
                     applied += 1
-            if applied:
-                # Delivered on commit: wakes read-your-writes waiters in the API processes.
-                await tx.execute("SELECT pg_notify(%s, '')", (CHANGED_CHANNEL,))
+                    if e.aggregate_id is not None and e.aggregate_version is not None:
+                        reached[e.aggregate_id] = max(e.aggregate_version, reached.get(e.aggregate_id, 0))
+            # Delivered on commit: wakes read-your-writes waiters in the API processes, telling them which
+            # version each stream's row has reached, so they need not ask.
+            for payload in changed_payloads(reached):
+                await tx.execute("SELECT pg_notify(%s, %s)", (CHANGED_CHANNEL, payload))
         return applied
 
     async def reset(self) -> None:

@@ -68,11 +68,19 @@ PRODUCTS_JSON = (
     " FROM live_stream_products p WHERE p.stream_id = s.id) AS products"
 )
 
+# The host's public profile (``live_commerce_hosts``, the hosts projection), so a stream's page is one query.
+HOST_PROFILE_JSON = (
+    "(SELECT jsonb_build_object('id', h.id, 'host_name', h.host_name,"
+    " 'profile_image_url', h.profile_image_url, 'rating', h.rating)"
+    " FROM live_commerce_hosts h WHERE h.user_id = s.host_id LIMIT 1) AS host_profile"
+)
+
 
 async def get_stream(db: SqlReader, stream_id: str) -> dict[str, Any] | None:
-    """The stream row with its products (as a list of plain dicts) in one round trip."""
-    rows = await db.fetch(f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON} FROM live_streams s WHERE id = %s",
-                          (stream_id,))
+    """The stream row with its products (as a list of plain dicts) and its host's profile in one round trip."""
+    rows = await db.fetch(
+        f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON}, {HOST_PROFILE_JSON} FROM live_streams s WHERE id = %s",
+        (stream_id,))
     return rows[0] if rows else None
 
 
@@ -95,5 +103,6 @@ async def products_of(db: SqlReader, stream_ids: Sequence[str]) -> dict[str, lis
 async def get_streams(db: SqlReader, stream_ids: Sequence[str]) -> list[dict[str, Any]]:
     """Several streams with their products, one round trip (the read-your-writes waiter's check)."""
     return await db.fetch(
-        f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON} FROM live_streams s WHERE id = ANY(%s::uuid[])",
+        f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON}, {HOST_PROFILE_JSON} FROM live_streams s"
+        " WHERE id = ANY(%s::uuid[])",
         (list(stream_ids),))

@@ -123,9 +123,10 @@ async def get_stream(request: Request, stream_id: UUID) -> HTTPResponse:
         return error_response(409, "read_model_behind", {"min_version": query.min_version,
                                                          "version": row["aggregate_version"]})
     products = row.pop("products")
+    profile = row.pop("host_profile", None)
     async with c.redis.pipeline(transaction=False) as pipe:
         status, metrics = await pipe.hgetall(status_key(sid)).hgetall(f"STREAM_METRICS:{sid}").execute()
-    hosts = await hq.hosts_by_user(c.read_db, [str(row["host_id"])] if row["host_id"] else [])
+    hosts = {str(row["host_id"]): profile} if profile and row["host_id"] else {}
     return json(_with_host(presenters.stream_detail(row, products, status, metrics), row, hosts))
 
 
@@ -149,12 +150,16 @@ async def _row_at_least(c: Container, sid: str, version: int | None) -> dict[str
     if version is None:
         return await q.get_stream(c.read_db, sid)
     fut = c.versions.register(sid, version)
-    row = await q.get_stream(c.read_db, sid)
-    if row is not None and row["aggregate_version"] >= version:
-        c.versions.unregister(sid, fut)
-        return row
+    row = None
+    if not c.versions.known_behind(sid, version):  # else reading now is wasted: the NOTIFY will bring it
+        row = await q.get_stream(c.read_db, sid)
+        if row is not None and row["aggregate_version"] >= version:
+            c.versions.unregister(sid, fut)
+            return row
     newer = await c.versions.wait_registered(sid, fut, c.settings.read_your_writes_timeout_s)
-    return newer if newer is not None else row
+    if newer is not None:
+        return newer
+    return row if row is not None else await q.get_stream(c.read_db, sid)
 
 
 @bp.post("/streams/<stream_id:uuid>/start")
