@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from application.batch_writer import BatchWriter, UnitOfWork
-from domain.commerce_errors import FlashSaleSoldOut
+from domain.commerce_errors import FlashSaleSoldOut, IdempotencyKeyReused
 from domain.errors import NotFound, ProductNotInStream, StreamClosed, StreamNotFound
 from domain.flash_sale import FlashSale
 from domain.live_stream import LiveStream
@@ -163,6 +163,9 @@ class FlashSaleService:
             sale: FlashSale = uow.get(sale_id)
             existing = sale.reservations.get(reservation_id)
             if existing is not None:  # a retry of an accepted purchase: the same answer, nothing new
+                if existing["quantity"] != quantity or str(existing["buyer_id"]) != str(buyer_id):
+                    raise IdempotencyKeyReused("this key was used for another purchase",
+                                               reservation_id=reservation_id)
                 return self._answer(sale, reservation_id, existing, replayed=True)
             try:
                 sale.reserve(reservation_id=reservation_id, buyer_id=buyer_id, quantity=quantity, now=now)
@@ -179,7 +182,7 @@ class FlashSaleService:
     def _answer(sale: FlashSale, reservation_id: str, r: dict[str, Any], *, replayed: bool) -> Purchase:
         total = (sale.flash_price * r["quantity"]).quantize(Decimal("0.01"))
         return Purchase(sale.id, reservation_id, str(r["buyer_id"]), r["quantity"], sale.flash_price, total,
-                        r["expires_at"], sale.version, replayed)
+                        r["expires_at"], r.get("version", sale.version), replayed)
 
     async def confirm(self, sale_id: UUID, reservation_id: str, order_id: str) -> int:
         now = self._clock()

@@ -28,6 +28,12 @@ class InvalidCommerceValue(DomainError):
 
 
 # ---- invalid values (422) ----------------------------------------------------------------------------
+class IdempotencyKeyReused(InvalidCommerceValue):
+    """The key of an earlier request came back with a different request."""
+
+    code = "idempotency_key_reused"
+
+
 class InvalidAmount(InvalidCommerceValue):
     code = "invalid_amount"
 

@@ -257,6 +257,8 @@ class FlashSale(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, FlashSale)
             aggregate._hold(self.reservation_id, self.buyer_id, self.quantity, self.expires_at)
+            # The sale's version right after the hold: part of the purchase's answer, repeated on a retry.
+            aggregate.reservations[self.reservation_id]["version"] = self.originator_version
 
     def _drop_waitlist(self) -> None:
         self.waitlist = []

@@ -20,7 +20,6 @@ from sanic.response import HTTPResponse, json
 from application.access import refuse
 from application.flash_sales import CreateFlashSale, Purchase
 from application.sale_access import authorize_sale
-from infra.idempotency import request_hash
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
@@ -99,21 +98,15 @@ async def purchase(request: Request, sale_id: UUID) -> HTTPResponse:
         raise refuse("flash_sale.purchase", "only an admin may buy for someone else", field="buyer_id")
     key = f"{buyer}:{key}"  # the buyer's own key: another buyer's identical key is another purchase
     c = _c(request)
-    assert c.flash_sales is not None and c.idempotency is not None
+    assert c.flash_sales is not None
     # Before any I/O: a key that never got a unit of a sale just seen sold out is refused in microseconds
     # (a key that did get one is known to the marker and goes on to its stored answer).
     if (refused := c.flash_sales.early_refusal(sale_id, key)) is not None:
         return error_response(409, refused.code, {"reason": refused.message, **refused.details})
-    scope, rhash = f"purchase:{sale_id}", request_hash(raw)
-    stored = await c.idempotency.get(scope, key)
-    if stored is not None:
-        if stored.request_hash != rhash:
-            return error_response(422, "idempotency_key_reused")
-        return json(stored.response, status=stored.status)
+    # The sale itself is the idempotency record: the key names the reservation (uuid5), so a retry finds
+    # its hold and gets the first answer, and the same key with another quantity is refused (422).
     res = await c.flash_sales.purchase(sale_id, buyer_id=buyer, quantity=body.quantity, idempotency_key=key)
-    reply = _purchase_reply(res)
-    await c.idempotency.put(scope, key, rhash, 201, reply)
-    return json(reply, status=201)
+    return json(_purchase_reply(res), status=201)
 
 
 @bp.post("/flash-sales/<sale_id:uuid>/reservations/<reservation_id:uuid>/confirm")
