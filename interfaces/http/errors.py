@@ -6,13 +6,14 @@ Body shape: ``{"error": {"code", "message", "message_bn", "details"}}``; validat
 
 from __future__ import annotations
 
+import json as json_module
 import logging
 from typing import Any
 
 from pydantic import ValidationError
 from sanic import Request, Sanic
 from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, SanicException
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 
 from domain.errors import DomainError
 from interfaces.http.messages import message
@@ -26,9 +27,28 @@ def container(request: Request) -> Any:
 
 
 def error_response(status: int, code: str, details: dict[str, Any] | None = None) -> HTTPResponse:
-    en, bn = message(code)
-    return json({"error": {"code": code, "message": en, "message_bn": bn, "details": details or {}}},
-                status=status)
+    key = _cache_key(status, code, details)
+    body = _bodies.get(key) if key is not None else None
+    if body is None:
+        en, bn = message(code)
+        body = json_module.dumps({"error": {"code": code, "message": en, "message_bn": bn,
+                                            "details": details or {}}}, ensure_ascii=False, default=str).encode()
+        if key is not None and len(_bodies) < 4096:
+            _bodies[key] = body
+    return HTTPResponse(body, status=status, content_type="application/json")
+
+
+# Refusals repeat (a sold-out sale refuses thousands of buyers a second with the same words): their encoded
+# bodies are kept, keyed by everything that goes into them, when that is a few plain values.
+_bodies: dict[tuple[Any, ...], bytes] = {}
+
+
+def _cache_key(status: int, code: str, details: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    if not details:
+        return (status, code)
+    if len(details) > 4 or not all(type(v) in (str, int, bool, float) or v is None for v in details.values()):
+        return None
+    return (status, code, *sorted((k, type(v).__name__, v) for k, v in details.items()))
 
 
 def validation_details(exc: ValidationError) -> dict[str, Any]:
