@@ -1,8 +1,9 @@
 """Projection workers: one Kafka consumer group per read model, offsets committed after the change.
 
 Order per aggregate holds because the relay keys by aggregate id and a partition is consumed in order. A batch
-is applied, then its offsets are committed; a crash in between redelivers the batch, which the projection's
-version guard turns into no-ops. While ``--rebuild`` runs for a read model (exclusive advisory lock), its
+is applied, then its offsets are committed (at most every ``projection_commit_interval_ms``, and when the worker
+stops); a crash in between redelivers what was applied since, which the projection's version guard turns into
+no-ops. While ``--rebuild`` runs for a read model (exclusive advisory lock), its
 workers wait on the shared lock instead of writing into the half-built model.
 """
 
@@ -58,10 +59,16 @@ async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> 
     stats = _LagStats(name)
     try:
         await kafka.start_with_retry(consumer)
+        commit_every = settings.projection_commit_interval_ms / 1000
+        last_commit, uncommitted = time.monotonic(), False
         while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=settings.projection_batch_size)
+            wait_ms = 500 if not uncommitted else max(1, int(1000 * (last_commit + commit_every - time.monotonic())))
+            batches = await consumer.getmany(timeout_ms=wait_ms, max_records=settings.projection_batch_size)
             envelopes = [Envelope.from_json(m.value) for msgs in batches.values() for m in msgs]
             if not envelopes:
+                if uncommitted and time.monotonic() >= last_commit + commit_every:
+                    await consumer.commit()
+                    last_commit, uncommitted = time.monotonic(), False
                 continue
             received = time.time()
             await lock_conn.execute("SELECT pg_advisory_lock_shared(%s)", (key,))
@@ -69,8 +76,13 @@ async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> 
                 await opened.projection.apply(envelopes)
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock_shared(%s)", (key,))
-            await consumer.commit()
+            uncommitted = True
+            if time.monotonic() >= last_commit + commit_every:
+                await consumer.commit()
+                last_commit, uncommitted = time.monotonic(), False
             stats.add(envelopes, received)
+        if uncommitted:
+            await consumer.commit()
     finally:
         try:
             await consumer.stop()

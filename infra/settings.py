@@ -62,6 +62,9 @@ class Settings(BaseSettings):
 
     # --- projections ----------------------------------------------------------------------------------
     projection_batch_size: int = 500
+    # Offsets are committed after the change is applied, at most this often (a crash redelivers at most this
+    # much, which the version guards turn into no-ops); each commit is a broker round trip.
+    projection_commit_interval_ms: int = 200
     trending_limit: int = 10
     featured_limit: int = 10
 
