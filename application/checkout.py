@@ -266,7 +266,14 @@ class CheckoutService:
             payment.handle_callback(provider_txn_id=provider_id, status=status, now=now, amount=amount,
                                     reason=reason)
             order: Order = uow.get(UUID(str(payment.order_id)))
-            if payment.status == "completed" and order.status == "pending_payment":
+            if payment.status == "completed" and order.status == "cancelled" and not payment.refunds:
+                # Captured after the buyer cancelled: nothing to deliver, all the money goes back.
+                refund_id = str(uuid.uuid5(_NS, f"refund:{order.id}:cancelled"))
+                payment.refund(refund_id=refund_id, amount=payment.amount, now=now, reason="order_cancelled")
+                recorded.append(refund_id)
+            elif payment.status == "completed" and order.status in ("pending_payment", "payment_failed"):
+                # On time, or late (after we had failed it: the money was captured, so the order is paid;
+                # units whose hold was released meanwhile are refunded below).
                 order.mark_paid(payment_id=str(payment_id), now=now)
                 lost = _settle_holds(uow, order, now, paid=True)
                 if lost:  # paid for units whose hold ran out meanwhile: the money goes back

@@ -234,7 +234,8 @@ class RefundService:
             else:
                 payment.fail_refund(refund_id=refund_id, now=now, reason=reason)
                 order: Order = uow.get(UUID(str(payment.order_id)))
-                order.refund_failed(refund_id=refund_id, now=now, reason=reason)
+                if refund_id in {str(r) for r in order.refunds}:  # a cancelled order's late capture has none
+                    order.refund_failed(refund_id=refund_id, now=now, reason=reason)
             return payment.refund_status(refund_id) or status
 
         return await self._writer.submit(decide, not_found=_payment_missing)

@@ -415,3 +415,29 @@ def test_emi_on_cards_opens_an_sslcommerz_emi_session(lc: Stack) -> None:
     assert q["element"][0]["emi_instalment"] == 6 and q["element"][0]["amount"] == "95000.00"
     assert httpx.get(placed["payment_url"], params={"outcome": "success"}, timeout=30).status_code == 200
     order(lc, buyer, placed["order_id"], paid=lambda d: d["status"] == "paid")
+
+
+def test_a_card_paid_after_our_session_timed_out_is_applied_late_and_the_order_is_paid(lc: Stack) -> None:
+    from infra.bootstrap import Container
+    from infra.process_managers import PaymentReconciler
+
+    sid, buyer = live_stream(lc), str(uuid.uuid4())
+    placed = checkout(lc, buyer, "card-late", stream_id=sid, payment_method="card",
+                      shipping_address={"city": "Dhaka"}, cart_items=[{"product_id": SAREE, "quantity": 1}])
+    order(lc, buyer, placed["order_id"], open=lambda d: d["payment_status"] == "processing")
+
+    async def give_up() -> None:
+        c = Container(lc.env)
+        await c.open()
+        try:
+            assert c.read_db and c.checkout
+            await PaymentReconciler(c.read_db, c.checkout, after_s=0, timeout_s=0).sweep_once()
+        finally:
+            await c.close()
+
+    asyncio.run(give_up())  # still pending at SSLCommerz and past our timeout: failed
+    order(lc, buyer, placed["order_id"], failed=lambda d: d["status"] == "payment_failed")
+    paid = httpx.get(placed["payment_url"], params={"outcome": "success"}, timeout=30)  # the buyer pays anyway
+    assert paid.status_code == 200 and paid.json()["deliveries"][0]["http_status"] == 200, paid.text
+    o = order(lc, buyer, placed["order_id"], paid=lambda d: d["status"] == "paid")
+    assert o["payment_status"] == "completed" and o["refunds"] == []
