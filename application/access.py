@@ -14,6 +14,7 @@ The HTTP edge turns a verified bearer token into an ``Actor`` and refuses a wron
 - flash_sale.confirm: admin (the payment process holds an admin token).
 - host.availability, host.schedule_stream, host.dashboard: a host on their own profile, an admin on any.
 - host.applications, host.verify / reject / suspend / reinstate / commission: admin.
+- order.refund (and recording cash collected for COD): admin, or the vendor whose stream sold the order.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "host.verify": frozenset({"admin"}),
     "catalog.vendors": frozenset({"admin"}),
     "catalog.products": frozenset({"vendor", "admin"}),
+    "order.refund": frozenset({"vendor", "admin"}),  # a vendor: orders from their own streams
     "host.reject": frozenset({"admin"}),
     "host.suspend": frozenset({"admin"}),
     "host.reinstate": frozenset({"admin"}),

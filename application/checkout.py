@@ -35,6 +35,7 @@ from domain.payment import Payment
 
 _NS = uuid.UUID("9b2f6c1e-7d4a-4e8b-a1c3-5f6e7d8c9b0a")
 MOBILE_MONEY = ("bkash", "nagad", "rocket")
+ONLINE = (*MOBILE_MONEY, "card", "emi")  # a provider session is opened: mobile money, or cards (EMI on cards)
 
 
 class PriceChanged(DomainError):
@@ -110,8 +111,9 @@ class CartView:
 class PaymentSessions(Protocol):
     """Opens and confirms provider sessions (infra adapts the bKash / Nagad / Rocket gateways)."""
 
-    async def open(self, method: str, payment_id: UUID, amount: Decimal, payer: str) -> tuple[str, str]:
-        """→ (provider payment id, redirect URL for the buyer)."""
+    async def open(self, method: str, payment_id: UUID, amount: Decimal, payer: str,
+                   emi_months: int | None = None) -> tuple[str, str]:
+        """→ (provider payment id, redirect URL for the buyer); EMI orders pass their months (card EMI)."""
         ...
 
     async def confirm(self, method: str, params: dict[str, Any]) -> tuple[str, str, Decimal | None, str | None]:
@@ -154,11 +156,19 @@ def _discount_rule(stream: LiveStream, code: str) -> DiscountRule:
     return rule
 
 
+class RefundExecutor(Protocol):
+    async def execute_quietly(self, payment_id: UUID, refund_id: str) -> str | None:
+        """Send a recorded refund to the provider now (application.refunds.RefundService)."""
+        ...
+
+
 class CheckoutService:
-    def __init__(self, writer: BatchWriter, sessions: PaymentSessions, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, writer: BatchWriter, sessions: PaymentSessions, *, clock: Callable[[], datetime],
+                 refunds: RefundExecutor | None = None) -> None:
         self._writer = writer
         self._sessions = sessions
         self._clock = clock
+        self.refunds = refunds  # executes the automatic refund of a paid order whose hold ran out
 
     async def add_to_cart(self, stream_id: UUID, buyer_id: str, item: Item) -> CartView:
         now = self._clock()
@@ -217,9 +227,10 @@ class CheckoutService:
 
         placed = await self._writer.submit(decide, not_found=_stream_missing)
         redirect = None
-        if placed.payment_method in MOBILE_MONEY and placed.payment_status == "pending":
+        if placed.payment_method in ONLINE and placed.payment_status == "pending":
+            emi_months = int(placed.emi["months"]) if placed.emi else None
             provider_id, redirect = await self._sessions.open(placed.payment_method, payment_id, placed.total,
-                                                              cmd.buyer_phone or cmd.buyer_id)
+                                                              cmd.buyer_phone or cmd.buyer_id, emi_months)
             await self._start_processing(payment_id, provider_id)
             placed = Placed(**{**placed.__dict__, "payment_status": "processing"})
         return placed, redirect
@@ -247,25 +258,39 @@ class CheckoutService:
     async def _apply_outcome(self, payment_id: UUID, provider_id: str, status: str, amount: Decimal | None,
                              reason: str | None) -> Placed:
         now = self._clock()
+        recorded: list[str] = []
 
         def decide(uow: UnitOfWork) -> Placed:
+            recorded.clear()
             payment: Payment = uow.get(payment_id)
             payment.handle_callback(provider_txn_id=provider_id, status=status, now=now, amount=amount,
                                     reason=reason)
             order: Order = uow.get(UUID(str(payment.order_id)))
-            if payment.status == "completed" and order.status == "pending_payment":
+            if payment.status == "completed" and order.status == "cancelled" and not payment.refunds:
+                # Captured after the buyer cancelled: nothing to deliver, all the money goes back.
+                refund_id = str(uuid.uuid5(_NS, f"refund:{order.id}:cancelled"))
+                payment.refund(refund_id=refund_id, amount=payment.amount, now=now, reason="order_cancelled")
+                recorded.append(refund_id)
+            elif payment.status == "completed" and order.status in ("pending_payment", "payment_failed"):
+                # On time, or late (after we had failed it: the money was captured, so the order is paid;
+                # units whose hold was released meanwhile are refunded below).
                 order.mark_paid(payment_id=str(payment_id), now=now)
                 lost = _settle_holds(uow, order, now, paid=True)
                 if lost:  # paid for units whose hold ran out meanwhile: the money goes back
                     refund_id = str(uuid.uuid5(_NS, f"refund:{order.id}:lost-hold"))
                     order.refund(refund_id=refund_id, amount=lost, now=now, reason="reservation_expired")
                     payment.refund(refund_id=refund_id, amount=lost, now=now, reason="reservation_expired")
+                    recorded.append(refund_id)
             elif payment.status == "failed" and order.status == "pending_payment":
                 order.mark_payment_failed(payment_id=str(payment_id), now=now, reason=reason)
                 _settle_holds(uow, order, now, paid=False)
             return _placed(order, payment, replayed=False)
 
-        return await self._writer.submit(decide, not_found=_payment_missing)
+        placed = await self._writer.submit(decide, not_found=_payment_missing)
+        for refund_id in recorded:  # recorded first; now sent to the provider (else the refund manager does)
+            if self.refunds is not None:
+                await self.refunds.execute_quietly(payment_id, refund_id)
+        return placed
 
 
 def _line(uow: UnitOfWork, stream: LiveStream, item: Item, buyer_id: str, now: datetime) -> OrderLine:

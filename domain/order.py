@@ -123,11 +123,12 @@ class Order(Aggregate):
         self.status = "pending_payment"
         self.payment_id: Id | None = None
         self.refunds: dict[Id, Decimal] = {}
+        self.failed_refunds: set[str] = set()  # refused by the provider: they no longer count
         self.cancel_reason: str | None = None
 
     @property
     def refunded_amount(self) -> Decimal:
-        return sum(self.refunds.values(), Decimal("0.00"))
+        return sum((a for r, a in self.refunds.items() if str(r) not in self.failed_refunds), Decimal("0.00"))
 
     @classmethod
     def place(
@@ -274,3 +275,24 @@ class Order(Aggregate):
                 "refunds would exceed the order total", left=str(self.total - self.refunded_amount)
             )
         self.trigger_event(self.Refunded, timestamp=now, refund_id=refund_id, amount=amount, reason=reason)
+
+    class RefundFailed(Event):
+        refund_id: str
+        amount: Decimal
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Order)
+            aggregate.failed_refunds.add(self.refund_id)
+            if aggregate.status == "refunded" and aggregate.refunded_amount < aggregate.total:
+                aggregate.status = "paid"
+
+    def refund_failed(self, *, refund_id: Id, now: datetime, reason: str | None = None) -> None:
+        """The provider refused the refund: the money was not given back, so it no longer counts."""
+        if refund_id not in self.refunds and str(refund_id) not in {str(r) for r in self.refunds}:
+            raise InvalidOrderTransition("no such refund", refund_id=str(refund_id))
+        if str(refund_id) in self.failed_refunds:
+            return
+        amount = next(a for r, a in self.refunds.items() if str(r) == str(refund_id))
+        self.trigger_event(self.RefundFailed, timestamp=now, refund_id=str(refund_id), amount=amount,
+                           reason=reason)

@@ -12,6 +12,10 @@ callback safe to apply whenever it arrives:
 
 Refunds may be partial; their sum never exceeds the amount. The status stays ``completed`` until the whole
 amount is refunded, then becomes ``refunded`` (the spec's payment_status enum has no partial state).
+
+Each refund has its own state: ``requested`` when recorded (``Refunded``: the decision, taken before any
+provider is called), then ``completed`` (the provider confirmed, or a manual cash refund) or ``failed`` (the
+provider refused: nothing was paid back, so the amount no longer counts and may be refunded again).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class Payment(Aggregate):
         self.provider_txn_id: str | None = None
         self.failure_reason: str | None = None
         self.refunds: dict[Id, Decimal] = {}
+        self.refund_states: dict[str, dict[str, Any]] = {}  # refund id → status, reason, provider's refund id
         self.anomalies: list[dict[str, Any]] = []
 
     @classmethod
@@ -93,7 +98,19 @@ class Payment(Aggregate):
 
     @property
     def refunded_amount(self) -> Decimal:
-        return sum(self.refunds.values(), Decimal("0.00"))
+        """What is given back or on its way: every refund except those the provider refused."""
+        return sum((a for r, a in self.refunds.items() if self.refund_status(r) != "failed"), Decimal("0.00"))
+
+    def refund_status(self, refund_id: Id) -> str | None:
+        state = self.refund_states.get(str(refund_id))
+        if state is not None:
+            return str(state["status"])
+        return "requested" if refund_id in self.refunds else None
+
+    @property
+    def requested_refunds(self) -> list[str]:
+        """Refunds recorded but not yet confirmed or refused by the provider: the refund manager's work."""
+        return [str(r) for r in self.refunds if self.refund_status(r) == "requested"]
 
     # ---- money state ---------------------------------------------------------------------------------
     class ProcessingStarted(Event):
@@ -203,6 +220,8 @@ class Payment(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Payment)
             aggregate.refunds[self.refund_id] = self.amount
+            aggregate.refund_states[str(self.refund_id)] = {"status": "requested", "reason": self.reason,
+                                                            "provider_refund_id": None, "manual": False}
             if aggregate.refunded_amount == aggregate.amount:
                 aggregate.status = "refunded"
 
@@ -219,3 +238,51 @@ class Payment(Aggregate):
         if amount > left:
             raise RefundExceedsPayment("refunds would exceed the amount paid", left=str(left))
         self.trigger_event(self.Refunded, timestamp=now, refund_id=refund_id, amount=amount, reason=reason)
+
+    class RefundCompleted(Event):
+        refund_id: str
+        provider_refund_id: str | None
+        manual: bool  # paid back in cash (cash on delivery): no provider involved
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Payment)
+            aggregate.refund_states[self.refund_id] = {
+                **aggregate.refund_states.get(self.refund_id, {"reason": None}), "status": "completed",
+                "provider_refund_id": self.provider_refund_id, "manual": self.manual}
+
+    class RefundFailed(Event):
+        refund_id: str
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Payment)
+            aggregate.refund_states[self.refund_id] = {
+                **aggregate.refund_states.get(self.refund_id, {"reason": None, "provider_refund_id": None,
+                                                               "manual": False}),
+                "status": "failed", "failure": self.reason}
+            if aggregate.status == "refunded" and aggregate.refunded_amount < aggregate.amount:
+                aggregate.status = "completed"
+
+    def complete_refund(self, *, refund_id: Id, now: datetime, provider_refund_id: str | None = None,
+                        manual: bool = False) -> None:
+        """The provider confirmed the refund (or the cash went back by hand); a repeat is a no-op."""
+        status = self.refund_status(refund_id)
+        if status is None:
+            raise InvalidPaymentTransition("no such refund", refund_id=str(refund_id))
+        if status == "completed":
+            return
+        if status != "requested":
+            raise InvalidPaymentTransition(f"a {status} refund cannot complete", refund_id=str(refund_id))
+        self.trigger_event(self.RefundCompleted, timestamp=now, refund_id=str(refund_id),
+                           provider_refund_id=provider_refund_id, manual=manual)
+
+    def fail_refund(self, *, refund_id: Id, now: datetime, reason: str | None = None) -> None:
+        """The provider refused the refund: nothing went back; its amount may be refunded again."""
+        status = self.refund_status(refund_id)
+        if status is None:
+            raise InvalidPaymentTransition("no such refund", refund_id=str(refund_id))
+        if status == "failed":
+            return
+        if status != "requested":
+            raise InvalidPaymentTransition(f"a {status} refund cannot fail", refund_id=str(refund_id))
+        self.trigger_event(self.RefundFailed, timestamp=now, refund_id=str(refund_id), reason=reason)

@@ -19,6 +19,7 @@ from application.event_store import LiveCommerceStore
 from application.flash_sales import FlashSaleService
 from application.group_buys import GroupBuyService
 from application.hosts import HostService
+from application.refunds import RefundService
 from application.streams import StreamService, StreamUrls
 from infra.idempotency import IdempotencyStore
 from infra.mongo import mongo_client
@@ -52,6 +53,7 @@ class Container:
     extras: dict[str, Any] = field(default_factory=dict)
     hosts: HostService | None = None
     tokens: TokenVerifier | None = None
+    refunds: RefundService | None = None
 
     async def open(self) -> None:
         s = self.settings
@@ -82,6 +84,10 @@ class Container:
         self.group_buys = GroupBuyService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)
         await self.read_db.open()
+        from infra.payments.locks import PgLocks
+
+        self.refunds = RefundService(self.writer, sessions, PgLocks(self.read_db), clock=utc_now)
+        self.checkout.refunds = self.refunds  # the automatic refund of an expired hold goes out at once
         self.idempotency = IdempotencyStore(self.read_db, s.idempotency_ttl_hours)
         self.redis = redis_client(s.redis_url)
         self.mongo = mongo_client(s.mongo_url)

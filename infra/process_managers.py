@@ -8,7 +8,10 @@
   go to the waitlist first). Candidates come from the read model; the decision is the aggregate's.
 - Payment reconciliation: payments still "processing" after ``payment_reconcile_after_s`` are checked with the
   provider; after ``payment_session_timeout_s`` an open one fails, its order fails and its holds are released.
-Both are idempotent, so several copies may run; each pass is cheap when there is nothing to do.
+- Refunds: refunds still "requested" after ``refund_retry_after_s`` (the API's inline attempt failed, timed
+  out, or the process died between recording and calling) are executed by ``RefundService.execute``: under a
+  lock per refund, the provider is asked first whether the refund already exists, and it is sent only if not.
+All are idempotent, so several copies may run; each pass is cheap when there is nothing to do.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from application.envelope import Envelope
 from application.flash_sales import FlashSaleService
 from application.group_buys import GroupBuyService
 from application.media_policy import MediaPolicy
+from application.refunds import RefundService
 from domain.errors import DomainError
 from infra.bootstrap import Container, utc_now
 from infra.postgres import PgDatabase
@@ -110,6 +114,32 @@ class PaymentReconciler:
         return len(rows)
 
 
+class RefundManager:
+    """Requested refunds nobody finished: ask the provider, send if it has none, record the answer."""
+
+    def __init__(self, db: PgDatabase, refunds: RefundService, *, after_s: float,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self._db = db
+        self._refunds = refunds
+        self._after = after_s
+        self._clock = clock
+
+    async def sweep_once(self) -> int:
+        from projections.orders_pg import refunds_due
+
+        now = self._clock().astimezone(UTC).replace(tzinfo=None)
+        done = 0
+        for r in await refunds_due(self._db, now - timedelta(seconds=self._after)):
+            try:
+                status = await self._refunds.execute(UUID(str(r["payment_id"])), str(r["refund_id"]))
+                log.info("refund %s: %s", r["refund_id"], status or "busy elsewhere")
+                done += status in ("completed", "failed")
+            except Exception:  # one provider down must not stop the others; the next pass asks again
+                log.exception("refund %s of payment %s not executed; retrying next pass", r["refund_id"],
+                              r["payment_id"])
+        return done
+
+
 async def run_media_policy(settings: Settings, policy: MediaPolicy, stop: asyncio.Event) -> None:
     """Media events → the stream's state (MediaPolicy); its own consumer group, offsets committed after."""
     from infra import kafka
@@ -148,6 +178,8 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     groups = GroupBuySettler(container.read_db, container.group_buys)
     payments = PaymentReconciler(container.read_db, container.checkout, after_s=settings.payment_reconcile_after_s,
                                  timeout_s=settings.payment_session_timeout_s)
+    assert container.refunds is not None
+    refunds = RefundManager(container.read_db, container.refunds, after_s=settings.refund_retry_after_s)
     assert container.writer and container.streams
     policy = asyncio.create_task(run_media_policy(
         settings, MediaPolicy(container.writer, container.streams, clock=utc_now,
@@ -157,7 +189,7 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
         while not stop.is_set():
             for name, sweep in (("hold expiry", expiry.sweep_once), ("auctions", closer.sweep_once),
                                 ("group buys", groups.sweep_once),
-                                ("payments", payments.sweep_once)):
+                                ("payments", payments.sweep_once), ("refunds", refunds.sweep_once)):
                 try:
                     n = await sweep()
                     if n:

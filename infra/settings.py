@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     nagad_merchant_id: str = "sandbox-merchant"
     rocket_base_url: str = "http://127.0.0.1:8090/rocket"
     rocket_merchant_id: str = "sandbox-merchant"
+    # Cards and EMI on cards through SSLCommerz (real sandbox: https://sandbox.sslcommerz.com).
+    sslcommerz_base_url: str = "http://127.0.0.1:8090/sslcommerz"
+    sslcommerz_store_id: str = "sandbox-store"
+    sslcommerz_store_password: str = "sandbox-store-pass"
+    # Refunds: tried at once by the API (refund_execute_inline); the refund manager of `livecommerce process`
+    # retries those still requested after refund_retry_after_s, asking the provider first.
+    refund_execute_inline: bool = True
+    refund_retry_after_s: float = 30.0
     idempotency_ttl_hours: int = 48
     # Where providers call back; default http://{http_host}:{http_port}
     api_public_url: str | None = None

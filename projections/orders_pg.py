@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from application.envelope import Envelope
@@ -16,9 +17,9 @@ from projections.ports import SqlDatabase, SqlTx
 from projections.timeutil import naive_utc
 
 ORDER_STATUS = {"Order.Paid": "paid", "Order.PaymentFailed": "payment_failed", "Order.Cancelled": "cancelled",
-                "Order.Refunded": "refunded"}
+                "Order.Refunded": "refunded", "Order.RefundFailed": "paid"}
 PAYMENT_STATUS = {"Payment.ProcessingStarted": "processing", "Payment.Completed": "completed",
-                  "Payment.Failed": "failed", "Payment.Refunded": "refunded"}
+                  "Payment.Failed": "failed", "Payment.Refunded": "refunded", "Payment.RefundFailed": "completed"}
 
 
 async def _order(tx: SqlTx, e: Envelope) -> None:
@@ -39,6 +40,13 @@ async def _order(tx: SqlTx, e: Envelope) -> None:
         return
     status = ORDER_STATUS.get(e.type)
     refund = d.get("amount") if e.type == "Order.Refunded" else 0
+    if e.type == "Order.Refunded":  # partial: the order stays paid (the event's apply decides; so does SQL)
+        status = None
+        await tx.execute(
+            "UPDATE orders SET status = CASE WHEN refunded + %s >= total THEN 'refunded' ELSE status END"
+            " WHERE id = %s AND aggregate_version < %s", (refund, e.aggregate_id, e.aggregate_version))
+    elif e.type == "Order.RefundFailed":
+        refund = -Decimal(str(d.get("amount") or 0))
     await tx.execute(
         "UPDATE orders SET status = COALESCE(%s, status), refunded = refunded + %s,"
         " updated_at = greatest(updated_at, %s),"
@@ -59,11 +67,42 @@ async def _payment(tx: SqlTx, e: Envelope) -> None:
             (d["order_id"], d["amount"], d["method"], at, at, e.aggregate_id))
         return
     status = PAYMENT_STATUS.get(e.type)
+    if e.type.startswith("Payment.Refund"):
+        await _refund(tx, e)
+    if e.type == "Payment.Refunded":  # a partial refund leaves the payment completed
+        status = None
+        await tx.execute(
+            "UPDATE orders SET payment_status = CASE WHEN (SELECT COALESCE(sum(amount), 0) FROM order_refunds"
+            " WHERE payment_id = %s AND status <> 'failed') >= total THEN 'refunded' ELSE payment_status END"
+            " WHERE payment_id = %s AND payment_version < %s", (e.aggregate_id, e.aggregate_id, e.aggregate_version))
     await tx.execute(
         "UPDATE orders SET payment_status = COALESCE(%s, payment_status), provider_txn_id = COALESCE(%s,"
         " provider_txn_id), payment_version = %s, updated_at = greatest(updated_at, %s) WHERE payment_id = %s"
         " AND payment_version < %s",
         (status, d.get("provider_txn_id"), e.aggregate_version, at, e.aggregate_id, e.aggregate_version))
+
+
+async def _refund(tx: SqlTx, e: Envelope) -> None:
+    """``order_refunds``: one row per refund, requested → completed / failed (guarded by the payment version)."""
+    d, at = e.payload, naive_utc(e.occurred_at)
+    if e.type == "Payment.Refunded":
+        await tx.execute(
+            "INSERT INTO order_refunds (refund_id, order_id, payment_id, amount, reason, status, requested_at,"
+            " updated_at, version) SELECT %s, id, %s, %s, %s, 'requested', %s, %s, %s FROM orders"
+            " WHERE payment_id = %s ON CONFLICT (refund_id) DO NOTHING",
+            (str(d["refund_id"]), e.aggregate_id, d["amount"], d.get("reason"), at, at, e.aggregate_version,
+             e.aggregate_id))
+    elif e.type == "Payment.RefundCompleted":
+        await tx.execute(
+            "UPDATE order_refunds SET status = 'completed', provider_refund_id = %s, manual = %s, updated_at = %s,"
+            " version = %s WHERE refund_id = %s AND version < %s",
+            (d.get("provider_refund_id"), bool(d.get("manual")), at, e.aggregate_version, str(d["refund_id"]),
+             e.aggregate_version))
+    elif e.type == "Payment.RefundFailed":
+        await tx.execute(
+            "UPDATE order_refunds SET status = 'failed', failure = %s, updated_at = %s, version = %s"
+            " WHERE refund_id = %s AND version < %s",
+            (d.get("reason"), at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version))
 
 
 class OrdersTable:
@@ -89,6 +128,7 @@ class OrdersTable:
     async def reset(self) -> None:
         async with self._db.transaction() as tx:
             await tx.execute("TRUNCATE orders")
+            await tx.execute("TRUNCATE order_refunds")
 
 
 async def open_cod_orders(db: Any, buyer_id: str) -> int:
@@ -100,3 +140,20 @@ async def open_cod_orders(db: Any, buyer_id: str) -> int:
 async def get_order(db: Any, order_id: str) -> dict[str, Any] | None:
     rows = await db.fetch("SELECT * FROM orders WHERE id = %s", (order_id,))
     return rows[0] if rows else None
+
+
+async def order_refunds(db: Any, order_id: str) -> list[dict[str, Any]]:
+    return list(await db.fetch("SELECT * FROM order_refunds WHERE order_id = %s ORDER BY requested_at, refund_id",
+                               (order_id,)))
+
+
+async def refunds_due(db: Any, older_than: Any, limit: int = 200) -> list[dict[str, Any]]:
+    """Refunds still requested (not confirmed nor refused by the provider) since before ``older_than``."""
+    return list(await db.fetch(
+        "SELECT refund_id, payment_id FROM order_refunds WHERE status = 'requested' AND requested_at < %s"
+        " ORDER BY requested_at LIMIT %s", (older_than, limit)))
+
+
+async def stream_vendor(db: Any, stream_id: Any) -> str | None:
+    row = await db.fetchone("SELECT vendor_id FROM live_streams WHERE id = %s", (stream_id,)) if stream_id else None
+    return str(row["vendor_id"]) if row else None

@@ -161,6 +161,27 @@ class BkashGateway:
             raw=data,
         )
 
+    async def find_refund(
+        self, *, provider_payment_id: str, transaction_id: str, idempotency_key: str
+    ) -> RefundResult | None:
+        """bKash refund status: the refund call with only paymentID and trxID. Our refund id went in ``sku``;
+        an answer listing refunds (``refunds``, the sandbox) is searched for it, a single refund is matched on
+        its ``sku``. A refund without our sku is not ours: None."""
+        data = await self._call("/tokenized/checkout/payment/refund",
+                                {"paymentID": provider_payment_id, "trxID": transaction_id}, idempotent=True)
+        if _code(data) not in (OK, None):
+            return None  # e.g. 2071 "no refund": nothing was refunded yet
+        entries = data.get("refunds") if isinstance(data.get("refunds"), list) else [data]
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("sku") == idempotency_key[:255] and entry.get("refundTrxID"):
+                return RefundResult(
+                    refund_id=str(entry["refundTrxID"]),
+                    amount=parse_money(entry.get("amount")) or Decimal("0.00"),
+                    status="completed" if entry.get("transactionStatus") == "Completed" else "processing",
+                    raw=entry,
+                )
+        return None
+
     def read_callback(self, params: Mapping[str, Any]) -> CallbackHint:
         payment_id, status = params.get("paymentID"), params.get("status")
         if not payment_id or status not in CALLBACK_STATUSES:

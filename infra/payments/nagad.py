@@ -178,6 +178,12 @@ class NagadGateway:
             raw=data,
         )
 
+    async def find_refund(
+        self, *, provider_payment_id: str, transaction_id: str, idempotency_key: str
+    ) -> RefundResult | None:
+        """Nagad de-duplicates refunds by our ``referenceNo``: re-sending the refund is the lookup (None)."""
+        return None
+
     def read_callback(self, params: Mapping[str, Any]) -> CallbackHint:
         reference, status = params.get("payment_ref_id"), params.get("status")
         if not reference or not status:

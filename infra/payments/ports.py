@@ -97,6 +97,16 @@ class RefundGateway(Protocol):
         ...
 
 
+class RefundLookup(Protocol):
+    async def find_refund(
+        self, *, provider_payment_id: str, transaction_id: str, idempotency_key: str
+    ) -> RefundResult | None:
+        """The refund made under our key, if the provider can tell (bKash: refund status; SSLCommerz:
+        transaction query). Providers that de-duplicate the refund call by our key (Nagad ``referenceNo``,
+        Rocket ``requestId``) answer None: sending the refund again is the lookup."""
+        ...
+
+
 class CallbackReader(Protocol):
     def read_callback(self, params: Mapping[str, Any]) -> CallbackHint:
         """Parse the provider's callback (query string or body) into a hint to confirm."""
@@ -161,5 +171,5 @@ def parse_money(text: Any) -> Decimal | None:
 
 def require_bdt(currency: str) -> str:
     if currency != "BDT":
-        raise ValueError(f"bKash, Nagad and Rocket settle in BDT only, got {currency!r}")
+        raise ValueError(f"bKash, Nagad, Rocket and card payments settle in BDT only, got {currency!r}")
     return currency

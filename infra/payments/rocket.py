@@ -118,6 +118,12 @@ class RocketGateway:
             raw=data,
         )
 
+    async def find_refund(
+        self, *, provider_payment_id: str, transaction_id: str, idempotency_key: str
+    ) -> RefundResult | None:
+        """Rocket de-duplicates refunds by our ``requestId``: re-sending the refund is the lookup (None)."""
+        return None
+
     def read_callback(self, params: Mapping[str, Any]) -> CallbackHint:
         payment_id, status = params.get("paymentId"), params.get("status")
         if not payment_id or not status:

@@ -47,6 +47,8 @@ class Transport:
         idempotent: bool,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
         what = f"{method} {path}"
         attempts = 1 + self.retries
@@ -54,7 +56,8 @@ class Transport:
             last = attempt == attempts - 1
             try:
                 response = await self.http.request(
-                    method, self.base_url + path, json=json, headers=headers, timeout=self.timeout
+                    method, self.base_url + path, json=json, headers=headers, timeout=self.timeout,
+                    data=data, params=params,
                 )
             except NOT_SENT as exc:
                 if last:

@@ -21,6 +21,7 @@ from interfaces.http import (
     health,
     media,
     openapi,
+    refunds,
     streams,
 )
 from interfaces.http import hosts as host_routes
@@ -37,6 +38,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(flash_sales.bp)
     app.blueprint(host_routes.bp)
     app.blueprint(checkout.bp)
+    app.blueprint(refunds.bp)
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
     app.blueprint(analytics.bp)

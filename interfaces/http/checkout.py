@@ -12,12 +12,13 @@ from sanic.response import HTTPResponse, json
 from application.checkout import Checkout, Item, Placed
 from domain.errors import DomainError
 from infra.idempotency import request_hash
+from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
 from interfaces.http.auth import authenticate, refusal
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
-from projections.orders_pg import get_order, open_cod_orders
+from projections.orders_pg import get_order, open_cod_orders, order_refunds, stream_vendor
 
 bp = Blueprint("checkout", url_prefix="/api/v1/live-commerce")
 
@@ -114,27 +115,47 @@ async def checkout_instant(request: Request) -> HTTPResponse:
 @bp.route("/payments/<payment_id:uuid>/callback/<method:str>", methods=["GET", "POST"])
 async def payment_callback(request: Request, payment_id: UUID, method: str) -> HTTPResponse:
     """Providers call back here; the claim is confirmed with the provider before it is applied."""
-    if method not in ("bkash", "nagad", "rocket"):
+    if method not in ("bkash", "nagad", "rocket", "card", "emi"):
         return error_response(404, "route_not_found")
     params: dict[str, Any] = {k: v[0] for k, v in request.args.items()}
-    if request.body and isinstance(request.json, dict):
+    if request.body and (request.content_type or "").startswith("application/x-www-form-urlencoded"):
+        params.update({k: v[0] for k, v in (request.form or {}).items()})  # SSLCommerz IPN: a form POST
+    elif request.body and isinstance(request.json, dict):
         params.update(request.json)
     c = _c(request)
     assert c.checkout is not None
-    placed = await c.checkout.payment_callback(payment_id, method, params)
+    try:
+        placed = await c.checkout.payment_callback(payment_id, method, params)
+    except InvalidCallback as exc:  # not what the provider sends: nothing changes
+        return error_response(400, "invalid_callback", {"reason": exc.message})
+    except GatewayRejected as exc:  # the provider does not know the claimed payment: nothing changes
+        return error_response(409, "payment_provider_refused", {"reason": exc.message, "provider_code": exc.code})
+    except GatewayError as exc:  # timeout / unavailable: the provider retries, and the sweep asks later
+        return error_response(503, "payment_provider_unavailable", {"reason": exc.message})
     return json(_placed_reply(placed, None))
 
 
 @bp.get("/orders/<order_id:uuid>")
 async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
-    buyer = _buyer(request)
-    if isinstance(buyer, HTTPResponse):
-        return buyer
+    """The buyer's order with its payment and refunds; admins and the vendor who sold it see it too."""
+    try:
+        actor = authenticate(request)
+    except DomainError as exc:
+        return refusal(exc)
     c = _c(request)
     row = await get_order(c.read_db, str(order_id))
-    if row is None or str(row["buyer_id"]) != buyer:
+    allowed = row is not None and (str(row["buyer_id"]) == actor.user_id or actor.is_admin or (
+        "vendor" in actor.roles and actor.vendor_id is not None
+        and await stream_vendor(c.read_db, row["stream_id"]) == actor.vendor_id))
+    if row is None or not allowed:
         return error_response(404, "order_not_found", {"order_id": str(order_id)})
+    refunds = [{"refund_id": str(r["refund_id"]), "amount": money(r["amount"]), "reason": r["reason"],
+                "status": r["status"], "manual": r["manual"], "provider_refund_id": r["provider_refund_id"],
+                "failure": r["failure"], "requested_at": iso(r["requested_at"]), "updated_at": iso(r["updated_at"])}
+               for r in await order_refunds(c.read_db, str(order_id))]
     return json({"order_id": str(row["id"]), "status": row["status"], "payment_status": row["payment_status"],
+                 "payment_id": str(row["payment_id"]) if row["payment_id"] else None,
                  "payment_method": row["payment_method"], "total": money(row["total"]),
                  "discount": money(row["discount"]), "lines": row["lines"], "emi": row["emi"],
+                 "refunded": money(row["refunded"]), "refunds": refunds,
                  "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])})

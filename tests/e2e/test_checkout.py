@@ -61,7 +61,7 @@ def shop(environments: Environments, log_dir: Path) -> Iterator[Shop]:
     base = f"http://127.0.0.1:{sandbox}"
     env = environments.new().model_copy(update={
         "http_port": free_port(), "bkash_base_url": f"{base}/bkash", "nagad_base_url": f"{base}/nagad",
-        "rocket_base_url": f"{base}/rocket"})
+        "rocket_base_url": f"{base}/rocket", "sslcommerz_base_url": f"{base}/sslcommerz"})
     s = Shop(env, log_dir, sandbox)
     yield s
     s.stop()

@@ -15,7 +15,8 @@ from infra.payments import Gateway, gateways_from_settings
 from infra.payments.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from infra.settings import Settings, load_settings
 
-PROVIDERS = ("bkash", "nagad", "rocket")
+PROVIDERS = ("bkash", "nagad", "rocket", "card")  # card: SSLCommerz
+NAME = {"bkash": "bkash", "nagad": "nagad", "rocket": "rocket", "card": "sslcommerz"}  # method → provider
 SLOW_SECONDS = 0.6  # a "slow" call answers after this; timeout tests give adapters 0.25 s
 LATE_SECONDS = 0.3  # a "late" callback arrives after this
 

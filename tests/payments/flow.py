@@ -63,7 +63,7 @@ async def callbacks(http: httpx.AsyncClient, sandbox: RunningSandbox, sink: str,
     while True:
         got = (await http.get(f"{sandbox.url}/sandbox/sink/{sink}/received")).json()["received"]
         if len(got) >= expect or asyncio.get_running_loop().time() > deadline:
-            return [r["json"] or r["args"] for r in got]
+            return [r["json"] or r.get("form") or r["args"] for r in got]
         await asyncio.sleep(0.02)
 
 

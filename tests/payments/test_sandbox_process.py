@@ -45,9 +45,11 @@ async def test_the_sandbox_runs_as_a_process(
     sandbox_process: str, payment_settings_base: Settings, http: httpx.AsyncClient
 ) -> None:
     settings = payment_settings_base.model_copy(update={
-        f"{p}_base_url": f"{sandbox_process}/{p}" for p in ("bkash", "nagad", "rocket")
+        f"{p}_base_url": f"{sandbox_process}/{p}" for p in ("bkash", "nagad", "rocket", "sslcommerz")
     })
     for provider, gateway in gateways_from_settings(settings, http).items():
+        if provider == "emi":
+            continue  # the card gateway again
         created = await gateway.create(payment_id="0a1b2c3d", amount=Decimal("99.00"), payer_reference="017",
                                        callback_url=f"{sandbox_process}/sandbox/sink/cli",
                                        idempotency_key=f"cli-{provider}")

@@ -12,7 +12,7 @@ from infra.payments import Gateway, gateways_from_settings
 from infra.payments.ports import GatewayTimeout, GatewayUnavailable
 from infra.payments.sandbox import RunningSandbox
 from infra.settings import Settings
-from tests.payments.conftest import SLOW_SECONDS
+from tests.payments.conftest import NAME, SLOW_SECONDS
 from tests.payments.flow import buyer, open_payment
 from tests.support import free_port
 
@@ -31,7 +31,7 @@ async def test_slow_execute_times_out_clearly_and_the_outcome_is_found_by_query(
     with pytest.raises(GatewayTimeout, match="no answer within 0.25s after 2 attempt") as timed_out:
         await impatient.execute(opened.created.provider_payment_id)
     assert time.monotonic() - started < SLOW_SECONDS + 1
-    assert timed_out.value.outcome_unknown and timed_out.value.provider == provider
+    assert timed_out.value.outcome_unknown and timed_out.value.provider == NAME[provider]
     # the provider did the work; a patient query (once the scenario is lifted) finds the money
     await http.post(f"{sandbox.url}/sandbox/payments/{opened.created.provider_payment_id}/scenario",
                     json={"slow": []})
@@ -66,8 +66,8 @@ async def test_create_with_a_request_id_is_resent_and_recovers(
 async def test_unreachable_provider_is_unavailable_not_unknown(
     payment_settings: Settings, http: httpx.AsyncClient, provider: str
 ) -> None:
-    nowhere = f"http://127.0.0.1:{free_port()}/{provider}"
-    settings = payment_settings.model_copy(update={f"{provider}_base_url": nowhere})
+    nowhere = f"http://127.0.0.1:{free_port()}/{NAME[provider]}"
+    settings = payment_settings.model_copy(update={f"{NAME[provider]}_base_url": nowhere})
     gateway = gateways_from_settings(settings, http, timeout=0.5, retries=1)[provider]
     with pytest.raises(GatewayUnavailable, match="cannot connect") as failed:
         await gateway.query("ANY")

@@ -409,6 +409,7 @@ class CheckoutMachine(RuleBasedStateMachine):
             "payment": [],
         }
         self.ever_settled = False
+        self.refund_outcomes: dict[str, str] = {}  # refund id → completed / failed, once the provider answered
 
     def attempt(self, name: str, command: Any) -> None:
         agg = getattr(self, name)
@@ -517,6 +518,22 @@ class CheckoutMachine(RuleBasedStateMachine):
             )
 
     @precondition(lambda self: self.payment is not None)
+    @rule(refund_id=st.sampled_from(["rf1", "rf2", "rf3", "rf-none"]), outcome=st.sampled_from(
+        ["completed", "completed", "failed", "manual"]))
+    def provider_answers_refund(self, refund_id: str, outcome: str) -> None:
+        """The refund manager records the provider's answer (or a cash refund by hand), possibly twice."""
+        assert self.payment is not None and self.order is not None
+        if outcome == "failed":
+            self.attempt("payment", lambda: self.payment.fail_refund(refund_id=refund_id, now=self.now,
+                                                                     reason="refused"))
+            if self.payment.refund_status(refund_id) == "failed" and refund_id in self.order.refunds:
+                self.attempt("order", lambda: self.order.refund_failed(refund_id=refund_id, now=self.now))
+        else:
+            self.attempt("payment", lambda: self.payment.complete_refund(
+                refund_id=refund_id, now=self.now, provider_refund_id=None if outcome == "manual" else "RFD1",
+                manual=outcome == "manual"))
+
+    @precondition(lambda self: self.payment is not None)
     @rule()
     def order_follows_payment(self) -> None:
         assert self.payment is not None and self.order is not None
@@ -555,6 +572,26 @@ class CheckoutMachine(RuleBasedStateMachine):
             assert self.order.refunded_amount <= self.order.total
             assert self.order.status not in ("paid", "refunded") or self.order.payment_id is not None
 
+    @invariant()
+    def a_refund_answered_stays_answered(self) -> None:
+        if self.payment is None:
+            return
+        p = self.payment
+        for refund_id in p.refunds:
+            status = p.refund_status(refund_id)
+            assert status in ("requested", "completed", "failed")
+            before = self.refund_outcomes.get(str(refund_id))
+            assert before is None or before == status, f"refund {refund_id}: {before} → {status}"
+            if status != "requested":
+                self.refund_outcomes[str(refund_id)] = status
+        assert "rf-none" not in p.refund_states  # an unknown refund never gets a state
+        assert set(p.requested_refunds) == {str(r) for r in p.refunds if p.refund_status(r) == "requested"}
+        failed = sum((a for r, a in p.refunds.items() if p.refund_status(r) == "failed"), D("0.00"))
+        assert p.refunded_amount + failed == sum(p.refunds.values(), D("0.00"))  # a refused refund gives nothing
+        if self.order is not None:
+            for refund_id in self.order.refunds:  # the order forgets exactly the refunds the provider refused
+                assert (str(refund_id) in self.order.failed_refunds) == (p.refund_status(refund_id) == "failed")
+
     def teardown(self) -> None:
         for name, events in self.events.items():
             if events:
@@ -573,3 +610,54 @@ CheckoutMachine.TestCase.settings = settings(max_examples=50, stateful_step_coun
 PaymentMachine.TestCase.settings = settings(max_examples=80, stateful_step_count=30, deadline=None)
 TestCheckoutInvariants = CheckoutMachine.TestCase
 TestPaymentInvariants = PaymentMachine.TestCase
+
+
+# ---- refund states: requested → completed / failed ------------------------------------------------------
+def a_paid_payment(amount: Decimal | None = None) -> Payment:
+    payment = a_payment(amount)
+    payment.start_processing(provider_txn_id="TX1", now=T0)
+    payment.handle_callback(provider_txn_id="TX1", status="completed", now=T0, amount=payment.amount)
+    payment.collect_events()
+    return payment
+
+
+def test_a_refund_is_requested_then_completed_once() -> None:
+    payment = a_paid_payment()
+    payment.refund(refund_id="rf1", amount=D("100.00"), now=T0, reason="damaged")
+    assert payment.refund_status("rf1") == "requested" and payment.requested_refunds == ["rf1"]
+    payment.complete_refund(refund_id="rf1", now=T0, provider_refund_id="RFD1")
+    payment.complete_refund(refund_id="rf1", now=T0, provider_refund_id="RFD1")  # recorded again: nothing
+    events = payment.collect_events()
+    assert [type(e).__name__ for e in events] == ["Refunded", "RefundCompleted"]
+    round_trip(events)
+    assert payment.refund_states["rf1"]["provider_refund_id"] == "RFD1" and payment.requested_refunds == []
+    refused(payment, errors.InvalidPaymentTransition, lambda: payment.fail_refund(refund_id="rf1", now=T0))
+    refused(payment, errors.InvalidPaymentTransition, lambda: payment.complete_refund(refund_id="nope", now=T0))
+
+
+def test_a_refused_refund_gives_nothing_back_and_the_amount_may_be_refunded_again() -> None:
+    order = place()
+    payment = a_paid_payment(order.total)
+    order.mark_paid(payment_id=str(payment.id), now=T0)
+    order.collect_events()
+    whole = payment.amount
+    assert order.total == whole
+    payment.refund(refund_id="rf1", amount=whole, now=T0)
+    order.refund(refund_id="rf1", amount=whole, now=T0)
+    assert (payment.status, order.status) == ("refunded", "refunded")
+    payment.fail_refund(refund_id="rf1", now=T0, reason="bKash 2056")
+    order.refund_failed(refund_id="rf1", now=T0, reason="bKash 2056")
+    assert (payment.status, order.status) == ("completed", "paid")
+    assert payment.refunded_amount == order.refunded_amount == D("0.00")
+    round_trip(payment.collect_events() + order.collect_events())
+    refused(payment, errors.InvalidPaymentTransition, lambda: payment.complete_refund(refund_id="rf1", now=T0))
+    payment.refund(refund_id="rf2", amount=whole, now=T0)  # the money is still there: refund it again
+    assert payment.status == "refunded"
+
+
+def test_a_cash_refund_is_manual() -> None:
+    payment = a_paid_payment()
+    payment.refund(refund_id="rf1", amount=D("10.00"), now=T0)
+    payment.complete_refund(refund_id="rf1", now=T0, manual=True)
+    assert payment.refund_states["rf1"] == {"status": "completed", "reason": None, "provider_refund_id": None,
+                                            "manual": True}

@@ -1,7 +1,8 @@
-"""A local stand-in for bKash, Nagad and Rocket checkout: the providers cannot be reached from dev and CI.
+"""A local stand-in for bKash, Nagad, Rocket and SSLCommerz (cards) checkout: the providers cannot be reached
+from dev and CI.
 
-One Sanic app, one blueprint per provider (``/bkash``, ``/nagad``, ``/rocket``) plus ``/sandbox`` for the
-buyer's page and the test controls; state is in memory and lost on restart. Run it with
+One Sanic app, one blueprint per provider (``/bkash``, ``/nagad``, ``/rocket``, ``/sslcommerz``) plus
+``/sandbox`` for the buyer's page and the test controls; state is in memory and lost on restart. Run it with
 ``python -m infra.payments.sandbox --port 8090`` (Settings' default URLs point there), or in-process with
 ``async with running_sandbox(config) as sandbox: ...`` (tests). See docs/payments.md.
 """
@@ -20,7 +21,7 @@ from functools import partial
 import httpx
 from sanic import Sanic
 
-from infra.payments.sandbox import bkash, nagad, payer, rocket
+from infra.payments.sandbox import bkash, nagad, payer, rocket, sslcommerz
 from infra.payments.sandbox.state import Ledger, SandboxConfig, Scenario
 
 __all__ = ["RunningSandbox", "SandboxConfig", "Scenario", "create_sandbox_app", "running_sandbox"]
@@ -32,9 +33,10 @@ def create_sandbox_app(config: SandboxConfig, name: str = "payments-sandbox") ->
     app.config.TOUCHUP = False  # several in-process apps per test session; touch-up rewrites shared classes
     app.config.MOTD = False
     app.ctx.ledger = Ledger(config)
-    app.ctx.providers = {"bkash": bkash.HOOKS, "nagad": nagad.HOOKS, "rocket": rocket.HOOKS}
+    app.ctx.providers = {"bkash": bkash.HOOKS, "nagad": nagad.HOOKS, "rocket": rocket.HOOKS,
+                         "sslcommerz": sslcommerz.HOOKS}
     app.ctx.tasks = set()
-    for blueprint in (payer.bp, bkash.bp, nagad.bp, rocket.bp):
+    for blueprint in (payer.bp, bkash.bp, nagad.bp, rocket.bp, sslcommerz.bp):
         app.blueprint(blueprint)
 
     @app.before_server_start
@@ -62,7 +64,7 @@ class RunningSandbox:
 
     def settings_overrides(self) -> dict[str, str]:
         """Point Settings' provider URLs here: ``load_settings(**sandbox.settings_overrides())``."""
-        return {f"{p}_base_url": f"{self.url}/{p}" for p in ("bkash", "nagad", "rocket")}
+        return {f"{p}_base_url": f"{self.url}/{p}" for p in ("bkash", "nagad", "rocket", "sslcommerz")}
 
 
 @asynccontextmanager

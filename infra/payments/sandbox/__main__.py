@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     app = create_sandbox_app(config)
     base = f"http://{args.host}:{args.port}"
-    print(f"payments sandbox on {base}: bKash {base}/bkash, Nagad {base}/nagad, Rocket {base}/rocket; "
+    print(f"payments sandbox on {base}: bKash {base}/bkash, Nagad {base}/nagad, Rocket {base}/rocket, "
+          f"SSLCommerz {base}/sslcommerz; "
           f"buyer page {base}/sandbox/pay/<paymentID>", flush=True)
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 

@@ -4,6 +4,9 @@ Faithful where our adapter depends on it: credentials in headers and body, id_to
 refusals as HTTP 200 with a ``statusCode`` other than ``0000``, the buyer's callback as a GET redirect with
 ``paymentID`` and ``status``. One deliberate difference, asked for by our tests: a repeated execute replays
 the first answer (same trxID) unless the payment's scenario says ``repeat=refuse`` (production: 2062).
+Refund status (the refund call with only ``paymentID`` and ``trxID``) answers the latest refund, as bKash
+does, plus ``refunds``: every refund with the ``sku`` it was sent with (a sandbox extension the adapter uses
+to find a refund by our id; production answers one refund: check the merchant contract).
 """
 
 from __future__ import annotations
@@ -155,6 +158,15 @@ async def refund(request: Request) -> HTTPResponse:
     ledger, body, payment = ledger_of(request), request.json or {}, payment_of(request)
     if payment is None:
         return refused("2002", "Invalid Payment ID")
+    if "amount" not in body and "sku" not in body:  # refund status: paymentID and trxID only
+        if body.get("trxID") != payment.trx_id:
+            return refused("2028", "Reverse failed because the transaction serial number does not exist")
+        if not payment.refunds:
+            return refused("2071", "No refund found for this transaction")
+        await pause(request, payment.scenario, "query")
+        entries = [{"refundTrxID": r.refund_id, "amount": str(r.amount), "sku": r.reference,
+                    "transactionStatus": "Completed"} for r in payment.refunds]
+        return ok(originalTrxID=payment.trx_id, **entries[-1], refunds=entries, currency="BDT")
     if not body.get("reason") or not body.get("sku"):
         return refused("2025", "Invalid request body")
     amount = ledger.amount(body.get("amount"))

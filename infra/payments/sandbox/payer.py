@@ -30,6 +30,7 @@ class Callback:
     url: str
     params: dict[str, str] = field(default_factory=dict)
     json: dict[str, Any] | None = None
+    form: dict[str, str] | None = None  # SSLCommerz posts its IPN as a form
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,8 @@ async def deliver(app: Sanic, payment: SandboxPayment, statuses: list[str], dela
         callback = hooks.callback(payment, status)
         try:
             answer = await app.ctx.http.request(
-                callback.method, callback.url, params=callback.params, json=callback.json, timeout=5.0
-            )
+                callback.method, callback.url, params=callback.params, json=callback.json, data=callback.form,
+                timeout=5.0)
             record["http_status"] = answer.status_code
         except (httpx.HTTPError, ValueError) as exc:  # ValueError: no or malformed callback URL
             record["error"] = repr(exc)
@@ -130,16 +131,26 @@ async def stats(request: Request) -> HTTPResponse:
     return json(dict(ledger_of(request).stats))
 
 
+def find(ledger: Ledger, payment_id: str) -> SandboxPayment | None:
+    """By the provider's id, or (SSLCommerz, whose payments the merchant names) by our ``tran_id``: the
+    latest session."""
+    payment = ledger.payments.get(payment_id)
+    if payment is None:
+        named = [p for p in ledger.payments.values() if p.provider == "sslcommerz" and p.order_id == payment_id]
+        payment = named[-1] if named else None
+    return payment
+
+
 @bp.get("/payments/<payment_id>")
 async def show(request: Request, payment_id: str) -> HTTPResponse:
-    payment = ledger_of(request).payments.get(payment_id)
+    payment = find(ledger_of(request), payment_id)
     return json(payment.view()) if payment else json({"error": "unknown payment"}, status=404)
 
 
 @bp.post("/payments/<payment_id>/scenario")
 async def steer(request: Request, payment_id: str) -> HTTPResponse:
     """Change a payment's hooks after create, e.g. ``{"callback": "late", "slow": ["execute"]}``."""
-    payment = ledger_of(request).payments.get(payment_id)
+    payment = find(ledger_of(request), payment_id)
     if payment is None:
         return json({"error": "unknown payment"}, status=404)
     try:
@@ -163,8 +174,9 @@ async def sink(request: Request, name: str) -> HTTPResponse:
     except Exception:  # noqa: BLE001 - a callback with a broken body is still worth recording
         body = None
     received = ledger_of(request).sinks.setdefault(name, [])
+    form = {k: request.form.get(k) for k in request.form} if body is None and request.form else {}
     received.append({"method": request.method, "args": {k: request.args.get(k) for k in request.args},
-                     "json": body})
+                     "json": body, "form": form})
     return json({"received": len(received)})
 
 

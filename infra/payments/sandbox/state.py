@@ -31,6 +31,8 @@ class SandboxConfig:
     bkash_password: str = "sandbox-pass"
     nagad_merchant_id: str = "sandbox-merchant"
     rocket_merchant_id: str = "sandbox-merchant"
+    sslcommerz_store_id: str = "sandbox-store"
+    sslcommerz_store_password: str = "sandbox-store-pass"
     token_ttl: float = 3600.0  # bKash id_token lifetime
     refresh_ttl: float = 28 * 24 * 3600.0
     slow_seconds: float = 35.0  # longer than the adapters' default 30 s timeout
@@ -47,6 +49,8 @@ class SandboxConfig:
             bkash_password=settings.bkash_password,
             nagad_merchant_id=settings.nagad_merchant_id,
             rocket_merchant_id=settings.rocket_merchant_id,
+            sslcommerz_store_id=settings.sslcommerz_store_id,
+            sslcommerz_store_password=settings.sslcommerz_store_password,
         ), **overrides)
 
 
@@ -92,7 +96,7 @@ class Scenario:
 class Refund:
     refund_id: str
     amount: Decimal
-    reference: str
+    reference: str  # our refund id as sent (bKash sku, Nagad referenceNo, Rocket requestId, SSLCommerz refe_id)
 
 
 @dataclass

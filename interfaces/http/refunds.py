@@ -1,0 +1,82 @@
+"""Refunds (issue 4): ``POST /orders/:id/refunds`` by an admin or the vendor who sold the order, and
+``POST /orders/:id/cash-collected`` (cash on delivery paid to the courier; repeating it changes nothing).
+A refund needs an Idempotency-Key: a retry gets the first answer, the same key with another body is refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import Field, model_validator
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from application.refunds import RefundView, RequestRefund
+from infra.idempotency import request_hash
+from interfaces.http.auth import actor_of, requires
+from interfaces.http.errors import container as _c
+from interfaces.http.errors import error_response
+from interfaces.http.presenters import money
+from interfaces.http.schemas import Body, Money
+
+bp = Blueprint("refunds", url_prefix="/api/v1/live-commerce")
+
+
+class RefundBody(Body):
+    amount: Money | None = None  # none: everything not yet refunded
+    reason: Annotated[str, Field(min_length=1, max_length=255)]
+
+    @model_validator(mode="after")
+    def positive(self) -> RefundBody:
+        if self.amount is not None and self.amount <= Decimal("0"):
+            raise ValueError("amount must be positive")
+        return self
+
+
+def refund_reply(v: RefundView) -> dict[str, Any]:
+    return {"refund_id": v.refund_id, "order_id": str(v.order_id), "payment_id": str(v.payment_id),
+            "amount": money(v.amount), "reason": v.reason, "status": v.status, "manual": v.manual,
+            "provider_refund_id": v.provider_refund_id, "order_status": v.order_status,
+            "payment_status": v.payment_status, "refunded_total": money(v.refunded_total)}
+
+
+def _key(request: Request) -> str | None:
+    key = (request.headers.get("idempotency-key") or "").strip()
+    return key if key and len(key) <= 200 else None
+
+
+@bp.post("/orders/<order_id:uuid>/refunds")
+@requires("order.refund")
+async def create_refund(request: Request, order_id: UUID) -> HTTPResponse:
+    key = _key(request)
+    if key is None:
+        return error_response(400, "idempotency_key_required")
+    raw = request.json if request.body else {}
+    body = RefundBody.model_validate(raw)
+    actor = actor_of(request)
+    c = _c(request)
+    assert c.refunds is not None and c.idempotency is not None
+    scope, rhash = f"refund:{actor.user_id}:{order_id}", request_hash(raw)
+    stored = await c.idempotency.get(scope, key)
+    if stored is not None:
+        if stored.request_hash != rhash:
+            return error_response(422, "idempotency_key_reused")
+        return json(stored.response, status=stored.status)
+    view = await c.refunds.request(RequestRefund(order_id, key, body.amount, body.reason), actor)
+    if view.status == "requested" and c.settings.refund_execute_inline:
+        await c.refunds.execute_quietly(view.payment_id, view.refund_id)  # else the refund manager does
+        view = await c.refunds.current(order_id, view.refund_id)
+    reply = refund_reply(view)
+    await c.idempotency.put(scope, key, rhash, 201, reply)
+    return json(reply, status=201)
+
+
+@bp.post("/orders/<order_id:uuid>/cash-collected")
+@requires("order.refund")
+async def cash_collected(request: Request, order_id: UUID) -> HTTPResponse:
+    """Cash on delivery: the courier collected the total, so the order is paid (refunds are then manual)."""
+    c = _c(request)
+    assert c.refunds is not None
+    order_status, payment_status = await c.refunds.collect_cash(order_id, actor_of(request))
+    return json({"order_id": str(order_id), "order_status": order_status, "payment_status": payment_status})
