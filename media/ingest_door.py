@@ -69,6 +69,7 @@ class IngestDoor:
         self.workers: dict[str, ShowWorker] = {}  # stream id → its running worker
         self.publishing: set[str] = set()  # stream ids with a publisher connected through this door
         self._server: asyncio.base_events.Server | None = None
+        self._conns: set[RtmpServerConnection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -80,8 +81,10 @@ class IngestDoor:
         """Stop accepting; let every worker finish its show (recording and all) and exit."""
         if self._server is not None:
             self._server.close()
-        for t in list(self._tasks):
-            t.cancel()
+        for c in list(self._conns):
+            c.close()  # publishers still connected: their handlers see the end and tell their workers
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5.0)
         for w in list(self.workers.values()):
             with contextlib.suppress(ProcessLookupError):
                 w.proc.send_signal(signal.SIGTERM)
@@ -111,12 +114,16 @@ class IngestDoor:
         peer = writer.get_extra_info("peername")
         remote = f"{peer[0]}:{peer[1]}" if peer else "?"
         conn = RtmpServerConnection(reader, writer)
+        self._conns.add(conn)
         try:
             await self._publisher(conn, remote)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except Exception:
+            log.exception("ingest connection from %s failed", remote)
         finally:
             conn.close()
+            self._conns.discard(conn)
             if task is not None:
                 self._tasks.discard(task)
 
