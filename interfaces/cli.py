@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from infra.settings import Settings
 from interfaces import catalog_cli, host_cli
@@ -88,10 +89,10 @@ def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
     from media.stream_keys_pg import PgStreamKeys
     from media.worker import run_media_worker
 
-    options = None
+    options = MediaOptions(part_seconds=settings.media_part_seconds or None)
     if args.from_ingest:  # started by `livecommerce ingest`: its token on stdin, our private port on stdout
         source: object = RelayListen(token=sys.stdin.readline().strip())
-        options = MediaOptions(publish_timeout_s=30.0)
+        options = replace(options, publish_timeout_s=30.0)
     elif args.rtmp:
         source = RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind)
     else:

@@ -222,10 +222,12 @@ class Transcoder:
     def _worker(self, name: str, encoder: VideoEncoder | None, audio: Any) -> RenditionWorker:
         d = self.out_dir / name
         d.mkdir(parents=True, exist_ok=True)
-        playlist = MediaPlaylist(d, segment_seconds=self.opt.segment_seconds, window=self.opt.live_window)
+        playlist = MediaPlaylist(d, segment_seconds=self.opt.segment_seconds, window=self.opt.live_window,
+                                 part_target=self.opt.part_seconds)
         playlist.write_empty()  # players polling before the first segment get a valid, empty live list
         return RenditionWorker(name, d, encoder=encoder, audio=audio, playlist=playlist,
-                               meter=self.meter if encoder else None, emit=self.emit, url_base=self.url_base)
+                               meter=self.meter if encoder else None, emit=self.emit, url_base=self.url_base,
+                               part_seconds=self.opt.part_seconds)
 
     # --- per frame -------------------------------------------------------------------------------------
     def _video(self, frame: av.VideoFrame, pace: bool) -> None:
