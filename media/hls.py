@@ -17,7 +17,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ class MediaPlaylist:
         self.window = window
         self.part_target = part_target
         self.segments: list[Segment] = []
+        self.previous: list[Segment] = []  # an earlier worker's take of this show: in the VOD recording only
         self.parts: dict[int, list[Part]] = {}  # segment sequence → its parts (LL-HLS)
         # TARGETDURATION must not change during a live stream, so it is fixed from the configured segment
         # length; a longer segment (source stall) raises it, which players tolerate better than a lie.
@@ -102,7 +103,10 @@ class MediaPlaylist:
         """Close the live playlist (viewers at the live edge stop cleanly) and write the VOD recording."""
         self.ended = True
         self._write_live()
-        write_atomic(self.directory / VOD_PLAYLIST, self.render(self.segments, playlist_type="VOD",
+        take = list(self.segments)
+        if self.previous and take:  # an earlier worker's take first; the encoders restarted in between
+            take[0] = replace(take[0], discontinuity=True)
+        write_atomic(self.directory / VOD_PLAYLIST, self.render(self.previous + take, playlist_type="VOD",
                                                                 ended=True, parts=False))
 
     def _write_live(self) -> None:
@@ -191,6 +195,8 @@ def parse_playlist(text: str) -> dict[str, Any]:
             pending["attrs"] = _attrs(line[len("#EXT-X-STREAM-INF:"):])
         elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
             pending["pdt"] = line.split(":", 1)[1]
+        elif line == "#EXT-X-DISCONTINUITY":
+            pending["discontinuity"] = True
         elif line.startswith("#"):
             key, _, value = line.partition(":")
             tags[key] = value

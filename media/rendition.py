@@ -46,6 +46,15 @@ class Published:
     peak_bps: float = 0.0
     seconds: float = 0.0
 
+    def count_earlier(self, segments: list[Segment]) -> None:
+        """An earlier take of the show belongs to its recording: its sizes and durations count too."""
+        for s in segments:
+            self.segments += 1
+            self.bytes += s.bytes
+            self.seconds += s.duration
+            if s.duration > 0.5:
+                self.peak_bps = max(self.peak_bps, s.bytes * 8 / s.duration)
+
 
 class RenditionWorker(threading.Thread):
     def __init__(self, name: str, directory: Path, *, encoder: VideoEncoder | None, audio: Stream | None,

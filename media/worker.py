@@ -141,8 +141,10 @@ async def run_media_worker(settings: Settings, stream_id: str,
         src = rtmp
     else:
         src = FileSource(source, pace=pace)
+    # A live show's later worker (its host came back after the grace period, or the worker was restarted)
+    # continues the show's numbering and recording instead of writing over them.
     transcoder = Transcoder(stream_id=stream_id, out_dir=out_dir, url_base=url_base, source=src,
-                            emit=emit, options=opt, stop=stop_flag, clock=clock)
+                            emit=emit, options=opt, stop=stop_flag, clock=clock, append=rtmp is not None)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"media-{stream_id[:8]}")
     if hub is not None:
         hub.start()

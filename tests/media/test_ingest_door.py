@@ -85,6 +85,15 @@ async def wait_events(env: Settings, done: Any, timeout: float = 60) -> list[dic
         await asyncio.sleep(0.5)
 
 
+async def on_air(env: Settings, sid: str, timeout: float = 30) -> None:
+    """Until the show's live playlist lists a segment (its worker started, decoded and published)."""
+    playlist = env.media_root / sid / "360p" / "index.m3u8"
+    deadline = time.monotonic() + timeout
+    while not (playlist.exists() and parse_playlist(playlist.read_text())["segments"]):
+        assert time.monotonic() < deadline, f"{sid} not on air after {timeout} s"
+        await asyncio.sleep(0.1)
+
+
 def recorded_seconds(out: Path, rendition: str = "360p") -> float:
     return float(ffprobe(out / rendition / "recording.m3u8", "-show_format")["format"]["duration"])
 
@@ -97,7 +106,8 @@ async def test_two_shows_publish_at_once_on_one_url_and_a_wrong_key_is_refused_m
         (a, key_a), (b, key_b) = show(env), show(env, "live")
         _, ended_key = show(env, "ended")
         first, second = await publish(env, key_a, 5), await publish(env, key_b, 5)
-        await asyncio.sleep(1.5)  # both are live now
+        await on_air(env, a)
+        await on_air(env, b)
         refused = []
         for wrong in ("live_not-a-key", ended_key):
             p = await publish(env, wrong, 2)
@@ -143,7 +153,7 @@ async def test_a_second_publisher_for_a_live_show_is_refused_and_a_dropped_host_
     try:
         sid, key = show(env)
         host = await publish(env, key, 30)
-        await asyncio.sleep(2.5)
+        await on_air(env, sid)
         intruder = await publish(env, key, 2)  # a leaked key, or the host's second phone
         _, err = await intruder.communicate()
         assert intruder.returncode != 0 and b"busy" in err, err
@@ -156,6 +166,13 @@ async def test_a_second_publisher_for_a_live_show_is_refused_and_a_dropped_host_
         _, err = await back.communicate()
         assert back.returncode == 0, err
         events = await wait_events(env, lambda ev: "media.ingest_stopped" in types_of(ev, sid))
+        first_take = recorded_seconds(env.media_root / sid)
+        # The host ended the stream in the app, then goes live again: the worker has finished, so a new one
+        # takes the show on, numbering after the first take and keeping it in the recording.
+        again = await publish(env, key, 2)
+        _, err = await again.communicate()
+        assert again.returncode == 0, err
+        events = await wait_events(env, lambda ev: types_of(ev, sid).count("media.ingest_stopped") == 2)
     finally:
         ingest.stop()
 
@@ -163,17 +180,26 @@ async def test_a_second_publisher_for_a_live_show_is_refused_and_a_dropped_host_
     lifecycle = [e["type"] for e in mine if e["type"] in (
         "media.ingest_started", "media.ingest_interrupted", "media.ingest_refused", "media.ingest_stopped")]
     assert lifecycle == ["media.ingest_started", "media.ingest_refused", "media.ingest_interrupted",
+                         "media.ingest_started", "media.ingest_stopped",
                          "media.ingest_started", "media.ingest_stopped"], lifecycle
     refused = next(e for e in mine if e["type"] == "media.ingest_refused")["payload"]
     assert refused["reason"] == "busy" and refused["key_hint"] == key_hint(key)
-    assert [e["payload"]["resumed"] for e in mine if e["type"] == "media.ingest_started"] == [False, True]
-    assert mine[-1]["payload"]["reason"] == "unpublished"
-    assert ingest.output().count("started media worker") == 1  # the same worker carried on
-    # One continuous recording across the reconnect: the first ~4 s and all of the 3 s comeback.
+    assert [e["payload"]["resumed"] for e in mine if e["type"] == "media.ingest_started"] == [False, True, False]
+    assert [e["payload"]["reason"] for e in mine if e["type"] == "media.ingest_stopped"] == ["unpublished"] * 2
+    # The same worker carried the show across the dropped connection; the second take needed a new one.
+    assert ingest.output().count(f"started media worker for {sid}") == 2
+    # First take: one continuous recording across the reconnect (~4 s, then all of the 3 s comeback).
     out = env.media_root / sid
     dropped_at = next(e for e in mine if e["type"] == "media.ingest_interrupted")["payload"]["at_s"]
-    total = recorded_seconds(out)
-    assert dropped_at > 2.0 and total - dropped_at == pytest.approx(3.0, rel=0.25)
+    assert dropped_at > 2.0 and first_take - dropped_at == pytest.approx(3.0, rel=0.25)
+    # Both takes in the recording, numbered on, nothing written over.
+    text = (out / "360p" / "recording.m3u8").read_text()
+    vod = parse_playlist(text)
+    assert [s["uri"] for s in vod["segments"]] == [f"{i:06d}.ts" for i in range(len(vod["segments"]))]
+    assert text.count("#EXT-X-DISCONTINUITY") == 1
+    assert recorded_seconds(out) == pytest.approx(first_take + 2.0, abs=0.5)
+    recordings = [e["payload"] for e in mine if e["type"] == "media.recording_ready"]
+    assert recordings[-1]["duration_s"] == pytest.approx(first_take + 2.0, abs=0.5)
 
 
 # -- the door alone, in-process: refusals happen before any worker exists ---------------------------------
