@@ -153,10 +153,13 @@ class IngestDoor:
             if isinstance(backend, str):
                 return await self._refuse(conn, stream_id, backend, remote, hint, pub.stream_id)
             b_reader, b_writer = backend
-            conn.media_allowed = True
-            await conn.status(pub.stream_id, "status", "NetStream.Publish.Start", "Start publishing")
-            log.info("publisher %s → show %s", remote, stream_id)
-            await self._relay(conn, b_reader, b_writer)
+            try:
+                conn.media_allowed = True
+                await conn.status(pub.stream_id, "status", "NetStream.Publish.Start", "Start publishing")
+                log.info("publisher %s → show %s", remote, stream_id)
+                await self._relay(conn, b_reader, b_writer)
+            finally:
+                b_writer.close()  # also when the publisher left while its worker was starting
         finally:
             self.publishing.discard(stream_id)
 

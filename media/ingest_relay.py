@@ -151,7 +151,7 @@ class RelaySource:
             with self._lock:
                 if self._closed:
                     reason = "closing"
-                elif self._current is not None and not self._current.ended:
+                elif self._current is not None and not self._current.ended and not self._current.pipe.closed:
                     reason = "busy"
                 else:
                     reason = ""

@@ -283,3 +283,43 @@ def test_media_messages_become_flv_tags_ffmpeg_can_read(tmp_path: Path) -> None:
         pts = [f.time for f in c.decode(video=0)]
     assert len(video) == 27 and len(pts) == 25 and pts == sorted(pts)  # + AVC header, end of sequence
     assert pts[-1] == pytest.approx(0.96)  # the aggregate's frames kept their own times
+
+
+async def test_a_worker_takes_relayed_publishes_only_from_its_door_and_one_at_a_time() -> None:
+    """The worker's private port: the door's token is required, a second publisher is ``busy``, and once the
+    worker stopped waiting for publishers it answers ``closing`` (the door then starts a new worker)."""
+    import threading
+
+    from media.errors import SourceUnavailable
+    from media.ingest_relay import RelayListen, RelaySource
+
+    src = RelaySource(RelayListen(token="t0k3n"), stream_id="show-x", publish_timeout_s=0.5)
+    await src.start()
+
+    async def hello(token: str) -> tuple[str, asyncio.StreamWriter]:
+        r, w = await asyncio.open_connection("127.0.0.1", src.port)
+        w.write(json.dumps({"token": token, "remote": "1.2.3.4:5", "key_hint": "ab"}).encode() + b"\n")
+        return (await asyncio.wait_for(r.readline(), 5)).decode().strip(), w
+
+    try:
+        answer, w0 = await hello("guess")
+        assert answer == "NO bad_token"
+        answer, w1 = await hello("t0k3n")
+        assert answer == "OK"
+        answer, w2 = await hello("t0k3n")
+        assert answer == "NO busy"
+        w1.close()  # the first publisher went away without a word: the worker may take the next
+        await asyncio.sleep(0.2)
+        answer, w3 = await hello("t0k3n")
+        assert answer == "OK"
+        w3.close()
+        # Nothing decodable arrives; the first wait runs out: a clear failure, and the port now says closing.
+        stop = threading.Event()
+        with pytest.raises(SourceUnavailable):
+            await asyncio.to_thread(src.next_input, True, stop)
+        answer, w4 = await hello("t0k3n")
+        assert answer == "NO closing"
+        for w in (w0, w2, w4):
+            w.close()
+    finally:
+        await src.close()
