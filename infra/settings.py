@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     rtmp_base_url: str = "rtmp://127.0.0.1:1935/live"
     playback_base_url: str = "http://127.0.0.1:8000/hls"
     media_root: Path = Path(".livecommerce/media")
+    media_part_seconds: float = 0.0  # LL-HLS: partial segments this long in live playlists (0: off; ~0.5-1)
 
     # --- identity -------------------------------------------------------------------------------------
     # Until sign-in lands (issue 3), a stream created without vendor_id belongs to this vendor.

@@ -1,4 +1,5 @@
-"""``livecommerce run``: API, relay and projections as supervised child processes for a laptop.
+"""``livecommerce run``: API, relay, projections, process managers, notifications and the RTMP ingest front
+door as supervised child processes for a laptop.
 
 A child that dies is restarted with a growing delay; Ctrl-C (or SIGTERM) stops them all.
 """
@@ -18,6 +19,8 @@ CHILDREN = {
     "projections": ["-m", "interfaces.cli", "project"],
     "process": ["-m", "interfaces.cli", "process"],
     "notify": ["-m", "interfaces.cli", "notify"],
+    # The RTMP front door on rtmp_base_url; it starts one media worker per show on the show's first publish.
+    "ingest": ["-m", "interfaces.cli", "ingest"],
     # The providers cannot be reached from a laptop: the local sandbox stands in (settings point at it).
     "payments-sandbox": ["-m", "infra.payments.sandbox", "--port", "{payment_sandbox_port}"],
 }

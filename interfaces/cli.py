@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from infra.settings import Settings
 from interfaces import catalog_cli, host_cli
@@ -80,20 +81,48 @@ def cmd_project(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
     from media.ingest import RtmpListen
+    from media.ingest_door import PORT_LINE
+    from media.ingest_relay import RelayListen
     from media.kafka_sink import KafkaEventSink
+    from media.options import MediaOptions
     from media.show_log import read_show_log
     from media.stream_keys_pg import PgStreamKeys
     from media.worker import run_media_worker
 
+    options = MediaOptions(part_seconds=settings.media_part_seconds or None)
+    if args.from_ingest:  # started by `livecommerce ingest`: its token on stdin, our private port on stdout
+        source: object = RelayListen(token=sys.stdin.readline().strip())
+        options = replace(options, publish_timeout_s=30.0)
+    elif args.rtmp:
+        source = RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind)
+    else:
+        source = args.source
+
     async def main(stop: asyncio.Event) -> None:
-        source = RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind) if args.rtmp else args.source
         async with KafkaEventSink(settings) as sink:
             result = await run_media_worker(
                 settings, args.stream, source, sink, keys=PgStreamKeys(settings.read_url), pace=args.pace, stop=stop,
-                forward_to=args.forward or (), highlights={"auto": "auto", "yes": True, "no": False}[args.highlights],
-                log_events=lambda: read_show_log(settings, args.stream))
+                options=options, forward_to=args.forward or (),
+                highlights={"auto": "auto", "yes": True, "no": False}[args.highlights],
+                log_events=lambda: read_show_log(settings, args.stream),
+                listening=lambda port: print(f"{PORT_LINE}{port}", flush=True))
         print(f"media worker finished: {result.reason}; {len(result.highlights)} highlight clips;"
               f" output in {result.out_dir}", flush=True)
+
+    return _run_until_signal(main)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from media.ingest import RtmpListen
+    from media.ingest_door import IngestDoor
+    from media.kafka_sink import KafkaEventSink
+    from media.stream_keys_pg import PgStreamKeys
+
+    async def main(stop: asyncio.Event) -> None:
+        async with KafkaEventSink(settings) as sink:
+            door = IngestDoor(listen=RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind),
+                              keys=PgStreamKeys(settings.read_url), sink=sink)
+            await door.serve(stop)
 
     return _run_until_signal(main)
 
@@ -147,7 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     media.add_argument("--stream", required=True, help="the stream id")
     src = media.add_mutually_exclusive_group(required=True)
     src.add_argument("--source", help="a file or URL (pre-recorded show, tests)")
-    src.add_argument("--rtmp", action="store_true", help="listen for the host's RTMP publish (rtmp_base_url)")
+    src.add_argument("--rtmp", action="store_true",
+                     help="listen for the host's RTMP publish on rtmp_base_url (this show alone on that port)")
+    src.add_argument("--from-ingest", action="store_true",
+                     help="take the show's publishes from `livecommerce ingest` (it starts such workers itself)")
     media.add_argument("--bind", default=None, help="address to listen on for RTMP (default: from the URL)")
     media.add_argument("--pace", action="store_true", help="play a file out at real time, as live")
     media.add_argument("--forward", action="append", metavar="[NAME=]RTMP_URL",
@@ -155,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     media.add_argument("--highlights", choices=["auto", "yes", "no"], default="auto",
                        help="cut highlight clips after the show (auto: when its end asked for them)")
     media.set_defaults(func=cmd_media)
+    ingest = sub.add_parser("ingest", help="RTMP front door: one URL for every show; routes each publish by its"
+                            " stream key to the show's media worker (started on demand)")
+    ingest.add_argument("--bind", default=None, help="address to listen on (default: from rtmp_base_url)")
+    ingest.set_defaults(func=cmd_ingest)
     from infra.audit import add_audit_arguments, run_audit
     from infra.replay import add_replay_arguments, run_replay
 
@@ -176,9 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     catalog = sub.add_parser("catalog", help="import the vendors and products catalogue (CSV, JSON)")
     catalog_cli.add_arguments(catalog)
     catalog.set_defaults(func=catalog_cli.cmd_catalog)
-    run = sub.add_parser("run", help="api + relay + projections, supervised; Ctrl-C stops all")
+    run = sub.add_parser("run", help="api, relay, projections, process managers, notifications, RTMP ingest"
+                         " (+ payment sandbox), supervised; Ctrl-C stops all")
     run.add_argument("--only", action="append",
-                     choices=["api", "relay", "projections", "process", "notify", "payments-sandbox"])
+                     choices=["api", "relay", "projections", "process", "notify", "ingest", "payments-sandbox"])
     run.set_defaults(func=cmd_run)
     return p
 

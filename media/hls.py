@@ -4,6 +4,11 @@ Players and the CDN origin read these files while we write them, so every write 
 the same directory and is renamed into place: a reader sees the old playlist or the new one, never half.
 The live playlist is a sliding window by default because a phone on 2G re-downloads it every 2 s; the full
 list of segments goes to the VOD ``recording.m3u8`` when the show ends.
+
+Low-latency HLS (``part_target``): the live playlist also lists partial segments (``EXT-X-PART``) of its
+last segments and of the segment being made, with ``EXT-X-PART-INF`` and ``EXT-X-SERVER-CONTROL``
+(``PART-HOLD-BACK`` = 3 part targets, as the spec requires). The files are static, so no blocking reload
+(``CAN-BLOCK-RELOAD``) and no preload hints are advertised: players poll, and start 3 parts from the edge.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +51,13 @@ class Segment:
     discontinuity: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    uri: str
+    duration: float
+    independent: bool
+
+
 def _pdt(dt: datetime) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
@@ -55,10 +67,16 @@ def _pdt(dt: datetime) -> str:
 class MediaPlaylist:
     """One rendition's playlist. ``window=None`` gives a growing EVENT playlist, else a sliding window."""
 
-    def __init__(self, directory: Path, *, segment_seconds: float, window: int | None = 6) -> None:
+    PARTS_FOR_SEGMENTS = 2  # closed segments at the live edge whose parts stay listed
+
+    def __init__(self, directory: Path, *, segment_seconds: float, window: int | None = 6,
+                 part_target: float | None = None) -> None:
         self.directory = directory
         self.window = window
+        self.part_target = part_target
         self.segments: list[Segment] = []
+        self.previous: list[Segment] = []  # an earlier worker's take of this show: in the VOD recording only
+        self.parts: dict[int, list[Part]] = {}  # segment sequence → its parts (LL-HLS)
         # TARGETDURATION must not change during a live stream, so it is fixed from the configured segment
         # length; a longer segment (source stall) raises it, which players tolerate better than a lie.
         self.target = max(1, round(segment_seconds))
@@ -67,6 +85,14 @@ class MediaPlaylist:
     def add(self, segment: Segment) -> None:
         self.segments.append(segment)
         self.target = max(self.target, round(segment.duration))
+        listed = {s.sequence for s in self.segments[-self.PARTS_FOR_SEGMENTS:]}
+        for seq in [q for q in self.parts if q < segment.sequence and q not in listed]:
+            del self.parts[seq]  # no longer listed: keep the dict small over a long show
+        self._write_live()
+
+    def add_part(self, sequence: int, part: Part) -> None:
+        """LL-HLS: a part of segment ``sequence`` (the one being made, or one just closed)."""
+        self.parts.setdefault(sequence, []).append(part)
         self._write_live()
 
     def write_empty(self) -> None:
@@ -77,32 +103,49 @@ class MediaPlaylist:
         """Close the live playlist (viewers at the live edge stop cleanly) and write the VOD recording."""
         self.ended = True
         self._write_live()
-        write_atomic(self.directory / VOD_PLAYLIST, self.render(self.segments, playlist_type="VOD",
-                                                                ended=True))
+        take = list(self.segments)
+        if self.previous and take:  # an earlier worker's take first; the encoders restarted in between
+            take[0] = replace(take[0], discontinuity=True)
+        write_atomic(self.directory / VOD_PLAYLIST, self.render(self.previous + take, playlist_type="VOD",
+                                                                ended=True, parts=False))
 
     def _write_live(self) -> None:
         shown = self.segments if self.window is None else self.segments[-self.window:]
         write_atomic(self.directory / LIVE_PLAYLIST, self.render(
             shown, playlist_type="EVENT" if self.window is None else None, ended=self.ended))
 
-    def render(self, shown: list[Segment], *, playlist_type: str | None, ended: bool) -> str:
+    def render(self, shown: list[Segment], *, playlist_type: str | None, ended: bool, parts: bool = True) -> str:
         target = max([self.target] + [math.ceil(s.duration - 0.5) for s in shown])
-        lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}",
-                 f"#EXT-X-MEDIA-SEQUENCE:{shown[0].sequence if shown else 0}",
-                 "#EXT-X-INDEPENDENT-SEGMENTS"]
+        ll = parts and self.part_target is not None and not ended  # an ended list needs no parts
+        lines = ["#EXTM3U", f"#EXT-X-VERSION:{6 if ll else 3}", f"#EXT-X-TARGETDURATION:{target}"]
+        if ll:
+            assert self.part_target is not None
+            lines.append(f"#EXT-X-SERVER-CONTROL:PART-HOLD-BACK={3 * self.part_target:.3f}")
+            lines.append(f"#EXT-X-PART-INF:PART-TARGET={self.part_target:.3f}")
+        lines += [f"#EXT-X-MEDIA-SEQUENCE:{shown[0].sequence if shown else 0}", "#EXT-X-INDEPENDENT-SEGMENTS"]
         if playlist_type:
             lines.append(f"#EXT-X-PLAYLIST-TYPE:{playlist_type}")
+        with_parts = {s.sequence for s in shown[-self.PARTS_FOR_SEGMENTS:]} if ll else set()
         for seg in shown:
             if seg.discontinuity:
                 lines.append("#EXT-X-DISCONTINUITY")
             if seg.program_date_time is not None:
                 # Wall-clock of the segment's first frame: lets viewers line up flash-sale events with video.
                 lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.program_date_time)}")
+            if seg.sequence in with_parts:
+                lines += [_part_line(p) for p in self.parts.get(seg.sequence, ())]
             lines.append(f"#EXTINF:{seg.duration:.3f},")
             lines.append(seg.uri)
+        if ll and not ended:  # the segment being made: its parts so far, after the last whole segment
+            nxt = shown[-1].sequence + 1 if shown else 0
+            lines += [_part_line(p) for p in self.parts.get(nxt, ())]
         if ended:
             lines.append("#EXT-X-ENDLIST")
         return "\n".join(lines) + "\n"
+
+
+def _part_line(p: Part) -> str:
+    return f'#EXT-X-PART:DURATION={p.duration:.5f},URI="{p.uri}"' + (",INDEPENDENT=YES" if p.independent else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,20 +174,29 @@ def render_master(variants: Iterable[Variant]) -> str:
 
 def parse_playlist(text: str) -> dict[str, Any]:
     """A small reader for our own playlists (tests, the bench, and a live HLS reader loop):
-    ``{"segments": [{uri, duration, pdt}], "variants": [{uri, BANDWIDTH, ...}], "tags": {tag: value}}``."""
+    ``{"segments": [{uri, duration, pdt, parts}], "variants": [{uri, BANDWIDTH, ...}], "tags": {tag: value},
+    "open_parts": [...]}``. LL-HLS parts (``{uri, duration, independent}``) go with the segment they precede;
+    ``open_parts`` are those after the last segment (the one being made)."""
     segments: list[dict[str, Any]] = []
     variants: list[dict[str, str]] = []
     tags: dict[str, str] = {}
     pending: dict[str, Any] = {}
+    parts: list[dict[str, Any]] = []
     for line in (ln.strip() for ln in text.splitlines()):
         if not line:
             continue
-        if line.startswith("#EXTINF:"):
+        if line.startswith("#EXT-X-PART:"):
+            a = _attrs(line[len("#EXT-X-PART:"):])
+            parts.append({"uri": a["URI"], "duration": float(a["DURATION"]),
+                          "independent": a.get("INDEPENDENT") == "YES"})
+        elif line.startswith("#EXTINF:"):
             pending["duration"] = float(line[8:].split(",")[0])
         elif line.startswith("#EXT-X-STREAM-INF:"):
             pending["attrs"] = _attrs(line[len("#EXT-X-STREAM-INF:"):])
         elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
             pending["pdt"] = line.split(":", 1)[1]
+        elif line == "#EXT-X-DISCONTINUITY":
+            pending["discontinuity"] = True
         elif line.startswith("#"):
             key, _, value = line.partition(":")
             tags[key] = value
@@ -152,9 +204,9 @@ def parse_playlist(text: str) -> dict[str, Any]:
             variants.append({"uri": line, **pending["attrs"]})
             pending = {}
         else:
-            segments.append({"uri": line, **pending})
-            pending = {}
-    return {"segments": segments, "variants": variants, "tags": tags}
+            segments.append({"uri": line, **pending, "parts": parts})
+            pending, parts = {}, []
+    return {"segments": segments, "variants": variants, "tags": tags, "open_parts": parts}
 
 
 def _attrs(s: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ class MediaOptions:
 
     segment_seconds: float = 2.0
     live_window: int | None = 6  # segments in the live playlist; None = a growing EVENT playlist
+    part_seconds: float | None = None  # LL-HLS: parts this long in the live playlists (None: off); ~0.5-1 s
     quality_interval_s: float = 4.0
     thumbnail_interval_s: float = 10.0
     max_lag_s: float = 4.0  # RTMP: skip frames (never a cut frame) once encoding falls this far behind

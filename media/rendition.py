@@ -22,9 +22,17 @@ from av.video.reformatter import Interpolation, VideoReformatter
 
 from media.encoders import VideoEncoder, to_ticks
 from media.events import SEGMENT_PUBLISHED
-from media.hls import MediaPlaylist, Segment
+from media.hls import MediaPlaylist, Part, Segment
 from media.quality import QualityMeter
-from media.segmenter import TICKS, ClosedSegment, PacketRecord, SegmentAssembler, write_segment
+from media.segmenter import (
+    TICKS,
+    ClosedPart,
+    ClosedSegment,
+    PacketRecord,
+    SegmentAssembler,
+    split_parts,
+    write_segment,
+)
 
 Emit = Callable[[str, dict[str, Any]], None]
 
@@ -38,11 +46,20 @@ class Published:
     peak_bps: float = 0.0
     seconds: float = 0.0
 
+    def count_earlier(self, segments: list[Segment]) -> None:
+        """An earlier take of the show belongs to its recording: its sizes and durations count too."""
+        for s in segments:
+            self.segments += 1
+            self.bytes += s.bytes
+            self.seconds += s.duration
+            if s.duration > 0.5:
+                self.peak_bps = max(self.peak_bps, s.bytes * 8 / s.duration)
+
 
 class RenditionWorker(threading.Thread):
     def __init__(self, name: str, directory: Path, *, encoder: VideoEncoder | None, audio: Stream | None,
                  playlist: MediaPlaylist, meter: QualityMeter | None, emit: Emit, url_base: str,
-                 max_queue: int = 8) -> None:
+                 max_queue: int = 8, part_seconds: float | None = None) -> None:
         super().__init__(name=f"rendition-{name}", daemon=True)
         self.rendition, self.directory = name, directory
         self.encoder, self.playlist, self.meter = encoder, playlist, meter
@@ -52,7 +69,10 @@ class RenditionWorker(threading.Thread):
             self.templates["v"] = encoder.stream
         if audio is not None:
             self.templates["a"] = audio
-        self.assembler = SegmentAssembler(has_video=encoder is not None, has_audio=audio is not None)
+        self._part = None if not part_seconds else int(round(part_seconds * TICKS))
+        self.assembler = SegmentAssembler(has_video=encoder is not None, has_audio=audio is not None,
+                                          part=self._part)
+        self._part_files: dict[int, list[Path]] = {}  # LL-HLS part files per segment, removed once unlisted
         self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=max_queue)
         self.published = Published()
         self.error: BaseException | None = None
@@ -87,9 +107,15 @@ class RenditionWorker(threading.Thread):
                         self._collect(self.encoder.encode(None))
                     for seg in self.assembler.finish(args[0]):
                         self._publish(seg)
+                    for paths in self._part_files.values():  # the show is over: parts serve no one now
+                        for path in paths:
+                            path.unlink(missing_ok=True)
+                    self._part_files.clear()
                     return
                 for seg in self.assembler.ready():
                     self._publish(seg)
+                for part in self.assembler.parts():
+                    self._publish_part(part)
         except BaseException as exc:  # reported to the transcoder through send()/join
             self.error = exc
             while True:  # keep draining so the transcoder never blocks on a dead rendition
@@ -124,8 +150,22 @@ class RenditionWorker(threading.Thread):
                 self.meter.video_packet(self.rendition, p.size, p.is_keyframe, pts)
             self.assembler.add_packet(rec)
 
+    def _publish_part(self, part: ClosedPart) -> None:
+        uri = f"{part.cut.index:06d}.{part.number}.ts"
+        path = self.directory / uri
+        write_segment(path, part, self.templates)
+        self._part_files.setdefault(part.cut.index, []).append(path)
+        self.playlist.add_part(part.cut.index, Part(uri, part.duration, part.independent))
+
     def _publish(self, seg: ClosedSegment) -> None:
         cut = seg.cut
+        if self._part is not None:
+            for part in split_parts(seg, self._part):  # the rest of its parts first, as players expect
+                self._publish_part(part)
+            # Parts of older segments are no longer listed; one more segment of slack for slow pollers.
+            for seq in [q for q in self._part_files if q < cut.index - MediaPlaylist.PARTS_FOR_SEGMENTS]:
+                for path in self._part_files.pop(seq):
+                    path.unlink(missing_ok=True)
         uri = f"{cut.index:06d}.ts"
         size = write_segment(self.directory / uri, seg, self.templates)
         self.playlist.add(Segment(sequence=cut.index, uri=uri, duration=seg.duration, bytes=size,

@@ -5,6 +5,10 @@ rendition), and each rendition's ``SegmentAssembler`` routes its packets by time
 A segment is written only when both its video and its audio are complete, because AAC frames and the
 demuxer's interleaving make audio arrive a little after the video frame that opens the next segment.
 Segments are written whole to a temporary file and renamed, so no one ever downloads half a segment.
+
+Low-latency HLS (``part`` ticks, off by default): each window is also cut on a ``part`` grid from its start,
+and a part is released as soon as video and audio have passed its end, long before the whole segment is
+done. Parts are written as their own small MPEG-TS files; the whole segment is still written as before.
 """
 
 from __future__ import annotations
@@ -59,17 +63,63 @@ class ClosedSegment:
     cut: Cut
     end: int
     packets: list[PacketRecord] = field(default_factory=list)
+    parts_done: int = 0  # LL-HLS: parts of this window already released before it closed
 
     @property
     def duration(self) -> float:
         return (self.end - self.cut.start) / TICKS
 
 
+@dataclass(frozen=True, slots=True)
+class ClosedPart:
+    """LL-HLS partial segment ``number`` of segment ``cut.index``: media ticks [start, end)."""
+
+    cut: Cut
+    number: int
+    start: int
+    end: int
+    packets: list[PacketRecord]
+
+    @property
+    def duration(self) -> float:
+        return (self.end - self.start) / TICKS
+
+    @property
+    def independent(self) -> bool:
+        """Opens with a keyframe (every segment's first part does: the cut forces an IDR)."""
+        video = [p for p in self.packets if p.kind == "v"]
+        return not video or min(video, key=lambda p: p.dts).key
+
+
+def split_parts(seg: ClosedSegment, part: int) -> list[ClosedPart]:
+    """The parts of a closed window not yet released, up to its end (the last one may be shorter)."""
+    out = []
+    k = seg.parts_done
+    while True:
+        start = seg.cut.start + k * part
+        if start >= seg.end and k > 0:
+            return out
+        end = min(start + part, seg.end)
+        last = end >= seg.end
+        out.append(ClosedPart(seg.cut, k, start, end, _between(seg.packets, start, end, k == 0, last)))
+        if last:
+            return out
+        k += 1
+
+
+def _between(packets: list[PacketRecord], start: int, end: int, first: bool, last: bool) -> list[PacketRecord]:
+    """Packets of [start, end); the first part also takes anything earlier, the last anything later."""
+    return [p for p in packets if (first or p.pts >= start) and (last or p.pts < end)]
+
+
 class SegmentAssembler:
     """Routes packets into cut windows and releases a window once nothing more can arrive for it."""
 
-    def __init__(self, *, has_video: bool, has_audio: bool, audio_grace: int = TICKS) -> None:
+    def __init__(self, *, has_video: bool, has_audio: bool, audio_grace: int = TICKS,
+                 part: int | None = None) -> None:
         self.has_video, self.has_audio = has_video, has_audio
+        self.part = part  # LL-HLS part length in ticks, or None
+        self._parts_done: dict[int, int] = {}
         # If audio lags video by more than this, close anyway: a stalled audio track must not stall HLS.
         self.audio_grace = audio_grace
         self._cuts: list[Cut] = []
@@ -119,6 +169,30 @@ class SegmentAssembler:
             out.append(self._pop(end))
         return out
 
+    def parts(self) -> list[ClosedPart]:
+        """LL-HLS: parts of the oldest open window whose video and audio have both passed their end (a part
+        that would reach the next cut is left to ``split_parts`` when the window closes)."""
+        if self.part is None or not self._cuts:
+            return []
+        out: list[ClosedPart] = []
+        cut = self._cuts[0]
+        next_start = self._starts[1] if len(self._cuts) > 1 else None
+        k = self._parts_done.get(cut.index, 0)
+        while True:
+            start = cut.start + k * self.part
+            end = start + self.part
+            if next_start is not None and end >= next_start:
+                break
+            video_done = not self.has_video or self._v_mark >= end
+            audio_done = (not self.has_audio or self._a_mark >= end
+                          or (self.has_video and self._v_mark >= end + self.audio_grace))
+            if not (video_done and audio_done):
+                break
+            out.append(ClosedPart(cut, k, start, end, _between(self._packets[cut.index], start, end, k == 0, False)))
+            k += 1
+            self._parts_done[cut.index] = k
+        return out
+
     def finish(self, end: int) -> list[ClosedSegment]:
         """At the end of input: everything left, the last segment ending at ``end``."""
         out = []
@@ -131,10 +205,11 @@ class SegmentAssembler:
         cut = self._cuts.pop(0)
         self._starts.pop(0)
         self._closed_any = True
-        return ClosedSegment(cut=cut, end=end, packets=self._packets.pop(cut.index))
+        return ClosedSegment(cut=cut, end=end, packets=self._packets.pop(cut.index),
+                             parts_done=self._parts_done.pop(cut.index, 0))
 
 
-def write_segment(path: Path, segment: ClosedSegment, templates: Mapping[str, Stream]) -> int:
+def write_segment(path: Path, segment: ClosedSegment | ClosedPart, templates: Mapping[str, Stream]) -> int:
     """Mux one segment to MPEG-TS (``templates`` maps "v"/"a" to a stream carrying the codec parameters)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from media.events import (
     RECORDING_READY,
     THUMBNAIL_READY,
 )
-from media.hls import MASTER_PLAYLIST, MediaPlaylist
+from media.hls import MASTER_PLAYLIST, VOD_PLAYLIST, MediaPlaylist, Segment, parse_playlist
 from media.ingest import Opened
 from media.ladder import AUDIO_CODECS, AUDIO_ONLY_NAME, LadderPlan, plan_ladder
 from media.options import InputSource, MediaOptions
@@ -46,8 +47,14 @@ from media.timeline import Timeline
 
 class Transcoder:
     def __init__(self, *, stream_id: str, out_dir: Path, url_base: str, source: InputSource, emit: Emit,
-                 options: MediaOptions, stop: threading.Event, clock: Callable[[], datetime]) -> None:
+                 options: MediaOptions, stop: threading.Event, clock: Callable[[], datetime],
+                 append: bool = False) -> None:
+        """``append``: the show may already have output from an earlier worker (a live show whose host came
+        back after its worker had finished, or a restarted worker): number on after its segments, never over
+        them, and let the VOD recording list the earlier take too, after an ``EXT-X-DISCONTINUITY``."""
         self.out_dir, self.url_base = out_dir, url_base.rstrip("/")
+        self.append = append
+        self._first_index = 0
         self.source, self.emit, self.opt, self.stop, self.clock = source, emit, options, stop, clock
         self.plan: LadderPlan | None = None
         self.timeline = Timeline(segment_seconds=options.segment_seconds, fps=options.max_fps)
@@ -206,6 +213,11 @@ class Transcoder:
         self.plan = plan
         self.timeline = Timeline(segment_seconds=o.segment_seconds, fps=plan.fps)
         self.timeline.begin_input()
+        if self.append:
+            self._first_index = next_segment_index(self.out_dir)
+            self.timeline.cut_index = self._first_index - 1
+            thumbs = self.out_dir / "thumbs"
+            self.thumbnails = len(list(thumbs.glob("*.jpg"))) if thumbs.is_dir() else 0
         self.meter = QualityMeter(plan.video, interval_s=o.quality_interval_s)
         if plan.audio_kbps:
             self.audio = AudioEncoder(kbps=plan.audio_kbps, channels=min(info.channels or 2, 2))
@@ -222,10 +234,16 @@ class Transcoder:
     def _worker(self, name: str, encoder: VideoEncoder | None, audio: Any) -> RenditionWorker:
         d = self.out_dir / name
         d.mkdir(parents=True, exist_ok=True)
-        playlist = MediaPlaylist(d, segment_seconds=self.opt.segment_seconds, window=self.opt.live_window)
+        playlist = MediaPlaylist(d, segment_seconds=self.opt.segment_seconds, window=self.opt.live_window,
+                                 part_target=self.opt.part_seconds)
         playlist.write_empty()  # players polling before the first segment get a valid, empty live list
-        return RenditionWorker(name, d, encoder=encoder, audio=audio, playlist=playlist,
-                               meter=self.meter if encoder else None, emit=self.emit, url_base=self.url_base)
+        previous = earlier_take(d, self._first_index) if self._first_index else []
+        playlist.previous = previous
+        worker = RenditionWorker(name, d, encoder=encoder, audio=audio, playlist=playlist,
+                               meter=self.meter if encoder else None, emit=self.emit, url_base=self.url_base,
+                               part_seconds=self.opt.part_seconds)
+        worker.published.count_earlier(previous)
+        return worker
 
     # --- per frame -------------------------------------------------------------------------------------
     def _video(self, frame: av.VideoFrame, pace: bool) -> None:
@@ -327,3 +345,35 @@ class Transcoder:
         })
         return {"reason": reason, "recording": recording}
 
+
+
+_SEGMENT_NAME = re.compile(r"^(\d{6})\.ts$")
+
+
+def next_segment_index(out_dir: Path) -> int:
+    """One past the highest segment number any rendition of the show has on disk (0 for a new show)."""
+    highest = -1
+    for path in out_dir.glob("*/*.ts"):
+        m = _SEGMENT_NAME.match(path.name)
+        if m:
+            highest = max(highest, int(m.group(1)))
+    return highest + 1
+
+
+def earlier_take(directory: Path, before: int) -> list[Segment]:
+    """A rendition's recording from an earlier worker (its VOD playlist), to keep in the show's recording."""
+    vod = directory / VOD_PLAYLIST
+    if not vod.exists():
+        return []  # that worker died before its recording: its segments stay on disk, unlisted
+    pl = parse_playlist(vod.read_text())
+    first = int(pl["tags"].get("#EXT-X-MEDIA-SEQUENCE", "0") or 0)
+    out = []
+    for i, seg in enumerate(pl["segments"]):
+        path = directory / seg["uri"]
+        if first + i >= before or not path.exists():
+            continue
+        pdt = datetime.fromisoformat(seg["pdt"].replace("Z", "+00:00")) if seg.get("pdt") else None
+        out.append(Segment(sequence=first + i, uri=seg["uri"], duration=seg["duration"],
+                           bytes=path.stat().st_size, program_date_time=pdt,
+                           discontinuity=seg.get("discontinuity", False)))
+    return out

@@ -27,6 +27,7 @@ from media.events import INGEST_FAILED, INGEST_REFUSED, EventSink, media_event
 from media.forwarding import Destination, ForwardHub, ForwardOptions
 from media.highlights import Highlight, LogSource, collect_events, make_highlights, wants_highlights
 from media.ingest import FileSource, RtmpListen, RtmpSource, StreamKeys
+from media.ingest_relay import RelayListen, RelaySource
 from media.options import InputSource, MediaOptions
 from media.transcode import Transcoder
 
@@ -81,18 +82,22 @@ class _EventPump:
                 healthy = False
 
 
-async def run_media_worker(settings: Settings, stream_id: str, source: str | os.PathLike[str] | RtmpListen,
-                           sink: EventSink, keys: StreamKeys | None = None, *,
+async def run_media_worker(settings: Settings, stream_id: str,
+                           source: str | os.PathLike[str] | RtmpListen | RelayListen, sink: EventSink,
+                           keys: StreamKeys | None = None, *,
                            options: MediaOptions | None = None, pace: bool = False,
                            stop: asyncio.Event | None = None, ready: asyncio.Event | None = None,
                            clock: Callable[[], datetime] = utc_now,
                            forward_to: Sequence[str | Destination] = (),
                            highlights: bool | Literal["auto"] = False,
-                           log_events: LogSource | None = None) -> WorkerResult:
+                           log_events: LogSource | None = None,
+                           listening: Callable[[int], None] | None = None) -> WorkerResult:
     """Run one show's media plane until its input ends (or ``stop`` is set); return what was recorded.
 
-    ``source`` is a file path/URL, or an ``RtmpListen`` to accept a publish whose key ``keys`` maps to
-    ``stream_id``. ``pace=True`` plays a file out at real-time speed (a pre-recorded show going live).
+    ``source`` is a file path/URL, an ``RtmpListen`` to accept a publish whose key ``keys`` maps to
+    ``stream_id``, or a ``RelayListen``: publishes relayed by the ingest front door, which checked the key
+    (``listening(port)`` is told the private port it should connect to). ``pace=True`` plays a file out at
+    real-time speed (a pre-recorded show going live).
     ``ready`` is set once the worker accepts input (for RTMP: the gate is listening). Raises the named
     ``IngestFailed`` subclass after publishing ``media.ingest_failed`` when the input is unusable.
 
@@ -116,9 +121,16 @@ async def run_media_worker(settings: Settings, stream_id: str, source: str | os.
 
     stop_flag = threading.Event()
     watcher = asyncio.create_task(_watch(stop, stop_flag)) if stop is not None else None
-    rtmp: RtmpSource | None = None
+    rtmp: RtmpSource | RelaySource | None = None
     src: InputSource
-    if isinstance(source, RtmpListen):
+    if isinstance(source, RelayListen):
+        rtmp = RelaySource(source, stream_id=stream_id, publish_timeout_s=opt.publish_timeout_s,
+                           reconnect_grace_s=opt.reconnect_grace_s, read_timeout_s=opt.read_timeout_s)
+        await rtmp.start()
+        src = rtmp
+        if listening is not None:
+            listening(rtmp.port)
+    elif isinstance(source, RtmpListen):
         if keys is None:
             raise ValueError("RTMP ingest needs a StreamKeys port to check stream keys")
         rtmp = RtmpSource(source, stream_id=stream_id, keys=keys, publish_timeout_s=opt.publish_timeout_s,
@@ -129,8 +141,10 @@ async def run_media_worker(settings: Settings, stream_id: str, source: str | os.
         src = rtmp
     else:
         src = FileSource(source, pace=pace)
+    # A live show's later worker (its host came back after the grace period, or the worker was restarted)
+    # continues the show's numbering and recording instead of writing over them.
     transcoder = Transcoder(stream_id=stream_id, out_dir=out_dir, url_base=url_base, source=src,
-                            emit=emit, options=opt, stop=stop_flag, clock=clock)
+                            emit=emit, options=opt, stop=stop_flag, clock=clock, append=rtmp is not None)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"media-{stream_id[:8]}")
     if hub is not None:
         hub.start()
