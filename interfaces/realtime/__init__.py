@@ -16,7 +16,7 @@ import socketio
 from sanic import Sanic
 
 from application.interactions import InteractionIds
-from application.moderation import ChatModerator, ChatPolicy
+from application.moderation import ChatModerator, ChatPolicy, ShowStaff
 from infra.redis_store import redis_client
 from infra.settings import Settings
 from interfaces.realtime.context import Services
@@ -57,7 +57,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
                               featured_product=lambda sid, pid: _featured_product(app, sid, pid))
         moderator = ChatModerator(ChatPolicy(max_length=settings.chat_max_length))
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
-                                 ticker, pusher, moderator)
+                                 ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid))
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         app.ctx.realtime_redis = redis
@@ -100,6 +100,34 @@ async def _load_state(app: Sanic, aggregate_id: str, version: int) -> Any | None
     except Exception:  # unknown aggregate or a store hiccup: the push is skipped, the log keeps the fact
         log.warning("could not load %s v%s for a push", aggregate_id, version, exc_info=True)
         return None
+
+
+async def _show_staff(app: Sanic, stream_id: str) -> ShowStaff | None:
+    """The show's host, vendor and moderators from the event store: current, so a revoked moderator is refused
+    from the next action on (the read model ``live_stream_moderators`` may lag by a moment)."""
+    from eventsourcing.application import AggregateNotFoundError
+
+    from domain.live_stream import LiveStream
+    from domain.stream_moderators import moderators_id
+
+    store = app.ctx.container.store
+    if store is None:
+        return None
+
+    def load() -> ShowStaff | None:
+        try:
+            stream = store.repository.get(uuid.UUID(stream_id))
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(stream, LiveStream):
+            return None
+        try:
+            mods = dict(store.repository.get(moderators_id(stream_id)).moderators)
+        except AggregateNotFoundError:
+            mods = {}
+        return ShowStaff(stream.host_id, stream.vendor_id, mods)
+
+    return await asyncio.to_thread(load)
 
 
 async def _featured_product(app: Sanic, stream_id: str, product_id: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import socketio
 from pydantic import ValidationError
 
 from application import interactions as it
+from application.moderation import STAFF_ROLES
 from infra.settings import Settings
 from infra.tokens import Identity, InvalidToken, TokenVerifier
 from interfaces.realtime import actions
@@ -124,9 +125,10 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 raise Refused("stream_not_found", stream_id=s)
             if status in CLOSED:
                 raise Refused("stream_closed", status=status)
+            moderator = await self._moderates(conn, s)
             await svc.sio.enter_room(sid, room_of(s), namespace=self.namespace)
             info = p.viewer_info
-            conn.streams[s] = Joined(time.monotonic(), info.device_type, info.location)
+            conn.streams[s] = Joined(time.monotonic(), info.device_type, info.location, moderator)
             svc.ticker.joined(s)
             ident = conn.identity
             svc.publisher.publish(it.PRESENCE_JOINED, s, {
@@ -138,7 +140,7 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if s in svc.pusher.featured:
             screen["featured_product"] = svc.pusher.featured[s]
         screen["you"] = {"user_id": conn.identity.user_id, "anonymous": conn.identity.anonymous,
-                         "moderator": conn.identity.is_moderator}
+                         "moderator": conn.streams[s].moderator}
         missed: list[tuple[str, dict[str, Any]]] = []
         if p.last_position is not None:
             complete, missed = svc.pusher.missed(s, p.last_position)
@@ -147,6 +149,17 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for event, payload in missed:
             await self.emit(event, payload, to=sid, ignore_queue=True)
         return {"ok": True, "stream_id": s, "viewer_count": screen["viewer_count"]}
+
+    async def _moderates(self, conn: Conn, stream_id: str) -> bool:
+        """May this user moderate this show's chat (for the chat privileges and the first screen)?"""
+        roles = conn.identity.roles
+        if not roles & (STAFF_ROLES | {"admin"}):
+            return False
+        try:
+            await actions.may_moderate(self._svc, conn, stream_id, "delete")
+        except Refused:
+            return False
+        return True
 
     async def leave(self, sid: str, conn: Conn, p: Payload) -> dict[str, Any]:
         assert isinstance(p, LeaveStream)
