@@ -22,6 +22,7 @@ from infra.settings import Settings
 from interfaces.realtime.context import Services
 from interfaces.realtime.fanout import FanoutManager
 from interfaces.realtime.gateway import LiveStreamNamespace
+from interfaces.realtime.presence import PresenceLedger, PresenceReaper
 from interfaces.realtime.publisher import InteractionPublisher
 from interfaces.realtime.pusher import DomainPusher
 from interfaces.realtime.room_ticker import RoomTicker
@@ -56,10 +57,15 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
                               load_state=lambda agg, v: _load_state(app, agg, v),
                               featured_product=lambda sid, pid: _featured_product(app, sid, pid))
         moderator = ChatModerator(ChatPolicy(max_length=settings.chat_max_length))
+        ledger = PresenceLedger(redis, ids.origin)
+        reaper = PresenceReaper(redis, publisher, ids.origin, reannounce=namespace.reannounce)
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
-                                 ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid))
+                                 ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
+                                 presence=ledger)
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
+        tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))
+        tasks.append(asyncio.create_task(reaper.run(stop), name="realtime-reaper"))
         app.ctx.realtime_redis = redis
 
     @app.before_server_stop
@@ -83,8 +89,14 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         if svc is not None:
             for sid in list(namespace.conns):  # presence.left for everyone still here
                 await namespace.on_disconnect(sid)
-            await svc.ticker.close()
-            await svc.publisher.stop()
+            await svc.publisher.stop()  # waits for the broker's acks, which clear the presence records
+            try:
+                clean = await svc.presence.close()
+            except Exception:
+                log.exception("presence records not written at close")
+                clean = False
+            # Anyone still on record (a left the broker did not ack) is left to a surviving process's reaper.
+            await svc.ticker.close(forget=clean)
             await app.ctx.realtime_redis.aclose()
 
     return sio

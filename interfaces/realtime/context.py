@@ -13,6 +13,7 @@ import socketio
 from application.moderation import ChatModerator, ShowStaff
 from infra.settings import Settings
 from infra.tokens import Identity
+from interfaces.realtime.presence import PresenceLedger
 from interfaces.realtime.publisher import InteractionPublisher
 from interfaces.realtime.pusher import DomainPusher
 from interfaces.realtime.room_ticker import RoomTicker
@@ -62,3 +63,4 @@ class Services:
     pusher: DomainPusher
     moderator: ChatModerator
     staff: StaffLookup
+    presence: PresenceLedger

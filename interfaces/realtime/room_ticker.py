@@ -2,7 +2,8 @@
 
 Viewer counts: every process keeps how many of a show's sockets it holds and writes that number to
 ``RT_ROOM_COUNTS:{stream_id}`` (field = process origin), with a heartbeat in ``RT_GATEWAYS``. A process that
-died stops heart-beating and its numbers stop counting. Each tick (at most ``fanout_max_fps`` per second) a
+died stops heart-beating and its numbers stop counting; the presence reaper (``presence.py``) then sends its
+viewers' ``presence.left``. Each tick (at most ``fanout_max_fps`` per second) a
 process reads the totals of the rooms it serves, in one round trip, and tells its own viewers only when the
 number changed: latest value wins, one frame per room per tick, encoded once.
 
@@ -23,7 +24,7 @@ import socketio
 
 log = logging.getLogger(__name__)
 GATEWAYS = "RT_GATEWAYS"
-DEAD_AFTER_S = 10.0
+DEAD_AFTER_S = 6.0  # a heartbeat goes with every tick (4 per second by default): many missed beats = dead
 
 
 def counts_key(stream_id: str) -> str:
@@ -134,10 +135,16 @@ class RoomTicker:
                 await pipe.execute()
         return out
 
-    async def close(self) -> None:
-        """Graceful stop: this process's viewers are gone now, not in ten seconds."""
+    def recount(self) -> None:
+        """Write every room's count again (after a reaper took this process for dead and removed them)."""
+        self._dirty.update(self.local)
+
+    async def close(self, forget: bool = True) -> None:
+        """Graceful stop: this process's viewers are gone now, not in a few seconds. ``forget=False`` keeps
+        the heartbeat to run out, so the reaper sends what this process could not (see presence.py)."""
         async with self._r.pipeline(transaction=False) as pipe:
             for sid in list(self.local):
                 pipe.hdel(counts_key(sid), self._origin)
-            pipe.zrem(GATEWAYS, self._origin)
+            if forget:
+                pipe.zrem(GATEWAYS, self._origin)
             await pipe.execute()
