@@ -101,8 +101,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
             # Anyone still on record (a left the broker did not ack) is left to a surviving process's reaper.
             await svc.ticker.close(forget=clean)
             await app.ctx.realtime_redis.aclose()
-        log.info("fan-out: %d frames delivered (%d written directly), %d dropped for slow clients",
-                 manager.delivered, manager.direct, manager.dropped)
+        log.info("fan-out: %d frames delivered, %d dropped for slow clients", manager.delivered, manager.dropped)
 
     return sio
 

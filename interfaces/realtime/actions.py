@@ -33,8 +33,8 @@ def _refuse_verdict(code: str | None, retry_after: float | None) -> Refused:
 async def send_message(svc: Services, sid: str, conn: Conn, p: SendMessage) -> dict[str, Any]:
     _writer(svc, conn, p.stream_id)
     ident = conn.identity
+    staff = conn.streams[p.stream_id].moderator  # read now: the socket may close during the await below
     rules = await svc.state.rules(p.stream_id, ident.user_id)
-    staff = conn.streams[p.stream_id].moderator
     verdict = svc.moderator.check_message(stream_id=p.stream_id, user_id=ident.user_id, text=p.message,
                                           now=time.time(), is_moderator=staff, rules=rules)
     if not verdict.allowed:

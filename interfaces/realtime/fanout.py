@@ -1,93 +1,31 @@
-"""Room emits across API processes (Redis pub/sub) with a cheap local fan-out and a slow-client guard.
+"""Room emits across API processes (Redis pub/sub) with a cheaper local fan-out and a slow-client guard.
 
-python-socketio's stock manager encodes a room emit once but then starts one asyncio task per recipient, and
-each recipient's engine.io writer then encodes the packet again, frames it as a websocket message (UTF-8 and
-header, per socket), takes a lock and awaits the write. With thousands of viewers that per-socket work is the
-gateway's cost. Here a room emit is encoded once into the **finished websocket frame** and written straight to
-each viewer's transport (``transport.write``: no task, no lock, no re-encoding), when that is safe:
+python-socketio's stock manager encodes a room emit once but then starts one asyncio task per recipient; with
+thousands of viewers in a show that is thousands of tasks per chat message. Here the frame is encoded once and
+put straight on each recipient's engine.io send queue (what the stock path ends up doing, minus the tasks).
 
-- the socket is an upgraded websocket (long-polling clients take the stock path);
-- its engine.io writer is parked on an empty queue (``queue.empty()`` and a pending getter): everything queued
-  before has been written, so writing now keeps the order of frames. Otherwise the frame goes on the socket's
-  engine.io queue like before, and order still holds because the queue is FIFO and the next direct write waits
-  until the writer is parked again;
-- the transport is not paused by flow control (the kernel buffer is full: a slow client).
+Tried and measured, not kept (ADR 0011): writing the finished websocket frame straight to each idle viewer's
+transport. It cut server CPU per message per viewer by a fifth to a third, but at 1,000 viewers it made room
+emits synchronous (one ``send()`` per viewer inside the Redis listener) and the room fell behind: fewer frames
+delivered and a higher p99 than this path, in four runs out of four.
 
-A viewer on a bad 2G link reads slower than the show talks. Their engine.io queue is capped
-(``client_queue_limit`` frames) and so is their transport buffer (the same number of average frames): frames
-beyond that are dropped for that viewer only, so one slow phone never holds memory or delays the room.
-See docs/adr/0011 (fan-out section) for the measurements.
+A viewer on a bad 2G link reads slower than the show talks. Their queue is capped (``client_queue_limit``):
+frames beyond it are dropped for that viewer only, so one slow phone never holds memory or delays the room.
 """
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 import socketio
-from engineio import async_socket
 from engineio import packet as eio_packet
 from socketio import packet
-
-AVG_FRAME_BYTES = 512  # a chat frame is ~300 B: the transport-buffer cap is client_queue_limit of these
-
-
-def ws_text_frame(payload: bytes) -> bytes:
-    """An unmasked, unfragmented websocket text frame (server → client, RFC 6455 §5.2)."""
-    n = len(payload)
-    if n < 126:
-        return bytes((0x81, n)) + payload
-    if n < 65_536:
-        return struct.pack("!BBH", 0x81, 126, n) + payload
-    return struct.pack("!BBQ", 0x81, 127, n) + payload
-
-
-def capture_websockets() -> None:
-    """Let the fan-out find each engine.io socket's websocket (engine.io keeps it only in a local variable)."""
-    original = async_socket.AsyncSocket._websocket_handler
-    if getattr(original, "_captures_ws", False):
-        return
-
-    async def handler(self: Any, ws: Any) -> Any:
-        self._direct_ws = ws
-        try:
-            return await original(self, ws)
-        finally:
-            self._direct_ws = None
-
-    handler._captures_ws = True  # type: ignore[attr-defined]
-    async_socket.AsyncSocket._websocket_handler = handler
-
-
-def direct_transport(sock: Any) -> Any | None:
-    """The socket's transport if a frame may be written to it right now without breaking order, else None."""
-    ws = getattr(sock, "_direct_ws", None)
-    if ws is None or not sock.upgraded or sock.upgrading:
-        return None
-    q = sock.queue
-    if not q.empty():
-        return None
-    getters = getattr(q, "_getters", None)
-    if not getters or all(g.done() for g in getters):
-        return None  # the writer holds packets it has not written yet
-    try:
-        impl = ws._sock
-        io = impl.io_proto
-        if impl.conn_mutex.locked() or not io._can_write.is_set():
-            return None
-        transport = io.transport
-    except AttributeError:  # another server than Sanic: the stock path
-        return None
-    if transport is None or transport.is_closing():
-        return None
-    return transport
 
 
 class _LocalFanout(socketio.AsyncManager):
     queue_limit: int = 200
     dropped: int = 0
     delivered: int = 0
-    direct: int = 0
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
                    callback: Any = None, to: Any = None, **kwargs: Any) -> None:
@@ -100,33 +38,20 @@ class _LocalFanout(socketio.AsyncManager):
         if isinstance(encoded, list):  # binary attachments: rare, let the stock path handle them
             await super().emit(event, data, namespace, room=room, skip_sid=skip_sid)
             return
-        pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        frame: bytes | None = None
+        frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         sockets = self.server.eio.sockets
         limit = self.queue_limit
-        byte_limit = limit * AVG_FRAME_BYTES
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid in skip:
                 continue
             sock = sockets.get(eio_sid)
             if sock is None or sock.closed:
                 continue
-            transport = direct_transport(sock)
-            if transport is not None:
-                if transport.get_write_buffer_size() > byte_limit:
-                    self.dropped += 1
-                    continue
-                if frame is None:
-                    frame = ws_text_frame(pkt.encode().encode())
-                transport.write(frame)
-                self.direct += 1
-                self.delivered += 1
-                continue
             if sock.queue.qsize() >= limit:
                 self.dropped += 1
                 continue
-            sock.queue.put_nowait(pkt)
+            sock.queue.put_nowait(frame)
             self.delivered += 1
 
 
@@ -137,4 +62,3 @@ class FanoutManager(socketio.AsyncRedisManager, _LocalFanout):  # type: ignore[m
     def __init__(self, url: str, channel: str, queue_limit: int) -> None:
         super().__init__(url=url, channel=channel)
         self.queue_limit = queue_limit
-        capture_websockets()

@@ -1,6 +1,5 @@
-"""The direct fan-out (frames written straight to each viewer's transport) keeps every viewer's frames in
-order and loses none, while other frames (first screens, errors, counts) take the engine.io queue; and one
-sender's burst reaches the room in the order it was sent (a socket's events are handled one at a time)."""
+"""One sender's burst reaches every viewer complete and in the order it was sent (a socket's events are
+handled one at a time), while likes from others are coalesced alongside."""
 
 from __future__ import annotations
 
@@ -62,5 +61,4 @@ async def test_a_burst_of_chat_arrives_complete_and_in_order(rt: Stack, viewers:
     finally:
         api.stop()
     line = next(x for x in api.output().splitlines() if "fan-out:" in x)
-    direct = int(line.split("(")[1].split()[0])
-    assert direct > 0, line
+    assert int(line.split("fan-out: ")[1].split()[0]) >= 20 * 300, line
