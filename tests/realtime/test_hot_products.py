@@ -5,6 +5,7 @@ MongoDB real-time document (``hot_products[].purchase_intent``, spec §2.2), pus
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -35,14 +36,17 @@ async def test_purchase_intents_make_products_hot(rt: Stack, viewers: list[Viewe
 
     # A burst: 40 intents in a moment reach the room as a few coalesced frames, not 40.
     before = len(watcher.got("hot_products_update"))
+    started = time.monotonic()
     burst = [intent(buyers[i % 3], saree, quantity=2) for i in range(30)] + \
         [intent(buyers[i % 3], phone) for i in range(9)] + [intent(buyers[0], unlisted)]
     await asyncio.gather(*burst)
     expected = [{"product_id": saree, "purchase_intent": 30}, {"product_id": phone, "purchase_intent": 10},
                 {"product_id": unlisted, "purchase_intent": 1}]
     await watcher.wait_for("hot_products_update", lambda d: d["products"] == expected, timeout=15)
+    took = time.monotonic() - started
     frames = len(watcher.got("hot_products_update")) - before
-    assert 1 <= frames <= 10, f"{frames} frames for 40 intents"
+    # At most one frame per tick (the stack runs at 10 per second), however fast the intents come.
+    assert 1 <= frames <= took * rt.env.fanout_max_fps + 2 and frames < 40, (frames, took)
     for b in buyers:  # every viewer of the room hears it, from the same coalesced frames
         await b.wait_for("hot_products_update", lambda d: d["products"] == expected)
     await asyncio.sleep(0.5)
