@@ -9,13 +9,19 @@ decides synchronously. The rules, in the order they are checked (cheapest and mo
 4. content: empty, too long, links, banned words (Bangla, romanized Bangla, English);
 5. repeats: the same words again within a short window.
 
-Moderators (roles from the token) skip 2, 3 and the link rule: hosts post product links. The counters are per
-gateway process; a viewer's socket lives on one process, so that is where their rate is measured.
+Moderators skip 2, 3 and the link rule: hosts post product links. The counters are per gateway process; a
+viewer's socket lives on one process, so that is where their rate is measured.
+
+Who counts as a moderator is decided per show (``moderation_refusal``): the show's host (and its vendor) may
+take every action in their own show, an admin in any show, and a ``moderator`` only in shows whose
+``StreamModerators`` (read model ``live_stream_moderators``) list them, and only the actions their permissions
+there allow (``ACTION_PERMISSION``). The token's role alone is not enough.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from application.chat_filters import BannedWords, clean, detect_language, has_link, normalised_for_repeat
@@ -47,6 +53,47 @@ class Verdict:
     def refuse(cls, code: str, *, retry_after: float | None = None, detail: str | None = None) -> Verdict:
         return cls(False, code, retry_after=round(retry_after, 2) if retry_after is not None else None,
                    detail=detail)
+
+
+# The StreamModerators permission (domain/stream_moderators.py) an assigned moderator needs per chat action.
+# All chat actions share ``moderate_chat`` today; a finer permission (say ``ban_users``) is one line here and
+# one in the domain's PERMISSIONS.
+ACTION_PERMISSION: dict[str, str] = {action: "moderate_chat" for action in (
+    "mute", "unmute", "ban", "unban", "delete", "pin", "unpin", "slow_mode")}
+STAFF_ROLES = frozenset({"host", "vendor", "moderator"})  # roles that may be staff of some show
+
+
+@dataclass(frozen=True, slots=True)
+class ShowStaff:
+    """Who runs one show: its host and vendor (from the stream), its moderators with their permissions."""
+
+    host_id: str | None
+    vendor_id: str | None
+    moderators: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+def moderation_refusal(*, user_id: str, roles: Collection[str], vendor_id: str | None, action: str,
+                       staff: ShowStaff | None) -> tuple[str, dict[str, str]] | None:
+    """None if this user may take ``action`` in the show; else (stable error code, details).
+
+    ``staff`` None means the show is unknown to the event store: only an admin may act there.
+    """
+    if "admin" in roles:
+        return None
+    if not STAFF_ROLES & set(roles):
+        return "forbidden", {}
+    if staff is not None:
+        if "host" in roles and staff.host_id is not None and staff.host_id == user_id:
+            return None
+        if "vendor" in roles and vendor_id is not None and staff.vendor_id == vendor_id:
+            return None
+        granted = staff.moderators.get(user_id)
+        if "moderator" in roles and granted is not None:
+            needed = ACTION_PERMISSION.get(action, action)
+            if needed in granted:
+                return None
+            return "moderator_permission_missing", {"permission": needed}
+    return "not_stream_moderator", {}
 
 
 @dataclass(frozen=True, slots=True)

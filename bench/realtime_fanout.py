@@ -187,11 +187,15 @@ def run_phase(name: str, server: subprocess.Popen[bytes], port: int, tokens: lis
     def q(p: float) -> float:
         return lat[min(len(lat) - 1, int(p * (len(lat) - 1)))] if lat else float("nan")
 
+    # Server CPU seconds per chat message per viewer: what fan-out costs, and (unlike latency and frames
+    # received) not inflated by the clients' own backlog on a small shared machine.
     res = {"viewers": connected, "p50_ms": q(0.5), "p99_ms": q(0.99),
            "fps_per_viewer": frames / connected / args.seconds, "cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0),
-           "rss_kb_per_viewer": (rss1 - rss0) / 1024 / connected, "sent_msgs": sent, "sent_likes": liked}
+           "rss_kb_per_viewer": (rss1 - rss0) / 1024 / connected, "sent_msgs": sent, "sent_likes": liked,
+           "cpu_us_per_msg_viewer": (cpu1 - cpu0) * 1e6 / max(1, sent) / max(1, connected)}
     print(f"{name:9s} viewers={connected} chat latency p50={res['p50_ms']:.0f} ms p99={res['p99_ms']:.0f} ms "
           f"frames/s/viewer={res['fps_per_viewer']:.1f} server CPU={res['cpu_pct']:.0f}% "
+          f"CPU/msg/viewer={res['cpu_us_per_msg_viewer']:.1f} µs "
           f"RSS/viewer={res['rss_kb_per_viewer']:.1f} KB (sent {sent} msgs, {liked} likes)", flush=True)
     return res
 
@@ -269,6 +273,7 @@ def main() -> None:
               f"p99 {o['p99_ms'] / b['p99_ms']:.2f}x, "
               f"frames/s/viewer {o['fps_per_viewer'] / b['fps_per_viewer']:.2f}x, "
               f"CPU {o['cpu_pct'] / max(b['cpu_pct'], 1e-9):.2f}x, "
+              f"CPU/msg/viewer {o['cpu_us_per_msg_viewer'] / max(b['cpu_us_per_msg_viewer'], 1e-9):.2f}x, "
               f"RSS/viewer {o['rss_kb_per_viewer'] / max(b['rss_kb_per_viewer'], 1e-9):.2f}x")
 
 

@@ -1,7 +1,8 @@
 """Interaction counters on the MongoDB real-time stream document (``stream_realtime``, spec §2.2):
 ``current_metrics.{viewers, likes, hearts, reactions, messages, purchase_intents}``,
-``viewer_locations.{city}`` (current viewers per city, as in the spec's example) and
-``purchase_intents_by_product.{product_id}``.
+``viewer_locations.{city}`` (current viewers per city, as in the spec's example),
+``purchase_intents_by_product.{product_id}`` (quantities) and the spec's ``hot_products[].purchase_intent``
+(how many purchase intents each product drew; a product not in the show's list gets its own entry).
 
 The document itself belongs to ``stream_realtime_mongo`` (created by ``LiveStream.Scheduled``); this read
 model only adds to its counters and never creates it, or the owner's insert would find a half document. A
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 COLLECTION = "stream_realtime"
 MARKS = "_interactions"
 SENTIMENT_COUNTS = "chat_sentiment_counts"
+HOT_COUNTS = "hot_product_intents"  # product id -> intents, counted under the watermark guard
 
 
 def increments(e: Envelope) -> Counter[str]:
@@ -56,6 +58,7 @@ def increments(e: Envelope) -> Counter[str]:
         case it.PURCHASE_INTENT:
             inc["current_metrics.purchase_intents"] += 1
             inc[f"purchase_intents_by_product.{d['product_id']}"] += int(d.get("quantity") or 1)
+            inc[f"{HOT_COUNTS}.{d['product_id']}"] += 1
     return inc
 
 
@@ -121,6 +124,8 @@ class StreamEngagementMongo:
             if getattr(res, "matched_count", 1):
                 if any(k.startswith(SENTIMENT_COUNTS) for k in inc):
                     await self._sentiment_shares(sid)
+                if any(k.startswith(HOT_COUNTS) for k in inc):
+                    await self._hot_products(sid)
                 return fresh
             # Someone else moved a watermark between our read and write (a rebalance): read again.
         log.error("stream_realtime %s: gave up after repeated watermark conflicts", sid)
@@ -135,12 +140,27 @@ class StreamEngagementMongo:
             shares = {k: round(int(counts.get(k, 0)) / total, 3) for k in ("positive", "neutral", "negative")}
             await self._docs.update_one({"stream_id": sid}, {"$set": {"chat_sentiment": shares}})
 
+    async def _hot_products(self, sid: str) -> None:
+        """``hot_products[].purchase_intent`` from the guarded counts; derived, so rewriting it is safe (and a
+        crash before this step is repaired by the show's next intent)."""
+        doc = await self._docs.find_one({"stream_id": sid}, {HOT_COUNTS: 1})
+        for product_id, n in ((doc or {}).get(HOT_COUNTS) or {}).items():
+            res = await self._docs.update_one({"stream_id": sid, "hot_products.product_id": product_id},
+                                              {"$set": {"hot_products.$.purchase_intent": int(n)}})
+            if not getattr(res, "matched_count", 1):  # not among the show's products: its own entry
+                await self._docs.update_one(
+                    {"stream_id": sid, "hot_products.product_id": {"$ne": product_id}},
+                    {"$push": {"hot_products": {"product_id": product_id, "mentions": 0, "purchase_intent": int(n),
+                                                "actual_purchases": 0}}})
+
     async def reset(self) -> None:
         """Counters only; the document belongs to stream_realtime_mongo."""
         zero = {f"current_metrics.{k}": 0
                 for k in ("viewers", "likes", "hearts", "reactions", "messages", "purchase_intents")}
+        await self._docs.update_many({"hot_products.0": {"$exists": True}},
+                                     {"$set": {"hot_products.$[].purchase_intent": 0}})
         await self._docs.update_many({}, {"$unset": {MARKS: "", "purchase_intents_by_product": "",
-                                                     SENTIMENT_COUNTS: ""},
+                                                     SENTIMENT_COUNTS: "", HOT_COUNTS: ""},
                                           "$set": {"viewer_locations": {}, **zero,
                                                    "chat_sentiment": {"positive": 0.0, "neutral": 0.0,
                                                                       "negative": 0.0}}})

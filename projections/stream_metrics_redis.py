@@ -9,6 +9,10 @@ account. A viewer with two tabs is one viewer: connections are counted per viewe
 per finished visit); ``purchases`` and ``revenue`` belong to the order projections. Live shows also rise in
 ``TRENDING_STREAMS`` by a weight per interaction.
 
+``STREAM_HOT_PRODUCTS:{id}`` (sorted set, product id → purchase intents in the show): the show's hot products,
+the Redis side of the §2.2 document's ``hot_products[].purchase_intent``. The gateway reads the top of it every
+tick and pushes ``hot_products_update`` to the room when it changed (interfaces/realtime/room_ticker.py).
+
 Idempotent by envelope id: one watermark per (show, gateway origin), see application.interactions.
 """
 
@@ -29,6 +33,10 @@ WEIGHTS = {it.PRESENCE_JOINED: 2, it.CHAT_SENT: 3, it.REACTION_ADDED: 1, it.PURC
 
 def metrics_key(stream_id: str) -> str:
     return f"STREAM_METRICS:{stream_id}"
+
+
+def hot_products_key(stream_id: str) -> str:
+    return f"STREAM_HOT_PRODUCTS:{stream_id}"
 
 
 def viewers_key(stream_id: str) -> str:
@@ -67,6 +75,7 @@ def ops_for(e: Envelope) -> list[list[Any]]:
                     ["ZADD", TRENDING, "XX", "INCR", WEIGHTS[e.type], sid]]
         case it.PURCHASE_INTENT:
             return [["HINCRBY", m, "purchase_intents", 1],
+                    ["ZINCRBY", hot_products_key(sid), 1, str(d["product_id"])],
                     ["ZADD", TRENDING, "XX", "INCR", WEIGHTS[e.type], sid]]
         case _:
             return []  # other interaction kinds still pass the watermark, so it keeps rising
@@ -98,4 +107,4 @@ class StreamMetricsRedis:
     async def reset(self) -> None:
         await self._redis.delete_matching([
             "STREAM_VIEWERS:*", "STREAM_VIEWER_CONNS:*", "STREAM_VIEWERS_SEEN:*", "STREAM_METRICS:*",
-            "PROJ:stream_metrics:*"])
+            "STREAM_HOT_PRODUCTS:*", "PROJ:stream_metrics:*"])

@@ -16,12 +16,13 @@ import socketio
 from sanic import Sanic
 
 from application.interactions import InteractionIds
-from application.moderation import ChatModerator, ChatPolicy
+from application.moderation import ChatModerator, ChatPolicy, ShowStaff
 from infra.redis_store import redis_client
 from infra.settings import Settings
 from interfaces.realtime.context import Services
 from interfaces.realtime.fanout import FanoutManager
 from interfaces.realtime.gateway import LiveStreamNamespace
+from interfaces.realtime.presence import PresenceLedger, PresenceReaper
 from interfaces.realtime.publisher import InteractionPublisher
 from interfaces.realtime.pusher import DomainPusher
 from interfaces.realtime.room_ticker import RoomTicker
@@ -35,8 +36,11 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
     manager = FanoutManager(settings.redis_url, channel=f"{settings.topic_prefix}.socketio",
                             queue_limit=settings.client_queue_limit)
     # Tokens travel in the handshake's auth payload, not in cookies, so any origin may connect.
+    # async_handlers=False: one socket's events are handled one after another (other sockets are not held
+    # up), so a viewer's messages reach the room in the order they were sent.
     sio = socketio.AsyncServer(async_mode="sanic", client_manager=manager, cors_allowed_origins="*",
-                               max_http_buffer_size=MAX_FRAME_BYTES, logger=False, engineio_logger=False)
+                               max_http_buffer_size=MAX_FRAME_BYTES, logger=False, engineio_logger=False,
+                               async_handlers=False)
     sio.attach(app)
     app.config.WEBSOCKET_MAX_SIZE = MAX_FRAME_BYTES
     namespace = LiveStreamNamespace(settings)
@@ -56,10 +60,15 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
                               load_state=lambda agg, v: _load_state(app, agg, v),
                               featured_product=lambda sid, pid: _featured_product(app, sid, pid))
         moderator = ChatModerator(ChatPolicy(max_length=settings.chat_max_length))
+        ledger = PresenceLedger(redis, ids.origin)
+        reaper = PresenceReaper(redis, publisher, ids.origin, reannounce=namespace.reannounce)
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
-                                 ticker, pusher, moderator)
+                                 ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
+                                 presence=ledger)
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
+        tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))
+        tasks.append(asyncio.create_task(reaper.run(stop), name="realtime-reaper"))
         app.ctx.realtime_redis = redis
 
     @app.before_server_stop
@@ -83,9 +92,16 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         if svc is not None:
             for sid in list(namespace.conns):  # presence.left for everyone still here
                 await namespace.on_disconnect(sid)
-            await svc.ticker.close()
-            await svc.publisher.stop()
+            await svc.publisher.stop()  # waits for the broker's acks, which clear the presence records
+            try:
+                clean = await svc.presence.close()
+            except Exception:
+                log.exception("presence records not written at close")
+                clean = False
+            # Anyone still on record (a left the broker did not ack) is left to a surviving process's reaper.
+            await svc.ticker.close(forget=clean)
             await app.ctx.realtime_redis.aclose()
+        log.info("fan-out: %d frames delivered, %d dropped for slow clients", manager.delivered, manager.dropped)
 
     return sio
 
@@ -100,6 +116,34 @@ async def _load_state(app: Sanic, aggregate_id: str, version: int) -> Any | None
     except Exception:  # unknown aggregate or a store hiccup: the push is skipped, the log keeps the fact
         log.warning("could not load %s v%s for a push", aggregate_id, version, exc_info=True)
         return None
+
+
+async def _show_staff(app: Sanic, stream_id: str) -> ShowStaff | None:
+    """The show's host, vendor and moderators from the event store: current, so a revoked moderator is refused
+    from the next action on (the read model ``live_stream_moderators`` may lag by a moment)."""
+    from eventsourcing.application import AggregateNotFoundError
+
+    from domain.live_stream import LiveStream
+    from domain.stream_moderators import moderators_id
+
+    store = app.ctx.container.store
+    if store is None:
+        return None
+
+    def load() -> ShowStaff | None:
+        try:
+            stream = store.repository.get(uuid.UUID(stream_id))
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(stream, LiveStream):
+            return None
+        try:
+            mods = dict(store.repository.get(moderators_id(stream_id)).moderators)
+        except AggregateNotFoundError:
+            mods = {}
+        return ShowStaff(stream.host_id, stream.vendor_id, mods)
+
+    return await asyncio.to_thread(load)
 
 
 async def _featured_product(app: Sanic, stream_id: str, product_id: str) -> dict[str, Any]:

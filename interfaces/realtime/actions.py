@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from application import interactions as it
+from application.moderation import STAFF_ROLES, moderation_refusal
 from interfaces.realtime.context import Conn, Refused, Services, utc_now
 from interfaces.realtime.room_ticker import room_of
 from interfaces.realtime.schemas import Moderate, PurchaseIntent, React, SendMessage
@@ -32,9 +33,10 @@ def _refuse_verdict(code: str | None, retry_after: float | None) -> Refused:
 async def send_message(svc: Services, sid: str, conn: Conn, p: SendMessage) -> dict[str, Any]:
     _writer(svc, conn, p.stream_id)
     ident = conn.identity
+    staff = conn.streams[p.stream_id].moderator  # read now: the socket may close during the await below
     rules = await svc.state.rules(p.stream_id, ident.user_id)
     verdict = svc.moderator.check_message(stream_id=p.stream_id, user_id=ident.user_id, text=p.message,
-                                          now=time.time(), is_moderator=ident.is_moderator, rules=rules)
+                                          now=time.time(), is_moderator=staff, rules=rules)
     if not verdict.allowed:
         raise _refuse_verdict(verdict.code, verdict.retry_after)
     now = utc_now()
@@ -42,7 +44,7 @@ async def send_message(svc: Services, sid: str, conn: Conn, p: SendMessage) -> d
         "id": str(uuid.uuid4()), "stream_id": p.stream_id, "user_id": ident.user_id,
         "username": ident.name or f"user-{ident.user_id[:6]}", "message": verdict.text,
         "message_type": p.message_type, "language": verdict.language, "timestamp": now.isoformat(),
-        "is_highlighted": False, "from_moderator": ident.is_moderator,
+        "is_highlighted": False, "from_moderator": staff,
     }
     ns = svc.settings.realtime_namespace
     await svc.sio.emit("new_message", msg, room=room_of(p.stream_id), namespace=ns)
@@ -72,11 +74,26 @@ async def purchase_intent(svc: Services, sid: str, conn: Conn, p: PurchaseIntent
     return {"ok": True, "id": e.id}
 
 
+async def may_moderate(svc: Services, conn: Conn, stream_id: str, action: str) -> None:
+    """Raise ``Refused`` unless this user may take ``action`` in this show. Checked on every action against the
+    event store (not at join), so an assignment or a revocation counts from the next action on."""
+    ident = conn.identity
+    if ident.anonymous:
+        raise Refused("forbidden")
+    staff = None
+    if "admin" not in ident.roles and ident.roles & STAFF_ROLES:
+        staff = await svc.staff(stream_id)
+    refusal = moderation_refusal(user_id=ident.user_id, roles=ident.roles, vendor_id=ident.vendor_id,
+                                 action=action, staff=staff)
+    if refusal is not None:
+        code, details = refusal
+        raise Refused(code, action=action, **details)
+
+
 async def moderate(svc: Services, sid: str, conn: Conn, p: Moderate) -> dict[str, Any]:
     if p.stream_id not in conn.streams:
         raise Refused("not_in_stream")
-    if not conn.identity.is_moderator:
-        raise Refused("forbidden")
+    await may_moderate(svc, conn, p.stream_id, p.action)
     s, mod = p.stream_id, conn.identity.user_id
     ns = svc.settings.realtime_namespace
     notice: dict[str, Any] = {"stream_id": s, "action": p.action, "moderator_id": mod}

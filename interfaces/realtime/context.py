@@ -3,15 +3,17 @@ both import them without importing each other."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import socketio
 
-from application.moderation import ChatModerator
+from application.moderation import ChatModerator, ShowStaff
 from infra.settings import Settings
 from infra.tokens import Identity
+from interfaces.realtime.presence import PresenceLedger
 from interfaces.realtime.publisher import InteractionPublisher
 from interfaces.realtime.pusher import DomainPusher
 from interfaces.realtime.room_ticker import RoomTicker
@@ -23,6 +25,7 @@ class Joined:
     at: float  # monotonic, for watch time
     device_type: str
     location: str | None
+    moderator: bool = False  # may moderate this show (decided at join): skips chat rate limits and link rule
 
 
 @dataclass
@@ -44,6 +47,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# A show's host, vendor and moderators, as the event store has them now (None: no such show in the store).
+StaffLookup = Callable[[str], Awaitable[ShowStaff | None]]
+
+
 @dataclass
 class Services:
     """Everything a handler needs; opened in ``before_server_start`` (see interfaces.realtime.attach)."""
@@ -55,3 +62,5 @@ class Services:
     ticker: RoomTicker
     pusher: DomainPusher
     moderator: ChatModerator
+    staff: StaffLookup
+    presence: PresenceLedger

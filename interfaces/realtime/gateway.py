@@ -18,6 +18,7 @@ import socketio
 from pydantic import ValidationError
 
 from application import interactions as it
+from application.moderation import STAFF_ROLES
 from infra.settings import Settings
 from infra.tokens import Identity, InvalidToken, TokenVerifier
 from interfaces.realtime import actions
@@ -124,21 +125,21 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 raise Refused("stream_not_found", stream_id=s)
             if status in CLOSED:
                 raise Refused("stream_closed", status=status)
+            moderator = await self._moderates(conn, s)
+            if self.conns.get(sid) is not conn:  # the socket closed while we looked things up
+                return {"ok": False}
+        if s not in conn.streams:  # (checked again: another join_stream of this socket may have won)
             await svc.sio.enter_room(sid, room_of(s), namespace=self.namespace)
             info = p.viewer_info
-            conn.streams[s] = Joined(time.monotonic(), info.device_type, info.location)
+            conn.streams[s] = Joined(time.monotonic(), info.device_type, info.location, moderator)
             svc.ticker.joined(s)
-            ident = conn.identity
-            svc.publisher.publish(it.PRESENCE_JOINED, s, {
-                "viewer_id": ident.user_id, "user_id": None if ident.anonymous else ident.user_id,
-                "connection_id": sid, "device_type": info.device_type, "location": info.location,
-            }, utc_now())
+            self._announce(sid, conn, s)
         screen = await svc.state.first_screen(s)
         screen["viewer_count"] = await svc.ticker.total(s)
         if s in svc.pusher.featured:
             screen["featured_product"] = svc.pusher.featured[s]
         screen["you"] = {"user_id": conn.identity.user_id, "anonymous": conn.identity.anonymous,
-                         "moderator": conn.identity.is_moderator}
+                         "moderator": conn.streams[s].moderator}
         missed: list[tuple[str, dict[str, Any]]] = []
         if p.last_position is not None:
             complete, missed = svc.pusher.missed(s, p.last_position)
@@ -148,6 +149,17 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.emit(event, payload, to=sid, ignore_queue=True)
         return {"ok": True, "stream_id": s, "viewer_count": screen["viewer_count"]}
 
+    async def _moderates(self, conn: Conn, stream_id: str) -> bool:
+        """May this user moderate this show's chat (for the chat privileges and the first screen)?"""
+        roles = conn.identity.roles
+        if not roles & (STAFF_ROLES | {"admin"}):
+            return False
+        try:
+            await actions.may_moderate(self._svc, conn, stream_id, "delete")
+        except Refused:
+            return False
+        return True
+
     async def leave(self, sid: str, conn: Conn, p: Payload) -> dict[str, Any]:
         assert isinstance(p, LeaveStream)
         if p.stream_id not in conn.streams:
@@ -156,6 +168,28 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._left(sid, conn, p.stream_id)
         return {"ok": True, "stream_id": p.stream_id}
 
+    def _announce(self, sid: str, conn: Conn, stream_id: str) -> None:
+        """``presence.joined``; once the broker has it, the viewer is on this process's presence record."""
+        svc = self._svc
+        ident, joined = conn.identity, conn.streams[stream_id]
+        svc.publisher.publish(it.PRESENCE_JOINED, stream_id, {
+            "viewer_id": ident.user_id, "user_id": None if ident.anonymous else ident.user_id,
+            "connection_id": sid, "device_type": joined.device_type, "location": joined.location,
+        }, utc_now(), on_delivered=svc.presence.joined(stream_id, sid, {
+            "viewer_id": ident.user_id, "location": joined.location,
+            "joined_at": round(time.time() - (time.monotonic() - joined.at), 3)}))
+
+    def reannounce(self) -> int:
+        """A reaper took this process for dead (it was frozen, not killed) and sent its viewers'
+        ``presence.left``: they are still here, so they join again."""
+        n = 0
+        for sid, conn in list(self.conns.items()):
+            for stream_id in list(conn.streams):
+                self._announce(sid, conn, stream_id)
+                n += 1
+        self._svc.ticker.recount()
+        return n
+
     def _left(self, sid: str, conn: Conn, stream_id: str) -> None:
         joined = conn.streams.pop(stream_id)
         svc = self._svc
@@ -163,4 +197,4 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         svc.publisher.publish(it.PRESENCE_LEFT, stream_id, {
             "viewer_id": conn.identity.user_id, "connection_id": sid,
             "watch_seconds": round(time.monotonic() - joined.at, 1), "location": joined.location,
-        }, utc_now())
+        }, utc_now(), on_delivered=svc.presence.left(stream_id, sid))

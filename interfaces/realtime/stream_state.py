@@ -16,6 +16,8 @@ import time
 from typing import Any
 
 from application.moderation import StreamRules
+from interfaces.realtime.room_ticker import HOT_TOP, hot_list
+from projections.stream_metrics_redis import hot_products_key
 
 MODERATION_TTL_S = 3 * 86_400  # outlives any show; a show's bans do not follow the user to the next one
 
@@ -60,7 +62,8 @@ class StreamState:
             pipe.lrange(chat_key(stream_id), -self._history, -1)
             pipe.get(pinned_key(stream_id))
             pipe.hget(moderation_key(stream_id), "slow_mode")
-            status, chat, pinned, slow = await pipe.execute()
+            pipe.zrevrange(hot_products_key(stream_id), 0, HOT_TOP - 1, withscores=True)
+            status, chat, pinned, slow, hot = await pipe.execute()
         return {
             "stream_id": stream_id,
             "status": status.get("status"),
@@ -69,6 +72,7 @@ class StreamState:
             "recent_messages": _json_list(chat),
             "pinned_message": _json_list([pinned])[0] if pinned else None,
             "slow_mode": int(slow or 0),
+            "hot_products": hot_list(hot),
         }
 
     async def find_message(self, stream_id: str, message_id: str) -> dict[str, Any] | None:

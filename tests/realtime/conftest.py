@@ -50,19 +50,29 @@ class Stack:
         r.close()
         return sid
 
-    def live_stream(self, products: list[str] | None = None) -> str:
-        """A real show: scheduled and started over HTTP, visible to the gateway once projected."""
+    def live_stream(self, products: list[str] | None = None, host_id: str | None = None) -> str:
+        """A real show: scheduled and started over HTTP, visible to the gateway once projected. With
+        ``host_id`` it is only scheduled (starting needs a verified host profile); viewers may join it too."""
         body: dict[str, Any] = {"title": "শাড়ি হাট লাইভ", "stream_type": "product_demo",
                                 "products": [{"product_id": p, "special_price": 1500}
                                              for p in products or []]}
+        if host_id is not None:
+            body["host_id"] = host_id
         created = self.http.post(f"{P}/streams", json=body)
         assert created.status_code == 201, created.text
         sid = created.json()["id"]
-        assert self.http.post(f"{P}/streams/{sid}/start").status_code == 200
+        status = "scheduled" if host_id else "live"
+        if not host_id:
+            assert self.http.post(f"{P}/streams/{sid}/start").status_code == 200
         r = redis.Redis.from_url(self.env.redis_url, decode_responses=True)
-        wait_until(lambda: r.hget(f"STREAM_STATUS:{sid}", "status") == "live", what="stream status projected")
+        wait_until(lambda: r.hget(f"STREAM_STATUS:{sid}", "status") == status, what="stream status projected")
         r.close()
         return str(sid)
+
+    def assign_moderator(self, stream_id: str, moderator_id: str, permissions: list[str]) -> None:
+        res = self.http.post(f"{P}/streams/{stream_id}/moderators",
+                             json={"moderator_id": moderator_id, "permissions": permissions})
+        assert res.status_code == 201, res.text
 
 
 def start_api(env: Settings, log_dir: Path, name: str = "api") -> Proc:

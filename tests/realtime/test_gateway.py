@@ -116,8 +116,10 @@ async def test_bad_payloads_on_every_event_answer_only_the_sender(rt: Stack, vie
 
 
 async def test_moderation_in_the_room(rt: Stack, viewers: list[Viewer]) -> None:
-    sid = rt.fake_stream()
-    mod = await connect(rt.url, rt.token("mod-1", ("moderator",), "Moderator Apa"))
+    sid = rt.live_stream()
+    mod_id = str(uuid.uuid4())
+    rt.assign_moderator(sid, mod_id, ["moderate_chat"])
+    mod = await connect(rt.url, rt.token(mod_id, ("moderator",), "Moderator Apa"))
     troll = await connect(rt.url, rt.token("troll-1", (), "Troll"))
     fan = await connect(rt.url, rt.token("fan-1", (), "Fan"))
     viewers += [mod, troll, fan]

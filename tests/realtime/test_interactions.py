@@ -164,7 +164,8 @@ async def test_projections_are_idempotent_under_redelivery(environments: Environ
         red = []
         for k in keys:
             kind = await r.type(k)
-            red.append((k, await {"hash": r.hgetall, "set": r.smembers, "list": lambda x: r.lrange(x, 0, -1)}
+            red.append((k, await {"hash": r.hgetall, "set": r.smembers, "list": lambda x: r.lrange(x, 0, -1),
+                                   "zset": lambda x: r.zrange(x, 0, -1, withscores=True)}
                         .get(kind, r.get)(k)))
         doc = await db["stream_realtime"].find_one({"stream_id": sid}, {"_id": 0})
         msgs = [d async for d in db["chat_messages"].find({"stream_id": sid}, {"_id": 0}).sort("message_id")]
@@ -185,5 +186,8 @@ async def test_projections_are_idempotent_under_redelivery(environments: Environ
     doc = once[1]
     assert doc["current_metrics"]["likes"] == 60 and doc["current_metrics"]["viewers"] == 60 - 20
     assert doc["purchase_intents_by_product"] == {product: 6} and len(once[2]) == 30
+    assert doc["hot_products"] == [{"product_id": product, "mentions": 0, "purchase_intent": 2,
+                                    "actual_purchases": 0}]
+    assert await r.zrange(f"STREAM_HOT_PRODUCTS:{sid}", 0, -1, withscores=True) == [(product, 2.0)]
     assert await r.llen(f"STREAM_CHAT:{sid}") == 50
     await asyncio.gather(r.aclose(), m.close())
