@@ -255,8 +255,12 @@ def main() -> None:
         _wait_line(api, api_log, "realtime pusher ready")
         results["ours"] = run_phase("ours", api, port, tokens, stream_id, args)
     finally:
-        api.terminate()
-        api.wait(20)
+        api.terminate()  # a graceful stop sends presence.left for every viewer: give it time, then insist
+        try:
+            api.wait(120)
+        except subprocess.TimeoutExpired:
+            api.kill()
+            api.wait(20)
         drop(settings)
     if not args.skip_baseline:
         bport = _free_port()
