@@ -7,6 +7,10 @@ viewers connected, chat latency send → receive (p50/p99), frames per second pe
 its RSS per viewer, and the ratios ours/baseline.
 
     python -m bench.realtime_fanout [--clients 1000] [--procs 4] [--seconds 15] [--msgs 50] [--likes 500]
+                                    [--chat-batch]
+
+With ``--chat-batch`` our viewers join with ``chat_batch`` (big-show mode: the chat as one ``new_messages``
+frame per 200 ms window); every message in a batch counts for the latency, from its send to the frame's arrival.
 
 "ours" is ``livecommerce api`` (Redis adapter, Kafka publishing, moderation, coalesced counts and reactions);
 "baseline" is python-socketio's AsyncServer with its default manager relaying every message and every like to
@@ -38,7 +42,7 @@ class RawClient:
         self.port, self.token = port, token
         self.ws: Any = None
 
-    async def connect(self, stream_id: str) -> None:
+    async def connect(self, stream_id: str, chat_batch: bool = False) -> None:
         import websockets
 
         self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/socket.io/?EIO=4&transport=websocket",
@@ -55,7 +59,8 @@ class RawClient:
             elif m.startswith(f"44{NS}"):
                 raise RuntimeError(f"refused: {m}")
         await self.emit("join_stream", {"stream_id": stream_id, "viewer_info": {"device_type": "mobile",
-                                                                                 "location": "Dhaka"}})
+                                                                                 "location": "Dhaka"},
+                                        **({"chat_batch": True} if chat_batch else {})})
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         await self.ws.send(f"42{NS}," + json.dumps([event, data], ensure_ascii=False))
@@ -77,18 +82,19 @@ async def _receive(c: RawClient, st: Stats, until: list[float]) -> None:
         if time.time() < until[0]:
             continue  # warm-up: not counted
         st.frames += 1
-        if marker in m[:30]:
-            body = json.loads(m[m.index(","):][1:])[1]
-            sent = float(body["message"].rsplit(" ", 1)[1])
-            st.latencies_ms.append((time.time() - sent) * 1000)
+        if marker in m[:30]:  # new_message, or new_messages (a batch: every message in it counts)
+            event, body = json.loads(m[m.index(","):][1:])[:2]
+            now = time.time()
+            for msg in body["messages"] if event == "new_messages" else [body]:
+                st.latencies_ms.append((now - float(msg["message"].rsplit(" ", 1)[1])) * 1000)
 
 
 def receiver_proc(port: int, tokens: list[str | None], stream_id: str, ready: Any, go: Any, out: Any,
-                  seconds: float) -> None:
+                  seconds: float, chat_batch: bool = False) -> None:
     async def main() -> None:
         clients = [RawClient(port, t) for t in tokens]
         for i in range(0, len(clients), 25):  # a few at a time: a herd would measure accept(), not fan-out
-            await asyncio.gather(*(c.connect(stream_id) for c in clients[i:i + 25]))
+            await asyncio.gather(*(c.connect(stream_id, chat_batch) for c in clients[i:i + 25]))
         st = Stats()
         start = [float("inf")]
         tasks = [asyncio.create_task(_receive(c, st, start)) for c in clients]
@@ -155,7 +161,7 @@ def serve_baseline(port: int) -> None:
 
 
 def run_phase(name: str, server: subprocess.Popen[bytes], port: int, tokens: list[str | None], stream_id: str,
-              args: argparse.Namespace) -> dict[str, float]:
+              args: argparse.Namespace, chat_batch: bool = False) -> dict[str, float]:
     import psutil
 
     proc = psutil.Process(server.pid)
@@ -165,7 +171,8 @@ def run_phase(name: str, server: subprocess.Popen[bytes], port: int, tokens: lis
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     per = args.clients // args.procs
     workers = [ctx.Process(target=receiver_proc, args=(port, tokens[i * per:(i + 1) * per], stream_id, ready,
-                                                       go, out, args.seconds)) for i in range(args.procs)]
+                                                       go, out, args.seconds, chat_batch))
+               for i in range(args.procs)]
     for w in workers:
         w.start()
     connected = sum(ready.get(timeout=600) for _ in workers)
@@ -231,6 +238,8 @@ def main() -> None:
     ap.add_argument("--likes", type=float, default=500)
     ap.add_argument("--serve-baseline", type=int, metavar="PORT")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--chat-batch", action="store_true",
+                    help="our viewers join with chat_batch (chat as a few new_messages frames a second)")
     args = ap.parse_args()
     if args.serve_baseline:
         serve_baseline(args.serve_baseline)
@@ -253,7 +262,8 @@ def main() -> None:
     api, api_log = _spawn(["interfaces.cli", "api"], env)
     try:
         _wait_line(api, api_log, "realtime pusher ready")
-        results["ours"] = run_phase("ours", api, port, tokens, stream_id, args)
+        results["ours"] = run_phase("ours" + (" (chat_batch)" if args.chat_batch else ""), api, port, tokens,
+                                    stream_id, args, chat_batch=args.chat_batch)
     finally:
         api.terminate()  # a graceful stop sends presence.left for every viewer: give it time, then insist
         try:

@@ -34,7 +34,8 @@ MAX_FRAME_BYTES = 256 * 1024  # a chat message is a few KB; a frame over this cl
 
 def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
     manager = FanoutManager(settings.redis_url, channel=f"{settings.topic_prefix}.socketio",
-                            queue_limit=settings.client_queue_limit)
+                            queue_limit=settings.client_queue_limit,
+                            batch_window_s=settings.chat_batch_window_ms / 1000)
     # Tokens travel in the handshake's auth payload, not in cookies, so any origin may connect.
     # async_handlers=False: one socket's events are handled one after another (other sockets are not held
     # up), so a viewer's messages reach the room in the order they were sent.

@@ -13,7 +13,7 @@ from typing import Any
 from application import interactions as it
 from application.moderation import STAFF_ROLES, moderation_refusal
 from interfaces.realtime.context import Conn, Refused, Services, utc_now
-from interfaces.realtime.room_ticker import room_of
+from interfaces.realtime.room_ticker import chat_room_of, room_of
 from interfaces.realtime.schemas import Moderate, PurchaseIntent, React, SendMessage
 
 
@@ -47,7 +47,8 @@ async def send_message(svc: Services, sid: str, conn: Conn, p: SendMessage) -> d
         "is_highlighted": False, "from_moderator": staff,
     }
     ns = svc.settings.realtime_namespace
-    await svc.sio.emit("new_message", msg, room=room_of(p.stream_id), namespace=ns)
+    # To the one-by-one viewers; the fan-out also queues it for this show's ``chat_batch`` viewers.
+    await svc.sio.emit("new_message", msg, room=chat_room_of(p.stream_id), namespace=ns)
     svc.publisher.publish(it.CHAT_SENT, p.stream_id, msg, now)
     return {"ok": True, "id": msg["id"], "language": verdict.language}
 

@@ -24,7 +24,7 @@ from infra.tokens import Identity, InvalidToken, TokenVerifier
 from interfaces.realtime import actions
 from interfaces.realtime.context import Conn, Joined, Refused, Services, utc_now
 from interfaces.realtime.messages import error_body
-from interfaces.realtime.room_ticker import room_of
+from interfaces.realtime.room_ticker import chat_batch_room_of, chat_room_of, room_of
 from interfaces.realtime.schemas import SCHEMAS, JoinStream, LeaveStream, Payload, field_errors
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 return {"ok": False}
         if s not in conn.streams:  # (checked again: another join_stream of this socket may have won)
             await svc.sio.enter_room(sid, room_of(s), namespace=self.namespace)
+            chat = chat_batch_room_of(s) if p.chat_batch else chat_room_of(s)
+            await svc.sio.enter_room(sid, chat, namespace=self.namespace)
             info = p.viewer_info
             conn.streams[s] = Joined(time.monotonic(), info.device_type, info.location, moderator)
             svc.ticker.joined(s)
@@ -164,7 +166,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         assert isinstance(p, LeaveStream)
         if p.stream_id not in conn.streams:
             raise Refused("not_in_stream")
-        await self._svc.sio.leave_room(sid, room_of(p.stream_id), namespace=self.namespace)
+        for room in (room_of(p.stream_id), chat_room_of(p.stream_id), chat_batch_room_of(p.stream_id)):
+            await self._svc.sio.leave_room(sid, room, namespace=self.namespace)
         self._left(sid, conn, p.stream_id)
         return {"ok": True, "stream_id": p.stream_id}
 

@@ -42,6 +42,20 @@ def room_of(stream_id: str) -> str:
     return f"stream:{stream_id}"
 
 
+CHAT_SUFFIX = ":chat"
+BATCH_SUFFIX = "-batch"
+
+
+def chat_room_of(stream_id: str) -> str:
+    """Viewers who take chat one ``new_message`` at a time (the spec's client; the default)."""
+    return f"stream:{stream_id}{CHAT_SUFFIX}"
+
+
+def chat_batch_room_of(stream_id: str) -> str:
+    """Viewers who joined with ``chat_batch``: chat arrives as ``new_messages`` a few times a second."""
+    return chat_room_of(stream_id) + BATCH_SUFFIX
+
+
 def hot_list(ranked: list[tuple[str, float]]) -> list[dict[str, Any]]:
     """``[(product_id, intents)]`` best first → the pushed shape (the §2.2 ``hot_products`` field names)."""
     return [{"product_id": pid, "purchase_intent": int(score)} for pid, score in ranked]

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     ValidationInfo,
@@ -65,6 +66,9 @@ class ViewerInfo(Payload):
 class JoinStream(StreamRef):
     viewer_info: ViewerInfo = ViewerInfo()
     last_position: Annotated[StrictInt, Field(ge=0)] | None = None  # resume: commerce events after this one
+    # Opt-in for big shows: chat as ``new_messages`` ({stream_id, messages: [...]}) a few frames a second
+    # instead of one ``new_message`` frame per message.
+    chat_batch: StrictBool = False
 
 
 class LeaveStream(StreamRef):
