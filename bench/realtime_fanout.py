@@ -73,7 +73,7 @@ class Stats:
 
 
 async def _receive(c: RawClient, st: Stats, until: list[float]) -> None:
-    marker = '["new_message"'
+    marker = '["new_message'  # also new_messages
     while True:
         m = await c.ws.recv()
         if m == "2":
