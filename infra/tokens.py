@@ -21,8 +21,9 @@ import jwt
 
 from infra.settings import Settings
 
-# Roles that may moderate a show's chat. Hosts moderate their own shows; ownership is checked once host
-# profiles exist (issue 3) — until then any host may.
+# Roles that may moderate *some* show's chat (a coarse first check). Whether they may in *this* show — its host
+# or vendor, an admin, or a moderator assigned with the permission — is decided per action by
+# ``interfaces.realtime.actions.may_moderate`` against the event store.
 MODERATOR_ROLES = frozenset({"moderator", "admin", "host"})
 
 
