@@ -100,14 +100,20 @@ class SoldOutMarks:
         self._marks.pop(sale_id, None)
 
     def refuses(self, sale_id: UUID, reservation_id: str) -> bool:
+        """Refuse at once while the mark is fresh. When it runs out, the one caller who finds it so goes to the
+        sale to check again (the mark is renewed for everyone else meanwhile, so a hot sale's refusals never
+        queue at the writer all at once); that check renews the mark, or clears it if units came back."""
         mark = self._marks.get(sale_id)
         if mark is None:
             return False
         until, known = mark
-        if time.monotonic() > until:
-            self._marks.pop(sale_id, None)
+        if reservation_id in known:
             return False
-        return reservation_id not in known
+        now = time.monotonic()
+        if now > until:
+            self._marks[sale_id] = (now + self.ttl, known)
+            return False
+        return True
 
 
 class FlashSaleService:
@@ -174,6 +180,8 @@ class FlashSaleService:
                 raise
             if sale.available == 0:
                 self.sold_out.mark(sale)
+            else:
+                self.sold_out.clear(sale_id)  # units came back (a released hold): no early refusals
             return self._answer(sale, reservation_id, sale.reservations[reservation_id], replayed=False)
 
         return await self._writer.submit(decide, not_found=_sale_not_found)

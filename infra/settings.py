@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     chat_max_length: int = 500
     fanout_max_fps: float = 4.0
     client_queue_limit: int = 200
+    gc_young_threshold: int = 20_000  # the API's collector: (this, 50, 100); CPython's default is (700, 10, 10)
     chat_batch_window_ms: int = 200  # chat_batch viewers get the show's chat as one frame per window
 
     # --- payments (issue 4): provider base URLs; the dev stack points them at the local sandbox ------
