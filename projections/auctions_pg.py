@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from application.envelope import Envelope
-from projections.ports import SqlDatabase, SqlTx
+from projections.ports import SqlTx
+from projections.routed_table import RoutedTable
 from projections.timeutil import naive_utc
 
 
@@ -41,22 +40,7 @@ async def _apply(tx: SqlTx, e: Envelope) -> None:
         + " WHERE id = %(id)s AND aggregate_version < %(v)s", {"v": v, "at": at, "id": aid, **params})
 
 
-class AuctionsTable:
+class AuctionsTable(RoutedTable):
     name = "auctions"
-    topics = ("domain",)
-
-    def __init__(self, db: SqlDatabase) -> None:
-        self._db = db
-
-    async def apply(self, envelopes: Sequence[Envelope]) -> int:
-        n = 0
-        async with self._db.transaction() as tx:
-            for e in envelopes:
-                if e.type.startswith("Auction."):
-                    await _apply(tx, e)
-                    n += 1
-        return n
-
-    async def reset(self) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute("TRUNCATE auctions")
+    routes = {"Auction.": _apply}
+    truncate = ("auctions",)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from application.envelope import Envelope
-from projections.ports import SqlDatabase, SqlTx
+from projections.ports import SqlTx
+from projections.routed_table import RoutedTable
 from projections.timeutil import naive_utc
 
 
@@ -26,22 +25,7 @@ async def _apply(tx: SqlTx, e: Envelope) -> None:
         + " WHERE id = %s AND aggregate_version < %s", (v, at, e.aggregate_id, v))
 
 
-class GroupBuysTable:
+class GroupBuysTable(RoutedTable):
     name = "group_buys"
-    topics = ("domain",)
-
-    def __init__(self, db: SqlDatabase) -> None:
-        self._db = db
-
-    async def apply(self, envelopes: Sequence[Envelope]) -> int:
-        n = 0
-        async with self._db.transaction() as tx:
-            for e in envelopes:
-                if e.type.startswith("GroupBuy."):
-                    await _apply(tx, e)
-                    n += 1
-        return n
-
-    async def reset(self) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute("TRUNCATE group_buys")
+    routes = {"GroupBuy.": _apply}
+    truncate = ("group_buys",)

@@ -8,12 +8,12 @@ exists, so payment rows are upserted with the order id they carry).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from application.envelope import Envelope
-from projections.ports import SqlDatabase, SqlTx
+from projections.ports import SqlTx
+from projections.routed_table import RoutedTable
 from projections.timeutil import naive_utc
 
 ORDER_STATUS = {"Order.Paid": "paid", "Order.PaymentFailed": "payment_failed", "Order.Cancelled": "cancelled",
@@ -105,30 +105,10 @@ async def _refund(tx: SqlTx, e: Envelope) -> None:
             (d.get("reason"), at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version))
 
 
-class OrdersTable:
+class OrdersTable(RoutedTable):
     name = "orders"
-    topics = ("domain",)
-
-    def __init__(self, db: SqlDatabase) -> None:
-        self._db = db
-
-    async def apply(self, envelopes: Sequence[Envelope]) -> int:
-        n = 0
-        async with self._db.transaction() as tx:
-            for e in envelopes:
-                if e.type.startswith("Order."):
-                    await _order(tx, e)
-                elif e.type.startswith("Payment."):
-                    await _payment(tx, e)
-                else:
-                    continue
-                n += 1
-        return n
-
-    async def reset(self) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute("TRUNCATE orders")
-            await tx.execute("TRUNCATE order_refunds")
+    routes = {"Order.": _order, "Payment.": _payment}
+    truncate = ("orders", "order_refunds")
 
 
 async def open_cod_orders(db: Any, buyer_id: str) -> int:
