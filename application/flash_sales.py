@@ -160,9 +160,9 @@ class FlashSaleService:
         return None
 
     async def purchase(self, sale_id: UUID, *, buyer_id: str, quantity: int, idempotency_key: str) -> Purchase:
+        # The early refusal is the caller's (``early_refusal``, before any I/O); asking the marks again here would
+        # refuse the one buyer a stale mark sends to re-check, and the mark would never be re-checked.
         reservation_id = reservation_id_for(sale_id, idempotency_key)
-        if self.sold_out.refuses(sale_id, reservation_id):
-            raise FlashSaleSoldOut("no units left", waitlist_open=False)
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> Purchase:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -152,3 +153,37 @@ async def test_group_buys_unlock_with_enough_buyers_and_fail_without(environment
     converted = sorted(str(h["buyer_id"]) for h in a.holds.values() if h["status"] == "converted")
     assert (a.status, converted, b.status) == ("unlocked", sorted(buyers), "failed")
     assert all(h["status"] == "released" for h in b.holds.values())
+
+
+async def test_a_stale_sold_out_mark_is_rechecked_and_units_released_elsewhere_are_sold(
+        environments: Environments) -> None:
+    """Two API processes on one sale (two services, one store): the one that saw the sell-out refuses early,
+    but once its mark is stale the next buyer goes to the sale and gets a unit the other process released."""
+    env: Settings = environments.new()
+    store_a, store_b = LiveCommerceStore(env.eventsourcing_env()), LiveCommerceStore(env.eventsourcing_env())
+    writer_a, writer_b = BatchWriter(store_a, window_ms=1), BatchWriter(store_b, window_ms=1)
+    clock = Clock()
+    streams = StreamService(writer_a, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
+                            urls=StreamUrls("rtmp://x/live", "http://x/hls"))
+    a = FlashSaleService(writer_a, clock=clock, new_id=uuid.uuid4, sold_out_ttl=0.2)
+    b = FlashSaleService(writer_b, clock=clock, new_id=uuid.uuid4, sold_out_ttl=0.2)
+    product = str(uuid.uuid4())
+    try:
+        sid = (await streams.schedule(ScheduleStream(
+            vendor_id=str(uuid.uuid4()), title="t", stream_type="flash_sale",
+            products=[ProductTerms(product, Decimal("1000.00"))]))).id
+        await streams.start(sid)
+        sale = (await a.create(CreateFlashSale(stream_id=sid, product_id=product, flash_price=Decimal("500.00"),
+                                               available_quantity=1, duration_minutes=30))).id
+        held = await a.purchase(sale, buyer_id=str(uuid.uuid4()), quantity=1, idempotency_key="first")
+        assert a.early_refusal(sale, "second") is not None  # sold out, seen by process A
+        await b.release(sale, held.reservation_id, "payment_failed")  # the unit comes back in process B
+        assert a.early_refusal(sale, "second") is not None  # A's mark is still fresh
+        await asyncio.sleep(0.25)
+        assert a.early_refusal(sale, "second") is None  # stale: this buyer goes to the sale…
+        assert a.early_refusal(sale, "third") is not None  # …while the others are still refused early
+        got = await a.purchase(sale, buyer_id=str(uuid.uuid4()), quantity=1, idempotency_key="second")
+        assert got.quantity == 1
+    finally:
+        await writer_a.stop()
+        await writer_b.stop()
