@@ -33,6 +33,7 @@ from infra.payments.ports import (
     money,
     parse_money,
     require_bdt,
+    result_from,
 )
 from infra.payments.transport import Transport, body_of
 from infra.settings import Settings
@@ -241,16 +242,8 @@ class BkashGateway:
         return data
 
     def _result(self, provider_payment_id: str, data: dict[str, Any]) -> GatewayResult:
-        raw_status = str(data.get("transactionStatus") or "")
-        status = STATUSES.get(raw_status, "processing")
-        return GatewayResult(
-            status=status,
-            provider_payment_id=data.get("paymentID") or provider_payment_id,
-            transaction_id=data.get("trxID") or None,
-            amount=parse_money(data.get("amount")),
-            raw=data,
-            reason=raw_status if status == "failed" else None,
-        )
+        return result_from(data, STATUSES, payment_id=provider_payment_id, status_field="transactionStatus",
+                           id_field="paymentID", transaction_field="trxID")
 
 
 def _code(data: Mapping[str, Any]) -> str | None:

@@ -38,6 +38,7 @@ from infra.payments.ports import (
     money,
     parse_money,
     require_bdt,
+    result_from,
 )
 from infra.payments.transport import Transport, body_of
 from infra.settings import Settings
@@ -140,16 +141,8 @@ class NagadGateway:
             "GET", f"/api/dfs/verify/payment/{provider_payment_id}", headers=self._headers, idempotent=True
         )
         data = self._answer(response, "verify")
-        raw_status = str(data.get("status") or "")
-        status = STATUSES.get(raw_status, "processing")
-        return GatewayResult(
-            status=status,
-            provider_payment_id=data.get("paymentRefId") or provider_payment_id,
-            transaction_id=data.get("issuerPaymentRefNo") or None,
-            amount=parse_money(data.get("amount")),
-            raw=data,
-            reason=(data.get("message") or raw_status) if status == "failed" else None,
-        )
+        return result_from(data, STATUSES, payment_id=provider_payment_id, status_field="status",
+                           id_field="paymentRefId", transaction_field="issuerPaymentRefNo", reason_field="message")
 
     async def refund(
         self,

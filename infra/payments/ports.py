@@ -173,3 +173,20 @@ def require_bdt(currency: str) -> str:
     if currency != "BDT":
         raise ValueError(f"bKash, Nagad, Rocket and card payments settle in BDT only, got {currency!r}")
     return currency
+
+
+def result_from(data: Mapping[str, Any], statuses: Mapping[str, Status], *, payment_id: str, status_field: str,
+                id_field: str, transaction_field: str, reason_field: str | None = None) -> GatewayResult:
+    """A provider's payment answer as a ``GatewayResult``: its status word mapped (unknown → processing), its
+    ids (ours when it leaves its own out), the amount, and on failure its words (or the status word)."""
+    raw_status = str(data.get(status_field) or "")
+    status = statuses.get(raw_status, "processing")
+    reason = (data.get(reason_field) if reason_field else None) or raw_status
+    return GatewayResult(
+        status=status,
+        provider_payment_id=data.get(id_field) or payment_id,
+        transaction_id=data.get(transaction_field) or None,
+        amount=parse_money(data.get("amount")),
+        raw=data,
+        reason=reason if status == "failed" else None,
+    )

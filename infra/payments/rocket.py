@@ -25,6 +25,7 @@ from infra.payments.ports import (
     money,
     parse_money,
     require_bdt,
+    result_from,
 )
 from infra.payments.transport import Transport, body_of
 from infra.settings import Settings
@@ -84,16 +85,8 @@ class RocketGateway:
 
     async def query(self, provider_payment_id: str) -> GatewayResult:
         data = await self._post("/payment/verify", {"paymentId": provider_payment_id}, "verify")
-        raw_status = str(data.get("status") or "")
-        status = STATUSES.get(raw_status, "processing")
-        return GatewayResult(
-            status=status,
-            provider_payment_id=data.get("paymentId") or provider_payment_id,
-            transaction_id=data.get("transactionId") or None,
-            amount=parse_money(data.get("amount")),
-            raw=data,
-            reason=(data.get("message") or raw_status) if status == "failed" else None,
-        )
+        return result_from(data, STATUSES, payment_id=provider_payment_id, status_field="status",
+                           id_field="paymentId", transaction_field="transactionId", reason_field="message")
 
     async def refund(
         self,
