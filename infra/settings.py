@@ -96,7 +96,12 @@ class Settings(BaseSettings):
     fanout_max_fps: float = 4.0
     client_queue_limit: int = 200
     gc_young_threshold: int = 20_000  # the API's collector: (this, 50, 100); CPython's default is (700, 10, 10)
-    chat_batch_window_ms: int = 200  # chat_batch viewers get the show's chat as one frame per window
+    chat_batch_window_ms: int = 100  # chat_batch viewers get the show's chat as one frame per window (at least)
+    # Room emits are written to each viewer once per window; the window grows with the show so that the API's
+    # processes on one host (http_workers share it) make at most about this many socket writes a second per
+    # show (interfaces/realtime/fanout.py).
+    fanout_writes_per_s: int = 40_000
+    fanout_max_window_ms: int = 250
 
     # --- payments (issue 4): provider base URLs; the dev stack points them at the local sandbox ------
     payment_sandbox_port: int = 8090

@@ -30,6 +30,7 @@ from interfaces.realtime import attach as attach_realtime
 
 
 def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
+    logging.basicConfig(level=logging.INFO)  # also in each of http_workers' processes (a no-op if configured)
     app = Sanic(name, dumps=partial(json.dumps, ensure_ascii=False, default=str))
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.KEEP_ALIVE_TIMEOUT = 75

@@ -35,7 +35,10 @@ MAX_FRAME_BYTES = 256 * 1024  # a chat message is a few KB; a frame over this cl
 def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
     manager = FanoutManager(settings.redis_url, channel=f"{settings.topic_prefix}.socketio",
                             queue_limit=settings.client_queue_limit,
-                            batch_window_s=settings.chat_batch_window_ms / 1000)
+                            batch_window_s=settings.chat_batch_window_ms / 1000,
+                            # the budget is the host's: its http_workers processes share it
+                            writes_per_s=settings.fanout_writes_per_s / max(1, settings.http_workers),
+                            max_window_s=settings.fanout_max_window_ms / 1000)
     # Tokens travel in the handshake's auth payload, not in cookies, so any origin may connect.
     # async_handlers=False: one socket's events are handled one after another (other sockets are not held
     # up), so a viewer's messages reach the room in the order they were sent.
@@ -102,7 +105,9 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
             # Anyone still on record (a left the broker did not ack) is left to a surviving process's reaper.
             await svc.ticker.close(forget=clean)
             await app.ctx.realtime_redis.aclose()
-        log.info("fan-out: %d frames delivered, %d dropped for slow clients", manager.delivered, manager.dropped)
+        log.info("fan-out: %d frames delivered in %d direct writes (%.2f s writing, longest window %.0f ms), "
+                 "%d dropped for slow clients", manager.delivered, manager.writes, manager.flush_s,
+                 manager.flush_max_s * 1000, manager.dropped)
 
     return sio
 
