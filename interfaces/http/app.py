@@ -10,6 +10,7 @@ from functools import partial
 from sanic import Sanic
 
 from infra.bootstrap import Container
+from infra.collector import GcPauses
 from infra.settings import Settings
 from interfaces.http import (
     analytics,
@@ -27,6 +28,8 @@ from interfaces.http import (
 )
 from interfaces.http import hosts as host_routes
 from interfaces.realtime import attach as attach_realtime
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
@@ -65,10 +68,13 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
         # collect the young generation less often, so a busy hot sale is not paused by full collections.
         gc.freeze()
         gc.set_threshold(settings.gc_young_threshold, 50, 100)
+        app.ctx.gc_pauses = GcPauses().start()
 
     @app.after_server_stop
     async def close_resources(app: Sanic) -> None:
         await app.ctx.container.close()
+        app.ctx.gc_pauses.stop()
+        log.info("collector pauses: %s", app.ctx.gc_pauses.summary())
 
     attach_realtime(app, settings)
     return app

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import struct
 import time
 from typing import Any
@@ -70,9 +71,23 @@ def ws_text_frame(payload: bytes) -> bytes:
 
 class CapturingWebSocket(SanicWebSocket):  # type: ignore[misc]
     """engine.io's Sanic websocket, remembered on its engine.io socket (engine.io keeps it only in a local
-    variable) so the fan-out can reach the transport."""
+    variable) so the fan-out can reach the transport.
+
+    It also caps the kernel's send buffer for the connection (``send_buffer_bytes``): Linux grows it up to
+    ``tcp_wmem``'s maximum (4 MB here) for a peer that stops reading, which would hide a stalled phone from the
+    slow-client guard until megabytes had piled up for it, per viewer. A viewer's events are a few KB a second;
+    128 KB is seconds of them even on a long, fast path."""
+
+    send_buffer_bytes = 128 * 1024
 
     async def __call__(self, environ: Any) -> Any:
+        request = environ.get("sanic.request")
+        raw = request.transport.get_extra_info("socket") if request is not None else None
+        if raw is not None and self.send_buffer_bytes:
+            try:
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer_bytes)
+            except OSError:  # not a TCP socket (a test transport): nothing to cap
+                pass
         sock = getattr(self.handler, "__self__", None)
         if sock is not None:
             sock.direct_ws, sock.direct_parts = self, None
