@@ -181,7 +181,8 @@ def receiver_proc(port: int, tokens: list[str | None], stream_id: str, ready: An
         st.counting = True
         await asyncio.sleep(seconds)
         st.counting = False
-        out.put((st.frames, st.latencies_ms[::max(1, len(st.latencies_ms) // 20_000)], len(clients)))
+        out.put((st.frames, st.latencies_ms[::max(1, len(st.latencies_ms) // 20_000)], len(clients),
+                 len(st.latencies_ms), sum(c.sampled for c in clients)))
         for c in clients:
             c.transport.close()
 
@@ -273,11 +274,13 @@ def run_phase(name: str, server: subprocess.Popen[bytes], port: int, tokens: lis
     cpu0, ccpu0, t0 = server_cpu(), clients_cpu(), time.monotonic()
     sent, liked = uvloop.run(drive(port, tokens, stream_id, args.msgs, args.likes, args.seconds))
     cpu1, ccpu1, t1 = server_cpu(), clients_cpu(), time.monotonic()
-    frames, lat = 0, []
+    frames, lat, timed, timers = 0, [], 0, 0
     for _ in workers:
-        f, lt, _n = out.get(timeout=120)
+        f, lt, _n, n_timed, n_timers = out.get(timeout=120)
         frames += f
         lat += lt
+        timed += n_timed
+        timers += n_timers
     for w in workers:
         w.join(10)
     lat.sort()
@@ -290,10 +293,15 @@ def run_phase(name: str, server: subprocess.Popen[bytes], port: int, tokens: lis
     res = {"viewers": connected, "p50_ms": q(0.5), "p99_ms": q(0.99),
            "fps_per_viewer": frames / connected / args.seconds, "cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0),
            "clients_cpu_pct": 100 * (ccpu1 - ccpu0) / (t1 - t0),
+           # chat messages the timing viewers got in the window, of those sent in it (a server that falls
+           # behind shows a low figure here, and its latencies are those of the few it delivered)
+           "delivered_pct": 100 * timed / max(1, timers * args.msgs * args.seconds),
+           "frames_per_s": frames / args.seconds,
            "rss_kb_per_viewer": (rss1 - rss0) / 1024 / connected, "rss_mb": rss1 / 2**20,
            "sent_msgs": sent, "sent_likes": liked,
            "cpu_us_per_msg_viewer": (cpu1 - cpu0) * 1e6 / max(1, sent) / max(1, connected)}
     print(f"{name:9s} viewers={connected} chat latency p50={res['p50_ms']:.0f} ms p99={res['p99_ms']:.0f} ms "
+          f"(chat delivered {res['delivered_pct']:.0f}%) frames sent/s={res['frames_per_s']:.0f} "
           f"frames/s/viewer={res['fps_per_viewer']:.1f} server CPU={res['cpu_pct']:.0f}% "
           f"(clients {res['clients_cpu_pct']:.0f}%) "
           f"CPU/msg/viewer={res['cpu_us_per_msg_viewer']:.1f} µs "
