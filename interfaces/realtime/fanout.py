@@ -194,10 +194,12 @@ class _LocalFanout(socketio.AsyncManager):
             self._add(namespace, batch_room, stream_id, framed, event)
 
     def _audience(self, namespace: str, room: str, stream_id: str) -> Audience | None:
-        if not self.rooms[namespace].get(room):
-            return None  # nobody in this process takes these frames
         key = (namespace, room)
         aud = self._audiences.get(key)
+        if not self.rooms[namespace].get(room):  # nobody in this process takes these frames
+            if aud is not None and not aud.due:  # the show's last viewer here left: forget it
+                del self._audiences[key]
+            return None
         if aud is None:
             aud = self._audiences[key] = Audience(room, room.endswith(BATCH_SUFFIX), stream_id)
         return aud
@@ -280,7 +282,8 @@ class _LocalFanout(socketio.AsyncManager):
         late, aud.late = aud.late, {}
         members = self.rooms.get(namespace, {}).get(aud.room)
         if not members:
-            self._audiences.pop((namespace, aud.room), None)
+            if self._audiences.get((namespace, aud.room)) is aud:
+                del self._audiences[(namespace, aud.room)]
             return
         if not frames:
             return
