@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 STATE_DIR = Path(".livecommerce")
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # every process's log lines
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIVECOMMERCE_",

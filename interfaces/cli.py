@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from infra.settings import Settings
+from infra.settings import LOG_FORMAT, Settings
 from interfaces import catalog_cli, host_cli
 
 
@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     args = build_parser().parse_args(argv)
     return int(args.func(args, Settings()) or 0)
 

@@ -176,16 +176,18 @@ def require_bdt(currency: str) -> str:
 
 
 def result_from(data: Mapping[str, Any], statuses: Mapping[str, Status], *, payment_id: str, status_field: str,
-                id_field: str, transaction_field: str, reason_field: str | None = None) -> GatewayResult:
+                id_field: str | None, transaction_field: str | None, reason_field: str | None = None
+                ) -> GatewayResult:
     """A provider's payment answer as a ``GatewayResult``: its status word mapped (unknown → processing), its
-    ids (ours when it leaves its own out), the amount, and on failure its words (or the status word)."""
+    ids (ours when it leaves its own out or has none: ``id_field`` None), the transaction id (none before the
+    money moved: ``transaction_field`` None), the amount, and on failure its words (or the status word)."""
     raw_status = str(data.get(status_field) or "")
     status = statuses.get(raw_status, "processing")
     reason = (data.get(reason_field) if reason_field else None) or raw_status
     return GatewayResult(
         status=status,
-        provider_payment_id=data.get(id_field) or payment_id,
-        transaction_id=data.get(transaction_field) or None,
+        provider_payment_id=(data.get(id_field) if id_field else None) or payment_id,
+        transaction_id=(data.get(transaction_field) if transaction_field else None) or None,
         amount=parse_money(data.get("amount")),
         raw=data,
         reason=reason if status == "failed" else None,

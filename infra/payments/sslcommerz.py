@@ -42,6 +42,7 @@ from infra.payments.ports import (
     money,
     parse_money,
     require_bdt,
+    result_from,
 )
 from infra.payments.transport import Transport, body_of
 from infra.settings import Settings
@@ -122,18 +123,15 @@ class SslCommerzGateway:
         valid = [e for e in elements if STATUSES.get(str(e.get("status"))) == "completed"]
         if valid:
             return await self._validate(provider_payment_id, str(valid[0].get("val_id")))
-        latest = elements[-1]
-        status = STATUSES.get(str(latest.get("status")), "processing")
-        return GatewayResult(status, provider_payment_id, None, parse_money(latest.get("amount")), latest,
-                             str(latest.get("error") or latest.get("status")) if status == "failed" else None)
+        return result_from(elements[-1], STATUSES, payment_id=provider_payment_id, status_field="status",
+                           id_field=None, transaction_field=None, reason_field="error")
 
     async def _validate(self, tran_id: str, val_id: str) -> GatewayResult:
         data = await self._get(VALIDATE, {"val_id": val_id}, "validation")
-        status = STATUSES.get(str(data.get("status")), "processing")
         if str(data.get("tran_id")) != tran_id:  # a val_id of another transaction: never ours to complete
             return GatewayResult("processing", tran_id, None, None, data)
-        return GatewayResult(status, tran_id, data.get("bank_tran_id") or None, parse_money(data.get("amount")),
-                             data, str(data.get("status")) if status == "failed" else None)
+        return result_from(data, STATUSES, payment_id=tran_id, status_field="status", id_field=None,
+                           transaction_field="bank_tran_id")
 
     # ---- refunds -------------------------------------------------------------------------------------
     async def refund(self, *, provider_payment_id: str, transaction_id: str, amount: Decimal, reason: str,

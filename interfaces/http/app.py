@@ -11,7 +11,7 @@ from sanic import Sanic
 
 from infra.bootstrap import Container
 from infra.collector import GcPauses
-from infra.settings import Settings
+from infra.settings import LOG_FORMAT, Settings
 from interfaces.http import (
     analytics,
     auctions,
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
-    logging.basicConfig(level=logging.INFO)  # also in each of http_workers' processes (a no-op if configured)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # http_workers' processes too (no-op if set)
     app = Sanic(name, dumps=partial(json.dumps, ensure_ascii=False, default=str))
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.KEEP_ALIVE_TIMEOUT = 75
@@ -83,7 +83,6 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
 def serve(settings: Settings) -> None:
     """One process, or ``http_workers`` processes sharing the port (each with its own batch writer; the
     store's optimistic concurrency keeps them correct when they touch the same aggregate)."""
-    logging.basicConfig(level=logging.INFO)
     if settings.http_workers <= 1:
         app = create_app(settings)
         app.run(host=settings.http_host, port=settings.http_port, single_process=True, access_log=False,

@@ -15,7 +15,7 @@ from infra.idempotency import request_hash
 from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
 from interfaces.http.auth import authenticate, refusal
 from interfaces.http.errors import container as _c
-from interfaces.http.errors import error_response
+from interfaces.http.errors import error_response, idempotent_replay
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
 from projections.orders_pg import get_order, open_cod_orders, order_refunds, stream_vendor
@@ -94,11 +94,9 @@ async def checkout_instant(request: Request) -> HTTPResponse:
     c = _c(request)
     assert c.checkout is not None and c.idempotency is not None and c.read_db is not None
     scope, rhash = f"checkout:{buyer}", request_hash(raw)
-    stored = await c.idempotency.get(scope, key)
-    if stored is not None:
-        if stored.request_hash != rhash:
-            return error_response(422, "idempotency_key_reused")
-        return json(stored.response, status=stored.status)
+    replay = await idempotent_replay(c.idempotency, scope, key, rhash)
+    if replay is not None:
+        return replay
     open_cod = await open_cod_orders(c.read_db, buyer) if body.payment_method == "cod" else 0
     placed, redirect = await c.checkout.checkout(Checkout(
         stream_id=body.stream_id, buyer_id=buyer,

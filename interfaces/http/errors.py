@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sanic import Request, Sanic
 from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, SanicException
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, json
 
 from domain.errors import DomainError
 from interfaces.http.messages import message
@@ -41,6 +41,17 @@ def error_response(status: int, code: str, details: dict[str, Any] | None = None
 # Refusals repeat (a sold-out sale refuses thousands of buyers a second with the same words): their encoded
 # bodies are kept, keyed by everything that goes into them, when that is a few plain values.
 _bodies: dict[tuple[Any, ...], bytes] = {}
+
+
+async def idempotent_replay(store: Any, scope: str, key: str, rhash: str) -> HTTPResponse | None:
+    """What an ``Idempotency-Key`` already answered: the stored reply for the same request, 422
+    ``idempotency_key_reused`` for a different one, None if the key is new."""
+    stored = await store.get(scope, key)
+    if stored is None:
+        return None
+    if stored.request_hash != rhash:
+        return error_response(422, "idempotency_key_reused")
+    return json(stored.response, status=stored.status)
 
 
 def _cache_key(status: int, code: str, details: dict[str, Any] | None) -> tuple[Any, ...] | None:

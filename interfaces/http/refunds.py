@@ -16,7 +16,7 @@ from application.refunds import RefundView, RequestRefund
 from infra.idempotency import request_hash
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import container as _c
-from interfaces.http.errors import error_response
+from interfaces.http.errors import error_response, idempotent_replay
 from interfaces.http.presenters import money
 from interfaces.http.schemas import Body, Money
 
@@ -58,11 +58,9 @@ async def create_refund(request: Request, order_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.refunds is not None and c.idempotency is not None
     scope, rhash = f"refund:{actor.user_id}:{order_id}", request_hash(raw)
-    stored = await c.idempotency.get(scope, key)
-    if stored is not None:
-        if stored.request_hash != rhash:
-            return error_response(422, "idempotency_key_reused")
-        return json(stored.response, status=stored.status)
+    replay = await idempotent_replay(c.idempotency, scope, key, rhash)
+    if replay is not None:
+        return replay
     view = await c.refunds.request(RequestRefund(order_id, key, body.amount, body.reason), actor)
     if view.status == "requested" and c.settings.refund_execute_inline:
         await c.refunds.execute_quietly(view.payment_id, view.refund_id)  # else the refund manager does

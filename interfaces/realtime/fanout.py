@@ -296,9 +296,8 @@ class _LocalFanout(socketio.AsyncManager):
 
     def _write_all(self, members: Any, frames: list[tuple[eio_packet.Packet, bytes]], blob: bytes,
                    late: dict[str, int]) -> None:
-        """One ``write()`` of ``blob`` per viewer: the loop that costs the gateway its CPU at 10,000 viewers,
-        so the common case (a websocket whose writer is parked) is inline and everything else is
-        ``_write_one``."""
+        """One ``write()`` of ``blob`` per viewer (a websocket whose writer is parked); the others (joined
+        mid-window, writer busy, long-polling) one by one in ``_write_one``."""
         sockets = self.server.eio.sockets
         byte_limit = self.queue_limit * AVG_FRAME_BYTES
         n = len(frames)
@@ -306,14 +305,8 @@ class _LocalFanout(socketio.AsyncManager):
         rest: list[tuple[str, Any]] = []
         for sid, eio_sid in getattr(members, "_fwdm", members).items():
             sock = sockets.get(eio_sid)
-            parts = getattr(sock, "direct_parts", None)
-            if parts is None or (late and sid in late):
-                rest.append((sid, eio_sid))
-                continue
-            queued, getters, mutex, io = parts  # see direct_transport
-            transport = io.transport
-            if queued or not getters or getters[0].done() or mutex._locked or not io._can_write._value \
-                    or transport is None or transport.is_closing() or sock.upgrading:
+            transport = direct_transport(sock) if sock is not None and not (late and sid in late) else None
+            if transport is None:
                 rest.append((sid, eio_sid))
             elif transport.get_write_buffer_size() > byte_limit:
                 dropped += 1
