@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,31 @@ def start_api(env: Settings, log_dir: Path, name: str = "api") -> Proc:
     api = Proc(env, "api", log_dir=log_dir, name=name)
     api.wait_for_output("realtime pusher ready", timeout=60)
     return api
+
+
+@asynccontextmanager
+async def own_api(rt: Stack, log_dir: Path, name: str, viewers: list[Viewer], **settings: Any
+                  ) -> AsyncIterator[tuple[str, Proc]]:
+    """A second API process on the test stack with its own settings: its URL and process. On the way out the
+    test's viewers are closed first (their presence goes out), then the process stops (its log is complete)."""
+    env = rt.env.model_copy(update={"http_port": free_port(), "postgres_pool_size": 2, **settings})
+    api = start_api(env, log_dir, name)
+    try:
+        yield f"http://127.0.0.1:{env.http_port}", api
+    finally:
+        for v in viewers:
+            await v.client.disconnect()
+        viewers.clear()
+        api.stop()
+
+
+def fanout_counts(api: Proc) -> tuple[int, int, int]:
+    """Frames delivered, direct writes, frames dropped: the fan-out's line in a stopped API's log."""
+    line = next(x for x in api.output().splitlines() if "fan-out:" in x)
+    delivered = int(line.split("fan-out: ")[1].split()[0])
+    writes = int(line.split(" in ")[1].split()[0])
+    dropped = int(line.split(", ")[-1].split()[0])
+    return delivered, writes, dropped
 
 
 @pytest.fixture(scope="package")

@@ -16,8 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from interfaces.realtime.fanout import Audience, FanoutManager, ws_text_frame
-from tests.realtime.conftest import NS, Stack, Viewer, connect, start_api
-from tests.support import Proc, free_port
+from tests.realtime.conftest import NS, Stack, Viewer, connect, fanout_counts, own_api
 
 
 def _client_frame(text: str) -> bytes:
@@ -60,14 +59,11 @@ def test_frames_are_rfc6455_text_frames() -> None:
 
 async def test_reactions_from_two_processes_arrive_summed_and_writes_carry_several_frames(
         rt: Stack, viewers: list[Viewer], log_dir: Path) -> None:
-    env = rt.env.model_copy(update={"http_port": free_port(), "postgres_pool_size": 2})
-    other: Proc = start_api(env, log_dir, "api-windows")
-    try:
+    async with own_api(rt, log_dir, "api-windows", viewers) as (url, other):
         sid = rt.fake_stream()
         here = await connect(rt.url, rt.token())
-        there = await connect(f"http://127.0.0.1:{env.http_port}", rt.token())
-        likers = [await connect(url, rt.token()) for url in (rt.url, f"http://127.0.0.1:{env.http_port}")
-                  for _ in range(3)]
+        there = await connect(url, rt.token())
+        likers = [await connect(u, rt.token()) for u in (rt.url, url) for _ in range(3)]
         viewers += [here, there, *likers]
         for v in (here, there, *likers):
             await v.join(sid)
@@ -88,25 +84,15 @@ async def test_reactions_from_two_processes_arrive_summed_and_writes_carry_sever
             assert hearts(v) == total, v.got("reaction_burst")
             assert all(b["stream_id"] == sid for b in v.got("reaction_burst"))
         assert all(v.got("error") == [] for v in likers)
-    finally:
-        for v in viewers:
-            await v.client.disconnect()
-        viewers.clear()
-        other.stop()
-    line = next(x for x in other.output().splitlines() if "fan-out:" in x)
-    delivered = int(line.split("fan-out: ")[1].split()[0])
-    writes = int(line.split(" in ")[1].split()[0])
-    assert 0 < writes < delivered, line  # direct writes are made, and some carry several frames
+    delivered, writes, _ = fanout_counts(other)
+    assert 0 < writes < delivered, (delivered, writes)  # direct writes are made, and some carry several frames
 
 
 async def test_a_viewer_joining_mid_window_gets_only_what_follows(rt: Stack, viewers: list[Viewer],
                                                                   log_dir: Path) -> None:
     # A budget of one write a second makes every window the longest (1 s), so the join lands inside one.
-    env = rt.env.model_copy(update={"http_port": free_port(), "fanout_writes_per_s": 1,
-                                    "fanout_max_window_ms": 1000, "postgres_pool_size": 2})
-    api: Proc = start_api(env, log_dir, "api-midwindow")
-    url = f"http://127.0.0.1:{env.http_port}"
-    try:
+    async with own_api(rt, log_dir, "api-midwindow", viewers, fanout_writes_per_s=1,
+                       fanout_max_window_ms=1000) as (url, _api):
         sid = rt.fake_stream()
         host = await connect(url, rt.token(str(uuid.uuid4()), ("admin",), "Host"))
         early = await connect(url, rt.token())
@@ -126,20 +112,12 @@ async def test_a_viewer_joining_mid_window_gets_only_what_follows(rt: Stack, vie
         assert [m["message"] for m in late.got("new_message")] == ["তৃতীয়"]
         names = [e for e, _ in late.events]
         assert names.index("stream_state") < names.index("new_message"), names  # its first screen, then chat
-    finally:
-        for v in viewers:
-            await v.client.disconnect()
-        viewers.clear()
-        api.stop()
 
 
 async def test_a_deletion_never_overtakes_the_batch_with_its_message(rt: Stack, viewers: list[Viewer],
                                                                      log_dir: Path) -> None:
     # Batches of 3 s: the message is still in the open batch when its deletion comes.
-    env = rt.env.model_copy(update={"http_port": free_port(), "chat_batch_window_ms": 3000, "postgres_pool_size": 2})
-    api: Proc = start_api(env, log_dir, "api-batch-order")
-    url = f"http://127.0.0.1:{env.http_port}"
-    try:
+    async with own_api(rt, log_dir, "api-batch-order", viewers, chat_batch_window_ms=3000) as (url, _api):
         sid = rt.fake_stream()
         host = await connect(url, rt.token(str(uuid.uuid4()), ("admin",), "Host"))
         batched = await connect(url, rt.token())
@@ -160,21 +138,15 @@ async def test_a_deletion_never_overtakes_the_batch_with_its_message(rt: Stack, 
         order = [e if e != "new_messages" else [m["message"] for m in d["messages"]]
                  for e, d in batched.events if e in ("new_messages", "message_deleted")]
         assert order.index(["ভুল দাম"]) < order.index("message_deleted"), order
-    finally:
-        for v in viewers:
-            await v.client.disconnect()
-        viewers.clear()
-        api.stop()
 
 
 async def test_a_viewer_who_stops_reading_loses_frames_and_nobody_else_does(rt: Stack, viewers: list[Viewer],
                                                                             log_dir: Path) -> None:
-    env = rt.env.model_copy(update={"http_port": free_port(), "client_queue_limit": 4, "postgres_pool_size": 2})
-    api: Proc = start_api(env, log_dir, "api-slow")
-    try:
+    async with own_api(rt, log_dir, "api-slow", viewers, client_queue_limit=4) as (url, api):
+        port = int(url.rsplit(":", 1)[1])
         sid = rt.fake_stream()
-        host = await connect(f"http://127.0.0.1:{env.http_port}", rt.token(str(uuid.uuid4()), ("admin",), "H"))
-        fan = await connect(f"http://127.0.0.1:{env.http_port}", rt.token())
+        host = await connect(url, rt.token(str(uuid.uuid4()), ("admin",), "H"))
+        fan = await connect(url, rt.token())
         viewers += [host, fan]
         await host.join(sid)
         await fan.join(sid)
@@ -183,7 +155,7 @@ async def test_a_viewer_who_stops_reading_loses_frames_and_nobody_else_does(rt: 
         raw = socket.socket()
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         raw.settimeout(10)
-        raw.connect(("127.0.0.1", env.http_port))
+        raw.connect(("127.0.0.1", port))
         raw.sendall(b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                     b"Sec-WebSocket-Version: 13\r\n\r\n")
@@ -204,11 +176,4 @@ async def test_a_viewer_who_stops_reading_loses_frames_and_nobody_else_does(rt: 
         got: list[Any] = [int(m["message"].split()[0]) for m in fan.got("new_message")]
         assert got == list(range(n))  # the reader who keeps up gets every message, in order
         raw.close()
-    finally:
-        for v in viewers:
-            await v.client.disconnect()
-        viewers.clear()
-        api.stop()
-    line = next(x for x in api.output().splitlines() if "fan-out:" in x)
-    dropped = int(line.split(", ")[-1].split()[0])
-    assert dropped > 0, line
+    assert fanout_counts(api)[2] > 0  # frames dropped for the slow one
