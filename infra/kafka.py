@@ -46,6 +46,8 @@ def producer(settings: Settings) -> AIOKafkaProducer:
         linger_ms=settings.kafka_linger_ms,
         enable_idempotence=settings.kafka_idempotent_producer,
         max_batch_size=1_048_576,
+        # Above the relay's own limit (kafka_max_message_bytes), which turns bigger events into pointers.
+        max_request_size=max(1_048_576, settings.kafka_max_message_bytes + 65_536),
         request_timeout_ms=30_000,
     )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -276,15 +276,22 @@ async def _tick(process: NotificationProcess, stop: asyncio.Event, poll_s: float
 
 
 async def _consume(process: NotificationProcess, consumer: AIOKafkaConsumer, stop: asyncio.Event,
-                   poll_s: float) -> None:
+                   poll_s: float, settings: Settings) -> None:
+    from infra.dead_letters import GuardedConsumer
+
+    async def plan_jobs(envelopes: Sequence[Envelope]) -> int:
+        await process.handle(list(envelopes))
+        return len(envelopes)
+
     await kafka.start_with_retry(consumer)
     print("notifications ready", flush=True)
-    while not stop.is_set():
-        batches = await consumer.getmany(timeout_ms=int(poll_s * 1000), max_records=500)
-        envelopes = [Envelope.from_json(m.value) for msgs in batches.values() for m in msgs]
-        if envelopes:
-            await process.handle(envelopes)
-            await consumer.commit()
+    async with GuardedConsumer(settings, "process.notifications", plan_jobs, stop) as guard:
+        while not stop.is_set():  # an event it cannot plan from becomes a dead letter (infra.dead_letters)
+            batches = await consumer.getmany(timeout_ms=int(poll_s * 1000), max_records=500)
+            records = [m for msgs in batches.values() for m in msgs]
+            if records:
+                await guard.handle(records)
+                await consumer.commit()
 
 
 async def run_notifications(settings: Settings, stop: asyncio.Event, *, notifier: n.Notifier,
@@ -299,7 +306,7 @@ async def run_notifications(settings: Settings, stop: asyncio.Event, *, notifier
     await kafka.ensure_topics(settings, ("domain",))
     consumer = _consumer(settings, group or group_id(settings))
     tasks = [asyncio.create_task(_tick(process, stop, poll_s), name="notify-tick"),
-             asyncio.create_task(_consume(process, consumer, stop, poll_s), name="notify-consume")]
+             asyncio.create_task(_consume(process, consumer, stop, poll_s, settings), name="notify-consume")]
     try:
         stopped = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)

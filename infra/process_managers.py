@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -141,8 +141,10 @@ class RefundManager:
 
 
 async def run_media_policy(settings: Settings, policy: MediaPolicy, stop: asyncio.Event) -> None:
-    """Media events → the stream's state (MediaPolicy); its own consumer group, offsets committed after."""
+    """Media events → the stream's state (MediaPolicy); its own consumer group, offsets committed after. An
+    event it cannot handle becomes a dead letter of ``process.media`` (``infra.dead_letters``)."""
     from infra import kafka
+    from infra.dead_letters import GuardedConsumer
 
     await kafka.ensure_topics(settings)
     consumer = kafka.consumer(settings, settings.topic("media"), group_id=f"{settings.topic_prefix}.process.media",
@@ -150,22 +152,31 @@ async def run_media_policy(settings: Settings, policy: MediaPolicy, stop: asynci
     await kafka.start_with_retry(consumer)
     print("media policy ready", flush=True)
     try:
-        while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=500)
-            for msgs in batches.values():
-                for m in msgs:
-                    try:
-                        done = await policy.handle(Envelope.from_json(m.value))
-                        if done:
-                            log.info("media policy: stream %s %s", Envelope.from_json(m.value).stream_id, done)
-                    except DomainError as exc:  # e.g. an unverified host's stream cannot start: logged, skipped
-                        log.warning("media policy refused: %s", exc)
-            if batches:
-                await consumer.commit()
-            for sid in await policy.sweep_silent():
-                log.info("media policy: stream %s went quiet: video interrupted", sid)
+        async with GuardedConsumer(settings, "process.media", media_policy_apply(policy), stop) as guard:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                records = [m for msgs in batches.values() for m in msgs]
+                if records:
+                    await guard.handle(records)
+                    await consumer.commit()
+                for sid in await policy.sweep_silent():
+                    log.info("media policy: stream %s went quiet: video interrupted", sid)
     finally:
         await consumer.stop()
+
+
+def media_policy_apply(policy: MediaPolicy) -> Callable[[Sequence[Envelope]], Awaitable[int]]:
+    async def apply(envelopes: Sequence[Envelope]) -> int:
+        for e in envelopes:
+            try:
+                done = await policy.handle(e)
+                if done:
+                    log.info("media policy: stream %s %s", e.stream_id, done)
+            except DomainError as exc:  # e.g. an unverified host's stream cannot start: logged, skipped
+                log.warning("media policy refused: %s", exc)
+        return len(envelopes)
+
+    return apply
 
 
 async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:

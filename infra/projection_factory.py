@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from infra.mongo import mongo_client
 from infra.postgres import PgDatabase, apply_migrations
@@ -44,6 +45,20 @@ PG_TABLES: dict[str, tuple[Callable[[PgDatabase], Projection], int]] = {
     "analytics": (AnalyticsTables, 2),
     "recordings": (RecordingsTable, 2),
 }
+
+
+def topics_of(name: str) -> tuple[str, ...]:
+    """The log topics a read model consumes (without the prefix), known without opening it (``/health``)."""
+    from projections.hosts_pg import HostsProjection
+    from projections.stream_moderators_pg import StreamModeratorsTable
+
+    classes: dict[str, Any] = {n: cls for n, (cls, _) in PG_TABLES.items()}
+    classes.update(stream_quality=StreamQualityMongo, flash_sales=FlashSalesProjection,
+                   stream_metrics=StreamMetricsRedis, stream_chat=StreamChatRedis, chat_messages=ChatMessagesMongo,
+                   stream_engagement=StreamEngagementMongo, hosts=HostsProjection,
+                   stream_moderators=StreamModeratorsTable, stream_status=StreamStatusRedis,
+                   stream_realtime=StreamRealtimeMongo)
+    return tuple(classes[name].topics)
 
 
 async def _read_db(settings: Settings, pool: int) -> PgDatabase:

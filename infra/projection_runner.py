@@ -5,6 +5,11 @@ is applied, then its offsets are committed (at most every ``projection_commit_in
 stops); a crash in between redelivers what was applied since, which the projection's version guard turns into
 no-ops. While ``--rebuild`` runs for a read model (exclusive advisory lock), its
 workers wait on the shared lock instead of writing into the half-built model.
+
+Each read model is on its own (ADR 0019): a message it cannot apply becomes a dead letter
+(``infra.dead_letters``) and the batch goes on; an outage of its store is retried in place; anything else that
+stops a worker (its store unreachable at start, the group lost) restarts that worker alone, from its committed
+offsets, with a growing delay, while the other read models of the process carry on.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from typing import Any
 import psycopg
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
-from application.envelope import Envelope
 from infra import kafka
-from infra.postgres import lock_key
+from infra.dead_letters import ConsumerGuard, DeadLetterStore, DeadLetterTopic
+from infra.postgres import apply_migrations, lock_key
 from infra.projection_factory import open_projection
 from infra.settings import Settings
 
@@ -36,36 +41,47 @@ def rebuild_lock(name: str) -> int:
 
 
 class _Announce(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, name: str, guard: ConsumerGuard) -> None:
+        self.name, self.guard = name, guard
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         pass
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.guard.load()  # aggregates parked by the partitions' previous owner wait here too
         parts = sorted(tp.partition for tp in assigned)
         print(f"projection {self.name} pid {os.getpid()} assigned {parts}", flush=True)
 
 
-async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> None:
-    opened = await open_projection(settings, name)
+async def run_projection(settings: Settings, name: str, stop: asyncio.Event,
+                         letters: DeadLetterTopic | None = None) -> None:
+    await asyncio.to_thread(apply_migrations, settings.postgres_url)  # the dead_letters table lives here
+    own_letters = letters is None
+    letters = letters or DeadLetterTopic(settings)
     lock_conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
         settings.postgres_url, autocommit=True)
-    await kafka.ensure_topics(settings)
-    topics = [settings.topic(t) for t in opened.projection.topics]
+    try:
+        opened = await open_projection(settings, name)
+    except BaseException:
+        await lock_conn.close()
+        raise
+    guard = ConsumerGuard(settings, f"projection.{name}", opened.projection.apply, DeadLetterStore(lock_conn),
+                          letters, lock_conn, stop)
     consumer = kafka.consumer(settings, group_id=group_id(settings, name), client_id=f"projection-{name}")
-    consumer.subscribe(topics, listener=_Announce(name))
     key = rebuild_lock(name)
     stats = _LagStats(name)
     try:
+        await kafka.ensure_topics(settings)
+        await guard.load()
+        consumer.subscribe([settings.topic(t) for t in opened.projection.topics], listener=_Announce(name, guard))
         await kafka.start_with_retry(consumer)
         commit_every = settings.projection_commit_interval_ms / 1000
         last_commit, uncommitted = time.monotonic(), False
         while not stop.is_set():
             wait_ms = 500 if not uncommitted else max(1, int(1000 * (last_commit + commit_every - time.monotonic())))
             batches = await consumer.getmany(timeout_ms=wait_ms, max_records=settings.projection_batch_size)
-            envelopes = [Envelope.from_json(m.value) for msgs in batches.values() for m in msgs]
-            if not envelopes:
+            records = [m for msgs in batches.values() for m in msgs]
+            if not records:
                 if uncommitted and time.monotonic() >= last_commit + commit_every:
                     await consumer.commit()
                     last_commit, uncommitted = time.monotonic(), False
@@ -73,26 +89,31 @@ async def run_projection(settings: Settings, name: str, stop: asyncio.Event) -> 
             received = time.time()
             await lock_conn.execute("SELECT pg_advisory_lock_shared(%s)", (key,))
             try:
-                await opened.projection.apply(envelopes)
+                await guard.handle(records)
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock_shared(%s)", (key,))
             uncommitted = True
             if time.monotonic() >= last_commit + commit_every:
                 await consumer.commit()
                 last_commit, uncommitted = time.monotonic(), False
-            stats.add(envelopes, received)
+            stats.add(records, received)
         if uncommitted:
             await consumer.commit()
     finally:
         try:
             await consumer.stop()
         finally:
-            await opened.close()
-            await lock_conn.close()
+            try:
+                await opened.close()
+            finally:
+                await lock_conn.close()
+                if own_letters:
+                    await letters.close()
 
 
 class _LagStats:
-    """Every 10 s: events applied and lag from the event's time to received / applied (what operators watch)."""
+    """Every 10 s: events applied and lag from when the relay (or the gateway, the media plane) sent them to
+    received / applied (what operators watch)."""
 
     def __init__(self, name: str, every: float = 10.0) -> None:
         self.name, self.every = name, every
@@ -101,11 +122,12 @@ class _LagStats:
         self.recv: list[float] = []
         self.done: list[float] = []
 
-    def add(self, envelopes: list[Envelope], received: float) -> None:
+    def add(self, records: list[Any], received: float) -> None:
+        """``records``: Kafka records; their timestamp is when the producer sent them."""
         applied = time.time()
-        self.count += len(envelopes)
-        newest = max(e.occurred_at.timestamp() for e in envelopes)
-        oldest = min(e.occurred_at.timestamp() for e in envelopes)
+        self.count += len(records)
+        newest = max(r.timestamp for r in records) / 1000
+        oldest = min(r.timestamp for r in records) / 1000
         self.recv.append(received - newest)
         self.done.append(applied - oldest)
         if time.monotonic() >= self.next:
@@ -121,11 +143,30 @@ class _LagStats:
 
 
 async def run_projections(settings: Settings, names: list[str], stop: asyncio.Event) -> None:
-    tasks = [asyncio.create_task(run_projection(settings, n, stop), name=f"projection-{n}") for n in names]
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    for t in done:
-        if t.exception() is not None:
-            stop.set()
-            for p in pending:
-                p.cancel()
-            raise t.exception()  # type: ignore[misc]
+    """Every read model in ``names`` in this process, each supervised on its own."""
+    letters = DeadLetterTopic(settings)
+    try:
+        await asyncio.gather(*(supervise(settings, n, stop, letters) for n in names))
+    finally:
+        await letters.close()
+
+
+async def supervise(settings: Settings, name: str, stop: asyncio.Event, letters: DeadLetterTopic,
+                    *, first_delay: float = 1.0, max_delay: float = 30.0) -> None:
+    """Run one read model until ``stop``; when it fails, restart it alone, waiting longer each time."""
+    delay = first_delay
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            await run_projection(settings, name, stop, letters)
+            return
+        except Exception:
+            log.exception("projection %s stopped; restarting it in %.0f s (the other read models go on)",
+                          name, delay)
+        if time.monotonic() - started > 60:  # it had been running: start again quickly
+            delay = first_delay
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        except TimeoutError:
+            pass
+        delay = min(max_delay, delay * 2)

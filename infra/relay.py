@@ -4,6 +4,14 @@ One active relay per store (a PostgreSQL advisory lock; a second copy waits as a
 store's channel (the library NOTIFYs inside every insert), reads everything after its saved position, publishes
 each event as an envelope keyed by aggregate id, waits for the broker's acks, then saves the position. A crash
 between publishing and saving republishes a few events; consumers drop them by (aggregate id, version).
+
+No event stops it (ADR 0019). One larger than ``kafka_max_message_bytes`` (or one the broker refuses as too
+large, or one that cannot be decoded) goes on the log as a pointer in its place — same id, type, aggregate,
+version and position, the payload replaced by where to read it — and becomes a dead letter of the ``relay``
+with its position; consumers read the whole event from the store, so the log's order holds and nothing is
+skipped in silence. A broker that does not answer is waited for, batch by batch, never skipped. The position
+row's ``updated_at`` is refreshed whenever the relay publishes or finds nothing waiting: ``/health`` answers
+503 when events wait and it is older than ``relay_stuck_after_s``.
 """
 
 from __future__ import annotations
@@ -11,17 +19,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from psycopg import sql
 
+from application.envelope import SCHEMA_VERSION, Envelope
+from application.event_envelopes import NAMESPACE, envelope_from_state_bytes, event_type_from_topic
 from application.event_store import LiveCommerceStore
 from infra import kafka
+from infra.dead_letters import DeadLetterStore, DeadLetterTopic, alert, describe, is_transient, pointer_for
 from infra.postgres import apply_migrations, ensure_event_store, lock_key
 from infra.settings import Settings
-from infra.store_reader import CHANNEL, read_after
+from infra.store_reader import CHANNEL, read_rows_after
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +55,30 @@ async def save_position(conn: psycopg.AsyncConnection[Any], name: str, position:
     )
 
 
+_TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError)
+
+
+def decode_row(nid: int, oid: Any, ver: int, topic: str, state: bytes) -> tuple[Envelope, str | None]:
+    """The row's envelope, or (when it cannot be decoded) a bare one naming it, and the error."""
+    try:
+        return envelope_from_state_bytes(topic=topic, aggregate_id=oid, aggregate_version=ver, state=state,
+                                         position=nid), None
+    except Exception as exc:
+        agg = str(oid)
+        bare = Envelope(id=str(uuid.uuid5(NAMESPACE, f"{agg}:{ver}")), type=event_type_from_topic(topic),
+                        schema_version=SCHEMA_VERSION, aggregate_id=agg, aggregate_version=ver, stream_id=None,
+                        occurred_at=datetime.now(UTC), payload={}, position=nid)
+        return bare, describe(exc)
+
+
 class Relay:
     def __init__(self, settings: Settings, *, on_batch: Callable[[int, int], None] | None = None) -> None:
         self.settings = settings
         self.published = 0
         self.position = 0
+        self.pointers = 0  # events published as pointers (too large, undecodable)
         self._on_batch = on_batch
+        self._saved_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
@@ -56,6 +89,7 @@ class Relay:
         listen = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)
         reader = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)
         producer = kafka.producer(s)
+        letters = DeadLetterTopic(s)
         try:
             await self._become_leader(listen, stop)
             if stop.is_set():
@@ -63,27 +97,105 @@ class Relay:
             await listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
             await kafka.start_with_retry(producer)
             self.position = await load_position(reader, s.relay_name)
+            await self._save(reader)  # "a relay leads from here": /health's clock starts now
             log.info("relay %s leading from position %d", s.relay_name, self.position)
             print(f"relay ready at position {self.position}", flush=True)
-            topic = s.domain_topic
+            dead = DeadLetterStore(reader)
             while not stop.is_set():
-                envelopes = await read_after(reader, self.position, s.relay_batch_size,
-                                             s.postgres_schema)
-                if not envelopes:
+                rows = await read_rows_after(reader, self.position, s.relay_batch_size, s.postgres_schema)
+                if not rows:
+                    if time.monotonic() - self._saved_at >= 1.0:
+                        await self._save(reader)  # caught up: still alive
                     await self._wait_for_notify(listen, stop)
                     continue
                 t0 = time.perf_counter()
-                futures = [await producer.send(topic, e.to_json(), key=e.key) for e in envelopes]
-                await asyncio.gather(*futures)
-                self.position = envelopes[-1].position or self.position
-                await save_position(reader, s.relay_name, self.position)
-                self.published += len(envelopes)
+                batch = []
+                for row in rows:
+                    e, raw, problem = self._encode(row)
+                    if problem is not None:
+                        e, raw = await self._pointer(e, len(raw), *problem, dead, letters)
+                    batch.append((e, raw))
+                if not await self._publish(producer, batch, dead, letters, stop):
+                    break
+                self.position = int(rows[-1][0])
+                await self._save(reader)
+                self.published += len(batch)
                 if self._on_batch:
-                    self._on_batch(len(envelopes), int((time.perf_counter() - t0) * 1e6))
+                    self._on_batch(len(batch), int((time.perf_counter() - t0) * 1e6))
         finally:
             await producer.stop()
+            await letters.close()
             await listen.close()
             await reader.close()
+
+    async def _save(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await save_position(conn, self.settings.relay_name, self.position)
+        self._saved_at = time.monotonic()
+
+    def _encode(self, row: tuple[Any, ...]) -> tuple[Envelope, bytes, tuple[str, str] | None]:
+        """(envelope, its bytes, None), or (…, (reason, error)) when it cannot go on the log whole."""
+        nid, oid, ver, topic, state = row
+        e, error = decode_row(int(nid), oid, int(ver), topic, bytes(state))
+        if error is not None:
+            return e, b"", ("undecodable", error)
+        try:
+            raw = e.to_json()
+        except Exception as exc:  # e.g. a lone surrogate, which UTF-8 cannot carry
+            return e, b"", ("undecodable", describe(exc))
+        limit = self.settings.kafka_max_message_bytes
+        if len(raw) > limit:
+            return e, raw, ("too_large", f"{len(raw)} bytes; the log takes at most {limit}")
+        return e, raw, None
+
+    async def _pointer(self, e: Envelope, size: int, reason: str, error: str, dead: DeadLetterStore,
+                       letters: DeadLetterTopic) -> tuple[Envelope, bytes]:
+        letter = await dead.record("relay", message_id=e.id, reason=reason, error=error, envelope=e)
+        alert(letter)
+        await letters.publish(letter)
+        self.pointers += 1
+        p = pointer_for(e, size, reason)
+        try:
+            return p, p.to_json()
+        except Exception:  # its stream id came from the payload that could not be encoded
+            p = replace(p, stream_id=None)
+            return p, p.to_json()
+
+    async def _publish(self, producer: Any, batch: list[tuple[Envelope, bytes]], dead: DeadLetterStore,
+                       letters: DeadLetterTopic, stop: asyncio.Event) -> bool:
+        """Publish ``batch`` and wait for the acks; a broker that does not answer is waited for. False: stopped
+        before it was all acknowledged."""
+        topic, delay = self.settings.domain_topic, 0.2
+        while not stop.is_set():
+            try:
+                futures = [await producer.send(topic, raw, key=e.key) for e, raw in batch]
+                await asyncio.gather(*futures)
+                return True
+            except _TOO_LARGE:
+                return await self._publish_one_by_one(producer, batch, dead, letters, stop)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("relay: the broker did not take a batch (%s); retrying in %.1f s", describe(exc), delay)
+                await _sleep(stop, delay)
+                delay = min(5.0, delay * 2)
+        return False
+
+    async def _publish_one_by_one(self, producer: Any, batch: list[tuple[Envelope, bytes]], dead: DeadLetterStore,
+                                  letters: DeadLetterTopic, stop: asyncio.Event) -> bool:
+        """The broker refused something as too large (its limit is below ours): each event in turn, in order,
+        a refused one replaced by its pointer."""
+        for e, raw in batch:
+            while True:
+                try:
+                    await producer.send_and_wait(self.settings.domain_topic, raw, key=e.key)
+                    break
+                except _TOO_LARGE as exc:
+                    e, raw = await self._pointer(e, len(raw), "too_large", describe(exc), dead, letters)
+                except Exception as exc:
+                    if not is_transient(exc) or stop.is_set():
+                        raise
+                    await _sleep(stop, 1.0)
+        return True
 
     async def _become_leader(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> None:
         key = lock_key(f"relay:{self.settings.relay_name}")
@@ -102,3 +214,10 @@ class Relay:
         # The timeout is a safety net (a missed NOTIFY, a stop request), not the way new events are found.
         async for _ in conn.notifies(timeout=self.settings.relay_idle_check_seconds, stop_after=1):
             break
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

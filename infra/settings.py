@@ -7,16 +7,40 @@ production stack and the laptop stack differ only in values.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Any
+from urllib.parse import quote, urlparse, urlsplit, urlunsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 STATE_DIR = Path(".livecommerce")
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # every process's log lines
+DEV_JWT_SECRET = "dev-only-secret-change-me-in-production"  # refused unless allow_dev_jwt_secret (dev stack)
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """``LIVECOMMERCE_<NAME>_FILE=/run/secrets/x``: the setting's value is that file's content (docker secrets,
+    Kubernetes secret volumes), so secrets need not sit in the environment. A plain ``LIVECOMMERCE_<NAME>``
+    still wins over the file."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"LIVECOMMERCE_{field_name.upper()}_FILE")
+        if not path:
+            return None, field_name, False
+        return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                out[key] = value
+        return out
 
 
 class Settings(BaseSettings):
@@ -88,7 +112,7 @@ class Settings(BaseSettings):
     default_vendor_id: str = "00000000-0000-4000-8000-000000000001"
     # JWT bearer tokens: HS256 with a shared secret, or RS256 with the issuer's public key (PEM).
     jwt_algorithm: str = "HS256"
-    jwt_secret: str = "dev-only-secret-change-me-in-production"
+    jwt_secret: str = DEV_JWT_SECRET
     jwt_public_key: str | None = None
     jwt_issuer: str | None = None
 
@@ -134,6 +158,57 @@ class Settings(BaseSettings):
     media_silence_s: float = 15.0  # a live show without media events this long: its video is interrupted
     payment_reconcile_after_s: float = 120.0
     payment_session_timeout_s: float = 900.0
+
+    # --- issue 19 (ADR 0019): consumers survive any message; secrets; the RTMP door ----------------------
+    # A message a consumer fails on this many times (not an outage) becomes a dead letter.
+    dead_letter_attempts: int = 3
+    # An outage (a store unreachable) is retried in place this long, then the worker restarts from its offsets.
+    consumer_transient_retry_s: float = 120.0
+    # The relay publishes a pointer instead of an event larger than this (Kafka's default limit is 1 MiB).
+    kafka_max_message_bytes: int = 1_000_000
+    # /health answers 503 when events wait and the relay has neither published nor been caught up this long.
+    relay_stuck_after_s: float = 30.0
+    # The API refuses to start with the development JWT secret (or a short one) unless this is set; the dev
+    # stack writes it to .livecommerce/stack.env, docker-compose never sets it.
+    allow_dev_jwt_secret: bool = False
+    jwt_audience: str | None = None  # checked when set (``aud``)
+    # RS256/ES256 keys of a real identity provider, fetched (and re-fetched for a new ``kid``, at most every
+    # jwt_jwks_refresh_s) from its JWKS URL; needs jwt_issuer and jwt_audience.
+    jwt_jwks_url: str | None = None
+    jwt_jwks_refresh_s: float = 30.0
+    # Merged into postgres_url / read_postgres_url when they carry none (LIVECOMMERCE_POSTGRES_PASSWORD_FILE).
+    postgres_password: str | None = None
+    # RTMP door (livecommerce ingest): connections at once, in all and per address; time to finish the
+    # handshake and to reach ``publish``; a publisher silent this long is dropped; bytes held per connection
+    # for partly received messages; stream-key look-ups in flight at once.
+    ingest_max_connections: int = 200
+    ingest_max_per_ip: int = 8
+    ingest_handshake_timeout_s: float = 5.0
+    ingest_publish_timeout_s: float = 10.0
+    ingest_read_timeout_s: float = 10.0
+    ingest_max_buffered_bytes: int = 32 * 1024 * 1024
+    ingest_max_chunk_streams: int = 64
+    ingest_lookup_concurrency: int = 8
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SecretFiles(settings_cls), dotenv_settings, file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _password_into_urls(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("postgres_password"):
+            return data
+        password = str(data["postgres_password"])
+        for name in ("postgres_url", "read_postgres_url"):
+            url = data.get(name) or (cls.model_fields[name].default if name == "postgres_url" else None)
+            if url:
+                data = {**data, name: with_password(str(url), password)}
+        return data
 
     @property
     def public_url(self) -> str:
@@ -184,6 +259,16 @@ class Settings(BaseSettings):
             # The batch writer's one thread is the only user of the cache and backs up what it may roll back.
             "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
         }
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` when it carries none (a password already in the URL wins)."""
+    parts = urlsplit(url)
+    if parts.password is not None or parts.hostname is None:
+        return url
+    user = parts.username or "postgres"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.netloc.rsplit('@', 1)[-1]}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def load_settings(**overrides: object) -> Settings:

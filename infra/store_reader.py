@@ -26,10 +26,16 @@ def _select(schema: str) -> sql.Composed:
     ).format(sql.Identifier(schema), sql.Identifier(EVENTS_TABLE))
 
 
+async def read_rows_after(conn: psycopg.AsyncConnection[Any], position: int, limit: int,
+                          schema: str = "public") -> list[tuple[Any, ...]]:
+    """The stored rows themselves: (notification_id, originator_id, originator_version, topic, state)."""
+    cur = await conn.execute(_select(schema), (position, limit), prepare=True)
+    return await cur.fetchall()
+
+
 async def read_after(conn: psycopg.AsyncConnection[Any], position: int, limit: int,
                      schema: str = "public") -> list[Envelope]:
-    cur = await conn.execute(_select(schema), (position, limit), prepare=True)
-    rows = await cur.fetchall()
+    rows = await read_rows_after(conn, position, limit, schema)
     return [
         envelope_from_state_bytes(topic=topic, aggregate_id=oid, aggregate_version=ver, state=bytes(state),
                                   position=nid)

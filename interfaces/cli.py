@@ -51,12 +51,44 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.tokens import InsecureSettings, check_token_settings
     from interfaces.http.app import serve
 
     if args.port:
         settings = settings.model_copy(update={"http_port": args.port})
+    try:
+        check_token_settings(settings)
+    except InsecureSettings as exc:
+        print(f"livecommerce api: refusing to start: {exc}", file=sys.stderr, flush=True)
+        return 2
     serve(settings)
     return 0
+
+
+def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from infra.dead_letter_replay import list_letters, replay
+
+    if args.action == "list":
+        letters = asyncio.run(list_letters(settings, args.consumer, include_done=args.all))
+        if args.json:
+            print(json.dumps([d.summary() for d in letters], ensure_ascii=False, indent=1))
+            return 0
+        for d in letters:
+            print(f"#{d.id:<5} {d.consumer:<28} {d.status:<8} {d.reason:<11} {d.event_type or '-'}"
+                  f" {d.aggregate_id or d.message_id} v{d.aggregate_version} @{d.position}: {d.error[:160]}")
+        print(f"{len(letters)} dead letter(s){'' if args.all else ' open'}")
+        return 0
+    result = asyncio.run(replay(settings, args.consumer, args.id or ()))
+    for name, n in result.replayed.items():
+        print(f"{name}: {n} replayed")
+    for name, why in result.skipped.items():
+        print(f"{name}: skipped ({why})")
+    for letter_id, error in sorted(result.failed.items()):
+        print(f"#{letter_id} still fails: {error[:300]}")
+    print(f"replayed {sum(result.replayed.values())}; still failing {len(result.failed)}")
+    return 1 if result.failed else 0
 
 
 def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
@@ -212,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     catalog = sub.add_parser("catalog", help="import the vendors and products catalogue (CSV, JSON)")
     catalog_cli.add_arguments(catalog)
     catalog.set_defaults(func=catalog_cli.cmd_catalog)
+    dl = sub.add_parser("dead-letters", help="messages consumers set aside: list them, replay them after a fix")
+    dl.add_argument("action", choices=["list", "replay"])
+    dl.add_argument("--consumer", help="e.g. projection.hosts, relay, process.media (default: all)")
+    dl.add_argument("--id", type=int, action="append", help="only this dead letter (repeatable; replay)")
+    dl.add_argument("--all", action="store_true", help="list replayed ones too")
+    dl.add_argument("--json", action="store_true", help="list as JSON")
+    dl.set_defaults(func=cmd_dead_letters)
     run = sub.add_parser("run", help="api, relay, projections, process managers, notifications, RTMP ingest"
                          " (+ payment sandbox), supervised; Ctrl-C stops all")
     run.add_argument("--only", action="append",

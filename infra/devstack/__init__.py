@@ -31,6 +31,7 @@ __all__ = ["up", "down", "status", "SERVICES"]
 SERVICES: tuple[Service, ...] = (postgres.SERVICE, redis.SERVICE, kafka.SERVICE, mongo.SERVICE)
 
 Echo = Callable[[str], None]
+DEV_SECRET_FLAG = "LIVECOMMERCE_ALLOW_DEV_JWT_SECRET"
 
 
 def up(settings: Settings, *, echo: Echo = print) -> dict[str, str]:
@@ -42,7 +43,8 @@ def up(settings: Settings, *, echo: Echo = print) -> dict[str, str]:
             url, how = _resolve(service, settings, state_dir)
             urls[service.name] = url
             echo(f"{service.name:<9}{_redact(url)}  ({how})")
-        _write_env(state_dir, {s.env_var: urls[s.name] for s in SERVICES})
+        # A laptop's stack signs tokens with the development secret; docker-compose never sets this.
+        _write_env(state_dir, {**{s.env_var: urls[s.name] for s in SERVICES}, DEV_SECRET_FLAG: "true"})
     return urls
 
 

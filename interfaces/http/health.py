@@ -1,4 +1,11 @@
-"""``GET /health``: 200 when every dependency answers, else 503 naming the failing ones."""
+"""``GET /health``: 200 when every dependency answers and the log flows, else 503 naming what fails.
+
+``checks`` are the servers (PostgreSQL, Redis, MongoDB, Kafka); ``log`` (``infra.log_health``) is the relay's
+lag, each consumer's lag and the open dead letters. ``failing`` names the servers that do not answer, and
+``log`` when events wait and the relay has made no progress for ``relay_stuck_after_s`` (crash-looping,
+stopped, or unable to publish). Dead letters do not fail the check (the rest of the log flows); they are
+counted for the operator's alert and ``livecommerce dead-letters``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
-from sanic import Blueprint, Request
+from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from infra.bootstrap import Container
+from infra.log_health import LogHealth
 
 bp = Blueprint("health")
 
@@ -34,16 +42,37 @@ async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> tuple[str, d
         return name, {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
+def _log_health(app: Sanic) -> LogHealth:
+    probe: LogHealth | None = getattr(app.ctx, "log_health", None)
+    if probe is None:
+        probe = app.ctx.log_health = LogHealth(app.ctx.container.settings)
+    return probe
+
+
+@bp.after_server_stop
+async def _close(app: Sanic) -> None:
+    probe: LogHealth | None = getattr(app.ctx, "log_health", None)
+    if probe is not None:
+        await probe.close()
+
+
 @bp.get("/health")
 async def health(request: Request) -> HTTPResponse:
     c: Container = request.app.ctx.container
     assert c.read_db is not None
-    results = dict(await asyncio.gather(
-        _check("postgres", c.read_db.ping),
-        _check("redis", c.redis.ping),
-        _check("mongodb", lambda: c.mongo.admin.command("ping")),
-        _check("kafka", lambda: _kafka(c)),
-    ))
+    checks, log_state = await asyncio.gather(
+        asyncio.gather(
+            _check("postgres", c.read_db.ping),
+            _check("redis", c.redis.ping),
+            _check("mongodb", lambda: c.mongo.admin.command("ping")),
+            _check("kafka", lambda: _kafka(c)),
+        ),
+        _log_health(request.app).report(),
+    )
+    results = dict(checks)
     failing = sorted(n for n, r in results.items() if not r["ok"])
-    body = {"status": "ok" if not failing else "unavailable", "failing": failing, "checks": results}
+    if log_state["stuck"]:
+        failing.append("log")
+    body = {"status": "ok" if not failing else "unavailable", "failing": failing, "checks": results,
+            "log": log_state}
     return json(body, status=200 if not failing else 503)
