@@ -1,5 +1,5 @@
-# The livecommerce service image: one image, three processes (docker-compose.yml runs
-# `livecommerce api`, `livecommerce relay` and `livecommerce project` from it).
+# The livecommerce service image: one image for every process (docker-compose.yml runs
+# `livecommerce api`, `relay`, `project`, `process` and `ingest` from it).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

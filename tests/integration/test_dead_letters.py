@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -253,3 +254,49 @@ def test_the_health_check_answers_503_while_the_relay_is_down_and_events_wait(dl
     s.procs["relay"] = Proc(s.env, "relay", log_dir=s.log_dir, name="dl-relay-restarted")
     wait_until(s.healthy, timeout=60, what="/health back to 200")
     wait_until(lambda: visible(s, f"{P}/streams/{sid}"), timeout=30, what="the waiting stream")
+
+
+@pytest.mark.slow
+def test_a_read_model_whose_store_is_down_restarts_alone_and_the_others_in_its_process_go_on(
+        environments: Environments, log_dir: Path) -> None:
+    from tests.drills.tcp_proxy import TcpProxy
+    from tests.integration.test_log_pipeline import write_history
+
+    base = environments.new()
+    mongo = urlsplit(base.mongo_url)
+    proxy = TcpProxy(mongo.hostname or "127.0.0.1", mongo.port or 27017)  # not listening yet: MongoDB is "down"
+    env = base.model_copy(update={"mongo_url": f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true"})
+    procs = [Proc(env, "relay", log_dir=log_dir, name="iso-relay"),
+             Proc(env, "project", "--only", "live_streams", "--only", "stream_realtime", log_dir=log_dir,
+                  name="iso-project")]
+    try:
+        total = write_history(env, 30, 5)
+
+        def pg_versions() -> int:
+            with psycopg.connect(env.postgres_url) as conn:
+                try:
+                    row = conn.execute("SELECT COALESCE(SUM(aggregate_version), 0) FROM live_streams").fetchone()
+                except psycopg.errors.UndefinedTable:  # the worker has not migrated yet
+                    return 0
+            return int(row[0]) if row else 0
+
+        wait_until(lambda: pg_versions() == total, timeout=60, what="live_streams, beside a failing read model")
+        procs[1].wait_for_output("projection stream_realtime stopped; restarting it", timeout=60)
+        proxy.resume()  # MongoDB is back: the failed read model starts again on its own and catches up
+
+        def mongo_versions() -> int:
+            from pymongo import MongoClient
+
+            client: MongoClient[dict[str, Any]] = MongoClient(base.mongo_url)
+            try:
+                docs = client[env.mongo_db]["stream_realtime"].find({}, {"_version": 1})
+                return sum(int(d["_version"]) for d in docs)
+            finally:
+                client.close()
+
+        wait_until(lambda: mongo_versions() == total, timeout=90, what="stream_realtime after MongoDB came back")
+        assert procs[1].popen.poll() is None  # one process all along
+    finally:
+        for p in procs:
+            p.stop()
+        proxy.close()
