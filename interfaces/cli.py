@@ -152,8 +152,18 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     async def main(stop: asyncio.Event) -> None:
         async with KafkaEventSink(settings) as sink:
+            # The stream-key look-ups are bounded in number here (lookup_concurrency); their connection pool
+            # belongs to PgStreamKeys (media/stream_keys_pg.py).
             door = IngestDoor(listen=RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind),
-                              keys=PgStreamKeys(settings.read_url), sink=sink)
+                              keys=PgStreamKeys(settings.read_url), sink=sink,
+                              publish_timeout_s=settings.ingest_publish_timeout_s,
+                              read_timeout_s=settings.ingest_read_timeout_s,
+                              handshake_timeout_s=settings.ingest_handshake_timeout_s,
+                              max_connections=settings.ingest_max_connections,
+                              max_per_ip=settings.ingest_max_per_ip,
+                              max_chunk_streams=settings.ingest_max_chunk_streams,
+                              max_buffered=settings.ingest_max_buffered_bytes,
+                              lookup_concurrency=settings.ingest_lookup_concurrency)
             await door.serve(stop)
 
     return _run_until_signal(main)

@@ -12,6 +12,14 @@ Refused, with the connection closed after an RTMP ``onStatus`` error: a wrong/en
 (``no_publish_in_time``), ``play`` (``play_not_allowed``), broken RTMP (``protocol_error``), a worker that
 would not start (``ingest_not_ready``). A host whose connection dropped and who comes back within the
 worker's grace period reaches the same worker, so the show simply continues.
+
+The door is public, so what a stranger can take is bounded (ADR 0019): ``max_connections`` at once and
+``max_per_ip`` from one address (more are closed at once, before any RTMP, and counted in ``refused_caps``);
+the handshake within ``handshake_timeout_s`` and ``publish`` within ``publish_timeout_s`` of connecting (both
+refused as ``no_publish_in_time``); a publisher
+silent for ``read_timeout_s`` is dropped; each connection's partly received messages bounded
+(``RtmpServerConnection``); at most ``lookup_concurrency`` stream-key look-ups in flight, the rest wait their
+turn (so a flood of publishes cannot open a database connection each).
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import os
 import secrets
 import signal
 import sys
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,11 +70,20 @@ class IngestDoor:
                  worker_command: Callable[[str], Sequence[str]] = default_worker_command,
                  env: dict[str, str] | None = None, publish_timeout_s: float = 10.0,
                  read_timeout_s: float = 10.0, worker_start_s: float = 30.0,
-                 worker_finish_s: float = 60.0) -> None:
+                 worker_finish_s: float = 60.0, handshake_timeout_s: float = 5.0, max_connections: int = 200,
+                 max_per_ip: int = 8, max_chunk_streams: int = 64, max_buffered: int = 32 * 1024 * 1024,
+                 lookup_concurrency: int = 8) -> None:
         self.listen, self._keys, self._sink = listen, keys, sink
         self._worker_command, self._env = worker_command, env
         self.publish_timeout_s, self.read_timeout_s = publish_timeout_s, read_timeout_s
+        self.handshake_timeout_s = handshake_timeout_s
         self.worker_start_s, self.worker_finish_s = worker_start_s, worker_finish_s
+        self.max_connections, self.max_per_ip = max_connections, max_per_ip
+        self._max_chunk_streams, self._max_buffered = max_chunk_streams, max_buffered
+        self._lookups = asyncio.Semaphore(max(1, lookup_concurrency))
+        self._per_ip: Counter[str] = Counter()
+        self.refused_caps = 0
+        self._cap_logged = 0.0
         self.port = listen.port
         self.workers: dict[str, ShowWorker] = {}  # stream id → its running worker
         self.publishing: set[str] = set()  # stream ids with a publisher connected through this door
@@ -108,13 +127,19 @@ class IngestDoor:
 
     # -- one publisher -------------------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        ip = str(peer[0]) if peer else "?"
+        remote = f"{peer[0]}:{peer[1]}" if peer else "?"
+        if len(self._conns) >= self.max_connections or self._per_ip[ip] >= self.max_per_ip:
+            self._refuse_cap(writer, ip)
+            return
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
-        peer = writer.get_extra_info("peername")
-        remote = f"{peer[0]}:{peer[1]}" if peer else "?"
-        conn = RtmpServerConnection(reader, writer)
+        conn = RtmpServerConnection(reader, writer, max_chunk_streams=self._max_chunk_streams,
+                                    max_buffered=self._max_buffered)
         self._conns.add(conn)
+        self._per_ip[ip] += 1
         try:
             await self._publisher(conn, remote)
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -124,12 +149,29 @@ class IngestDoor:
         finally:
             conn.close()
             self._conns.discard(conn)
+            self._per_ip[ip] -= 1
+            if self._per_ip[ip] <= 0:
+                del self._per_ip[ip]
             if task is not None:
                 self._tasks.discard(task)
 
+    def _refuse_cap(self, writer: asyncio.StreamWriter, ip: str) -> None:
+        """Over a cap: closed before any RTMP (no event: a flood must not become a flood of events)."""
+        self.refused_caps += 1
+        writer.transport.abort()
+        now = time.monotonic()
+        if now - self._cap_logged >= 1.0:
+            self._cap_logged = now
+            log.warning("ingest: connection from %s refused (%d open, %d from it; caps %d and %d per address);"
+                        " %d refused so far", ip, len(self._conns), self._per_ip[ip], self.max_connections,
+                        self.max_per_ip, self.refused_caps)
+
     async def _publisher(self, conn: RtmpServerConnection, remote: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.publish_timeout_s  # from the connection to its publish
         try:
-            pub = await asyncio.wait_for(conn.accept_publish(), self.publish_timeout_s)
+            await asyncio.wait_for(conn.handshake(), min(self.handshake_timeout_s, self.publish_timeout_s))
+            pub = await asyncio.wait_for(conn.accept_publish(handshake=False), max(0.0, deadline - loop.time()))
         except TimeoutError:
             return await self._refuse(conn, "", "no_publish_in_time", remote, "", None)
         except PlayNotAllowed:
@@ -139,7 +181,8 @@ class IngestDoor:
             return await self._refuse(conn, "", "protocol_error", remote, "", None)
         hint = key_hint(pub.key)
         try:
-            stream_id = await self._keys.lookup(pub.key) if pub.key else None
+            async with self._lookups:
+                stream_id = await self._keys.lookup(pub.key) if pub.key else None
         except Exception:
             log.exception("stream key lookup failed")
             return await self._refuse(conn, "", "ingest_not_ready", remote, hint, pub.stream_id)

@@ -3,6 +3,10 @@
 RTMP multiplexes messages into chunks (1-3 byte basic header, 0/3/7/11 byte message header, optional
 extended timestamp) whose size the client may change at any time; commands are AMF0 lists such as
 ``["publish", txn, null, "<stream key>", "live"]``. The gate (``rtmp_gate.py``) uses this to see the key.
+
+What a client can make it hold is bounded (ADR 0019): at most ``max_chunk_streams`` chunk streams, a command at
+most 64 KB, and at most ``max_buffered`` bytes waiting for a chunk to complete; past that it raises
+``RtmpProtocolError``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ HANDSHAKE_BYTES = 1 + 1536 + 1536  # C0, C1, C2 from the client
 _COMMAND_TYPES = {17, 20}  # AMF3 / AMF0 command messages
 _MEDIA_TYPES = {8, 9, 18, 22}  # audio, video, data, aggregate
 _MAX_COMMAND = 64 * 1024
+MAX_CHUNK_STREAMS = 64
+MAX_BUFFERED = 16 * 1024 * 1024 + 64  # one chunk of the largest message a 3-byte length can state, and header
 
 
 class RtmpProtocolError(Exception):
@@ -39,7 +45,8 @@ class _ChunkStream:
 class ChunkSniffer:
     """Parses the client-to-server half of RTMP just enough to see its commands (not its media)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_chunk_streams: int = MAX_CHUNK_STREAMS, max_buffered: int = MAX_BUFFERED) -> None:
+        self._max_streams, self._max_buffered = max_chunk_streams, max_buffered
         self._buf = bytearray()
         self._offset = 0  # absolute offset of _buf[0]
         self._handshake = HANDSHAKE_BYTES
@@ -69,6 +76,8 @@ class ChunkSniffer:
                 out.append(command)
         self._offset += i
         del buf[:i]
+        if len(buf) > self._max_buffered:
+            raise RtmpProtocolError(f"more than {self._max_buffered} bytes waiting for one chunk")
         return out
 
     def _chunk(self, buf: bytearray, i: int) -> tuple[int, Command | None] | None:
@@ -91,6 +100,8 @@ class ChunkSniffer:
         if st is None:
             if fmt != 0:
                 raise RtmpProtocolError(f"chunk stream {csid} starts without a full header")
+            if len(self._streams) >= self._max_streams:
+                raise RtmpProtocolError(f"more than {self._max_streams} chunk streams")
             st = _ChunkStream()
         extended = st.extended
         length, mtype = st.length, st.type

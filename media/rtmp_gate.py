@@ -6,6 +6,10 @@ private port, reads the client's RTMP chunk stream on the way, holds the ``publi
 ``lookup(key)`` says which show the key opens, and cuts the connection if it is not ours. It also notices a
 clean ``FCUnpublish``/``deleteStream``, which is how we tell "the host ended the show" from "the phone lost
 its connection" — FFmpeg reports both as the same I/O error.
+
+What strangers can take is bounded (ADR 0019): at most ``max_connections`` connections at once (the publisher
+and those waiting their turn) and ``max_per_ip`` from one address — more are closed at once; ``publish``
+within ``publish_timeout_s``; the sniffer's buffers (``ChunkSniffer``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -44,8 +49,12 @@ class RtmpGate:
 
     def __init__(self, *, host: str, port: int, stream_id: str, backend_port: int,
                  lookup: Callable[[str], Awaitable[str | None]], on_refused: RefusedCallback,
-                 publish_timeout_s: float = 10.0, backend_wait_s: float = 5.0) -> None:
+                 publish_timeout_s: float = 10.0, backend_wait_s: float = 5.0, max_connections: int = 8,
+                 max_per_ip: int = 4) -> None:
         self.host, self.port, self.stream_id = host, port, stream_id
+        self.max_connections, self.max_per_ip = max_connections, max_per_ip
+        self._open: Counter[str] = Counter()  # connections per address
+        self.refused_caps = 0
         self.backend_port = backend_port
         self._lookup, self._on_refused = lookup, on_refused
         self.publish_timeout_s, self.backend_wait_s = publish_timeout_s, backend_wait_s
@@ -66,16 +75,27 @@ class RtmpGate:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        ip = str(peer[0]) if peer else "?"
         remote = f"{peer[0]}:{peer[1]}" if peer else "?"
-        try:
-            await asyncio.wait_for(self._one_at_a_time.acquire(), self.publish_timeout_s)
-        except TimeoutError:
-            self._refuse("busy", remote, "", writer)
+        if sum(self._open.values()) >= self.max_connections or self._open[ip] >= self.max_per_ip:
+            self.refused_caps += 1
+            writer.transport.abort()  # before any RTMP, and without an event: a flood is not news
             return
+        self._open[ip] += 1
         try:
-            await self._relay(reader, writer, Session(remote))
+            try:
+                await asyncio.wait_for(self._one_at_a_time.acquire(), self.publish_timeout_s)
+            except TimeoutError:
+                self._refuse("busy", remote, "", writer)
+                return
+            try:
+                await self._relay(reader, writer, Session(remote))
+            finally:
+                self._one_at_a_time.release()
         finally:
-            self._one_at_a_time.release()
+            self._open[ip] -= 1
+            if self._open[ip] <= 0:
+                del self._open[ip]
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Session) -> None:
         backend = await self._connect_backend()

@@ -5,6 +5,10 @@ itself, learns the stream key from ``publish`` *before* any media is accepted, a
 audio/video/data messages into an FLV byte stream for the show's worker (PyAV opens FLV with
 ``format="flv"``). Only the simple (version 3, no digest) handshake is offered, which is what publishers
 (FFmpeg, OBS, phone SDKs) accept; player-side features (``play``, digests, AMF3 objects) are not.
+
+What one connection may make it hold is bounded (ADR 0019): a message at most 64 KB before ``publish`` (and
+for commands), 16 MB after; at most ``max_chunk_streams`` chunk streams; at most ``max_buffered`` bytes of
+partly received messages across them. Past any bound it raises ``RtmpProtocolError`` and the door hangs up.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ _MAX_COMMAND = 64 * 1024
 _MAX_MESSAGE = 16 * 1024 * 1024  # a 4K keyframe is well under this
 _OUT_CHUNK = 4096
 _WINDOW = 2_500_000
+MAX_CHUNK_STREAMS = 64  # publishers use a handful (control, commands, audio, video, data)
+MAX_BUFFERED = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +61,13 @@ class Publish:
 class RtmpServerConnection:
     """One publisher's connection, server side. ``accept_publish`` → ``Publish``; then ``read_media``."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 max_chunk_streams: int = MAX_CHUNK_STREAMS, max_buffered: int = MAX_BUFFERED) -> None:
         self._r, self._w = reader, writer
         self._in_chunk = 128
         self._streams: dict[int, _In] = {}
+        self._max_streams, self._max_buffered = max_chunk_streams, max_buffered
+        self._buffered = 0  # bytes of partly received messages, all chunk streams together
         self._read = 0  # bytes received, for acknowledgements
         self._acked = 0
         self._window = _WINDOW
@@ -92,6 +101,7 @@ class RtmpServerConnection:
             if msg.type == 2 and len(msg.payload) >= 4:  # abort: drop a partly received message
                 st = self._streams.get(int.from_bytes(msg.payload[:4], "big"))
                 if st is not None:
+                    self._buffered -= len(st.payload)
                     st.remaining, st.payload = 0, bytearray()
                 continue
             if msg.type == 5 and len(msg.payload) >= 4:
@@ -117,6 +127,8 @@ class RtmpServerConnection:
         if st is None:
             if fmt != 0:
                 raise RtmpProtocolError(f"chunk stream {csid} starts without a full header")
+            if len(self._streams) >= self._max_streams:
+                raise RtmpProtocolError(f"more than {self._max_streams} chunk streams")
             st = self._streams[csid] = _In()
         new_message = st.remaining == 0
         if fmt < 3:
@@ -145,11 +157,19 @@ class RtmpServerConnection:
                 raise RtmpProtocolError("media before an accepted publish")
             st.remaining, st.payload = st.length, bytearray()
         n = min(self._in_chunk, st.remaining)
-        st.payload += await self._exactly(n)
+        if st.remaining < st.length or n < st.remaining:  # a message in parts: held until complete
+            if self._buffered + n > self._max_buffered:
+                raise RtmpProtocolError(f"more than {self._max_buffered} bytes of partial messages")
+        data = await self._exactly(n)
         st.remaining -= n
+        if not st.remaining and not st.payload:  # a message in one chunk: never buffered
+            return Message(st.type, st.timestamp, st.stream_id, data)
+        st.payload += data
+        self._buffered += n
         if st.remaining:
             return None
         payload, st.payload = bytes(st.payload), bytearray()
+        self._buffered -= len(payload)
         return Message(st.type, st.timestamp, st.stream_id, payload)
 
     async def _maybe_ack(self) -> None:
@@ -178,9 +198,11 @@ class RtmpServerConnection:
         await self._w.drain()
 
     # -- the conversation up to publish --------------------------------------------------------------
-    async def accept_publish(self) -> Publish:
-        """Handshake, answer connect/createStream; return at ``publish`` (not yet answered)."""
-        await self.handshake()
+    async def accept_publish(self, *, handshake: bool = True) -> Publish:
+        """Handshake (unless done already), answer connect/createStream; return at ``publish`` (not yet
+        answered)."""
+        if handshake:
+            await self.handshake()
         app = ""
         while True:
             msg = await self.read_message()
