@@ -16,6 +16,7 @@ from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
 from interfaces.http.auth import authenticate, refusal
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response, idempotent_replay
+from interfaces.http.fulfilment import order_fulfilment
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, Money
 from projections.orders_pg import get_order, open_cod_orders, order_refunds, stream_vendor
@@ -151,7 +152,8 @@ async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
                 "status": r["status"], "manual": r["manual"], "provider_refund_id": r["provider_refund_id"],
                 "failure": r["failure"], "requested_at": iso(r["requested_at"]), "updated_at": iso(r["updated_at"])}
                for r in await order_refunds(c.read_db, str(order_id))]
-    return json({"order_id": str(row["id"]), "status": row["status"], "payment_status": row["payment_status"],
+    return json({**await order_fulfilment(c.read_db, row),
+                 "order_id": str(row["id"]), "status": row["status"], "payment_status": row["payment_status"],
                  "payment_id": str(row["payment_id"]) if row["payment_id"] else None,
                  "payment_method": row["payment_method"], "total": money(row["total"]),
                  "discount": money(row["discount"]), "lines": row["lines"], "emi": row["emi"],
