@@ -9,7 +9,7 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from application.checkout import Checkout, Item, Placed
+from application.checkout import Checkout, Item, Placed, order_id_for, payment_id_for
 from domain.errors import DomainError
 from infra.idempotency import request_hash
 from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
@@ -159,3 +159,18 @@ async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
                  "discount": money(row["discount"]), "lines": row["lines"], "emi": row["emi"],
                  "refunded": money(row["refunded"]), "refunds": refunds,
                  "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])})
+
+
+@bp.exception(GatewayError)
+async def provider_did_not_open(request: Request, exc: GatewayError) -> HTTPResponse:
+    """A checkout whose order is placed but whose provider opened no session (down: 503, refused: 409): the
+    answer names the order, so the buyer can follow it; if no session ever opens, the payment reconciler fails
+    it after ``payment_session_timeout_s`` and its holds go back (ADR 0017)."""
+    details: dict[str, Any] = {"reason": exc.message}
+    key = (request.headers.get("idempotency-key") or "").strip()
+    if request.path.endswith("/checkout/instant") and key:
+        order_id = order_id_for(authenticate(request).user_id, key)
+        details |= {"order_id": str(order_id), "payment_id": str(payment_id_for(order_id))}
+    if isinstance(exc, GatewayRejected):
+        return error_response(409, "payment_provider_refused", {**details, "provider_code": exc.code})
+    return error_response(503, "payment_provider_unavailable", details)
