@@ -43,8 +43,9 @@ async def put_vendors(request: Request) -> HTTPResponse:
 @bp.put("/catalog/products")
 @requires("catalog.products")
 async def put_products(request: Request) -> HTTPResponse:
-    """A vendor may only write their own products, never one another vendor owns (409, nothing written); every
-    product's vendor must be in the catalogue. An admin may move a product to another vendor."""
+    """Upsert products: a vendor only their own, never one another vendor owns (409, nothing written).
+
+    Every product's vendor must be in the catalogue. An admin may move a product to another vendor."""
     body = ProductsBody.model_validate(request.json if request.body else {})
     actor = actor_of(request)
     if not actor.is_admin:

@@ -136,7 +136,7 @@ async def payment_callback(request: Request, payment_id: UUID, method: str) -> H
 
 @bp.get("/orders/<order_id:uuid>")
 async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
-    """The buyer's order with its payment and refunds; admins and the vendor who sold it see it too."""
+    """The buyer's order with its payment, refunds, fulfilment and returns; its vendor and admins see it too."""
     try:
         actor = authenticate(request)
     except DomainError as exc:
