@@ -97,9 +97,11 @@ def test_fulfilment_and_returns(show: Show) -> None:  # noqa: F811 (the fixture)
     times = [datetime.fromisoformat(f[k]) for k in ("confirmed_at", "packed_at", "shipped_at", "delivered_at")]
     assert times == sorted(times)
     told = wait_until(lambda: _told(show, buyer_id, 3), timeout=30, what="the buyer's three fulfilment notices")
-    assert [m["data"]["status"] for m in told] == ["packed", "shipped", "delivered"]
-    assert "PTH-77" in told[1]["body"] and "PTH-77" in told[1]["body_bn"]
-    assert told[1]["title_bn"] == "আপনার অর্ডার পাঠানো হয়েছে" and told[2]["title"] == "Your order was delivered"
+    steps = {m["data"]["status"]: m for m in told}
+    assert sorted(steps) == ["delivered", "packed", "shipped"] and {m["data"]["order_id"] for m in told} == {oid}
+    assert "PTH-77" in steps["shipped"]["body"] and "PTH-77" in steps["shipped"]["body_bn"]
+    assert steps["shipped"]["title_bn"] == "আপনার অর্ডার পাঠানো হয়েছে"
+    assert steps["delivered"]["title"] == "Your order was delivered" and steps["packed"]["title_bn"]
 
     # Returns: the buyer's own, with a key; the units asked back never exceed the units bought.
     returns = f"/orders/{oid}/returns"
@@ -144,8 +146,11 @@ def test_fulfilment_and_returns(show: Show) -> None:  # noqa: F811 (the fixture)
         (a["refund_id"], 2500.0, "return accepted")]
     assert (order["status"], order["payment_status"], order["refunded"]) == ("paid", "completed", 2500.0)
     told = wait_until(lambda: _told(show, buyer_id, 5), timeout=30, what="the return decisions")
-    assert told[3]["title"] == "Your return was accepted" and "৳২,৫০০" in told[3]["body_bn"]
-    assert told[4]["title_bn"] == "আপনার ফেরতের অনুরোধ গৃহীত হয়নি" and "worn" in told[4]["body"]
+    decided = {m["data"]["return_id"]: m for m in told if "return_id" in m["data"]}
+    assert decided[ret["return_id"]]["title"] == "Your return was accepted"
+    assert "৳২,৫০০" in decided[ret["return_id"]]["body_bn"] and "৳2,500" in decided[ret["return_id"]]["body"]
+    refused_note = decided[last.json()["return_id"]]
+    assert refused_note["title_bn"] == "আপনার ফেরতের অনুরোধ গৃহীত হয়নি" and "worn" in refused_note["body"]
 
     # Cash on delivery: in fulfilment from the start, paid at the door, refunded by hand.
     cod_buyer_id = str(uuid.uuid4())
