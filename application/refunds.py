@@ -128,9 +128,9 @@ def check_seller(uow: UnitOfWork, actor: Actor | None, order: Order) -> None:
 
 def record_refund(order: Order, payment: Payment, *, refund_id: str, amount: Decimal, reason: str,
                   now: datetime) -> None:
-    """The one way a refund is decided: on the Order and its Payment together (a cash-on-delivery payment
-    is given back in cash, by hand: completed at once). Refunds, accepted returns and the process managers
-    all record through here; ``RefundService.execute`` then carries it out at the provider."""
+    """A refund decided on the Order and its Payment together (a cash-on-delivery payment is given back in
+    cash, by hand: completed at once). ``POST /refunds`` and accepted returns record through here (checkout's
+    automatic refunds take the same two steps inline); ``RefundService.execute`` then carries it out."""
     order.refund(refund_id=refund_id, amount=amount, now=now, reason=reason)
     payment.refund(refund_id=refund_id, amount=amount, now=now, reason=reason)
     if payment.method in MANUAL_METHODS:
