@@ -45,6 +45,7 @@ ON CONFLICT (kind, aggregate_id, item) DO UPDATE SET
     stream_id = COALESCE(EXCLUDED.stream_id, w.stream_id),
     data = w.data || EXCLUDED.data,
     position = EXCLUDED.position
+RETURNING due_at
 """
 
 
@@ -61,10 +62,11 @@ class Entry:
 async def apply_change(conn: psycopg.AsyncConnection[Any], change: dw.Change, position: int) -> datetime | None:
     """Apply one change; → the moment it makes something due (None: nothing new to act on)."""
     if isinstance(change, dw.Due):
-        await conn.execute(_UPSERT, {
+        cur = await conn.execute(_UPSERT, {
             "kind": change.kind, "agg": change.aggregate_id, "item": change.item, "due": change.due_at,
             "stream": change.stream_id, "data": json.dumps(change.data), "pos": position}, prepare=True)
-        return change.due_at if change.kind in TIMED else None
+        row = await cur.fetchone()  # the entry's due time as stored: earlier when its show has ended
+        return row[0] if row and change.kind in TIMED else None
     if isinstance(change, dw.Done):
         if change.item is None:
             await conn.execute("DELETE FROM due_work WHERE kind = %s AND aggregate_id = %s",
