@@ -9,6 +9,8 @@ read only what a user sees: answers, room events, notification lines.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -74,6 +76,25 @@ class Show:
         args = old.popen.args[3:]  # [python, -m, interfaces.cli, *args]
         self.procs[name] = Proc(self.env, *args, log_dir=self.log_dir, name=f"journey-{name}")
         return self.procs[name]
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process and leave it down (``revive`` starts it again): a crash nobody restarts yet."""
+        self.procs[name].kill()
+
+    def revive(self, name: str) -> Proc:
+        """Start a killed process again with the same arguments."""
+        old = self.procs[name]
+        if name == "api":
+            return self.start_api()
+        self.procs[name] = Proc(self.env, *old.popen.args[3:], log_dir=self.log_dir, name=f"journey-{name}")
+        return self.procs[name]
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP one process: alive, holding its connections, doing nothing (a stuck consumer)."""
+        os.killpg(self.procs[name].popen.pid, signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        os.killpg(self.procs[name].popen.pid, signal.SIGCONT)
 
     def token(self, role: str = "viewer", user: str | None = None, vendor: str | None = None) -> str:
         return token(self.env, role, user, vendor)

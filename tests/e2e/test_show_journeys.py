@@ -4,10 +4,158 @@ services, asserting the values a user sees. One test per journey, named after it
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
 from tests.e2e.journeys import P, Show, show  # noqa: F401  (the module-scoped stack fixture)
+from tests.realtime.conftest import Viewer
 
 
 # ── Journey 1: Scheduled flash sale ────────────────────────────────────────────────────────────────
+async def test_scheduled_flash_sale(show: Show) -> None:  # noqa: F811
+    """A sale announced a few seconds ahead starts by itself, even though the process managers crashed (SIGKILL)
+    between the announcement and its start and came back only after it; the room hears flash_sale_started and
+    flash_sale_ended once each; followers are told when it really started, not at the planned time; a hold
+    taken before the end is paid after it; a host cancels another sale, which releases its holds."""
+    host_user, vendor = str(uuid.uuid4()), str(uuid.uuid4())
+    host = show.as_user("host", host_user, vendor)
+    fans = [str(uuid.uuid4()) for _ in range(2)]
+    hid = host.post("/hosts/apply", json={"host_name": "Sarah Khan", "languages": ["bn", "en"]}).json()["id"]
+    assert show.http.post(f"/hosts/{hid}/verify").status_code == 200
+    for fan in fans:
+        assert show.as_user("viewer", fan).post(f"/hosts/{hid}/follow").status_code == 200
+    await until(lambda: show.http.get(f"/hosts/{hid}").json().get("followers_count") == 2, "followers")
+    created = host.post("/streams", json={
+        "title": "iPhone 14 Pro Flash Sale", "title_bn": "আইফোন ১৪ প্রো ফ্ল্যাশ সেল", "stream_type": "flash_sale",
+        "products": [{"product_id": J1_IPHONE, "special_price": 120000.00}]})
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    assert host.post(f"/streams/{sid}/start").status_code == 200
+    room = await joined(show, sid)
+
+    sale = host.post("/flash-sales", json={
+        "stream_id": sid, "product_id": J1_IPHONE, "flash_price": 85000.00, "available_quantity": 3,
+        "sale_name": "iPhone 14 Pro", "starts_in_seconds": 3, "duration_seconds": 30})
+    assert sale.status_code == 201, sale.text
+    s = sale.json()
+    assert s["status"] == "scheduled" and s["discount_percentage"] == 29.17
+    sale_id, starts = s["id"], datetime.fromisoformat(s["start_time"])
+    assert datetime.fromisoformat(s["end_time"]) - starts == timedelta(seconds=30)
+    show.kill("process")  # the process managers crash between the announcement and the start
+    buyer = show.as_user("viewer", str(uuid.uuid4()))
+    early = buy(buyer, sale_id, "early")
+    assert early.status_code == 409 and early.json()["error"]["code"] == "flash_sale_not_active"
+    await asyncio.sleep(max(0.0, (starts - datetime.now(UTC)).total_seconds()) + 2.0)
+    # Past start_time, nobody has started it: no room event, no alert, still closed to buyers.
+    assert room.got("flash_sale_started") == [] and alerts(show, sale_id) == []
+    assert buy(buyer, sale_id, "still-early").json()["error"]["code"] == "flash_sale_not_active"
+
+    show.revive("process").wait_for_output("process managers ready", timeout=60)
+    started = await room.wait_for("flash_sale_started", lambda d: d["sale_id"] == sale_id, timeout=30)
+    assert (started["status"], started["available"], started["flash_price"]) == ("active", 3, "85000.00")
+    held = buy(buyer, sale_id, "k1", quantity=2)
+    assert held.status_code == 201, held.text
+    assert held.json()["total"] == 170000.0 and held.json()["status"] == "reserved"
+    await until(lambda: len(alerts(show, sale_id)) == 2, "the followers' alert", timeout=30)
+    told = alerts(show, sale_id)
+    assert sorted(m["recipient_id"] for m in told) == sorted(fans)
+    assert told[0]["title"] == "Flash sale: iPhone 14 Pro for ৳85,000" and "৳৮৫,০০০" in told[0]["title_bn"]
+
+    ended = await room.wait_for("flash_sale_ended", lambda d: d["sale_id"] == sale_id, timeout=60)
+    assert ended["status"] == "ended" and ended["available"] == 1
+    late = buy(show.as_user("viewer", str(uuid.uuid4())), sale_id, "late")
+    assert late.status_code == 409 and late.json()["error"]["code"] == "flash_sale_not_active"
+    # The hold taken during the sale keeps its deadline: paid after the sale ended, the units are sold.
+    placed = buyer.post("/checkout/instant", headers={"Idempotency-Key": "pay-k1"}, json={
+        "stream_id": sid, "payment_method": "bkash", "shipping_address": {"city": "Dhaka"},
+        "cart_items": [{"product_id": J1_IPHONE, "quantity": 2, "flash_sale_id": sale_id,
+                        "reservation_id": held.json()["reservation_id"]}]})
+    assert placed.status_code == 201, placed.text
+    assert show.pay(placed.json()["payment_url"]).status_code == 200
+    final = await until(lambda: settled(show.http.get(f"/flash-sales/{sale_id}").json()), "sale settled")
+    assert (final["status"], final["sold_quantity"], final["reserved_quantity"], final["available_quantity"]) == (
+        "ended", 2, 0, 1)
+    deals = show.http.get(f"/streams/{sid}/deals").json()
+    assert [d["flash_sale_id"] for d in deals["expired_deals"]] == [sale_id]
+    assert deals["active_deals"] == deals["upcoming_deals"] == []
+    assert [d["sale_id"] for d in room.got("flash_sale_started")] == [sale_id]  # exactly once each
+    assert [d["sale_id"] for d in room.got("flash_sale_ended")] == [sale_id]
+    assert len(alerts(show, sale_id)) == 2
+
+    # Cancelling: the spec's minutes still work; only the show's host or vendor (or an admin) may cancel.
+    other = host.post("/flash-sales", json={"stream_id": sid, "product_id": J1_IPHONE, "flash_price": 90000.00,
+                                            "available_quantity": 5, "duration_minutes": 30})
+    assert other.status_code == 201 and other.json()["status"] == "active"
+    other_id = other.json()["id"]
+    taken = buy(buyer, other_id, "k2", quantity=2)
+    assert taken.status_code == 201, taken.text
+    for stranger in (show.as_user("viewer", str(uuid.uuid4())),
+                     show.as_user("host", str(uuid.uuid4()), str(uuid.uuid4()))):
+        refused = stranger.post(f"/flash-sales/{other_id}/cancel", json={"reason": "not mine"})
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_permitted"
+    done = show.as_user("vendor", str(uuid.uuid4()), vendor).post(f"/flash-sales/{other_id}/cancel",
+                                                                   json={"reason": "wrong price on air"})
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "cancelled" and done.json()["released_quantity"] == 2
+    assert done.json()["released_reservations"] == [taken.json()["reservation_id"]]
+    assert done.json()["available_quantity"] == 5
+    again = host.post(f"/flash-sales/{other_id}/cancel")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "flash_sale_closed"
+    pushed = await room.wait_for("stock_update", lambda d: d["sale_id"] == other_id and d["change"] == "Cancelled",
+                                 timeout=30)
+    assert (pushed["status"], pushed["available"]) == ("cancelled", 5)
+    gone = buy(buyer, other_id, "k3")
+    assert gone.status_code == 409 and gone.json()["error"]["code"] == "flash_sale_not_active"
+    await room.client.disconnect()
+
+
+J1_IPHONE = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+
+
+def buy(client: httpx.Client, sale_id: str, key: str, quantity: int = 1) -> httpx.Response:
+    return client.post(f"/flash-sales/{sale_id}/purchase", json={"quantity": quantity},
+                       headers={"Idempotency-Key": key})
+
+
+def alerts(stack: Show, sale_id: str) -> list[dict[str, Any]]:
+    return [m for m in stack.notifications()
+            if m["kind"] == "flash_sale_alert" and m["data"].get("sale_id") == sale_id]
+
+
+def settled(d: dict[str, Any]) -> dict[str, Any] | None:
+    return d if d.get("sold_quantity") == 2 and d.get("reserved_quantity") == 0 else None
+
+
+async def until(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """Poll without blocking the event loop (the room's Socket.IO client keeps recording meanwhile)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what} (last value: {last!r})")
+
+
+async def joined(stack: Show, stream_id: str) -> Viewer:
+    """A viewer in the show's room (the gateway admits them once it knows the show is live)."""
+    viewer = await stack.viewer()
+
+    async def join() -> bool:
+        ack = await viewer.call("join_stream", {"stream_id": stream_id, "viewer_info": {"device_type": "mobile"}})
+        return bool(ack.get("ok"))
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await join():
+        assert asyncio.get_running_loop().time() < deadline, "the gateway never admitted the viewer"
+        await asyncio.sleep(0.2)
+    return viewer
 
 
 # ── Journey 2: Stream stock ────────────────────────────────────────────────────────────────────────
