@@ -192,6 +192,82 @@ async def joined(stack: Show, stream_id: str) -> Viewer:
 
 
 # ── Journey 13: A sale ends with its show ───────────────────────────────────────────────────────────
+async def test_a_sale_ends_with_its_show(show: Show) -> None:  # noqa: F811
+    """Ending the show ends its running flash sale, cancels the one announced for later, closes its auction (the
+    leader wins and has their full time to pay) and settles its group buys, at once (a process manager on the
+    store's StreamEnded, not on a read model): no purchase, bid or join is taken afterwards and /deals lists the
+    sales as expired. (The other half of the journey, paying for holds and wins after the show, is checkout's.)"""
+    sid = show.http.post("/streams", json={"title": "নকশি কাঁথা লাইভ", "stream_type": "auction", "products": [
+        {"product_id": J13_KANTHA, "special_price": 2500.00}]}).json()["id"]
+    assert show.http.post(f"/streams/{sid}/start").status_code == 200
+    room = await joined(show, sid)
+    running = show.http.post("/flash-sales", json={"stream_id": sid, "product_id": J13_KANTHA, "flash_price": 1999,
+                                                   "available_quantity": 5, "duration_minutes": 30}).json()["id"]
+    later = show.http.post("/flash-sales", json={"stream_id": sid, "product_id": J13_KANTHA, "flash_price": 1899,
+                                                 "available_quantity": 5, "duration_minutes": 30,
+                                                 "starts_in_minutes": 30})
+    assert later.json()["status"] == "scheduled"
+    later_id = later.json()["id"]
+    buyer = show.as_user("viewer", str(uuid.uuid4()))
+    assert buy(buyer, running, "j13-hold").status_code == 201
+    lot = show.http.post("/auctions", json={"stream_id": sid, "product_id": J13_KANTHA, "starting_price": 1000,
+                                            "duration_minutes": 30, "pay_within_minutes": 60}).json()["auction_id"]
+    rahim, karim = str(uuid.uuid4()), str(uuid.uuid4())
+    assert bid(show.as_user("viewer", rahim), lot, "r1", 2000).status_code == 201
+    groups = [show.http.post("/group-buys", json={"stream_id": sid, "product_id": J13_KANTHA, "group_price": 2100,
+                                                  "min_buyers": 2, "duration_minutes": 30}).json()["group_buy_id"]
+              for _ in range(2)]
+    members = {"x": str(uuid.uuid4()), "y": str(uuid.uuid4())}
+    for who, group in (("x", groups[0]), ("y", groups[0]), ("x", groups[1])):
+        joined_group = show.as_user("viewer", members[who]).post(f"/group-buys/{group}/join",
+                                                                 headers={"Idempotency-Key": f"j13-{who}"})
+        assert joined_group.status_code == 201, joined_group.text
+
+    ended_show = show.http.post(f"/streams/{sid}/end", json={"summary": "ধন্যবাদ"})
+    assert ended_show.status_code == 200, ended_show.text
+    sale_end = await room.wait_for("flash_sale_ended", lambda d: d["sale_id"] == running, timeout=30)
+    assert (sale_end["status"], sale_end["available"]) == ("ended", 4)
+    called_off = await room.wait_for("stock_update", lambda d: d["sale_id"] == later_id, timeout=30)
+    assert (called_off["change"], called_off["status"]) == ("Cancelled", "cancelled")
+    closed = await room.wait_for("auction_closed", lambda d: d["auction_id"] == lot, timeout=30)
+    assert (closed["status"], closed["leader_id"], closed["current_price"]) == ("awarded", rahim, "1000.00")
+
+    late_buy = buy(show.as_user("viewer", str(uuid.uuid4())), running, "j13-late")
+    assert late_buy.status_code == 409 and late_buy.json()["error"]["code"] == "flash_sale_not_active"
+    late_bid = bid(show.as_user("viewer", karim), lot, "k1", 5000)
+    assert late_bid.status_code == 409 and late_bid.json()["error"]["code"] == "auction_closed"
+    late_join = show.as_user("viewer", str(uuid.uuid4())).post(f"/group-buys/{groups[0]}/join",
+                                                               headers={"Idempotency-Key": "j13-z"})
+    assert late_join.status_code == 409 and late_join.json()["error"]["code"] == "group_buy_closed"
+
+    def deals() -> dict[str, Any] | None:
+        d = show.http.get(f"/streams/{sid}/deals").json()
+        return d if len(d["expired_deals"]) == 2 else None
+
+    d = await until(deals, "both sales listed as expired")
+    assert sorted(x["flash_sale_id"] for x in d["expired_deals"]) == sorted([running, later_id])
+    assert d["active_deals"] == d["upcoming_deals"] == []
+    assert show.http.get(f"/flash-sales/{running}").json()["status"] == "ended"
+    assert show.http.get(f"/flash-sales/{later_id}").json()["status"] == "cancelled"
+    won = await until(lambda: (a := show.http.get(f"/auctions/{lot}").json())["status"] == "awarded" and a,
+                      "the auction awarded")
+    assert (won["winner_id"], won["winning_price"]) == (rahim, 1000.0)
+    assert datetime.fromisoformat(won["pay_by"]) - datetime.fromisoformat(closed["occurred_at"]) == \
+        timedelta(minutes=60)
+    def both_settled() -> list[dict[str, Any]] | None:
+        gs = [show.http.get(f"/group-buys/{i}").json() for i in groups]
+        return gs if all(g["status"] != "open" for g in gs) else None
+
+    settled_groups = await until(both_settled, "both group buys settled")
+    assert [(g["status"], g["buyers"]) for g in settled_groups] == [("unlocked", 2), ("failed", 1)]
+    await room.client.disconnect()
+
+
+J13_KANTHA = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+
+
+def bid(client: httpx.Client, auction_id: str, key: str, amount: float) -> httpx.Response:
+    return client.post(f"/auctions/{auction_id}/bids", json={"max_amount": amount}, headers={"Idempotency-Key": key})
 
 
 # ── Journey 14: One set of figures ──────────────────────────────────────────────────────────────────
