@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from tests.e2e.journeys import P, Show, show  # noqa: F401  (the module-scoped stack fixture)
-from tests.realtime.conftest import Viewer
+from tests.e2e.journeys import P, Show, joined, show, until  # noqa: F401  (the module-scoped stack fixture)
 
 
 # ── Journey 1: Scheduled flash sale ────────────────────────────────────────────────────────────────
@@ -48,27 +46,27 @@ async def test_scheduled_flash_sale(show: Show) -> None:  # noqa: F811
     assert datetime.fromisoformat(s["end_time"]) - starts == timedelta(seconds=30)
     show.kill("process")  # the process managers crash between the announcement and the start
     buyer = show.as_user("viewer", str(uuid.uuid4()))
-    early = buy(buyer, sale_id, "early")
+    early = j1_buy(buyer, sale_id, "early")
     assert early.status_code == 409 and early.json()["error"]["code"] == "flash_sale_not_active"
     await asyncio.sleep(max(0.0, (starts - datetime.now(UTC)).total_seconds()) + 2.0)
     # Past start_time, nobody has started it: no room event, no alert, still closed to buyers.
-    assert room.got("flash_sale_started") == [] and alerts(show, sale_id) == []
-    assert buy(buyer, sale_id, "still-early").json()["error"]["code"] == "flash_sale_not_active"
+    assert room.got("flash_sale_started") == [] and j1_alerts(show, sale_id) == []
+    assert j1_buy(buyer, sale_id, "still-early").json()["error"]["code"] == "flash_sale_not_active"
 
     show.revive("process").wait_for_output("process managers ready", timeout=60)
     started = await room.wait_for("flash_sale_started", lambda d: d["sale_id"] == sale_id, timeout=30)
     assert (started["status"], started["available"], started["flash_price"]) == ("active", 3, "85000.00")
-    held = buy(buyer, sale_id, "k1", quantity=2)
+    held = j1_buy(buyer, sale_id, "k1", quantity=2)
     assert held.status_code == 201, held.text
     assert held.json()["total"] == 170000.0 and held.json()["status"] == "reserved"
-    await until(lambda: len(alerts(show, sale_id)) == 2, "the followers' alert", timeout=30)
-    told = alerts(show, sale_id)
+    await until(lambda: len(j1_alerts(show, sale_id)) == 2, "the followers' alert", timeout=30)
+    told = j1_alerts(show, sale_id)
     assert sorted(m["recipient_id"] for m in told) == sorted(fans)
     assert told[0]["title"] == "Flash sale: iPhone 14 Pro for ৳85,000" and "৳৮৫,০০০" in told[0]["title_bn"]
 
     ended = await room.wait_for("flash_sale_ended", lambda d: d["sale_id"] == sale_id, timeout=60)
     assert ended["status"] == "ended" and ended["available"] == 1
-    late = buy(show.as_user("viewer", str(uuid.uuid4())), sale_id, "late")
+    late = j1_buy(show.as_user("viewer", str(uuid.uuid4())), sale_id, "late")
     assert late.status_code == 409 and late.json()["error"]["code"] == "flash_sale_not_active"
     # The hold taken during the sale keeps its deadline: paid after the sale ended, the units are sold.
     placed = buyer.post("/checkout/instant", headers={"Idempotency-Key": "pay-k1"}, json={
@@ -77,7 +75,7 @@ async def test_scheduled_flash_sale(show: Show) -> None:  # noqa: F811
                         "reservation_id": held.json()["reservation_id"]}]})
     assert placed.status_code == 201, placed.text
     assert show.pay(placed.json()["payment_url"]).status_code == 200
-    final = await until(lambda: settled(show.http.get(f"/flash-sales/{sale_id}").json()), "sale settled")
+    final = await until(lambda: j1_settled(show.http.get(f"/flash-sales/{sale_id}").json()), "sale settled")
     assert (final["status"], final["sold_quantity"], final["reserved_quantity"], final["available_quantity"]) == (
         "ended", 2, 0, 1)
     deals = show.http.get(f"/streams/{sid}/deals").json()
@@ -85,14 +83,14 @@ async def test_scheduled_flash_sale(show: Show) -> None:  # noqa: F811
     assert deals["active_deals"] == deals["upcoming_deals"] == []
     assert [d["sale_id"] for d in room.got("flash_sale_started")] == [sale_id]  # exactly once each
     assert [d["sale_id"] for d in room.got("flash_sale_ended")] == [sale_id]
-    assert len(alerts(show, sale_id)) == 2
+    assert len(j1_alerts(show, sale_id)) == 2
 
     # Cancelling: the spec's minutes still work; only the show's host or vendor (or an admin) may cancel.
     other = host.post("/flash-sales", json={"stream_id": sid, "product_id": J1_IPHONE, "flash_price": 90000.00,
                                             "available_quantity": 5, "duration_minutes": 30})
     assert other.status_code == 201 and other.json()["status"] == "active"
     other_id = other.json()["id"]
-    taken = buy(buyer, other_id, "k2", quantity=2)
+    taken = j1_buy(buyer, other_id, "k2", quantity=2)
     assert taken.status_code == 201, taken.text
     for stranger in (show.as_user("viewer", str(uuid.uuid4())),
                      show.as_user("host", str(uuid.uuid4()), str(uuid.uuid4()))):
@@ -109,7 +107,7 @@ async def test_scheduled_flash_sale(show: Show) -> None:  # noqa: F811
     pushed = await room.wait_for("stock_update", lambda d: d["sale_id"] == other_id and d["change"] == "Cancelled",
                                  timeout=30)
     assert (pushed["status"], pushed["available"]) == ("cancelled", 5)
-    gone = buy(buyer, other_id, "k3")
+    gone = j1_buy(buyer, other_id, "k3")
     assert gone.status_code == 409 and gone.json()["error"]["code"] == "flash_sale_not_active"
     await room.client.disconnect()
 
@@ -117,45 +115,20 @@ async def test_scheduled_flash_sale(show: Show) -> None:  # noqa: F811
 J1_IPHONE = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
 
 
-def buy(client: httpx.Client, sale_id: str, key: str, quantity: int = 1) -> httpx.Response:
+def j1_buy(client: httpx.Client, sale_id: str, key: str, quantity: int = 1) -> httpx.Response:
     return client.post(f"/flash-sales/{sale_id}/purchase", json={"quantity": quantity},
                        headers={"Idempotency-Key": key})
 
 
-def alerts(stack: Show, sale_id: str) -> list[dict[str, Any]]:
+def j1_alerts(stack: Show, sale_id: str) -> list[dict[str, Any]]:
     return [m for m in stack.notifications()
             if m["kind"] == "flash_sale_alert" and m["data"].get("sale_id") == sale_id]
 
 
-def settled(d: dict[str, Any]) -> dict[str, Any] | None:
+def j1_settled(d: dict[str, Any]) -> dict[str, Any] | None:
     return d if d.get("sold_quantity") == 2 and d.get("reserved_quantity") == 0 else None
 
 
-async def until(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Poll without blocking the event loop (the room's Socket.IO client keeps recording meanwhile)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last value: {last!r})")
-
-
-async def joined(stack: Show, stream_id: str) -> Viewer:
-    """A viewer in the show's room (the gateway admits them once it knows the show is live)."""
-    viewer = await stack.viewer()
-
-    async def join() -> bool:
-        ack = await viewer.call("join_stream", {"stream_id": stream_id, "viewer_info": {"device_type": "mobile"}})
-        return bool(ack.get("ok"))
-
-    deadline = asyncio.get_running_loop().time() + 30
-    while not await join():
-        assert asyncio.get_running_loop().time() < deadline, "the gateway never admitted the viewer"
-        await asyncio.sleep(0.2)
-    return viewer
 
 
 # ── Journey 2: Stream stock ────────────────────────────────────────────────────────────────────────
@@ -209,11 +182,11 @@ async def test_a_sale_ends_with_its_show(show: Show) -> None:  # noqa: F811
     assert later.json()["status"] == "scheduled"
     later_id = later.json()["id"]
     buyer = show.as_user("viewer", str(uuid.uuid4()))
-    assert buy(buyer, running, "j13-hold").status_code == 201
+    assert j1_buy(buyer, running, "j13-hold").status_code == 201
     lot = show.http.post("/auctions", json={"stream_id": sid, "product_id": J13_KANTHA, "starting_price": 1000,
                                             "duration_minutes": 30, "pay_within_minutes": 60}).json()["auction_id"]
     rahim, karim = str(uuid.uuid4()), str(uuid.uuid4())
-    assert bid(show.as_user("viewer", rahim), lot, "r1", 2000).status_code == 201
+    assert j13_bid(show.as_user("viewer", rahim), lot, "r1", 2000).status_code == 201
     groups = [show.http.post("/group-buys", json={"stream_id": sid, "product_id": J13_KANTHA, "group_price": 2100,
                                                   "min_buyers": 2, "duration_minutes": 30}).json()["group_buy_id"]
               for _ in range(2)]
@@ -232,9 +205,9 @@ async def test_a_sale_ends_with_its_show(show: Show) -> None:  # noqa: F811
     closed = await room.wait_for("auction_closed", lambda d: d["auction_id"] == lot, timeout=30)
     assert (closed["status"], closed["leader_id"], closed["current_price"]) == ("awarded", rahim, "1000.00")
 
-    late_buy = buy(show.as_user("viewer", str(uuid.uuid4())), running, "j13-late")
+    late_buy = j1_buy(show.as_user("viewer", str(uuid.uuid4())), running, "j13-late")
     assert late_buy.status_code == 409 and late_buy.json()["error"]["code"] == "flash_sale_not_active"
-    late_bid = bid(show.as_user("viewer", karim), lot, "k1", 5000)
+    late_bid = j13_bid(show.as_user("viewer", karim), lot, "k1", 5000)
     assert late_bid.status_code == 409 and late_bid.json()["error"]["code"] == "auction_closed"
     late_join = show.as_user("viewer", str(uuid.uuid4())).post(f"/group-buys/{groups[0]}/join",
                                                                headers={"Idempotency-Key": "j13-z"})
@@ -266,7 +239,7 @@ async def test_a_sale_ends_with_its_show(show: Show) -> None:  # noqa: F811
 J13_KANTHA = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
 
 
-def bid(client: httpx.Client, auction_id: str, key: str, amount: float) -> httpx.Response:
+def j13_bid(client: httpx.Client, auction_id: str, key: str, amount: float) -> httpx.Response:
     return client.post(f"/auctions/{auction_id}/bids", json={"max_amount": amount}, headers={"Idempotency-Key": key})
 
 
