@@ -26,6 +26,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from application import due_work as dw
+from application.envelope import Envelope
 from infra.settings import Settings
 from infra.store_reader import CHANNEL, read_after
 
@@ -45,7 +46,6 @@ ON CONFLICT (kind, aggregate_id, item) DO UPDATE SET
     stream_id = COALESCE(EXCLUDED.stream_id, w.stream_id),
     data = w.data || EXCLUDED.data,
     position = EXCLUDED.position
-RETURNING due_at
 """
 
 
@@ -59,31 +59,28 @@ class Entry:
     data: dict[str, Any]
 
 
-async def apply_change(conn: psycopg.AsyncConnection[Any], change: dw.Change, position: int) -> datetime | None:
-    """Apply one change; → the moment it makes something due (None: nothing new to act on)."""
+async def apply_change(conn: psycopg.AsyncConnection[Any], change: dw.Change, position: int) -> None:
+    """Apply one change (no result is read: a batch's statements go down one pipeline)."""
     if isinstance(change, dw.Due):
-        cur = await conn.execute(_UPSERT, {
+        await conn.execute(_UPSERT, {
             "kind": change.kind, "agg": change.aggregate_id, "item": change.item, "due": change.due_at,
             "stream": change.stream_id, "data": json.dumps(change.data), "pos": position}, prepare=True)
-        row = await cur.fetchone()  # the entry's due time as stored: earlier when its show has ended
-        return row[0] if row and change.kind in TIMED else None
-    if isinstance(change, dw.Done):
+    elif isinstance(change, dw.Done):
         if change.item is None:
             await conn.execute("DELETE FROM due_work WHERE kind = %s AND aggregate_id = %s",
                                (change.kind, change.aggregate_id), prepare=True)
         else:
             await conn.execute("DELETE FROM due_work WHERE kind = %s AND aggregate_id = %s AND item = %s",
                                (change.kind, change.aggregate_id, change.item), prepare=True)
-        return None
-    await conn.execute(
-        "INSERT INTO due_work (kind, aggregate_id, item, due_at, position) VALUES (%s, %s, '', %s, %s)"
-        " ON CONFLICT (kind, aggregate_id, item) DO NOTHING",
-        (dw.SHOW_CLOSED, change.stream_id, change.at, position), prepare=True)
-    await conn.execute(
-        "UPDATE due_work SET show_ended = true, due_at = LEAST(due_at, %s), position = %s"
-        " WHERE stream_id = %s AND kind = ANY(%s)",
-        (change.at, position, change.stream_id, list(dw.CLOSE_WITH_SHOW)), prepare=True)
-    return change.at
+    else:
+        await conn.execute(
+            "INSERT INTO due_work (kind, aggregate_id, item, due_at, position) VALUES (%s, %s, '', %s, %s)"
+            " ON CONFLICT (kind, aggregate_id, item) DO NOTHING",
+            (dw.SHOW_CLOSED, change.stream_id, change.at, position), prepare=True)
+        await conn.execute(
+            "UPDATE due_work SET show_ended = true, due_at = LEAST(due_at, %s), position = %s"
+            " WHERE stream_id = %s AND kind = ANY(%s)",
+            (change.at, position, change.stream_id, list(dw.CLOSE_WITH_SHOW)), prepare=True)
 
 
 class DueWork:
@@ -120,26 +117,31 @@ class DueWork:
                 row = await cur.fetchone()
                 position = int(row[0]) if row else 0
                 envelopes = await read_after(conn, position, self._batch, self._s.postgres_schema)
-                for e in envelopes:
-                    assert e.position is not None
-                    try:
-                        changes = dw.plan(e)
-                    except Exception:  # our own events: a plan that fails is a bug, logged loudly, not a stop
-                        self.skipped += 1
-                        log.exception("due work: cannot plan %s %s v%s", e.type, e.aggregate_id,
-                                      e.aggregate_version)
-                        continue
-                    for change in changes:
-                        at = await apply_change(conn, change, e.position)
-                        if at is not None and (earliest is None or at < earliest):
-                            earliest = at
                 if envelopes:
+                    async with conn.pipeline():
+                        for e in envelopes:
+                            for change in self._plan(e):
+                                await apply_change(conn, change, e.position or 0)
+                    # The entries this batch set (their stored due time: earlier when their show has ended).
+                    cur = await conn.execute("SELECT min(due_at) FROM due_work WHERE position > %s AND"
+                                             " kind = ANY(%s)", (position, [*TIMED, dw.SHOW_CLOSED]))
+                    row = await cur.fetchone()
+                    if row and row[0] is not None and (earliest is None or row[0] < earliest):
+                        earliest = row[0]
                     position = envelopes[-1].position or position
                     await conn.execute("UPDATE due_work_positions SET notification_id = %s, updated_at = now()"
                                        " WHERE name = %s", (position, self._name))
             self.position = position
             if len(envelopes) < self._batch:
                 return earliest
+
+    def _plan(self, e: Envelope) -> list[dw.Change]:
+        try:
+            return dw.plan(e)
+        except Exception:  # our own events: a plan that fails is a bug, logged loudly, never a stop
+            self.skipped += 1
+            log.exception("due work: cannot plan %s %s v%s", e.type, e.aggregate_id, e.aggregate_version)
+            return []
 
     async def due(self, kinds: tuple[str, ...], before: datetime, limit: int = 500) -> list[Entry]:
         """Entries of these kinds due at or before ``before``, oldest first."""
