@@ -158,8 +158,9 @@ async def release(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTP
 @bp.post("/flash-sales/<sale_id:uuid>/cancel")
 @requires("flash_sale.cancel")
 async def cancel(request: Request, sale_id: UUID) -> HTTPResponse:
-    """The show's host or vendor (or an admin) calls the sale off: live holds are released at once; units
-    already paid for stay sold (refunds are separate)."""
+    """Cancel a flash sale (the show's host or vendor, or an admin): its live holds are released at once.
+
+    Units already paid for stay sold (refunds are separate)."""
     body = CancelBody.model_validate(request.json if request.body else {})
     c = _c(request)
     assert c.flash_sales is not None and c.writer is not None
