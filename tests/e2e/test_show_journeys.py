@@ -44,6 +44,11 @@ async def test_scheduled_flash_sale(show: Show) -> None:  # noqa: F811
     assert s["status"] == "scheduled" and s["discount_percentage"] == 29.17
     sale_id, starts = s["id"], datetime.fromisoformat(s["start_time"])
     assert datetime.fromisoformat(s["end_time"]) - starts == timedelta(seconds=30)
+    terms = {"stream_id": sid, "product_id": J1_IPHONE, "flash_price": 85000.00, "available_quantity": 3}
+    for wrong in ({"duration_minutes": 5, "duration_seconds": 30}, {"starts_in_seconds": 5},
+                  {"duration_seconds": 30, "starts_in_minutes": 1, "starts_in_seconds": 60}):
+        refused = host.post("/flash-sales", json={**terms, **wrong})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "validation_failed", wrong
     show.kill("process")  # the process managers crash between the announcement and the start
     buyer = show.as_user("viewer", str(uuid.uuid4()))
     early = j1_buy(buyer, sale_id, "early")
