@@ -13,6 +13,7 @@ so a show's end closes its deals at once and a sale starts on its second rather 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -99,6 +100,11 @@ class DueWork:
         async with self._pool.connection() as conn:
             await conn.execute("INSERT INTO due_work_positions (name, notification_id) VALUES (%s, 0)"
                                " ON CONFLICT (name) DO NOTHING", (self._name,))
+        await self._listen_again()
+
+    async def _listen_again(self) -> None:
+        if self._listen is not None:
+            await self._listen.close()
         self._listen = await psycopg.AsyncConnection.connect(self._s.postgres_url, autocommit=True)
         await self._listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
 
@@ -160,9 +166,19 @@ class DueWork:
             return row[0] if row else None
 
     async def wait(self, seconds: float) -> None:
-        """Until ``seconds`` pass or the store has a new event (a burst of inserts is one wake-up)."""
+        """Until ``seconds`` pass or the store has a new event (a burst of inserts is one wake-up). A lost
+        listening connection is opened again; meanwhile the wait is a plain sleep (the timers still hold)."""
         if seconds <= 0:
             return
-        assert self._listen is not None
-        async for _ in self._listen.notifies(timeout=seconds, stop_after=1):
-            break
+        try:
+            if self._listen is None or self._listen.closed:
+                await self._listen_again()
+            assert self._listen is not None
+            async for _ in self._listen.notifies(timeout=seconds, stop_after=1):
+                break
+        except psycopg.Error as exc:
+            log.warning("due work: listening for new events failed (%s); polling until it is back", exc)
+            if self._listen is not None:
+                await self._listen.close()
+            self._listen = None
+            await asyncio.sleep(seconds)

@@ -190,3 +190,22 @@ async def test_a_shows_end_closes_its_sales_auctions_and_group_buys_at_once(envi
         await due.close()
     finally:
         await close(shop)
+
+
+async def test_a_lost_listening_connection_is_opened_again(environments: Environments) -> None:
+    env = environments.new()
+    LiveCommerceStore(env.eventsourcing_env()).close()  # the store's table, for the follower to read
+    due = await open_due(env)
+    try:
+        with psycopg.connect(env.postgres_url, autocommit=True) as conn:
+            killed = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE"
+                                  " 'LISTEN%%' AND datname = current_database()").fetchall()
+        assert killed == [(True,)]
+        await due.wait(0.2)  # the lost connection: noticed, a plain sleep this time
+        await due.wait(0.2)  # listening again
+        with psycopg.connect(env.postgres_url, autocommit=True) as conn:
+            listening = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%%'"
+                                     " AND datname = current_database()").fetchone()
+        assert listening == (1,)
+    finally:
+        await due.close()
