@@ -11,6 +11,7 @@ The HTTP edge turns a verified bearer token into an ``Actor`` and refuses a wron
   ``feature_products``.
 - flash_sale.purchase, host.apply, host.follow, host.review: anyone signed in, as themselves.
 - flash_sale.release: the reservation's buyer, the sale's vendor, the stream's host, an admin.
+- flash_sale.cancel: the sale's vendor, the stream's host, an admin.
 - flash_sale.confirm: admin (the payment process holds an admin token).
 - host.availability, host.schedule_stream, host.dashboard: a host on their own profile, an admin on any.
 - host.applications, host.verify / reject / suspend / reinstate / commission: admin.
@@ -41,6 +42,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "flash_sale.purchase": ANY,
     "flash_sale.release": ANY,
     "flash_sale.confirm": frozenset({"admin"}),
+    "flash_sale.cancel": OWNERS,
     "auction.create": OWNERS,
     "group_buy.create": OWNERS,
     "host.apply": ANY,

@@ -8,7 +8,9 @@ database, so reminders survive restarts, and their ids come from what they are a
 adds nothing.
 When a job is due (by the injected clock) it is checked against the stream's current state, addressed to the
 host's followers at that moment (hosts read model), and recorded in ``live_stream_notifications`` with one
-``live_stream_notification_deliveries`` row per follower and channel. Deliveries are sent through the notifier
+``live_stream_notification_deliveries`` row per follower and channel. A flash-sale alert is planned
+``waiting`` when the sale is scheduled and becomes due when ``FlashSale.Started`` arrives: followers hear
+"it started" when it did, not at the planned time. Deliveries are sent through the notifier
 port and marked sent in the same transaction that locked them, so a sent delivery is never sent again.
 """
 
@@ -60,16 +62,17 @@ class FileNotifier:
 
 # ---- events → jobs ----------------------------------------------------------------------------------------
 async def _add_job(tx: PgTx, jid: Any, kind: str, stream_id: str, due: datetime,
-                   payload: dict[str, Any]) -> None:
+                   payload: dict[str, Any], status: str = "pending") -> None:
     await tx.execute(
-        "INSERT INTO notification_jobs (id, kind, stream_id, due_at, payload) VALUES (%s, %s, %s, %s, %s)"
-        " ON CONFLICT (id) DO NOTHING", (jid, kind, stream_id, due, json.dumps(payload, ensure_ascii=False)))
+        "INSERT INTO notification_jobs (id, kind, stream_id, due_at, payload, status) VALUES (%s, %s, %s, %s, %s,"
+        " %s) ON CONFLICT (id) DO NOTHING",
+        (jid, kind, stream_id, due, json.dumps(payload, ensure_ascii=False), status))
 
 
 async def _cancel_jobs(tx: PgTx, stream_id: str, kinds: tuple[str, ...], at: datetime) -> None:
     await tx.execute(
         "UPDATE notification_jobs SET status = 'cancelled', finished_at = %s WHERE stream_id = %s"
-        " AND status = 'pending' AND kind::text = ANY(%s)", (at, stream_id, list(kinds)))
+        " AND status IN ('pending', 'waiting') AND kind::text = ANY(%s)", (at, stream_id, list(kinds)))
 
 
 async def plan(tx: PgTx, e: Envelope) -> None:
@@ -96,11 +99,13 @@ async def plan(tx: PgTx, e: Envelope) -> None:
         if status == "live":
             await _add_job(tx, n.job_id(sid, "starting"), "stream_starting", sid, at, {})
     elif e.type == "FlashSale.Scheduled" and d.get("stream_id"):
+        # The alert says the sale has started: it waits for FlashSale.Started, whenever that comes (the process
+        # manager starts a scheduled sale at its start_time; a sale that never starts never alerts).
         await _add_job(tx, n.job_id(e.aggregate_id, "flash_sale"), "flash_sale_alert", str(d["stream_id"]),
                        datetime.fromisoformat(d["start_time"]), {
                            "sale_id": str(e.aggregate_id), "sale_name": d["sale_name"],
                            "flash_price": d["flash_price"], "original_price": d["original_price"],
-                           "end_time": d["end_time"], "product_id": d["product_id"]})
+                           "end_time": d["end_time"], "product_id": d["product_id"]}, status="waiting")
     elif e.type == "Order.Placed":  # who to tell about the order later
         await tx.execute(
             "INSERT INTO notification_orders (order_id, buyer_id, stream_id) VALUES (%s, %s, %s)"
@@ -116,10 +121,14 @@ async def plan(tx: PgTx, e: Envelope) -> None:
                 "order_id": oid, "return_id": d["return_id"], "return_accepted": d["accepted"],
                 "amount": d["amount"], "note": d.get("note")}
         await _add_job(tx, jid, "order_update", str(d["stream_id"]), at, payload)
-    elif e.type == "FlashSale.Cancelled":
+    elif e.type == "FlashSale.Started":
+        await tx.execute(
+            "UPDATE notification_jobs SET status = 'pending', due_at = %s WHERE id = %s AND status = 'waiting'",
+            (at, n.job_id(e.aggregate_id, "flash_sale")))
+    elif e.type in ("FlashSale.Cancelled", "FlashSale.Ended"):
         await tx.execute(
             "UPDATE notification_jobs SET status = 'cancelled', finished_at = %s WHERE id = %s"
-            " AND status = 'pending'", (at, n.job_id(e.aggregate_id, "flash_sale")))
+            " AND status IN ('pending', 'waiting')", (at, n.job_id(e.aggregate_id, "flash_sale")))
 
 
 # ---- due jobs → notifications → deliveries ----------------------------------------------------------------

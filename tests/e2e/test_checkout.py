@@ -194,6 +194,7 @@ def test_a_payment_nobody_calls_back_about_is_reconciled_then_timed_out(shop: Sh
     import asyncio
 
     from infra.bootstrap import Container
+    from infra.due_work import DueWork
     from infra.process_managers import PaymentReconciler
 
     sid, buyer = live_stream(shop), str(uuid.uuid4())
@@ -205,10 +206,14 @@ def test_a_payment_nobody_calls_back_about_is_reconciled_then_timed_out(shop: Sh
     async def sweep(timeout_s: float) -> int:
         c = Container(shop.env)
         await c.open()
+        due = DueWork(shop.env)  # the reconciler's work, from the store's log
+        await due.open()
         try:
-            assert c.read_db and c.checkout
-            return await PaymentReconciler(c.read_db, c.checkout, after_s=0, timeout_s=timeout_s).sweep_once()
+            assert c.checkout
+            await due.catch_up()
+            return await PaymentReconciler(due, c.checkout, after_s=0, timeout_s=timeout_s).sweep_once()
         finally:
+            await due.close()
             await c.close()
 
     assert asyncio.run(sweep(timeout_s=3600)) >= 1  # asked the provider: still open, kept
