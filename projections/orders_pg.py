@@ -174,25 +174,9 @@ async def order_returns(db: Any, order_id: str) -> list[dict[str, Any]]:
                                (order_id,)))
 
 
-async def unopened_payments(db: Any, older_than: Any, limit: int = 200) -> list[dict[str, Any]]:
-    """Online payments whose provider session never opened (the provider was down at checkout), placed before
-    ``older_than``: the payment reconciler fails them (their holds go back)."""
-    return list(await db.fetch(
-        "SELECT payment_id, payment_method FROM orders WHERE payment_status = 'pending' AND provider_txn_id IS NULL"
-        " AND payment_method IN ('bkash', 'nagad', 'rocket', 'card', 'emi') AND status = 'pending_payment'"
-        " AND payment_id IS NOT NULL AND created_at < %s ORDER BY created_at LIMIT %s", (older_than, limit)))
-
-
 async def order_refunds(db: Any, order_id: str) -> list[dict[str, Any]]:
     return list(await db.fetch("SELECT * FROM order_refunds WHERE order_id = %s ORDER BY requested_at, refund_id",
                                (order_id,)))
-
-
-async def refunds_due(db: Any, older_than: Any, limit: int = 200) -> list[dict[str, Any]]:
-    """Refunds still requested (not confirmed nor refused by the provider) since before ``older_than``."""
-    return list(await db.fetch(
-        "SELECT refund_id, payment_id FROM order_refunds WHERE status = 'requested' AND requested_at < %s"
-        " ORDER BY requested_at LIMIT %s", (older_than, limit)))
 
 
 async def stream_vendor(db: Any, stream_id: Any) -> str | None:
