@@ -11,10 +11,12 @@ The HTTP edge turns a verified bearer token into an ``Actor`` and refuses a wron
   ``feature_products``.
 - flash_sale.purchase, host.apply, host.follow, host.review: anyone signed in, as themselves.
 - flash_sale.release: the reservation's buyer, the sale's vendor, the stream's host, an admin.
+- flash_sale.cancel: the sale's vendor, the stream's host, an admin.
 - flash_sale.confirm: admin (the payment process holds an admin token).
 - host.availability, host.schedule_stream, host.dashboard: a host on their own profile, an admin on any.
 - host.applications, host.verify / reject / suspend / reinstate / commission: admin.
 - order.refund (and recording cash collected for COD): admin, or the vendor whose stream sold the order.
+- order.fulfil (fulfilment steps, return decisions): the same; order.return: the order's buyer.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "flash_sale.purchase": ANY,
     "flash_sale.release": ANY,
     "flash_sale.confirm": frozenset({"admin"}),
+    "flash_sale.cancel": OWNERS,
     "auction.create": OWNERS,
     "group_buy.create": OWNERS,
     "host.apply": ANY,
@@ -53,6 +56,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "catalog.vendors": frozenset({"admin"}),
     "catalog.products": frozenset({"vendor", "admin"}),
     "order.refund": frozenset({"vendor", "admin"}),  # a vendor: orders from their own streams
+    "order.fulfil": frozenset({"vendor", "admin"}),  # fulfilment steps, return decisions: the same vendor
+    "order.return": ANY,  # the order's own buyer
     "host.reject": frozenset({"admin"}),
     "host.suspend": frozenset({"admin"}),
     "host.reinstate": frozenset({"admin"}),

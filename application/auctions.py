@@ -102,14 +102,15 @@ class AuctionService:
 
         return await self._writer.submit(decide, not_found=_auction_missing)
 
-    async def settle_due(self, auction_id: UUID) -> str | None:
-        """Close a finished auction, or pass it on when the winner missed the deadline; → what happened."""
+    async def settle_due(self, auction_id: UUID, *, show_ended: bool = False) -> str | None:
+        """Close a finished auction (or an open one whose show has ended), or pass it on when the winner missed
+        the deadline; → what happened."""
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> str | None:
             auction: Auction = uow.get(auction_id)
-            if auction.status == "open" and now >= auction.ends_at:
-                auction.close(now=now)
+            if auction.status == "open" and (show_ended or now >= auction.ends_at):
+                auction.close(now=now, show_ended=show_ended)
                 return "closed"
             if auction.status == "awarded" and auction.pay_by is not None and now > auction.pay_by:
                 auction.offer_to_next(now=now)

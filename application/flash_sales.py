@@ -48,6 +48,21 @@ class CreateFlashSale:
     max_per_buyer: int = 2
     hold_seconds: int = 300
     starts_in_minutes: int = 0
+    # Finer-grained alternatives (an extension): when given they replace the minutes above.
+    starts_in_seconds: int | None = None
+    duration_seconds: int | None = None
+
+    @property
+    def starts_in(self) -> timedelta:
+        if self.starts_in_seconds is not None:
+            return timedelta(seconds=self.starts_in_seconds)
+        return timedelta(minutes=self.starts_in_minutes)
+
+    @property
+    def duration(self) -> timedelta:
+        if self.duration_seconds is not None:
+            return timedelta(seconds=self.duration_seconds)
+        return timedelta(minutes=self.duration_minutes)
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,17 @@ class Purchase:
     expires_at: datetime
     version: int
     replayed: bool  # True when this answers a retry of an earlier accepted purchase
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    sale_id: UUID
+    status: str
+    version: int
+    released: list[str]  # the reservations whose units went back
+    released_quantity: int
+    available: int
+    sold: int
 
 
 def _sale_not_found(sale_id: UUID) -> Exception:
@@ -136,16 +162,16 @@ class FlashSaleService:
             if product is None:
                 raise ProductNotInStream("product is not in this stream", product_id=cmd.product_id)
             original = cmd.original_price or product.get("special_price")
-            start = now + timedelta(minutes=cmd.starts_in_minutes)
+            start = now + cmd.starts_in
             sale = FlashSale.schedule(
                 id=sale_id, now=now, stream_id=str(cmd.stream_id), product_id=cmd.product_id,
                 vendor_id=stream.vendor_id, sale_name=cmd.sale_name or cmd.announcement_message or "Flash sale",
                 original_price=Decimal(str(original)) if original is not None else Decimal("0"),
                 flash_price=cmd.flash_price, quantity=cmd.available_quantity, start_time=start,
-                end_time=start + timedelta(minutes=cmd.duration_minutes), max_per_buyer=cmd.max_per_buyer,
+                end_time=start + cmd.duration, max_per_buyer=cmd.max_per_buyer,
                 hold_seconds=cmd.hold_seconds,
             )
-            if cmd.starts_in_minutes == 0:
+            if start <= now:  # starts at once; a later start is the process manager's (``advance``)
                 sale.start(now=now)
             uow.add(sale)
             return SaleCreated(sale.id, sale.version, sale.status, sale.start_time, sale.end_time,
@@ -210,6 +236,34 @@ class FlashSaleService:
             sale.release(reservation_id=reservation_id, reason=reason, now=now)
             self.sold_out.clear(sale_id)
             return int(sale.version)
+
+        return await self._writer.submit(decide, not_found=_sale_not_found)
+
+    async def advance(self, sale_id: UUID, *, show_ended: bool = False) -> str | None:
+        """Start, end or cancel the sale as time (or its show's end) makes due (the process manager calls it);
+        → what happened, None when nothing was due."""
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> str | None:
+            sale: FlashSale = uow.get(sale_id)
+            done = sale.advance(now=now, show_ended=show_ended)
+            if done is not None:
+                self.sold_out.clear(sale_id)
+            return done
+
+        return await self._writer.submit(decide, not_found=_sale_not_found)
+
+    async def cancel(self, sale_id: UUID, reason: str | None = None) -> Cancelled:
+        """Cancel the sale (its host, vendor or an admin, checked by the caller): every live hold is released."""
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> Cancelled:
+            sale: FlashSale = uow.get(sale_id)
+            held = {rid: r["quantity"] for rid, r in sale.reservations.items() if r["status"] == "held"}
+            sale.cancel(now=now, reason=reason)
+            self.sold_out.clear(sale_id)
+            return Cancelled(sale.id, sale.status, int(sale.version), [str(r) for r in held],
+                             sum(held.values()), sale.available, sale.sold)
 
         return await self._writer.submit(decide, not_found=_sale_not_found)
 

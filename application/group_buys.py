@@ -114,14 +114,15 @@ class GroupBuyService:
 
         return await self._writer.submit(decide, not_found=_missing)
 
-    async def settle_due(self, group_id: UUID) -> str | None:
+    async def settle_due(self, group_id: UUID, *, show_ended: bool = False) -> str | None:
+        """At the deadline, or when the group buy's show ends first: unlocked or failed; → the outcome."""
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> str | None:
             group: GroupBuy = uow.get(group_id)
-            if group.status != "open" or now < group.deadline:
+            if group.status != "open" or (now < group.deadline and not show_ended):
                 return None
-            group.settle(now=now)
+            group.settle(now=now, show_ended=show_ended)
             return str(group.status)
 
         return await self._writer.submit(decide, not_found=_missing)

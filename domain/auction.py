@@ -248,10 +248,12 @@ class Auction(Aggregate):
     def _award(self, winner_id: Id | None, price: Decimal | None, pay_by: datetime | None) -> None:
         self.winner_id, self.winning_price, self.pay_by = winner_id, price, pay_by
 
-    def close(self, *, now: datetime) -> None:
+    def close(self, *, now: datetime, show_ended: bool = False) -> None:
+        """At ``ends_at``, or earlier when the show it belongs to has ended: the leader wins at the visible
+        price (if the reserve is met) and has ``pay_within_seconds`` from now to pay."""
         if self.status != "open":
             raise AuctionClosed("the auction is already closed", status=self.status)
-        if now < self.ends_at:
+        if now < self.ends_at and not show_ended:
             raise AuctionStillRunning("bidding is still open", ends_at=self.ends_at.isoformat())
         leader, price = self.standing()
         if leader is None:

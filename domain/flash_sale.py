@@ -43,7 +43,10 @@ CLOSED = ("ended", "cancelled")
 
 
 class FlashSale(Aggregate):
-    """States: scheduled → active ⇄ sold_out → ended; scheduled/active/sold_out → cancelled."""
+    """States: scheduled → active ⇄ sold_out → ended; scheduled/active/sold_out → cancelled.
+
+    ``advance`` moves a sale along by the clock (a process manager calls it at ``start_time`` and ``end_time``,
+    and when the sale's show ends)."""
 
     class Event(Aggregate.Event):
         pass
@@ -234,6 +237,26 @@ class FlashSale(Aggregate):
             raise FlashSaleClosed(f"the sale is already {self.status}", status=self.status)
         held = [rid for rid, r in self.reservations.items() if r["status"] == HELD]
         self.trigger_event(self.Cancelled, timestamp=now, reason=reason, released=held)
+
+    def advance(self, *, now: datetime, show_ended: bool = False) -> str | None:
+        """What time (or the end of its show) makes due: start at ``start_time``, end at ``end_time``; a sale
+        whose window passed unstarted (nobody was there to start it) or whose show ended first is cancelled.
+        Returns what happened, or None when nothing is due yet; a second call at the same moment does nothing,
+        so the process manager may call it as often as it likes (exactly once by construction)."""
+        if self.status in CLOSED:
+            return None
+        if self.status == "scheduled":
+            if show_ended or now >= self.end_time:
+                self.cancel(now=now, reason="show_ended" if show_ended else "window_missed")
+                return "cancelled"
+            if now >= self.start_time:
+                self.start(now=now)
+                return "started"
+            return None
+        if show_ended or now >= self.end_time:
+            self.end(now=now)
+            return "ended"
+        return None
 
     class SoldOut(Event):
         def apply(self, aggregate: Aggregate) -> None:

@@ -182,11 +182,11 @@ class GroupBuy(Aggregate):
             for hold_id in self.released:
                 aggregate.holds[hold_id]["status"] = RELEASED
 
-    def settle(self, *, now: datetime) -> None:
-        """At or after the deadline: unlock for everyone, or release everyone."""
+    def settle(self, *, now: datetime, show_ended: bool = False) -> None:
+        """At or after the deadline (or when the show ends first): unlock for everyone, or release everyone."""
         if self.status != "open":
             raise GroupBuyClosed(f"the group buy is already {self.status}", status=self.status)
-        if now < self.deadline:
+        if now < self.deadline and not show_ended:
             raise GroupBuyStillOpen("the deadline has not passed", deadline=self.deadline.isoformat())
         live = [hold_id for hold_id, h in self.holds.items() if h["status"] == HELD]
         if len(live) >= self.min_buyers:

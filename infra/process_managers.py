@@ -1,13 +1,22 @@
 """``livecommerce process``: the process managers that act when time passes rather than when a request comes.
 
+Every one finds its work in ``due_work`` (``infra.due_work``), which this process keeps from the event store's
+own notification log in the same transaction as its position there: never from a read model, so a stalled
+relay, broker or projection cannot leave stock locked, a sale unstarted or a payment open. The decision is
+always the aggregate's (an entry only says when to look).
+
+- Flash sales: started at ``start_time`` and ended at ``end_time`` (a sale whose window passed unstarted is
+  cancelled); the waits are timed to the next due moment, not to the sweep interval.
+- Hold expiry: flash-sale holds past their deadline are released (returned units go to the waitlist first);
+  holds taken before a sale ended keep their deadline.
+- A show's end: its open flash sales, auctions and group buys close (``show_ended``), at once.
 - Auctions: closed when their time is up; a lot passes to the next bidder when its winner did not pay in time.
 - Group buys: at the deadline, unlocked for everyone or released for everyone.
 - Media policy: the first segment of a scheduled show starts it; an interrupted ingest marks its video
   interrupted, a resumed one clears it (a consumer of the media topic).
-- Hold expiry: flash-sale holds past their deadline are released (the aggregate decides which; returned units
-  go to the waitlist first). Candidates come from the read model; the decision is the aggregate's.
 - Payment reconciliation: payments still "processing" after ``payment_reconcile_after_s`` are checked with the
-  provider; after ``payment_session_timeout_s`` an open one fails, its order fails and its holds are released.
+  provider; after ``payment_session_timeout_s`` an open one fails, its order fails and its holds are released;
+  so does an online payment whose provider session never opened (the provider was down at checkout).
 - Refunds: refunds still "requested" after ``refund_retry_after_s`` (the API's inline attempt failed, timed
   out, or the process died between recording and calling) are executed by ``RefundService.execute``: under a
   lock per refund, the provider is asked first whether the refund already exists, and it is sent only if not.
@@ -20,9 +29,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from application import due_work as dw
 from application.auctions import AuctionService
 from application.checkout import CheckoutService
 from application.envelope import Envelope
@@ -32,111 +42,161 @@ from application.media_policy import MediaPolicy
 from application.refunds import RefundService
 from domain.errors import DomainError
 from infra.bootstrap import Container, utc_now
-from infra.postgres import PgDatabase
+from infra.due_work import DueWork, Entry
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class HoldExpiry:
-    def __init__(self, db: PgDatabase, flash_sales: FlashSaleService) -> None:
-        self._db = db
+async def _each(entries: list[Entry], act: Callable[[Entry], Awaitable[bool]], what: str) -> int:
+    """Act on each aggregate once (entries of one aggregate grouped); one refusal never stops the others."""
+    done, seen = 0, set()
+    for entry in entries:
+        if entry.aggregate_id in seen:
+            continue
+        seen.add(entry.aggregate_id)
+        try:
+            done += bool(await act(entry))
+        except DomainError as exc:
+            log.warning("%s %s: refused: %s", what, entry.aggregate_id, exc)
+    return done
+
+
+def _show_ended(entries: list[Entry]) -> dict[UUID, bool]:
+    ended: dict[UUID, bool] = {}
+    for e in entries:
+        ended[e.aggregate_id] = ended.get(e.aggregate_id, False) or e.show_ended
+    return ended
+
+
+class SaleClock:
+    """Flash sales start and end by themselves, or close with their show."""
+
+    def __init__(self, due: DueWork, flash_sales: FlashSaleService, clock: Callable[[], datetime] = utc_now
+                 ) -> None:
+        self._due = due
         self._sales = flash_sales
+        self._clock = clock
 
     async def sweep_once(self) -> int:
-        rows = await self._db.fetch("SELECT id FROM flash_sales WHERE reserved_quantity > 0")
+        entries = await self._due.due((dw.SALE_START, dw.SALE_END), self._clock())
+        ended = _show_ended(entries)
+
+        async def act(e: Entry) -> bool:
+            done = await self._sales.advance(e.aggregate_id, show_ended=ended[e.aggregate_id])
+            if done:
+                log.info("flash sale %s %s%s", e.aggregate_id, done, " (its show ended)" if ended[e.aggregate_id]
+                         else "")
+            return done is not None
+
+        return await _each(entries, act, "flash sale")
+
+
+class HoldExpiry:
+    def __init__(self, due: DueWork, flash_sales: FlashSaleService, clock: Callable[[], datetime] = utc_now
+                 ) -> None:
+        self._due = due
+        self._sales = flash_sales
+        self._clock = clock
+
+    async def sweep_once(self) -> int:
         expired = 0
-        for r in rows:
-            expired += len(await self._sales.expire(UUID(str(r["id"]))))
+
+        async def act(e: Entry) -> bool:
+            nonlocal expired
+            n = len(await self._sales.expire(e.aggregate_id))
+            expired += n
+            return n > 0
+
+        await _each(await self._due.due((dw.HOLD,), self._clock()), act, "hold expiry")
         return expired
 
 
 class AuctionCloser:
-    """Closes auctions whose time is up and passes a lot on when its winner did not pay in time."""
+    """Closes auctions whose time is up (or whose show ended) and passes a lot on when its winner did not pay."""
 
-    def __init__(self, db: PgDatabase, auctions: AuctionService, clock: Callable[[], datetime] = utc_now) -> None:
-        self._db = db
+    def __init__(self, due: DueWork, auctions: AuctionService, clock: Callable[[], datetime] = utc_now) -> None:
+        self._due = due
         self._auctions = auctions
         self._clock = clock
 
     async def sweep_once(self) -> int:
-        now = self._clock().astimezone(UTC).replace(tzinfo=None)
-        rows = await self._db.fetch(
-            "SELECT id FROM auctions WHERE (status = 'open' AND ends_at <= %s) OR (status = 'awarded' AND pay_by < %s)",
-            (now, now))
-        done = 0
-        for r in rows:
-            if await self._auctions.settle_due(UUID(str(r["id"]))):
-                done += 1
-        return done
+        entries = await self._due.due((dw.AUCTION_CLOSE, dw.AUCTION_PAYMENT), self._clock())
+        ended = _show_ended([e for e in entries if e.kind == dw.AUCTION_CLOSE])
+
+        async def act(e: Entry) -> bool:
+            return await self._auctions.settle_due(e.aggregate_id, show_ended=ended.get(e.aggregate_id, False)
+                                                   ) is not None
+
+        return await _each(entries, act, "auction")
 
 
 class GroupBuySettler:
-    """At the deadline a group buy unlocks for everyone or releases everyone."""
+    """At the deadline (or the end of its show) a group buy unlocks for everyone or releases everyone."""
 
-    def __init__(self, db: PgDatabase, group_buys: GroupBuyService, clock: Callable[[], datetime] = utc_now) -> None:
-        self._db = db
+    def __init__(self, due: DueWork, group_buys: GroupBuyService, clock: Callable[[], datetime] = utc_now
+                 ) -> None:
+        self._due = due
         self._groups = group_buys
         self._clock = clock
 
     async def sweep_once(self) -> int:
-        now = self._clock().astimezone(UTC).replace(tzinfo=None)
-        rows = await self._db.fetch("SELECT id FROM group_buys WHERE status = 'open' AND deadline <= %s", (now,))
-        settled = 0
-        for r in rows:
-            if await self._groups.settle_due(UUID(str(r["id"]))):
-                settled += 1
-        return settled
+        async def act(e: Entry) -> bool:
+            return await self._groups.settle_due(e.aggregate_id, show_ended=e.show_ended) is not None
+
+        return await _each(await self._due.due((dw.GROUP_BUY,), self._clock()), act, "group buy")
 
 
 class PaymentReconciler:
-    def __init__(self, db: PgDatabase, checkout: CheckoutService, *, after_s: float, timeout_s: float,
+    def __init__(self, due: DueWork, checkout: CheckoutService, *, after_s: float, timeout_s: float,
                  clock: Callable[[], datetime] = utc_now) -> None:
-        self._db = db
+        self._due = due
         self._checkout = checkout
         self._after = after_s
         self._timeout = timeout_s
         self._clock = clock
 
     async def sweep_once(self) -> int:
-        now = self._clock().astimezone(UTC).replace(tzinfo=None)
-        rows = await self._db.fetch(
-            "SELECT payment_id, payment_method, provider_txn_id, updated_at FROM orders WHERE payment_status ="
-            " 'processing' AND provider_txn_id IS NOT NULL AND updated_at < %s",
-            (now - timedelta(seconds=self._after),))
-        for r in rows:
-            give_up = (now - r["updated_at"]).total_seconds() >= self._timeout
+        now = self._clock()
+        rows = [e for e in await self._due.due((dw.PAYMENT,), now - timedelta(seconds=self._after))
+                if e.data.get("provider_txn_id")]
+        for e in rows:
+            give_up = (now - e.due_at).total_seconds() >= self._timeout
             try:
-                await self._checkout.reconcile(UUID(str(r["payment_id"])), r["payment_method"], r["provider_txn_id"],
+                await self._checkout.reconcile(e.aggregate_id, str(e.data["method"]), str(e.data["provider_txn_id"]),
                                                give_up=give_up)
             except Exception:  # one provider down must not stop the others; the next pass retries
-                log.exception("reconciling payment %s failed", r["payment_id"])
-        return len(rows)
+                log.exception("reconciling payment %s failed", e.aggregate_id)
+        # The provider never opened a session (down at checkout): nothing to ask; past the timeout it fails.
+        unopened = [e for e in await self._due.due((dw.PAYMENT,), now - timedelta(seconds=self._timeout))
+                    if not e.data.get("provider_txn_id")]
+        for e in unopened:
+            try:
+                await self._checkout.reconcile(e.aggregate_id, str(e.data["method"]), None, give_up=True)
+            except Exception:
+                log.exception("timing out unopened payment %s failed", e.aggregate_id)
+        return len(rows) + len(unopened)
 
 
 class RefundManager:
     """Requested refunds nobody finished: ask the provider, send if it has none, record the answer."""
 
-    def __init__(self, db: PgDatabase, refunds: RefundService, *, after_s: float,
+    def __init__(self, due: DueWork, refunds: RefundService, *, after_s: float,
                  clock: Callable[[], datetime] = utc_now) -> None:
-        self._db = db
+        self._due = due
         self._refunds = refunds
         self._after = after_s
         self._clock = clock
 
     async def sweep_once(self) -> int:
-        from projections.orders_pg import refunds_due
-
-        now = self._clock().astimezone(UTC).replace(tzinfo=None)
         done = 0
-        for r in await refunds_due(self._db, now - timedelta(seconds=self._after)):
+        for e in await self._due.due((dw.REFUND,), self._clock() - timedelta(seconds=self._after), limit=200):
             try:
-                status = await self._refunds.execute(UUID(str(r["payment_id"])), str(r["refund_id"]))
-                log.info("refund %s: %s", r["refund_id"], status or "busy elsewhere")
+                status = await self._refunds.execute(e.aggregate_id, e.item)
+                log.info("refund %s: %s", e.item, status or "busy elsewhere")
                 done += status in ("completed", "failed")
             except Exception:  # one provider down must not stop the others; the next pass asks again
-                log.exception("refund %s of payment %s not executed; retrying next pass", r["refund_id"],
-                              r["payment_id"])
+                log.exception("refund %s of payment %s not executed; retrying next pass", e.item, e.aggregate_id)
         return done
 
 
@@ -179,40 +239,76 @@ def media_policy_apply(policy: MediaPolicy) -> Callable[[Sequence[Envelope]], Aw
     return apply
 
 
+class Housekeeping:
+    """One pass: plan new events into ``due_work``, then run the sweeps when something is due; the wait until
+    the next pass ends at the next due moment, at a new event in the store, or after ``interval``."""
+
+    def __init__(self, due: DueWork, sweeps: list[tuple[str, Callable[[], Awaitable[int]]]], *, interval: float,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.due = due
+        self.sweeps = sweeps
+        self.interval = interval
+        self.clock = clock
+        self.next_sweep = clock()
+
+    async def pass_once(self) -> None:
+        try:
+            earliest = await self.due.catch_up()
+            if earliest is not None and earliest < self.next_sweep:
+                self.next_sweep = earliest
+        except Exception:
+            log.exception("due work: catching up with the store failed; retrying next pass")
+        if self.clock() < self.next_sweep:
+            return
+        for name, sweep in self.sweeps:
+            try:
+                n = await sweep()
+                if n:
+                    log.info("%s: %d handled", name, n)
+            except Exception:
+                log.exception("%s pass failed; retrying next pass", name)
+        now = self.clock()
+        self.next_sweep = now + timedelta(seconds=self.interval)
+        try:
+            upcoming = await self.due.next_due(now)
+        except Exception:
+            log.exception("due work: cannot read the next due moment")
+            upcoming = None
+        if upcoming is not None and upcoming < self.next_sweep:
+            self.next_sweep = upcoming
+
+    def seconds_to_next(self) -> float:
+        return min(self.interval, max(0.0, (self.next_sweep - self.clock()).total_seconds()))
+
+
 async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     container = Container(settings)
     await container.open()
-    assert container.read_db and container.flash_sales and container.checkout and container.auctions
-    expiry = HoldExpiry(container.read_db, container.flash_sales)
-    closer = AuctionCloser(container.read_db, container.auctions)
-    assert container.group_buys is not None
-    groups = GroupBuySettler(container.read_db, container.group_buys)
-    payments = PaymentReconciler(container.read_db, container.checkout, after_s=settings.payment_reconcile_after_s,
+    assert container.flash_sales and container.checkout and container.auctions and container.group_buys
+    assert container.refunds is not None and container.writer and container.streams
+    due = DueWork(settings)
+    await due.open()
+    payments = PaymentReconciler(due, container.checkout, after_s=settings.payment_reconcile_after_s,
                                  timeout_s=settings.payment_session_timeout_s)
-    assert container.refunds is not None
-    refunds = RefundManager(container.read_db, container.refunds, after_s=settings.refund_retry_after_s)
-    assert container.writer and container.streams
+    refunds = RefundManager(due, container.refunds, after_s=settings.refund_retry_after_s)
+    house = Housekeeping(due, [
+        ("flash sales", SaleClock(due, container.flash_sales).sweep_once),
+        ("hold expiry", HoldExpiry(due, container.flash_sales).sweep_once),
+        ("auctions", AuctionCloser(due, container.auctions).sweep_once),
+        ("group buys", GroupBuySettler(due, container.group_buys).sweep_once),
+        ("payments", payments.sweep_once), ("refunds", refunds.sweep_once)], interval=settings.sweep_interval_s)
     policy = asyncio.create_task(run_media_policy(
         settings, MediaPolicy(container.writer, container.streams, clock=utc_now,
                               silence_s=settings.media_silence_s), stop))
-    print("process managers ready", flush=True)
+    await house.pass_once()
+    print(f"process managers ready at position {due.position}", flush=True)
     try:
         while not stop.is_set():
-            for name, sweep in (("hold expiry", expiry.sweep_once), ("auctions", closer.sweep_once),
-                                ("group buys", groups.sweep_once),
-                                ("payments", payments.sweep_once), ("refunds", refunds.sweep_once)):
-                try:
-                    n = await sweep()
-                    if n:
-                        log.info("%s: %d handled", name, n)
-                except Exception:
-                    log.exception("%s pass failed; retrying next pass", name)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=settings.sweep_interval_s)
-            except TimeoutError:
-                pass
+            await due.wait(house.seconds_to_next())
+            await house.pass_once()
     finally:
         policy.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await policy
+        await due.close()
         await container.close()

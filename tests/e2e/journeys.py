@@ -8,11 +8,14 @@ read only what a user sees: answers, room events, notification lines.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +78,25 @@ class Show:
         self.procs[name] = Proc(self.env, *args, log_dir=self.log_dir, name=f"journey-{name}")
         return self.procs[name]
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one process and leave it down (``revive`` starts it again): a crash nobody restarts yet."""
+        self.procs[name].kill()
+
+    def revive(self, name: str) -> Proc:
+        """Start a killed process again with the same arguments."""
+        old = self.procs[name]
+        if name == "api":
+            return self.start_api()
+        self.procs[name] = Proc(self.env, *old.popen.args[3:], log_dir=self.log_dir, name=f"journey-{name}")
+        return self.procs[name]
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP one process: alive, holding its connections, doing nothing (a stuck consumer)."""
+        os.killpg(self.procs[name].popen.pid, signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        os.killpg(self.procs[name].popen.pid, signal.SIGCONT)
+
     def token(self, role: str = "viewer", user: str | None = None, vendor: str | None = None) -> str:
         return token(self.env, role, user, vendor)
 
@@ -119,3 +141,30 @@ def show(environments: Environments, log_dir: Path) -> Iterator[Show]:
     s = Show(env, log_dir, sandbox)
     yield s
     s.stop()
+
+
+async def until(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """Poll without blocking the event loop (a room's Socket.IO client keeps recording meanwhile)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what} (last value: {last!r})")
+
+
+async def joined(show: Show, stream_id: str) -> Viewer:
+    """A viewer in the show's room (the gateway admits them once it knows the show is live)."""
+    viewer = await show.viewer()
+
+    async def join() -> bool:
+        ack = await viewer.call("join_stream", {"stream_id": stream_id, "viewer_info": {"device_type": "mobile"}})
+        return bool(ack.get("ok"))
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await join():
+        assert asyncio.get_running_loop().time() < deadline, "the gateway never admitted the viewer"
+        await asyncio.sleep(0.2)
+    return viewer

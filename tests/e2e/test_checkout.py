@@ -194,6 +194,7 @@ def test_a_payment_nobody_calls_back_about_is_reconciled_then_timed_out(shop: Sh
     import asyncio
 
     from infra.bootstrap import Container
+    from infra.due_work import DueWork
     from infra.process_managers import PaymentReconciler
 
     sid, buyer = live_stream(shop), str(uuid.uuid4())
@@ -205,10 +206,14 @@ def test_a_payment_nobody_calls_back_about_is_reconciled_then_timed_out(shop: Sh
     async def sweep(timeout_s: float) -> int:
         c = Container(shop.env)
         await c.open()
+        due = DueWork(shop.env)  # the reconciler's work, from the store's log
+        await due.open()
         try:
-            assert c.read_db and c.checkout
-            return await PaymentReconciler(c.read_db, c.checkout, after_s=0, timeout_s=timeout_s).sweep_once()
+            assert c.checkout
+            await due.catch_up()
+            return await PaymentReconciler(due, c.checkout, after_s=0, timeout_s=timeout_s).sweep_once()
         finally:
+            await due.close()
             await c.close()
 
     assert asyncio.run(sweep(timeout_s=3600)) >= 1  # asked the provider: still open, kept
@@ -383,7 +388,12 @@ def test_catalogue_over_http_feeds_the_deals_with_product_names(shop: Shop) -> N
     assert bad.status_code == 422
     got = shop.http.get(f"{P}/catalog/products/{IPHONE}").json()
     assert (got["name_bn"], got["list_price"], got["stock"]) == ("আইফোন ১৪ প্রো", 120000.0, 40)
-    sid = live_stream(shop)
+    # The iPhone is now Aarong's: only an Aarong stream may list it (ADR 0017).
+    r = shop.http.post(f"{P}/streams", json={"title": "Aarong live", "stream_type": "flash_sale", "vendor_id": vendor,
+                                             "products": [{"product_id": IPHONE, "special_price": 95000.00}]})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    assert shop.http.post(f"{P}/streams/{sid}/start").status_code == 200
     shop.http.post(f"{P}/flash-sales", json={"stream_id": sid, "product_id": IPHONE, "flash_price": 85000.00,
                                              "available_quantity": 5, "duration_minutes": 30})
     deal = wait_until(lambda: (shop.http.get(f"{P}/streams/{sid}/deals").json()["active_deals"] or [None])[0],

@@ -419,6 +419,7 @@ def test_emi_on_cards_opens_an_sslcommerz_emi_session(lc: Stack) -> None:
 
 def test_a_card_paid_after_our_session_timed_out_is_applied_late_and_the_order_is_paid(lc: Stack) -> None:
     from infra.bootstrap import Container
+    from infra.due_work import DueWork
     from infra.process_managers import PaymentReconciler
 
     sid, buyer = live_stream(lc), str(uuid.uuid4())
@@ -429,10 +430,14 @@ def test_a_card_paid_after_our_session_timed_out_is_applied_late_and_the_order_i
     async def give_up() -> None:
         c = Container(lc.env)
         await c.open()
+        due = DueWork(lc.env)  # the reconciler's work, from the store's log
+        await due.open()
         try:
-            assert c.read_db and c.checkout
-            await PaymentReconciler(c.read_db, c.checkout, after_s=0, timeout_s=0).sweep_once()
+            assert c.checkout
+            await due.catch_up()
+            await PaymentReconciler(due, c.checkout, after_s=0, timeout_s=0).sweep_once()
         finally:
+            await due.close()
             await c.close()
 
     asyncio.run(give_up())  # still pending at SSLCommerz and past our timeout: failed

@@ -1,4 +1,6 @@
-"""Hold expiry: a hold past its deadline is released by the sweeper, with the clock moved forward."""
+"""The process managers of ``livecommerce process`` with a clock the test moves: hold expiry, auctions, group
+buys, flash sales starting and ending by themselves and closing with their show. Their work comes from the
+``due_work`` table kept from the event store's log (no read model, no Kafka involved)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,8 @@ from application.event_store import LiveCommerceStore
 from application.flash_sales import CreateFlashSale, FlashSaleService
 from application.streams import ProductTerms, ScheduleStream, StreamService, StreamUrls
 from domain.flash_sale import FlashSale
-from infra.postgres import PgDatabase
+from infra.due_work import DueWork
 from infra.process_managers import HoldExpiry
-from infra.rebuild import rebuild
 from infra.settings import Settings
 from tests.conftest import Environments
 
@@ -25,6 +26,17 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+async def open_due(env: Settings) -> DueWork:
+    """The due-work follower on the test's store, caught up with it (run_migrations made its tables)."""
+    from infra.postgres import apply_migrations
+
+    apply_migrations(env.postgres_url)
+    due = DueWork(env)
+    await due.open()
+    await due.catch_up()
+    return due
 
 
 async def test_expired_holds_are_released_and_fresh_ones_kept(environments: Environments) -> None:
@@ -45,17 +57,17 @@ async def test_expired_holds_are_released_and_fresh_ones_kept(environments: Envi
     await sales.purchase(sale, buyer_id=b1, quantity=1, idempotency_key="early")
     clock.now += timedelta(seconds=45)
     await sales.purchase(sale, buyer_id=b2, quantity=1, idempotency_key="late")
-    await rebuild(env, "flash_sales", progress=False)  # the read model the sweeper reads candidates from
-    db = PgDatabase(env.read_url)
-    await db.open()
+    due = await open_due(env)
     try:
-        sweeper = HoldExpiry(db, sales)
+        sweeper = HoldExpiry(due, sales, clock=clock)
         assert await sweeper.sweep_once() == 0  # nothing due yet
         clock.now += timedelta(seconds=20)  # b1's hold (60 s) is past, b2's is not
         assert await sweeper.sweep_once() == 1
-        assert await sweeper.sweep_once() == 0  # idempotent
+        assert await sweeper.sweep_once() == 0  # idempotent, even before the follower saw the expiry
+        await due.catch_up()
+        assert await sweeper.sweep_once() == 0
     finally:
-        await db.close()
+        await due.close()
         await writer.stop()
     reader = LiveCommerceStore(env.eventsourcing_env())  # keep a reference: closing it closes its pool
     truth: FlashSale = reader.repository.get(sale)
@@ -87,20 +99,17 @@ async def test_auctions_close_on_time_and_pass_on_when_the_winner_does_not_pay(e
     await auctions.bid(lot, bidder_id=rahim, max_amount=Decimal("8000.00"), idempotency_key="r1")
     s = await auctions.bid(lot, bidder_id=karim, max_amount=Decimal("4000.00"), idempotency_key="k1")
     assert (s.leader_id, s.current_price) == (rahim, Decimal("4100.00"))  # second max + the 1000+ tier (100)
-    db = PgDatabase(env.read_url)
-    await db.open()
+    due = await open_due(env)
     try:
-        closer = AuctionCloser(db, auctions, clock=clock)
-        await rebuild(env, "auctions", progress=False)
+        closer = AuctionCloser(due, auctions, clock=clock)
         assert await closer.sweep_once() == 0  # still running
         clock.now += timedelta(minutes=11)
-        await rebuild(env, "auctions", progress=False)
         assert await closer.sweep_once() == 1  # closed: rahim wins at the visible price
+        await due.catch_up()
         clock.now += timedelta(minutes=31)
-        await rebuild(env, "auctions", progress=False)
         assert await closer.sweep_once() == 1  # rahim never paid: karim is offered the lot
     finally:
-        await db.close()
+        await due.close()
         await writer.stop()
     reader = LiveCommerceStore(env.eventsourcing_env())
     truth: Auction = reader.repository.get(lot)
@@ -133,17 +142,14 @@ async def test_group_buys_unlock_with_enough_buyers_and_fail_without(environment
         await groups.join(full, b, "k")
         await groups.join(full, b, "k")  # a retry: one hold
     await groups.join(thin, buyers[0], "k")
-    db = PgDatabase(env.read_url)
-    await db.open()
+    due = await open_due(env)
     try:
-        settler = GroupBuySettler(db, groups, clock=clock)
-        await rebuild(env, "group_buys", progress=False)
+        settler = GroupBuySettler(due, groups, clock=clock)
         assert await settler.sweep_once() == 0  # before the deadline: buyers may still come and go
         clock.now += timedelta(minutes=21)
-        await rebuild(env, "group_buys", progress=False)
         assert await settler.sweep_once() == 2
     finally:
-        await db.close()
+        await due.close()
         await writer.stop()
     reader = LiveCommerceStore(env.eventsourcing_env())
     a: GroupBuy = reader.repository.get(full)

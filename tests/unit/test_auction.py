@@ -168,6 +168,19 @@ def test_close_awards_the_leader_at_the_visible_price_with_a_pay_by_deadline() -
     refused(auction, errors.NoAuctionWinner, lambda: auction.offer_to_next(now=END + timedelta(hours=2)))
 
 
+def test_the_end_of_its_show_closes_an_auction_early_and_the_winner_has_their_full_time_to_pay() -> None:
+    auction = an_auction()
+    bid(auction, "rahim", "8000")
+    bid(auction, "karim", "4000")
+    auction.collect_events()
+    at = END - timedelta(minutes=3)
+    auction.close(now=at, show_ended=True)
+    assert new_events(auction) == ["Closed"]
+    assert (auction.status, auction.winner_id, auction.winning_price) == ("awarded", "rahim", D("4100.00"))
+    assert auction.pay_by == at + timedelta(hours=1)
+    refused(auction, errors.AuctionClosed, lambda: bid(auction, "karim", "9000", at=at))
+
+
 @pytest.mark.parametrize(("reserve", "outcome"), [(None, "no_bids"), (D("9000.00"), "reserve_not_met")])
 def test_close_without_a_sale(reserve: Decimal | None, outcome: str) -> None:
     auction = an_auction(reserve_price=reserve)

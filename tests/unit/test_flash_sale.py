@@ -130,6 +130,37 @@ def test_end_and_cancel_rules() -> None:
     refused(scheduled, errors.FlashSaleClosed, lambda: scheduled.end(now=T0))
 
 
+def test_advance_starts_at_start_time_ends_at_end_time_and_does_each_once() -> None:
+    sale = a_sale(start=False)
+    assert sale.advance(now=T0 - timedelta(seconds=1)) is None and new_events(sale) == []
+    assert sale.advance(now=T0) == "started" and new_events(sale) == ["Started"]
+    assert sale.advance(now=T0 + timedelta(minutes=1)) is None  # a second call at once: nothing
+    sale.reserve(reservation_id="r1", buyer_id="b1", quantity=1, now=T0 + timedelta(minutes=29))
+    sale.collect_events()
+    assert sale.advance(now=T0 + timedelta(minutes=30)) == "ended" and new_events(sale) == ["Ended"]
+    assert sale.advance(now=T0 + timedelta(minutes=31)) is None and new_events(sale) == []
+    # the hold taken before the end keeps its deadline, and is still payable until it
+    assert sale.reservations["r1"]["status"] == HELD
+    assert sale.reservations["r1"]["expires_at"] == T0 + timedelta(minutes=34)
+    refused(sale, errors.FlashSaleNotActive,
+            lambda: sale.reserve(reservation_id="r2", buyer_id="b2", quantity=1, now=T0 + timedelta(minutes=31)))
+    sale.confirm(reservation_id="r1", order_id="o1", now=T0 + timedelta(minutes=33))
+    assert (sale.sold, sale.reserved, sale.available) == (1, 0, 2)
+
+
+def test_advance_cancels_a_sale_whose_window_passed_unstarted_or_whose_show_ended() -> None:
+    missed = a_sale(start=False)
+    assert missed.advance(now=T0 + timedelta(minutes=30)) == "cancelled"
+    (event,) = list[Any](missed.collect_events())
+    assert type(event).__name__ == "Cancelled" and event.reason == "window_missed"
+    early = a_sale(start=False)
+    assert early.advance(now=T0 - timedelta(minutes=5), show_ended=True) == "cancelled"
+    assert early.status == "cancelled"
+    running = a_sale()
+    assert running.advance(now=T0 + timedelta(minutes=1), show_ended=True) == "ended"
+    assert running.advance(now=T0 + timedelta(minutes=1), show_ended=True) is None
+
+
 def test_cancel_releases_every_hold_but_keeps_sold_units_sold() -> None:
     sale = a_sale()
     sale.reserve(reservation_id="r1", buyer_id="b1", quantity=1, now=T0)

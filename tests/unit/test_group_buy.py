@@ -122,6 +122,19 @@ def test_too_few_buyers_release_every_hold() -> None:
     assert all(h["status"] == RELEASED for h in group.holds.values())
 
 
+@pytest.mark.parametrize(("buyers", "outcome"), [(("a", "b", "c"), "Unlocked"), (("a",), "Failed")])
+def test_the_end_of_its_show_settles_a_group_buy_before_its_deadline(buyers: tuple[str, ...],
+                                                                       outcome: str) -> None:
+    group = a_group_buy()
+    join_all(group, *buyers)
+    group.collect_events()
+    early = DEADLINE - timedelta(minutes=10)
+    refused(group, errors.GroupBuyStillOpen, lambda: group.settle(now=early))
+    group.settle(now=early, show_ended=True)
+    assert new_events(group) == [outcome]
+    refused(group, errors.GroupBuyClosed, lambda: group.join(hold_id="h-z", buyer_id="z", now=early))
+
+
 # ---- replay and serialisation ----------------------------------------------------------------------------
 def test_replay_and_round_trip_rebuild_the_same_group_buy() -> None:
     group = a_group_buy(collect=False, max_buyers=None, regular_price=D("100.5"), group_price=D("99.99"))
