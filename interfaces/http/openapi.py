@@ -34,7 +34,8 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, list[dict[str, Any]], 
      {"201": "{id, version}", "409": "Broken rule"}),
     ("post", f"{P}/streams/{{stream_id}}/feature", "Feature a product in a live stream", s.FeatureProductBody,
      ID, {"201": "{id, version, featured_product_id}", "409": "Broken rule"}),
-    ("get", "/health", "Dependencies answering?", None, [], {"200": "All answer", "503": "Some failing"}),
+    ("get", "/health", "Dependencies answering, the log flowing?", None, [],
+     {"200": "All answer; lags and dead letters under log", "503": "A server not answering, or the log stuck"}),
 ]
 
 ERROR = {
