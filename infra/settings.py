@@ -29,10 +29,14 @@ class SecretFiles(PydanticBaseSettingsSource):
     still wins over the file."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        path = os.environ.get(f"LIVECOMMERCE_{field_name.upper()}_FILE")
+        variable = f"LIVECOMMERCE_{field_name.upper()}_FILE"
+        path = os.environ.get(variable)
         if not path:
             return None, field_name, False
-        return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        try:
+            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        except OSError as exc:  # say which setting, not just which file
+            raise ValueError(f"{variable}={path}: {exc.strerror or exc}") from exc
 
     def __call__(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

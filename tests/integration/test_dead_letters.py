@@ -189,7 +189,8 @@ def test_a_nul_in_a_host_application_is_a_dead_letter_the_rest_flows_and_a_repla
     assert host.status_code == 200 and host.json()["host_name"] == "Rahim Traders", host.text
     # The parked events, applied after it, in order: its availability, then its verification.
     assert host.json()["availability"]["status"] == "busy" and host.json()["verification_status"] == "verified"
-    assert s.health()["log"]["dead_letters"]["open"] == 0
+    wait_until(lambda: s.health()["log"]["dead_letters"]["open"] == 0, timeout=10,  # /health reuses 1 s
+               what="no open dead letter in /health")
 
 
 def test_an_event_too_large_for_the_log_goes_as_a_pointer_and_read_models_still_get_it_whole(dl_stack: Stack) -> None:
@@ -202,7 +203,7 @@ def test_an_event_too_large_for_the_log_goes_as_a_pointer_and_read_models_still_
     wait_until(lambda: visible(s, f"{P}/streams/{after}"), timeout=30, what="the stream after the big one")
     detail = s.http.get(f"{P}/streams/{big.id}")
     assert detail.status_code == 200 and len(detail.json()["description"]) == len("ঠিকানা " * 200_000)
-    assert s.open_letters("relay") == 1
+    wait_until(lambda: s.open_letters("relay") == 1, timeout=10, what="the relay's dead letter in /health")
     letter = next(m for m in read_topic(env, env.topic("dead-letters")) if m["consumer"] == "relay")
     assert letter["reason"] == "too_large" and letter["position"] == store_position(env, big.id, 1)
     on_log = [Envelope.from_json(json.dumps(m)) for m in read_topic(env, env.domain_topic)

@@ -89,6 +89,7 @@ def test_up_reuse_status_down(settings: Settings) -> None:
         f"LIVECOMMERCE_REDIS_URL={urls['redis']}",
         f"LIVECOMMERCE_KAFKA_BOOTSTRAP={urls['kafka']}",
         f"LIVECOMMERCE_MONGO_URL={urls['mongo']}",
+        "LIVECOMMERCE_ALLOW_DEV_JWT_SECRET=true",  # a laptop's stack signs with the development secret
     ]
     assert postgres.answers(urls["postgres"])  # the database in the URL exists now
     assert redis.answers(urls["redis"])
