@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -113,6 +114,54 @@ def fresh_show(environments: Environments, log_dir: Path) -> Iterator[Show]:
 
 
 # ── Journey 11: The spec's own values ───────────────────────────────────────────────────────────────
+
+async def test_the_spec_s_own_values(show: Show) -> None:  # noqa: F811  (the fixture)
+    """Every ``viewer_info.device_type`` the spec lists is taken at ``join_stream`` (``smart_tv`` too, and our
+    older ``tv`` is counted as one), each viewer is counted under it, and ``average_watch_time`` reads in minutes
+    in the stream's details and in its analytics, as the spec shows."""
+    sid = live_show(show)
+    devices = ("mobile", "desktop", "tablet", "smart_tv", "tv")
+    viewers = [await show.viewer("viewer") for _ in devices]
+    try:
+        for v, device in zip(viewers, devices, strict=True):
+            ack = await v.call("join_stream", {"stream_id": sid,
+                                               "viewer_info": {"device_type": device, "location": "Dhaka"}})
+            assert ack["ok"], (device, ack)
+            assert (await v.wait_for("stream_state"))["status"] == "live"
+            assert v.got("error") == []
+        await asyncio.sleep(6)  # every viewer watches about 6 s = 0.1 minutes
+        for v in viewers:
+            assert (await v.call("leave_stream", {"stream_id": sid}))["ok"]
+        refused = viewers[0]
+        bad = await refused.call("join_stream", {"stream_id": sid, "viewer_info": {"device_type": "fridge"}})
+        assert bad["ok"] is False and bad["error"]["code"] == "validation_failed"
+        assert bad["error"]["details"]["fields"][0]["field"] == "viewer_info.device_type"
+    finally:
+        for v in viewers:
+            await v.client.disconnect()
+
+    def figures() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        detail = show.http.get(f"/streams/{sid}").json()
+        analytics = show.http.get(f"/streams/{sid}/analytics").json()
+        done = detail["engagement_stats"]["average_watch_time"] > 0 and analytics["overview"]["total_viewers"] == 5
+        return (detail, analytics) if done and analytics["overview"]["average_watch_time"] > 0 else None
+
+    detail, analytics = wait_until(figures, timeout=60, what="watch time in the read models")
+    assert detail["engagement_stats"]["average_watch_time"] == 0.1  # minutes (it read 6.0, in seconds)
+    assert analytics["overview"]["average_watch_time"] == 0.1
+    assert analytics["viewer_demographics"]["by_device"] == {"mobile": 0.2, "desktop": 0.2, "tablet": 0.2,
+                                                             "smart_tv": 0.4}
+
+
+def live_show(s: Show, **body: Any) -> str:
+    """A vendor's show, created and started over HTTP by the admin client (no host profile needed)."""
+    created = s.http.post("/streams", json={"title": "ঈদ শাড়ি লাইভ", "stream_type": "product_demo",
+                                            "vendor_id": str(uuid.uuid4()), **body})
+    assert created.status_code == 201, created.text
+    sid = str(created.json()["id"])
+    started = s.http.post(f"/streams/{sid}/start")
+    assert started.status_code == 200, started.text
+    return sid
 
 
 # ── Journey 12: Viewer counts move ──────────────────────────────────────────────────────────────────
