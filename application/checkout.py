@@ -97,6 +97,7 @@ class Placed:
     payment_status: str
     emi: dict[str, Any] | None
     replayed: bool
+    version: int = 0  # the order's: GET /orders/:id?min_version= waits for it
 
 
 @dataclass(frozen=True)
@@ -343,7 +344,7 @@ def _settle_holds(uow: UnitOfWork, order: Order, now: datetime, *, paid: bool) -
 
 def _placed(order: Order, payment: Payment, *, replayed: bool) -> Placed:
     return Placed(order.id, payment.id, order.total, order.discount, order.payment_method, order.status,
-                  payment.status, order.emi, replayed)
+                  payment.status, order.emi, replayed, order.version)
 
 
 def _stream_missing(stream_id: UUID) -> Exception:

@@ -33,6 +33,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "group_buy_not_found": ("The group buy does not exist.", "গ্রুপ বাইটি পাওয়া যায়নি।"),
     "auction_not_found": ("The auction does not exist.", "নিলামটি পাওয়া যায়নি।"),
     "flash_sale_not_found": ("The flash sale does not exist.", "ফ্ল্যাশ সেলটি পাওয়া যায়নি।"),
+    "cart_not_found": ("There is no cart for this show yet.", "এই শো-তে এখনও কোনো কার্ট নেই।"),
     "read_model_behind": ("The change is accepted but not visible yet; retry shortly.",
                           "পরিবর্তন গৃহীত হয়েছে কিন্তু এখনও দেখা যাচ্ছে না; একটু পরে আবার চেষ্টা করুন।"),
     # commerce

@@ -175,6 +175,107 @@ def live_show(s: Show, **body: Any) -> str:
 
 # ── Journey 15: Read your writes everywhere ─────────────────────────────────────────────────────────
 
+SAREE = "5b0f4a9e-8a52-4c8e-9f51-2f6a3c1d7e11"
+
+
+def test_read_your_writes_everywhere(show: Show) -> None:  # noqa: F811  (the fixture)
+    """Each command's answer carries the version; the GET of what it created or changed, given that version,
+    answers with it at once (auctions, group buys, flash sales, carts, orders, host applications, hosts). An id
+    the read models have not seen yet answers 409 read_model_behind after the wait, and 404 only without a
+    version; an auction's bid_count counts every accepted bid, also a leader raising their own maximum."""
+    s = show
+    sid = live_show(s, products=[{"product_id": SAREE, "special_price": 2500.00, "limited_quantity": 50}])
+
+    def seen(path: str, version: int, client: httpx.Client | None = None, **params: Any) -> dict[str, Any]:
+        r = (client or s.http).get(path, params={**params, "min_version": version})
+        assert r.status_code == 200, (path, r.text)
+        assert r.json()["version"] >= version, (path, r.json())
+        return dict(r.json())
+
+    auction = s.http.post("/auctions", json={"stream_id": sid, "product_id": SAREE, "starting_price": 1000.00,
+                                             "duration_minutes": 30})
+    assert auction.status_code == 201, auction.text
+    lot = auction.json()["auction_id"]
+    assert seen(f"/auctions/{lot}", auction.json()["version"])["status"] == "open"
+    rahim, karim = (s.as_user("viewer", str(uuid.uuid4())) for _ in range(2))
+    shown = []
+    for who, amount in ((rahim, 1500.00), (rahim, 3000.00), (karim, 2000.00)):  # rahim raises his own max
+        bid = who.post(f"/auctions/{lot}/bids", json={"max_amount": amount},
+                       headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert bid.status_code == 201, bid.text
+        got = seen(f"/auctions/{lot}", bid.json()["version"])
+        shown.append((bid.json()["bid_count"], got["bid_count"], got["current_price"], got["leader_id"]))
+    # The raise (2nd bid) moved neither price nor leader, and still counts; karim's bid lifts the price.
+    rahim_id = shown[0][3]
+    assert shown == [(1, 1, 1000.0, rahim_id), (2, 2, 1000.0, rahim_id), (3, 3, 2100.0, rahim_id)]
+
+    group = s.http.post("/group-buys", json={"stream_id": sid, "product_id": SAREE, "group_price": 2000.00,
+                                             "min_buyers": 3, "duration_minutes": 60})
+    assert group.status_code == 201, group.text
+    gid = group.json()["group_buy_id"]
+    joined = rahim.post(f"/group-buys/{gid}/join", headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert joined.status_code == 201, joined.text
+    assert seen(f"/group-buys/{gid}", joined.json()["version"])["buyers"] == 1
+
+    sale = s.http.post("/flash-sales", json={"stream_id": sid, "product_id": SAREE, "flash_price": 1800.00,
+                                             "available_quantity": 10, "duration_minutes": 30,
+                                             "announcement_message": "ঈদ অফার"})
+    assert sale.status_code == 201, sale.text
+    assert seen(f"/flash-sales/{sale.json()['id']}", sale.json()["version"])["total_quantity"] == 10
+
+    added = karim.post("/cart/add", json={"stream_id": sid, "product_id": SAREE, "quantity": 2,
+                                          "special_price": 2500.00})
+    assert added.status_code == 200, added.text
+    cart = seen("/cart", added.json()["version"], karim, stream_id=sid)
+    assert cart["cart_id"] == added.json()["cart_id"] and cart["status"] == "open"
+    assert cart["items"] == [{"product_id": SAREE, "quantity": 2, "unit_price": 2500.0}] and cart["total"] == 5000.0
+    empty = rahim.get("/cart", params={"stream_id": sid})  # nothing added: an empty cart, not an error
+    assert empty.status_code == 200 and empty.json()["items"] == [] and empty.json()["version"] == 0
+
+    placed = karim.post("/checkout/instant", headers={"Idempotency-Key": str(uuid.uuid4())}, json={
+        "stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1, "price": 2500.00}],
+        "payment_method": "cod", "phone": "01712345678", "shipping_address": {"city": "Dhaka"}})
+    assert placed.status_code == 201, placed.text
+    order = seen(f"/orders/{placed.json()['order_id']}", placed.json()["version"], karim)
+    assert order["total"] == 2500.0 and order["payment_method"] == "cod"
+
+    applicant = str(uuid.uuid4())
+    hopeful = s.as_user("viewer", applicant)
+    applied = hopeful.post("/hosts/apply", json={"host_name": "Sarah Khan", "bio": "শাড়ি ও গয়না",
+                                                 "languages": ["bn"], "experience_level": "beginner"})
+    assert applied.status_code == 201, applied.text
+    hid = applied.json()["id"]
+    assert seen(f"/hosts/applications/{hid}", applied.json()["version"], hopeful)["verification_status"] == "pending"
+    assert rahim.get(f"/hosts/applications/{hid}").status_code == 404  # not theirs
+    verified = s.http.post(f"/hosts/{hid}/verify")
+    assert verified.status_code == 200, verified.text
+    assert seen(f"/hosts/{hid}", verified.json()["version"])["host_name"] == "Sarah Khan"
+
+    # Not yet visible: with the projections frozen, a new auction is in the store but in no read model.
+    frozen = s.procs["project"].popen.pid
+    os.killpg(frozen, signal.SIGSTOP)
+    try:
+        later = s.http.post("/auctions", json={"stream_id": sid, "product_id": SAREE, "starting_price": 500.00,
+                                               "duration_minutes": 30})
+        assert later.status_code == 201, later.text
+        behind = s.http.get(f"/auctions/{later.json()['auction_id']}", params={"min_version": 1})
+        assert behind.status_code == 409, behind.text
+        err = behind.json()["error"]
+        assert err["code"] == "read_model_behind" and err["message_bn"] and err["details"]["version"] is None
+        cart_behind = rahim.post("/cart/add", json={"stream_id": sid, "product_id": SAREE, "quantity": 1})
+        assert cart_behind.status_code == 200, cart_behind.text
+        r = rahim.get("/cart", params={"stream_id": sid, "min_version": cart_behind.json()["version"]})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "read_model_behind"
+        plain = s.http.get(f"/auctions/{later.json()['auction_id']}")  # no version: the read model as it is
+        assert plain.status_code == 404 and plain.json()["error"]["code"] == "auction_not_found"
+    finally:
+        os.killpg(frozen, signal.SIGCONT)
+    wait_until(lambda: s.http.get(f"/auctions/{later.json()['auction_id']}",
+                                  params={"min_version": later.json()["version"]}).status_code == 200,
+               timeout=60, what="the auction after the thaw")
+    bad = s.http.get(f"/auctions/{lot}", params={"min_version": "soon"})
+    assert bad.status_code == 422 and bad.json()["error"]["details"]["fields"][0]["field"] == "min_version"
+
 
 # ── Journey 16: A show's whole history ──────────────────────────────────────────────────────────────
 
