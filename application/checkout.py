@@ -219,7 +219,7 @@ class CheckoutService:
                 discount=discount, discount_code=cmd.discount_code.upper() if cmd.discount_code else None,
                 open_cod_orders=cmd.open_cod_orders, emi_months=cmd.emi_months)
             payment = Payment.initiate(id=payment_id, now=now, order_id=str(order_id), method=cmd.payment_method,
-                                       amount=order.total, order_total=order.total)
+                                       amount=order.total, order_total=order.total, stream_id=str(cmd.stream_id))
             uow.add(order)
             uow.add(payment)
             if cmd.payment_method == "cod":  # paid on delivery: the held units are sold now

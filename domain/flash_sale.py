@@ -36,16 +36,17 @@ from domain.commerce_errors import (
     require_quantity,
 )
 from domain.errors import DomainError
+from domain.show_scoped import ShowScoped
 
 HELD, CONFIRMED, RELEASED = "held", "confirmed", "released"
 SELLING = ("active", "sold_out")  # states in which the sale takes reservations (inside its window)
 CLOSED = ("ended", "cancelled")
 
 
-class FlashSale(Aggregate):
+class FlashSale(ShowScoped):
     """States: scheduled → active ⇄ sold_out → ended; scheduled/active/sold_out → cancelled."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Scheduled(Event, Aggregate.Created):

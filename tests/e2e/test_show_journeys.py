@@ -5,8 +5,12 @@ services, asserting the values a user sees. One test per journey, named after it
 from __future__ import annotations
 
 import asyncio
+import csv
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
+from domain.stream_moderators import moderators_id
 from tests.conftest import Environments
 from tests.e2e.journeys import P, Show, show, show_settings  # noqa: F401  (the module-scoped stack fixture)
-from tests.support import Proc, free_port, wait_until
+from tests.support import ROOT, Proc, free_port, settings_env, wait_until
 
 # ── Journey 1: Scheduled flash sale ────────────────────────────────────────────────────────────────
 
@@ -278,6 +284,71 @@ def test_read_your_writes_everywhere(show: Show) -> None:  # noqa: F811  (the fi
 
 
 # ── Journey 16: A show's whole history ──────────────────────────────────────────────────────────────
+
+async def test_a_show_s_whole_history(show: Show, tmp_path: Path) -> None:  # noqa: F811  (the fixture)
+    """A show with a chat, a flash-sale hold paid through the provider, a bid, a cart and a moderator: every
+    stored event of every aggregate of the show names it, and ``livecommerce replay --stream ID`` (the CLI) holds
+    all of them, plus the show's chat and joins from the interactions topic."""
+    s = show
+    sid = live_show(s, products=[{"product_id": SAREE, "special_price": 2500.00, "limited_quantity": 50}])
+    buyer, bidder = str(uuid.uuid4()), str(uuid.uuid4())
+    viewer = await s.viewer("viewer", buyer)
+    try:
+        assert (await viewer.call("join_stream", {"stream_id": sid}))["ok"]
+        said = await viewer.call("send_message", {"stream_id": sid, "message": "শাড়িটা কত?"})
+        assert said["ok"], said
+    finally:
+        await viewer.client.disconnect()
+    moderator = s.http.post(f"/streams/{sid}/moderators", json={"moderator_id": str(uuid.uuid4())})
+    assert moderator.status_code == 201, moderator.text
+    sale = s.http.post("/flash-sales", json={"stream_id": sid, "product_id": SAREE, "flash_price": 1800.00,
+                                             "available_quantity": 5, "duration_minutes": 30,
+                                             "announcement_message": "ঈদ অফার"}).json()
+    shopper = s.as_user("viewer", buyer)
+    held = shopper.post(f"/flash-sales/{sale['id']}/purchase", json={"quantity": 1},
+                        headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert held.status_code == 201, held.text
+    cart = shopper.post("/cart/add", json={"stream_id": sid, "product_id": SAREE, "quantity": 1}).json()
+    placed = shopper.post("/checkout/instant", headers={"Idempotency-Key": str(uuid.uuid4())}, json={
+        "stream_id": sid, "payment_method": "bkash", "shipping_address": {"city": "Dhaka"},
+        "cart_items": [{"product_id": SAREE, "quantity": 1, "price": 1800.00, "flash_sale_id": sale["id"],
+                        "reservation_id": held.json()["reservation_id"]}]})
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert s.pay(order["payment_url"]).status_code == 200
+    wait_until(lambda: shopper.get(f"/orders/{order['order_id']}").json().get("payment_status") == "completed",
+               timeout=30, what="the payment confirmed")
+    lot = s.http.post("/auctions", json={"stream_id": sid, "product_id": SAREE, "starting_price": 1000.00,
+                                         "duration_minutes": 30}).json()["auction_id"]
+    bid = s.as_user("viewer", bidder).post(f"/auctions/{lot}/bids", json={"max_amount": 1200.00},
+                                           headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert bid.status_code == 201, bid.text
+
+    # The store's own list: every event of every aggregate of this show.
+    aggregates = {sid, sale["id"], cart["cart_id"], order["order_id"], order["payment_id"], lot,
+                  str(moderators_id(sid))}
+    with psycopg.connect(s.env.postgres_url) as conn:
+        stored = conn.execute("SELECT originator_id::text, originator_version, topic FROM livecommerce_events"
+                              " WHERE originator_id = ANY(%s::uuid[])", (list(aggregates),)).fetchall()
+    types = {t.rsplit(":", 1)[-1] for _, _, t in stored}
+    assert {"Payment.Completed", "FlashSale.ReservationConfirmed", "Auction.BidPlaced", "Cart.ItemAdded",
+            "Order.Paid", "StreamModerators.ModeratorAssigned"} <= types, types
+    # Every kind of aggregate of the show is in the store, and in the replay below.
+    assert {a for a, _, _ in stored} == aggregates
+
+    out = tmp_path / "replay"
+    done = subprocess.run([sys.executable, "-m", "interfaces.cli", "replay", "--out", str(out), "--format",
+                           "csv", "--stream", sid, "--kafka", "--no-progress"], cwd=ROOT,
+                          env=settings_env(s.env), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [r for part in sorted(out.glob("*part-*.csv")) for r in csv.DictReader(part.open(encoding="utf-8"))]
+    assert rows and all(r["stream_id"] == sid for r in rows)
+    replayed = {(r["aggregate_id"], int(r["aggregate_version"])) for r in rows if r["aggregate_id"]}
+    assert replayed == {(a, v) for a, v, _ in stored}, f"{len(replayed)} replayed of {len(stored)} stored"
+    kinds = [r["type"] for r in rows if not r["aggregate_id"]]
+    assert "chat.message_sent" in kinds and "presence.joined" in kinds, kinds
+    chat = next(json.loads(r["payload"]) for r in rows if r["type"] == "chat.message_sent")
+    assert chat["message"] == "শাড়িটা কত?" and chat["user_id"] == buyer
 
 
 # ── Journey 17: A newcomer's first minutes ──────────────────────────────────────────────────────────
