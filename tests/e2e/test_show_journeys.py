@@ -353,3 +353,86 @@ async def test_a_show_s_whole_history(show: Show, tmp_path: Path) -> None:  # no
 
 # ── Journey 17: A newcomer's first minutes ──────────────────────────────────────────────────────────
 
+def test_a_newcomer_s_first_minutes(show: Show, tmp_path: Path) -> None:  # noqa: F811  (the fixture)
+    """The README's "Try it" block runs as written (bash and curl, only the address changed); a malformed id
+    is a 400 invalid_id on every route, not "No such endpoint"; an HLS address before anyone publishes says the
+    show is not on air yet, in English and Bangla; two checkouts' ``livecommerce dev up`` give two stores."""
+    s = show
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("Try it", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    ran = subprocess.run(["bash", "-euo", "pipefail", "-c", block.replace("http://localhost:8000", s.url)],
+                         cwd=ROOT, env=settings_env(s.env), capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    hls, started, shown, malformed = (json.loads(line) for line in ran.stdout.splitlines())
+    assert hls["error"]["code"] == "stream_not_on_air" and hls["error"]["message_bn"]
+    assert started["stream_key"].startswith("live_") and started["version"] == 2
+    assert (shown["id"], shown["status"], shown["version"]) == (started["id"], "live", 2)
+    assert shown["title_bn"] == "আইফোন ১৪ প্রো ফ্ল্যাশ সেল"
+    assert malformed["error"]["code"] == "invalid_id" and malformed["error"]["details"]["parameter"] == "stream_id"
+
+    for method, path in (("GET", "/streams/not-a-uuid"), ("POST", "/streams/42/start"), ("GET", "/orders/abc"),
+                         ("GET", "/auctions/x"), ("GET", "/group-buys/1"), ("GET", "/flash-sales/%20"),
+                         ("GET", "/hosts/me"), ("POST", "/auctions/nope/bids")):
+        r = s.http.request(method, path)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_id", (path, r.text)
+        assert r.json()["error"]["message_bn"]
+    assert s.http.get("/no-such-thing").json()["error"]["code"] == "route_not_found"
+    unknown = s.http.get(f"/streams/{uuid.uuid4()}")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "stream_not_found"
+
+    sid = live_show(s)
+    assert s.http.get(f"/streams/{sid}", params={"min_version": 2}).json()["status"] == "live"
+    for name in ("master.m3u8", "720p/index.m3u8"):
+        r = httpx.get(f"{s.url}/hls/{sid}/{name}", timeout=10)
+        assert r.status_code == 404, r.text
+        err = r.json()["error"]
+        assert (err["code"], err["details"]) == ("stream_not_on_air", {"stream_id": sid, "status": "live"})
+        assert "not on air" in err["message"] and err["message_bn"]
+    assert httpx.get(f"{s.url}/hls/not-a-show/master.m3u8", timeout=10).json()["error"]["code"] == "invalid_id"
+
+    # Two checkouts of the project on this machine: `dev up` in each (the session's Kafka and MongoDB given, as
+    # a developer's settings would; PostgreSQL and Redis found as a newcomer's laptop has them).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVECOMMERCE_")}
+    env.update(LIVECOMMERCE_KAFKA_BOOTSTRAP=s.env.kafka_bootstrap, LIVECOMMERCE_MONGO_URL=s.env.mongo_url)
+    cli = str(ROOT / ".venv" / "bin" / "livecommerce")
+    checkouts = [tmp_path / "one" / "live-commerce", tmp_path / "two" / "live-commerce"]
+    stacks = []
+    try:
+        for checkout in checkouts:
+            checkout.mkdir(parents=True)
+            for step in (["dev", "up"], ["migrate"]):
+                done = subprocess.run([cli, *step], cwd=checkout, env=env, capture_output=True, text=True,
+                                      timeout=120)
+                assert done.returncode == 0, done.stdout + done.stderr
+            stacks.append(dict(line.split("=", 1) for line in
+                               (checkout / ".livecommerce" / "stack.env").read_text().splitlines()))
+        one, two = stacks
+        for key in ("LIVECOMMERCE_POSTGRES_URL", "LIVECOMMERCE_REDIS_URL", "LIVECOMMERCE_MONGO_DB",
+                    "LIVECOMMERCE_TOPIC_PREFIX"):
+            assert one[key] != two[key], key
+        assert one["LIVECOMMERCE_KAFKA_BOOTSTRAP"] == two["LIVECOMMERCE_KAFKA_BOOTSTRAP"]  # one broker, two names
+        # An event stored by the first checkout is not in the second's store.
+        with psycopg.connect(one["LIVECOMMERCE_POSTGRES_URL"], autocommit=True) as conn:
+            conn.execute("INSERT INTO livecommerce_events (originator_id, originator_version, topic, state)"
+                         " VALUES (%s, 1, 'poisoned:Event', '\\x7b7d')", (uuid.uuid4(),))
+        counts = []
+        for stack in stacks:
+            with psycopg.connect(stack["LIVECOMMERCE_POSTGRES_URL"]) as conn:
+                counts.append(conn.execute("SELECT count(*) FROM livecommerce_events").fetchone()[0])  # type: ignore[index]
+        assert counts == [1, 0]
+        shared = tmp_path / "three" / "live-commerce"
+        shared.mkdir(parents=True)
+        done = subprocess.run([cli, "dev", "up"], cwd=shared, env={**env, "LIVECOMMERCE_DEV_SHARED_STACK": "1"},
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        told = (shared / ".livecommerce" / "stack.env").read_text()
+        assert "/livecommerce\n" in told and "TOPIC_PREFIX" not in told  # told to share: the one default store
+    finally:
+        for checkout in checkouts:
+            if (checkout / ".livecommerce").exists():
+                subprocess.run([cli, "dev", "down"], cwd=checkout, env=env, capture_output=True, timeout=60)
+        for stack in stacks:
+            admin, db = stack["LIVECOMMERCE_POSTGRES_URL"].rsplit("/", 1)
+            with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
