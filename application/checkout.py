@@ -97,6 +97,7 @@ class Placed:
     payment_status: str
     emi: dict[str, Any] | None
     replayed: bool
+    version: int = 0  # the order's: GET /orders/:id?min_version= waits for it
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,7 @@ class CheckoutService:
                 discount=discount, discount_code=cmd.discount_code.upper() if cmd.discount_code else None,
                 open_cod_orders=cmd.open_cod_orders, emi_months=cmd.emi_months)
             payment = Payment.initiate(id=payment_id, now=now, order_id=str(order_id), method=cmd.payment_method,
-                                       amount=order.total, order_total=order.total)
+                                       amount=order.total, order_total=order.total, stream_id=str(cmd.stream_id))
             uow.add(order)
             uow.add(payment)
             if cmd.payment_method == "cod":  # paid on delivery: the held units are sold now
@@ -366,7 +367,7 @@ def _settle_holds(uow: UnitOfWork, order: Order, now: datetime, *, paid: bool) -
 
 def _placed(order: Order, payment: Payment, *, replayed: bool) -> Placed:
     return Placed(order.id, payment.id, order.total, order.discount, order.payment_method, order.status,
-                  payment.status, order.emi, replayed)
+                  payment.status, order.emi, replayed, order.version)
 
 
 def _stream_missing(stream_id: UUID) -> Exception:

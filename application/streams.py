@@ -83,6 +83,22 @@ class StreamUrls:
         return f"{self.playback_base_url.rstrip('/')}/{stream_id}/master.m3u8"
 
 
+def new_stream_key(stream_id: UUID, secret: str) -> str:
+    """``live_{stream id, 32 hex}_{secret}``: the key names its show, so the RTMP door asks the event store
+    whether it opens that show instead of searching a read model that may not have the show yet."""
+    return f"live_{stream_id.hex}_{secret}"
+
+
+def stream_id_in_key(key: str) -> UUID | None:
+    """The show a key names, or None for a key of the older ``live_{secret}`` form (or no key of ours)."""
+    if len(key) < 46 or not key.startswith("live_") or key[37] != "_":
+        return None
+    try:
+        return UUID(hex=key[5:37])
+    except ValueError:
+        return None
+
+
 def _not_found(stream_id: UUID) -> Exception:
     return StreamNotFound("stream not found", stream_id=str(stream_id))
 
@@ -149,7 +165,7 @@ class StreamService:
 
     async def schedule(self, cmd: ScheduleStream) -> CommandResult:
         stream_id = self._new_id()
-        stream_key = f"live_{self._new_token()}"
+        stream_key = new_stream_key(stream_id, self._new_token())
         now = self._clock()
         await check_catalogue(self.catalogue, cmd.vendor_id, [p.product_id for p in cmd.products])
 

@@ -29,6 +29,7 @@ from domain.commerce_errors import (
     require_money,
     require_quantity,
 )
+from domain.show_scoped import ShowScoped
 
 ZERO = Decimal("0.00")
 
@@ -79,10 +80,10 @@ class DiscountRule:
         return cls(**data)
 
 
-class Cart(Aggregate):
+class Cart(ShowScoped):
     """States: open → checked_out."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Opened(Event, Aggregate.Created):

@@ -26,14 +26,15 @@ from domain.commerce_errors import (
     require_money,
     require_quantity,
 )
+from domain.show_scoped import ShowScoped
 
 HELD, CONVERTED, RELEASED = "held", "converted", "released"
 
 
-class GroupBuy(Aggregate):
+class GroupBuy(ShowScoped):
     """States: open → unlocked / failed."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Launched(Event, Aggregate.Created):

@@ -36,6 +36,7 @@ from domain.commerce_errors import (
     require_money,
     require_quantity,
 )
+from domain.show_scoped import ShowScoped
 
 PAYMENT_METHODS = ("bkash", "nagad", "rocket", "card", "cod", "emi")
 EMI_TERMS = (3, 6, 12)
@@ -75,10 +76,10 @@ def emi_plan(total: Decimal, months: int) -> dict[str, Any]:
     }
 
 
-class Order(Aggregate):
+class Order(ShowScoped):
     """States: pending_payment ⇄ payment_failed → cancelled; either unpaid state → paid → refunded."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Placed(Event, Aggregate.Created):

@@ -146,6 +146,9 @@ class Settings(BaseSettings):
 
     # --- dev stack ------------------------------------------------------------------------------------
     state_dir: Path = STATE_DIR
+    # False: each checkout gets its own PostgreSQL database, MongoDB database, Kafka topic prefix and Redis
+    # server, named after its folder (infra/devstack/checkout.py); True: every checkout shares the defaults.
+    dev_shared_stack: bool = False
     dev_kafka_port: int = Field(default=0, description="0 picks a free port")
     dev_mongo_port: int = Field(default=0, description="0 picks a free port")
 

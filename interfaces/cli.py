@@ -101,7 +101,7 @@ def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
     async def main(stop: asyncio.Event) -> None:
         async with KafkaEventSink(settings) as sink:
             result = await run_media_worker(
-                settings, args.stream, source, sink, keys=PgStreamKeys(settings.read_url), pace=args.pace, stop=stop,
+                settings, args.stream, source, sink, keys=PgStreamKeys(settings), pace=args.pace, stop=stop,
                 options=options, forward_to=args.forward or (),
                 highlights={"auto": "auto", "yes": True, "no": False}[args.highlights],
                 log_events=lambda: read_show_log(settings, args.stream),
@@ -121,7 +121,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     async def main(stop: asyncio.Event) -> None:
         async with KafkaEventSink(settings) as sink:
             door = IngestDoor(listen=RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind),
-                              keys=PgStreamKeys(settings.read_url), sink=sink)
+                              keys=PgStreamKeys(settings), sink=sink)
             await door.serve(stop)
 
     return _run_until_signal(main)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -9,16 +10,19 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from application.checkout import Checkout, Item, Placed, order_id_for, payment_id_for
+from application.checkout import Checkout, Item, Placed, cart_id_for, order_id_for, payment_id_for
 from domain.errors import DomainError
 from infra.idempotency import request_hash
 from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
+from infra.version_waiter import CARTS, ORDERS
 from interfaces.http.auth import authenticate, refusal
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response, idempotent_replay
 from interfaces.http.fulfilment import order_fulfilment
 from interfaces.http.presenters import iso, money
+from interfaces.http.read_your_writes import visible
 from interfaces.http.schemas import Body, Money
+from projections.carts_pg import get_cart
 from projections.orders_pg import get_order, open_cod_orders, order_refunds, stream_vendor
 
 bp = Blueprint("checkout", url_prefix="/api/v1/live-commerce")
@@ -29,6 +33,11 @@ class CartAddBody(Body):
     product_id: UUID
     quantity: Annotated[int, Field(ge=1, le=100)] = 1
     special_price: Money | None = None
+
+
+class CartQuery(Body):
+    stream_id: UUID
+    min_version: Annotated[int, Field(ge=0)] | None = None
 
 
 class CartItemIn(Body):
@@ -79,7 +88,7 @@ async def cart_add(request: Request) -> HTTPResponse:
 def _placed_reply(p: Placed, redirect: str | None) -> dict[str, Any]:
     return {"order_id": str(p.order_id), "payment_id": str(p.payment_id), "order_status": p.order_status,
             "payment_status": p.payment_status, "payment_method": p.payment_method, "total": money(p.total),
-            "discount": money(p.discount), "emi": p.emi, "payment_url": redirect}
+            "discount": money(p.discount), "emi": p.emi, "payment_url": redirect, "version": p.version}
 
 
 @bp.post("/checkout/instant")
@@ -142,12 +151,16 @@ async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
     except DomainError as exc:
         return refusal(exc)
     c = _c(request)
-    row = await get_order(c.read_db, str(order_id))
-    allowed = row is not None and (str(row["buyer_id"]) == actor.user_id or actor.is_admin or (
+    oid = str(order_id)
+    row = await visible(request, ORDERS, oid, lambda: get_order(c.read_db, oid), "order_not_found",
+                        {"order_id": oid})
+    if isinstance(row, HTTPResponse):
+        return row
+    allowed = str(row["buyer_id"]) == actor.user_id or actor.is_admin or (
         "vendor" in actor.roles and actor.vendor_id is not None
-        and await stream_vendor(c.read_db, row["stream_id"]) == actor.vendor_id))
-    if row is None or not allowed:
-        return error_response(404, "order_not_found", {"order_id": str(order_id)})
+        and await stream_vendor(c.read_db, row["stream_id"]) == actor.vendor_id)
+    if not allowed:
+        return error_response(404, "order_not_found", {"order_id": oid})
     refunds = [{"refund_id": str(r["refund_id"]), "amount": money(r["amount"]), "reason": r["reason"],
                 "status": r["status"], "manual": r["manual"], "provider_refund_id": r["provider_refund_id"],
                 "failure": r["failure"], "requested_at": iso(r["requested_at"]), "updated_at": iso(r["updated_at"])}
@@ -158,7 +171,8 @@ async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
                  "payment_method": row["payment_method"], "total": money(row["total"]),
                  "discount": money(row["discount"]), "lines": row["lines"], "emi": row["emi"],
                  "refunded": money(row["refunded"]), "refunds": refunds,
-                 "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])})
+                 "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
+                 "version": row["aggregate_version"]})
 
 
 @bp.exception(GatewayError)
@@ -174,3 +188,30 @@ async def provider_did_not_open(request: Request, exc: GatewayError) -> HTTPResp
     if isinstance(exc, GatewayRejected):
         return error_response(409, "payment_provider_refused", {**details, "provider_code": exc.code})
     return error_response(503, "payment_provider_unavailable", details)
+
+
+@bp.get("/cart")
+async def cart(request: Request) -> HTTPResponse:
+    """The signed-in buyer's live cart for one show (``stream_id``); ``min_version`` (from ``POST /cart/add``)
+    waits for the cart to show that change. A buyer who has added nothing yet has an empty cart (version 0)."""
+    buyer = _buyer(request)
+    if isinstance(buyer, HTTPResponse):
+        return buyer
+    query = CartQuery.model_validate({k: v[0] for k, v in request.args.items()})
+    c = _c(request)
+    cid = str(cart_id_for(buyer, query.stream_id))
+    row = await visible(request, CARTS, cid, lambda: get_cart(c.read_db, cid), "cart_not_found",
+                        {"cart_id": cid})
+    if isinstance(row, HTTPResponse):
+        if row.status != 404:
+            return row
+        row = {"id": cid, "status": "open", "lines": [], "subtotal": 0, "discount": 0, "total": 0,
+               "discount_rule": None, "order_id": None, "aggregate_version": 0}
+    rule = row["discount_rule"] or {}
+    return json({"cart_id": cid, "stream_id": str(query.stream_id), "status": row["status"],
+                 "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
+                            "unit_price": money(Decimal(str(i["unit_price"])))} for i in row["lines"]],
+                 "subtotal": money(row["subtotal"]), "discount": money(row["discount"]),
+                 "total": money(row["total"]), "discount_code": rule.get("code"),
+                 "order_id": str(row["order_id"]) if row["order_id"] else None,
+                 "version": row["aggregate_version"]})

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json as json_module
 import logging
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from pydantic import ValidationError
 from sanic import Request, Sanic
@@ -62,6 +64,30 @@ def _cache_key(status: int, code: str, details: dict[str, Any] | None) -> tuple[
     return (status, code, *sorted((k, type(v).__name__, v) for k, v in details.items()))
 
 
+_UUID = re.compile(r"^[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$")
+
+
+def malformed_id(app: Sanic, path: str) -> tuple[str, str] | None:
+    """(parameter, value) when ``path`` is one of our routes but for an id that is not a UUID, so the client
+    hears "that id is malformed" (``400 invalid_id``) instead of "no such endpoint"."""
+    got = [unquote(s) for s in path.strip("/").split("/")]
+    for route in app.router.routes:
+        if len(route.parts) != len(got):
+            continue
+        bad = None
+        for part, seg in zip(route.parts, got, strict=True):
+            if part.startswith("<") and part.endswith(">"):
+                name, _, kind = part[1:-1].partition(":")
+                if kind == "uuid" and not _UUID.match(seg) and bad is None:
+                    bad = (name, seg)
+            elif part != seg:
+                break
+        else:
+            if bad is not None:
+                return bad
+    return None
+
+
 def validation_details(exc: ValidationError) -> dict[str, Any]:
     return {
         "fields": [
@@ -81,7 +107,15 @@ def install(app: Sanic) -> None:
         return error_response(422, "validation_failed", validation_details(exc))
 
     @app.exception(NotFound)
-    async def on_not_found(_: Request, exc: NotFound) -> HTTPResponse:
+    async def on_not_found(request: Request, exc: NotFound) -> HTTPResponse:
+        if request.path.startswith("/hls/"):  # a file the show's media worker has not written (yet)
+            from interfaces.http.media import hls_missing
+
+            return await hls_missing(request)
+        malformed = malformed_id(request.app, request.path)
+        if malformed is not None:
+            name, value = malformed
+            return error_response(400, "invalid_id", {"parameter": name, "value": value[:64], "expected": "uuid"})
         return error_response(404, "route_not_found")
 
     @app.exception(MethodNotAllowed)

@@ -22,10 +22,12 @@ from sanic.response import HTTPResponse, json
 from application.access import refuse
 from application.flash_sales import CreateFlashSale, Purchase
 from application.sale_access import authorize_sale
+from infra.version_waiter import FLASH_SALES
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
+from interfaces.http.read_your_writes import visible
 from interfaces.http.schemas import Body, Money
 from projections.flash_sales import deals_for_stream, sale_key
 
@@ -175,9 +177,11 @@ async def cancel(request: Request, sale_id: UUID) -> HTTPResponse:
 async def get_flash_sale(request: Request, sale_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
-    row = await c.read_db.fetchone("SELECT * FROM flash_sales WHERE id = %s", (str(sale_id),))
-    if row is None:
-        return error_response(404, "flash_sale_not_found", {"flash_sale_id": str(sale_id)})
+    fid = str(sale_id)
+    row = await visible(request, FLASH_SALES, fid, lambda: c.read_db.fetchone(
+        "SELECT * FROM flash_sales WHERE id = %s", (fid,)), "flash_sale_not_found", {"flash_sale_id": fid})
+    if isinstance(row, HTTPResponse):
+        return row
     live = await c.redis.hgetall(sale_key(str(sale_id)))
     return json({**_deal(row), "id": str(row["id"]), "stream_id": str(row["stream_id"]), "status": row["status"],
                  "sold_quantity": row["sold_quantity"], "reserved_quantity": row["reserved_quantity"],

@@ -16,10 +16,12 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from application.hosts import HostApplication, HostStream
+from infra.version_waiter import HOSTS
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso
+from interfaces.http.read_your_writes import visible
 from interfaces.http.schemas import Body, Language, StreamType
 from projections import host_queries as hq
 from projections.hosts_pg import host_status_key
@@ -241,12 +243,33 @@ async def commission(request: Request, host_id: UUID) -> HTTPResponse:
 
 
 # ---- viewers ------------------------------------------------------------------------------------------
+@bp.get("/hosts/applications/<host_id:uuid>")
+@requires("host.apply")
+async def get_application(request: Request, host_id: UUID) -> HTTPResponse:
+    """One application with its review status, for the applicant and admins; ``min_version`` (from
+    ``POST /hosts/apply`` or a review) waits for it to show."""
+    c = _c(request)
+    hid = str(host_id)
+    row = await visible(request, HOSTS, hid, lambda: hq.host_by_id(c.read_db, hid), "host_not_found",
+                        {"host_id": hid})
+    if isinstance(row, HTTPResponse):
+        return row
+    actor = actor_of(request)
+    if not actor.is_admin and str(row["user_id"]) != actor.user_id:
+        return error_response(404, "host_not_found", {"host_id": hid})
+    return json(_host(row))
+
+
 @bp.get("/hosts/<host_id:uuid>")
 async def get_host(request: Request, host_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
-    row = await hq.host_by_id(c.read_db, str(host_id))
-    if row is None or row["verification_status"] != "verified":
+    hid = str(host_id)
+    row = await visible(request, HOSTS, hid, lambda: hq.host_by_id(c.read_db, hid), "host_not_found",
+                        {"host_id": hid})
+    if isinstance(row, HTTPResponse):
+        return row
+    if row["verification_status"] != "verified":
         return error_response(404, "host_not_found", {"host_id": str(host_id)})
     public = {k: v for k, v in _host(row).items()
               if k not in ("rejection_reason", "suspension_reason", "commission_rate")}

@@ -5,6 +5,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_json": ("The request body is not valid JSON.", "অনুরোধের বডি সঠিক JSON নয়।"),
     "not_found": ("Not found.", "পাওয়া যায়নি।"),
     "route_not_found": ("No such endpoint.", "এমন কোনো এন্ডপয়েন্ট নেই।"),
+    "invalid_id": ("The id in the address is not valid: ids are UUIDs, e.g. 5b0f4a9e-8a52-4c8e-9f51-2f6a3c1d7e11.",
+                   "ঠিকানার আইডিটি সঠিক নয়: আইডি একটি UUID, যেমন 5b0f4a9e-8a52-4c8e-9f51-2f6a3c1d7e11।"),
+    "stream_not_on_air": ("The show is not on air yet: its video starts when the host starts broadcasting.",
+                          "শো-টি এখনও সম্প্রচারে আসেনি: হোস্ট সম্প্রচার শুরু করলে ভিডিও শুরু হবে।"),
     "method_not_allowed": ("Method not allowed.", "এই পদ্ধতি অনুমোদিত নয়।"),
     "stream_not_found": ("The stream does not exist.", "স্ট্রিমটি পাওয়া যায়নি।"),
     "stream_not_startable": ("Only a scheduled stream can be started.", "শুধু নির্ধারিত স্ট্রিম শুরু করা যায়।"),
@@ -33,6 +37,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "group_buy_not_found": ("The group buy does not exist.", "গ্রুপ বাইটি পাওয়া যায়নি।"),
     "auction_not_found": ("The auction does not exist.", "নিলামটি পাওয়া যায়নি।"),
     "flash_sale_not_found": ("The flash sale does not exist.", "ফ্ল্যাশ সেলটি পাওয়া যায়নি।"),
+    "cart_not_found": ("There is no cart for this show yet.", "এই শো-তে এখনও কোনো কার্ট নেই।"),
     "read_model_behind": ("The change is accepted but not visible yet; retry shortly.",
                           "পরিবর্তন গৃহীত হয়েছে কিন্তু এখনও দেখা যাচ্ছে না; একটু পরে আবার চেষ্টা করুন।"),
     # commerce

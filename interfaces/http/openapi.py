@@ -45,6 +45,9 @@ ERROR = {
 }
 
 
+MIN_VERSION = {"name": "min_version", "in": "query", "required": False,
+               "schema": {"type": "integer", "minimum": 0},
+               "description": "the version a command answered with: wait for it (409 read_model_behind if not yet)"}
 _PARAM = re.compile(r"<(\w+)(?::[^>]+)?>")
 
 
@@ -60,13 +63,17 @@ def _routes_from_router(app: Sanic, known: set[tuple[str, str]]) -> list[tuple[s
             handler = r.handler
             doc = (inspect.getdoc(handler) or handler.__name__.replace("_", " ")).splitlines()[0]
             model = None
+            source = ""
             try:
-                found = re.search(r"(\w+)\.model_validate", inspect.getsource(handler))
+                source = inspect.getsource(handler)
+                found = re.search(r"(\w+)\.model_validate", source)
                 model = getattr(sys.modules[handler.__module__], found.group(1)) if found else None
             except (OSError, TypeError):
                 model = None
             params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                       for n in _PARAM.findall(r.path)]
+            if "visible(" in source:  # interfaces.http.read_your_writes: waits for the command's version
+                params.append(MIN_VERSION)
             out.append((method, path, doc, model, params))
     return out
 
@@ -87,9 +94,10 @@ def document(app: Sanic | None = None) -> dict[str, Any]:
             components.update(schema.pop("$defs", {}))
             components[model.__name__] = schema
             if method == "get":
+                named = {p["name"] for p in op["parameters"]}
                 op["parameters"] += [
                     {"name": k, "in": "query", "required": False, "schema": v}
-                    for k, v in schema.get("properties", {}).items()
+                    for k, v in schema.get("properties", {}).items() if k not in named
                 ]
             else:
                 op["requestBody"] = {"required": True, "content": {

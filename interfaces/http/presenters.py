@@ -95,7 +95,8 @@ def stream_detail(row: dict[str, Any], products: list[dict[str, Any]], status: d
         "engagement_stats": {
             "total_likes": int(_num(metrics, "likes")),
             "total_messages": int(_num(metrics, "messages")),
-            "average_watch_time": round(_num(metrics, "average_watch_time"), 1),
+            # minutes, as the spec shows (and as analytics has it); the metric is kept in seconds
+            "average_watch_time": round(_num(metrics, "average_watch_time") / 60, 1),
         },
         "sales_stats": {
             "total_purchases": purchases,

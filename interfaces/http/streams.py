@@ -16,6 +16,7 @@ from sanic.response import HTTPResponse, json
 from application.access import stream_owners
 from application.streams import ProductTerms, ScheduleStream
 from infra.bootstrap import Container
+from infra.version_waiter import STREAMS
 from interfaces.http import presenters
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import container as _c
@@ -147,19 +148,8 @@ def _with_host(shaped: dict[str, Any], row: dict[str, Any], hosts: dict[str, dic
 async def _row_at_least(c: Container, sid: str, version: int | None) -> dict[str, Any] | None:
     """Read-your-writes: the row, waiting briefly (woken by the projection's NOTIFY) for ``version``."""
     assert c.read_db is not None and c.versions is not None
-    if version is None:
-        return await q.get_stream(c.read_db, sid)
-    fut = c.versions.register(sid, version)
-    row = None
-    if not c.versions.known_behind(sid, version):  # else reading now is wasted: the NOTIFY will bring it
-        row = await q.get_stream(c.read_db, sid)
-        if row is not None and row["aggregate_version"] >= version:
-            c.versions.unregister(sid, fut)
-            return row
-    newer = await c.versions.wait_registered(sid, fut, c.settings.read_your_writes_timeout_s)
-    if newer is not None:
-        return newer
-    return row if row is not None else await q.get_stream(c.read_db, sid)
+    return await c.versions.at_least(STREAMS, sid, version, lambda: q.get_stream(c.read_db, sid),
+                                     c.settings.read_your_writes_timeout_s)
 
 
 @bp.post("/streams/<stream_id:uuid>/start")

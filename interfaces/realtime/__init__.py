@@ -68,7 +68,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         reaper = PresenceReaper(redis, publisher, ids.origin, reannounce=namespace.reannounce)
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
                                  ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
-                                 presence=ledger)
+                                 presence=ledger, store_status=lambda sid: _store_status(app, sid))
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))
@@ -150,6 +150,30 @@ async def _show_staff(app: Sanic, stream_id: str) -> ShowStaff | None:
         return ShowStaff(stream.host_id, stream.vendor_id, mods)
 
     return await asyncio.to_thread(load)
+
+
+async def _store_status(app: Sanic, stream_id: str) -> str | None:
+    """A show's status read from the event store itself, past the writer's cache (another process may have
+    started the show): for admitting a viewer when ``STREAM_STATUS`` has not caught up yet."""
+    from eventsourcing.application import AggregateNotFoundError
+
+    from domain.live_stream import LiveStream
+
+    store = app.ctx.container.store
+    if store is None:
+        return None
+
+    def load() -> str | None:
+        try:  # a version bound reads the stored events instead of the writer's cached object
+            stream = store.repository.get(uuid.UUID(stream_id), version=EVERY_VERSION)
+        except AggregateNotFoundError:
+            return None
+        return stream.status if isinstance(stream, LiveStream) else None
+
+    return await asyncio.to_thread(load)
+
+
+EVERY_VERSION = 2**62
 
 
 async def _featured_product(app: Sanic, stream_id: str, product_id: str) -> dict[str, Any]:

@@ -49,6 +49,8 @@ def utc_now() -> datetime:
 
 # A show's host, vendor and moderators, as the event store has them now (None: no such show in the store).
 StaffLookup = Callable[[str], Awaitable[ShowStaff | None]]
+# A show's status as the event store has it now (None: no such show in the store).
+StatusLookup = Callable[[str], Awaitable[str | None]]
 
 
 @dataclass
@@ -64,3 +66,4 @@ class Services:
     moderator: ChatModerator
     staff: StaffLookup
     presence: PresenceLedger
+    store_status: StatusLookup

@@ -117,10 +117,11 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         assert isinstance(p, JoinStream)
         svc = self._svc
         s = p.stream_id
+        status: str | None = None
         if s not in conn.streams:
             if len(conn.streams) >= MAX_STREAMS_PER_SOCKET:
                 raise Refused("too_many_streams", limit=MAX_STREAMS_PER_SOCKET)
-            status = (await svc.state.status(s)).get("status")
+            status = await self._admission(s)
             if status is None:
                 raise Refused("stream_not_found", stream_id=s)
             if status in CLOSED:
@@ -137,6 +138,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             svc.ticker.joined(s)
             self._announce(sid, conn, s)
         screen = await svc.state.first_screen(s)
+        if status is not None:  # what admitted this viewer, when the status key had not caught up with it
+            screen["status"] = status
         screen["viewer_count"] = await svc.ticker.total(s)
         if s in svc.pusher.featured:
             screen["featured_product"] = svc.pusher.featured[s]
@@ -150,6 +153,22 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for event, payload in missed:
             await self.emit(event, payload, to=sid, ignore_queue=True)
         return {"ok": True, "stream_id": s, "viewer_count": screen["viewer_count"]}
+
+    async def _admission(self, stream_id: str) -> str | None:
+        """The show's status, to admit a viewer (None: no such show).
+
+        A show only moves forward (scheduled → live → ended or cancelled), and ``STREAM_STATUS`` (a projection)
+        never runs ahead of the event store, so "live" or a closed status there is taken as it is; "live" of a
+        show that ended a moment ago is corrected from the pushed ``LiveStream.Ended``. A missing key or
+        "scheduled" may be behind a show created or started a moment ago (on a freshly started stack the first
+        writes take seconds to be projected): then the event store decides."""
+        svc = self._svc
+        status = (await svc.state.status(stream_id)).get("status")
+        if status in (None, "scheduled"):
+            status = await svc.store_status(stream_id)
+        elif status == "live" and stream_id in svc.pusher.closed_streams:
+            status = "ended"
+        return status
 
     async def _moderates(self, conn: Conn, stream_id: str) -> bool:
         """May this user moderate this show's chat (for the chat privileges and the first screen)?"""

@@ -49,9 +49,19 @@ class StreamRef(Payload):
     stream_id: Uuid
 
 
+# The spec's device_type values (§2.1 ``device_type`` enum), then the ones older clients of ours still send.
+DEVICE_TYPES = ("mobile", "desktop", "tablet", "smart_tv")
+DeviceType = Literal["mobile", "desktop", "tablet", "smart_tv", "tv", "web", "unknown"]
+
+
 class ViewerInfo(Payload):
-    device_type: Literal["mobile", "tablet", "desktop", "tv", "web", "unknown"] = "unknown"
+    device_type: DeviceType = "unknown"
     location: ShortText | None = None
+
+    @field_validator("device_type")
+    @classmethod
+    def _spec_name(cls, v: str) -> str:
+        return "smart_tv" if v == "tv" else v  # one name per kind of screen in the figures (by_device)
 
     @field_validator("location")
     @classmethod
