@@ -1,5 +1,6 @@
 """Analytics base tables from both logs: who watched (``live_stream_viewers``: device, city, watch time), what
-they did (``live_stream_interactions``), and what they put in carts (the funnel's cart adds).
+they did (``live_stream_interactions``), what they put in carts (the funnel's cart adds), and who followed or
+unfollowed a host when (``analytics_follower_changes``: a host's follower growth).
 
 Every row's id derives from its event (uuid5 of the envelope id, or of stream + connection for a viewer), and
 inserts are ON CONFLICT DO NOTHING, so a redelivered event changes nothing. Orders come from ``orders``.
@@ -17,6 +18,7 @@ from projections.timeutil import naive_utc
 
 _NS = uuid.UUID("5e4d3c2b-1a09-4f8e-b7d6-c5b4a3928170")
 KINDS = {"chat.message_sent": "message", "purchase.intent": "purchase_intent"}
+FOLLOW_DELTAS = {"HostFollow.Refollowed": 1, "HostFollow.Unfollowed": -1}
 
 
 def row_id(*parts: object) -> uuid.UUID:
@@ -68,6 +70,18 @@ async def _domain(tx: SqlTx, e: Envelope) -> None:
                          " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
                          (row_id(e.aggregate_id, e.aggregate_version), e.aggregate_id, d["product_id"],
                           d["quantity"], naive_utc(e.occurred_at)))
+    elif e.type == "HostFollow.Followed":
+        await tx.execute("INSERT INTO analytics_follower_changes (id, follow_id, host_id, follower_id, delta, at)"
+                         " VALUES (%s, %s, %s, %s, 1, %s) ON CONFLICT (id) DO NOTHING",
+                         (row_id(e.aggregate_id, e.aggregate_version), e.aggregate_id, d["host_id"],
+                          str(d["follower_id"]), naive_utc(e.occurred_at)))
+    elif e.type in FOLLOW_DELTAS:
+        # Later events of a pair do not name the host: the pair's first row does (same partition, earlier).
+        await tx.execute("INSERT INTO analytics_follower_changes (id, follow_id, host_id, follower_id, delta, at)"
+                         " SELECT %s, follow_id, host_id, follower_id, %s, %s FROM analytics_follower_changes"
+                         " WHERE follow_id = %s ORDER BY at LIMIT 1 ON CONFLICT (id) DO NOTHING",
+                         (row_id(e.aggregate_id, e.aggregate_version), FOLLOW_DELTAS[e.type],
+                          naive_utc(e.occurred_at), e.aggregate_id))
 
 
 class AnalyticsTables:
@@ -84,7 +98,7 @@ class AnalyticsTables:
                 if e.aggregate_id is None and e.stream_id:
                     await _interaction(tx, e)
                     n += 1
-                elif e.type.startswith("Cart."):
+                elif e.type.startswith(("Cart.", "HostFollow.")):
                     await _domain(tx, e)
                     n += 1
         return n
@@ -92,4 +106,4 @@ class AnalyticsTables:
     async def reset(self) -> None:
         async with self._db.transaction() as tx:
             await tx.execute("TRUNCATE live_stream_viewers, live_stream_interactions, analytics_carts,"
-                             " analytics_cart_adds")
+                             " analytics_cart_adds, analytics_follower_changes")
