@@ -12,7 +12,8 @@ Definitions (written down so numbers can be checked by hand):
   within a paisa per order).
 - purchases: sales not refunded in full (a partial refund keeps the purchase; a full one takes it back).
 - buyers: distinct people with a purchase. Viewers: distinct people (signed-in user, else the connection) who
-  joined the show's room. Audience: viewers and buyers together (someone may buy without joining the room).
+  joined the show's room. Audience: everyone the show reached: viewers, and anyone who tapped a product, added
+  to the live cart or bought (someone may buy on the show's page without joining the room).
 - conversion rate: buyers / audience: at most 1 by construction.
 - funnel, in people, each step inside the one before: audience → product views (tapped a product: a purchase
   intent, or went further) → cart adds (added to the live cart, or bought: an instant checkout is a cart
@@ -58,11 +59,18 @@ WITH {SALES},
 viewers AS (SELECT DISTINCT stream_id, {VIEWER_KEY} AS who FROM live_stream_viewers
              WHERE stream_id = ANY(%(streams)s::uuid[])),
 buyers AS (SELECT DISTINCT stream_id, buyer AS who FROM sales WHERE counted),
+reached AS (
+    SELECT stream_id, who FROM viewers
+    UNION SELECT stream_id, user_id::text FROM live_stream_interactions
+     WHERE stream_id = ANY(%(streams)s::uuid[]) AND interaction_type = 'purchase_intent' AND user_id IS NOT NULL
+    UNION SELECT c.stream_id, c.buyer_id::text FROM analytics_carts c
+     WHERE c.stream_id = ANY(%(streams)s::uuid[])
+       AND EXISTS (SELECT 1 FROM analytics_cart_adds a WHERE a.cart_id = c.id)
+    UNION SELECT stream_id, who FROM buyers),
 ids AS (SELECT DISTINCT unnest(%(streams)s::uuid[]) AS stream_id)
 SELECT ids.stream_id::text AS stream_id,
        (SELECT count(*) FROM viewers v WHERE v.stream_id = ids.stream_id) AS viewers,
-       (SELECT count(*) FROM (SELECT who FROM viewers v WHERE v.stream_id = ids.stream_id
-                              UNION SELECT who FROM buyers b WHERE b.stream_id = ids.stream_id) a) AS audience,
+       (SELECT count(*) FROM reached r WHERE r.stream_id = ids.stream_id) AS audience,
        (SELECT count(*) FROM buyers b WHERE b.stream_id = ids.stream_id) AS buyers,
        (SELECT count(*) FROM sales s WHERE s.stream_id = ids.stream_id AND s.counted) AS purchases,
        (SELECT COALESCE(sum(s.net), 0) FROM sales s WHERE s.stream_id = ids.stream_id) AS revenue
