@@ -13,11 +13,14 @@ Definitions (written down so numbers can be checked by hand):
 - purchases: sales not refunded in full (a partial refund keeps the purchase; a full one takes it back).
 - buyers: distinct people with a purchase. Viewers: distinct people (signed-in user, else the connection) who
   joined the show's room. Audience: everyone the show reached: viewers, and anyone who tapped a product, added
-  to the live cart or bought (someone may buy on the show's page without joining the room).
+  to the live cart or checked out (someone may buy on the show's page without joining the room; a refund does
+  not take back that they were reached).
 - conversion rate: buyers / audience: at most 1 by construction.
 - funnel, in people, each step inside the one before: audience → product views (tapped a product: a purchase
-  intent, or went further) → cart adds (added to the live cart, or bought: an instant checkout is a cart
+  intent, or went further) → cart adds (added to the live cart or checked out: an instant checkout is a cart
   add) → purchases (buyers). So no step ever shows more than the step before it.
+- people are counted from ``analytics_reach`` (one row per person and show, kept by the analytics projection),
+  so a big show's figures cost an index range per show, not its history (ADR 0015).
 - average watch time: mean of the viewers' finished visits, in minutes. Engagement: likes + hearts + messages.
   A host's engagement rate: the share of viewers who chatted, reacted or tapped a product (at most 1).
 - average order value: revenue / purchases.
@@ -54,27 +57,30 @@ sales AS (
        AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = p.order_id)
 )"""
 
+# People of the shows (``analytics_reach``: one row per person and show) and their sales, one pass over each.
+# A buyer the analytics projection has not seen check out yet (the orders' read model may be ahead) is still
+# counted into the audience and each step of the funnel (``late``), so no share can pass 1 even then.
 FIGURES = f"""
 WITH {SALES},
-viewers AS (SELECT DISTINCT stream_id, {VIEWER_KEY} AS who FROM live_stream_viewers
-             WHERE stream_id = ANY(%(streams)s::uuid[])),
 buyers AS (SELECT DISTINCT stream_id, buyer AS who FROM sales WHERE counted),
-reached AS (
-    SELECT stream_id, who FROM viewers
-    UNION SELECT stream_id, user_id::text FROM live_stream_interactions
-     WHERE stream_id = ANY(%(streams)s::uuid[]) AND interaction_type = 'purchase_intent' AND user_id IS NOT NULL
-    UNION SELECT c.stream_id, c.buyer_id::text FROM analytics_carts c
-     WHERE c.stream_id = ANY(%(streams)s::uuid[])
-       AND EXISTS (SELECT 1 FROM analytics_cart_adds a WHERE a.cart_id = c.id)
-    UNION SELECT stream_id, who FROM buyers),
+people AS (SELECT stream_id, count(*) AS reached, count(*) FILTER (WHERE joined) AS viewers,
+                  count(*) FILTER (WHERE tapped OR carted) AS tapped, count(*) FILTER (WHERE carted) AS carted
+             FROM analytics_reach WHERE stream_id = ANY(%(streams)s::uuid[]) GROUP BY stream_id),
+late AS (SELECT b.stream_id, count(*) AS buyers, count(*) FILTER (WHERE r.who IS NULL) AS unreached,
+                count(*) FILTER (WHERE r.who IS NULL OR NOT (r.tapped OR r.carted)) AS untapped,
+                count(*) FILTER (WHERE r.who IS NULL OR NOT r.carted) AS uncarted
+           FROM buyers b LEFT JOIN analytics_reach r ON r.stream_id = b.stream_id AND r.who = b.who
+          GROUP BY b.stream_id),
+takings AS (SELECT stream_id, count(*) FILTER (WHERE counted) AS purchases, COALESCE(sum(net), 0) AS revenue
+              FROM sales GROUP BY stream_id),
 ids AS (SELECT DISTINCT unnest(%(streams)s::uuid[]) AS stream_id)
-SELECT ids.stream_id::text AS stream_id,
-       (SELECT count(*) FROM viewers v WHERE v.stream_id = ids.stream_id) AS viewers,
-       (SELECT count(*) FROM reached r WHERE r.stream_id = ids.stream_id) AS audience,
-       (SELECT count(*) FROM buyers b WHERE b.stream_id = ids.stream_id) AS buyers,
-       (SELECT count(*) FROM sales s WHERE s.stream_id = ids.stream_id AND s.counted) AS purchases,
-       (SELECT COALESCE(sum(s.net), 0) FROM sales s WHERE s.stream_id = ids.stream_id) AS revenue
-  FROM ids
+SELECT ids.stream_id::text AS stream_id, COALESCE(p.viewers, 0) AS viewers,
+       COALESCE(p.reached, 0) + COALESCE(l.unreached, 0) AS audience,
+       COALESCE(p.tapped, 0) + COALESCE(l.untapped, 0) AS product_views,
+       COALESCE(p.carted, 0) + COALESCE(l.uncarted, 0) AS cart_adds,
+       COALESCE(l.buyers, 0) AS buyers, COALESCE(t.purchases, 0) AS purchases, COALESCE(t.revenue, 0) AS revenue
+  FROM ids LEFT JOIN people p USING (stream_id) LEFT JOIN late l USING (stream_id)
+       LEFT JOIN takings t USING (stream_id)
 """
 
 
@@ -85,10 +91,16 @@ class Figures:
     buyers: int = 0
     purchases: int = 0
     revenue: Decimal = Decimal("0.00")
+    product_views: int = 0
+    cart_adds: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"viewers": self.viewers, "audience": self.audience, "buyers": self.buyers,
                 "purchases": self.purchases, "revenue": self.revenue}
+
+    def funnel(self) -> dict[str, int]:
+        return {"viewers": self.audience, "product_views": self.product_views, "cart_adds": self.cart_adds,
+                "purchases": self.buyers}
 
 
 async def show_figures(db: Reader, stream_ids: Sequence[str]) -> dict[str, Figures]:
@@ -96,15 +108,17 @@ async def show_figures(db: Reader, stream_ids: Sequence[str]) -> dict[str, Figur
     if not stream_ids:
         return {}
     rows = await db.fetch(FIGURES, {"streams": list(stream_ids)})
-    return {r["stream_id"]: Figures(int(r["viewers"]), int(r["audience"]), int(r["buyers"]),
-                                    int(r["purchases"]), Decimal(r["revenue"])) for r in rows}
+    return {r["stream_id"]: Figures(int(r["viewers"]), int(r["audience"]), int(r["buyers"]), int(r["purchases"]),
+                                    Decimal(r["revenue"]), int(r["product_views"]), int(r["cart_adds"]))
+            for r in rows}
 
 
 def total(figures: Sequence[Figures]) -> Figures:
     """Several shows together: counts of people are summed per show (someone at two shows counts twice)."""
     return Figures(sum(f.viewers for f in figures), sum(f.audience for f in figures),
                    sum(f.buyers for f in figures), sum(f.purchases for f in figures),
-                   sum((f.revenue for f in figures), Decimal("0.00")))
+                   sum((f.revenue for f in figures), Decimal("0.00")), sum(f.product_views for f in figures),
+                   sum(f.cart_adds for f in figures))
 
 
 def conversion(f: Figures) -> float:
@@ -148,23 +162,20 @@ async def stream_analytics(db: Reader, stream_id: str) -> dict[str, Any]:
     devices = {r["device"]: int(r["n"]) for r in await db.fetch(
         f"SELECT COALESCE(device_type, 'unknown') AS device, count(DISTINCT {VIEWER_KEY}) AS n"
         " FROM live_stream_viewers WHERE stream_id = %(s)s GROUP BY 1", p)}
+    # Per minute: connections present (joined before its end, not left before its start) and interactions,
+    # from per-minute counts and a running sum (one pass, not a scan per minute).
     timeline = await db.fetch(
-        "WITH m AS (SELECT generate_series(date_trunc('minute', min(join_time)),"
-        " date_trunc('minute', max(COALESCE(leave_time, join_time))), interval '1 minute') AS t"
-        " FROM live_stream_viewers WHERE stream_id = %(s)s)"
-        " SELECT m.t, (SELECT count(*) FROM live_stream_viewers w WHERE w.stream_id = %(s)s"
-        "   AND w.join_time < m.t + interval '1 minute' AND (w.leave_time IS NULL OR w.leave_time >= m.t)) AS viewers,"
-        " (SELECT count(*) FROM live_stream_interactions i WHERE i.stream_id = %(s)s"
-        "   AND i.timestamp >= m.t AND i.timestamp < m.t + interval '1 minute') AS interactions FROM m ORDER BY m.t",
-        p)
-    funnel = (await db.fetch(
-        f"WITH {SALES},"
-        " buyers AS (SELECT buyer AS who FROM sales WHERE counted),"
-        " carts AS (SELECT c.buyer_id::text AS who FROM analytics_cart_adds a JOIN analytics_carts c"
-        "           ON c.id = a.cart_id WHERE c.stream_id = %(s)s UNION SELECT who FROM buyers),"
-        " taps AS (SELECT user_id::text AS who FROM live_stream_interactions WHERE stream_id = %(s)s"
-        "          AND interaction_type = 'purchase_intent' AND user_id IS NOT NULL UNION SELECT who FROM carts)"
-        " SELECT (SELECT count(*) FROM taps) AS product_views, (SELECT count(*) FROM carts) AS cart_adds", p))[0]
+        "WITH v AS (SELECT join_time, leave_time FROM live_stream_viewers WHERE stream_id = %(s)s),"
+        " m AS (SELECT generate_series(date_trunc('minute', min(join_time)),"
+        "   date_trunc('minute', max(COALESCE(leave_time, join_time))), interval '1 minute') AS t FROM v),"
+        " j AS (SELECT date_trunc('minute', join_time) AS t, count(*) AS n FROM v GROUP BY 1),"
+        " l AS (SELECT date_trunc('minute', leave_time) + interval '1 minute' AS t, count(*) AS n FROM v"
+        "   WHERE leave_time IS NOT NULL GROUP BY 1),"
+        " i AS (SELECT date_trunc('minute', timestamp) AS t, count(*) AS n FROM live_stream_interactions"
+        "   WHERE stream_id = %(s)s GROUP BY 1)"
+        " SELECT m.t, sum(COALESCE(j.n, 0) - COALESCE(l.n, 0)) OVER (ORDER BY m.t) AS viewers,"
+        " COALESCE(i.n, 0) AS interactions"
+        " FROM m LEFT JOIN j ON j.t = m.t LEFT JOIN l ON l.t = m.t LEFT JOIN i ON i.t = m.t ORDER BY m.t", p)
     by_product = await db.fetch(
         f"WITH {SALES}"
         " SELECT l->>'product_id' AS product_id,"
@@ -188,8 +199,7 @@ async def stream_analytics(db: Reader, stream_id: str) -> dict[str, Any]:
         "engagement_timeline": [{"timestamp": _iso(r["t"]), "viewers": int(r["viewers"]),
                                  "interactions": int(r["interactions"])} for r in timeline],
         "sales_analytics": {
-            "conversion_funnel": {"viewers": fig.audience, "product_views": int(funnel["product_views"]),
-                                  "cart_adds": int(funnel["cart_adds"]), "purchases": fig.buyers},
+            "conversion_funnel": fig.funnel(),
             "conversion_rate": conversion(fig),
             "revenue_by_product": [{"product_id": r["product_id"], "units": int(r["units"] or 0),
                                     "revenue": Decimal(r["revenue"])} for r in by_product],

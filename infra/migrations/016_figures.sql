@@ -12,6 +12,17 @@ CREATE TABLE IF NOT EXISTS analytics_follower_changes (
     delta SMALLINT NOT NULL,
     at TIMESTAMP NOT NULL
 );
+-- How far each person got in each show (the audience and the funnel's steps, counted per person): one row per
+-- (show, person); flags only turn on, so redelivery and replay change nothing. ``who`` is the signed-in user's
+-- id, else the anonymous viewer's connection (the queries' viewer key).
+CREATE TABLE IF NOT EXISTS analytics_reach (
+    stream_id UUID NOT NULL,
+    who TEXT NOT NULL,
+    joined BOOLEAN NOT NULL DEFAULT false,       -- joined the show's room
+    tapped BOOLEAN NOT NULL DEFAULT false,       -- tapped a product (a purchase intent)
+    carted BOOLEAN NOT NULL DEFAULT false,       -- added to the live cart, or checked out
+    PRIMARY KEY (stream_id, who)
+);
 CREATE INDEX IF NOT EXISTS idx_analytics_follower_changes_host ON analytics_follower_changes(host_id, at);
 CREATE INDEX IF NOT EXISTS idx_analytics_carts_stream ON analytics_carts(stream_id);
 CREATE INDEX IF NOT EXISTS idx_live_streams_host ON live_streams(host_id);

@@ -156,3 +156,31 @@ def test_payment_message_in_english_and_bangla() -> None:
     assert (nameless["message"], nameless["message_bn"]) == ("Someone bought a product",
                                                               "একজন ক্রেতা একটি পণ্য কিনেছেন")
     assert nameless["user_id"] is None and nameless["message_type"] == "payment_confirmation"
+
+
+# ---- a show's figures are asked once per half second per process ---------------------------------------------
+async def test_figures_are_loaded_once_for_everyone_asking_within_the_ttl() -> None:
+    import asyncio
+
+    from interfaces.http.streams import ShortLived
+
+    calls = 0
+
+    async def load() -> Figures:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        return Figures(purchases=calls)
+
+    cache = ShortLived(ttl=0.05)
+    got = await asyncio.gather(*(cache.get("s1", load) for _ in range(50)))
+    assert calls == 1 and {f.purchases for f in got} == {1}
+    await asyncio.sleep(0.06)
+    assert (await cache.get("s1", load)).purchases == 2
+
+    async def broken() -> Figures:
+        raise RuntimeError("database away")
+
+    with pytest.raises(RuntimeError):
+        await cache.get("s2", broken)
+    assert (await cache.get("s2", load)).purchases == 3  # a failure is not kept
