@@ -156,12 +156,17 @@ async def stream_analytics(db: Reader, stream_id: str) -> dict[str, Any]:
     kinds = {r["interaction_type"]: int(r["n"]) for r in await db.fetch(
         "SELECT interaction_type, count(*) AS n FROM live_stream_interactions WHERE stream_id = %(s)s"
         " GROUP BY 1", p)}
-    by_location = {r["city"]: int(r["n"]) for r in await db.fetch(
-        f"SELECT COALESCE(location->>'city', 'Other') AS city, count(DISTINCT {VIEWER_KEY}) AS n"
-        " FROM live_stream_viewers WHERE stream_id = %(s)s GROUP BY 1 ORDER BY 2 DESC, 1", p)}
-    devices = {r["device"]: int(r["n"]) for r in await db.fetch(
-        f"SELECT COALESCE(device_type, 'unknown') AS device, count(DISTINCT {VIEWER_KEY}) AS n"
-        " FROM live_stream_viewers WHERE stream_id = %(s)s GROUP BY 1", p)}
+    # Distinct viewers per city and per device in one pass (a viewer seen in two cities counts in both).
+    places = await db.fetch(
+        f"WITH d AS (SELECT DISTINCT COALESCE(location->>'city', 'Other') AS city,"
+        f" COALESCE(device_type, 'unknown') AS device, {VIEWER_KEY} AS who"
+        " FROM live_stream_viewers WHERE stream_id = %(s)s)"
+        " SELECT 'city' AS kind, city AS k, count(*) AS n FROM (SELECT DISTINCT city, who FROM d) c GROUP BY city"
+        " UNION ALL SELECT 'device', device, count(*) FROM (SELECT DISTINCT device, who FROM d) v GROUP BY device",
+        p)
+    by_location = {r["k"]: int(r["n"]) for r in sorted((r for r in places if r["kind"] == "city"),
+                                                        key=lambda r: (-int(r["n"]), r["k"]))}
+    devices = {r["k"]: int(r["n"]) for r in places if r["kind"] == "device"}
     # Per minute: connections present (joined before its end, not left before its start) and interactions,
     # from per-minute counts and a running sum (one pass, not a scan per minute).
     timeline = await db.fetch(
