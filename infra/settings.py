@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     projection_commit_interval_ms: int = 200
     trending_limit: int = 10
     featured_limit: int = 10
+    # Analytics reads (GET /streams/:id/analytics, /hosts/:id/analytics) give up after this (503, ADR 0015).
+    analytics_statement_timeout_ms: int = 5_000
 
     # --- http -----------------------------------------------------------------------------------------
     http_host: str = "127.0.0.1"

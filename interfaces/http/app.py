@@ -24,6 +24,7 @@ from interfaces.http import (
     health,
     media,
     openapi,
+    presenters,
     refunds,
     streams,
 )
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # http_workers' processes too (no-op if set)
-    app = Sanic(name, dumps=partial(json.dumps, ensure_ascii=False, default=str))
+    # Amounts left as Decimals come out as numbers of taka, like every shaped one (presenters, ADR 0015).
+    app = Sanic(name, dumps=partial(json.dumps, ensure_ascii=False, default=presenters.json_default))
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.KEEP_ALIVE_TIMEOUT = 75
     # Engine.IO pings every viewer itself (ping_interval/ping_timeout) and drops the silent ones; Sanic's own

@@ -19,7 +19,7 @@ from interfaces.http.auth import authenticate, refusal
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response, idempotent_replay
 from interfaces.http.fulfilment import order_fulfilment
-from interfaces.http.presenters import iso, money
+from interfaces.http.presenters import iso, money, money_fields
 from interfaces.http.read_your_writes import visible
 from interfaces.http.schemas import Body, Money
 from projections.carts_pg import get_cart
@@ -88,7 +88,7 @@ async def cart_add(request: Request) -> HTTPResponse:
 def _placed_reply(p: Placed, redirect: str | None) -> dict[str, Any]:
     return {"order_id": str(p.order_id), "payment_id": str(p.payment_id), "order_status": p.order_status,
             "payment_status": p.payment_status, "payment_method": p.payment_method, "total": money(p.total),
-            "discount": money(p.discount), "emi": p.emi, "payment_url": redirect, "version": p.version}
+            "discount": money(p.discount), "emi": money_fields(p.emi), "payment_url": redirect, "version": p.version}
 
 
 @bp.post("/checkout/instant")
@@ -169,7 +169,8 @@ async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
                  "order_id": str(row["id"]), "status": row["status"], "payment_status": row["payment_status"],
                  "payment_id": str(row["payment_id"]) if row["payment_id"] else None,
                  "payment_method": row["payment_method"], "total": money(row["total"]),
-                 "discount": money(row["discount"]), "lines": row["lines"], "emi": row["emi"],
+                 "discount": money(row["discount"]), "lines": money_fields(row["lines"]),
+                 "emi": money_fields(row["emi"]),
                  "refunded": money(row["refunded"]), "refunds": refunds,
                  "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
                  "version": row["aggregate_version"]})

@@ -19,6 +19,7 @@ from sanic.response import HTTPResponse, json
 
 from domain.errors import DomainError
 from interfaces.http.messages import message
+from interfaces.http.presenters import json_default, money
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +29,31 @@ def container(request: Request) -> Any:
     return request.app.ctx.container
 
 
+# Amounts in refusals' details: numbers of taka like every other amount (ADR 0015), whatever the rule sent.
+MONEY_DETAILS = frozenset({"current_price", "minimum", "min_total", "flash_price", "discount", "left",
+                           "order_total"})
+
+
+def _money_details(details: dict[str, Any]) -> dict[str, Any]:
+    out = dict(details)
+    for k in MONEY_DETAILS & out.keys():
+        try:
+            out[k] = money(out[k])
+        except (ArithmeticError, ValueError, TypeError):
+            pass
+    return out
+
+
 def error_response(status: int, code: str, details: dict[str, Any] | None = None) -> HTTPResponse:
+    if details and not MONEY_DETAILS.isdisjoint(details):
+        details = _money_details(details)
     key = _cache_key(status, code, details)
     body = _bodies.get(key) if key is not None else None
     if body is None:
         en, bn = message(code)
         body = json_module.dumps({"error": {"code": code, "message": en, "message_bn": bn,
-                                            "details": details or {}}}, ensure_ascii=False, default=str).encode()
+                                            "details": details or {}}}, ensure_ascii=False,
+                                           default=json_default).encode()
         if key is not None and len(_bodies) < 4096:
             _bodies[key] = body
     return HTTPResponse(body, status=status, content_type="application/json")

@@ -178,21 +178,36 @@ async def get_flash_sale(request: Request, sale_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
     fid = str(sale_id)
+    # The product's name from the catalogue: the sale's own name is often its announcement (issue 13, j. 14).
     row = await visible(request, FLASH_SALES, fid, lambda: c.read_db.fetchone(
-        "SELECT * FROM flash_sales WHERE id = %s", (fid,)), "flash_sale_not_found", {"flash_sale_id": fid})
+        "SELECT f.*, p.name AS product_name, p.name_bn AS product_name_bn FROM flash_sales f"
+        " LEFT JOIN products p ON p.id = f.product_id WHERE f.id = %s", (fid,)), "flash_sale_not_found",
+        {"flash_sale_id": fid})
     if isinstance(row, HTTPResponse):
         return row
     live = await c.redis.hgetall(sale_key(str(sale_id)))
     return json({**_deal(row), "id": str(row["id"]), "stream_id": str(row["stream_id"]), "status": row["status"],
                  "sold_quantity": row["sold_quantity"], "reserved_quantity": row["reserved_quantity"],
                  "total_quantity": row["total_quantity"], "version": row["aggregate_version"],
-                 "live": live})
+                 "live": _live(live)})
+
+
+def _live(h: dict[str, str]) -> dict[str, Any]:
+    """Redis ``FLASH_SALE:{id}`` as the API answers: counts as integers, the price as money (a number)."""
+    out: dict[str, Any] = dict(h)
+    for k in ("remaining_quantity", "sold", "reserved", "version"):
+        if out.get(k) not in (None, ""):
+            out[k] = int(out[k])
+    if "current_price" in out:
+        out["current_price"] = money(out["current_price"])
+    return out
 
 
 def _deal(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "flash_sale_id": str(r["id"]), "product_id": str(r["product_id"]),
-        "product_name": r.get("product_name") or r["sale_name"], "product_name_bn": r.get("product_name_bn"),
+        "product_name": r.get("product_name"), "product_name_bn": r.get("product_name_bn"),
+        "sale_name": r["sale_name"],
         "original_price": money(r["original_price"]), "live_price": money(r["flash_price"]),
         "discount_percentage": float(r["discount_percentage"] or Decimal(0)),
         "available_quantity": r["available_quantity"], "sale_start_time": iso(r["start_time"]),

@@ -172,6 +172,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "শুধু এই হোস্টের উপস্থাপিত স্ট্রিমের রিভিউ দেওয়া যায়, হোস্ট নিজে দিতে পারেন না।"),
     "cannot_follow_self": ("You cannot follow yourself.", "আপনি নিজেকে ফলো করতে পারবেন না।"),
     "stream_time_in_past": ("The start time must be in the future.", "শুরুর সময় ভবিষ্যতে হতে হবে।"),
+    # analytics (ADR 0015)
+    "analytics_timeout": ("The figures took too long to compute; please try again shortly.",
+                          "হিসাব করতে অনেক সময় লাগছে; একটু পরে আবার চেষ্টা করুন।"),
 }
 
 

@@ -68,7 +68,10 @@ class CancelStreamBody(Body):
 
 
 class FeatureProductBody(Body):
-    product_id: UUID
+    """``POST /streams/:id/feature``: ``{product_id}`` features a product in the live show (its staff); no body
+    (or ``{}``) features the show itself among all shows (admins; ADR 0015)."""
+
+    product_id: UUID | None = None
 
 
 class ListStreamsQuery(Body):

@@ -62,7 +62,8 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         ticker = RoomTicker(redis, sio, settings.realtime_namespace, ids.origin, settings.fanout_max_fps)
         pusher = DomainPusher(settings, sio, settings.realtime_namespace,
                               load_state=lambda agg, v: _load_state(app, agg, v),
-                              featured_product=lambda sid, pid: _featured_product(app, sid, pid))
+                              featured_product=lambda sid, pid: _featured_product(app, sid, pid),
+                              product_names=lambda ids: _product_names(app, ids))
         moderator = ChatModerator(ChatPolicy(max_length=settings.chat_max_length))
         ledger = PresenceLedger(redis, ids.origin)
         reaper = PresenceReaper(redis, publisher, ids.origin, reannounce=namespace.reannounce)
@@ -190,3 +191,11 @@ async def _featured_product(app: Sanic, stream_id: str, product_id: str) -> dict
         except Exception:
             log.warning("product details unavailable for a push", exc_info=True)
     return {"product_id": product_id}
+
+
+async def _product_names(app: Sanic, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Catalogue names for the live payment confirmation in chat (pusher)."""
+    from projections.stream_queries import product_names
+
+    db = app.ctx.container.read_db
+    return {} if db is None else await product_names(db, product_ids)
