@@ -32,6 +32,7 @@ from application.media_policy import MediaPolicy
 from application.refunds import RefundService
 from domain.errors import DomainError
 from infra.bootstrap import Container, utc_now
+from infra.cart_expiry import run_cart_expiry
 from infra.postgres import PgDatabase
 from infra.settings import Settings
 
@@ -181,6 +182,7 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     assert container.refunds is not None
     refunds = RefundManager(container.read_db, container.refunds, after_s=settings.refund_retry_after_s)
     assert container.writer and container.streams
+    carts = asyncio.create_task(run_cart_expiry(settings, container.checkout, stop))  # abandoned live carts
     policy = asyncio.create_task(run_media_policy(
         settings, MediaPolicy(container.writer, container.streams, clock=utc_now,
                               silence_s=settings.media_silence_s), stop))
@@ -201,7 +203,10 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
             except TimeoutError:
                 pass
     finally:
+        carts.cancel()
         policy.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await policy
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await carts
         await container.close()

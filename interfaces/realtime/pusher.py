@@ -34,6 +34,8 @@ FeaturedProduct = Callable[[str, str], Awaitable[dict[str, Any]]]
 
 STATUS_EVENTS = {"LiveStream.Started": "live", "LiveStream.Ended": "ended",
                  "LiveStream.Cancelled": "cancelled"}
+# A stream product's stock moved (``domain.stream_stock``): the room gets {stream_id, product_id, available, sold}.
+STREAM_STOCK_EVENTS = {"StreamStock.Reserved", "StreamStock.Released", "StreamStock.Sold"}
 STOCK_EVENTS = {"FlashSale.StockReserved", "FlashSale.ReservationConfirmed", "FlashSale.ReservationReleased",
                 "FlashSale.HoldExpired", "FlashSale.SoldOut", "FlashSale.BackInStock", "FlashSale.Cancelled"}
 
@@ -144,6 +146,9 @@ class DomainPusher:
             if STATUS_EVENTS[t] != "live":
                 self.closed_streams.add(sid)
             return sid, "stream_status", {"status": STATUS_EVENTS[t]}
+        if t in STREAM_STOCK_EVENTS and e.stream_id:  # the event carries the counts: no load
+            return e.stream_id, "stock_update", {"product_id": e.payload["product_id"],
+                                                 "available": e.payload["available"], "sold": e.payload["sold"]}
         if not (t.startswith("FlashSale.") or t.startswith("Auction.")) or e.aggregate_version is None:
             return None
         show = await self._stream_of(e)
