@@ -146,7 +146,7 @@ async def checkout_instant(request: Request) -> HTTPResponse:
     raw = request.json if request.body else {}
     body = CheckoutBody.model_validate(raw)
     c = _c(request)
-    assert c.checkout is not None and c.idempotency is not None and c.read_db is not None
+    assert c.checkout is not None and c.idempotency is not None
     scope, rhash = f"checkout:{buyer}", request_hash(raw)
     replay = await idempotent_replay(c.idempotency, scope, key, rhash)
     if replay is not None:
