@@ -204,13 +204,14 @@ class CheckoutService:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> tuple[int, datetime | None]:
-            cart: Cart | None = uow.find(cart_id)
-            if cart is None:
+            if uow.find(cart_id) is None:
                 return 0, None
+            cart: Cart = uow.current(cart_id)  # refilled through the API since this process last saw it?
             lines = cart.expire(now=now)
             for line in lines:
-                stock: StreamStock | None = uow.find(stock_id_for(cart.stream_id, line["product_id"]))
-                if stock is not None:
+                stock_id = stock_id_for(cart.stream_id, line["product_id"])
+                if uow.find(stock_id) is not None:  # as stored: a stale copy would hold nothing and release nothing
+                    stock: StreamStock = uow.current(stock_id)
                     stock.release(hold_id=cart_hold(cart.id), quantity=int(line["quantity"]), reason="cart_expired",
                                   now=now)
             return len(lines), cart.expires_at if cart.lines else None

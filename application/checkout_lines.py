@@ -178,22 +178,24 @@ def settle_lines(uow: UnitOfWork, order: Order, now: datetime, *, paid: bool) ->
 
 
 def _settle(uow: UnitOfWork, order: Order, line: dict[str, Any], now: datetime, *, paid: bool) -> None:
+    # As stored, not as cached: a refusal here is caught (the units count as lost and are refunded), so it must
+    # never come from a copy that another process (the process managers, another API process) left behind.
     if line.get("auction_id"):  # the lot: sold when paid; a failed payment changes nothing
         if paid:
-            auction: Auction = uow.get(UUID(str(line["auction_id"])))
+            auction: Auction = uow.current(UUID(str(line["auction_id"])))
             auction.mark_winner_paid(order_id=str(order.id), now=now)
     elif line.get("group_buy_id"):  # the hold stays payable after a failed payment
         if paid:
-            group: GroupBuy = uow.get(UUID(str(line["group_buy_id"])))
+            group: GroupBuy = uow.current(UUID(str(line["group_buy_id"])))
             group.mark_hold_paid(hold_id=line["reservation_id"], order_id=str(order.id), now=now)
     elif line.get("flash_sale_id"):
-        sale: FlashSale = uow.get(UUID(str(line["flash_sale_id"])))
+        sale: FlashSale = uow.current(UUID(str(line["flash_sale_id"])))
         if paid:
             sale.confirm(reservation_id=line["reservation_id"], order_id=str(order.id), now=now)
         else:
             sale.release(reservation_id=line["reservation_id"], reason="payment_failed", now=now)
     elif line.get("stock_id"):
-        stock: StreamStock = uow.get(UUID(str(line["stock_id"])))
+        stock: StreamStock = uow.current(UUID(str(line["stock_id"])))
         if paid:
             stock.sell(hold_id=line["reservation_id"], order_id=str(order.id), quantity=int(line["quantity"]),
                        now=now)

@@ -38,8 +38,8 @@ class NoSessions:
     async def open(self, method: str, payment_id: Any, *a: Any, **k: Any) -> tuple[str, str]:
         return f"prov-{payment_id}", f"http://pay.invalid/{payment_id}"
 
-    async def confirm(self, *a: Any) -> Any:
-        raise AssertionError
+    async def confirm(self, method: str, params: dict[str, Any]) -> Any:
+        return params["provider_id"], "completed", Decimal(params["amount"]), None  # the provider says: paid
 
     async def status(self, *a: Any) -> Any:
         raise AssertionError
@@ -127,6 +127,9 @@ async def test_two_processes_never_sell_more_than_the_stock_and_an_abandoned_car
         assert await expiry.sweep_once() == 1  # its one line's two units go back
         assert await expiry.sweep_once() == 0  # and only once
         assert (await b.checkout.cart(sid, walker)).items == []
+        await b.checkout.add_to_cart(sid, walker, Item(shirt, 1))  # back, through the other process
+        clock.now += timedelta(seconds=601)
+        assert await expiry.sweep_once() == 1  # the expiring process sees the cart as stored, not as it left it
     finally:
         await expiry.close()
     await b.checkout.checkout(cod(sid, str(uuid.uuid4()), "k3", Item(shirt, 2)))  # B sells the two that came back
@@ -134,3 +137,30 @@ async def test_two_processes_never_sell_more_than_the_stock_and_an_abandoned_car
     stock: StreamStock = reader.repository.get(stock_id_for(sid, shirt))
     reader.close()
     assert (stock.available, stock.reserved, stock.sold) == (0, 0, 3)
+
+
+async def test_a_payment_confirmed_in_another_process_sells_the_units_its_order_holds(two: Any) -> None:
+    """Process B last saw the only shirt held by a walker's cart; process A expired that cart and sold the shirt
+    to an order paid online. The provider's callback lands in B: B must sell the order's held unit, not find the
+    shirt gone (in its old copy) and refund the buyer."""
+    env, clock, a, b = two
+    shirt = str(uuid.uuid4())
+    sid = (await a.streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="t", stream_type="flash_sale",
+                                                   products=[ProductTerms(shirt, Decimal("800.00"), 1)]))).id
+    await a.streams.start(sid)
+    await b.checkout.add_to_cart(sid, str(uuid.uuid4()), Item(shirt, 1))  # B: the shirt is in a cart
+    clock.now += timedelta(seconds=601)
+    expiry = CartExpiry(env, a.checkout, clock=clock)
+    await expiry.open()
+    try:
+        assert await expiry.sweep_once() == 1  # A: the cart expired, the shirt is back
+    finally:
+        await expiry.close()
+    placed, _ = await a.checkout.checkout(cod(sid, str(uuid.uuid4()), "online", Item(shirt, 1), method="bkash"))
+    paid = await b.checkout.payment_callback(placed.payment_id, "bkash", {
+        "provider_id": f"prov-{placed.payment_id}", "amount": "800.00"})
+    assert (paid.order_status, paid.payment_status) == ("paid", "completed")  # not refunded
+    reader = LiveCommerceStore(env.eventsourcing_env())
+    stock: StreamStock = reader.repository.get(stock_id_for(sid, shirt))
+    reader.close()
+    assert (stock.available, stock.reserved, stock.sold) == (0, 0, 1)
