@@ -112,6 +112,9 @@ class CartView:
     total: Decimal
     version: int
     expires_at: datetime | None = None  # when an abandoned cart gives its units back
+    discount: Decimal = Decimal("0.00")
+    discount_code: str | None = None
+    order_id: UUID | None = None  # the last order the cart was emptied into
 
 
 class PaymentSessions(Protocol):
@@ -358,7 +361,9 @@ def _record_commitments(ledger: BuyerLedger, cmd: Checkout, rule: DiscountRule |
 
 def _cart_view(cart: Cart) -> CartView:
     lines = [{**v, "product_id": str(p)} for p, v in cart.lines.items()]
-    return CartView(cart.id, lines, cart.subtotal, cart.total, cart.version, cart.expires_at)
+    return CartView(cart.id, lines, cart.subtotal, cart.total, cart.version, cart.expires_at, cart.discount,
+                    cart.discount_rule.code if cart.discount_rule else None,
+                    UUID(str(cart.order_id)) if cart.order_id else None)
 
 
 def _placed(order: Order, payment: Payment, *, replayed: bool) -> Placed:

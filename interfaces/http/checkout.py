@@ -123,10 +123,12 @@ async def cart_show(request: Request) -> HTTPResponse:
 
 
 def _cart_reply(cart: CartView, stream_id: UUID) -> dict[str, Any]:
-    return {"cart_id": str(cart.cart_id), "stream_id": str(stream_id), "version": cart.version,
+    return {"cart_id": str(cart.cart_id), "stream_id": str(stream_id), "status": "open", "version": cart.version,
             "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
                        "unit_price": money(i["unit_price"])} for i in cart.items],
-            "subtotal": money(cart.subtotal), "total": money(cart.total), "expires_at": iso(cart.expires_at)}
+            "subtotal": money(cart.subtotal), "discount": money(cart.discount), "total": money(cart.total),
+            "discount_code": cart.discount_code, "order_id": str(cart.order_id) if cart.order_id else None,
+            "expires_at": iso(cart.expires_at)}
 
 
 def _placed_reply(p: Placed, redirect: str | None) -> dict[str, Any]:
