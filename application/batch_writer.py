@@ -43,10 +43,11 @@ class UnitOfWork:
     """
 
     def __init__(self, store: Application[UUID], cache: dict[UUID, Aggregate],
-                 not_found: Callable[[UUID], Exception]) -> None:
+                 not_found: Callable[[UUID], Exception], fresh: set[UUID] | None = None) -> None:
         self._store = store
         self._cache = cache
         self._not_found = not_found
+        self._fresh = fresh if fresh is not None else set()  # brought up to date with the store in this batch
         self._before: dict[UUID, tuple[int, int]] = {}  # id -> (version, pending count) at first touch
         self._new: set[UUID] = set()
         self.touched: set[UUID] = set()
@@ -72,6 +73,20 @@ class UnitOfWork:
             except AggregateNotFoundError:
                 return None
         return self.get(aggregate_id)
+
+    def current(self, aggregate_id: UUID) -> Any:
+        """The aggregate as stored now, for a decision that reads an aggregate another process writes and does
+        not write it itself (a write would conflict and re-run on fresh state; a read alone would not): the
+        cached copy is brought up to date with the events stored since (one indexed read, once per batch)."""
+        agg = self.get(aggregate_id)
+        if aggregate_id in self._fresh or aggregate_id in self._new or agg.pending_events:
+            return agg  # already read in this batch, or changed in it (its save checks the version)
+        for event in self._store.events.get(aggregate_id, gt=agg.version):
+            agg = event.mutate(agg)
+        self._cache[aggregate_id] = agg
+        self._before[aggregate_id] = (agg.version, 0)
+        self._fresh.add(aggregate_id)
+        return agg
 
     def add(self, aggregate: Aggregate) -> None:
         self._cache[aggregate.id] = aggregate
@@ -239,7 +254,7 @@ class BatchWriter:
         if it.future.cancelled():
             it.outcome = (False, asyncio.CancelledError())
             return
-        uow = UnitOfWork(self._store, cache, it.not_found)
+        uow = UnitOfWork(self._store, cache, it.not_found, fresh)
         try:
             it.outcome = (True, it.decide(uow))
             return
@@ -259,7 +274,7 @@ class BatchWriter:
                 agg = event.mutate(agg)
             cache[a] = agg
         fresh.update(stale)
-        retry = UnitOfWork(self._store, cache, it.not_found)
+        retry = UnitOfWork(self._store, cache, it.not_found, fresh)
         try:
             it.outcome = (True, it.decide(retry))
         except Exception as again:

@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     media_silence_s: float = 15.0  # a live show without media events this long: its video is interrupted
     payment_reconcile_after_s: float = 120.0
     payment_session_timeout_s: float = 900.0
+    # The live cart: units in a cart are held; an abandoned cart gives them back this long after its last add.
+    cart_hold_s: int = 900
+    # Tests only: a file holding a number of seconds every process adds to its clock (e2e tests move time
+    # forward across processes: an auction's end, a payment deadline, a cart's expiry). Unset in production.
+    test_clock_file: Path | None = None
 
     @property
     def public_url(self) -> str:

@@ -1,10 +1,11 @@
 """PostgreSQL ``carts``: each buyer's live cart for a show, its lines priced as the buyer saw them, and totals.
 
-Lines and totals follow the Cart aggregate's own rules: adding more of a product re-prices the line, removing
-takes units off or the whole line, a discount code's rule is recomputed on every change
-(``domain.cart.DiscountRule``), and checking out freezes the priced snapshot the order was placed for. Each
-event is applied once, behind the row's ``aggregate_version``; an event this table does not know only moves
-the version on (so ``GET /cart?min_version=`` is never kept waiting by it).
+Lines and totals follow the Cart aggregate's own rules: adding more of a product re-prices the line and moves
+the cart's deadline (``expires_at``), removing takes units off or the whole line, a discount code's rule is
+recomputed on every change (``domain.cart.DiscountRule``). A cart is always open: checking out empties it into
+the order (``order_id`` names the last one) and an abandoned cart past its deadline is emptied too (its units go
+back to the show's stock). Each event is applied once, behind the row's ``aggregate_version``; an event this
+table does not know only moves the version on (so ``GET /cart?min_version=`` is never kept waiting by it).
 """
 
 from __future__ import annotations
@@ -62,28 +63,29 @@ async def _apply(tx: SqlTx, e: Envelope) -> None:
             " VALUES (%s, %s, %s, 'open', %s, %s, %s) ON CONFLICT (id) DO NOTHING",
             (e.aggregate_id, d["stream_id"], str(d["buyer_id"]), at, at, v))
         return
-    rows = await tx.fetch("SELECT lines, discount_rule, status, order_id, aggregate_version FROM carts"
-                          " WHERE id = %s FOR UPDATE", (e.aggregate_id,))
+    rows = await tx.fetch("SELECT lines, discount_rule, status, order_id, expires_at, aggregate_version"
+                          " FROM carts WHERE id = %s FOR UPDATE", (e.aggregate_id,))
     if not rows or rows[0]["aggregate_version"] >= (v or 0):
         return
     row = rows[0]
     lines, rule_data, status, order_id = row["lines"] or [], row["discount_rule"], row["status"], row["order_id"]
+    expires_at = row["expires_at"]
     if e.type in ("Cart.ItemAdded", "Cart.ItemRemoved"):
         lines = folded(e, lines)
+        if e.type == "Cart.ItemAdded":
+            expires_at = naive_utc(d.get("expires_at"))
     elif e.type == "Cart.DiscountApplied":
         rule_data = d["rule"]
-    elif e.type == "Cart.CheckedOut":
-        status, order_id = "checked_out", d["order_id"]
-        lines = [{"product_id": str(x["product_id"]), "quantity": int(x["quantity"]),
-                  "unit_price": str(x["unit_price"])} for x in d["lines"]]
+    elif e.type in ("Cart.CheckedOut", "Cart.Expired"):  # emptied into the order, or given back
+        lines, rule_data, expires_at = [], None, None
+        if e.type == "Cart.CheckedOut":
+            order_id = d["order_id"]
     subtotal, discount, total = totals(lines, _rule(rule_data))
-    if e.type == "Cart.CheckedOut":  # what the order was placed for, exactly
-        subtotal, discount, total = (Decimal(str(d[k])) for k in ("subtotal", "discount", "total"))
     await tx.execute(
         "UPDATE carts SET lines = %s, discount_rule = %s, status = %s, order_id = %s, subtotal = %s, discount = %s,"
-        " total = %s, updated_at = %s, aggregate_version = %s WHERE id = %s",
+        " total = %s, expires_at = %s, updated_at = %s, aggregate_version = %s WHERE id = %s",
         (json.dumps(lines), json.dumps(rule_data) if rule_data else None, status, order_id, subtotal, discount,
-         total, at, v, e.aggregate_id))
+         total, expires_at, at, v, e.aggregate_id))
 
 
 class CartsTable(RoutedTable):

@@ -157,6 +157,18 @@ async def on_unfeatured(tx: SqlTx, e: Envelope) -> bool:
     return await _bump(tx, e, "is_featured = false, metadata = metadata - 'featured_at'")
 
 
+async def on_stock(tx: SqlTx, e: Envelope) -> bool:
+    """A stream product's ``sold_quantity`` from its stock aggregate (the event carries the count after it);
+    guarded by that aggregate's version. Not a version of the stream row: False keeps it out of the waiters'."""
+    await tx.execute(
+        "UPDATE live_stream_products SET sold_quantity = %(sold)s, stock_version = %(v)s"
+        " WHERE stream_id = %(sid)s AND product_id = %(pid)s AND stock_version < %(v)s",
+        {"sold": e.payload["sold"], "v": e.aggregate_version, "sid": e.payload["stream_id"],
+         "pid": e.payload["product_id"]},
+    )
+    return False
+
+
 HANDLERS: dict[str, Callable[[SqlTx, Envelope], Awaitable[bool]]] = {
     "LiveStream.Scheduled": on_scheduled,
     "LiveStream.Started": on_started,
@@ -168,6 +180,10 @@ HANDLERS: dict[str, Callable[[SqlTx, Envelope], Awaitable[bool]]] = {
     "LiveStream.VideoResumed": on_video,
     "LiveStream.Featured": on_featured,
     "LiveStream.Unfeatured": on_unfeatured,
+    "StreamStock.Reserved": on_stock,
+    "StreamStock.Released": on_stock,
+    "StreamStock.HoldMoved": on_stock,
+    "StreamStock.Sold": on_stock,
 }
 
 

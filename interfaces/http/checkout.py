@@ -6,11 +6,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from application.checkout import Checkout, Item, Placed, cart_id_for, order_id_for, payment_id_for
+from application.checkout import CartView, Checkout, Item, Placed, cart_id_for, order_id_for, payment_id_for
 from domain.errors import DomainError
 from infra.idempotency import request_hash
 from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
@@ -23,7 +23,7 @@ from interfaces.http.presenters import iso, money, money_fields
 from interfaces.http.read_your_writes import visible
 from interfaces.http.schemas import Body, Money
 from projections.carts_pg import get_cart
-from projections.orders_pg import get_order, open_cod_orders, order_refunds, stream_vendor
+from projections.orders_pg import get_order, order_refunds, stream_vendor
 
 bp = Blueprint("checkout", url_prefix="/api/v1/live-commerce")
 
@@ -41,23 +41,57 @@ class CartQuery(Body):
 
 
 class CartItemIn(Body):
-    product_id: UUID
+    """A stream item ``{product_id, quantity, price}``, or what the buyer holds or won: a flash-sale hold
+    ``{product_id, flash_sale_id, reservation_id}``, an auction lot ``{auction_id}``, a group-buy hold
+    ``{group_buy_id, hold_id}``."""
+
+    product_id: UUID | None = None
     quantity: Annotated[int, Field(ge=1, le=100)] = 1
     price: Money | None = None
     # Paying for units held in a flash sale (the answer of POST /flash-sales/:id/purchase):
     flash_sale_id: UUID | None = None
     reservation_id: UUID | None = None
+    auction_id: UUID | None = None  # the winner paying for the lot
+    group_buy_id: UUID | None = None  # a member paying for their hold once the group buy unlocked
+    hold_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CartItemIn:
+        if self.auction_id is not None:
+            if self.flash_sale_id or self.reservation_id or self.group_buy_id or self.hold_id:
+                raise ValueError("an auction lot is paid with {auction_id} alone")
+        elif self.group_buy_id is not None or self.hold_id is not None:
+            if self.group_buy_id is None or self.hold_id is None or self.flash_sale_id or self.reservation_id:
+                raise ValueError("a group-buy hold is paid with {group_buy_id, hold_id}")
+        elif self.product_id is None:
+            raise ValueError("product_id is required")
+        elif (self.flash_sale_id is None) != (self.reservation_id is None):
+            raise ValueError("a flash-sale hold needs both flash_sale_id and reservation_id")
+        return self
+
+    def item(self) -> Item:
+        return Item(str(self.product_id) if self.product_id else "", self.quantity, self.price, self.flash_sale_id,
+                    str(self.reservation_id or self.hold_id) if (self.reservation_id or self.hold_id) else None,
+                    self.auction_id, self.group_buy_id)
 
 
 class CheckoutBody(Body):
     stream_id: UUID
-    cart_items: Annotated[list[CartItemIn], Field(min_length=1, max_length=50)]
+    # The items; or none of them, or ``cart_id``: the buyer's live cart for the stream is checked out.
+    cart_items: Annotated[list[CartItemIn], Field(min_length=1, max_length=50)] | None = None
+    cart_id: UUID | None = None
     payment_method: Literal["bkash", "nagad", "rocket", "card", "cod", "emi"]
     shipping_address: dict[str, Any]
     live_discount_code: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     # Extensions: the buyer's phone (required for cash on delivery), EMI months (3, 6 or 12).
     phone: Annotated[str, Field(min_length=6, max_length=20)] | None = None
     emi_months: Literal[3, 6, 12] | None = None
+
+    @model_validator(mode="after")
+    def _items_or_cart(self) -> CheckoutBody:
+        if self.cart_items is not None and self.cart_id is not None:
+            raise ValueError("send cart_items, or cart_id to check out your live cart, not both")
+        return self
 
 
 
@@ -79,10 +113,16 @@ async def cart_add(request: Request) -> HTTPResponse:
     assert c.checkout is not None
     cart = await c.checkout.add_to_cart(body.stream_id, buyer,
                                         Item(str(body.product_id), body.quantity, body.special_price))
-    return json({"cart_id": str(cart.cart_id), "stream_id": str(body.stream_id), "version": cart.version,
-                 "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
-                            "unit_price": money(i["unit_price"])} for i in cart.items],
-                 "subtotal": money(cart.subtotal), "total": money(cart.total)})
+    return json(_cart_reply(cart, body.stream_id))
+
+
+def _cart_reply(cart: CartView, stream_id: UUID) -> dict[str, Any]:
+    return {"cart_id": str(cart.cart_id), "stream_id": str(stream_id), "status": "open", "version": cart.version,
+            "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
+                       "unit_price": money(i["unit_price"])} for i in cart.items],
+            "subtotal": money(cart.subtotal), "discount": money(cart.discount), "total": money(cart.total),
+            "discount_code": cart.discount_code, "order_id": str(cart.order_id) if cart.order_id else None,
+            "expires_at": iso(cart.expires_at)}
 
 
 def _placed_reply(p: Placed, redirect: str | None) -> dict[str, Any]:
@@ -102,19 +142,16 @@ async def checkout_instant(request: Request) -> HTTPResponse:
     raw = request.json if request.body else {}
     body = CheckoutBody.model_validate(raw)
     c = _c(request)
-    assert c.checkout is not None and c.idempotency is not None and c.read_db is not None
+    assert c.checkout is not None and c.idempotency is not None
     scope, rhash = f"checkout:{buyer}", request_hash(raw)
     replay = await idempotent_replay(c.idempotency, scope, key, rhash)
     if replay is not None:
         return replay
-    open_cod = await open_cod_orders(c.read_db, buyer) if body.payment_method == "cod" else 0
     placed, redirect = await c.checkout.checkout(Checkout(
-        stream_id=body.stream_id, buyer_id=buyer,
-        items=[Item(str(i.product_id), i.quantity, i.price, i.flash_sale_id,
-                    str(i.reservation_id) if i.reservation_id else None) for i in body.cart_items],
+        stream_id=body.stream_id, buyer_id=buyer, items=[i.item() for i in body.cart_items or []],
         payment_method=body.payment_method, shipping_address=body.shipping_address, idempotency_key=key,
         discount_code=body.live_discount_code, buyer_phone=body.phone, emi_months=body.emi_months,
-        open_cod_orders=open_cod))
+        from_cart=body.cart_items is None, cart_id=body.cart_id))
     reply = _placed_reply(placed, redirect)
     await c.idempotency.put(scope, key, rhash, 201, reply)
     return json(reply, status=201)
@@ -207,7 +244,7 @@ async def cart(request: Request) -> HTTPResponse:
         if row.status != 404:
             return row
         row = {"id": cid, "status": "open", "lines": [], "subtotal": 0, "discount": 0, "total": 0,
-               "discount_rule": None, "order_id": None, "aggregate_version": 0}
+               "discount_rule": None, "order_id": None, "expires_at": None, "aggregate_version": 0}
     rule = row["discount_rule"] or {}
     return json({"cart_id": cid, "stream_id": str(query.stream_id), "status": row["status"],
                  "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
@@ -215,4 +252,4 @@ async def cart(request: Request) -> HTTPResponse:
                  "subtotal": money(row["subtotal"]), "discount": money(row["discount"]),
                  "total": money(row["total"]), "discount_code": rule.get("code"),
                  "order_id": str(row["order_id"]) if row["order_id"] else None,
-                 "version": row["aggregate_version"]})
+                 "expires_at": iso(row["expires_at"]), "version": row["aggregate_version"]})

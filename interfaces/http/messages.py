@@ -37,7 +37,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "group_buy_not_found": ("The group buy does not exist.", "গ্রুপ বাইটি পাওয়া যায়নি।"),
     "auction_not_found": ("The auction does not exist.", "নিলামটি পাওয়া যায়নি।"),
     "flash_sale_not_found": ("The flash sale does not exist.", "ফ্ল্যাশ সেলটি পাওয়া যায়নি।"),
-    "cart_not_found": ("There is no cart for this show yet.", "এই শো-তে এখনও কোনো কার্ট নেই।"),
     "read_model_behind": ("The change is accepted but not visible yet; retry shortly.",
                           "পরিবর্তন গৃহীত হয়েছে কিন্তু এখনও দেখা যাচ্ছে না; একটু পরে আবার চেষ্টা করুন।"),
     # commerce
@@ -86,6 +85,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "already_on_waitlist": ("You are already on the waitlist.", "আপনি ইতিমধ্যে অপেক্ষার তালিকায় আছেন।"),
     "cart_not_open": ("This cart can no longer be changed.", "এই কার্টে আর পরিবর্তন করা যাবে না।"),
     "cart_empty": ("Your cart is empty.", "আপনার কার্ট খালি।"),
+    "cart_not_found": ("You have no such cart in this show.", "এই শো-তে আপনার এমন কোনো কার্ট নেই।"),
+    "product_sold_out": ("This product is sold out in this stream.", "এই স্ট্রিমে পণ্যটির স্টক শেষ।"),
+    "group_buy_not_unlocked": ("This group-buy spot cannot be paid for: the group buy has not unlocked, or it is "
+                               "already paid.", "এই গ্রুপ বাইয়ের জায়গাটির জন্য এখন পেমেন্ট করা যায় না: গ্রুপ বাই "
+                               "আনলক হয়নি, বা আগেই পরিশোধ করা হয়েছে।"),
     "discount_code_expired": ("This discount code has expired.", "এই ডিসকাউন্ট কোডের মেয়াদ শেষ।"),
     "discount_minimum_not_met": ("Your cart total is below this code's minimum.",
                                  "এই কোড ব্যবহারের জন্য কার্টের মোট টাকা যথেষ্ট নয়।"),

@@ -44,6 +44,8 @@ _PAYMENT_NS = uuid.UUID("4c7e2a9d-51b3-4f0e-9a6d-2e8b7c1f3d55")
 
 STATUS_EVENTS = {"LiveStream.Started": "live", "LiveStream.Ended": "ended",
                  "LiveStream.Cancelled": "cancelled"}
+# A stream product's stock moved (``domain.stream_stock``): the room gets {stream_id, product_id, available, sold}.
+STREAM_STOCK_EVENTS = {"StreamStock.Reserved", "StreamStock.Released", "StreamStock.Sold"}
 STOCK_EVENTS = {"FlashSale.StockReserved", "FlashSale.ReservationConfirmed", "FlashSale.ReservationReleased",
                 "FlashSale.HoldExpired", "FlashSale.SoldOut", "FlashSale.BackInStock", "FlashSale.Cancelled"}
 
@@ -168,6 +170,9 @@ class DomainPusher:
             if STATUS_EVENTS[t] != "live":
                 self.closed_streams.add(sid)
             return sid, "stream_status", {"status": STATUS_EVENTS[t]}
+        if t in STREAM_STOCK_EVENTS and e.stream_id:  # the event carries the counts: no load
+            return e.stream_id, "stock_update", {"product_id": e.payload["product_id"],
+                                                 "available": e.payload["available"], "sold": e.payload["sold"]}
         if not (t.startswith("FlashSale.") or t.startswith("Auction.")) or e.aggregate_version is None:
             return None
         show = await self._stream_of(e)

@@ -136,6 +136,57 @@ def test_cash_on_delivery_rules_price_checks_and_sign_in(shop: Shop) -> None:
     assert forged.status_code == 401 and forged.json()["error"]["code"] == "invalid_token"
 
 
+async def test_racing_checkouts_cannot_pass_the_cod_cap_or_a_codes_uses_per_buyer(shop: Shop) -> None:
+    """Issue 19 part 6: the per-buyer caps are decided in the write model, so requests racing for the last allowed
+    cash-on-delivery order (the cap is 3 open ones) or the last use of a code (``max_uses_per_buyer``) cannot all
+    pass: exactly the cap gets through, every other one is refused, nothing is written for them."""
+    import asyncio
+
+    r = shop.http.post(f"{P}/streams", json={
+        "title": "Pohela Boishakh", "stream_type": "product_demo",
+        "products": [{"product_id": SAREE, "special_price": 2500.00}],
+        "stream_settings": {"discount_codes": {"ONCE": {"percent": 10, "max_uses_per_buyer": 1},
+                                               "TWICE": {"amount": 100, "max_uses_per_buyer": 2}}}})
+    sid = r.json()["id"]
+    assert shop.http.post(f"{P}/streams/{sid}/start").status_code == 200
+    base = {"stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1}], "shipping_address": {"c": "x"}}
+
+    async def race(buyer: str, n: int, **body: Any) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=str(shop.http.base_url), timeout=60) as client:
+            return list(await asyncio.gather(*(client.post(
+                f"{P}/checkout/instant", json={**base, **body},
+                headers={**shop.token(buyer), "Idempotency-Key": f"race-{i}"}) for i in range(n))))
+
+    def outcome(answers: list[httpx.Response]) -> list[tuple[int, str]]:
+        return sorted((a.status_code, a.json()["error"]["code"] if a.status_code != 201 else "") for a in answers)
+
+    cod_buyer = str(uuid.uuid4())
+    cod = await race(cod_buyer, 8, payment_method="cod", phone="01712345678")
+    assert outcome(cod) == [(201, "")] * 3 + [(409, "cod_order_cap_reached")] * 5
+    once_buyer, twice_buyer = str(uuid.uuid4()), str(uuid.uuid4())
+    once = await race(once_buyer, 6, payment_method="bkash", live_discount_code="ONCE")
+    assert outcome(once) == [(201, "")] + [(409, "discount_usage_exceeded")] * 5
+    assert [a.json()["total"] for a in once if a.status_code == 201] == [2250.0]
+    twice = await race(twice_buyer, 6, payment_method="nagad", live_discount_code="twice")
+    assert outcome(twice) == [(201, "")] * 2 + [(409, "discount_usage_exceeded")] * 4
+    assert {a.json()["discount"] for a in twice if a.status_code == 201} == {100.0}
+
+    # Nothing was written for the refused ones: the buyers have exactly the accepted orders.
+    placed = [a.json()["order_id"] for a in cod if a.status_code == 201]
+    for order_id in placed:
+        wait_until(lambda o=order_id: shop.http.get(f"{P}/orders/{o}", headers=shop.token(cod_buyer)).status_code
+                   == 200, what="order visible")
+    from application.checkout import order_id_for
+
+    refused_ids = {str(order_id_for(cod_buyer, f"race-{i}")) for i in range(8)} - set(placed)
+    assert len(refused_ids) == 5 and all(shop.http.get(f"{P}/orders/{o}", headers=shop.token(cod_buyer)).status_code
+                                         == 404 for o in refused_ids)
+    # A COD order that is paid (cash collected) no longer counts: the buyer may place another.
+    assert shop.http.post(f"{P}/orders/{placed[0]}/cash-collected").status_code == 200
+    again = checkout(shop, cod_buyer, "after-cash", **base, payment_method="cod", phone="01712345678")
+    assert again.status_code == 201, again.text
+
+
 def test_a_failed_payment_fails_the_order_and_a_duplicate_callback_changes_nothing(shop: Shop) -> None:
     sid, buyer = live_stream(shop), str(uuid.uuid4())
     body = {"stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1}], "payment_method": "nagad",
