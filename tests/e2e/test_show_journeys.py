@@ -25,6 +25,7 @@ import httpx
 import psycopg
 import pytest
 
+from application.stream_stock import stock_id_for
 from domain.stream_moderators import moderators_id
 from tests.conftest import Environments
 from tests.e2e import journeys
@@ -419,7 +420,7 @@ async def test_journey_4_cart_to_order(clocked: Show) -> None:
     for product, quantity in ((shirt, 2), (saree, 1)):
         added = me.post("/cart/add", json={"stream_id": sid, "product_id": product, "quantity": quantity})
         assert added.status_code == 200, added.text
-    cart = me.get("/cart", params={"stream_id": sid}).json()
+    cart = me.get("/cart", params={"stream_id": sid, "min_version": added.json()["version"]}).json()
     assert (cart["total"], sorted((i["product_id"], i["quantity"]) for i in cart["items"])) == (
         4100.0, sorted([(shirt, 2), (saree, 1)]))
     assert cart["expires_at"] is not None
@@ -434,14 +435,16 @@ async def test_journey_4_cart_to_order(clocked: Show) -> None:
     assert placed.status_code == 201, placed.text
     assert (placed.json()["total"], placed.json()["payment_status"]) == (4100.0, "processing")
     assert checkout_as(s, buyer, "cart-1", **body).json() == placed.json()  # a retry: the first answer
-    emptied = me.get("/cart", params={"stream_id": sid}).json()
-    assert (emptied["items"], emptied["total"], emptied["expires_at"]) == ([], 0.0, None)
+    emptied = wait_until(lambda: (r := me.get("/cart", params={"stream_id": sid}).json())["order_id"] and r,
+                         what="the cart emptied into the order (read model)")
+    assert (emptied["items"], emptied["total"], emptied["expires_at"], emptied["order_id"]) == (
+        [], 0.0, None, placed.json()["order_id"])
     empty = checkout_as(s, buyer, "cart-2", **body)
     assert empty.status_code == 409 and empty.json()["error"]["code"] == "cart_empty"
     assert s.pay(placed.json()["payment_url"]).status_code == 200
     order = order_when(s, buyer, placed.json()["order_id"], "paid")
     assert sorted((line["product_id"], line["quantity"], line["unit_price"]) for line in order["lines"]) == sorted(
-        [(shirt, 2, "800.00"), (saree, 1, "2500.00")])
+        [(shirt, 2, 800.0), (saree, 1, 2500.0)])
     assert product_when(s, sid, shirt, 2)["limited_quantity"] == 5
     assert product_when(s, sid, saree, 1)["limited_quantity"] is None
 
@@ -457,7 +460,8 @@ async def test_journey_4_cart_to_order(clocked: Show) -> None:
     journeys.advance_clock(s, s.env.cart_hold_s + 1)  # the walker's cart passes its deadline
     assert await stock_seen(room, shirt, 3, 2, mark) == {"stream_id": sid, "product_id": shirt, "available": 3,
                                                        "sold": 2}
-    gone = s.as_user("viewer", walker).get("/cart", params={"stream_id": sid}).json()
+    gone = s.as_user("viewer", walker).get("/cart", params={"stream_id": sid,
+                                                            "min_version": held.json()["version"] + 1}).json()
     assert (gone["items"], gone["total"]) == ([], 0.0)
     mine = s.as_user("viewer", late).post("/cart/add", json={"stream_id": sid, "product_id": shirt, "quantity": 3})
     assert mine.status_code == 200 and mine.json()["total"] == 2400.0, mine.text
@@ -1692,7 +1696,7 @@ async def test_a_show_s_whole_history(show: Show, tmp_path: Path) -> None:  # no
 
     # The store's own list: every event of every aggregate of this show.
     aggregates = {sid, sale["id"], cart["cart_id"], order["order_id"], order["payment_id"], lot,
-                  str(moderators_id(sid))}
+                  str(moderators_id(sid)), str(stock_id_for(sid, SAREE))}
     with psycopg.connect(s.env.postgres_url) as conn:
         stored = conn.execute("SELECT originator_id::text, originator_version, topic FROM livecommerce_events"
                               " WHERE originator_id = ANY(%s::uuid[])", (list(aggregates),)).fetchall()

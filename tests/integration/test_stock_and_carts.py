@@ -11,7 +11,7 @@ import pytest
 
 from application.auctions import AuctionService, CreateAuction
 from application.batch_writer import BatchWriter
-from application.checkout import Checkout, CheckoutService
+from application.checkout import Checkout, CheckoutService, ProviderAnswer
 from application.checkout_lines import Item
 from application.event_store import LiveCommerceStore
 from application.stream_stock import stock_id_for
@@ -40,7 +40,8 @@ class NoSessions:
         return f"prov-{payment_id}", f"http://pay.invalid/{payment_id}"
 
     async def confirm(self, method: str, params: dict[str, Any]) -> Any:
-        return params["provider_id"], "completed", Decimal(params["amount"]), None  # the provider says: paid
+        pid = params["provider_id"]  # the provider says: paid, for our payment named in its reference
+        return ProviderAnswer(pid, "completed", Decimal(params["amount"]), None, pid.removeprefix("prov-"))
 
     async def status(self, *a: Any) -> Any:
         raise AssertionError
