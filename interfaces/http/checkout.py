@@ -17,7 +17,7 @@ from interfaces.http.auth import authenticate, refusal
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response, idempotent_replay
 from interfaces.http.presenters import iso, money
-from interfaces.http.schemas import Body, Money
+from interfaces.http.schemas import Body, FreeForm, Money, callback_params
 from projections.orders_pg import get_order, open_cod_orders, order_refunds, stream_vendor
 
 bp = Blueprint("checkout", url_prefix="/api/v1/live-commerce")
@@ -43,7 +43,7 @@ class CheckoutBody(Body):
     stream_id: UUID
     cart_items: Annotated[list[CartItemIn], Field(min_length=1, max_length=50)]
     payment_method: Literal["bkash", "nagad", "rocket", "card", "cod", "emi"]
-    shipping_address: dict[str, Any]
+    shipping_address: FreeForm
     live_discount_code: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     # Extensions: the buyer's phone (required for cash on delivery), EMI months (3, 6 or 12).
     phone: Annotated[str, Field(min_length=6, max_length=20)] | None = None
@@ -120,6 +120,7 @@ async def payment_callback(request: Request, payment_id: UUID, method: str) -> H
         params.update({k: v[0] for k, v in (request.form or {}).items()})  # SSLCommerz IPN: a form POST
     elif request.body and isinstance(request.json, dict):
         params.update(request.json)
+    params = callback_params(params)  # the edges' text rule (ADR 0018): 422 before the provider is asked
     c = _c(request)
     assert c.checkout is not None
     try:

@@ -143,6 +143,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "শুধু এই হোস্টের উপস্থাপিত স্ট্রিমের রিভিউ দেওয়া যায়, হোস্ট নিজে দিতে পারেন না।"),
     "cannot_follow_self": ("You cannot follow yourself.", "আপনি নিজেকে ফলো করতে পারবেন না।"),
     "stream_time_in_past": ("The start time must be in the future.", "শুরুর সময় ভবিষ্যতে হতে হবে।"),
+    # edges (issue 19, ADR 0018)
+    "payload_too_large": ("The request is too large.", "অনুরোধটি অনেক বড়।"),
+    "event_too_large": ("This change is too large to record; send less data.",
+                        "এই পরিবর্তনটি সংরক্ষণের জন্য অনেক বড়; কম তথ্য পাঠান।"),
+    "request_timeout": ("The request took too long to arrive.", "অনুরোধটি পৌঁছাতে অনেক সময় লেগেছে।"),
+    "rate_limited": ("Too many requests; please slow down and retry shortly.",
+                     "অনেক বেশি অনুরোধ; একটু থেমে কিছুক্ষণ পরে আবার চেষ্টা করুন।"),
 }
 
 
