@@ -39,9 +39,15 @@ class Check:
     key: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    retry_after: float  # seconds, at least 1
+    check: Check  # the counter that was full
+
+
 class RateLimiter:
-    """``await limiter.retry_after(checks)``: None when every counter had room (each took a hit), else the
-    seconds until the fullest one has room again."""
+    """``await limiter.refusal(checks)``: None when every counter had room (each took a hit), else which one
+    was full and the seconds until it has room again."""
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
@@ -61,7 +67,7 @@ class RateLimiter:
     def memory(cls) -> RateLimiter:
         return cls(MemoryStorage())
 
-    async def retry_after(self, checks: Sequence[Check]) -> float | None:
+    async def refusal(self, checks: Sequence[Check]) -> Refusal | None:
         try:
             # One after another (a task per call costs more CPU than the round trips save), stopping at the
             # first full counter: a refused request does not use up the others.
@@ -69,7 +75,7 @@ class RateLimiter:
                 for item in c.items:
                     if not await self._strategy.hit(item, *c.key):
                         stats = await self._strategy.get_window_stats(item, *c.key)
-                        return float(max(1, math.ceil(stats.reset_time - time.time())))
+                        return Refusal(float(max(1, math.ceil(stats.reset_time - time.time()))), c)
             return None
         except Exception:  # limits are protection, not a rule: without Redis, let the request through
             self.failures += 1

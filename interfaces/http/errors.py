@@ -66,13 +66,12 @@ def _cache_key(status: int, code: str, details: dict[str, Any] | None) -> tuple[
 
 
 def validation_details(exc: ValidationError) -> dict[str, Any]:
-    return {
-        "fields": [
-            {"field": printable(".".join(str(p) for p in err["loc"]) or "body"), "message": printable(err["msg"], 300),
-             "type": err["type"]}
-            for err in exc.errors(include_url=False, include_context=False, include_input=False)[:20]
-        ]
-    }
+    """Field errors; a whole-document rule (``schemas.Body``) names the offending place in its context."""
+    fields = []
+    for err in exc.errors(include_url=False, include_input=False)[:20]:
+        field = ".".join(str(p) for p in err["loc"]) or str((err.get("ctx") or {}).get("path") or "") or "body"
+        fields.append({"field": printable(field), "message": printable(err["msg"], 300), "type": err["type"]})
+    return {"fields": fields}
 
 
 def install(app: Sanic) -> None:

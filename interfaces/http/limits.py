@@ -67,12 +67,12 @@ class HttpLimits:
         user = _signed_in_user(request)
         if user is not None:
             checks.append(Check(self.user[kind], ("http", kind, "user", user)))
-        wait = await self.limiter.retry_after(checks)
-        if wait is None:
+        refused = await self.limiter.refusal(checks)
+        if refused is None:
             return None
-        response = error_response(429, "rate_limited", {"retry_after": int(wait),
-                                                        "scope": "user" if user and len(checks) > 1 else "ip"})
-        response.headers["Retry-After"] = str(int(wait))
+        wait = int(refused.retry_after)
+        response = error_response(429, "rate_limited", {"retry_after": wait, "scope": refused.check.key[2]})
+        response.headers["Retry-After"] = str(wait)
         return response
 
 

@@ -63,7 +63,8 @@ MULTILINE = _Multiline()
 
 def refusal(p: Problem) -> PydanticCustomError:
     where = f" at {printable(p.path)}" if p.path else ""
-    return PydanticCustomError(p.code, "{what}{where}", {"what": p.message, "where": where})
+    return PydanticCustomError(p.code, "{what}{where}", {"what": p.message, "where": where,
+                                                         "path": printable(p.path)})
 
 
 def storable(bounds: JsonBounds) -> typing.Callable[[Any], Any]:

@@ -49,8 +49,8 @@ class RealtimeLimits:
         joined = conn.streams.get(getattr(payload, "stream_id", ""))
         if joined is not None and joined.moderator and event != "join_stream":
             return None
-        wait = await self.local.retry_after([Check(self.per_connection[event], ("ws", event, "conn", sid))])
-        if wait is None and self.shared is not None:
+        refused = await self.local.refusal([Check(self.per_connection[event], ("ws", event, "conn", sid))])
+        if refused is None and self.shared is not None:
             user = f"ip:{conn.ip}" if ident.anonymous else ident.user_id
-            wait = await self.shared.retry_after([Check(self.per_user[event], ("ws", event, "user", user))])
-        return wait
+            refused = await self.shared.refusal([Check(self.per_user[event], ("ws", event, "user", user))])
+        return None if refused is None else refused.retry_after

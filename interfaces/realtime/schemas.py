@@ -66,7 +66,8 @@ class Payload(BaseModel):
     def _storable(cls, data: Any) -> Any:
         if (p := json_problem(data, PAYLOAD_BOUNDS)) is not None:
             where = f" at {printable(p.path)}" if p.path else ""
-            raise PydanticCustomError(p.code, "{what}{where}", {"what": p.message, "where": where})
+            raise PydanticCustomError(p.code, "{what}{where}", {"what": p.message, "where": where,
+                                                                 "path": printable(p.path)})
         return data
 
 
@@ -152,8 +153,9 @@ SCHEMAS: dict[str, type[Payload]] = {
 
 
 def field_errors(exc: Any) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "payload", "message": err["msg"],
-         "type": err["type"]}
-        for err in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
+    """Field errors; the whole-payload rule names the offending place in its context."""
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(p) for p in err["loc"]) or str((err.get("ctx") or {}).get("path") or "") or "payload"
+        out.append({"field": printable(field), "message": printable(err["msg"], 300), "type": err["type"]})
+    return out
