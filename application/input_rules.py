@@ -118,20 +118,24 @@ def printable(s: str, limit: int = 120) -> str:
     return out + ("…" if len(s) > limit else "")
 
 
-def clean_text(s: str, limit: int = 1_000) -> str:
+def clean_text(s: str, limit: int = 1_000, *, multiline: bool = True) -> str:
     """For text nobody can be asked to resend (an encoder's metadata, a library's error message): bad
-    characters replaced by U+FFFD, newlines kept, length capped."""
-    return _BAD_MULTILINE.sub("\ufffd", s[:limit])
+    characters replaced by U+FFFD, newlines kept where several lines are allowed, length capped."""
+    return (_BAD_MULTILINE if multiline else _BAD_LINE).sub("\ufffd", s[:limit])
 
 
 def cleaned(value: Any, limit: int = 1_000, depth: int = 8) -> Any:
-    """``value`` with every string (and key) cleaned, non-finite floats as None, nesting cut at ``depth``."""
+    """``value`` with every string (and key) cleaned, non-finite floats as None, integers beyond 64 bits as
+    their digits, nesting cut at ``depth``."""
     if isinstance(value, str):
         return clean_text(value, limit)
+    if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value <= INT64:
+        return str(value)[:limit]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {clean_text(str(k), 100): cleaned(v, limit, depth - 1) for k, v in value.items()} if depth else {}
+        return {clean_text(str(k), 100, multiline=False): cleaned(v, limit, depth - 1)
+                for k, v in value.items()} if depth else {}
     if isinstance(value, list | tuple):
         return [cleaned(v, limit, depth - 1) for v in value] if depth else []
     return value

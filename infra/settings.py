@@ -157,12 +157,12 @@ class Settings(BaseSettings):
     # show's staff are not limited. Chat and reactions also keep the moderator's per-show buckets.
     realtime_join_per_connection: str = "5/second;60/minute"
     realtime_join_per_user: str = "10/second;200/minute"
-    realtime_chat_per_connection: str = "5/second;60/minute"
-    realtime_chat_per_user: str = "5/second;100/minute"
+    realtime_chat_per_connection: str = "20/second;120/minute"
+    realtime_chat_per_user: str = "20/second;300/minute"
     realtime_react_per_connection: str = "20/second;600/minute"
     realtime_react_per_user: str = "30/second;1200/minute"
-    realtime_purchase_intent_per_connection: str = "5/second;60/minute"
-    realtime_purchase_intent_per_user: str = "10/second;120/minute"
+    realtime_purchase_intent_per_connection: str = "20/second;120/minute"
+    realtime_purchase_intent_per_user: str = "30/second;300/minute"
 
     @property
     def public_url(self) -> str:

@@ -253,7 +253,7 @@ def test_schemathesis_over_the_openapi_document_finds_no_5xx(edges: Edges) -> No
         op = result.ok()
         operations += 1
 
-        @settings(max_examples=3, deadline=None, database=None, derandomize=not RANDOM,
+        @settings(max_examples=2, deadline=None, database=None, derandomize=not RANDOM,
                   phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
         @given(case=op.as_strategy())
         def run(case: Any) -> None:
