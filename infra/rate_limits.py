@@ -56,7 +56,7 @@ class RateLimiter:
         self.failures = 0
 
     @classmethod
-    def redis(cls, redis_url: str, prefix: str, connections: int = 32) -> RateLimiter:
+    def redis(cls, redis_url: str, prefix: str, connections: int = 256) -> RateLimiter:
         # A bounded pool that waits for a free connection (the default pool refuses past its maximum).
         pool = BlockingConnectionPool.from_url(redis_url, max_connections=connections, timeout=1.0,
                                                socket_timeout=0.5, socket_connect_timeout=0.5)
