@@ -15,6 +15,7 @@ The HTTP edge turns a verified bearer token into an ``Actor`` and refuses a wron
 - host.availability, host.schedule_stream, host.dashboard: a host on their own profile, an admin on any.
 - host.applications, host.verify / reject / suspend / reinstate / commission: admin.
 - order.refund (and recording cash collected for COD): admin, or the vendor whose stream sold the order.
+- order.fulfil (fulfilment steps, return decisions): the same; order.return: the order's buyer.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "catalog.vendors": frozenset({"admin"}),
     "catalog.products": frozenset({"vendor", "admin"}),
     "order.refund": frozenset({"vendor", "admin"}),  # a vendor: orders from their own streams
+    "order.fulfil": frozenset({"vendor", "admin"}),  # fulfilment steps, return decisions: the same vendor
+    "order.return": ANY,  # the order's own buyer
     "host.reject": frozenset({"admin"}),
     "host.suspend": frozenset({"admin"}),
     "host.reinstate": frozenset({"admin"}),

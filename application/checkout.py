@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from application.batch_writer import BatchWriter, UnitOfWork
@@ -108,6 +108,16 @@ class CartView:
     version: int
 
 
+class ProviderAnswer(NamedTuple):
+    """The provider's own view of a session (never a callback's claim), as the Payment aggregate takes it."""
+
+    provider_id: str | None  # None: no session was ever opened with the provider
+    status: str
+    amount: Decimal | None
+    reason: str | None
+    reference: str | None  # the merchant reference the provider holds for it: our payment id
+
+
 class PaymentSessions(Protocol):
     """Opens and confirms provider sessions (infra adapts the bKash / Nagad / Rocket gateways)."""
 
@@ -116,12 +126,12 @@ class PaymentSessions(Protocol):
         """→ (provider payment id, redirect URL for the buyer); EMI orders pass their months (card EMI)."""
         ...
 
-    async def confirm(self, method: str, params: dict[str, Any]) -> tuple[str, str, Decimal | None, str | None]:
-        """A callback's claim checked with the provider → (provider id, status, amount, reason)."""
+    async def confirm(self, method: str, params: dict[str, Any]) -> ProviderAnswer:
+        """A callback's claim checked with the provider."""
         ...
 
-    async def status(self, method: str, provider_payment_id: str) -> tuple[str, str, Decimal | None, str | None]:
-        """The provider's current view of a session → (provider id, status, amount, reason)."""
+    async def status(self, method: str, provider_payment_id: str) -> ProviderAnswer:
+        """The provider's current view of a session."""
         ...
 
 
@@ -245,26 +255,39 @@ class CheckoutService:
         await self._writer.submit(decide, not_found=_payment_missing)
 
     async def payment_callback(self, payment_id: UUID, method: str, params: dict[str, Any]) -> Placed:
-        """A provider called back: confirm with the provider, then apply to Payment and Order (idempotent)."""
-        return await self._apply_outcome(payment_id, *await self._sessions.confirm(method, params))
+        """A provider called back: confirm with the provider, then apply to Payment and Order (idempotent).
+        An answer that names another payment, or came through another method's door, is refused (409) and
+        writes nothing: a provider transaction pays only the payment it was opened for."""
+        return await self._apply_outcome(payment_id, method, await self._sessions.confirm(method, params))
 
-    async def reconcile(self, payment_id: UUID, method: str, provider_id: str, *, give_up: bool) -> Placed:
-        """Nobody called back: ask the provider; still open and ``give_up`` → the payment fails (timeout)."""
-        provider_id, status, amount, reason = await self._sessions.status(method, provider_id)
-        if status == "processing" and give_up:
-            status, reason = "failed", "payment_timeout"
-        return await self._apply_outcome(payment_id, provider_id, status, amount, reason)
+    async def reconcile(self, payment_id: UUID, method: str, provider_id: str | None, *, give_up: bool) -> Placed:
+        """Nobody called back: ask the provider; still open and ``give_up`` → the payment fails (timeout).
+        A session that never opened (no ``provider_id``: the provider was down when the buyer checked out) has
+        nothing to ask: with ``give_up`` it fails, and the order's holds go back."""
+        if provider_id is None:
+            answer = ProviderAnswer(None, "failed" if give_up else "processing", None,
+                                    "payment_session_not_opened", None)
+        else:
+            answer = await self._sessions.status(method, provider_id)
+            if answer.status == "processing" and give_up:
+                answer = answer._replace(status="failed", reason="payment_timeout")
+        return await self._apply_outcome(payment_id, method, answer)
 
-    async def _apply_outcome(self, payment_id: UUID, provider_id: str, status: str, amount: Decimal | None,
-                             reason: str | None) -> Placed:
+    async def _apply_outcome(self, payment_id: UUID, method: str, answer: ProviderAnswer) -> Placed:
+        provider_id, status, amount, reason = answer.provider_id, answer.status, answer.amount, answer.reason
         now = self._clock()
         recorded: list[str] = []
 
         def decide(uow: UnitOfWork) -> Placed:
             recorded.clear()
             payment: Payment = uow.get(payment_id)
-            payment.handle_callback(provider_txn_id=provider_id, status=status, now=now, amount=amount,
-                                    reason=reason)
+            if provider_id is None:  # our own deadline for a session that never opened
+                if status == "failed" and payment.status == "pending":
+                    payment.fail(now=now, reason=reason or "payment_session_not_opened")
+            else:
+                payment.check_provider_answer(method=method, reference=answer.reference)
+                payment.handle_callback(provider_txn_id=provider_id, status=status, now=now, amount=amount,
+                                        reason=reason)
             order: Order = uow.get(UUID(str(payment.order_id)))
             if payment.status == "completed" and order.status == "cancelled" and not payment.refunds:
                 # Captured after the buyer cancelled: nothing to deliver, all the money goes back.

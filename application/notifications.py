@@ -1,4 +1,5 @@
-"""What the notifications process manager says, and when: reminders, "stream starting", flash-sale alerts.
+"""What the notifications process manager says, and when: reminders, "stream starting", flash-sale alerts, and
+a buyer's own order (fulfilment steps, return decisions).
 
 Pure functions and the notifier port; the worker that reads the log and keeps jobs in PostgreSQL is
 ``infra.notifications``. Every text comes in English and Bangla, with times in Dhaka time (Asia/Dhaka, UTC+6)
@@ -137,6 +138,37 @@ def flash_sale_texts(sale_name: str, flash_price: Decimal | str, original_price:
     )
 
 
+_STEP_EN = {"packed": "is packed", "shipped": "is on its way", "delivered": "was delivered"}
+_STEP_BN = {"packed": "প্যাক করা হয়েছে", "shipped": "পাঠানো হয়েছে", "delivered": "পৌঁছে গেছে"}
+
+
+def order_update_texts(payload: dict[str, Any]) -> Texts:
+    """The buyer's own order: a fulfilment step (``status``) or a return decision (``return_accepted``)."""
+    ref = str(payload["order_id"])[:8].upper()
+    if "return_accepted" not in payload:
+        step = payload["status"]
+        body_en, body_bn = f"Order {ref} {_STEP_EN[step]}.", f"অর্ডার {ref} {_STEP_BN[step]}।"
+        if step == "shipped":
+            body_en += f" Courier: {payload.get('courier')}, tracking number {payload.get('tracking_id')}."
+            body_bn += f" কুরিয়ার: {payload.get('courier')}, ট্র্যাকিং নম্বর {payload.get('tracking_id')}।"
+        if step == "delivered":
+            body_en += " Not right? You can ask for a return within 7 days."
+            body_bn += " সমস্যা থাকলে ৭ দিনের মধ্যে ফেরতের অনুরোধ করতে পারেন।"
+        return Texts(title=f"Your order {_STEP_EN[step]}", body=body_en,
+                     title_bn=f"আপনার অর্ডার {_STEP_BN[step]}", body_bn=body_bn)
+    if payload["return_accepted"]:
+        amount = Decimal(str(payload.get("amount") or 0))
+        return Texts(title="Your return was accepted",
+                     body=f"{taka(amount)} of order {ref} is being refunded.",
+                     title_bn="আপনার ফেরতের অনুরোধ গৃহীত হয়েছে",
+                     body_bn=f"অর্ডার {ref}-এর {taka(amount, bangla=True)} ফেরত দেওয়া হচ্ছে।")
+    note = payload.get("note")
+    return Texts(title="Your return was not accepted",
+                 body=f"The seller declined the return of order {ref}." + (f" “{note}”" if note else ""),
+                 title_bn="আপনার ফেরতের অনুরোধ গৃহীত হয়নি",
+                 body_bn=f"বিক্রেতা অর্ডার {ref}-এর ফেরতের অনুরোধ গ্রহণ করেননি।" + (f" “{note}”" if note else ""))
+
+
 # ---- the notifier port ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -146,7 +178,7 @@ class OutgoingMessage:
 
     delivery_id: str
     notification_id: str
-    kind: str  # stream_reminder, stream_starting, flash_sale_alert
+    kind: str  # stream_reminder, stream_starting, flash_sale_alert, order_update
     channel: str  # push, sms, email
     recipient_id: str
     stream_id: str

@@ -8,10 +8,13 @@ Two steps, each exactly once:
    recorded ``completed`` (manual) at once and no provider is called.
 2. ``execute`` sends a requested refund to the provider, keyed by the refund id, under a lock on that id (the
    API's inline attempt and the refund manager of ``livecommerce process`` never call at the same time).
-   It first asks the provider whether a refund with this id already exists (a previous attempt may have
-   reached it and crashed before recording the answer), and only sends one when none does. The answer is
-   recorded: ``completed``; ``failed`` when the provider refused (nothing was paid back); still ``requested``
-   when the outcome is unknown (timeout) or the provider says it is processing: the next pass asks again.
+   A refund is sent at most once: ``RefundSent`` is recorded before the call. The answer is recorded:
+   ``completed``; ``failed`` when the provider refused (nothing was paid back); still ``requested`` when the
+   answer was lost (timeout, dropped connection) or the provider says it is processing. A refund already
+   sent is never sent again: the next pass only asks the provider whether it has a refund under our id
+   (bKash refund status, SSLCommerz transaction query). Found → recorded; the provider cannot say (Nagad and
+   Rocket have no lookup; bKash and SSLCommerz do not list it) → ``manual_review``: a person checks the
+   provider's portal and settles it (``resolve``), and the refund manager leaves it alone.
 
 The automatic refund recorded when a paid order's flash-sale hold had run out (checkout, reason
 ``reservation_expired``) is executed by the same ``execute``.
@@ -32,7 +35,7 @@ from uuid import UUID
 from application.access import Actor, get_optional, refuse, require_role
 from application.batch_writer import BatchWriter, UnitOfWork
 from application.checkout import OrderNotFound, PaymentNotFound, payment_id_for
-from domain.commerce_errors import InvalidOrderTransition
+from domain.commerce_errors import InvalidOrderTransition, InvalidPaymentTransition
 from domain.live_stream import LiveStream
 from domain.order import Order
 from domain.payment import Payment
@@ -95,7 +98,7 @@ class RefundView:
     payment_id: UUID
     amount: Decimal
     reason: str | None
-    status: str  # requested, completed, failed
+    status: str  # requested, completed, failed, manual_review
     manual: bool
     provider_refund_id: str | None
     order_status: str
@@ -123,6 +126,17 @@ def check_seller(uow: UnitOfWork, actor: Actor | None, order: Order) -> None:
         raise refuse("order.refund", "this order was not sold by your vendor")
 
 
+def record_refund(order: Order, payment: Payment, *, refund_id: str, amount: Decimal, reason: str,
+                  now: datetime) -> None:
+    """A refund decided on the Order and its Payment together (a cash-on-delivery payment is given back in
+    cash, by hand: completed at once). ``POST /refunds`` and accepted returns record through here (checkout's
+    automatic refunds take the same two steps inline); ``RefundService.execute`` then carries it out."""
+    order.refund(refund_id=refund_id, amount=amount, now=now, reason=reason)
+    payment.refund(refund_id=refund_id, amount=amount, now=now, reason=reason)
+    if payment.method in MANUAL_METHODS:
+        payment.complete_refund(refund_id=refund_id, now=now, manual=True)
+
+
 @dataclass(frozen=True)
 class _Due:
     method: str
@@ -130,6 +144,7 @@ class _Due:
     amount: Decimal
     reason: str
     status: str
+    sent: bool
 
 
 class RefundService:
@@ -155,10 +170,7 @@ class RefundService:
             if order.status not in ("paid", "refunded"):
                 raise InvalidOrderTransition(f"a {order.status} order cannot be refunded", status=order.status)
             amount = cmd.amount if cmd.amount is not None else order.total - order.refunded_amount
-            order.refund(refund_id=refund_id, amount=amount, now=now, reason=cmd.reason)
-            payment.refund(refund_id=refund_id, amount=amount, now=now, reason=cmd.reason)
-            if payment.method in MANUAL_METHODS:
-                payment.complete_refund(refund_id=refund_id, now=now, manual=True)
+            record_refund(order, payment, refund_id=refund_id, amount=amount, reason=cmd.reason, now=now)
             return view_of(order, payment, refund_id, replayed=False)
 
         return await self._writer.submit(decide, not_found=_order_missing)
@@ -174,13 +186,20 @@ class RefundService:
                 return due.status
             if due.method in MANUAL_METHODS or due.provider_payment_id is None:
                 return await self._record(payment_id, refund_id, "completed", None, manual=True)
-            try:
+            if due.sent:  # sent before and the answer never came: ask, never send again
                 found = await self._gateways.find_refund(due.method, due.provider_payment_id, refund_id)
                 if found is None:
-                    found = await self._gateways.refund(due.method, due.provider_payment_id, due.amount,
-                                                        due.reason, refund_id)
-            except RefundRefused as exc:
-                return await self._record(payment_id, refund_id, "failed", None, reason=exc.reason)
+                    return await self._record(payment_id, refund_id, "manual_review", None,
+                                              reason="sent; the provider cannot confirm the outcome")
+            else:
+                try:  # a refund recorded before RefundSent existed may have reached the provider: ask first
+                    found = await self._gateways.find_refund(due.method, due.provider_payment_id, refund_id)
+                    if found is None:
+                        await self._record(payment_id, refund_id, "sent", None)
+                        found = await self._gateways.refund(due.method, due.provider_payment_id, due.amount,
+                                                            due.reason, refund_id)
+                except RefundRefused as exc:
+                    return await self._record(payment_id, refund_id, "failed", None, reason=exc.reason)
             if found.status != "completed":
                 return "requested"  # the provider is still working on it: asked again next pass
             return await self._record(payment_id, refund_id, "completed", found.provider_refund_id)
@@ -199,6 +218,31 @@ class RefundService:
         def decide(uow: UnitOfWork) -> RefundView:
             order: Order = uow.get(order_id)
             return view_of(order, uow.get(UUID(str(order.payment_id))), refund_id, replayed=False)
+
+        return await self._writer.submit(decide, not_found=_order_missing)
+
+    async def resolve(self, order_id: UUID, refund_id: str, *, completed: bool, provider_refund_id: str | None,
+                      note: str | None) -> RefundView:
+        """An admin settles a refund under review, from the provider's portal: it went back (``completed``, with
+        the provider's refund id) or it did not (``failed``: the amount may be refunded again)."""
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> RefundView:
+            order: Order = uow.get(order_id)
+            payment: Payment = uow.get(UUID(str(order.payment_id)) if order.payment_id
+                                       else payment_id_for(order_id))
+            if refund_id not in {str(r) for r in payment.refunds}:
+                raise PaymentNotFound("no such refund on this order", refund_id=refund_id)
+            if payment.refund_status(refund_id) == "requested":
+                raise InvalidPaymentTransition("the refund is still being carried out; only a refund under"
+                                               " review is settled by hand", refund_id=refund_id)
+            if completed:
+                payment.complete_refund(refund_id=refund_id, now=now, provider_refund_id=provider_refund_id)
+            else:
+                payment.fail_refund(refund_id=refund_id, now=now, reason=note or "settled by hand: not paid back")
+                if refund_id in {str(r) for r in order.refunds}:
+                    order.refund_failed(refund_id=refund_id, now=now, reason=note)
+            return view_of(order, payment, refund_id, replayed=False)
 
         return await self._writer.submit(decide, not_found=_order_missing)
 
@@ -228,7 +272,12 @@ class RefundService:
 
         def decide(uow: UnitOfWork) -> str:
             payment: Payment = uow.get(payment_id)
-            if status == "completed":
+            if status == "sent":
+                payment.send_refund(refund_id=refund_id, now=now)
+                return "requested"
+            if status == "manual_review":
+                payment.require_review(refund_id=refund_id, now=now, reason=reason or "outcome unknown")
+            elif status == "completed":
                 payment.complete_refund(refund_id=refund_id, now=now, provider_refund_id=provider_refund_id,
                                         manual=manual)
             else:
@@ -248,7 +297,7 @@ def _due(payment: Payment, refund_id: str) -> _Due:
     state: dict[str, Any] = payment.refund_states.get(refund_id, {})
     provider = payment.provider_txn_id if not str(payment.provider_txn_id or "").startswith("cash:") else None
     return _Due(payment.method, provider, amount, str(state.get("reason") or "refund"),
-                payment.refund_status(refund_id) or "requested")
+                payment.refund_status(refund_id) or "requested", payment.refund_sent(refund_id))
 
 
 def _order_missing(order_id: UUID) -> Exception:

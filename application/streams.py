@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from application.access import Actor, check_stream, get_optional
 from application.batch_writer import BatchWriter, UnitOfWork
-from domain.errors import StreamNotFound
+from domain.errors import ProductNotInCatalogue, ProductOfAnotherVendor, StreamNotFound
 from domain.host_errors import HostNotVerified
 from domain.host_profile import HostProfile, host_profile_id
 from domain.live_stream import LiveStream, StreamProduct
@@ -106,6 +106,32 @@ def check_host_may_start(uow: UnitOfWork, stream: LiveStream) -> None:
     profile.check_can_host()
 
 
+class ProductCatalogue(Protocol):
+    """The products catalogue (its own store, written directly, not a read model: never behind)."""
+
+    async def owners(self, product_ids: list[str]) -> dict[str, str]:
+        """product id → vendor id, for the products the catalogue knows."""
+        ...
+
+    async def requires_catalogue(self, vendor_id: str) -> bool:
+        """Whether this vendor's stream products must all be in the catalogue."""
+        ...
+
+
+async def check_catalogue(catalogue: ProductCatalogue | None, vendor_id: str, product_ids: list[str]) -> None:
+    """A stream lists only its own vendor's products: another vendor's is refused (409); one the catalogue does
+    not know is refused (422) when the vendor has a catalogue or the setting requires one (ADR 0017)."""
+    if catalogue is None or not product_ids:
+        return
+    owners = await catalogue.owners(product_ids)
+    foreign = sorted(p for p, v in owners.items() if v != vendor_id)
+    if foreign:
+        raise ProductOfAnotherVendor("these products belong to another vendor", product_ids=foreign)
+    unknown = sorted(p for p in product_ids if p not in owners)
+    if unknown and await catalogue.requires_catalogue(vendor_id):
+        raise ProductNotInCatalogue("these products are not in your catalogue", product_ids=unknown)
+
+
 def _product(p: ProductTerms) -> StreamProduct:
     return StreamProduct(p.product_id, p.special_price, p.limited_quantity, p.discount_percentage,
                          p.display_order, p.presentation_notes)
@@ -119,11 +145,13 @@ class StreamService:
         self._new_id = new_id
         self._new_token = new_token
         self._urls = urls
+        self.catalogue: ProductCatalogue | None = None  # set by the composition root once its pool is open
 
     async def schedule(self, cmd: ScheduleStream) -> CommandResult:
         stream_id = self._new_id()
         stream_key = f"live_{self._new_token()}"
         now = self._clock()
+        await check_catalogue(self.catalogue, cmd.vendor_id, [p.product_id for p in cmd.products])
 
         def decide(uow: UnitOfWork) -> CommandResult:
             stream = LiveStream.schedule(
@@ -182,6 +210,9 @@ class StreamService:
     async def add_product(self, stream_id: UUID, product: ProductTerms, *,
                           actor: Actor | None = None) -> CommandResult:
         now = self._clock()
+        if self.catalogue is not None:  # a stream's vendor never changes: asked once, before the command
+            stream = await self.authorize(stream_id, actor, "stream.add_product")
+            await check_catalogue(self.catalogue, str(stream.vendor_id), [product.product_id])
 
         def decide(uow: UnitOfWork) -> CommandResult:
             stream: LiveStream = uow.get(stream_id)

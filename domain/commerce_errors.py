@@ -184,6 +184,18 @@ class InvalidPaymentTransition(DomainError):
     code = "invalid_payment_transition"
 
 
+class PaymentMethodMismatch(DomainError):
+    """A provider's answer for this payment came through another payment method's callback."""
+
+    code = "payment_method_mismatch"
+
+
+class PaymentReferenceMismatch(DomainError):
+    """The provider's transaction names another payment (or none) as its merchant reference."""
+
+    code = "payment_reference_mismatch"
+
+
 class BidTooLow(DomainError):
     code = "bid_too_low"
 

@@ -51,6 +51,17 @@ class ProductNotInStream(DomainError):
     code = "product_not_in_stream"
 
 
+class ProductOfAnotherVendor(DomainError):
+    """A stream lists only products of its own vendor."""
+
+    code = "product_of_another_vendor"
+
+
+class ProductNotInCatalogue(DomainError):
+    code = "product_not_in_catalogue"
+    http_status = 422
+
+
 class TooManyProducts(DomainError):
     code = "too_many_products"
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_UP, Decimal
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain import fulfilment as f
 from domain.commerce_errors import (
     PAISA,
     CartEmpty,
@@ -26,6 +27,7 @@ from domain.commerce_errors import (
     EmiBelowMinimum,
     EmiTermNotAllowed,
     Id,
+    IdempotencyKeyReused,
     InvalidAmount,
     InvalidOrderTransition,
     InvalidPaymentMethod,
@@ -296,3 +298,119 @@ class Order(Aggregate):
         amount = next(a for r, a in self.refunds.items() if str(r) == str(refund_id))
         self.trigger_event(self.RefundFailed, timestamp=now, refund_id=str(refund_id), amount=amount,
                            reason=reason)
+
+    # ---- fulfilment and returns (rules: domain/fulfilment.py) -------------------------------------------
+    # Set only by their events; class defaults, so an order without them folds as before. Applies assign new
+    # dicts, never mutate these.
+    fulfilment_status: str | None = None
+    fulfilment_steps: dict[str, dict[str, Any]] | None = None  # step → {at, courier, tracking_id}
+    return_requests: dict[str, dict[str, Any]] | None = None  # return id → {status, items, amount, ...}
+
+    @property
+    def fulfilment_stage(self) -> str | None:
+        """Where the parcel is: ``confirmed`` once paid (a cash-on-delivery order at once), then the vendor's
+        steps; None while there is nothing to send."""
+        if self.fulfilment_status is not None:
+            return self.fulfilment_status
+        return "confirmed" if self._fulfillable else None
+
+    @property
+    def _fulfillable(self) -> bool:
+        return self.status == "paid" or (self.payment_method == "cod" and self.status == "pending_payment")
+
+    @property
+    def returns(self) -> dict[str, dict[str, Any]]:
+        return self.return_requests or {}
+
+    def step_at(self, step: str) -> datetime | None:
+        return (self.fulfilment_steps or {}).get(step, {}).get("at")
+
+    class FulfilmentUpdated(Event):
+        status: str
+        courier: str | None
+        tracking_id: str | None
+        stream_id: Id | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Order)
+            aggregate.fulfilment_status = self.status
+            aggregate.fulfilment_steps = {**(aggregate.fulfilment_steps or {}), self.status: {
+                "at": self.timestamp, "courier": self.courier, "tracking_id": self.tracking_id}}
+
+    def update_fulfilment(self, *, status: str, now: datetime, courier: str | None = None,
+                          tracking_id: str | None = None) -> bool:
+        """The vendor's next step; the same step again with the same details changes nothing (→ False)."""
+        current = self.fulfilment_stage
+        same = (self.fulfilment_steps or {}).get(status)
+        if status == current and same is not None and (same["courier"], same["tracking_id"]) == (
+                courier or same["courier"], tracking_id or same["tracking_id"]):
+            return False
+        if not self._fulfillable:
+            raise f.OrderNotFulfillable(f"a {self.status} order is not fulfilled", status=self.status)
+        f.check_step(current, status, courier, tracking_id)
+        if status == "delivered" and self.status != "paid":
+            raise f.OrderNotFulfillable("a cash-on-delivery order is delivered with its cash collected",
+                                        status=self.status)
+        self.trigger_event(self.FulfilmentUpdated, timestamp=now, status=status, courier=courier,
+                           tracking_id=tracking_id, stream_id=self.stream_id)
+        return True
+
+    class ReturnRequested(Event):
+        return_id: str
+        items: list[dict[str, Any]]
+        reason: str
+        amount: Decimal
+        stream_id: Id | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Order)
+            aggregate.return_requests = {**aggregate.returns, self.return_id: {
+                "status": "requested", "items": [dict(i) for i in self.items], "reason": self.reason,
+                "amount": self.amount, "requested_at": self.timestamp, "note": None, "refund_id": None,
+                "decided_at": None}}
+
+    def request_return(self, *, return_id: str, items: list[dict[str, Any]], reason: str, now: datetime,
+                       window: timedelta = f.RETURN_WINDOW) -> None:
+        """The buyer asks to return units within ``window`` of delivery; the same request again is a no-op."""
+        if return_id in self.returns:
+            known = self.returns[return_id]
+            if (known["items"], known["reason"]) != (f.return_items(items, self.lines, {}), reason):
+                raise IdempotencyKeyReused("this return id was used for another request", return_id=return_id)
+            return
+        f.check_window(self.step_at("delivered"), now, window)
+        rows = f.return_items(items, self.lines, self.returns)
+        amount = f.refund_of(rows, self.lines, subtotal=self.subtotal, total=self.total,
+                             refundable=self.total - self.refunded_amount)
+        self.trigger_event(self.ReturnRequested, timestamp=now, return_id=return_id, items=rows, reason=reason,
+                           amount=amount, stream_id=self.stream_id)
+
+    class ReturnDecided(Event):
+        return_id: str
+        accepted: bool
+        note: str | None
+        refund_id: str | None  # the refund an accepted return becomes (None: nothing left to refund)
+        amount: Decimal  # refunded (refused: 0; the return keeps the amount asked)
+        stream_id: Id | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Order)
+            aggregate.return_requests = {**aggregate.returns, self.return_id: {
+                **aggregate.returns[self.return_id], "status": "accepted" if self.accepted else "refused",
+                "note": self.note, "refund_id": self.refund_id, "decided_at": self.timestamp,
+                "amount": self.amount if self.accepted else aggregate.returns[self.return_id]["amount"]}}
+
+    def decide_return(self, *, return_id: str, accept: bool, now: datetime, note: str | None = None,
+                      refund_id: str | None = None) -> Decimal:
+        """The vendor accepts (→ the amount to refund under ``refund_id``) or refuses; the same decision
+        again changes nothing, the other one is refused."""
+        known = self.returns.get(return_id)
+        if known is None:
+            raise f.ReturnNotFound("no such return on this order", return_id=return_id)
+        if known["status"] != "requested":
+            if (known["status"] == "accepted") != accept:
+                raise f.ReturnAlreadyDecided(f"the return was already {known['status']}", status=known["status"])
+            return Decimal(known["amount"]) if accept else Decimal("0.00")
+        amount = min(Decimal(known["amount"]), self.total - self.refunded_amount) if accept else Decimal("0.00")
+        self.trigger_event(self.ReturnDecided, timestamp=now, return_id=return_id, accepted=accept, note=note,
+                           refund_id=refund_id if amount > 0 else None, amount=amount, stream_id=self.stream_id)
+        return amount

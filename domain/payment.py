@@ -16,6 +16,14 @@ amount is refunded, then becomes ``refunded`` (the spec's payment_status enum ha
 Each refund has its own state: ``requested`` when recorded (``Refunded``: the decision, taken before any
 provider is called), then ``completed`` (the provider confirmed, or a manual cash refund) or ``failed`` (the
 provider refused: nothing was paid back, so the amount no longer counts and may be refunded again).
+``RefundSent`` is recorded before the one call that sends it: a refund sent whose answer was lost is never
+sent again; if the provider cannot confirm it afterwards it goes to ``manual_review`` (``RefundReviewRequired``)
+and a person settles it (``complete_refund`` / ``fail_refund``).
+
+A provider's answer is bound to this payment: it must name our payment as its merchant reference (bKash
+``merchantInvoiceNumber``, Nagad ``orderId``, Rocket ``orderId``, SSLCommerz ``tran_id``) and come through our
+method (``check_provider_answer``). Each reference names one payment, so a provider transaction can pay only
+the payment it was opened for: replaying payment A's transaction against payment B is refused, writing nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ from domain.commerce_errors import (
     InvalidPaymentMethod,
     InvalidPaymentTransition,
     PaymentAmountMismatch,
+    PaymentMethodMismatch,
     PaymentNotPending,
+    PaymentReferenceMismatch,
     RefundExceedsPayment,
     UnknownCallbackStatus,
     require_money,
@@ -41,6 +51,7 @@ from domain.commerce_errors import (
 from domain.order import PAYMENT_METHODS
 
 CALLBACK_STATUSES = ("processing", "completed", "failed")
+REFUND_STATES = ("requested", "completed", "failed", "manual_review")
 OPEN = ("pending", "processing")
 SETTLED = ("completed", "refunded")
 
@@ -163,6 +174,15 @@ class Payment(Aggregate):
             raise PaymentNotPending(f"a {self.status} payment cannot start processing", status=self.status)
         self.trigger_event(self.ProcessingStarted, timestamp=now, provider_txn_id=provider_txn_id)
 
+    def check_provider_answer(self, *, method: str, reference: str | None) -> None:
+        """Refuse (changing nothing) a provider's answer that came through another method's door or names
+        another payment as its merchant reference; providers may write our id without dashes (Nagad)."""
+        if method != self.method:
+            raise PaymentMethodMismatch(f"this is a {self.method} payment, not {method}", method=self.method)
+        if reference is None or _plain(reference) != _plain(str(self.id)):
+            raise PaymentReferenceMismatch("the provider's transaction belongs to another payment",
+                                           reference=reference)
+
     def fail(self, *, now: datetime, reason: str) -> None:
         """The application gives up on an open payment (timeout, buyer cancelled in the app)."""
         if self.status not in OPEN:
@@ -263,15 +283,52 @@ class Payment(Aggregate):
             if aggregate.status == "refunded" and aggregate.refunded_amount < aggregate.amount:
                 aggregate.status = "completed"
 
+    def refund_sent(self, refund_id: Id) -> bool:
+        """Whether the refund was (maybe) sent to the provider: then it is never sent again."""
+        return bool(self.refund_states.get(str(refund_id), {}).get("sent"))
+
+    class RefundSent(Event):
+        refund_id: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Payment)
+            aggregate.refund_states[self.refund_id] = {**aggregate.refund_states[self.refund_id], "sent": True}
+
+    def send_refund(self, *, refund_id: Id, now: datetime) -> None:
+        """Recorded before the one call to the provider; a refund is sent at most once."""
+        status = self.refund_status(refund_id)
+        if status != "requested" or self.refund_sent(refund_id):
+            raise InvalidPaymentTransition(f"a {status} refund is not sent (again)", refund_id=str(refund_id))
+        self.trigger_event(self.RefundSent, timestamp=now, refund_id=str(refund_id))
+
+    class RefundReviewRequired(Event):
+        refund_id: str
+        reason: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Payment)
+            aggregate.refund_states[self.refund_id] = {**aggregate.refund_states[self.refund_id],
+                                                       "status": "manual_review", "failure": self.reason}
+
+    def require_review(self, *, refund_id: Id, now: datetime, reason: str) -> None:
+        """Sent, and the provider cannot confirm what became of it: a person decides; never sent again."""
+        status = self.refund_status(refund_id)
+        if status == "manual_review":
+            return
+        if status != "requested" or not self.refund_sent(refund_id):
+            raise InvalidPaymentTransition(f"a {status} refund needs no review", refund_id=str(refund_id))
+        self.trigger_event(self.RefundReviewRequired, timestamp=now, refund_id=str(refund_id), reason=reason)
+
     def complete_refund(self, *, refund_id: Id, now: datetime, provider_refund_id: str | None = None,
                         manual: bool = False) -> None:
-        """The provider confirmed the refund (or the cash went back by hand); a repeat is a no-op."""
+        """The provider confirmed the refund (or the cash went back by hand, or a person settled a refund under
+        review); a repeat is a no-op."""
         status = self.refund_status(refund_id)
         if status is None:
             raise InvalidPaymentTransition("no such refund", refund_id=str(refund_id))
         if status == "completed":
             return
-        if status != "requested":
+        if status not in ("requested", "manual_review"):
             raise InvalidPaymentTransition(f"a {status} refund cannot complete", refund_id=str(refund_id))
         self.trigger_event(self.RefundCompleted, timestamp=now, refund_id=str(refund_id),
                            provider_refund_id=provider_refund_id, manual=manual)
@@ -283,6 +340,10 @@ class Payment(Aggregate):
             raise InvalidPaymentTransition("no such refund", refund_id=str(refund_id))
         if status == "failed":
             return
-        if status != "requested":
+        if status not in ("requested", "manual_review"):
             raise InvalidPaymentTransition(f"a {status} refund cannot fail", refund_id=str(refund_id))
         self.trigger_event(self.RefundFailed, timestamp=now, refund_id=str(refund_id), reason=reason)
+
+
+def _plain(reference: str) -> str:
+    return reference.replace("-", "").lower()

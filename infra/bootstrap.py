@@ -9,7 +9,7 @@ import asyncio
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from application.auctions import AuctionService
@@ -17,6 +17,7 @@ from application.batch_writer import BatchWriter
 from application.checkout import CheckoutService
 from application.event_store import LiveCommerceStore
 from application.flash_sales import FlashSaleService
+from application.fulfilment import FulfilmentService
 from application.group_buys import GroupBuyService
 from application.hosts import HostService
 from application.refunds import RefundService
@@ -54,6 +55,7 @@ class Container:
     hosts: HostService | None = None
     tokens: TokenVerifier | None = None
     refunds: RefundService | None = None
+    fulfilment: FulfilmentService | None = None
 
     async def open(self) -> None:
         s = self.settings
@@ -89,6 +91,11 @@ class Container:
 
         self.refunds = RefundService(self.writer, sessions, PgLocks(self.read_db), clock=utc_now)
         self.checkout.refunds = self.refunds  # the automatic refund of an expired hold goes out at once
+        self.fulfilment = FulfilmentService(self.writer, clock=utc_now,
+                                            return_window=timedelta(seconds=s.return_window_s))
+        from infra.catalog import PgCatalogue
+
+        self.streams.catalogue = PgCatalogue(self.read_db, required=s.stream_products_require_catalogue)
         self.idempotency = IdempotencyStore(self.read_db, s.idempotency_ttl_hours)
         self.redis = redis_client(s.redis_url)
         self.mongo = mongo_client(s.mongo_url)

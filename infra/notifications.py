@@ -1,4 +1,5 @@
-"""``livecommerce notify``: the notifications process manager (reminders, stream starting, flash-sale alerts).
+"""``livecommerce notify``: the notifications process manager (reminders, stream starting, flash-sale alerts,
+and a buyer's own order: its fulfilment steps and return decisions, to that buyer only).
 
 It reads the domain topic in its own consumer group and turns events into jobs in PostgreSQL
 (``notification_jobs``): a stream scheduled with a host → reminders 24 h and 15 min before (those still
@@ -31,7 +32,7 @@ from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-DATA_KEYS = ("sale_id", "lead", "product_id")  # what a client app needs to open the right screen
+DATA_KEYS = ("sale_id", "lead", "product_id", "order_id", "status", "tracking_id", "return_id")  # the screen
 UNKNOWN_STREAM_GRACE = timedelta(minutes=10)  # a job whose stream is not known yet waits this long
 
 
@@ -100,6 +101,21 @@ async def plan(tx: PgTx, e: Envelope) -> None:
                            "sale_id": str(e.aggregate_id), "sale_name": d["sale_name"],
                            "flash_price": d["flash_price"], "original_price": d["original_price"],
                            "end_time": d["end_time"], "product_id": d["product_id"]})
+    elif e.type == "Order.Placed":  # who to tell about the order later
+        await tx.execute(
+            "INSERT INTO notification_orders (order_id, buyer_id, stream_id) VALUES (%s, %s, %s)"
+            " ON CONFLICT (order_id) DO NOTHING", (e.aggregate_id, d["buyer_id"], d.get("stream_id")))
+    elif e.type in ("Order.FulfilmentUpdated", "Order.ReturnDecided") and d.get("stream_id"):
+        oid = str(e.aggregate_id)
+        if e.type == "Order.FulfilmentUpdated":
+            jid, payload = n.job_id(oid, "fulfilment", d["status"]), {
+                "order_id": oid, "status": d["status"], "courier": d.get("courier"),
+                "tracking_id": d.get("tracking_id")}
+        else:
+            jid, payload = n.job_id(oid, "return", d["return_id"]), {
+                "order_id": oid, "return_id": d["return_id"], "return_accepted": d["accepted"],
+                "amount": d["amount"], "note": d.get("note")}
+        await _add_job(tx, jid, "order_update", str(d["stream_id"]), at, payload)
     elif e.type == "FlashSale.Cancelled":
         await tx.execute(
             "UPDATE notification_jobs SET status = 'cancelled', finished_at = %s WHERE id = %s"
@@ -128,7 +144,31 @@ def _still_wanted(job: dict[str, Any], stream: dict[str, Any], now: datetime) ->
                 and datetime.fromisoformat(job["payload"]["end_time"]) > now)
 
 
+async def _fire_order_update(tx: PgTx, job: dict[str, Any], now: datetime, channels: tuple[str, ...]) -> str:
+    """To the order's buyer only (``targeted_audience``): a fulfilment step or a return decision."""
+    p = job["payload"]
+    rows = await tx.fetch("SELECT buyer_id FROM notification_orders WHERE order_id = %s", (p["order_id"],))
+    if not rows:
+        return "expired" if now - job["created_at"] > UNKNOWN_STREAM_GRACE else "pending"
+    buyer = str(rows[0]["buyer_id"])
+    texts = n.order_update_texts(p)
+    await tx.execute(
+        "INSERT INTO live_stream_notifications (id, stream_id, notification_type, recipient_type, recipients,"
+        " title, message, title_bn, message_bn, delivery_status, metadata, created_at)"
+        " VALUES (%s, %s, 'order_update', 'targeted_audience', %s, %s, %s, %s, %s, 'pending', %s, %s)"
+        " ON CONFLICT (id) DO NOTHING",
+        (job["id"], job["stream_id"], json.dumps([buyer]), texts.title, texts.body, texts.title_bn, texts.body_bn,
+         json.dumps({**p, "channels": list(channels)}, ensure_ascii=False, default=str), _naive(now)))
+    for channel in channels:
+        await tx.execute(
+            "INSERT INTO live_stream_notification_deliveries (notification_id, recipient_id, channel)"
+            " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (job["id"], buyer, channel))
+    return "done"
+
+
 async def _fire(tx: PgTx, job: dict[str, Any], now: datetime, channels: tuple[str, ...]) -> str:
+    if job["kind"] == "order_update":
+        return await _fire_order_update(tx, job, now, channels)
     streams = await tx.fetch("SELECT * FROM notification_streams WHERE stream_id = %s", (job["stream_id"],))
     stream = streams[0] if streams else None
     if stream is None:

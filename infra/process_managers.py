@@ -7,7 +7,8 @@
 - Hold expiry: flash-sale holds past their deadline are released (the aggregate decides which; returned units
   go to the waitlist first). Candidates come from the read model; the decision is the aggregate's.
 - Payment reconciliation: payments still "processing" after ``payment_reconcile_after_s`` are checked with the
-  provider; after ``payment_session_timeout_s`` an open one fails, its order fails and its holds are released.
+  provider; after ``payment_session_timeout_s`` an open one fails, its order fails and its holds are released;
+  so does an online payment whose provider session never opened (the provider was down at checkout).
 - Refunds: refunds still "requested" after ``refund_retry_after_s`` (the API's inline attempt failed, timed
   out, or the process died between recording and calling) are executed by ``RefundService.execute``: under a
   lock per refund, the provider is asked first whether the refund already exists, and it is sent only if not.
@@ -111,7 +112,15 @@ class PaymentReconciler:
                                                give_up=give_up)
             except Exception:  # one provider down must not stop the others; the next pass retries
                 log.exception("reconciling payment %s failed", r["payment_id"])
-        return len(rows)
+        from projections.orders_pg import unopened_payments
+
+        unopened = await unopened_payments(self._db, now - timedelta(seconds=self._timeout))
+        for r in unopened:  # the provider never opened a session (down at checkout): nothing to ask, it fails
+            try:
+                await self._checkout.reconcile(UUID(str(r["payment_id"])), r["payment_method"], None, give_up=True)
+            except Exception:
+                log.exception("timing out unopened payment %s failed", r["payment_id"])
+        return len(rows) + len(unopened)
 
 
 class RefundManager:

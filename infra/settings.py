@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     # Where providers call back; default http://{http_host}:{http_port}
     api_public_url: str | None = None
     payment_timeout_s: float = 30.0
+    # Returns: a buyer may ask within this long after delivery (7 days; the server's clock).
+    return_window_s: float = 7 * 24 * 3600.0
+    # Stream products must be in the catalogue and the stream's vendor's. A product of another vendor is always
+    # refused; one not in the catalogue only when this is on, or when the vendor has a catalogue (ADR 0017).
+    stream_products_require_catalogue: bool = False
     # Process managers (livecommerce process): hold expiry and payment reconciliation.
     sweep_interval_s: float = 2.0
     media_silence_s: float = 15.0  # a live show without media events this long: its video is interrupted

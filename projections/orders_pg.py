@@ -1,4 +1,5 @@
-"""PostgreSQL ``orders``: each order with its payment's status, from Order and Payment events.
+"""PostgreSQL ``orders``: each order with its payment's status, fulfilment and returns, from Order and Payment
+events (``order_refunds`` and ``order_returns`` beside it).
 
 Two guards on one row: ``aggregate_version`` for the Order's events, ``payment_version`` for the Payment's (a
 Payment event can arrive before its Order's on another partition: it waits in the row only once the row
@@ -22,8 +23,43 @@ PAYMENT_STATUS = {"Payment.ProcessingStarted": "processing", "Payment.Completed"
                   "Payment.Failed": "failed", "Payment.Refunded": "refunded", "Payment.RefundFailed": "completed"}
 
 
+FULFILMENT_EVENTS = ("Order.Paid", "Order.FulfilmentUpdated", "Order.ReturnRequested", "Order.ReturnDecided")
+STEP_COLUMN = {"packed": "packed_at", "shipped": "shipped_at", "delivered": "delivered_at"}
+
+
+async def _fulfilment(tx: SqlTx, e: Envelope) -> None:
+    """A paid order is ``confirmed`` (a cash-on-delivery one when placed); then the vendor's steps and the
+    buyer's returns. Guarded by the order's version like every Order event (written before the bump)."""
+    d, at = e.payload, naive_utc(e.occurred_at)
+    if e.type in ("Order.Paid", "Order.Placed"):
+        await tx.execute(
+            "UPDATE orders SET fulfilment_status = COALESCE(fulfilment_status, 'confirmed'),"
+            " confirmed_at = COALESCE(confirmed_at, %s) WHERE id = %s AND aggregate_version <= %s",
+            (at, e.aggregate_id, e.aggregate_version))
+    elif e.type == "Order.FulfilmentUpdated":
+        column = STEP_COLUMN[d["status"]]
+        await tx.execute(
+            f"UPDATE orders SET fulfilment_status = %s, {column} = %s, courier = COALESCE(%s, courier),"  # noqa: S608
+            " tracking_id = COALESCE(%s, tracking_id) WHERE id = %s AND aggregate_version < %s",
+            (d["status"], at, d.get("courier"), d.get("tracking_id"), e.aggregate_id, e.aggregate_version))
+    elif e.type == "Order.ReturnRequested":
+        await tx.execute(
+            "INSERT INTO order_returns (return_id, order_id, status, items, reason, amount, requested_at, version)"
+            " VALUES (%s, %s, 'requested', %s, %s, %s, %s, %s) ON CONFLICT (return_id) DO NOTHING",
+            (d["return_id"], e.aggregate_id, json.dumps(d["items"]), d["reason"], d["amount"], at,
+             e.aggregate_version))
+    elif e.type == "Order.ReturnDecided":
+        await tx.execute(
+            "UPDATE order_returns SET status = %s, note = %s, refund_id = %s, decided_at = %s, version = %s,"
+            " amount = CASE WHEN %s THEN %s ELSE amount END WHERE return_id = %s AND version < %s",
+            ("accepted" if d["accepted"] else "refused", d.get("note"), d.get("refund_id"), at, e.aggregate_version,
+             bool(d["accepted"]), d["amount"], d["return_id"], e.aggregate_version))
+
+
 async def _order(tx: SqlTx, e: Envelope) -> None:
     d, at = e.payload, naive_utc(e.occurred_at)
+    if e.type in FULFILMENT_EVENTS:  # before the version bump below
+        await _fulfilment(tx, e)
     if e.type == "Order.Placed":
         await tx.execute(
             "INSERT INTO orders (id, buyer_id, stream_id, status, lines, subtotal, discount, discount_code, total,"
@@ -37,6 +73,8 @@ async def _order(tx: SqlTx, e: Envelope) -> None:
             (e.aggregate_id, d["buyer_id"], d.get("stream_id"), json.dumps(d["lines"]), d["subtotal"],
              d["discount"], d.get("discount_code"), d["total"], d["payment_method"],
              json.dumps(d["emi"]) if d.get("emi") else None, at, at, e.aggregate_version))
+        if d.get("payment_method") == "cod":  # paid at the door: in fulfilment from the start
+            await _fulfilment(tx, e)
         return
     status = ORDER_STATUS.get(e.type)
     refund = d.get("amount") if e.type == "Order.Refunded" else 0
@@ -103,12 +141,21 @@ async def _refund(tx: SqlTx, e: Envelope) -> None:
             "UPDATE order_refunds SET status = 'failed', failure = %s, updated_at = %s, version = %s"
             " WHERE refund_id = %s AND version < %s",
             (d.get("reason"), at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version))
+    elif e.type == "Payment.RefundSent":  # still 'requested' for clients; the refund manager only asks now
+        await tx.execute(
+            "UPDATE order_refunds SET sent_at = %s, updated_at = %s, version = %s WHERE refund_id = %s"
+            " AND version < %s", (at, at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version))
+    elif e.type == "Payment.RefundReviewRequired":  # never sent again: a person settles it
+        await tx.execute(
+            "UPDATE order_refunds SET status = 'manual_review', failure = %s, updated_at = %s, version = %s"
+            " WHERE refund_id = %s AND version < %s",
+            (d.get("reason"), at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version))
 
 
 class OrdersTable(RoutedTable):
     name = "orders"
     routes = {"Order.": _order, "Payment.": _payment}
-    truncate = ("orders", "order_refunds")
+    truncate = ("orders", "order_refunds", "order_returns")
 
 
 async def open_cod_orders(db: Any, buyer_id: str) -> int:
@@ -120,6 +167,20 @@ async def open_cod_orders(db: Any, buyer_id: str) -> int:
 async def get_order(db: Any, order_id: str) -> dict[str, Any] | None:
     rows = await db.fetch("SELECT * FROM orders WHERE id = %s", (order_id,))
     return rows[0] if rows else None
+
+
+async def order_returns(db: Any, order_id: str) -> list[dict[str, Any]]:
+    return list(await db.fetch("SELECT * FROM order_returns WHERE order_id = %s ORDER BY requested_at, return_id",
+                               (order_id,)))
+
+
+async def unopened_payments(db: Any, older_than: Any, limit: int = 200) -> list[dict[str, Any]]:
+    """Online payments whose provider session never opened (the provider was down at checkout), placed before
+    ``older_than``: the payment reconciler fails them (their holds go back)."""
+    return list(await db.fetch(
+        "SELECT payment_id, payment_method FROM orders WHERE payment_status = 'pending' AND provider_txn_id IS NULL"
+        " AND payment_method IN ('bkash', 'nagad', 'rocket', 'card', 'emi') AND status = 'pending_payment'"
+        " AND payment_id IS NOT NULL AND created_at < %s ORDER BY created_at LIMIT %s", (older_than, limit)))
 
 
 async def order_refunds(db: Any, order_id: str) -> list[dict[str, Any]]:

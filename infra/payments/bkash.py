@@ -129,7 +129,7 @@ class BkashGateway:
         result = await self.query(provider_payment_id)
         reason = None if result.status == "completed" else _message(data)
         return GatewayResult(result.status, result.provider_payment_id, result.transaction_id,
-                             result.amount, data, reason)
+                             result.amount, data, reason, result.reference)
 
     async def query(self, provider_payment_id: str) -> GatewayResult:
         data = await self._call(
@@ -243,7 +243,8 @@ class BkashGateway:
 
     def _result(self, provider_payment_id: str, data: dict[str, Any]) -> GatewayResult:
         return result_from(data, STATUSES, payment_id=provider_payment_id, status_field="transactionStatus",
-                           id_field="paymentID", transaction_field="trxID")
+                           id_field="paymentID", transaction_field="trxID",
+                           reference_field="merchantInvoiceNumber")
 
 
 def _code(data: Mapping[str, Any]) -> str | None:

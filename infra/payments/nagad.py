@@ -4,7 +4,8 @@
 complete (the amount, answering the challenge; Nagad returns the page to send the buyer to). Nagad captures
 when the buyer confirms, so there is nothing to execute: ``execute`` and ``query`` both call verify, which
 is a GET and safe to repeat. Refunds go through purchase-cancel keyed by our ``referenceNo``; the sandbox
-de-duplicates on it and the adapter re-sends after a timeout. Nagad publishes no refund reference, so that
+de-duplicates on it, but the adapter never re-sends one whose answer was lost (the application puts it in
+manual review instead: a refund is sent at most once). Nagad publishes no refund reference, so that
 endpoint's shape (and the de-duplication) must be confirmed with Nagad's merchant spec before going live.
 
 Sealing: Nagad wants ``sensitiveData`` RSA-encrypted with Nagad's public key and ``signature`` made with the
@@ -142,7 +143,8 @@ class NagadGateway:
         )
         data = self._answer(response, "verify")
         return result_from(data, STATUSES, payment_id=provider_payment_id, status_field="status",
-                           id_field="paymentRefId", transaction_field="issuerPaymentRefNo", reason_field="message")
+                           id_field="paymentRefId", transaction_field="issuerPaymentRefNo", reference_field="orderId",
+                           reason_field="message")
 
     async def refund(
         self,
@@ -161,9 +163,10 @@ class NagadGateway:
             "referenceNo": idempotency_key,
             "referenceMessage": reason[:255],
         })
+        # Sent once: not repeated by the transport after it may have arrived (a lost answer goes to review).
         data = self._open(await self._post("/api/dfs/purchase/cancel",
                                            {"sensitiveData": sealed, "signature": signature},
-                                           "refund", idempotent=True))
+                                           "refund", idempotent=False))
         return RefundResult(
             refund_id=str(data["cancelTrxId"]),
             amount=parse_money(data.get("cancelAmount")) or Decimal(money(amount)),

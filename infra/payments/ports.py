@@ -39,6 +39,10 @@ class GatewayResult:
     amount: Decimal | None
     raw: Mapping[str, Any] = field(repr=False)
     reason: str | None = None  # the provider's words when it declined, for Payment.Failed.reason
+    # The merchant reference the provider holds for the session: our payment id as we sent it at create (bKash
+    # merchantInvoiceNumber, Nagad orderId without dashes, Rocket orderId, SSLCommerz tran_id). It binds the
+    # provider's transaction to one payment (Payment.check_provider_answer).
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,11 +180,12 @@ def require_bdt(currency: str) -> str:
 
 
 def result_from(data: Mapping[str, Any], statuses: Mapping[str, Status], *, payment_id: str, status_field: str,
-                id_field: str | None, transaction_field: str | None, reason_field: str | None = None
-                ) -> GatewayResult:
+                id_field: str | None, transaction_field: str | None, reference_field: str,
+                reason_field: str | None = None) -> GatewayResult:
     """A provider's payment answer as a ``GatewayResult``: its status word mapped (unknown → processing), its
     ids (ours when it leaves its own out or has none: ``id_field`` None), the transaction id (none before the
-    money moved: ``transaction_field`` None), the amount, and on failure its words (or the status word)."""
+    money moved: ``transaction_field`` None), the amount, the merchant reference it holds, and on failure its
+    words (or the status word)."""
     raw_status = str(data.get(status_field) or "")
     status = statuses.get(raw_status, "processing")
     reason = (data.get(reason_field) if reason_field else None) or raw_status
@@ -191,4 +196,5 @@ def result_from(data: Mapping[str, Any], statuses: Mapping[str, Status], *, paym
         amount=parse_money(data.get("amount")),
         raw=data,
         reason=reason if status == "failed" else None,
+        reference=str(data[reference_field]) if data.get(reference_field) else None,
     )

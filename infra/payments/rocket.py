@@ -2,8 +2,9 @@
 
 Rocket publishes no merchant API reference: this is the shape agreed for the sandbox (docs/payments.md) and
 must be checked against the merchant contract before going live. It is deliberately plain JSON: create and
-refund carry our ``requestId``, which the provider de-duplicates, so both may be re-sent after a timeout;
-verify only reads. Rocket captures when the buyer confirms, so ``execute`` is verify.
+refund carry our ``requestId``, which the provider de-duplicates, so create may be re-sent after a timeout;
+a refund is not (sent at most once: a lost answer goes to manual review); verify only reads. Rocket captures
+when the buyer confirms, so ``execute`` is verify.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ class RocketGateway:
     async def query(self, provider_payment_id: str) -> GatewayResult:
         data = await self._post("/payment/verify", {"paymentId": provider_payment_id}, "verify")
         return result_from(data, STATUSES, payment_id=provider_payment_id, status_field="status",
-                           id_field="paymentId", transaction_field="transactionId", reason_field="message")
+                           id_field="paymentId", transaction_field="transactionId", reference_field="orderId",
+                           reason_field="message")
 
     async def refund(
         self,
@@ -103,7 +105,7 @@ class RocketGateway:
             "amount": money(amount),
             "reason": reason[:255],
             "requestId": idempotency_key,
-        }, "refund")
+        }, "refund", idempotent=False)
         return RefundResult(
             refund_id=str(data["refundId"]),
             amount=parse_money(data.get("amount")) or Decimal(money(amount)),
@@ -123,11 +125,12 @@ class RocketGateway:
             raise InvalidCallback(self.provider, f"callback needs paymentId and status, got {dict(params)}")
         return CallbackHint(str(payment_id), STATUSES.get(str(status), "processing"), dict(params))
 
-    async def _post(self, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
-        # Every call is idempotent here: verify reads, create and refund carry requestId.
+    async def _post(self, path: str, body: dict[str, Any], what: str, *, idempotent: bool = True
+                    ) -> dict[str, Any]:
+        # Verify reads and create carries requestId: both re-sent freely. A refund is sent once.
         response = await self._transport.request(
             "POST", path, json={"merchantId": self._merchant_id, **body},
-            headers={"X-Merchant-Id": self._merchant_id, "Accept": "application/json"}, idempotent=True,
+            headers={"X-Merchant-Id": self._merchant_id, "Accept": "application/json"}, idempotent=idempotent,
         )
         data = body_of(self.provider, response)
         if response.status_code >= 400:

@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from application.checkout import ProviderAnswer
 from application.refunds import ProviderRefund, RefundRefused
 from infra.payments import Gateway
-from infra.payments.ports import GatewayAuthFailed, GatewayRejected, RefundResult
+from infra.payments.ports import GatewayAuthFailed, GatewayRejected, GatewayResult, RefundResult
 from infra.payments.sslcommerz import SslCommerzGateway
 
 
@@ -45,19 +46,18 @@ class GatewaySessions:
             created = await gateway.create(**common)
         return created.provider_payment_id, created.redirect_url
 
-    async def confirm(self, method: str, params: dict[str, Any]) -> tuple[str, str, Decimal | None, str | None]:
+    async def confirm(self, method: str, params: dict[str, Any]) -> ProviderAnswer:
         gateway = self._gateway(method)
         hint = gateway.read_callback(params)
         if hint.status == "completed":
             result = await gateway.execute(hint.provider_payment_id)
         else:
             result = await gateway.query(hint.provider_payment_id)
-        return result.provider_payment_id, result.status, result.amount, result.reason
+        return _answer(result)
 
-    async def status(self, method: str, provider_payment_id: str) -> tuple[str, str, Decimal | None, str | None]:
+    async def status(self, method: str, provider_payment_id: str) -> ProviderAnswer:
         """The provider's current view of a session (for payments nobody called back about)."""
-        result = await self._gateway(method).query(provider_payment_id)
-        return result.provider_payment_id, result.status, result.amount, result.reason
+        return _answer(await self._gateway(method).query(provider_payment_id))
 
     # ---- refunds (application.refunds.RefundGateways) ------------------------------------------------
     async def _transaction_id(self, gateway: Gateway, provider_payment_id: str) -> str:
@@ -87,6 +87,10 @@ class GatewaySessions:
             code = f" [{exc.code}]" if exc.code else ""
             raise RefundRefused(f"{exc.provider} refused: {exc.message}{code}") from exc
         return _ours(done)
+
+
+def _answer(result: GatewayResult) -> ProviderAnswer:
+    return ProviderAnswer(result.provider_payment_id, result.status, result.amount, result.reason, result.reference)
 
 
 def _ours(result: RefundResult) -> ProviderRefund:

@@ -124,14 +124,14 @@ class SslCommerzGateway:
         if valid:
             return await self._validate(provider_payment_id, str(valid[0].get("val_id")))
         return result_from(elements[-1], STATUSES, payment_id=provider_payment_id, status_field="status",
-                           id_field=None, transaction_field=None, reason_field="error")
+                           id_field=None, transaction_field=None, reference_field="tran_id", reason_field="error")
 
     async def _validate(self, tran_id: str, val_id: str) -> GatewayResult:
         data = await self._get(VALIDATE, {"val_id": val_id}, "validation")
         if str(data.get("tran_id")) != tran_id:  # a val_id of another transaction: never ours to complete
-            return GatewayResult("processing", tran_id, None, None, data)
+            return GatewayResult("processing", tran_id, None, None, data, reference=str(data.get("tran_id")))
         return result_from(data, STATUSES, payment_id=tran_id, status_field="status", id_field=None,
-                           transaction_field="bank_tran_id")
+                           transaction_field="bank_tran_id", reference_field="tran_id")
 
     # ---- refunds -------------------------------------------------------------------------------------
     async def refund(self, *, provider_payment_id: str, transaction_id: str, amount: Decimal, reason: str,

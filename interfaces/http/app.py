@@ -19,6 +19,7 @@ from interfaces.http import (
     checkout,
     errors,
     flash_sales,
+    fulfilment,
     group_buys,
     health,
     limits,
@@ -57,6 +58,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(host_routes.bp)
     app.blueprint(checkout.bp)
     app.blueprint(refunds.bp)
+    app.blueprint(fulfilment.bp)
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
     app.blueprint(analytics.bp)

@@ -11,7 +11,7 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from infra.catalog import known_vendor_ids, upsert
+from infra.catalog import ProductOwnedElsewhere, known_vendor_ids, upsert
 from interfaces.catalog_cli import ProductIn, VendorIn
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import container as _c
@@ -43,7 +43,9 @@ async def put_vendors(request: Request) -> HTTPResponse:
 @bp.put("/catalog/products")
 @requires("catalog.products")
 async def put_products(request: Request) -> HTTPResponse:
-    """A vendor may only write their own products; every product's vendor must be in the catalogue."""
+    """Upsert products: a vendor only their own, never one another vendor owns (409, nothing written).
+
+    Every product's vendor must be in the catalogue. An admin may move a product to another vendor."""
     body = ProductsBody.model_validate(request.json if request.body else {})
     actor = actor_of(request)
     if not actor.is_admin:
@@ -58,7 +60,11 @@ async def put_products(request: Request) -> HTTPResponse:
         return error_response(422, "validation_failed", {"fields": [
             {"field": "products.vendor_id", "message": f"unknown vendor {v}", "type": "unknown_vendor"}
             for v in unknown]})
-    await asyncio.to_thread(upsert, url, [], body.products, progress=False)
+    try:  # a vendor never rewrites nor takes over another vendor's product: checked in the write
+        await asyncio.to_thread(upsert, url, [], body.products, progress=False, reassign=actor.is_admin)
+    except ProductOwnedElsewhere as exc:
+        return error_response(409, "product_owned_by_another_vendor", {
+            "reason": "these products belong to another vendor; nothing was written", "product_ids": exc.product_ids})
     return json({"upserted": len(body.products)})
 
 

@@ -9,13 +9,14 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from application.checkout import Checkout, Item, Placed
+from application.checkout import Checkout, Item, Placed, order_id_for, payment_id_for
 from domain.errors import DomainError
 from infra.idempotency import request_hash
 from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
 from interfaces.http.auth import authenticate, refusal
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response, idempotent_replay
+from interfaces.http.fulfilment import order_fulfilment
 from interfaces.http.presenters import iso, money
 from interfaces.http.schemas import Body, FreeForm, Money, callback_params
 from projections.orders_pg import get_order, open_cod_orders, order_refunds, stream_vendor
@@ -136,7 +137,7 @@ async def payment_callback(request: Request, payment_id: UUID, method: str) -> H
 
 @bp.get("/orders/<order_id:uuid>")
 async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
-    """The buyer's order with its payment and refunds; admins and the vendor who sold it see it too."""
+    """The buyer's order with its payment, refunds, fulfilment and returns; its vendor and admins see it too."""
     try:
         actor = authenticate(request)
     except DomainError as exc:
@@ -152,9 +153,25 @@ async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
                 "status": r["status"], "manual": r["manual"], "provider_refund_id": r["provider_refund_id"],
                 "failure": r["failure"], "requested_at": iso(r["requested_at"]), "updated_at": iso(r["updated_at"])}
                for r in await order_refunds(c.read_db, str(order_id))]
-    return json({"order_id": str(row["id"]), "status": row["status"], "payment_status": row["payment_status"],
+    return json({**await order_fulfilment(c.read_db, row),
+                 "order_id": str(row["id"]), "status": row["status"], "payment_status": row["payment_status"],
                  "payment_id": str(row["payment_id"]) if row["payment_id"] else None,
                  "payment_method": row["payment_method"], "total": money(row["total"]),
                  "discount": money(row["discount"]), "lines": row["lines"], "emi": row["emi"],
                  "refunded": money(row["refunded"]), "refunds": refunds,
                  "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])})
+
+
+@bp.exception(GatewayError)
+async def provider_did_not_open(request: Request, exc: GatewayError) -> HTTPResponse:
+    """A checkout whose order is placed but whose provider opened no session (down: 503, refused: 409): the
+    answer names the order, so the buyer can follow it; if no session ever opens, the payment reconciler fails
+    it after ``payment_session_timeout_s`` and its holds go back (ADR 0017)."""
+    details: dict[str, Any] = {"reason": exc.message}
+    key = (request.headers.get("idempotency-key") or "").strip()
+    if request.path.endswith("/checkout/instant") and key:
+        order_id = order_id_for(authenticate(request).user_id, key)
+        details |= {"order_id": str(order_id), "payment_id": str(payment_id_for(order_id))}
+    if isinstance(exc, GatewayRejected):
+        return error_response(409, "payment_provider_refused", {**details, "provider_code": exc.code})
+    return error_response(503, "payment_provider_unavailable", details)

@@ -1,11 +1,13 @@
 """Refunds (issue 4): ``POST /orders/:id/refunds`` by an admin or the vendor who sold the order, and
 ``POST /orders/:id/cash-collected`` (cash on delivery paid to the courier; repeating it changes nothing).
-A refund needs an Idempotency-Key: a retry gets the first answer, the same key with another body is refused."""
+A refund needs an Idempotency-Key: a retry gets the first answer, the same key with another body is refused.
+``POST /orders/:id/refunds/:refund_id/resolve`` (admins): a refund in ``manual_review`` (sent, and the provider
+could not confirm it) is settled by hand from the provider's portal: ``completed`` or ``failed``."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import Field, model_validator
@@ -13,6 +15,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from application.refunds import RefundView, RequestRefund
+from domain.errors import NotPermitted
 from infra.idempotency import request_hash
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import container as _c
@@ -78,3 +81,22 @@ async def cash_collected(request: Request, order_id: UUID) -> HTTPResponse:
     assert c.refunds is not None
     order_status, payment_status = await c.refunds.collect_cash(order_id, actor_of(request))
     return json({"order_id": str(order_id), "order_status": order_status, "payment_status": payment_status})
+
+
+class ResolveBody(Body):
+    outcome: Literal["completed", "failed"]
+    provider_refund_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+@bp.post("/orders/<order_id:uuid>/refunds/<refund_id:uuid>/resolve")
+@requires("order.refund")
+async def resolve_refund(request: Request, order_id: UUID, refund_id: UUID) -> HTTPResponse:
+    """An admin settles a refund under manual review: it went back (completed) or it did not (failed)."""
+    if not actor_of(request).is_admin:
+        raise NotPermitted("only an admin settles a refund under review", action="order.refund")
+    body = ResolveBody.model_validate(request.json if request.body else {})
+    c = _c(request)
+    view = await c.refunds.resolve(order_id, str(refund_id), completed=body.outcome == "completed",
+                                   provider_refund_id=body.provider_refund_id, note=body.note)
+    return json(refund_reply(view))

@@ -383,7 +383,12 @@ def test_catalogue_over_http_feeds_the_deals_with_product_names(shop: Shop) -> N
     assert bad.status_code == 422
     got = shop.http.get(f"{P}/catalog/products/{IPHONE}").json()
     assert (got["name_bn"], got["list_price"], got["stock"]) == ("আইফোন ১৪ প্রো", 120000.0, 40)
-    sid = live_stream(shop)
+    # The iPhone is now Aarong's: only an Aarong stream may list it (ADR 0017).
+    r = shop.http.post(f"{P}/streams", json={"title": "Aarong live", "stream_type": "flash_sale", "vendor_id": vendor,
+                                             "products": [{"product_id": IPHONE, "special_price": 95000.00}]})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    assert shop.http.post(f"{P}/streams/{sid}/start").status_code == 200
     shop.http.post(f"{P}/flash-sales", json={"stream_id": sid, "product_id": IPHONE, "flash_price": 85000.00,
                                              "available_quantity": 5, "duration_minutes": 30})
     deal = wait_until(lambda: (shop.http.get(f"{P}/streams/{sid}/deals").json()["active_deals"] or [None])[0],

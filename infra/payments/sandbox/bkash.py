@@ -17,7 +17,7 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from infra.payments.sandbox.payer import Callback, ProviderHooks, ledger_of, pause, public_url
+from infra.payments.sandbox.payer import Callback, ProviderHooks, answer, ledger_of, outage, pause, public_url
 from infra.payments.sandbox.state import SandboxPayment, Scenario
 
 bp = Blueprint("sandbox_bkash", url_prefix="/bkash/tokenized/checkout")
@@ -86,7 +86,7 @@ def token(request: Request, how: str) -> HTTPResponse:
 # ---- checkout ------------------------------------------------------------------------------------------
 @bp.post("/create")
 async def create(request: Request) -> HTTPResponse:
-    if (denied := unauthorized(request)) is not None:
+    if (denied := unauthorized(request) or outage(request, "bkash", "create")) is not None:
         return denied
     ledger, body = ledger_of(request), request.json or {}
     amount = ledger.amount(body.get("amount"))
@@ -180,9 +180,9 @@ async def refund(request: Request) -> HTTPResponse:
         }[problem])
     assert amount is not None
     done = ledger.add_refund(payment, amount, str(body["sku"]))
-    await pause(request, payment.scenario, "refund")
-    return ok(originalTrxID=payment.trx_id, refundTrxID=done.refund_id, transactionStatus="Completed",
-              amount=str(amount), currency="BDT", charge="0.00", completedTime=stamp())
+    return await answer(request, payment.scenario, "refund", ok(
+        originalTrxID=payment.trx_id, refundTrxID=done.refund_id, transactionStatus="Completed",
+        amount=str(amount), currency="BDT", charge="0.00", completedTime=stamp()))
 
 
 def describe(payment: SandboxPayment) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from infra.payments.nagad import seal, unseal
-from infra.payments.sandbox.payer import Callback, ProviderHooks, ledger_of, pause, public_url
+from infra.payments.sandbox.payer import Callback, ProviderHooks, answer, ledger_of, outage, pause, public_url
 from infra.payments.sandbox.state import SandboxPayment, Scenario
 
 bp = Blueprint("sandbox_nagad", url_prefix="/nagad/api/dfs")
@@ -54,6 +54,8 @@ async def initialize(request: Request, merchant_id: str, order_id: str) -> HTTPR
     payload = opened(request)
     if isinstance(payload, HTTPResponse):
         return payload
+    if (down := outage(request, "nagad", "create")) is not None:
+        return down
     ledger = ledger_of(request)
     matches = (payload.get("merchantId"), payload.get("orderId")) == (merchant_id, order_id)
     if not matches or not order_id.isalnum():
@@ -136,8 +138,7 @@ async def cancel(request: Request) -> HTTPResponse:
         "paymentRefId": payment.id, "cancelTrxId": done.refund_id, "cancelAmount": str(amount),
         "status": "Success",
     })
-    await pause(request, payment.scenario, "refund")
-    return sealed(reply)
+    return await answer(request, payment.scenario, "refund", sealed(reply))
 
 
 def callback(payment: SandboxPayment, status: str) -> Callback:

@@ -53,6 +53,24 @@ async def pause(request: Request, scenario: Scenario, operation: str) -> None:
         await asyncio.sleep(ledger_of(request).config.slow_seconds)
 
 
+async def answer(request: Request, scenario: Scenario, operation: str, reply: HTTPResponse) -> HTTPResponse:
+    """The work is done; the answer may be late (``slow``) or never arrive (``lose``: a gateway in between
+    answers 504 instead), so the caller cannot tell whether it happened."""
+    await pause(request, scenario, operation)
+    if operation in scenario.lose:
+        ledger_of(request).stats[f"lost_{operation}"] += 1
+        return json({"message": "upstream timed out"}, status=504)
+    return reply
+
+
+def outage(request: Request, provider: str, operation: str) -> HTTPResponse | None:
+    """The provider is down for this operation (``POST /sandbox/outage``): 503 before anything is done."""
+    if (provider, operation) in ledger_of(request).outages:
+        ledger_of(request).stats[f"outage_{provider}_{operation}"] += 1
+        return json({"message": f"{provider} {operation} is unavailable"}, status=503)
+    return None
+
+
 # ---- the buyer -------------------------------------------------------------------------------------------
 @bp.get("/pay/<payment_id>")
 async def pay(request: Request, payment_id: str) -> HTTPResponse:
@@ -158,6 +176,20 @@ async def steer(request: Request, payment_id: str) -> HTTPResponse:
     except (ValueError, TypeError) as exc:
         return json({"error": str(exc)}, status=400)
     return json(payment.view())
+
+
+@bp.post("/outage")
+async def set_outage(request: Request) -> HTTPResponse:
+    """``{"provider": "bkash", "operations": ["create"]}``: checkout sessions answer 503 until changed (``[]``:
+    up again), so a payment is placed whose provider session never opens."""
+    body = request.json or {}
+    provider, operations = str(body.get("provider") or ""), body.get("operations") or []
+    if provider not in request.app.ctx.providers or not set(operations) <= {"create"}:
+        return json({"error": "provider must be one of the providers, operations a subset of [create]"},
+                    status=400)
+    ledger = ledger_of(request)
+    ledger.outages = {o for o in ledger.outages if o[0] != provider} | {(provider, op) for op in operations}
+    return json({"outages": sorted(f"{p}:{o}" for p, o in ledger.outages)})
 
 
 @bp.post("/bkash/tokens/expire")

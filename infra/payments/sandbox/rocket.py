@@ -11,7 +11,7 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from infra.payments.sandbox.payer import Callback, ProviderHooks, ledger_of, pause, public_url
+from infra.payments.sandbox.payer import Callback, ProviderHooks, answer, ledger_of, outage, pause, public_url
 from infra.payments.sandbox.state import SandboxPayment, Scenario
 
 bp = Blueprint("sandbox_rocket", url_prefix="/rocket/payment")
@@ -42,6 +42,8 @@ async def create(request: Request) -> HTTPResponse:
     body = checked(request)
     if isinstance(body, HTTPResponse):
         return body
+    if (down := outage(request, "rocket", "create")) is not None:
+        return down
     ledger = ledger_of(request)
     key = str(body.get("requestId") or "")
     if not key or not body.get("orderId") or not body.get("callbackUrl"):
@@ -105,8 +107,7 @@ async def refund(request: Request) -> HTTPResponse:
     reply = ledger.remember("rocket-refund", key, body, {
         "refundId": done.refund_id, "paymentId": payment.id, "amount": str(amount), "status": "SUCCESS",
     })
-    await pause(request, payment.scenario, "refund")
-    return json(reply)
+    return await answer(request, payment.scenario, "refund", json(reply))
 
 
 def callback(payment: SandboxPayment, status: str) -> Callback:

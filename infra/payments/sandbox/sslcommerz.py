@@ -14,7 +14,7 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from infra.payments.sandbox.payer import Callback, ProviderHooks, ledger_of, pause, public_url
+from infra.payments.sandbox.payer import Callback, ProviderHooks, answer, ledger_of, outage, pause, public_url
 from infra.payments.sandbox.state import SandboxPayment, Scenario
 
 bp = Blueprint("sandbox_sslcommerz", url_prefix="/sslcommerz")
@@ -36,6 +36,8 @@ def _store_ok(request: Request, fields: dict[str, Any]) -> bool:
 @bp.post("/gwprocess/v4/api.php")
 async def init(request: Request) -> HTTPResponse:
     ledger, form = ledger_of(request), _form(request)
+    if (down := outage(request, "sslcommerz", "create")) is not None:
+        return down
     if not _store_ok(request, form):
         return json({"status": "FAILED", "failedreason": "Store Credential Error Or Store is De-active"})
     amount = ledger.amount(form.get("total_amount"))
@@ -144,9 +146,9 @@ async def _refund(request: Request, args: dict[str, Any]) -> HTTPResponse:
                                      "exceeds": "Refund amount exceeds the transaction amount"}.get(problem, problem)})
     assert amount is not None
     done = ledger.add_refund(payment, amount, str(args.get("refe_id") or ""))
-    await pause(request, payment.scenario, "refund")
-    return json({"APIConnect": "DONE", "bank_tran_id": payment.trx_id, "trans_id": payment.order_id,
-                 "refund_ref_id": done.refund_id, "status": "success", "errorReason": ""})
+    return await answer(request, payment.scenario, "refund", json({
+        "APIConnect": "DONE", "bank_tran_id": payment.trx_id, "trans_id": payment.order_id,
+        "refund_ref_id": done.refund_id, "status": "success", "errorReason": ""}))
 
 
 def callback(payment: SandboxPayment, status: str) -> Callback:

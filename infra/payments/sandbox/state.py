@@ -61,13 +61,16 @@ class Scenario:
     * ``fail=insufficient``: the buyer's "success" is declined for lack of balance (at execute for bKash);
     * ``slow=create+execute+query+refund``: those calls do their work, then answer after ``slow_seconds``;
     * ``callback=once|twice|late|out_of_order|none``: how the callback is delivered;
-    * ``repeat=refuse``: a second bKash execute is refused (2062) as production does, instead of replayed.
+    * ``repeat=refuse``: a second bKash execute is refused (2062) as production does, instead of replayed;
+    * ``lose=refund+query``: those calls do their work, then their answer is lost on the way back (HTTP 504
+      from a gateway in between): the caller cannot tell whether it happened.
     """
 
     fail: str | None = None
     slow: frozenset[str] = frozenset()
     callback: str = "once"
     repeat: str = "replay"
+    lose: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, reference: str | None) -> Scenario:
@@ -78,17 +81,21 @@ class Scenario:
     @classmethod
     def from_mapping(cls, hooks: dict[str, Any], base: Scenario | None = None) -> Scenario:
         base = base or cls()
-        slow = hooks.get("slow", base.slow)
+        slow, lose = hooks.get("slow", base.slow), hooks.get("lose", base.lose)
         if isinstance(slow, str):
             slow = slow.replace("+", " ").split()
+        if isinstance(lose, str):
+            lose = lose.replace("+", " ").split()
         scenario = cls(
             fail=hooks.get("fail", base.fail) or None,
             slow=frozenset(slow),
             callback=str(hooks.get("callback", base.callback)),
             repeat=str(hooks.get("repeat", base.repeat)),
+            lose=frozenset(lose),
         )
-        if scenario.callback not in CALLBACK_MODES or not scenario.slow <= set(SLOW_OPERATIONS):
-            raise ValueError(f"callback must be one of {CALLBACK_MODES}, slow a subset of {SLOW_OPERATIONS}")
+        if (scenario.callback not in CALLBACK_MODES or not scenario.slow <= set(SLOW_OPERATIONS)
+                or not scenario.lose <= set(SLOW_OPERATIONS)):
+            raise ValueError(f"callback must be one of {CALLBACK_MODES}, slow and lose subsets of {SLOW_OPERATIONS}")
         return scenario
 
 
@@ -122,7 +129,8 @@ class SandboxPayment:
 
     def view(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k not in ("extra", "scenario", "created")}
-        out["scenario"] = {**asdict(self.scenario), "slow": sorted(self.scenario.slow)}
+        out["scenario"] = {**asdict(self.scenario), "slow": sorted(self.scenario.slow),
+                           "lose": sorted(self.scenario.lose)}
         out["refunded"] = self.refunded
         return out
 
@@ -136,6 +144,7 @@ class Ledger:
         self.replies: dict[tuple[str, str], tuple[Any, Any]] = {}  # (scope, key) -> (request, reply)
         self.sinks: dict[str, list[dict[str, Any]]] = {}
         self.stats: Counter[str] = Counter()
+        self.outages: set[tuple[str, str]] = set()  # (provider, operation) answering 503 before doing anything
 
     @staticmethod
     def new_id(prefix: str, size: int = 10) -> str:
