@@ -119,6 +119,21 @@ def check_stream(actor: Actor | None, action: str, *, host_id: str | None, vendo
     raise refuse(action, "this stream is not yours")
 
 
+def check_show_staff(actor: Actor, *, host_id: str | None, vendor_id: str | None,
+                     moderator_ids: Iterable[str]) -> None:
+    """Raise ``NotPermitted`` unless ``actor`` runs this show: an admin, its host, its vendor, or one of its
+    moderators (whatever their permissions). Who moderates a show is for its staff to see (issue 19)."""
+    if actor.is_admin:
+        return
+    if "host" in actor.roles and host_id is not None and host_id == actor.user_id:
+        return
+    if "vendor" in actor.roles and actor.vendor_id is not None and vendor_id == actor.vendor_id:
+        return
+    if "moderator" in actor.roles and actor.user_id in set(moderator_ids):
+        return
+    raise refuse("stream.staff", "only the show's host, vendor, moderators and admins see its moderators")
+
+
 def stream_owners(actor: Actor, *, vendor_id: str | None, host_id: str | None, default_vendor_id: str
                   ) -> tuple[str, str | None]:
     """(vendor_id, host_id) of a stream this actor creates. Hosts and vendors create for themselves; only an

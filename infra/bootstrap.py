@@ -66,7 +66,8 @@ class Container:
             await asyncio.to_thread(apply_migrations, s.postgres_url)
         await asyncio.to_thread(ensure_event_store, s.postgres_url, lambda: LiveCommerceStore(s.eventsourcing_env()))
         self.store = await asyncio.to_thread(LiveCommerceStore, s.eventsourcing_env(create_tables=False))
-        self.writer = BatchWriter(self.store, max_batch=s.command_batch_max, window_ms=s.command_batch_window_ms)
+        self.writer = BatchWriter(self.store, max_batch=s.command_batch_max, window_ms=s.command_batch_window_ms,
+                                  max_event_bytes=s.max_event_bytes)
         await self.writer.start()
         self.streams = StreamService(
             self.writer, clock=utc_now, new_id=uuid.uuid4, new_token=lambda: secrets.token_urlsafe(12),

@@ -147,6 +147,35 @@ class Settings(BaseSettings):
     # forward across processes: an auction's end, a payment deadline, a cart's expiry). Unset in production.
     test_clock_file: Path | None = None
 
+    # --- edges: input limits and rate limits (issue 19, ADR 0018) -------------------------------------
+    # Request bodies: the largest legitimate one is a catalogue upload of 1,000 products (~300 KB).
+    http_max_body_bytes: int = 1_048_576
+    http_request_timeout_s: float = 15.0  # the whole request must have arrived by then (slow-loris)
+    http_response_timeout_s: float = 60.0  # a handler still running then is answered 503
+    http_proxies_count: int = 0  # trusted reverse proxies in front: the client IP comes from X-Forwarded-For
+    # An event must fit a Kafka message (message.max.bytes and max.request.size default to 1 MiB); this is the
+    # stored event's encoded size, leaving room for the envelope's own fields.
+    max_event_bytes: int = 900_000
+    # Rate limits in the `limits` library's notation ("N/second;M/minute"), Redis-backed, so every API
+    # process counts together. "Writes" are POST/PUT/PATCH/DELETE; "reads" are the expensive GETs
+    # (interfaces/http/limits.py). Per user for signed-in callers (admins are not limited per user), per IP
+    # for everyone: many Bangladeshi mobile users share one carrier IP, so the per-IP limits are high.
+    rate_limits_enabled: bool = True
+    rate_limit_user_writes: str = "20/second;300/minute"
+    rate_limit_ip_writes: str = "200/second;6000/minute"
+    rate_limit_user_reads: str = "10/second;200/minute"
+    rate_limit_ip_reads: str = "200/second;6000/minute"
+    # Socket.IO, per connection and per user (an anonymous viewer's "user" is their IP); admins and the
+    # show's staff are not limited. Chat and reactions also keep the moderator's per-show buckets.
+    realtime_join_per_connection: str = "5/second;60/minute"
+    realtime_join_per_user: str = "10/second;200/minute"
+    realtime_chat_per_connection: str = "20/second;120/minute"
+    realtime_chat_per_user: str = "20/second;300/minute"
+    realtime_react_per_connection: str = "20/second;600/minute"
+    realtime_react_per_user: str = "30/second;1200/minute"
+    realtime_purchase_intent_per_connection: str = "20/second;120/minute"
+    realtime_purchase_intent_per_user: str = "30/second;300/minute"
+
     @property
     def public_url(self) -> str:
         return self.api_public_url or f"http://{self.http_host}:{self.http_port}"

@@ -21,7 +21,7 @@ from interfaces.http.errors import error_response, idempotent_replay
 from interfaces.http.fulfilment import order_fulfilment
 from interfaces.http.presenters import iso, money, money_fields
 from interfaces.http.read_your_writes import visible
-from interfaces.http.schemas import Body, Money
+from interfaces.http.schemas import Body, FreeForm, Money, callback_params
 from projections.carts_pg import get_cart
 from projections.orders_pg import get_order, order_refunds, stream_vendor
 
@@ -81,7 +81,7 @@ class CheckoutBody(Body):
     cart_items: Annotated[list[CartItemIn], Field(min_length=1, max_length=50)] | None = None
     cart_id: UUID | None = None
     payment_method: Literal["bkash", "nagad", "rocket", "card", "cod", "emi"]
-    shipping_address: dict[str, Any]
+    shipping_address: FreeForm
     live_discount_code: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     # Extensions: the buyer's phone (required for cash on delivery), EMI months (3, 6 or 12).
     phone: Annotated[str, Field(min_length=6, max_length=20)] | None = None
@@ -167,6 +167,7 @@ async def payment_callback(request: Request, payment_id: UUID, method: str) -> H
         params.update({k: v[0] for k, v in (request.form or {}).items()})  # SSLCommerz IPN: a form POST
     elif request.body and isinstance(request.json, dict):
         params.update(request.json)
+    params = callback_params(params)  # the edges' text rule (ADR 0018): 422 before the provider is asked
     c = _c(request)
     assert c.checkout is not None
     try:

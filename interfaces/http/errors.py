@@ -14,9 +14,10 @@ from urllib.parse import unquote
 
 from pydantic import ValidationError
 from sanic import Request, Sanic
-from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, SanicException
+from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, RequestTimeout, SanicException
 from sanic.response import HTTPResponse, json
 
+from application.input_rules import printable
 from domain.errors import DomainError
 from interfaces.http.messages import message
 from interfaces.http.presenters import json_default, money
@@ -51,9 +52,10 @@ def error_response(status: int, code: str, details: dict[str, Any] | None = None
     body = _bodies.get(key) if key is not None else None
     if body is None:
         en, bn = message(code)
+        # backslashreplace: a lone surrogate echoed from a hostile request becomes its JSON escape, not a 500
         body = json_module.dumps({"error": {"code": code, "message": en, "message_bn": bn,
                                             "details": details or {}}}, ensure_ascii=False,
-                                           default=json_default).encode()
+                                 default=json_default).encode("utf-8", "backslashreplace")
         if key is not None and len(_bodies) < 4096:
             _bodies[key] = body
     return HTTPResponse(body, status=status, content_type="application/json")
@@ -108,12 +110,12 @@ def malformed_id(app: Sanic, path: str) -> tuple[str, str] | None:
 
 
 def validation_details(exc: ValidationError) -> dict[str, Any]:
-    return {
-        "fields": [
-            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"], "type": err["type"]}
-            for err in exc.errors(include_url=False, include_context=False, include_input=False)
-        ]
-    }
+    """Field errors; a whole-document rule (``schemas.Body``) names the offending place in its context."""
+    fields = []
+    for err in exc.errors(include_url=False, include_input=False)[:20]:
+        field = ".".join(str(p) for p in err["loc"]) or str((err.get("ctx") or {}).get("path") or "") or "body"
+        fields.append({"field": printable(field), "message": printable(err["msg"], 300), "type": err["type"]})
+    return {"fields": fields}
 
 
 def install(app: Sanic) -> None:
@@ -143,11 +145,19 @@ def install(app: Sanic) -> None:
 
     @app.exception(BadRequest)
     async def on_bad_request(_: Request, exc: BadRequest) -> HTTPResponse:
-        return error_response(400, "invalid_json", {"reason": str(exc)})
+        return error_response(400, "invalid_json", {"reason": printable(str(exc), 300)})
+
+    @app.exception(PayloadTooLarge)
+    async def on_too_large(request: Request, exc: PayloadTooLarge) -> HTTPResponse:
+        return error_response(413, "payload_too_large", {"limit_bytes": request.app.config.REQUEST_MAX_SIZE})
+
+    @app.exception(RequestTimeout)
+    async def on_timeout(_: Request, exc: RequestTimeout) -> HTTPResponse:
+        return error_response(408, "request_timeout")
 
     @app.exception(SanicException)
     async def on_sanic(_: Request, exc: SanicException) -> HTTPResponse:
-        return error_response(exc.status_code, "http_error", {"reason": str(exc)})
+        return error_response(exc.status_code, "http_error", {"reason": printable(str(exc), 300)})
 
     @app.exception(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> HTTPResponse:

@@ -28,7 +28,7 @@ from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.read_your_writes import visible
-from interfaces.http.schemas import Body, Money
+from interfaces.http.schemas import Body, Money, Text
 from projections.flash_sales import deals_for_stream, sale_key
 
 bp = Blueprint("flash_sales", url_prefix="/api/v1/live-commerce")
@@ -40,7 +40,7 @@ class CreateFlashSaleBody(Body):
     flash_price: Money
     available_quantity: Annotated[int, Field(ge=1, le=1_000_000)]
     duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = None  # required unless duration_seconds
-    announcement_message: Annotated[str, Field(max_length=500)] | None = None
+    announcement_message: Annotated[Text, Field(max_length=500)] | None = None
     # Extensions: defaults come from the stream's product (original price) and house rules.
     original_price: Money | None = None
     sale_name: Annotated[str, Field(min_length=1, max_length=255)] | None = None

@@ -22,7 +22,7 @@ from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso
 from interfaces.http.read_your_writes import visible
-from interfaces.http.schemas import Body, Language, StreamType
+from interfaces.http.schemas import Body, Language, StreamType, Text
 from projections import host_queries as hq
 from projections.hosts_pg import host_status_key
 
@@ -37,8 +37,8 @@ Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "satur
 
 class ApplyBody(Body):
     host_name: Annotated[str, Field(min_length=1, max_length=255)]
-    bio: Annotated[str, Field(max_length=5_000)] | None = None
-    bio_bn: Annotated[str, Field(max_length=5_000)] | None = None
+    bio: Annotated[Text, Field(max_length=5_000)] | None = None
+    bio_bn: Annotated[Text, Field(max_length=5_000)] | None = None
     profile_image_url: Link | None = None
     specializations: Annotated[list[Short], Field(max_length=20)] = []
     languages: Annotated[list[LangCode], Field(min_length=1, max_length=10)]
@@ -54,8 +54,8 @@ class ScheduleStreamBody(Body):
     products_to_feature: Annotated[list[UUID], Field(max_length=100)] = []
     stream_type: StreamType = "product_demo"
     title_bn: Annotated[str, Field(max_length=255)] | None = None
-    description: Annotated[str, Field(max_length=10_000)] | None = None
-    description_bn: Annotated[str, Field(max_length=10_000)] | None = None
+    description: Annotated[Text, Field(max_length=10_000)] | None = None
+    description_bn: Annotated[Text, Field(max_length=10_000)] | None = None
     category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     language: Language = "bn"
     is_public: bool = True
@@ -70,7 +70,7 @@ class AvailabilityBody(Body):
 
 
 class ReasonBody(Body):
-    reason: Annotated[str, Field(min_length=1, max_length=1_000)]
+    reason: Annotated[Text, Field(min_length=1, max_length=1_000)]
 
 
 class CommissionBody(Body):
@@ -80,7 +80,7 @@ class CommissionBody(Body):
 class ReviewBody(Body):
     stream_id: UUID
     rating: Annotated[int, Field(ge=1, le=5, strict=True)]
-    comment: Annotated[str, Field(max_length=2_000)] | None = None
+    comment: Annotated[Text, Field(max_length=2_000)] | None = None
 
 
 class ApplicationsQuery(Body):

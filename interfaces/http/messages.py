@@ -179,6 +179,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # analytics (ADR 0015)
     "analytics_timeout": ("The figures took too long to compute; please try again shortly.",
                           "হিসাব করতে অনেক সময় লাগছে; একটু পরে আবার চেষ্টা করুন।"),
+    # edges (issue 19, ADR 0018)
+    "payload_too_large": ("The request is too large.", "অনুরোধটি অনেক বড়।"),
+    "event_too_large": ("This change is too large to record; send less data.",
+                        "এই পরিবর্তনটি সংরক্ষণের জন্য অনেক বড়; কম তথ্য পাঠান।"),
+    "request_timeout": ("The request took too long to arrive.", "অনুরোধটি পৌঁছাতে অনেক সময় লেগেছে।"),
+    "rate_limited": ("Too many requests; please slow down and retry shortly.",
+                     "অনেক বেশি অনুরোধ; একটু থেমে কিছুক্ষণ পরে আবার চেষ্টা করুন।"),
 }
 
 

@@ -19,7 +19,7 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from application.access import Actor, may_view_stream, sees_revenue, stream_owners
+from application.access import Actor, check_show_staff, may_view_stream, sees_revenue, stream_owners
 from application.streams import ProductTerms, ScheduleStream
 from domain.errors import DomainError
 from infra.bootstrap import Container
@@ -348,9 +348,23 @@ async def revoke_moderator(request: Request, stream_id: UUID, moderator_id: UUID
 
 @bp.get("/streams/<stream_id:uuid>/moderators")
 async def list_moderators(request: Request, stream_id: UUID) -> HTTPResponse:
+    """The show's moderators, for its staff only (host, vendor, its moderators, admins)."""
+    try:
+        actor = authenticate(request)
+    except DomainError as exc:
+        return refusal(exc)
     c = _c(request)
     assert c.read_db is not None
+    stream = await q.get_stream(c.read_db, str(stream_id))
+    if stream is None:
+        return error_response(404, "stream_not_found", {"stream_id": str(stream_id)})
     rows = await moderators_of(c.read_db, str(stream_id))
+    try:
+        check_show_staff(actor, host_id=str(stream["host_id"]) if stream["host_id"] else None,
+                         vendor_id=str(stream["vendor_id"]) if stream["vendor_id"] else None,
+                         moderator_ids=[str(r["moderator_id"]) for r in rows])
+    except DomainError as exc:
+        return refusal(exc)
     return json({"stream_id": str(stream_id), "moderators": [
         {"moderator_id": r["moderator_id"], "permissions": r["permissions"],
          "assigned_at": presenters.iso(r["assigned_at"])} for r in rows]})

@@ -74,6 +74,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))
         tasks.append(asyncio.create_task(reaper.run(stop), name="realtime-reaper"))
+        await namespace.limits.open()
         app.ctx.realtime_redis = redis
 
     @app.before_server_stop
@@ -105,6 +106,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
                 clean = False
             # Anyone still on record (a left the broker did not ack) is left to a surviving process's reaper.
             await svc.ticker.close(forget=clean)
+            await namespace.limits.close()
             await app.ctx.realtime_redis.aclose()
         log.info("fan-out: %d frames delivered in %d direct writes (%.2f s writing, longest window %.0f ms), "
                  "%d dropped for slow clients", manager.delivered, manager.writes, manager.flush_s,

@@ -32,6 +32,7 @@ class Joined:
 class Conn:
     identity: Identity
     streams: dict[str, Joined] = field(default_factory=dict)
+    ip: str = ""  # the client's address (an anonymous viewer's rate-limit key)
 
 
 class Refused(Exception):

@@ -23,6 +23,7 @@ from infra.settings import Settings
 from infra.tokens import Identity, InvalidToken, TokenVerifier
 from interfaces.realtime import actions
 from interfaces.realtime.context import Conn, Joined, Refused, Services, utc_now
+from interfaces.realtime.limits import RealtimeLimits
 from interfaces.realtime.messages import error_body
 from interfaces.realtime.room_ticker import chat_batch_room_of, chat_room_of, room_of
 from interfaces.realtime.schemas import SCHEMAS, JoinStream, LeaveStream, Payload, field_errors
@@ -42,6 +43,7 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.verifier = TokenVerifier(settings)
         self.conns: dict[str, Conn] = {}
         self.svc: Services | None = None
+        self.limits = RealtimeLimits(settings)
         self.handlers: dict[str, Handler] = {
             "join_stream": self.join, "leave_stream": self.leave,
             "send_message": lambda sid, c, p: actions.send_message(self._svc, sid, c, p),
@@ -70,7 +72,9 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                                                                  error_body("invalid_token")) from None
         else:
             identity = Identity.anonymous_viewer(sid)
-        self.conns[sid] = Conn(identity)
+        request = environ.get("sanic.request")
+        ip = (request.remote_addr or request.ip) if request is not None else ""
+        self.conns[sid] = Conn(identity, ip=ip or "unknown")
 
     async def on_disconnect(self, sid: str, *reason: Any) -> None:
         conn = self.conns.pop(sid, None)
@@ -100,6 +104,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 code = "message_too_long" if any(f["type"] == "message_too_long" for f in fields) \
                     else "validation_failed"
                 raise Refused(code, fields=fields) from None
+            if (wait := await self.limits.retry_after(event, sid, conn, payload)) is not None:
+                raise Refused("rate_limited", retry_after=wait)
             return await handler(sid, conn, payload)
         except Refused as r:
             return await self.refuse(sid, event, r)
