@@ -15,6 +15,9 @@ The HTTP edge turns a verified bearer token into an ``Actor`` and refuses a wron
 - flash_sale.confirm: admin (the payment process holds an admin token).
 - host.availability, host.schedule_stream, host.dashboard: a host on their own profile, an admin on any.
 - host.applications, host.verify / reject / suspend / reinstate / commission: admin.
+- stream.feature_stream (feature a show among all shows): admin.
+- Reads (``may_view_stream``, ``sees_revenue``): a private show's detail is for its invited (host, vendor,
+  assigned moderators, admins); revenue figures are for the show's host and vendor, and admins.
 - order.refund (and recording cash collected for COD): admin, or the vendor whose stream sold the order.
 - order.fulfil (fulfilment steps, return decisions): the same; order.return: the order's buyer.
 """
@@ -38,6 +41,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "stream.moderators": OWNERS,
     "stream.end": OWNERS | {"moderator"},
     "stream.feature": OWNERS | {"moderator"},
+    "stream.feature_stream": frozenset({"admin"}),  # put a show among the featured ones (GET /streams)
+    "analytics.read": ANY,  # a show's analytics: anyone signed in (revenue only for its host, vendor, admins)
+    "host.analytics": frozenset({"host", "vendor", "admin"}),  # the host themself, their vendor, admins
     "flash_sale.create": OWNERS,
     "flash_sale.purchase": ANY,
     "flash_sale.release": ANY,
@@ -113,6 +119,21 @@ def check_stream(actor: Actor | None, action: str, *, host_id: str | None, vendo
     raise refuse(action, "this stream is not yours")
 
 
+def check_show_staff(actor: Actor, *, host_id: str | None, vendor_id: str | None,
+                     moderator_ids: Iterable[str]) -> None:
+    """Raise ``NotPermitted`` unless ``actor`` runs this show: an admin, its host, its vendor, or one of its
+    moderators (whatever their permissions). Who moderates a show is for its staff to see (issue 19)."""
+    if actor.is_admin:
+        return
+    if "host" in actor.roles and host_id is not None and host_id == actor.user_id:
+        return
+    if "vendor" in actor.roles and actor.vendor_id is not None and vendor_id == actor.vendor_id:
+        return
+    if "moderator" in actor.roles and actor.user_id in set(moderator_ids):
+        return
+    raise refuse("stream.staff", "only the show's host, vendor, moderators and admins see its moderators")
+
+
 def stream_owners(actor: Actor, *, vendor_id: str | None, host_id: str | None, default_vendor_id: str
                   ) -> tuple[str, str | None]:
     """(vendor_id, host_id) of a stream this actor creates. Hosts and vendors create for themselves; only an
@@ -138,3 +159,29 @@ def get_optional(uow: Any, aggregate_id: Any) -> Any:
         return uow.get(aggregate_id)
     except NotFound:
         return None
+
+
+def is_show_owner(actor: Actor | None, *, host_id: str | None, vendor_id: str | None) -> bool:
+    """The show's host, its vendor, or an admin (who may see a show's revenue; ADR 0015)."""
+    if actor is None:
+        return False
+    if actor.is_admin:
+        return True
+    if "host" in actor.roles and host_id is not None and str(host_id) == actor.user_id:
+        return True
+    return "vendor" in actor.roles and actor.vendor_id is not None and str(vendor_id) == actor.vendor_id
+
+
+def sees_revenue(actor: Actor | None, *, host_id: str | None, vendor_id: str | None) -> bool:
+    return is_show_owner(actor, host_id=host_id, vendor_id=vendor_id)
+
+
+def may_view_stream(actor: Actor | None, *, is_public: bool, host_id: str | None, vendor_id: str | None,
+                    moderator_ids: Iterable[str] = ()) -> bool:
+    """A public show is for everyone; a private one for those invited: its host, its vendor, the moderators
+    assigned to it, and admins."""
+    if is_public:
+        return True
+    if is_show_owner(actor, host_id=host_id, vendor_id=vendor_id):
+        return True
+    return actor is not None and actor.user_id in {str(m) for m in moderator_ids}

@@ -1,8 +1,13 @@
 """Live cart and instant checkout during a stream: cart → Order + Payment, then the payment's outcome.
 
-Prices come from the LiveStream aggregate (the stream's special price), never from the client: a client price
-that differs is refused with the current one. Discount codes are the stream's own (``stream_settings``). A
-checkout is exactly-once: the order and payment ids derive from the buyer's idempotency key, so a retry finds
+Prices come from aggregates (the LiveStream's special price, the flash sale, the auction, the group buy), never
+from the client: a client price that differs is refused with the current one. Discount codes are the stream's own
+(``stream_settings``). Stock is decided by the stream product's stock aggregate: a cart add holds units for the
+cart (until the cart is checked out or expires), a checkout holds them for the order, payment sells them and a
+failed or timed-out payment gives them back (``application.checkout_lines``). The per-buyer caps (open
+cash-on-delivery orders, a code's uses) are decided on the buyer's ledger (``application.buyer_limits``).
+
+A checkout is exactly-once: the order and payment ids derive from the buyer's idempotency key, so a retry finds
 the order it already placed. Mobile-money sessions are opened with the provider after the order is saved
 (``PaymentSessions``); the provider's callback is confirmed with the provider before it changes anything.
 """
@@ -18,28 +23,33 @@ from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from application.batch_writer import BatchWriter, UnitOfWork
-from domain.auction import Auction
-from domain.cart import Cart, DiscountRule
-from domain.commerce_errors import (
-    InvalidDiscountCode,
-    NoAuctionWinner,
-    ReservationExpired,
-    ReservationNotFound,
-    ReservationNotHeld,
+from application.buyer_limits import discount_uses, ledger_of, open_cod_orders
+from application.checkout_lines import (
+    Item,
+    PriceChanged,
+    cart_lines,
+    is_plain,
+    item_line,
+    merge_plain,
+    settle_lines,
+    stream_price,
 )
-from domain.errors import DomainError, NotFound, ProductNotInStream, StreamNotFound, StreamNotLive
-from domain.flash_sale import FlashSale
+from application.stream_stock import cart_hold, stock_for, stock_id_for
+from domain.buyer_ledger import BuyerLedger
+from domain.cart import Cart, DiscountRule
+from domain.commerce_errors import CartEmpty, InvalidDiscountCode
+from domain.errors import NotFound, StreamNotFound, StreamNotLive
 from domain.live_stream import LiveStream
-from domain.order import Order, OrderLine
+from domain.order import Order
 from domain.payment import Payment
+from domain.stream_stock import StreamStock
+
+__all__ = ["CheckoutService", "Checkout", "Item", "Placed", "PriceChanged", "CartView", "OrderNotFound",
+           "PaymentNotFound", "CartNotFound", "cart_id_for", "order_id_for", "payment_id_for"]
 
 _NS = uuid.UUID("9b2f6c1e-7d4a-4e8b-a1c3-5f6e7d8c9b0a")
 MOBILE_MONEY = ("bkash", "nagad", "rocket")
 ONLINE = (*MOBILE_MONEY, "card", "emi")  # a provider session is opened: mobile money, or cards (EMI on cards)
-
-
-class PriceChanged(DomainError):
-    code = "price_changed"
 
 
 class OrderNotFound(NotFound):
@@ -48,6 +58,10 @@ class OrderNotFound(NotFound):
 
 class PaymentNotFound(NotFound):
     code = "payment_not_found"
+
+
+class CartNotFound(NotFound):
+    code = "cart_not_found"
 
 
 def cart_id_for(buyer_id: str, stream_id: UUID) -> UUID:
@@ -63,16 +77,6 @@ def payment_id_for(order_id: UUID) -> UUID:
 
 
 @dataclass(frozen=True)
-class Item:
-    product_id: str
-    quantity: int
-    price: Decimal | None = None  # what the client saw; refused if it is not the stream's price
-    flash_sale_id: UUID | None = None  # paying for units held in a flash sale (POST /flash-sales/:id/purchase)
-    reservation_id: str | None = None
-    auction_id: UUID | None = None  # the winner paying for an auction lot
-
-
-@dataclass(frozen=True)
 class Checkout:
     stream_id: UUID
     buyer_id: str
@@ -83,7 +87,8 @@ class Checkout:
     discount_code: str | None = None
     buyer_phone: str | None = None
     emi_months: int | None = None
-    open_cod_orders: int = 0
+    from_cart: bool = False  # check out the buyer's live cart for the stream (``items`` then stays empty)
+    cart_id: UUID | None = None  # named by the client: it must be that cart
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class Placed:
     payment_status: str
     emi: dict[str, Any] | None
     replayed: bool
+    version: int = 0  # the order's: GET /orders/:id?min_version= waits for it
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,10 @@ class CartView:
     subtotal: Decimal
     total: Decimal
     version: int
+    expires_at: datetime | None = None  # when an abandoned cart gives its units back
+    discount: Decimal = Decimal("0.00")
+    discount_code: str | None = None
+    order_id: UUID | None = None  # the last order the cart was emptied into
 
 
 class ProviderAnswer(NamedTuple):
@@ -135,19 +145,6 @@ class PaymentSessions(Protocol):
         ...
 
 
-def _stream_price(stream: LiveStream, item: Item) -> Decimal:
-    product = stream.products.get(item.product_id)
-    if product is None:
-        raise ProductNotInStream("product is not in this stream", product_id=item.product_id)
-    price = product.get("special_price")
-    if price is None:
-        raise PriceChanged("this product has no live price in the stream", product_id=item.product_id)
-    price = Decimal(str(price))
-    if item.price is not None and Decimal(str(item.price)).quantize(Decimal("0.01")) != price:
-        raise PriceChanged("the price changed", product_id=item.product_id, current_price=str(price))
-    return price
-
-
 def _discount_rule(stream: LiveStream, code: str) -> DiscountRule:
     codes = (stream.stream_settings or {}).get("discount_codes") or {}
     terms = codes.get(code.upper())
@@ -174,31 +171,68 @@ class RefundExecutor(Protocol):
 
 class CheckoutService:
     def __init__(self, writer: BatchWriter, sessions: PaymentSessions, *, clock: Callable[[], datetime],
-                 refunds: RefundExecutor | None = None) -> None:
+                 refunds: RefundExecutor | None = None, cart_hold_s: int = 900) -> None:
         self._writer = writer
         self._sessions = sessions
         self._clock = clock
         self.refunds = refunds  # executes the automatic refund of a paid order whose hold ran out
+        self._cart_hold_s = cart_hold_s
 
+    # ---- the live cart -------------------------------------------------------------------------------
     async def add_to_cart(self, stream_id: UUID, buyer_id: str, item: Item) -> CartView:
+        """Add units at the stream's price and hold them for the cart (refused when the stock has too few)."""
         now = self._clock()
         cart_id = cart_id_for(buyer_id, stream_id)
 
         def decide(uow: UnitOfWork) -> CartView:
-            stream: LiveStream = uow.get(stream_id)
+            stream: LiveStream = uow.current(stream_id)  # ended elsewhere? (another API process)
             if stream.status != "live":
                 raise StreamNotLive("the live cart opens while the stream is live", status=stream.status)
-            price = _stream_price(stream, item)
+            price = stream_price(stream, item)
             cart = uow.find(cart_id)
             if cart is None:
                 cart = Cart.open(id=cart_id, now=now, buyer_id=buyer_id, stream_id=str(stream_id))
                 uow.add(cart)
-            cart.add_item(product_id=item.product_id, quantity=item.quantity, unit_price=price, now=now)
-            lines = [{**v, "product_id": str(p)} for p, v in cart.lines.items()]
-            return CartView(cart.id, lines, cart.subtotal, cart.total, cart.version)
+            cart.add_item(product_id=item.product_id, quantity=item.quantity, unit_price=price, now=now,
+                          hold_seconds=self._cart_hold_s)
+            stock_for(uow, stream, item.product_id, now).reserve(hold_id=cart_hold(cart_id), quantity=item.quantity,
+                                                                 now=now)
+            return _cart_view(cart)
 
         return await self._writer.submit(decide, not_found=_stream_missing)
 
+    async def cart(self, stream_id: UUID, buyer_id: str) -> CartView:
+        """The buyer's live cart for the stream, from the store (an empty one if they never added anything)."""
+        cart_id = cart_id_for(buyer_id, stream_id)
+
+        def decide(uow: UnitOfWork) -> CartView:
+            if uow.find(cart_id) is None:
+                return CartView(cart_id, [], Decimal("0.00"), Decimal("0.00"), 0)
+            return _cart_view(uow.current(cart_id))  # expired by the process managers meanwhile?
+
+        return await self._writer.submit(decide)
+
+    async def expire_cart(self, cart_id: UUID) -> tuple[int, datetime | None]:
+        """An abandoned cart past its deadline is emptied and its units go back; → (lines given back, the cart's
+        deadline now: a later one when it was refilled since, None when it holds nothing)."""
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> tuple[int, datetime | None]:
+            if uow.find(cart_id) is None:
+                return 0, None
+            cart: Cart = uow.current(cart_id)  # refilled through the API since this process last saw it?
+            lines = cart.expire(now=now)
+            for line in lines:
+                stock_id = stock_id_for(cart.stream_id, line["product_id"])
+                if uow.find(stock_id) is not None:  # as stored: a stale copy would hold nothing and release nothing
+                    stock: StreamStock = uow.current(stock_id)
+                    stock.release(hold_id=cart_hold(cart.id), quantity=int(line["quantity"]), reason="cart_expired",
+                                  now=now)
+            return len(lines), cart.expires_at if cart.lines else None
+
+        return await self._writer.submit(decide)
+
+    # ---- checkout ------------------------------------------------------------------------------------
     async def checkout(self, cmd: Checkout) -> tuple[Placed, str | None]:
         """Place the order (exactly once per key); open the provider session; → (placed, redirect URL)."""
         now = self._clock()
@@ -211,28 +245,43 @@ class CheckoutService:
                 if existing.buyer_id != cmd.buyer_id:  # a key is scoped to its buyer; never someone else's order
                     raise OrderNotFound("order not found", order_id=str(order_id))
                 return _placed(existing, uow.get(payment_id), replayed=True)
-            stream: LiveStream = uow.get(cmd.stream_id)
-            if stream.status != "live":
-                raise StreamNotLive("instant checkout works while the stream is live", status=stream.status)
-            lines = [_line(uow, stream, i, cmd.buyer_id, now) for i in cmd.items]
+            stream: LiveStream = uow.current(cmd.stream_id)  # ended elsewhere? (another API process)
+            cart = _cart_to_check_out(uow, cmd) if cmd.from_cart else None
+            items = merge_plain(cmd.items)
+            if (cart is not None or any(is_plain(i) for i in items)) and stream.status != "live":
+                # Holds, wins and group-buy holds stay payable after the show; the stream's own items do not.
+                raise StreamNotLive("stream items are sold while the stream is live", status=stream.status)
+            lines = (cart_lines(uow, stream, cart, order_id, now) if cart is not None
+                     else [item_line(uow, stream, i, cmd.buyer_id, order_id, now) for i in items])
             subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal("0.00"))
-            discount = Decimal("0.00")
+            discount, rule = Decimal("0.00"), None
             if cmd.discount_code:
                 rule = _discount_rule(stream, cmd.discount_code)
                 if rule.expires_at is not None and now >= rule.expires_at:
                     raise InvalidDiscountCode("the discount code has expired", code=cmd.discount_code)
                 discount = rule.discount_on(subtotal)
+            capped = rule is not None and rule.max_uses_per_buyer is not None
+            ledger = ledger_of(uow, cmd.buyer_id, now) if cmd.payment_method == "cod" or capped else None
+            if capped:
+                assert rule is not None and ledger is not None
+                rule.refuse_reuse(discount_uses(uow, ledger, str(cmd.stream_id), rule.code))
             order = Order.place(
                 id=order_id, now=now, buyer_id=cmd.buyer_id, lines=lines, payment_method=cmd.payment_method,
                 shipping_address=cmd.shipping_address, buyer_phone=cmd.buyer_phone, stream_id=str(cmd.stream_id),
-                discount=discount, discount_code=cmd.discount_code.upper() if cmd.discount_code else None,
-                open_cod_orders=cmd.open_cod_orders, emi_months=cmd.emi_months)
+                cart_id=str(cart.id) if cart is not None else None, discount=discount,
+                discount_code=cmd.discount_code.upper() if cmd.discount_code else None,
+                open_cod_orders=open_cod_orders(uow, ledger, now) if ledger and cmd.payment_method == "cod" else 0,
+                emi_months=cmd.emi_months)
             payment = Payment.initiate(id=payment_id, now=now, order_id=str(order_id), method=cmd.payment_method,
-                                       amount=order.total, order_total=order.total)
+                                       amount=order.total, order_total=order.total, stream_id=str(cmd.stream_id))
             uow.add(order)
             uow.add(payment)
+            if cart is not None:
+                cart.checkout(order_id=order_id, now=now)  # the cart is emptied into the order
+            if ledger is not None:
+                _record_commitments(ledger, cmd, rule if capped else None, order_id, now)
             if cmd.payment_method == "cod":  # paid on delivery: the held units are sold now
-                _settle_holds(uow, order, now, paid=True)
+                settle_lines(uow, order, now, paid=True)
             return _placed(order, payment, replayed=False)
 
         placed = await self._writer.submit(decide, not_found=_stream_missing)
@@ -298,7 +347,7 @@ class CheckoutService:
                 # On time, or late (after we had failed it: the money was captured, so the order is paid;
                 # units whose hold was released meanwhile are refunded below).
                 order.mark_paid(payment_id=str(payment_id), now=now)
-                lost = _settle_holds(uow, order, now, paid=True)
+                lost = settle_lines(uow, order, now, paid=True)
                 if lost:  # paid for units whose hold ran out meanwhile: the money goes back
                     refund_id = str(uuid.uuid5(_NS, f"refund:{order.id}:lost-hold"))
                     order.refund(refund_id=refund_id, amount=lost, now=now, reason="reservation_expired")
@@ -306,7 +355,7 @@ class CheckoutService:
                     recorded.append(refund_id)
             elif payment.status == "failed" and order.status == "pending_payment":
                 order.mark_payment_failed(payment_id=str(payment_id), now=now, reason=reason)
-                _settle_holds(uow, order, now, paid=False)
+                settle_lines(uow, order, now, paid=False)
             return _placed(order, payment, replayed=False)
 
         placed = await self._writer.submit(decide, not_found=_payment_missing)
@@ -316,57 +365,34 @@ class CheckoutService:
         return placed
 
 
-def _line(uow: UnitOfWork, stream: LiveStream, item: Item, buyer_id: str, now: datetime) -> OrderLine:
-    """A stream line at the stream's price, a flash-sale line for units the buyer holds (the flash price), or
-    the auction lot the buyer won (the winning price)."""
-    if item.auction_id is not None:
-        auction: Auction = uow.get(item.auction_id)
-        if auction.status != "awarded" or str(auction.winner_id) != buyer_id:
-            raise NoAuctionWinner("only the winner can pay for this lot", status=auction.status)
-        assert auction.winning_price is not None
-        return OrderLine(str(auction.product_id), 1, auction.winning_price, auction_id=str(auction.id))
-    if item.flash_sale_id is None:
-        return OrderLine(item.product_id, item.quantity, _stream_price(stream, item))
-    sale: FlashSale = uow.get(item.flash_sale_id)
-    hold = sale.reservations.get(item.reservation_id or "")
-    if hold is None or str(hold["buyer_id"]) != buyer_id or str(sale.product_id) != item.product_id:
-        raise ReservationNotFound("no such hold for this buyer", reservation_id=str(item.reservation_id))
-    if hold["status"] != "held" or hold["expires_at"] <= now:
-        raise ReservationExpired("the hold ran out; purchase again", reservation_id=str(item.reservation_id))
-    if item.price is not None and Decimal(str(item.price)).quantize(Decimal("0.01")) != sale.flash_price:
-        raise PriceChanged("the price changed", product_id=item.product_id, current_price=str(sale.flash_price))
-    return OrderLine(item.product_id, hold["quantity"], sale.flash_price, str(sale.id), item.reservation_id)
+def _cart_to_check_out(uow: UnitOfWork, cmd: Checkout) -> Cart:
+    cart_id = cart_id_for(cmd.buyer_id, cmd.stream_id)
+    if cmd.cart_id is not None and cmd.cart_id != cart_id:  # only one's own cart, for this stream
+        raise CartNotFound("no such cart for this buyer and stream", cart_id=str(cmd.cart_id))
+    cart: Cart | None = uow.find(cart_id)
+    if cart is None or not cart.lines:
+        raise CartEmpty("the cart is empty", cart_id=str(cart_id))
+    return cart
 
 
-def _settle_holds(uow: UnitOfWork, order: Order, now: datetime, *, paid: bool) -> Decimal:
-    """Sell (paid) or release (failed) the order's flash-sale holds; → the amount of units that were lost."""
-    lost = Decimal("0.00")
-    for line in order.lines:
-        if line.get("auction_id"):  # the lot's line: sold when paid; a failed payment changes nothing
-            if paid:
-                auction: Auction = uow.get(UUID(str(line["auction_id"])))
-                try:
-                    auction.mark_winner_paid(order_id=str(order.id), now=now)
-                except NoAuctionWinner:
-                    lost += Decimal(str(line["unit_price"]))  # passed on meanwhile: the money goes back
-            continue
-        if not line.get("flash_sale_id"):
-            continue
-        sale: FlashSale = uow.get(UUID(str(line["flash_sale_id"])))
-        try:
-            if paid:
-                sale.confirm(reservation_id=line["reservation_id"], order_id=str(order.id), now=now)
-            else:
-                sale.release(reservation_id=line["reservation_id"], reason="payment_failed", now=now)
-        except (ReservationExpired, ReservationNotHeld):
-            if paid:
-                lost += Decimal(str(line["unit_price"])) * int(line["quantity"])
-    return lost.quantize(Decimal("0.01"))
+def _record_commitments(ledger: BuyerLedger, cmd: Checkout, rule: DiscountRule | None, order_id: UUID,
+                        now: datetime) -> None:
+    if cmd.payment_method == "cod":
+        ledger.record_cod_order(order_id=order_id, now=now)
+    if rule is not None:
+        ledger.record_discount_use(stream_id=str(cmd.stream_id), code=rule.code, order_id=order_id, now=now)
+
+
+def _cart_view(cart: Cart) -> CartView:
+    lines = [{**v, "product_id": str(p)} for p, v in cart.lines.items()]
+    return CartView(cart.id, lines, cart.subtotal, cart.total, cart.version, cart.expires_at, cart.discount,
+                    cart.discount_rule.code if cart.discount_rule else None,
+                    UUID(str(cart.order_id)) if cart.order_id else None)
 
 
 def _placed(order: Order, payment: Payment, *, replayed: bool) -> Placed:
     return Placed(order.id, payment.id, order.total, order.discount, order.payment_method, order.status,
-                  payment.status, order.emi, replayed)
+                  payment.status, order.emi, replayed, order.version)
 
 
 def _stream_missing(stream_id: UUID) -> Exception:

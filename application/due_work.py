@@ -27,6 +27,7 @@ HOLD = "hold"  # flash sale, item = reservation id: release at expires_at
 AUCTION_CLOSE = "auction_close"  # auction: close at ends_at
 AUCTION_PAYMENT = "auction_payment"  # auction: pass the lot on after pay_by
 GROUP_BUY = "group_buy"  # group buy: settle at the deadline
+CART = "cart"  # live cart: give its units back at its deadline (expires_at, moved by every add)
 PAYMENT = "payment"  # payment: open since due_at (data: method, provider_txn_id)
 REFUND = "refund"  # payment, item = refund id: requested at due_at, not yet confirmed nor refused
 SHOW_CLOSED = "show_closed"  # stream: ended or cancelled at due_at (deals created after it close at once)
@@ -111,6 +112,11 @@ def plan(e: Envelope) -> list[Change]:
             return [Due(GROUP_BUY, agg, _at(d["deadline"]), stream_id=_stream(d))]
         case "GroupBuy.Unlocked" | "GroupBuy.Failed":
             return [Done(GROUP_BUY, agg)]
+        # ---- live carts ---------------------------------------------------------------------------------
+        case "Cart.ItemAdded":
+            return [Due(CART, agg, _at(d["expires_at"]))] if d.get("expires_at") else []
+        case "Cart.CheckedOut" | "Cart.Expired":
+            return [Done(CART, agg)]
         # ---- payments and refunds ------------------------------------------------------------------------
         case "Payment.Initiated":
             if d.get("method") in MANUAL_METHODS:

@@ -49,7 +49,8 @@ def aggregates() -> list[type[Aggregate]]:
     found: dict[str, type[Aggregate]] = {}
     for name, module in sorted(_domain_modules()):
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, Aggregate) and obj is not Aggregate and obj.__module__ == name:
+            if (issubclass(obj, Aggregate) and obj is not Aggregate and obj.__module__ == name
+                    and not vars(obj).get("base_only")):
                 found[obj.__qualname__] = obj
     return [found[k] for k in sorted(found)]
 

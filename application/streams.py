@@ -1,4 +1,5 @@
-"""Stream management use cases: schedule, start, end, cancel, add and feature products, assign moderators.
+"""Stream management use cases: schedule, start, end, cancel, add and feature products, assign moderators,
+feature a show among all shows (admins).
 
 Commands come in as plain arguments (the HTTP edge validates them with pydantic first). Each answers with the
 stream id and the aggregate's new version, so a client can wait for the read model to reach its own write.
@@ -15,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
-from application.access import Actor, check_stream, get_optional
+from application.access import Actor, check_stream, get_optional, require_role
 from application.batch_writer import BatchWriter, UnitOfWork
 from domain.errors import ProductNotInCatalogue, ProductOfAnotherVendor, StreamNotFound
 from domain.host_errors import HostNotVerified
@@ -81,6 +82,22 @@ class StreamUrls:
 
     def playback(self, stream_id: UUID) -> str:
         return f"{self.playback_base_url.rstrip('/')}/{stream_id}/master.m3u8"
+
+
+def new_stream_key(stream_id: UUID, secret: str) -> str:
+    """``live_{stream id, 32 hex}_{secret}``: the key names its show, so the RTMP door asks the event store
+    whether it opens that show instead of searching a read model that may not have the show yet."""
+    return f"live_{stream_id.hex}_{secret}"
+
+
+def stream_id_in_key(key: str) -> UUID | None:
+    """The show a key names, or None for a key of the older ``live_{secret}`` form (or no key of ours)."""
+    if len(key) < 46 or not key.startswith("live_") or key[37] != "_":
+        return None
+    try:
+        return UUID(hex=key[5:37])
+    except ValueError:
+        return None
 
 
 def _not_found(stream_id: UUID) -> Exception:
@@ -149,7 +166,7 @@ class StreamService:
 
     async def schedule(self, cmd: ScheduleStream) -> CommandResult:
         stream_id = self._new_id()
-        stream_key = f"live_{self._new_token()}"
+        stream_key = new_stream_key(stream_id, self._new_token())
         now = self._clock()
         await check_catalogue(self.catalogue, cmd.vendor_id, [p.product_id for p in cmd.products])
 
@@ -230,6 +247,25 @@ class StreamService:
             stream: LiveStream = uow.get(stream_id)
             _guard(uow, actor, "stream.feature", stream)
             stream.feature_product(now=now, product_id=product_id)
+            return CommandResult(stream.id, stream.version)
+
+        return await self._writer.submit(decide, not_found=_not_found)
+
+    async def set_featured(self, stream_id: UUID, featured: bool, *, actor: Actor | None = None
+                           ) -> CommandResult:
+        """Feature the show among all shows (``GET /streams`` ``featured_streams``) or take it off: an
+        admin's choice (``stream.feature_stream``). Asking for the state it is in records nothing."""
+        now = self._clock()
+        if actor is not None:
+            require_role(actor, "stream.feature_stream")
+
+        def decide(uow: UnitOfWork) -> CommandResult:
+            stream: LiveStream = uow.get(stream_id)
+            by = actor.user_id if actor else None
+            if featured:
+                stream.feature(now=now, by=by)
+            else:
+                stream.unfeature(now=now, by=by)
             return CommandResult(stream.id, stream.version)
 
         return await self._writer.submit(decide, not_found=_not_found)

@@ -29,6 +29,7 @@ from domain.commerce_errors import (
     require_money,
     require_quantity,
 )
+from domain.show_scoped import ShowScoped
 
 MODES = ("anti_sniping", "sudden_death")
 
@@ -42,10 +43,10 @@ def increment_at(increments: list[list[Decimal]], price: Decimal) -> Decimal:
     return step
 
 
-class Auction(Aggregate):
+class Auction(ShowScoped):
     """States: open → awarded → sold; open → unsold; awarded → (winner defaults) awarded to next / unsold."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Created(Event, Aggregate.Created):

@@ -2,14 +2,19 @@
 
 Prices move during a show (the host drops a price for ten minutes), so a line keeps the unit price the
 viewer saw when adding it, and totals are computed from the lines in Decimal rounded to the paisa: what the
-viewer saw is what the order is placed for. Checking out freezes the cart; its ``CheckedOut`` event carries
-the priced snapshot from which the application places the Order.
+viewer saw is what the order is placed for. Checking out empties the cart into an order; its ``CheckedOut``
+event carries the priced snapshot from which the application places the Order, and the cart stays the
+viewer's live cart for the rest of the show.
+
+The units in a cart are held (the stream's stock, ``domain.stream_stock``): an abandoned cart must give them
+back. Each add moves the cart's deadline to ``hold_seconds`` after it; past the deadline ``expire`` empties the
+cart (``Expired`` names the lines whose units the application releases).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
@@ -29,6 +34,7 @@ from domain.commerce_errors import (
     require_money,
     require_quantity,
 )
+from domain.show_scoped import ShowScoped
 
 ZERO = Decimal("0.00")
 
@@ -64,6 +70,11 @@ class DiscountRule:
         assert self.amount is not None
         return min(self.amount, subtotal).quantize(PAISA)
 
+    def refuse_reuse(self, uses_by_buyer: int) -> None:
+        """The per-buyer cap: ``uses_by_buyer`` counts this buyer's orders that used the code (the app counts)."""
+        if self.max_uses_per_buyer is not None and uses_by_buyer >= self.max_uses_per_buyer:
+            raise DiscountUsageExceeded("the code was used too often", limit=self.max_uses_per_buyer)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
@@ -79,10 +90,10 @@ class DiscountRule:
         return cls(**data)
 
 
-class Cart(Aggregate):
-    """States: open → checked_out."""
+class Cart(ShowScoped):
+    """Always open: checking out or expiring empties it, and the viewer may fill it again."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Opened(Event, Aggregate.Created):
@@ -95,7 +106,9 @@ class Cart(Aggregate):
         self.status = "open"
         self.lines: dict[Id, dict[str, Any]] = {}  # product_id -> {product_id, quantity, unit_price}
         self.discount_rule: DiscountRule | None = None
-        self.order_id: Id | None = None
+        self.order_id: Id | None = None  # the last order the cart was emptied into
+        self.orders: list[Id] = []  # every order it was emptied into (a retried checkout is recognised)
+        self.expires_at: datetime | None = None  # while it holds lines: when an abandoned cart gives them back
 
     @classmethod
     def open(cls, *, id: UUID, now: datetime, buyer_id: Id, stream_id: Id) -> Cart:  # noqa: A002
@@ -126,9 +139,17 @@ class Cart(Aggregate):
         product_id: Id
         quantity: int
         unit_price: Decimal
+        expires_at: datetime | None  # the cart's new deadline
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["expires_at"] = None  # carts from before deadlines never expire by themselves
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Cart)
+            aggregate.expires_at = self.expires_at
             line = aggregate.lines.get(self.product_id)
             quantity = self.quantity + (line["quantity"] if line else 0)
             # Adding more of a product re-prices the whole line at the price the viewer sees now.
@@ -138,12 +159,17 @@ class Cart(Aggregate):
                 "unit_price": self.unit_price,
             }
 
-    def add_item(self, *, product_id: Id, quantity: int, unit_price: Decimal, now: datetime) -> None:
+    def add_item(self, *, product_id: Id, quantity: int, unit_price: Decimal, now: datetime,
+                 hold_seconds: int | None = None) -> None:
+        """Add units at the price shown now; with ``hold_seconds`` the cart expires that long after this add."""
         self._require_open()
         require_quantity(quantity)
         price = require_money(unit_price, "unit_price")
+        expires_at = None if hold_seconds is None else now + timedelta(seconds=require_quantity(
+            hold_seconds, "hold_seconds"))
         self.trigger_event(
-            self.ItemAdded, timestamp=now, product_id=product_id, quantity=quantity, unit_price=price
+            self.ItemAdded, timestamp=now, product_id=product_id, quantity=quantity, unit_price=price,
+            expires_at=expires_at,
         )
 
     class ItemRemoved(Event):
@@ -189,8 +215,7 @@ class Cart(Aggregate):
         rule.check()
         if rule.expires_at is not None and now >= rule.expires_at:
             raise DiscountCodeExpired("the code has expired", code=rule.code)
-        if rule.max_uses_per_buyer is not None and uses_by_buyer >= rule.max_uses_per_buyer:
-            raise DiscountUsageExceeded("the code was used too often", limit=rule.max_uses_per_buyer)
+        rule.refuse_reuse(uses_by_buyer)
         if not self.lines:
             raise CartEmpty("add items before applying a code")
         if self.subtotal < rule.min_total:
@@ -208,12 +233,18 @@ class Cart(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Cart)
-            aggregate.status = "checked_out"
             aggregate.order_id = self.order_id
+            aggregate.orders.append(self.order_id)
+            aggregate._empty()
+
+    def _empty(self) -> None:
+        self.lines = {}
+        self.discount_rule = None
+        self.expires_at = None
 
     def checkout(self, *, order_id: Id, now: datetime) -> None:
-        """Freeze the cart for the order the application is about to place. A retry is a no-op."""
-        if self.status == "checked_out" and self.order_id == order_id:
+        """Empty the cart into the order the application is about to place. A retry is a no-op."""
+        if order_id in self.orders:
             return
         self._require_open()
         if not self.lines:
@@ -228,3 +259,19 @@ class Cart(Aggregate):
             total=self.total,
             discount_code=self.discount_rule.code if self.discount_rule else None,
         )
+
+    # ---- an abandoned cart -----------------------------------------------------------------------------
+    class Expired(Event):
+        lines: list[dict[str, Any]]  # what it held: the application gives these units back
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Cart)
+            aggregate._empty()
+
+    def expire(self, *, now: datetime) -> list[dict[str, Any]]:
+        """Past its deadline a cart with lines is emptied; → the lines it held (none: nothing was due)."""
+        if not self.lines or self.expires_at is None or now < self.expires_at:
+            return []
+        lines = [dict(line) for line in self.lines.values()]
+        self.trigger_event(self.Expired, timestamp=now, lines=lines)
+        return lines

@@ -236,6 +236,10 @@ class GroupBuyStillOpen(DomainError):
     code = "group_buy_still_open"
 
 
+class GroupBuyNotUnlocked(DomainError):
+    code = "group_buy_not_unlocked"
+
+
 class AlreadyInGroupBuy(DomainError):
     code = "already_in_group_buy"
 

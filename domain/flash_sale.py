@@ -36,19 +36,20 @@ from domain.commerce_errors import (
     require_quantity,
 )
 from domain.errors import DomainError
+from domain.show_scoped import ShowScoped
 
 HELD, CONFIRMED, RELEASED = "held", "confirmed", "released"
 SELLING = ("active", "sold_out")  # states in which the sale takes reservations (inside its window)
 CLOSED = ("ended", "cancelled")
 
 
-class FlashSale(Aggregate):
+class FlashSale(ShowScoped):
     """States: scheduled → active ⇄ sold_out → ended; scheduled/active/sold_out → cancelled.
 
     ``advance`` moves a sale along by the clock (a process manager calls it at ``start_time`` and ``end_time``,
     and when the sale's show ends)."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Scheduled(Event, Aggregate.Created):

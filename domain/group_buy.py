@@ -19,6 +19,7 @@ from domain.commerce_errors import (
     AlreadyInGroupBuy,
     GroupBuyClosed,
     GroupBuyFull,
+    GroupBuyNotUnlocked,
     GroupBuyStillOpen,
     HoldNotFound,
     Id,
@@ -26,14 +27,15 @@ from domain.commerce_errors import (
     require_money,
     require_quantity,
 )
+from domain.show_scoped import ShowScoped
 
-HELD, CONVERTED, RELEASED = "held", "converted", "released"
+HELD, CONVERTED, RELEASED, PAID = "held", "converted", "released", "paid"
 
 
-class GroupBuy(Aggregate):
+class GroupBuy(ShowScoped):
     """States: open → unlocked / failed."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Launched(Event, Aggregate.Created):
@@ -193,3 +195,32 @@ class GroupBuy(Aggregate):
             self.trigger_event(self.Unlocked, timestamp=now, converted=live, price=self.group_price)
         else:
             self.trigger_event(self.Failed, timestamp=now, released=live)
+
+    # ---- paying for a converted hold -----------------------------------------------------------------
+    class HoldPaid(Event):
+        hold_id: Id
+        order_id: Id
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, GroupBuy)
+            aggregate.holds[self.hold_id].update(status=PAID, order_id=self.order_id)
+
+    def payable_hold(self, *, hold_id: Id, buyer_id: Id) -> dict[str, Any]:
+        """The buyer's converted hold, which they may pay for at the group price (until it is paid)."""
+        hold = self.holds.get(hold_id)
+        if hold is None or str(hold["buyer_id"]) != str(buyer_id):
+            raise HoldNotFound("no such hold for this buyer", hold_id=str(hold_id))
+        if self.status != "unlocked":
+            raise GroupBuyNotUnlocked(f"the group buy is {self.status}", status=self.status)
+        if hold["status"] != CONVERTED:
+            raise GroupBuyNotUnlocked(f"the hold is {hold['status']}", status=str(hold["status"]))
+        return hold
+
+    def mark_hold_paid(self, *, hold_id: Id, order_id: Id, now: datetime) -> None:
+        """The member paid; a repeat for the same order changes nothing, another order for it is refused."""
+        hold = self.holds.get(hold_id)
+        if hold is not None and hold["status"] == PAID and str(hold.get("order_id")) == str(order_id):
+            return
+        if hold is None or hold["status"] != CONVERTED:
+            raise GroupBuyNotUnlocked("the hold is not payable", status=str(hold["status"]) if hold else None)
+        self.trigger_event(self.HoldPaid, timestamp=now, hold_id=hold_id, order_id=order_id)

@@ -137,6 +137,7 @@ class LiveStream(Aggregate):
         self.chat_room_id: str | None = None
         self.summary: str | None = None
         self.video_interrupted = False  # the host's video stopped arriving while the show is live
+        self.is_featured = False  # an admin put the show among the featured ones (GET /streams)
 
     # ---- creation ------------------------------------------------------------------------------------
     @classmethod
@@ -317,3 +318,35 @@ class LiveStream(Aggregate):
         if product_id not in self.products:
             raise ProductNotInStream("product is not in this stream", product_id=product_id)
         self.trigger_event(self.ProductFeatured, timestamp=now, product_id=product_id)
+
+    # ---- featured among the shows (an admin's choice) -------------------------------------------------
+    class Featured(Event):
+        by: str | None  # the admin who featured it
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, LiveStream)
+            aggregate.is_featured = True
+
+    def feature(self, *, now: datetime, by: str | None = None) -> bool:
+        """Put the show among the featured ones. A show that is over cannot be; featuring a featured show
+        records nothing (False)."""
+        if self.status in ("ended", "cancelled"):
+            raise StreamClosed(f"a {self.status} stream cannot be featured", status=self.status)
+        if self.is_featured:
+            return False
+        self.trigger_event(self.Featured, timestamp=now, by=by)
+        return True
+
+    class Unfeatured(Event):
+        by: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, LiveStream)
+            aggregate.is_featured = False
+
+    def unfeature(self, *, now: datetime, by: str | None = None) -> bool:
+        """Take the show off the featured ones, whatever its status; records nothing if it was not featured."""
+        if not self.is_featured:
+            return False
+        self.trigger_event(self.Unfeatured, timestamp=now, by=by)
+        return True

@@ -36,6 +36,7 @@ from domain.commerce_errors import (
     require_money,
     require_quantity,
 )
+from domain.show_scoped import ShowScoped
 
 PAYMENT_METHODS = ("bkash", "nagad", "rocket", "card", "cod", "emi")
 EMI_TERMS = (3, 6, 12)
@@ -45,7 +46,8 @@ UNPAID = ("pending_payment", "payment_failed")
 
 @dataclass(frozen=True)
 class OrderLine:
-    """One product at the price the buyer was shown; flash-sale lines name the hold that reserved them."""
+    """One product at the price the buyer was shown, and the hold that keeps its units for the order:
+    ``reservation_id`` in the flash sale, the group buy, or the stream's stock (``stock_id``)."""
 
     product_id: Id
     quantity: int
@@ -53,6 +55,8 @@ class OrderLine:
     flash_sale_id: Id | None = None
     reservation_id: Id | None = None
     auction_id: Id | None = None  # the lot of an auction the buyer won
+    group_buy_id: Id | None = None  # a group buy the buyer's hold unlocked in
+    stock_id: Id | None = None  # the stream product's stock (``domain.stream_stock``)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,8 @@ class OrderLine:
             "flash_sale_id": self.flash_sale_id,
             "reservation_id": self.reservation_id,
             "auction_id": self.auction_id,
+            "group_buy_id": self.group_buy_id,
+            "stock_id": self.stock_id,
         }
 
 
@@ -75,10 +81,10 @@ def emi_plan(total: Decimal, months: int) -> dict[str, Any]:
     }
 
 
-class Order(Aggregate):
+class Order(ShowScoped):
     """States: pending_payment ⇄ payment_failed → cancelled; either unpaid state → paid → refunded."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Placed(Event, Aggregate.Created):

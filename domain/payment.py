@@ -49,6 +49,7 @@ from domain.commerce_errors import (
     require_money,
 )
 from domain.order import PAYMENT_METHODS
+from domain.show_scoped import ShowScoped
 
 CALLBACK_STATUSES = ("processing", "completed", "failed")
 REFUND_STATES = ("requested", "completed", "failed", "manual_review")
@@ -56,10 +57,10 @@ OPEN = ("pending", "processing")
 SETTLED = ("completed", "refunded")
 
 
-class Payment(Aggregate):
+class Payment(ShowScoped):
     """States: pending → processing → completed / failed; failed → completed (late); completed → refunded."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Initiated(Event, Aggregate.Created):
@@ -68,8 +69,10 @@ class Payment(Aggregate):
         amount: Decimal
         currency: str
 
-    def __init__(self, order_id: Id, method: str, amount: Decimal, currency: str) -> None:
+    def __init__(self, order_id: Id, method: str, amount: Decimal, currency: str,
+                 stream_id: Id | None = None) -> None:
         self.order_id = order_id
+        self.stream_id = stream_id  # the show it pays for (None for payments stored before payments named it)
         self.method = method
         self.amount = amount
         self.currency = currency
@@ -90,6 +93,7 @@ class Payment(Aggregate):
         method: str,
         amount: Decimal,
         order_total: Decimal,
+        stream_id: Id | None = None,
     ) -> Payment:
         """Start collecting; ``order_total`` comes from the Order so a tampered amount is refused here."""
         amount = require_money(amount, "amount", positive=True)
@@ -105,6 +109,7 @@ class Payment(Aggregate):
             method=method,
             amount=amount,
             currency="BDT",
+            stream_id=None if stream_id is None else str(stream_id),
         )
 
     @property

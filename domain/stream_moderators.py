@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.host_errors import InvalidModeratorPermissions
+from domain.show_scoped import ShowScoped
 
 PERMISSIONS = ("moderate_chat", "feature_products", "end_stream")
 DEFAULT_PERMISSIONS = ("moderate_chat", "feature_products")
@@ -34,10 +35,10 @@ def check_permissions(permissions: list[str] | None) -> list[str]:
     return chosen
 
 
-class StreamModerators(Aggregate):
+class StreamModerators(ShowScoped):
     """The moderators of one stream: assigned with permissions, revoked."""
 
-    class Event(Aggregate.Event):
+    class Event(ShowScoped.Event):
         pass
 
     class Opened(Event, Aggregate.Created):

@@ -22,6 +22,7 @@ from application.group_buys import GroupBuyService
 from application.hosts import HostService
 from application.refunds import RefundService
 from application.streams import StreamService, StreamUrls
+from infra import test_clock
 from infra.idempotency import IdempotencyStore
 from infra.mongo import mongo_client
 from infra.postgres import PgDatabase, apply_migrations, ensure_event_store
@@ -32,7 +33,7 @@ from infra.version_waiter import VersionWaiter
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + test_clock.offset()  # the offset is zero unless settings.test_clock_file is set
 
 
 @dataclass
@@ -59,12 +60,14 @@ class Container:
 
     async def open(self) -> None:
         s = self.settings
+        test_clock.use(s.test_clock_file)
         await asyncio.to_thread(apply_migrations, s.read_url)
         if s.read_url != s.postgres_url:
             await asyncio.to_thread(apply_migrations, s.postgres_url)
         await asyncio.to_thread(ensure_event_store, s.postgres_url, lambda: LiveCommerceStore(s.eventsourcing_env()))
         self.store = await asyncio.to_thread(LiveCommerceStore, s.eventsourcing_env(create_tables=False))
-        self.writer = BatchWriter(self.store, max_batch=s.command_batch_max, window_ms=s.command_batch_window_ms)
+        self.writer = BatchWriter(self.store, max_batch=s.command_batch_max, window_ms=s.command_batch_window_ms,
+                                  max_event_bytes=s.max_event_bytes)
         await self.writer.start()
         self.streams = StreamService(
             self.writer, clock=utc_now, new_id=uuid.uuid4, new_token=lambda: secrets.token_urlsafe(12),
@@ -81,7 +84,7 @@ class Container:
         self.http_client = httpx.AsyncClient()
         sessions = GatewaySessions(gateways_from_settings(s, self.http_client, timeout=s.payment_timeout_s),
                                    s.public_url)
-        self.checkout = CheckoutService(self.writer, sessions, clock=utc_now)
+        self.checkout = CheckoutService(self.writer, sessions, clock=utc_now, cart_hold_s=s.cart_hold_s)
         self.auctions = AuctionService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.group_buys = GroupBuyService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)

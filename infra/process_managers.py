@@ -147,6 +147,28 @@ class GroupBuySettler:
         return await _each(await self._due.due((dw.GROUP_BUY,), self._clock()), act, "group buy")
 
 
+class CartExpiry:
+    """An abandoned live cart gives its units back at its deadline (the Cart decides: one refilled since has a
+    later deadline, which its ItemAdded has already moved the entry to)."""
+
+    def __init__(self, due: DueWork, checkout: CheckoutService, clock: Callable[[], datetime] = utc_now) -> None:
+        self._due = due
+        self._checkout = checkout
+        self._clock = clock
+
+    async def sweep_once(self) -> int:
+        released = 0
+
+        async def act(e: Entry) -> bool:
+            nonlocal released
+            n, _ = await self._checkout.expire_cart(e.aggregate_id)
+            released += n
+            return n > 0
+
+        await _each(await self._due.due((dw.CART,), self._clock()), act, "live cart")
+        return released
+
+
 class PaymentReconciler:
     def __init__(self, due: DueWork, checkout: CheckoutService, *, after_s: float, timeout_s: float,
                  clock: Callable[[], datetime] = utc_now) -> None:
@@ -300,6 +322,7 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
         ("hold expiry", HoldExpiry(due, container.flash_sales).sweep_once),
         ("auctions", AuctionCloser(due, container.auctions).sweep_once),
         ("group buys", GroupBuySettler(due, container.group_buys).sweep_once),
+        ("live carts", CartExpiry(due, container.checkout).sweep_once),
         ("payments", payments.sweep_once), ("refunds", refunds.sweep_once)], interval=settings.sweep_interval_s)
     policy = asyncio.create_task(run_media_policy(
         settings, MediaPolicy(container.writer, container.streams, clock=utc_now,

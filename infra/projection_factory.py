@@ -13,6 +13,7 @@ from infra.redis_store import RedisGuard, redis_client
 from infra.settings import Settings
 from projections.analytics_pg import AnalyticsTables
 from projections.auctions_pg import AuctionsTable
+from projections.carts_pg import CartsTable
 from projections.chat_messages_mongo import ChatMessagesMongo
 from projections.flash_sales import FlashSalesProjection
 from projections.group_buys_pg import GroupBuysTable
@@ -44,6 +45,7 @@ PG_TABLES: dict[str, tuple[Callable[[PgDatabase], Projection], int]] = {
     "group_buys": (GroupBuysTable, 2),
     "analytics": (AnalyticsTables, 2),
     "recordings": (RecordingsTable, 2),
+    "carts": (CartsTable, 2),
 }
 
 

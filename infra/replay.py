@@ -115,11 +115,29 @@ class ReplayFilter:
     until: datetime | None = None
     stream_id: str | None = None
     types: frozenset[str] = frozenset()
+    # ``--stream``: aggregates created for the show (their first event named it, or a payment of its order),
+    # so that their events stored before every event named its show are still the show's.
+    members: set[str] = field(default_factory=set, compare=False)
 
     def keep(self, r: Row) -> bool:
-        return ((self.since is None or r[7] >= self.since) and (self.until is None or r[7] < self.until)
-                and (self.stream_id is None or r[6] == self.stream_id)
+        of_show = self.stream_id is None or self._of_show(r)  # first: it learns the show's aggregates
+        return (of_show and (self.since is None or r[7] >= self.since) and (self.until is None or r[7] < self.until)
                 and (not self.types or r[2] in self.types))
+
+    def _of_show(self, r: Row) -> bool:
+        aggregate, version = r[4], r[5]
+        if r[6] == self.stream_id:
+            if aggregate is not None and version == 1:
+                self.members.add(aggregate)
+            return True
+        if r[6] is not None or aggregate is None:
+            return False
+        if aggregate in self.members:
+            return True
+        if version == 1 and r[2] == "Payment.Initiated" and _DECODE(r[8]).get("order_id") in self.members:
+            self.members.add(aggregate)
+            return True
+        return False
 
     def fingerprint(self) -> dict[str, Any]:
         return {"since": _iso(self.since), "until": _iso(self.until), "stream_id": self.stream_id,

@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     projection_commit_interval_ms: int = 200
     trending_limit: int = 10
     featured_limit: int = 10
+    # Analytics reads (GET /streams/:id/analytics, /hosts/:id/analytics) give up after this (503, ADR 0015).
+    analytics_statement_timeout_ms: int = 5_000
 
     # --- http -----------------------------------------------------------------------------------------
     http_host: str = "127.0.0.1"
@@ -167,6 +169,40 @@ class Settings(BaseSettings):
     media_silence_s: float = 15.0  # a live show without media events this long: its video is interrupted
     payment_reconcile_after_s: float = 120.0
     payment_session_timeout_s: float = 900.0
+    # The live cart: units in a cart are held; an abandoned cart gives them back this long after its last add.
+    cart_hold_s: int = 900
+    # Tests only: a file holding a number of seconds every process adds to its clock (e2e tests move time
+    # forward across processes: an auction's end, a payment deadline, a cart's expiry). Unset in production.
+    test_clock_file: Path | None = None
+
+    # --- edges: input limits and rate limits (issue 19, ADR 0018) -------------------------------------
+    # Request bodies: the largest legitimate one is a catalogue upload of 1,000 products (~300 KB).
+    http_max_body_bytes: int = 1_048_576
+    http_request_timeout_s: float = 15.0  # the whole request must have arrived by then (slow-loris)
+    http_response_timeout_s: float = 60.0  # a handler still running then is answered 503
+    http_proxies_count: int = 0  # trusted reverse proxies in front: the client IP comes from X-Forwarded-For
+    # An event must fit a Kafka message (message.max.bytes and max.request.size default to 1 MiB); this is the
+    # stored event's encoded size, leaving room for the envelope's own fields.
+    max_event_bytes: int = 900_000
+    # Rate limits in the `limits` library's notation ("N/second;M/minute"), Redis-backed, so every API
+    # process counts together. "Writes" are POST/PUT/PATCH/DELETE; "reads" are the expensive GETs
+    # (interfaces/http/limits.py). Per user for signed-in callers (admins are not limited per user), per IP
+    # for everyone: many Bangladeshi mobile users share one carrier IP, so the per-IP limits are high.
+    rate_limits_enabled: bool = True
+    rate_limit_user_writes: str = "20/second;300/minute"
+    rate_limit_ip_writes: str = "200/second;6000/minute"
+    rate_limit_user_reads: str = "10/second;200/minute"
+    rate_limit_ip_reads: str = "200/second;6000/minute"
+    # Socket.IO, per connection and per user (an anonymous viewer's "user" is their IP); admins and the
+    # show's staff are not limited. Chat and reactions also keep the moderator's per-show buckets.
+    realtime_join_per_connection: str = "5/second;60/minute"
+    realtime_join_per_user: str = "10/second;200/minute"
+    realtime_chat_per_connection: str = "20/second;120/minute"
+    realtime_chat_per_user: str = "20/second;300/minute"
+    realtime_react_per_connection: str = "20/second;600/minute"
+    realtime_react_per_user: str = "30/second;1200/minute"
+    realtime_purchase_intent_per_connection: str = "20/second;120/minute"
+    realtime_purchase_intent_per_user: str = "30/second;300/minute"
 
     # --- issue 19 (ADR 0019): consumers survive any message; secrets; the RTMP door ----------------------
     # A message a consumer fails on this many times (not an outage) becomes a dead letter.
@@ -225,6 +261,9 @@ class Settings(BaseSettings):
 
     # --- dev stack ------------------------------------------------------------------------------------
     state_dir: Path = STATE_DIR
+    # False: each checkout gets its own PostgreSQL database, MongoDB database, Kafka topic prefix and Redis
+    # server, named after its folder (infra/devstack/checkout.py); True: every checkout shares the defaults.
+    dev_shared_stack: bool = False
     dev_kafka_port: int = Field(default=0, description="0 picks a free port")
     dev_mongo_port: int = Field(default=0, description="0 picks a free port")
 

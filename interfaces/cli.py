@@ -133,7 +133,7 @@ def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
     async def main(stop: asyncio.Event) -> None:
         async with KafkaEventSink(settings) as sink:
             result = await run_media_worker(
-                settings, args.stream, source, sink, keys=PgStreamKeys(settings.read_url), pace=args.pace, stop=stop,
+                settings, args.stream, source, sink, keys=PgStreamKeys(settings), pace=args.pace, stop=stop,
                 options=options, forward_to=args.forward or (),
                 highlights={"auto": "auto", "yes": True, "no": False}[args.highlights],
                 log_events=lambda: read_show_log(settings, args.stream),
@@ -155,7 +155,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             # The stream-key look-ups are bounded in number here (lookup_concurrency); their connection pool
             # belongs to PgStreamKeys (media/stream_keys_pg.py).
             door = IngestDoor(listen=RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind),
-                              keys=PgStreamKeys(settings.read_url), sink=sink,
+                              keys=PgStreamKeys(settings), sink=sink,
                               publish_timeout_s=settings.ingest_publish_timeout_s,
                               read_timeout_s=settings.ingest_read_timeout_s,
                               handshake_timeout_s=settings.ingest_handshake_timeout_s,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from application.envelope import Envelope, new_interaction
+from application.input_rules import cleaned
 
 INGEST_STARTED = "media.ingest_started"  # source, remote, video{codec,width,height,fps}, audio{...}|None,
 #                                          renditions[...], master_url, segment_seconds, resumed
@@ -46,9 +47,11 @@ class EventSink(Protocol):
 
 
 def media_event(type_: str, stream_id: str, payload: dict[str, Any], occurred_at: datetime) -> Envelope:
+    """Strings a publisher or a library chose (an encoder's error message, a remote address) are cleaned of
+    what the stores cannot hold (ADR 0018): the media plane cannot ask its sender to try again."""
     if type_ not in ALL_TYPES:
         raise ValueError(f"unknown media event type {type_!r}")
-    return new_interaction(type_, stream_id, payload, occurred_at)
+    return new_interaction(type_, stream_id, cleaned(payload), occurred_at)
 
 
 class CollectingSink:

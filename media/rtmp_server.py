@@ -18,6 +18,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 
+from application.input_rules import clean_text, text_problem
 from media.rtmp_chunks import RtmpProtocolError, amf0_values
 
 HANDSHAKE_SIZE = 1536
@@ -224,7 +225,9 @@ class RtmpServerConnection:
                 self._command(3, 0, "_result", txn, None, None)
             elif name == "publish":
                 key = str(args[1] if len(args) > 1 else "").split("?", 1)[0]
-                return Publish(app=app, key=key, stream_id=msg.stream_id or 1)
+                if len(key) > 256 or text_problem(key, multiline=False) is not None:
+                    key = ""  # not a key we issue (ADR 0018): refused as unknown, never looked up
+                return Publish(app=clean_text(app, 256), key=key, stream_id=msg.stream_id or 1)
             elif name == "play":
                 raise PlayNotAllowed
             await self._w.drain()

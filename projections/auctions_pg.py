@@ -20,9 +20,10 @@ async def _apply(tx: SqlTx, e: Envelope) -> None:
         return
     sets, params = "", {}
     match e.type:
+        case "Auction.BidPlaced":  # every accepted bid counts, also one that leaves the standing as it was
+            sets = "bid_count = bid_count + 1"
         case "Auction.StandingChanged":
-            sets, params = "current_price = %(p)s, leader_id = %(l)s, bid_count = %(n)s", {
-                "p": d["price"], "l": d["leader_id"], "n": d["bid_count"]}
+            sets, params = "current_price = %(p)s, leader_id = %(l)s", {"p": d["price"], "l": d["leader_id"]}
         case "Auction.Extended":
             sets, params = "ends_at = %(e)s", {"e": naive_utc(d["ends_at"])}
         case "Auction.Closed" | "Auction.OfferedToNext":

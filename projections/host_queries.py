@@ -1,9 +1,9 @@
 """Queries for the host endpoints (spec §4.4): profiles, applications, and the dashboard's figures.
 
-The dashboard reads several read models: ``live_commerce_hosts`` (profile, rating, commission rate),
-``live_streams`` (streams and viewers), and sales from ``orders`` (paid, net of refunds) plus flash-sale
-purchases paid without an order (``live_stream_purchases``). Earnings are the sales times the host's current
-commission rate, by calendar month in Dhaka time.
+The dashboard reads ``live_commerce_hosts`` (profile, rating, commission rate), ``live_streams`` (the host's
+shows), and the shows' figures from ``projections.analytics_queries`` (viewers who joined, purchases, revenue
+net of refunds, conversion: one definition for every answer, ADR 0015). Earnings are the revenue times the
+host's current commission rate, by calendar month in Dhaka time.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+from projections import analytics_queries as aq
 
 DHAKA = ZoneInfo("Asia/Dhaka")
 HOST_COLUMNS = (
@@ -66,61 +68,44 @@ def month_bounds(now: datetime) -> tuple[datetime, datetime]:
     return tuple(t.astimezone(UTC).replace(tzinfo=None) for t in (this, last))  # type: ignore[return-value]
 
 
-SALES = """
-WITH mine AS (SELECT id FROM live_streams WHERE host_id = %(host)s),
-sales AS (
-    SELECT o.buyer_id AS buyer, o.total - o.refunded AS amount, o.created_at AS at FROM orders o
-     WHERE o.stream_id IN (SELECT id FROM mine) AND o.status IN ('paid', 'refunded')
-    UNION ALL
-    SELECT p.user_id, p.total_amount, p.purchase_timestamp FROM live_stream_purchases p
-     WHERE p.stream_id IN (SELECT id FROM mine) AND p.payment_status = 'completed'
-       AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = p.order_id)
-)
-SELECT COALESCE(sum(amount), 0) AS total,
-       COALESCE(sum(amount) FILTER (WHERE at >= %(this)s), 0) AS this_month,
-       COALESCE(sum(amount) FILTER (WHERE at >= %(last)s AND at < %(this)s), 0) AS last_month,
-       count(*) AS purchases, count(DISTINCT buyer) AS buyers
-FROM sales
-"""
-
-
-def _money(value: Any) -> float:
-    return float(Decimal(str(value or 0)).quantize(Decimal("0.01")))
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 async def dashboard(db: SqlReader, host: dict[str, Any], now: datetime, upcoming_limit: int = 20
                     ) -> dict[str, Any]:
+    """The §4.4 dashboard. Sales, revenue, viewers and conversion are ``analytics_queries``' figures over the
+    host's shows (so they equal the shows' own ``sales_stats`` and analytics); amounts are Decimals."""
     user = str(host["user_id"])
     this, last = month_bounds(now)
-    streams = (await db.fetch(
-        "SELECT count(*) FILTER (WHERE status IN ('live', 'ended')) AS total_streams,"
-        " COALESCE(sum(total_unique_viewers), 0) AS total_viewers FROM live_streams WHERE host_id = %s",
-        (user,)))[0]
-    sales = (await db.fetch(SALES, {"host": user, "this": this, "last": last}))[0]
+    shows = await db.fetch("SELECT id::text AS id, status::text AS status FROM live_streams WHERE host_id = %s",
+                           (user,))
+    ids = [r["id"] for r in shows]
+    fig = aq.total(list((await aq.show_figures(db, ids)).values()))
+    months = await aq.revenue_between(db, ids, {"this": (this, None), "last": (last, this)})
     upcoming = await db.fetch(
         "SELECT id, title, title_bn, stream_type::text AS stream_type, status::text AS status, category,"
         " scheduled_start_time, stream_settings FROM live_streams WHERE host_id = %s AND status = 'scheduled'"
         " ORDER BY scheduled_start_time NULLS LAST, id LIMIT %s", (user, upcoming_limit))
     rate = Decimal(str(host["commission_rate"] or 0)) / 100
-    viewers = int(streams["total_viewers"] or 0)
     pending: list[dict[str, Any]] = []
     if host["verification_status"] == "pending":
         pending.append({"type": "host_verification", "status": "pending", "submitted_at": host["created_at"]})
     return {
         "performance_summary": {
-            "total_streams": int(streams["total_streams"] or 0),
-            "total_viewers": viewers,
-            "total_sales": _money(sales["total"]),
-            "total_purchases": int(sales["purchases"] or 0),
+            "total_streams": sum(1 for r in shows if r["status"] in ("live", "ended")),
+            "total_viewers": fig.viewers,
+            "total_sales": _money(fig.revenue),
+            "total_purchases": fig.purchases,
             "average_rating": float(host["rating"] or 0),
-            "conversion_rate": round(int(sales["buyers"] or 0) / viewers, 4) if viewers else 0.0,
+            "conversion_rate": aq.conversion(fig),
         },
         "upcoming_streams": upcoming,
         "pending_approvals": pending,
         "earnings_summary": {
-            "this_month": _money(Decimal(str(sales["this_month"])) * rate),
-            "last_month": _money(Decimal(str(sales["last_month"])) * rate),
-            "total_earnings": _money(Decimal(str(sales["total"])) * rate),
+            "this_month": _money(months["this"] * rate),
+            "last_month": _money(months["last"] * rate),
+            "total_earnings": _money(fig.revenue * rate),
             "commission_rate": float(host["commission_rate"] or 0),
             "currency": "BDT",
         },

@@ -14,7 +14,7 @@ from typing import Any
 
 from application.envelope import Envelope
 from projections.ports import SqlDatabase, SqlTx
-from projections.timeutil import naive_utc
+from projections.timeutil import iso_utc, naive_utc
 
 CHANGED_CHANNEL = "live_streams_changed"
 _PRODUCT_NS = uuid.UUID("0b0e7a4e-3f40-4c4b-8f6d-4a3c8f1f2e11")
@@ -146,6 +146,29 @@ async def on_video(tx: SqlTx, e: Envelope) -> bool:
                        {"i": interrupted})
 
 
+async def on_featured(tx: SqlTx, e: Envelope) -> bool:
+    """An admin featured the show (``is_featured``; ``metadata.featured_at`` orders the featured list)."""
+    return await _bump(tx, e, "is_featured = true,"
+                       " metadata = metadata || jsonb_build_object('featured_at', %(iso)s::text)",
+                       {"iso": iso_utc(e.occurred_at)})
+
+
+async def on_unfeatured(tx: SqlTx, e: Envelope) -> bool:
+    return await _bump(tx, e, "is_featured = false, metadata = metadata - 'featured_at'")
+
+
+async def on_stock(tx: SqlTx, e: Envelope) -> bool:
+    """A stream product's ``sold_quantity`` from its stock aggregate (the event carries the count after it);
+    guarded by that aggregate's version. Not a version of the stream row: False keeps it out of the waiters'."""
+    await tx.execute(
+        "UPDATE live_stream_products SET sold_quantity = %(sold)s, stock_version = %(v)s"
+        " WHERE stream_id = %(sid)s AND product_id = %(pid)s AND stock_version < %(v)s",
+        {"sold": e.payload["sold"], "v": e.aggregate_version, "sid": e.payload["stream_id"],
+         "pid": e.payload["product_id"]},
+    )
+    return False
+
+
 HANDLERS: dict[str, Callable[[SqlTx, Envelope], Awaitable[bool]]] = {
     "LiveStream.Scheduled": on_scheduled,
     "LiveStream.Started": on_started,
@@ -155,6 +178,12 @@ HANDLERS: dict[str, Callable[[SqlTx, Envelope], Awaitable[bool]]] = {
     "LiveStream.ProductFeatured": on_product_featured,
     "LiveStream.VideoInterrupted": on_video,
     "LiveStream.VideoResumed": on_video,
+    "LiveStream.Featured": on_featured,
+    "LiveStream.Unfeatured": on_unfeatured,
+    "StreamStock.Reserved": on_stock,
+    "StreamStock.Released": on_stock,
+    "StreamStock.HoldMoved": on_stock,
+    "StreamStock.Sold": on_stock,
 }
 
 

@@ -1,7 +1,7 @@
 """Names of the read models, for ``livecommerce project --only/--rebuild NAME``."""
 
 PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales", "orders", "auctions",
-               "group_buys", "analytics",
+               "group_buys", "analytics", "carts",
                # interactions from the realtime gateway (topic "interactions")
                "stream_metrics", "stream_chat", "chat_messages", "stream_engagement",
                # media plane (topic "media")

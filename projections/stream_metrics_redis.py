@@ -6,8 +6,10 @@ account. A viewer with two tabs is one viewer: connections are counted per viewe
 ``STREAM_METRICS`` fields: ``current_viewers``, ``total_viewers`` (distinct viewers ever, from
 ``STREAM_VIEWERS_SEEN:{id}``), ``peak_viewers``, ``likes``, ``hearts``, ``reactions`` (all kinds),
 ``reaction_{kind}`` for the other kinds, ``messages``, ``purchase_intents``, ``average_watch_time`` (seconds
-per finished visit); ``purchases`` and ``revenue`` belong to the order projections. Live shows also rise in
-``TRENDING_STREAMS`` by a weight per interaction.
+per finished visit; answers show minutes). Sales figures are not kept here: they come from the orders
+(``projections.analytics_queries``). Live shows also rise in ``TRENDING_STREAMS`` by a weight per interaction
+of a signed-in viewer: an anonymous join counts as a viewer but lifts nothing (issue 19: a script of anonymous
+connections cannot push a show up the list). Private shows are left out of trending when it is read.
 
 ``STREAM_HOT_PRODUCTS:{id}`` (sorted set, product id → purchase intents in the show): the show's hot products,
 the Redis side of the §2.2 document's ``hot_products[].purchase_intent``. The gateway reads the top of it every
@@ -61,8 +63,9 @@ def ops_for(e: Envelope) -> list[list[Any]]:
     d = e.payload
     match e.type:
         case it.PRESENCE_JOINED:
+            weight = WEIGHTS[e.type] if d.get("user_id") else 0  # anonymous viewers do not lift a show
             return [["!JOIN", viewers_key(sid), _conns_key(sid), _seen_key(sid), m, TRENDING, d["viewer_id"],
-                     WEIGHTS[e.type], sid]]
+                     weight, sid]]
         case it.PRESENCE_LEFT:
             return [["!LEAVE", viewers_key(sid), _conns_key(sid), m, d["viewer_id"],
                      float(d.get("watch_seconds") or 0)]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -12,6 +13,14 @@ STREAM_COLUMNS = (
     " is_recorded, recording_url, is_public, is_featured, language, tags, metadata, created_at, updated_at,"
     " aggregate_version"
 )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 class SqlReader(Protocol):
@@ -42,20 +51,37 @@ async def list_streams(db: SqlReader, *, status: str | None, category: str | Non
     return rows, int(total[0]["n"])
 
 
-async def streams_by_ids(db: SqlReader, ids: Sequence[str]) -> list[dict[str, Any]]:
+async def streams_by_ids(db: SqlReader, ids: Sequence[str], *, public_only: bool = False
+                         ) -> list[dict[str, Any]]:
+    """The streams with these ids, in the order given (ids not found, or private ones if ``public_only``, are
+    left out)."""
     if not ids:
         return []
-    rows = await db.fetch(f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE id = ANY(%s::uuid[])", (list(ids),))
+    rows = await db.fetch(f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE id = ANY(%s::uuid[])"
+                          + (" AND is_public" if public_only else ""), (list(ids),))
     by_id = {str(r["id"]): r for r in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 
 async def featured_streams(db: SqlReader, limit: int) -> list[dict[str, Any]]:
+    """Streams an admin featured, public and not over: live ones first, then the most recently featured."""
     return await db.fetch(
         f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE is_featured AND is_public"
-        " AND status IN ('scheduled', 'live') ORDER BY (status = 'live') DESC, scheduled_start_time LIMIT %s",
+        " AND status IN ('scheduled', 'live')"
+        " ORDER BY (status = 'live') DESC, metadata->>'featured_at' DESC NULLS LAST, scheduled_start_time, id"
+        " LIMIT %s",
         (limit,),
     )
+
+
+async def product_names(db: SqlReader, product_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Names of products from the reference catalogue (``products``): ``{id: {name, name_bn}}``."""
+    ids = [i for i in product_ids if _is_uuid(i)]
+    if not ids:
+        return {}
+    rows = await db.fetch("SELECT id::text AS id, name, name_bn FROM products WHERE id = ANY(%s::uuid[])",
+                          (ids,))
+    return {r["id"]: {"name": r["name"], "name_bn": r["name_bn"]} for r in rows}
 
 
 PRODUCTS_JSON = (

@@ -11,6 +11,10 @@ of them by hand. For each service, `up` uses the first of these that answers a r
 
 It writes what it resolved to ``state_dir/stack.env``, which Settings reads, so every later process of the
 project finds the same servers. `down` stops only the servers `up` started; `status` only looks.
+
+Each checkout has its own store on those servers unless ``dev_shared_stack`` says otherwise: its own database
+and topic names and its own Redis server (``checkout.py``), so two checkouts on one machine never see each
+other's events.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from urllib.parse import urlsplit
 
 from infra.devstack import _process, kafka, mongo, postgres, redis
 from infra.devstack._service import Service
+from infra.devstack.checkout import checkout_names
 from infra.settings import Settings
 
 __all__ = ["up", "down", "status", "SERVICES"]
@@ -35,16 +40,24 @@ DEV_SECRET_FLAG = "LIVECOMMERCE_ALLOW_DEV_JWT_SECRET"
 
 
 def up(settings: Settings, *, echo: Echo = print) -> dict[str, str]:
-    """Make all four services answer; return {name: url} and write those URLs to ``state_dir/stack.env``."""
+    """Make all four services answer; return {name: url} and write those URLs (and the checkout's names) to
+    ``state_dir/stack.env``."""
     state_dir = _state_dir(settings)
+    names = checkout_names(settings, state_dir.parent)
+    settings = names.settings
     urls: dict[str, str] = {}
     with _locked(state_dir):
         for service in SERVICES:
-            url, how = _resolve(service, settings, state_dir)
+            own = service is redis.SERVICE and not settings.dev_shared_stack and (
+                names.private_redis or _process.read_record(state_dir, service.name) is not None)
+            url, how = _resolve(service, settings, state_dir, own_server=own)
             urls[service.name] = url
             echo(f"{service.name:<9}{_redact(url)}  ({how})")
+        if not settings.dev_shared_stack:
+            echo(f"{'names':<9}database and topics {settings.topic_prefix}")
         # A laptop's stack signs tokens with the development secret; docker-compose never sets this.
-        _write_env(state_dir, {**{s.env_var: urls[s.name] for s in SERVICES}, DEV_SECRET_FLAG: "true"})
+        _write_env(state_dir, {**{s.env_var: urls[s.name] for s in SERVICES}, **names.env,
+                               DEV_SECRET_FLAG: "true"})
     return urls
 
 
@@ -82,15 +95,16 @@ def status(settings: Settings, *, echo: Echo = print) -> dict[str, dict]:
     return report
 
 
-def _resolve(service: Service, settings: Settings, state_dir: Path) -> tuple[str, str]:
-    """(url, how): the settings URL, the standard port, our running server, or a newly started one."""
+def _resolve(service: Service, settings: Settings, state_dir: Path, own_server: bool = False) -> tuple[str, str]:
+    """(url, how): the settings URL, the standard port, our running server, or a newly started one.
+    ``own_server``: only a server of this checkout's own (the default URL would be everybody's)."""
     record = _process.read_record(state_dir, service.name)
     configured = service.settings_url(settings)
-    url = service.usable(configured)
+    url = None if own_server else service.usable(configured)
     if url:
         return url, "started" if record and record["url"] == url else "settings"
     standard = service.at_port(configured, service.standard_port)
-    if standard != configured and (url := service.usable(standard)):
+    if not own_server and standard != configured and (url := service.usable(standard)):
         return url, "standard port"
     if record and (url := service.usable(record["url"])):
         return url, "started"

@@ -22,8 +22,10 @@ from interfaces.http import (
     fulfilment,
     group_buys,
     health,
+    limits,
     media,
     openapi,
+    presenters,
     refunds,
     streams,
 )
@@ -35,7 +37,8 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # http_workers' processes too (no-op if set)
-    app = Sanic(name, dumps=partial(json.dumps, ensure_ascii=False, default=str))
+    # Amounts left as Decimals come out as numbers of taka, like every shaped one (presenters, ADR 0015).
+    app = Sanic(name, dumps=partial(json.dumps, ensure_ascii=False, default=presenters.json_default))
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.KEEP_ALIVE_TIMEOUT = 75
     # Engine.IO pings every viewer itself (ping_interval/ping_timeout) and drops the silent ones; Sanic's own
@@ -43,8 +46,15 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     # 5,000 viewers in a py-spy profile), for nothing Engine.IO does not already do.
     app.config.WEBSOCKET_PING_INTERVAL = None
     app.config.WEBSOCKET_PING_TIMEOUT = None
+    # Set on purpose (ADR 0018): Sanic's defaults take a 100 MB body and wait 60 s for it to arrive.
+    app.config.REQUEST_MAX_SIZE = settings.http_max_body_bytes
+    app.config.REQUEST_TIMEOUT = settings.http_request_timeout_s
+    app.config.RESPONSE_TIMEOUT = settings.http_response_timeout_s
+    if settings.http_proxies_count > 0:
+        app.config.PROXIES_COUNT = settings.http_proxies_count
     app.ctx.container = Container(settings)
     errors.install(app)
+    limits.install(app, settings)  # query-string rule and rate limits, before every handler
     app.blueprint(streams.bp)
     app.blueprint(flash_sales.bp)
     app.blueprint(host_routes.bp)

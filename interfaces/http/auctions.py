@@ -11,11 +11,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from application.auctions import CreateAuction, Standing
+from infra.version_waiter import AUCTIONS
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.checkout import _buyer
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
+from interfaces.http.read_your_writes import visible
 from interfaces.http.schemas import Body, Money
 
 bp = Blueprint("auctions", url_prefix="/api/v1/live-commerce")
@@ -79,9 +81,12 @@ async def place_bid(request: Request, auction_id: UUID) -> HTTPResponse:
 async def get_auction(request: Request, auction_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
-    r = await c.read_db.fetchone("SELECT * FROM auctions WHERE id = %s", (str(auction_id),))
-    if r is None:
-        return error_response(404, "auction_not_found", {"auction_id": str(auction_id)})
+    aid = str(auction_id)
+    r = await visible(request, AUCTIONS, aid, lambda: c.read_db.fetchone("SELECT * FROM auctions WHERE id = %s",
+                                                                         (aid,)),
+                      "auction_not_found", {"auction_id": aid})
+    if isinstance(r, HTTPResponse):
+        return r
     return json({"auction_id": str(r["id"]), "stream_id": str(r["stream_id"]), "product_id": str(r["product_id"]),
                  "status": r["status"], "mode": r["mode"], "starting_price": money(r["starting_price"]),
                  "current_price": money(r["current_price"]),

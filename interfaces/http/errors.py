@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json as json_module
 import logging
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from pydantic import ValidationError
 from sanic import Request, Sanic
-from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, SanicException
+from sanic.exceptions import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, RequestTimeout, SanicException
 from sanic.response import HTTPResponse, json
 
+from application.input_rules import printable
 from domain.errors import DomainError
 from interfaces.http.messages import message
+from interfaces.http.presenters import json_default, money
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +30,32 @@ def container(request: Request) -> Any:
     return request.app.ctx.container
 
 
+# Amounts in refusals' details: numbers of taka like every other amount (ADR 0015), whatever the rule sent.
+MONEY_DETAILS = frozenset({"current_price", "minimum", "min_total", "flash_price", "discount", "left",
+                           "order_total"})
+
+
+def _money_details(details: dict[str, Any]) -> dict[str, Any]:
+    out = dict(details)
+    for k in MONEY_DETAILS & out.keys():
+        try:
+            out[k] = money(out[k])
+        except (ArithmeticError, ValueError, TypeError):
+            pass
+    return out
+
+
 def error_response(status: int, code: str, details: dict[str, Any] | None = None) -> HTTPResponse:
+    if details and not MONEY_DETAILS.isdisjoint(details):
+        details = _money_details(details)
     key = _cache_key(status, code, details)
     body = _bodies.get(key) if key is not None else None
     if body is None:
         en, bn = message(code)
+        # backslashreplace: a lone surrogate echoed from a hostile request becomes its JSON escape, not a 500
         body = json_module.dumps({"error": {"code": code, "message": en, "message_bn": bn,
-                                            "details": details or {}}}, ensure_ascii=False, default=str).encode()
+                                            "details": details or {}}}, ensure_ascii=False,
+                                 default=json_default).encode("utf-8", "backslashreplace")
         if key is not None and len(_bodies) < 4096:
             _bodies[key] = body
     return HTTPResponse(body, status=status, content_type="application/json")
@@ -62,13 +85,37 @@ def _cache_key(status: int, code: str, details: dict[str, Any] | None) -> tuple[
     return (status, code, *sorted((k, type(v).__name__, v) for k, v in details.items()))
 
 
+_UUID = re.compile(r"^[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$")
+
+
+def malformed_id(app: Sanic, path: str) -> tuple[str, str] | None:
+    """(parameter, value) when ``path`` is one of our routes but for an id that is not a UUID, so the client
+    hears "that id is malformed" (``400 invalid_id``) instead of "no such endpoint"."""
+    got = [unquote(s) for s in path.strip("/").split("/")]
+    for route in app.router.routes:
+        if len(route.parts) != len(got):
+            continue
+        bad = None
+        for part, seg in zip(route.parts, got, strict=True):
+            if part.startswith("<") and part.endswith(">"):
+                name, _, kind = part[1:-1].partition(":")
+                if kind == "uuid" and not _UUID.match(seg) and bad is None:
+                    bad = (name, seg)
+            elif part != seg:
+                break
+        else:
+            if bad is not None:
+                return bad
+    return None
+
+
 def validation_details(exc: ValidationError) -> dict[str, Any]:
-    return {
-        "fields": [
-            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"], "type": err["type"]}
-            for err in exc.errors(include_url=False, include_context=False, include_input=False)
-        ]
-    }
+    """Field errors; a whole-document rule (``schemas.Body``) names the offending place in its context."""
+    fields = []
+    for err in exc.errors(include_url=False, include_input=False)[:20]:
+        field = ".".join(str(p) for p in err["loc"]) or str((err.get("ctx") or {}).get("path") or "") or "body"
+        fields.append({"field": printable(field), "message": printable(err["msg"], 300), "type": err["type"]})
+    return {"fields": fields}
 
 
 def install(app: Sanic) -> None:
@@ -81,7 +128,15 @@ def install(app: Sanic) -> None:
         return error_response(422, "validation_failed", validation_details(exc))
 
     @app.exception(NotFound)
-    async def on_not_found(_: Request, exc: NotFound) -> HTTPResponse:
+    async def on_not_found(request: Request, exc: NotFound) -> HTTPResponse:
+        if request.path.startswith("/hls/"):  # a file the show's media worker has not written (yet)
+            from interfaces.http.media import hls_missing
+
+            return await hls_missing(request)
+        malformed = malformed_id(request.app, request.path)
+        if malformed is not None:
+            name, value = malformed
+            return error_response(400, "invalid_id", {"parameter": name, "value": value[:64], "expected": "uuid"})
         return error_response(404, "route_not_found")
 
     @app.exception(MethodNotAllowed)
@@ -90,11 +145,19 @@ def install(app: Sanic) -> None:
 
     @app.exception(BadRequest)
     async def on_bad_request(_: Request, exc: BadRequest) -> HTTPResponse:
-        return error_response(400, "invalid_json", {"reason": str(exc)})
+        return error_response(400, "invalid_json", {"reason": printable(str(exc), 300)})
+
+    @app.exception(PayloadTooLarge)
+    async def on_too_large(request: Request, exc: PayloadTooLarge) -> HTTPResponse:
+        return error_response(413, "payload_too_large", {"limit_bytes": request.app.config.REQUEST_MAX_SIZE})
+
+    @app.exception(RequestTimeout)
+    async def on_timeout(_: Request, exc: RequestTimeout) -> HTTPResponse:
+        return error_response(408, "request_timeout")
 
     @app.exception(SanicException)
     async def on_sanic(_: Request, exc: SanicException) -> HTTPResponse:
-        return error_response(exc.status_code, "http_error", {"reason": str(exc)})
+        return error_response(exc.status_code, "http_error", {"reason": printable(str(exc), 300)})
 
     @app.exception(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> HTTPResponse:

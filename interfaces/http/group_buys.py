@@ -10,11 +10,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from application.group_buys import GroupView, LaunchGroupBuy
+from infra.version_waiter import GROUP_BUYS
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.checkout import _buyer
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
+from interfaces.http.read_your_writes import visible
 from interfaces.http.schemas import Body, Money
 
 bp = Blueprint("group_buys", url_prefix="/api/v1/live-commerce")
@@ -84,9 +86,11 @@ async def leave(request: Request, group_id: UUID) -> HTTPResponse:
 async def show(request: Request, group_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
-    r = await c.read_db.fetchone("SELECT * FROM group_buys WHERE id = %s", (str(group_id),))
-    if r is None:
-        return error_response(404, "group_buy_not_found", {"group_buy_id": str(group_id)})
+    gid = str(group_id)
+    r = await visible(request, GROUP_BUYS, gid, lambda: c.read_db.fetchone(
+        "SELECT * FROM group_buys WHERE id = %s", (gid,)), "group_buy_not_found", {"group_buy_id": gid})
+    if isinstance(r, HTTPResponse):
+        return r
     return json({"group_buy_id": str(r["id"]), "stream_id": str(r["stream_id"]), "status": r["status"],
                  "buyers": r["buyers"], "min_buyers": r["min_buyers"], "max_buyers": r["max_buyers"],
                  "group_price": money(r["group_price"]), "regular_price": money(r["regular_price"]),

@@ -16,11 +16,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from application.hosts import HostApplication, HostStream
+from infra.version_waiter import HOSTS
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso
-from interfaces.http.schemas import Body, Language, StreamType
+from interfaces.http.read_your_writes import visible
+from interfaces.http.schemas import Body, Language, StreamType, Text
 from projections import host_queries as hq
 from projections.hosts_pg import host_status_key
 
@@ -35,8 +37,8 @@ Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "satur
 
 class ApplyBody(Body):
     host_name: Annotated[str, Field(min_length=1, max_length=255)]
-    bio: Annotated[str, Field(max_length=5_000)] | None = None
-    bio_bn: Annotated[str, Field(max_length=5_000)] | None = None
+    bio: Annotated[Text, Field(max_length=5_000)] | None = None
+    bio_bn: Annotated[Text, Field(max_length=5_000)] | None = None
     profile_image_url: Link | None = None
     specializations: Annotated[list[Short], Field(max_length=20)] = []
     languages: Annotated[list[LangCode], Field(min_length=1, max_length=10)]
@@ -52,8 +54,8 @@ class ScheduleStreamBody(Body):
     products_to_feature: Annotated[list[UUID], Field(max_length=100)] = []
     stream_type: StreamType = "product_demo"
     title_bn: Annotated[str, Field(max_length=255)] | None = None
-    description: Annotated[str, Field(max_length=10_000)] | None = None
-    description_bn: Annotated[str, Field(max_length=10_000)] | None = None
+    description: Annotated[Text, Field(max_length=10_000)] | None = None
+    description_bn: Annotated[Text, Field(max_length=10_000)] | None = None
     category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     language: Language = "bn"
     is_public: bool = True
@@ -68,7 +70,7 @@ class AvailabilityBody(Body):
 
 
 class ReasonBody(Body):
-    reason: Annotated[str, Field(min_length=1, max_length=1_000)]
+    reason: Annotated[Text, Field(min_length=1, max_length=1_000)]
 
 
 class CommissionBody(Body):
@@ -78,7 +80,7 @@ class CommissionBody(Body):
 class ReviewBody(Body):
     stream_id: UUID
     rating: Annotated[int, Field(ge=1, le=5, strict=True)]
-    comment: Annotated[str, Field(max_length=2_000)] | None = None
+    comment: Annotated[Text, Field(max_length=2_000)] | None = None
 
 
 class ApplicationsQuery(Body):
@@ -241,12 +243,33 @@ async def commission(request: Request, host_id: UUID) -> HTTPResponse:
 
 
 # ---- viewers ------------------------------------------------------------------------------------------
+@bp.get("/hosts/applications/<host_id:uuid>")
+@requires("host.apply")
+async def get_application(request: Request, host_id: UUID) -> HTTPResponse:
+    """One application with its review status, for the applicant and admins; ``min_version`` (from
+    ``POST /hosts/apply`` or a review) waits for it to show."""
+    c = _c(request)
+    hid = str(host_id)
+    row = await visible(request, HOSTS, hid, lambda: hq.host_by_id(c.read_db, hid), "host_not_found",
+                        {"host_id": hid})
+    if isinstance(row, HTTPResponse):
+        return row
+    actor = actor_of(request)
+    if not actor.is_admin and str(row["user_id"]) != actor.user_id:
+        return error_response(404, "host_not_found", {"host_id": hid})
+    return json(_host(row))
+
+
 @bp.get("/hosts/<host_id:uuid>")
 async def get_host(request: Request, host_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
-    row = await hq.host_by_id(c.read_db, str(host_id))
-    if row is None or row["verification_status"] != "verified":
+    hid = str(host_id)
+    row = await visible(request, HOSTS, hid, lambda: hq.host_by_id(c.read_db, hid), "host_not_found",
+                        {"host_id": hid})
+    if isinstance(row, HTTPResponse):
+        return row
+    if row["verification_status"] != "verified":
         return error_response(404, "host_not_found", {"host_id": str(host_id)})
     public = {k: v for k, v in _host(row).items()
               if k not in ("rejection_reason", "suspension_reason", "commission_rate")}

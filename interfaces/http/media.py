@@ -1,8 +1,10 @@
-"""``GET /streams/:id/health``: the admin's view of a show's video: the latest quality sample and alerts."""
+"""``GET /streams/:id/health``: the admin's view of a show's video: the latest quality sample and alerts; and what
+a player hears for an HLS file that is not there (a show not on air yet)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +38,24 @@ def alerts_for(sample: dict[str, Any] | None, status: str, now: datetime) -> lis
     if q.get("audio_level_dbfs") is not None and q["audio_level_dbfs"] < -60:
         out.append({"code": "silent_audio", "level": "warning"})
     return out
+
+
+async def hls_missing(request: Request) -> HTTPResponse:
+    """``/hls/:stream_id/…`` names no file: before the host's first publish there is no playlist at all, and a
+    player is told the show is not on air yet (``404 stream_not_on_air``, with the show's status when known)."""
+    parts = request.path.split("/")  # "", "hls", stream_id, file...
+    sid = parts[2] if len(parts) > 3 else ""
+    try:
+        sid = str(UUID(sid))
+    except ValueError:
+        return error_response(400, "invalid_id", {"parameter": "stream_id", "value": sid[:64], "expected": "uuid"})
+    c: Container = request.app.ctx.container
+    if (Path(c.settings.media_root) / sid / "master.m3u8").exists():
+        return error_response(404, "not_found", {"path": request.path[:200]})  # e.g. a segment already gone
+    row = None
+    if c.read_db is not None:
+        row = await c.read_db.fetchone("SELECT status::text AS status FROM live_streams WHERE id = %s", (sid,))
+    return error_response(404, "stream_not_on_air", {"stream_id": sid, "status": row["status"] if row else None})
 
 
 @bp.get("/streams/<stream_id:uuid>/health")

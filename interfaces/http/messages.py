@@ -5,6 +5,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_json": ("The request body is not valid JSON.", "অনুরোধের বডি সঠিক JSON নয়।"),
     "not_found": ("Not found.", "পাওয়া যায়নি।"),
     "route_not_found": ("No such endpoint.", "এমন কোনো এন্ডপয়েন্ট নেই।"),
+    "invalid_id": ("The id in the address is not valid: ids are UUIDs, e.g. 5b0f4a9e-8a52-4c8e-9f51-2f6a3c1d7e11.",
+                   "ঠিকানার আইডিটি সঠিক নয়: আইডি একটি UUID, যেমন 5b0f4a9e-8a52-4c8e-9f51-2f6a3c1d7e11।"),
+    "stream_not_on_air": ("The show is not on air yet: its video starts when the host starts broadcasting.",
+                          "শো-টি এখনও সম্প্রচারে আসেনি: হোস্ট সম্প্রচার শুরু করলে ভিডিও শুরু হবে।"),
     "method_not_allowed": ("Method not allowed.", "এই পদ্ধতি অনুমোদিত নয়।"),
     "stream_not_found": ("The stream does not exist.", "স্ট্রিমটি পাওয়া যায়নি।"),
     "stream_not_startable": ("Only a scheduled stream can be started.", "শুধু নির্ধারিত স্ট্রিম শুরু করা যায়।"),
@@ -81,6 +85,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "already_on_waitlist": ("You are already on the waitlist.", "আপনি ইতিমধ্যে অপেক্ষার তালিকায় আছেন।"),
     "cart_not_open": ("This cart can no longer be changed.", "এই কার্টে আর পরিবর্তন করা যাবে না।"),
     "cart_empty": ("Your cart is empty.", "আপনার কার্ট খালি।"),
+    "cart_not_found": ("You have no such cart in this show.", "এই শো-তে আপনার এমন কোনো কার্ট নেই।"),
+    "product_sold_out": ("This product is sold out in this stream.", "এই স্ট্রিমে পণ্যটির স্টক শেষ।"),
+    "group_buy_not_unlocked": ("This group-buy spot cannot be paid for: the group buy has not unlocked, or it is "
+                               "already paid.", "এই গ্রুপ বাইয়ের জায়গাটির জন্য এখন পেমেন্ট করা যায় না: গ্রুপ বাই "
+                               "আনলক হয়নি, বা আগেই পরিশোধ করা হয়েছে।"),
     "discount_code_expired": ("This discount code has expired.", "এই ডিসকাউন্ট কোডের মেয়াদ শেষ।"),
     "discount_minimum_not_met": ("Your cart total is below this code's minimum.",
                                  "এই কোড ব্যবহারের জন্য কার্টের মোট টাকা যথেষ্ট নয়।"),
@@ -167,6 +176,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "শুধু এই হোস্টের উপস্থাপিত স্ট্রিমের রিভিউ দেওয়া যায়, হোস্ট নিজে দিতে পারেন না।"),
     "cannot_follow_self": ("You cannot follow yourself.", "আপনি নিজেকে ফলো করতে পারবেন না।"),
     "stream_time_in_past": ("The start time must be in the future.", "শুরুর সময় ভবিষ্যতে হতে হবে।"),
+    # analytics (ADR 0015)
+    "analytics_timeout": ("The figures took too long to compute; please try again shortly.",
+                          "হিসাব করতে অনেক সময় লাগছে; একটু পরে আবার চেষ্টা করুন।"),
+    # edges (issue 19, ADR 0018)
+    "payload_too_large": ("The request is too large.", "অনুরোধটি অনেক বড়।"),
+    "event_too_large": ("This change is too large to record; send less data.",
+                        "এই পরিবর্তনটি সংরক্ষণের জন্য অনেক বড়; কম তথ্য পাঠান।"),
+    "request_timeout": ("The request took too long to arrive.", "অনুরোধটি পৌঁছাতে অনেক সময় লেগেছে।"),
+    "rate_limited": ("Too many requests; please slow down and retry shortly.",
+                     "অনেক বেশি অনুরোধ; একটু থেমে কিছুক্ষণ পরে আবার চেষ্টা করুন।"),
 }
 
 

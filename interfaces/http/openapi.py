@@ -32,8 +32,12 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, list[dict[str, Any]], 
      {"200": "{id, version, status}", "409": "Broken rule"}),
     ("post", f"{P}/streams/{{stream_id}}/products", "Add a product to a stream", s.StreamProductIn, ID,
      {"201": "{id, version}", "409": "Broken rule"}),
-    ("post", f"{P}/streams/{{stream_id}}/feature", "Feature a product in a live stream", s.FeatureProductBody,
-     ID, {"201": "{id, version, featured_product_id}", "409": "Broken rule"}),
+    ("post", f"{P}/streams/{{stream_id}}/feature",
+     "Feature a product in a live stream ({product_id}), or the stream among all streams (no body; admins)",
+     s.FeatureProductBody, ID, {"200": "{id, version, featured_product_id} or {id, version, is_featured}",
+                                "403": "Not permitted", "409": "Broken rule"}),
+    ("delete", f"{P}/streams/{{stream_id}}/feature", "Take the stream off the featured streams (admins)", None,
+     ID, {"200": "{id, version, is_featured: false}", "403": "Not permitted", "404": "Unknown stream"}),
     ("get", "/health", "Dependencies answering, the log flowing?", None, [],
      {"200": "All answer; lags and dead letters under log", "503": "A server not answering, or the log stuck"}),
 ]
@@ -46,6 +50,9 @@ ERROR = {
 }
 
 
+MIN_VERSION = {"name": "min_version", "in": "query", "required": False,
+               "schema": {"type": "integer", "minimum": 0},
+               "description": "the version a command answered with: wait for it (409 read_model_behind if not yet)"}
 _PARAM = re.compile(r"<(\w+)(?::[^>]+)?>")
 
 
@@ -61,13 +68,17 @@ def _routes_from_router(app: Sanic, known: set[tuple[str, str]]) -> list[tuple[s
             handler = r.handler
             doc = (inspect.getdoc(handler) or handler.__name__.replace("_", " ")).splitlines()[0]
             model = None
+            source = ""
             try:
-                found = re.search(r"(\w+)\.model_validate", inspect.getsource(handler))
+                source = inspect.getsource(handler)
+                found = re.search(r"(\w+)\.model_validate", source)
                 model = getattr(sys.modules[handler.__module__], found.group(1)) if found else None
             except (OSError, TypeError):
                 model = None
             params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                       for n in _PARAM.findall(r.path)]
+            if "visible(" in source:  # interfaces.http.read_your_writes: waits for the command's version
+                params.append(MIN_VERSION)
             out.append((method, path, doc, model, params))
     return out
 
@@ -88,9 +99,10 @@ def document(app: Sanic | None = None) -> dict[str, Any]:
             components.update(schema.pop("$defs", {}))
             components[model.__name__] = schema
             if method == "get":
+                named = {p["name"] for p in op["parameters"]}
                 op["parameters"] += [
                     {"name": k, "in": "query", "required": False, "schema": v}
-                    for k, v in schema.get("properties", {}).items()
+                    for k, v in schema.get("properties", {}).items() if k not in named
                 ]
             else:
                 op["requestBody"] = {"required": True, "content": {

@@ -62,17 +62,19 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         ticker = RoomTicker(redis, sio, settings.realtime_namespace, ids.origin, settings.fanout_max_fps)
         pusher = DomainPusher(settings, sio, settings.realtime_namespace,
                               load_state=lambda agg, v: _load_state(app, agg, v),
-                              featured_product=lambda sid, pid: _featured_product(app, sid, pid))
+                              featured_product=lambda sid, pid: _featured_product(app, sid, pid),
+                              product_names=lambda ids: _product_names(app, ids))
         moderator = ChatModerator(ChatPolicy(max_length=settings.chat_max_length))
         ledger = PresenceLedger(redis, ids.origin)
         reaper = PresenceReaper(redis, publisher, ids.origin, reannounce=namespace.reannounce)
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
                                  ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
-                                 presence=ledger)
+                                 presence=ledger, store_status=lambda sid: _store_status(app, sid))
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))
         tasks.append(asyncio.create_task(reaper.run(stop), name="realtime-reaper"))
+        await namespace.limits.open()
         app.ctx.realtime_redis = redis
 
     @app.before_server_stop
@@ -104,6 +106,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
                 clean = False
             # Anyone still on record (a left the broker did not ack) is left to a surviving process's reaper.
             await svc.ticker.close(forget=clean)
+            await namespace.limits.close()
             await app.ctx.realtime_redis.aclose()
         log.info("fan-out: %d frames delivered in %d direct writes (%.2f s writing, longest window %.0f ms), "
                  "%d dropped for slow clients", manager.delivered, manager.writes, manager.flush_s,
@@ -152,6 +155,30 @@ async def _show_staff(app: Sanic, stream_id: str) -> ShowStaff | None:
     return await asyncio.to_thread(load)
 
 
+async def _store_status(app: Sanic, stream_id: str) -> str | None:
+    """A show's status read from the event store itself, past the writer's cache (another process may have
+    started the show): for admitting a viewer when ``STREAM_STATUS`` has not caught up yet."""
+    from eventsourcing.application import AggregateNotFoundError
+
+    from domain.live_stream import LiveStream
+
+    store = app.ctx.container.store
+    if store is None:
+        return None
+
+    def load() -> str | None:
+        try:  # a version bound reads the stored events instead of the writer's cached object
+            stream = store.repository.get(uuid.UUID(stream_id), version=EVERY_VERSION)
+        except AggregateNotFoundError:
+            return None
+        return stream.status if isinstance(stream, LiveStream) else None
+
+    return await asyncio.to_thread(load)
+
+
+EVERY_VERSION = 2**62
+
+
 async def _featured_product(app: Sanic, stream_id: str, product_id: str) -> dict[str, Any]:
     from interfaces.http.presenters import product
     from projections.stream_queries import products_of
@@ -166,3 +193,11 @@ async def _featured_product(app: Sanic, stream_id: str, product_id: str) -> dict
         except Exception:
             log.warning("product details unavailable for a push", exc_info=True)
     return {"product_id": product_id}
+
+
+async def _product_names(app: Sanic, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Catalogue names for the live payment confirmation in chat (pusher)."""
+    from projections.stream_queries import product_names
+
+    db = app.ctx.container.read_db
+    return {} if db is None else await product_names(db, product_ids)

@@ -32,6 +32,7 @@ class Joined:
 class Conn:
     identity: Identity
     streams: dict[str, Joined] = field(default_factory=dict)
+    ip: str = ""  # the client's address (an anonymous viewer's rate-limit key)
 
 
 class Refused(Exception):
@@ -49,6 +50,8 @@ def utc_now() -> datetime:
 
 # A show's host, vendor and moderators, as the event store has them now (None: no such show in the store).
 StaffLookup = Callable[[str], Awaitable[ShowStaff | None]]
+# A show's status as the event store has it now (None: no such show in the store).
+StatusLookup = Callable[[str], Awaitable[str | None]]
 
 
 @dataclass
@@ -64,3 +67,4 @@ class Services:
     moderator: ChatModerator
     staff: StaffLookup
     presence: PresenceLedger
+    store_status: StatusLookup

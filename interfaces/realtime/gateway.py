@@ -23,6 +23,7 @@ from infra.settings import Settings
 from infra.tokens import Identity, InvalidToken, TokenVerifier
 from interfaces.realtime import actions
 from interfaces.realtime.context import Conn, Joined, Refused, Services, utc_now
+from interfaces.realtime.limits import RealtimeLimits
 from interfaces.realtime.messages import error_body
 from interfaces.realtime.room_ticker import chat_batch_room_of, chat_room_of, room_of
 from interfaces.realtime.schemas import SCHEMAS, JoinStream, LeaveStream, Payload, field_errors
@@ -42,6 +43,7 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.verifier = TokenVerifier(settings)
         self.conns: dict[str, Conn] = {}
         self.svc: Services | None = None
+        self.limits = RealtimeLimits(settings)
         self.handlers: dict[str, Handler] = {
             "join_stream": self.join, "leave_stream": self.leave,
             "send_message": lambda sid, c, p: actions.send_message(self._svc, sid, c, p),
@@ -70,7 +72,9 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                                                                  error_body("invalid_token")) from None
         else:
             identity = Identity.anonymous_viewer(sid)
-        self.conns[sid] = Conn(identity)
+        request = environ.get("sanic.request")
+        ip = (request.remote_addr or request.ip) if request is not None else ""
+        self.conns[sid] = Conn(identity, ip=ip or "unknown")
 
     async def on_disconnect(self, sid: str, *reason: Any) -> None:
         conn = self.conns.pop(sid, None)
@@ -100,6 +104,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 code = "message_too_long" if any(f["type"] == "message_too_long" for f in fields) \
                     else "validation_failed"
                 raise Refused(code, fields=fields) from None
+            if (wait := await self.limits.retry_after(event, sid, conn, payload)) is not None:
+                raise Refused("rate_limited", retry_after=wait)
             return await handler(sid, conn, payload)
         except Refused as r:
             return await self.refuse(sid, event, r)
@@ -117,10 +123,11 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         assert isinstance(p, JoinStream)
         svc = self._svc
         s = p.stream_id
+        status: str | None = None
         if s not in conn.streams:
             if len(conn.streams) >= MAX_STREAMS_PER_SOCKET:
                 raise Refused("too_many_streams", limit=MAX_STREAMS_PER_SOCKET)
-            status = (await svc.state.status(s)).get("status")
+            status = await self._admission(s)
             if status is None:
                 raise Refused("stream_not_found", stream_id=s)
             if status in CLOSED:
@@ -137,6 +144,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             svc.ticker.joined(s)
             self._announce(sid, conn, s)
         screen = await svc.state.first_screen(s)
+        if status is not None:  # what admitted this viewer, when the status key had not caught up with it
+            screen["status"] = status
         screen["viewer_count"] = await svc.ticker.total(s)
         if s in svc.pusher.featured:
             screen["featured_product"] = svc.pusher.featured[s]
@@ -150,6 +159,22 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for event, payload in missed:
             await self.emit(event, payload, to=sid, ignore_queue=True)
         return {"ok": True, "stream_id": s, "viewer_count": screen["viewer_count"]}
+
+    async def _admission(self, stream_id: str) -> str | None:
+        """The show's status, to admit a viewer (None: no such show).
+
+        A show only moves forward (scheduled → live → ended or cancelled), and ``STREAM_STATUS`` (a projection)
+        never runs ahead of the event store, so "live" or a closed status there is taken as it is; "live" of a
+        show that ended a moment ago is corrected from the pushed ``LiveStream.Ended``. A missing key or
+        "scheduled" may be behind a show created or started a moment ago (on a freshly started stack the first
+        writes take seconds to be projected): then the event store decides."""
+        svc = self._svc
+        status = (await svc.state.status(stream_id)).get("status")
+        if status in (None, "scheduled"):
+            status = await svc.store_status(stream_id)
+        elif status == "live" and stream_id in svc.pusher.closed_streams:
+            status = "ended"
+        return status
 
     async def _moderates(self, conn: Conn, stream_id: str) -> bool:
         """May this user moderate this show's chat (for the chat privileges and the first screen)?"""

@@ -1,4 +1,6 @@
-"""Domain events from the log → the show's viewers: ``product_featured``, ``stream_status``, sales, bids.
+"""Domain events from the log → the show's viewers: ``product_featured``, ``stream_status``, sales, bids, and
+the live payment confirmation in chat (spec §5.4: a paid order becomes a system ``new_message`` in English and
+Bangla, "R*** bought iPhone 14 Pro", see ``payment_message``).
 
 Every API process reads the whole domain topic from its end (partitions assigned by hand, no consumer group:
 each process must see every event, none of them owns a share, and nothing is left behind on the broker when it
@@ -13,33 +15,52 @@ HTTP.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import unicodedata
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import socketio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from application.envelope import Envelope, to_plain
+from application.envelope import Envelope, json_default
 from infra import kafka
 from infra.settings import Settings
-from interfaces.realtime.room_ticker import room_of
+from interfaces.http.presenters import money
+from interfaces.realtime.room_ticker import chat_room_of, room_of
 
 log = logging.getLogger(__name__)
 
 # Aggregate state at the event's version, for events that carry too little (FlashSale.Started has no fields).
 LoadState = Callable[[str, int], Awaitable[Any | None]]
 FeaturedProduct = Callable[[str, str], Awaitable[dict[str, Any]]]
+# Catalogue names of products: ids -> {id: {"name", "name_bn"}}.
+ProductNames = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]
+_PAYMENT_NS = uuid.UUID("4c7e2a9d-51b3-4f0e-9a6d-2e8b7c1f3d55")
 
 STATUS_EVENTS = {"LiveStream.Started": "live", "LiveStream.Ended": "ended",
                  "LiveStream.Cancelled": "cancelled"}
+# A stream product's stock moved (``domain.stream_stock``): the room gets {stream_id, product_id, available, sold}.
+STREAM_STOCK_EVENTS = {"StreamStock.Reserved", "StreamStock.Released", "StreamStock.Sold"}
 STOCK_EVENTS = {"FlashSale.StockReserved", "FlashSale.ReservationConfirmed", "FlashSale.ReservationReleased",
                 "FlashSale.HoldExpired", "FlashSale.SoldOut", "FlashSale.BackInStock", "FlashSale.Cancelled"}
 
 
+def _push_default(o: Any) -> Any:
+    return money(o) if isinstance(o, Decimal) else json_default(o)
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """Event values as the viewers get them: amounts are numbers of taka like in every answer (ADR 0015)."""
+    return dict(json.loads(json.dumps(value, default=_push_default, ensure_ascii=False)))
+
+
 def _flash_sale(e: Envelope, sale: Any) -> dict[str, Any]:
-    return to_plain({"sale_id": e.aggregate_id, "product_id": sale.product_id, "sale_name": sale.sale_name,
+    return _plain({"sale_id": e.aggregate_id, "product_id": sale.product_id, "sale_name": sale.sale_name,
                      "original_price": sale.original_price, "flash_price": sale.flash_price,
                      "discount_percentage": sale.discount_percentage, "quantity": sale.quantity,
                      "available": sale.available, "end_time": sale.end_time, "status": sale.status,
@@ -48,7 +69,7 @@ def _flash_sale(e: Envelope, sale: Any) -> dict[str, Any]:
 
 def _auction(e: Envelope, auction: Any) -> dict[str, Any]:
     # Never the bidders' maxima: a proxy bid's ceiling is the bidder's secret.
-    return to_plain({"auction_id": e.aggregate_id, "product_id": auction.product_id,
+    return _plain({"auction_id": e.aggregate_id, "product_id": auction.product_id,
                      "current_price": auction.current_price, "bid_count": auction.bid_count,
                      "leader_id": auction.leader_id, "ends_at": auction.ends_at, "status": auction.status})
 
@@ -56,12 +77,14 @@ def _auction(e: Envelope, auction: Any) -> dict[str, Any]:
 class DomainPusher:
     def __init__(self, settings: Settings, sio: socketio.AsyncServer, namespace: str, *,
                  load_state: LoadState, featured_product: FeaturedProduct,
-                 buffer_per_stream: int = 200) -> None:
+                 product_names: ProductNames | None = None, buffer_per_stream: int = 200) -> None:
         self._s = settings
         self._sio = sio
         self._ns = namespace
         self._load = load_state
         self._featured = featured_product
+        self._names = product_names
+        self._announced: OrderedDict[str, None] = OrderedDict()  # orders whose payment was told in chat
         self._routes: OrderedDict[str, str | None] = OrderedDict()  # aggregate id -> show id
         self._recent: dict[str, deque[tuple[int, str, dict[str, Any]]]] = {}
         self._evicted_upto: dict[str, int] = {}
@@ -104,6 +127,9 @@ class DomainPusher:
     async def handle(self, e: Envelope) -> None:
         if e.position is not None and self.since is None:
             self.since = e.position
+        if e.type == "Order.Paid":
+            await self._payment_confirmed(e)
+            return
         pushed = await self._map(e)
         if pushed is None:
             return
@@ -144,6 +170,9 @@ class DomainPusher:
             if STATUS_EVENTS[t] != "live":
                 self.closed_streams.add(sid)
             return sid, "stream_status", {"status": STATUS_EVENTS[t]}
+        if t in STREAM_STOCK_EVENTS and e.stream_id:  # the event carries the counts: no load
+            return e.stream_id, "stock_update", {"product_id": e.payload["product_id"],
+                                                 "available": e.payload["available"], "sold": e.payload["sold"]}
         if not (t.startswith("FlashSale.") or t.startswith("Auction.")) or e.aggregate_version is None:
             return None
         show = await self._stream_of(e)
@@ -169,6 +198,33 @@ class DomainPusher:
             return sid, event, _auction(e, auction)
         return None
 
+    async def _payment_confirmed(self, e: Envelope) -> None:
+        """A paid order of a show → a system chat message to the show's room (once per order and process)."""
+        order_id = str(e.aggregate_id)
+        if order_id in self._announced:
+            return
+        order = await self._load(order_id, int(e.aggregate_version or 0))
+        stream_id = getattr(order, "stream_id", None)
+        lines = list(getattr(order, "lines", None) or [])
+        if not stream_id or not lines:
+            return
+        self._announced[order_id] = None
+        if len(self._announced) > 50_000:
+            self._announced.popitem(last=False)
+        ids = [str(line["product_id"]) for line in lines]
+        names: dict[str, dict[str, Any]] = {}
+        if self._names is not None:
+            try:
+                names = await self._names(ids)
+            except Exception:  # the catalogue is a nicety here: the message still goes, naming "a product"
+                log.warning("product names unavailable for a payment message", exc_info=True)
+        msg = payment_message(order_id, str(stream_id), getattr(order, "shipping_address", None) or {}, lines,
+                              names, e.occurred_at.isoformat())
+        msg["position"] = e.position
+        self.pushed += 1
+        await self._sio.emit("new_message", msg, room=chat_room_of(str(stream_id)), namespace=self._ns,
+                             ignore_queue=True)
+
     def _remember(self, stream_id: str, position: int | None, event: str, payload: dict[str, Any]) -> None:
         if position is None:
             return
@@ -183,3 +239,49 @@ class DomainPusher:
             last_position >= self._evicted_upto.get(stream_id, -1)
         events = [(ev, p) for pos, ev, p in self._recent.get(stream_id, ()) if pos > last_position]
         return complete, events
+
+
+# ---- live payment confirmation in chat (spec §5.4) -----------------------------------------------------------
+NAME_KEYS = ("name", "full_name", "recipient_name", "recipient", "customer_name")
+BN_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
+
+
+def bn_number(n: int) -> str:
+    return str(n).translate(BN_DIGITS)
+
+
+def mask_name(name: Any) -> str | None:
+    """The first letter of the buyer's name (with its vowel signs, for Bangla) and ``***``: "R***"."""
+    text = str(name or "").strip()
+    if not text:
+        return None
+    first = text[0]
+    for ch in text[1:]:
+        if not unicodedata.category(ch).startswith("M"):
+            break
+        first += ch
+    return f"{first}***"
+
+
+def payment_message(order_id: str, stream_id: str, address: dict[str, Any], lines: list[dict[str, Any]],
+                    names: dict[str, dict[str, Any]], timestamp: str) -> dict[str, Any]:
+    """The system chat message for a paid order: buyer masked (from the shipping name), the first product by
+    its catalogue name, the rest counted. Its id derives from the order, so a client can drop a repeat."""
+    buyer = next((mask_name(address.get(k)) for k in NAME_KEYS if mask_name(address.get(k))), None)
+    first = lines[0]
+    pid, qty, more = str(first["product_id"]), int(first.get("quantity") or 1), len(lines) - 1
+    known = names.get(pid) or {}
+    name_en = known.get("name") or "a product"
+    name_bn = known.get("name_bn") or known.get("name") or "একটি পণ্য"
+    items_en = (f"{qty} × " if qty > 1 else "") + name_en + (f" and {more} more" if more else "")
+    items_bn = (f"{bn_number(qty)}টি " if qty > 1 else "") + name_bn + \
+        (f" ও আরও {bn_number(more)}টি পণ্য" if more else "")
+    en = f"{buyer or 'Someone'} bought {items_en}"
+    bn = f"{buyer or 'একজন ক্রেতা'} {items_bn} কিনেছেন"
+    return {
+        "id": str(uuid.uuid5(_PAYMENT_NS, order_id)), "stream_id": stream_id, "user_id": None,
+        "username": "system", "message": en, "message_bn": bn, "message_type": "payment_confirmation",
+        "language": "en", "timestamp": timestamp, "is_highlighted": True, "from_moderator": False,
+        "system": True, "buyer": buyer, "product_id": pid, "product_name": known.get("name"),
+        "product_name_bn": known.get("name_bn"), "quantity": qty, "items": len(lines),
+    }

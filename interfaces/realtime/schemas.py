@@ -4,6 +4,12 @@ Strict types on purpose: a number where a message belongs, or "2" where a quanti
 that should show up as an ``error`` event, not be coerced. Unknown extra fields are ignored, so an older
 server accepts a newer client. The chat length limit comes from settings through the validation context, so a
 message over it gets its own code (``message_too_long``) instead of a generic validation error.
+
+The storable-input rule of the HTTP edge applies here too (``application.input_rules``, ADR 0018): the whole
+payload, extra fields included, is refused if it holds a NUL, a control character or a lone surrogate, a
+non-finite or 64-bit-overflowing number, or is too deep or too big; short texts (ids, a city) are one line.
+An anonymous viewer's ``viewer_info.location`` goes into presence events and MongoDB field names, so a bad
+one must stop here, before anything is published.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from application.input_rules import JsonBounds, json_problem, printable, text_problem
+
 HARD_MAX_CHARS = 20_000  # beyond any setting: the frame itself is refused by the engine.io size limit anyway
 
 
@@ -35,23 +43,53 @@ def _uuid(v: str) -> str:
         raise PydanticCustomError("uuid", "must be a UUID") from None
 
 
+# Strings up to 5× the chat hard limit pass the whole-payload rule, so an over-long message gets its own code
+# (message_too_long) from its field; the socket's frame limit (256 KB) bounds them anyway.
+PAYLOAD_BOUNDS = JsonBounds(depth=4, items=50, nodes=500, string=5 * HARD_MAX_CHARS, key=64)
+
+
+def _one_line(v: str) -> str:
+    if (p := text_problem(v, multiline=False)) is not None:
+        raise PydanticCustomError(p.code, p.message)
+    return v
+
+
 Uuid = Annotated[StrictStr, Field(max_length=64), AfterValidator(_uuid)]
-ShortText = Annotated[StrictStr, Field(max_length=64)]
+ShortText = Annotated[StrictStr, Field(max_length=64), AfterValidator(_one_line)]
 ReactionType = Literal["like", "heart", "wow", "haha", "sad", "angry", "fire", "clap"]
 MessageType = Literal["text", "emoji", "sticker", "product_inquiry"]
 
 
 class Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if (p := json_problem(data, PAYLOAD_BOUNDS)) is not None:
+            where = f" at {printable(p.path)}" if p.path else ""
+            raise PydanticCustomError(p.code, "{what}{where}", {"what": p.message, "where": where,
+                                                                 "path": printable(p.path)})
+        return data
 
 
 class StreamRef(Payload):
     stream_id: Uuid
 
 
+# The spec's device_type values (§2.1 ``device_type`` enum), then the ones older clients of ours still send.
+DEVICE_TYPES = ("mobile", "desktop", "tablet", "smart_tv")
+DeviceType = Literal["mobile", "desktop", "tablet", "smart_tv", "tv", "web", "unknown"]
+
+
 class ViewerInfo(Payload):
-    device_type: Literal["mobile", "tablet", "desktop", "tv", "web", "unknown"] = "unknown"
+    device_type: DeviceType = "unknown"
     location: ShortText | None = None
+
+    @field_validator("device_type")
+    @classmethod
+    def _spec_name(cls, v: str) -> str:
+        return "smart_tv" if v == "tv" else v  # one name per kind of screen in the figures (by_device)
 
     @field_validator("location")
     @classmethod
@@ -65,7 +103,7 @@ class ViewerInfo(Payload):
 
 class JoinStream(StreamRef):
     viewer_info: ViewerInfo = ViewerInfo()
-    last_position: Annotated[StrictInt, Field(ge=0)] | None = None  # resume: commerce events after this one
+    last_position: Annotated[StrictInt, Field(ge=0, le=2**62)] | None = None  # resume: commerce events after this one
     # Opt-in for big shows: chat as ``new_messages`` ({stream_id, messages: [...]}) a few frames a second
     # instead of one ``new_message`` frame per message.
     chat_batch: StrictBool = False
@@ -127,8 +165,9 @@ SCHEMAS: dict[str, type[Payload]] = {
 
 
 def field_errors(exc: Any) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "payload", "message": err["msg"],
-         "type": err["type"]}
-        for err in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
+    """Field errors; the whole-payload rule names the offending place in its context."""
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(p) for p in err["loc"]) or str((err.get("ctx") or {}).get("path") or "") or "payload"
+        out.append({"field": printable(field), "message": printable(err["msg"], 300), "type": err["type"]})
+    return out

@@ -168,3 +168,19 @@ async def joined(show: Show, stream_id: str) -> Viewer:
         assert asyncio.get_running_loop().time() < deadline, "the gateway never admitted the viewer"
         await asyncio.sleep(0.2)
     return viewer
+
+
+def clocked_settings(environments: Environments, **overrides: Any) -> tuple[Settings, int]:
+    """``show_settings`` with a clock the test moves forward (``advance_clock``): every process of the stack adds
+    the seconds in ``test_clock_file`` to its clock, so an auction's end or a cart's deadline needs no waiting."""
+    clock = environments.tmp.mktemp("clock") / "offset"
+    clock.write_text("0")
+    return show_settings(environments, test_clock_file=clock, **overrides)
+
+
+def advance_clock(show: Show, seconds: float) -> None:
+    """Move the clock of every process of a ``clocked_settings`` stack forward by ``seconds``."""
+    from infra import test_clock
+
+    assert show.env.test_clock_file is not None, "a clocked_settings stack"
+    test_clock.advance(show.env.test_clock_file, seconds)

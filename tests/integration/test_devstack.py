@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from infra import devstack
 from infra.devstack import kafka, mongo, postgres, redis
+from infra.devstack.checkout import checkout_names, checkout_tag
 from infra.settings import Settings
 
 
@@ -45,6 +46,19 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
     )
     yield settings
     devstack.down(settings, echo=lambda line: None)  # never leave servers behind, even on failure
+    _drop_database(checkout_names(settings, Path(settings.state_dir).parent).settings.postgres_url)
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    admin, name = url.rsplit("/", 1)
+    try:
+        with psycopg.connect(f"{admin}/postgres", autocommit=True, connect_timeout=2) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    except psycopg.OperationalError:
+        pass  # a private server `down` already stopped
 
 
 async def _kafka_round_trip(bootstrap: str) -> bytes:
@@ -77,20 +91,25 @@ def test_up_reuse_status_down(settings: Settings) -> None:
 
     lines: list[str] = []
     urls = devstack.up(settings, echo=lines.append)
-    assert [line.split()[0] for line in lines] == ["postgres", "redis", "kafka", "mongo"]
+    assert [line.split()[0] for line in lines] == ["postgres", "redis", "kafka", "mongo", "names"]
     started = {line.split()[0] for line in lines if line.endswith("(started)")}
     found = {"postgres", "redis"} - started  # the machine's own servers, on this machine
-    assert {"kafka", "mongo"} <= started, lines
+    assert {"redis", "kafka", "mongo"} <= started, lines  # Redis: the checkout's own, not the machine's
     assert set(_pids(settings.state_dir)) == started
     assert urls["mongo"].endswith("/?directConnection=true")
     env = (settings.state_dir / "stack.env").read_text().splitlines()
+    names = checkout_names(settings, settings.state_dir.parent).settings
     assert env == [
         f"LIVECOMMERCE_POSTGRES_URL={urls['postgres']}",
         f"LIVECOMMERCE_REDIS_URL={urls['redis']}",
         f"LIVECOMMERCE_KAFKA_BOOTSTRAP={urls['kafka']}",
         f"LIVECOMMERCE_MONGO_URL={urls['mongo']}",
+        f"LIVECOMMERCE_MONGO_DB={names.mongo_db}",
+        f"LIVECOMMERCE_TOPIC_PREFIX={names.topic_prefix}",
         "LIVECOMMERCE_ALLOW_DEV_JWT_SECRET=true",  # a laptop's stack signs with the development secret
     ]
+    assert names.mongo_db == names.topic_prefix == f"livecommerce_{checkout_tag(settings.state_dir.parent)}"
+    assert urls["postgres"].endswith(f"/{names.topic_prefix}")
     assert postgres.answers(urls["postgres"])  # the database in the URL exists now
     assert redis.answers(urls["redis"])
 

@@ -28,7 +28,7 @@ async def test_flash_sale_and_stock_pushed_with_positions_and_replayed_on_resume
     sale_id = sale.json()["id"]
     started = await v.wait_for("flash_sale_started", timeout=15)
     assert started["sale_id"] == sale_id and started["stream_id"] == sid and started["product_id"] == product
-    assert started["flash_price"] == "999.00" and started["available"] == 10 and started["status"] == "active"
+    assert started["flash_price"] == 999.0 and started["available"] == 10 and started["status"] == "active"
     assert started["sale_name"] == "ঈদ ফ্ল্যাশ সেল" and started["position"] > 0
 
     bought = rt.http.post(f"{P}/flash-sales/{sale_id}/purchase", json={"buyer_id": str(uuid.uuid4()),

@@ -17,7 +17,7 @@ from domain.cart import Cart, DiscountRule
 from domain.errors import DomainError
 from domain.order import Order, OrderLine, emi_plan
 from domain.payment import Payment
-from tests.unit.aggregates import fold, new_events, refused, round_trip
+from tests.unit.aggregates import MAPPER, fold, new_events, refused, round_trip
 
 T0 = datetime(2024, 3, 17, 14, 0, tzinfo=UTC)
 D = Decimal
@@ -123,7 +123,7 @@ def test_amount_discount_never_exceeds_the_subtotal() -> None:
     assert (cart.discount, cart.total) == (D("50.00"), D("0.00"))
 
 
-def test_checkout_freezes_a_priced_snapshot_and_retries_are_no_ops() -> None:
+def test_checkout_empties_the_cart_into_a_priced_snapshot_and_retries_are_no_ops() -> None:
     cart = a_cart()
     refused(cart, errors.CartEmpty, lambda: cart.checkout(order_id="o1", now=T0))
     cart.add_item(product_id="p", quantity=2, unit_price=D("600.00"), now=T0)
@@ -137,12 +137,46 @@ def test_checkout_freezes_a_priced_snapshot_and_retries_are_no_ops() -> None:
         D("960.00"),
         "LIVE20",
     )
+    assert (cart.lines, cart.discount_rule, cart.order_id, cart.total) == ({}, None, "o1", D("0.00"))
     cart.checkout(order_id="o1", now=T0)
     assert new_events(cart) == []
-    refused(cart, errors.CartNotOpen, lambda: cart.checkout(order_id="o2", now=T0))
-    refused(
-        cart, errors.CartNotOpen, lambda: cart.add_item(product_id="p", quantity=1, unit_price=D("1"), now=T0)
-    )
+    refused(cart, errors.CartEmpty, lambda: cart.checkout(order_id="o2", now=T0))
+    cart.add_item(product_id="p", quantity=1, unit_price=D("1"), now=T0)  # still the viewer's live cart
+    cart.checkout(order_id="o2", now=T0)
+    assert cart.orders == ["o1", "o2"] and cart.lines == {}
+
+
+def test_an_abandoned_cart_expires_after_its_last_add_and_names_what_it_held() -> None:
+    cart = a_cart()
+    assert cart.expire(now=T0 + timedelta(days=1)) == []  # empty: nothing to give back
+    cart.add_item(product_id="p", quantity=2, unit_price=D("600.00"), now=T0, hold_seconds=600)
+    cart.add_item(product_id="q", quantity=1, unit_price=D("5.00"), now=T0 + timedelta(minutes=5),
+                  hold_seconds=600)
+    assert cart.expires_at == T0 + timedelta(minutes=15)  # the deadline follows the last add
+    cart.collect_events()
+    assert cart.expire(now=T0 + timedelta(minutes=14)) == [] and new_events(cart) == []
+    held = cart.expire(now=T0 + timedelta(minutes=15))
+    assert [(line["product_id"], line["quantity"]) for line in held] == [("p", 2), ("q", 1)]
+    assert new_events(cart) == ["Expired"] and cart.lines == {} and cart.expires_at is None
+    assert cart.expire(now=T0 + timedelta(hours=1)) == []  # twice: nothing more
+    refused(cart, errors.InvalidQuantity,
+            lambda: cart.add_item(product_id="p", quantity=1, unit_price=D("1"), now=T0, hold_seconds=0))
+
+
+def test_a_cart_item_stored_before_deadlines_is_upcast_to_no_deadline() -> None:
+    cart = a_cart()
+    cart.add_item(product_id="p", quantity=1, unit_price=D("10.00"), now=T0, hold_seconds=60)
+    (event,) = cart.collect_events()
+    stored = MAPPER.to_stored_event(event)
+    import json
+
+    state = json.loads(stored.state)
+    state.pop("expires_at")
+    state.pop("class_version")  # what version 1 stored
+    old = MAPPER.to_domain_event(type(stored)(originator_id=stored.originator_id,
+                                              originator_version=stored.originator_version,
+                                              topic=stored.topic, state=json.dumps(state).encode()))
+    assert old.expires_at is None and old.quantity == 1
 
 
 # ---- order ---------------------------------------------------------------------------------------------
@@ -400,7 +434,7 @@ class CheckoutMachine(RuleBasedStateMachine):
     @rule()
     def checkout_and_pay(self) -> None:
         self.attempt("cart", lambda: self.cart.checkout(order_id=UUID(int=2), now=self.now))
-        if self.cart.status != "checked_out":
+        if UUID(int=2) not in self.cart.orders:
             return
         snapshot = self.events["cart"][-1]
         lines = [OrderLine(r["product_id"], r["quantity"], r["unit_price"]) for r in snapshot.lines]
