@@ -29,7 +29,7 @@ def table(rows: list[dict[str, object]]) -> str:
         s: dict[str, object] = r["store"]  # type: ignore[assignment]
         replay: dict[str, bool] = r["replay_equal"]  # type: ignore[assignment]
         notes: dict[str, object] = r["notes"]  # type: ignore[assignment]
-        met = ", ".join(f"{k} ×{v}" for k, v in dict(s["met"]).items()) or "—"  # type: ignore[call-overload]
+        met = ", ".join(f"{k} ×{v}" for k, v in dict(s["met"]).items())  # type: ignore[call-overload]
         extra = ""
         if "chat_acked" in notes:
             extra = (f"; chat acked {notes['chat_acked']}, stored {notes['chat_stored']}, lost"
@@ -41,7 +41,7 @@ def table(rows: list[dict[str, object]]) -> str:
         equal = "all 4" if all(replay.values()) else ", ".join(k for k, v in replay.items() if not v) + " DIFFER"
         out.append(f"| {r['drill']} | {s['purchases_acked']} / {s['reservations_stored']} | {len(s['lost'])}"  # type: ignore[arg-type]
                    f" | {len(s['duplicated'])} | {s['streams_acked']} ({len(s['streams_lost'])})"  # type: ignore[arg-type]
-                   f" | {met}{extra} | {r['recovered_s']} s | {r['converged_s']} s | {equal} |")
+                   f" | {(met + extra).lstrip('; ') or '—'} | {r['recovered_s']} s | {r['converged_s']} s | {equal} |")
     return "\n".join(out)
 
 
