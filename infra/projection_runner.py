@@ -161,6 +161,8 @@ async def supervise(settings: Settings, name: str, stop: asyncio.Event, letters:
             await run_projection(settings, name, stop, letters)
             return
         except Exception:
+            if stop.is_set():  # stopping anyway: what broke on the way out is not news
+                return
             log.exception("projection %s stopped; restarting it in %.0f s (the other read models go on)",
                           name, delay)
         if time.monotonic() - started > 60:  # it had been running: start again quickly
