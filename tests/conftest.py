@@ -84,6 +84,10 @@ class Environments:
             "mongo_db": db,
             "topic_prefix": f"t{tag}",
             "media_root": self.tmp.mktemp("media"),
+            # A test drives one user far faster than a person does; the limits themselves are tested with
+            # their own, tight settings (tests/hostile/test_edges_attacks.py). Still on, so the path runs.
+            "rate_limit_user_writes": "1000/second", "rate_limit_user_reads": "1000/second",
+            "rate_limit_ip_writes": "10000/second", "rate_limit_ip_reads": "10000/second",
         })
         self.created.append(s)
         return s
