@@ -6,6 +6,7 @@ room → the fact to Kafka. Refusals raise ``Refused`` before anything leaves th
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -49,7 +50,13 @@ async def send_message(svc: Services, sid: str, conn: Conn, p: SendMessage) -> d
     ns = svc.settings.realtime_namespace
     # To the one-by-one viewers; the fan-out also queues it for this show's ``chat_batch`` viewers.
     await svc.sio.emit("new_message", msg, room=chat_room_of(p.stream_id), namespace=ns)
-    svc.publisher.publish(it.CHAT_SENT, p.stream_id, msg, now)
+    # The sender's ack waits for the broker: an acknowledged message is in the log, whatever crashes next
+    # (the room has it at once; a gateway killed before the broker's answer sends no ack, and the client resends).
+    recorded: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    svc.publisher.publish(it.CHAT_SENT, p.stream_id, msg, now,
+                          on_delivered=lambda ok: recorded.done() or recorded.set_result(ok))
+    if not await recorded:
+        raise Refused("not_recorded")
     return {"ok": True, "id": msg["id"], "language": verdict.language}
 
 

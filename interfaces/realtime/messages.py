@@ -36,6 +36,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "stream_closed": ("The stream has ended or was cancelled.", "স্ট্রিমটি শেষ বা বাতিল হয়েছে।"),
     "unknown_event": ("Unknown event.", "অজানা ইভেন্ট।"),
     "internal_error": ("Something went wrong on our side.", "আমাদের দিকে একটি সমস্যা হয়েছে।"),
+    "not_recorded": ("Your message could not be saved just now; please send it again.",
+                     "আপনার বার্তাটি এখন সংরক্ষণ করা যায়নি; আবার পাঠান।"),
 }
 
 
