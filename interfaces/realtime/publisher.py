@@ -2,10 +2,10 @@
 
 One sender task drains a queue: the envelope ids' sequence numbers (application.interactions) must reach the
 show's partition in order, and concurrent ``send`` calls from many handlers would not guarantee that. Handlers
-do not hold the room for the broker: a viewer's message is on screen before Kafka has acked it; but the sender's
-ack waits for the broker's (``on_delivered``), so an acknowledged chat message is always in the log. The realtime plane never
-writes to the event store; where an interaction must change business state, a process manager reads this
-topic.
+do not hold the room for the broker: a viewer's message is on screen before Kafka has acked it; but the
+sender's ack waits for the broker's (``on_delivered``), so an acknowledged chat message is always in the log.
+The realtime plane never writes to the event store; where an interaction must change business state, a process
+manager reads this topic.
 """
 
 from __future__ import annotations
