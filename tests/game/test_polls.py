@@ -63,7 +63,7 @@ def node_vote(show: Show, sid: str, poll_id: str, option: str) -> dict[str, Any]
     user = str(uuid.uuid4())
     proc = subprocess.run(["node", str(Path(__file__).parent.parent / "realtime" / "node" / "poll_vote.js"),
                            show.url, show.token("viewer", user), sid, poll_id, option], cwd=NODE_DIR,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=120)
     lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     return {x["what"]: x["data"] for x in reversed(lines)} | {"user": user}

@@ -1,7 +1,7 @@
 // One viewer votes in a live poll with the official socket.io-client (issue 14).
 // Usage: node poll_vote.js URL TOKEN STREAM_ID POLL_ID OPTION_ID
 // Prints one JSON line per thing that happens: joined (the join ack, with the open polls of stream_state),
-// vote_ack, again_ack (the same vote a second time), poll_results_update; exits 0 once the results carry the vote.
+// vote_ack, bad_ack (an unknown option: refused, the socket stays up); exits 0 after that.
 const { io } = require("socket.io-client");
 
 const [url, token, streamId, pollId, optionId] = process.argv.slice(2);
@@ -14,13 +14,13 @@ socket.on("connect", () => {
     say("joined", ack);
     socket.emit("poll_vote", { poll_id: pollId, option_id: optionId }, (voteAck) => {
       say("vote_ack", voteAck);
-      socket.emit("poll_vote", { poll_id: pollId, option_id: "o9" }, (bad) => say("bad_ack", bad));
+      socket.emit("poll_vote", { poll_id: pollId, option_id: "o9" }, (bad) => {
+        say("bad_ack", bad);
+        socket.close();
+        process.exit(0);
+      });
     });
   });
 });
 socket.on("connect_error", (err) => { say("connect_error", { message: err.message }); process.exit(2); });
-socket.on("poll_results_update", (data) => {
-  say("poll_results_update", data);
-  if (data.poll_id === pollId && data.total_votes >= 1) { socket.close(); process.exit(0); }
-});
-setTimeout(() => { say("timeout", {}); process.exit(3); }, 30000);
+setTimeout(() => { say("timeout", {}); process.exit(3); }, 90000);
