@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import Environments
-from tests.e2e.journeys import Show, advance_clock, clocked_settings, joined, until
+from tests.e2e.journeys import Show, advance_clock, clocked_settings, joined
 from tests.realtime.test_spec_clients import NODE_DIR, node_modules
 from tests.support import Proc, wait_until
 
