@@ -9,4 +9,6 @@ PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales"
                # hosts, followers and HOST_STATUS; stream moderators
                "hosts", "stream_moderators",
                # gamification (issue 14)
-               "polls")
+               "polls",
+               # coin wallets, gifts sent, hosts' gift earnings, the gift catalogue (issue 14 part 3)
+               "coins")

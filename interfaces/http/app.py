@@ -17,6 +17,7 @@ from interfaces.http import (
     auctions,
     catalog,
     checkout,
+    coins,
     errors,
     flash_sales,
     fulfilment,
@@ -65,6 +66,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
     app.blueprint(polls.bp)
+    app.blueprint(coins.bp)
     app.blueprint(analytics.bp)
     app.blueprint(catalog.bp)
     app.blueprint(media.bp)

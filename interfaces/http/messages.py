@@ -1,5 +1,6 @@
 """Error messages in English and Bangla, keyed by the stable error code. The code is the contract."""
 
+from interfaces.http.coin_messages import COIN_MESSAGES
 from interfaces.http.game_messages import POLL_MESSAGES
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -190,6 +191,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "অনেক বেশি অনুরোধ; একটু থেমে কিছুক্ষণ পরে আবার চেষ্টা করুন।"),
 }
 MESSAGES.update(POLL_MESSAGES)
+MESSAGES.update(COIN_MESSAGES)
 
 
 def message(code: str) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from application.envelope import Envelope, json_default
 from infra import kafka
 from infra.settings import Settings
 from interfaces.http.presenters import money
+from interfaces.realtime.gifts import gift_received
 from interfaces.realtime.room_ticker import chat_room_of, room_of
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ class DomainPusher:
 
     async def _map(self, e: Envelope) -> tuple[str, str, dict[str, Any]] | None:
         t = e.type
+        if t == "CoinWallet.GiftSent":
+            return gift_received(e)
         if t == "LiveStream.ProductFeatured":
             sid = str(e.aggregate_id)
             product = await self._featured(sid, e.payload["product_id"])
