@@ -23,9 +23,11 @@ from interfaces.http import (
     group_buys,
     health,
     limits,
+    loyalty,
     media,
     openapi,
     presenters,
+    quizzes,
     refunds,
     streams,
 )
@@ -63,6 +65,8 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(fulfilment.bp)
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
+    app.blueprint(quizzes.bp)
+    app.blueprint(loyalty.bp)
     app.blueprint(analytics.bp)
     app.blueprint(catalog.bp)
     app.blueprint(media.bp)

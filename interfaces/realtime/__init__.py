@@ -69,7 +69,8 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         reaper = PresenceReaper(redis, publisher, ids.origin, reannounce=namespace.reannounce)
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
                                  ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
-                                 presence=ledger, store_status=lambda sid: _store_status(app, sid))
+                                 presence=ledger, store_status=lambda sid: _store_status(app, sid),
+                                 container=app.ctx.container)
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))

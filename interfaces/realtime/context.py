@@ -68,3 +68,4 @@ class Services:
     staff: StaffLookup
     presence: PresenceLedger
     store_status: StatusLookup
+    container: Any = None  # the API's composition root (infra.bootstrap.Container): its application services

@@ -1,0 +1,22 @@
+"""English and Bangla texts of the quiz and loyalty-point error codes (issue 14 parts 2 and 4), merged into
+``interfaces.http.messages.MESSAGES`` (the gateway's ``error`` event uses the same texts)."""
+
+QUIZ_LOYALTY_MESSAGES: dict[str, tuple[str, str]] = {
+    "quiz_not_found": ("The quiz does not exist, or it is not in a show you have joined.",
+                       "কুইজটি পাওয়া যায়নি, অথবা এটি আপনার যোগ দেওয়া কোনো শোতে নেই।"),
+    "invalid_quiz": ("The quiz's questions, options, points or time are invalid.",
+                     "কুইজের প্রশ্ন, অপশন, পয়েন্ট বা সময় সঠিক নয়।"),
+    "quiz_ended": ("This quiz has ended.", "এই কুইজ শেষ হয়ে গেছে।"),
+    "question_still_open": ("The current question is still open; reveal the next one when its time is up.",
+                            "বর্তমান প্রশ্নটি এখনও খোলা; সময় শেষ হলে পরের প্রশ্ন দেখান।"),
+    "question_not_open": ("This question is not open for answers.", "এই প্রশ্নের উত্তর এখন দেওয়া যাবে না।"),
+    "answer_too_late": ("Time is up for this question; your answer was not counted.",
+                        "এই প্রশ্নের সময় শেষ; আপনার উত্তর গণনা করা হয়নি।"),
+    "unknown_option": ("That option is not one of this question's options.",
+                       "এই অপশনটি প্রশ্নের অপশনগুলোর মধ্যে নেই।"),
+    "already_answered": ("You have already answered this question.", "আপনি ইতিমধ্যে এই প্রশ্নের উত্তর দিয়েছেন।"),
+    "insufficient_points": ("You do not have that many loyalty points.",
+                            "আপনার এত লয়্যালটি পয়েন্ট নেই।"),
+    "too_many_points": ("You cannot use more points than the order is worth.",
+                        "অর্ডারের মূল্যের চেয়ে বেশি পয়েন্ট ব্যবহার করা যাবে না।"),
+}
