@@ -18,10 +18,21 @@ from infra.tokens import issue_token
 from tests.conftest import Environments
 from tests.e2e.journeys import Show, advance_clock, clocked_settings
 from tests.realtime.conftest import Viewer, connect
-from tests.support import wait_until
+from tests.support import Proc, wait_until
 
 PRODUCT = "5b0f4a9e-8a52-4c8e-9f51-2f6a3c1d7e41"
 PRICE = 1250.0
+
+
+class GameShow(Show):
+    """The journeys' stack, given longer to start on a busy machine (the API's first start migrates)."""
+
+    def start_api(self) -> Proc:
+        self.procs["api"] = api = Proc(self.env, "api", log_dir=self.log_dir, name="game-api")
+        api.wait_for_output("realtime pusher ready", timeout=180)
+        wait_until(lambda: httpx.get(f"{self.sandbox_url}/sandbox/health", timeout=5).status_code == 200,
+                   timeout=60, what="payment sandbox")
+        return api
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +41,7 @@ def game(environments: Environments, log_dir: Path) -> Iterator[Show]:
         environments, loyalty_watch_block_s=1.0, loyalty_watch_points=5, loyalty_watch_cap_per_show=15,
         loyalty_chat_points=2, loyalty_chat_cap_per_show=4, loyalty_purchase_points_per_100=1,
         loyalty_quiz_rewards="100,50,25", loyalty_point_value=Decimal("0.50"), loyalty_expiry_s=600.0)
-    s = Show(env, log_dir, sandbox)
+    s = GameShow(env, log_dir, sandbox)
     yield s
     s.stop()
 
