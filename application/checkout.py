@@ -89,6 +89,7 @@ class Checkout:
     emi_months: int | None = None
     from_cart: bool = False  # check out the buyer's live cart for the stream (``items`` then stays empty)
     cart_id: UUID | None = None  # named by the client: it must be that cart
+    loyalty_points: int = 0  # points to spend as a discount (issue 14; application.loyalty)
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class CheckoutService:
         self._sessions = sessions
         self._clock = clock
         self.refunds = refunds  # executes the automatic refund of a paid order whose hold ran out
+        self.loyalty: Any = None  # application.loyalty.LoyaltyService: spends points in the order's save
         self._cart_hold_s = cart_hold_s
 
     # ---- the live cart -------------------------------------------------------------------------------
@@ -260,6 +262,11 @@ class CheckoutService:
                 if rule.expires_at is not None and now >= rule.expires_at:
                     raise InvalidDiscountCode("the discount code has expired", code=cmd.discount_code)
                 discount = rule.discount_on(subtotal)
+            if cmd.loyalty_points:  # spent in this same save: exactly once with the order (keyed by it)
+                if self.loyalty is None:
+                    raise InvalidDiscountCode("loyalty points are not available here")
+                discount += self.loyalty.redeem(uow, buyer_id=cmd.buyer_id, order_id=order_id,
+                                                points=cmd.loyalty_points, room=subtotal - discount, now=now)
             capped = rule is not None and rule.max_uses_per_buyer is not None
             ledger = ledger_of(uow, cmd.buyer_id, now) if cmd.payment_method == "cod" or capped else None
             if capped:

@@ -31,6 +31,8 @@ CART = "cart"  # live cart: give its units back at its deadline (expires_at, mov
 PAYMENT = "payment"  # payment: open since due_at (data: method, provider_txn_id)
 REFUND = "refund"  # payment, item = refund id: requested at due_at, not yet confirmed nor refused
 POLL_CLOSE = "poll_close"  # poll: close at closes_at (or with its show)
+QUIZ_QUESTION = "quiz_question"  # quiz, item = question id: reveal its answer at closes_at
+LOYALTY_LOT = "loyalty_lot"  # loyalty account, item = lot (source) id: what is left of it expires at expires_at
 SHOW_CLOSED = "show_closed"  # stream: ended or cancelled at due_at (deals created after it close at once)
 
 CLOSE_WITH_SHOW = (SALE_START, SALE_END, AUCTION_CLOSE, GROUP_BUY, POLL_CLOSE)  # what a show's end makes due
@@ -136,7 +138,30 @@ def plan(e: Envelope) -> list[Change]:
             return [Due(REFUND, agg, at, item=str(d["refund_id"]))]
         case "Payment.RefundCompleted" | "Payment.RefundFailed" | "Payment.RefundReviewRequired":  # review: a person
             return [Done(REFUND, agg, str(d["refund_id"]))]
+        # ---- quizzes and loyalty points (issue 14) -------------------------------------------------------
+        case t if t.startswith("Quiz.") or t.startswith("LoyaltyAccount."):
+            return plan_game(e)
         # ---- shows ---------------------------------------------------------------------------------------
         case "LiveStream.Ended" | "LiveStream.Cancelled":
             return [ShowClosed(agg, at)]
+    return []
+
+
+def plan_game(e: Envelope) -> list[Change]:
+    """Quizzes: a revealed question is due at ``closes_at`` (its result is revealed then). Loyalty points: each
+    lot is due at its ``expires_at``, until it is used up (spent, taken back) or expired."""
+    agg, d = str(e.aggregate_id), e.payload
+    match e.type:
+        case "Quiz.QuestionRevealed":
+            return [Due(QUIZ_QUESTION, agg, _at(d["closes_at"]), item=str(d["question_id"]))]
+        case "Quiz.QuestionClosed":
+            return [Done(QUIZ_QUESTION, agg, str(d["question_id"]))]
+        case "Quiz.Ended":
+            return [Done(QUIZ_QUESTION, agg, None)]
+        case "LoyaltyAccount.Earned":
+            return [Due(LOYALTY_LOT, agg, _at(d["expires_at"]), item=str(d["source_id"]))]
+        case "LoyaltyAccount.Redeemed" | "LoyaltyAccount.Reversed":
+            return [Done(LOYALTY_LOT, agg, str(lot)) for lot in d.get("emptied") or ()]
+        case "LoyaltyAccount.Expired":
+            return [Done(LOYALTY_LOT, agg, str(lot)) for lot, _ in d["lots"]]
     return []

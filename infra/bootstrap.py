@@ -10,6 +10,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from application.auctions import AuctionService
@@ -22,7 +23,9 @@ from application.fulfilment import FulfilmentService
 from application.gifts import GiftService
 from application.group_buys import GroupBuyService
 from application.hosts import HostService
+from application.loyalty import LoyaltyPolicy, LoyaltyService
 from application.polls import PollService
+from application.quizzes import QuizService
 from application.refunds import RefundService
 from application.streams import StreamService, StreamUrls
 from infra import test_clock
@@ -37,6 +40,16 @@ from infra.version_waiter import VersionWaiter
 
 def utc_now() -> datetime:
     return datetime.now(UTC) + test_clock.offset()  # the offset is zero unless settings.test_clock_file is set
+
+
+def loyalty_policy(s: Settings) -> LoyaltyPolicy:
+    return LoyaltyPolicy(
+        watch_block_s=s.loyalty_watch_block_s, watch_points=s.loyalty_watch_points,
+        watch_cap_per_show=s.loyalty_watch_cap_per_show, chat_points=s.loyalty_chat_points,
+        chat_cap_per_show=s.loyalty_chat_cap_per_show, purchase_points_per_100=s.loyalty_purchase_points_per_100,
+        quiz_rewards=tuple(int(p) for p in s.loyalty_quiz_rewards.split(",") if p.strip()),
+        point_value=Decimal(str(s.loyalty_point_value)),
+        expiry_s=s.loyalty_expiry_s)
 
 
 @dataclass
@@ -63,6 +76,8 @@ class Container:
     polls: PollService | None = None
     coins: CoinService | None = None
     gifts: GiftService | None = None
+    quizzes: QuizService | None = None
+    loyalty: LoyaltyService | None = None
 
     async def open(self) -> None:
         s = self.settings
@@ -97,6 +112,10 @@ class Container:
                                  host_share_percent=s.gift_host_share_percent)
         self.auctions = AuctionService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.group_buys = GroupBuyService(self.writer, clock=utc_now, new_id=uuid.uuid4)
+        self.loyalty = LoyaltyService(self.writer, loyalty_policy(s), clock=utc_now)
+        self.checkout.loyalty = self.loyalty  # points are spent in the order's own save
+        self.quizzes = QuizService(self.writer, clock=utc_now, new_id=uuid.uuid4,
+                                   rewards=self.loyalty.quiz_rewards)  # winners credited in the quiz's save
         self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)
         await self.read_db.open()
         from infra.payments.locks import PgLocks

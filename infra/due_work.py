@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 POSITION = "due-work"
 # Kinds whose due_at is the moment to act (payments and refunds wait a setting's time after theirs).
 TIMED = (dw.SALE_START, dw.SALE_END, dw.HOLD, dw.AUCTION_CLOSE, dw.AUCTION_PAYMENT, dw.GROUP_BUY, dw.CART,
-         dw.POLL_CLOSE)
+         dw.POLL_CLOSE, dw.QUIZ_QUESTION, dw.LOYALTY_LOT)
 
 _UPSERT = """
 INSERT INTO due_work AS w (kind, aggregate_id, item, due_at, stream_id, show_ended, data, position)

@@ -26,7 +26,8 @@ from psycopg import sql
 from application.event_store import EVENTS_TABLE
 from infra.settings import Settings
 
-PROCESS_GROUPS = {"process.media": ("media",), "process.notifications": ("domain",)}
+PROCESS_GROUPS = {"process.media": ("media",), "process.notifications": ("domain",),
+                  "process.loyalty": ("interactions", "domain")}
 
 
 def consumer_groups(settings: Settings) -> dict[str, tuple[str, tuple[str, ...]]]:

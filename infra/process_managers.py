@@ -38,12 +38,15 @@ from application.checkout import CheckoutService
 from application.envelope import Envelope
 from application.flash_sales import FlashSaleService
 from application.group_buys import GroupBuyService
+from application.loyalty import LoyaltyService
 from application.media_policy import MediaPolicy
 from application.polls import PollService
+from application.quizzes import QuizService
 from application.refunds import RefundService
 from domain.errors import DomainError
 from infra.bootstrap import Container, utc_now
 from infra.due_work import DueWork, Entry
+from infra.loyalty_consumer import run_loyalty
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -161,6 +164,36 @@ class PollCloser:
             return await self._polls.close_due(e.aggregate_id, show_ended=e.show_ended) is not None
 
         return await _each(await self._due.due((dw.POLL_CLOSE,), self._clock()), act, "poll")
+
+
+class QuizCloser:
+    """A quiz question whose time is up: its answer and counts are revealed (``quiz_question_result``)."""
+
+    def __init__(self, due: DueWork, quizzes: QuizService, clock: Callable[[], datetime] = utc_now) -> None:
+        self._due = due
+        self._quizzes = quizzes
+        self._clock = clock
+
+    async def sweep_once(self) -> int:
+        async def act(e: Entry) -> bool:
+            return await self._quizzes.close_due(e.aggregate_id)
+
+        return await _each(await self._due.due((dw.QUIZ_QUESTION,), self._clock()), act, "quiz question")
+
+
+class LoyaltyExpiry:
+    """Loyalty points whose lot's time is up expire (what is left of the lot)."""
+
+    def __init__(self, due: DueWork, loyalty: LoyaltyService, clock: Callable[[], datetime] = utc_now) -> None:
+        self._due = due
+        self._loyalty = loyalty
+        self._clock = clock
+
+    async def sweep_once(self) -> int:
+        async def act(e: Entry) -> bool:
+            return await self._loyalty.expire_due(e.aggregate_id) > 0
+
+        return await _each(await self._due.due((dw.LOYALTY_LOT,), self._clock()), act, "loyalty points")
 
 
 class CartExpiry:
@@ -328,6 +361,8 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     await container.open()
     assert container.flash_sales and container.checkout and container.auctions and container.group_buys
     assert container.refunds is not None and container.writer and container.streams and container.polls
+    assert container.refunds is not None and container.writer and container.streams and container.quizzes
+    assert container.loyalty is not None
     due = DueWork(settings)
     await due.open()
     payments = PaymentReconciler(due, container.checkout, after_s=settings.payment_reconcile_after_s,
@@ -340,10 +375,13 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
         ("group buys", GroupBuySettler(due, container.group_buys).sweep_once),
         ("live carts", CartExpiry(due, container.checkout).sweep_once),
         ("polls", PollCloser(due, container.polls).sweep_once),
+        ("quizzes", QuizCloser(due, container.quizzes).sweep_once),
+        ("loyalty points", LoyaltyExpiry(due, container.loyalty).sweep_once),
         ("payments", payments.sweep_once), ("refunds", refunds.sweep_once)], interval=settings.sweep_interval_s)
     policy = asyncio.create_task(run_media_policy(
         settings, MediaPolicy(container.writer, container.streams, clock=utc_now,
                               silence_s=settings.media_silence_s), stop))
+    loyalty = asyncio.create_task(run_loyalty(settings, container.loyalty, stop))
     await house.pass_once()
     print(f"process managers ready at position {due.position}", flush=True)
     try:
@@ -351,8 +389,9 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
             await due.wait(house.seconds_to_next())
             await house.pass_once()
     finally:
-        policy.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await policy
+        for task in (policy, loyalty):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await due.close()
         await container.close()

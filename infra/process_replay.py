@@ -23,6 +23,15 @@ async def process_applier(settings: Settings, consumer: str, stack: AsyncExitSta
         assert container.writer is not None and container.streams is not None
         return media_policy_apply(MediaPolicy(container.writer, container.streams, clock=utc_now,
                                               silence_s=settings.media_silence_s))
+    if consumer == "process.loyalty":
+        from infra.bootstrap import Container
+        from infra.loyalty_consumer import loyalty_apply
+
+        container = Container(settings)
+        await container.open()
+        stack.push_async_callback(container.close)
+        assert container.loyalty is not None
+        return loyalty_apply(container.loyalty)
     if consumer == "process.notifications":
         from datetime import UTC, datetime
         from pathlib import Path

@@ -169,6 +169,18 @@ class Settings(BaseSettings):
     # Stream products must be in the catalogue and the stream's vendor's. A product of another vendor is always
     # refused; one not in the catalogue only when this is on, or when the vendor has a catalogue (ADR 0017).
     stream_products_require_catalogue: bool = False
+    # Loyalty points (issue 14, ADR 0021): earned per block of presence in a show (capped per show), per chat
+    # message (capped per show), per 100 BDT paid, for a quiz's top ranks; worth loyalty_point_value BDT off at
+    # checkout; each lot expires loyalty_expiry_s after it was earned.
+    loyalty_watch_block_s: float = 300.0
+    loyalty_watch_points: int = 5
+    loyalty_watch_cap_per_show: int = 60
+    loyalty_chat_points: int = 1
+    loyalty_chat_cap_per_show: int = 10
+    loyalty_purchase_points_per_100: int = 1
+    loyalty_quiz_rewards: str = "100,50,25"  # points by rank, comma-separated
+    loyalty_point_value: Decimal = Decimal("0.50")
+    loyalty_expiry_s: float = 365 * 86_400.0
     # Process managers (livecommerce process): hold expiry and payment reconciliation.
     sweep_interval_s: float = 2.0
     media_silence_s: float = 15.0  # a live show without media events this long: its video is interrupted

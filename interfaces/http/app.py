@@ -24,10 +24,12 @@ from interfaces.http import (
     group_buys,
     health,
     limits,
+    loyalty,
     media,
     openapi,
     polls,
     presenters,
+    quizzes,
     refunds,
     streams,
 )
@@ -67,6 +69,8 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(group_buys.bp)
     app.blueprint(polls.bp)
     app.blueprint(coins.bp)
+    app.blueprint(quizzes.bp)
+    app.blueprint(loyalty.bp)
     app.blueprint(analytics.bp)
     app.blueprint(catalog.bp)
     app.blueprint(media.bp)

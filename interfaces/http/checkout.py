@@ -86,6 +86,7 @@ class CheckoutBody(Body):
     # Extensions: the buyer's phone (required for cash on delivery), EMI months (3, 6 or 12).
     phone: Annotated[str, Field(min_length=6, max_length=20)] | None = None
     emi_months: Literal[3, 6, 12] | None = None
+    loyalty_points: Annotated[int, Field(ge=1, le=100_000_000)] | None = None  # spent as a discount (issue 14)
 
     @model_validator(mode="after")
     def _items_or_cart(self) -> CheckoutBody:
@@ -151,8 +152,10 @@ async def checkout_instant(request: Request) -> HTTPResponse:
         stream_id=body.stream_id, buyer_id=buyer, items=[i.item() for i in body.cart_items or []],
         payment_method=body.payment_method, shipping_address=body.shipping_address, idempotency_key=key,
         discount_code=body.live_discount_code, buyer_phone=body.phone, emi_months=body.emi_months,
-        from_cart=body.cart_items is None, cart_id=body.cart_id))
+        from_cart=body.cart_items is None, cart_id=body.cart_id, loyalty_points=body.loyalty_points or 0))
     reply = _placed_reply(placed, redirect)
+    if body.loyalty_points:
+        reply["loyalty_points"] = body.loyalty_points
     await c.idempotency.put(scope, key, rhash, 201, reply)
     return json(reply, status=201)
 

@@ -1,7 +1,7 @@
 """Error messages in English and Bangla, keyed by the stable error code. The code is the contract."""
 
 from interfaces.http.coin_messages import COIN_MESSAGES
-from interfaces.http.game_messages import POLL_MESSAGES
+from interfaces.http.game_messages import POLL_MESSAGES, QUIZ_LOYALTY_MESSAGES
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "validation_failed": ("The request has invalid fields.", "অনুরোধে ভুল তথ্য আছে।"),
@@ -192,6 +192,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 MESSAGES.update(POLL_MESSAGES)
 MESSAGES.update(COIN_MESSAGES)
+
+MESSAGES.update(QUIZ_LOYALTY_MESSAGES)
 
 
 def message(code: str) -> tuple[str, str]:

@@ -77,7 +77,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
                                  ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
                                  presence=ledger, store_status=lambda sid: _store_status(app, sid),
-                                 polls=polls)
+                                 polls=polls, container=app.ctx.container)
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(polls.run(stop), name="realtime-polls"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))

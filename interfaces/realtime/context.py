@@ -69,3 +69,4 @@ class Services:
     presence: PresenceLedger
     store_status: StatusLookup
     polls: Any = None  # interfaces.realtime.poll_push.PollRoom
+    container: Any = None  # the API's composition root (infra.bootstrap.Container): its application services

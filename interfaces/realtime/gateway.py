@@ -21,7 +21,7 @@ from application import interactions as it
 from application.moderation import STAFF_ROLES
 from infra.settings import Settings
 from infra.tokens import Identity, InvalidToken, TokenVerifier
-from interfaces.realtime import actions, poll_push
+from interfaces.realtime import actions, poll_push, quiz_actions
 from interfaces.realtime.context import Conn, Joined, Refused, Services, utc_now
 from interfaces.realtime.limits import RealtimeLimits
 from interfaces.realtime.messages import error_body
@@ -51,6 +51,7 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "purchase_intent": lambda sid, c, p: actions.purchase_intent(self._svc, sid, c, p),
             "moderate": lambda sid, c, p: actions.moderate(self._svc, sid, c, p),
             "poll_vote": lambda sid, c, p: poll_push.poll_vote(self._svc, sid, c, p),
+            "quiz_answer": lambda sid, c, p: quiz_actions.answer(self._svc, sid, c, p),
         }
 
     @property

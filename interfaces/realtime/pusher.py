@@ -31,6 +31,7 @@ from application.envelope import Envelope, json_default
 from infra import kafka
 from infra.settings import Settings
 from interfaces.http.presenters import money
+from interfaces.realtime import quiz_push
 from interfaces.realtime.gifts import gift_received
 from interfaces.realtime.room_ticker import chat_room_of, room_of
 
@@ -179,6 +180,8 @@ class DomainPusher:
         if t in STREAM_STOCK_EVENTS and e.stream_id:  # the event carries the counts: no load
             return e.stream_id, "stock_update", {"product_id": e.payload["product_id"],
                                                  "available": e.payload["available"], "sold": e.payload["sold"]}
+        if t.startswith("Quiz."):
+            return quiz_push.room_event(e)
         if not (t.startswith("FlashSale.") or t.startswith("Auction.")) or e.aggregate_version is None:
             return None
         show = await self._stream_of(e)

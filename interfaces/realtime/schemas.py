@@ -154,6 +154,12 @@ class Moderate(StreamRef):
         return self
 
 
+class QuizAnswer(Payload):
+    quiz_id: Uuid
+    question_id: ShortText
+    option_id: Annotated[StrictInt, Field(ge=-(2**31), le=2**31)]  # out of range: ``unknown_option``
+
+
 SCHEMAS: dict[str, type[Payload]] = {
     "join_stream": JoinStream,
     "leave_stream": LeaveStream,
@@ -161,6 +167,7 @@ SCHEMAS: dict[str, type[Payload]] = {
     "react": React,
     "purchase_intent": PurchaseIntent,
     "moderate": Moderate,
+    "quiz_answer": QuizAnswer,
 }
 
 
