@@ -21,6 +21,7 @@ from projections.live_streams_pg import LiveStreamsTable
 from projections.media_pg import RecordingsTable
 from projections.orders_pg import OrdersTable
 from projections.ports import Projection
+from projections.recommendations_pg import RecommendationsTables
 from projections.registry import PROJECTIONS
 from projections.stream_chat_redis import StreamChatRedis
 from projections.stream_engagement_mongo import StreamEngagementMongo
@@ -46,6 +47,7 @@ PG_TABLES: dict[str, tuple[Callable[[PgDatabase], Projection], int]] = {
     "analytics": (AnalyticsTables, 2),
     "recordings": (RecordingsTable, 2),
     "carts": (CartsTable, 2),
+    "recommendations": (RecommendationsTables, 2),
 }
 
 

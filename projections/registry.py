@@ -7,4 +7,6 @@ PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales"
                # media plane (topic "media")
                "recordings", "stream_quality",
                # hosts, followers and HOST_STATUS; stream moderators
-               "hosts", "stream_moderators")
+               "hosts", "stream_moderators",
+               # what the recommenders rank from (purchases, carts, intents, shows, follows, watches)
+               "recommendations")

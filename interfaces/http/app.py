@@ -26,6 +26,7 @@ from interfaces.http import (
     media,
     openapi,
     presenters,
+    recommendations,
     refunds,
     streams,
 )
@@ -65,6 +66,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(group_buys.bp)
     app.blueprint(analytics.bp)
     app.blueprint(catalog.bp)
+    app.blueprint(recommendations.bp)
     app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)

@@ -25,6 +25,7 @@ from interfaces.realtime.gateway import LiveStreamNamespace
 from interfaces.realtime.presence import PresenceLedger, PresenceReaper
 from interfaces.realtime.publisher import InteractionPublisher
 from interfaces.realtime.pusher import DomainPusher
+from interfaces.realtime.recommended import RecommendedProducts
 from interfaces.realtime.room_ticker import RoomTicker
 from interfaces.realtime.stream_state import StreamState
 
@@ -69,7 +70,8 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         reaper = PresenceReaper(redis, publisher, ids.origin, reannounce=namespace.reannounce)
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
                                  ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
-                                 presence=ledger, store_status=lambda sid: _store_status(app, sid))
+                                 presence=ledger, store_status=lambda sid: _store_status(app, sid),
+                                 recommended=RecommendedProducts(lambda: app.ctx.container.read_db))
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))

@@ -68,3 +68,5 @@ class Services:
     staff: StaffLookup
     presence: PresenceLedger
     store_status: StatusLookup
+    # (show, signed-in user or None) → the first screen's ``recommended_products`` (interfaces.realtime.recommended)
+    recommended: Callable[[str, str | None], Awaitable[list[dict[str, Any]]]] | None = None
