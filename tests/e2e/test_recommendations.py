@@ -37,8 +37,8 @@ class Stack:
                       Proc(env, "api", log_dir=log_dir, name="recs-api")]
         self.url = f"http://127.0.0.1:{env.http_port}"
         self.admin = self.client("admin")
-        self.procs[2].wait_for_output("realtime pusher ready", timeout=60)
-        self.procs[1].wait_for_output("projection recommendations pid", timeout=60)
+        self.procs[2].wait_for_output("realtime pusher ready", timeout=180)
+        self.procs[1].wait_for_output("projection recommendations pid", timeout=180)
         self.seen: dict[str, Any] = {}  # answers of the first test, compared again after the rebuild
 
     def client(self, role: str = "viewer", user: str | None = None) -> httpx.Client:
@@ -55,6 +55,16 @@ class Stack:
             started = self.admin.post(f"/streams/{sid}/start")
             assert started.status_code == 200, started.text
         return sid
+
+    def host(self) -> tuple[str, str]:
+        """A verified host: (user id, profile id)."""
+        user = uid()
+        r = self.client("host", user).post("/hosts/apply", json={
+            "host_name": "Nadia", "bio": "Books", "specializations": ["books"], "languages": ["en"],
+            "experience_level": "beginner", "portfolio_links": [], "sample_videos": []})
+        assert r.status_code == 201, r.text
+        assert self.admin.post(f"/hosts/{r.json()['id']}/verify").status_code == 200
+        return user, str(r.json()["id"])
 
     def stop(self) -> None:
         self.admin.close()
@@ -153,14 +163,9 @@ async def test_products_viewers_also_bought_personal_picks_and_the_first_screen(
 
 async def test_shows_for_a_viewer_cold_start_trending_and_a_rebuild_gives_the_same(recs: Stack) -> None:
     s = recs
-    h1, h2, h3, h4 = (uid() for _ in range(4))
-    profile = s.client("host", h1).post("/hosts/apply", json={
-        "host_name": "Nadia", "bio": "Books", "specializations": ["books"], "languages": ["en"],
-        "experience_level": "beginner", "portfolio_links": [], "sample_videos": []})
-    assert profile.status_code == 201, profile.text
-    assert s.admin.post(f"/hosts/{profile.json()['id']}/verify").status_code == 200
+    (h1, profile), (h2, _), (h3, _), (h4, _) = (s.host() for _ in range(4))
     me, u1, u2, cold = uid(), uid(), uid(), uid()
-    assert s.client("viewer", me).post(f"/hosts/{profile.json()['id']}/follow").status_code == 200
+    assert s.client("viewer", me).post(f"/hosts/{profile}/follow").status_code == 200
 
     # history: me watched two fashion shows in Bangla by h2; u1, u2 watched h2 and h3 (electronics, English)
     p1 = s.show(host_id=h2, category="fashion", language="bn")
