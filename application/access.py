@@ -43,6 +43,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "stream.feature": OWNERS | {"moderator"},
     "stream.feature_stream": frozenset({"admin"}),  # put a show among the featured ones (GET /streams)
     "analytics.read": ANY,  # a show's analytics: anyone signed in (revenue only for its host, vendor, admins)
+    "recommendations.read": ANY,  # a show's product recommendations: for the signed-in viewer
     "host.analytics": frozenset({"host", "vendor", "admin"}),  # the host themself, their vendor, admins
     "flash_sale.create": OWNERS,
     "flash_sale.purchase": ANY,

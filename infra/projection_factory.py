@@ -23,6 +23,7 @@ from projections.media_pg import RecordingsTable
 from projections.orders_pg import OrdersTable
 from projections.polls_redis import PollsRedis
 from projections.ports import Projection
+from projections.recommendations_pg import RecommendationsTables
 from projections.registry import PROJECTIONS
 from projections.stream_chat_redis import StreamChatRedis
 from projections.stream_engagement_mongo import StreamEngagementMongo
@@ -49,6 +50,7 @@ PG_TABLES: dict[str, tuple[Callable[[PgDatabase], Projection], int]] = {
     "recordings": (RecordingsTable, 2),
     "carts": (CartsTable, 2),
     "coins": (CoinsTables, 2),
+    "recommendations": (RecommendationsTables, 2),
 }
 
 

@@ -11,4 +11,6 @@ PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales"
                # gamification (issue 14)
                "polls",
                # coin wallets, gifts sent, hosts' gift earnings, the gift catalogue (issue 14 part 3)
-               "coins")
+               "coins",
+               # what the recommenders rank from (purchases, carts, intents, shows, follows, watches)
+               "recommendations")

@@ -30,6 +30,7 @@ from interfaces.http import (
     polls,
     presenters,
     quizzes,
+    recommendations,
     refunds,
     streams,
 )
@@ -73,6 +74,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(loyalty.bp)
     app.blueprint(analytics.bp)
     app.blueprint(catalog.bp)
+    app.blueprint(recommendations.bp)
     app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)

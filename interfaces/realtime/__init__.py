@@ -25,6 +25,7 @@ from interfaces.realtime.gateway import LiveStreamNamespace
 from interfaces.realtime.presence import PresenceLedger, PresenceReaper
 from interfaces.realtime.publisher import InteractionPublisher
 from interfaces.realtime.pusher import DomainPusher
+from interfaces.realtime.recommended import RecommendedProducts
 from interfaces.realtime.room_ticker import RoomTicker
 from interfaces.realtime.stream_state import StreamState
 
@@ -77,7 +78,8 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
                                  ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
                                  presence=ledger, store_status=lambda sid: _store_status(app, sid),
-                                 polls=polls, container=app.ctx.container)
+                                 polls=polls, container=app.ctx.container,
+                                 recommended=RecommendedProducts(lambda: app.ctx.container.read_db))
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(polls.run(stop), name="realtime-polls"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))

@@ -70,3 +70,5 @@ class Services:
     store_status: StatusLookup
     polls: Any = None  # interfaces.realtime.poll_push.PollRoom
     container: Any = None  # the API's composition root (infra.bootstrap.Container): its application services
+    # (show, signed-in user or None) → the first screen's ``recommended_products`` (interfaces.realtime.recommended)
+    recommended: Callable[[str, str | None], Awaitable[list[dict[str, Any]]]] | None = None

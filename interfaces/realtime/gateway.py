@@ -153,6 +153,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             screen["polls"] = await svc.polls.open_polls(s)
         if s in svc.pusher.featured:
             screen["featured_product"] = svc.pusher.featured[s]
+        screen["recommended_products"] = [] if svc.recommended is None else await svc.recommended(
+            s, None if conn.identity.anonymous else conn.identity.user_id)
         screen["you"] = {"user_id": conn.identity.user_id, "anonymous": conn.identity.anonymous,
                          "moderator": conn.streams[s].moderator}
         missed: list[tuple[str, dict[str, Any]]] = []
