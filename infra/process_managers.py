@@ -41,6 +41,7 @@ from application.group_buys import GroupBuyService
 from application.media_policy import MediaPolicy
 from application.refunds import RefundService
 from domain.errors import DomainError
+from infra import metrics
 from infra.bootstrap import Container, utc_now
 from infra.due_work import DueWork, Entry
 from infra.settings import Settings
@@ -56,9 +57,13 @@ async def _each(entries: list[Entry], act: Callable[[Entry], Awaitable[bool]], w
             continue
         seen.add(entry.aggregate_id)
         try:
-            done += bool(await act(entry))
+            acted = bool(await act(entry))
         except DomainError as exc:
             log.warning("%s %s: refused: %s", what, entry.aggregate_id, exc)
+            continue
+        done += acted
+        if acted:
+            metrics.DUE_WORK_DONE.labels(entry.kind).inc()
     return done
 
 
