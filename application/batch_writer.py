@@ -167,8 +167,10 @@ def _default_not_found(aggregate_id: UUID) -> Exception:
 
 class BatchWriter:
     def __init__(self, store: Application[UUID], *, max_batch: int = 200, window_ms: float = 2.0,
-                 conflict_retries: int = 5, max_event_bytes: int = 900_000) -> None:
+                 conflict_retries: int = 5, max_event_bytes: int = 900_000,
+                 on_batch: Callable[[int, float, int], None] | None = None) -> None:
         self._store = store
+        self._on_batch = on_batch  # (commands, seconds, events appended) of each batch: the metrics' hook
         self._max_event_bytes = max_event_bytes
         self._max_batch = max_batch
         self._window = window_ms / 1000.0
@@ -224,8 +226,9 @@ class BatchWriter:
                 except TimeoutError:
                     break
             t0 = time.perf_counter()
+            appended = 0
             try:
-                await loop.run_in_executor(self._executor, self._run_batch, items)
+                appended = await loop.run_in_executor(self._executor, self._run_batch, items)
             except Exception as exc:  # the save itself failed (database down): fail every command
                 log.exception("batch failed")
                 for it in items:
@@ -241,6 +244,8 @@ class BatchWriter:
             self.batches += 1
             self.commands += len(items)
             self._report(len(items), time.perf_counter() - t0)
+            if self._on_batch is not None:
+                self._on_batch(len(items), time.perf_counter() - t0, appended)
 
     def _report(self, size: int, seconds: float) -> None:
         """Every 10 s: commands, batches, mean batch size and time, so operators see the write path."""
@@ -258,7 +263,8 @@ class BatchWriter:
         self._next_report = now + 10.0
 
     # ---- runs in the writer thread -----------------------------------------------------------------
-    def _run_batch(self, items: list[_Item[Any]]) -> None:
+    def _run_batch(self, items: list[_Item[Any]]) -> int:
+        """The number of events appended."""
         fresh: set[UUID] = set()  # aggregates loaded from the store (not the cache) in this batch
         for attempt in range(self._retries):
             cache: dict[UUID, Aggregate] = {}
@@ -266,10 +272,11 @@ class BatchWriter:
                 self._decide(it, cache, fresh)
             changed = [a for a in cache.values() if a.pending_events]
             if not changed:
-                return
+                return 0
+            events = sum(len(a.pending_events) for a in changed)
             try:
                 self._store.save(*changed)
-                return
+                return events
             except IntegrityError:
                 # Another process saved one of these aggregates first: reload them and run the whole batch
                 # again, so a hot aggregate served by several processes still saves in batches.
@@ -283,6 +290,7 @@ class BatchWriter:
         for it in items:
             if it.outcome[0]:
                 it.outcome = (False, ConcurrentModification("the aggregate kept changing; try again"))
+        return 0
 
     def _decide(self, it: _Item[Any], cache: dict[UUID, Aggregate], fresh: set[UUID]) -> None:
         if it.future.cancelled():

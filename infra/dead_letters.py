@@ -35,6 +35,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from application.envelope import Envelope
+from infra import metrics
 from infra.settings import Settings
 from infra.store_reader import read_after
 
@@ -350,6 +351,7 @@ class ConsumerGuard:
         letter = await self._store.record(
             self.consumer, message_id=message_id, reason=reason, error=error, envelope=e, message=record.value,
             park_key=key, source=(record.topic, record.partition, record.offset))
+        metrics.DEAD_LETTERS.labels(self.consumer).inc()
         if key is not None:
             self._parked.add(key)
         self.dead_lettered += 1

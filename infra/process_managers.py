@@ -44,6 +44,7 @@ from application.polls import PollService
 from application.quizzes import QuizService
 from application.refunds import RefundService
 from domain.errors import DomainError
+from infra import metrics
 from infra.bootstrap import Container, utc_now
 from infra.due_work import DueWork, Entry
 from infra.loyalty_consumer import run_loyalty
@@ -60,9 +61,13 @@ async def _each(entries: list[Entry], act: Callable[[Entry], Awaitable[bool]], w
             continue
         seen.add(entry.aggregate_id)
         try:
-            done += bool(await act(entry))
+            acted = bool(await act(entry))
         except DomainError as exc:
             log.warning("%s %s: refused: %s", what, entry.aggregate_id, exc)
+            continue
+        done += acted
+        if acted:
+            metrics.DUE_WORK_DONE.labels(entry.kind).inc()
     return done
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
-from infra import kafka
+from infra import kafka, metrics
 from infra.dead_letters import ConsumerGuard, DeadLetterStore, DeadLetterTopic
 from infra.postgres import apply_migrations, lock_key
 from infra.projection_factory import open_projection
@@ -65,8 +65,8 @@ async def run_projection(settings: Settings, name: str, stop: asyncio.Event,
     except BaseException:
         await lock_conn.close()
         raise
-    guard = ConsumerGuard(settings, f"projection.{name}", opened.projection.apply, DeadLetterStore(lock_conn),
-                          letters, lock_conn, stop)
+    guard = ConsumerGuard(settings, f"projection.{name}", _measured(name, opened.projection.apply),
+                          DeadLetterStore(lock_conn), letters, lock_conn, stop)
     consumer = kafka.consumer(settings, group_id=group_id(settings, name), client_id=f"projection-{name}")
     key = rebuild_lock(name)
     stats = _LagStats(name)
@@ -111,6 +111,25 @@ async def run_projection(settings: Settings, name: str, stop: asyncio.Event,
                     await letters.close()
 
 
+def _measured(name: str, apply: Any) -> Any:
+    """The read model's ``apply`` with its counts and time in ``infra.metrics``; the read models that see
+    payments and the media plane's quality samples also feed the figures read off them (``LogObserver``)."""
+    observer = metrics.LogObserver() if name in ("orders", "stream_quality") else None
+    applied = metrics.PROJECTION_APPLIED.labels(name)
+    seconds = metrics.PROJECTION_APPLY_SECONDS.labels(name)
+
+    async def measured(envelopes: list[Any]) -> Any:
+        t0 = time.perf_counter()
+        result = await apply(envelopes)
+        seconds.observe(time.perf_counter() - t0)
+        applied.inc(len(envelopes))
+        if observer is not None:
+            observer.observe(envelopes)
+        return result
+
+    return measured
+
+
 class _LagStats:
     """Every 10 s: events applied and lag from when the relay (or the gateway, the media plane) sent them to
     received / applied (what operators watch)."""
@@ -130,6 +149,7 @@ class _LagStats:
         oldest = min(r.timestamp for r in records) / 1000
         self.recv.append(received - newest)
         self.done.append(applied - oldest)
+        metrics.PROJECTION_LAG_SECONDS.labels(self.name).set(max(0.0, applied - oldest))
         if time.monotonic() >= self.next:
             self.recv.sort()
             self.done.sort()

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     http_workers: int = 1
+    # Prometheus: the API serves GET /metrics on its own port; the other processes on metrics_port + an offset
+    # (relay +1, project +2, process +3, notify +4, ingest +5: infra/metrics.py). 0 = off (a laptop's default).
+    metrics_port: int = 0
     read_your_writes_timeout_s: float = 2.0
 
     # --- public URLs handed to hosts and viewers -------------------------------------------------------

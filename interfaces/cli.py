@@ -92,9 +92,18 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
+    from infra import metrics
     from infra.relay import Relay
 
-    return _run_until_signal(Relay(settings).run)
+    metrics.serve(settings.metrics_port, "relay")
+
+    def published(count: int, micros: int) -> None:
+        metrics.RELAY_PUBLISHED.inc(count)
+        metrics.RELAY_BATCH_SECONDS.observe(micros / 1e6)
+        metrics.RELAY_POSITION.set(relay.position)
+
+    relay = Relay(settings, on_batch=published)
+    return _run_until_signal(relay.run)
 
 
 def cmd_project(args: argparse.Namespace, settings: Settings) -> int:
@@ -108,6 +117,9 @@ def cmd_project(args: argparse.Namespace, settings: Settings) -> int:
         print(f"rebuilt {args.rebuild} from {n} events")
         return 0
     names = args.only or list(PROJECTIONS)
+    from infra import metrics
+
+    metrics.serve(settings.metrics_port, "project")
     return _run_until_signal(lambda stop: run_projections(settings, names, stop))
 
 
@@ -145,10 +157,13 @@ def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from infra import metrics
     from media.ingest import RtmpListen
     from media.ingest_door import IngestDoor
     from media.kafka_sink import KafkaEventSink
     from media.stream_keys_pg import PgStreamKeys
+
+    metrics.serve(settings.metrics_port, "ingest")
 
     async def main(stop: asyncio.Event) -> None:
         async with KafkaEventSink(settings) as sink:
@@ -170,8 +185,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
+    from infra import metrics
     from infra.process_managers import run_process_managers
 
+    metrics.serve(settings.metrics_port, "process")
     return _run_until_signal(lambda stop: run_process_managers(settings, stop))
 
 

@@ -57,8 +57,10 @@ def add_notify_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
+    from infra import metrics
     from infra.notifications import FileNotifier, run_notifications
 
+    metrics.serve(settings.metrics_port, "notify")
     outbox = args.outbox or Path(settings.state_dir) / "notifications.jsonl"
     notifier = FileNotifier(outbox)
 

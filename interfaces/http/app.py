@@ -26,6 +26,7 @@ from interfaces.http import (
     limits,
     loyalty,
     media,
+    metrics,
     openapi,
     polls,
     presenters,
@@ -59,6 +60,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
         app.config.PROXIES_COUNT = settings.http_proxies_count
     app.ctx.container = Container(settings)
     errors.install(app)
+    metrics.install(app)  # GET /metrics and every request timed by route
     limits.install(app, settings)  # query-string rule and rate limits, before every handler
     app.blueprint(streams.bp)
     app.blueprint(flash_sales.bp)
@@ -111,6 +113,10 @@ def serve(settings: Settings) -> None:
                 motd=False)
         return
     from sanic.worker.loader import AppLoader
+
+    from infra.metrics import prepare_multiprocess
+
+    prepare_multiprocess()  # the workers share one metrics directory (set before they start)
 
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()

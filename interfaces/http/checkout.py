@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse, json
 
 from application.checkout import CartView, Checkout, Item, Placed, cart_id_for, order_id_for, payment_id_for
 from domain.errors import DomainError
+from infra import metrics
 from infra.idempotency import request_hash
 from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
 from infra.version_waiter import CARTS, ORDERS
@@ -176,12 +177,17 @@ async def payment_callback(request: Request, payment_id: UUID, method: str) -> H
     try:
         placed = await c.checkout.payment_callback(payment_id, method, params)
     except InvalidCallback as exc:  # not what the provider sends: nothing changes
+        metrics.PAYMENT_CALLBACKS.labels(method, "invalid").inc()
         return error_response(400, "invalid_callback", {"reason": exc.message})
     except GatewayRejected as exc:  # the provider does not know the claimed payment: nothing changes
+        metrics.PAYMENT_CALLBACKS.labels(method, "refused_by_provider").inc()
         return error_response(409, "payment_provider_refused", {"reason": exc.message, "provider_code": exc.code})
     except GatewayError as exc:  # timeout / unavailable: the provider retries, and the sweep asks later
+        metrics.PAYMENT_CALLBACKS.labels(method, "provider_unavailable").inc()
         return error_response(503, "payment_provider_unavailable", {"reason": exc.message})
-    return json(_placed_reply(placed, None))
+    reply = _placed_reply(placed, None)
+    metrics.PAYMENT_CALLBACKS.labels(method, str(reply.get("payment_status") or "applied")).inc()
+    return json(reply)
 
 
 @bp.get("/orders/<order_id:uuid>")

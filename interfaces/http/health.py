@@ -42,7 +42,7 @@ async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> tuple[str, d
         return name, {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
-def _log_health(app: Sanic) -> LogHealth:
+def log_health_of(app: Sanic) -> LogHealth:
     probe: LogHealth | None = getattr(app.ctx, "log_health", None)
     if probe is None:
         probe = app.ctx.log_health = LogHealth(app.ctx.container.settings)
@@ -67,7 +67,7 @@ async def health(request: Request) -> HTTPResponse:
             _check("mongodb", lambda: c.mongo.admin.command("ping")),
             _check("kafka", lambda: _kafka(c)),
         ),
-        _log_health(request.app).report(),
+        log_health_of(request.app).report(),
     )
     results = dict(checks)
     failing = sorted(n for n, r in results.items() if not r["ok"])

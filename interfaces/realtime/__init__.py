@@ -17,6 +17,7 @@ from sanic import Sanic
 
 from application.interactions import InteractionIds
 from application.moderation import ChatModerator, ChatPolicy, ShowStaff
+from infra import metrics
 from infra.redis_store import redis_client
 from infra.settings import Settings
 from interfaces.realtime.context import Services
@@ -40,6 +41,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
                             # the budget is the host's: its http_workers processes share it
                             writes_per_s=settings.fanout_writes_per_s / max(1, settings.http_workers),
                             max_window_s=settings.fanout_max_window_ms / 1000)
+    manager.on_window = metrics.FANOUT_WINDOW.observe
     # Tokens travel in the handshake's auth payload, not in cookies, so any origin may connect.
     # async_handlers=False: one socket's events are handled one after another (other sockets are not held
     # up), so a viewer's messages reach the room in the order they were sent.
@@ -85,6 +87,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))
         tasks.append(asyncio.create_task(reaper.run(stop), name="realtime-reaper"))
+        tasks.append(asyncio.create_task(_report_metrics(namespace, ticker, manager, stop), name="realtime-metrics"))
         await namespace.limits.open()
         app.ctx.realtime_redis = redis
 
@@ -124,6 +127,33 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
                  manager.flush_max_s * 1000, manager.dropped)
 
     return sio
+
+
+async def _report_metrics(namespace: LiveStreamNamespace, ticker: RoomTicker, manager: FanoutManager,
+                          stop: asyncio.Event, every_s: float = 2.0) -> None:
+    """Socket.IO connections, sockets per show and fan-out counts into ``infra.metrics`` every ``every_s``
+    (read off the objects that keep them anyway, so the fan-out's hot path pays nothing)."""
+    shown: set[str] = set()
+    sent = {"delivered": 0, "dropped": 0}
+    while not stop.is_set():
+        signed_in = sum(1 for c in list(namespace.conns.values()) if not c.identity.anonymous)
+        metrics.SOCKETIO_CONNECTIONS.labels("signed_in").set(signed_in)
+        metrics.SOCKETIO_CONNECTIONS.labels("anonymous").set(len(namespace.conns) - signed_in)
+        local = dict(ticker.local)
+        for stream_id, n in local.items():
+            metrics.SHOW_VIEWERS.labels(stream_id).set(n)
+        for gone in shown - set(local):
+            metrics.SHOW_VIEWERS.remove(gone)
+        shown = set(local)
+        for name, counter in (("delivered", metrics.FANOUT_FRAMES), ("dropped", metrics.FANOUT_DROPPED)):
+            now = int(getattr(manager, name))
+            if now > sent[name]:
+                counter.inc(now - sent[name])
+            sent[name] = now
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every_s)
+        except TimeoutError:
+            pass
 
 
 async def _load_state(app: Sanic, aggregate_id: str, version: int) -> Any | None:

@@ -155,6 +155,7 @@ class _LocalFanout(socketio.AsyncManager):
     writes: int = 0
     flush_s: float = 0.0  # time spent writing windows (for the logs and the bench)
     flush_max_s: float = 0.0
+    on_window: Any = None  # called with the number of viewers of each window written (the metrics' hook)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -316,6 +317,8 @@ class _LocalFanout(socketio.AsyncManager):
         self.writes += writes
         self.delivered += writes * n
         self.dropped += dropped * n
+        if self.on_window is not None:
+            self.on_window(writes + dropped + len(rest))
         for sid, eio_sid in rest:
             self._write_one(sockets.get(eio_sid), frames, late.get(sid, 0) if late else 0, byte_limit)
 

@@ -28,7 +28,7 @@ import socketio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from application.envelope import Envelope, json_default
-from infra import kafka
+from infra import kafka, metrics
 from infra.settings import Settings
 from interfaces.http.presenters import money
 from interfaces.realtime import quiz_push
@@ -67,6 +67,21 @@ def _flash_sale(e: Envelope, sale: Any) -> dict[str, Any]:
                      "discount_percentage": sale.discount_percentage, "quantity": sale.quantity,
                      "available": sale.available, "end_time": sale.end_time, "status": sale.status,
                      "max_per_buyer": sale.max_per_buyer})
+
+
+def _stock_metric(event: str, body: dict[str, Any]) -> None:
+    """Flash-sale and stream stock as the room sees it (``livecommerce_stock_available``); a closed sale's
+    series is removed."""
+    if event not in ("stock_update", "flash_sale_started", "flash_sale_ended") or "available" not in body:
+        return
+    kind, ident = ("flash_sale", body["sale_id"]) if body.get("sale_id") else ("stream_product", body["product_id"])
+    if event == "flash_sale_ended" or body.get("status") in ("ended", "cancelled"):
+        try:
+            metrics.ROOM_STOCK.remove(kind, str(ident))
+        except KeyError:
+            pass
+        return
+    metrics.ROOM_STOCK.labels(kind, str(ident)).set(float(body["available"]))
 
 
 def _auction(e: Envelope, auction: Any) -> dict[str, Any]:
@@ -137,6 +152,7 @@ class DomainPusher:
         if pushed is None:
             return
         stream_id, event, payload = pushed
+        _stock_metric(event, payload)
         payload = {"stream_id": stream_id, **payload, "position": e.position,
                    "occurred_at": e.occurred_at.isoformat()}
         self._remember(stream_id, e.position, event, payload)
