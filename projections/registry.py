@@ -7,4 +7,6 @@ PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales"
                # media plane (topic "media")
                "recordings", "stream_quality",
                # hosts, followers and HOST_STATUS; stream moderators
-               "hosts", "stream_moderators")
+               "hosts", "stream_moderators",
+               # fraud detection (issue 17 part 1): the detector's signals (it opens FraudCases) and the review queue
+               "fraud_signals", "fraud_cases")
