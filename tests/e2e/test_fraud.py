@@ -48,7 +48,7 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(environments: Environments, log_dir: Path) -> Iterator[Stack]:
+def fraud_stack(environments: Environments, log_dir: Path) -> Iterator[Stack]:
     s = Stack(environments.new().model_copy(update={"http_port": free_port()}), log_dir)
     yield s
     s.stop()
@@ -60,8 +60,8 @@ def _cases(s: Stack, status: str = "all") -> list[dict[str, Any]]:
     return list(r.json()["cases"])
 
 
-def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_same_cases(stack: Stack) -> None:
-    s = stack
+def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_same_cases(fraud_stack: Stack) -> None:
+    s = fraud_stack
     made = s.http.post(f"{P}/streams", json={"title": "Eid sale", "stream_type": "flash_sale",
                                               "products": [{"product_id": SAREE, "special_price": 2500.00}]})
     assert made.status_code == 201, made.text
