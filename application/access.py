@@ -51,6 +51,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "flash_sale.cancel": OWNERS,
     "auction.create": OWNERS,
     "group_buy.create": OWNERS,
+    "poll.run": OWNERS | {"moderator"},  # open or close a poll: the show's host, vendor, moderators, admins
     "host.apply": ANY,
     "host.follow": ANY,
     "host.review": ANY,
@@ -61,6 +62,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "host.verify": frozenset({"admin"}),
     "catalog.vendors": frozenset({"admin"}),
     "catalog.products": frozenset({"vendor", "admin"}),
+    "gift.manage": frozenset({"admin"}),  # the gift catalogue (issue 14 part 3)
     "order.refund": frozenset({"vendor", "admin"}),  # a vendor: orders from their own streams
     "order.fulfil": frozenset({"vendor", "admin"}),  # fulfilment steps, return decisions: the same vendor
     "order.return": ANY,  # the order's own buyer
@@ -81,6 +83,7 @@ class Actor:
     user_id: str
     roles: frozenset[str] = field(default_factory=frozenset)
     vendor_id: str | None = None
+    name: str | None = None  # the token's display name (a gift's "from" in the room)
 
     @property
     def is_admin(self) -> bool:

@@ -15,12 +15,15 @@ from typing import Any
 from application.auctions import AuctionService
 from application.batch_writer import BatchWriter
 from application.checkout import CheckoutService
+from application.coins import CoinService
 from application.event_store import LiveCommerceStore
 from application.flash_sales import FlashSaleService
 from application.fraud_cases import FraudCaseService
 from application.fulfilment import FulfilmentService
+from application.gifts import GiftService
 from application.group_buys import GroupBuyService
 from application.hosts import HostService
+from application.polls import PollService
 from application.refunds import RefundService
 from application.streams import StreamService, StreamUrls
 from infra import test_clock
@@ -59,6 +62,9 @@ class Container:
     refunds: RefundService | None = None
     fulfilment: FulfilmentService | None = None
     fraud_cases: FraudCaseService | None = None
+    polls: PollService | None = None
+    coins: CoinService | None = None
+    gifts: GiftService | None = None
 
     async def open(self) -> None:
         s = self.settings
@@ -87,6 +93,10 @@ class Container:
         sessions = GatewaySessions(gateways_from_settings(s, self.http_client, timeout=s.payment_timeout_s),
                                    s.public_url)
         self.checkout = CheckoutService(self.writer, sessions, clock=utc_now, cart_hold_s=s.cart_hold_s)
+        self.coins = CoinService(self.writer, sessions, clock=utc_now, coin_price=s.coin_price_bdt,
+                                 callback_url=sessions.top_up_callback_url)
+        self.gifts = GiftService(self.writer, clock=utc_now, coin_price=s.coin_price_bdt,
+                                 host_share_percent=s.gift_host_share_percent)
         self.auctions = AuctionService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.group_buys = GroupBuyService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)
@@ -103,6 +113,9 @@ class Container:
         self.streams.catalogue = PgCatalogue(self.read_db, required=s.stream_products_require_catalogue)
         self.idempotency = IdempotencyStore(self.read_db, s.idempotency_ttl_hours)
         self.redis = redis_client(s.redis_url)
+        from infra.poll_tallies import RedisPollTallies
+
+        self.polls = PollService(self.writer, clock=utc_now, new_id=uuid.uuid4, tallies=RedisPollTallies(self.redis))
         self.mongo = mongo_client(s.mongo_url)
         self.versions = VersionWaiter(s.read_url)
         await self.versions.start()

@@ -15,6 +15,7 @@ from projections.analytics_pg import AnalyticsTables
 from projections.auctions_pg import AuctionsTable
 from projections.carts_pg import CartsTable
 from projections.chat_messages_mongo import ChatMessagesMongo
+from projections.coins_pg import CoinsTables
 from projections.flash_sales import FlashSalesProjection
 from projections.fraud_cases_pg import FraudCasesTable
 from projections.fraud_signals_pg import FraudSignals
@@ -22,6 +23,7 @@ from projections.group_buys_pg import GroupBuysTable
 from projections.live_streams_pg import LiveStreamsTable
 from projections.media_pg import RecordingsTable
 from projections.orders_pg import OrdersTable
+from projections.polls_redis import PollsRedis
 from projections.ports import Projection
 from projections.registry import PROJECTIONS
 from projections.stream_chat_redis import StreamChatRedis
@@ -49,6 +51,7 @@ PG_TABLES: dict[str, tuple[Callable[[PgDatabase], Projection], int]] = {
     "recordings": (RecordingsTable, 2),
     "carts": (CartsTable, 2),
     "fraud_cases": (FraudCasesTable, 2),
+    "coins": (CoinsTables, 2),
 }
 
 
@@ -62,7 +65,7 @@ def topics_of(name: str) -> tuple[str, ...]:
                    stream_metrics=StreamMetricsRedis, stream_chat=StreamChatRedis, chat_messages=ChatMessagesMongo,
                    stream_engagement=StreamEngagementMongo, hosts=HostsProjection,
                    stream_moderators=StreamModeratorsTable, stream_status=StreamStatusRedis,
-                   stream_realtime=StreamRealtimeMongo, fraud_signals=FraudSignals)
+                   stream_realtime=StreamRealtimeMongo, polls=PollsRedis, fraud_signals=FraudSignals)
     return tuple(classes[name].topics)
 
 
@@ -112,10 +115,11 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
         return await _open_hosts(settings, name)
     if name == "fraud_signals":
         return await _open_fraud_signals(settings)
-    if name == "stream_status":
+    if name in ("stream_status", "polls"):
         r = redis_client(settings.redis_url)
         await r.ping()
-        return OpenProjection(StreamStatusRedis(RedisGuard(r)), r.aclose)
+        guarded = StreamStatusRedis(RedisGuard(r)) if name == "stream_status" else PollsRedis(RedisGuard(r))
+        return OpenProjection(guarded, r.aclose)
     client = mongo_client(settings.mongo_url)
     proj = StreamRealtimeMongo(client[settings.mongo_db][COLLECTION])
     await proj.ensure_indexes()

@@ -8,6 +8,7 @@ production stack and the laptop stack differ only in values.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse, urlsplit, urlunsplit
@@ -159,6 +160,10 @@ class Settings(BaseSettings):
     # Where providers call back; default http://{http_host}:{http_port}
     api_public_url: str | None = None
     payment_timeout_s: float = 30.0
+    # Coins and gifts (issue 14 part 3, ADR 0022): the taka price of one coin when bought, and the share of a
+    # gift's coins (as taka at that price) the show's host earns.
+    coin_price_bdt: Decimal = Decimal("1.00")
+    gift_host_share_percent: Decimal = Field(default=Decimal("70"), ge=0, le=100)
     # Returns: a buyer may ask within this long after delivery (7 days; the server's clock).
     return_window_s: float = 7 * 24 * 3600.0
     # Stream products must be in the catalogue and the stream's vendor's. A product of another vendor is always

@@ -52,6 +52,8 @@ FLASH_SALES = ReadModel("flash_sales", "flash_sales")
 ORDERS = ReadModel("orders", "orders")
 HOSTS = ReadModel("hosts", "live_commerce_hosts")  # host applications and profiles
 CARTS = ReadModel("carts", "carts")
+COIN_WALLETS = ReadModel("coins", "coin_wallets")
+GIFT_CATALOGUE = ReadModel("gift_catalogue", "gift_catalogue")
 
 _Key = tuple[str, str]  # (read model, id)
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from projections import analytics_queries as aq
+from projections.coins_pg import host_gift_totals
 
 DHAKA = ZoneInfo("Asia/Dhaka")
 HOST_COLUMNS = (
@@ -88,6 +89,7 @@ async def dashboard(db: SqlReader, host: dict[str, Any], now: datetime, upcoming
         " scheduled_start_time, stream_settings FROM live_streams WHERE host_id = %s AND status = 'scheduled'"
         " ORDER BY scheduled_start_time NULLS LAST, id LIMIT %s", (user, upcoming_limit))
     rate = Decimal(str(host["commission_rate"] or 0)) / 100
+    gifts = await host_gift_totals(db, user, {"this": (this, None), "last": (last, this)})  # type: ignore[arg-type]
     pending: list[dict[str, Any]] = []
     if host["verification_status"] == "pending":
         pending.append({"type": "host_verification", "status": "pending", "submitted_at": host["created_at"]})
@@ -108,5 +110,9 @@ async def dashboard(db: SqlReader, host: dict[str, Any], now: datetime, upcoming
             "total_earnings": _money(fig.revenue * rate),
             "commission_rate": float(host["commission_rate"] or 0),
             "currency": "BDT",
+            # The host's share of the virtual gifts viewers sent to their shows (issue 14 part 3, ADR 0022).
+            "gifts": {"this_month": _money(gifts["this"]["amount"]), "last_month": _money(gifts["last"]["amount"]),
+                      "total": _money(gifts["total"]["amount"]), "gifts_received": int(gifts["total"]["gifts"]),
+                      "coins_received": int(gifts["total"]["coins"])},
         },
     }

@@ -34,12 +34,17 @@ class GatewaySessions:
     def callback_url(self, payment_id: UUID, method: str) -> str:
         return f"{self._callback_base}/api/v1/live-commerce/payments/{payment_id}/callback/{method}"
 
+    def top_up_callback_url(self, wallet_id: UUID, top_up_id: UUID, method: str) -> str:
+        return f"{self._callback_base}/api/v1/live-commerce/wallets/{wallet_id}/top-ups/{top_up_id}/callback/{method}"
+
     async def open(self, method: str, payment_id: UUID, amount: Decimal, payer: str,
-                   emi_months: int | None = None) -> tuple[str, str]:
+                   emi_months: int | None = None, *, callback_url: str | None = None) -> tuple[str, str]:
+        """``callback_url``: where the provider calls back, when not an order's payment (a coin top-up)."""
         gateway = self._gateway(method)
         common: dict[str, Any] = {
             "payment_id": str(payment_id), "amount": amount, "payer_reference": payer,
-            "callback_url": self.callback_url(payment_id, method), "idempotency_key": str(payment_id)}
+            "callback_url": callback_url or self.callback_url(payment_id, method),
+            "idempotency_key": str(payment_id)}
         if isinstance(gateway, SslCommerzGateway):
             created = await gateway.create(**common, emi_months=emi_months if method == "emi" else None)
         else:

@@ -17,6 +17,7 @@ from interfaces.http import (
     auctions,
     catalog,
     checkout,
+    coins,
     errors,
     flash_sales,
     fraud,
@@ -26,6 +27,7 @@ from interfaces.http import (
     limits,
     media,
     openapi,
+    polls,
     presenters,
     refunds,
     streams,
@@ -64,6 +66,8 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(fulfilment.bp)
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
+    app.blueprint(polls.bp)
+    app.blueprint(coins.bp)
     app.blueprint(analytics.bp)
     app.blueprint(catalog.bp)
     app.blueprint(media.bp)

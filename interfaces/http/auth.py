@@ -61,7 +61,7 @@ def authenticate(request: Request) -> Actor:
     roles = frozenset(r for r in identity.roles if r in ROLES) | {"viewer"}
     vendor = identity.vendor_id or (identity.user_id if "vendor" in roles else None)
     return Actor(user_id=str(UUID(identity.user_id)), roles=roles,
-                 vendor_id=str(UUID(vendor)) if vendor else None)
+                 vendor_id=str(UUID(vendor)) if vendor else None, name=identity.name)
 
 
 def refusal(exc: DomainError) -> HTTPResponse:

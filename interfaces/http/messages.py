@@ -1,5 +1,8 @@
 """Error messages in English and Bangla, keyed by the stable error code. The code is the contract."""
 
+from interfaces.http.coin_messages import COIN_MESSAGES
+from interfaces.http.game_messages import POLL_MESSAGES
+
 MESSAGES: dict[str, tuple[str, str]] = {
     "validation_failed": ("The request has invalid fields.", "অনুরোধে ভুল তথ্য আছে।"),
     "invalid_json": ("The request body is not valid JSON.", "অনুরোধের বডি সঠিক JSON নয়।"),
@@ -197,6 +200,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_fraud_decision": ("The decision must be clear or confirm.",
                                "সিদ্ধান্ত clear অথবা confirm হতে হবে।"),
 }
+MESSAGES.update(POLL_MESSAGES)
+MESSAGES.update(COIN_MESSAGES)
 
 
 def message(code: str) -> tuple[str, str]:

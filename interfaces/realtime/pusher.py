@@ -31,6 +31,7 @@ from application.envelope import Envelope, json_default
 from infra import kafka
 from infra.settings import Settings
 from interfaces.http.presenters import money
+from interfaces.realtime.gifts import gift_received
 from interfaces.realtime.room_ticker import chat_room_of, room_of
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class DomainPusher:
         self.featured: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.ready = asyncio.Event()
         self.pushed = 0
+        self.polls: Callable[[Envelope], tuple[str, str, dict[str, Any]] | None] | None = None  # PollRoom.pushed
 
     async def run(self, stop: asyncio.Event) -> None:
         await kafka.ensure_topics(self._s)
@@ -157,6 +159,8 @@ class DomainPusher:
 
     async def _map(self, e: Envelope) -> tuple[str, str, dict[str, Any]] | None:
         t = e.type
+        if t == "CoinWallet.GiftSent":
+            return gift_received(e)
         if t == "LiveStream.ProductFeatured":
             sid = str(e.aggregate_id)
             product = await self._featured(sid, e.payload["product_id"])
@@ -165,6 +169,8 @@ class DomainPusher:
             if len(self.featured) > 10_000:
                 self.featured.popitem(last=False)
             return sid, "product_featured", {"product": product}
+        if t.startswith("Poll.") and e.stream_id and self.polls is not None:
+            return self.polls(e)
         if t in STATUS_EVENTS:
             sid = str(e.aggregate_id)
             if STATUS_EVENTS[t] != "live":

@@ -273,7 +273,9 @@ def test_followers_reviews_schedule_and_the_dashboard(world: World, t: dict[str,
 
     d = wait_until(dashboard, what="dashboard figures")
     assert d["earnings_summary"] == {"this_month": 17000.0, "last_month": 0.0, "total_earnings": 17000.0,
-                                     "commission_rate": 10.0, "currency": "BDT"}
+                                     "commission_rate": 10.0, "currency": "BDT",
+                                     "gifts": {"this_month": 0.0, "last_month": 0.0, "total": 0.0,
+                                               "gifts_received": 0, "coins_received": 0}}
     assert d["performance_summary"]["total_streams"] >= 1 and d["pending_approvals"] == []
     assert d["host_info"]["availability"]["weekly_schedule"] == week
     upcoming = next(s for s in d["upcoming_streams"] if s["id"] == planned["id"])
