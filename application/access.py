@@ -71,6 +71,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "host.suspend": frozenset({"admin"}),
     "host.reinstate": frozenset({"admin"}),
     "host.commission": frozenset({"admin"}),
+    "fraud.review": frozenset({"admin"}),  # the fraud review queue and its decisions (issue 17)
 }
 # What an assigned moderator needs for each stream action they may take.
 MODERATOR_PERMISSION = {"stream.end": "end_stream", "stream.feature": "feature_products"}

@@ -25,6 +25,7 @@ from uuid import UUID
 from application.access import Actor, get_optional, refuse, require_role
 from application.batch_writer import BatchWriter, UnitOfWork
 from application.checkout import OrderNotFound, payment_id_for
+from application.fraud_cases import shipping_hold
 from application.refunds import record_refund
 from domain.fulfilment import RETURN_WINDOW
 from domain.live_stream import LiveStream
@@ -108,6 +109,8 @@ class FulfilmentService:
             order = _order(uow, order_id)
             _seller(uow, actor, order)
             payment = _payment(uow, order)
+            if status == "shipped" and order.fulfilment_stage != "shipped":
+                shipping_hold(uow, order_id)  # an open (or confirmed) fraud case holds the parcel (issue 17)
             if (status == "delivered" and order.payment_method == "cod" and order.status == "pending_payment"
                     and order.fulfilment_stage == "shipped"):
                 payment.handle_callback(provider_txn_id=f"cash:{order_id}", status="completed", now=now,

@@ -19,6 +19,7 @@ from application.checkout import CheckoutService
 from application.coins import CoinService
 from application.event_store import LiveCommerceStore
 from application.flash_sales import FlashSaleService
+from application.fraud_cases import FraudCaseService
 from application.fulfilment import FulfilmentService
 from application.gifts import GiftService
 from application.group_buys import GroupBuyService
@@ -73,6 +74,7 @@ class Container:
     tokens: TokenVerifier | None = None
     refunds: RefundService | None = None
     fulfilment: FulfilmentService | None = None
+    fraud_cases: FraudCaseService | None = None
     polls: PollService | None = None
     coins: CoinService | None = None
     gifts: GiftService | None = None
@@ -124,6 +126,7 @@ class Container:
         self.checkout.refunds = self.refunds  # the automatic refund of an expired hold goes out at once
         self.fulfilment = FulfilmentService(self.writer, clock=utc_now,
                                             return_window=timedelta(seconds=s.return_window_s))
+        self.fraud_cases = FraudCaseService(self.writer, clock=utc_now)
         from infra.catalog import PgCatalogue
 
         self.streams.catalogue = PgCatalogue(self.read_db, required=s.stream_products_require_catalogue)

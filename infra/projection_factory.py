@@ -17,6 +17,8 @@ from projections.carts_pg import CartsTable
 from projections.chat_messages_mongo import ChatMessagesMongo
 from projections.coins_pg import CoinsTables
 from projections.flash_sales import FlashSalesProjection
+from projections.fraud_cases_pg import FraudCasesTable
+from projections.fraud_signals_pg import FraudSignals
 from projections.group_buys_pg import GroupBuysTable
 from projections.live_streams_pg import LiveStreamsTable
 from projections.media_pg import RecordingsTable
@@ -49,6 +51,7 @@ PG_TABLES: dict[str, tuple[Callable[[PgDatabase], Projection], int]] = {
     "analytics": (AnalyticsTables, 2),
     "recordings": (RecordingsTable, 2),
     "carts": (CartsTable, 2),
+    "fraud_cases": (FraudCasesTable, 2),
     "coins": (CoinsTables, 2),
     "recommendations": (RecommendationsTables, 2),
 }
@@ -64,7 +67,7 @@ def topics_of(name: str) -> tuple[str, ...]:
                    stream_metrics=StreamMetricsRedis, stream_chat=StreamChatRedis, chat_messages=ChatMessagesMongo,
                    stream_engagement=StreamEngagementMongo, hosts=HostsProjection,
                    stream_moderators=StreamModeratorsTable, stream_status=StreamStatusRedis,
-                   stream_realtime=StreamRealtimeMongo, polls=PollsRedis)
+                   stream_realtime=StreamRealtimeMongo, polls=PollsRedis, fraud_signals=FraudSignals)
     return tuple(classes[name].topics)
 
 
@@ -112,6 +115,8 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
         return await _open_interactions_mongo(settings, name)
     if name in ("hosts", "stream_moderators"):
         return await _open_hosts(settings, name)
+    if name == "fraud_signals":
+        return await _open_fraud_signals(settings)
     if name in ("stream_status", "polls"):
         r = redis_client(settings.redis_url)
         await r.ping()
@@ -157,3 +162,29 @@ async def _open_hosts(settings: Settings, name: str) -> OpenProjection:
         await r.aclose()
 
     return OpenProjection(HostsProjection(db, RedisGuard(r)), close_both)
+
+
+async def _open_fraud_signals(settings: Settings) -> OpenProjection:
+    """The detector writes its decisions as FraudCase commands: it needs the event store's writer too."""
+    import asyncio
+
+    from application.batch_writer import BatchWriter
+    from application.event_store import LiveCommerceStore
+    from application.fraud_cases import FraudCaseService
+    from infra.bootstrap import utc_now
+    from infra.postgres import ensure_event_store
+
+    db = await _read_db(settings, 2)
+    await asyncio.to_thread(ensure_event_store, settings.postgres_url,
+                            lambda: LiveCommerceStore(settings.eventsourcing_env()))
+    store = await asyncio.to_thread(LiveCommerceStore, settings.eventsourcing_env(create_tables=False))
+    writer = BatchWriter(store, max_event_bytes=settings.max_event_bytes)
+    await writer.start()
+    cases = FraudCaseService(writer, clock=utc_now)
+
+    async def close() -> None:
+        await writer.stop()
+        await db.close()
+        await asyncio.to_thread(store.close)
+
+    return OpenProjection(FraudSignals(db, cases.suspect), close)

@@ -8,6 +8,8 @@ PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales"
                "recordings", "stream_quality",
                # hosts, followers and HOST_STATUS; stream moderators
                "hosts", "stream_moderators",
+               # fraud detection (issue 17 part 1): the detector's signals (it opens FraudCases) and the review queue
+               "fraud_signals", "fraud_cases",
                # gamification (issue 14)
                "polls",
                # coin wallets, gifts sent, hosts' gift earnings, the gift catalogue (issue 14 part 3)

@@ -20,6 +20,7 @@ from interfaces.http import (
     coins,
     errors,
     flash_sales,
+    fraud,
     fulfilment,
     group_buys,
     health,
@@ -80,6 +81,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
+    app.blueprint(fraud.bp)
 
     # HLS playlists and segments from the media root (a CDN origin in production).
     settings.media_root.mkdir(parents=True, exist_ok=True)

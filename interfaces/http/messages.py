@@ -189,6 +189,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "request_timeout": ("The request took too long to arrive.", "অনুরোধটি পৌঁছাতে অনেক সময় লেগেছে।"),
     "rate_limited": ("Too many requests; please slow down and retry shortly.",
                      "অনেক বেশি অনুরোধ; একটু থেমে কিছুক্ষণ পরে আবার চেষ্টা করুন।"),
+    # fraud review (issue 17 part 1, ADR 0023)
+    "fraud_review_pending": ("This order is held for a fraud review: it ships once an admin clears it.",
+                             "এই অর্ডারটি জালিয়াতি যাচাইয়ের জন্য আটকে আছে: অ্যাডমিন অনুমোদন দিলে পাঠানো হবে।"),
+    "fraud_confirmed": ("Fraud was confirmed on this order: it is not shipped.",
+                        "এই অর্ডারে জালিয়াতি নিশ্চিত হয়েছে: এটি পাঠানো হবে না।"),
+    "fraud_case_not_found": ("The fraud case does not exist.", "জালিয়াতির কেসটি পাওয়া যায়নি।"),
+    "fraud_case_already_decided": ("The fraud case was already decided the other way.",
+                                   "জালিয়াতির কেসটির সিদ্ধান্ত আগেই অন্যভাবে নেওয়া হয়েছে।"),
+    "invalid_fraud_decision": ("The decision must be clear or confirm.",
+                               "সিদ্ধান্ত clear অথবা confirm হতে হবে।"),
 }
 MESSAGES.update(POLL_MESSAGES)
 MESSAGES.update(COIN_MESSAGES)

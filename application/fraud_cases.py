@@ -1,0 +1,94 @@
+"""Fraud cases (issue 17 part 1): the detector opens them, admins decide them, fulfilment asks them.
+
+``suspect`` is the detector's command (``projections.fraud_signals_pg``): the case id comes from the subject, so
+asking again (a redelivered event, a rebuild by replay) finds the case and writes nothing. ``decide`` is the
+admin's: clear (the order ships) or confirm (it never ships). ``shipping_hold`` is what the fulfilment write
+path calls with its unit of work: it loads the order's case from the event store, never from a read model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from application.access import Actor, get_optional, refuse
+from application.batch_writer import BatchWriter, UnitOfWork
+from domain.fraud_case import FraudCase, FraudCaseNotFound, case_id_for
+
+
+@dataclass(frozen=True)
+class Suspicion:
+    """What the detector decided about one subject (a case is opened from it)."""
+
+    kind: str
+    subject_id: str
+    score: float
+    reasons: tuple[str, ...]
+    order_id: str | None = None
+    buyer_id: str | None = None
+    features: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def case_id(self) -> UUID:
+        return case_id_for(self.kind, self.subject_id)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case_id: UUID
+    status: str
+    decision: str | None
+    version: int
+    changed: bool
+
+
+def shipping_hold(uow: UnitOfWork, order_id: UUID) -> None:
+    """Refuse shipping an order whose fraud case is open or confirmed (``FraudReviewPending`` /
+    ``FraudConfirmed``); an order without a case, or with a cleared one, ships. The case is read as stored now:
+    the detector opens it from another process."""
+    case_id = case_id_for("order", str(order_id))
+    if uow.find(case_id) is None:
+        return
+    case: FraudCase = uow.current(case_id)  # the admin may have decided it in another process
+    case.check_shipping()
+
+
+class FraudCaseService:
+    def __init__(self, writer: BatchWriter, *, clock: Callable[[], datetime]) -> None:
+        self._writer = writer
+        self._clock = clock
+
+    async def suspect(self, s: Suspicion) -> CaseView:
+        """Open the case unless it exists (then it is answered as it is)."""
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> CaseView:
+            known: FraudCase | None = get_optional(uow, s.case_id)
+            if known is not None:
+                return CaseView(known.id, known.status, known.decision, known.version, False)
+            case = FraudCase.suspect(now=now, kind=s.kind, subject_id=s.subject_id, score=s.score,
+                                     reasons=list(s.reasons), order_id=s.order_id, buyer_id=s.buyer_id,
+                                     features=s.features)
+            uow.add(case)
+            return CaseView(case.id, case.status, None, case.version, True)
+
+        return await self._writer.submit(decide)
+
+    async def decide(self, case_id: UUID, *, decision: str, note: str | None, actor: Actor) -> CaseView:
+        if not actor.is_admin:
+            raise refuse("fraud.decide", "only an admin decides a fraud case")
+        now = self._clock()
+
+        def decide(uow: UnitOfWork) -> CaseView:
+            case: FraudCase = uow.get(case_id)
+            changed = case.decide(decision=decision, admin_id=actor.user_id, now=now, note=note)
+            return CaseView(case.id, case.status, case.decision, case.version, changed)
+
+        return await self._writer.submit(decide, not_found=_missing)
+
+
+def _missing(case_id: UUID) -> Exception:
+    return FraudCaseNotFound("no such fraud case", case_id=str(case_id))

@@ -1,0 +1,136 @@
+"""Fraud detection over the real stack (issue 17 part 1): relay, the detector and review-queue projections and
+the API as child processes; a ring of cash-on-delivery orders on one phone opens cases, an open case holds the
+parcel until an admin decides, and a rebuild of both read models by replay gives the same cases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.settings import Settings
+from tests.conftest import Environments
+from tests.support import Proc, auth, free_port, wait_until
+
+P = "/api/v1/live-commerce"
+SAREE = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
+RING_PHONE = "01955500011"
+
+
+class Stack:
+    def __init__(self, env: Settings, log_dir: Path) -> None:
+        self.env, self.log_dir = env, log_dir
+        self.procs = [Proc(env, "relay", log_dir=log_dir),
+                      Proc(env, "project", "--only", "fraud_signals", "--only", "fraud_cases", "--only", "orders",
+                           log_dir=log_dir), Proc(env, "api", log_dir=log_dir)]
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30, headers=auth(env))
+
+        def up() -> bool:
+            try:
+                return self.http.get("/health").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout=60, what="API")
+        self.procs[1].wait_for_output("projection fraud_signals pid", timeout=60)
+
+    def buyer(self, user: str) -> dict[str, str]:
+        return auth(self.env, "viewer", user)
+
+    def stop(self) -> None:
+        self.http.close()
+        for p in self.procs:
+            p.stop()
+
+
+@pytest.fixture(scope="module")
+def fraud_stack(environments: Environments, log_dir: Path) -> Iterator[Stack]:
+    s = Stack(environments.new().model_copy(update={"http_port": free_port()}), log_dir)
+    yield s
+    s.stop()
+
+
+def _cases(s: Stack, status: str = "all") -> list[dict[str, Any]]:
+    r = s.http.get(f"{P}/admin/fraud/cases", params={"status": status})
+    assert r.status_code == 200, r.text
+    return list(r.json()["cases"])
+
+
+def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_same_cases(fraud_stack: Stack) -> None:
+    s = fraud_stack
+    made = s.http.post(f"{P}/streams", json={"title": "Eid sale", "stream_type": "flash_sale",
+                                              "products": [{"product_id": SAREE, "special_price": 2500.00}]})
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+
+    def cod(user: str, phone: str, key: str) -> str:
+        r = s.http.post(f"{P}/checkout/instant", headers={**s.buyer(user), "Idempotency-Key": key}, json={
+            "stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1}], "payment_method": "cod",
+            "phone": phone, "shipping_address": {"city": "Dhaka"}})
+        assert r.status_code == 201, r.text
+        return str(r.json()["order_id"])
+
+    honest = cod(str(uuid.uuid4()), "01711223344", "honest")
+    ring = [cod(str(uuid.uuid4()), RING_PHONE, f"ring-{i}") for i in range(5)]
+
+    def flagged() -> list[dict[str, Any]] | None:
+        open_ = {c["order_id"]: c for c in _cases(s, "open")}
+        return [open_[o] for o in ring[3:]] if all(o in open_ for o in ring[3:]) else None
+
+    held = wait_until(flagged, timeout=60, what="the detector to open cases on the ring's orders")
+    assert all(c["subject"] == {"kind": "order", "id": c["order_id"]} for c in held)
+    assert all("purchase_velocity_phone" in c["reasons"] and 0.5 <= c["score"] <= 1 for c in held)
+    assert held[-1]["features"]["phone_orders_24h"] == 5 and held[-1]["features"]["is_cod"] == 1
+    assert not any(c["order_id"] in (honest, ring[0]) for c in _cases(s))  # the first orders look ordinary
+    viewer = s.http.get(f"{P}/admin/fraud/cases", headers=s.buyer(str(uuid.uuid4())))
+    assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "not_permitted"
+
+    def step(order: str, status: str) -> httpx.Response:
+        body: dict[str, Any] = {"status": status}
+        if status == "shipped":
+            body |= {"courier": "Pathao", "tracking_id": f"PTH-{order[:6]}"}
+        return s.http.post(f"{P}/orders/{order}/fulfilment", json=body)
+
+    cleared, confirmed = held[0], held[1]
+    for case in (cleared, confirmed):
+        assert step(case["order_id"], "packed").status_code == 200
+        refused = step(case["order_id"], "shipped")
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "fraud_review_pending"
+        assert refused.json()["error"]["message_bn"]
+    assert step(honest, "packed").status_code == 200 and step(honest, "shipped").status_code == 200
+
+    ok = s.http.post(f"{P}/admin/fraud/cases/{cleared['case_id']}/decision", json={"decision": "clear",
+                                                                                   "note": "called the buyer"})
+    assert ok.status_code == 200 and ok.json() | {} == {"case_id": cleared["case_id"], "status": "cleared",
+                                                         "decision": "clear", "version": 2, "changed": True}
+    shipped = step(cleared["order_id"], "shipped")
+    assert shipped.status_code == 200 and shipped.json()["status"] == "shipped"
+
+    no = s.http.post(f"{P}/admin/fraud/cases/{confirmed['case_id']}/decision", json={"decision": "confirm"})
+    assert no.status_code == 200 and no.json()["status"] == "confirmed"
+    again = s.http.post(f"{P}/admin/fraud/cases/{confirmed['case_id']}/decision", json={"decision": "confirm"})
+    assert again.status_code == 200 and again.json()["changed"] is False and again.json()["version"] == 2
+    other = s.http.post(f"{P}/admin/fraud/cases/{confirmed['case_id']}/decision", json={"decision": "clear"})
+    assert other.status_code == 409 and other.json()["error"]["code"] == "fraud_case_already_decided"
+    never = step(confirmed["order_id"], "shipped")
+    assert never.status_code == 409 and never.json()["error"]["code"] == "fraud_confirmed"
+    bad = s.http.post(f"{P}/admin/fraud/cases/{confirmed['case_id']}/decision", json={"decision": "maybe"})
+    assert bad.status_code == 422
+    missing = s.http.post(f"{P}/admin/fraud/cases/{uuid.uuid4()}/decision", json={"decision": "clear"})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "fraud_case_not_found"
+
+    one = s.http.get(f"{P}/admin/fraud/cases/{cleared['case_id']}", params={"min_version": 2})
+    assert one.status_code == 200 and one.json()["status"] == "cleared" and one.json()["note"] == "called the buyer"
+    wait_until(lambda: {c["status"] for c in _cases(s) if c["case_id"] == confirmed["case_id"]} == {"confirmed"},
+               timeout=30, what="the decision in the review queue")
+    before = _cases(s)
+    for name in ("fraud_signals", "fraud_cases"):
+        rebuild = Proc(s.env, "project", "--rebuild", name, "--no-progress", log_dir=s.log_dir,
+                       name=f"rebuild-{name}")
+        assert rebuild.popen.wait(120) == 0, rebuild.output()
+    assert _cases(s) == before  # the same cases, statuses and versions: nothing new was written
