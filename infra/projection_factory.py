@@ -15,6 +15,7 @@ from projections.analytics_pg import AnalyticsTables
 from projections.auctions_pg import AuctionsTable
 from projections.carts_pg import CartsTable
 from projections.chat_messages_mongo import ChatMessagesMongo
+from projections.engagement_pg import EngagementTables
 from projections.flash_sales import FlashSalesProjection
 from projections.group_buys_pg import GroupBuysTable
 from projections.live_streams_pg import LiveStreamsTable
@@ -46,6 +47,7 @@ PG_TABLES: dict[str, tuple[Callable[[PgDatabase], Projection], int]] = {
     "analytics": (AnalyticsTables, 2),
     "recordings": (RecordingsTable, 2),
     "carts": (CartsTable, 2),
+    "engagement": (EngagementTables, 2),
 }
 
 

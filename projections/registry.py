@@ -7,4 +7,6 @@ PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales"
                # media plane (topic "media")
                "recordings", "stream_quality",
                # hosts, followers and HOST_STATUS; stream moderators
-               "hosts", "stream_moderators")
+               "hosts", "stream_moderators",
+               # the engagement optimizer's minutes, chat themes and suggestions (ADR 0025)
+               "engagement")

@@ -17,6 +17,7 @@ from interfaces.http import (
     auctions,
     catalog,
     checkout,
+    engagement,
     errors,
     flash_sales,
     fulfilment,
@@ -64,6 +65,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
     app.blueprint(analytics.bp)
+    app.blueprint(engagement.bp)
     app.blueprint(catalog.bp)
     app.blueprint(media.bp)
     app.blueprint(health.bp)
