@@ -39,7 +39,7 @@ class Rules:
     window: int = 5  # previous minutes a minute is compared with
     dip_ratio: float = 0.5
     min_base: float = 0.5  # interactions per viewer a minute below which there is nothing to dip from
-    peak_ratio: float = 2.0
+    peak_ratio: float = 3.0
     min_intents: int = 3
     question_min: int = 3
 
