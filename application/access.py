@@ -51,6 +51,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "flash_sale.cancel": OWNERS,
     "auction.create": OWNERS,
     "group_buy.create": OWNERS,
+    "poll.run": OWNERS | {"moderator"},  # open or close a poll: the show's host, vendor, moderators, admins
     "host.apply": ANY,
     "host.follow": ANY,
     "host.review": ANY,

@@ -30,9 +30,10 @@ GROUP_BUY = "group_buy"  # group buy: settle at the deadline
 CART = "cart"  # live cart: give its units back at its deadline (expires_at, moved by every add)
 PAYMENT = "payment"  # payment: open since due_at (data: method, provider_txn_id)
 REFUND = "refund"  # payment, item = refund id: requested at due_at, not yet confirmed nor refused
+POLL_CLOSE = "poll_close"  # poll: close at closes_at (or with its show)
 SHOW_CLOSED = "show_closed"  # stream: ended or cancelled at due_at (deals created after it close at once)
 
-CLOSE_WITH_SHOW = (SALE_START, SALE_END, AUCTION_CLOSE, GROUP_BUY)  # what a show's end makes due
+CLOSE_WITH_SHOW = (SALE_START, SALE_END, AUCTION_CLOSE, GROUP_BUY, POLL_CLOSE)  # what a show's end makes due
 MANUAL_METHODS = ("cod",)  # paid in cash on delivery: no provider session to time out
 
 
@@ -112,6 +113,11 @@ def plan(e: Envelope) -> list[Change]:
             return [Due(GROUP_BUY, agg, _at(d["deadline"]), stream_id=_stream(d))]
         case "GroupBuy.Unlocked" | "GroupBuy.Failed":
             return [Done(GROUP_BUY, agg)]
+        # ---- polls ---------------------------------------------------------------------------------------
+        case "Poll.Opened":
+            return [Due(POLL_CLOSE, agg, _at(d["closes_at"]), stream_id=_stream(d))]
+        case "Poll.Closed":
+            return [Done(POLL_CLOSE, agg)]
         # ---- live carts ---------------------------------------------------------------------------------
         case "Cart.ItemAdded":
             return [Due(CART, agg, _at(d["expires_at"]))] if d.get("expires_at") else []

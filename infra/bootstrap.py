@@ -20,6 +20,7 @@ from application.flash_sales import FlashSaleService
 from application.fulfilment import FulfilmentService
 from application.group_buys import GroupBuyService
 from application.hosts import HostService
+from application.polls import PollService
 from application.refunds import RefundService
 from application.streams import StreamService, StreamUrls
 from infra import test_clock
@@ -57,6 +58,7 @@ class Container:
     tokens: TokenVerifier | None = None
     refunds: RefundService | None = None
     fulfilment: FulfilmentService | None = None
+    polls: PollService | None = None
 
     async def open(self) -> None:
         s = self.settings
@@ -100,6 +102,9 @@ class Container:
         self.streams.catalogue = PgCatalogue(self.read_db, required=s.stream_products_require_catalogue)
         self.idempotency = IdempotencyStore(self.read_db, s.idempotency_ttl_hours)
         self.redis = redis_client(s.redis_url)
+        from infra.poll_tallies import RedisPollTallies
+
+        self.polls = PollService(self.writer, clock=utc_now, new_id=uuid.uuid4, tallies=RedisPollTallies(self.redis))
         self.mongo = mongo_client(s.mongo_url)
         self.versions = VersionWaiter(s.read_url)
         await self.versions.start()

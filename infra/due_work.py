@@ -34,7 +34,8 @@ from infra.store_reader import CHANNEL, read_after
 log = logging.getLogger(__name__)
 POSITION = "due-work"
 # Kinds whose due_at is the moment to act (payments and refunds wait a setting's time after theirs).
-TIMED = (dw.SALE_START, dw.SALE_END, dw.HOLD, dw.AUCTION_CLOSE, dw.AUCTION_PAYMENT, dw.GROUP_BUY, dw.CART)
+TIMED = (dw.SALE_START, dw.SALE_END, dw.HOLD, dw.AUCTION_CLOSE, dw.AUCTION_PAYMENT, dw.GROUP_BUY, dw.CART,
+         dw.POLL_CLOSE)
 
 _UPSERT = """
 INSERT INTO due_work AS w (kind, aggregate_id, item, due_at, stream_id, show_ended, data, position)

@@ -39,6 +39,7 @@ from application.envelope import Envelope
 from application.flash_sales import FlashSaleService
 from application.group_buys import GroupBuyService
 from application.media_policy import MediaPolicy
+from application.polls import PollService
 from application.refunds import RefundService
 from domain.errors import DomainError
 from infra.bootstrap import Container, utc_now
@@ -145,6 +146,21 @@ class GroupBuySettler:
             return await self._groups.settle_due(e.aggregate_id, show_ended=e.show_ended) is not None
 
         return await _each(await self._due.due((dw.GROUP_BUY,), self._clock()), act, "group buy")
+
+
+class PollCloser:
+    """A poll closes at its deadline (or when its show ends first), with its final results."""
+
+    def __init__(self, due: DueWork, polls: PollService, clock: Callable[[], datetime] = utc_now) -> None:
+        self._due = due
+        self._polls = polls
+        self._clock = clock
+
+    async def sweep_once(self) -> int:
+        async def act(e: Entry) -> bool:
+            return await self._polls.close_due(e.aggregate_id, show_ended=e.show_ended) is not None
+
+        return await _each(await self._due.due((dw.POLL_CLOSE,), self._clock()), act, "poll")
 
 
 class CartExpiry:
@@ -311,7 +327,7 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     container = Container(settings)
     await container.open()
     assert container.flash_sales and container.checkout and container.auctions and container.group_buys
-    assert container.refunds is not None and container.writer and container.streams
+    assert container.refunds is not None and container.writer and container.streams and container.polls
     due = DueWork(settings)
     await due.open()
     payments = PaymentReconciler(due, container.checkout, after_s=settings.payment_reconcile_after_s,
@@ -323,6 +339,7 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
         ("auctions", AuctionCloser(due, container.auctions).sweep_once),
         ("group buys", GroupBuySettler(due, container.group_buys).sweep_once),
         ("live carts", CartExpiry(due, container.checkout).sweep_once),
+        ("polls", PollCloser(due, container.polls).sweep_once),
         ("payments", payments.sweep_once), ("refunds", refunds.sweep_once)], interval=settings.sweep_interval_s)
     policy = asyncio.create_task(run_media_policy(
         settings, MediaPolicy(container.writer, container.streams, clock=utc_now,

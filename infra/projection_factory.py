@@ -21,6 +21,7 @@ from projections.group_buys_pg import GroupBuysTable
 from projections.live_streams_pg import LiveStreamsTable
 from projections.media_pg import RecordingsTable
 from projections.orders_pg import OrdersTable
+from projections.polls_redis import PollsRedis
 from projections.ports import Projection
 from projections.registry import PROJECTIONS
 from projections.stream_chat_redis import StreamChatRedis
@@ -61,7 +62,7 @@ def topics_of(name: str) -> tuple[str, ...]:
                    stream_metrics=StreamMetricsRedis, stream_chat=StreamChatRedis, chat_messages=ChatMessagesMongo,
                    stream_engagement=StreamEngagementMongo, hosts=HostsProjection,
                    stream_moderators=StreamModeratorsTable, stream_status=StreamStatusRedis,
-                   stream_realtime=StreamRealtimeMongo)
+                   stream_realtime=StreamRealtimeMongo, polls=PollsRedis)
     return tuple(classes[name].topics)
 
 
@@ -109,10 +110,11 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
         return await _open_interactions_mongo(settings, name)
     if name in ("hosts", "stream_moderators"):
         return await _open_hosts(settings, name)
-    if name == "stream_status":
+    if name in ("stream_status", "polls"):
         r = redis_client(settings.redis_url)
         await r.ping()
-        return OpenProjection(StreamStatusRedis(RedisGuard(r)), r.aclose)
+        guarded = StreamStatusRedis(RedisGuard(r)) if name == "stream_status" else PollsRedis(RedisGuard(r))
+        return OpenProjection(guarded, r.aclose)
     client = mongo_client(settings.mongo_url)
     proj = StreamRealtimeMongo(client[settings.mongo_db][COLLECTION])
     await proj.ensure_indexes()

@@ -8,5 +8,7 @@ PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales"
                "recordings", "stream_quality",
                # hosts, followers and HOST_STATUS; stream moderators
                "hosts", "stream_moderators",
+               # gamification (issue 14)
+               "polls",
                # the engagement optimizer's minutes, chat themes and suggestions (ADR 0025)
                "engagement")

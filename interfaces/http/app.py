@@ -26,6 +26,7 @@ from interfaces.http import (
     limits,
     media,
     openapi,
+    polls,
     presenters,
     refunds,
     streams,
@@ -64,6 +65,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(fulfilment.bp)
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
+    app.blueprint(polls.bp)
     app.blueprint(analytics.bp)
     app.blueprint(engagement.bp)
     app.blueprint(catalog.bp)

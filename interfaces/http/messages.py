@@ -1,5 +1,7 @@
 """Error messages in English and Bangla, keyed by the stable error code. The code is the contract."""
 
+from interfaces.http.game_messages import POLL_MESSAGES
+
 MESSAGES: dict[str, tuple[str, str]] = {
     "validation_failed": ("The request has invalid fields.", "অনুরোধে ভুল তথ্য আছে।"),
     "invalid_json": ("The request body is not valid JSON.", "অনুরোধের বডি সঠিক JSON নয়।"),
@@ -187,6 +189,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rate_limited": ("Too many requests; please slow down and retry shortly.",
                      "অনেক বেশি অনুরোধ; একটু থেমে কিছুক্ষণ পরে আবার চেষ্টা করুন।"),
 }
+MESSAGES.update(POLL_MESSAGES)
 
 
 def message(code: str) -> tuple[str, str]:

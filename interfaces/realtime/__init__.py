@@ -67,10 +67,19 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         moderator = ChatModerator(ChatPolicy(max_length=settings.chat_max_length))
         ledger = PresenceLedger(redis, ids.origin)
         reaper = PresenceReaper(redis, publisher, ids.origin, reannounce=namespace.reannounce)
+        from infra.poll_tallies import RedisPollTallies
+        from interfaces.realtime.poll_push import PollRoom
+
+        polls = PollRoom(redis, sio, settings.realtime_namespace, RedisPollTallies(redis),
+                         rooms=lambda: list(ticker.local), service=lambda: app.ctx.container.polls,
+                         fps=settings.fanout_max_fps)
+        pusher.polls = polls.pushed
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
                                  ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
-                                 presence=ledger, store_status=lambda sid: _store_status(app, sid))
+                                 presence=ledger, store_status=lambda sid: _store_status(app, sid),
+                                 polls=polls)
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
+        tasks.append(asyncio.create_task(polls.run(stop), name="realtime-polls"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))
         tasks.append(asyncio.create_task(reaper.run(stop), name="realtime-reaper"))

@@ -68,3 +68,4 @@ class Services:
     staff: StaffLookup
     presence: PresenceLedger
     store_status: StatusLookup
+    polls: Any = None  # interfaces.realtime.poll_push.PollRoom

@@ -21,7 +21,7 @@ from application import interactions as it
 from application.moderation import STAFF_ROLES
 from infra.settings import Settings
 from infra.tokens import Identity, InvalidToken, TokenVerifier
-from interfaces.realtime import actions
+from interfaces.realtime import actions, poll_push
 from interfaces.realtime.context import Conn, Joined, Refused, Services, utc_now
 from interfaces.realtime.limits import RealtimeLimits
 from interfaces.realtime.messages import error_body
@@ -51,6 +51,7 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "react": lambda sid, c, p: actions.react(self._svc, sid, c, p),
             "purchase_intent": lambda sid, c, p: actions.purchase_intent(self._svc, sid, c, p),
             "moderate": lambda sid, c, p: actions.moderate(self._svc, sid, c, p),
+            "poll_vote": lambda sid, c, p: poll_push.poll_vote(self._svc, sid, c, p),
         }
 
     @property
@@ -150,6 +151,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if status is not None:  # what admitted this viewer, when the status key had not caught up with it
             screen["status"] = status
         screen["viewer_count"] = await svc.ticker.total(s)
+        if svc.polls is not None:
+            screen["polls"] = await svc.polls.open_polls(s)
         if s in svc.pusher.featured:
             screen["featured_product"] = svc.pusher.featured[s]
         screen["you"] = {"user_id": conn.identity.user_id, "anonymous": conn.identity.anonymous,

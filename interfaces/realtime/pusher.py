@@ -96,6 +96,7 @@ class DomainPusher:
         self.featured: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.ready = asyncio.Event()
         self.pushed = 0
+        self.polls: Callable[[Envelope], tuple[str, str, dict[str, Any]] | None] | None = None  # PollRoom.pushed
 
     async def run(self, stop: asyncio.Event) -> None:
         await kafka.ensure_topics(self._s)
@@ -170,6 +171,8 @@ class DomainPusher:
             if len(self.featured) > 10_000:
                 self.featured.popitem(last=False)
             return sid, "product_featured", {"product": product}
+        if t.startswith("Poll.") and e.stream_id and self.polls is not None:
+            return self.polls(e)
         if t in STATUS_EVENTS:
             sid = str(e.aggregate_id)
             if STATUS_EVENTS[t] != "live":
