@@ -387,6 +387,7 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
         settings, MediaPolicy(container.writer, container.streams, clock=utc_now,
                               silence_s=settings.media_silence_s), stop))
     loyalty = asyncio.create_task(run_loyalty(settings, container.loyalty, stop))
+    advisor = asyncio.create_task(_engagement_advisor(settings, container, stop))
     await house.pass_once()
     print(f"process managers ready at position {due.position}", flush=True)
     try:
@@ -394,9 +395,20 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
             await due.wait(house.seconds_to_next())
             await house.pass_once()
     finally:
-        for task in (policy, loyalty):
+        for task in (policy, loyalty, advisor):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await due.close()
         await container.close()
+
+
+async def _engagement_advisor(settings: Settings, container: Container, stop: asyncio.Event) -> None:
+    from application.engagement_service import EngagementService
+    from infra.engagement_advisor import EngagementAdvisor, run_engagement_advisor
+
+    assert container.writer is not None and container.read_db is not None
+    advisor = EngagementAdvisor(container.read_db, EngagementService(container.writer, clock=utc_now),
+                                clock=utc_now, grace_s=settings.engagement_grace_s,
+                                sentiment_every_s=settings.engagement_sentiment_every_s)
+    await run_engagement_advisor(advisor, stop, settings.engagement_tick_s)

@@ -16,6 +16,7 @@ from projections.auctions_pg import AuctionsTable
 from projections.carts_pg import CartsTable
 from projections.chat_messages_mongo import ChatMessagesMongo
 from projections.coins_pg import CoinsTables
+from projections.engagement_pg import EngagementTables
 from projections.flash_sales import FlashSalesProjection
 from projections.fraud_cases_pg import FraudCasesTable
 from projections.fraud_signals_pg import FraudSignals
@@ -54,6 +55,7 @@ PG_TABLES: dict[str, tuple[Callable[[PgDatabase], Projection], int]] = {
     "fraud_cases": (FraudCasesTable, 2),
     "coins": (CoinsTables, 2),
     "recommendations": (RecommendationsTables, 2),
+    "engagement": (EngagementTables, 2),
 }
 
 

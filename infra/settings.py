@@ -186,6 +186,11 @@ class Settings(BaseSettings):
     loyalty_expiry_s: float = 365 * 86_400.0
     # Process managers (livecommerce process): hold expiry and payment reconciliation.
     sweep_interval_s: float = 2.0
+    # The engagement advisor (ADR 0025): how often it looks, how long after a minute's end it decides on it,
+    # and how often at most a show's chat mood is recorded and pushed to its host.
+    engagement_tick_s: float = 1.0
+    engagement_grace_s: float = 2.0
+    engagement_sentiment_every_s: float = 3.0
     media_silence_s: float = 15.0  # a live show without media events this long: its video is interrupted
     payment_reconcile_after_s: float = 120.0
     payment_session_timeout_s: float = 900.0

@@ -15,4 +15,6 @@ PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales"
                # coin wallets, gifts sent, hosts' gift earnings, the gift catalogue (issue 14 part 3)
                "coins",
                # what the recommenders rank from (purchases, carts, intents, shows, follows, watches)
-               "recommendations")
+               "recommendations",
+               # the engagement optimizer's minutes, chat themes and suggestions (ADR 0025)
+               "engagement")

@@ -27,6 +27,7 @@ from interfaces.http.presenters import iso, money, rate
 from interfaces.http.schemas import Body
 from projections import host_queries as hq
 from projections.analytics_queries import Figures, Reader, follower_counts, host_streams, stream_analytics, total
+from projections.engagement_queries import sentiment_section
 from projections.stream_moderators_pg import moderators_of
 
 bp = Blueprint("analytics", url_prefix="/api/v1/live-commerce")
@@ -105,6 +106,7 @@ async def show_analytics(request: Request, stream_id: UUID) -> HTTPResponse:
         return error_response(404, "stream_not_found", {"stream_id": sid})
     try:
         d = await _timed(request, lambda db: stream_analytics(db, sid))
+        d.update(await _timed(request, lambda db: sentiment_section(db, sid)))  # chat mood (ADR 0025)
     except AnalyticsTimeout:
         return _refused_timeout()
     revenue = sees_revenue(actor, host_id=row["host_id"], vendor_id=row["vendor_id"])

@@ -18,6 +18,7 @@ from interfaces.http import (
     catalog,
     checkout,
     coins,
+    engagement,
     errors,
     flash_sales,
     fraud,
@@ -76,6 +77,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(quizzes.bp)
     app.blueprint(loyalty.bp)
     app.blueprint(analytics.bp)
+    app.blueprint(engagement.bp)
     app.blueprint(catalog.bp)
     app.blueprint(recommendations.bp)
     app.blueprint(media.bp)

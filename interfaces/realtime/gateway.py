@@ -27,6 +27,7 @@ from interfaces.realtime.limits import RealtimeLimits
 from interfaces.realtime.messages import error_body
 from interfaces.realtime.room_ticker import chat_batch_room_of, chat_room_of, room_of
 from interfaces.realtime.schemas import SCHEMAS, JoinStream, LeaveStream, Payload, field_errors
+from interfaces.realtime.staff import staff_room_of
 
 log = logging.getLogger(__name__)
 MAX_STREAMS_PER_SOCKET = 5
@@ -141,6 +142,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await svc.sio.enter_room(sid, room_of(s), namespace=self.namespace)
             chat = chat_batch_room_of(s) if p.chat_batch else chat_room_of(s)
             await svc.sio.enter_room(sid, chat, namespace=self.namespace)
+            if moderator:  # the host's and moderators' own events (interfaces.realtime.staff)
+                await svc.sio.enter_room(sid, staff_room_of(s), namespace=self.namespace)
             info = p.viewer_info
             conn.streams[s] = Joined(time.monotonic(), info.device_type, info.location, moderator)
             svc.ticker.joined(s)
@@ -197,7 +200,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         assert isinstance(p, LeaveStream)
         if p.stream_id not in conn.streams:
             raise Refused("not_in_stream")
-        for room in (room_of(p.stream_id), chat_room_of(p.stream_id), chat_batch_room_of(p.stream_id)):
+        for room in (room_of(p.stream_id), chat_room_of(p.stream_id), chat_batch_room_of(p.stream_id),
+                     staff_room_of(p.stream_id)):
             await self._svc.sio.leave_room(sid, room, namespace=self.namespace)
         self._left(sid, conn, p.stream_id)
         return {"ok": True, "stream_id": p.stream_id}

@@ -34,6 +34,7 @@ from interfaces.http.presenters import money
 from interfaces.realtime import quiz_push
 from interfaces.realtime.gifts import gift_received
 from interfaces.realtime.room_ticker import chat_room_of, room_of
+from interfaces.realtime.staff import staff_push
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,10 @@ class DomainPusher:
             self.since = e.position
         if e.type == "Order.Paid":
             await self._payment_confirmed(e)
+            return
+        staff = staff_push(e)
+        if staff is not None:  # the host's and moderators' eyes only (ADR 0025)
+            await self._sio.emit(staff[1], _plain(staff[2]), room=staff[0], namespace=self._ns, ignore_queue=True)
             return
         pushed = await self._map(e)
         if pushed is None:
