@@ -133,7 +133,8 @@ class Browser:
     def wait_text(self, css: str, predicate: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
         return self.wait(lambda: (t := self.text(css)) and predicate(t) and t, what, timeout)  # type: ignore[no-any-return]
 
-    def wait(self, predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    def wait(self, predicate: Callable[[], Any], what: str, timeout: float = 20.0,
+             why: Callable[[], Any] | None = None) -> Any:
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:
@@ -145,7 +146,8 @@ class Browser:
                 if last:
                     return last
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what} (last: {last!r}); console:\n{self.console()}")
+        detail = why() if why is not None else ""
+        raise AssertionError(f"timed out waiting for {what} (last: {last!r}) {detail}; console:\n{self.console()}")
 
     def console(self) -> str:
         try:
