@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench._env import drop, fresh_settings
+from infra.settings import Settings
 from tests.support import Proc, free_port, token
 from tests.web.browser import FAST_3G, MOBILE, Browser
 from tests.web.seed import flash_sale, seed_show
@@ -52,14 +53,17 @@ def visit(b: Browser, url: str) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--url", help="a running server's watch page (e.g. the dev stack's); else one is started")
     args = ap.parse_args()
+    if args.url:
+        measure(args.url, token(Settings(), "viewer"), args.runs)
+        return
     port = free_port()
     env = fresh_settings(http_port=port, playback_base_url=f"http://127.0.0.1:{port}/hls", allow_dev_jwt_secret=True)
     logs = Path(tempfile.mkdtemp(prefix="web-bench-"))
     procs = [Proc(env, name, log_dir=logs, name=f"bench-{name}") for name in ("relay", "project")]
     api = Proc(env, "api", log_dir=logs, name="bench-api")
     procs.append(api)
-    b = None
     try:
         api.wait_for_output("realtime pusher ready", timeout=120)
         base = f"http://127.0.0.1:{port}"
@@ -69,12 +73,20 @@ def main() -> None:
 
         seeded = seed_show(base, tok)
         flash_sale(base, tok, seeded, quantity=50, seconds=3600)
-        url = f"{base}/watch/{seeded.stream_id}"
-        b = Browser(*MOBILE)
-        b.open(url, token=tok("viewer"), lang="bn")
+        measure(f"{base}/watch/{seeded.stream_id}", tok("viewer"), args.runs)
+    finally:
+        for p in procs:
+            p.stop()
+        drop(env)
+
+
+def measure(url: str, viewer_token: str, runs: int) -> None:
+    b = Browser(*MOBILE)
+    try:
+        b.open(url, token=viewer_token, lang="bn")
         visit(b, url)  # warm the server (first requests compile templates, open pools)
         results: dict[str, list[dict[str, float]]] = {"unthrottled": [], "fast3g_first": [], "fast3g_repeat": []}
-        for _ in range(args.runs):
+        for _ in range(runs):
             b.throttle(None)
             b.cdp("Network.clearBrowserCache")
             results["unthrottled"].append(visit(b, url))
@@ -93,11 +105,7 @@ def main() -> None:
             print(f"{name:>14}: interactive median {statistics.median(t):.0f} ms (runs: "
                   f"{', '.join(f'{x:.0f}' for x in t)}), transferred {statistics.median(kb):.1f} KB")
     finally:
-        if b is not None:
-            b.quit()
-        for p in procs:
-            p.stop()
-        drop(env)
+        b.quit()
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ def seed_show(base_url: str, token: Callable[..., str], *, title: str = "Eid sar
         "title": title, "title_bn": title_bn, "stream_type": "product_demo", "category": category, "language": "bn",
         "vendor_id": vendor, "products": [
             {"product_id": pid, "special_price": price, "limited_quantity": qty, "display_order": i,
-             "discount_percentage": 20} for i, (pid, (_, _, price, qty)) in enumerate(zip(pids, PRODUCTS, strict=True))]}))
+             "discount_percentage": 20}
+            for i, (pid, (_, _, price, qty)) in enumerate(zip(pids, PRODUCTS, strict=True))]}))
     sid = str(created["id"])
     seeded = Seeded(sid, vendor, host_user, str(profile), pids, {})
     if start:

@@ -24,7 +24,8 @@ BN_DIGITS = "০১২৩৪৫৬৭৮৯"
 SHOTS = os.environ.get("LIVECOMMERCE_SCREENSHOTS")
 VIDEO_STATE = ("const v = document.getElementById('video'); return {state: document.body.dataset.video, "
                "src: v.currentSrc, ready: v.readyState, network: v.networkState, error: v.error && v.error.message, "
-               "buffered: v.buffered.length && v.buffered.end(0), text: document.getElementById('video-state').textContent}")
+               "buffered: v.buffered.length && v.buffered.end(0), "
+               "text: document.getElementById('video-state').textContent}")
 
 
 @pytest.fixture(scope="module")
