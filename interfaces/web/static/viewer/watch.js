@@ -1,0 +1,219 @@
+// GET /watch/:stream_id — one show: video, chat, reactions, viewer count, the featured product, flash sales,
+// auctions, group buys, checkout and the order's status; a replay of the recording once the show ended.
+// Everything from docs/api.md and the /live-stream namespace; Socket.IO reconnects and resumes without a reload.
+import { startPage } from '/static/common/page.js';
+import { api } from '/static/common/api.js';
+import { t, lang, num, taka, errorText } from '/static/common/i18n.js';
+import { h, fill, toast } from '/static/common/dom.js';
+import { getToken, signInUrl } from '/static/common/auth.js';
+import { live as connect } from '/static/common/socket.js';
+import { play } from '/static/viewer/player.js';
+import { Chat, toApiError } from '/static/viewer/chat.js';
+import { Catalogue, Featured, Cart, FlashSales } from '/static/viewer/commerce.js';
+import { Checkout, OrderStatus } from '/static/viewer/checkout.js';
+import { Auctions, GroupBuys } from '/static/viewer/deals.js';
+
+const $ = (id) => document.getElementById(id);
+const streamId = location.pathname.split('/')[2];
+const params = new URLSearchParams(location.search);
+const REACTIONS = [['heart', '❤️'], ['like', '👍'], ['fire', '🔥'], ['clap', '👏'], ['wow', '😮'], ['haha', '😂']];
+
+const ctx = {
+  streamId,
+  stream: null,
+  products: new Map(),
+  catalogue: new Catalogue(),
+  live: null,
+  requireSignIn() {
+    if (getToken()) return true;
+    location.assign(signInUrl());
+    return false;
+  },
+};
+
+function showHead() {
+  const s = ctx.stream;
+  if (!s) return;
+  const title = (lang === 'bn' && s.title_bn) || s.title;
+  $('show-title').textContent = title;
+  document.title = title + ' · ' + t('app.name');
+  $('host-name').textContent = (s.host && s.host.name) || '';
+  $('follow').hidden = !(s.host && s.host.profile_id);
+  $('live-badge').hidden = s.status !== 'live';
+}
+
+function viewers(n) {
+  ctx.viewers = n;
+  $('viewer-count-n').textContent = num(n);
+  $('viewer-count').setAttribute('aria-label', t('show.viewers_label', { n }));
+}
+
+function videoState(state) {
+  const box = $('video-state');
+  box.hidden = state === 'playing';
+  const key = { waiting: ctx.stream && ctx.stream.status === 'scheduled' ? 'watch.not_started' : 'watch.waiting',
+    buffering: 'watch.buffering', tap_to_play: 'watch.tap_to_play', unsupported: 'watch.unsupported',
+    ended: 'watch.ended' }[state];
+  if (key) box.textContent = t(key);
+  document.body.dataset.video = state;
+}
+
+function burst(counts) {
+  const box = $('bursts');
+  for (const [type, n] of Object.entries(counts || {})) {
+    const emoji = (REACTIONS.find(([k]) => k === type) || [null, '❤️'])[1];
+    const el = h('span', { class: 'burst' }, emoji + (n > 1 ? ' ' + num(n) : ''));
+    box.append(el);
+    setTimeout(() => el.remove(), 2000);
+  }
+}
+
+async function follow(button) {
+  if (!ctx.requireSignIn()) return;
+  button.disabled = true;
+  try {
+    await api(`/hosts/${ctx.stream.host.profile_id}/follow`, { method: 'POST' });
+    button.textContent = t('watch.following');
+  } catch (err) {
+    button.disabled = false;
+    toast(errorText(err), 'error');
+  }
+}
+
+function replay() {
+  // The recording of an ended show (GET /hls/:id/recording.m3u8) and what was sold in it.
+  const box = $('replay');
+  box.hidden = false;
+  fill(box, h('h2', {}, t('replay.title')),
+    h('ul', { class: 'replay-products' }, [...ctx.products.values()].map((p) =>
+      h('li', {}, h('b', {}, ctx.catalogue.name(p.product_id)), ' · ', h('span', {}, taka(p.special_price))))));
+}
+
+// Asked at once, beside the page's messages: on a 3G round trip of half a second, every request that waits for
+// another costs that much more before the page is usable.
+const streamAsked = api(`/streams/${streamId}`);
+const dealsAsked = api(`/streams/${streamId}/deals`).catch(() => null);
+streamAsked.catch(() => {});
+
+async function load(featured) {
+  ctx.stream = await streamAsked;
+  for (const p of ctx.stream.featured_products || []) ctx.products.set(p.product_id, p);
+  // Names and pictures fill in when they come; their room is reserved, so nothing moves.
+  ctx.catalogue.load([...ctx.products.keys()].slice(0, 30)).then(() => featured.render());
+  showHead();
+  viewers(ctx.stream.current_viewers || 0);
+}
+
+function wire(featured, flash, auctions, groups, chat) {
+  const on = (event, fn) => ctx.live.on(event, (body) => {
+    if (!body || (body.stream_id && body.stream_id !== streamId)) return;
+    fn(body);
+  });
+  on('stream_state', (screen) => {
+    chat.state(screen);
+    if (screen.viewer_count != null) viewers(screen.viewer_count);
+    if (screen.featured_product) featured.set(screen.featured_product);
+    if (screen.status && ctx.stream) {
+      ctx.stream.status = screen.status;
+      showHead();
+    }
+  });
+  on('viewer_count_update', (b) => viewers(b.count));
+  on('new_message', (m) => chat.add(m));
+  on('new_messages', (b) => b.messages.forEach((m) => chat.add(m)));
+  on('message_deleted', (b) => chat.remove(b.message_id));
+  on('message_pinned', (b) => chat.pin(b.message));
+  on('moderation', (b) => chat.notice(b));
+  on('reaction_burst', (b) => burst(b.counts));
+  on('product_featured', (b) => featured.set(b.product));
+  on('flash_sale_started', (b) => flash.started(b));
+  on('flash_sale_ended', (b) => flash.ended(b));
+  on('stock_update', (b) => (b.sale_id ? flash.stock(b) : featured.stock(b)));
+  for (const e of ['new_bid', 'auction_extended', 'auction_closed']) on(e, (b) => auctions.update(b));
+  on('stream_status', (b) => {
+    ctx.stream.status = b.status;
+    showHead();
+    if (b.status !== 'live') videoState('ended');
+  });
+  ctx.live.on('error', (err) => {
+    if (err && err.event === 'send_message') chat.showError(toApiError(err));
+  });
+}
+
+async function main() {
+  await startPage({ rerender: () => { showHead(); featured.render(); flash.render(); auctions.render(); groups.render(); } });
+  const featured = new Featured($('featured'), ctx);
+  const flash = new FlashSales($('flash-sales'), ctx);
+  const auctions = new Auctions($('auctions'), ctx);
+  const groups = new GroupBuys($('group-buys'), ctx);
+  const order = new OrderStatus($('order'));
+  ctx.cart = new Cart($('cart-button'), ctx);
+  ctx.checkout = new Checkout({ streamId, onOrder: (o) => { order.show(o); ctx.cart.load(); } });
+  featured.render();
+  fill($('reactions'), REACTIONS.map(([type, emoji]) => h('button', { type: 'button', class: 'react', dataset: { reaction: type },
+    'aria-label': t(`reaction.${type}`), onclick: () => react(type) }, emoji)));
+  $('follow').addEventListener('click', (e) => follow(e.currentTarget));
+  $('unmute').addEventListener('click', (e) => {
+    const v = $('video');
+    v.muted = false;
+    v.play().catch(() => {});
+    e.currentTarget.hidden = true;
+  });
+  try {
+    await load(featured);
+  } catch (err) {
+    videoState('unsupported');
+    $('video-state').textContent = errorText(err);
+    document.body.dataset.ready = 'error';
+    return;
+  }
+  const ended = ['ended', 'cancelled'].includes(ctx.stream.status);
+  if (ended) {
+    play($('video'), `/hls/${streamId}/recording.m3u8`, { onState: videoState, live: false });
+    replay();
+    document.body.dataset.ready = 'true';
+    return;
+  }
+  ctx.live = connect({
+    streamId,
+    onStatus: (s) => {
+      $('conn-state').textContent = s === 'connected' ? '' : t('watch.reconnecting');
+      document.body.dataset.socket = s;
+    },
+    onResync: () => { flash.load().catch(() => {}); groups.refresh(); },
+  });
+  const chat = new Chat($('chat'), { streamId, live: ctx.live, canWrite: !!getToken(),
+    onSignIn: () => !getToken() && ctx.requireSignIn() });
+  wire(featured, flash, auctions, groups, chat);
+  const featuredId = ctx.stream.featured_product_id;
+  if (featuredId && ctx.products.has(featuredId)) featured.set(ctx.products.get(featuredId));
+  await flash.load(dealsAsked).catch(() => {});
+  if (getToken()) ctx.cart.load();
+  if (params.get('auction')) auctions.add(params.get('auction'));
+  if (params.get('group_buy')) groups.add(params.get('group_buy'));
+  document.body.dataset.ready = 'true';
+  performance.mark('lc-interactive');
+  const url = ctx.stream.stream_url || `/hls/${streamId}/master.m3u8`;
+  play($('video'), url, { onState: videoState });
+  setInterval(() => groups.refresh(), 5000);
+}
+
+// Layout shifts not caused by the user (what CLS counts), summed for the tests and the bench.
+window.__cls = 0;
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
+  }).observe({ type: 'layout-shift', buffered: true });
+} catch {
+  /* not in this browser */
+}
+
+function react(type) {
+  if (!ctx.requireSignIn()) return;
+  ctx.live.call('react', { stream_id: streamId, reaction_type: type }).then((ack) => {
+    if (ack && !ack.ok) toast(errorText(toApiError(ack.error)), 'error');
+  });
+  burst({ [type]: 1 });
+}
+
+main();

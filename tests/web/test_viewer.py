@@ -1,0 +1,175 @@
+"""The viewer app in real Chromium against the real stack (every process of ``livecommerce run`` with the RTMP
+door), a host publishing with ffmpeg: the video plays, chat goes from one browser to another, a buyer buys in a
+flash sale and both pages see the stock drop, Bangla mode writes Bangla numerals, the sign-in page signs in.
+
+Set ``LIVECOMMERCE_SCREENSHOTS=docs/screenshots`` to save the README's screenshots while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Environments
+from tests.e2e.journeys import Show, show_settings
+from tests.support import Proc, free_port
+from tests.web.browser import DESKTOP, MOBILE, Browser
+from tests.web.seed import Seeded, flash_sale, publish, seed_show, wait_for_video
+
+BN_DIGITS = "০১২৩৪৫৬৭৮৯"
+SHOTS = os.environ.get("LIVECOMMERCE_SCREENSHOTS")
+VIDEO_STATE = ("const v = document.getElementById('video'); return {state: document.body.dataset.video, "
+               "src: v.currentSrc, ready: v.readyState, network: v.networkState, error: v.error && v.error.message, "
+               "buffered: v.buffered.length && v.buffered.end(0), "
+               "text: document.getElementById('video-state').textContent}")
+
+
+@pytest.fixture(scope="module")
+def web(environments: Environments, log_dir: Path) -> Iterator[Show]:
+    api_port = free_port()
+    env, sandbox = show_settings(environments, http_port=api_port,
+                                 rtmp_base_url=f"rtmp://127.0.0.1:{free_port()}/live",
+                                 playback_base_url=f"http://127.0.0.1:{api_port}/hls")
+    s = Show(env, log_dir, sandbox)
+    s.procs["ingest"] = Proc(env, "ingest", log_dir=log_dir, name="web-ingest")
+    s.procs["ingest"].wait_for_output("ingest ready on rtmp://", timeout=60)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def on_air(web: Show) -> Iterator[Seeded]:
+    seeded = seed_show(web.url, web.token)
+    publish(seeded, seconds=240)
+    wait_for_video(web.url, seeded.stream_id, timeout=120)
+    yield seeded
+    if seeded.publisher is not None:
+        seeded.publisher.kill()
+        seeded.publisher.wait(10)
+
+
+def shot(b: Browser, name: str) -> None:
+    if SHOTS:
+        b.screenshot(Path(SHOTS) / f"{name}-{b.size[0]}x{b.size[1]}.png")
+
+
+def ready(b: Browser) -> None:
+    b.wait(lambda: b.js("document.body.dataset.ready") == "true", "the page to be ready", 60)
+
+
+def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded,
+                                               chromium: Callable[..., Browser]) -> None:
+    sid = on_air.stream_id
+    buyer = chromium(*MOBILE)
+    other = chromium(*DESKTOP)
+    buyer.open(f"{web.url}/watch/{sid}", token=_named(web, "Rahim"), lang="en")
+    other.open(f"{web.url}/watch/{sid}", token=_named(web, "Karim"), lang="bn")
+    ready(buyer)
+    ready(other)
+
+    # The video plays: hls.js on the show's master playlist, currentTime moving forward.
+    first = buyer.wait(lambda: (t := buyer.js("document.getElementById('video').currentTime")) > 0.5 and t,
+                       "the video to play", 150, why=lambda: buyer.js(VIDEO_STATE))
+    buyer.wait(lambda: buyer.js("document.getElementById('video').currentTime") > first + 1.0,
+               "the video's currentTime to advance", 30)
+    assert buyer.js("document.getElementById('video').paused") is False
+    # The featured product with its price in taka; in Bangla mode the same in Bangla numerals.
+    assert buyer.text("#featured-name") == "Jamdani saree"
+    assert buyer.text("#featured-price") == "৳4,500"
+    assert other.text("#featured-name") == "জামদানি শাড়ি"
+    assert other.text("#featured-price") == "৳৪,৫০০"
+    assert other.text("#featured-stock") == "আর ২৫টি বাকি"
+    other.wait(lambda: all(c in BN_DIGITS for c in other.text("#viewer-count-n")) and other.text("#viewer-count-n"),
+               "the viewer count in Bangla numerals")
+    assert other.text("#show-title") == "ঈদ শাড়ি লাইভ"
+
+    # Chat: typed in one browser, seen in the other; a refused message shows the server's reason.
+    say(buyer, "Is the saree pure cotton?")
+    other.wait_text("#chat-list", lambda t: "Is the saree pure cotton?" in t, "the chat message in the other browser")
+    assert "Rahim" in other.text("#chat-list")
+    buyer.type("#chat-input", "cheaper at www.spam-shop.xyz")
+    buyer.click("#chat-send")
+    buyer.wait_text("#chat-error", lambda t: "Links are not allowed" in t, "the moderation refusal")
+    assert "spam-shop" not in other.text("#chat-list")
+
+    # A flash sale starts while both watch: it appears on both pages with its countdown and stock.
+    sale = flash_sale(web.url, web.token, on_air, quantity=5, seconds=600)
+    sel = f"[data-sale-id='{sale}'] .flash-stock"
+    buyer.wait_text(sel, lambda t: t == "Only 5 left", "the flash sale on the buyer's page")
+    other.wait_text(sel, lambda t: t == "মাত্র ৫টি বাকি", "the flash sale on the other page, in Bangla")
+    assert buyer.text(f"[data-sale-id='{sale}'] .flash-price") == "৳1,999"
+    assert other.text(f"[data-sale-id='{sale}'] .flash-price") == "৳১,৯৯৯"
+    countdown = buyer.text(f"[data-sale-id='{sale}'] .countdown")
+    assert re.fullmatch(r"(9|10):\d\d", countdown), countdown
+    shot(buyer, "watch")
+    shot(other, "watch-bn")
+
+    # The buyer grabs one: a hold, the checkout sheet, cash on delivery with a phone; both pages see 4 left.
+    buyer.click(f"[data-sale-id='{sale}'] .flash-buy")
+    buyer.wait_for("#checkout[open]")
+    for field, value in (("name", "Rahim Uddin"), ("phone", "01712345678"), ("address", "House 12, Road 5"),
+                         ("city", "Dhaka")):
+        buyer.type(f"#co-{field}", value)
+    buyer.click("#checkout input[value='cod']")
+    shot(buyer, "checkout")
+    buyer.click("#checkout-submit")
+    buyer.wait_text("#order-status", lambda t: "Order placed" in t, "the order's status")
+    assert "৳1,999" in buyer.text("#order-status")
+    buyer.wait_text(sel, lambda t: t == "Only 4 left", "the stock drop on the buyer's page")
+    other.wait_text(sel, lambda t: t == "মাত্র ৪টি বাকি", "the stock drop on the other page")
+    # The room's payment confirmation (cash on delivery counts as placed) reaches the other browser's chat.
+    other.wait_text("#chat-list", lambda t: "R***" in t, "the payment confirmation in chat", timeout=30)
+    shot(buyer, "order")
+    # No layout shift while chat scrolls: the chat box keeps its size with many more messages.
+    box = other.js("return document.getElementById('chat').getBoundingClientRect().height")
+    other.js("window.__cls = 0; return 0")
+    for i in range(12):
+        say(buyer, f"message {i}")
+    other.wait_text("#chat-list", lambda t: "message 11" in t, "twelve more messages")
+    assert other.js("return document.getElementById('chat').getBoundingClientRect().height") == box
+    assert other.js("return window.__cls || 0") < 0.1
+
+
+def test_home_and_sign_in(web: Show, on_air: Seeded, chromium: Callable[..., Browser]) -> None:
+    b = chromium(*MOBILE)
+    b.open(f"{web.url}/signin", token=None, lang="en")
+    b.wait_for("#dev:not([hidden])")
+    b.type("#dev-name", "Rina")
+    b.click("#dev-submit")
+    b.wait(lambda: b.driver.current_url.rstrip("/") == web.url, "back on the home page", 30)
+    ready(b)
+    claims = b.js("return JSON.parse(atob(localStorage.getItem('lc.token').split('.')[1]"
+                  ".replace(/-/g,'+').replace(/_/g,'/')))")
+    assert claims["name"] == "Rina" and claims["roles"] == ["viewer"]
+    card = b.wait_for(f"#live-list [data-stream-id='{on_air.stream_id}']")
+    assert "Eid saree live" in card.text and "Nusrat Jahan" in card.text
+    assert [c.text for c in b.finds("#categories .chip")][:2] == ["All", "fashion"]
+    shot(b, "home")
+    b.open(f"{web.url}/", token=b.js("return localStorage.getItem('lc.token')"), lang="bn")
+    ready(b)
+    card = b.wait_for(f"#live-list [data-stream-id='{on_air.stream_id}']")
+    assert "ঈদ শাড়ি লাইভ" in card.text and "লাইভ" in card.text
+    viewers = b.find(f"#live-list [data-stream-id='{on_air.stream_id}'] .viewers").text
+    assert all(c in BN_DIGITS for c in viewers.replace("👁", "").strip()), viewers
+    shot(b, "home-bn")
+    b.click("#sign-out")
+    b.wait_for("#sign-in")
+    assert b.js("localStorage.getItem('lc.token')") is None
+
+
+def say(b: Browser, text: str) -> None:
+    b.type("#chat-input", text)
+    b.click("#chat-send")
+    b.wait(lambda: b.find("#chat-input").get_attribute("value") == "", f"{text!r} sent")
+
+
+def _named(web: Show, name: str) -> str:
+    import uuid
+
+    from infra.tokens import issue_token
+
+    return issue_token(web.env, str(uuid.uuid4()), ["viewer"], name=name)
