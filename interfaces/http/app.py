@@ -16,6 +16,7 @@ from interfaces.http import (
     analytics,
     auctions,
     catalog,
+    catalog_browse,
     checkout,
     errors,
     flash_sales,
@@ -65,6 +66,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(group_buys.bp)
     app.blueprint(analytics.bp)
     app.blueprint(catalog.bp)
+    app.blueprint(catalog_browse.bp)
     app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
