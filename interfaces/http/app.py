@@ -32,6 +32,7 @@ from interfaces.http import (
 )
 from interfaces.http import hosts as host_routes
 from interfaces.realtime import attach as attach_realtime
+from interfaces.web import bp as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
+    app.blueprint(web_pages)  # the web app: pages, static files, dev sign-in (ADR 0026)
 
     # HLS playlists and segments from the media root (a CDN origin in production).
     settings.media_root.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "এই Idempotency-Key আগে অন্য একটি অনুরোধে ব্যবহার করা হয়েছে।"),
     "sign_in_required": ("Sign in first: this needs a bearer token.", "আগে সাইন ইন করুন: এর জন্য একটি টোকেন লাগবে।"),
     "invalid_token": ("The sign-in token is invalid or has expired.", "সাইন-ইন টোকেনটি সঠিক নয় বা মেয়াদ শেষ।"),
+    "dev_sign_in_disabled": ("Development sign-in is off on this server: sign in with your identity provider.",
+                             "এই সার্ভারে ডেভেলপমেন্ট সাইন-ইন বন্ধ: আপনার আইডেন্টিটি প্রোভাইডার দিয়ে সাইন ইন করুন।"),
     "price_changed": ("The price changed; please review the current price.",
                       "দাম পরিবর্তন হয়েছে; অনুগ্রহ করে বর্তমান দাম দেখে নিন।"),
     "order_not_found": ("The order does not exist.", "অর্ডারটি পাওয়া যায়নি।"),

@@ -1,0 +1,3 @@
+import { startPage } from '/static/common/page.js';
+
+await startPage();
