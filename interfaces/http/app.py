@@ -33,6 +33,7 @@ from interfaces.http import (
 from interfaces.http import hosts as host_routes
 from interfaces.realtime import attach as attach_realtime
 from interfaces.web import bp as web_pages
+from interfaces.web.studio import bp as web_studio
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
     app.blueprint(web_pages)  # the web app: pages, static files, dev sign-in (ADR 0026)
+    app.blueprint(web_studio)  # the host studio and the admin console (ADR 0027)
 
     # HLS playlists and segments from the media root (a CDN origin in production).
     settings.media_root.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 // The admin console (GET /admin): host applications, suspensions and commission; featured shows; refunds;
 // every live show with its health. Only routes of docs/api.md, with an admin's bearer token.
-import { $, ApiError, api, claims, el, fail, lang, loadMessages, notice, num, roles, setLang, t, taka, translate,
-         when } from "../studio/kit.js";
+import { startPage } from "/static/common/page.js";
+import { $, api, claims, el, fail, lang, notice, num, roles, t, when } from "../studio/kit.js";
 import * as shows from "./shows.js";
 import * as refunds from "./refunds.js";
 
@@ -91,19 +91,16 @@ export async function loadHosts() {
   pollTimer = setTimeout(() => { if (!$("[data-panel=hosts]").hidden && !document.querySelector("#hosts form.reason")) loadHosts().catch(() => {}); }, 10_000);
 }
 
-async function setLanguage(l) {
-  setLang(l);
-  await loadMessages("/static/studio/i18n/{lang}.json", "/static/admin/i18n/{lang}.json");
-  $("#lang").textContent = l === "bn" ? "English" : "বাংলা";
-  translate();
+function renderWho() {
   const c = claims();
-  $("#who").textContent = c ? `${c.name || c.sub.slice(0, 8)} · ${[...roles()].join(", ")}` : "";
-  $("#signin").textContent = c ? t("switch_account") : t("sign_in");
+  $("#who").textContent = c ? `${c.name || c.sub.slice(0, 8)} · ${[...roles()].filter((r) => r !== "viewer").map((r) => t(`role.${r}`)).join(", ") || t("role.viewer")}` : "";
+  document.title = t("admin_title");
 }
 
 async function main() {
-  await setLanguage(lang());
-  $("#lang").addEventListener("click", () => setLanguage(lang() === "bn" ? "en" : "bn").then(() => showTab(location.hash.slice(1) || "hosts")).catch(fail));
+  await startPage({ extraMessages: ["/static/studio/i18n", "/static/admin/i18n"],
+                    rerender: () => { renderWho(); if (roles().has("admin")) showTab(location.hash.slice(1) || "hosts"); } });
+  renderWho();
   for (const b of document.querySelectorAll("[data-tab]")) b.addEventListener("click", () => showTab(b.dataset.tab));
   for (const b of document.querySelectorAll("[data-status]")) b.addEventListener("click", () => {
     status = b.dataset.status; page = 1;
@@ -118,7 +115,7 @@ async function main() {
     const gate = $("#gate");
     gate.hidden = false;
     gate.replaceChildren(el("span", {}, claims() ? t("admins_only") : t("sign_in_first")), " ",
-                         el("a", { class: "button", href: "/signin?next=/admin" }, t("sign_in")));
+                         el("a", { class: "button primary", href: "/signin?next=/admin" }, t("sign_in")));
     for (const p of document.querySelectorAll("[data-panel]")) p.hidden = true;
     return;
   }
@@ -127,4 +124,3 @@ async function main() {
 }
 
 main().catch(fail);
-export { ApiError, taka };

@@ -1,17 +1,16 @@
 // The show's chat for its host: read, answer, and moderate (delete, pin, mute, ban, slow mode) over the
 // /live-stream socket's `moderate` event. Refusals come back as the ack's error, in English and Bangla.
-import { $, el, fail, lang, notice, t, when } from "./kit.js";
+import { $, ackError, el, lang, notice, t, when } from "./kit.js";
 
 const MAX = 200;
-let sock = null, streamId = null, messages = [], pinned = null, restricted = new Map(), slow = 0;
+let conn = null, streamId = null, messages = [], pinned = null, restricted = new Map(), slow = 0;
 
 function text(m) { return (lang() === "bn" && m.message_bn) || m.message; }
 
 async function moderate(action, extra) {
-  if (!sock) return;
-  const ack = await sock.timeout(10_000).emitWithAck("moderate", { stream_id: streamId, action, ...extra })
-    .catch(() => ({ ok: false, error: { message: t("no_answer"), message_bn: t("no_answer") } }));
-  if (!ack.ok) notice((lang() === "bn" ? ack.error.message_bn : ack.error.message) || ack.error.code, "error");
+  if (!conn) return;
+  const ack = await conn.call("moderate", { stream_id: streamId, action, ...extra });
+  if (!ack.ok) notice(ackError(ack), "error");
   else notice(t(`done_${action}`));
   return ack;
 }
@@ -62,8 +61,9 @@ export function first(s) {
   render();
 }
 
-export function attach(socket) {
-  sock = socket;
+export function attach(live) {
+  conn = live;
+  const sock = live.socket;
   sock.on("new_message", add);
   sock.on("new_messages", (b) => { for (const m of b.messages || []) add(m); });
   sock.on("message_deleted", (e) => { if (e.stream_id === streamId) { messages = messages.filter((m) => m.id !== e.message_id); render(); } });
@@ -87,11 +87,9 @@ export function init() {
     e.preventDefault();
     const input = e.target.message;
     const message = input.value.trim();
-    if (!message || !sock) return;
-    const ack = await sock.timeout(10_000).emitWithAck("send_message", { stream_id: streamId, message, message_type: "text" })
-      .catch(() => ({ ok: false, error: { message: t("no_answer") } }));
+    if (!message || !conn) return;
+    const ack = await conn.call("send_message", { stream_id: streamId, message, message_type: "text" });
     if (ack.ok) input.value = "";
-    else notice((lang() === "bn" ? ack.error.message_bn : ack.error.message) || ack.error.code, "error");
+    else notice(ackError(ack), "error");
   });
 }
-export { fail };

@@ -1,6 +1,7 @@
 // The live control room: go live (RTMP URL and key, health and bitrate), products to feature, the live figures,
 // and the end of the show. Deals and chat have their own modules; all share the room's socket.
-import { $, api, copy, el, fail, lang, notice, num, pct, socket, t, taka } from "./kit.js";
+import { live } from "/static/common/socket.js";
+import { $, ackError, api, copy, el, fail, lang, notice, num, pct, t, taka } from "./kit.js";
 import { Rolling, lineChart } from "./charts.js";
 import * as deals from "./deals.js";
 import * as chat from "./chat.js";
@@ -10,7 +11,7 @@ const OPEN = "lc_studio_open";
 export const room = { id: null, stream: null, products: new Map(), names: new Map(), featured: null,
                       viewers: 0, reactions: 0, sales: 0, revenue: null, sentiment: null, status: null };
 const bitrate = new Rolling(90), viewers = new Rolling(120);
-let sock = null, timers = [];
+let conn = null, timers = [];
 
 export function productName(id) {
   const p = room.names.get(id);
@@ -23,51 +24,47 @@ async function names(ids) {
   }));
 }
 
-export async function io() {
-  if (sock) return sock;
-  sock = await socket();
-  sock.on("connect", () => { if (room.id) join(); });
-  sock.on("stream_state", (s) => {
-    if (s.stream_id !== room.id) return;
-    setViewers(s.viewer_count);
-    if (s.featured_product) room.featured = s.featured_product.product_id;
-    chat.first(s);
-    renderProducts();
+/** The room's socket (common/socket.js: joins again after a reconnect, resuming from the last event seen). */
+function connect() {
+  if (conn) conn.socket.disconnect();
+  conn = live({
+    streamId: room.id, deviceType: "desktop",
+    onState: (s) => {
+      if (s.stream_id !== room.id) return;
+      setViewers(s.viewer_count);
+      if (s.featured_product) room.featured = s.featured_product.product_id;
+      chat.first(s);
+      renderProducts();
+    },
+    onResync: () => { refresh().catch(() => {}); deals.load().catch(() => {}); },
   });
-  sock.on("viewer_count_update", (e) => { if (e.stream_id === room.id) setViewers(e.count); });
-  sock.on("reaction_burst", (e) => {
-    if (e.stream_id !== room.id) return;
+  const on = (event, fn) => conn.on(event, (e) => { if (e && e.stream_id === room.id) fn(e); });
+  on("viewer_count_update", (e) => setViewers(e.count));
+  on("reaction_burst", (e) => {
     room.reactions += Object.values(e.counts || {}).reduce((a, b) => a + b, 0);
     renderFigures();
   });
-  sock.on("product_featured", (e) => {
-    if (e.stream_id !== room.id) return;
+  on("product_featured", (e) => {
     room.featured = (e.product && (e.product.product_id || e.product.id)) || room.featured;
     renderProducts();
   });
-  sock.on("stock_update", (e) => {
-    if (e.stream_id !== room.id) return;
+  on("stock_update", (e) => {
     if (e.sale_id) return deals.stock(e);
     const p = room.products.get(e.product_id);
     if (p) { p.sold_quantity = e.sold; p.available = e.available; renderProducts(); }
   });
-  sock.on("stream_status", (e) => { if (e.stream_id === room.id) { room.status = e.status; renderFigures(); renderGoLive(); } });
-  sock.on("sentiment_update", (e) => { if (e.stream_id === room.id) { room.sentiment = e; renderFigures(); } });
-  sock.on("new_message", (m) => {
-    if (m.stream_id !== room.id) return;
-    if (m.message_type === "payment_confirmation") { room.sales += 1; renderFigures(); }
-  });
+  on("stream_status", (e) => { room.status = e.status; renderFigures(); renderGoLive(); });
+  on("sentiment_update", (e) => { room.sentiment = e; renderFigures(); });
+  on("new_message", (m) => { if (m.message_type === "payment_confirmation") { room.sales += 1; renderFigures(); } });
   for (const ev of ["flash_sale_started", "flash_sale_ended", "new_bid", "auction_extended", "auction_closed"]) {
-    sock.on(ev, (e) => { if (e.stream_id === room.id) deals.event(ev, e); });
+    on(ev, (e) => deals.event(ev, e));
   }
-  chat.attach(sock);
-  return sock;
+  chat.attach(conn);
 }
 
 async function join() {
-  const ack = await sock.timeout(10_000).emitWithAck("join_stream", { stream_id: room.id, viewer_info: { device_type: "desktop" } })
-    .catch(() => ({ ok: false }));
-  if (!ack.ok && ack.error) notice(lang() === "bn" ? ack.error.message_bn : ack.error.message, "error");
+  const ack = await conn.join();
+  if (ack && !ack.ok) notice(ackError(ack), "error");
 }
 
 function setViewers(n) {
@@ -154,7 +151,7 @@ async function start() {
     renderGoLive(); renderFigures(); renderProducts();
     notice(t("you_are_live"));
     await api(`/streams/${room.id}`, { query: { min_version: res.version } }).catch(() => null);
-    if (sock) join();
+    if (conn) join();
   } catch (err) { fail(err); }
 }
 
@@ -206,8 +203,7 @@ export async function open(id) {
   $("#live-title").textContent = (lang() === "bn" && room.stream.title_bn) || room.stream.title;
   renderGoLive(); renderProducts(); health().catch(() => {});
   setViewers(room.stream.current_viewers);
-  await io();
-  if (sock.connected) join();
+  connect();
   deals.load().catch(fail);
   timers.push(setInterval(() => refresh().then(renderProducts).catch(() => {}), 3000),
               setInterval(() => health().catch(() => {}), 2000));

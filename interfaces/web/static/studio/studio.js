@@ -1,7 +1,7 @@
 // The host studio (GET /studio): profile and application, shows, the live control room, the dashboard.
 // Everything comes from the documented HTTP API and the /live-stream Socket.IO namespace (docs/api.md).
-import { $, ApiError, api, claims, el, fail, formData, lang, loadMessages, notice, roles, setLang, t, taka,
-         num, translate, when } from "./kit.js";
+import { startPage } from "/static/common/page.js";
+import { $, ApiError, api, claims, el, fail, formData, notice, roles, t, num, when } from "./kit.js";
 import * as shows from "./shows.js";
 import * as live from "./live.js";
 import * as insights from "./insights.js";
@@ -91,6 +91,7 @@ async function apply(ev) {
     localStorage.setItem(APP_KEY, JSON.stringify(saved));
     state.profile = await api(`/hosts/applications/${res.id}`, { query: { min_version: res.version } });
     renderProfile();
+    window.scrollTo(0, 0);
     notice(t("application_sent"));
     loadProfile().catch(fail);
   } catch (err) { fail(err); }
@@ -98,23 +99,20 @@ async function apply(ev) {
 
 function renderWho() {
   const c = claims();
-  $("#who").textContent = c ? `${c.name || c.sub.slice(0, 8)} · ${[...roles()].filter((r) => r !== "viewer").join(", ") || t("role_viewer")}` : "";
-  $("#signin").textContent = c ? t("switch_account") : t("sign_in");
+  $("#who").textContent = c ? `${c.name || c.sub.slice(0, 8)} · ${[...roles()].filter((r) => r !== "viewer").map((r) => t(`role.${r}`)).join(", ") || t("role.viewer")}` : "";
+  document.title = t("studio_title");
 }
 
-async function setLanguage(l) {
-  setLang(l);
-  await loadMessages("/static/studio/i18n/{lang}.json");
-  $("#lang").textContent = l === "bn" ? "English" : "বাংলা";
-  translate();
+function rerender() {
   renderWho();
   renderProfile();
   live.rerender();
+  if (!$("[data-panel=insights]").hidden) insights.load().catch(() => {});
 }
 
 async function main() {
-  await setLanguage(lang());
-  $("#lang").addEventListener("click", () => setLanguage(lang() === "bn" ? "en" : "bn").catch(fail));
+  await startPage({ extraMessages: ["/static/studio/i18n"], rerender });
+  renderWho();
   for (const b of document.querySelectorAll("[data-tab]")) b.addEventListener("click", () => showTab(b.dataset.tab));
   $("#apply-form").addEventListener("submit", apply);
   shows.init();
@@ -124,7 +122,7 @@ async function main() {
   showTab(["profile", "shows", "live", "insights"].includes(start) ? start : "profile");
   if (!claims()) {
     $("#profile-status").replaceChildren(el("p", {}, t("sign_in_first")),
-                                         el("a", { class: "button", href: "/signin?next=/studio" }, t("sign_in")));
+                                         el("a", { class: "button primary", href: "/signin?next=/studio" }, t("sign_in")));
     return;
   }
   await loadProfile().catch(fail);
@@ -132,4 +130,3 @@ async function main() {
 }
 
 main().catch(fail);
-export { taka };
