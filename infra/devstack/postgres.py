@@ -138,6 +138,8 @@ def launch(settings: Settings, url: str, port: int, data_dir: Path) -> Launch:
         str(port),
         "-c",
         "unix_socket_directories=",
+        "-c",  # every process of a stack holds a pool; a test run holds several stacks at once
+        "max_connections=400",
     ]
     return Launch(argv=argv, url=at_port(url, port), run_as=run_as)
 
