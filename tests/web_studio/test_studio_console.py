@@ -96,8 +96,9 @@ async def test_studio_and_console(studio_stack: Show, chromium) -> None:  # type
     # ── The admin verifies it in the console; the studio shows the host verified ──
     console.open(f"{stack.url}/admin", token=stack.token("admin", stack.admin_id), lang="en")
     card = await off(console.wait_for, "#hosts li.host[data-status=pending]", visible=True)
-    profile_id = card.get_attribute("data-host")
-    assert "Sarah Khan" in card.text and "electronics, gadgets" in card.text
+    profile_id = card.get_attribute("data-host")  # the list re-renders every 10 s: read the card by its id
+    text = console.text(f"li.host[data-host='{profile_id}']")
+    assert "Sarah Khan" in text and "electronics, gadgets" in text
     assert stack.http.get(f"/hosts/applications/{profile_id}").json()["verification_status"] == "pending"
     shoot(console, "admin-hosts")
     console.click(f"li.host[data-host='{profile_id}'] button.verify")
