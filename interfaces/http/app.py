@@ -16,6 +16,7 @@ from interfaces.http import (
     analytics,
     auctions,
     catalog,
+    catalog_browse,
     checkout,
     coins,
     engagement,
@@ -40,6 +41,7 @@ from interfaces.http import (
 from interfaces.http import hosts as host_routes
 from interfaces.realtime import attach as attach_realtime
 from interfaces.web import bp as web_pages
+from interfaces.web.studio import bp as web_studio
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +83,13 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(engagement.bp)
     app.blueprint(catalog.bp)
     app.blueprint(recommendations.bp)
+    app.blueprint(catalog_browse.bp)
     app.blueprint(media.bp)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
     app.blueprint(fraud.bp)
     app.blueprint(web_pages)  # the web app: pages, static files, dev sign-in (ADR 0026)
+    app.blueprint(web_studio)  # the host studio and the admin console (ADR 0027)
 
     # HLS playlists and segments from the media root (a CDN origin in production).
     settings.media_root.mkdir(parents=True, exist_ok=True)
