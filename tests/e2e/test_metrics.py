@@ -140,7 +140,7 @@ async def test_metrics_of_every_process_move_under_load(measured: Show) -> None:
     assert value(proj, "livecommerce_projection_messages_total", model="orders") >= 6
     assert value(proj, "livecommerce_projection_apply_seconds_count", model="orders") >= 1
     assert ("livecommerce_projection_lag_seconds", (("model", "orders"),)) in proj
-    await room.close()
+    await room.client.disconnect()
 
 
 def test_api_workers_share_one_set_of_metrics(environments: Environments, log_dir: Path) -> None:

@@ -31,6 +31,7 @@ def _serve(settings: Settings, requests: Any) -> dict[str, Any]:
     """Run the blueprint in a Sanic app on a free port; ``requests(client)`` runs against it."""
     port = free_port()
     app = Sanic(f"web_{port}")
+    app.config.TOUCHUP = False  # a second app served in one process: Sanic's source rewrite fails the second time
     app.ctx.container = _Container(settings)
     errors.install(app)
     app.blueprint(bp)

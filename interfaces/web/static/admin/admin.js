@@ -53,6 +53,11 @@ async function act(h, action, body) {
   } catch (err) { fail(err); }
 }
 
+/** ``node.append`` that flattens arrays and leaves out null/undefined/false (the DOM's own writes "null"). */
+function append(node, ...children) {
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 function card(h) {
   const suspended = h.verification_status === "verified" && h.is_active === false;
   const st = suspended ? "suspended" : h.verification_status;
@@ -72,7 +77,7 @@ function card(h) {
     actions.append(el("form", { class: "row commission", onsubmit: (e) => { e.preventDefault(); act(h, "commission", { commission_rate: Number(rate.value) }); } },
       el("label", {}, el("span", {}, t("commission_pct")), rate), el("button", { type: "submit", class: "ghost" }, t("save"))));
   }
-  li.append(el("div", { class: "row" }, el("h3", { class: "grow" }, h.host_name),
+  append(li, el("div", { class: "row" }, el("h3", { class: "grow" }, h.host_name),
                 el("span", { class: `badge ${st}` }, t(`status_${st}`))),
             (lang() === "bn" && h.bio_bn) || h.bio ? el("p", {}, (lang() === "bn" && h.bio_bn) || h.bio) : null,
             facts(h),
