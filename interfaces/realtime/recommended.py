@@ -9,11 +9,13 @@ limit, and a slow or failing read model gives an empty list (the first screen st
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from interfaces.http.presenters import json_default
 from projections import recommendation_queries as rq
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,8 @@ class RecommendedProducts:
         except Exception:  # the first screen goes out without them
             log.warning("recommended products unavailable for %s", stream_id, exc_info=True)
             return []
-        picks = rq.recommended_products(answer)
+        # prices come from numeric columns as Decimals: numbers of taka, like every answer (ADR 0015)
+        picks = json.loads(json.dumps(rq.recommended_products(answer), default=json_default, ensure_ascii=False))
         if len(self._cache) >= self.size:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
         self._cache[key] = (now + self.ttl_s, picks)
