@@ -400,7 +400,8 @@ def test_a_declined_card_fails_the_order_once_even_with_a_duplicate_ipn(lc: Stac
     lc.steer(placed["payment_id"], callback="twice")
     failed = httpx.get(placed["payment_url"], params={"outcome": "failure"}, timeout=30)
     assert failed.status_code == 200 and len(failed.json()["deliveries"]) == 2
-    o = order(lc, buyer, placed["order_id"], failed=lambda d: d["status"] == "payment_failed")
+    o = order(lc, buyer, placed["order_id"],
+              failed=lambda d: d["status"] == "payment_failed" and d["payment_status"] == "failed")
     assert o["payment_status"] == "failed"
 
 

@@ -1714,7 +1714,10 @@ async def test_a_show_s_whole_history(show: Show, tmp_path: Path) -> None:  # no
     rows = [r for part in sorted(out.glob("*part-*.csv")) for r in csv.DictReader(part.open(encoding="utf-8"))]
     assert rows and all(r["stream_id"] == sid for r in rows)
     replayed = {(r["aggregate_id"], int(r["aggregate_version"])) for r in rows if r["aggregate_id"]}
-    assert replayed == {(a, v) for a, v, _ in stored}, f"{len(replayed)} replayed of {len(stored)} stored"
+    # Every stored event of these aggregates is in the replay; the replay may hold more of the show (the viewers'
+    # loyalty accounts, the engagement advisor's record), each row with the show's id (checked above).
+    missing = {(a, v) for a, v, _ in stored} - replayed
+    assert not missing, f"{len(missing)} of {len(stored)} stored events missing from the replay: {sorted(missing)}"
     kinds = [r["type"] for r in rows if not r["aggregate_id"]]
     assert "chat.message_sent" in kinds and "presence.joined" in kinds, kinds
     chat = next(json.loads(r["payload"]) for r in rows if r["type"] == "chat.message_sent")
