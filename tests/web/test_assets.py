@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 from typing import Any
 
 import httpx
@@ -28,7 +29,23 @@ class _Container:
 
 
 def _serve(settings: Settings, requests: Any) -> dict[str, Any]:
-    """Run the blueprint in a Sanic app on a free port; ``requests(client)`` runs against it."""
+    """Run the blueprint in a Sanic app on a free port in a child process (Sanic's global signal handling must not
+    meet the other in-process servers of this test worker, e.g. the payment sandbox); ``requests(client)`` runs
+    against it there and its result comes back."""
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=_serve_here, args=(settings, requests, results))
+    child.start()
+    try:
+        out: dict[str, Any] = results.get(timeout=120)
+    finally:
+        child.join(30)
+        if child.is_alive():
+            child.kill()
+    return out
+
+
+def _serve_here(settings: Settings, requests: Any, results: Any) -> None:
     port = free_port()
     app = Sanic(f"web_{port}")
     app.config.TOUCHUP = False  # a second app served in one process: Sanic's source rewrite fails the second time
@@ -46,7 +63,7 @@ def _serve(settings: Settings, requests: Any) -> dict[str, Any]:
             app.stop()
 
     app.run(port=port, single_process=True, motd=False, access_log=False, register_sys_signals=False)
-    return out
+    results.put(out)
 
 
 def test_files_compressed_cached_and_vendored() -> None:
