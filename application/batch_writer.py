@@ -24,14 +24,16 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from application.envelope import TRACE_KEY
 from domain.errors import ConcurrentModification, DomainError, NotFound
 
 
@@ -142,12 +144,33 @@ class UnitOfWork:
 Decide = Callable[[UnitOfWork], T]
 
 
+class CommandTrace(Protocol):
+    """Traces through the writer (``infra.tracing.BatchTracing``): the caller's context is taken at ``submit``
+    (the writer thread does not share it), each decision runs in a span of its own whose traceparent is kept in
+    the command's new events (so the relay and the projections continue the trace), and the append is a span."""
+
+    def capture(self) -> str | None: ...
+
+    def command(self, parent: str | None) -> AbstractContextManager[str | None]: ...
+
+    def appended(self, parent: str | None, started_ns: int, events: int) -> None: ...
+
+
 @dataclass
 class _Item(Generic[T]):
     decide: Decide[T]
     future: asyncio.Future[T]
     not_found: Callable[[UUID], Exception]
     outcome: tuple[bool, Any] = field(default=(False, None))
+    trace: str | None = None  # the caller's traceparent (tracing on)
+    command_trace: str | None = None  # the decision's span, parent of the append's
+
+
+def _stamp(uow: UnitOfWork, parent: str | None) -> None:
+    """Keep ``parent`` in the command's new events (the eventsourcing mapper stores an event's ``__dict__``)."""
+    if parent:
+        for event in uow.new_events():
+            object.__setattr__(event, TRACE_KEY, parent)
 
 
 def _wrong_kind(exc: Exception, uow: UnitOfWork, it: _Item[Any]) -> Exception | None:
@@ -168,8 +191,10 @@ def _default_not_found(aggregate_id: UUID) -> Exception:
 class BatchWriter:
     def __init__(self, store: Application[UUID], *, max_batch: int = 200, window_ms: float = 2.0,
                  conflict_retries: int = 5, max_event_bytes: int = 900_000,
-                 on_batch: Callable[[int, float, int], None] | None = None) -> None:
+                 on_batch: Callable[[int, float, int], None] | None = None,
+                 trace: CommandTrace | None = None) -> None:
         self._store = store
+        self._trace = trace
         self._on_batch = on_batch  # (commands, seconds, events appended) of each batch: the metrics' hook
         self._max_event_bytes = max_event_bytes
         self._max_batch = max_batch
@@ -204,7 +229,10 @@ class BatchWriter:
         if self._task is None:
             await self.start()
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Item(decide, fut, not_found))
+        item = _Item(decide, fut, not_found)
+        if self._trace is not None:
+            item.trace = self._trace.capture()
+        await self._queue.put(item)
         return await fut
 
     async def _loop(self) -> None:
@@ -274,8 +302,13 @@ class BatchWriter:
             if not changed:
                 return 0
             events = sum(len(a.pending_events) for a in changed)
+            started = time.time_ns()
             try:
                 self._store.save(*changed)
+                if self._trace is not None:
+                    for it in items:
+                        if it.outcome[0]:
+                            self._trace.appended(it.command_trace, started, events)
                 return events
             except IntegrityError:
                 # Another process saved one of these aggregates first: reload them and run the whole batch
@@ -298,7 +331,9 @@ class BatchWriter:
             return
         uow = UnitOfWork(self._store, cache, it.not_found, fresh)
         try:
-            it.outcome = (True, it.decide(uow))
+            with self._span(it) as parent:
+                it.outcome = (True, it.decide(uow))
+                _stamp(uow, parent)
             self._fits_the_log(uow)
             return
         except Exception as exc:
@@ -322,11 +357,18 @@ class BatchWriter:
         fresh.update(stale)
         retry = UnitOfWork(self._store, cache, it.not_found, fresh)
         try:
-            it.outcome = (True, it.decide(retry))
+            with self._span(it) as parent:
+                it.outcome = (True, it.decide(retry))
+                _stamp(retry, parent)
             self._fits_the_log(retry)
         except Exception as again:
             retry.rollback()
             it.outcome = (False, _wrong_kind(again, retry, it) or again)
+
+    def _span(self, it: _Item[Any]) -> AbstractContextManager[str | None]:
+        if self._trace is None or it.trace is None:
+            return nullcontext(None)
+        return _Traced(self._trace, it)
 
     def _fits_the_log(self, uow: UnitOfWork) -> None:
         """Refuse the command (the caller rolls it back) if one of its events is too large for the log. The
@@ -347,3 +389,19 @@ class BatchWriter:
                 cache.get(aggregate_id, evict=True)
             except KeyError:
                 pass
+
+
+class _Traced:
+    """The decision's span; its traceparent is remembered on the item as the append's parent."""
+
+    def __init__(self, trace: CommandTrace, it: _Item[Any]) -> None:
+        self._cm = trace.command(it.trace)
+        self._it = it
+
+    def __enter__(self) -> str | None:
+        parent = self._cm.__enter__()
+        self._it.command_trace = parent
+        return parent
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._cm.__exit__(*exc)

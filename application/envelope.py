@@ -16,6 +16,9 @@ from enum import Enum
 from typing import Any
 
 SCHEMA_VERSION = 1
+# A stored event's state may hold its command's W3C traceparent under this key (stamped by the batch writer when
+# tracing is on); the envelope carries it as ``trace``, never in the payload.
+TRACE_KEY = "_trace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class Envelope:
     occurred_at: datetime
     payload: dict[str, Any] = field(default_factory=dict)
     position: int | None = None
+    trace: str | None = None  # W3C traceparent of the span that published it (infra/tracing.py), when tracing
 
     def to_json(self) -> bytes:
         d = {
@@ -37,6 +41,8 @@ class Envelope:
             "stream_id": self.stream_id, "occurred_at": _iso(self.occurred_at), "payload": self.payload,
             "position": self.position,
         }
+        if self.trace is not None:
+            d["trace"] = self.trace
         return _ENCODER.encode(d).encode()
 
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any
 
 from eventsourcing.utils import resolve_topic
 
-from application.envelope import Envelope, to_plain
+from application.envelope import TRACE_KEY, Envelope, to_plain
 
 NAMESPACE = uuid.UUID("6f1c7a52-5d55-4e41-9a53-0c1e0b7c2a10")
 _BASE_FIELDS = ("originator_id", "originator_version", "timestamp", "originator_topic")
@@ -41,6 +41,7 @@ def envelope_from_stored(*, topic: str, aggregate_id: Any, aggregate_version: in
     if not isinstance(occurred_at, datetime):
         occurred_at = datetime.fromisoformat(str(occurred_at))
     payload = {k: v for k, v in state.items() if k not in _BASE_FIELDS}
+    trace = payload.pop(TRACE_KEY, None)
     payload = to_plain(payload)
     agg = str(aggregate_id)
     schema_version = int(payload.pop("class_version", 1) or 1)
@@ -54,6 +55,7 @@ def envelope_from_stored(*, topic: str, aggregate_id: Any, aggregate_version: in
         occurred_at=occurred_at,
         payload=payload,
         position=position,
+        trace=trace,
     )
 
 
@@ -84,6 +86,7 @@ def envelope_from_state_bytes(*, topic: str, aggregate_id: Any, aggregate_versio
         d.pop(k, None)
     agg = str(aggregate_id)
     schema_version = int(d.pop("class_version", 1) or 1)
+    trace = d.pop(TRACE_KEY, None)
     return Envelope(
         id=str(uuid.uuid5(NAMESPACE, f"{agg}:{aggregate_version}")),
         type=type_,
@@ -94,6 +97,7 @@ def envelope_from_state_bytes(*, topic: str, aggregate_id: Any, aggregate_versio
         occurred_at=occurred_at,
         payload=d,
         position=position,
+        trace=trace,
     )
 
 

@@ -29,7 +29,7 @@ from application.polls import PollService
 from application.quizzes import QuizService
 from application.refunds import RefundService
 from application.streams import StreamService, StreamUrls
-from infra import metrics, test_clock
+from infra import metrics, test_clock, tracing
 from infra.idempotency import IdempotencyStore
 from infra.mongo import mongo_client
 from infra.postgres import PgDatabase, apply_migrations, ensure_event_store
@@ -90,7 +90,8 @@ class Container:
         await asyncio.to_thread(ensure_event_store, s.postgres_url, lambda: LiveCommerceStore(s.eventsourcing_env()))
         self.store = await asyncio.to_thread(LiveCommerceStore, s.eventsourcing_env(create_tables=False))
         self.writer = BatchWriter(self.store, max_batch=s.command_batch_max, window_ms=s.command_batch_window_ms,
-                                  max_event_bytes=s.max_event_bytes, on_batch=metrics.observe_batch)
+                                  max_event_bytes=s.max_event_bytes, on_batch=metrics.observe_batch,
+                                  trace=tracing.batch_tracing())
         await self.writer.start()
         self.streams = StreamService(
             self.writer, clock=utc_now, new_id=uuid.uuid4, new_token=lambda: secrets.token_urlsafe(12),

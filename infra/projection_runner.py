@@ -22,8 +22,9 @@ from typing import Any
 
 import psycopg
 from aiokafka import ConsumerRebalanceListener, TopicPartition
+from opentelemetry.trace import SpanKind
 
-from infra import kafka, metrics
+from infra import kafka, metrics, tracing
 from infra.dead_letters import ConsumerGuard, DeadLetterStore, DeadLetterTopic
 from infra.postgres import apply_migrations, lock_key
 from infra.projection_factory import open_projection
@@ -120,7 +121,14 @@ def _measured(name: str, apply: Any) -> Any:
 
     async def measured(envelopes: list[Any]) -> Any:
         t0 = time.perf_counter()
-        result = await apply(envelopes)
+        spans = [tracing.follow(f"projection.apply {name}", e.trace, SpanKind.CONSUMER, **{
+                     "messaging.consumer.group.name": f"projection.{name}", "event.type": e.type})
+                 for e in envelopes if getattr(e, "trace", None)] if tracing.enabled() else []
+        try:
+            result = await apply(envelopes)
+        finally:
+            for span in spans:
+                span.end()
         seconds.observe(time.perf_counter() - t0)
         applied.inc(len(envelopes))
         if observer is not None:

@@ -27,12 +27,13 @@ from typing import Any
 
 import psycopg
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
+from opentelemetry.trace import SpanKind
 from psycopg import sql
 
 from application.envelope import SCHEMA_VERSION, Envelope
 from application.event_envelopes import NAMESPACE, envelope_from_state_bytes, event_type_from_topic
 from application.event_store import LiveCommerceStore
-from infra import kafka
+from infra import kafka, tracing
 from infra.dead_letters import DeadLetterStore, DeadLetterTopic, alert, describe, is_transient, pointer_for
 from infra.postgres import apply_migrations, ensure_event_store, lock_key
 from infra.settings import Settings
@@ -110,12 +111,16 @@ class Relay:
                     continue
                 t0 = time.perf_counter()
                 batch = []
+                spans: list[Any] = []  # one per traced event, ended when the broker has it
                 for row in rows:
-                    e, raw, problem = self._encode(row)
+                    e, raw, problem = self._encode(row, spans)
                     if problem is not None:
                         e, raw = await self._pointer(e, len(raw), *problem, dead, letters)
                     batch.append((e, raw))
-                if not await self._publish(producer, batch, dead, letters, stop):
+                published = await self._publish(producer, batch, dead, letters, stop)
+                for span in spans:
+                    span.end()
+                if not published:
                     break
                 self.position = int(rows[-1][0])
                 await self._save(reader)
@@ -132,12 +137,19 @@ class Relay:
         await save_position(conn, self.settings.relay_name, self.position)
         self._saved_at = time.monotonic()
 
-    def _encode(self, row: tuple[Any, ...]) -> tuple[Envelope, bytes, tuple[str, str] | None]:
-        """(envelope, its bytes, None), or (…, (reason, error)) when it cannot go on the log whole."""
+    def _encode(self, row: tuple[Any, ...], spans: list[Any]) -> tuple[Envelope, bytes, tuple[str, str] | None]:
+        """(envelope, its bytes, None), or (…, (reason, error)) when it cannot go on the log whole. An event
+        stamped with its command's trace is published under a span continuing it (``infra.tracing``)."""
         nid, oid, ver, topic, state = row
         e, error = decode_row(int(nid), oid, int(ver), topic, bytes(state))
         if error is not None:
             return e, b"", ("undecodable", error)
+        if e.trace is not None and tracing.enabled():
+            span = tracing.follow("relay.publish", e.trace, SpanKind.PRODUCER, **{
+                "messaging.system": "kafka", "messaging.destination.name": self.settings.domain_topic,
+                "event.type": e.type, "event.position": e.position or 0})
+            spans.append(span)
+            e = replace(e, trace=tracing.traceparent(span))
         try:
             raw = e.to_json()
         except Exception as exc:  # e.g. a lone surrogate, which UTF-8 cannot carry

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlparse, urlsplit, urlunsplit
 
 from pydantic import Field, model_validator
@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     # Prometheus: the API serves GET /metrics on its own port; the other processes on metrics_port + an offset
     # (relay +1, project +2, process +3, notify +4, ingest +5: infra/metrics.py). 0 = off (a laptop's default).
     metrics_port: int = 0
+    # OpenTelemetry traces (infra/tracing.py): an OTLP/HTTP endpoint such as http://collector:4318/v1/traces;
+    # empty = off (a laptop's default). Spans are sent in batches every trace_export_delay_ms.
+    trace_endpoint: str = ""
+    trace_export_delay_ms: int = 1000
+    # Log lines: "text" (a developer's terminal) or "json" (one object per line with the trace id, for a shipper).
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True  # the API's access log (one line per request; in JSON with log_format=json)
     read_your_writes_timeout_s: float = 2.0
 
     # --- public URLs handed to hosts and viewers -------------------------------------------------------

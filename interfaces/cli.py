@@ -92,10 +92,11 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
-    from infra import metrics
+    from infra import metrics, tracing
     from infra.relay import Relay
 
     metrics.serve(settings.metrics_port, "relay")
+    tracing.setup(settings, "relay")
 
     def published(count: int, micros: int) -> None:
         metrics.RELAY_PUBLISHED.inc(count)
@@ -117,9 +118,10 @@ def cmd_project(args: argparse.Namespace, settings: Settings) -> int:
         print(f"rebuilt {args.rebuild} from {n} events")
         return 0
     names = args.only or list(PROJECTIONS)
-    from infra import metrics
+    from infra import metrics, tracing
 
     metrics.serve(settings.metrics_port, "project")
+    tracing.setup(settings, "project")
     return _run_until_signal(lambda stop: run_projections(settings, names, stop))
 
 
@@ -157,13 +159,14 @@ def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from infra import metrics
+    from infra import metrics, tracing
     from media.ingest import RtmpListen
     from media.ingest_door import IngestDoor
     from media.kafka_sink import KafkaEventSink
     from media.stream_keys_pg import PgStreamKeys
 
     metrics.serve(settings.metrics_port, "ingest")
+    tracing.setup(settings, "ingest")
 
     async def main(stop: asyncio.Event) -> None:
         async with KafkaEventSink(settings) as sink:
@@ -185,10 +188,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
-    from infra import metrics
+    from infra import metrics, tracing
     from infra.process_managers import run_process_managers
 
     metrics.serve(settings.metrics_port, "process")
+    tracing.setup(settings, "process")
     return _run_until_signal(lambda stop: run_process_managers(settings, stop))
 
 

@@ -57,10 +57,11 @@ def add_notify_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
-    from infra import metrics
+    from infra import metrics, tracing
     from infra.notifications import FileNotifier, run_notifications
 
     metrics.serve(settings.metrics_port, "notify")
+    tracing.setup(settings, "notify")
     outbox = args.outbox or Path(settings.state_dir) / "notifications.jsonl"
     notifier = FileNotifier(outbox)
 

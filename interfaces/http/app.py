@@ -9,9 +9,10 @@ from functools import partial
 
 from sanic import Sanic
 
+from infra import tracing
 from infra.bootstrap import Container
 from infra.collector import GcPauses
-from infra.settings import LOG_FORMAT, Settings
+from infra.settings import Settings
 from interfaces.http import (
     analytics,
     auctions,
@@ -39,6 +40,7 @@ from interfaces.http import (
     streams,
 )
 from interfaces.http import hosts as host_routes
+from interfaces.http import tracing as http_tracing
 from interfaces.realtime import attach as attach_realtime
 from interfaces.web import bp as web_pages
 from interfaces.web.studio import bp as web_studio
@@ -47,10 +49,10 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # http_workers' processes too (no-op if set)
     # Amounts left as Decimals come out as numbers of taka, like every shaped one (presenters, ADR 0015).
     app = Sanic(name, dumps=partial(json.dumps, ensure_ascii=False, default=presenters.json_default))
     app.config.FALLBACK_ERROR_FORMAT = "json"
+    tracing.setup(settings, "api")  # log lines (text or JSON) and, when configured, traces: http_workers' too
     app.config.KEEP_ALIVE_TIMEOUT = 75
     # Engine.IO pings every viewer itself (ping_interval/ping_timeout) and drops the silent ones; Sanic's own
     # websocket keepalive on top was a task and a wait_for per viewer every 20 s (9% of the gateway's CPU at
@@ -65,6 +67,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
         app.config.PROXIES_COUNT = settings.http_proxies_count
     app.ctx.container = Container(settings)
     errors.install(app)
+    http_tracing.install(app)  # a span per request when tracing is on
     metrics.install(app)  # GET /metrics and every request timed by route
     limits.install(app, settings)  # query-string rule and rate limits, before every handler
     app.blueprint(streams.bp)
@@ -119,8 +122,8 @@ def serve(settings: Settings) -> None:
     store's optimistic concurrency keeps them correct when they touch the same aggregate)."""
     if settings.http_workers <= 1:
         app = create_app(settings)
-        app.run(host=settings.http_host, port=settings.http_port, single_process=True, access_log=False,
-                motd=False)
+        app.run(host=settings.http_host, port=settings.http_port, single_process=True,
+                access_log=settings.access_log, motd=False)
         return
     from sanic.worker.loader import AppLoader
 
@@ -131,5 +134,5 @@ def serve(settings: Settings) -> None:
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
     app.prepare(host=settings.http_host, port=settings.http_port, workers=settings.http_workers,
-                access_log=False, motd=False)
+                access_log=settings.access_log, motd=False)
     Sanic.serve(primary=app, app_loader=loader)

@@ -88,3 +88,28 @@ def test_fast_path_from_stored_bytes_equals_the_transcoder_path() -> None:
                   position=pos)
         assert envelope_from_state_bytes(state=st.state, **kw) == envelope_from_stored(
             state=t.decode(st.state), **kw)
+
+
+def test_a_traced_events_traceparent_travels_in_the_envelope_not_the_payload() -> None:
+    """Issue 20 part 2: the batch writer keeps a command's traceparent in its events' stored state (``_trace``);
+    both decoding paths move it to ``Envelope.trace``, and an untraced envelope's JSON is as it always was."""
+    from application.envelope import TRACE_KEY
+    from application.event_envelopes import envelope_from_state_bytes
+
+    app: Application[uuid.UUID] = Application()
+    stream = LiveStream.schedule(id=uuid.uuid4(), now=T0, vendor_id="v", stream_key="k", title="t",
+                                 stream_type="flash_sale", products=[])
+    event = stream.pending_events[0]
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    object.__setattr__(event, TRACE_KEY, parent)
+    stored = app.mapper.to_stored_event(event)
+    fast = envelope_from_state_bytes(topic=stored.topic, aggregate_id=stored.originator_id,
+                                     aggregate_version=stored.originator_version, state=stored.state, position=1)
+    state = new_transcoder().decode(stored.state)
+    slow = envelope_from_stored(topic=stored.topic, aggregate_id=stored.originator_id,
+                                aggregate_version=stored.originator_version, state=state, position=1)
+    assert fast == slow and fast.trace == parent and TRACE_KEY not in fast.payload
+    assert Envelope.from_json(fast.to_json()) == fast
+    untraced = Envelope.from_json(fast.to_json())
+    untraced = Envelope(**{**{f: getattr(untraced, f) for f in Envelope.__slots__}, "trace": None})
+    assert b'"trace"' not in untraced.to_json()
