@@ -242,12 +242,48 @@ async def test_quiz_and_buyers_boards(boards: Show) -> None:
 
 def test_a_replay_of_the_log_gives_the_same_sorted_sets(boards: Show) -> None:
     s = boards
-    live, = asyncio.run(digests(s.env, ""))
-    assert live[1] == 6, live  # gifts, host all + month, week (show 1); quiz, buyers (show 2)
     assert asyncio.run(replay_into(s.env, "REPLAY_STORE:", source="store")) > 0
-    assert asyncio.run(replay_into(s.env, "REPLAY_LOG:", source="log")) > 0
-    store, log = asyncio.run(digests(s.env, "REPLAY_STORE:", "REPLAY_LOG:"))
-    assert store == live and log == live, (live, store, log)
+    store, = asyncio.run(digests(s.env, "REPLAY_STORE:"))
+    assert store[1] == 6, store  # gifts, host all + month, week (show 1); quiz, buyers (show 2)
+    # the Kafka topic, partition by partition: the same sets (a replay again if the broker's tail was not yet
+    # readable when the end offsets were taken; the difference is shown if it persists)
+    diffs = []
+    for _ in range(3):
+        assert asyncio.run(replay_into(s.env, "REPLAY_LOG:", source="log")) > 0
+        log, = asyncio.run(digests(s.env, "REPLAY_LOG:"))
+        if log == store:
+            break
+        diffs.append(boards_diff(s, "REPLAY_STORE:", "REPLAY_LOG:"))
+    assert log == store, diffs
+    # the live read model is eventually consistent: it reaches the same hash (nothing is being written now)
+    same_as_live(s, store)
+
+
+def boards_diff(s: Show, a: str, b: str) -> dict[str, Any]:
+    import redis
+
+    r = redis.Redis.from_url(s.env.redis_url, decode_responses=True)
+
+    def sets(prefix: str) -> dict[str, Any]:
+        return {k[len(prefix):]: r.zrange(k, 0, -1, withscores=True) for k in r.scan_iter(f"{prefix}LB:*")
+                if r.type(k) == "zset"}
+
+    sa, sb = sets(a), sets(b)
+    return {k: (sa.get(k), sb.get(k)) for k in set(sa) | set(sb) if sa.get(k) != sb.get(k)}
+
+
+def same_as_live(s: Show, expected: tuple[str, int]) -> None:
+    last: list[tuple[str, int]] = []
+
+    def look() -> bool:
+        nonlocal last
+        last = asyncio.run(digests(s.env, ""))
+        return last[0] == expected
+
+    try:
+        wait_until(look, timeout=30, interval=0.5, what="the live boards' hash")
+    except AssertionError:
+        raise AssertionError(f"live {last} != replayed {expected}") from None
 
 
 async def test_a_killed_projection_process_converges_to_the_same_boards(boards: Show) -> None:
@@ -278,8 +314,7 @@ async def test_a_killed_projection_process_converges_to_the_same_boards(boards: 
     expected = rows(*[(u, names[u], c) for u, c in sorted(spent.items(), key=lambda kv: (kv[1], kv[0]),
                                                             reverse=True)])
     board_when(s, f"/streams/{sid}/leaderboard", expected, board="gifts")
-    live, = await digests(s.env, "")
     await replay_into(s.env, "REPLAY_AFTER_KILL:", source="store")
     again, = await digests(s.env, "REPLAY_AFTER_KILL:")
-    assert again == live
+    await asyncio.to_thread(same_as_live, s, again)
 
