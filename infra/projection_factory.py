@@ -21,6 +21,7 @@ from projections.flash_sales import FlashSalesProjection
 from projections.fraud_cases_pg import FraudCasesTable
 from projections.fraud_signals_pg import FraudSignals
 from projections.group_buys_pg import GroupBuysTable
+from projections.leaderboards_redis import LeaderboardsRedis
 from projections.live_streams_pg import LiveStreamsTable
 from projections.media_pg import RecordingsTable
 from projections.orders_pg import OrdersTable
@@ -70,6 +71,7 @@ def topics_of(name: str) -> tuple[str, ...]:
                    stream_engagement=StreamEngagementMongo, hosts=HostsProjection,
                    stream_moderators=StreamModeratorsTable, stream_status=StreamStatusRedis,
                    stream_realtime=StreamRealtimeMongo, polls=PollsRedis, fraud_signals=FraudSignals)
+    classes["leaderboards"] = LeaderboardsRedis
     return tuple(classes[name].topics)
 
 
@@ -119,6 +121,12 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
         return await _open_hosts(settings, name)
     if name == "fraud_signals":
         return await _open_fraud_signals(settings)
+    if name == "leaderboards":
+        from infra.redis_leaderboards import RedisLeaderboards
+
+        lr = redis_client(settings.redis_url)
+        await lr.ping()
+        return OpenProjection(LeaderboardsRedis(RedisLeaderboards(lr)), lr.aclose)
     if name in ("stream_status", "polls"):
         r = redis_client(settings.redis_url)
         await r.ping()

@@ -12,6 +12,8 @@ PROJECTIONS = ("live_streams", "stream_status", "stream_realtime", "flash_sales"
                "fraud_signals", "fraud_cases",
                # gamification (issue 14)
                "polls",
+               # per show, per host and weekly leaderboards in Redis sorted sets (issue 14 part 5)
+               "leaderboards",
                # coin wallets, gifts sent, hosts' gift earnings, the gift catalogue (issue 14 part 3)
                "coins",
                # what the recommenders rank from (purchases, carts, intents, shows, follows, watches)

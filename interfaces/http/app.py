@@ -27,6 +27,7 @@ from interfaces.http import (
     fulfilment,
     group_buys,
     health,
+    leaderboards,
     limits,
     loyalty,
     media,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(auctions.bp)
     app.blueprint(group_buys.bp)
     app.blueprint(polls.bp)
+    app.blueprint(leaderboards.bp)
     app.blueprint(coins.bp)
     app.blueprint(quizzes.bp)
     app.blueprint(loyalty.bp)

@@ -77,6 +77,10 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
                          rooms=lambda: list(ticker.local), service=lambda: app.ctx.container.polls,
                          fps=settings.fanout_max_fps)
         pusher.polls = polls.pushed
+        from interfaces.realtime.leaderboard_push import LeaderboardRoom
+
+        boards = LeaderboardRoom(redis, sio, settings.realtime_namespace, rooms=lambda: list(ticker.local),
+                                 fps=settings.fanout_max_fps)
         namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
                                  ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
                                  presence=ledger, store_status=lambda sid: _store_status(app, sid),
@@ -84,6 +88,7 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
                                  recommended=RecommendedProducts(lambda: app.ctx.container.read_db))
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(polls.run(stop), name="realtime-polls"))
+        tasks.append(asyncio.create_task(boards.run(stop), name="realtime-leaderboards"))
         tasks.append(asyncio.create_task(pusher.run(stop), name="realtime-pusher"))
         tasks.append(asyncio.create_task(ledger.run(stop), name="realtime-presence"))
         tasks.append(asyncio.create_task(reaper.run(stop), name="realtime-reaper"))
