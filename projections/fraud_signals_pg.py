@@ -25,6 +25,8 @@ from application.envelope import Envelope
 from application.fraud_cases import Suspicion
 from application.fraud_model import Assessment, assess
 from domain.fraud_case import case_id_for
+from projections import fraud_log
+from projections.fraud_log import ReadLog
 from projections.ports import SqlDatabase, SqlTx
 from projections.timeutil import naive_utc
 
@@ -56,16 +58,18 @@ async def _one(tx: SqlTx, sql: str, params: Sequence[Any]) -> float:
 class FraudSignals:
     name = "fraud_signals"
     topics = ("domain",)
-    PREFIXES = ("LiveStream.", "Order.", "Payment.", "Auction.", "CoinWallet.")
+    PREFIXES = ("LiveStream.", "Order.", "Payment.", "Auction.", "CoinWallet.", "FraudCase.")
 
     def __init__(self, db: SqlDatabase, decide: Decide, *, assessor: Assess = assess,
-                 observe: Observe | None = None) -> None:
+                 observe: Observe | None = None, read_log: ReadLog | None = None) -> None:
         """``assessor``: the model (the bench swaps in the rules-only baseline); ``observe`` sees every scored
-        subject's features (the bench's training rows)."""
+        subject's features (the bench's training rows); ``read_log`` reads the store's log after a position (the
+        detector scores in the log's order, ``projections.fraud_log``; None: batches come in that order)."""
         self._db = db
         self._decide = decide
         self._assess = assessor
         self._observe = observe
+        self._read_log = read_log
 
     def _score(self, kind: str, subject_id: str, f: dict[str, float]) -> Assessment:
         if self._observe is not None:
@@ -75,18 +79,26 @@ class FraudSignals:
     async def apply(self, envelopes: Sequence[Envelope]) -> int:
         n = 0
         async with self._db.transaction() as tx:
-            for e in envelopes:
+            at = await fraud_log.cursor(tx)
+            events = await fraud_log.in_log_order(envelopes, at, self._read_log)
+            for e in events:
                 if not e.type.startswith(self.PREFIXES) or e.aggregate_id is None:
                     continue
                 if e.aggregate_version is not None and not await self._first_time(tx, e):
                     continue
-                for s in await self._handle(tx, e):
-                    await self._suspect(tx, s)
+                suspicions = await self._handle(tx, e)
+                if at.decides(e):  # a replay of what was decided before asks for nothing
+                    for s in suspicions:
+                        await self._suspect(tx, s)
                 n += 1
+            await fraud_log.advance(tx, events, at)
         return n
 
-    async def reset(self) -> None:
+    async def reset(self, *, forget_decisions: bool = False) -> None:
+        """Empties the read model to replay the log from its start. ``forget_decisions``: the log itself is new
+        (a bench's or a test's generated month), so everything in it is decided again."""
         async with self._db.transaction() as tx:
+            await fraud_log.restart(tx, forget_decisions=forget_decisions)
             for t in ("fraud_seen", "fraud_sellers", "fraud_orders", "fraud_order_sales", "fraud_payments",
                       "fraud_returns", "fraud_auctions", "fraud_bids", "fraud_top_ups", "fraud_gifts",
                       "fraud_suspicions"):
@@ -111,7 +123,13 @@ class FraudSignals:
         d, at, aid = e.payload, naive_utc(e.occurred_at), str(e.aggregate_id)
         assert at is not None
         t = e.type
-        if t == "LiveStream.Scheduled":
+        if t == "FraudCase.FraudSuspected":  # a decision in the log (made live, or read back by a rebuild)
+            subject = d.get("subject") or {}
+            await tx.execute(
+                "INSERT INTO fraud_suspicions (case_id, kind, subject_id, score, reasons) VALUES (%s, %s, %s, %s,"
+                " %s) ON CONFLICT (case_id) DO NOTHING",
+                (aid, subject.get("kind"), subject.get("id"), d.get("score"), json.dumps(d.get("reasons") or [])))
+        elif t == "LiveStream.Scheduled":
             await tx.execute("INSERT INTO fraud_sellers (stream_id, vendor_id, host_id) VALUES (%s, %s, %s)"
                              " ON CONFLICT (stream_id) DO NOTHING", (aid, d.get("vendor_id"), d.get("host_id")))
         elif t == "Order.Placed":
@@ -159,20 +177,36 @@ class FraudSignals:
 
     async def _order_features(self, tx: SqlTx, oid: str, buyer: str, phone: str | None, addr: str | None,
                               device: str | None, at: datetime, sales: list[str]) -> dict[str, float]:
+        """Counts over what came before this order in the log (the order itself included). A household shares
+        one address (and often a phone or a device) among a few accounts: links are counted by how many
+        different accounts, addresses and phones they join, so a family looks like one customer and a ring like
+        many."""
         f: dict[str, float] = {}
         q = "SELECT count(*) FROM fraud_orders WHERE {col} = %s AND placed_at > %s AND placed_at <= %s"
         f["buyer_orders_1h"] = await _one(tx, q.format(col="buyer_id"), (buyer, at - HOUR, at))
+        f["buyer_addresses_24h"] = await _one(
+            tx, "SELECT count(DISTINCT address_key) FROM fraud_orders WHERE buyer_id = %s AND placed_at > %s"
+                " AND placed_at <= %s", (buyer, at - DAY, at))
         for name, col, value in (("phone", "phone", phone), ("address", "address_key", addr),
                                  ("device", "device_id", device)):
             if value is None:
                 continue
-            f[f"{name}_orders_24h"] = await _one(tx, q.format(col=col), (value, at - DAY, at))
-            f[f"{name}_accounts"] = await _one(
-                tx, f"SELECT count(DISTINCT buyer_id) FROM fraud_orders WHERE {col} = %s AND placed_at > %s",
-                (value, at - MONTH))
+            rows = await tx.fetch(
+                f"SELECT count(*) FILTER (WHERE placed_at > %s) AS day, count(DISTINCT buyer_id) AS accounts,"
+                f" count(DISTINCT address_key) FILTER (WHERE placed_at > %s) AS addresses,"
+                f" count(DISTINCT address_key) AS addresses_30d, count(DISTINCT phone) AS phones"
+                f" FROM fraud_orders WHERE {col} = %s AND placed_at > %s AND placed_at <= %s",
+                (at - DAY, at - DAY, value, at - MONTH, at))
+            r = rows[0]
+            f[f"{name}_orders_24h"], f[f"{name}_accounts"] = float(r["day"] or 0), float(r["accounts"] or 0)
+            if name == "phone":
+                f["phone_addresses_24h"] = float(r["addresses"] or 0)
+            elif name == "address":
+                f["address_phones"] = float(r["phones"] or 0)
+            else:
+                f["device_addresses"] = float(r["addresses_30d"] or 0)
         f["cod_refusals"] = await _one(
-            tx, "SELECT count(*) FROM fraud_orders WHERE cod_refused AND (buyer_id = %s OR phone = %s)",
-            (buyer, phone))
+            tx, "SELECT count(*) FROM fraud_orders WHERE cod_refused AND buyer_id = %s", (buyer,))
         if sales:
             rows = await tx.fetch(
                 "SELECT count(DISTINCT o.buyer_id) AS accounts, COALESCE(sum(s.units), 0) AS units"
