@@ -4,12 +4,14 @@ generated months of honest buyers, bidders and wallets), planted patterns flagge
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from application.fraud_cases import Suspicion
+from application.fraud_model import Assessment
 from bench.fraud_data import History, generate, honest_history
 from infra.postgres import PgDatabase, apply_migrations
 from infra.settings import Settings
@@ -69,3 +71,46 @@ def test_planted_patterns_are_flagged_and_redelivery_changes_nothing(env: Settin
     assert all(c.score >= 0.5 and c.reasons for c in cases)
     assert address_key({"city": "Dhaka", "area": "Mirpur"}) is None
     assert address_key({"line1": "House 4, Road 2", "city": "Dhaka"}) == "house 4 road 2 dhaka"
+
+
+def test_a_rebuild_decides_only_what_it_had_not_seen(env: Settings) -> None:
+    """A rebuild replays the log from its start: the events the detector decided before are not decided again
+    (even by a model that would flag everything); the events it had not reached yet are decided once."""
+    h = generate(5, buyers=20, sellers=2, scale=1, wallets=6)
+    half = len(h.envelopes) // 2
+
+    def everything(kind: str, f: Mapping[str, float]) -> Assessment:
+        return Assessment(kind, 0.99, ("test",), True)
+
+    async def go() -> tuple[list[Suspicion], list[Suspicion]]:
+        db = PgDatabase(env.read_url, max_size=1)
+        await db.open()
+        live: list[Suspicion] = []
+        rebuilt: list[Suspicion] = []
+        try:
+            signals = FraudSignals(db, _record(live))
+            await signals.reset(forget_decisions=True)
+            await signals.apply(h.envelopes[:half])
+            replay = FraudSignals(db, _record(rebuilt), assessor=everything)
+            await replay.reset()  # a rebuild: the read model from the start, the decisions kept
+            for i in range(0, len(h.envelopes), 500):
+                await replay.apply(h.envelopes[i:i + 500])
+        finally:
+            await db.close()
+        return live, rebuilt
+
+    live, rebuilt = asyncio.run(go())
+    last = h.envelopes[half - 1].position or 0
+    placed_late = {str(e.aggregate_id) for e in h.envelopes[half:] if e.type == "Order.Placed"}
+    placed_early = {str(e.aggregate_id) for e in h.envelopes[:half] if e.type == "Order.Placed"}
+    assert live and rebuilt and last > 0
+    orders = {c.subject_id for c in rebuilt if c.kind == "order"}
+    assert orders and orders <= placed_late and not orders & placed_early
+    assert {c.subject_id for c in live if c.kind == "order"} <= placed_early
+
+
+def _record(into: list[Suspicion]) -> Callable[[Suspicion], Awaitable[None]]:
+    async def decide(s: Suspicion) -> None:
+        into.append(s)
+
+    return decide
