@@ -16,6 +16,7 @@ Gift and coin top-up events (``CoinWallet.*``) are read by type name and the fie
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -26,10 +27,13 @@ from application.fraud_cases import Suspicion
 from application.fraud_model import Assessment, assess
 from domain.fraud_case import case_id_for
 from projections import fraud_log
+from projections import fraud_subjects_pg as fraud_subjects
 from projections.fraud_log import ReadLog
+from projections.fraud_subjects_pg import one as _one
 from projections.ports import SqlDatabase, SqlTx
 from projections.timeutil import naive_utc
 
+log = logging.getLogger(__name__)
 Decide = Callable[[Suspicion], Awaitable[object]]
 Assess = Callable[[str, Mapping[str, float]], Assessment]
 Observe = Callable[[str, str, dict[str, float]], None]
@@ -47,12 +51,6 @@ def address_key(address: Mapping[str, Any] | None) -> str | None:
         return None
     rest = [str(v) for k, v in sorted(address.items()) if k.lower() in COARSE and v]
     return re.sub(r"[^\w]+", " ", " ".join(street + rest).lower()).strip() or None
-
-
-async def _one(tx: SqlTx, sql: str, params: Sequence[Any]) -> float:
-    rows = await tx.fetch(sql, params)
-    value = next(iter(rows[0].values())) if rows else 0
-    return float(value or 0)
 
 
 class FraudSignals:
@@ -86,13 +84,27 @@ class FraudSignals:
                     continue
                 if e.aggregate_version is not None and not await self._first_time(tx, e):
                     continue
-                suspicions = await self._handle(tx, e)
+                suspicions = await self._guarded(tx, e)
                 if at.decides(e):  # a replay of what was decided before asks for nothing
                     for s in suspicions:
                         await self._suspect(tx, s)
                 n += 1
             await fraud_log.advance(tx, events, at)
         return n
+
+    async def _guarded(self, tx: SqlTx, e: Envelope) -> list[Suspicion]:
+        """One event the detector cannot read (a malformed payload) is logged and passed over, not retried for
+        ever: the detector reads the store itself, so a dead letter of its Kafka message would not skip it."""
+        await tx.execute("SAVEPOINT fraud_event", ())
+        try:
+            found = await self._handle(tx, e)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as err:
+            await tx.execute("ROLLBACK TO SAVEPOINT fraud_event", ())
+            log.error("fraud detector: passed over %s %s v%s at position %s: %r", e.type, e.aggregate_id,
+                      e.aggregate_version, e.position, err)
+            return []
+        await tx.execute("RELEASE SAVEPOINT fraud_event", ())
+        return found
 
     async def reset(self, *, forget_decisions: bool = False) -> None:
         """Empties the read model to replay the log from its start. ``forget_decisions``: the log itself is new
@@ -148,9 +160,9 @@ class FraudSignals:
         elif t == "Payment.Failed":
             await tx.execute("UPDATE fraud_payments SET failed_at = %s WHERE payment_id = %s", (at, aid))
         elif t.startswith("Auction."):
-            return await self._auction(tx, t, aid, d, at)
+            return await fraud_subjects.auction(tx, t, aid, d, at, self._score)
         elif t.startswith("CoinWallet."):
-            return await self._wallet(tx, t, aid, d, at, e.aggregate_version or 0)
+            return await fraud_subjects.wallet(tx, t, aid, d, at, e.aggregate_version or 0, self._score)
         return []
 
     # ---- orders ------------------------------------------------------------------------------------------
@@ -249,78 +261,3 @@ class FraudSignals:
         if not a.suspected:
             return []
         return [Suspicion("buyer", buyer, a.score, a.reasons, order_id=oid, buyer_id=buyer, features=f)]
-
-    # ---- auctions (shill bidding) ------------------------------------------------------------------------
-    async def _auction(self, tx: SqlTx, t: str, aid: str, d: Mapping[str, Any], at: datetime) -> list[Suspicion]:
-        if t == "Auction.Created":
-            await tx.execute("INSERT INTO fraud_auctions (auction_id, stream_id) VALUES (%s, %s)"
-                             " ON CONFLICT DO NOTHING", (aid, d.get("stream_id")))
-        elif t in ("Auction.Closed", "Auction.OfferedToNext"):
-            await tx.execute("UPDATE fraud_auctions SET winner_id = %s WHERE auction_id = %s",
-                             (d.get("winner_id"), aid))
-        elif t == "Auction.WinnerPaid":
-            await tx.execute("UPDATE fraud_auctions SET paid = true WHERE auction_id = %s", (aid,))
-        elif t == "Auction.BidPlaced":
-            return await self._bid(tx, aid, d, at)
-        return []
-
-    async def _bid(self, tx: SqlTx, aid: str, d: Mapping[str, Any], at: datetime) -> list[Suspicion]:
-        bidder = str(d["bidder_id"])
-        rows = await tx.fetch("SELECT s.vendor_id, s.host_id FROM fraud_auctions a JOIN fraud_sellers s"
-                              " ON s.stream_id = a.stream_id WHERE a.auction_id = %s", (aid,))
-        vendor, host = (rows[0]["vendor_id"], rows[0]["host_id"]) if rows else (None, None)
-        await tx.execute("INSERT INTO fraud_bids VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                         (str(d["bid_id"]), aid, bidder, vendor, at))
-        if vendor is None or bidder in (vendor, host):
-            return []
-        f: dict[str, float] = {}
-        counts = await tx.fetch(
-            "SELECT count(*) AS bids, count(*) FILTER (WHERE seller_id = %s) AS on_seller,"
-            " count(DISTINCT auction_id) FILTER (WHERE seller_id = %s) AS auctions,"
-            " count(*) FILTER (WHERE auction_id = %s) AS here FROM fraud_bids WHERE bidder_id = %s",
-            (vendor, vendor, aid, bidder))
-        c = counts[0]
-        f["seller_share"] = float(c["on_seller"]) / float(c["bids"]) if c["bids"] else 0.0
-        f["seller_auctions"], f["bids_in_auction"] = float(c["auctions"]), float(c["here"])
-        f["tied_to_seller"] = await _one(
-            tx, "SELECT count(*) FROM fraud_orders b JOIN fraud_orders s ON (b.phone = s.phone"
-                " OR b.address_key = s.address_key OR b.device_id = s.device_id)"
-                " WHERE b.buyer_id = %s AND s.buyer_id IN (%s, %s) LIMIT 1", (bidder, vendor, host or vendor))
-        f["tied_to_seller"] = min(f["tied_to_seller"], 1.0)
-        f["wins_paid"] = await _one(tx, "SELECT count(*) FROM fraud_auctions WHERE winner_id = %s AND paid",
-                                    (bidder,))
-        a = self._score("bidder", f"{aid}:{bidder}", f)
-        if not a.suspected:
-            return []
-        return [Suspicion("bidder", f"{aid}:{bidder}", a.score, a.reasons, buyer_id=bidder, features=f)]
-
-    # ---- coin wallets (card testing) ---------------------------------------------------------------------
-    async def _wallet(self, tx: SqlTx, t: str, wid: str, d: Mapping[str, Any], at: datetime, version: int
-                      ) -> list[Suspicion]:
-        if t == "CoinWallet.TopUpRequested":
-            await tx.execute("INSERT INTO fraud_top_ups (top_up_id, wallet_id, amount, requested_at)"
-                             " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                             (str(d["top_up_id"]), wid, d.get("amount") or 0, at))
-            return []
-        if t == "CoinWallet.TopUpFailed":
-            await tx.execute("UPDATE fraud_top_ups SET failed_at = %s WHERE top_up_id = %s",
-                             (at, str(d["top_up_id"])))
-        elif t == "CoinWallet.GiftSent":
-            await tx.execute("INSERT INTO fraud_gifts VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                             (f"{wid}:{version}", wid, int(d.get("coins") or 0), at))
-        else:
-            return []
-        rows = await tx.fetch(
-            "SELECT count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed, count(*) AS top_ups,"
-            " count(*) FILTER (WHERE amount <= 50) AS small, count(DISTINCT amount) AS amounts"
-            " FROM fraud_top_ups WHERE wallet_id = %s AND requested_at > %s", (wid, at - HOUR))
-        r = rows[0]
-        f = {"failed_topups_1h": float(r["failed"]), "topups_1h": float(r["top_ups"]),
-             "small_topups_1h": float(r["small"]), "distinct_amounts_1h": float(r["amounts"])}
-        f["gifts_after_fail"] = await _one(
-            tx, "SELECT count(*) FROM fraud_gifts WHERE wallet_id = %s AND sent_at > %s", (wid, at - HOUR)
-        ) if f["failed_topups_1h"] else 0.0
-        a = self._score("wallet", wid, f)
-        if not a.suspected:
-            return []
-        return [Suspicion("wallet", wid, a.score, a.reasons, features=f)]

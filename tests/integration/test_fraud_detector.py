@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -114,3 +115,15 @@ def _record(into: list[Suspicion]) -> Callable[[Suspicion], Awaitable[None]]:
         into.append(s)
 
     return decide
+
+
+def test_an_event_the_detector_cannot_read_is_passed_over_and_the_rest_still_scored(env: Settings) -> None:
+    """The detector reads the log itself, so one malformed event must not stop it for ever: it is passed over
+    (logged), and the ring after it is still flagged."""
+    h = generate(3, buyers=30, sellers=3, scale=2, wallets=10)
+    first = next(i for i, e in enumerate(h.envelopes) if e.type == "Order.Placed")
+    good = h.envelopes[first]
+    broken = replace(good, payload={k: v for k, v in good.payload.items() if k != "buyer_id"})
+    envelopes = [*h.envelopes[:first], broken, *h.envelopes[first + 1:]]
+    cases = asyncio.run(_detect(env, replace(h, envelopes=envelopes)))
+    assert len({(c.kind, c.subject_id) for c in cases} & h.fraud) >= len(h.fraud) // 2
