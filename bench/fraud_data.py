@@ -1,9 +1,12 @@
 """Labelled histories for the fraud detector (issue 17 part 1): a month of a marketplace's store events, honest
 buyers, bidders and coin wallets with the untidy habits real ones have (households sharing an address or a
 phone, a split cart, one parcel refused at the door, a return now and then, a failed payment retried, a
-favourite seller's auctions), and planted fraud: fake cash-on-delivery rings on one phone, account farms at one
-address, serial door refusers, flash-sale hoarding through linked accounts, shill bidders tied to the seller,
-card testing on coin top-ups, refund abuse.
+favourite seller's auctions), and planted fraud: purchase velocity (one account, many orders within the hour to
+many addresses), fake cash-on-delivery rings on one phone (several accounts; half give no street), account farms
+at one address, serial door refusers, flash-sale hoarding through linked accounts, shill bidders tied to the
+seller, card testing on coin top-ups, refund abuse. ``patterns`` names each planted subject's pattern;
+``households`` are the honest accounts that share their address with family. An honest buyer returns at most
+two orders in the month (four of five returned is the refund abuser's habit, not an honest one's).
 
 Events are the store's own types and payload fields (``docs/events.md``; the coin wallet's by the contract of
 issue 14), in time order with per-aggregate versions, so they go through ``FraudSignals.apply`` as the relay
