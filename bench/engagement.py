@@ -10,16 +10,22 @@ live advisor does. A rise in sales after minute t: orders in t+1..t+3 at least 1
 at least 2 more.
 
     .venv/bin/python -m bench.engagement --shows 120
+    .venv/bin/livecommerce replay --out /tmp/log --kafka   # the past shows of a real log, then:
+    .venv/bin/python -m bench.engagement --export /tmp/log
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from application import interactions as it
 from application.engagement import Minute, advise, facts, minute_of, series
@@ -92,13 +98,13 @@ def rise_after(orders: list[int], t: int) -> bool:
     return after >= 1.5 * before and after >= before + 2
 
 
-def replay(sid: str, rows: list[Minute]) -> list[tuple[str, int]]:
-    """(kind, minute index) of each suggestion the advisor would have made in this show."""
-    agg = ShowEngagement.open(now=T0, stream_id=sid)
+def replay(sid: str, rows: list[Minute], start: datetime = T0, length: int = LENGTH) -> list[tuple[str, int]]:
+    """(kind, minute index from ``start``) of each suggestion the advisor would have made in this show."""
+    agg = ShowEngagement.open(now=start, stream_id=sid)
     sale = {"sale_id": "00000000-0000-4000-8000-000000000001", "product_id": "p1", "sale_name": "prepared"}
     made = []
-    for i in range(LENGTH):
-        at = T0 + timedelta(minutes=i)
+    for i in range(length):
+        at = start + timedelta(minutes=i)
         for s in advise(sid, series(rows, at), prepared_sale=sale):
             if agg.suggest(now=at, suggestion_id=s.suggestion_id, kind=s.kind, minute=s.minute, message=s.message,
                            message_bn=s.message_bn, evidence=s.evidence, action=s.action):
@@ -106,37 +112,78 @@ def replay(sid: str, rows: list[Minute]) -> list[tuple[str, int]]:
     return made
 
 
+@dataclass
+class Tally:
+    """Per suggestion kind: was each followed by a rise in sales; and the same for random minutes."""
+
+    hits: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    random_hits: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    shows: int = 0
+    events: int = 0
+
+    def show(self, sid: str, log: list[Envelope], rng: np.random.Generator, start: datetime | None = None) -> None:
+        """One show's log, its minutes counted from ``start`` (default: its first minute with a fact)."""
+        rows = minutes_of(log)
+        self.events += len(log)
+        if not rows:
+            return
+        start = start or rows[0].minute
+        length = int((rows[-1].minute - start).total_seconds() // 60) + 1
+        if length < 10:  # too short to have a baseline and a "then"
+            return
+        self.shows += 1
+        orders = [0] * length
+        for r in rows:
+            orders[int((r.minute - start).total_seconds() // 60)] = r.orders
+        for kind, i in replay(sid, rows, start, length):
+            self.hits[kind].append(rise_after(orders, i))
+            j = int(rng.integers(6, length - 3))  # the baseline: a suggestion at a random minute
+            self.random_hits[kind].append(rise_after(orders, j))
+
+    def print(self, what: str, took: float) -> None:
+        print(f"{self.shows} {what}, {self.events} events replayed in {took:.1f} s")
+        print(f"{'suggestion':<18}{'count':>7}{'then sales rose':>17}{'random minute':>15}{'lift':>7}")
+        all_hits = [h for v in self.hits.values() for h in v]
+        all_random = [h for v in self.random_hits.values() for h in v]
+        for kind, got in [*sorted(self.hits.items()), ("all", all_hits)]:
+            base = self.random_hits[kind] if kind != "all" else all_random
+            share = float(np.mean(got)) if got else float("nan")
+            base_share = float(np.mean(base)) if base else float("nan")
+            lift = f"{share / base_share:.2f}x" if base_share else "-"
+            print(f"{kind:<18}{len(got):>7}{share:>16.1%}{base_share:>15.1%}{lift:>7}")
+
+
+def past_shows(folder: Path) -> dict[str, list[Envelope]]:
+    """The envelopes of an export by ``livecommerce replay --out DIR --kafka`` (its Parquet parts: the store
+    and the interactions topic), by show."""
+    shows: dict[str, list[Envelope]] = defaultdict(list)
+    for part in sorted(folder.glob("*part-*.parquet")):
+        for r in pq.read_table(part).to_pylist():
+            if r["stream_id"]:
+                shows[r["stream_id"]].append(Envelope(
+                    r["id"], r["type"], r["schema_version"], r["aggregate_id"], r["aggregate_version"],
+                    r["stream_id"], r["occurred_at"], json.loads(r["payload"]), position=r["position"]))
+    return shows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shows", type=int, default=120)
     ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--export", type=Path, help="replay the past shows of this `livecommerce replay --kafka` export"
+                                                " instead of generated ones")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
-    hits: dict[str, list[bool]] = defaultdict(list)
-    random_hits: dict[str, list[bool]] = defaultdict(list)
-    events, t = 0, time.perf_counter()
+    tally, t = Tally(), time.perf_counter()
+    if args.export:
+        for sid, log in sorted(past_shows(args.export).items()):
+            tally.show(sid, log, rng)
+        tally.print(f"past shows of {args.export}", time.perf_counter() - t)
+        return
     for k in range(args.shows):
         sid = f"show{k}"
-        log = generate(rng, sid)
-        events += len(log)
-        rows = minutes_of(log)
-        orders = [0] * LENGTH
-        for r in rows:
-            orders[int((r.minute - T0).total_seconds() // 60)] = r.orders
-        for kind, i in replay(sid, rows):
-            hits[kind].append(rise_after(orders, i))
-            j = int(rng.integers(6, LENGTH - 3))  # the baseline: a suggestion at a random minute
-            random_hits[kind].append(rise_after(orders, j))
-    took = time.perf_counter() - t
-    print(f"{args.shows} generated shows, {events} events replayed in {took:.1f} s")
-    print(f"{'suggestion':<18}{'count':>7}{'then sales rose':>17}{'random minute':>15}{'lift':>7}")
-    all_hits = [h for v in hits.values() for h in v]
-    all_random = [h for v in random_hits.values() for h in v]
-    for kind, got in [*sorted(hits.items()), ("all", all_hits)]:
-        base = random_hits[kind] if kind != "all" else all_random
-        share, base_share = float(np.mean(got)), float(np.mean(base))
-        lift = f"{share / base_share:.2f}x" if base_share else "-"
-        print(f"{kind:<18}{len(got):>7}{share:>16.1%}{base_share:>15.1%}{lift:>7}")
+        tally.show(sid, generate(rng, sid), rng, start=T0)
+    tally.print("generated shows", time.perf_counter() - t)
 
 
 if __name__ == "__main__":

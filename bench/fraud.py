@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,44 +42,68 @@ async def run(db: PgDatabase, h: History, assessor: Any) -> tuple[list[Suspicion
         cases.append(s)
 
     signals = FraudSignals(db, decide, assessor=assessor, observe=lambda k, s, f: seen.append((k, s, dict(f))))
-    await signals.reset()
+    await signals.reset(forget_decisions=True)
     t = time.perf_counter()
     for i in range(0, len(h.envelopes), 200):
         await signals.apply(h.envelopes[i:i + 200])
     return cases, seen, time.perf_counter() - t
 
 
-def table(h: History, cases: list[Suspicion], seen: list[tuple[str, str, dict]]) -> dict[str, Any]:
-    scored: dict[str, set[str]] = defaultdict(set)
-    for kind, subject, _ in seen:
-        scored[kind].add(subject)
-    out: dict[str, Any] = {}
-    for kind in FEATURES:
-        pred = {c.subject_id for c in cases if c.kind == kind}
-        truth = {s for k, s in h.fraud if k == kind}
-        tp = len(pred & truth)
-        out[kind] = (len(scored[kind]), len(truth), tp, len(pred - truth), len(truth - pred))
-    flagged = {c.buyer_id for c in cases if c.buyer_id} | {c.subject_id for c in cases if c.kind == "buyer"}
-    out["honest_flagged"] = len(flagged & h.honest_accounts)
-    return out
+PATTERNS = ("purchase_velocity", "shared_phone_ring", "shared_address_farm", "cod_refusal_history",
+            "flash_sale_hoarding", "shill_bidding", "card_testing", "refund_abuse")
+# A case's pattern, for precision: the pattern its strongest reason stands for.
+REASON_PATTERN = {
+    "purchase_velocity_buyer": "purchase_velocity", "failed_payments": "purchase_velocity",
+    "purchase_velocity_phone": "shared_phone_ring", "phone_ships_to_many_addresses": "shared_phone_ring",
+    "accounts_share_phone": "shared_phone_ring", "purchase_velocity_address": "shared_address_farm",
+    "accounts_share_address": "shared_address_farm", "cod_refusal_history": "cod_refusal_history",
+    "cash_on_delivery": "cod_refusal_history", "flash_sale_hoarding": "flash_sale_hoarding",
+    "device_ships_to_many_addresses": "flash_sale_hoarding", "accounts_share_device": "flash_sale_hoarding",
+    "purchase_velocity_device": "flash_sale_hoarding", "refund_abuse": "refund_abuse",
+    "bidder_history": "shill_bidding",
+}
 
 
-def show(name: str, t: dict[str, Any], honest: int, seconds: float, events: int) -> None:
-    total_tp = sum(t[k][2] for k in FEATURES)
-    total_fp = sum(t[k][3] for k in FEATURES)
-    total_fn = sum(t[k][4] for k in FEATURES)
+def pattern_of(s: Suspicion) -> str:
+    first = s.reasons[0] if s.reasons else ""
+    if first.startswith("shill_bidding"):
+        return "shill_bidding"
+    if first.startswith("card_testing"):
+        return "card_testing"
+    return REASON_PATTERN.get(first, "other")
+
+
+def table(h: History, cases: list[Suspicion]) -> dict[str, Any]:
+    """Per planted pattern: planted subjects, caught (recall), false cases whose strongest reason is the
+    pattern's (precision); overall; honest accounts (and honest households' accounts) with a case."""
+    flagged = {(c.kind, c.subject_id): c for c in cases}
+    rows: dict[str, tuple[int, int, int]] = {}
+    for p in PATTERNS:
+        planted = {k for k, v in h.patterns.items() if v == p}
+        tp = len(planted & set(flagged))
+        fp = sum(1 for k, c in flagged.items() if k not in h.fraud and pattern_of(c) == p)
+        rows[p] = (len(planted), tp, fp)
+    fp_all = sum(1 for k in flagged if k not in h.fraud)
+    rows["all"] = (len(h.fraud), len(set(flagged) & h.fraud), fp_all)
+    accounts = {c.buyer_id for c in cases if c.buyer_id} | {c.subject_id for c in cases if c.kind == "buyer"}
+    return {"rows": rows, "honest_flagged": len(accounts & h.honest_accounts),
+            "households_flagged": len(accounts & h.households)}
+
+
+def show(name: str, t: dict[str, Any], h: History, seconds: float) -> None:
+    events = len(h.envelopes)
     print(f"\n{name}  ({events} events in {seconds:.1f} s, {events / seconds:,.0f} events/s)")
-    print(f"  {'subject':<8} {'scored':>7} {'fraud':>6} {'TP':>5} {'FP':>5} {'FN':>5} {'precision':>10} {'recall':>7}")
-    for k in FEATURES:
-        n, truth, tp, fp, fn = t[k]
-        p = tp / (tp + fp) if tp + fp else float("nan")
-        r = tp / truth if truth else float("nan")
-        print(f"  {k:<8} {n:>7} {truth:>6} {tp:>5} {fp:>5} {fn:>5} {p:>10.3f} {r:>7.3f}")
-    p = total_tp / (total_tp + total_fp) if total_tp + total_fp else float("nan")
-    r = total_tp / (total_tp + total_fn) if total_tp + total_fn else float("nan")
-    print(f"  {'all':<8} {'':>7} {total_tp + total_fn:>6} {total_tp:>5} {total_fp:>5} {total_fn:>5} {p:>10.3f} "
-          f"{r:>7.3f}")
-    print(f"  honest accounts flagged: {t['honest_flagged']} of {honest} ({100 * t['honest_flagged'] / honest:.2f} %)")
+    print(f"  | {'pattern':<20} | {'planted':>7} | {'caught':>6} | {'false cases':>11} | {'precision':>9} |"
+          f" {'recall':>6} |")
+    print(f"  |{'-' * 22}|{'-' * 9}|{'-' * 8}|{'-' * 13}|{'-' * 11}|{'-' * 8}|")
+    for p, (planted, tp, fp) in t["rows"].items():
+        prec = f"{tp / (tp + fp):.3f}" if tp + fp else "-"
+        rec = f"{tp / planted:.3f}" if planted else "-"
+        print(f"  | {p:<20} | {planted:>7} | {tp:>6} | {fp:>11} | {prec:>9} | {rec:>6} |")
+    honest, homes = len(h.honest_accounts), len(h.households)
+    print(f"  honest accounts with a case: {t['honest_flagged']} of {honest}"
+          f" ({100 * t['honest_flagged'] / honest:.2f} %); of them in households: {t['households_flagged']} of"
+          f" {homes} household accounts")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -99,12 +122,13 @@ async def main(args: argparse.Namespace) -> None:
                         w = fit(kind, [r for r, _ in rows], [y for _, y in rows])
                         print(f'    "{kind}": {w},')
             h = generate(args.seed, buyers=args.buyers, scale=args.scale)
-            print(f"seed {args.seed}: {len(h.envelopes)} events, {len(h.honest_accounts)} honest accounts, "
-                  f"{len(h.fraud_accounts)} fraudulent, {len(h.fraud)} planted fraud subjects")
+            print(f"seed {args.seed}: {len(h.envelopes)} events, {len(h.honest_accounts)} honest accounts "
+                  f"({len(h.households)} of them in households), {len(h.fraud_accounts)} fraudulent, "
+                  f"{len(h.fraud)} planted fraud subjects")
             for name, assessor in (("scored model (application.fraud_model.assess)", assess),
                                    ("rules-only baseline (application.fraud_model.rules_fire)", rules)):
-                cases, seen, seconds = await run(db, h, assessor)
-                show(name, table(h, cases, seen), len(h.honest_accounts), seconds, len(h.envelopes))
+                cases, _seen, seconds = await run(db, h, assessor)
+                show(name, table(h, cases), h, seconds)
         finally:
             await db.close()
     finally:

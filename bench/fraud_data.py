@@ -1,9 +1,12 @@
 """Labelled histories for the fraud detector (issue 17 part 1): a month of a marketplace's store events, honest
 buyers, bidders and coin wallets with the untidy habits real ones have (households sharing an address or a
 phone, a split cart, one parcel refused at the door, a return now and then, a failed payment retried, a
-favourite seller's auctions), and planted fraud: fake cash-on-delivery rings on one phone, account farms at one
-address, serial door refusers, flash-sale hoarding through linked accounts, shill bidders tied to the seller,
-card testing on coin top-ups, refund abuse.
+favourite seller's auctions), and planted fraud: purchase velocity (one account, many orders within the hour to
+many addresses), fake cash-on-delivery rings on one phone (several accounts; half give no street), account farms
+at one address, serial door refusers, flash-sale hoarding through linked accounts, shill bidders tied to the
+seller, card testing on coin top-ups, refund abuse. ``patterns`` names each planted subject's pattern;
+``households`` are the honest accounts that share their address with family. An honest buyer returns at most
+two orders in the month (four of five returned is the refund abuser's habit, not an honest one's).
 
 Events are the store's own types and payload fields (``docs/events.md``; the coin wallet's by the contract of
 issue 14), in time order with per-aggregate versions, so they go through ``FraudSignals.apply`` as the relay
@@ -33,6 +36,8 @@ class History:
     fraud: set[tuple[str, str]]
     honest_accounts: set[str]
     fraud_accounts: set[str]
+    patterns: dict[tuple[str, str], str] = field(default_factory=dict)  # planted subject -> its pattern
+    households: set[str] = field(default_factory=set)  # honest accounts sharing their address with family
 
 
 @dataclass
@@ -41,6 +46,8 @@ class _Builder:
     new_id: Callable[[], str]
     raw: list[tuple[datetime, int, str, str, str | None, dict[str, Any]]] = field(default_factory=list)
     fraud: set[tuple[str, str]] = field(default_factory=set)
+    patterns: dict[tuple[str, str], str] = field(default_factory=dict)
+    households: set[str] = field(default_factory=set)
     honest: set[str] = field(default_factory=set)
     bad: set[str] = field(default_factory=set)
     streams: list[tuple[str, str, str, datetime, str]] = field(default_factory=list)  # id, vendor, host, at, sale
@@ -73,7 +80,8 @@ class _Builder:
 
     def order(self, buyer: str, at: datetime, *, phone: str, address: dict[str, str], device: str,
               method: str | None = None, units: int = 1, flash_sale: str | None = None,
-              stream_id: str | None = None, fraud: bool = False, price: int | None = None) -> str:
+              stream_id: str | None = None, fraud: str | None = None, price: int | None = None) -> str:
+        """``fraud``: the planted pattern this order belongs to (None: an honest order)."""
         oid, _pid = self.new_id(), self.new_id()
         method = method or self.rng.choices(("cod", "bkash", "nagad", "card"), (45, 30, 15, 10))[0]
         unit = price or self.rng.choice((350, 750, 1200, 2500, 4800, 9500))
@@ -90,8 +98,12 @@ class _Builder:
             "order_id": oid, "method": method, "amount": total, "currency": "BDT"}, sid)
         (self.bad if fraud else self.honest).add(buyer)
         if fraud:
-            self.fraud.add(("order", oid))
+            self.plant("order", oid, fraud)
         return oid
+
+    def plant(self, kind: str, subject: str, pattern: str) -> None:
+        self.fraud.add((kind, subject))
+        self.patterns[(kind, subject)] = pattern
 
     def refused_at_door(self, oid: str, at: datetime) -> None:
         self.emit("Order.FulfilmentUpdated", oid, at + timedelta(days=1), {
@@ -133,6 +145,8 @@ def _honest_buyers(b: _Builder, n: int) -> list[tuple[str, str, dict[str, str], 
         for i in range(size):
             people.append((b.new_id(), phone if (shared_phone or i == 0) else b.phone(), addr,
                            device if (shared_device or i == 0) else b.new_id()))
+            if size > 1:
+                b.households.add(people[-1][0])
     return people[:n]
 
 
@@ -142,6 +156,7 @@ def _honest_orders(b: _Builder, people: list[tuple[str, str, dict[str, str], str
         heavy = rng.random() < 0.03
         n = rng.randint(10, 18) if heavy else rng.choice((1, 1, 2, 2, 3, 3, 4, 5, 6, 8))
         refunder, refuser = rng.random() < 0.2, rng.random() < 0.06
+        returns = 0  # a return now and then: at most two in the month (more is what refund abuse looks like)
         at = _when(rng)
         for i in range(n):
             if i:
@@ -162,7 +177,8 @@ def _honest_orders(b: _Builder, people: list[tuple[str, str, dict[str, str], str
                           flash_sale=sale if in_sale else None, stream_id=sid)
             if refuser and method == "cod" and i == 0:
                 b.refused_at_door(oid, at)
-            elif refunder and rng.random() < 0.3:
+            elif refunder and returns < 2 and rng.random() < 0.3:
+                returns += 1
                 b.refunded(oid, at)
     # Households buying in the same flash sale, a unit or two each.
     households: dict[str, list[tuple[str, str, dict[str, str], str]]] = {}
@@ -194,7 +210,7 @@ def _auctions(b: _Builder, sellers: list[tuple[str, str]], bidders: list[str], s
             for x in shills.get(vendor, []):
                 if rng.random() < 0.8:
                     seq += [x] * rng.randint(2, 5)
-                    b.fraud.add(("bidder", f"{aid}:{x}"))
+                    b.plant("bidder", f"{aid}:{x}", "shill_bidding")
             rng.shuffle(seq)
             for x in seq:
                 at += timedelta(seconds=rng.randint(5, 90))
@@ -242,32 +258,42 @@ def _wallets(b: _Builder, owners: list[str], testers: int) -> None:
                 b.emit("CoinWallet.GiftSent", wid, at + timedelta(minutes=1), {
                     "stream_id": sid, "gift_id": "rose", "quantity": 1, "coins": 10, "host_id": host, "message": None})
         if tester:
-            b.fraud.add(("wallet", wid))
+            b.plant("wallet", wid, "card_testing")
             b.bad.add(owner)
 
 
 def _fraud(b: _Builder, sellers: list[tuple[str, str]], scale: int) -> dict[str, list[str]]:
     """Plants every pattern; returns the shill bidders per seller (vendor id)."""
     rng = b.rng
-    for _ in range(scale):  # fake COD rings: one phone, many orders in a day
+    for _ in range(scale):  # purchase velocity: one account, many orders within the hour, each to another place
+        acct, device, at = b.new_id(), b.new_id(), _when(rng)
+        for _ in range(rng.randint(5, 9)):
+            at += timedelta(minutes=rng.randint(2, 9))
+            b.order(acct, at, phone=b.phone(), address=b.address(), device=device, method=rng.choice(Online),
+                    fraud="purchase_velocity")
+    for k in range(scale):  # fake COD rings: one phone, several accounts, many orders in a day
         phone, at = b.phone(), _when(rng)
-        accounts = [b.new_id() for _ in range(rng.randint(1, 3))]
-        for _ in range(rng.randint(6, 12)):
+        accounts = [b.new_id() for _ in range(rng.randint(2, 6))]
+        vague = k % 2 == 1  # half of them give no street at all (an area and a city): no address to count
+        for i in range(rng.randint(6, 12)):
             at += timedelta(minutes=rng.randint(10, 120))
-            b.order(rng.choice(accounts), at, phone=phone, address=b.address(), device=b.new_id(), method="cod",
-                    fraud=True)
+            addr = {"area": b.address()["area"], "city": "Dhaka"} if vague else b.address()
+            b.order(accounts[i] if i < len(accounts) else rng.choice(accounts), at, phone=phone, address=addr,
+                    device=b.new_id(), method="cod", fraud="shared_phone_ring")
     for _ in range(scale):  # account farms at one address
         addr, at = b.address(), _when(rng)
         for _ in range(rng.randint(4, 8)):
             acct = b.new_id()
             for _ in range(rng.randint(1, 2)):
                 at += timedelta(hours=rng.randint(1, 30))
-                b.order(acct, at, phone=b.phone(), address=addr, device=b.new_id(), method="cod", fraud=True)
+                b.order(acct, at, phone=b.phone(), address=addr, device=b.new_id(), method="cod",
+                        fraud="shared_address_farm")
     for _ in range(scale + 2):  # serial door refusers
         acct, phone, addr, device, at = b.new_id(), b.phone(), b.address(), b.new_id(), _when(rng)
         for _ in range(rng.randint(3, 5)):
             at += timedelta(days=rng.randint(1, 4))
-            oid = b.order(acct, at, phone=phone, address=addr, device=device, method="cod", fraud=True)
+            oid = b.order(acct, at, phone=phone, address=addr, device=device, method="cod",
+                          fraud="cod_refusal_history")
             b.refused_at_door(oid, at)
     for _ in range(scale):  # flash-sale hoarding through accounts on one device (or at one address)
         sid, _, _, at, sale = b.stream()
@@ -276,7 +302,7 @@ def _fraud(b: _Builder, sellers: list[tuple[str, str]], scale: int) -> dict[str,
         for k in range(rng.randint(3, 6)):
             b.order(b.new_id(), at + timedelta(minutes=k), phone=b.phone(), address=addr if not one_device
                     else b.address(), device=device if one_device else b.new_id(), units=rng.choice((2, 3)),
-                    flash_sale=sale, stream_id=sid, fraud=True)
+                    flash_sale=sale, stream_id=sid, fraud="flash_sale_hoarding")
     for _ in range(scale):  # refund abuse
         acct, phone, addr, device, at = b.new_id(), b.phone(), b.address(), b.new_id(), _when(rng)
         for _ in range(rng.randint(5, 8)):
@@ -284,7 +310,7 @@ def _fraud(b: _Builder, sellers: list[tuple[str, str]], scale: int) -> dict[str,
             oid = b.order(acct, at, phone=phone, address=addr, device=device, method="bkash")
             if rng.random() < 0.8:
                 b.refunded(oid, at)
-        b.fraud.add(("buyer", acct))
+        b.plant("buyer", acct, "refund_abuse")
         b.bad.add(acct)
         b.honest.discard(acct)
     shills: dict[str, list[str]] = {}
@@ -314,7 +340,7 @@ def generate(seed: int, *, buyers: int = 400, sellers: int = 8, scale: int = 6, 
     _auctions(b, sellers_, bidders, shills)
     _wallets(b, [p[0] for p in rng.sample(people, min(len(people), wallets))], testers=scale + 2 if scale else 0)
     honest = b.honest - b.bad
-    return History(b.envelopes(), b.fraud, honest, b.bad)
+    return History(b.envelopes(), b.fraud, honest, b.bad, b.patterns, b.households & honest)
 
 
 def honest_history(seed: int, buyers: int = 12) -> History:

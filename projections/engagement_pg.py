@@ -75,7 +75,7 @@ async def _theme(tx: SqlTx, sid: str, kind: str, key: str, example: str, at: Any
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (stream_id, kind, key) DO UPDATE"
         " SET count = engagement_themes.count + EXCLUDED.count,"
         " last_at = GREATEST(engagement_themes.last_at, EXCLUDED.last_at)",
-        (sid, kind, key[:200], example[:500], at, n))
+        (sid, kind, key[:200], example[:500], n, at))
 
 
 async def _interactions(tx: SqlTx, sid: str, events: list[Envelope]) -> int:

@@ -16,6 +16,7 @@ Gift and coin top-up events (``CoinWallet.*``) are read by type name and the fie
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -25,9 +26,14 @@ from application.envelope import Envelope
 from application.fraud_cases import Suspicion
 from application.fraud_model import Assessment, assess
 from domain.fraud_case import case_id_for
+from projections import fraud_log
+from projections import fraud_subjects_pg as fraud_subjects
+from projections.fraud_log import ReadLog
+from projections.fraud_subjects_pg import one as _one
 from projections.ports import SqlDatabase, SqlTx
 from projections.timeutil import naive_utc
 
+log = logging.getLogger(__name__)
 Decide = Callable[[Suspicion], Awaitable[object]]
 Assess = Callable[[str, Mapping[str, float]], Assessment]
 Observe = Callable[[str, str, dict[str, float]], None]
@@ -47,25 +53,21 @@ def address_key(address: Mapping[str, Any] | None) -> str | None:
     return re.sub(r"[^\w]+", " ", " ".join(street + rest).lower()).strip() or None
 
 
-async def _one(tx: SqlTx, sql: str, params: Sequence[Any]) -> float:
-    rows = await tx.fetch(sql, params)
-    value = next(iter(rows[0].values())) if rows else 0
-    return float(value or 0)
-
-
 class FraudSignals:
     name = "fraud_signals"
     topics = ("domain",)
-    PREFIXES = ("LiveStream.", "Order.", "Payment.", "Auction.", "CoinWallet.")
+    PREFIXES = ("LiveStream.", "Order.", "Payment.", "Auction.", "CoinWallet.", "FraudCase.")
 
     def __init__(self, db: SqlDatabase, decide: Decide, *, assessor: Assess = assess,
-                 observe: Observe | None = None) -> None:
+                 observe: Observe | None = None, read_log: ReadLog | None = None) -> None:
         """``assessor``: the model (the bench swaps in the rules-only baseline); ``observe`` sees every scored
-        subject's features (the bench's training rows)."""
+        subject's features (the bench's training rows); ``read_log`` reads the store's log after a position (the
+        detector scores in the log's order, ``projections.fraud_log``; None: batches come in that order)."""
         self._db = db
         self._decide = decide
         self._assess = assessor
         self._observe = observe
+        self._read_log = read_log
 
     def _score(self, kind: str, subject_id: str, f: dict[str, float]) -> Assessment:
         if self._observe is not None:
@@ -75,18 +77,40 @@ class FraudSignals:
     async def apply(self, envelopes: Sequence[Envelope]) -> int:
         n = 0
         async with self._db.transaction() as tx:
-            for e in envelopes:
+            at = await fraud_log.cursor(tx)
+            events = await fraud_log.in_log_order(envelopes, at, self._read_log)
+            for e in events:
                 if not e.type.startswith(self.PREFIXES) or e.aggregate_id is None:
                     continue
                 if e.aggregate_version is not None and not await self._first_time(tx, e):
                     continue
-                for s in await self._handle(tx, e):
-                    await self._suspect(tx, s)
+                suspicions = await self._guarded(tx, e)
+                if at.decides(e):  # a replay of what was decided before asks for nothing
+                    for s in suspicions:
+                        await self._suspect(tx, s)
                 n += 1
+            await fraud_log.advance(tx, events, at)
         return n
 
-    async def reset(self) -> None:
+    async def _guarded(self, tx: SqlTx, e: Envelope) -> list[Suspicion]:
+        """One event the detector cannot read (a malformed payload) is logged and passed over, not retried for
+        ever: the detector reads the store itself, so a dead letter of its Kafka message would not skip it."""
+        await tx.execute("SAVEPOINT fraud_event", ())
+        try:
+            found = await self._handle(tx, e)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as err:
+            await tx.execute("ROLLBACK TO SAVEPOINT fraud_event", ())
+            log.error("fraud detector: passed over %s %s v%s at position %s: %r", e.type, e.aggregate_id,
+                      e.aggregate_version, e.position, err)
+            return []
+        await tx.execute("RELEASE SAVEPOINT fraud_event", ())
+        return found
+
+    async def reset(self, *, forget_decisions: bool = False) -> None:
+        """Empties the read model to replay the log from its start. ``forget_decisions``: the log itself is new
+        (a bench's or a test's generated month), so everything in it is decided again."""
         async with self._db.transaction() as tx:
+            await fraud_log.restart(tx, forget_decisions=forget_decisions)
             for t in ("fraud_seen", "fraud_sellers", "fraud_orders", "fraud_order_sales", "fraud_payments",
                       "fraud_returns", "fraud_auctions", "fraud_bids", "fraud_top_ups", "fraud_gifts",
                       "fraud_suspicions"):
@@ -111,7 +135,13 @@ class FraudSignals:
         d, at, aid = e.payload, naive_utc(e.occurred_at), str(e.aggregate_id)
         assert at is not None
         t = e.type
-        if t == "LiveStream.Scheduled":
+        if t == "FraudCase.FraudSuspected":  # a decision in the log (made live, or read back by a rebuild)
+            subject = d.get("subject") or {}
+            await tx.execute(
+                "INSERT INTO fraud_suspicions (case_id, kind, subject_id, score, reasons) VALUES (%s, %s, %s, %s,"
+                " %s) ON CONFLICT (case_id) DO NOTHING",
+                (aid, subject.get("kind"), subject.get("id"), d.get("score"), json.dumps(d.get("reasons") or [])))
+        elif t == "LiveStream.Scheduled":
             await tx.execute("INSERT INTO fraud_sellers (stream_id, vendor_id, host_id) VALUES (%s, %s, %s)"
                              " ON CONFLICT (stream_id) DO NOTHING", (aid, d.get("vendor_id"), d.get("host_id")))
         elif t == "Order.Placed":
@@ -130,9 +160,9 @@ class FraudSignals:
         elif t == "Payment.Failed":
             await tx.execute("UPDATE fraud_payments SET failed_at = %s WHERE payment_id = %s", (at, aid))
         elif t.startswith("Auction."):
-            return await self._auction(tx, t, aid, d, at)
+            return await fraud_subjects.auction(tx, t, aid, d, at, self._score)
         elif t.startswith("CoinWallet."):
-            return await self._wallet(tx, t, aid, d, at, e.aggregate_version or 0)
+            return await fraud_subjects.wallet(tx, t, aid, d, at, e.aggregate_version or 0, self._score)
         return []
 
     # ---- orders ------------------------------------------------------------------------------------------
@@ -159,20 +189,36 @@ class FraudSignals:
 
     async def _order_features(self, tx: SqlTx, oid: str, buyer: str, phone: str | None, addr: str | None,
                               device: str | None, at: datetime, sales: list[str]) -> dict[str, float]:
+        """Counts over what came before this order in the log (the order itself included). A household shares
+        one address (and often a phone or a device) among a few accounts: links are counted by how many
+        different accounts, addresses and phones they join, so a family looks like one customer and a ring like
+        many."""
         f: dict[str, float] = {}
         q = "SELECT count(*) FROM fraud_orders WHERE {col} = %s AND placed_at > %s AND placed_at <= %s"
         f["buyer_orders_1h"] = await _one(tx, q.format(col="buyer_id"), (buyer, at - HOUR, at))
+        f["buyer_addresses_24h"] = await _one(
+            tx, "SELECT count(DISTINCT address_key) FROM fraud_orders WHERE buyer_id = %s AND placed_at > %s"
+                " AND placed_at <= %s", (buyer, at - DAY, at))
         for name, col, value in (("phone", "phone", phone), ("address", "address_key", addr),
                                  ("device", "device_id", device)):
             if value is None:
                 continue
-            f[f"{name}_orders_24h"] = await _one(tx, q.format(col=col), (value, at - DAY, at))
-            f[f"{name}_accounts"] = await _one(
-                tx, f"SELECT count(DISTINCT buyer_id) FROM fraud_orders WHERE {col} = %s AND placed_at > %s",
-                (value, at - MONTH))
+            rows = await tx.fetch(
+                f"SELECT count(*) FILTER (WHERE placed_at > %s) AS day, count(DISTINCT buyer_id) AS accounts,"
+                f" count(DISTINCT address_key) FILTER (WHERE placed_at > %s) AS addresses,"
+                f" count(DISTINCT address_key) AS addresses_30d, count(DISTINCT phone) AS phones"
+                f" FROM fraud_orders WHERE {col} = %s AND placed_at > %s AND placed_at <= %s",
+                (at - DAY, at - DAY, value, at - MONTH, at))
+            r = rows[0]
+            f[f"{name}_orders_24h"], f[f"{name}_accounts"] = float(r["day"] or 0), float(r["accounts"] or 0)
+            if name == "phone":
+                f["phone_addresses_24h"] = float(r["addresses"] or 0)
+            elif name == "address":
+                f["address_phones"] = float(r["phones"] or 0)
+            else:
+                f["device_addresses"] = float(r["addresses_30d"] or 0)
         f["cod_refusals"] = await _one(
-            tx, "SELECT count(*) FROM fraud_orders WHERE cod_refused AND (buyer_id = %s OR phone = %s)",
-            (buyer, phone))
+            tx, "SELECT count(*) FROM fraud_orders WHERE cod_refused AND buyer_id = %s", (buyer,))
         if sales:
             rows = await tx.fetch(
                 "SELECT count(DISTINCT o.buyer_id) AS accounts, COALESCE(sum(s.units), 0) AS units"
@@ -215,78 +261,3 @@ class FraudSignals:
         if not a.suspected:
             return []
         return [Suspicion("buyer", buyer, a.score, a.reasons, order_id=oid, buyer_id=buyer, features=f)]
-
-    # ---- auctions (shill bidding) ------------------------------------------------------------------------
-    async def _auction(self, tx: SqlTx, t: str, aid: str, d: Mapping[str, Any], at: datetime) -> list[Suspicion]:
-        if t == "Auction.Created":
-            await tx.execute("INSERT INTO fraud_auctions (auction_id, stream_id) VALUES (%s, %s)"
-                             " ON CONFLICT DO NOTHING", (aid, d.get("stream_id")))
-        elif t in ("Auction.Closed", "Auction.OfferedToNext"):
-            await tx.execute("UPDATE fraud_auctions SET winner_id = %s WHERE auction_id = %s",
-                             (d.get("winner_id"), aid))
-        elif t == "Auction.WinnerPaid":
-            await tx.execute("UPDATE fraud_auctions SET paid = true WHERE auction_id = %s", (aid,))
-        elif t == "Auction.BidPlaced":
-            return await self._bid(tx, aid, d, at)
-        return []
-
-    async def _bid(self, tx: SqlTx, aid: str, d: Mapping[str, Any], at: datetime) -> list[Suspicion]:
-        bidder = str(d["bidder_id"])
-        rows = await tx.fetch("SELECT s.vendor_id, s.host_id FROM fraud_auctions a JOIN fraud_sellers s"
-                              " ON s.stream_id = a.stream_id WHERE a.auction_id = %s", (aid,))
-        vendor, host = (rows[0]["vendor_id"], rows[0]["host_id"]) if rows else (None, None)
-        await tx.execute("INSERT INTO fraud_bids VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                         (str(d["bid_id"]), aid, bidder, vendor, at))
-        if vendor is None or bidder in (vendor, host):
-            return []
-        f: dict[str, float] = {}
-        counts = await tx.fetch(
-            "SELECT count(*) AS bids, count(*) FILTER (WHERE seller_id = %s) AS on_seller,"
-            " count(DISTINCT auction_id) FILTER (WHERE seller_id = %s) AS auctions,"
-            " count(*) FILTER (WHERE auction_id = %s) AS here FROM fraud_bids WHERE bidder_id = %s",
-            (vendor, vendor, aid, bidder))
-        c = counts[0]
-        f["seller_share"] = float(c["on_seller"]) / float(c["bids"]) if c["bids"] else 0.0
-        f["seller_auctions"], f["bids_in_auction"] = float(c["auctions"]), float(c["here"])
-        f["tied_to_seller"] = await _one(
-            tx, "SELECT count(*) FROM fraud_orders b JOIN fraud_orders s ON (b.phone = s.phone"
-                " OR b.address_key = s.address_key OR b.device_id = s.device_id)"
-                " WHERE b.buyer_id = %s AND s.buyer_id IN (%s, %s) LIMIT 1", (bidder, vendor, host or vendor))
-        f["tied_to_seller"] = min(f["tied_to_seller"], 1.0)
-        f["wins_paid"] = await _one(tx, "SELECT count(*) FROM fraud_auctions WHERE winner_id = %s AND paid",
-                                    (bidder,))
-        a = self._score("bidder", f"{aid}:{bidder}", f)
-        if not a.suspected:
-            return []
-        return [Suspicion("bidder", f"{aid}:{bidder}", a.score, a.reasons, buyer_id=bidder, features=f)]
-
-    # ---- coin wallets (card testing) ---------------------------------------------------------------------
-    async def _wallet(self, tx: SqlTx, t: str, wid: str, d: Mapping[str, Any], at: datetime, version: int
-                      ) -> list[Suspicion]:
-        if t == "CoinWallet.TopUpRequested":
-            await tx.execute("INSERT INTO fraud_top_ups (top_up_id, wallet_id, amount, requested_at)"
-                             " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                             (str(d["top_up_id"]), wid, d.get("amount") or 0, at))
-            return []
-        if t == "CoinWallet.TopUpFailed":
-            await tx.execute("UPDATE fraud_top_ups SET failed_at = %s WHERE top_up_id = %s",
-                             (at, str(d["top_up_id"])))
-        elif t == "CoinWallet.GiftSent":
-            await tx.execute("INSERT INTO fraud_gifts VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                             (f"{wid}:{version}", wid, int(d.get("coins") or 0), at))
-        else:
-            return []
-        rows = await tx.fetch(
-            "SELECT count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed, count(*) AS top_ups,"
-            " count(*) FILTER (WHERE amount <= 50) AS small, count(DISTINCT amount) AS amounts"
-            " FROM fraud_top_ups WHERE wallet_id = %s AND requested_at > %s", (wid, at - HOUR))
-        r = rows[0]
-        f = {"failed_topups_1h": float(r["failed"]), "topups_1h": float(r["top_ups"]),
-             "small_topups_1h": float(r["small"]), "distinct_amounts_1h": float(r["amounts"])}
-        f["gifts_after_fail"] = await _one(
-            tx, "SELECT count(*) FROM fraud_gifts WHERE wallet_id = %s AND sent_at > %s", (wid, at - HOUR)
-        ) if f["failed_topups_1h"] else 0.0
-        a = self._score("wallet", wid, f)
-        if not a.suspected:
-            return []
-        return [Suspicion("wallet", wid, a.score, a.reasons, features=f)]
