@@ -12,6 +12,9 @@ import { Chat, toApiError } from '/static/viewer/chat.js';
 import { Catalogue, Featured, Cart, FlashSales } from '/static/viewer/commerce.js';
 import { Checkout, OrderStatus } from '/static/viewer/checkout.js';
 import { Auctions, GroupBuys } from '/static/viewer/deals.js';
+import { Polls, Quiz, Leaderboard } from '/static/viewer/games.js';
+import { Gifts } from '/static/viewer/gifts.js';
+import { Replay } from '/static/viewer/replay.js';
 
 const $ = (id) => document.getElementById(id);
 const streamId = location.pathname.split('/')[2];
@@ -80,15 +83,6 @@ async function follow(button) {
   }
 }
 
-function replay() {
-  // The recording of an ended show (GET /hls/:id/recording.m3u8) and what was sold in it.
-  const box = $('replay');
-  box.hidden = false;
-  fill(box, h('h2', {}, t('replay.title')),
-    h('ul', { class: 'replay-products' }, [...ctx.products.values()].map((p) =>
-      h('li', {}, h('b', {}, ctx.catalogue.name(p.product_id)), ' · ', h('span', {}, taka(p.special_price))))));
-}
-
 // Asked at once, beside the page's messages: on a 3G round trip of half a second, every request that waits for
 // another costs that much more before the page is usable.
 const streamAsked = api(`/streams/${streamId}`);
@@ -104,13 +98,14 @@ async function load(featured) {
   viewers(ctx.stream.current_viewers || 0);
 }
 
-function wire(featured, flash, auctions, groups, chat) {
+function wire(featured, flash, auctions, groups, chat, games) {
   const on = (event, fn) => ctx.live.on(event, (body) => {
     if (!body || (body.stream_id && body.stream_id !== streamId)) return;
     fn(body);
   });
   on('stream_state', (screen) => {
     chat.state(screen);
+    games.polls.state(screen.polls);
     if (screen.viewer_count != null) viewers(screen.viewer_count);
     if (screen.featured_product) featured.set(screen.featured_product);
     if (screen.status && ctx.stream) {
@@ -130,6 +125,14 @@ function wire(featured, flash, auctions, groups, chat) {
   on('flash_sale_ended', (b) => flash.ended(b));
   on('stock_update', (b) => (b.sale_id ? flash.stock(b) : featured.stock(b)));
   for (const e of ['new_bid', 'auction_extended', 'auction_closed']) on(e, (b) => auctions.update(b));
+  on('poll_started', (b) => games.polls.started(b));
+  on('poll_results_update', (b) => games.polls.results(b));
+  on('poll_ended', (b) => games.polls.ended(b));
+  on('quiz_question', (b) => games.quiz.question(b));
+  on('quiz_question_result', (b) => games.quiz.closed(b));
+  on('quiz_ended', (b) => games.quiz.ended(b));
+  on('gift_received', (b) => games.gifts.received(b));
+  on('leaderboard_update', (b) => games.board.update(b));
   on('stream_status', (b) => {
     ctx.stream.status = b.status;
     showHead();
@@ -141,7 +144,9 @@ function wire(featured, flash, auctions, groups, chat) {
 }
 
 async function main() {
-  await startPage({ rerender: () => { showHead(); featured.render(); flash.render(); auctions.render(); groups.render(); } });
+  const games = {};
+  await startPage({ rerender: () => { showHead(); featured.render(); flash.render(); auctions.render(); groups.render();
+    for (const g of Object.values(games)) if (g.entries !== null) g.render(); } });
   const featured = new Featured($('featured'), ctx);
   const flash = new FlashSales($('flash-sales'), ctx);
   const auctions = new Auctions($('auctions'), ctx);
@@ -169,8 +174,11 @@ async function main() {
   }
   const ended = ['ended', 'cancelled'].includes(ctx.stream.status);
   if (ended) {
-    play($('video'), `/hls/${streamId}/recording.m3u8`, { onState: videoState, live: false });
-    replay();
+    const replay = new Replay($('replay'), $('video'), ctx, featured);
+    games.replay = replay;
+    const url = await replay.load().catch(() => null);
+    if (url) play($('video'), url, { onState: videoState, live: false });
+    else videoState('ended');
     document.body.dataset.ready = 'true';
     return;
   }
@@ -184,7 +192,13 @@ async function main() {
   });
   const chat = new Chat($('chat'), { streamId, live: ctx.live, canWrite: !!getToken(),
     onSignIn: () => !getToken() && ctx.requireSignIn() });
-  wire(featured, flash, auctions, groups, chat);
+  games.polls = new Polls($('polls'), ctx);
+  games.quiz = new Quiz($('quiz'), ctx);
+  games.gifts = new Gifts($('gifts'), $('gift-feed'), ctx);
+  games.board = new Leaderboard($('leaderboard'), ctx);
+  wire(featured, flash, auctions, groups, chat, games);
+  games.gifts.load();
+  games.board.load();
   const featuredId = ctx.stream.featured_product_id;
   if (featuredId && ctx.products.has(featuredId)) featured.set(ctx.products.get(featuredId));
   await flash.load(dealsAsked).catch(() => {});
