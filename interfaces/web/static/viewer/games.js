@@ -148,7 +148,7 @@ export class Quiz {
         h('button', { type: 'button', dataset: { option: o.option_id }, disabled: !!r || this.answered !== null,
           class: 'option' + (this.answered === o.option_id ? ' chosen' : '') + (r && r.correct_option === o.option_id ? ' correct' : ''),
           onclick: () => this.answer(o) }, h('span', { class: 'label' }, text(o)),
-          h('span', { class: 'percent' }, r ? num(((r.counts || []).find((c) => c.option_id === o.option_id) || {}).answers || 0) : '')))))),
+          h('span', { class: 'percent' }, r ? num(((r.counts || []).find((c) => c.option_id === o.option_id) || {}).answers || 0) : ''))))),
       h('p', { class: 'quiz-status', role: 'status' },
         status ? t('quiz.' + status) : this.answered !== null ? t('quiz.answered') : t('quiz.points', { n: q.points }))));
   }
