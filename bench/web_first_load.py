@@ -37,6 +37,8 @@ return {
   files: page.length, hls: page.some((r) => r.name.includes('hls.light')),
   fonts: res.filter((r) => r.name.endsWith('.woff2')).reduce((n, r) => n + r.transferSize, 0),
   interactive_ms: mark ? mark.startTime : null, dom_content_loaded_ms: nav.domContentLoadedEventEnd,
+  waterfall: [nav, ...res].filter((r) => !mark || r.startTime <= mark.startTime).map((r) => [
+    r.name.replace(location.origin, ''), Math.round(r.startTime), Math.round(r.responseEnd), r.transferSize]),
 };
 """
 
@@ -95,6 +97,9 @@ def measure(url: str, viewer_token: str, runs: int) -> None:
             b.cdp("Network.setCacheDisabled", {"cacheDisabled": False})
             results["fast3g_repeat"].append(visit(b, url))
         first = results["fast3g_first"][0]
+        print(f"requests before the page is usable (Fast 3G, first visit): {len(first['waterfall'])}")
+        for name, start, end, size in first["waterfall"]:
+            print(f"  {start:>5} → {end:>5} ms  {size / 1024:>6.1f} KB  {name[:90]}")
         print(f"watch page, first visit: HTML {first['html'] / 1024:.1f} KB + JS/CSS {first['assets'] / 1024:.1f} KB "
               f"in {first['files']} files = {(first['html'] + first['assets']) / 1024:.1f} KB compressed "
               f"(uncompressed {(first['html_raw'] + first['assets_raw']) / 1024:.1f} KB); hls.js included: "

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from infra.tokens import issue_token
 from tests.e2e.journeys import Show
 from tests.web.browser import DESKTOP, MOBILE, Browser
 from tests.web.seed import P, Seeded, publish, seed_show, wait_for_video
-from tests.web.test_viewer import BN_DIGITS, ready, shot, web  # noqa: F401  (web: the stack's fixture)
+from tests.web.test_viewer import SHOTS, ready, web  # noqa: F401  (web: the stack's fixture)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,20 @@ def on_air(web: Show) -> Iterator[Seeded]:  # noqa: F811
     if seeded.publisher is not None and seeded.publisher.poll() is None:
         seeded.publisher.kill()
         seeded.publisher.wait(10)
+
+
+def shot(b: Browser, name: str, focus: str | None = None) -> None:
+    """The page at 360×640 and 1280×800 (when screenshots are asked for), then back to the browser's size."""
+    if not SHOTS:
+        return
+    size = b.size
+    for w, h in (MOBILE, DESKTOP):
+        b.resize(w, h, mobile=w < 700)
+        b.js("window.scrollTo(0, 0); const el = arguments[0] && document.querySelector(arguments[0]);"
+             " if (el && el.getBoundingClientRect().bottom > innerHeight) el.scrollIntoView({block: 'end'})", focus)
+        time.sleep(0.3)
+        b.screenshot(Path(SHOTS) / f"{name}-{w}x{h}.png")
+    b.resize(*size, mobile=size[0] < 700)
 
 
 def named(web: Show, name: str, user: str | None = None) -> str:  # noqa: F811
@@ -60,9 +75,14 @@ def test_poll_quiz_and_gifts_in_the_browser(web: Show, on_air: Seeded,  # noqa: 
 
     # ── The host opens a poll in the studio; both viewers see it and vote; the percentages follow ──
     studio = chromium(*DESKTOP)
-    studio.open(f"{web.url}/studio", token=web.token("viewer host", on_air.host_user, on_air.vendor_id), lang="en")
+    studio.open(f"{web.url}/static/i18n/en.json", token=web.token("viewer host", on_air.host_user, on_air.vendor_id),
+                lang="en")  # the studio opens the show it was last on: set before the page loads
     studio.js(f"localStorage.setItem('lc_studio_open', '{sid}')")
-    studio.driver.get(f"{web.url}/studio#live")
+    studio.driver.get(f"{web.url}/studio#shows")
+    # My shows: this host's live show, found with GET /streams?status=live (this browser never opened it).
+    studio.wait_for(f"#show-list [data-group=live] li.show-row[data-id='{sid}']", visible=True, timeout=60)
+    assert "Gift hour" in studio.text(f"li.show-row[data-id='{sid}']")
+    studio.click("[data-tab=live]")
     studio.wait_for("#start-poll:not([disabled])", visible=True, timeout=60)
     studio.type("#game-form [name=question]", "Which colour next?")
     studio.type("#game-form [name=question_bn]", "এরপর কোন রং?")
@@ -90,16 +110,17 @@ def test_poll_quiz_and_gifts_in_the_browser(web: Show, on_air: Seeded,  # noqa: 
 
     # ── Coins: a top-up paid at the provider, then a rose; the room (Karim) sees it, the balance drops ──
     rahim.click(".top-up[data-coins='100']")
-    pay = rahim.wait_for("#top-up-pay", visible=True).get_attribute("href")
+    pay = rahim.wait(lambda: rahim.js("const a = document.getElementById('top-up-pay'); return a && a.href"),
+                     "the provider's payment link")
     assert web.pay(pay).status_code == 200  # the buyer on the provider's page
     rahim.wait_text("#coin-balance", lambda t: t == "🪙 100", "100 coins after paying")
-    shot(rahim, "watch-games")
+    shot(rahim, "watch-games", "#polls")
     rahim.click(".gift[data-gift=rose]")
     rahim.wait_text("#coin-balance", lambda t: t == "🪙 90", "90 coins after the rose")
     karim.wait_text("#gift-feed", lambda t: "Rahim পাঠিয়েছেন গোলাপ ×১" in t, "the gift in the room, in Bangla")
     wallet = ok(web.as_user("viewer").get("/wallet"))  # another user's wallet stays empty
     assert wallet["balance"] == 0
-    shot(karim, "watch-games-bn")
+    shot(karim, "watch-games-bn", "#polls")
 
     # ── A quiz started in the studio, answered in the browser, scored when the time is up ──
     studio.click("[data-game=quiz]")
@@ -117,12 +138,13 @@ def test_poll_quiz_and_gifts_in_the_browser(web: Show, on_air: Seeded,  # noqa: 
     karim.wait_text("#quiz .quiz-status", lambda t: t == "এবার হলো না।", "the wrong answer told, in Bangla")
     assert rahim.text("#quiz button[data-option='0'] .percent") == "1"
     studio.wait_text("#quiz-result", lambda t: t == "1 of 2 answered right", "the host's quiz result")
-    shot(studio, "studio-games")
     studio.click("#quiz-next")  # the last question: the quiz ends
     rahim.wait_text("#quiz", lambda t: "Quiz winners" in t and "Rahim" in t, "the winners")
     score = int(rahim.text("#quiz .board li:first-child b").replace(",", ""))
     assert 50 <= score <= 100, score  # 100 points × (50 % + 50 % × time left)
     assert rahim.text("#quiz .board li:first-child .who") == "Rahim"
+    studio.wait_text("#game-state .game-quiz", lambda t: "Quiz over" in t and "Rahim" in t, "the host sees the winners")
+    shot(studio, "studio-games", "#games-card")
 
 
 def test_replay_and_highlights_of_the_ended_show(web: Show, on_air: Seeded,  # noqa: F811
@@ -191,11 +213,21 @@ def test_replay_and_highlights_of_the_ended_show(web: Show, on_air: Seeded,  # n
     b.wait_text("#featured-name", lambda t: t == "Nakshi kantha", "the highlight's product")
     assert b.text("#featured-price") == "৳2,499.50"
     assert b.find("#add-to-cart").is_displayed()
-    shot(b, "watch-replay")
+    shot(b, "watch-replay", "#replay")
     b.open(f"{web.url}/watch/{sid}", token=named(web, "Rina"), lang="bn")
     ready(b)
     assert "৳২,৪৯৯.৫০" in b.wait_for(button, visible=True).text
-    shot(b, "watch-replay-bn")
+    shot(b, "watch-replay-bn", "#replay")
+
+    # My shows in the studio: the show is listed as ended, its dashboard one tap away.
+    studio = chromium(*DESKTOP)
+    studio.open(f"{web.url}/studio#shows", token=web.token("viewer host", on_air.host_user, on_air.vendor_id),
+                lang="en")
+    studio.wait_for(f"#show-list [data-group=ended] li.show-row[data-id='{sid}']", visible=True, timeout=60)
+    shot(studio, "studio-shows", "#show-list")
+    studio.click(f"li.show-row[data-id='{sid}'] button.dashboard")
+    studio.wait_for("#show-analytics:not([hidden]) #sa-figures .figure", visible=True, timeout=30)
+    assert studio.js("return document.getElementById('analytics-show').value") == sid
 
 
 def web_wait(fn: Callable[[], object], what: str, timeout: float) -> object:

@@ -24,7 +24,7 @@ function renderForm() {
   const live = room.status === "live";
   const option = (i) => el("label", { class: "grow" }, el("span", {}, t("option_n", { n: num(i + 1) })),
     el("input", { name: `option_${i}`, maxlength: "100", required: i < 2 }));
-  $("#game-form").replaceChildren(
+  $("#game-form").replaceChildren(...[
     el("label", {}, el("span", {}, t("question")), el("input", { name: "question", maxlength: "200", required: true })),
     el("label", {}, el("span", {}, t("question_bn")), el("input", { name: "question_bn", maxlength: "200" })),
     el("div", { class: "row wrap" }, [0, 1, 2, 3].map(option)),
@@ -35,7 +35,7 @@ function renderForm() {
     el("label", {}, el("span", {}, t("seconds")), el("input", { name: "seconds", type: "number", min: "5", step: "1",
       class: "narrow", value: kind === "quiz" ? "20" : "60", required: true })),
     el("button", { type: "submit", id: `start-${kind}`, disabled: !live }, t(`start_${kind}`)),
-    live ? null : el("p", { class: "muted small" }, t("deals_need_live")));
+    live ? null : el("p", { class: "muted small" }, t("deals_need_live"))].filter(Boolean));
 }
 
 async function submit(ev) {

@@ -41,6 +41,7 @@ function order(s) { return { live: 0, scheduled: 1, ended: 2, cancelled: 3 }[s.s
 function row(s) {
   const open = () => { remember(s.id); live.open(s.id); go("live"); };
   const dashboard = async () => {
+    remember(s.id);  // the dashboard's show picker lists remembered shows too
     go("insights");
     const sel = $("#analytics-show");
     if (![...sel.options].some((o) => o.value === s.id)) sel.append(el("option", { value: s.id }, title(s)));

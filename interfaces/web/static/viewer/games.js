@@ -4,9 +4,9 @@
 // answered with `quiz_answer`, the right answer from `quiz_question_result`, the winners from `quiz_ended`.
 // Leaderboard: GET /streams/:id/leaderboard?board=…, then `leaderboard_update`; a server without that route
 // (404) hides the panel.
-import { api } from '/static/common/api.js';
-import { h, fill, toast } from '/static/common/dom.js';
-import { t, lang, num, clock, errorText } from '/static/common/i18n.js';
+import { api } from '/static/common/core.js';
+import { h, fill, toast } from '/static/common/core.js';
+import { t, lang, num, clock, errorText } from '/static/common/core.js';
 import { toApiError } from '/static/viewer/chat.js';
 
 const text = (o, key = 'text') => (lang === 'bn' && o[key + '_bn']) || o[key];
@@ -63,24 +63,54 @@ export class Polls {
   render() {
     const list = [...this.polls.values()].slice(-2);
     this.root.hidden = !list.length;
-    fill(this.root, list.map((p) => {
-      const open = p.status === 'open';
-      const voted = this.mine[p.poll_id];
-      const showCounts = !open || voted || p.total_votes > 0;
-      return h('article', { class: 'game poll', dataset: { pollId: p.poll_id, status: p.status } },
-        h('p', { class: 'flash-head' }, '📊 ', t('poll.title'), ' ',
-          open && p.closes_at ? h('span', { class: 'countdown', dataset: { ends: p.closes_at } }, clock((Date.parse(p.closes_at) - Date.now()) / 1000))
-            : h('span', {}, open ? '' : t('poll.closed'))),
-        h('h3', { class: 'flash-name poll-question' }, text(p, 'question')),
-        h('ul', { class: 'options' }, p.options.map((o) => h('li', {},
-          h('button', { type: 'button', class: 'option' + (voted === o.option_id ? ' chosen' : ''),
-            dataset: { option: o.option_id }, disabled: !open || (voted && !p.allow_change),
-            'aria-pressed': voted === o.option_id ? 'true' : 'false', onclick: () => this.vote(p, o) },
-          h('span', { class: 'bar', style: `width:${showCounts ? Math.round(o.percent || 0) : 0}%` }),
-          h('span', { class: 'label' }, text(o)),
-          h('span', { class: 'percent' }, showCounts ? pct(o.percent) : ''))))),
-        h('p', { class: 'muted poll-total' }, t('poll.votes', { n: p.total_votes || 0 })));
-    }));
+    // Patched in place when the poll is already shown: a vote or a new count never replaces the buttons under
+    // the viewer's finger (or keyboard focus).
+    const cards = list.map((p) => {
+      const card = this.root.querySelector(`[data-poll-id="${p.poll_id}"]`);
+      return card ? this.patch(card, p) : this.card(p);
+    });
+    for (const el of [...this.root.children]) if (!cards.includes(el)) el.remove();
+    for (const card of cards) if (card.parentNode !== this.root) this.root.append(card);
+  }
+
+  card(p) {
+    return this.patch(h('article', { class: 'game poll', dataset: { pollId: p.poll_id } },
+      h('p', { class: 'flash-head' }, '📊 ', t('poll.title'), ' ', h('span', { class: 'poll-clock' })),
+      h('h3', { class: 'flash-name poll-question' }, text(p, 'question')),
+      h('ul', { class: 'options' }, p.options.map((o) => h('li', {},
+        h('button', { type: 'button', class: 'option', dataset: { option: o.option_id }, onclick: () => this.vote(p, o) },
+          h('span', { class: 'bar' }), h('span', { class: 'label' }, text(o)), h('span', { class: 'percent' }))))),
+      h('p', { class: 'muted poll-total' })), p);
+  }
+
+  patch(card, p) {
+    const open = p.status === 'open';
+    const voted = this.mine[p.poll_id];
+    const showCounts = !open || !!voted || p.total_votes > 0;
+    card.dataset.status = p.status;
+    const head = card.querySelector('.poll-clock');
+    if (open && p.closes_at) {
+      head.className = 'poll-clock countdown';
+      head.dataset.ends = p.closes_at;
+      head.textContent = clock((Date.parse(p.closes_at) - Date.now()) / 1000);
+    } else {
+      head.className = 'poll-clock';
+      delete head.dataset.ends;
+      head.textContent = open ? '' : t('poll.closed');
+    }
+    card.querySelector('.poll-question').textContent = text(p, 'question');
+    for (const o of p.options) {
+      const b = card.querySelector(`button[data-option="${o.option_id}"]`);
+      if (!b) continue;
+      b.disabled = !open || (!!voted && !p.allow_change);
+      b.classList.toggle('chosen', voted === o.option_id);
+      b.setAttribute('aria-pressed', voted === o.option_id ? 'true' : 'false');
+      b.querySelector('.bar').style.width = `${showCounts ? Math.round(o.percent || 0) : 0}%`;
+      b.querySelector('.label').textContent = text(o);
+      b.querySelector('.percent').textContent = showCounts ? pct(o.percent) : '';
+    }
+    card.querySelector('.poll-total').textContent = t('poll.votes', { n: p.total_votes || 0 });
+    return card;
   }
 }
 

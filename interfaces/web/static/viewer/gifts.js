@@ -2,10 +2,10 @@
 // viewer's coins from GET /wallet, buying coins with POST /wallet/top-ups (paid at the provider's payment_url;
 // the balance follows once the provider confirms), sending with POST /streams/:id/gifts under an
 // Idempotency-Key (a retry of the same tap spends nothing twice); the room sees `gift_received`.
-import { api, newKey } from '/static/common/api.js';
-import { h, fill, toast } from '/static/common/dom.js';
-import { t, lang, num, taka, errorText } from '/static/common/i18n.js';
-import { getToken } from '/static/common/auth.js';
+import { api, newKey } from '/static/common/core.js';
+import { h, fill, toast } from '/static/common/core.js';
+import { t, lang, num, taka, errorText } from '/static/common/core.js';
+import { getToken } from '/static/common/core.js';
 
 const EMOJI = { rose: '🌹', heart: '💖', car_zoom: '🏎️', car: '🏎️', crown: '👑', star: '⭐', rocket: '🚀' };
 const TOP_UPS = [100, 500, 1000];

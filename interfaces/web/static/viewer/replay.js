@@ -1,9 +1,9 @@
 // The replay of an ended show: its recording (GET /streams/:id/replay → recording.playlist_url) with the product
 // timeline (the product card follows what was featured at the video's time), and its highlights
 // (GET /streams/:id/highlights): tapping one seeks the replay to its start, plays it and shows its product.
-import { api } from '/static/common/api.js';
-import { h, fill } from '/static/common/dom.js';
-import { t, lang, taka, clock } from '/static/common/i18n.js';
+import { api } from '/static/common/core.js';
+import { h, fill } from '/static/common/core.js';
+import { t, lang, taka, clock } from '/static/common/core.js';
 
 const name = (p) => (p && ((lang === 'bn' && p.name_bn) || p.name)) || t('product.unnamed');
 

@@ -1,20 +1,18 @@
 // GET /watch/:stream_id — one show: video, chat, reactions, viewer count, the featured product, flash sales,
 // auctions, group buys, checkout and the order's status; a replay of the recording once the show ended.
 // Everything from docs/api.md and the /live-stream namespace; Socket.IO reconnects and resumes without a reload.
-import { startPage } from '/static/common/page.js';
-import { api } from '/static/common/api.js';
-import { t, lang, num, taka, errorText } from '/static/common/i18n.js';
-import { h, fill, toast } from '/static/common/dom.js';
-import { getToken, signInUrl } from '/static/common/auth.js';
+import { startPage } from '/static/common/core.js';
+import { api } from '/static/common/core.js';
+import { t, lang, num, taka, errorText } from '/static/common/core.js';
+import { h, fill, toast } from '/static/common/core.js';
+import { getToken, signInUrl } from '/static/common/core.js';
 import { live as connect } from '/static/common/socket.js';
-import { play } from '/static/viewer/player.js';
 import { Chat, toApiError } from '/static/viewer/chat.js';
 import { Catalogue, Featured, Cart, FlashSales } from '/static/viewer/commerce.js';
 import { Checkout, OrderStatus } from '/static/viewer/checkout.js';
 import { Auctions, GroupBuys } from '/static/viewer/deals.js';
 import { Polls, Quiz, Leaderboard } from '/static/viewer/games.js';
 import { Gifts } from '/static/viewer/gifts.js';
-import { Replay } from '/static/viewer/replay.js';
 
 const $ = (id) => document.getElementById(id);
 const streamId = location.pathname.split('/')[2];
@@ -174,6 +172,8 @@ async function main() {
   }
   const ended = ['ended', 'cancelled'].includes(ctx.stream.status);
   if (ended) {
+    document.body.dataset.ended = 'true'; // no chat nor reactions after the show: the replay takes the page
+    const [{ Replay }, { play }] = await Promise.all([import('/static/viewer/replay.js'), import('/static/viewer/player.js')]);
     const replay = new Replay($('replay'), $('video'), ctx, featured);
     games.replay = replay;
     const url = await replay.load().catch(() => null);
@@ -207,7 +207,10 @@ async function main() {
   if (params.get('group_buy')) groups.add(params.get('group_buy'));
   document.body.dataset.ready = 'true';
   performance.mark('lc-interactive');
+  // The player's module (and hls.js after it) load once the page is usable: on HTTP/1.1 a browser opens six
+  // connections to a server, and every file before the mark waits for a free one.
   const url = ctx.stream.stream_url || `/hls/${streamId}/master.m3u8`;
+  const { play } = await import('/static/viewer/player.js');
   play($('video'), url, { onState: videoState });
   setInterval(() => groups.refresh(), 5000);
 }
