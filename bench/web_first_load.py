@@ -68,6 +68,7 @@ def main() -> None:
     procs.append(api)
     try:
         api.wait_for_output("realtime pusher ready", timeout=120)
+        procs[1].wait_for_output("projection live_streams pid", timeout=120)  # else the seed may go unseen
         base = f"http://127.0.0.1:{port}"
 
         def tok(role: str = "admin", user: str | None = None, vendor: str | None = None) -> str:
