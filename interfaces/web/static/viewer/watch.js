@@ -6,13 +6,14 @@ import { api } from '/static/common/core.js';
 import { t, lang, num, taka, errorText } from '/static/common/core.js';
 import { h, fill, toast } from '/static/common/core.js';
 import { getToken, signInUrl } from '/static/common/core.js';
-import { live as connect } from '/static/common/socket.js';
 import { Chat, toApiError } from '/static/viewer/chat.js';
 import { Catalogue, Featured, Cart, FlashSales } from '/static/viewer/commerce.js';
-import { Checkout, OrderStatus } from '/static/viewer/checkout.js';
-import { Auctions, GroupBuys } from '/static/viewer/deals.js';
-import { Polls, Quiz, Leaderboard } from '/static/viewer/games.js';
-import { Gifts } from '/static/viewer/gifts.js';
+
+// What the page needs right after it is usable (the socket, checkout, auctions and group buys, polls, quizzes,
+// gifts) is imported once the page's own requests are on their way: on HTTP/1.1 a browser opens six
+// connections to a server, and every file on the critical path waits for one (ADR 0026, performance).
+const later = () => Promise.all(['/static/common/socket.js', '/static/viewer/checkout.js', '/static/viewer/deals.js',
+  '/static/viewer/games.js', '/static/viewer/gifts.js'].map((m) => import(m)));
 
 const $ = (id) => document.getElementById(id);
 const streamId = location.pathname.split('/')[2];
@@ -143,15 +144,22 @@ function wire(featured, flash, auctions, groups, chat, games) {
 
 async function main() {
   const games = {};
-  await startPage({ rerender: () => { showHead(); featured.render(); flash.render(); auctions.render(); groups.render();
+  let auctions = null;
+  let groups = null;
+  const started = startPage({ rerender: () => { showHead(); featured.render(); flash.render(); auctions?.render(); groups?.render();
     for (const g of Object.values(games)) if (g.entries !== null) g.render(); } });
+  const modules = later();
+  await started;
   const featured = new Featured($('featured'), ctx);
   const flash = new FlashSales($('flash-sales'), ctx);
-  const auctions = new Auctions($('auctions'), ctx);
-  const groups = new GroupBuys($('group-buys'), ctx);
-  const order = new OrderStatus($('order'));
   ctx.cart = new Cart($('cart-button'), ctx);
-  ctx.checkout = new Checkout({ streamId, onOrder: (o) => { order.show(o); ctx.cart.load(); } });
+  // Bound at once; they reach the socket and the checkout sheet when those modules are in (a moment later).
+  let socketReady;
+  const socketIn = new Promise((resolve) => { socketReady = resolve; });
+  ctx.live = { call: async (event, body) => (await socketIn).call(event, body) };
+  let checkoutReady;
+  const checkoutIn = new Promise((resolve) => { checkoutReady = resolve; });
+  ctx.checkout = { open: async (...args) => (await checkoutIn).open(...args) };
   featured.render();
   fill($('reactions'), REACTIONS.map(([type, emoji]) => h('button', { type: 'button', class: 'react', dataset: { reaction: type },
     'aria-label': t(`reaction.${type}`), onclick: () => react(type) }, emoji)));
@@ -179,10 +187,28 @@ async function main() {
     const url = await replay.load().catch(() => null);
     if (url) play($('video'), url, { onState: videoState, live: false });
     else videoState('ended');
+    const { Checkout, OrderStatus } = (await modules)[1];
+    const order = new OrderStatus($('order'));
+    checkoutReady(new Checkout({ streamId, onOrder: (o) => { order.show(o); ctx.cart.load(); } }));
     document.body.dataset.ready = 'true';
     return;
   }
-  ctx.live = connect({
+  const chat = new Chat($('chat'), { streamId, live: ctx.live, canWrite: !!getToken(),
+    onSignIn: () => !getToken() && ctx.requireSignIn() });
+  const featuredId = ctx.stream.featured_product_id;
+  if (featuredId && ctx.products.has(featuredId)) featured.set(ctx.products.get(featuredId));
+  await flash.load(dealsAsked).catch(() => {});
+  if (getToken()) ctx.cart.load();
+  document.body.dataset.ready = 'true';
+  performance.mark('lc-interactive');
+
+  const [{ live: connect }, { Checkout, OrderStatus }, { Auctions, GroupBuys }, { Polls, Quiz, Leaderboard }, { Gifts }] =
+    await modules;
+  const order = new OrderStatus($('order'));
+  checkoutReady(new Checkout({ streamId, onOrder: (o) => { order.show(o); ctx.cart.load(); } }));
+  auctions = new Auctions($('auctions'), ctx);
+  groups = new GroupBuys($('group-buys'), ctx);
+  const socket = connect({
     streamId,
     onStatus: (s) => {
       $('conn-state').textContent = s === 'connected' ? '' : t('watch.reconnecting');
@@ -190,8 +216,8 @@ async function main() {
     },
     onResync: () => { flash.load().catch(() => {}); groups.refresh(); },
   });
-  const chat = new Chat($('chat'), { streamId, live: ctx.live, canWrite: !!getToken(),
-    onSignIn: () => !getToken() && ctx.requireSignIn() });
+  ctx.live = socket;
+  socketReady(socket);
   games.polls = new Polls($('polls'), ctx);
   games.quiz = new Quiz($('quiz'), ctx);
   games.gifts = new Gifts($('gifts'), $('gift-feed'), ctx);
@@ -199,16 +225,10 @@ async function main() {
   wire(featured, flash, auctions, groups, chat, games);
   games.gifts.load();
   games.board.load();
-  const featuredId = ctx.stream.featured_product_id;
-  if (featuredId && ctx.products.has(featuredId)) featured.set(ctx.products.get(featuredId));
-  await flash.load(dealsAsked).catch(() => {});
-  if (getToken()) ctx.cart.load();
   if (params.get('auction')) auctions.add(params.get('auction'));
   if (params.get('group_buy')) groups.add(params.get('group_buy'));
-  document.body.dataset.ready = 'true';
-  performance.mark('lc-interactive');
-  // The player's module (and hls.js after it) load once the page is usable: on HTTP/1.1 a browser opens six
-  // connections to a server, and every file before the mark waits for a free one.
+  performance.mark('lc-complete');
+  // The player's module (and hls.js after it) load once the page is usable.
   const url = ctx.stream.stream_url || `/hls/${streamId}/master.m3u8`;
   const { play } = await import('/static/viewer/player.js');
   play($('video'), url, { onState: videoState });
