@@ -16,7 +16,7 @@ export class Replay {
     this.data = null;
     this.clips = [];
     this.current = null;
-    this.pinned = null; // a tapped highlight's product stays until the timeline moves to another product
+    this.pinned = null; // a tapped highlight: its product stays on the card while the clip plays
   }
 
   async load() {
@@ -33,8 +33,11 @@ export class Replay {
   /** The product on screen at the replay's current time. */
   follow() {
     const at = this.video.currentTime;
+    const clip = this.pinned;
+    if (clip && at >= clip.start_s - 1 && at <= clip.end_s) return; // a tapped highlight keeps its product
+    this.pinned = null;
     const entry = (this.data.product_timeline || []).find((e) => at >= e.start_s && at < e.end_s);
-    const pid = entry ? entry.product_id : this.pinned;
+    const pid = entry && entry.product_id;
     if (pid && pid !== this.current) this.show(pid);
   }
 
@@ -45,8 +48,8 @@ export class Replay {
   }
 
   play(clip) {
-    this.pinned = clip.product && clip.product.product_id;
-    if (this.pinned) this.show(this.pinned);
+    this.pinned = clip.product ? clip : null;
+    if (clip.product) this.show(clip.product.product_id);
     this.video.currentTime = clip.start_s;
     this.video.play().catch(() => {});
     for (const el of this.root.querySelectorAll('.highlight')) el.classList.toggle('playing', el.dataset.index === String(clip.index));
