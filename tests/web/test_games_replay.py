@@ -68,10 +68,14 @@ def test_poll_quiz_and_gifts_in_the_browser(web: Show, on_air: Seeded,  # noqa: 
     karim.open(f"{web.url}/watch/{sid}", token=named(web, "Karim"), lang="bn")
     ready(rahim)
     ready(karim)
-    # No leaderboard route on this server: the panel stays hidden instead of showing an error.
+    # The leaderboard API is merged from another branch: until then the route answers 404 and the panel stays
+    # hidden instead of showing an error; once it is documented, the panel must list the gift sender (below).
+    paths = ok(httpx.get(f"{web.url}/docs/openapi.json"))["paths"]
+    has_board = any(p.startswith(P) and p.endswith("/leaderboard") for p in paths)
     rahim.wait(lambda: rahim.js("return window.performance.getEntriesByType('resource')"
                                 ".some((r) => r.name.includes('/leaderboard'))"), "the leaderboard asked for")
-    assert rahim.js("return document.getElementById('leaderboard').hidden") is True
+    if not has_board:
+        assert rahim.js("return document.getElementById('leaderboard').hidden") is True
 
     # ── The host opens a poll in the studio; both viewers see it and vote; the percentages follow ──
     studio = chromium(*DESKTOP)
@@ -118,6 +122,8 @@ def test_poll_quiz_and_gifts_in_the_browser(web: Show, on_air: Seeded,  # noqa: 
     rahim.click(".gift[data-gift=rose]")
     rahim.wait_text("#coin-balance", lambda t: t == "🪙 90", "90 coins after the rose")
     karim.wait_text("#gift-feed", lambda t: "Rahim পাঠিয়েছেন গোলাপ ×১" in t, "the gift in the room, in Bangla")
+    if has_board:  # the gifts board (its default) names the sender, on every page in the room
+        karim.wait_text("#leaderboard .board", lambda t: "Rahim" in t, "Rahim on the gifts leaderboard")
     wallet = ok(web.as_user("viewer").get("/wallet"))  # another user's wallet stays empty
     assert wallet["balance"] == 0
     shot(karim, "watch-games-bn", "#polls")
