@@ -123,3 +123,23 @@ def test_dev_tokens_only_where_allowed() -> None:
     assert "token" not in out["token"].json()
 
 
+
+
+def test_every_viewer_string_in_both_languages() -> None:
+    """Every key the viewer pages use (``t('…')``, ``data-i18n…``) is in en.json and bn.json; keys built from a
+    prefix (``t('quiz.' + status)``) are checked by their prefix having entries."""
+    import re
+
+    used_re = re.compile(r"""\bt\(\s*["']([\w.]+)["']|data-i18n(?:-label|-placeholder)?="([\w.]+)\"""")
+    used: set[str] = set()
+    for f in [*(STATIC_ROOT / "viewer").glob("*.js"), *(STATIC_ROOT / "viewer").glob("*.html"),
+              *(STATIC_ROOT / "common").glob("*.js")]:
+        code = "\n".join(ln for ln in f.read_text(encoding="utf-8").splitlines()
+                          if not ln.lstrip().startswith(("//", "/*", "*")))  # not the comments' examples
+        used |= {a or b for a, b in used_re.findall(code)}
+    assert {"poll.votes", "gift.received", "quiz.answered", "replay.highlights", "board.empty"} <= used
+    for lang in ("en", "bn"):
+        messages = json.loads((STATIC_ROOT / f"i18n/{lang}.json").read_text(encoding="utf-8"))
+        missing = sorted(k for k in used if (k not in messages if not k.endswith(".")
+                                             else not any(m.startswith(k) for m in messages)))
+        assert not missing, (lang, missing)
