@@ -23,11 +23,13 @@ SEGMENT_PUBLISHED = "media.segment_published"  # rendition, sequence, duration_s
 #                                                program_date_time, latency_ms
 QUALITY_SAMPLE = "media.quality_sample"  # see media.quality.QualityMeter.sample
 RECORDING_READY = "media.recording_ready"  # duration_s, total_bytes, segments, master_uri, master_url,
-#                                            renditions[{name,width,height,bandwidth,average_bandwidth,...}]
+#                                            renditions[{name,width,height,bandwidth,average_bandwidth,...}],
+#                                            clock[{at_s, program_date_time}] (wall clock → recording time)
 THUMBNAIL_READY = "media.thumbnail_ready"  # uri, url, width, height, at_s, bytes, sharpness, brightness
 HIGHLIGHT_READY = "media.highlight_ready"  # index, rank, start_s, end_s, duration_s, peak_s, score,
 #                                            reasons[], featured_product_id, segments{first,last}, uri, url,
-#                                            mp4_uri, mp4_url, program_date_time, counts{chat,reactions,...}
+#                                            mp4_uri, mp4_url, program_date_time, counts{chat,reactions,...},
+#                                            thumbnail_uri, thumbnail_url (the peak's picture)
 # Forwarding to other platforms (media.forwarding), per destination; url is redacted (never the stream key).
 FORWARD_STARTED = "media.forward_started"  # destination, url, rendition, session, resumed, from_sequence
 FORWARD_RETRYING = "media.forward_retrying"  # destination, url, error, attempt, delay_s

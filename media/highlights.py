@@ -43,7 +43,7 @@ from media.hls import (
     render_master,
     write_atomic,
 )
-from media.thumbnails import luma_of
+from media.thumbnails import clip_poster, luma_of
 
 Emit = Callable[[str, dict[str, Any]], None]
 LogEvents = Iterable[Envelope] | AsyncIterable[Envelope]
@@ -370,6 +370,8 @@ class Highlight:
     mp4_url: str | None
     program_date_time: datetime | None
     counts: dict[str, int]
+    thumbnail_uri: str | None = None  # highlights/NN/poster.jpg: the peak's first frame
+    thumbnail_url: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -385,7 +387,7 @@ class Highlight:
             "segments": {"first": self.first_sequence, "last": self.last_sequence},
             "uri": self.uri, "url": self.url, "mp4_uri": self.mp4_uri, "mp4_url": self.mp4_url,
             "program_date_time": self.program_date_time.isoformat() if self.program_date_time else None,
-            "counts": self.counts,
+            "counts": self.counts, "thumbnail_uri": self.thumbnail_uri, "thumbnail_url": self.thumbnail_url,
         }
 
 
@@ -435,6 +437,11 @@ def generate_highlights(out_dir: Path, stream_id: str, events: Iterable[Envelope
             _remux_mp4(out_dir / top, rec.segments[top][first:last + 1], directory / "clip.mp4")
             mp4_rel = (directory / "clip.mp4").relative_to(out_dir).as_posix()
         rel = (directory / CLIP_INDEX).relative_to(out_dir).as_posix()
+        poster = None
+        if rec.video:
+            top = rec.video[0].name
+            if clip_poster(out_dir / top / rec.segments[top][peak].uri, directory / "poster.jpg"):
+                poster = (directory / "poster.jpg").relative_to(out_dir).as_posix()
         reasons = tuple(dict.fromkeys(r for i in range(first, last + 1) for r in scored.reasons[i]))
         out.append(Highlight(
             index=index, rank=ranks[(first, last, peak)], start_s=timeline[first].start_s,
@@ -447,6 +454,7 @@ def generate_highlights(out_dir: Path, stream_id: str, events: Iterable[Envelope
             counts={"chat": int(log.chat[first:last + 1].sum()),
                     "reactions": int(log.reactions[first:last + 1].sum()),
                     "purchases": int(log.purchases[first:last + 1].sum())},
+            thumbnail_uri=poster, thumbnail_url=f"{url_base}/{poster}" if poster else None,
         ))
     return out
 

@@ -72,4 +72,25 @@ def finish_recording(out_dir: Path, plan: LadderPlan, workers: list[RenditionWor
         "master_uri": VOD_PLAYLIST,
         "master_url": f"{url_base}/{VOD_PLAYLIST}",
         "renditions": renditions,
+        "clock": recording_clock(out_dir / vs[0].uri) if vs else [],
     }
+
+
+def recording_clock(playlist: Path) -> list[dict[str, Any]]:
+    """Where the wall clock meets the recording: ``{at_s, program_date_time}`` for its first segment and the first
+    after each break (the host reconnected), so a time on the log (a product featured) is placed on the replay."""
+    anchors: list[dict[str, Any]] = []
+    at_s, duration, pdt, fresh = 0.0, 0.0, None, True
+    for line in (ln.strip() for ln in playlist.read_text().splitlines()):
+        if line.startswith("#EXTINF:"):
+            duration = float(line[8:].split(",")[0])
+        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            pdt = line.split(":", 1)[1]
+        elif line == "#EXT-X-DISCONTINUITY":
+            fresh = True
+        elif line and not line.startswith("#"):
+            if fresh and pdt is not None:
+                anchors.append({"at_s": round(at_s, 3), "program_date_time": pdt})
+                fresh = False
+            at_s, pdt = at_s + duration, None
+    return anchors

@@ -137,3 +137,22 @@ def save_thumbnail(candidate: Candidate, directory: Path, index: int) -> tuple[P
     write_atomic(path, data)
     write_atomic(directory / "poster.jpg", data)
     return path, len(data)
+
+
+def clip_poster(segment: Path, path: Path, *, short_side: int = 360) -> int:
+    """A highlight's picture: the first video frame of ``segment`` (its peak), scaled to ``short_side``, as JPEG
+    at ``path``. Returns its size in bytes (0: the segment has no readable picture, nothing written)."""
+    try:
+        with av.open(str(segment)) as c:
+            if not c.streams.video:
+                return 0
+            frame = next(c.decode(c.streams.video[0]), None)
+    except (av.error.FFmpegError, StopIteration):
+        return 0
+    if frame is None:
+        return 0
+    scale = short_side / max(1, min(frame.width, frame.height))
+    width, height = (max(2, round(frame.width * scale / 2) * 2), max(2, round(frame.height * scale / 2) * 2))
+    data = encode_jpeg(frame.reformat(width=width, height=height, format="yuvj420p"))
+    write_atomic(path, data)
+    return len(data)

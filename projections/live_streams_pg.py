@@ -137,6 +137,11 @@ async def on_product_featured(tx: SqlTx, e: Envelope) -> bool:
         {"id": str(e.aggregate_id), "v": e.aggregate_version, "at": naive_utc(e.occurred_at),
          "pid": e.payload["product_id"], "pid_uuid": e.payload["product_id"]},
     )
+    # The replay's product timeline: every time a product was featured, once per event.
+    await tx.execute(
+        "INSERT INTO live_stream_featured_history (stream_id, aggregate_version, product_id, featured_at)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (str(e.aggregate_id), e.aggregate_version, str(e.payload["product_id"]), naive_utc(e.occurred_at)))
     return True
 
 
@@ -245,3 +250,4 @@ class LiveStreamsTable:
     async def reset(self) -> None:
         async with self._db.transaction() as tx:
             await tx.execute("TRUNCATE live_stream_products, live_streams")
+            await tx.execute("TRUNCATE live_stream_featured_history")

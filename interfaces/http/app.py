@@ -41,6 +41,7 @@ from interfaces.http import (
     streams,
 )
 from interfaces.http import hosts as host_routes
+from interfaces.http import replay as replay_routes
 from interfaces.http import tracing as http_tracing
 from interfaces.realtime import attach as attach_realtime
 from interfaces.web import bp as web_pages
@@ -90,6 +91,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(recommendations.bp)
     app.blueprint(catalog_browse.bp)
     app.blueprint(media.bp)
+    app.blueprint(replay_routes.bp)  # replays and highlights of ended shows (issue 15)
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
     app.blueprint(fraud.bp)

@@ -75,6 +75,12 @@ def test_started_and_recording_payloads(landscape_run: LadderRun) -> None:
     on_disk = sum(p.stat().st_size for p in landscape_run.out.glob("*/*.ts"))
     assert rec["total_bytes"] == on_disk
     assert {r["name"] for r in rec["renditions"]} == set(RENDITIONS)
+    # One anchor (no reconnect): media time 0 is the first segment's wall clock, as the live playlist said.
+    first = next(e for e in landscape_run.sink.of_type(ev.SEGMENT_PUBLISHED) if e.payload["sequence"] == 0)
+    assert [a["at_s"] for a in rec["clock"]] == [0.0]
+    anchor = datetime.fromisoformat(rec["clock"][0]["program_date_time"].replace("Z", "+00:00"))
+    live = datetime.fromisoformat(first.payload["program_date_time"].replace("Z", "+00:00"))
+    assert abs((anchor - live).total_seconds()) < 0.001  # the playlist writes milliseconds
     stopped = landscape_run.sink.of_type(ev.INGEST_STOPPED)[0].payload
     assert stopped == {"reason": "end_of_input", "duration_s": pytest.approx(8.0, abs=0.05),
                        "frames_in": 240, "frames_dropped": 0, "segments": 4}

@@ -89,6 +89,9 @@ async def test_the_worker_cuts_shoppable_highlights_at_the_spikes(tmp_path: Path
     assert payloads == [c.payload() for c in clips]
     assert payloads[1]["url"] == f"http://cdn.test/hls/{SHOW}/highlights/02/index.m3u8"
     assert {p["rank"] for p in payloads} == {1, 2}
+    for p in payloads:  # the peak's picture, for the replay page's list
+        assert p["thumbnail_url"] == f"http://cdn.test/hls/{SHOW}/{p['thumbnail_uri']}"
+        assert (result.out_dir / p["thumbnail_uri"]).read_bytes()[:3] == b"\xff\xd8\xff"
 
     # The clips: VOD playlists over the recording's own segments (no re-encode), and an MP4 to share.
     out = result.out_dir

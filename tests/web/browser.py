@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import JavascriptException, WebDriverException
+from selenium.common.exceptions import JavascriptException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -111,9 +111,16 @@ class Browser:
         return els[0].text if els else ""
 
     def click(self, css: str) -> None:
-        el = self.wait_for(css, visible=True)
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
-        el.click()
+        """Click the first visible match; found again if the page re-rendered it meanwhile (a live page does)."""
+        for attempt in range(3):
+            el = self.wait_for(css, visible=True)
+            try:
+                self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+                el.click()
+                return
+            except StaleElementReferenceException:
+                if attempt == 2:
+                    raise
 
     def type(self, css: str, text: str, *, clear: bool = True) -> None:
         el = self.wait_for(css, visible=True)

@@ -69,25 +69,25 @@ def _serve_here(settings: Settings, requests: Any, results: Any) -> None:
 def test_files_compressed_cached_and_vendored() -> None:
     async def requests(c: httpx.AsyncClient) -> dict[str, Any]:
         got = {p: await c.get(p, headers={"Accept-Encoding": "gzip"}) for p in (
-            "/", "/watch/5e2fe2df-4844-466b-aa51-80a3c8cdba60", "/signin", "/static/common/api.js",
+            "/", "/watch/5e2fe2df-4844-466b-aa51-80a3c8cdba60", "/signin", "/static/common/core.js",
             "/static/vendor/hls.js-1.7.4/hls.light.min.mjs", "/static/nope.js")}
-        etag = got["/static/common/api.js"].headers["etag"]
-        again = await c.get("/static/common/api.js", headers={"If-None-Match": etag})
+        etag = got["/static/common/core.js"].headers["etag"]
+        again = await c.get("/static/common/core.js", headers={"If-None-Match": etag})
         return {"got": got, "again": again, "bad": await c.get("/watch/not-a-uuid")}
 
     out = _serve(Settings(allow_dev_jwt_secret=True), requests)
     got = out["got"]
-    home, api_js, hls = got["/"], got["/static/common/api.js"], got["/static/vendor/hls.js-1.7.4/hls.light.min.mjs"]
+    home, core_js, hls = got["/"], got["/static/common/core.js"], got["/static/vendor/hls.js-1.7.4/hls.light.min.mjs"]
     assert home.status_code == 200 and "text/html" in home.headers["content-type"]
     assert "script-src 'self'" in home.headers["content-security-policy"]
     assert home.headers["content-encoding"] == "gzip" and home.headers["cache-control"] == "no-cache"
     assert "/static/viewer/home.js" in home.text
     assert got["/watch/5e2fe2df-4844-466b-aa51-80a3c8cdba60"].status_code == 200
     assert got["/signin"].status_code == 200 and "dev-form" in got["/signin"].text
-    raw = (STATIC_ROOT / "common/api.js").read_bytes()
-    assert api_js.headers["content-encoding"] == "gzip" and api_js.content == raw  # httpx un-gzips it
-    assert int(api_js.headers.get("content-length", len(gzip.compress(raw)))) < len(raw)
-    assert api_js.headers["content-type"].startswith("text/javascript")
+    raw = (STATIC_ROOT / "common/core.js").read_bytes()
+    assert core_js.headers["content-encoding"] == "gzip" and core_js.content == raw  # httpx un-gzips it
+    assert int(core_js.headers.get("content-length", len(gzip.compress(raw)))) < len(raw)
+    assert core_js.headers["content-type"].startswith("text/javascript")
     assert out["again"].status_code == 304 and out["again"].content == b""
     assert hls.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert got["/static/nope.js"].status_code == 404 and got["/static/nope.js"].json()["error"]["code"] == "not_found"
@@ -123,3 +123,23 @@ def test_dev_tokens_only_where_allowed() -> None:
     assert "token" not in out["token"].json()
 
 
+
+
+def test_every_viewer_string_in_both_languages() -> None:
+    """Every key the viewer pages use (``t('…')``, ``data-i18n…``) is in en.json and bn.json; keys built from a
+    prefix (``t('quiz.' + status)``) are checked by their prefix having entries."""
+    import re
+
+    used_re = re.compile(r"""\bt\(\s*["']([\w.]+)["']|data-i18n(?:-label|-placeholder)?="([\w.]+)\"""")
+    used: set[str] = set()
+    for f in [*(STATIC_ROOT / "viewer").glob("*.js"), *(STATIC_ROOT / "viewer").glob("*.html"),
+              *(STATIC_ROOT / "common").glob("*.js")]:
+        code = "\n".join(ln for ln in f.read_text(encoding="utf-8").splitlines()
+                          if not ln.lstrip().startswith(("//", "/*", "*")))  # not the comments' examples
+        used |= {a or b for a, b in used_re.findall(code)}
+    assert {"poll.votes", "gift.received", "quiz.answered", "replay.highlights", "board.empty"} <= used
+    for lang in ("en", "bn"):
+        messages = json.loads((STATIC_ROOT / f"i18n/{lang}.json").read_text(encoding="utf-8"))
+        missing = sorted(k for k in used if (k not in messages if not k.endswith(".")
+                                             else not any(m.startswith(k) for m in messages)))
+        assert not missing, (lang, missing)

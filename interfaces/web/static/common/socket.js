@@ -2,7 +2,7 @@
 // itself; on every (re)connect we join the show again with the last commerce position we saw, so the server
 // sends what we missed (or resync: true, and the page reloads its state) — no page reload.
 import { io } from '/static/vendor/socket.io-client-4.8.4/socket.io.esm.min.js';
-import { getToken } from './auth.js';
+import { getToken } from './core.js';
 
 /**
  * live({streamId, onState, onResync, onStatus}) → {socket, call(event, body), on(event, fn)}.

@@ -1,9 +1,9 @@
 // Sign-in: a token from the identity provider (pasted, or handed over in the URL fragment #token=… by its
 // redirect), or — only where the server allows it — a development token for any role.
-import { startPage } from '/static/common/page.js';
-import { t, errorText } from '/static/common/i18n.js';
-import { api } from '/static/common/api.js';
-import { setToken, user } from '/static/common/auth.js';
+import { startPage } from '/static/common/core.js';
+import { t, errorText } from '/static/common/core.js';
+import { api } from '/static/common/core.js';
+import { setToken, user } from '/static/common/core.js';
 
 const next = () => {
   const n = new URLSearchParams(location.search).get('next') || '/';

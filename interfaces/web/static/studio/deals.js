@@ -27,14 +27,14 @@ function save(id, k) {
 function renderForm() {
   for (const b of document.querySelectorAll("[data-deal]")) b.setAttribute("aria-pressed", String(b.dataset.deal === kind));
   const live = room.status === "live";
-  $("#deal-form").replaceChildren(
+  $("#deal-form").replaceChildren(...[
     el("label", {}, el("span", {}, t("product")), el("select", { name: "product_id", required: true },
       choices.map((p) => el("option", { value: p.product_id }, `${productName(p.product_id)} · ${taka(p.special_price)}`)))),
     el("div", { class: "row wrap" }, FORMS[kind].map(([name, type, step, required, value]) => el("label", { class: "grow" },
       el("span", {}, t(name)), el("input", { name, type, step, min: type === "number" ? "0" : null, required, value,
                                              class: type === "number" ? "narrow" : null, maxlength: type === "text" ? "500" : null })))),
     el("button", { type: "submit", disabled: !live, id: `start-${kind}` }, t(`start_${kind}`)),
-    live ? null : el("p", { class: "muted small" }, t("deals_need_live")));
+    live ? null : el("p", { class: "muted small" }, t("deals_need_live"))].filter(Boolean));
 }
 
 async function submit(ev) {

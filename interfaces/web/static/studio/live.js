@@ -5,6 +5,7 @@ import { $, ackError, api, copy, el, fail, lang, notice, num, pct, t, taka } fro
 import { Rolling, lineChart } from "./charts.js";
 import * as deals from "./deals.js";
 import * as chat from "./chat.js";
+import * as games from "./games.js";
 
 const KEYS = "lc_studio_keys";  // stream id -> {rtmp_url, stream_key}: the start answer, kept for reloads
 const OPEN = "lc_studio_open";
@@ -53,11 +54,14 @@ function connect() {
     const p = room.products.get(e.product_id);
     if (p) { p.sold_quantity = e.sold; p.available = e.available; renderProducts(); }
   });
-  on("stream_status", (e) => { room.status = e.status; renderFigures(); renderGoLive(); });
+  on("stream_status", (e) => { room.status = e.status; renderFigures(); renderGoLive(); games.form(); });
   on("sentiment_update", (e) => { room.sentiment = e; renderFigures(); });
   on("new_message", (m) => { if (m.message_type === "payment_confirmation") { room.sales += 1; renderFigures(); } });
   for (const ev of ["flash_sale_started", "flash_sale_ended", "new_bid", "auction_extended", "auction_closed"]) {
     on(ev, (e) => deals.event(ev, e));
+  }
+  for (const ev of ["poll_results_update", "poll_ended", "quiz_question_result", "quiz_ended"]) {
+    conn.on(ev, (e) => { if (e && (!e.stream_id || e.stream_id === room.id)) games.event(ev, e); });
   }
   chat.attach(conn);
 }
@@ -201,7 +205,7 @@ export async function open(id) {
     await refresh();
   } catch (err) { fail(err); return; }
   $("#live-title").textContent = (lang() === "bn" && room.stream.title_bn) || room.stream.title;
-  renderGoLive(); renderProducts(); health().catch(() => {});
+  renderGoLive(); renderProducts(); games.reset(); health().catch(() => {});
   setViewers(room.stream.current_viewers);
   connect();
   deals.load().catch(fail);
@@ -227,8 +231,8 @@ async function end(ev) {
   } catch (err) { fail(err); }
 }
 
-export function rerender() { if (room.id) { renderFigures(); renderProducts(); renderGoLive(); deals.render(); chat.render(); } }
+export function rerender() { if (room.id) { renderFigures(); renderProducts(); renderGoLive(); deals.render(); chat.render(); games.form(); games.render(); } }
 
 export function resume() { const id = localStorage.getItem(OPEN); if (id) open(id); }
 
-export function init() { $("#end-form").addEventListener("submit", end); deals.init(); chat.init(); }
+export function init() { $("#end-form").addEventListener("submit", end); deals.init(); chat.init(); games.init(); }

@@ -2,6 +2,7 @@
 import { $, api, claims, el, fail, formData, lang, notice, t, taka, num, when } from "./kit.js";
 import { state, go } from "./studio.js";
 import * as live from "./live.js";
+import * as insights from "./insights.js";
 
 const MINE = "lc_studio_shows";  // ids of shows this browser created or opened, newest first
 const picked = new Map();  // product id -> {product, special_price, limited_quantity}
@@ -14,14 +15,24 @@ export function known() { return JSON.parse(localStorage.getItem(MINE) || "[]");
 
 function title(s) { return (lang() === "bn" && s.title_bn) || s.title; }
 
+// The host's shows from documented routes only (the API has no "my shows" list): the dashboard's upcoming ones,
+// the public live and ended lists (GET /streams?status=…) filtered to this host, and the ids this browser
+// remembers (private shows, read one by one with GET /streams/:id).
 export async function load() {
-  if (!claims()) return;
+  const me = claims();
+  if (!me) return;
   const rows = new Map();
   for (const s of (state.dashboard && state.dashboard.upcoming_streams) || []) rows.set(s.id, { ...s, status: "scheduled" });
+  const lists = await Promise.all(["live", "ended"].map((status) =>
+    api("/streams", { query: { status, limit: 100 } }).then((r) => r.streams).catch(() => [])));
+  for (const s of lists.flat()) if (s.host && s.host.id === me.sub && !rows.has(s.id)) rows.set(s.id, s);
   const details = await Promise.all(known().filter((id) => !rows.has(id)).map((id) => api(`/streams/${id}`).catch(() => null)));
   for (const s of details) if (s) rows.set(s.id, s);
-  const list = [...rows.values()].sort((a, b) => order(a) - order(b));
-  $("#show-list").replaceChildren(list.length ? el("ul", { class: "list" }, list.map(row)) : el("p", { class: "muted" }, t("no_shows")));
+  const list = [...rows.values()].sort((a, b) => order(a) - order(b) || Date.parse(b.started_at || b.scheduled_start_time || 0) - Date.parse(a.started_at || a.scheduled_start_time || 0));
+  const groups = ["live", "scheduled", "ended"].map((status) => [status, list.filter((s) => (status === "ended" ? ["ended", "cancelled"].includes(s.status) : s.status === status))]);
+  $("#show-list").replaceChildren(...(list.length ? groups.filter(([, g]) => g.length).map(([status, g]) =>
+    el("section", { class: "show-group", dataset: { group: status } }, el("h4", {}, t(`shows_${status}`), " ", el("span", { class: "muted" }, num(g.length))),
+      el("ul", { class: "list" }, g.map(row)))) : [el("p", { class: "muted" }, t("no_shows"))]));
   return list;
 }
 
@@ -29,12 +40,25 @@ function order(s) { return { live: 0, scheduled: 1, ended: 2, cancelled: 3 }[s.s
 
 function row(s) {
   const open = () => { remember(s.id); live.open(s.id); go("live"); };
-  return el("li", { class: "show-row", dataset: { id: s.id } },
+  const dashboard = async () => {
+    remember(s.id);  // the dashboard's show picker lists remembered shows too
+    go("insights");
+    const sel = $("#analytics-show");
+    if (![...sel.options].some((o) => o.value === s.id)) sel.append(el("option", { value: s.id }, title(s)));
+    sel.value = s.id;
+    await insights.show(s.id).catch(fail);
+  };
+  const ended = ["ended", "cancelled"].includes(s.status);
+  return el("li", { class: "show-row", dataset: { id: s.id, status: s.status } },
     el("div", { class: "grow" },
       el("strong", {}, title(s)), " ",
       el("span", { class: `badge ${s.status}` }, t(`stream_${s.status}`)),
       el("div", { class: "muted" }, when(s.scheduled_start_time || s.started_at))),
-    el("button", { type: "button", onclick: open }, s.status === "scheduled" ? t("prepare") : t("open")));
+    ended
+      ? el("button", { type: "button", class: "dashboard", onclick: dashboard }, t("show_dashboard"))
+      : el("button", { type: "button", class: s.status === "scheduled" ? "go-live primary" : "open-live", onclick: open },
+        s.status === "scheduled" ? t("prepare") : t("open")),
+    el("a", { class: "button ghost", href: `/watch/${s.id}`, target: "_blank", rel: "noopener" }, t("viewer_page")));
 }
 
 function renderPicked() {

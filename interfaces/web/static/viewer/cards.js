@@ -1,6 +1,6 @@
 // A show as a card in a list (home page): thumbnail, live badge and viewers, title, host, category, time.
-import { h } from '/static/common/dom.js';
-import { t, lang, num, dateTime } from '/static/common/i18n.js';
+import { h } from '/static/common/core.js';
+import { t, lang, num, dateTime } from '/static/common/core.js';
 
 export function title(s) {
   return (lang === 'bn' && s.title_bn) || s.title;

@@ -1,7 +1,7 @@
 // Live chat: the room's messages (one by one, or in batches), pins, deletions, moderation notices; sending
 // with the refusals shown as the server words them (muted, slow mode, a banned word, a link…).
-import { h, fill } from '/static/common/dom.js';
-import { t, lang, errorText, clock } from '/static/common/i18n.js';
+import { h, fill } from '/static/common/core.js';
+import { t, lang, errorText, clock } from '/static/common/core.js';
 
 const MAX_SHOWN = 200;
 

@@ -1,8 +1,8 @@
 // Checkout: one dialog for every way to buy (the live cart, a product at the show's price, a flash-sale hold, an
 // auction won, a group-buy hold) → POST /checkout/instant; then the order's status until it is paid.
-import { api, newKey } from '/static/common/api.js';
-import { h, fill } from '/static/common/dom.js';
-import { t, taka, errorText } from '/static/common/i18n.js';
+import { api, newKey } from '/static/common/core.js';
+import { h, fill } from '/static/common/core.js';
+import { t, taka, errorText } from '/static/common/core.js';
 
 const METHODS = ['bkash', 'nagad', 'rocket', 'card', 'cod'];
 const PHONE = /^(?:\+?88)?01[3-9]\d{8}$/;

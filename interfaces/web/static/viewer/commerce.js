@@ -1,8 +1,8 @@
 // What is for sale on screen: the featured product (price in ৳, stock, add to cart, buy now) and the show's flash
 // sales (countdown, live stock, buy now → a hold → checkout). Stock moves with the room's stock_update events.
-import { api, newKey } from '/static/common/api.js';
-import { h, fill, toast } from '/static/common/dom.js';
-import { t, lang, taka, clock, errorText } from '/static/common/i18n.js';
+import { api, newKey } from '/static/common/core.js';
+import { h, fill, toast } from '/static/common/core.js';
+import { t, lang, taka, clock, errorText } from '/static/common/core.js';
 
 export class Catalogue {
   /** Product names and pictures from the catalogue (GET /catalog/products/:id), asked once per product. */

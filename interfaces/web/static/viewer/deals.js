@@ -1,10 +1,10 @@
 // Auctions (current price, your maximum bid, time left, anti-snipe extensions, paying once won) and group
 // buys (progress to the minimum, join, pay once unlocked). An auction appears with its first bid in the room or
 // a link with ?auction=ID; a group buy with a link ?group_buy=ID (the way group buys are shared).
-import { api, newKey } from '/static/common/api.js';
-import { h, fill, toast } from '/static/common/dom.js';
-import { t, taka, clock, errorText } from '/static/common/i18n.js';
-import { user } from '/static/common/auth.js';
+import { api, newKey } from '/static/common/core.js';
+import { h, fill, toast } from '/static/common/core.js';
+import { t, taka, clock, errorText } from '/static/common/core.js';
+import { user } from '/static/common/core.js';
 
 export class Auctions {
   constructor(root, ctx) {

@@ -1,9 +1,9 @@
 // GET /: live shows, trending, coming up (with reminders: following the host), replays; category filter.
-import { startPage } from '/static/common/page.js';
-import { api } from '/static/common/api.js';
-import { t, errorText } from '/static/common/i18n.js';
-import { h, fill, toast } from '/static/common/dom.js';
-import { getToken, signInUrl } from '/static/common/auth.js';
+import { startPage } from '/static/common/core.js';
+import { api } from '/static/common/core.js';
+import { t, errorText } from '/static/common/core.js';
+import { h, fill, toast } from '/static/common/core.js';
+import { getToken, signInUrl } from '/static/common/core.js';
 import { showCard } from '/static/viewer/cards.js';
 
 const state = { category: null, live: null, upcoming: null, ended: null, categories: new Set() };

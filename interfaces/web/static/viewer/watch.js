@@ -1,17 +1,19 @@
 // GET /watch/:stream_id — one show: video, chat, reactions, viewer count, the featured product, flash sales,
 // auctions, group buys, checkout and the order's status; a replay of the recording once the show ended.
 // Everything from docs/api.md and the /live-stream namespace; Socket.IO reconnects and resumes without a reload.
-import { startPage } from '/static/common/page.js';
-import { api } from '/static/common/api.js';
-import { t, lang, num, taka, errorText } from '/static/common/i18n.js';
-import { h, fill, toast } from '/static/common/dom.js';
-import { getToken, signInUrl } from '/static/common/auth.js';
-import { live as connect } from '/static/common/socket.js';
-import { play } from '/static/viewer/player.js';
+import { startPage } from '/static/common/core.js';
+import { api } from '/static/common/core.js';
+import { t, lang, num, taka, errorText } from '/static/common/core.js';
+import { h, fill, toast } from '/static/common/core.js';
+import { getToken, signInUrl } from '/static/common/core.js';
 import { Chat, toApiError } from '/static/viewer/chat.js';
 import { Catalogue, Featured, Cart, FlashSales } from '/static/viewer/commerce.js';
-import { Checkout, OrderStatus } from '/static/viewer/checkout.js';
-import { Auctions, GroupBuys } from '/static/viewer/deals.js';
+
+// What the page needs right after it is usable (the socket, checkout, auctions and group buys, polls, quizzes,
+// gifts) is imported once the page's own requests are on their way: on HTTP/1.1 a browser opens six
+// connections to a server, and every file on the critical path waits for one (ADR 0026, performance).
+const later = () => Promise.all(['/static/common/socket.js', '/static/viewer/checkout.js', '/static/viewer/deals.js',
+  '/static/viewer/games.js', '/static/viewer/gifts.js'].map((m) => import(m)));
 
 const $ = (id) => document.getElementById(id);
 const streamId = location.pathname.split('/')[2];
@@ -80,15 +82,6 @@ async function follow(button) {
   }
 }
 
-function replay() {
-  // The recording of an ended show (GET /hls/:id/recording.m3u8) and what was sold in it.
-  const box = $('replay');
-  box.hidden = false;
-  fill(box, h('h2', {}, t('replay.title')),
-    h('ul', { class: 'replay-products' }, [...ctx.products.values()].map((p) =>
-      h('li', {}, h('b', {}, ctx.catalogue.name(p.product_id)), ' · ', h('span', {}, taka(p.special_price))))));
-}
-
 // Asked at once, beside the page's messages: on a 3G round trip of half a second, every request that waits for
 // another costs that much more before the page is usable.
 const streamAsked = api(`/streams/${streamId}`);
@@ -104,13 +97,14 @@ async function load(featured) {
   viewers(ctx.stream.current_viewers || 0);
 }
 
-function wire(featured, flash, auctions, groups, chat) {
+function wire(featured, flash, auctions, groups, chat, games) {
   const on = (event, fn) => ctx.live.on(event, (body) => {
     if (!body || (body.stream_id && body.stream_id !== streamId)) return;
     fn(body);
   });
   on('stream_state', (screen) => {
     chat.state(screen);
+    games.polls.state(screen.polls);
     if (screen.viewer_count != null) viewers(screen.viewer_count);
     if (screen.featured_product) featured.set(screen.featured_product);
     if (screen.status && ctx.stream) {
@@ -130,6 +124,14 @@ function wire(featured, flash, auctions, groups, chat) {
   on('flash_sale_ended', (b) => flash.ended(b));
   on('stock_update', (b) => (b.sale_id ? flash.stock(b) : featured.stock(b)));
   for (const e of ['new_bid', 'auction_extended', 'auction_closed']) on(e, (b) => auctions.update(b));
+  on('poll_started', (b) => games.polls.started(b));
+  on('poll_results_update', (b) => games.polls.results(b));
+  on('poll_ended', (b) => games.polls.ended(b));
+  on('quiz_question', (b) => games.quiz.question(b));
+  on('quiz_question_result', (b) => games.quiz.closed(b));
+  on('quiz_ended', (b) => games.quiz.ended(b));
+  on('gift_received', (b) => games.gifts.received(b));
+  on('leaderboard_update', (b) => games.board.update(b));
   on('stream_status', (b) => {
     ctx.stream.status = b.status;
     showHead();
@@ -141,14 +143,23 @@ function wire(featured, flash, auctions, groups, chat) {
 }
 
 async function main() {
-  await startPage({ rerender: () => { showHead(); featured.render(); flash.render(); auctions.render(); groups.render(); } });
+  const games = {};
+  let auctions = null;
+  let groups = null;
+  const started = startPage({ rerender: () => { showHead(); featured.render(); flash.render(); auctions?.render(); groups?.render();
+    for (const g of Object.values(games)) if (g.entries !== null) g.render(); } });
+  const modules = later();
+  await started;
   const featured = new Featured($('featured'), ctx);
   const flash = new FlashSales($('flash-sales'), ctx);
-  const auctions = new Auctions($('auctions'), ctx);
-  const groups = new GroupBuys($('group-buys'), ctx);
-  const order = new OrderStatus($('order'));
   ctx.cart = new Cart($('cart-button'), ctx);
-  ctx.checkout = new Checkout({ streamId, onOrder: (o) => { order.show(o); ctx.cart.load(); } });
+  // Bound at once; they reach the socket and the checkout sheet when those modules are in (a moment later).
+  let socketReady;
+  const socketIn = new Promise((resolve) => { socketReady = resolve; });
+  ctx.live = { call: async (event, body) => (await socketIn).call(event, body) };
+  let checkoutReady;
+  const checkoutIn = new Promise((resolve) => { checkoutReady = resolve; });
+  ctx.checkout = { open: async (...args) => (await checkoutIn).open(...args) };
   featured.render();
   fill($('reactions'), REACTIONS.map(([type, emoji]) => h('button', { type: 'button', class: 'react', dataset: { reaction: type },
     'aria-label': t(`reaction.${type}`), onclick: () => react(type) }, emoji)));
@@ -169,12 +180,35 @@ async function main() {
   }
   const ended = ['ended', 'cancelled'].includes(ctx.stream.status);
   if (ended) {
-    play($('video'), `/hls/${streamId}/recording.m3u8`, { onState: videoState, live: false });
-    replay();
+    document.body.dataset.ended = 'true'; // no chat nor reactions after the show: the replay takes the page
+    const [{ Replay }, { play }] = await Promise.all([import('/static/viewer/replay.js'), import('/static/viewer/player.js')]);
+    const replay = new Replay($('replay'), $('video'), ctx, featured);
+    games.replay = replay;
+    const url = await replay.load().catch(() => null);
+    if (url) play($('video'), url, { onState: videoState, live: false });
+    else videoState('ended');
+    const { Checkout, OrderStatus } = (await modules)[1];
+    const order = new OrderStatus($('order'));
+    checkoutReady(new Checkout({ streamId, onOrder: (o) => { order.show(o); ctx.cart.load(); } }));
     document.body.dataset.ready = 'true';
     return;
   }
-  ctx.live = connect({
+  const chat = new Chat($('chat'), { streamId, live: ctx.live, canWrite: !!getToken(),
+    onSignIn: () => !getToken() && ctx.requireSignIn() });
+  const featuredId = ctx.stream.featured_product_id;
+  if (featuredId && ctx.products.has(featuredId)) featured.set(ctx.products.get(featuredId));
+  await flash.load(dealsAsked).catch(() => {});
+  if (getToken()) ctx.cart.load();
+  document.body.dataset.ready = 'true';
+  performance.mark('lc-interactive');
+
+  const [{ live: connect }, { Checkout, OrderStatus }, { Auctions, GroupBuys }, { Polls, Quiz, Leaderboard }, { Gifts }] =
+    await modules;
+  const order = new OrderStatus($('order'));
+  checkoutReady(new Checkout({ streamId, onOrder: (o) => { order.show(o); ctx.cart.load(); } }));
+  auctions = new Auctions($('auctions'), ctx);
+  groups = new GroupBuys($('group-buys'), ctx);
+  const socket = connect({
     streamId,
     onStatus: (s) => {
       $('conn-state').textContent = s === 'connected' ? '' : t('watch.reconnecting');
@@ -182,18 +216,21 @@ async function main() {
     },
     onResync: () => { flash.load().catch(() => {}); groups.refresh(); },
   });
-  const chat = new Chat($('chat'), { streamId, live: ctx.live, canWrite: !!getToken(),
-    onSignIn: () => !getToken() && ctx.requireSignIn() });
-  wire(featured, flash, auctions, groups, chat);
-  const featuredId = ctx.stream.featured_product_id;
-  if (featuredId && ctx.products.has(featuredId)) featured.set(ctx.products.get(featuredId));
-  await flash.load(dealsAsked).catch(() => {});
-  if (getToken()) ctx.cart.load();
+  ctx.live = socket;
+  socketReady(socket);
+  games.polls = new Polls($('polls'), ctx);
+  games.quiz = new Quiz($('quiz'), ctx);
+  games.gifts = new Gifts($('gifts'), $('gift-feed'), ctx);
+  games.board = new Leaderboard($('leaderboard'), ctx);
+  wire(featured, flash, auctions, groups, chat, games);
+  games.gifts.load();
+  games.board.load();
   if (params.get('auction')) auctions.add(params.get('auction'));
   if (params.get('group_buy')) groups.add(params.get('group_buy'));
-  document.body.dataset.ready = 'true';
-  performance.mark('lc-interactive');
+  performance.mark('lc-complete');
+  // The player's module (and hls.js after it) load once the page is usable.
   const url = ctx.stream.stream_url || `/hls/${streamId}/master.m3u8`;
+  const { play } = await import('/static/viewer/player.js');
   play($('video'), url, { onState: videoState });
   setInterval(() => groups.refresh(), 5000);
 }
