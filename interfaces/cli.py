@@ -179,6 +179,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                               max_chunk_streams=settings.ingest_max_chunk_streams,
                               max_buffered=settings.ingest_max_buffered_bytes,
                               lookup_concurrency=settings.ingest_lookup_concurrency)
+            metrics.INGEST_WORKERS.set_function(lambda: len(door.workers))  # deploy/k8s autoscales on it
             await door.serve(stop)
 
     return _run_until_signal(main)
