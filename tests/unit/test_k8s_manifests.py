@@ -56,7 +56,7 @@ def test_every_file_is_listed_and_builtin_resources_match_the_kubernetes_schemas
     listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
     assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     checked = 0
-    for name, doc in manifests():
+    for _, doc in manifests():
         if doc["apiVersion"].startswith("kafka.strimzi.io/"):
             continue
         for version in VERSIONS:
