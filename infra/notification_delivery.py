@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from application import notification_prefs as np
 from application import notifications as n
 from application.envelope import SCHEMA_VERSION, Envelope
+from infra.metrics import NOTIFICATION_DELIVERIES
 from infra.notification_prefs_pg import preferences_in
 from infra.postgres import PgDatabase, PgTx
 
@@ -55,6 +56,7 @@ async def record(tx: PgTx, msg: n.OutgoingMessage, outcome: str, at: datetime, a
         (rid, msg.delivery_id, msg.notification_id, msg.recipient_id, msg.stream_id or None, msg.kind,
          msg.channel, outcome, receipt.provider if receipt else None,
          receipt.provider_message_id if receipt else None, error, attempt, held, at))
+    NOTIFICATION_DELIVERIES.labels(msg.channel, outcome).inc()
 
 
 _TYPES = {"accepted": np.RECEIPT_ACCEPTED, "failed": np.RECEIPT_FAILED, "held": np.RECEIPT_HELD}

@@ -24,7 +24,7 @@ import jwt
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-MSISDN = re.compile(r"^8801[3-9]\d{8}$")
+MSISDN = re.compile(r"^8801[3-9][0-9]{8}$")
 
 
 class Inbox:

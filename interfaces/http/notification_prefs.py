@@ -19,10 +19,11 @@ from interfaces.http.errors import container as _c
 
 bp = Blueprint("notification_prefs", url_prefix="/api/v1/live-commerce")
 Channel = Literal["push", "web_push", "sms", "email"]
-_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 _B64URL = r"^[A-Za-z0-9_-]+={0,2}$"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-_MSISDN = re.compile(r"^(?:\+?88)?(01[3-9]\d{8})$")  # Bangladeshi mobile numbers: 01XXXXXXXXX, +8801..., 8801...
+# Bangladeshi mobile numbers: 01XXXXXXXXX, +8801XXXXXXXXX, 8801XXXXXXXXX (ASCII digits only)
+_MSISDN = re.compile(r"^(?:\+?88)?(01[3-9][0-9]{8})$")
 
 
 class QuietHours(BaseModel):
@@ -44,7 +45,7 @@ class WebPushSubscriptionBody(BaseModel):
 class NotificationPreferencesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     language: Literal["bn", "en"] = "bn"
-    channels: list[Channel] = Field(default_factory=lambda: ["push"], max_length=4)
+    channels: list[Channel] = Field(max_length=4)  # required: PUT replaces the whole document
     quiet_hours: QuietHours | None = None
     email: str | None = Field(default=None, max_length=254)
     msisdn: str | None = Field(default=None, max_length=16)

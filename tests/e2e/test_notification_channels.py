@@ -25,6 +25,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from prometheus_client import REGISTRY
 
 from application import notifications as n
 from application.envelope import Envelope
@@ -279,3 +280,8 @@ def test_a_reminder_on_every_channel_held_in_quiet_hours_with_receipts(
     assert failed and {(f["recipient_id"], f["channel"]) for f in failed} == {(gone, "push")}
     assert "UNREGISTERED" in failed[0]["error"]
     assert len({e.id for e in got}) == len(got), "one envelope per receipt"
+    counted = {(ch, o): REGISTRY.get_sample_value("livecommerce_notification_deliveries_total",
+                                                  {"channel": ch, "outcome": o}) or 0
+               for ch in ("push", "email") for o in ("accepted", "failed", "held")}
+    assert counted[("email", "accepted")] >= 2 and counted[("email", "held")] >= 1  # /metrics of notify
+    assert counted[("push", "accepted")] >= 1 and counted[("push", "failed")] >= 1
