@@ -30,7 +30,7 @@ from prometheus_client import REGISTRY
 from application import notifications as n
 from application.envelope import Envelope
 from infra.notification_prefs_pg import PgPreferences
-from infra.notifications import FileNotifier, run_notifications
+from infra.notifications import FileNotifier, NotificationProcess, run_notifications
 from infra.notify_channels import build_channels
 from infra.postgres import PgDatabase
 from infra.settings import Settings
@@ -285,3 +285,40 @@ def test_a_reminder_on_every_channel_held_in_quiet_hours_with_receipts(
                for ch in ("push", "email") for o in ("accepted", "failed", "held")}
     assert counted[("email", "accepted")] >= 2 and counted[("email", "held")] >= 1  # /metrics of notify
     assert counted[("push", "accepted")] >= 1 and counted[("push", "failed")] >= 1
+
+
+def test_a_buyers_order_update_goes_out_during_quiet_hours(
+        channels_stack: tuple[Settings, httpx.Client, str], tmp_path: Path) -> None:
+    """The buyer's own order is not marketing: shipped at 23:00 in Dhaka, the SMS goes at once."""
+    env, http, sandbox = channels_stack
+    buyer, order, stream = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    clock = Clock()
+    now = clock.now.astimezone(n.DHAKA)
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    r = http.put(f"{P}/me/notification-preferences", headers=auth(env, "viewer", buyer),
+                 json={"language": "en", "channels": ["sms"], "msisdn": "01998765432", "quiet_hours": quiet})
+    assert r.status_code == 200, r.text
+    events = [Envelope(id=str(uuid.uuid4()), type=t, schema_version=1, aggregate_id=order, aggregate_version=v,
+                       stream_id=stream, occurred_at=clock.now, payload=p) for t, v, p in (
+        ("Order.Placed", 1, {"buyer_id": buyer, "stream_id": stream}),
+        ("Order.FulfilmentUpdated", 2, {"status": "shipped", "courier": "Pathao", "tracking_id": "PTH-77",
+                                        "stream_id": stream}))]
+
+    async def go() -> None:
+        db = PgDatabase(env.read_url, max_size=2)
+        await db.open()
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                notifier = build_channels(env, client, PgPreferences(db), FileNotifier(tmp_path / "outbox"))
+                process = NotificationProcess(db, notifier, clock=clock)
+                await process.handle(events)
+                assert await process.fire_due() == 1
+                assert await process.deliver() == 1
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+    [sms] = [m for m in received(sandbox, "sms") if m["number"] == "8801998765432"]
+    assert sms["message"].startswith("Your order is on its way\n")
+    assert f"Order {order[:8].upper()} is on its way." in sms["message"] and "PTH-77" in sms["message"]
+    assert q(env, "SELECT outcome FROM notification_receipts WHERE recipient_id = %s", buyer) == [("accepted",)]
