@@ -49,6 +49,8 @@ async def token(request: web.Request) -> web.Response:
     form = await request.post()
     if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
         return web.json_response({"error": "unsupported_grant_type"}, status=400)
+    if inbox.fcm_public_key is None:
+        return web.json_response({"error": "invalid_client", "error_description": "no service account"}, status=401)
     try:
         claims = jwt.decode(str(form.get("assertion")), inbox.fcm_public_key, algorithms=["RS256"],
                             audience=inbox.fcm_audience or str(request.url), options={"require": ["exp", "iat"]})

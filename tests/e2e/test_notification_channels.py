@@ -51,7 +51,8 @@ class ChannelWorker:
     """``run_notifications`` with the real channels, on its own thread and loop (as ``notify`` runs it)."""
 
     def __init__(self, env: Settings, clock: Clock, outbox: Path) -> None:
-        self.ready, self.error = threading.Event(), None
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stop_event: asyncio.Event | None = None
         self.thread = threading.Thread(target=self._run, args=(env, clock, outbox), daemon=True)
@@ -244,6 +245,7 @@ def test_a_reminder_on_every_channel_held_in_quiet_hours_with_receipts(
         scheme, _, params = push["headers"]["Authorization"].partition(" ")
         fields = dict(p.split("=", 1) for p in params.split(","))
         assert scheme == "vapid"
+        assert env.vapid_private_key is not None
         vapid_pub = serialization.load_pem_private_key(env.vapid_private_key.encode(), None).public_key()
         claims = jwt.decode(fields["t"], vapid_pub, algorithms=["ES256"], audience=sandbox)  # type: ignore[arg-type]
         assert claims["sub"] == "mailto:ops@lc.test"
