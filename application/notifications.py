@@ -194,6 +194,11 @@ class Receipt:
     provider_message_id: str | None = None
 
 
+class DeliveryRefused(Exception):
+    """The provider will never take this delivery (no address, an unregistered device token, a web-push
+    subscription that is gone): it fails at once instead of being retried."""
+
+
 class Notifier(Protocol):
     """Delivers one message (mobile or web push, SMS, e-mail); raises on failure so the worker retries later.
     May return the provider's receipt, which the worker records in the log."""

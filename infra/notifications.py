@@ -285,7 +285,8 @@ class NotificationProcess:
                         " last_error = %s, status = CASE WHEN attempts + 1 >= %s"
                         " THEN 'failed'::delivery_status ELSE status END"
                         " WHERE notification_id = %s AND recipient_id = %s AND channel = %s",
-                        (str(exc)[:500], MAX_ATTEMPTS, r["notification_id"], r["recipient_id"], r["channel"]))
+                        (str(exc)[:500], 1 if isinstance(exc, n.DeliveryRefused) else MAX_ATTEMPTS,
+                         r["notification_id"], r["recipient_id"], r["channel"]))
                     continue
                 await tx.execute(
                     "UPDATE live_stream_notification_deliveries SET status = 'sent', attempts = attempts + 1,"

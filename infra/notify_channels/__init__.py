@@ -24,7 +24,7 @@ from infra.notify_channels.webpush import WebPushSender
 from infra.settings import Settings
 
 
-class NoAddress(RuntimeError):
+class NoAddress(n.DeliveryRefused):
     """The person turned a channel on but left no address for it (no token, no subscription)."""
 
 

@@ -16,12 +16,18 @@ from typing import Any
 import httpx
 import jwt
 
+from application.notifications import DeliveryRefused
+
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 class FcmError(RuntimeError):
     pass
+
+
+class FcmTokenRefused(DeliveryRefused):
+    """404 UNREGISTERED or 400 INVALID_ARGUMENT: the app was uninstalled or the token is not one."""
 
 
 class FcmSender:
@@ -69,6 +75,8 @@ class FcmSender:
             if r.status_code == 401 and attempt == 1:  # the token was revoked or expired early: get another
                 self._token = None
                 continue
+            if r.status_code == 404 or (r.status_code == 400 and "INVALID_ARGUMENT" in r.text):
+                raise FcmTokenRefused(f"FCM refused the token ({r.status_code}): {r.text[:200]}")
             if r.status_code != 200:
                 raise FcmError(f"FCM answered {r.status_code}: {r.text[:200]}")
             return str(r.json()["name"])

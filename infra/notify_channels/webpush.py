@@ -14,9 +14,15 @@ import httpx
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
+from application.notifications import DeliveryRefused
+
 
 class WebPushError(RuntimeError):
     pass
+
+
+class SubscriptionGone(DeliveryRefused):
+    """404/410: the browser unsubscribed or the subscription expired."""
 
 
 class WebPushSender:
@@ -38,7 +44,7 @@ class WebPushSender:
                    "Authorization": auth["Authorization"]}
         r = await self.http.post(endpoint, content=encoded["body"], headers=headers)
         if r.status_code in (404, 410):
-            raise WebPushError(f"subscription gone ({r.status_code})")
+            raise SubscriptionGone(f"subscription gone ({r.status_code})")
         if r.status_code not in (200, 201, 202):
             raise WebPushError(f"push service answered {r.status_code}: {r.text[:200]}")
         return r.headers.get("Location", "")
