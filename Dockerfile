@@ -1,5 +1,5 @@
 # The livecommerce service image: one image for every process (docker-compose.yml runs
-# `livecommerce api`, `relay`, `project`, `process` and `ingest` from it).
+# `livecommerce api`, `relay`, `project`, `process`, `notify` and `ingest` from it).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,8 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . /app
-# Runtime dependencies only: the `dev` extra (stand-in servers) is never installed in production.
-RUN pip install . \
+# Runtime dependencies only, at the versions requirements.lock pins: the `dev` extra (stand-in servers) is never
+# installed in production. An operator's tools image adds extras: --build-arg EXTRAS="[replay,audit]".
+ARG EXTRAS=""
+RUN pip install -c requirements.lock ".${EXTRAS}" \
     && useradd --system --create-home --home-dir /home/livecommerce livecommerce \
     && mkdir -p /var/lib/livecommerce/media \
     && chown -R livecommerce:livecommerce /var/lib/livecommerce

@@ -186,7 +186,21 @@ class OutgoingMessage:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-class Notifier(Protocol):
-    """Delivers one message (web push, SMS, e-mail); raises on failure so the worker retries later."""
+@dataclass(frozen=True)
+class Receipt:
+    """A provider's answer to one send: which provider accepted it, and its id for the message."""
 
-    async def send(self, message: OutgoingMessage) -> None: ...
+    provider: str
+    provider_message_id: str | None = None
+
+
+class DeliveryRefused(Exception):
+    """The provider will never take this delivery (no address, an unregistered device token, a web-push
+    subscription that is gone): it fails at once instead of being retried."""
+
+
+class Notifier(Protocol):
+    """Delivers one message (mobile or web push, SMS, e-mail); raises on failure so the worker retries later.
+    May return the provider's receipt, which the worker records in the log."""
+
+    async def send(self, message: OutgoingMessage) -> Receipt | None: ...

@@ -80,6 +80,7 @@ class Container:
     gifts: GiftService | None = None
     quizzes: QuizService | None = None
     loyalty: LoyaltyService | None = None
+    notification_prefs: Any = None  # application.notification_prefs.NotificationPreferencesService
 
     async def open(self) -> None:
         s = self.settings
@@ -128,6 +129,10 @@ class Container:
         self.fulfilment = FulfilmentService(self.writer, clock=utc_now,
                                             return_window=timedelta(seconds=s.return_window_s))
         self.fraud_cases = FraudCaseService(self.writer, clock=utc_now)
+        from application.notification_prefs import NotificationPreferencesService
+        from infra.notification_prefs_pg import PgPreferences
+
+        self.notification_prefs = NotificationPreferencesService(PgPreferences(self.read_db), clock=utc_now)
         from infra.catalog import PgCatalogue
 
         self.streams.catalogue = PgCatalogue(self.read_db, required=s.stream_products_require_catalogue)

@@ -98,6 +98,12 @@ DEAD_LETTERS = Counter("livecommerce_dead_letters_total", "Messages set aside by
 INGEST_BITRATE = Gauge("livecommerce_ingest_bitrate_kbps", "Video bitrate of a show's ladder (all renditions)",
                        ["stream_id"])
 INGEST_FPS = Gauge("livecommerce_ingest_fps", "Frames per second of a show's top rendition", ["stream_id"])
+# The ingest door's own: media workers (one per live show) it runs; the autoscaler of deploy/k8s reads it.
+INGEST_WORKERS = Gauge("livecommerce_ingest_workers", "Media workers (live shows) running under this ingest door")
+# The notify process's: each delivery's outcome by channel (infra/notification_delivery.py).
+NOTIFICATION_DELIVERIES = Counter("livecommerce_notification_deliveries_total",
+                                  "Notification deliveries by channel and outcome (accepted, failed, held)",
+                                  ["channel", "outcome"])
 PAYMENTS = Counter("livecommerce_payments_total", "Payments finished, by provider and outcome (from the log)",
                    ["provider", "outcome"])
 

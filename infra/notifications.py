@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer
 from application import notifications as n
 from application.envelope import Envelope
 from infra import kafka
+from infra import notification_delivery as delivery
 from infra.postgres import PgDatabase, PgTx, apply_migrations
 from infra.settings import Settings
 
@@ -168,7 +169,7 @@ async def _fire_order_update(tx: PgTx, job: dict[str, Any], now: datetime, chann
         " ON CONFLICT (id) DO NOTHING",
         (job["id"], job["stream_id"], json.dumps([buyer]), texts.title, texts.body, texts.title_bn, texts.body_bn,
          json.dumps({**p, "channels": list(channels)}, ensure_ascii=False, default=str), _naive(now)))
-    for channel in channels:
+    for channel in (await delivery.channels_for(tx, [buyer], channels))[buyer]:
         await tx.execute(
             "INSERT INTO live_stream_notification_deliveries (notification_id, recipient_id, channel)"
             " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (job["id"], buyer, channel))
@@ -200,8 +201,9 @@ async def _fire(tx: PgTx, job: dict[str, Any], now: datetime, channels: tuple[st
         (job["id"], job["stream_id"], job["kind"], json.dumps(followers), texts.title, texts.body,
          texts.title_bn, texts.body_bn, "pending" if followers else "sent",
          None if followers else _naive(now), json.dumps(meta, ensure_ascii=False), _naive(now)))
+    chosen = await delivery.channels_for(tx, followers, channels)  # each person's channels (preferences)
     for follower in followers:
-        for channel in channels:
+        for channel in chosen[follower]:
             await tx.execute(
                 "INSERT INTO live_stream_notification_deliveries (notification_id, recipient_id, channel)"
                 " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (job["id"], follower, channel))
@@ -217,12 +219,14 @@ class NotificationProcess:
     """One pass of each step is idempotent and safe to run in several processes at once (SKIP LOCKED)."""
 
     def __init__(self, db: PgDatabase, notifier: n.Notifier, *, clock: Callable[[], datetime],
-                 channels: tuple[str, ...] = ("push",), batch: int = 200) -> None:
+                 channels: tuple[str, ...] = ("push",), batch: int = 200,
+                 receipts: Callable[[], Any] | None = None) -> None:
         self.db = db
         self.notifier = notifier
         self.clock = clock
         self.channels = channels
         self.batch = batch
+        self.publish_receipts = receipts  # receipts → the log (run_notifications gives it a Kafka producer)
 
     async def handle(self, envelopes: list[Envelope]) -> None:
         async with self.db.transaction() as tx:
@@ -251,11 +255,12 @@ class NotificationProcess:
         sent = 0
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
-                "SELECT d.notification_id, d.recipient_id, d.channel, d.attempts, n.stream_id,"
+                "SELECT d.notification_id, d.recipient_id, d.channel, d.attempts, d.held_until, n.stream_id,"
                 " n.notification_type::text AS kind, n.title, n.message, n.title_bn, n.message_bn, n.metadata"
                 " FROM live_stream_notification_deliveries d JOIN live_stream_notifications n"
-                " ON n.id = d.notification_id WHERE d.status = 'pending' ORDER BY d.created_at LIMIT %s"
-                " FOR UPDATE OF d SKIP LOCKED", (self.batch,))
+                " ON n.id = d.notification_id WHERE d.status = 'pending'"
+                " AND (d.held_until IS NULL OR d.held_until <= %s) ORDER BY d.created_at LIMIT %s"
+                " FOR UPDATE OF d SKIP LOCKED", (now, self.batch))
             touched = set()
             for r in rows:
                 touched.add(r["notification_id"])
@@ -266,21 +271,28 @@ class NotificationProcess:
                     texts=n.Texts(r["title"], r["message"], r["title_bn"] or r["title"],
                                   r["message_bn"] or r["message"]),
                     data={k: v for k, v in (r["metadata"] or {}).items() if k in DATA_KEYS})
+                held = None if r["held_until"] else await delivery.held_until(tx, r, now)  # quiet hours
+                if held is not None:
+                    await delivery.record(tx, msg, "held", now, r["attempts"], held=held)
+                    continue
                 try:
-                    await self.notifier.send(msg)
+                    receipt = await self.notifier.send(msg)
                 except Exception as exc:  # a provider's failure: retried on the next pass, up to MAX_ATTEMPTS
                     log.warning("delivery %s failed: %s", msg.delivery_id, exc)
+                    await delivery.record(tx, msg, "failed", now, r["attempts"] + 1, error=str(exc)[:500])
                     await tx.execute(
                         "UPDATE live_stream_notification_deliveries SET attempts = attempts + 1,"
                         " last_error = %s, status = CASE WHEN attempts + 1 >= %s"
                         " THEN 'failed'::delivery_status ELSE status END"
                         " WHERE notification_id = %s AND recipient_id = %s AND channel = %s",
-                        (str(exc)[:500], MAX_ATTEMPTS, r["notification_id"], r["recipient_id"], r["channel"]))
+                        (str(exc)[:500], 1 if isinstance(exc, n.DeliveryRefused) else MAX_ATTEMPTS,
+                         r["notification_id"], r["recipient_id"], r["channel"]))
                     continue
                 await tx.execute(
                     "UPDATE live_stream_notification_deliveries SET status = 'sent', attempts = attempts + 1,"
                     " sent_at = %s WHERE notification_id = %s AND recipient_id = %s AND channel = %s",
                     (now, r["notification_id"], r["recipient_id"], r["channel"]))
+                await delivery.record(tx, msg, "accepted", now, r["attempts"] + 1, receipt=receipt)
                 sent += 1
             if touched:
                 await tx.execute(
@@ -316,6 +328,8 @@ async def _tick(process: NotificationProcess, stop: asyncio.Event, poll_s: float
         try:
             await process.fire_due()
             await process.deliver()
+            if process.publish_receipts is not None:
+                await process.publish_receipts()
         except Exception:  # the next pass retries; the jobs and deliveries are still in the database
             log.exception("notification pass failed")
         try:
@@ -351,8 +365,12 @@ async def run_notifications(settings: Settings, stop: asyncio.Event, *, notifier
     await asyncio.to_thread(apply_migrations, settings.read_url)
     db = PgDatabase(settings.read_url, max_size=3)
     await db.open()
-    process = NotificationProcess(db, notifier, clock=clock)
-    await kafka.ensure_topics(settings, ("domain",))
+    await kafka.ensure_topics(settings, ("domain", delivery.TOPIC))
+    producer = kafka.producer(settings)
+    await kafka.start_with_retry(producer)
+    process = NotificationProcess(
+        db, notifier, clock=clock, channels=tuple(c.strip() for c in settings.notify_channels.split(",") if c),
+        receipts=lambda: delivery.publish_receipts(db, producer, settings.topic(delivery.TOPIC)))
     consumer = _consumer(settings, group or group_id(settings))
     tasks = [asyncio.create_task(_tick(process, stop, poll_s), name="notify-tick"),
              asyncio.create_task(_consume(process, consumer, stop, poll_s, settings), name="notify-consume")]
@@ -369,5 +387,6 @@ async def run_notifications(settings: Settings, stop: asyncio.Event, *, notifier
         await asyncio.gather(*tasks, return_exceptions=True)
         try:
             await consumer.stop()
+            await producer.stop()
         finally:
             await db.close()

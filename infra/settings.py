@@ -267,6 +267,27 @@ class Settings(BaseSettings):
     ingest_max_chunk_streams: int = 64
     ingest_lookup_concurrency: int = 8
 
+    # --- notification channels (issue 20 part 7, infra/notify_channels): a channel without its settings is off
+    # and its deliveries go to the file outbox. Credentials from the environment or LIVECOMMERCE_<NAME>_FILE.
+    notify_channels: str = "push"  # channels for a person who set no preferences (comma-separated)
+    notify_sandbox_http_port: int = 8091  # python -m infra.notify_sandbox (dev stack, tests)
+    notify_sandbox_smtp_port: int = 8025
+    fcm_project_id: str | None = None
+    fcm_service_account_file: Path | None = None  # the service account's JSON key
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    fcm_token_url: str | None = None  # default: the key's token_uri
+    vapid_private_key: str | None = None  # PEM or base64url; the web app subscribes with its public key
+    vapid_subject: str = "mailto:notifications@livecommerce.invalid"
+    sms_base_url: str | None = None  # e.g. the gateway's https://host; we POST {base}/api/smsapi
+    sms_api_key: str | None = None
+    sms_sender_id: str = "8809617000000"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "Live Commerce <no-reply@livecommerce.invalid>"
+
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
                                    env_settings: PydanticBaseSettingsSource,

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 
 from infra.settings import LOG_FORMAT, Settings
 from interfaces import catalog_cli, host_cli
@@ -182,6 +183,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                               max_chunk_streams=settings.ingest_max_chunk_streams,
                               max_buffered=settings.ingest_max_buffered_bytes,
                               lookup_concurrency=settings.ingest_lookup_concurrency)
+            metrics.INGEST_WORKERS.set_function(lambda: len(door.workers))  # deploy/k8s autoscales on it
             await door.serve(stop)
 
     return _run_until_signal(main)
@@ -200,6 +202,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from infra.supervisor import supervise
 
     return supervise(args.only, {"payment_sandbox_port": settings.payment_sandbox_port})
+
+
+def _missing_extra(extra: str, exc: ImportError, args: argparse.Namespace, settings: Settings) -> int:
+    print(f"livecommerce {extra} needs {exc.name}: pip install 'livecommerce[{extra}]'", file=sys.stderr)
+    return 2
 
 
 def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:
@@ -255,11 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--bind", default=None, help="address to listen on (default: from rtmp_base_url)")
     ingest.set_defaults(func=cmd_ingest)
     from infra.audit import add_audit_arguments, run_audit
-    from infra.replay import add_replay_arguments, run_replay
 
-    rp = sub.add_parser("replay", help="history → Parquet/CSV, or a read model into a separate store")
-    add_replay_arguments(rp)
-    rp.set_defaults(func=run_replay)
+    replay_help = "history → Parquet/CSV, or a read model into a separate store"
+    try:  # pyarrow comes with the `replay` extra (pip install 'livecommerce[replay]'), not with the service
+        from infra.replay import add_replay_arguments, run_replay
+    except ImportError as exc:  # any arguments: the command only says which extra to install
+        rp = sub.add_parser("replay", help=replay_help, prefix_chars="\0")
+        rp.add_argument("args", nargs="*")
+        rp.set_defaults(func=partial(_missing_extra, "replay", exc))
+    else:
+        rp = sub.add_parser("replay", help=replay_help)
+        add_replay_arguments(rp)
+        rp.set_defaults(func=run_replay)
     au = sub.add_parser("audit", help="rebuild a flash sale, order or show from the event store and check it")
     add_audit_arguments(au)
     au.set_defaults(func=run_audit)

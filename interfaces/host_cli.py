@@ -66,13 +66,27 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     notifier = FileNotifier(outbox)
 
     async def main() -> None:
+        import httpx
+
+        from infra.notification_prefs_pg import PgPreferences
+        from infra.notify_channels import build_channels
+        from infra.postgres import PgDatabase
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        print(f"notifications: writing to {outbox}", flush=True)
-        await run_notifications(settings, stop, notifier=notifier, clock=lambda: datetime.now(UTC),
-                                poll_s=args.poll)
+        prefs_db = PgDatabase(settings.read_url, max_size=2)
+        async with httpx.AsyncClient(timeout=15) as http:
+            channels = build_channels(settings, http, PgPreferences(prefs_db), fallback=notifier)
+            on = [c for c in ("fcm", "web_push", "sms", "email") if getattr(channels, c) is not None]
+            print(f"notifications: channels {on or 'none'}; the rest to {outbox}", flush=True)
+            await prefs_db.open()
+            try:
+                await run_notifications(settings, stop, notifier=channels, clock=lambda: datetime.now(UTC),
+                                        poll_s=args.poll)
+            finally:
+                await prefs_db.close()
 
     asyncio.run(main())
     return 0

@@ -43,6 +43,7 @@ from interfaces.http import (
 from interfaces.http import hosts as host_routes
 from interfaces.http import replay as replay_routes
 from interfaces.http import tracing as http_tracing
+from interfaces.http.notification_prefs import bp as notification_prefs_bp
 from interfaces.realtime import attach as attach_realtime
 from interfaces.web import bp as web_pages
 from interfaces.web.studio import bp as web_studio
@@ -95,6 +96,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(health.bp)
     app.blueprint(openapi.bp)
     app.blueprint(fraud.bp)
+    app.blueprint(notification_prefs_bp)  # the signed-in person's notification channels (issue 20 part 7)
     app.blueprint(web_pages)  # the web app: pages, static files, dev sign-in (ADR 0026)
     app.blueprint(web_studio)  # the host studio and the admin console (ADR 0027)
 
