@@ -93,7 +93,7 @@ class UnitOfWork:
         if aggregate_id in self._fresh or aggregate_id in self._new or agg.pending_events:
             return agg  # already read in this batch, or changed in it (its save checks the version)
         for event in self._store.events.get(aggregate_id, gt=agg.version):
-            agg = event.mutate(agg)
+            agg = event.mutate(agg)  # type: ignore[attr-defined]
         self._cache[aggregate_id] = agg
         self._before[aggregate_id] = (agg.version, 0)
         self._fresh.add(aggregate_id)
@@ -126,7 +126,7 @@ class UnitOfWork:
             kept = list(agg.pending_events[:pending])
             self._evict(aggregate_id)
             base = version - pending
-            rebuilt = self._store.repository.get(aggregate_id, version=base) if base > 0 else None
+            rebuilt: Any = self._store.repository.get(aggregate_id, version=base) if base > 0 else None
             for event in kept:
                 rebuilt = event.mutate(rebuilt)
             rebuilt.pending_events.extend(kept)
@@ -381,7 +381,7 @@ class BatchWriter:
             if agg is None:
                 continue
             for event in self._store.events.get(a, gt=agg.version):
-                agg = event.mutate(agg)
+                agg = event.mutate(agg)  # type: ignore[attr-defined]
             cache[a] = agg
         fresh.update(stale)
         retry = UnitOfWork(self._store, cache, it.not_found, fresh)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from application.batch_writer import UnitOfWork
@@ -35,7 +36,8 @@ def _order(uow: UnitOfWork, order_id: str) -> Order | None:
 
 def open_cod_orders(uow: UnitOfWork, ledger: BuyerLedger, now: datetime) -> int:
     """The buyer's COD orders still waiting for their cash; those that no longer wait are forgotten."""
-    open_, closed = [], []
+    open_: list[Any] = []
+    closed: list[Any] = []
     for order_id in ledger.cod_orders:
         order = _order(uow, order_id)
         (open_ if order is not None and order.status == "pending_payment" else closed).append(order_id)

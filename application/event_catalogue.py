@@ -62,7 +62,7 @@ def _domain_modules() -> Iterator[tuple[str, object]]:
 
 
 def events_of(agg: type[Aggregate]) -> list[type[CanMutateAggregate[typing.Any]]]:
-    out = [
+    out: list[type[CanMutateAggregate[typing.Any]]] = [
         attr for attr in vars(agg).values()
         if inspect.isclass(attr) and issubclass(attr, Aggregate.Event) and attr.__name__ != "Event"
     ]

@@ -113,7 +113,8 @@ def vector(kind: str, features: Mapping[str, float]) -> np.ndarray:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+    return out
 
 
 def assess(kind: str, features: Mapping[str, float], weights: Sequence[float] | None = None,

@@ -67,7 +67,7 @@ def hour_profile(watches: Sequence[Watch]) -> np.ndarray:
         hist[dhaka_hour(w.at)] += 1.0
     smooth = hist + 0.5 * (np.roll(hist, 1) + np.roll(hist, -1))
     top = smooth.max(initial=0.0)
-    return smooth / top if top > 0 else smooth  # type: ignore[no-any-return]
+    return smooth / top if top > 0 else smooth
 
 
 def host_similarity(co_watch: Iterable[tuple[str, str, float]]) -> tuple[dict[str, int], np.ndarray]:

@@ -14,7 +14,7 @@ Pure functions over plain values, so the aggregate's verb methods stay short and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -91,7 +91,7 @@ def check_window(delivered_at: datetime | None, now: datetime, window: timedelta
                                  closed_at=closes.isoformat())
 
 
-def returnable_units(lines: list[Mapping[str, Any]], returns: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+def returnable_units(lines: Sequence[Mapping[str, Any]], returns: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
     """Units of each product still returnable: bought minus those in returns pending or accepted."""
     left: dict[str, int] = {}
     for line in lines:
@@ -103,7 +103,7 @@ def returnable_units(lines: list[Mapping[str, Any]], returns: Mapping[str, Mappi
     return left
 
 
-def return_items(items: list[Mapping[str, Any]], lines: list[Mapping[str, Any]],
+def return_items(items: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]],
                  returns: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The items as ``[{product_id, quantity}]`` merged per product, each a product of the order, never more
     units than are still returnable."""
@@ -123,7 +123,7 @@ def return_items(items: list[Mapping[str, Any]], lines: list[Mapping[str, Any]],
     return [{"product_id": p, "quantity": q} for p, q in sorted(merged.items())]
 
 
-def refund_of(items: list[Mapping[str, Any]], lines: list[Mapping[str, Any]], *, subtotal: Decimal,
+def refund_of(items: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]], *, subtotal: Decimal,
               total: Decimal, refundable: Decimal) -> Decimal:
     """What the returned units cost the buyer: their lines' value times ``total / subtotal`` (the discount
     shared pro rata), rounded down to the paisa, never more than is left to refund."""

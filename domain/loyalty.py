@@ -197,7 +197,7 @@ class LoyaltyAccount(Aggregate):
         if due <= 0:
             return 0
         taken = self._take(min(due, self.balance), now, first=order_id)
-        n = sum(t[1] for t in taken)
+        n: int = sum(t[1] for t in taken)
         self.trigger_event(self.Reversed, timestamp=now, source_id=refund_id, order_id=order_id, points=n,
                            taken=taken, emptied=self._emptied(taken))
         return n
@@ -218,6 +218,6 @@ class LoyaltyAccount(Aggregate):
                and lot["points"] > 0]
         if not due:
             return 0
-        n = sum(p for _, p in due)
+        n: int = sum(p for _, p in due)
         self.trigger_event(self.Expired, timestamp=now, lots=due, points=n)
         return n

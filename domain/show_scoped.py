@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import field
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -25,7 +26,7 @@ class ShowScoped(Aggregate):
     base_only = True  # never created itself (the event catalogue leaves it out)
 
     class Event(Aggregate.Event):
-        stream_id: str | None = field(kw_only=True)
+        stream_id: str | UUID | None = field(kw_only=True)  # text when stored; a subclass may say UUID
 
         def __getattr__(self, name: str) -> Any:
             if name == "stream_id":  # stored before events named their show
