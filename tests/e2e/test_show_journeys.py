@@ -248,7 +248,10 @@ def live_show(s: Show, products: list[tuple[str, float, int | None]], **extra: A
     sid = str(created.json()["id"])
     started = s.http.post(f"/streams/{sid}/start")
     assert started.status_code == 200, started.text
-    shown = s.http.get(f"/streams/{sid}", params={"min_version": started.json()["version"]})
+    for _ in range(10):  # read_model_behind says "retry shortly" (a loaded machine's read models lag past 2 s)
+        shown = s.http.get(f"/streams/{sid}", params={"min_version": started.json()["version"]})
+        if "read_model_behind" not in shown.text:
+            break
     assert shown.status_code == 200 and shown.json()["status"] == "live", shown.text
     return sid
 
