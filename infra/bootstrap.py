@@ -32,7 +32,7 @@ from application.streams import StreamService, StreamUrls
 from infra import metrics, test_clock, tracing
 from infra.idempotency import IdempotencyStore
 from infra.mongo import mongo_client
-from infra.postgres import PgDatabase, apply_migrations, ensure_event_store
+from infra.postgres import PgDatabase, ensure_event_store, prepare_schema
 from infra.redis_store import redis_client
 from infra.settings import Settings
 from infra.tokens import TokenVerifier
@@ -85,10 +85,12 @@ class Container:
     async def open(self) -> None:
         s = self.settings
         test_clock.use(s.test_clock_file)
-        await asyncio.to_thread(apply_migrations, s.read_url)
+        await asyncio.to_thread(prepare_schema, s.read_url, s.migrations, s.migrations_wait_s)
         if s.read_url != s.postgres_url:
-            await asyncio.to_thread(apply_migrations, s.postgres_url)
-        await asyncio.to_thread(ensure_event_store, s.postgres_url, lambda: LiveCommerceStore(s.eventsourcing_env()))
+            await asyncio.to_thread(prepare_schema, s.postgres_url, s.migrations, s.migrations_wait_s)
+        if s.migrations == "apply":  # else the migrate step made the event store with the read models
+            await asyncio.to_thread(ensure_event_store, s.postgres_url,
+                                    lambda: LiveCommerceStore(s.eventsourcing_env()))
         self.store = await asyncio.to_thread(LiveCommerceStore, s.eventsourcing_env(create_tables=False))
         self.writer = BatchWriter(self.store, max_batch=s.command_batch_max, window_ms=s.command_batch_window_ms,
                                   max_event_bytes=s.max_event_bytes, on_batch=metrics.observe_batch,

@@ -21,7 +21,7 @@ import psycopg
 
 from application.envelope import Envelope
 from infra.dead_letters import DeadLetter, DeadLetterStore, describe, resolve_pointer
-from infra.postgres import apply_migrations
+from infra.postgres import prepare_schema
 from infra.relay import decode_row
 from infra.settings import Settings
 from infra.store_reader import read_rows_after
@@ -38,13 +38,13 @@ class ReplayResult:
 
 async def list_letters(settings: Settings, consumer: str | None = None, *, include_done: bool = False,
                        limit: int = 1000) -> list[DeadLetter]:
-    await asyncio.to_thread(apply_migrations, settings.postgres_url)
+    await asyncio.to_thread(prepare_schema, settings.postgres_url, settings.migrations, settings.migrations_wait_s)
     async with await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn:
         return await DeadLetterStore(conn).letters(consumer, status=None if include_done else "open", limit=limit)
 
 
 async def replay(settings: Settings, consumer: str | None = None, ids: Sequence[int] = ()) -> ReplayResult:
-    await asyncio.to_thread(apply_migrations, settings.postgres_url)
+    await asyncio.to_thread(prepare_schema, settings.postgres_url, settings.migrations, settings.migrations_wait_s)
     result = ReplayResult()
     async with await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn:
         store = DeadLetterStore(conn)

@@ -376,9 +376,10 @@ class GuardedConsumer:
         self._topic = DeadLetterTopic(settings)
 
     async def __aenter__(self) -> ConsumerGuard:
-        from infra.postgres import apply_migrations
+        from infra.postgres import prepare_schema
 
-        await asyncio.to_thread(apply_migrations, self._settings.postgres_url)
+        s = self._settings
+        await asyncio.to_thread(prepare_schema, s.postgres_url, s.migrations, s.migrations_wait_s)
         self._conn = await psycopg.AsyncConnection.connect(self._settings.postgres_url, autocommit=True)
         guard = ConsumerGuard(self._settings, self._consumer, self._apply, DeadLetterStore(self._conn),
                               self._topic, self._conn, self._stop)

@@ -30,7 +30,7 @@ from application import notifications as n
 from application.envelope import Envelope
 from infra import kafka
 from infra import notification_delivery as delivery
-from infra.postgres import PgDatabase, PgTx, apply_migrations
+from infra.postgres import PgDatabase, PgTx, prepare_schema
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -362,7 +362,7 @@ async def run_notifications(settings: Settings, stop: asyncio.Event, *, notifier
                             group: str | None = None) -> None:
     """Plan jobs from the domain topic and fire due ones until ``stop``. Offsets are committed after the jobs
     of a batch are stored: a crash in between plans the same jobs again, which adds nothing."""
-    await asyncio.to_thread(apply_migrations, settings.read_url)
+    await asyncio.to_thread(prepare_schema, settings.read_url, settings.migrations, settings.migrations_wait_s)
     db = PgDatabase(settings.read_url, max_size=3)
     await db.open()
     await kafka.ensure_topics(settings, ("domain", delivery.TOPIC))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -21,30 +22,102 @@ def migration_files() -> list[tuple[str, str]]:
     return files
 
 
+class MigrationError(RuntimeError):
+    """The schema is not what this release's migration files say: run ``livecommerce migrate`` (or fix the file)."""
+
+
+def _checksum(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()
+
+
+def _recorded(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    return {str(r[0]): str(r[1]) for r in conn.execute("SELECT name, checksum FROM schema_migrations").fetchall()}
+
+
+def _changed(recorded: Mapping[str, str], files: Sequence[tuple[str, str]]) -> list[str]:
+    return [name for name, sql in files if name in recorded and recorded[name] != _checksum(sql)]
+
+
 def apply_migrations(url: str) -> list[str]:
-    """Apply every migration not yet applied, in order, each in its own transaction. Safe to run concurrently."""
+    """Apply every migration not yet applied, in order, each in its own transaction. Safe to run concurrently.
+
+    The checksum of every migration already applied is compared with its file first: a file edited after it
+    ran (the database no longer matches what the files say) stops everything with ``MigrationError``.
+    """
     applied: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATIONS_LOCK,))
         try:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
-            done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations").fetchall()}
-            for name, sql in migration_files():
+            files = migration_files()
+            done = _recorded(conn)
+            changed = _changed(done, files)
+            if changed:
+                raise MigrationError(
+                    "migration files changed after they were applied (checksum differs): " + ", ".join(changed)
+                )
+            for name, sql in files:
                 if name in done:
                     continue
                 with conn.transaction():
                     conn.execute(sql)  # type: ignore[arg-type]
                     conn.execute(
-                        "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)",
-                        (name, hashlib.sha256(sql.encode()).hexdigest()),
+                        "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)", (name, _checksum(sql))
                     )
                 applied.append(name)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATIONS_LOCK,))
     return applied
+
+
+def migration_state(url: str) -> tuple[list[str], list[str]]:
+    """(pending, changed): migrations not yet applied, and applied ones whose file no longer has their checksum."""
+    files = migration_files()
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+        done: dict[str, str] = {}
+        if exists and exists[0]:
+            rows = conn.execute("SELECT name, checksum FROM schema_migrations").fetchall()
+            done = {str(r[0]): str(r[1]) for r in rows}
+    return [name for name, _ in files if name not in done], _changed(done, files)
+
+
+def verify_migrations(url: str, wait_s: float = 0.0) -> None:
+    """Start only on a schema the migrate step made: every migration applied, each with its file's checksum.
+
+    Pending migrations are waited for up to ``wait_s`` (the migrate Job may still be running when a pod
+    starts); a changed checksum fails at once. Raises ``MigrationError`` naming the files.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        pending, changed = migration_state(url)
+        if changed:
+            raise MigrationError(
+                "migration files changed after they were applied (checksum differs): " + ", ".join(changed)
+            )
+        if not pending:
+            return
+        if time.monotonic() >= deadline:
+            raise MigrationError(
+                "migrations not applied (run `livecommerce migrate` first): " + ", ".join(pending)
+            )
+        time.sleep(0.5)
+
+
+def prepare_schema(url: str, mode: str = "apply", wait_s: float = 0.0) -> list[str]:
+    """What a process does with the read-model schema when it starts.
+
+    ``apply`` (development, tests): apply what is missing (checksums verified). ``verify`` (production, where
+    ``livecommerce migrate`` runs once per release as its own step): change nothing, refuse to start unless
+    the migrate step has run with these very files.
+    """
+    if mode == "verify":
+        verify_migrations(url, wait_s)
+        return []
+    return apply_migrations(url)
 
 
 def ensure_event_store(url: str, create: Callable[[], object]) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.mongo import mongo_client
-from infra.postgres import PgDatabase, apply_migrations
+from infra.postgres import PgDatabase, prepare_schema
 from infra.redis_sequenced import RedisSequenced
 from infra.redis_store import RedisGuard, redis_client
 from infra.settings import Settings
@@ -77,7 +77,7 @@ def topics_of(name: str) -> tuple[str, ...]:
 
 async def _read_db(settings: Settings, pool: int) -> PgDatabase:
     """The read database, migrated, with an open pool of at most ``pool`` connections."""
-    apply_migrations(settings.read_url)
+    prepare_schema(settings.read_url, settings.migrations, settings.migrations_wait_s)
     db = PgDatabase(settings.read_url, max_size=pool)
     await db.open()
     return db

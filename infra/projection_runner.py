@@ -26,7 +26,7 @@ from opentelemetry.trace import SpanKind
 
 from infra import kafka, metrics, tracing
 from infra.dead_letters import ConsumerGuard, DeadLetterStore, DeadLetterTopic
-from infra.postgres import apply_migrations, lock_key
+from infra.postgres import lock_key, prepare_schema
 from infra.projection_factory import open_projection
 from infra.settings import Settings
 
@@ -56,7 +56,8 @@ class _Announce(ConsumerRebalanceListener):  # type: ignore[misc]
 
 async def run_projection(settings: Settings, name: str, stop: asyncio.Event,
                          letters: DeadLetterTopic | None = None) -> None:
-    await asyncio.to_thread(apply_migrations, settings.postgres_url)  # the dead_letters table lives here
+    await asyncio.to_thread(prepare_schema, settings.postgres_url, settings.migrations,
+                            settings.migrations_wait_s)  # the dead_letters table lives here
     own_letters = letters is None
     letters = letters or DeadLetterTopic(settings)
     lock_conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(

@@ -35,7 +35,7 @@ from application.event_envelopes import NAMESPACE, envelope_from_state_bytes, ev
 from application.event_store import LiveCommerceStore
 from infra import kafka, tracing
 from infra.dead_letters import DeadLetterStore, DeadLetterTopic, alert, describe, is_transient, pointer_for
-from infra.postgres import apply_migrations, ensure_event_store, lock_key
+from infra.postgres import ensure_event_store, lock_key, prepare_schema
 from infra.settings import Settings
 from infra.store_reader import CHANNEL, read_rows_after
 
@@ -84,8 +84,10 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
         # Creating the store application creates its table if needed, so LISTEN and SELECT have a target.
-        await asyncio.to_thread(ensure_event_store, s.postgres_url, lambda: LiveCommerceStore(s.eventsourcing_env()))
-        await asyncio.to_thread(apply_migrations, s.postgres_url)
+        await asyncio.to_thread(prepare_schema, s.postgres_url, s.migrations, s.migrations_wait_s)
+        if s.migrations == "apply":  # else the migrate step made the event store with the read models
+            await asyncio.to_thread(ensure_event_store, s.postgres_url,
+                                    lambda: LiveCommerceStore(s.eventsourcing_env()))
         await kafka.ensure_topics(s)
         listen = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)
         reader = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)

@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     access_log: bool = True  # the API's access log (one line per request; in JSON with log_format=json)
     read_your_writes_timeout_s: float = 2.0
+    # What a process does with the schema at start (infra/postgres.py prepare_schema): "apply" what is missing
+    # (a laptop, tests) or "verify" (production: `livecommerce migrate` runs once per release as its own step;
+    # processes refuse to start on a schema it has not made, waiting up to migrations_wait_s for it).
+    migrations: Literal["apply", "verify"] = "apply"
+    migrations_wait_s: float = 60.0
 
     # --- public URLs handed to hosts and viewers -------------------------------------------------------
     rtmp_base_url: str = "rtmp://127.0.0.1:1935/live"

@@ -40,13 +40,27 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """The release's one migrate step: the event store's tables, then every read-model migration not yet
+    applied, under an advisory lock, each recorded with its file's checksum (a file changed after it ran stops
+    it). ``--check`` changes nothing: exit 1 when something is pending or changed (what ``verify`` processes
+    would refuse)."""
     from application.event_store import LiveCommerceStore
-    from infra.postgres import apply_migrations, ensure_event_store
+    from infra.postgres import MigrationError, apply_migrations, ensure_event_store, migration_state
 
-    ensure_event_store(settings.postgres_url, lambda: LiveCommerceStore(settings.eventsourcing_env()))
-    applied = apply_migrations(settings.postgres_url)
-    if settings.read_url != settings.postgres_url:
-        applied += apply_migrations(settings.read_url)
+    urls = [settings.postgres_url] + ([settings.read_url] if settings.read_url != settings.postgres_url else [])
+    if args.check:
+        bad = False
+        for url in urls:
+            pending, changed = migration_state(url)
+            bad = bad or bool(pending or changed)
+            print(f"pending: {', '.join(pending) or 'nothing'}; changed after applied: {', '.join(changed) or 'none'}")
+        return 1 if bad else 0
+    try:
+        ensure_event_store(settings.postgres_url, lambda: LiveCommerceStore(settings.eventsourcing_env()))
+        applied = [name for url in urls for name in apply_migrations(url)]
+    except MigrationError as exc:
+        print(f"migrate: {exc}", file=sys.stderr)
+        return 2
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
     return 0
 
@@ -229,8 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="dev stack: PostgreSQL, Redis, Kafka (Tansu), MongoDB (SecantusDB)")
     dev.add_argument("action", choices=["up", "down", "status"])
     dev.set_defaults(func=cmd_dev)
-    sub.add_parser("migrate", help="create the event store and apply read-model migrations"
-                   ).set_defaults(func=cmd_migrate)
+    mig = sub.add_parser("migrate", help="create the event store and apply read-model migrations (checksums verified)")
+    mig.add_argument("--check", action="store_true", help="change nothing; exit 1 if a migration is pending or changed")
+    mig.set_defaults(func=cmd_migrate)
     api = sub.add_parser("api", help="HTTP API (Sanic)")
     api.add_argument("--port", type=int, default=0)
     api.set_defaults(func=cmd_api)

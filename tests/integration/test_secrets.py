@@ -83,6 +83,9 @@ class ComposedApi:
         environment.update(LIVECOMMERCE_MONGO_DB=env.mongo_db, LIVECOMMERCE_TOPIC_PREFIX=env.topic_prefix,
                            PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         self.log_path = log_dir / f"composed-api-{self.port}.log"
+        # Compose runs its `migrate` service to completion first; the api only verifies the schema.
+        subprocess.run([sys.executable, "-m", "interfaces.cli", "migrate"], cwd=tmp, env=environment, check=True,
+                       capture_output=True, timeout=120)
         self.popen = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "api"], cwd=tmp, env=environment,
                                       stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT,
                                       start_new_session=True)

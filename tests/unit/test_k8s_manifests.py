@@ -111,7 +111,12 @@ def containers() -> dict[str, dict[str, Any]]:
 def test_every_process_compose_runs_is_a_deployment_with_the_same_command() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     ours = {name: s["command"] for name, s in compose.items() if s.get("image") == "livecommerce:latest"}
-    assert {"api", "relay", "projections", "process", "notify", "ingest"} <= set(ours)
+    assert {"api", "relay", "projections", "process", "notify", "ingest", "migrate"} <= set(ours)
+    assert ours.pop("migrate") == ["livecommerce", "migrate"]  # a one-shot step here, a Job there (below)
+    for name in ours:  # every process waits for it and only verifies the schema
+        assert compose[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert compose[name]["environment"]["LIVECOMMERCE_MIGRATIONS"] == "verify", name
+    assert config()["LIVECOMMERCE_MIGRATIONS"] == "verify"
     c = containers()
     for name, command in ours.items():
         assert name in c, f"{name} runs in docker-compose but has no Deployment"
