@@ -82,6 +82,8 @@ def _stock_metric(event: str, body: dict[str, Any]) -> None:
         except KeyError:
             pass
         return
+    if body["available"] is None:  # an item without a stock limit has no figure to show
+        return
     metrics.ROOM_STOCK.labels(kind, str(ident)).set(float(body["available"]))
 
 
