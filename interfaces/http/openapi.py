@@ -100,7 +100,8 @@ def install(app: Sanic, *, exclude: list[Blueprint] = ()) -> None:  # type: igno
 
 def complete_operations(app: Sanic) -> None:
     """What every route shares, from the route itself: a malformed id in its path (400), an id nobody has
-    (404), a refusal of the domain to a command (409), the query-string rule (422) and the rate limits (429)."""
+    (404: in the path, or named by a command's body), a refusal of the domain to a command (409; 403 when the
+    signed-in actor may not), the query-string rule (422) and the rate limits (429)."""
     store = OperationStore()
     for route in app.router.routes:
         if route.path.startswith(("socket.io", "hls", "docs")) or route.handler not in store:
@@ -112,7 +113,7 @@ def complete_operations(app: Sanic) -> None:
         if "<" in route.path:
             codes.add(404)
         if set(route.methods) - {"GET", "HEAD", "OPTIONS"}:
-            codes.add(409)
+            codes |= {404, 409}  # a command names other things (a host, a product) that may not exist
             if operation.security:
                 codes.add(403)
         for code in sorted(codes - set(operation.responses)):
