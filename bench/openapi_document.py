@@ -61,18 +61,33 @@ def main() -> None:
         spec.append(spec_t)
         serial.append(ser_t)
         Sanic.unregister_app(app)  # type: ignore[attr-defined]
-    imports = [float(subprocess.run(
-        [sys.executable, "-c", f"import time, sanic; t = time.perf_counter(); import {m}; "
-                               "print(time.perf_counter() - t)"], capture_output=True, text=True, check=True).stdout)
-        for m in ("sanic_ext", "swagger_ui_bundle", "json")]
-    print(f"import sanic_ext after sanic: {imports[0] * 1000:.0f} ms; swagger_ui_bundle {imports[1] * 1000:.0f} ms; "
-          f"json (baseline) {imports[2] * 1000:.0f} ms")
+    imports = [
+        float(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import time, sanic; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for m in ("sanic_ext", "swagger_ui_bundle", "json")
+    ]
+    print(
+        f"import sanic_ext after sanic: {imports[0] * 1000:.0f} ms; swagger_ui_bundle {imports[1] * 1000:.0f} ms; "
+        f"json (baseline) {imports[2] * 1000:.0f} ms"
+    )
     ops = sum(len(v) for v in doc["paths"].values())
     print(f"create_app without the OpenAPI extension (baseline): median {statistics.median(base) * 1000:.0f} ms")
     print(f"create_app with it:                                  median {statistics.median(docs) * 1000:.0f} ms")
     print(f"document built at start-up (sanic-ext build_spec): median {statistics.median(spec) * 1000:.0f} ms")
-    print(f"GET /docs/openapi.json serialisation: median {statistics.median(serial) * 1000:.0f} ms; "
-          f"{len(doc['paths'])} paths, {ops} operations, {len(doc['components']['schemas'])} schemas")
+    print(
+        f"GET /docs/openapi.json serialisation: median {statistics.median(serial) * 1000:.0f} ms; "
+        f"{len(doc['paths'])} paths, {ops} operations, {len(doc['components']['schemas'])} schemas"
+    )
 
 
 if __name__ == "__main__":

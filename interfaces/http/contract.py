@@ -35,16 +35,18 @@ REF = "#/components/schemas/{model}"
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {
-        "type": "object",
-        "required": ["code", "message", "message_bn", "details"],
-        "properties": {
-            "code": {"type": "string", "description": "stable, machine-readable (interfaces/http/messages.py)"},
-            "message": {"type": "string", "description": "English"},
-            "message_bn": {"type": "string", "description": "Bangla"},
-            "details": {"type": "object", "description": "validation_failed: fields [{field, message, type}]"},
-        },
-    }},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "message_bn", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "stable, machine-readable (interfaces/http/messages.py)"},
+                "message": {"type": "string", "description": "English"},
+                "message_bn": {"type": "string", "description": "Bangla"},
+                "details": {"type": "object", "description": "validation_failed: fields [{field, message, type}]"},
+            },
+        }
+    },
 }
 
 # What each refusal means; every one answers the Error shape.
@@ -121,11 +123,38 @@ def component(model: type[BaseModel]) -> dict[str, Any]:
     return {"$ref": REF.format(model=model_schema(model)["x-component"])}
 
 
-SCHEMA30 = frozenset({
-    "title", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength",
-    "pattern", "maxItems", "minItems", "uniqueItems", "maxProperties", "minProperties", "required", "enum", "type",
-    "description", "format", "default", "nullable", "discriminator", "readOnly", "writeOnly", "example",
-    "deprecated", "$ref", "const"})
+SCHEMA30 = frozenset(
+    {
+        "title",
+        "multipleOf",
+        "maximum",
+        "exclusiveMaximum",
+        "minimum",
+        "exclusiveMinimum",
+        "maxLength",
+        "minLength",
+        "pattern",
+        "maxItems",
+        "minItems",
+        "uniqueItems",
+        "maxProperties",
+        "minProperties",
+        "required",
+        "enum",
+        "type",
+        "description",
+        "format",
+        "default",
+        "nullable",
+        "discriminator",
+        "readOnly",
+        "writeOnly",
+        "example",
+        "deprecated",
+        "$ref",
+        "const",
+    }
+)
 
 
 def openapi30(schema: Any) -> Any:
@@ -177,8 +206,9 @@ def openapi30(schema: Any) -> Any:
     return out
 
 
-def parameter(func: Any, name: str, schema: dict[str, Any], location: str, *, required: bool,
-              description: str | None) -> None:
+def parameter(
+    func: Any, name: str, schema: dict[str, Any], location: str, *, required: bool, description: str | None
+) -> None:
     """A parameter with its JSON schema as written (``OperationBuilder.parameter`` would re-derive it)."""
     extra = {"description": description} if description else {}
     op(func).parameters.append(Parameter(name, schema, location, required=required, **extra))  # type: ignore[arg-type]
@@ -200,9 +230,20 @@ MIN_VERSION = {"type": "integer", "minimum": 0, "maximum": 999_999_999_999}
 IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"}
 
 
-def document(func: Any, *, body: type[BaseModel] | None, query: type[BaseModel] | None, status: int,
-             errors: Iterable[int], idempotency_key: bool, signed_in: bool, min_version: bool,
-             response: dict[str, Any] | None, content_type: str, description: str | None) -> None:
+def document(
+    func: Any,
+    *,
+    body: type[BaseModel] | None,
+    query: type[BaseModel] | None,
+    status: int,
+    errors: Iterable[int],
+    idempotency_key: bool,
+    signed_in: bool,
+    min_version: bool,
+    response: dict[str, Any] | None,
+    content_type: str,
+    description: str | None,
+) -> None:
     o = op(func)
     codes = set(errors) | set(ALWAYS)
     if body is not None:
@@ -211,11 +252,23 @@ def document(func: Any, *, body: type[BaseModel] | None, query: type[BaseModel] 
     if query is not None:
         query_parameters(func, query)
     if idempotency_key:
-        parameter(func, "Idempotency-Key", IDEMPOTENCY_KEY, "header", required=True,
-                  description="retries with the same key and body return the first answer")
+        parameter(
+            func,
+            "Idempotency-Key",
+            IDEMPOTENCY_KEY,
+            "header",
+            required=True,
+            description="retries with the same key and body return the first answer",
+        )
     if min_version and "min_version" not in {p.fields["name"] for p in o.parameters}:
-        parameter(func, "min_version", MIN_VERSION, "query", required=False,
-                  description="the version a command answered with: wait for it (409 read_model_behind if not yet)")
+        parameter(
+            func,
+            "min_version",
+            MIN_VERSION,
+            "query",
+            required=False,
+            description="the version a command answered with: wait for it (409 read_model_behind if not yet)",
+        )
     if min_version:
         codes |= {404, 409}
     if signed_in:
@@ -227,16 +280,27 @@ def document(func: Any, *, body: type[BaseModel] | None, query: type[BaseModel] 
         declare_error(func, code)
 
 
-def api(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, status: int = 200,
-        errors: Iterable[int] = (), idempotency_key: bool = False, signed_in: bool = False,
-        min_version: bool = False, response: dict[str, Any] | None = None, content_type: str = "application/json",
-        description: str | None = None, other_query: bool = False) -> Callable[[Handler], Handler]:
+def api(
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: Iterable[int] = (),
+    idempotency_key: bool = False,
+    signed_in: bool = False,
+    min_version: bool = False,
+    response: dict[str, Any] | None = None,
+    content_type: str = "application/json",
+    description: str | None = None,
+    other_query: bool = False,
+) -> Callable[[Handler], Handler]:
     """Validate (body, query, key, sign-in) before the handler and document the route from the same models.
     ``other_query``: query parameters the model does not name are ignored (else the model decides)."""
 
     def decorate(handler: Handler) -> Handler:
         wrapped = handler
         if body is not None or query is not None or idempotency_key:
+
             @wraps(handler)
             async def checked(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
                 if signed_in:
@@ -255,16 +319,27 @@ def api(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = 
                     if body is not None:
                         kwargs["body"] = body.model_validate(request.json if request.body else {})
                     if query is not None:
-                        kwargs["query"] = query.model_validate({k: v[0] for k, v in request.args.items()
-                                                                if not other_query or k in query.model_fields})
+                        kwargs["query"] = query.model_validate(
+                            {k: v[0] for k, v in request.args.items() if not other_query or k in query.model_fields}
+                        )
                 except ValidationError as exc:
                     return error_response(422, "validation_failed", validation_details(exc))
                 return await handler(request, *args, **kwargs)
 
             wrapped = moved(handler, checked)
-        document(wrapped, body=body, query=query, status=status, errors=errors, idempotency_key=idempotency_key,
-                 signed_in=signed_in, min_version=min_version, response=response, content_type=content_type,
-                 description=description)
+        document(
+            wrapped,
+            body=body,
+            query=query,
+            status=status,
+            errors=errors,
+            idempotency_key=idempotency_key,
+            signed_in=signed_in,
+            min_version=min_version,
+            response=response,
+            content_type=content_type,
+            description=description,
+        )
         return wrapped
 
     return decorate

@@ -12,6 +12,8 @@ HEAD/OPTIONS routes. The web app's pages, ``/hls`` files and ``/docs`` itself ar
 
 from __future__ import annotations
 
+import inspect
+import re
 from functools import wraps
 from typing import Any
 
@@ -33,7 +35,7 @@ CONFIG: dict[str, Any] = {
     "oas_uri_to_json": "/openapi.json",
     "oas_ui_redoc": False,  # both would load their scripts from a CDN: Swagger UI is served below instead
     "oas_ui_swagger": False,
-    "oas_autodoc": True,  # a handler's docstring is its operation's description
+    "oas_autodoc": False,  # it cuts the summary at the docstring's first line break: complete_operations does it
     "cors": False,
     "http_auto_head": False,
     "http_auto_options": False,
@@ -62,8 +64,11 @@ PAGE = """<!DOCTYPE html>
 
 bp = Blueprint("docs", url_prefix="/docs")
 # The three files the page loads, by name (no path from the request ever reaches the file system).
-ASSETS = {"swagger-ui.css": "text/css; charset=utf-8", "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-          "favicon-32x32.png": "image/png"}
+ASSETS = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
 _assets: dict[str, bytes] = {}
 
 
@@ -110,9 +115,11 @@ def install(app: Sanic, *, exclude: list[Blueprint] = ()) -> None:  # type: igno
     """Only sanic-ext's OpenAPI extension; the document describes the API, not the web app's pages."""
     app.config.API_TITLE = "Live Commerce Service"
     app.config.API_VERSION = "1.0.0"
-    app.config.API_DESCRIPTION = ("Errors answer `{error: {code, message, message_bn, details}}`; codes are stable "
-                                  "(docs/api.md). Write commands answer the aggregate's `version`; GETs take "
-                                  "`min_version` to read their own write.")
+    app.config.API_DESCRIPTION = (
+        "Errors answer `{error: {code, message, message_bn, details}}`; codes are stable "
+        "(docs/api.md). Write commands answer the aggregate's `version`; GETs take "
+        "`min_version` to read their own write."
+    )
     Extend(app, built_in_extensions=False, extensions=[OpenAPIOnly], config=dict(CONFIG))
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     for route in app.router.routes:  # sanic-ext serialises the whole document per request (~0.2 s of CPU)
@@ -141,6 +148,11 @@ def complete_operations(app: Sanic) -> None:
         operation = store[route.handler]
         if operation._exclude:
             continue
+        doc = inspect.getdoc(getattr(route.handler, "__wrapped__", route.handler)) or ""
+        if doc and not getattr(operation, "summary", None):
+            text = " ".join(doc.split())
+            first = re.split(r"(?<=[.:;])\s", text, maxsplit=1)[0]
+            operation.describe(summary=first[:160], description=text if text != first else None)
         codes = set(ALWAYS)
         if "<" in route.path:
             codes.add(404)

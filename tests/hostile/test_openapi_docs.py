@@ -80,7 +80,7 @@ def test_the_document_is_valid_openapi_and_lists_every_route(api: Edges, documen
     assert routes - documented == set(), "routes missing from the document"
     assert documented - routes == set(), "documented operations no route has"
     assert len(documented) >= 90, len(documented)
-    for (method, path) in documented:
+    for method, path in documented:
         op = document["paths"][path][method]
         codes = set(op["responses"])
         assert "default" not in codes, (method, path)  # each answer is named
@@ -88,7 +88,8 @@ def test_the_document_is_valid_openapi_and_lists_every_route(api: Edges, documen
         assert {"400", "422", "429"} <= codes, (method, path, codes)
         for code in codes - {"200", "201"}:
             assert op["responses"][code]["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/Error"}, (method, path, code)
+                "$ref": "#/components/schemas/Error"
+            }, (method, path, code)
         for name in re.findall(r"{(\w+)}", path):
             [param] = [p for p in op["parameters"] if p["name"] == name and p["in"] == "path"]
             assert param["required"] is True
@@ -104,7 +105,8 @@ def test_the_document_says_what_the_handlers_do(document: dict[str, Any]) -> Non
     create = paths[f"{P}/streams"]["post"]
     assert set(create["responses"]) >= {"201", "401", "403", "409", "413", "422"} and "200" not in create["responses"]
     assert create["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/CreateStreamBody"}
+        "$ref": "#/components/schemas/CreateStreamBody"
+    }
     schema = document["components"]["schemas"]["CreateStreamBody"]
     model = CreateStreamBody.model_json_schema()
     assert set(schema["properties"]) == set(model["properties"]) and schema["required"] == model["required"]
@@ -115,7 +117,8 @@ def test_the_document_says_what_the_handlers_do(document: dict[str, Any]) -> Non
     [key] = [p for p in purchase["parameters"] if p["name"] == "Idempotency-Key"]
     assert key["in"] == "header" and key["required"] is True and key["schema"]["maxLength"] == 200
     assert set(document["components"]["schemas"]["PurchaseBody"]["properties"]) == set(
-        PurchaseBody.model_json_schema()["properties"])
+        PurchaseBody.model_json_schema()["properties"]
+    )
     assert "201" in purchase["responses"]
 
     show = paths[f"{P}/streams/{{stream_id}}"]["get"]
@@ -125,8 +128,15 @@ def test_the_document_says_what_the_handlers_do(document: dict[str, Any]) -> Non
     listing = paths[f"{P}/streams"]["get"]
     assert {p["name"] for p in listing["parameters"]} == {"status", "category", "page", "limit"}
     assert "security" not in listing  # an open read
-    assert sum(1 for ops in paths.values() for op in ops.values()
-               if any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))) >= 8
+    assert (
+        sum(
+            1
+            for ops in paths.values()
+            for op in ops.values()
+            if any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))
+        )
+        >= 8
+    )
 
 
 def test_the_api_does_what_the_document_says(api: Edges, document: dict[str, Any]) -> None:
@@ -150,8 +160,11 @@ def test_the_api_does_what_the_document_says(api: Edges, document: dict[str, Any
         assert r.status_code == 200 and r.json()["limit"] == 2
 
 
-def test_docs_is_swagger_ui_served_by_the_api(api: Edges, document: dict[str, Any],
-                                              chromium: Callable[..., Browser]) -> None:  # noqa: F811
+def test_docs_is_swagger_ui_served_by_the_api(
+    api: Edges,
+    document: dict[str, Any],
+    chromium: Callable[..., Browser],  # noqa: F811
+) -> None:
     page = httpx.get(f"{api.url}/docs", timeout=30)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assets = re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', page.text)
