@@ -153,6 +153,8 @@ def complete_operations(app: Sanic) -> None:
             text = " ".join(doc.split())
             first = re.split(r"(?<=[.:;])\s", text, maxsplit=1)[0]
             operation.describe(summary=first[:160], description=text if text != first else None)
+        if not any(str(code).startswith("2") for code in operation.responses):  # a route without @api(...)
+            operation.response(200, {"application/json": {"schema": {}}}, "OK")
         codes = set(ALWAYS)
         if "<" in route.path:
             codes.add(404)
