@@ -21,6 +21,7 @@ from sanic.response import HTTPResponse, json
 
 from application.access import is_show_owner, may_view_stream, sees_revenue
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money, rate
@@ -92,6 +93,7 @@ def _refused_timeout() -> HTTPResponse:
 
 @bp.get("/streams/<stream_id:uuid>/analytics")
 @requires("analytics.read")
+@api(errors=(404,))
 async def show_analytics(request: Request, stream_id: UUID) -> HTTPResponse:
     """A show's analytics (spec §4.5); revenue figures are ``null`` for anyone but its host, vendor, admins."""
     c = _c(request)
@@ -155,10 +157,10 @@ def suggestions(rows: list[dict[str, Any]], t: dict[str, Any]) -> list[str]:
 
 @bp.get("/hosts/<host_id:uuid>/analytics")
 @requires("host.analytics")
-async def host_analytics(request: Request, host_id: UUID) -> HTTPResponse:
+@api(query=PeriodQuery, errors=(403, 404))
+async def host_analytics(request: Request, host_id: UUID, query: PeriodQuery) -> HTTPResponse:
     """A host's performance over ``period`` (host profile id, like every ``/hosts/:id``): for the host
     themself, their vendor and admins. ``metrics`` picks the sections."""
-    q = PeriodQuery.model_validate({k: v[0] for k, v in request.args.items()})
     c = _c(request)
     profile = await hq.host_by_id(c.read_db, str(host_id))
     if profile is None:
@@ -168,8 +170,8 @@ async def host_analytics(request: Request, host_id: UUID) -> HTTPResponse:
         return error_response(403, "not_permitted", {"reason": "a host's analytics are for the host, their"
                                                      " vendor and admins", "action": "host.analytics"})
     now = datetime.now(UTC).replace(tzinfo=None)
-    until, start = now + timedelta(seconds=1), now - timedelta(days=q.days())
-    before = start - timedelta(days=q.days())
+    until, start = now + timedelta(seconds=1), now - timedelta(days=query.days())
+    before = start - timedelta(days=query.days())
     user = str(profile["user_id"])
 
     async def read(db: Reader) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
@@ -201,6 +203,6 @@ async def host_analytics(request: Request, host_id: UUID) -> HTTPResponse:
                                     "revenue": money(r["figures"].revenue)} for r in top],
         "improvement_suggestions": suggestions(rows, t),
     }
-    wanted = q.sections()
-    return json({"host_id": str(host_id), "period": q.period, "metrics": q.metrics,
+    wanted = query.sections()
+    return json({"host_id": str(host_id), "period": query.period, "metrics": query.metrics,
                  **{k: v for k, v in answer.items() if k in wanted}})

@@ -94,7 +94,6 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(media.bp)
     app.blueprint(replay_routes.bp)  # replays and highlights of ended shows (issue 15)
     app.blueprint(health.bp)
-    app.blueprint(openapi.bp)
     app.blueprint(fraud.bp)
     app.blueprint(notification_prefs_bp)  # the signed-in person's notification channels (issue 20 part 7)
     app.blueprint(web_pages)  # the web app: pages, static files, dev sign-in (ADR 0026)
@@ -120,6 +119,8 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
         log.info("collector pauses: %s", app.ctx.gc_pauses.summary())
 
     attach_realtime(app, settings)
+    # The OpenAPI document of every other route (sanic-ext, its OpenAPI extension only) and Swagger UI at /docs.
+    openapi.install(app, exclude=[web_pages, web_studio])
     return app
 
 

@@ -14,8 +14,8 @@ from application.auctions import CreateAuction, Standing
 from infra.version_waiter import AUCTIONS
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.checkout import _buyer
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
-from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.read_your_writes import visible
 from interfaces.http.schemas import Body, Money
@@ -48,8 +48,8 @@ def _standing(s: Standing) -> dict[str, Any]:
 
 @bp.post("/auctions")
 @requires("auction.create")
-async def create_auction(request: Request) -> HTTPResponse:
-    body = CreateAuctionBody.model_validate(request.json if request.body else {})
+@api(body=CreateAuctionBody, status=201)
+async def create_auction(request: Request, body: CreateAuctionBody) -> HTTPResponse:
     c = _c(request)
     assert c.auctions is not None and c.streams is not None
     await c.streams.authorize(body.stream_id, actor_of(request), "auction.create")
@@ -62,15 +62,13 @@ async def create_auction(request: Request) -> HTTPResponse:
 
 
 @bp.post("/auctions/<auction_id:uuid>/bids")
-async def place_bid(request: Request, auction_id: UUID) -> HTTPResponse:
+@api(body=BidBody, status=201, idempotency_key=True, signed_in=True)
+async def place_bid(request: Request, auction_id: UUID, body: BidBody) -> HTTPResponse:
     """A proxy bid: the bidder's maximum; the visible price rises only as much as competition needs."""
     bidder = _buyer(request)
     if isinstance(bidder, HTTPResponse):
         return bidder
-    key = (request.headers.get("idempotency-key") or "").strip()
-    if not key or len(key) > 200:
-        return error_response(400, "idempotency_key_required")
-    body = BidBody.model_validate(request.json if request.body else {})
+    key = request.ctx.idempotency_key
     c = _c(request)
     assert c.auctions is not None
     s = await c.auctions.bid(auction_id, bidder_id=bidder, max_amount=body.max_amount, idempotency_key=key)
@@ -78,6 +76,7 @@ async def place_bid(request: Request, auction_id: UUID) -> HTTPResponse:
 
 
 @bp.get("/auctions/<auction_id:uuid>")
+@api(min_version=True)
 async def get_auction(request: Request, auction_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None

@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 from application.access import ROLES, Actor, require_role
 from domain.errors import DomainError, InvalidCredentials, NotAuthenticated
 from infra.tokens import InvalidToken, TokenVerifier
+from interfaces.http.contract import declare_error, moved, secured
 from interfaces.http.errors import error_response
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
@@ -44,6 +45,9 @@ def _verifier(request: Request) -> TokenVerifier:
 
 
 def authenticate(request: Request) -> Actor:
+    known: Actor | None = getattr(request.ctx, "actor", None)
+    if known is not None:  # already checked for this request (auth.requires, contract.api)
+        return known
     header = request.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
     if not header:
@@ -87,6 +91,10 @@ def requires(action: str) -> Callable[[Handler], Handler]:
             request.ctx.actor = actor
             return await handler(request, *args, **kwargs)
 
+        moved(handler, guarded)
+        secured(guarded)
+        declare_error(guarded, 401)
+        declare_error(guarded, 403)
         return guarded
 
     return decorate

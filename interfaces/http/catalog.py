@@ -14,6 +14,7 @@ from sanic.response import HTTPResponse, json
 from infra.catalog import ProductOwnedElsewhere, known_vendor_ids, upsert
 from interfaces.catalog_cli import ProductIn, VendorIn
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import money
@@ -33,8 +34,8 @@ class ProductsBody(Body):
 
 @bp.put("/catalog/vendors")
 @requires("catalog.vendors")
-async def put_vendors(request: Request) -> HTTPResponse:
-    body = VendorsBody.model_validate(request.json if request.body else {})
+@api(body=VendorsBody)
+async def put_vendors(request: Request, body: VendorsBody) -> HTTPResponse:
     url = _c(request).settings.read_url
     await asyncio.to_thread(upsert, url, body.vendors, [], progress=False)
     return json({"upserted": len(body.vendors)})
@@ -42,11 +43,11 @@ async def put_vendors(request: Request) -> HTTPResponse:
 
 @bp.put("/catalog/products")
 @requires("catalog.products")
-async def put_products(request: Request) -> HTTPResponse:
+@api(body=ProductsBody, errors=(403, 409))
+async def put_products(request: Request, body: ProductsBody) -> HTTPResponse:
     """Upsert products: a vendor only their own, never one another vendor owns (409, nothing written).
 
     Every product's vendor must be in the catalogue. An admin may move a product to another vendor."""
-    body = ProductsBody.model_validate(request.json if request.body else {})
     actor = actor_of(request)
     if not actor.is_admin:
         others = sorted({str(p.vendor_id) for p in body.products} - {actor.vendor_id or ""})
@@ -69,6 +70,7 @@ async def put_products(request: Request) -> HTTPResponse:
 
 
 @bp.get("/catalog/products/<product_id:uuid>")
+@api(errors=(404,))
 async def get_product(request: Request, product_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None

@@ -14,6 +14,7 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.presenters import money
 from interfaces.http.schemas import Body
@@ -34,9 +35,9 @@ def _like(text: str) -> str:
 
 
 @bp.get("/catalog/products")
-async def browse(request: Request) -> HTTPResponse:
+@api(query=BrowseQuery)
+async def browse(request: Request, query: BrowseQuery) -> HTTPResponse:
     """Catalogue products, by vendor, category and name (a page of at most 50)"""
-    query = BrowseQuery.model_validate({k: v[0] for k, v in request.args.items()})
     c = _c(request)
     assert c.read_db is not None
     where, params = ["TRUE"], {"limit": query.limit, "offset": (query.page - 1) * query.limit}

@@ -17,6 +17,7 @@ from infra.idempotency import request_hash
 from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
 from infra.version_waiter import CARTS, ORDERS
 from interfaces.http.auth import authenticate, refusal
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response, idempotent_replay
 from interfaces.http.fulfilment import order_fulfilment
@@ -106,11 +107,11 @@ def _buyer(request: Request) -> str | HTTPResponse:
 
 
 @bp.post("/cart/add")
-async def cart_add(request: Request) -> HTTPResponse:
+@api(body=CartAddBody, signed_in=True)
+async def cart_add(request: Request, body: CartAddBody) -> HTTPResponse:
     buyer = _buyer(request)
     if isinstance(buyer, HTTPResponse):
         return buyer
-    body = CartAddBody.model_validate(request.json if request.body else {})
     c = _c(request)
     assert c.checkout is not None
     cart = await c.checkout.add_to_cart(body.stream_id, buyer,
@@ -134,15 +135,13 @@ def _placed_reply(p: Placed, redirect: str | None) -> dict[str, Any]:
 
 
 @bp.post("/checkout/instant")
-async def checkout_instant(request: Request) -> HTTPResponse:
+@api(body=CheckoutBody, status=201, idempotency_key=True, signed_in=True, errors=(409, 503))
+async def checkout_instant(request: Request, body: CheckoutBody) -> HTTPResponse:
     buyer = _buyer(request)
     if isinstance(buyer, HTTPResponse):
         return buyer
-    key = (request.headers.get("idempotency-key") or "").strip()
-    if not key or len(key) > 200:
-        return error_response(400, "idempotency_key_required")
+    key = request.ctx.idempotency_key
     raw = request.json if request.body else {}
-    body = CheckoutBody.model_validate(raw)
     c = _c(request)
     assert c.checkout is not None and c.idempotency is not None
     scope, rhash = f"checkout:{buyer}", request_hash(raw)
@@ -161,7 +160,8 @@ async def checkout_instant(request: Request) -> HTTPResponse:
     return json(reply, status=201)
 
 
-@bp.route("/payments/<payment_id:uuid>/callback/<method:str>", methods=["GET", "POST"])
+@bp.post("/payments/<payment_id:uuid>/callback/<method:str>")
+@api(errors=(404, 409, 503))
 async def payment_callback(request: Request, payment_id: UUID, method: str) -> HTTPResponse:
     """Providers call back here; the claim is confirmed with the provider before it is applied."""
     if method not in ("bkash", "nagad", "rocket", "card", "emi"):
@@ -190,7 +190,15 @@ async def payment_callback(request: Request, payment_id: UUID, method: str) -> H
     return json(reply)
 
 
+@bp.get("/payments/<payment_id:uuid>/callback/<method:str>")
+@api(errors=(404, 409, 503))
+async def payment_callback_get(request: Request, payment_id: UUID, method: str) -> HTTPResponse:
+    """The same callback as a GET (a provider that sends the payer's browser back here)."""
+    return await payment_callback(request, payment_id, method)
+
+
 @bp.get("/orders/<order_id:uuid>")
+@api(signed_in=True, min_version=True, errors=(404,))
 async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
     """The buyer's order with its payment, refunds, fulfilment and returns; its vendor and admins see it too."""
     try:
@@ -239,13 +247,13 @@ async def provider_did_not_open(request: Request, exc: GatewayError) -> HTTPResp
 
 
 @bp.get("/cart")
-async def cart(request: Request) -> HTTPResponse:
+@api(query=CartQuery, signed_in=True, min_version=True)
+async def cart(request: Request, query: CartQuery) -> HTTPResponse:
     """The signed-in buyer's live cart for one show (``stream_id``); ``min_version`` (from ``POST /cart/add``)
     waits for the cart to show that change. A buyer who has added nothing yet has an empty cart (version 0)."""
     buyer = _buyer(request)
     if isinstance(buyer, HTTPResponse):
         return buyer
-    query = CartQuery.model_validate({k: v[0] for k, v in request.args.items()})
     c = _c(request)
     cid = str(cart_id_for(buyer, query.stream_id))
     row = await visible(request, CARTS, cid, lambda: get_cart(c.read_db, cid), "cart_not_found",

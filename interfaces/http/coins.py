@@ -18,6 +18,7 @@ from domain.gift_catalogue import CATALOGUE_ID
 from infra.payments.ports import GatewayError, GatewayRejected, InvalidCallback
 from infra.version_waiter import COIN_WALLETS, GIFT_CATALOGUE
 from interfaces.http.auth import authenticate, refusal, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
@@ -72,12 +73,12 @@ def _top_up(v: TopUpView) -> dict[str, Any]:
 
 
 @bp.get("/wallet")
-async def wallet(request: Request) -> HTTPResponse:
+@api(query=WalletQuery, signed_in=True, min_version=True)
+async def wallet(request: Request, query: WalletQuery) -> HTTPResponse:
     """The signed-in viewer's coins: balance and history, newest first (``min_version`` from a command)."""
     actor = _signed_in(request)
     if isinstance(actor, HTTPResponse):
         return actor
-    query = WalletQuery.model_validate({k: v[0] for k, v in request.args.items()})
     c = _c(request)
     wid = str(wallet_id_for(actor.user_id))
     row = await visible(request, COIN_WALLETS, wid, lambda: get_wallet(c.read_db, wid), "wallet_not_found",
@@ -97,15 +98,13 @@ async def wallet(request: Request) -> HTTPResponse:
 
 
 @bp.post("/wallet/top-ups")
-async def top_up(request: Request) -> HTTPResponse:
+@api(body=TopUpBody, status=201, idempotency_key=True, signed_in=True, errors=(409, 503))
+async def top_up(request: Request, body: TopUpBody) -> HTTPResponse:
     """Buy coins: the answer's ``payment_url`` is the provider's page; the coins arrive once it is paid."""
     actor = _signed_in(request)
     if isinstance(actor, HTTPResponse):
         return actor
-    key = _key(request)
-    if key is None:
-        return error_response(400, "idempotency_key_required")
-    body = TopUpBody.model_validate(request.json if request.body else {})
+    key = request.ctx.idempotency_key
     c = _c(request)
     try:
         view = await c.coins.request_top_up(actor.user_id, body.coins, body.payment_method, key)
@@ -116,7 +115,8 @@ async def top_up(request: Request) -> HTTPResponse:
     return json(_top_up(view), status=201)
 
 
-@bp.route("/wallets/<wallet_id:uuid>/top-ups/<top_up_id:uuid>/callback/<method:str>", methods=["GET", "POST"])
+@bp.post("/wallets/<wallet_id:uuid>/top-ups/<top_up_id:uuid>/callback/<method:str>")
+@api(errors=(404, 409, 503))
 async def top_up_callback(request: Request, wallet_id: UUID, top_up_id: UUID, method: str) -> HTTPResponse:
     """Providers call back here; the claim is confirmed with the provider before any coin moves."""
     if method not in TOP_UP_METHODS:
@@ -139,7 +139,15 @@ async def top_up_callback(request: Request, wallet_id: UUID, top_up_id: UUID, me
     return json(_top_up(view))
 
 
+@bp.get("/wallets/<wallet_id:uuid>/top-ups/<top_up_id:uuid>/callback/<method:str>")
+@api(errors=(404, 409, 503))
+async def top_up_callback_get(request: Request, wallet_id: UUID, top_up_id: UUID, method: str) -> HTTPResponse:
+    """The same callback as a GET (a provider that sends the payer's browser back here)."""
+    return await top_up_callback(request, wallet_id, top_up_id, method)
+
+
 @bp.get("/gifts")
+@api(min_version=True)
 async def gifts(request: Request) -> HTTPResponse:
     """The gift catalogue (anyone); ``min_version`` from an admin's change waits for it."""
     c = _c(request)
@@ -157,29 +165,28 @@ async def gifts(request: Request) -> HTTPResponse:
 
 @bp.put("/gifts/<gift_id:str>")
 @requires("gift.manage")
-async def put_gift(request: Request, gift_id: str) -> HTTPResponse:
-    body = GiftBody.model_validate(request.json if request.body else {})
+@api(body=GiftBody)
+async def put_gift(request: Request, gift_id: str, body: GiftBody) -> HTTPResponse:
     version = await _c(request).gifts.list_gift({"gift_id": gift_id, **body.model_dump()})
     return json({"id": gift_id, **body.model_dump(), "version": version})
 
 
 @bp.delete("/gifts/<gift_id:str>")
 @requires("gift.manage")
+@api()
 async def retire_gift(request: Request, gift_id: str) -> HTTPResponse:
     version = await _c(request).gifts.retire_gift(gift_id)
     return json({"id": gift_id, "retired": True, "version": version})
 
 
 @bp.post("/streams/<stream_id:uuid>/gifts")
-async def send_gift(request: Request, stream_id: UUID) -> HTTPResponse:
+@api(body=SendGiftBody, status=201, idempotency_key=True, signed_in=True)
+async def send_gift(request: Request, stream_id: UUID, body: SendGiftBody) -> HTTPResponse:
     """Send gifts to the show's host: spends coins once per Idempotency-Key; the room sees ``gift_received``."""
     actor = _signed_in(request)
     if isinstance(actor, HTTPResponse):
         return actor
-    key = _key(request)
-    if key is None:
-        return error_response(400, "idempotency_key_required")
-    body = SendGiftBody.model_validate(request.json if request.body else {})
+    key = request.ctx.idempotency_key
     v = await _c(request).gifts.send(SendGift(
         stream_id=stream_id, sender_id=actor.user_id, sender_name=actor.name or f"user-{actor.user_id[:6]}",
         gift_id=body.gift_id, quantity=body.quantity, message=body.message or None, idempotency_key=key))

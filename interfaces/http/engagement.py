@@ -13,6 +13,7 @@ from sanic.response import HTTPResponse, json
 
 from application.access import is_show_owner
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from projections.engagement_queries import suggestions
@@ -23,6 +24,7 @@ bp = Blueprint("engagement", url_prefix="/api/v1/live-commerce")
 
 @bp.get("/streams/<stream_id:uuid>/suggestions")
 @requires("analytics.read")
+@api(errors=(403, 404))
 async def show_suggestions(request: Request, stream_id: UUID) -> HTTPResponse:
     c = _c(request)
     sid, actor = str(stream_id), actor_of(request)

@@ -24,6 +24,7 @@ from application.flash_sales import CreateFlashSale, Purchase
 from application.sale_access import authorize_sale
 from infra.version_waiter import FLASH_SALES
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
@@ -83,8 +84,8 @@ class ReleaseBody(Body):
 
 @bp.post("/flash-sales")
 @requires("flash_sale.create")
-async def create_flash_sale(request: Request) -> HTTPResponse:
-    body = CreateFlashSaleBody.model_validate(request.json if request.body else {})
+@api(body=CreateFlashSaleBody, status=201)
+async def create_flash_sale(request: Request, body: CreateFlashSaleBody) -> HTTPResponse:
     c = _c(request)
     assert c.flash_sales is not None and c.streams is not None
     await c.streams.authorize(body.stream_id, actor_of(request), "flash_sale.create")
@@ -108,13 +109,10 @@ def _purchase_reply(p: Purchase) -> dict[str, Any]:
 
 @bp.post("/flash-sales/<sale_id:uuid>/purchase")
 @requires("flash_sale.purchase")
-async def purchase(request: Request, sale_id: UUID) -> HTTPResponse:
+@api(body=PurchaseBody, status=201, idempotency_key=True, errors=(409,))
+async def purchase(request: Request, sale_id: UUID, body: PurchaseBody) -> HTTPResponse:
     """Hold units for the buyer until paid. Requires ``Idempotency-Key``: retries return the first answer."""
-    key = (request.headers.get("idempotency-key") or "").strip()
-    if not key or len(key) > 200:
-        return error_response(400, "idempotency_key_required")
-    raw = request.json if request.body else {}
-    body = PurchaseBody.model_validate(raw)
+    key = request.ctx.idempotency_key
     actor = actor_of(request)
     buyer = str(body.buyer_id) if body.buyer_id is not None else actor.user_id
     if buyer != actor.user_id and not actor.is_admin:
@@ -134,9 +132,9 @@ async def purchase(request: Request, sale_id: UUID) -> HTTPResponse:
 
 @bp.post("/flash-sales/<sale_id:uuid>/reservations/<reservation_id:uuid>/confirm")
 @requires("flash_sale.confirm")
-async def confirm(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTPResponse:
+@api(body=ConfirmBody)
+async def confirm(request: Request, sale_id: UUID, reservation_id: UUID, body: ConfirmBody) -> HTTPResponse:
     """Payment completed: the held units are sold (called by the payment process; idempotent)."""
-    body = ConfirmBody.model_validate(request.json if request.body else {})
     c = _c(request)
     assert c.flash_sales is not None
     version = await c.flash_sales.confirm(sale_id, str(reservation_id), str(body.order_id))
@@ -146,8 +144,8 @@ async def confirm(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTP
 
 @bp.post("/flash-sales/<sale_id:uuid>/reservations/<reservation_id:uuid>/release")
 @requires("flash_sale.release")
-async def release(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTPResponse:
-    body = ReleaseBody.model_validate(request.json if request.body else {})
+@api(body=ReleaseBody)
+async def release(request: Request, sale_id: UUID, reservation_id: UUID, body: ReleaseBody) -> HTTPResponse:
     c = _c(request)
     assert c.flash_sales is not None and c.writer is not None
     await authorize_sale(c.writer, sale_id, actor_of(request), "flash_sale.release",
@@ -159,11 +157,11 @@ async def release(request: Request, sale_id: UUID, reservation_id: UUID) -> HTTP
 
 @bp.post("/flash-sales/<sale_id:uuid>/cancel")
 @requires("flash_sale.cancel")
-async def cancel(request: Request, sale_id: UUID) -> HTTPResponse:
+@api(body=CancelBody)
+async def cancel(request: Request, sale_id: UUID, body: CancelBody) -> HTTPResponse:
     """Cancel a flash sale (the show's host or vendor, or an admin): its live holds are released at once.
 
     Units already paid for stay sold (refunds are separate)."""
-    body = CancelBody.model_validate(request.json if request.body else {})
     c = _c(request)
     assert c.flash_sales is not None and c.writer is not None
     await authorize_sale(c.writer, sale_id, actor_of(request), "flash_sale.cancel")
@@ -174,6 +172,7 @@ async def cancel(request: Request, sale_id: UUID) -> HTTPResponse:
 
 
 @bp.get("/flash-sales/<sale_id:uuid>")
+@api(min_version=True)
 async def get_flash_sale(request: Request, sale_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
@@ -216,6 +215,7 @@ def _deal(r: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/streams/<stream_id:uuid>/deals")
+@api()
 async def deals(request: Request, stream_id: UUID) -> HTTPResponse:
     c = _c(request)
     now = datetime.now(UTC).replace(tzinfo=None)

@@ -20,6 +20,7 @@ from sanic.response import HTTPResponse, json
 
 from infra.version_waiter import ReadModel
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.presenters import iso
 from interfaces.http.read_your_writes import visible
@@ -47,19 +48,20 @@ def _case(r: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/admin/fraud/cases")
 @requires("fraud.review")
-async def cases(request: Request) -> HTTPResponse:
-    q = CasesQuery.model_validate({k: request.args.get(k) for k in ("status", "limit") if k in request.args})
+@api(query=CasesQuery, other_query=True)
+async def cases(request: Request, query: CasesQuery) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
-    where = "" if q.status == "all" else "WHERE status = %s"
+    where = "" if query.status == "all" else "WHERE status = %s"
     rows = await c.read_db.fetch(
         f"SELECT * FROM fraud_cases {where} ORDER BY opened_at DESC, case_id LIMIT %s",  # noqa: S608
-        ((q.status,) if where else ()) + (q.limit,))
+        ((query.status,) if where else ()) + (query.limit,))
     return json({"cases": [_case(r) for r in rows], "count": len(rows)})
 
 
 @bp.get("/admin/fraud/cases/<case_id:uuid>")
 @requires("fraud.review")
+@api(min_version=True)
 async def case(request: Request, case_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
@@ -73,8 +75,8 @@ async def case(request: Request, case_id: UUID) -> HTTPResponse:
 
 @bp.post("/admin/fraud/cases/<case_id:uuid>/decision")
 @requires("fraud.review")
-async def decide(request: Request, case_id: UUID) -> HTTPResponse:
-    body = DecisionBody.model_validate(request.json if request.body else {})
+@api(body=DecisionBody)
+async def decide(request: Request, case_id: UUID, body: DecisionBody) -> HTTPResponse:
     c = _c(request)
     assert c.fraud_cases is not None
     v = await c.fraud_cases.decide(case_id, decision=body.decision, note=body.note, actor=actor_of(request))

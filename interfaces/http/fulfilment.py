@@ -23,8 +23,8 @@ from sanic.response import HTTPResponse, json
 
 from application.fulfilment import FulfilmentView, ReturnView
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
-from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.refunds import refund_reply
 from interfaces.http.schemas import Body
@@ -70,9 +70,9 @@ def return_reply(v: ReturnView) -> dict[str, Any]:
 
 @bp.post("/orders/<order_id:uuid>/fulfilment")
 @requires("order.fulfil")
-async def update_fulfilment(request: Request, order_id: UUID) -> HTTPResponse:
+@api(body=FulfilmentBody)
+async def update_fulfilment(request: Request, order_id: UUID, body: FulfilmentBody) -> HTTPResponse:
     """The selling vendor moves a paid order to its next step: packed → shipped → delivered."""
-    body = FulfilmentBody.model_validate(request.json if request.body else {})
     c = _c(request)
     view = await c.fulfilment.update(order_id, body.status, courier=body.courier, tracking_id=body.tracking_id,
                                      actor=actor_of(request))
@@ -81,12 +81,10 @@ async def update_fulfilment(request: Request, order_id: UUID) -> HTTPResponse:
 
 @bp.post("/orders/<order_id:uuid>/returns")
 @requires("order.return")
-async def request_return(request: Request, order_id: UUID) -> HTTPResponse:
+@api(body=ReturnBody, status=201, idempotency_key=True)
+async def request_return(request: Request, order_id: UUID, body: ReturnBody) -> HTTPResponse:
     """The buyer asks to return units of a delivered order, within the return window."""
-    key = (request.headers.get("idempotency-key") or "").strip()
-    if not key or len(key) > 200:
-        return error_response(400, "idempotency_key_required")
-    body = ReturnBody.model_validate(request.json if request.body else {})
+    key = request.ctx.idempotency_key
     c = _c(request)
     view = await c.fulfilment.request_return(
         order_id, idempotency_key=key, reason=body.reason, actor=actor_of(request),
@@ -96,9 +94,9 @@ async def request_return(request: Request, order_id: UUID) -> HTTPResponse:
 
 @bp.post("/orders/<order_id:uuid>/returns/<return_id:uuid>/decision")
 @requires("order.fulfil")
-async def decide_return(request: Request, order_id: UUID, return_id: UUID) -> HTTPResponse:
+@api(body=DecisionBody)
+async def decide_return(request: Request, order_id: UUID, return_id: UUID, body: DecisionBody) -> HTTPResponse:
     """The selling vendor accepts (the return is refunded) or refuses a return."""
-    body = DecisionBody.model_validate(request.json if request.body else {})
     c = _c(request)
     view = await c.fulfilment.decide_return(order_id, str(return_id), accept=body.accept, note=body.note,
                                             actor=actor_of(request))

@@ -13,8 +13,8 @@ from application.group_buys import GroupView, LaunchGroupBuy
 from infra.version_waiter import GROUP_BUYS
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.checkout import _buyer
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
-from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso, money
 from interfaces.http.read_your_writes import visible
 from interfaces.http.schemas import Body, Money
@@ -46,8 +46,8 @@ def _view(v: GroupView) -> dict[str, Any]:
 
 @bp.post("/group-buys")
 @requires("group_buy.create")
-async def launch(request: Request) -> HTTPResponse:
-    body = LaunchBody.model_validate(request.json if request.body else {})
+@api(body=LaunchBody, status=201)
+async def launch(request: Request, body: LaunchBody) -> HTTPResponse:
     c = _c(request)
     assert c.group_buys is not None and c.streams is not None
     await c.streams.authorize(body.stream_id, actor_of(request), "group_buy.create")
@@ -59,30 +59,30 @@ async def launch(request: Request) -> HTTPResponse:
 
 
 @bp.post("/group-buys/<group_id:uuid>/join")
+@api(status=201, idempotency_key=True, signed_in=True)
 async def join(request: Request, group_id: UUID) -> HTTPResponse:
     buyer = _buyer(request)
     if isinstance(buyer, HTTPResponse):
         return buyer
-    key = (request.headers.get("idempotency-key") or "").strip()
-    if not key or len(key) > 200:
-        return error_response(400, "idempotency_key_required")
+    key = request.ctx.idempotency_key
     c = _c(request)
     assert c.group_buys is not None
     return json(_view(await c.group_buys.join(group_id, buyer, key)), status=201)
 
 
 @bp.post("/group-buys/<group_id:uuid>/leave")
-async def leave(request: Request, group_id: UUID) -> HTTPResponse:
+@api(body=LeaveBody, signed_in=True)
+async def leave(request: Request, group_id: UUID, body: LeaveBody) -> HTTPResponse:
     buyer = _buyer(request)
     if isinstance(buyer, HTTPResponse):
         return buyer
-    body = LeaveBody.model_validate(request.json if request.body else {})
     c = _c(request)
     assert c.group_buys is not None
     return json(_view(await c.group_buys.leave(group_id, str(body.hold_id), buyer)))
 
 
 @bp.get("/group-buys/<group_id:uuid>")
+@api(min_version=True)
 async def show(request: Request, group_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None

@@ -20,6 +20,7 @@ from sanic.response import HTTPResponse, json
 
 from infra.bootstrap import Container
 from infra.log_health import LogHealth
+from interfaces.http.contract import api
 
 bp = Blueprint("health")
 
@@ -57,6 +58,7 @@ async def _close(app: Sanic) -> None:
 
 
 @bp.get("/health")
+@api(errors=(503,), description="every dependency answers; lags and dead letters under their limits")
 async def health(request: Request) -> HTTPResponse:
     c: Container = request.app.ctx.container
     assert c.read_db is not None

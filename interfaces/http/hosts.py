@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse, json
 from application.hosts import HostApplication, HostStream
 from infra.version_waiter import HOSTS
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso
@@ -93,15 +94,6 @@ class DashboardQuery(Body):
     host_id: UUID | None = None  # admins only
 
 
-
-def _body(request: Request) -> Any:
-    return request.json if request.body else {}
-
-
-def _query(request: Request) -> dict[str, str]:
-    return {k: v[0] for k, v in request.args.items()}
-
-
 def _reply(res: Any, http_status: int = 200, **extra: Any) -> HTTPResponse:
     return json({"id": str(res.id), "version": res.version, **extra}, status=http_status)
 
@@ -128,8 +120,8 @@ def _host(r: dict[str, Any]) -> dict[str, Any]:
 # ---- the host's own -----------------------------------------------------------------------------------
 @bp.post("/hosts/apply")
 @requires("host.apply")
-async def apply(request: Request) -> HTTPResponse:
-    body = ApplyBody.model_validate(_body(request))
+@api(body=ApplyBody, status=201)
+async def apply(request: Request, body: ApplyBody) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
     res = await c.hosts.apply(actor_of(request), HostApplication(**body.model_dump()))
@@ -138,8 +130,8 @@ async def apply(request: Request) -> HTTPResponse:
 
 @bp.get("/hosts/dashboard")
 @requires("host.dashboard")
-async def dashboard(request: Request) -> HTTPResponse:
-    query = DashboardQuery.model_validate(_query(request))
+@api(query=DashboardQuery, errors=(404,))
+async def dashboard(request: Request, query: DashboardQuery) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None and c.read_db is not None
     hid = c.hosts.own_profile_id(actor_of(request), "host.dashboard", query.host_id)
@@ -160,8 +152,8 @@ async def dashboard(request: Request) -> HTTPResponse:
 
 @bp.post("/hosts/schedule-stream")
 @requires("host.schedule_stream")
-async def schedule_stream(request: Request) -> HTTPResponse:
-    body = ScheduleStreamBody.model_validate(_body(request))
+@api(body=ScheduleStreamBody, status=201)
+async def schedule_stream(request: Request, body: ScheduleStreamBody) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
     cmd = HostStream(**body.model_dump(exclude={"host_id", "products_to_feature"}),
@@ -172,8 +164,8 @@ async def schedule_stream(request: Request) -> HTTPResponse:
 
 @bp.put("/hosts/availability")
 @requires("host.availability")
-async def availability(request: Request) -> HTTPResponse:
-    body = AvailabilityBody.model_validate(_body(request))
+@api(body=AvailabilityBody)
+async def availability(request: Request, body: AvailabilityBody) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
     week = None
@@ -188,8 +180,8 @@ async def availability(request: Request) -> HTTPResponse:
 # ---- admins -------------------------------------------------------------------------------------------
 @bp.get("/hosts/applications")
 @requires("host.applications")
-async def list_applications(request: Request) -> HTTPResponse:
-    query = ApplicationsQuery.model_validate(_query(request))
+@api(query=ApplicationsQuery)
+async def list_applications(request: Request, query: ApplicationsQuery) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
     rows, total = await hq.applications(c.read_db, status=query.status, page=query.page, limit=query.limit)
@@ -199,6 +191,7 @@ async def list_applications(request: Request) -> HTTPResponse:
 
 @bp.post("/hosts/<host_id:uuid>/verify")
 @requires("host.verify")
+@api()
 async def verify(request: Request, host_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
@@ -207,8 +200,8 @@ async def verify(request: Request, host_id: UUID) -> HTTPResponse:
 
 @bp.post("/hosts/<host_id:uuid>/reject")
 @requires("host.reject")
-async def reject(request: Request, host_id: UUID) -> HTTPResponse:
-    body = ReasonBody.model_validate(_body(request))
+@api(body=ReasonBody)
+async def reject(request: Request, host_id: UUID, body: ReasonBody) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
     res = await c.hosts.reject(actor_of(request), host_id, body.reason)
@@ -217,8 +210,8 @@ async def reject(request: Request, host_id: UUID) -> HTTPResponse:
 
 @bp.post("/hosts/<host_id:uuid>/suspend")
 @requires("host.suspend")
-async def suspend(request: Request, host_id: UUID) -> HTTPResponse:
-    body = ReasonBody.model_validate(_body(request))
+@api(body=ReasonBody)
+async def suspend(request: Request, host_id: UUID, body: ReasonBody) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
     return _reply(await c.hosts.suspend(actor_of(request), host_id, body.reason), is_active=False)
@@ -226,6 +219,7 @@ async def suspend(request: Request, host_id: UUID) -> HTTPResponse:
 
 @bp.post("/hosts/<host_id:uuid>/reinstate")
 @requires("host.reinstate")
+@api()
 async def reinstate(request: Request, host_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
@@ -234,8 +228,8 @@ async def reinstate(request: Request, host_id: UUID) -> HTTPResponse:
 
 @bp.put("/hosts/<host_id:uuid>/commission")
 @requires("host.commission")
-async def commission(request: Request, host_id: UUID) -> HTTPResponse:
-    body = CommissionBody.model_validate(_body(request))
+@api(body=CommissionBody)
+async def commission(request: Request, host_id: UUID, body: CommissionBody) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
     res = await c.hosts.set_commission_rate(actor_of(request), host_id, body.commission_rate)
@@ -245,6 +239,7 @@ async def commission(request: Request, host_id: UUID) -> HTTPResponse:
 # ---- viewers ------------------------------------------------------------------------------------------
 @bp.get("/hosts/applications/<host_id:uuid>")
 @requires("host.apply")
+@api(min_version=True, errors=(404,))
 async def get_application(request: Request, host_id: UUID) -> HTTPResponse:
     """One application with its review status, for the applicant and admins; ``min_version`` (from
     ``POST /hosts/apply`` or a review) waits for it to show."""
@@ -261,6 +256,7 @@ async def get_application(request: Request, host_id: UUID) -> HTTPResponse:
 
 
 @bp.get("/hosts/<host_id:uuid>")
+@api(min_version=True, errors=(404,))
 async def get_host(request: Request, host_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
@@ -285,20 +281,22 @@ async def _follow(request: Request, host_id: UUID, following: bool) -> HTTPRespo
 
 @bp.post("/hosts/<host_id:uuid>/follow")
 @requires("host.follow")
+@api()
 async def follow(request: Request, host_id: UUID) -> HTTPResponse:
     return await _follow(request, host_id, True)
 
 
 @bp.post("/hosts/<host_id:uuid>/unfollow")
 @requires("host.follow")
+@api()
 async def unfollow(request: Request, host_id: UUID) -> HTTPResponse:
     return await _follow(request, host_id, False)
 
 
 @bp.post("/hosts/<host_id:uuid>/reviews")
 @requires("host.review")
-async def review(request: Request, host_id: UUID) -> HTTPResponse:
-    body = ReviewBody.model_validate(_body(request))
+@api(body=ReviewBody, status=201)
+async def review(request: Request, host_id: UUID, body: ReviewBody) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
     res = await c.hosts.review(actor_of(request), host_id, stream_id=body.stream_id, rating=body.rating,

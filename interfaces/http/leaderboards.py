@@ -13,6 +13,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from infra.bootstrap import utc_now
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.schemas import Body
@@ -41,29 +42,30 @@ def _now(request: Request) -> datetime:
 
 
 @bp.get("/streams/<stream_id:uuid>/leaderboard")
-async def show_board(request: Request, stream_id: UUID) -> HTTPResponse:
-    q = BoardQuery.model_validate({k: v[0] for k, v in request.args.items()})
-    if q.board not in lb.BOARDS:
-        return error_response(422, "invalid_leaderboard", {"board": q.board[:40], "boards": list(lb.BOARDS)})
+@api(query=BoardQuery)
+async def show_board(request: Request, stream_id: UUID, query: BoardQuery) -> HTTPResponse:
+    if query.board not in lb.BOARDS:
+        return error_response(422, "invalid_leaderboard", {"board": query.board[:40], "boards": list(lb.BOARDS)})
     sid = str(stream_id)
-    [entries] = await read_boards(_c(request).redis, [(lb.show_key(sid, q.board), q.board == "buyers")], q.limit)
-    return json({"stream_id": sid, "board": q.board, "entries": entries})
+    [entries] = await read_boards(_c(request).redis, [(lb.show_key(sid, query.board), query.board == "buyers")],
+                                  query.limit)
+    return json({"stream_id": sid, "board": query.board, "entries": entries})
 
 
 @bp.get("/hosts/<host_id:uuid>/leaderboard")
-async def host_board(request: Request, host_id: UUID) -> HTTPResponse:
-    q = HostBoardQuery.model_validate({k: v[0] for k, v in request.args.items()})
-    period = "all" if q.period == "all" else f"month:{lb.month_of(_now(request))}"
-    [entries] = await read_boards(_c(request).redis, [(lb.host_key(str(host_id), period), False)], q.limit)
-    out = {"host_id": str(host_id), "board": "fans", "period": q.period, "entries": entries}
-    if q.period == "month":
+@api(query=HostBoardQuery)
+async def host_board(request: Request, host_id: UUID, query: HostBoardQuery) -> HTTPResponse:
+    period = "all" if query.period == "all" else f"month:{lb.month_of(_now(request))}"
+    [entries] = await read_boards(_c(request).redis, [(lb.host_key(str(host_id), period), False)], query.limit)
+    out = {"host_id": str(host_id), "board": "fans", "period": query.period, "entries": entries}
+    if query.period == "month":
         out["month"] = lb.month_of(_now(request))
     return json(out)
 
 
 @bp.get("/leaderboards/weekly")
-async def weekly_board(request: Request) -> HTTPResponse:
-    q = WeeklyQuery.model_validate({k: v[0] for k, v in request.args.items()})
+@api(query=WeeklyQuery)
+async def weekly_board(request: Request, query: WeeklyQuery) -> HTTPResponse:
     week = lb.week_of(_now(request))
-    [entries] = await read_boards(_c(request).redis, [(lb.weekly_key(week), False)], q.limit)
+    [entries] = await read_boards(_c(request).redis, [(lb.weekly_key(week), False)], query.limit)
     return json({"board": "weekly", "week": week, "entries": entries})

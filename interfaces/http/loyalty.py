@@ -10,6 +10,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from interfaces.http.checkout import _buyer
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.presenters import iso, money
 
@@ -17,6 +18,7 @@ bp = Blueprint("loyalty", url_prefix="/api/v1/live-commerce")
 
 
 @bp.get("/loyalty")
+@api(signed_in=True)
 async def show(request: Request) -> HTTPResponse:
     user = _buyer(request)
     if isinstance(user, HTTPResponse):

@@ -12,6 +12,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from infra.bootstrap import Container
+from interfaces.http.contract import api
 from interfaces.http.errors import error_response
 from interfaces.http.presenters import iso
 from projections.stream_quality_mongo import COLLECTION
@@ -59,6 +60,7 @@ async def hls_missing(request: Request) -> HTTPResponse:
 
 
 @bp.get("/streams/<stream_id:uuid>/health")
+@api(errors=(404,))
 async def stream_health(request: Request, stream_id: UUID) -> HTTPResponse:
     c: Container = request.app.ctx.container
     assert c.read_db is not None

@@ -12,12 +12,14 @@ from sanic import Blueprint, HTTPResponse, Request, Sanic
 from sanic.response import raw
 
 from infra import metrics
+from interfaces.http.contract import api
 from interfaces.http.health import log_health_of
 
 bp = Blueprint("metrics")
 
 
 @bp.get("/metrics")
+@api(content_type="text/plain", description="Prometheus exposition (text format)")
 async def scrape(request: Request) -> HTTPResponse:
     """This process's metrics (every worker's, in multiprocess mode), with the log's lag asked at scrape time."""
     metrics.observe_log_health(await log_health_of(request.app).report())

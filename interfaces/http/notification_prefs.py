@@ -15,6 +15,7 @@ from sanic.response import HTTPResponse, json
 
 from application.notification_prefs import Preferences, WebPushSubscription
 from interfaces.http.checkout import _buyer
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 
 bp = Blueprint("notification_prefs", url_prefix="/api/v1/live-commerce")
@@ -98,6 +99,7 @@ class NotificationPreferencesBody(BaseModel):
 
 
 @bp.get("/me/notification-preferences")
+@api(signed_in=True)
 async def show(request: Request) -> HTTPResponse:
     user = _buyer(request)
     if isinstance(user, HTTPResponse):
@@ -106,10 +108,10 @@ async def show(request: Request) -> HTTPResponse:
 
 
 @bp.put("/me/notification-preferences")
-async def replace(request: Request) -> HTTPResponse:
+@api(body=NotificationPreferencesBody, signed_in=True)
+async def replace(request: Request, body: NotificationPreferencesBody) -> HTTPResponse:
     user = _buyer(request)
     if isinstance(user, HTTPResponse):
         return user
-    body = NotificationPreferencesBody.model_validate(request.json if request.body else {})
     saved = await _c(request).notification_prefs.put(body.to_preferences(user))
     return json(saved.to_json())

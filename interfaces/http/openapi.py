@@ -1,126 +1,166 @@
-"""``GET /docs/openapi.json``: the OpenAPI 3.1 document, built from the same pydantic models the handlers use."""
+"""The OpenAPI document and Swagger UI, from the framework (ADR 0029).
+
+sanic-ext builds the document from the app's router (every route, its path parameters typed as the route types
+them) and from what each handler declared with ``interfaces.http.contract.api`` (the request body and query
+models that validate it, the status it answers, the headers it needs, the errors that can happen) and with
+``auth.requires`` (401/403). It is served at ``GET /docs/openapi.json`` (OpenAPI 3.0.3). ``GET /docs`` is Swagger
+UI, its files served by the project from the ``swagger-ui-bundle`` package (no CDN).
+
+Only the OpenAPI extension of sanic-ext runs: no CORS, injection, health, logging, templating or automatic
+HEAD/OPTIONS routes. The web app's pages, ``/hls`` files and ``/docs`` itself are not part of the API document.
+"""
 
 from __future__ import annotations
 
 import inspect
 import re
-import sys
+from functools import wraps
 from typing import Any
 
-from pydantic import BaseModel
 from sanic import Blueprint, Request, Sanic
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse, html, raw
+from sanic_ext import Extend
+from sanic_ext.extensions.openapi import openapi as oas
+from sanic_ext.extensions.openapi.builders import OperationStore
+from sanic_ext.extensions.openapi.extension import OpenAPIExtension
+from swagger_ui_bundle import swagger_ui_path
 
-from interfaces.http import schemas as s
+from interfaces.http.contract import ALWAYS, declare_error
+from interfaces.http.errors import error_response
 
-bp = Blueprint("openapi")
+DOCUMENT = "/docs/openapi.json"
 
-P = "/api/v1/live-commerce"
-ID = [{"name": "stream_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
-ROUTES: list[tuple[str, str, str, type[BaseModel] | None, list[dict[str, Any]], dict[str, str]]] = [
-    ("post", f"{P}/streams", "Create (schedule) a live stream", s.CreateStreamBody, [],
-     {"201": "Created: {id, version, status}", "422": "Invalid fields"}),
-    ("get", f"{P}/streams", "List streams with filters, trending and featured", s.ListStreamsQuery, [],
-     {"200": "{streams, total_count, trending_streams, featured_streams}"}),
-    ("get", f"{P}/streams/{{stream_id}}", "Stream details (min_version waits for your own write)",
-     s.StreamQuery, ID, {"200": "Stream details", "404": "Unknown stream"}),
-    ("post", f"{P}/streams/{{stream_id}}/start", "Start a scheduled stream", None, ID,
-     {"200": "{stream_key, rtmp_url, stream_url, chat_room_id, id, version}", "409": "Broken rule"}),
-    ("post", f"{P}/streams/{{stream_id}}/end", "End a live stream", s.EndStreamBody, ID,
-     {"200": "{id, version, status}", "409": "Broken rule"}),
-    ("post", f"{P}/streams/{{stream_id}}/cancel", "Cancel a scheduled stream", s.CancelStreamBody, ID,
-     {"200": "{id, version, status}", "409": "Broken rule"}),
-    ("post", f"{P}/streams/{{stream_id}}/products", "Add a product to a stream", s.StreamProductIn, ID,
-     {"201": "{id, version}", "409": "Broken rule"}),
-    ("post", f"{P}/streams/{{stream_id}}/feature",
-     "Feature a product in a live stream ({product_id}), or the stream among all streams (no body; admins)",
-     s.FeatureProductBody, ID, {"200": "{id, version, featured_product_id} or {id, version, is_featured}",
-                                "403": "Not permitted", "409": "Broken rule"}),
-    ("delete", f"{P}/streams/{{stream_id}}/feature", "Take the stream off the featured streams (admins)", None,
-     ID, {"200": "{id, version, is_featured: false}", "403": "Not permitted", "404": "Unknown stream"}),
-    ("get", "/health", "Dependencies answering, the log flowing?", None, [],
-     {"200": "All answer; lags and dead letters under log", "503": "A server not answering, or the log stuck"}),
-]
-
-ERROR = {
-    "type": "object",
-    "properties": {"error": {"type": "object", "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"}, "message_bn": {"type": "string"},
-        "details": {"type": "object"}}}},
+CONFIG: dict[str, Any] = {
+    "oas_url_prefix": "/docs",
+    "oas_uri_to_json": "/openapi.json",
+    "oas_ui_redoc": False,  # both would load their scripts from a CDN: Swagger UI is served below instead
+    "oas_ui_swagger": False,
+    "oas_autodoc": False,  # it cuts the summary at the docstring's first line break: complete_operations does it
+    "cors": False,
+    "http_auto_head": False,
+    "http_auto_options": False,
+    "http_all_methods": False,
 }
 
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Live Commerce API</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({url: "__DOCUMENT__", dom_id: "#swagger-ui", deepLinking: true,
+                                 presets: [SwaggerUIBundle.presets.apis]});
+  </script>
+</body>
+</html>
+""".replace("__DOCUMENT__", DOCUMENT)
 
-MIN_VERSION = {"name": "min_version", "in": "query", "required": False,
-               "schema": {"type": "integer", "minimum": 0},
-               "description": "the version a command answered with: wait for it (409 read_model_behind if not yet)"}
-_PARAM = re.compile(r"<(\w+)(?::[^>]+)?>")
-
-
-def _routes_from_router(app: Sanic, known: set[tuple[str, str]]) -> list[tuple[str, str, str, Any, list[Any]]]:
-    """Every other registered route: summary from the handler's docstring, body model from the handler's
-    ``SomeBody.model_validate`` call, path parameters from the route."""
-    out = []
-    for r in app.router.routes:
-        path = "/" + _PARAM.sub(r"{\1}", r.path).lstrip("/")
-        for method in sorted(m.lower() for m in r.methods if m not in ("HEAD", "OPTIONS")):
-            if (method, path) in known or path.startswith(("/hls", "/docs")):
-                continue
-            handler = r.handler
-            doc = (inspect.getdoc(handler) or handler.__name__.replace("_", " ")).splitlines()[0]
-            model = None
-            source = ""
-            try:
-                source = inspect.getsource(handler)
-                found = re.search(r"(\w+)\.model_validate", source)
-                model = getattr(sys.modules[handler.__module__], found.group(1)) if found else None
-            except (OSError, TypeError):
-                model = None
-            params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-                      for n in _PARAM.findall(r.path)]
-            if "visible(" in source:  # interfaces.http.read_your_writes: waits for the command's version
-                params.append(MIN_VERSION)
-            out.append((method, path, doc, model, params))
-    return out
+bp = Blueprint("docs", url_prefix="/docs")
+# The three files the page loads, by name (no path from the request ever reaches the file system).
+ASSETS = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+_assets: dict[str, bytes] = {}
 
 
-def document(app: Sanic | None = None) -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    components: dict[str, Any] = {"Error": ERROR}
-    routes = list(ROUTES)
-    if app is not None:
-        known = {(m, p) for m, p, *_ in ROUTES}
-        routes += [(m, p, d, model, params, {"200": "OK", "401": "Sign in", "403": "Not permitted",
-                                             "409": "Broken rule", "422": "Invalid fields"})
-                   for m, p, d, model, params in _routes_from_router(app, known)]
-    for method, path, summary, model, params, responses in routes:
-        op: dict[str, Any] = {"summary": summary, "parameters": list(params), "responses": {}}
-        if model is not None:
-            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update(schema.pop("$defs", {}))
-            components[model.__name__] = schema
-            if method == "get":
-                named = {p["name"] for p in op["parameters"]}
-                op["parameters"] += [
-                    {"name": k, "in": "query", "required": False, "schema": v}
-                    for k, v in schema.get("properties", {}).items() if k not in named
-                ]
-            else:
-                op["requestBody"] = {"required": True, "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
-        for code, desc in responses.items():
-            content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-            op["responses"][code] = {"description": desc, **({"content": content} if code >= "400" else {})}
-        paths.setdefault(path, {})[method] = op
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Live Commerce Service", "version": "0.1.0"},
-        "paths": paths,
-        "components": {"schemas": components,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
-        "security": [{"bearer": []}],
-    }
+@bp.get("/assets/<name:str>")
+async def asset(request: Request, name: str) -> HTTPResponse:
+    """Swagger UI's files from the ``swagger-ui-bundle`` package, cached a day."""
+    if name not in ASSETS:
+        return error_response(404, "route_not_found")
+    if name not in _assets:
+        _assets[name] = (swagger_ui_path / name).read_bytes()
+    return raw(_assets[name], content_type=ASSETS[name], headers={"Cache-Control": "public, max-age=86400"})
 
 
-@bp.get("/docs/openapi.json")
-async def openapi(request: Request) -> HTTPResponse:
-    return json(document(request.app))
+@bp.get("")
+async def swagger_ui(request: Request) -> HTTPResponse:
+    """Swagger UI over ``/docs/openapi.json``."""
+    return html(PAGE)
+
+
+class OpenAPIOnly(OpenAPIExtension):
+    """sanic-ext's OpenAPI extension; its start-up line names our Swagger UI (its own UIs are off)."""
+
+    name = "openapidocs"
+
+    def label(self) -> str:
+        return "/docs"
+
+
+def once(handler: Any) -> Any:
+    """The document is fixed once the server has started: serialised by sanic-ext at the first request, then
+    the same bytes (per process)."""
+    kept: list[bytes] = []
+
+    @wraps(handler)
+    async def document(request: Request) -> HTTPResponse:
+        if not kept:
+            kept.append((await handler(request)).body)
+        return raw(kept[0], content_type="application/json")
+
+    return document
+
+
+def install(app: Sanic, *, exclude: list[Blueprint] = ()) -> None:  # type: ignore[assignment]
+    """Only sanic-ext's OpenAPI extension; the document describes the API, not the web app's pages."""
+    app.config.API_TITLE = "Live Commerce Service"
+    app.config.API_VERSION = "1.0.0"
+    app.config.API_DESCRIPTION = (
+        "Errors answer `{error: {code, message, message_bn, details}}`; codes are stable "
+        "(docs/api.md). Write commands answer the aggregate's `version`; GETs take "
+        "`min_version` to read their own write."
+    )
+    Extend(app, built_in_extensions=False, extensions=[OpenAPIOnly], config=dict(CONFIG))
+    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
+    for route in app.router.routes:  # sanic-ext serialises the whole document per request (~0.2 s of CPU)
+        if route.path == DOCUMENT.lstrip("/"):
+            route.handler = once(route.handler)
+    for blueprint in exclude:
+        oas.exclude(bp=blueprint)
+    for route in app.router.routes:
+        if route.path.startswith(("socket.io", "hls")):
+            oas.exclude()(route.handler)
+    app.blueprint(bp)
+
+    @app.before_server_start(priority=-999)  # before sanic-ext builds the document (-1000)
+    def complete(app: Sanic) -> None:
+        complete_operations(app)
+
+
+def complete_operations(app: Sanic) -> None:
+    """What every route shares, from the route itself: a malformed id in its path (400), an id nobody has
+    (404: in the path, or named by a command's body), a refusal of the domain to a command (409; 403 when the
+    signed-in actor may not), the query-string rule (422) and the rate limits (429)."""
+    store = OperationStore()
+    for route in app.router.routes:
+        if route.path.startswith(("socket.io", "hls", "docs")) or route.handler not in store:
+            continue
+        operation = store[route.handler]
+        if operation._exclude:
+            continue
+        doc = inspect.getdoc(getattr(route.handler, "__wrapped__", route.handler)) or ""
+        if doc and not getattr(operation, "summary", None):
+            text = " ".join(doc.split())
+            first = re.split(r"(?<=[.:;])\s", text, maxsplit=1)[0]
+            operation.describe(summary=first[:160], description=text if text != first else None)
+        if not any(str(code).startswith("2") for code in operation.responses):  # a route without @api(...)
+            operation.response(200, {"application/json": {"schema": {}}}, "OK")
+        codes = set(ALWAYS)
+        if "<" in route.path:
+            codes.add(404)
+        if set(route.methods) - {"GET", "HEAD", "OPTIONS"}:
+            codes |= {404, 409}  # a command names other things (a host, a product) that may not exist
+            if operation.security:
+                codes.add(403)
+        for code in sorted(codes - set(operation.responses)):
+            declare_error(route.handler, code)

@@ -16,6 +16,7 @@ from sanic.response import HTTPResponse, json
 from application.polls import OpenPoll
 from interfaces.http.auth import actor_of, requires
 from interfaces.http.checkout import _buyer
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.schemas import Body
 from projections.polls_redis import polls_key
@@ -44,8 +45,8 @@ class VoteBody(Body):
 
 @bp.post("/streams/<stream_id:uuid>/polls")
 @requires("poll.run")
-async def open_poll(request: Request, stream_id: UUID) -> HTTPResponse:
-    body = OpenPollBody.model_validate(request.json if request.body else {})
+@api(body=OpenPollBody, status=201)
+async def open_poll(request: Request, stream_id: UUID, body: OpenPollBody) -> HTTPResponse:
     c = _c(request)
     view = await c.polls.open(OpenPoll(
         stream_id=stream_id, question=body.question, question_bn=body.question_bn,
@@ -55,27 +56,30 @@ async def open_poll(request: Request, stream_id: UUID) -> HTTPResponse:
 
 
 @bp.post("/polls/<poll_id:uuid>/votes")
-async def vote(request: Request, poll_id: UUID) -> HTTPResponse:
+@api(body=VoteBody, status=201, signed_in=True)
+async def vote(request: Request, poll_id: UUID, body: VoteBody) -> HTTPResponse:
     voter = _buyer(request)
     if isinstance(voter, HTTPResponse):
         return voter
-    body = VoteBody.model_validate(request.json if request.body else {})
     out: dict[str, Any] = await _c(request).polls.vote(poll_id, voter, body.option_id)
     return json({"ok": True, **out}, status=201 if out["changed"] else 200)
 
 
 @bp.post("/polls/<poll_id:uuid>/close")
 @requires("poll.run")
+@api()
 async def close(request: Request, poll_id: UUID) -> HTTPResponse:
     return json(await _c(request).polls.close(poll_id, actor_of(request)))
 
 
 @bp.get("/polls/<poll_id:uuid>")
+@api()
 async def show(request: Request, poll_id: UUID) -> HTTPResponse:
     return json(await _c(request).polls.get(poll_id))
 
 
 @bp.get("/streams/<stream_id:uuid>/polls")
+@api()
 async def of_stream(request: Request, stream_id: UUID) -> HTTPResponse:
     c = _c(request)
     ids = await c.redis.zrange(polls_key(str(stream_id)), 0, 99)

@@ -16,6 +16,7 @@ from sanic.response import HTTPResponse, json
 from application.quizzes import QuizView
 from domain.errors import DomainError
 from interfaces.http.auth import authenticate, refusal
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.presenters import iso
 from interfaces.http.schemas import Body
@@ -58,12 +59,12 @@ def quiz_json(v: QuizView) -> dict[str, Any]:
 
 
 @bp.post("/streams/<stream_id:uuid>/quizzes")
-async def create(request: Request, stream_id: UUID) -> HTTPResponse:
+@api(body=CreateQuizBody, status=201, signed_in=True)
+async def create(request: Request, stream_id: UUID, body: CreateQuizBody) -> HTTPResponse:
     try:
         actor = authenticate(request)
     except DomainError as exc:
         return refusal(exc)
-    body = CreateQuizBody.model_validate(request.json if request.body else {})
     c = _c(request)
     assert c.quizzes is not None
     questions = [{"question": q.question, "question_bn": q.question_bn, "options": _options(q),
@@ -74,6 +75,7 @@ async def create(request: Request, stream_id: UUID) -> HTTPResponse:
 
 
 @bp.post("/quizzes/<quiz_id:uuid>/next")
+@api(signed_in=True)
 async def reveal_next(request: Request, quiz_id: UUID) -> HTTPResponse:
     try:
         actor = authenticate(request)

@@ -20,9 +20,10 @@ from domain.errors import DomainError
 from infra.bootstrap import utc_now
 from interfaces.http import presenters
 from interfaces.http.auth import actor_of, refusal, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.schemas import Body
-from interfaces.http.streams import _current_viewers, _query, _with_host, optional_actor, visible_stream
+from interfaces.http.streams import _current_viewers, _with_host, optional_actor, visible_stream
 from projections import host_queries as hq
 from projections import recommendation_queries as rq
 from projections import stream_queries as q
@@ -36,8 +37,8 @@ class RecommendationsQuery(Body):
 
 @bp.get("/streams/<stream_id:uuid>/recommendations")
 @requires("recommendations.read")
-async def product_recommendations(request: Request, stream_id: UUID) -> HTTPResponse:
-    query = RecommendationsQuery.model_validate(_query(request))
+@api(query=RecommendationsQuery, errors=(401,))
+async def product_recommendations(request: Request, stream_id: UUID, query: RecommendationsQuery) -> HTTPResponse:
     c = _c(request)
     sid = str(stream_id)
     rows = await q.streams_by_ids(c.read_db, [sid])
@@ -50,8 +51,8 @@ async def product_recommendations(request: Request, stream_id: UUID) -> HTTPResp
 
 
 @bp.get("/streams/recommended")
-async def recommended_streams(request: Request) -> HTTPResponse:
-    query = RecommendationsQuery.model_validate(_query(request))
+@api(query=RecommendationsQuery, errors=(401,))
+async def recommended_streams(request: Request, query: RecommendationsQuery) -> HTTPResponse:
     c = _c(request)
     try:
         actor = optional_actor(request)

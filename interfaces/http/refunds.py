@@ -18,8 +18,9 @@ from application.refunds import RefundView, RequestRefund
 from domain.errors import NotPermitted
 from infra.idempotency import request_hash
 from interfaces.http.auth import actor_of, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
-from interfaces.http.errors import error_response, idempotent_replay
+from interfaces.http.errors import idempotent_replay
 from interfaces.http.presenters import money
 from interfaces.http.schemas import Body, Money
 
@@ -51,12 +52,10 @@ def _key(request: Request) -> str | None:
 
 @bp.post("/orders/<order_id:uuid>/refunds")
 @requires("order.refund")
-async def create_refund(request: Request, order_id: UUID) -> HTTPResponse:
-    key = _key(request)
-    if key is None:
-        return error_response(400, "idempotency_key_required")
+@api(body=RefundBody, status=201, idempotency_key=True)
+async def create_refund(request: Request, order_id: UUID, body: RefundBody) -> HTTPResponse:
+    key = request.ctx.idempotency_key
     raw = request.json if request.body else {}
-    body = RefundBody.model_validate(raw)
     actor = actor_of(request)
     c = _c(request)
     assert c.refunds is not None and c.idempotency is not None
@@ -75,6 +74,7 @@ async def create_refund(request: Request, order_id: UUID) -> HTTPResponse:
 
 @bp.post("/orders/<order_id:uuid>/cash-collected")
 @requires("order.refund")
+@api()
 async def cash_collected(request: Request, order_id: UUID) -> HTTPResponse:
     """Cash on delivery: the courier collected the total, so the order is paid (refunds are then manual)."""
     c = _c(request)
@@ -91,11 +91,11 @@ class ResolveBody(Body):
 
 @bp.post("/orders/<order_id:uuid>/refunds/<refund_id:uuid>/resolve")
 @requires("order.refund")
-async def resolve_refund(request: Request, order_id: UUID, refund_id: UUID) -> HTTPResponse:
+@api(body=ResolveBody, errors=(403,))
+async def resolve_refund(request: Request, order_id: UUID, refund_id: UUID, body: ResolveBody) -> HTTPResponse:
     """An admin settles a refund under manual review: it went back (completed) or it did not (failed)."""
     if not actor_of(request).is_admin:
         raise NotPermitted("only an admin settles a refund under review", action="order.refund")
-    body = ResolveBody.model_validate(request.json if request.body else {})
     c = _c(request)
     view = await c.refunds.resolve(order_id, str(refund_id), completed=body.outcome == "completed",
                                    provider_refund_id=body.provider_refund_id, note=body.note)

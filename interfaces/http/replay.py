@@ -11,6 +11,7 @@ from uuid import UUID
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.presenters import iso, money
 from interfaces.http.streams import visible_stream
@@ -42,6 +43,7 @@ async def _show(request: Request, stream_id: UUID) -> tuple[dict[str, Any] | Non
 
 
 @bp.get("/streams/<stream_id:uuid>/highlights")
+@api()
 async def highlights(request: Request, stream_id: UUID) -> HTTPResponse:
     """The show's highlight clips, in show order, each with the product on screen at its peak"""
     row, refused = await _show(request, stream_id)
@@ -60,6 +62,7 @@ async def highlights(request: Request, stream_id: UUID) -> HTTPResponse:
 
 
 @bp.get("/streams/<stream_id:uuid>/replay")
+@api()
 async def replay(request: Request, stream_id: UUID) -> HTTPResponse:
     """The show's recording and its product timeline (which product was featured when, at what price)"""
     row, refused = await _show(request, stream_id)

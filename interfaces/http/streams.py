@@ -26,6 +26,7 @@ from infra.bootstrap import Container
 from infra.version_waiter import STREAMS
 from interfaces.http import presenters
 from interfaces.http.auth import actor_of, authenticate, refusal, requires
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.schemas import (
@@ -48,15 +49,6 @@ from projections.stream_status_redis import TRENDING
 bp = Blueprint("streams", url_prefix="/api/v1/live-commerce")
 
 
-
-def _body(request: Request) -> Any:
-    return request.json if request.body else {}
-
-
-def _query(request: Request) -> dict[str, str]:
-    return {k: v[0] for k, v in request.args.items()}
-
-
 def _terms(p: StreamProductIn) -> ProductTerms:
     return ProductTerms(str(p.product_id), p.special_price, p.limited_quantity, p.discount_percentage,
                         p.display_order, p.presentation_notes)
@@ -69,10 +61,10 @@ class AssignModeratorBody(Body):
 
 @bp.post("/streams")
 @requires("stream.create")
-async def create_stream(request: Request) -> HTTPResponse:
+@api(body=CreateStreamBody, status=201)
+async def create_stream(request: Request, body: CreateStreamBody) -> HTTPResponse:
     """A host's stream is theirs (vendor from the token's vendor claim); a vendor's has no host; only an admin
     may name ``vendor_id`` / ``host_id`` in the body."""
-    body = CreateStreamBody.model_validate(_body(request))
     c = _c(request)
     vendor_id, host_id = stream_owners(
         actor_of(request), vendor_id=str(body.vendor_id) if body.vendor_id else None,
@@ -92,10 +84,10 @@ async def create_stream(request: Request) -> HTTPResponse:
 
 
 @bp.get("/streams")
-async def list_streams(request: Request) -> HTTPResponse:
+@api(query=ListStreamsQuery)
+async def list_streams(request: Request, query: ListStreamsQuery) -> HTTPResponse:
     """Public shows only, in ``streams``, ``trending_streams`` and ``featured_streams``; ``current_viewers``
     from presence (Redis ``STREAM_METRICS``)."""
-    query = ListStreamsQuery.model_validate(_query(request))
     c = _c(request)
     assert c.read_db is not None
     rows, total = await q.list_streams(c.read_db, status=query.status, category=query.category,
@@ -173,8 +165,8 @@ async def visible_stream(c: Container, request: Request, row: dict[str, Any] | N
 
 
 @bp.get("/streams/<stream_id:uuid>")
-async def get_stream(request: Request, stream_id: UUID) -> HTTPResponse:
-    query = StreamQuery.model_validate(_query(request))
+@api(query=StreamQuery, errors=(401, 409))
+async def get_stream(request: Request, stream_id: UUID, query: StreamQuery) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None and c.versions is not None
     sid = str(stream_id)
@@ -259,6 +251,7 @@ async def _row_at_least(c: Container, sid: str, version: int | None) -> dict[str
 
 @bp.post("/streams/<stream_id:uuid>/start")
 @requires("stream.start")
+@api()
 async def start_stream(request: Request, stream_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.streams is not None
@@ -269,8 +262,8 @@ async def start_stream(request: Request, stream_id: UUID) -> HTTPResponse:
 
 @bp.post("/streams/<stream_id:uuid>/end")
 @requires("stream.end")
-async def end_stream(request: Request, stream_id: UUID) -> HTTPResponse:
-    body = EndStreamBody.model_validate(_body(request))
+@api(body=EndStreamBody)
+async def end_stream(request: Request, stream_id: UUID, body: EndStreamBody) -> HTTPResponse:
     c = _c(request)
     assert c.streams is not None
     res = await c.streams.end(stream_id, summary=body.summary,
@@ -280,8 +273,8 @@ async def end_stream(request: Request, stream_id: UUID) -> HTTPResponse:
 
 @bp.post("/streams/<stream_id:uuid>/cancel")
 @requires("stream.cancel")
-async def cancel_stream(request: Request, stream_id: UUID) -> HTTPResponse:
-    body = CancelStreamBody.model_validate(_body(request))
+@api(body=CancelStreamBody)
+async def cancel_stream(request: Request, stream_id: UUID, body: CancelStreamBody) -> HTTPResponse:
     c = _c(request)
     assert c.streams is not None
     res = await c.streams.cancel(stream_id, reason=body.reason, actor=actor_of(request))
@@ -290,8 +283,8 @@ async def cancel_stream(request: Request, stream_id: UUID) -> HTTPResponse:
 
 @bp.post("/streams/<stream_id:uuid>/products")
 @requires("stream.add_product")
-async def add_product(request: Request, stream_id: UUID) -> HTTPResponse:
-    body = StreamProductIn.model_validate(_body(request))
+@api(body=StreamProductIn, status=201)
+async def add_product(request: Request, stream_id: UUID, body: StreamProductIn) -> HTTPResponse:
     c = _c(request)
     assert c.streams is not None
     res = await c.streams.add_product(stream_id, _terms(body), actor=actor_of(request))
@@ -300,10 +293,10 @@ async def add_product(request: Request, stream_id: UUID) -> HTTPResponse:
 
 @bp.post("/streams/<stream_id:uuid>/feature")
 @requires("stream.feature")
-async def feature(request: Request, stream_id: UUID) -> HTTPResponse:
+@api(body=FeatureProductBody)
+async def feature(request: Request, stream_id: UUID, body: FeatureProductBody) -> HTTPResponse:
     """``{product_id}``: feature a product in the live show (host, vendor, moderators with
     ``feature_products``, admins). No body: feature the show among all shows (admins; ``featured_streams``)."""
-    body = FeatureProductBody.model_validate(_body(request))
     c = _c(request)
     assert c.streams is not None
     if body.product_id is None:
@@ -315,6 +308,7 @@ async def feature(request: Request, stream_id: UUID) -> HTTPResponse:
 
 @bp.delete("/streams/<stream_id:uuid>/feature")
 @requires("stream.feature_stream")
+@api()
 async def unfeature(request: Request, stream_id: UUID) -> HTTPResponse:
     """Take the show off the featured ones (admins)."""
     c = _c(request)
@@ -325,10 +319,10 @@ async def unfeature(request: Request, stream_id: UUID) -> HTTPResponse:
 
 @bp.post("/streams/<stream_id:uuid>/moderators")
 @requires("stream.moderators")
-async def assign_moderator(request: Request, stream_id: UUID) -> HTTPResponse:
+@api(body=AssignModeratorBody, status=201)
+async def assign_moderator(request: Request, stream_id: UUID, body: AssignModeratorBody) -> HTTPResponse:
     """Assign (or change the permissions of) a moderator: ``moderate_chat``, ``feature_products``,
     ``end_stream``; the default is the first two."""
-    body = AssignModeratorBody.model_validate(_body(request))
     c = _c(request)
     assert c.streams is not None
     res = await c.streams.assign_moderator(stream_id, str(body.moderator_id), body.permissions,
@@ -339,6 +333,7 @@ async def assign_moderator(request: Request, stream_id: UUID) -> HTTPResponse:
 
 @bp.delete("/streams/<stream_id:uuid>/moderators/<moderator_id:uuid>")
 @requires("stream.moderators")
+@api()
 async def revoke_moderator(request: Request, stream_id: UUID, moderator_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.streams is not None
@@ -347,6 +342,7 @@ async def revoke_moderator(request: Request, stream_id: UUID, moderator_id: UUID
 
 
 @bp.get("/streams/<stream_id:uuid>/moderators")
+@api(signed_in=True, errors=(403, 404))
 async def list_moderators(request: Request, stream_id: UUID) -> HTTPResponse:
     """The show's moderators, for its staff only (host, vendor, its moderators, admins)."""
     try:

@@ -32,6 +32,7 @@ def create_sandbox_app(config: SandboxConfig, name: str = "payments-sandbox") ->
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.TOUCHUP = False  # several in-process apps per test session; touch-up rewrites shared classes
     app.config.MOTD = False
+    app.config.AUTO_EXTEND = False  # sanic-ext is installed for the API's OpenAPI document; none of it here
     app.ctx.ledger = Ledger(config)
     app.ctx.providers = {"bkash": bkash.HOOKS, "nagad": nagad.HOOKS, "rocket": rocket.HOOKS,
                          "sslcommerz": sslcommerz.HOOKS}
