@@ -5,9 +5,10 @@ import { h, fill, toast } from '/static/common/core.js';
 import { t, lang, taka, clock, errorText } from '/static/common/core.js';
 
 export class Catalogue {
-  /** Product names and pictures from the catalogue (GET /catalog/products/:id), asked once per product. */
-  constructor() {
-    this.known = new Map();
+  /** Product names and pictures from the catalogue (GET /catalog/products/:id), asked once per product;
+   * `given`: answers the page's HTML carried ({id: answer, or null for a product the catalogue lacks}). */
+  constructor(given = {}) {
+    this.known = new Map(Object.entries(given || {}));
   }
 
   async load(ids) {
