@@ -146,5 +146,10 @@ def test_a_hosts_shows_for_the_host_for_others_and_paged(api: tuple[Settings, ht
     refusal(path, 422, "validation_failed", limit="ten")
     refusal(path, 422, "invalid_cursor", cursor="not-a-cursor")
     refusal(path, 422, "invalid_cursor", cursor="WyJ4IiwieSJd")  # base64 of ["x","y"]: not a key we gave
+    # Documented in the OpenAPI document the API serves, with its query parameters.
+    doc = ok(http.get(f"http://127.0.0.1:{env.http_port}/docs/openapi.json"))
+    op = doc["paths"][f"{P}/hosts/{{host_id}}/streams"]["get"]
+    assert {p["name"] for p in op["parameters"]} == {"host_id", "status", "limit", "cursor"}
+    assert "newest first" in op["summary"]
     bad_id = http.get("/hosts/not-a-uuid/streams").json()["error"]
     assert bad_id["code"] == "invalid_id" and bad_id["message_bn"]
