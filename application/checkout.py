@@ -15,37 +15,43 @@ the order it already placed. Mobile-money sessions are opened with the provider 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from application.batch_writer import BatchWriter, UnitOfWork
 from application.buyer_limits import discount_uses, ledger_of, open_cod_orders
 from application.checkout_lines import (
     Item,
+    NeedListPrices,
     PriceChanged,
+    ReplaySalesClosed,
     cart_lines,
+    check_replay_sales,
     is_plain,
     item_line,
     merge_plain,
+    sale_price,
     settle_lines,
-    stream_price,
 )
 from application.stream_stock import cart_hold, stock_for, stock_id_for
 from domain.buyer_ledger import BuyerLedger
 from domain.cart import Cart, DiscountRule
 from domain.commerce_errors import CartEmpty, InvalidDiscountCode
-from domain.errors import NotFound, StreamNotFound, StreamNotLive
+from domain.errors import NotFound, StreamNotFound
 from domain.live_stream import LiveStream
 from domain.order import Order
 from domain.payment import Payment
 from domain.stream_stock import StreamStock
 
 __all__ = ["CheckoutService", "Checkout", "Item", "Placed", "PriceChanged", "CartView", "OrderNotFound",
-           "PaymentNotFound", "CartNotFound", "cart_id_for", "order_id_for", "payment_id_for"]
+           "PaymentNotFound", "CartNotFound", "ReplaySalesClosed", "ListPrices", "cart_id_for", "order_id_for",
+           "payment_id_for"]
+
+T = TypeVar("T")
 
 _NS = uuid.UUID("9b2f6c1e-7d4a-4e8b-a1c3-5f6e7d8c9b0a")
 MOBILE_MONEY = ("bkash", "nagad", "rocket")
@@ -164,6 +170,14 @@ def _discount_rule(stream: LiveStream, code: str) -> DiscountRule:
     return rule
 
 
+class ListPrices(Protocol):
+    """The catalogue's regular prices (its own store, written directly: never behind, not a read model)."""
+
+    async def list_prices(self, product_ids: list[str]) -> dict[str, Decimal]:
+        """product id → list price, for the products the catalogue knows."""
+        ...
+
+
 class RefundExecutor(Protocol):
     async def execute_quietly(self, payment_id: UUID, refund_id: str) -> str | None:
         """Send a recorded refund to the provider now (application.refunds.RefundService)."""
@@ -172,25 +186,42 @@ class RefundExecutor(Protocol):
 
 class CheckoutService:
     def __init__(self, writer: BatchWriter, sessions: PaymentSessions, *, clock: Callable[[], datetime],
-                 refunds: RefundExecutor | None = None, cart_hold_s: int = 900) -> None:
+                 refunds: RefundExecutor | None = None, cart_hold_s: int = 900,
+                 replay_sales_s: float = 30 * 86400.0) -> None:
         self._writer = writer
         self._sessions = sessions
         self._clock = clock
         self.refunds = refunds  # executes the automatic refund of a paid order whose hold ran out
         self.loyalty: Any = None  # application.loyalty.LoyaltyService: spends points in the order's save
         self._cart_hold_s = cart_hold_s
+        self._replay_sales_s = replay_sales_s  # how long after a show its replay sells its products
+        self.catalogue: ListPrices | None = None  # set by the composition root: list prices for replay sales
+
+    async def _priced(self, product_ids: list[str], run: Callable[[Mapping[str, Decimal] | None], Awaitable[T]]
+                      ) -> T:
+        """Decide without list prices (a live show needs none); if the decision sells plain items of an ended
+        show, read the catalogue's prices for them and decide again."""
+        try:
+            return await run(None)
+        except NeedListPrices:
+            prices = await self.catalogue.list_prices(product_ids) if self.catalogue is not None else {}
+            return await run(prices)
 
     # ---- the live cart -------------------------------------------------------------------------------
     async def add_to_cart(self, stream_id: UUID, buyer_id: str, item: Item) -> CartView:
         """Add units at the stream's price and hold them for the cart (refused when the stock has too few)."""
+        return await self._priced([item.product_id], lambda prices: self._add_to_cart(stream_id, buyer_id, item,
+                                                                                        prices))
+
+    async def _add_to_cart(self, stream_id: UUID, buyer_id: str, item: Item,
+                           list_prices: Mapping[str, Decimal] | None) -> CartView:
         now = self._clock()
         cart_id = cart_id_for(buyer_id, stream_id)
 
         def decide(uow: UnitOfWork) -> CartView:
             stream: LiveStream = uow.current(stream_id)  # ended elsewhere? (another API process)
-            if stream.status != "live":
-                raise StreamNotLive("the live cart opens while the stream is live", status=stream.status)
-            price = stream_price(stream, item)
+            check_replay_sales(stream, now, self._replay_sales_s)  # live, or the replay of a recent show
+            price = sale_price(stream, item, list_prices)
             cart = uow.find(cart_id)
             if cart is None:
                 cart = Cart.open(id=cart_id, now=now, buyer_id=buyer_id, stream_id=str(stream_id))
@@ -237,6 +268,11 @@ class CheckoutService:
     # ---- checkout ------------------------------------------------------------------------------------
     async def checkout(self, cmd: Checkout) -> tuple[Placed, str | None]:
         """Place the order (exactly once per key); open the provider session; → (placed, redirect URL)."""
+        plain = sorted({i.product_id for i in cmd.items if is_plain(i)})
+        return await self._priced(plain, lambda prices: self._checkout(cmd, prices))
+
+    async def _checkout(self, cmd: Checkout, list_prices: Mapping[str, Decimal] | None
+                        ) -> tuple[Placed, str | None]:
         now = self._clock()
         order_id = order_id_for(cmd.buyer_id, cmd.idempotency_key)
         payment_id = payment_id_for(order_id)
@@ -250,11 +286,12 @@ class CheckoutService:
             stream: LiveStream = uow.current(cmd.stream_id)  # ended elsewhere? (another API process)
             cart = _cart_to_check_out(uow, cmd) if cmd.from_cart else None
             items = merge_plain(cmd.items)
-            if (cart is not None or any(is_plain(i) for i in items)) and stream.status != "live":
-                # Holds, wins and group-buy holds stay payable after the show; the stream's own items do not.
-                raise StreamNotLive("stream items are sold while the stream is live", status=stream.status)
+            if cart is not None or any(is_plain(i) for i in items):
+                # Holds, wins and group-buy holds stay payable after the show until their own deadline; the
+                # stream's own items are sold after it from its replay, for the replay window, at list price.
+                check_replay_sales(stream, now, self._replay_sales_s)
             lines = (cart_lines(uow, stream, cart, order_id, now) if cart is not None
-                     else [item_line(uow, stream, i, cmd.buyer_id, order_id, now) for i in items])
+                     else [item_line(uow, stream, i, cmd.buyer_id, order_id, now, list_prices) for i in items])
             subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal("0.00"))
             discount, rule = Decimal("0.00"), None
             if cmd.discount_code:

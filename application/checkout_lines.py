@@ -9,13 +9,16 @@ Every line names what keeps its units for the order, decided by an aggregate, ne
 * a group-buy hold (``group_buy_id, hold_id``): the buyer's hold in a group buy that unlocked, at the group price.
 
 Holds, wins and group-buy holds were taken while the show was live and stay payable until their own deadline
-after it ends; a plain item needs a live show (the caller checks, with ``is_plain``).
+after it ends. A plain item is sold at the stream's price while the show is live; after it ends, from its replay,
+at the catalogue's list price (``sale_price``; the caller checks the replay window with ``check_replay_sales``):
+the show's own prices, like its flash sales, auctions and group buys, end with the show (ADR 0026).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -35,7 +38,7 @@ from domain.commerce_errors import (
     ReservationNotFound,
     ReservationNotHeld,
 )
-from domain.errors import DomainError, ProductNotInStream
+from domain.errors import DomainError, ProductNotInStream, StreamNotLive
 from domain.flash_sale import FlashSale
 from domain.group_buy import GroupBuy
 from domain.live_stream import LiveStream
@@ -47,6 +50,21 @@ CENT = Decimal("0.01")
 
 class PriceChanged(DomainError):
     code = "price_changed"
+
+
+class ReplaySalesClosed(DomainError):
+    """The show ended longer ago than its replay sells for (``replay_sales_days``)."""
+
+    code = "replay_sales_closed"
+
+
+class NeedListPrices(Exception):  # noqa: N818 - not an error: asks the caller for the catalogue's prices
+    """Raised inside a decision that sells plain items of an ended show: the caller reads the catalogue's list
+    prices (its own store, never behind) and decides again with them."""
+
+    def __init__(self, product_ids: list[str]) -> None:
+        super().__init__("list prices needed")
+        self.product_ids = product_ids
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,39 @@ def stream_price(stream: LiveStream, item: Item) -> Decimal:
     return price
 
 
+def check_replay_sales(stream: LiveStream, now: datetime, window_s: float) -> None:
+    """The show's items are sold while it is live, and after it ended from its replay (a recorded show) for
+    ``window_s``; never before it starts or after it was cancelled."""
+    if stream.status == "live":
+        return
+    if stream.status != "ended" or stream.ended_at is None or not stream.is_recorded:
+        raise StreamNotLive("stream items are sold while the stream is live, or from its replay",
+                            status=stream.status)
+    until = stream.ended_at + timedelta(seconds=window_s)
+    if now >= until:
+        raise ReplaySalesClosed("the replay no longer sells this show's products", ended_at=stream.ended_at,
+                                until=until)
+
+
+def sale_price(stream: LiveStream, item: Item, list_prices: Mapping[str, Decimal] | None) -> Decimal:
+    """The price of a plain item now: the stream's while live; after the show, the catalogue's list price (a
+    product the catalogue does not price is not sold from the replay: ``stream_not_live``)."""
+    if stream.status == "live":
+        return stream_price(stream, item)
+    if item.product_id not in stream.products:
+        raise ProductNotInStream("product is not in this stream", product_id=item.product_id)
+    if list_prices is None:
+        raise NeedListPrices([item.product_id])
+    price = list_prices.get(item.product_id)
+    if price is None:
+        raise StreamNotLive("after the show only catalogue products are sold, at their list price",
+                            status=stream.status, product_id=item.product_id)
+    price = Decimal(str(price)).quantize(CENT)
+    if item.price is not None and Decimal(str(item.price)).quantize(CENT) != price:
+        raise PriceChanged("the price changed", product_id=item.product_id, current_price=str(price))
+    return price
+
+
 def _current(uow: UnitOfWork, aggregate_id: UUID) -> Any:
     """A deal as stored now: the process managers close auctions, settle group buys and expire holds in another
     process, and a payment line only reads the deal, so a cached copy could be behind."""
@@ -105,7 +156,7 @@ def _same_show(deal_stream: Any, stream: LiveStream) -> bool:
 
 
 def item_line(uow: UnitOfWork, stream: LiveStream, item: Item, buyer_id: str, order_id: UUID,
-              now: datetime) -> OrderLine:
+              now: datetime, list_prices: Mapping[str, Decimal] | None = None) -> OrderLine:
     """Price one item and hold its units for the order."""
     if item.auction_id is not None:
         auction: Auction | None = _current(uow, item.auction_id)
@@ -124,7 +175,7 @@ def item_line(uow: UnitOfWork, stream: LiveStream, item: Item, buyer_id: str, or
                          reservation_id=item.reservation_id, group_buy_id=str(group.id))
     if item.flash_sale_id is not None:
         return _flash_line(uow, stream, item, buyer_id, now)
-    price = stream_price(stream, item)
+    price = sale_price(stream, item, list_prices)
     stock = stock_for(uow, stream, item.product_id, now)
     stock.reserve(hold_id=order_hold(order_id), quantity=item.quantity, now=now)
     return OrderLine(item.product_id, item.quantity, price, reservation_id=order_hold(order_id),

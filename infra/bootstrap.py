@@ -111,7 +111,8 @@ class Container:
         self.http_client = httpx.AsyncClient()
         sessions = GatewaySessions(gateways_from_settings(s, self.http_client, timeout=s.payment_timeout_s),
                                    s.public_url)
-        self.checkout = CheckoutService(self.writer, sessions, clock=utc_now, cart_hold_s=s.cart_hold_s)
+        self.checkout = CheckoutService(self.writer, sessions, clock=utc_now, cart_hold_s=s.cart_hold_s,
+                                        replay_sales_s=s.replay_sales_days * 86400)
         self.coins = CoinService(self.writer, sessions, clock=utc_now, coin_price=s.coin_price_bdt,
                                  callback_url=sessions.top_up_callback_url)
         self.gifts = GiftService(self.writer, clock=utc_now, coin_price=s.coin_price_bdt,
@@ -138,6 +139,7 @@ class Container:
         from infra.catalog import PgCatalogue
 
         self.streams.catalogue = PgCatalogue(self.read_db, required=s.stream_products_require_catalogue)
+        self.checkout.catalogue = self.streams.catalogue  # list prices of what a replay sells
         self.idempotency = IdempotencyStore(self.read_db, s.idempotency_ttl_hours)
         self.redis = redis_client(s.redis_url)
         from infra.poll_tallies import RedisPollTallies

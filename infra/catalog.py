@@ -10,6 +10,7 @@ under their row locks). Only the operator's import and an admin may move a produ
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -79,6 +80,12 @@ class PgCatalogue:
         rows = await self._db.fetch("SELECT id, vendor_id FROM products WHERE id = ANY(%s::uuid[])",
                                     (list(product_ids),))
         return {str(r["id"]): str(r["vendor_id"]) for r in rows}
+
+    async def list_prices(self, product_ids: list[str]) -> dict[str, Decimal]:
+        """``application.checkout.ListPrices``: what a replay sells a product for."""
+        rows = await self._db.fetch("SELECT id, list_price FROM products WHERE id = ANY(%s::uuid[])",
+                                    (list(product_ids),))
+        return {str(r["id"]): Decimal(str(r["list_price"])) for r in rows}
 
     async def requires_catalogue(self, vendor_id: str) -> bool:
         if self._required:

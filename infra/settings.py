@@ -208,6 +208,9 @@ class Settings(BaseSettings):
     payment_session_timeout_s: float = 900.0
     # The live cart: units in a cart are held; an abandoned cart gives them back this long after its last add.
     cart_hold_s: int = 900
+    # Shoppable replays (ADR 0026): after a recorded show ends, its products stay on sale from the replay at the
+    # catalogue's list price for this long (live-only prices and deals end with the show).
+    replay_sales_days: float = 30.0
     # Tests only: a file holding a number of seconds every process adds to its clock (e2e tests move time
     # forward across processes: an auction's end, a payment deadline, a cart's expiry). Unset in production.
     test_clock_file: Path | None = None

@@ -27,6 +27,7 @@ from interfaces.http import (
     fulfilment,
     group_buys,
     health,
+    host_streams,
     leaderboards,
     limits,
     loyalty,
@@ -76,6 +77,7 @@ def create_app(settings: Settings, name: str = "livecommerce") -> Sanic:
     app.blueprint(streams.bp)
     app.blueprint(flash_sales.bp)
     app.blueprint(host_routes.bp)
+    app.blueprint(host_streams.bp)  # one host's shows, newest first (issue 15, the studio's "my shows")
     app.blueprint(checkout.bp)
     app.blueprint(refunds.bp)
     app.blueprint(fulfilment.bp)

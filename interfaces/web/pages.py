@@ -19,6 +19,7 @@ from infra.tokens import issue_token
 from interfaces.http.errors import container, error_response
 from interfaces.http.schemas import Body
 from interfaces.web.assets import Assets
+from interfaces.web.initial_state import watch_page
 
 bp = Blueprint("web")
 
@@ -50,7 +51,13 @@ async def home(request: Request) -> HTTPResponse:
 
 @bp.get("/watch/<stream_id:uuid>")
 async def watch(request: Request, stream_id: uuid.UUID) -> HTTPResponse:
-    return page(request, "viewer/watch.html")
+    """The watch page with the show's opening data inside (``initial_state``): no round trip for it on 3G."""
+    from interfaces.http.catalog import get_product
+    from interfaces.http.flash_sales import deals
+    from interfaces.http.streams import get_stream
+
+    response = await watch_page(request, assets(request), stream_id, get_stream, deals, get_product)
+    return response if response is not None else page(request, "viewer/watch.html")
 
 
 @bp.get("/signin")

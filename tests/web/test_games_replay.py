@@ -198,6 +198,7 @@ def test_replay_and_highlights_of_the_ended_show(web: Show, on_air: Seeded,  # n
     clip = next(h for h in found["highlights"] if h["start_s"] <= at <= h["end_s"])
     assert "product_featured" in clip["reasons"]
     assert clip["product"]["product_id"] == on_air.products[1] and clip["product"]["price"] == 2499.5
+    assert clip["product"]["list_price"] == 3124.38  # the catalogue's price: what the replay sells it for
     assert clip["product"]["name_bn"] == "নকশি কাঁথা"
     assert 4 <= clip["duration_s"] <= 12
     assert clip["playlist_url"] == f"{web.url}/hls/{sid}/highlights/{clip['index']:02d}/index.m3u8"
@@ -212,17 +213,39 @@ def test_replay_and_highlights_of_the_ended_show(web: Show, on_air: Seeded,  # n
     ready(b)
     b.wait(lambda: b.js("document.getElementById('video').currentTime") > 0.5, "the replay to play", 60)
     button = f"#replay .highlight[data-index='{clip['index']}']"
-    assert "Nakshi kantha" in b.wait_for(button, visible=True).text and "৳2,499.50" in b.text(button)
+    assert "Nakshi kantha" in b.wait_for(button, visible=True).text and "৳3,124.38" in b.text(button)
     b.click(button)
     b.wait(lambda: clip["start_s"] - 0.5 <= b.js("document.getElementById('video').currentTime") <= clip["end_s"],
            "the replay at the highlight")
     b.wait_text("#featured-name", lambda t: t == "Nakshi kantha", "the highlight's product")
-    assert b.text("#featured-price") == "৳2,499.50"
+    assert b.text("#featured-price") == "৳3,124.38"  # the list price: the show's ৳2,499.50 ended with it
     assert b.find("#add-to-cart").is_displayed()
     shot(b, "watch-replay", "#replay")
+    # Shoppable: add the highlight's product to the cart, check out (cash on delivery), the order is placed at
+    # the list price and the show's stock of it drops by one (decided by the stock aggregate, as live).
+    kantha = on_air.products[1]
+
+    def sold() -> int:
+        shown = ok(httpx.get(f"{web.url}{P}/streams/{sid}"))
+        return int(next(p["sold_quantity"] for p in shown["featured_products"] if p["product_id"] == kantha))
+
+    before = sold()
+    b.click("#add-to-cart")
+    b.wait_text("#cart-button", lambda t: "৳3,124.38" in t, "the cart with the kantha at the list price")
+    b.click("#cart-button")
+    b.wait_for("#checkout[open]")
+    for field, value in (("name", "Rina Akter"), ("phone", "01812345678"), ("address", "House 3, Road 9"),
+                         ("city", "Rajshahi")):
+        b.type(f"#co-{field}", value)
+    b.click("#checkout input[value='cod']")
+    b.click("#checkout-submit")
+    b.wait_text("#order-status", lambda t: "Order placed" in t, "the replay order's status")
+    assert "৳3,124.38" in b.text("#order-status")
+    web_wait(lambda: sold() == before + 1, "one kantha sold from the replay", 30)
+    shot(b, "watch-replay-order")
     b.open(f"{web.url}/watch/{sid}", token=named(web, "Rina"), lang="bn")
     ready(b)
-    assert "৳২,৪৯৯.৫০" in b.wait_for(button, visible=True).text
+    assert "৳৩,১২৪.৩৮" in b.wait_for(button, visible=True).text
     shot(b, "watch-replay-bn", "#replay")
 
     # My shows in the studio: the show is listed as ended, its dashboard one tap away.

@@ -124,6 +124,20 @@ async def test_studio_and_console(studio_stack: Show, chromium) -> None:  # type
     assert [(p["product_id"], p["special_price"], p["limited_quantity"]) for p in shown["featured_products"]] == [
         (PHONE, 39999.0, 20)]
 
+    # ── A private show the host made elsewhere (over HTTP, not through this page) is among "my shows" ──
+    host_http = stack.as_user("viewer host", host_user, VENDOR)
+    made = host_http.post("/streams", json={"title": "Watches, members only", "stream_type": "product_demo",
+                                            "is_public": False})
+    assert made.status_code == 201, made.text
+    elsewhere = made.json()["id"]
+    await until(lambda: host_http.get(f"/streams/{elsewhere}").status_code == 200, "the private show in the read model")
+    studio.click("[data-tab=shows]")  # the tab reads the host's shows again (GET /hosts/:id/streams)
+    other = await off(studio.wait_for, f"#show-list li.show-row[data-id='{elsewhere}']", visible=True)
+    assert "Watches, members only" in other.text and other.get_attribute("data-status") == "scheduled"
+    assert studio.finds(f"#show-list li.show-row[data-id='{sid}']")
+    assert stack.http.get(f"/streams/{elsewhere}").status_code == 200  # the admin sees it; it is private:
+    assert stack.as_user("viewer", str(uuid.uuid4())).get(f"/streams/{elsewhere}").status_code == 404
+
     # ── Go live: the RTMP URL and key to copy; ffmpeg broadcasts to them ──
     studio.click(f"li.show-row[data-id='{sid}'] button")
     studio.click("#start-show")

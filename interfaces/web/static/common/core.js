@@ -123,10 +123,24 @@ function pickLang() {
   return (navigator.language || '').toLowerCase().startsWith('bn') ? 'bn' : 'en';
 }
 
-/** Load the shared messages and any extra folders' (e.g. ['/static/studio/i18n']). */
+/** The data a page's HTML carries for its first screen (`<script type="application/json" id=…>`), or null. */
+export function embedded(id) {
+  const el = document.getElementById(id);
+  if (!el) return null;
+  try {
+    return JSON.parse(el.textContent);
+  } catch {
+    return null;
+  }
+}
+
+/** Load the shared messages and any extra folders' (e.g. ['/static/studio/i18n']); the shared ones come with
+ * the page when its HTML carries them (the watch page: `lc-initial.messages`), else from /static/i18n. */
 export async function loadMessages(extra = []) {
   const dirs = ['/static/i18n', ...extra];
-  const files = await Promise.all(dirs.map((d) => fetch(`${d}/${lang}.json`).then((r) => (r.ok ? r.json() : {}))));
+  const inPage = (embedded('lc-initial') || {}).messages || {};
+  const files = await Promise.all(dirs.map((d) => (d === '/static/i18n' && inPage[lang]) ||
+    fetch(`${d}/${lang}.json`).then((r) => (r.ok ? r.json() : {}))));
   messages = Object.assign({}, ...files);
   document.documentElement.lang = lang;
   return messages;

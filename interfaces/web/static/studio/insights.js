@@ -2,7 +2,7 @@
 import { $, api, el, fail, lang, num, pct, t, taka, when } from "./kit.js";
 import { barChart, lineChart } from "./charts.js";
 import { state } from "./studio.js";
-import { known } from "./shows.js";
+import { mine } from "./shows.js";
 
 function figure(value, label) {
   return el("div", { class: "figure" }, el("span", { class: "value" }, value), el("span", { class: "label" }, label));
@@ -42,7 +42,7 @@ export async function load() {
     a.improvement_suggestions.map((s) => el("li", { lang: "en" }, s)) : [el("li", { class: "muted" }, t("no_suggestions"))]));
   const choices = new Map(a.top_performing_streams.map((s) => [s.id, s.title]));
   for (const s of d.upcoming_streams) choices.set(s.id, s.title);
-  for (const id of known()) if (!choices.has(id)) choices.set(id, id.slice(0, 8));
+  for (const s of mine) if (!choices.has(s.id)) choices.set(s.id, s.title);
   const sel = $("#analytics-show");
   const was = sel.value;
   sel.replaceChildren(...[...choices].map(([id, title]) => el("option", { value: id }, title)));

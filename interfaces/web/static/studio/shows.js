@@ -4,44 +4,41 @@ import { state, go } from "./studio.js";
 import * as live from "./live.js";
 import * as insights from "./insights.js";
 
-const MINE = "lc_studio_shows";  // ids of shows this browser created or opened, newest first
+const PAGE = 50;  // shows per page of GET /hosts/:id/streams
 const picked = new Map();  // product id -> {product, special_price, limited_quantity}
-
-export function remember(id) {
-  const ids = [id, ...known().filter((x) => x !== id)].slice(0, 20);
-  localStorage.setItem(MINE, JSON.stringify(ids));
-}
-export function known() { return JSON.parse(localStorage.getItem(MINE) || "[]"); }
+export const mine = [];  // the host's shows loaded so far, newest first (the dashboard's show picker lists them)
+let nextCursor = null;
 
 function title(s) { return (lang() === "bn" && s.title_bn) || s.title; }
 
-// The host's shows from documented routes only (the API has no "my shows" list): the dashboard's upcoming ones,
-// the public live and ended lists (GET /streams?status=…) filtered to this host, and the ids this browser
-// remembers (private shows, read one by one with GET /streams/:id).
-export async function load() {
-  const me = claims();
-  if (!me) return;
-  const rows = new Map();
-  for (const s of (state.dashboard && state.dashboard.upcoming_streams) || []) rows.set(s.id, { ...s, status: "scheduled" });
-  const lists = await Promise.all(["live", "ended"].map((status) =>
-    api("/streams", { query: { status, limit: 100 } }).then((r) => r.streams).catch(() => [])));
-  for (const s of lists.flat()) if (s.host && s.host.id === me.sub && !rows.has(s.id)) rows.set(s.id, s);
-  const details = await Promise.all(known().filter((id) => !rows.has(id)).map((id) => api(`/streams/${id}`).catch(() => null)));
-  for (const s of details) if (s) rows.set(s.id, s);
-  const list = [...rows.values()].sort((a, b) => order(a) - order(b) || Date.parse(b.started_at || b.scheduled_start_time || 0) - Date.parse(a.started_at || a.scheduled_start_time || 0));
+// The host's shows from GET /hosts/:host_id/streams: every show of theirs (private and scheduled ones too, made in
+// any browser), newest first, a page at a time ("More shows" reads the next with the answer's cursor).
+export async function load({ more = false } = {}) {
+  const profile = state.profile;
+  if (!claims() || !profile || !profile.id) return;
+  const page = await api(`/hosts/${profile.id}/streams`, { query: { limit: PAGE, cursor: more ? nextCursor : null } });
+  if (!more) mine.length = 0;
+  const seen = new Set(mine.map((s) => s.id));
+  mine.push(...page.streams.filter((s) => !seen.has(s.id)));
+  nextCursor = page.next_cursor;
+  render();
+  return mine;
+}
+
+function render() {
+  const list = [...mine].sort((a, b) => order(a) - order(b));  // stable: newest first within each group
   const groups = ["live", "scheduled", "ended"].map((status) => [status, list.filter((s) => (status === "ended" ? ["ended", "cancelled"].includes(s.status) : s.status === status))]);
+  const more = nextCursor ? [el("button", { type: "button", class: "ghost", id: "more-shows", onclick: () => load({ more: true }).catch(fail) }, t("more_shows"))] : [];
   $("#show-list").replaceChildren(...(list.length ? groups.filter(([, g]) => g.length).map(([status, g]) =>
     el("section", { class: "show-group", dataset: { group: status } }, el("h4", {}, t(`shows_${status}`), " ", el("span", { class: "muted" }, num(g.length))),
-      el("ul", { class: "list" }, g.map(row)))) : [el("p", { class: "muted" }, t("no_shows"))]));
-  return list;
+      el("ul", { class: "list" }, g.map(row)))) : [el("p", { class: "muted" }, t("no_shows"))]), ...more);
 }
 
 function order(s) { return { live: 0, scheduled: 1, ended: 2, cancelled: 3 }[s.status] ?? 4; }
 
 function row(s) {
-  const open = () => { remember(s.id); live.open(s.id); go("live"); };
+  const open = () => { live.open(s.id); go("live"); };
   const dashboard = async () => {
-    remember(s.id);  // the dashboard's show picker lists remembered shows too
     go("insights");
     const sel = $("#analytics-show");
     if (![...sel.options].some((o) => o.value === s.id)) sel.append(el("option", { value: s.id }, title(s)));
@@ -103,7 +100,6 @@ async function schedule(ev) {
   if (f.category) body.category = f.category.trim();
   try {
     const res = await api("/streams", { method: "POST", body });
-    remember(res.id);
     picked.clear(); renderPicked(); ev.target.reset(); defaultTime();
     notice(t("show_scheduled"));
     await api(`/streams/${res.id}`, { query: { min_version: res.version } }).catch(() => null);
@@ -125,7 +121,7 @@ export function init() {
   $("#open-show").addEventListener("submit", (e) => {
     e.preventDefault();
     const id = formData(e.target).stream_id.trim();
-    remember(id); live.open(id); go("live");
+    live.open(id); go("live");
   });
   defaultTime();
 }

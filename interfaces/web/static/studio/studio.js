@@ -126,6 +126,7 @@ async function main() {
     return;
   }
   await loadProfile().catch(fail);
+  if (!$("[data-panel=shows]").hidden) shows.load().catch(fail);  // my shows need the host's profile id
   live.resume();
 }
 

@@ -5,9 +5,10 @@ import { h, fill, toast } from '/static/common/core.js';
 import { t, lang, taka, clock, errorText } from '/static/common/core.js';
 
 export class Catalogue {
-  /** Product names and pictures from the catalogue (GET /catalog/products/:id), asked once per product. */
-  constructor() {
-    this.known = new Map();
+  /** Product names and pictures from the catalogue (GET /catalog/products/:id), asked once per product;
+   * `given`: answers the page's HTML carried ({id: answer, or null for a product the catalogue lacks}). */
+  constructor(given = {}) {
+    this.known = new Map(Object.entries(given || {}));
   }
 
   async load(ids) {
@@ -72,19 +73,20 @@ export class Featured {
     const left = this.left();
     const img = catalogue.image(p.product_id);
     const soldOut = left === 0;
+    const unpriced = p.special_price == null; // a replay's product the catalogue does not price: shown, not sold
     fill(this.root,
       h('div', { class: 'product-img' }, img ? h('img', { src: img, alt: '', width: 72, height: 72 }) : null),
       h('div', { class: 'product-info' },
         h('p', { class: 'eyebrow' }, t('product.featured')),
         h('h2', { class: 'product-name', id: 'featured-name' }, catalogue.name(p.product_id)),
-        h('p', { class: 'price' }, h('b', { id: 'featured-price' }, taka(p.special_price)),
+        h('p', { class: 'price' }, h('b', { id: 'featured-price' }, unpriced ? '' : taka(p.special_price)),
           p.discount_percentage ? h('span', { class: 'off' }, ' ' + t('product.off', { n: p.discount_percentage })) : null),
         h('p', { class: 'stock muted', id: 'featured-stock' },
           left === null ? '' : soldOut ? t('product.sold_out') : t('product.left', { n: left }))),
       h('div', { class: 'product-actions' },
-        h('button', { type: 'button', id: 'add-to-cart', disabled: soldOut, onclick: () => this.addToCart() },
+        h('button', { type: 'button', id: 'add-to-cart', disabled: soldOut || unpriced, onclick: () => this.addToCart() },
           t('product.add_to_cart')),
-        h('button', { type: 'button', class: 'primary', id: 'buy-now', disabled: soldOut, onclick: () => this.buyNow() },
+        h('button', { type: 'button', class: 'primary', id: 'buy-now', disabled: soldOut || unpriced, onclick: () => this.buyNow() },
           t('product.buy_now'))));
   }
 

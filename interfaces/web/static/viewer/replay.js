@@ -1,6 +1,8 @@
 // The replay of an ended show: its recording (GET /streams/:id/replay → recording.playlist_url) with the product
 // timeline (the product card follows what was featured at the video's time), and its highlights
 // (GET /streams/:id/highlights): tapping one seeks the replay to its start, plays it and shows its product.
+// Shoppable: after the show its products sell at their catalogue list price (the show's own prices ended with it,
+// ADR 0026), so the card offers `list_price`; a product the catalogue does not price is shown, not sold.
 import { api } from '/static/common/core.js';
 import { h, fill } from '/static/common/core.js';
 import { t, lang, taka, clock } from '/static/common/core.js';
@@ -41,10 +43,20 @@ export class Replay {
     if (pid && pid !== this.current) this.show(pid);
   }
 
+  listed(pid) {
+    const d = this.data || {};
+    return (d.products || []).find((x) => x.product_id === pid)
+      || (d.product_timeline || []).find((x) => x.product_id === pid)
+      || (this.clips.find((c) => c.product && c.product.product_id === pid) || {}).product;
+  }
+
   show(pid) {
     this.current = pid;
-    const p = this.ctx.products.get(pid) || (this.data.products || []).find((x) => x.product_id === pid);
-    if (p) this.featured.set({ ...p, product_id: pid, special_price: p.special_price ?? p.price });
+    const listed = this.listed(pid);
+    const p = this.ctx.products.get(pid) || listed;
+    if (!p) return;
+    const price = listed ? listed.list_price : null;
+    this.featured.set({ ...p, product_id: pid, special_price: price ?? null, discount_percentage: null, replay: true });
   }
 
   play(clip) {
@@ -70,10 +82,10 @@ export class Replay {
         h('span', { class: 'clip-thumb' }, c.thumbnail_url ? h('img', { src: c.thumbnail_url, alt: '', width: 128, height: 72, loading: 'lazy' }) : null,
           h('span', { class: 'clip-time' }, `${clock(c.start_s)}–${clock(c.end_s)}`)),
         h('span', { class: 'clip-product' }, c.product ? name(c.product) : t('replay.moment')),
-        c.product && c.product.price != null ? h('b', { class: 'clip-price' }, taka(c.product.price)) : null)))),
+        c.product && c.product.list_price != null ? h('b', { class: 'clip-price' }, taka(c.product.list_price)) : null)))),
       (d.product_timeline || []).length ? h('h3', { class: 'sub' }, t('replay.timeline')) : null,
       h('ol', { class: 'timeline' }, (d.product_timeline || []).map((e) => h('li', { dataset: { product: e.product_id } },
         h('button', { type: 'button', class: 'link', onclick: () => { this.video.currentTime = e.start_s; this.video.play().catch(() => {}); } },
-          clock(e.start_s)), ' ', name(e), ' · ', e.price != null ? taka(e.price) : ''))));
+          clock(e.start_s)), ' ', name(e), ' · ', e.list_price != null ? taka(e.list_price) : ''))));
   }
 }

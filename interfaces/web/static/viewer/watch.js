@@ -5,7 +5,7 @@ import { startPage } from '/static/common/core.js';
 import { api } from '/static/common/core.js';
 import { t, lang, num, taka, errorText } from '/static/common/core.js';
 import { h, fill, toast } from '/static/common/core.js';
-import { getToken, signInUrl } from '/static/common/core.js';
+import { getToken, signInUrl, embedded } from '/static/common/core.js';
 import { Chat, toApiError } from '/static/viewer/chat.js';
 import { Catalogue, Featured, Cart, FlashSales } from '/static/viewer/commerce.js';
 
@@ -24,7 +24,7 @@ const ctx = {
   streamId,
   stream: null,
   products: new Map(),
-  catalogue: new Catalogue(),
+  catalogue: null, // below: with the catalogue's answers the page's HTML carried
   live: null,
   requireSignIn() {
     if (getToken()) return true;
@@ -82,10 +82,18 @@ async function follow(button) {
   }
 }
 
-// Asked at once, beside the page's messages: on a 3G round trip of half a second, every request that waits for
-// another costs that much more before the page is usable.
-const streamAsked = api(`/streams/${streamId}`);
-const dealsAsked = api(`/streams/${streamId}/deals`).catch(() => null);
+// The show and its deals as GET /streams/:id and GET /streams/:id/deals answered when the server made this page
+// (it puts them in the HTML: on a 3G round trip of half a second that is one wait less). Missing, for another
+// show, or older than a minute (a page kept open or restored, or a clock far off): asked at once, in parallel.
+const initial = (() => {
+  const data = embedded('lc-initial');
+  if (!data || data.stream_id !== streamId) return {};
+  const age = Date.now() - Date.parse(data.generated_at);
+  return Number.isFinite(age) && Math.abs(age) < 60_000 ? data : {};
+})();
+ctx.catalogue = new Catalogue(initial.products);
+const streamAsked = initial.stream ? Promise.resolve(initial.stream) : api(`/streams/${streamId}`);
+const dealsAsked = initial.deals ? Promise.resolve(initial.deals) : api(`/streams/${streamId}/deals`).catch(() => null);
 streamAsked.catch(() => {});
 
 async function load(featured) {
