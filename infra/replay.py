@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +30,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from application.envelope import Envelope
-from application.event_envelopes import NAMESPACE, envelope_from_state_bytes, stream_id_of, upcast_state
+from application.event_envelopes import StoredRow, envelope_of_row
 from application.event_store import EVENTS_TABLE
 from infra.settings import Settings
 from infra.store_reader import max_position, read_after
@@ -44,54 +42,17 @@ SCHEMA = pa.schema([
     ("aggregate_id", pa.string()), ("aggregate_version", pa.int64()), ("stream_id", pa.string()),
     ("occurred_at", pa.timestamp("us", tz="UTC")), ("payload", pa.string()),
 ])
-_PAYLOAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 Row = tuple[int | None, str, str, int, str | None, int | None, str | None, datetime, str]  # SCHEMA's columns
 
-# The fast path of ``envelope_from_state_bytes`` (a test checks they agree on every event): the store's typed
-# values ({"_type_": ..., "_data_": ...}, compact JSON) are rewritten to plain JSON in C (regex) instead of a
-# Python object hook per dict, and the envelope id (uuid5) is built from one SHA-1. Twice the rate.
-_SIMPLE = re.compile(rb'\{"_type_":"(?:decimal_str|datetime_iso)","_data_":("[^"\\]*")\}')
-_UUID = re.compile(rb'\{"_type_":"uuid_hex","_data_":"([0-9a-f]{32})"\}')
-_ID_NS = NAMESPACE.bytes  # the relay's envelope ids, computed here without building UUID objects
+_PAYLOAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _DECODE = json.JSONDecoder().decode
 _SELECT = ("SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
            " WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
 
 
-def _group1(m: re.Match[bytes]) -> bytes:
-    return m.group(1)
-
-
-def _dashed(m: re.Match[bytes]) -> bytes:
-    h = m.group(1)
-    return b'"' + h[:8] + b"-" + h[8:12] + b"-" + h[12:16] + b"-" + h[16:20] + b"-" + h[20:] + b'"'
-
-
-def envelope_id(aggregate_id: str, version: int) -> str:
-    x = hashlib.sha1(_ID_NS + f"{aggregate_id}:{version}".encode()).hexdigest()  # noqa: S324 - uuid5 is SHA-1
-    return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{'89ab'[int(x[16], 16) & 3]}{x[17:20]}-{x[20:32]}"
-
-
-def stored_rows(rows: Iterable[tuple[int, str, int, str, bytes]]) -> list[Row]:
-    out: list[Row] = []
-    for nid, agg, ver, topic, state in rows:
-        s = bytes(state)
-        if b'"_type_"' in s:
-            s = _UUID.sub(_dashed, _SIMPLE.sub(_group1, s))
-            if b'"_type_"' in s:  # a value type the fast path does not know: the reference decoder decides
-                out.append(envelope_row(envelope_from_state_bytes(
-                    topic=topic, aggregate_id=agg, aggregate_version=ver, state=bytes(state), position=nid)))
-                continue
-        d = _DECODE(s.decode())
-        upcast_state(topic, d)  # old schema versions are replayed as the current one, as the relay publishes
-        at = datetime.fromisoformat(d.pop("timestamp"))
-        for k in ("originator_id", "originator_version", "originator_topic"):
-            d.pop(k, None)
-        type_ = topic[topic.rfind(":") + 1:]
-        sid = stream_id_of(type_, agg, d)
-        out.append((nid, envelope_id(agg, ver), type_, int(d.pop("class_version", 1) or 1), agg, ver, sid, at,
-                    _PAYLOAD.encode(d)))
-    return out
+def stored_rows(rows: Iterable[StoredRow]) -> list[Row]:
+    """Store rows as replay rows, each through the one stored-event → envelope path."""
+    return [envelope_row(envelope_of_row(r)) for r in rows]
 
 
 def envelope_row(e: Envelope) -> Row:
