@@ -22,7 +22,7 @@ import bisect
 import math
 import shutil
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,10 +39,10 @@ from media.hls import (
     MediaPlaylist,
     Segment,
     Variant,
-    parse_playlist,
     render_master,
     write_atomic,
 )
+from media.playlists import PlaylistSegment, master_variants, media_segments
 from media.thumbnails import clip_poster, luma_of
 
 Emit = Callable[[str, dict[str, Any]], None]
@@ -81,41 +81,26 @@ class HighlightRules:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordedSegment:
-    sequence: int
-    uri: str  # relative to its rendition's directory
-    start_s: float  # media time
-    duration: float
-    pdt: datetime | None
-    discontinuity: bool = False
-
-    @property
-    def end_s(self) -> float:
-        return self.start_s + self.duration
-
-
-@dataclass(frozen=True, slots=True)
 class RecordedVariant:
     name: str
-    attrs: dict[str, str]  # as in the recording master: BANDWIDTH, RESOLUTION, CODECS ...
+    variant: Variant  # as in the recording master: bandwidth, resolution, codecs ...
 
     @property
     def height(self) -> int:
-        res = self.attrs.get("RESOLUTION", "")
-        return int(res.split("x")[1]) if "x" in res else 0
+        return self.variant.resolution[1] if self.variant.resolution else 0
 
 
 @dataclass(slots=True)
 class Recording:
     out_dir: Path
     variants: list[RecordedVariant]  # in the recording master's order
-    segments: dict[str, list[RecordedSegment]]
+    segments: dict[str, list[PlaylistSegment]]
 
     @property
     def video(self) -> list[RecordedVariant]:
         return sorted((v for v in self.variants if v.height), key=lambda v: v.height, reverse=True)
 
-    def timeline(self) -> list[RecordedSegment]:
+    def timeline(self) -> list[PlaylistSegment]:
         """Every rendition is cut at the same instants: any one gives the show's segment list."""
         return self.segments[(self.video or self.variants)[0].name]
 
@@ -125,37 +110,15 @@ def read_recording(out_dir: Path) -> Recording:
     master = out_dir / VOD_PLAYLIST
     if not master.exists():
         raise FileNotFoundError(f"{master}: no finished recording")
-    variants = [RecordedVariant(v["uri"].split("/", 1)[0], {k: v[k] for k in v if k != "uri"})
-                for v in parse_playlist(master.read_text())["variants"]]
-    return Recording(out_dir, variants, {v.name: _read_media_playlist(out_dir / v.name / VOD_PLAYLIST)
+    variants = [RecordedVariant(v.uri.split("/", 1)[0], v) for v in master_variants(master.read_text())]
+    return Recording(out_dir, variants, {v.name: media_segments((out_dir / v.name / VOD_PLAYLIST).read_text())
                                          for v in variants})
-
-
-def _read_media_playlist(path: Path) -> list[RecordedSegment]:
-    segments: list[RecordedSegment] = []
-    sequence, start, duration = 0, 0.0, 0.0
-    pdt: datetime | None = None
-    discontinuity = False
-    for line in (ln.strip() for ln in path.read_text().splitlines()):
-        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
-            sequence = int(line.split(":", 1)[1])
-        elif line.startswith("#EXTINF:"):
-            duration = float(line[8:].split(",")[0])
-        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
-            pdt = datetime.fromisoformat(line.split(":", 1)[1].replace("Z", "+00:00"))
-        elif line == "#EXT-X-DISCONTINUITY":
-            discontinuity = True
-        elif line and not line.startswith("#"):
-            segments.append(RecordedSegment(sequence, line, start, duration, pdt, discontinuity))
-            sequence, start = sequence + 1, start + duration
-            pdt, discontinuity = None, False
-    return segments
 
 
 class ShowClock:
     """Wall-clock time on the log → media time in the recording, from the segments' PROGRAM-DATE-TIME."""
 
-    def __init__(self, segments: list[RecordedSegment]) -> None:
+    def __init__(self, segments: list[PlaylistSegment]) -> None:
         self._segs = [s for s in segments if s.pdt is not None]
         if not self._segs:
             raise ValueError("the recording has no EXT-X-PROGRAM-DATE-TIME: log times cannot be placed")
@@ -199,7 +162,7 @@ def _belongs(e: Envelope, stream_id: str) -> bool:
     return e.stream_id == stream_id or (e.type.startswith("LiveStream.") and e.aggregate_id == stream_id)
 
 
-def log_signals(events: Iterable[Envelope], stream_id: str, segments: list[RecordedSegment],
+def log_signals(events: Iterable[Envelope], stream_id: str, segments: list[PlaylistSegment],
                 rules: HighlightRules = HighlightRules()) -> LogSignals:
     """Bin the show's log envelopes into the recording's segments (other shows' envelopes are skipped)."""
     clock = ShowClock(segments)
@@ -244,7 +207,7 @@ class AvSignals:
     loudness_db: np.ndarray  # per segment: RMS level in dBFS (-120 for silence or no audio)
 
 
-def av_signals(rendition_dir: Path, segments: list[RecordedSegment]) -> AvSignals:
+def av_signals(rendition_dir: Path, segments: list[PlaylistSegment]) -> AvSignals:
     """Decode each segment once (video and audio) and measure motion energy and loudness with numpy."""
     motion = np.zeros(len(segments))
     loud = np.full(len(segments), -120.0)
@@ -471,16 +434,11 @@ def _write_clip_playlists(rec: Recording, directory: Path, first: int, last: int
                                         discontinuity=s.discontinuity) for s in segs],
                                playlist_type="VOD", ended=True)
         write_atomic(directory / f"{v.name}.m3u8", text)
-        a = v.attrs
-        res = a.get("RESOLUTION")
-        size = tuple(int(x) for x in res.split("x")) if res else None
-        variants.append(Variant(f"{v.name}.m3u8", int(a.get("BANDWIDTH", 0)),
-                                int(a.get("AVERAGE-BANDWIDTH", a.get("BANDWIDTH", 0))), a.get("CODECS", ""),
-                                size, float(a["FRAME-RATE"]) if "FRAME-RATE" in a else None))  # type: ignore
+        variants.append(replace(v.variant, uri=f"{v.name}.m3u8"))
     write_atomic(directory / CLIP_INDEX, render_master(variants))
 
 
-def _remux_mp4(rendition_dir: Path, segments: list[RecordedSegment], path: Path) -> None:
+def _remux_mp4(rendition_dir: Path, segments: list[PlaylistSegment], path: Path) -> None:
     """The clip's segments, copied (no re-encode) into one MP4 that starts at 0, moov first for phones."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
