@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 from application.envelope import Envelope
 from application.event_envelopes import NAMESPACE, envelope_id, plain_state
 from infra.relay import Relay
-from infra.replay import envelope_row, replay
+from infra.replay import replay
+from infra.replay_parts import envelope_row
 from infra.settings import Settings
 from infra.store_reader import read_after, read_rows_after
 from tests.analytics.histories import SaleHistory

@@ -15,7 +15,8 @@ import pytest
 from application.envelope import Envelope, new_interaction
 from media import events as ev
 from media.events import CollectingSink
-from media.highlights import featured_at, make_highlights, pick_clips, wants_highlights
+from media.highlight_scoring import pick_clips
+from media.highlights import featured_at, make_highlights, wants_highlights
 from media.options import MediaOptions
 from media.playlists import read_playlist
 from media.worker import run_media_worker
