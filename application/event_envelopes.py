@@ -1,5 +1,6 @@
 """The one way a stored domain event becomes the log's envelope: the relay, replays, rebuilds and every catch-up
-(``infra.store_reader``) call ``envelope_from_state_bytes`` (or ``envelope_of_row`` on a store row).
+(``infra.store_reader``) call ``envelope_of_row`` on a store row (``envelope_from_state_bytes`` by name), which
+is ``fields_of_row`` — the one decode — made an ``Envelope``.
 
 The payload is the event's own attributes as plain JSON values (a Decimal's exact string, a UUID dashed, an ISO
 timestamp). The envelope id is derived from (aggregate id, version), so a republished event keeps its id.
@@ -54,19 +55,28 @@ def envelope_id(aggregate_id: str, version: int) -> str:
     return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{'89ab'[int(x[16], 16) & 3]}{x[17:20]}-{x[20:32]}"
 
 
-def envelope_from_state_bytes(*, topic: str, aggregate_id: Any, aggregate_version: int, state: bytes,
-                              position: int) -> Envelope:
-    """The stored event (its topic, originator and the store's JSON ``state``) as the log's envelope."""
+# A store event's envelope as its fields, in ``Envelope``'s order: (id, type, schema_version, aggregate_id,
+# aggregate_version, stream_id, occurred_at, payload, position, trace). The replay writes them as columns without
+# building the object.
+EnvelopeFields = tuple[str, str, int, str, int, "str | None", datetime, dict[str, Any], int, "str | None"]
+
+
+def fields_of_row(row: StoredRow) -> EnvelopeFields:
+    """The one decode of a stored event: the store's JSON ``state`` → the envelope's fields."""
+    nid, oid, ver, topic, state = row
     d = plain_state(bytes(state))
     upcast_state(topic, d)  # old schema versions go on the log as the current one
-    return _envelope(topic, str(aggregate_id), aggregate_version, datetime.fromisoformat(d.pop("timestamp")), d,
-                     position)
+    return _fields(topic, str(oid), int(ver), datetime.fromisoformat(d.pop("timestamp")), d, int(nid))
 
 
 def envelope_of_row(row: StoredRow) -> Envelope:
-    nid, oid, ver, topic, state = row
-    return envelope_from_state_bytes(topic=topic, aggregate_id=oid, aggregate_version=int(ver), state=state,
-                                     position=int(nid))
+    return Envelope(*fields_of_row(row))
+
+
+def envelope_from_state_bytes(*, topic: str, aggregate_id: Any, aggregate_version: int, state: bytes,
+                              position: int) -> Envelope:
+    """The stored event (its topic, originator and the store's JSON ``state``) as the log's envelope."""
+    return Envelope(*fields_of_row((position, aggregate_id, aggregate_version, topic, state)))
 
 
 def envelope_or_error(row: StoredRow) -> tuple[Envelope, Exception | None]:
@@ -90,20 +100,19 @@ def envelope_from_stored(*, topic: str, aggregate_id: Any, aggregate_version: in
     if not isinstance(occurred_at, datetime):
         occurred_at = datetime.fromisoformat(str(occurred_at))
     payload = to_plain({k: v for k, v in state.items() if k != "timestamp"})
-    return _envelope(topic, str(aggregate_id), aggregate_version, occurred_at, payload, position)
+    return Envelope(*_fields(topic, str(aggregate_id), aggregate_version, occurred_at, payload, position))
 
 
-def _envelope(topic: str, agg: str, version: int, occurred_at: datetime, d: dict[str, Any],
-              position: int) -> Envelope:
-    """The one constructor of a store event's envelope; ``d`` is the plain state without its timestamp."""
+def _fields(topic: str, agg: str, version: int, occurred_at: datetime, d: dict[str, Any],
+            position: int) -> EnvelopeFields:
+    """What both entries end in; ``d`` is the plain state without its timestamp."""
     for k in _BASE_FIELDS:
         d.pop(k, None)
-    type_ = event_type_from_topic(topic)
+    type_ = topic[topic.rfind(":") + 1:]
     schema_version = int(d.pop("class_version", 1) or 1)
     trace = d.pop(TRACE_KEY, None)
-    return Envelope(id=envelope_id(agg, version), type=type_, schema_version=schema_version, aggregate_id=agg,
-                    aggregate_version=version, stream_id=stream_id_of(type_, agg, d), occurred_at=occurred_at,
-                    payload=d, position=position, trace=trace)
+    return (envelope_id(agg, version), type_, schema_version, agg, version, stream_id_of(type_, agg, d),
+            occurred_at, d, position, trace)
 
 
 def plain_state(state: bytes) -> dict[str, Any]:

@@ -187,7 +187,7 @@ async def _tick(process: NotificationProcess, stop: asyncio.Event, poll_s: float
 
 async def _consume(process: NotificationProcess, consumer: AIOKafkaConsumer, stop: asyncio.Event,
                    poll_s: float, settings: Settings) -> None:
-    from infra.dead_letters import GuardedConsumer
+    from infra.consumer_guard import GuardedConsumer
 
     async def plan_jobs(envelopes: Sequence[Envelope]) -> int:
         await process.handle(list(envelopes))

@@ -19,7 +19,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from application.envelope import Envelope
-from application.event_envelopes import StoredRow, envelope_of_row
+from application.event_envelopes import StoredRow, fields_of_row
 
 Format = Literal["parquet", "csv"]
 CHECKPOINT = "_checkpoint.json"
@@ -35,8 +35,12 @@ _DECODE = json.JSONDecoder().decode
 
 
 def stored_rows(rows: Iterable[StoredRow]) -> list[Row]:
-    """Store rows as replay rows, each through the one stored-event → envelope path."""
-    return [envelope_row(envelope_of_row(r)) for r in rows]
+    """Store rows as replay rows, each through the one stored-event → envelope decode (``fields_of_row``)."""
+    out: list[Row] = []
+    for r in rows:
+        i, t, v, agg, ver, sid, at, payload, pos, _ = fields_of_row(r)
+        out.append((pos, i, t, v, agg, ver, sid, at, _PAYLOAD.encode(payload)))
+    return out
 
 
 def envelope_row(e: Envelope) -> Row:
