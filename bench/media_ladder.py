@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from infra.settings import Settings  # noqa: E402
 from media import events as ev  # noqa: E402
 from media.events import CollectingSink  # noqa: E402
-from media.hls import parse_playlist  # noqa: E402
 from media.ladder import plan_ladder  # noqa: E402
+from media.playlists import read_playlist  # noqa: E402
 from media.worker import run_media_worker  # noqa: E402
 
 SECONDS = 10
@@ -107,7 +107,7 @@ def _poll(playlist: Path, listed: dict[str, float]) -> None:
     except FileNotFoundError:
         return
     now = time.monotonic()
-    for seg in parse_playlist(text)["segments"]:
+    for seg in read_playlist(text)["segments"]:
         listed.setdefault(seg["uri"], now)
 
 

@@ -20,9 +20,9 @@ from typing import Any
 import psycopg
 
 from application.envelope import Envelope
+from application.event_envelopes import envelope_or_error
 from infra.dead_letters import DeadLetter, DeadLetterStore, describe, resolve_pointer
 from infra.postgres import prepare_schema
-from infra.relay import decode_row
 from infra.settings import Settings
 from infra.store_reader import read_rows_after
 
@@ -97,10 +97,9 @@ async def _envelope_of(letter: DeadLetter, conn: psycopg.AsyncConnection[Any], s
         rows = await read_rows_after(conn, letter.position - 1, 1, settings.postgres_schema)
         if not rows or int(rows[0][0]) != letter.position:
             raise LookupError(f"the store has no event at position {letter.position}")
-        nid, oid, ver, topic, state = rows[0]
-        e, error = decode_row(int(nid), oid, int(ver), topic, bytes(state))
+        e, error = envelope_or_error(rows[0])
         if error is not None:
-            raise ValueError(error)
+            raise ValueError(describe(error))
         return e
     if letter.message is None:
         raise LookupError("the letter keeps no message and names no store position")

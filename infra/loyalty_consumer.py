@@ -67,7 +67,7 @@ def loyalty_apply(loyalty: LoyaltyService) -> Callable[[Sequence[Envelope]], Awa
 
 async def run_loyalty(settings: Settings, loyalty: LoyaltyService, stop: asyncio.Event) -> None:
     from infra import kafka
-    from infra.dead_letters import GuardedConsumer
+    from infra.consumer_guard import GuardedConsumer
 
     await kafka.ensure_topics(settings)
     consumer = kafka.consumer(settings, settings.topic("interactions"), settings.domain_topic,

@@ -25,7 +25,8 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from opentelemetry.trace import SpanKind
 
 from infra import kafka, metrics, tracing
-from infra.dead_letters import ConsumerGuard, DeadLetterStore, DeadLetterTopic
+from infra.consumer_guard import ConsumerGuard
+from infra.dead_letters import DeadLetterStore, DeadLetterTopic
 from infra.postgres import lock_key, prepare_schema
 from infra.projection_factory import open_projection
 from infra.settings import Settings

@@ -19,10 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -30,8 +28,8 @@ from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from opentelemetry.trace import SpanKind
 from psycopg import sql
 
-from application.envelope import SCHEMA_VERSION, Envelope
-from application.event_envelopes import NAMESPACE, envelope_from_state_bytes, event_type_from_topic
+from application.envelope import Envelope
+from application.event_envelopes import envelope_or_error
 from application.event_store import LiveCommerceStore
 from infra import kafka, tracing
 from infra.dead_letters import DeadLetterStore, DeadLetterTopic, alert, describe, is_transient, pointer_for
@@ -57,19 +55,6 @@ async def save_position(conn: psycopg.AsyncConnection[Any], name: str, position:
 
 
 _TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError)
-
-
-def decode_row(nid: int, oid: Any, ver: int, topic: str, state: bytes) -> tuple[Envelope, str | None]:
-    """The row's envelope, or (when it cannot be decoded) a bare one naming it, and the error."""
-    try:
-        return envelope_from_state_bytes(topic=topic, aggregate_id=oid, aggregate_version=ver, state=state,
-                                         position=nid), None
-    except Exception as exc:
-        agg = str(oid)
-        bare = Envelope(id=str(uuid.uuid5(NAMESPACE, f"{agg}:{ver}")), type=event_type_from_topic(topic),
-                        schema_version=SCHEMA_VERSION, aggregate_id=agg, aggregate_version=ver, stream_id=None,
-                        occurred_at=datetime.now(UTC), payload={}, position=nid)
-        return bare, describe(exc)
 
 
 class Relay:
@@ -142,10 +127,9 @@ class Relay:
     def _encode(self, row: tuple[Any, ...], spans: list[Any]) -> tuple[Envelope, bytes, tuple[str, str] | None]:
         """(envelope, its bytes, None), or (…, (reason, error)) when it cannot go on the log whole. An event
         stamped with its command's trace is published under a span continuing it (``infra.tracing``)."""
-        nid, oid, ver, topic, state = row
-        e, error = decode_row(int(nid), oid, int(ver), topic, bytes(state))
+        e, error = envelope_or_error(row)
         if error is not None:
-            return e, b"", ("undecodable", error)
+            return e, b"", ("undecodable", describe(error))
         if e.trace is not None and tracing.enabled():
             span = tracing.follow("relay.publish", e.trace, SpanKind.PRODUCER, **{
                 "messaging.system": "kafka", "messaging.destination.name": self.settings.domain_topic,

@@ -6,97 +6,39 @@ rows go to part files in row groups. A sidecar ``_checkpoint.json`` lists the co
 (and Kafka offsets) they cover; a part is written under a temporary name and renamed before the checkpoint
 names it, so a crash leaves no half file and a resume never writes an event twice. ``replay_into`` instead
 feeds a named projection in a *separate* store, so a read model is built from history without touching the
-production one.
+production one. Rows, filters and part files: ``replay_parts.py``; the command line: ``replay_cli.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import hashlib
-import json
-import os
-import re
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 from psycopg import sql
 from tqdm import tqdm
 
 from application.envelope import Envelope
-from application.event_envelopes import NAMESPACE, envelope_from_state_bytes, stream_id_of, upcast_state
 from application.event_store import EVENTS_TABLE
+from infra.replay_parts import (
+    Checkpoint,
+    Format,
+    PartSink,
+    ReplayFilter,
+    as_utc,
+    envelope_row,
+    stored_rows,
+)
 from infra.settings import Settings
 from infra.store_reader import max_position, read_after
 
-Format = Literal["parquet", "csv"]
-CHECKPOINT = "_checkpoint.json"
-SCHEMA = pa.schema([
-    ("position", pa.int64()), ("id", pa.string()), ("type", pa.string()), ("schema_version", pa.int32()),
-    ("aggregate_id", pa.string()), ("aggregate_version", pa.int64()), ("stream_id", pa.string()),
-    ("occurred_at", pa.timestamp("us", tz="UTC")), ("payload", pa.string()),
-])
-_PAYLOAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-Row = tuple[int | None, str, str, int, str | None, int | None, str | None, datetime, str]  # SCHEMA's columns
-
-# The fast path of ``envelope_from_state_bytes`` (a test checks they agree on every event): the store's typed
-# values ({"_type_": ..., "_data_": ...}, compact JSON) are rewritten to plain JSON in C (regex) instead of a
-# Python object hook per dict, and the envelope id (uuid5) is built from one SHA-1. Twice the rate.
-_SIMPLE = re.compile(rb'\{"_type_":"(?:decimal_str|datetime_iso)","_data_":("[^"\\]*")\}')
-_UUID = re.compile(rb'\{"_type_":"uuid_hex","_data_":"([0-9a-f]{32})"\}')
-_ID_NS = NAMESPACE.bytes  # the relay's envelope ids, computed here without building UUID objects
-_DECODE = json.JSONDecoder().decode
 _SELECT = ("SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
            " WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
-
-
-def _group1(m: re.Match[bytes]) -> bytes:
-    return m.group(1)
-
-
-def _dashed(m: re.Match[bytes]) -> bytes:
-    h = m.group(1)
-    return b'"' + h[:8] + b"-" + h[8:12] + b"-" + h[12:16] + b"-" + h[16:20] + b"-" + h[20:] + b'"'
-
-
-def envelope_id(aggregate_id: str, version: int) -> str:
-    x = hashlib.sha1(_ID_NS + f"{aggregate_id}:{version}".encode()).hexdigest()  # noqa: S324 - uuid5 is SHA-1
-    return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{'89ab'[int(x[16], 16) & 3]}{x[17:20]}-{x[20:32]}"
-
-
-def stored_rows(rows: Iterable[tuple[int, str, int, str, bytes]]) -> list[Row]:
-    out: list[Row] = []
-    for nid, agg, ver, topic, state in rows:
-        s = bytes(state)
-        if b'"_type_"' in s:
-            s = _UUID.sub(_dashed, _SIMPLE.sub(_group1, s))
-            if b'"_type_"' in s:  # a value type the fast path does not know: the reference decoder decides
-                out.append(envelope_row(envelope_from_state_bytes(
-                    topic=topic, aggregate_id=agg, aggregate_version=ver, state=bytes(state), position=nid)))
-                continue
-        d = _DECODE(s.decode())
-        upcast_state(topic, d)  # old schema versions are replayed as the current one, as the relay publishes
-        at = datetime.fromisoformat(d.pop("timestamp"))
-        for k in ("originator_id", "originator_version", "originator_topic"):
-            d.pop(k, None)
-        type_ = topic[topic.rfind(":") + 1:]
-        sid = stream_id_of(type_, agg, d)
-        out.append((nid, envelope_id(agg, ver), type_, int(d.pop("class_version", 1) or 1), agg, ver, sid, at,
-                    _PAYLOAD.encode(d)))
-    return out
-
-
-def envelope_row(e: Envelope) -> Row:
-    return (e.position, e.id, e.type, e.schema_version, e.aggregate_id, e.aggregate_version, e.stream_id,
-            e.occurred_at, _PAYLOAD.encode(e.payload))
 
 
 @dataclass(frozen=True)
@@ -107,130 +49,6 @@ class ReplayReport:
     scanned: int = 0  # events read (before filters)
     last_position: int = 0
     parts: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ReplayFilter:
-    since: datetime | None = None
-    until: datetime | None = None
-    stream_id: str | None = None
-    types: frozenset[str] = frozenset()
-    # ``--stream``: aggregates created for the show (their first event named it, or a payment of its order),
-    # so that their events stored before every event named its show are still the show's.
-    members: set[str] = field(default_factory=set, compare=False)
-
-    def keep(self, r: Row) -> bool:
-        of_show = self.stream_id is None or self._of_show(r)  # first: it learns the show's aggregates
-        return (of_show and (self.since is None or r[7] >= self.since) and (self.until is None or r[7] < self.until)
-                and (not self.types or r[2] in self.types))
-
-    def _of_show(self, r: Row) -> bool:
-        aggregate, version = r[4], r[5]
-        if r[6] == self.stream_id:
-            if aggregate is not None and version == 1:
-                self.members.add(aggregate)
-            return True
-        if r[6] is not None or aggregate is None:
-            return False
-        if aggregate in self.members:
-            return True
-        if version == 1 and r[2] == "Payment.Initiated" and _DECODE(r[8]).get("order_id") in self.members:
-            self.members.add(aggregate)
-            return True
-        return False
-
-    def fingerprint(self) -> dict[str, Any]:
-        return {"since": _iso(self.since), "until": _iso(self.until), "stream_id": self.stream_id,
-                "types": sorted(self.types)}
-
-
-@dataclass
-class Checkpoint:
-    """What the committed parts cover; written atomically after each part is renamed into place."""
-
-    format: str
-    filter: dict[str, Any]
-    position: int = 0
-    offsets: dict[str, dict[str, int]] = field(default_factory=dict)  # topic → partition → next offset
-    parts: list[str] = field(default_factory=list)
-
-    @classmethod
-    def open(cls, out: Path, fmt: Format, flt: ReplayFilter, resume: bool) -> Checkpoint:
-        path = out / CHECKPOINT
-        if not path.exists():
-            if any(out.glob("*part-*")):
-                raise ValueError(f"{out} already holds part files but no checkpoint; use another --out")
-            return cls(fmt, flt.fingerprint())
-        if not resume:
-            raise ValueError(f"{out} holds an earlier replay; pass resume=True (--resume) or another --out")
-        cp = cls(**json.loads(path.read_text(encoding="utf-8")))
-        if (cp.format, cp.filter) != (fmt, flt.fingerprint()):
-            raise ValueError(f"{out} holds a {cp.format} replay filtered by {cp.filter}: not resumable so")
-        for stray in out.iterdir():  # a crash leaves temp files, or a part renamed but never checkpointed
-            if stray.name.endswith(".tmp") or ("part-" in stray.name and stray.name not in cp.parts):
-                stray.unlink()
-        return cp
-
-    def save(self, out: Path) -> None:
-        tmp = out / (CHECKPOINT + ".tmp")
-        tmp.write_text(json.dumps(self.__dict__, indent=1), encoding="utf-8")
-        os.replace(tmp, out / CHECKPOINT)
-
-
-def to_table(rows: Sequence[Row]) -> pa.Table:
-    cols = list(zip(*rows, strict=True))
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA, strict=True)],
-                                schema=SCHEMA)
-
-
-class _Sink:
-    """Buffers kept rows into row groups of a part file (``*.tmp`` until committed) and rotates parts;
-    each commit renames the part into place, then names it in the checkpoint."""
-
-    def __init__(self, out: Path, fmt: Format, cp: Checkpoint, prefix: str, group: int, part_rows: int):
-        self.out, self.fmt, self.cp, self.prefix = out, fmt, cp, prefix
-        self.group, self.part_rows = group, part_rows
-        self.buffer: list[Row] = []
-        self.writer: pq.ParquetWriter | pa_csv.CSVWriter | None = None
-        self.name, self.part_written, self.written = "", 0, 0
-        self.new_parts: list[str] = []
-
-    def add(self, kept: Iterable[Row]) -> None:
-        self.buffer.extend(kept)
-        while len(self.buffer) >= self.group:
-            self._flush(self.buffer[: self.group])
-            self.buffer = self.buffer[self.group:]
-
-    def _flush(self, rows: list[Row]) -> None:
-        if not rows:
-            return
-        if self.writer is None:
-            self.name = f"{self.prefix}part-{len(self.cp.parts):05d}.{self.fmt}"
-            tmp = self.out / f"{self.name}.tmp"
-            self.writer = (pq.ParquetWriter(tmp, SCHEMA, compression="zstd") if self.fmt == "parquet"
-                           else pa_csv.CSVWriter(tmp, SCHEMA))
-            self.part_written = 0
-        self.writer.write_table(to_table(rows))
-        self.part_written += len(rows)
-        self.written += len(rows)
-
-    def boundary(self, mark: dict[str, Any]) -> None:
-        """Called between pages, where ``mark`` is exactly what the written rows cover: rotate if full."""
-        if self.writer is not None and self.part_written + len(self.buffer) >= self.part_rows:
-            self.commit(mark)
-
-    def commit(self, mark: dict[str, Any]) -> None:
-        self._flush(self.buffer)
-        self.buffer = []
-        if self.writer is not None:
-            self.writer.close()
-            os.replace(self.out / f"{self.name}.tmp", self.out / self.name)
-            self.cp.parts.append(self.name)
-            self.new_parts.append(self.name)
-            self.writer = None
-        for k, v in mark.items():
-            setattr(self.cp, k, v)
-        self.cp.save(self.out)
 
 
 async def replay(settings: Settings, *, out: Path, fmt: Format = "parquet", since: datetime | None = None,
@@ -244,9 +62,9 @@ async def replay(settings: Settings, *, out: Path, fmt: Format = "parquet", sinc
     holes, so at most that many events).
     """
     out.mkdir(parents=True, exist_ok=True)
-    flt = ReplayFilter(_utc(since), _utc(until), stream_id, frozenset(types or ()))
+    flt = ReplayFilter(as_utc(since), as_utc(until), stream_id, frozenset(types or ()))
     cp = Checkpoint.open(out, fmt, flt, resume)
-    sink = _Sink(out, fmt, cp, "", group, part_rows)
+    sink = PartSink(out, fmt, cp, "", group, part_rows)
     started = time.perf_counter()
     scanned, position = 0, cp.position
     loop = asyncio.get_running_loop()
@@ -287,7 +105,7 @@ async def replay(settings: Settings, *, out: Path, fmt: Format = "parquet", sinc
 
 
 async def _replay_topic(settings: Settings, name: str, out: Path, fmt: Format, cp: Checkpoint,
-                        flt: ReplayFilter, progress: bool, group: int, part_rows: int, main: _Sink) -> int:
+                        flt: ReplayFilter, progress: bool, group: int, part_rows: int, main: PartSink) -> int:
     """Read a Kafka topic from its checkpointed offsets (or the beginning) up to its end at the start."""
     from aiokafka import TopicPartition
 
@@ -297,7 +115,7 @@ async def _replay_topic(settings: Settings, name: str, out: Path, fmt: Format, c
     topic = settings.topic(name)
     consumer = kafka_consumer(settings, group_id=None, client_id="livecommerce-replay")
     await start_with_retry(consumer)
-    sink = _Sink(out, fmt, cp, f"{name}-", group, part_rows)
+    sink = PartSink(out, fmt, cp, f"{name}-", group, part_rows)
     scanned = 0
     try:
         await consumer.topics()  # fetch the cluster metadata
@@ -378,48 +196,3 @@ async def replay_into(settings: Settings, target: Settings, projection_name: str
     return count
 
 
-def _utc(dt: datetime | None) -> datetime | None:
-    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat() if dt else None
-
-
-def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, help="output folder (part files + _checkpoint.json)")
-    parser.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    parser.add_argument("--since", type=datetime.fromisoformat, help="ISO time (UTC if no offset), inclusive")
-    parser.add_argument("--until", type=datetime.fromisoformat, help="ISO time, exclusive")
-    parser.add_argument("--stream", dest="stream_id", help="only events about this show")
-    parser.add_argument("--type", dest="types", action="append", help="only this event type (repeatable)")
-    parser.add_argument("--kafka", action="store_true", help="also the interactions and media topics")
-    parser.add_argument("--resume", action="store_true", help="continue an earlier replay into --out")
-    parser.add_argument("--max-events", type=int, help="stop after this many store events")
-    parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--into", metavar="PROJECTION", help="build this read model in a separate store")
-    parser.add_argument("--target-read-url", help="--into: PostgreSQL URL of the analyst's database")
-    parser.add_argument("--target-redis-url", help="--into: Redis URL (stream_status)")
-    parser.add_argument("--target-mongo-db", help="--into: MongoDB database (stream_realtime)")
-
-
-def run_replay(args: argparse.Namespace, settings: Settings) -> int:
-    if args.into:
-        given = {"read_postgres_url": args.target_read_url, "redis_url": args.target_redis_url,
-                 "mongo_db": args.target_mongo_db}
-        update = {k: v for k, v in given.items() if v}
-        n = asyncio.run(replay_into(settings, settings.model_copy(update=update), args.into,
-                                    progress=not args.no_progress))
-        print(f"replayed {n} events into {args.into}")
-        return 0
-    if args.out is None:
-        print("replay: --out DIR (or --into PROJECTION) is required")
-        return 2
-    report = asyncio.run(replay(
-        settings, out=args.out, fmt=args.format, since=args.since, until=args.until, stream_id=args.stream_id,
-        types=args.types, resume=args.resume, progress=not args.no_progress,
-        topics=("interactions", "media") if args.kafka else (), max_events=args.max_events))
-    print(f"replayed {report.events} events ({report.scanned} read) in {report.seconds:.1f} s: "
-          f"{report.events_per_s:,.0f} events/s; up to position {report.last_position}; "
-          f"new parts: {', '.join(report.parts) or 'none'}")
-    return 0

@@ -1,4 +1,6 @@
-"""Read the event store's notification log as envelopes, in notification order (relay, rebuild, replay).
+"""Read the event store's notification log as envelopes, in notification order (relay, rebuild, replay,
+every catch-up). Each row becomes its envelope through ``application.event_envelopes.envelope_of_row``, the
+one stored-event → envelope path.
 
 Inserts into the store take a table lock, so notification ids become visible in commit order: reading
 ``notification_id > position`` never skips an event that commits later. Ids may have holes (a rolled-back
@@ -13,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from application.envelope import Envelope
-from application.event_envelopes import envelope_from_state_bytes
+from application.event_envelopes import envelope_of_row
 from application.event_store import EVENTS_TABLE
 
 CHANNEL = EVENTS_TABLE  # the library NOTIFYs on a channel named after the table, in the insert transaction
@@ -36,11 +38,7 @@ async def read_rows_after(conn: psycopg.AsyncConnection[Any], position: int, lim
 async def read_after(conn: psycopg.AsyncConnection[Any], position: int, limit: int,
                      schema: str = "public") -> list[Envelope]:
     rows = await read_rows_after(conn, position, limit, schema)
-    return [
-        envelope_from_state_bytes(topic=topic, aggregate_id=oid, aggregate_version=ver, state=bytes(state),
-                                  position=nid)
-        for nid, oid, ver, topic, state in rows
-    ]
+    return [envelope_of_row(row) for row in rows]
 
 
 async def max_position(conn: psycopg.AsyncConnection[Any], schema: str = "public") -> int:

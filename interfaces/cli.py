@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay_help = "history → Parquet/CSV, or a read model into a separate store"
     try:  # pyarrow comes with the `replay` extra (pip install 'livecommerce[replay]'), not with the service
-        from infra.replay import add_replay_arguments, run_replay
+        from infra.replay_cli import add_replay_arguments, run_replay
     except ImportError as exc:  # any arguments: the command only says which extra to install
         rp = sub.add_parser("replay", help=replay_help, prefix_chars="\0")
         rp.add_argument("args", nargs="*")

@@ -13,16 +13,18 @@ an adaptive replay) and, for sharing, the top rendition remuxed to MP4 (``highli
 Wall-clock times on the log are placed on the recording with the segments' EXT-X-PROGRAM-DATE-TIME. Each
 clip carries the product featured at its peak (the latest ``LiveStream.ProductFeatured`` before it), so a
 replay can show a "buy" button for what was on screen.
+
+Where things live: the recording read back and its wall clock in ``recorded.py``; the signals, scores and the
+clips' choice in ``highlight_scoring.py``; this module cuts the chosen clips and announces them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
-import math
 import shutil
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,16 +36,26 @@ from application.envelope import Envelope
 from infra.settings import Settings
 from media.events import HIGHLIGHT_READY, EventSink, media_event
 from media.forwarding import dts_seconds, shift_packet
+from media.highlight_scoring import (
+    DEFAULT_RULES,
+    STREAM_ENDED,
+    HighlightRules,
+    av_signals,
+    belongs,
+    log_signals,
+    pick_clips,
+    score_segments,
+)
 from media.hls import (
-    VOD_PLAYLIST,
     MediaPlaylist,
     Segment,
     Variant,
-    parse_playlist,
     render_master,
     write_atomic,
 )
-from media.thumbnails import clip_poster, luma_of
+from media.playlists import PlaylistSegment
+from media.recorded import Recording, read_recording
+from media.thumbnails import clip_poster
 
 Emit = Callable[[str, dict[str, Any]], None]
 LogEvents = Iterable[Envelope] | AsyncIterable[Envelope]
@@ -52,304 +64,6 @@ LogSource = LogEvents | Callable[[], LogEvents | Awaitable[LogEvents]]
 
 HIGHLIGHTS_DIR = "highlights"
 CLIP_INDEX = "index.m3u8"  # highlights/NN/index.m3u8: the clip's master playlist
-CHAT_TYPES = frozenset({"chat.message_sent"})
-REACTION_TYPES = frozenset({"reaction.added"})
-# One purchase is one of these (a checkout also emits Cart.CheckedOut, later Order.Paid: not counted twice).
-PURCHASE_TYPES = frozenset({"purchase.intent", "Order.Placed", "FlashSale.StockReserved", "GroupBuy.Joined",
-                            "Auction.BidPlaced"})
-PRODUCT_FEATURED = "LiveStream.ProductFeatured"
-STREAM_ENDED = "LiveStream.Ended"
-
-
-@dataclass(frozen=True, slots=True)
-class HighlightRules:
-    """How moments are scored. A signal's strength is a robust z-score against the show's own median."""
-
-    chat: float = 1.0
-    reactions: float = 1.0
-    purchases: float = 1.5
-    motion: float = 0.5
-    audio: float = 0.5
-    featured: float = 1.5  # flat bonus for the segment where a product is featured
-    min_score: float = 1.0  # a segment scoring less is never a highlight's peak
-    reason_z: float = 2.0  # a signal this far above normal is named in the clip's reasons
-    max_z: float = 8.0  # one runaway signal must not drown the others
-    # Viewers react to what they saw, HLS latency later: their chat/reaction/purchase times are moved back
-    # by this much before scoring (0: trust the timestamps; the clip's lead-in covers a few seconds anyway).
-    viewer_delay_s: float = 0.0
-    lead: float = 2 / 3  # where the peak sits in its clip (0: at the start, 1: at the end)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedSegment:
-    sequence: int
-    uri: str  # relative to its rendition's directory
-    start_s: float  # media time
-    duration: float
-    pdt: datetime | None
-    discontinuity: bool = False
-
-    @property
-    def end_s(self) -> float:
-        return self.start_s + self.duration
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedVariant:
-    name: str
-    attrs: dict[str, str]  # as in the recording master: BANDWIDTH, RESOLUTION, CODECS ...
-
-    @property
-    def height(self) -> int:
-        res = self.attrs.get("RESOLUTION", "")
-        return int(res.split("x")[1]) if "x" in res else 0
-
-
-@dataclass(slots=True)
-class Recording:
-    out_dir: Path
-    variants: list[RecordedVariant]  # in the recording master's order
-    segments: dict[str, list[RecordedSegment]]
-
-    @property
-    def video(self) -> list[RecordedVariant]:
-        return sorted((v for v in self.variants if v.height), key=lambda v: v.height, reverse=True)
-
-    def timeline(self) -> list[RecordedSegment]:
-        """Every rendition is cut at the same instants: any one gives the show's segment list."""
-        return self.segments[(self.video or self.variants)[0].name]
-
-
-def read_recording(out_dir: Path) -> Recording:
-    """The finished recording as the worker left it (``recording.m3u8`` and one per rendition)."""
-    master = out_dir / VOD_PLAYLIST
-    if not master.exists():
-        raise FileNotFoundError(f"{master}: no finished recording")
-    variants = [RecordedVariant(v["uri"].split("/", 1)[0], {k: v[k] for k in v if k != "uri"})
-                for v in parse_playlist(master.read_text())["variants"]]
-    return Recording(out_dir, variants, {v.name: _read_media_playlist(out_dir / v.name / VOD_PLAYLIST)
-                                         for v in variants})
-
-
-def _read_media_playlist(path: Path) -> list[RecordedSegment]:
-    segments: list[RecordedSegment] = []
-    sequence, start, duration = 0, 0.0, 0.0
-    pdt: datetime | None = None
-    discontinuity = False
-    for line in (ln.strip() for ln in path.read_text().splitlines()):
-        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
-            sequence = int(line.split(":", 1)[1])
-        elif line.startswith("#EXTINF:"):
-            duration = float(line[8:].split(",")[0])
-        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
-            pdt = datetime.fromisoformat(line.split(":", 1)[1].replace("Z", "+00:00"))
-        elif line == "#EXT-X-DISCONTINUITY":
-            discontinuity = True
-        elif line and not line.startswith("#"):
-            segments.append(RecordedSegment(sequence, line, start, duration, pdt, discontinuity))
-            sequence, start = sequence + 1, start + duration
-            pdt, discontinuity = None, False
-    return segments
-
-
-class ShowClock:
-    """Wall-clock time on the log → media time in the recording, from the segments' PROGRAM-DATE-TIME."""
-
-    def __init__(self, segments: list[RecordedSegment]) -> None:
-        self._segs = [s for s in segments if s.pdt is not None]
-        if not self._segs:
-            raise ValueError("the recording has no EXT-X-PROGRAM-DATE-TIME: log times cannot be placed")
-        self._walls = [s.pdt.timestamp() for s in self._segs]  # type: ignore[union-attr]
-        self.end_s = segments[-1].end_s
-
-    def media_s(self, at: datetime, *, before_start: float | None = None, after_end_s: float = 2.0
-                ) -> float | None:
-        """Where ``at`` falls in the recording; None when outside it. A time in a gap (the host was away)
-        goes to the end of the segment before it. ``before_start`` is used for times before the show."""
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        t = at.timestamp()
-        i = bisect.bisect_right(self._walls, t) - 1
-        if i < 0:
-            return before_start
-        seg = self._segs[i]
-        offset = t - self._walls[i]
-        if i == len(self._segs) - 1 and offset > seg.duration + after_end_s:
-            return None
-        return seg.start_s + min(offset, max(0.0, seg.duration - 1e-3))
-
-
-@dataclass(slots=True)
-class LogSignals:
-    """Per-segment counts from the log, plus the times behind them."""
-
-    chat: np.ndarray
-    reactions: np.ndarray
-    purchases: np.ndarray
-    featured_at: np.ndarray  # 1 where a product was featured
-    featured: list[tuple[float, str]] = field(default_factory=list)  # (media s, product id), in time order
-    moments: list[list[float]] = field(default_factory=list)  # per segment: times of the counted events
-
-
-def _segment_index(starts: list[float], media_s: float) -> int:
-    return max(0, bisect.bisect_right(starts, media_s) - 1)
-
-
-def _belongs(e: Envelope, stream_id: str) -> bool:
-    return e.stream_id == stream_id or (e.type.startswith("LiveStream.") and e.aggregate_id == stream_id)
-
-
-def log_signals(events: Iterable[Envelope], stream_id: str, segments: list[RecordedSegment],
-                rules: HighlightRules = HighlightRules()) -> LogSignals:
-    """Bin the show's log envelopes into the recording's segments (other shows' envelopes are skipped)."""
-    clock = ShowClock(segments)
-    starts = [s.start_s for s in segments]
-    n = len(segments)
-    sig = LogSignals(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), [], [[] for _ in range(n)])
-    for e in events:
-        if not _belongs(e, stream_id):
-            continue
-        if e.type == PRODUCT_FEATURED:
-            at = clock.media_s(e.occurred_at, before_start=0.0)  # featured before going live: from the start
-            product = e.payload.get("product_id")
-            if at is not None and product:
-                sig.featured.append((at, str(product)))
-                if at > 0.0:  # featured during the show: that is a moment too
-                    i = _segment_index(starts, at)
-                    sig.featured_at[i] = 1.0
-                    sig.moments[i].append(at)
-            continue
-        if e.type in CHAT_TYPES:
-            counts = sig.chat
-        elif e.type in REACTION_TYPES:
-            counts = sig.reactions
-        elif e.type in PURCHASE_TYPES:
-            counts = sig.purchases
-        else:
-            continue
-        at = clock.media_s(e.occurred_at)
-        if at is None:
-            continue
-        at = max(0.0, at - rules.viewer_delay_s)
-        i = _segment_index(starts, at)
-        counts[i] += 1
-        sig.moments[i].append(at)
-    sig.featured.sort(key=lambda f: f[0])
-    return sig
-
-
-@dataclass(slots=True)
-class AvSignals:
-    motion: np.ndarray  # per segment: mean |luma difference| between consecutive frames, 0..1
-    loudness_db: np.ndarray  # per segment: RMS level in dBFS (-120 for silence or no audio)
-
-
-def av_signals(rendition_dir: Path, segments: list[RecordedSegment]) -> AvSignals:
-    """Decode each segment once (video and audio) and measure motion energy and loudness with numpy."""
-    motion = np.zeros(len(segments))
-    loud = np.full(len(segments), -120.0)
-    previous: np.ndarray | None = None
-    for k, seg in enumerate(segments):
-        if seg.discontinuity:
-            previous = None  # the picture after a reconnect is not "motion"
-        diffs: list[float] = []
-        square_sum, samples = 0.0, 0
-        try:
-            with av.open(str(rendition_dir / seg.uri)) as c:
-                streams = list(c.streams.video[:1]) + list(c.streams.audio[:1])
-                for frame in c.decode(*streams):
-                    if isinstance(frame, av.VideoFrame):
-                        luma = luma_of(frame, short_side=90)
-                        if previous is not None and previous.shape == luma.shape:
-                            diffs.append(float(np.abs(luma - previous).mean()) / 255.0)
-                        previous = luma
-                    elif isinstance(frame, av.AudioFrame):
-                        pcm = frame.to_ndarray().astype(np.float64)
-                        if pcm.dtype.kind != "f":
-                            pcm /= 32768.0
-                        square_sum += float(np.square(pcm).sum())
-                        samples += pcm.size
-        except av.error.FFmpegError:
-            continue  # an unreadable segment scores nothing, it does not stop the job
-        motion[k] = float(np.mean(diffs)) if diffs else 0.0
-        if samples:
-            rms = math.sqrt(square_sum / samples)
-            loud[k] = 20 * math.log10(rms) if rms > 1e-6 else -120.0
-    return AvSignals(motion, loud)
-
-
-def robust_z(x: np.ndarray, floor: float) -> np.ndarray:
-    """(x - median) / spread, the spread being the scaled MAD but never below ``floor``."""
-    if x.size == 0:
-        return x
-    med = float(np.median(x))
-    mad = float(np.median(np.abs(x - med))) * 1.4826
-    return (x - med) / max(mad, floor)
-
-
-def _count_z(x: np.ndarray) -> np.ndarray:
-    # Counts are Poisson-like: a quiet show (median 0 or 1) must not turn 2 messages into a spike.
-    return robust_z(x, math.sqrt(max(float(np.median(x)) if x.size else 1.0, 1.0)))
-
-
-@dataclass(slots=True)
-class Scored:
-    score: np.ndarray
-    reasons: list[list[str]]
-
-
-def score_segments(log: LogSignals, media: AvSignals | None, rules: HighlightRules = HighlightRules()
-                   ) -> Scored:
-    n = len(log.chat)
-    parts: list[tuple[str, float, np.ndarray]] = [
-        ("chat", rules.chat, _count_z(log.chat)),
-        ("reactions", rules.reactions, _count_z(log.reactions)),
-        ("purchases", rules.purchases, robust_z(log.purchases, 1.0)),
-    ]
-    if media is not None:
-        parts.append(("motion", rules.motion,
-                      robust_z(media.motion, max(0.1 * float(np.median(media.motion)), 1e-3))))
-        parts.append(("audio", rules.audio, robust_z(media.loudness_db, 1.5)))
-    score = rules.featured * log.featured_at
-    reasons: list[list[str]] = [["product_featured"] if log.featured_at[i] else [] for i in range(n)]
-    for name, weight, z in parts:
-        z = np.clip(z, 0.0, rules.max_z)
-        score = score + weight * np.maximum(z - 1.0, 0.0)  # ordinary ups and downs (z < 1) add nothing
-        for i in np.flatnonzero(z >= rules.reason_z):
-            reasons[int(i)].append(name)
-    return Scored(score, reasons)
-
-
-def pick_clips(score: np.ndarray, *, clip_segments: int, max_clips: int, min_score: float,
-               lead: float = 2 / 3) -> list[tuple[int, int, int]]:
-    """(first, last, peak) segment indices, best first: each clip is the window of ``clip_segments`` around
-    a peak with the most score in it, not overlapping the clips already taken."""
-    n = len(score)
-    taken = np.zeros(n, dtype=bool)
-    clips: list[tuple[int, int, int]] = []
-    want = max(0, min(clip_segments - 1, round((clip_segments - 1) * lead)))  # peak's place in its clip
-    for peak in sorted(range(n), key=lambda i: (-score[i], i)):
-        if len(clips) >= max_clips or score[peak] < min_score:
-            break
-        if taken[peak]:
-            continue
-        lo = peak
-        while lo > 0 and not taken[lo - 1]:
-            lo -= 1
-        hi = peak
-        while hi < n - 1 and not taken[hi + 1]:
-            hi += 1
-        length = min(clip_segments, hi - lo + 1)
-        best: tuple[float, int, int] | None = None
-        for first in range(max(lo, peak - length + 1), min(peak, hi - length + 1) + 1):
-            key = (float(score[first:first + length].sum()), -abs(peak - first - want), first)
-            if best is None or key[:2] > best[:2]:
-                best = key
-        assert best is not None
-        first = best[2]
-        taken[first:first + length] = True
-        clips.append((first, first + length - 1, peak))
-    return clips
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,13 +113,13 @@ def featured_at(featured: list[tuple[float, str]], media_s: float) -> str | None
 
 def wants_highlights(events: Iterable[Envelope], stream_id: str) -> bool:
     """Did the show's end command ask for highlights (``LiveStream.Ended.auto_generate_highlights``)?"""
-    return any(e.type == STREAM_ENDED and _belongs(e, stream_id) and e.payload.get("auto_generate_highlights")
+    return any(e.type == STREAM_ENDED and belongs(e, stream_id) and e.payload.get("auto_generate_highlights")
                for e in events)
 
 
 def generate_highlights(out_dir: Path, stream_id: str, events: Iterable[Envelope], *, url_base: str,
                         max_clips: int = 5, clip_seconds: float = 10.0,
-                        rules: HighlightRules = HighlightRules(), mp4: bool = True) -> list[Highlight]:
+                        rules: HighlightRules = DEFAULT_RULES, mp4: bool = True) -> list[Highlight]:
     """The blocking part of ``make_highlights``: analyse, choose, write the clips (in show order)."""
     rec = read_recording(out_dir)
     timeline = rec.timeline()
@@ -471,16 +185,11 @@ def _write_clip_playlists(rec: Recording, directory: Path, first: int, last: int
                                         discontinuity=s.discontinuity) for s in segs],
                                playlist_type="VOD", ended=True)
         write_atomic(directory / f"{v.name}.m3u8", text)
-        a = v.attrs
-        res = a.get("RESOLUTION")
-        size = tuple(int(x) for x in res.split("x")) if res else None
-        variants.append(Variant(f"{v.name}.m3u8", int(a.get("BANDWIDTH", 0)),
-                                int(a.get("AVERAGE-BANDWIDTH", a.get("BANDWIDTH", 0))), a.get("CODECS", ""),
-                                size, float(a["FRAME-RATE"]) if "FRAME-RATE" in a else None))  # type: ignore
+        variants.append(replace(v.variant, uri=f"{v.name}.m3u8"))
     write_atomic(directory / CLIP_INDEX, render_master(variants))
 
 
-def _remux_mp4(rendition_dir: Path, segments: list[RecordedSegment], path: Path) -> None:
+def _remux_mp4(rendition_dir: Path, segments: list[PlaylistSegment], path: Path) -> None:
     """The clip's segments, copied (no re-encode) into one MP4 that starts at 0, moov first for phones."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -519,7 +228,7 @@ def _utc_now() -> datetime:
 
 
 async def make_highlights(settings: Settings, stream_id: str, log_events: LogEvents, *, max_clips: int = 5,
-                          clip_seconds: float = 10.0, rules: HighlightRules = HighlightRules(),
+                          clip_seconds: float = 10.0, rules: HighlightRules = DEFAULT_RULES,
                           mp4: bool = True, sink: EventSink | None = None, emit: Emit | None = None,
                           clock: Callable[[], datetime] = _utc_now) -> list[Highlight]:
     """Cut up to ``max_clips`` clips of about ``clip_seconds`` from the finished recording under

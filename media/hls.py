@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 LIVE_PLAYLIST = "index.m3u8"
 VOD_PLAYLIST = "recording.m3u8"
@@ -58,7 +57,7 @@ class Part:
     independent: bool
 
 
-def _pdt(dt: datetime) -> str:
+def format_pdt(dt: datetime) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -131,7 +130,7 @@ class MediaPlaylist:
                 lines.append("#EXT-X-DISCONTINUITY")
             if seg.program_date_time is not None:
                 # Wall-clock of the segment's first frame: lets viewers line up flash-sale events with video.
-                lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.program_date_time)}")
+                lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{format_pdt(seg.program_date_time)}")
             if seg.sequence in with_parts:
                 lines += [_part_line(p) for p in self.parts.get(seg.sequence, ())]
             lines.append(f"#EXTINF:{seg.duration:.3f},")
@@ -170,59 +169,3 @@ def render_master(variants: Iterable[Variant]) -> str:
         lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
         lines.append(v.uri)
     return "\n".join(lines) + "\n"
-
-
-def parse_playlist(text: str) -> dict[str, Any]:
-    """A small reader for our own playlists (tests, the bench, and a live HLS reader loop):
-    ``{"segments": [{uri, duration, pdt, parts}], "variants": [{uri, BANDWIDTH, ...}], "tags": {tag: value},
-    "open_parts": [...]}``. LL-HLS parts (``{uri, duration, independent}``) go with the segment they precede;
-    ``open_parts`` are those after the last segment (the one being made)."""
-    segments: list[dict[str, Any]] = []
-    variants: list[dict[str, str]] = []
-    tags: dict[str, str] = {}
-    pending: dict[str, Any] = {}
-    parts: list[dict[str, Any]] = []
-    for line in (ln.strip() for ln in text.splitlines()):
-        if not line:
-            continue
-        if line.startswith("#EXT-X-PART:"):
-            a = _attrs(line[len("#EXT-X-PART:"):])
-            parts.append({"uri": a["URI"], "duration": float(a["DURATION"]),
-                          "independent": a.get("INDEPENDENT") == "YES"})
-        elif line.startswith("#EXTINF:"):
-            pending["duration"] = float(line[8:].split(",")[0])
-        elif line.startswith("#EXT-X-STREAM-INF:"):
-            pending["attrs"] = _attrs(line[len("#EXT-X-STREAM-INF:"):])
-        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
-            pending["pdt"] = line.split(":", 1)[1]
-        elif line == "#EXT-X-DISCONTINUITY":
-            pending["discontinuity"] = True
-        elif line.startswith("#"):
-            key, _, value = line.partition(":")
-            tags[key] = value
-        elif "attrs" in pending:
-            variants.append({"uri": line, **pending["attrs"]})
-            pending = {}
-        else:
-            segments.append({"uri": line, **pending, "parts": parts})
-            pending, parts = {}, []
-    return {"segments": segments, "variants": variants, "tags": tags, "open_parts": parts}
-
-
-def _attrs(s: str) -> dict[str, str]:
-    attrs: dict[str, str] = {}
-    key, value, quoted, in_key = "", "", False, True
-    for ch in s + ",":
-        if in_key:
-            if ch == "=":
-                in_key = False
-            else:
-                key += ch
-        elif ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            attrs[key.strip()] = value
-            key, value, in_key = "", "", True
-        else:
-            value += ch
-    return attrs

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from media.encoders import X264Tuning
 from media.forwarding import ForwardOptions
-from media.highlights import HighlightRules
+from media.highlight_scoring import HighlightRules
 from media.ingest import Opened
 from media.ladder import DEFAULT_LADDER, Rung
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from media.hls import MASTER_PLAYLIST, VOD_PLAYLIST, Variant, render_master, write_atomic
+from media.hls import MASTER_PLAYLIST, VOD_PLAYLIST, Variant, format_pdt, render_master, write_atomic
 from media.ladder import AUDIO_CODECS, AUDIO_ONLY_NAME, LadderPlan
+from media.playlists import media_segments
 from media.rendition import RenditionWorker, publish_order
 
 
@@ -80,17 +81,10 @@ def recording_clock(playlist: Path) -> list[dict[str, Any]]:
     """Where the wall clock meets the recording: ``{at_s, program_date_time}`` for its first segment and the first
     after each break (the host reconnected), so a time on the log (a product featured) is placed on the replay."""
     anchors: list[dict[str, Any]] = []
-    at_s, duration, pdt, fresh = 0.0, 0.0, None, True
-    for line in (ln.strip() for ln in playlist.read_text().splitlines()):
-        if line.startswith("#EXTINF:"):
-            duration = float(line[8:].split(",")[0])
-        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
-            pdt = line.split(":", 1)[1]
-        elif line == "#EXT-X-DISCONTINUITY":
-            fresh = True
-        elif line and not line.startswith("#"):
-            if fresh and pdt is not None:
-                anchors.append({"at_s": round(at_s, 3), "program_date_time": pdt})
-                fresh = False
-            at_s, pdt = at_s + duration, None
+    fresh = True
+    for seg in media_segments(playlist.read_text()):
+        fresh = fresh or seg.discontinuity
+        if fresh and seg.pdt is not None:
+            anchors.append({"at_s": round(seg.start_s, 3), "program_date_time": format_pdt(seg.pdt)})
+            fresh = False
     return anchors

@@ -1,29 +1,45 @@
-"""Just enough of RTMP's client-to-server chunk stream to read a publisher's commands (never its media).
+"""RTMP's client-to-server chunk stream: the one parser, for the ingest door and the single-show gate.
 
 RTMP multiplexes messages into chunks (1-3 byte basic header, 0/3/7/11 byte message header, optional
 extended timestamp) whose size the client may change at any time; commands are AMF0 lists such as
-``["publish", txn, null, "<stream key>", "live"]``. The gate (``rtmp_gate.py``) uses this to see the key.
+``["publish", txn, null, "<stream key>", "live"]``. ``ChunkParser`` is fed bytes as they arrive and hands back
+whole messages, one at a time; chunk payloads are taken as they arrive, so it never waits for a whole chunk.
+The door's server (``rtmp_server.py``) keeps every message (it turns media into FLV); the gate
+(``rtmp_gate.py``) forwards the bytes untouched and only needs the commands, so its ``ChunkSniffer`` keeps
+commands and control messages and drops media payloads unread.
 
-What a client can make it hold is bounded (ADR 0019): at most ``max_chunk_streams`` chunk streams, a command at
-most 64 KB, and at most ``max_buffered`` bytes waiting for a chunk to complete; past that it raises
+What a client can make it hold is bounded (ADR 0019): at most ``max_chunk_streams`` chunk streams, a command
+(and any kept message before ``publish``) at most 64 KB, any kept message at most ``max_message``, and at most
+``max_buffered`` bytes of messages received in parts across the chunk streams; past that it raises
 ``RtmpProtocolError``.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 HANDSHAKE_BYTES = 1 + 1536 + 1536  # C0, C1, C2 from the client
-_COMMAND_TYPES = {17, 20}  # AMF3 / AMF0 command messages
-_MEDIA_TYPES = {8, 9, 18, 22}  # audio, video, data, aggregate
-_MAX_COMMAND = 64 * 1024
-MAX_CHUNK_STREAMS = 64
-MAX_BUFFERED = 16 * 1024 * 1024 + 64  # one chunk of the largest message a 3-byte length can state, and header
+COMMAND_TYPES = frozenset({17, 20})  # AMF3 / AMF0 command messages
+MEDIA_TYPES = frozenset({8, 9, 18, 22})  # audio, video, AMF0 data, aggregate
+MAX_COMMAND = 64 * 1024
+MAX_MESSAGE = 16 * 1024 * 1024  # a 4K keyframe is well under this
+MAX_CHUNK_STREAMS = 64  # publishers use a handful (control, commands, audio, video, data)
+MAX_BUFFERED = 16 * 1024 * 1024 + 64
+_SET_CHUNK_SIZE, _ABORT = 1, 2
 
 
 class RtmpProtocolError(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    type: int
+    timestamp: int
+    stream_id: int
+    payload: bytes
+    end: int = 0  # absolute offset in the client's byte stream just after the message's last byte
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,115 +50,195 @@ class Command:
 
 
 @dataclass(slots=True)
-class _ChunkStream:
-    length: int = 0
+class _Stream:
     type: int = 0
-    remaining: int = 0
+    length: int = 0
+    stream_id: int = 0
+    timestamp: int = 0
+    ts_field: int = 0  # the last timestamp (fmt 0) or delta (fmt 1/2) field, as FFmpeg reads fmt 3
     extended: bool = False
-    payload: bytearray | None = None
+    remaining: int = 0
+    keep: bool = False
+    held: int = 0  # bytes of a message in parts, counted against ``max_buffered``
+    payload: bytearray = field(default_factory=bytearray)
 
 
-class ChunkSniffer:
-    """Parses the client-to-server half of RTMP just enough to see its commands (not its media)."""
+class ChunkParser:
+    """Push parser: ``feed`` bytes, then ``next`` until it answers None. Set chunk size and abort messages are
+    applied here and not returned; every other message is, with its payload when kept (else ``b""``)."""
 
-    def __init__(self, *, max_chunk_streams: int = MAX_CHUNK_STREAMS, max_buffered: int = MAX_BUFFERED) -> None:
-        self._max_streams, self._max_buffered = max_chunk_streams, max_buffered
-        self._buf = bytearray()
-        self._offset = 0  # absolute offset of _buf[0]
-        self._handshake = HANDSHAKE_BYTES
-        self._chunk_size = 128
-        self._streams: dict[int, _ChunkStream] = {}
+    def __init__(self, *, handshake: int = 0, keep_media: bool = True, max_chunk_streams: int = MAX_CHUNK_STREAMS,
+                 max_buffered: int = MAX_BUFFERED, max_message: int = MAX_MESSAGE) -> None:
+        self.max_chunk_streams, self.max_buffered, self._max_message = max_chunk_streams, max_buffered, max_message
+        self._keep_media = keep_media
+        self._raw = bytearray()
+        self._offset = 0  # absolute offset of _raw[0]
+        self._skip = handshake
+        self.chunk_size = 128
+        self._streams: dict[int, _Stream] = {}
+        self._chunk: tuple[int, _Stream, int] | None = None  # the chunk whose payload is arriving: csid, stream, left
+        self.buffered = 0  # bytes of messages received in parts, all chunk streams together
         self.media_allowed = False
 
     @property
     def fed(self) -> int:
-        return self._offset + len(self._buf)
+        return self._offset + len(self._raw)
 
-    def feed(self, data: bytes) -> list[Command]:
-        self._buf += data
-        buf, i, out = self._buf, 0, []
-        while True:
-            if self._handshake:
-                n = min(self._handshake, len(buf) - i)
+    @property
+    def chunk_streams(self) -> int:
+        return len(self._streams)
+
+    def feed(self, data: bytes) -> None:
+        self._raw += data
+
+    def next(self) -> Message | None:
+        """The next whole message from the bytes fed so far, or None until more arrive."""
+        raw, i, out = self._raw, 0, None
+        try:
+            while out is None:
+                if self._skip:
+                    n = min(self._skip, len(raw) - i)
+                    i += n
+                    self._skip -= n
+                    if self._skip:
+                        break
+                chunk = self._chunk
+                if chunk is None:
+                    got = self._header(raw, i)
+                    if got is None:
+                        break
+                    i, chunk = got
+                csid, st, left = chunk
+                n = min(left, len(raw) - i)
+                if st.keep:
+                    st.payload += raw[i:i + n]
                 i += n
-                self._handshake -= n
-                if self._handshake:
+                st.remaining -= n
+                if left > n:
+                    self._chunk = (csid, st, left - n)
                     break
-            parsed = self._chunk(buf, i)
-            if parsed is None:
-                break
-            i, command = parsed
-            if command is not None:
-                out.append(command)
-        self._offset += i
-        del buf[:i]
-        if len(buf) > self._max_buffered:
-            raise RtmpProtocolError(f"more than {self._max_buffered} bytes waiting for one chunk")
+                self._chunk = None
+                if not st.remaining:
+                    out = self._complete(st, self._offset + i)
+        finally:
+            self._offset += i
+            del raw[:i]
         return out
 
-    def _chunk(self, buf: bytearray, i: int) -> tuple[int, Command | None] | None:
-        """One chunk at ``i``; None (and nothing changed) until the whole chunk has arrived."""
-        end = len(buf)
+    def _header(self, raw: bytearray, i: int) -> tuple[int, tuple[int, _Stream, int]] | None:
+        """A chunk's headers at ``i``: the offset of its payload and (csid, stream, payload bytes), or None (and
+        nothing changed) until they are all here."""
+        end = len(raw)
         if i >= end:
             return None
-        fmt, csid = buf[i] >> 6, buf[i] & 0x3F
+        fmt, csid = raw[i] >> 6, raw[i] & 0x3F
         i += 1
         if csid in (0, 1):
             extra = 1 if csid == 0 else 2
             if i + extra > end:
                 return None
-            csid = 64 + buf[i] + (256 * buf[i + 1] if extra == 2 else 0)
+            csid = 64 + raw[i] + (256 * raw[i + 1] if extra == 2 else 0)
             i += extra
-        header = (11, 7, 3, 0)[fmt]
-        if i + header > end:
+        size = (11, 7, 3, 0)[fmt]
+        if i + size > end:
             return None
         st = self._streams.get(csid)
         if st is None:
             if fmt != 0:
                 raise RtmpProtocolError(f"chunk stream {csid} starts without a full header")
-            if len(self._streams) >= self._max_streams:
-                raise RtmpProtocolError(f"more than {self._max_streams} chunk streams")
-            st = _ChunkStream()
-        extended = st.extended
-        length, mtype = st.length, st.type
-        if fmt < 3:
-            extended = int.from_bytes(buf[i:i + 3], "big") == 0xFFFFFF
-        if fmt < 2:
-            length, mtype = int.from_bytes(buf[i + 3:i + 6], "big"), buf[i + 6]
-        i += header + (4 if extended else 0)
-        remaining = st.remaining or length
-        n = min(self._chunk_size, remaining)
-        if i + n > end:
-            return None
-        # The whole chunk is here: commit.
+            if len(self._streams) >= self.max_chunk_streams:
+                raise RtmpProtocolError(f"more than {self.max_chunk_streams} chunk streams")
+            st = _Stream()
+        h = raw[i:i + size]
+        i += size
+        ts = int.from_bytes(h[0:3], "big") if fmt < 3 else 0
+        extended = ts == 0xFFFFFF if fmt < 3 else st.extended
+        if extended:
+            if i + 4 > end:
+                return None
+            if fmt < 3:
+                ts = int.from_bytes(raw[i:i + 4], "big")
+            i += 4
+        # The headers are all here: commit.
         self._streams[csid] = st
-        st.extended = extended
-        if st.remaining == 0:  # a new message on this chunk stream
-            st.length, st.type, st.remaining = length, mtype, length
-            if mtype in _MEDIA_TYPES and not self.media_allowed:
-                raise RtmpProtocolError("media before an accepted publish")
-            if mtype in _COMMAND_TYPES or mtype == 1:
-                if length > _MAX_COMMAND:
-                    raise RtmpProtocolError("oversized command message")
-                st.payload = bytearray()
+        new_message = st.remaining == 0
+        if fmt < 3:
+            st.extended = extended
+            if fmt < 2:
+                st.length, st.type = int.from_bytes(h[3:6], "big"), h[6]
+            if fmt == 0:
+                st.stream_id = int.from_bytes(h[7:11], "little")
+                st.timestamp = st.ts_field = ts
             else:
-                st.payload = None
-        if st.payload is not None:
-            st.payload += buf[i:i + n]
-        i += n
-        st.remaining -= n
-        if st.remaining or st.payload is None:
-            return i, None
-        payload, st.payload = bytes(st.payload), None
-        if st.type == 1 and len(payload) >= 4:
-            self._chunk_size = max(1, int.from_bytes(payload[:4], "big") & 0x7FFFFFFF)
-            return i, None
-        if st.type == 17:  # AMF3 command: a zero marker byte, then AMF0
-            payload = payload[1:]
-        values = amf0_values(payload)
-        if not values or not isinstance(values[0], str):
-            return i, None
-        return i, Command(end=self._offset + i, name=values[0], args=tuple(values[1:]))
+                st.ts_field = ts
+                st.timestamp = (st.timestamp + ts) & 0xFFFFFFFF
+        elif new_message:
+            st.timestamp = (st.timestamp + st.ts_field) & 0xFFFFFFFF
+        if new_message:
+            media = st.type in MEDIA_TYPES
+            st.keep = self._keep_media or not media and st.type in (*COMMAND_TYPES, _SET_CHUNK_SIZE, _ABORT)
+            if st.keep:
+                limit = MAX_COMMAND if (st.type in COMMAND_TYPES or not self.media_allowed) else self._max_message
+                if st.length > limit:
+                    raise RtmpProtocolError(f"oversized message ({st.length} bytes, type {st.type})")
+            if media and not self.media_allowed:
+                raise RtmpProtocolError("media before an accepted publish")
+            st.remaining, st.payload, st.held = st.length, bytearray(), 0
+        n = min(self.chunk_size, st.remaining)
+        if st.keep and (st.remaining < st.length or n < st.remaining):  # a message in parts: held until complete
+            if self.buffered + n > self.max_buffered:
+                raise RtmpProtocolError(f"more than {self.max_buffered} bytes of partial messages")
+            self.buffered += n
+            st.held += n
+        return i, (csid, st, n)
+
+    def _complete(self, st: _Stream, end: int) -> Message | None:
+        payload, st.payload = bytes(st.payload), bytearray()
+        self.buffered -= st.held
+        st.held = 0
+        if st.type == _SET_CHUNK_SIZE and len(payload) >= 4:
+            self.chunk_size = max(1, int.from_bytes(payload[:4], "big") & 0x7FFFFFFF)
+            return None
+        if st.type == _ABORT and len(payload) >= 4:  # drop a partly received message
+            other = self._streams.get(int.from_bytes(payload[:4], "big"))
+            if other is not None:
+                self.buffered -= other.held
+                other.remaining, other.payload, other.held = 0, bytearray(), 0
+            return None
+        if not st.keep:
+            return Message(st.type, st.timestamp, st.stream_id, b"", end)
+        return Message(st.type, st.timestamp, st.stream_id, payload, end)
+
+
+class ChunkSniffer:
+    """The gate's view: every command in the bytes fed (media is skipped, never held)."""
+
+    def __init__(self, *, max_chunk_streams: int = MAX_CHUNK_STREAMS, max_buffered: int = MAX_BUFFERED) -> None:
+        self.parser = ChunkParser(handshake=HANDSHAKE_BYTES, keep_media=False, max_chunk_streams=max_chunk_streams,
+                                  max_buffered=max_buffered)
+
+    @property
+    def fed(self) -> int:
+        return self.parser.fed
+
+    @property
+    def media_allowed(self) -> bool:
+        return self.parser.media_allowed
+
+    @media_allowed.setter
+    def media_allowed(self, value: bool) -> None:
+        self.parser.media_allowed = value
+
+    def feed(self, data: bytes) -> list[Command]:
+        self.parser.feed(data)
+        out = []
+        while (msg := self.parser.next()) is not None:
+            if msg.type not in COMMAND_TYPES:
+                continue
+            values = amf0_values(msg.payload[1:] if msg.type == 17 else msg.payload)  # AMF3: a marker, then AMF0
+            if values and isinstance(values[0], str):
+                out.append(Command(end=msg.end, name=values[0], args=tuple(values[1:])))
+        return out
 
 
 def amf0_values(data: bytes, limit: int = 8) -> list[object]:

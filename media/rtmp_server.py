@@ -16,40 +16,17 @@ from __future__ import annotations
 import asyncio
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from application.input_rules import clean_text, text_problem
-from media.rtmp_chunks import RtmpProtocolError, amf0_values
+from media.rtmp_chunks import COMMAND_TYPES, ChunkParser, Message, RtmpProtocolError, amf0_values
 
 HANDSHAKE_SIZE = 1536
-_MEDIA_TYPES = {8, 9, 18, 22}  # audio, video, AMF0 data, aggregate
-_COMMAND_TYPES = {17, 20}
-_MAX_COMMAND = 64 * 1024
-_MAX_MESSAGE = 16 * 1024 * 1024  # a 4K keyframe is well under this
 _OUT_CHUNK = 4096
 _WINDOW = 2_500_000
+_READ = 65536
 MAX_CHUNK_STREAMS = 64  # publishers use a handful (control, commands, audio, video, data)
 MAX_BUFFERED = 32 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    type: int
-    timestamp: int
-    stream_id: int
-    payload: bytes
-
-
-@dataclass(slots=True)
-class _In:
-    type: int = 0
-    length: int = 0
-    stream_id: int = 0
-    timestamp: int = 0
-    ts_field: int = 0  # the last timestamp (fmt 0) or delta (fmt 1/2) field, as FFmpeg reads fmt 3
-    extended: bool = False
-    remaining: int = 0
-    payload: bytearray = field(default_factory=bytearray)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +42,19 @@ class RtmpServerConnection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  max_chunk_streams: int = MAX_CHUNK_STREAMS, max_buffered: int = MAX_BUFFERED) -> None:
         self._r, self._w = reader, writer
-        self._in_chunk = 128
-        self._streams: dict[int, _In] = {}
-        self._max_streams, self._max_buffered = max_chunk_streams, max_buffered
-        self._buffered = 0  # bytes of partly received messages, all chunk streams together
+        self._chunks = ChunkParser(max_chunk_streams=max_chunk_streams, max_buffered=max_buffered)
         self._read = 0  # bytes received, for acknowledgements
         self._acked = 0
         self._window = _WINDOW
-        self.media_allowed = False
         self.unpublished = False  # FCUnpublish / deleteStream seen: the host ended the show on purpose
+
+    @property
+    def media_allowed(self) -> bool:
+        return self._chunks.media_allowed
+
+    @media_allowed.setter
+    def media_allowed(self, value: bool) -> None:
+        self._chunks.media_allowed = value
 
     # -- reading -------------------------------------------------------------------------------------
     async def _exactly(self, n: int) -> bytes:
@@ -91,87 +72,24 @@ class RtmpServerConnection:
         await self._exactly(HANDSHAKE_SIZE)  # C2; publishers echo S1, nothing to check in the simple mode
 
     async def read_message(self) -> Message:
-        """The next whole message (control messages are applied, not returned)."""
+        """The next whole message (control messages are applied, not returned). The parser is fed only when it
+        has no whole message left, so nothing after ``publish`` is parsed before the door allows media."""
         while True:
-            msg = await self._read_chunk()
+            msg = self._chunks.next()
             if msg is None:
-                continue
-            if msg.type == 1 and len(msg.payload) >= 4:
-                self._in_chunk = max(1, int.from_bytes(msg.payload[:4], "big") & 0x7FFFFFFF)
-                continue
-            if msg.type == 2 and len(msg.payload) >= 4:  # abort: drop a partly received message
-                st = self._streams.get(int.from_bytes(msg.payload[:4], "big"))
-                if st is not None:
-                    self._buffered -= len(st.payload)
-                    st.remaining, st.payload = 0, bytearray()
+                data = await self._r.read(_READ)
+                if not data:
+                    raise asyncio.IncompleteReadError(b"", None)
+                self._read += len(data)
+                self._chunks.feed(data)
                 continue
             if msg.type == 5 and len(msg.payload) >= 4:
                 self._window = max(4096, int.from_bytes(msg.payload[:4], "big"))
                 continue
             if msg.type in (3, 4, 6):
                 continue
-            if msg.type in _MEDIA_TYPES and not self.media_allowed:
-                raise RtmpProtocolError("media before an accepted publish")
             await self._maybe_ack()
             return msg
-
-    async def _read_chunk(self) -> Message | None:
-        b = (await self._exactly(1))[0]
-        fmt, csid = b >> 6, b & 0x3F
-        if csid == 0:
-            csid = 64 + (await self._exactly(1))[0]
-        elif csid == 1:
-            x = await self._exactly(2)
-            csid = 64 + x[0] + 256 * x[1]
-        header = await self._exactly((11, 7, 3, 0)[fmt])
-        st = self._streams.get(csid)
-        if st is None:
-            if fmt != 0:
-                raise RtmpProtocolError(f"chunk stream {csid} starts without a full header")
-            if len(self._streams) >= self._max_streams:
-                raise RtmpProtocolError(f"more than {self._max_streams} chunk streams")
-            st = self._streams[csid] = _In()
-        new_message = st.remaining == 0
-        if fmt < 3:
-            ts = int.from_bytes(header[0:3], "big")
-            st.extended = ts == 0xFFFFFF
-            if st.extended:
-                ts = int.from_bytes(await self._exactly(4), "big")
-            if fmt < 2:
-                st.length, st.type = int.from_bytes(header[3:6], "big"), header[6]
-            if fmt == 0:
-                st.stream_id = int.from_bytes(header[7:11], "little")
-                st.timestamp = st.ts_field = ts
-            else:
-                st.ts_field = ts
-                st.timestamp = (st.timestamp + ts) & 0xFFFFFFFF
-        else:
-            if st.extended:
-                await self._exactly(4)
-            if new_message:
-                st.timestamp = (st.timestamp + st.ts_field) & 0xFFFFFFFF
-        if new_message:
-            limit = _MAX_COMMAND if (st.type in _COMMAND_TYPES or not self.media_allowed) else _MAX_MESSAGE
-            if st.length > limit:
-                raise RtmpProtocolError(f"oversized message ({st.length} bytes, type {st.type})")
-            if st.type in _MEDIA_TYPES and not self.media_allowed:
-                raise RtmpProtocolError("media before an accepted publish")
-            st.remaining, st.payload = st.length, bytearray()
-        n = min(self._in_chunk, st.remaining)
-        if st.remaining < st.length or n < st.remaining:  # a message in parts: held until complete
-            if self._buffered + n > self._max_buffered:
-                raise RtmpProtocolError(f"more than {self._max_buffered} bytes of partial messages")
-        data = await self._exactly(n)
-        st.remaining -= n
-        if not st.remaining and not st.payload:  # a message in one chunk: never buffered
-            return Message(st.type, st.timestamp, st.stream_id, data)
-        st.payload += data
-        self._buffered += n
-        if st.remaining:
-            return None
-        payload, st.payload = bytes(st.payload), bytearray()
-        self._buffered -= len(payload)
-        return Message(st.type, st.timestamp, st.stream_id, payload)
 
     async def _maybe_ack(self) -> None:
         if self._read - self._acked >= self._window:
@@ -207,7 +125,7 @@ class RtmpServerConnection:
         app = ""
         while True:
             msg = await self.read_message()
-            if msg.type not in _COMMAND_TYPES:
+            if msg.type not in COMMAND_TYPES:
                 continue  # AMF0 data or anything else before publish: nothing for us
             name, txn, args = _command(msg)
             if name == "connect":
@@ -233,7 +151,7 @@ class RtmpServerConnection:
             await self._w.drain()
 
     def command_name(self, msg: Message) -> str | None:
-        if msg.type not in _COMMAND_TYPES:
+        if msg.type not in COMMAND_TYPES:
             return None
         try:
             return _command(msg)[0]

@@ -32,11 +32,12 @@ from media.events import (
     RECORDING_READY,
     THUMBNAIL_READY,
 )
-from media.hls import MASTER_PLAYLIST, VOD_PLAYLIST, MediaPlaylist, Segment, parse_playlist
+from media.hls import MASTER_PLAYLIST, VOD_PLAYLIST, MediaPlaylist, Segment
 from media.ingest import Opened
 from media.ladder import AUDIO_CODECS, AUDIO_ONLY_NAME, LadderPlan, plan_ladder
 from media.options import InputSource, MediaOptions
 from media.orientation import Upright
+from media.playlists import media_segments
 from media.quality import QualityMeter
 from media.recording import finish_recording, write_live_master
 from media.rendition import Emit, RenditionWorker
@@ -365,15 +366,11 @@ def earlier_take(directory: Path, before: int) -> list[Segment]:
     vod = directory / VOD_PLAYLIST
     if not vod.exists():
         return []  # that worker died before its recording: its segments stay on disk, unlisted
-    pl = parse_playlist(vod.read_text())
-    first = int(pl["tags"].get("#EXT-X-MEDIA-SEQUENCE", "0") or 0)
     out = []
-    for i, seg in enumerate(pl["segments"]):
-        path = directory / seg["uri"]
-        if first + i >= before or not path.exists():
+    for seg in media_segments(vod.read_text()):
+        path = directory / seg.uri
+        if seg.sequence >= before or not path.exists():
             continue
-        pdt = datetime.fromisoformat(seg["pdt"].replace("Z", "+00:00")) if seg.get("pdt") else None
-        out.append(Segment(sequence=first + i, uri=seg["uri"], duration=seg["duration"],
-                           bytes=path.stat().st_size, program_date_time=pdt,
-                           discontinuity=seg.get("discontinuity", False)))
+        out.append(Segment(sequence=seg.sequence, uri=seg.uri, duration=seg.duration, bytes=path.stat().st_size,
+                           program_date_time=seg.pdt, discontinuity=seg.discontinuity))
     return out

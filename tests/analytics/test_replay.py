@@ -17,7 +17,8 @@ import pytest
 from application.envelope import new_interaction
 from infra import kafka
 from infra.rebuild import rebuild
-from infra.replay import add_replay_arguments, replay, replay_into, run_replay
+from infra.replay import replay, replay_into
+from infra.replay_cli import add_replay_arguments, run_replay
 from infra.settings import Settings
 from infra.store_reader import read_after
 from tests.analytics.conftest import MakeDb

@@ -25,7 +25,7 @@ import socketio
 from pymongo import MongoClient
 
 from infra.tokens import issue_token
-from media.hls import parse_playlist
+from media.playlists import read_playlist
 from tests.conftest import Environments
 from tests.drills.harness import DrillResult, DrillStack, P, report, run_drill
 from tests.support import wait_until
@@ -186,7 +186,7 @@ def segments(drills: DrillStack, sid: str) -> list[str]:
     """The live playlist's segment files (of the show's first rendition), in playlist order."""
     media = Path(drills.env.media_root) / sid
     for playlist in sorted(media.glob("*/index.m3u8")):
-        return [str(playlist.parent / s["uri"]) for s in parse_playlist(playlist.read_text())["segments"]]
+        return [str(playlist.parent / s["uri"]) for s in read_playlist(playlist.read_text())["segments"]]
     return []
 
 

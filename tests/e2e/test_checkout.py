@@ -245,8 +245,8 @@ def test_a_payment_nobody_calls_back_about_is_reconciled_then_timed_out(shop: Sh
     import asyncio
 
     from infra.bootstrap import Container
+    from infra.due_managers import PaymentReconciler
     from infra.due_work import DueWork
-    from infra.process_managers import PaymentReconciler
 
     sid, buyer = live_stream(shop), str(uuid.uuid4())
     p = checkout(shop, buyer, "abandoned", stream_id=sid, payment_method="rocket", shipping_address={"c": "x"},

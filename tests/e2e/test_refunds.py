@@ -420,8 +420,8 @@ def test_emi_on_cards_opens_an_sslcommerz_emi_session(lc: Stack) -> None:
 
 def test_a_card_paid_after_our_session_timed_out_is_applied_late_and_the_order_is_paid(lc: Stack) -> None:
     from infra.bootstrap import Container
+    from infra.due_managers import PaymentReconciler
     from infra.due_work import DueWork
-    from infra.process_managers import PaymentReconciler
 
     sid, buyer = live_stream(lc), str(uuid.uuid4())
     placed = checkout(lc, buyer, "card-late", stream_id=sid, payment_method="card",

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from bench.engagement import Tally, generate, past_shows
-from infra.replay import envelope_row, to_table
+from infra.replay_parts import envelope_row, to_table
 
 
 def test_past_shows_from_an_export_count_as_the_same_shows_in_memory(tmp_path: Path) -> None:

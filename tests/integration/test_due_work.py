@@ -22,8 +22,9 @@ from application.group_buys import GroupBuyService, LaunchGroupBuy
 from application.streams import ProductTerms, ScheduleStream, StreamService, StreamUrls
 from domain.commerce_errors import AuctionClosed, FlashSaleNotActive, GroupBuyClosed
 from domain.flash_sale import FlashSale
+from infra.due_managers import AuctionCloser, GroupBuySettler, HoldExpiry, SaleClock
 from infra.due_work import DueWork
-from infra.process_managers import AuctionCloser, GroupBuySettler, HoldExpiry, Housekeeping, SaleClock
+from infra.process_managers import Housekeeping
 from infra.settings import Settings
 from tests.conftest import Environments
 from tests.integration.test_process_managers import Clock, open_due

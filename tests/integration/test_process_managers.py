@@ -14,8 +14,8 @@ from application.event_store import LiveCommerceStore
 from application.flash_sales import CreateFlashSale, FlashSaleService
 from application.streams import ProductTerms, ScheduleStream, StreamService, StreamUrls
 from domain.flash_sale import FlashSale
+from infra.due_managers import HoldExpiry
 from infra.due_work import DueWork
-from infra.process_managers import HoldExpiry
 from infra.settings import Settings
 from tests.conftest import Environments
 
@@ -81,7 +81,7 @@ async def test_expired_holds_are_released_and_fresh_ones_kept(environments: Envi
 async def test_auctions_close_on_time_and_pass_on_when_the_winner_does_not_pay(environments: Environments) -> None:
     from application.auctions import AuctionService, CreateAuction
     from domain.auction import Auction
-    from infra.process_managers import AuctionCloser
+    from infra.due_managers import AuctionCloser
 
     env: Settings = environments.new()
     store = LiveCommerceStore(env.eventsourcing_env())
@@ -121,7 +121,7 @@ async def test_auctions_close_on_time_and_pass_on_when_the_winner_does_not_pay(e
 async def test_group_buys_unlock_with_enough_buyers_and_fail_without(environments: Environments) -> None:
     from application.group_buys import GroupBuyService, LaunchGroupBuy
     from domain.group_buy import GroupBuy
-    from infra.process_managers import GroupBuySettler
+    from infra.due_managers import GroupBuySettler
 
     env: Settings = environments.new()
     store = LiveCommerceStore(env.eventsourcing_env())

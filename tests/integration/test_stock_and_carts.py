@@ -18,9 +18,9 @@ from application.stream_stock import stock_id_for
 from application.streams import ProductTerms, ScheduleStream, StreamService, StreamUrls
 from domain.commerce_errors import NoAuctionWinner
 from domain.stream_stock import ProductSoldOut, StreamStock
+from infra.due_managers import CartExpiry
 from infra.due_work import DueWork
 from infra.postgres import apply_migrations
-from infra.process_managers import CartExpiry
 from infra.settings import Settings
 from tests.conftest import Environments
 

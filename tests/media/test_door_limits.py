@@ -275,7 +275,8 @@ def test_the_gates_sniffer_takes_any_chunk_stream_without_an_unexpected_error(st
             last = cut
     except RtmpProtocolError:
         pass
-    assert len(sniffer._buf) <= sniffer._max_buffered and len(sniffer._streams) <= sniffer._max_streams
+    parser = sniffer.parser
+    assert parser.buffered <= parser.max_buffered and parser.chunk_streams <= parser.max_chunk_streams
 
 
 async def test_partial_messages_on_many_chunk_streams_are_bounded() -> None:

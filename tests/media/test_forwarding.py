@@ -12,8 +12,8 @@ import pytest
 from media import events as ev
 from media.events import CollectingSink
 from media.forwarding import Destination, ForwardHub, ForwardOptions, parse_destinations, redact_url
-from media.hls import parse_playlist
 from media.options import MediaOptions
+from media.playlists import read_playlist
 from media.worker import run_media_worker
 from tests.media.conftest import ffprobe, free_port, make_video, media_settings
 
@@ -134,7 +134,7 @@ async def test_forwarding_to_two_platforms_survives_one_going_away(tmp_path: Pat
     assert not {ev.INGEST_FAILED, ev.INGEST_INTERRUPTED} & set(sink.types)
     assert sink.of_type(ev.INGEST_STOPPED)[0].payload["frames_dropped"] == 0
     for name in ("360p", "240p", "audio"):
-        vod = parse_playlist((result.out_dir / name / "recording.m3u8").read_text())
+        vod = read_playlist((result.out_dir / name / "recording.m3u8").read_text())
         assert [s["duration"] for s in vod["segments"]] == [2.0] * (show_s // 2), name
 
 

@@ -15,9 +15,10 @@ import pytest
 from application.envelope import Envelope, new_interaction
 from media import events as ev
 from media.events import CollectingSink
-from media.highlights import featured_at, make_highlights, pick_clips, wants_highlights
-from media.hls import parse_playlist
+from media.highlight_scoring import pick_clips
+from media.highlights import featured_at, make_highlights, wants_highlights
 from media.options import MediaOptions
+from media.playlists import read_playlist
 from media.worker import run_media_worker
 from tests.media.conftest import ffprobe, make_video, media_settings
 
@@ -100,9 +101,9 @@ async def test_the_worker_cuts_shoppable_highlights_at_the_spikes(tmp_path: Path
         info = ffprobe(master, "-show_format", "-show_streams")
         assert float(info["format"]["duration"]) == pytest.approx(4.0, abs=0.1)
         assert {s["codec_name"] for s in info["streams"]} == {"h264", "aac"}
-        variants = parse_playlist(master.read_text())["variants"]
+        variants = read_playlist(master.read_text())["variants"]
         assert [v["uri"] for v in variants] == ["360p.m3u8", "240p.m3u8", "audio.m3u8"]
-        media = parse_playlist((master.parent / "360p.m3u8").read_text())
+        media = read_playlist((master.parent / "360p.m3u8").read_text())
         assert [s["uri"] for s in media["segments"]] == [
             f"../../360p/{n:06d}.ts" for n in range(clip.first_sequence, clip.last_sequence + 1)]
         assert all("pdt" in s for s in media["segments"])  # lines the clip up with the show's log

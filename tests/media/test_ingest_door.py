@@ -20,9 +20,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from infra.postgres import apply_migrations
 from infra.settings import Settings
 from media.events import CollectingSink
-from media.hls import parse_playlist
 from media.ingest import RtmpListen, StaticStreamKeys
 from media.ingest_door import IngestDoor
+from media.playlists import read_playlist
 from media.rtmp_gate import key_hint
 from media.rtmp_server import FLV_HEADER, Message, amf0, flv_tags
 from tests.conftest import Environments
@@ -89,7 +89,7 @@ async def on_air(env: Settings, sid: str, timeout: float = 30) -> None:
     """Until the show's live playlist lists a segment (its worker started, decoded and published)."""
     playlist = env.media_root / sid / "360p" / "index.m3u8"
     deadline = time.monotonic() + timeout
-    while not (playlist.exists() and parse_playlist(playlist.read_text())["segments"]):
+    while not (playlist.exists() and read_playlist(playlist.read_text())["segments"]):
         assert time.monotonic() < deadline, f"{sid} not on air after {timeout} s"
         await asyncio.sleep(0.1)
 
@@ -136,7 +136,7 @@ async def test_two_shows_publish_at_once_on_one_url_and_a_wrong_key_is_refused_m
         assert "#EXT-X-STREAM-INF" in (out / "master.m3u8").read_text()
         for name in ("360p", "240p", "audio"):
             assert recorded_seconds(out, name) == pytest.approx(5.0, rel=0.2), (sid, name)
-        vod = parse_playlist((out / "360p" / "recording.m3u8").read_text())
+        vod = read_playlist((out / "360p" / "recording.m3u8").read_text())
         assert [s["uri"] for s in vod["segments"]] == [f"{i:06d}.ts" for i in range(len(vod["segments"]))]
     refusals = [e for e in events if e["type"] == "media.ingest_refused"]
     assert [e["payload"]["reason"] for e in refusals] == ["unknown_stream_key"] * 2
@@ -194,7 +194,7 @@ async def test_a_second_publisher_for_a_live_show_is_refused_and_a_dropped_host_
     assert dropped_at > 2.0 and first_take - dropped_at == pytest.approx(3.0, rel=0.25)
     # Both takes in the recording, numbered on, nothing written over.
     text = (out / "360p" / "recording.m3u8").read_text()
-    vod = parse_playlist(text)
+    vod = read_playlist(text)
     assert [s["uri"] for s in vod["segments"]] == [f"{i:06d}.ts" for i in range(len(vod["segments"]))]
     assert text.count("#EXT-X-DISCONTINUITY") == 1
     assert recorded_seconds(out) == pytest.approx(first_take + 2.0, abs=0.5)

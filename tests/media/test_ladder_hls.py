@@ -12,8 +12,8 @@ import pytest
 from av.video.frame import PictureType
 
 from media.events import CollectingSink
-from media.hls import parse_playlist
 from media.ladder import plan_ladder, scaled_size
+from media.playlists import read_playlist
 from media.worker import run_media_worker
 from tests.media.conftest import LadderRun, ffprobe, make_video, media_settings
 
@@ -22,7 +22,7 @@ SIZES = {"720p": (1280, 720), "480p": (854, 480), "360p": (640, 360), "240p": (4
 
 
 def _playlist(path: Path) -> dict:
-    return parse_playlist(path.read_text())
+    return read_playlist(path.read_text())
 
 
 def test_plan_keeps_portrait_portrait_and_never_upscales() -> None:
@@ -89,7 +89,7 @@ def test_master_playlist_lists_every_rendition_with_bandwidth_resolution_and_cod
     for master in ("master.m3u8", "recording.m3u8"):
         text = (out / master).read_text()
         assert text.startswith("#EXTM3U\n")
-        variants = parse_playlist(text)["variants"]
+        variants = read_playlist(text)["variants"]
         assert [v["uri"].split("/")[0] for v in variants] == ["360p", "720p", "480p", "240p", "audio"]
         for v in variants:
             assert int(v["BANDWIDTH"]) >= int(v["AVERAGE-BANDWIDTH"]) > 0
@@ -100,14 +100,14 @@ def test_master_playlist_lists_every_rendition_with_bandwidth_resolution_and_cod
             else:
                 assert v["RESOLUTION"] == "{}x{}".format(*SIZES[name])
                 assert v["CODECS"].startswith("avc1.4d40") and v["CODECS"].endswith(",mp4a.40.2")
-    recorded = parse_playlist((out / "recording.m3u8").read_text())["variants"]
+    recorded = read_playlist((out / "recording.m3u8").read_text())["variants"]
     for v in recorded:  # measured peaks: a player trusting BANDWIDTH never stalls on these segments
         name = v["uri"].split("/")[0]
-        for seg in parse_playlist((out / v["uri"]).read_text())["segments"][:-1]:
+        for seg in read_playlist((out / v["uri"]).read_text())["segments"][:-1]:
             assert (out / name / seg["uri"]).stat().st_size * 8 / seg["duration"] <= int(v["BANDWIDTH"])
     # What the live master promised before anything was measured is within Apple's 10 % of the truth.
     promised = {v["uri"].split("/")[0]: int(v["BANDWIDTH"])
-                for v in parse_playlist((out / "master.m3u8").read_text())["variants"]}
+                for v in read_playlist((out / "master.m3u8").read_text())["variants"]}
     for v in recorded:
         assert promised[v["uri"].split("/")[0]] >= 0.9 * int(v["BANDWIDTH"]), v
     info = ffprobe(out / "master.m3u8", "-show_programs")
@@ -122,7 +122,7 @@ def test_live_playlists_end_and_the_recording_is_a_complete_vod(landscape_run: L
         vod = (out / name / "recording.m3u8").read_text()
         assert live.rstrip().endswith("#EXT-X-ENDLIST")
         assert "#EXT-X-PLAYLIST-TYPE:VOD" in vod and vod.rstrip().endswith("#EXT-X-ENDLIST")
-        segments = parse_playlist(vod)["segments"]
+        segments = read_playlist(vod)["segments"]
         assert [s["uri"] for s in segments] == [f"{i:06d}.ts" for i in range(4)]
         assert all("pdt" in s for s in segments)
     assert not list(out.rglob("*.tmp"))  # every temporary file was renamed into place
@@ -137,7 +137,7 @@ async def test_portrait_source_stays_portrait(media_tmp: Path) -> None:
         stream = ffprobe(result.out_dir / name / "recording.m3u8", "-select_streams", "v:0",
                          "-show_streams")["streams"][0]
         assert (stream["width"], stream["height"]) == (w, h)
-    master = parse_playlist((result.out_dir / "master.m3u8").read_text())["variants"]
+    master = read_playlist((result.out_dir / "master.m3u8").read_text())["variants"]
     assert {v["RESOLUTION"] for v in master if "RESOLUTION" in v} == {
         "720x1280", "480x854", "360x640", "240x426"}
     thumb = [e for e in sink.envelopes if e.type == "media.thumbnail_ready"][0].payload

@@ -11,8 +11,8 @@ import pytest
 
 from media import events as ev
 from media.events import CollectingSink
-from media.hls import parse_playlist
 from media.options import MediaOptions
+from media.playlists import read_playlist
 from media.worker import run_media_worker
 from tests.media.conftest import ffprobe, make_video, media_settings
 
@@ -21,7 +21,7 @@ PART = 0.5
 
 def check_ll_playlist(text: str, directory: Path, seen_parts: dict[str, float]) -> dict[str, Any]:
     """What a part-aware player relies on; every part file listed must be there (and is remembered)."""
-    pl = parse_playlist(text)
+    pl = read_playlist(text)
     tags = pl["tags"]
     assert int(tags["#EXT-X-VERSION"]) >= 6
     part_target = float(tags["#EXT-X-PART-INF"].split("PART-TARGET=")[1])

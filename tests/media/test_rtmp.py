@@ -11,9 +11,9 @@ import pytest
 from media import events as ev
 from media.errors import SourceUnavailable
 from media.events import CollectingSink
-from media.hls import parse_playlist
 from media.ingest import RtmpListen, StaticStreamKeys
 from media.options import MediaOptions
+from media.playlists import read_playlist
 from media.worker import WorkerResult, run_media_worker
 from tests.media.conftest import ffprobe, free_port, media_settings
 
@@ -43,7 +43,7 @@ async def read_live(playlist: Path, publisher: asyncio.subprocess.Process) -> li
     growth: list[tuple[float, int]] = []
     while publisher.returncode is None:
         if playlist.exists():
-            for seg in parse_playlist(playlist.read_text())["segments"]:
+            for seg in read_playlist(playlist.read_text())["segments"]:
                 if seg["uri"] not in seen:
                     data = (playlist.parent / seg["uri"]).read_bytes()
                     assert data[0] == 0x47 and len(data) % 188 == 0  # a whole MPEG-TS segment
@@ -77,7 +77,7 @@ async def test_publish_with_the_right_key_goes_live_and_is_recorded(tmp_path: Pa
     assert started["source"] == "rtmp" and started["remote"].startswith("127.0.0.1:")
     assert sink.types[-2:] == [ev.RECORDING_READY, ev.INGEST_STOPPED]
     out = result.out_dir
-    vod = parse_playlist((out / "360p" / "recording.m3u8").read_text())
+    vod = read_playlist((out / "360p" / "recording.m3u8").read_text())
     assert len(vod["segments"]) == 5
     assert (out / "360p" / "index.m3u8").read_text().rstrip().endswith("#EXT-X-ENDLIST")
     for name in ("720p", "360p", "240p", "audio"):
@@ -108,7 +108,7 @@ async def test_a_dropped_connection_is_an_interruption_and_the_host_can_come_bac
     assert sink.of_type(ev.INGEST_STARTED)[1].payload["resumed"] is True
     assert result.reason == "unpublished"
     # One continuous recording: sequence numbers and timestamps carry on across the reconnect.
-    vod = parse_playlist((result.out_dir / "360p" / "recording.m3u8").read_text())
+    vod = read_playlist((result.out_dir / "360p" / "recording.m3u8").read_text())
     assert [s["uri"] for s in vod["segments"]] == [f"{i:06d}.ts" for i in range(len(vod["segments"]))]
     total = sum(s["duration"] for s in vod["segments"])
     frames = ffprobe(result.out_dir / "360p" / "recording.m3u8", "-select_streams", "v:0",

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from media.hls import MediaPlaylist, Segment, parse_playlist
+from media.hls import MediaPlaylist, Segment
 from media.ladder import h264_level
+from media.playlists import read_playlist
 from media.rtmp_chunks import HANDSHAKE_BYTES, ChunkSniffer, RtmpProtocolError
 from media.segmenter import TICKS, Cut, PacketRecord, SegmentAssembler
 from media.timeline import Timeline
@@ -91,13 +92,13 @@ def test_live_window_slides_and_the_vod_keeps_everything(tmp_path: Path) -> None
     pl = MediaPlaylist(tmp_path, segment_seconds=2, window=3)
     for i in range(5):
         pl.add(Segment(i, f"{i:06d}.ts", 2.0, 1000, NOW))
-    live = parse_playlist((tmp_path / "index.m3u8").read_text())
+    live = read_playlist((tmp_path / "index.m3u8").read_text())
     assert [s["uri"] for s in live["segments"]] == ["000002.ts", "000003.ts", "000004.ts"]
     assert live["tags"]["#EXT-X-MEDIA-SEQUENCE"] == "2" and "#EXT-X-ENDLIST" not in live["tags"]
     pl.end()
-    vod = parse_playlist((tmp_path / "recording.m3u8").read_text())
+    vod = read_playlist((tmp_path / "recording.m3u8").read_text())
     assert len(vod["segments"]) == 5 and vod["tags"]["#EXT-X-PLAYLIST-TYPE"] == "VOD"
-    assert "#EXT-X-ENDLIST" in parse_playlist((tmp_path / "index.m3u8").read_text())["tags"]
+    assert "#EXT-X-ENDLIST" in read_playlist((tmp_path / "index.m3u8").read_text())["tags"]
 
 
 def test_h264_levels_fit_the_picture() -> None:
@@ -163,3 +164,49 @@ def test_media_before_an_accepted_publish_is_a_protocol_error() -> None:
     allowed.feed(stream)
     allowed.media_allowed = True
     assert allowed.feed(message(4, 9, b"\x17\x01" + b"\x00" * 5000, 4096)) == []
+
+
+TRICKY_VOD = """#EXTM3U
+#EXT-X-VERSION:6
+#EXT-X-TARGETDURATION:3
+#EXT-X-MEDIA-SEQUENCE:41
+#EXT-X-PLAYLIST-TYPE:VOD
+
+# a comment line and blank lines between tags
+#EXT-X-PROGRAM-DATE-TIME:2026-03-18T01:00:00.000+06:00
+#EXTINF:2.000,first take
+000041.ts
+#EXTINF:1.5,
+000042.ts
+#EXT-X-DISCONTINUITY
+#EXTINF:2.000,
+000043.ts
+#EXT-X-PROGRAM-DATE-TIME:2026-03-17T19:07:30.250Z
+#EXTINF:2.000,
+000044.ts
+#EXT-X-ENDLIST
+"""
+
+
+def test_recording_playlists_are_read_with_m3u8_through_breaks_offsets_and_titles(tmp_path: Path) -> None:
+    from media.playlists import media_segments
+    from media.recording import recording_clock
+
+    segs = media_segments(TRICKY_VOD)
+    assert [(s.sequence, s.uri, s.start_s, s.duration, s.discontinuity) for s in segs] == [
+        (41, "000041.ts", 0.0, 2.0, False), (42, "000042.ts", 2.0, 1.5, False),
+        (43, "000043.ts", 3.5, 2.0, True), (44, "000044.ts", 5.5, 2.0, False)]
+    assert segs[0].pdt == datetime(2026, 3, 17, 19, 0, tzinfo=UTC)  # +06:00 (Dhaka) read as the same instant
+    assert segs[1].pdt is None and segs[2].pdt is None
+    assert segs[3].pdt == datetime(2026, 3, 17, 19, 7, 30, 250_000, tzinfo=UTC)
+    (tmp_path / "recording.m3u8").write_text(TRICKY_VOD)
+    # the first segment, then the first after the break that carries a wall-clock time
+    assert recording_clock(tmp_path / "recording.m3u8") == [
+        {"at_s": 0.0, "program_date_time": "2026-03-17T19:00:00.000Z"},
+        {"at_s": 5.5, "program_date_time": "2026-03-17T19:07:30.250Z"}]
+    tags = read_playlist(TRICKY_VOD)["tags"]
+    assert tags["#EXT-X-MEDIA-SEQUENCE"] == "41" and tags["#EXT-X-PLAYLIST-TYPE"] == "VOD"
+    assert "#EXT-X-ENDLIST" in tags
+    ranged = TRICKY_VOD.replace("#EXTINF:1.5,\n", "#EXTINF:1.5,\n#EXT-X-BYTERANGE:75232@0\n")
+    with pytest.raises(ValueError, match="byte-range"):
+        media_segments(ranged)

@@ -11,7 +11,8 @@ import redis.exceptions
 from aiokafka.errors import KafkaConnectionError, RequestTimedOutError
 
 from application.envelope import Envelope
-from infra.dead_letters import describe, is_pointer, is_transient, park_key, pointer_for, storable
+from infra.consumer_guard import park_key
+from infra.dead_letters import describe, is_pointer, is_transient, pointer_for, storable
 
 
 @pytest.mark.parametrize("exc", [

@@ -15,7 +15,7 @@ from application.event_envelopes import envelope_from_state_bytes, envelope_from
 from application.event_store import new_transcoder
 from domain.auction import Auction
 from domain.payment import Payment
-from infra.replay import ReplayFilter, stored_rows
+from infra.replay_parts import ReplayFilter, stored_rows
 
 T0 = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 SHOW = str(uuid.uuid4())
