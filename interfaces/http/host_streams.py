@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse, json
 from domain.errors import DomainError
 from interfaces.http import presenters
 from interfaces.http.auth import refusal
+from interfaces.http.contract import api
 from interfaces.http.errors import container as _c
 from interfaces.http.errors import error_response
 from interfaces.http.schemas import Body, StreamStatus
@@ -36,9 +37,9 @@ class HostStreamsQuery(Body):
 
 
 @bp.get("/hosts/<host_id:uuid>/streams")
-async def list_host_streams(request: Request, host_id: UUID) -> HTTPResponse:
+@api(query=HostStreamsQuery, errors=(401, 404, 422))
+async def list_host_streams(request: Request, host_id: UUID, query: HostStreamsQuery) -> HTTPResponse:
     """One host's shows, newest first (``cursor`` from ``next_cursor``); private ones for the host and admins."""
-    query = HostStreamsQuery.model_validate({k: v[0] for k, v in request.args.items()})
     try:
         after = decode_cursor(query.cursor) if query.cursor is not None else None
     except BadCursor:
