@@ -104,8 +104,9 @@ def require_role(actor: Actor, action: str) -> None:
         raise refuse(action, "your role may not do this", needs=sorted(allowed))
 
 
-def check_stream(actor: Actor | None, action: str, *, host_id: str | None, vendor_id: str | None,
-                 moderators: Any = None) -> None:
+def check_stream(
+    actor: Actor | None, action: str, *, host_id: str | None, vendor_id: str | None, moderators: Any = None
+) -> None:
     """Raise ``NotPermitted`` unless ``actor`` may take ``action`` on a stream with this host and vendor.
 
     ``moderators`` is the stream's ``StreamModerators`` (or None when nobody was ever assigned).
@@ -118,14 +119,17 @@ def check_stream(actor: Actor | None, action: str, *, host_id: str | None, vendo
     if "vendor" in actor.roles and actor.vendor_id is not None and vendor_id == actor.vendor_id:
         return
     permission = MODERATOR_PERMISSION.get(action)
-    if (permission and "moderator" in actor.roles and moderators is not None
-            and moderators.may(actor.user_id, permission)):
+    if (
+        permission
+        and "moderator" in actor.roles
+        and moderators is not None
+        and moderators.may(actor.user_id, permission)
+    ):
         return
     raise refuse(action, "this stream is not yours")
 
 
-def check_show_staff(actor: Actor, *, host_id: str | None, vendor_id: str | None,
-                     moderator_ids: Iterable[str]) -> None:
+def check_show_staff(actor: Actor, *, host_id: str | None, vendor_id: str | None, moderator_ids: Iterable[str]) -> None:
     """Raise ``NotPermitted`` unless ``actor`` runs this show: an admin, its host, its vendor, or one of its
     moderators (whatever their permissions). Who moderates a show is for its staff to see (issue 19)."""
     if actor.is_admin:
@@ -139,8 +143,9 @@ def check_show_staff(actor: Actor, *, host_id: str | None, vendor_id: str | None
     raise refuse("stream.staff", "only the show's host, vendor, moderators and admins see its moderators")
 
 
-def stream_owners(actor: Actor, *, vendor_id: str | None, host_id: str | None, default_vendor_id: str
-                  ) -> tuple[str, str | None]:
+def stream_owners(
+    actor: Actor, *, vendor_id: str | None, host_id: str | None, default_vendor_id: str
+) -> tuple[str, str | None]:
     """(vendor_id, host_id) of a stream this actor creates. Hosts and vendors create for themselves; only an
     admin may name another vendor or host in the body."""
     require_role(actor, "stream.create")
@@ -151,8 +156,7 @@ def stream_owners(actor: Actor, *, vendor_id: str | None, host_id: str | None, d
     else:
         own_vendor, own_host = actor.vendor_id or actor.user_id, None
     if vendor_id is not None and vendor_id != own_vendor:
-        raise refuse("stream.create", "only an admin may create a stream for another vendor",
-                     field="vendor_id")
+        raise refuse("stream.create", "only an admin may create a stream for another vendor", field="vendor_id")
     if host_id is not None and host_id != own_host:
         raise refuse("stream.create", "only an admin may create a stream for another host", field="host_id")
     return own_vendor, own_host
@@ -181,8 +185,14 @@ def sees_revenue(actor: Actor | None, *, host_id: str | None, vendor_id: str | N
     return is_show_owner(actor, host_id=host_id, vendor_id=vendor_id)
 
 
-def may_view_stream(actor: Actor | None, *, is_public: bool, host_id: str | None, vendor_id: str | None,
-                    moderator_ids: Iterable[str] = ()) -> bool:
+def may_view_stream(
+    actor: Actor | None,
+    *,
+    is_public: bool,
+    host_id: str | None,
+    vendor_id: str | None,
+    moderator_ids: Iterable[str] = (),
+) -> bool:
     """A public show is for everyone; a private one for those invited: its host, its vendor, the moderators
     assigned to it, and admins."""
     if is_public:

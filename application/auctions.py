@@ -20,8 +20,12 @@ from domain.errors import NotFound, ProductNotInStream, StreamClosed, StreamNotF
 from domain.live_stream import LiveStream
 
 _NS = uuid.UUID("c6d0e1f2-3a4b-4c5d-8e6f-7a8b9c0d1e2f")
-DEFAULT_INCREMENTS = [(Decimal("0.00"), Decimal("50.00")), (Decimal("1000.00"), Decimal("100.00")),
-                      (Decimal("5000.00"), Decimal("250.00")), (Decimal("20000.00"), Decimal("500.00"))]
+DEFAULT_INCREMENTS = [
+    (Decimal("0.00"), Decimal("50.00")),
+    (Decimal("1000.00"), Decimal("100.00")),
+    (Decimal("5000.00"), Decimal("250.00")),
+    (Decimal("20000.00"), Decimal("500.00")),
+]
 
 
 class AuctionNotFound(NotFound):
@@ -55,8 +59,16 @@ class Standing:
 
 def _standing(a: Auction, bidder_id: str | None = None) -> Standing:
     nxt = a.minimum_bid(bidder_id) if a.status == "open" and bidder_id else None
-    return Standing(a.id, a.status, str(a.leader_id) if a.leader_id else None, a.current_price, nxt, a.ends_at,
-                    a.bid_count, a.version)
+    return Standing(
+        a.id,
+        a.status,
+        str(a.leader_id) if a.leader_id else None,
+        a.current_price,
+        nxt,
+        a.ends_at,
+        a.bid_count,
+        a.version,
+    )
 
 
 def _auction_missing(auction_id: UUID) -> Exception:
@@ -79,19 +91,27 @@ class AuctionService:
             if cmd.product_id not in stream.products:
                 raise ProductNotInStream("product is not in this stream", product_id=cmd.product_id)
             auction = Auction.create(
-                id=auction_id, now=now, product_id=cmd.product_id, stream_id=str(cmd.stream_id),
-                starting_price=cmd.starting_price, increments=cmd.increments or DEFAULT_INCREMENTS,
-                starts_at=now, ends_at=now + timedelta(minutes=cmd.duration_minutes),
-                reserve_price=cmd.reserve_price, mode=cmd.mode, extension_seconds=cmd.extension_seconds,
-                pay_within_seconds=cmd.pay_within_minutes * 60)
+                id=auction_id,
+                now=now,
+                product_id=cmd.product_id,
+                stream_id=str(cmd.stream_id),
+                starting_price=cmd.starting_price,
+                increments=cmd.increments or DEFAULT_INCREMENTS,
+                starts_at=now,
+                ends_at=now + timedelta(minutes=cmd.duration_minutes),
+                reserve_price=cmd.reserve_price,
+                mode=cmd.mode,
+                extension_seconds=cmd.extension_seconds,
+                pay_within_seconds=cmd.pay_within_minutes * 60,
+            )
             uow.add(auction)
             return _standing(auction)
 
-        return await self._writer.submit(decide, not_found=lambda i: StreamNotFound("stream not found",
-                                                                                   stream_id=str(i)))
+        return await self._writer.submit(
+            decide, not_found=lambda i: StreamNotFound("stream not found", stream_id=str(i))
+        )
 
-    async def bid(self, auction_id: UUID, *, bidder_id: str, max_amount: Decimal, idempotency_key: str
-                  ) -> Standing:
+    async def bid(self, auction_id: UUID, *, bidder_id: str, max_amount: Decimal, idempotency_key: str) -> Standing:
         now = self._clock()
         bid_id = str(uuid.uuid5(_NS, f"{auction_id}:{bidder_id}:{idempotency_key}"))
 

@@ -41,6 +41,7 @@ class EventTooLarge(DomainError):
     code = "event_too_large"
     http_status = 413
 
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -53,8 +54,13 @@ class UnitOfWork:
     store at the version the batch started from and re-applies the events of the batch's earlier commands.
     """
 
-    def __init__(self, store: Application[UUID], cache: dict[UUID, Aggregate],
-                 not_found: Callable[[UUID], Exception], fresh: set[UUID] | None = None) -> None:
+    def __init__(
+        self,
+        store: Application[UUID],
+        cache: dict[UUID, Aggregate],
+        not_found: Callable[[UUID], Exception],
+        fresh: set[UUID] | None = None,
+    ) -> None:
         self._store = store
         self._cache = cache
         self._not_found = not_found
@@ -154,6 +160,8 @@ class CommandTrace(Protocol):
     def command(self, parent: str | None) -> AbstractContextManager[str | None]: ...
 
     def appended(self, parent: str | None, started_ns: int, events: int) -> None: ...
+
+
 class _EncodedOnce:
     """The store's mapper, handing ``save`` the stored form ``_fits_the_log`` already computed for an event, so an
     event is encoded once, not twice, on the write path (a third of the writer thread's time per gift send)."""
@@ -210,10 +218,17 @@ def _default_not_found(aggregate_id: UUID) -> Exception:
 
 
 class BatchWriter:
-    def __init__(self, store: Application[UUID], *, max_batch: int = 200, window_ms: float = 2.0,
-                 conflict_retries: int = 5, max_event_bytes: int = 900_000,
-                 on_batch: Callable[[int, float, int], None] | None = None,
-                 trace: CommandTrace | None = None) -> None:
+    def __init__(
+        self,
+        store: Application[UUID],
+        *,
+        max_batch: int = 200,
+        window_ms: float = 2.0,
+        conflict_retries: int = 5,
+        max_event_bytes: int = 900_000,
+        on_batch: Callable[[int, float, int], None] | None = None,
+        trace: CommandTrace | None = None,
+    ) -> None:
         self._store = store
         self._trace = trace
         events = getattr(store, "events", None)
@@ -248,8 +263,7 @@ class BatchWriter:
             self._task = None
         self._executor.shutdown(wait=True)
 
-    async def submit(self, decide: Decide[T], *,
-                     not_found: Callable[[UUID], Exception] = _default_not_found) -> T:
+    async def submit(self, decide: Decide[T], *, not_found: Callable[[UUID], Exception] = _default_not_found) -> T:
         """Run ``decide`` inside a batch; returns its value once the batch is committed, or raises its error."""
         if self._task is None:
             await self.start()
@@ -309,8 +323,14 @@ class BatchWriter:
         n = sum(s for s, _ in self._window_stats)
         b = len(self._window_stats)
         busy = sum(t for _, t in self._window_stats)
-        log.info("writer: %d commands in %d batches (mean %.1f per batch, %.1f ms per batch, %.0f%% busy)",
-                 n, b, n / b, 1000 * busy / b, 100 * busy / (now - self._last_report))
+        log.info(
+            "writer: %d commands in %d batches (mean %.1f per batch, %.1f ms per batch, %.0f%% busy)",
+            n,
+            b,
+            n / b,
+            1000 * busy / b,
+            100 * busy / (now - self._last_report),
+        )
         self._window_stats.clear()
         self._last_report = now
         self._next_report = now + 10.0
@@ -340,8 +360,7 @@ class BatchWriter:
             except IntegrityError:
                 # Another process saved one of these aggregates first: reload them and run the whole batch
                 # again, so a hot aggregate served by several processes still saves in batches.
-                log.info("batch of %d conflicted (attempt %d); re-running it on fresh state", len(items),
-                         attempt + 1)
+                log.info("batch of %d conflicted (attempt %d); re-running it on fresh state", len(items), attempt + 1)
                 self._evict(cache)
                 fresh.clear()
                 self._forget_encoded()
@@ -403,13 +422,17 @@ class BatchWriter:
         """Refuse the command (the caller rolls it back) if one of its events is too large for the log. The
         size is the stored event's encoded state, the same bytes the relay turns into the Kafka message."""
         for event in uow.new_events():
-            stored = self._mapper.encode(event) if self._mapper is not None else \
-                self._store.mapper.to_stored_event(event)
+            stored = (
+                self._mapper.encode(event) if self._mapper is not None else self._store.mapper.to_stored_event(event)
+            )
             size = len(stored.state)
             if size > self._max_event_bytes:
-                raise EventTooLarge(f"the change would be recorded as {size} bytes; at most "
-                                    f"{self._max_event_bytes} fit", bytes=size, limit=self._max_event_bytes,
-                                    event=type(event).__qualname__)
+                raise EventTooLarge(
+                    f"the change would be recorded as {size} bytes; at most {self._max_event_bytes} fit",
+                    bytes=size,
+                    limit=self._max_event_bytes,
+                    event=type(event).__qualname__,
+                )
 
     def _forget_encoded(self) -> None:
         """Drop what ``_fits_the_log`` encoded for commands refused or re-run (saved ones were taken by save)."""

@@ -24,14 +24,28 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # Kept short on purpose: a list that blocks ordinary words drives viewers away. Operators extend it through
 # ChatPolicy. "word*" matches the stem with any ending (Bangla and Banglish inflect: চোদা, চুদি, chodar).
-BANNED_BN = ("হারামজাদা", "হারামি", "কুত্তার বাচ্চা", "শুয়োরের বাচ্চা", "শুওরের বাচ্চা", "খানকি", "মাগি",
-             "চোদ*", "চুদ*", "বাল", "বোকাচোদা")
-BANNED_ROMANIZED = ("haramjada", "haramzada", "harami", "kuttar bacha", "kuttar baccha", "shuorer bacha",
-                    "khanki", "magi", "chod*", "chud*", "bokachoda", "bainchod", "benchod")
+BANNED_BN = ("হারামজাদা", "হারামি", "কুত্তার বাচ্চা", "শুয়োরের বাচ্চা", "শুওরের বাচ্চা", "খানকি", "মাগি", "চোদ*", "চুদ*", "বাল", "বোকাচোদা")
+BANNED_ROMANIZED = (
+    "haramjada",
+    "haramzada",
+    "harami",
+    "kuttar bacha",
+    "kuttar baccha",
+    "shuorer bacha",
+    "khanki",
+    "magi",
+    "chod*",
+    "chud*",
+    "bokachoda",
+    "bainchod",
+    "benchod",
+)
 BANNED_EN = ("fuck*", "motherfuck*", "shit", "bitch*", "bastard", "asshole", "cunt", "slut", "whore", "dick")
 
-_TLDS = ("com|net|org|bd|io|xyz|info|biz|shop|store|online|site|top|link|me|co|ly|gl|tk|ml|ga|cf|gq|ru|cn"
-         "|in|pk|app|live|club|vip|page")
+_TLDS = (
+    "com|net|org|bd|io|xyz|info|biz|shop|store|online|site|top|link|me|co|ly|gl|tk|ml|ga|cf|gq|ru|cn"
+    "|in|pk|app|live|club|vip|page"
+)
 LINK = re.compile(
     r"(?:https?://|www\.|\b(?:t|wa)\.me/"
     r"|\b[a-z0-9-]{2,}(?:\.[a-z0-9-]{2,})*\s?\.\s?(?:" + _TLDS + r")\b(?:/\S*)?)",
@@ -106,8 +120,7 @@ class BannedWords:
     def _word_hits(self, w: str) -> bool:
         if "*" in w:  # "f*ck": a star stands for one hidden letter
             pattern = re.compile(re.escape(w).replace(r"\*", "."))
-            return any(pattern.fullmatch(b) for b in self._single) or any(
-                pattern.match(s) for s in self._stems)
+            return any(pattern.fullmatch(b) for b in self._single) or any(pattern.match(s) for s in self._stems)
         return w in self._single or any(w.startswith(s) for s in self._stems)
 
     def find(self, text: str) -> str | None:
@@ -119,10 +132,9 @@ class BannedWords:
         for entry in self._phrases:
             n = len(entry.words)
             for i in range(len(ws) - n + 1):
-                window = ws[i:i + n]
+                window = ws[i : i + n]
                 last, want = window[-1], entry.words[-1]
-                if window[:-1] == list(entry.words[:-1]) and (
-                        last == want or (entry.stem and last.startswith(want))):
+                if window[:-1] == list(entry.words[:-1]) and (last == want or (entry.stem and last.startswith(want))):
                     return " ".join(window)
         return None
 

@@ -19,7 +19,7 @@ from application import sentiment
 # topic words → theme: the complaints a host can act on
 _TOPICS = {
     "delivery": "delivery courier shipping deliver delivered ডেলিভারি ডেলিভেরি কুরিয়ার পাঠান পাঠাবেন পৌঁছায়নি"
-                " পৌঁছায়নি pathan pathaben pathano pouchayni deri late দেরি",
+    " পৌঁছায়নি pathan pathaben pathano pouchayni deri late দেরি",
     "price": "price dam daam expensive costly dami দাম দামি টাকা taka",
     "quality": "quality broken damaged torn kapor fabric manh maan মান মানের ভাঙা ছেঁড়া কাপড়",
     "size": "size small big fitting মাপ সাইজ choto boro ছোট বড়",
@@ -31,11 +31,13 @@ _TOPICS = {
 TOPIC_OF = {w: theme for theme, words in _TOPICS.items() for w in words.split()}
 _QUESTION_WORDS = frozenset(
     "কত কবে কি কী কেন কোথায় কিভাবে কীভাবে কোন কয়টা koto kobe ki keno kothay kivabe kibhabe kon "
-    "how what when where which why available".split())
+    "how what when where which why available".split()
+)
 _STOP = frozenset(
     "a an the is are was were be to of in on for and or it this that i you we he she they my your me "
     "please pls plz bhai apu vai vaia apa ভাই আপু দাদা ki কি কী ta টা er এর e এ o ও na না ar আর hobe হবে "
-    "ache আছে koto কত kobe কবে how what when much many".split())
+    "ache আছে koto কত kobe কবে how what when much many".split()
+)
 _WORD = re.compile(r"[\w\u0980-\u09FF]+")
 
 

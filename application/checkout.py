@@ -47,9 +47,22 @@ from domain.order import Order
 from domain.payment import Payment
 from domain.stream_stock import StreamStock
 
-__all__ = ["CheckoutService", "Checkout", "Item", "Placed", "PriceChanged", "CartView", "OrderNotFound",
-           "PaymentNotFound", "CartNotFound", "ReplaySalesClosed", "ListPrices", "cart_id_for", "order_id_for",
-           "payment_id_for"]
+__all__ = [
+    "CheckoutService",
+    "Checkout",
+    "Item",
+    "Placed",
+    "PriceChanged",
+    "CartView",
+    "OrderNotFound",
+    "PaymentNotFound",
+    "CartNotFound",
+    "ReplaySalesClosed",
+    "ListPrices",
+    "cart_id_for",
+    "order_id_for",
+    "payment_id_for",
+]
 
 T = TypeVar("T")
 
@@ -138,8 +151,9 @@ class ProviderAnswer(NamedTuple):
 class PaymentSessions(Protocol):
     """Opens and confirms provider sessions (infra adapts the bKash / Nagad / Rocket gateways)."""
 
-    async def open(self, method: str, payment_id: UUID, amount: Decimal, payer: str,
-                   emi_months: int | None = None) -> tuple[str, str]:
+    async def open(
+        self, method: str, payment_id: UUID, amount: Decimal, payer: str, emi_months: int | None = None
+    ) -> tuple[str, str]:
         """→ (provider payment id, redirect URL for the buyer); EMI orders pass their months (card EMI)."""
         ...
 
@@ -157,15 +171,20 @@ def _discount_rule(stream: LiveStream, code: str) -> DiscountRule:
     terms = codes.get(code.upper())
     if terms is None:
         raise InvalidDiscountCode("unknown discount code for this stream", code=code)
+
     def money(key: str) -> Decimal | None:
         value = terms.get(key)
         return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
 
     expires = terms.get("expires_at")
     rule = DiscountRule(
-        code=code.upper(), percent=money("percent"), amount=money("amount"),
-        min_total=money("min_total") or Decimal("0.00"), max_uses_per_buyer=terms.get("max_uses_per_buyer"),
-        expires_at=datetime.fromisoformat(expires) if isinstance(expires, str) else expires)
+        code=code.upper(),
+        percent=money("percent"),
+        amount=money("amount"),
+        min_total=money("min_total") or Decimal("0.00"),
+        max_uses_per_buyer=terms.get("max_uses_per_buyer"),
+        expires_at=datetime.fromisoformat(expires) if isinstance(expires, str) else expires,
+    )
     rule.check()
     return rule
 
@@ -185,9 +204,16 @@ class RefundExecutor(Protocol):
 
 
 class CheckoutService:
-    def __init__(self, writer: BatchWriter, sessions: PaymentSessions, *, clock: Callable[[], datetime],
-                 refunds: RefundExecutor | None = None, cart_hold_s: int = 900,
-                 replay_sales_s: float = 30 * 86400.0) -> None:
+    def __init__(
+        self,
+        writer: BatchWriter,
+        sessions: PaymentSessions,
+        *,
+        clock: Callable[[], datetime],
+        refunds: RefundExecutor | None = None,
+        cart_hold_s: int = 900,
+        replay_sales_s: float = 30 * 86400.0,
+    ) -> None:
         self._writer = writer
         self._sessions = sessions
         self._clock = clock
@@ -197,8 +223,7 @@ class CheckoutService:
         self._replay_sales_s = replay_sales_s  # how long after a show its replay sells its products
         self.catalogue: ListPrices | None = None  # set by the composition root: list prices for replay sales
 
-    async def _priced(self, product_ids: list[str], run: Callable[[Mapping[str, Decimal] | None], Awaitable[T]]
-                      ) -> T:
+    async def _priced(self, product_ids: list[str], run: Callable[[Mapping[str, Decimal] | None], Awaitable[T]]) -> T:
         """Decide without list prices (a live show needs none); if the decision sells plain items of an ended
         show, read the catalogue's prices for them and decide again."""
         try:
@@ -210,11 +235,13 @@ class CheckoutService:
     # ---- the live cart -------------------------------------------------------------------------------
     async def add_to_cart(self, stream_id: UUID, buyer_id: str, item: Item) -> CartView:
         """Add units at the stream's price and hold them for the cart (refused when the stock has too few)."""
-        return await self._priced([item.product_id], lambda prices: self._add_to_cart(stream_id, buyer_id, item,
-                                                                                        prices))
+        return await self._priced(
+            [item.product_id], lambda prices: self._add_to_cart(stream_id, buyer_id, item, prices)
+        )
 
-    async def _add_to_cart(self, stream_id: UUID, buyer_id: str, item: Item,
-                           list_prices: Mapping[str, Decimal] | None) -> CartView:
+    async def _add_to_cart(
+        self, stream_id: UUID, buyer_id: str, item: Item, list_prices: Mapping[str, Decimal] | None
+    ) -> CartView:
         now = self._clock()
         cart_id = cart_id_for(buyer_id, stream_id)
 
@@ -226,10 +253,16 @@ class CheckoutService:
             if cart is None:
                 cart = Cart.open(id=cart_id, now=now, buyer_id=buyer_id, stream_id=str(stream_id))
                 uow.add(cart)
-            cart.add_item(product_id=item.product_id, quantity=item.quantity, unit_price=price, now=now,
-                          hold_seconds=self._cart_hold_s)
-            stock_for(uow, stream, item.product_id, now).reserve(hold_id=cart_hold(cart_id), quantity=item.quantity,
-                                                                 now=now)
+            cart.add_item(
+                product_id=item.product_id,
+                quantity=item.quantity,
+                unit_price=price,
+                now=now,
+                hold_seconds=self._cart_hold_s,
+            )
+            stock_for(uow, stream, item.product_id, now).reserve(
+                hold_id=cart_hold(cart_id), quantity=item.quantity, now=now
+            )
             return _cart_view(cart)
 
         return await self._writer.submit(decide, not_found=_stream_missing)
@@ -259,8 +292,9 @@ class CheckoutService:
                 stock_id = stock_id_for(cart.stream_id, line["product_id"])
                 if uow.find(stock_id) is not None:  # as stored: a stale copy would hold nothing and release nothing
                     stock: StreamStock = uow.current(stock_id)
-                    stock.release(hold_id=cart_hold(cart.id), quantity=int(line["quantity"]), reason="cart_expired",
-                                  now=now)
+                    stock.release(
+                        hold_id=cart_hold(cart.id), quantity=int(line["quantity"]), reason="cart_expired", now=now
+                    )
             return len(lines), cart.expires_at if cart.lines else None
 
         return await self._writer.submit(decide)
@@ -271,8 +305,7 @@ class CheckoutService:
         plain = sorted({i.product_id for i in cmd.items if is_plain(i)})
         return await self._priced(plain, lambda prices: self._checkout(cmd, prices))
 
-    async def _checkout(self, cmd: Checkout, list_prices: Mapping[str, Decimal] | None
-                        ) -> tuple[Placed, str | None]:
+    async def _checkout(self, cmd: Checkout, list_prices: Mapping[str, Decimal] | None) -> tuple[Placed, str | None]:
         now = self._clock()
         order_id = order_id_for(cmd.buyer_id, cmd.idempotency_key)
         payment_id = payment_id_for(order_id)
@@ -290,8 +323,11 @@ class CheckoutService:
                 # Holds, wins and group-buy holds stay payable after the show until their own deadline; the
                 # stream's own items are sold after it from its replay, for the replay window, at list price.
                 check_replay_sales(stream, now, self._replay_sales_s)
-            lines = (cart_lines(uow, stream, cart, order_id, now) if cart is not None
-                     else [item_line(uow, stream, i, cmd.buyer_id, order_id, now, list_prices) for i in items])
+            lines = (
+                cart_lines(uow, stream, cart, order_id, now)
+                if cart is not None
+                else [item_line(uow, stream, i, cmd.buyer_id, order_id, now, list_prices) for i in items]
+            )
             subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal("0.00"))
             discount, rule = Decimal("0.00"), None
             if cmd.discount_code:
@@ -302,22 +338,43 @@ class CheckoutService:
             if cmd.loyalty_points:  # spent in this same save: exactly once with the order (keyed by it)
                 if self.loyalty is None:
                     raise InvalidDiscountCode("loyalty points are not available here")
-                discount += self.loyalty.redeem(uow, buyer_id=cmd.buyer_id, order_id=order_id,
-                                                points=cmd.loyalty_points, room=subtotal - discount, now=now)
+                discount += self.loyalty.redeem(
+                    uow,
+                    buyer_id=cmd.buyer_id,
+                    order_id=order_id,
+                    points=cmd.loyalty_points,
+                    room=subtotal - discount,
+                    now=now,
+                )
             capped = rule is not None and rule.max_uses_per_buyer is not None
             ledger = ledger_of(uow, cmd.buyer_id, now) if cmd.payment_method == "cod" or capped else None
             if capped:
                 assert rule is not None and ledger is not None
                 rule.refuse_reuse(discount_uses(uow, ledger, str(cmd.stream_id), rule.code))
             order = Order.place(
-                id=order_id, now=now, buyer_id=cmd.buyer_id, lines=lines, payment_method=cmd.payment_method,
-                shipping_address=cmd.shipping_address, buyer_phone=cmd.buyer_phone, stream_id=str(cmd.stream_id),
-                cart_id=str(cart.id) if cart is not None else None, discount=discount,
+                id=order_id,
+                now=now,
+                buyer_id=cmd.buyer_id,
+                lines=lines,
+                payment_method=cmd.payment_method,
+                shipping_address=cmd.shipping_address,
+                buyer_phone=cmd.buyer_phone,
+                stream_id=str(cmd.stream_id),
+                cart_id=str(cart.id) if cart is not None else None,
+                discount=discount,
                 discount_code=cmd.discount_code.upper() if cmd.discount_code else None,
                 open_cod_orders=open_cod_orders(uow, ledger, now) if ledger and cmd.payment_method == "cod" else 0,
-                emi_months=cmd.emi_months)
-            payment = Payment.initiate(id=payment_id, now=now, order_id=str(order_id), method=cmd.payment_method,
-                                       amount=order.total, order_total=order.total, stream_id=str(cmd.stream_id))
+                emi_months=cmd.emi_months,
+            )
+            payment = Payment.initiate(
+                id=payment_id,
+                now=now,
+                order_id=str(order_id),
+                method=cmd.payment_method,
+                amount=order.total,
+                order_total=order.total,
+                stream_id=str(cmd.stream_id),
+            )
             uow.add(order)
             uow.add(payment)
             if cart is not None:
@@ -332,8 +389,9 @@ class CheckoutService:
         redirect = None
         if placed.payment_method in ONLINE and placed.payment_status == "pending":
             emi_months = int(placed.emi["months"]) if placed.emi else None
-            provider_id, redirect = await self._sessions.open(placed.payment_method, payment_id, placed.total,
-                                                              cmd.buyer_phone or cmd.buyer_id, emi_months)
+            provider_id, redirect = await self._sessions.open(
+                placed.payment_method, payment_id, placed.total, cmd.buyer_phone or cmd.buyer_id, emi_months
+            )
             await self._start_processing(payment_id, provider_id)
             placed = Placed(**{**placed.__dict__, "payment_status": "processing"})
         return placed, redirect
@@ -358,8 +416,9 @@ class CheckoutService:
         A session that never opened (no ``provider_id``: the provider was down when the buyer checked out) has
         nothing to ask: with ``give_up`` it fails, and the order's holds go back."""
         if provider_id is None:
-            answer = ProviderAnswer(None, "failed" if give_up else "processing", None,
-                                    "payment_session_not_opened", None)
+            answer = ProviderAnswer(
+                None, "failed" if give_up else "processing", None, "payment_session_not_opened", None
+            )
         else:
             answer = await self._sessions.status(method, provider_id)
             if answer.status == "processing" and give_up:
@@ -379,8 +438,9 @@ class CheckoutService:
                     payment.fail(now=now, reason=reason or "payment_session_not_opened")
             else:
                 payment.check_provider_answer(method=method, reference=answer.reference)
-                payment.handle_callback(provider_txn_id=provider_id, status=status, now=now, amount=amount,
-                                        reason=reason)
+                payment.handle_callback(
+                    provider_txn_id=provider_id, status=status, now=now, amount=amount, reason=reason
+                )
             order: Order = uow.get(UUID(str(payment.order_id)))
             if payment.status == "completed" and order.status == "cancelled" and not payment.refunds:
                 # Captured after the buyer cancelled: nothing to deliver, all the money goes back.
@@ -419,8 +479,9 @@ def _cart_to_check_out(uow: UnitOfWork, cmd: Checkout) -> Cart:
     return cart
 
 
-def _record_commitments(ledger: BuyerLedger, cmd: Checkout, rule: DiscountRule | None, order_id: UUID,
-                        now: datetime) -> None:
+def _record_commitments(
+    ledger: BuyerLedger, cmd: Checkout, rule: DiscountRule | None, order_id: UUID, now: datetime
+) -> None:
     if cmd.payment_method == "cod":
         ledger.record_cod_order(order_id=order_id, now=now)
     if rule is not None:
@@ -429,14 +490,32 @@ def _record_commitments(ledger: BuyerLedger, cmd: Checkout, rule: DiscountRule |
 
 def _cart_view(cart: Cart) -> CartView:
     lines = [{**v, "product_id": str(p)} for p, v in cart.lines.items()]
-    return CartView(cart.id, lines, cart.subtotal, cart.total, cart.version, cart.expires_at, cart.discount,
-                    cart.discount_rule.code if cart.discount_rule else None,
-                    UUID(str(cart.order_id)) if cart.order_id else None)
+    return CartView(
+        cart.id,
+        lines,
+        cart.subtotal,
+        cart.total,
+        cart.version,
+        cart.expires_at,
+        cart.discount,
+        cart.discount_rule.code if cart.discount_rule else None,
+        UUID(str(cart.order_id)) if cart.order_id else None,
+    )
 
 
 def _placed(order: Order, payment: Payment, *, replayed: bool) -> Placed:
-    return Placed(order.id, payment.id, order.total, order.discount, order.payment_method, order.status,
-                  payment.status, order.emi, replayed, order.version)
+    return Placed(
+        order.id,
+        payment.id,
+        order.total,
+        order.discount,
+        order.payment_method,
+        order.status,
+        payment.status,
+        order.emi,
+        replayed,
+        order.version,
+    )
 
 
 def _stream_missing(stream_id: UUID) -> Exception:

@@ -118,12 +118,12 @@ def check_replay_sales(stream: LiveStream, now: datetime, window_s: float) -> No
     if stream.status == "live":
         return
     if stream.status != "ended" or stream.ended_at is None or not stream.is_recorded:
-        raise StreamNotLive("stream items are sold while the stream is live, or from its replay",
-                            status=stream.status)
+        raise StreamNotLive("stream items are sold while the stream is live, or from its replay", status=stream.status)
     until = stream.ended_at + timedelta(seconds=window_s)
     if now >= until:
-        raise ReplaySalesClosed("the replay no longer sells this show's products", ended_at=stream.ended_at,
-                                until=until)
+        raise ReplaySalesClosed(
+            "the replay no longer sells this show's products", ended_at=stream.ended_at, until=until
+        )
 
 
 def sale_price(stream: LiveStream, item: Item, list_prices: Mapping[str, Decimal] | None) -> Decimal:
@@ -137,8 +137,11 @@ def sale_price(stream: LiveStream, item: Item, list_prices: Mapping[str, Decimal
         raise NeedListPrices([item.product_id])
     price = list_prices.get(item.product_id)
     if price is None:
-        raise StreamNotLive("after the show only catalogue products are sold, at their list price",
-                            status=stream.status, product_id=item.product_id)
+        raise StreamNotLive(
+            "after the show only catalogue products are sold, at their list price",
+            status=stream.status,
+            product_id=item.product_id,
+        )
     price = Decimal(str(price)).quantize(CENT)
     if item.price is not None and Decimal(str(item.price)).quantize(CENT) != price:
         raise PriceChanged("the price changed", product_id=item.product_id, current_price=str(price))
@@ -155,8 +158,15 @@ def _same_show(deal_stream: Any, stream: LiveStream) -> bool:
     return deal_stream is None or str(deal_stream) == str(stream.id)
 
 
-def item_line(uow: UnitOfWork, stream: LiveStream, item: Item, buyer_id: str, order_id: UUID,
-              now: datetime, list_prices: Mapping[str, Decimal] | None = None) -> OrderLine:
+def item_line(
+    uow: UnitOfWork,
+    stream: LiveStream,
+    item: Item,
+    buyer_id: str,
+    order_id: UUID,
+    now: datetime,
+    list_prices: Mapping[str, Decimal] | None = None,
+) -> OrderLine:
     """Price one item and hold its units for the order."""
     if item.auction_id is not None:
         auction: Auction | None = _current(uow, item.auction_id)
@@ -171,23 +181,32 @@ def item_line(uow: UnitOfWork, stream: LiveStream, item: Item, buyer_id: str, or
         if group is None or not _same_show(group.stream_id, stream):
             raise GroupBuyNotFound("group buy not found in this stream", group_buy_id=str(item.group_buy_id))
         hold = group.payable_hold(hold_id=item.reservation_id or "", buyer_id=buyer_id)
-        return OrderLine(str(group.product_id), int(hold["quantity"]), group.group_price,
-                         reservation_id=item.reservation_id, group_buy_id=str(group.id))
+        return OrderLine(
+            str(group.product_id),
+            int(hold["quantity"]),
+            group.group_price,
+            reservation_id=item.reservation_id,
+            group_buy_id=str(group.id),
+        )
     if item.flash_sale_id is not None:
         return _flash_line(uow, stream, item, buyer_id, now)
     price = sale_price(stream, item, list_prices)
     stock = stock_for(uow, stream, item.product_id, now)
     stock.reserve(hold_id=order_hold(order_id), quantity=item.quantity, now=now)
-    return OrderLine(item.product_id, item.quantity, price, reservation_id=order_hold(order_id),
-                     stock_id=str(stock.id))
+    return OrderLine(item.product_id, item.quantity, price, reservation_id=order_hold(order_id), stock_id=str(stock.id))
 
 
 def _flash_line(uow: UnitOfWork, stream: LiveStream, item: Item, buyer_id: str, now: datetime) -> OrderLine:
     assert item.flash_sale_id is not None
     sale: FlashSale | None = _current(uow, item.flash_sale_id)
     hold = sale.reservations.get(item.reservation_id or "") if sale is not None else None
-    if (sale is None or hold is None or str(hold["buyer_id"]) != buyer_id or str(sale.product_id) != item.product_id
-            or not _same_show(sale.stream_id, stream)):
+    if (
+        sale is None
+        or hold is None
+        or str(hold["buyer_id"]) != buyer_id
+        or str(sale.product_id) != item.product_id
+        or not _same_show(sale.stream_id, stream)
+    ):
         raise ReservationNotFound("no such hold for this buyer", reservation_id=str(item.reservation_id))
     if hold["status"] != "held" or hold["expires_at"] <= now:
         raise ReservationExpired("the hold ran out; purchase again", reservation_id=str(item.reservation_id))
@@ -208,8 +227,15 @@ def cart_lines(uow: UnitOfWork, stream: LiveStream, cart: Cart, order_id: UUID, 
             stock.move(from_hold=cart_hold(cart.id), to_hold=order_hold(order_id), quantity=moved, now=now)
         if quantity > moved:
             stock.reserve(hold_id=order_hold(order_id), quantity=quantity - moved, now=now)
-        lines.append(OrderLine(pid, quantity, Decimal(str(line["unit_price"])), reservation_id=order_hold(order_id),
-                               stock_id=str(stock.id)))
+        lines.append(
+            OrderLine(
+                pid,
+                quantity,
+                Decimal(str(line["unit_price"])),
+                reservation_id=order_hold(order_id),
+                stock_id=str(stock.id),
+            )
+        )
     return lines
 
 
@@ -221,8 +247,15 @@ def settle_lines(uow: UnitOfWork, order: Order, now: datetime, *, paid: bool) ->
         amount = Decimal(str(line["unit_price"])) * int(line["quantity"])
         try:
             _settle(uow, order, line, now, paid=paid)
-        except (NoAuctionWinner, ReservationExpired, ReservationNotHeld, GroupBuyNotUnlocked, HoldNotFound,
-                ProductSoldOut, InsufficientStock):
+        except (
+            NoAuctionWinner,
+            ReservationExpired,
+            ReservationNotHeld,
+            GroupBuyNotUnlocked,
+            HoldNotFound,
+            ProductSoldOut,
+            InsufficientStock,
+        ):
             if paid:
                 lost += amount
     return lost.quantize(CENT)
@@ -248,7 +281,6 @@ def _settle(uow: UnitOfWork, order: Order, line: dict[str, Any], now: datetime, 
     elif line.get("stock_id"):
         stock: StreamStock = uow.current(UUID(str(line["stock_id"])))
         if paid:
-            stock.sell(hold_id=line["reservation_id"], order_id=str(order.id), quantity=int(line["quantity"]),
-                       now=now)
+            stock.sell(hold_id=line["reservation_id"], order_id=str(order.id), quantity=int(line["quantity"]), now=now)
         else:
             stock.release(hold_id=line["reservation_id"], reason="payment_failed", now=now)

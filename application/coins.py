@@ -36,8 +36,16 @@ def top_up_id_for(wallet_id: UUID, idempotency_key: str) -> UUID:
 class TopUpSessions(Protocol):
     """Provider sessions for top-ups (``infra.payments.sessions.GatewaySessions``, as for orders)."""
 
-    async def open(self, method: str, payment_id: UUID, amount: Decimal, payer: str,
-                   emi_months: int | None = None, *, callback_url: str | None = None) -> tuple[str, str]: ...
+    async def open(
+        self,
+        method: str,
+        payment_id: UUID,
+        amount: Decimal,
+        payer: str,
+        emi_months: int | None = None,
+        *,
+        callback_url: str | None = None,
+    ) -> tuple[str, str]: ...
 
     async def confirm(self, method: str, params: dict[str, Any]) -> ProviderAnswer: ...
 
@@ -59,8 +67,17 @@ class TopUpView:
 
 def _view(w: CoinWallet, top_up_id: UUID) -> TopUpView:
     t = w.top_up(str(top_up_id))
-    return TopUpView(top_up_id, w.id, t["coins"], t["amount"], t["payment_method"], t["status"], t["payment_url"],
-                     w.balance, w.version)
+    return TopUpView(
+        top_up_id,
+        w.id,
+        t["coins"],
+        t["amount"],
+        t["payment_method"],
+        t["status"],
+        t["payment_url"],
+        w.balance,
+        w.version,
+    )
 
 
 def _missing_top_up(aggregate_id: UUID) -> Exception:
@@ -68,8 +85,15 @@ def _missing_top_up(aggregate_id: UUID) -> Exception:
 
 
 class CoinService:
-    def __init__(self, writer: BatchWriter, sessions: TopUpSessions, *, clock: Callable[[], datetime],
-                 coin_price: Decimal, callback_url: Callable[[UUID, UUID, str], str]) -> None:
+    def __init__(
+        self,
+        writer: BatchWriter,
+        sessions: TopUpSessions,
+        *,
+        clock: Callable[[], datetime],
+        coin_price: Decimal,
+        callback_url: Callable[[UUID, UUID, str], str],
+    ) -> None:
         self._writer = writer
         self._sessions = sessions
         self._clock = clock
@@ -88,20 +112,19 @@ class CoinService:
             if wallet is None:
                 wallet = CoinWallet.open(id=wallet_id, now=now, user_id=user_id)
                 uow.add(wallet)
-            wallet.request_top_up(top_up_id=str(top_up_id), coins=coins, amount=amount, payment_method=method,
-                                  now=now)
+            wallet.request_top_up(top_up_id=str(top_up_id), coins=coins, amount=amount, payment_method=method, now=now)
             return _view(wallet, top_up_id)
 
         view = await self._writer.submit(decide)
         if view.status != "requested":
             return view  # a retry: the session is open (or settled) already
-        provider_id, url = await self._sessions.open(method, top_up_id, amount, user_id,
-                                                     callback_url=self._callback_url(wallet_id, top_up_id, method))
+        provider_id, url = await self._sessions.open(
+            method, top_up_id, amount, user_id, callback_url=self._callback_url(wallet_id, top_up_id, method)
+        )
 
         def opened(uow: UnitOfWork) -> TopUpView:
             wallet: CoinWallet = uow.get(wallet_id)
-            wallet.session_opened(top_up_id=str(top_up_id), provider_payment_id=provider_id, payment_url=url,
-                                  now=now)
+            wallet.session_opened(top_up_id=str(top_up_id), provider_payment_id=provider_id, payment_url=url, now=now)
             return _view(wallet, top_up_id)
 
         return await self._writer.submit(opened)
@@ -112,6 +135,7 @@ class CoinService:
 
     async def reconcile(self, wallet_id: UUID, top_up_id: UUID) -> TopUpView:
         """Nobody called back: ask the provider about the session and settle what it says."""
+
         def read(uow: UnitOfWork) -> tuple[TopUpView, str | None]:
             wallet: CoinWallet = uow.current(wallet_id)
             return _view(wallet, top_up_id), wallet.top_up(str(top_up_id))["provider_payment_id"]
@@ -127,9 +151,16 @@ class CoinService:
 
         def decide(uow: UnitOfWork) -> TopUpView:
             wallet: CoinWallet = uow.get(wallet_id)
-            wallet.settle_top_up(top_up_id=str(top_up_id), method=method, provider_payment_id=answer.provider_id,
-                                 status=answer.status, amount=answer.amount, reference=answer.reference,
-                                 reason=answer.reason, now=now)
+            wallet.settle_top_up(
+                top_up_id=str(top_up_id),
+                method=method,
+                provider_payment_id=answer.provider_id,
+                status=answer.status,
+                amount=answer.amount,
+                reference=answer.reference,
+                reason=answer.reason,
+                now=now,
+            )
             return _view(wallet, top_up_id)
 
         return await self._writer.submit(decide, not_found=_missing_top_up)

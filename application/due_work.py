@@ -84,8 +84,10 @@ def plan(e: Envelope) -> list[Change]:
         # ---- flash sales ---------------------------------------------------------------------------------
         case "FlashSale.Scheduled":
             sid = _stream(d)
-            return [Due(SALE_START, agg, _at(d["start_time"]), stream_id=sid),
-                    Due(SALE_END, agg, _at(d["end_time"]), stream_id=sid)]
+            return [
+                Due(SALE_START, agg, _at(d["start_time"]), stream_id=sid),
+                Due(SALE_END, agg, _at(d["end_time"]), stream_id=sid),
+            ]
         case "FlashSale.Started":
             return [Done(SALE_START, agg)]
         case "FlashSale.Ended":  # live holds keep their own deadline

@@ -112,8 +112,7 @@ def facts(e: Envelope) -> Facts | None:
             lab = "positive" if s > sentiment.THRESHOLD else "negative" if s < -sentiment.THRESHOLD else "neutral"
             theme = complaint_theme(text, s)
             key = question_key(text)
-            return Facts({"messages": 1, lab: 1}, s, (theme, text) if theme else None,
-                         (key, text) if key else None)
+            return Facts({"messages": 1, lab: 1}, s, (theme, text) if theme else None, (key, text) if key else None)
     return None
 
 
@@ -148,46 +147,81 @@ def suggestion_id(stream_id: str, kind: str, key: str) -> str:
     return str(uuid.uuid5(_NS, f"{stream_id}:{kind}:{key}"))
 
 
-def advise(stream_id: str, minutes: Sequence[Minute], *, prepared_sale: Mapping[str, Any] | None = None,
-           question: tuple[str, str, int] | None = None, rules: Rules | None = None) -> list[Suggestion]:
+def advise(
+    stream_id: str,
+    minutes: Sequence[Minute],
+    *,
+    prepared_sale: Mapping[str, Any] | None = None,
+    question: tuple[str, str, int] | None = None,
+    rules: Rules | None = None,
+) -> list[Suggestion]:
     """Suggestions at the last of ``minutes`` (consecutive, oldest first, from ``series``)."""
     rules = rules or Rules()
     out: list[Suggestion] = []
     if not minutes:
         return out
-    now, prev = minutes[-1], minutes[-1 - rules.window:-1]
+    now, prev = minutes[-1], minutes[-1 - rules.window : -1]
     at = now.minute.isoformat()
     if prev:
         rates = np.array([m.per_viewer for m in prev if m.viewers > 0] or [0.0])
         base = float(rates.mean())
         if now.viewers > 0 and base >= rules.min_base and now.per_viewer <= rules.dip_ratio * base:
-            out.append(Suggestion(
-                suggestion_id(stream_id, "run_poll", at), "run_poll", now.minute,
-                f"Engagement fell to {now.per_viewer:.1f} interactions per viewer a minute from {base:.1f}:"
-                " run a poll to bring the chat back",
-                f"দর্শকদের সাড়া কমেছে (প্রতি মিনিটে দর্শকপ্রতি {base:.1f} থেকে {now.per_viewer:.1f}):"
-                " চ্যাট জমাতে একটি পোল চালান",
-                {"per_viewer": round(now.per_viewer, 2), "baseline_per_viewer": round(base, 2),
-                 "viewers": now.viewers, "interactions": now.interactions, "window_minutes": len(prev)},
-                {}))
+            out.append(
+                Suggestion(
+                    suggestion_id(stream_id, "run_poll", at),
+                    "run_poll",
+                    now.minute,
+                    f"Engagement fell to {now.per_viewer:.1f} interactions per viewer a minute from {base:.1f}:"
+                    " run a poll to bring the chat back",
+                    f"দর্শকদের সাড়া কমেছে (প্রতি মিনিটে দর্শকপ্রতি {base:.1f} থেকে {now.per_viewer:.1f}):"
+                    " চ্যাট জমাতে একটি পোল চালান",
+                    {
+                        "per_viewer": round(now.per_viewer, 2),
+                        "baseline_per_viewer": round(base, 2),
+                        "viewers": now.viewers,
+                        "interactions": now.interactions,
+                        "window_minutes": len(prev),
+                    },
+                    {},
+                )
+            )
         intents = np.array([m.intents for m in prev], dtype=float)
         mean, std = float(intents.mean()), float(intents.std())
-        if (prepared_sale is not None and now.intents >= rules.min_intents
-                and now.intents >= rules.peak_ratio * mean and now.intents >= mean + 2 * std):
-            out.append(Suggestion(
-                suggestion_id(stream_id, "start_flash_sale", at), "start_flash_sale", now.minute,
-                f"{now.intents} purchase intents this minute against {mean:.1f} a minute before:"
-                f" start the prepared flash sale \"{prepared_sale.get('sale_name', '')}\" now",
-                f"এই মিনিটে {now.intents}টি কেনার আগ্রহ, আগে মিনিটে {mean:.1f}: প্রস্তুত ফ্ল্যাশ সেল"
-                f" \"{prepared_sale.get('sale_name', '')}\" এখনই শুরু করুন",
-                {"intents": now.intents, "baseline_intents": round(mean, 2), "std_intents": round(std, 2),
-                 "viewers": now.viewers},
-                {"sale_id": str(prepared_sale["sale_id"]), "product_id": prepared_sale.get("product_id")}))
+        if (
+            prepared_sale is not None
+            and now.intents >= rules.min_intents
+            and now.intents >= rules.peak_ratio * mean
+            and now.intents >= mean + 2 * std
+        ):
+            out.append(
+                Suggestion(
+                    suggestion_id(stream_id, "start_flash_sale", at),
+                    "start_flash_sale",
+                    now.minute,
+                    f"{now.intents} purchase intents this minute against {mean:.1f} a minute before:"
+                    f' start the prepared flash sale "{prepared_sale.get("sale_name", "")}" now',
+                    f"এই মিনিটে {now.intents}টি কেনার আগ্রহ, আগে মিনিটে {mean:.1f}: প্রস্তুত ফ্ল্যাশ সেল"
+                    f' "{prepared_sale.get("sale_name", "")}" এখনই শুরু করুন',
+                    {
+                        "intents": now.intents,
+                        "baseline_intents": round(mean, 2),
+                        "std_intents": round(std, 2),
+                        "viewers": now.viewers,
+                    },
+                    {"sale_id": str(prepared_sale["sale_id"]), "product_id": prepared_sale.get("product_id")},
+                )
+            )
     if question is not None and question[2] >= rules.question_min:
         key, text, asked = question
-        out.append(Suggestion(
-            suggestion_id(stream_id, "answer_question", key), "answer_question", now.minute,
-            f"{asked} messages asked \"{text}\": answer it on air",
-            f"{asked}টি বার্তায় জানতে চাওয়া হয়েছে \"{text}\": লাইভে উত্তর দিন",
-            {"asked": asked, "question_key": key}, {"question": text}))
+        out.append(
+            Suggestion(
+                suggestion_id(stream_id, "answer_question", key),
+                "answer_question",
+                now.minute,
+                f'{asked} messages asked "{text}": answer it on air',
+                f'{asked}টি বার্তায় জানতে চাওয়া হয়েছে "{text}": লাইভে উত্তর দিন',
+                {"asked": asked, "question_key": key},
+                {"question": text},
+            )
+        )
     return out

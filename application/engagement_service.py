@@ -34,18 +34,42 @@ class EngagementService:
 
         def decide(uow: UnitOfWork) -> bool:
             agg = _of(uow, stream_id, now)
-            return agg.suggest(now=now, suggestion_id=s.suggestion_id, kind=s.kind, minute=s.minute,
-                               message=s.message, message_bn=s.message_bn, evidence=s.evidence, action=s.action)
+            return agg.suggest(
+                now=now,
+                suggestion_id=s.suggestion_id,
+                kind=s.kind,
+                minute=s.minute,
+                message=s.message,
+                message_bn=s.message_bn,
+                evidence=s.evidence,
+                action=s.action,
+            )
 
         return await self._writer.submit(decide)
 
-    async def measure(self, stream_id: str, *, minute: datetime, messages: int, score: float,
-                      shares: dict[str, float], overall: dict[str, Any], top_complaints: list[dict[str, Any]]) -> bool:
+    async def measure(
+        self,
+        stream_id: str,
+        *,
+        minute: datetime,
+        messages: int,
+        score: float,
+        shares: dict[str, float],
+        overall: dict[str, Any],
+        top_complaints: list[dict[str, Any]],
+    ) -> bool:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> bool:
-            return _of(uow, stream_id, now).measure(now=now, minute=minute, messages=messages, score=score,
-                                                    shares=shares, overall=overall, top_complaints=top_complaints)
+            return _of(uow, stream_id, now).measure(
+                now=now,
+                minute=minute,
+                messages=messages,
+                score=score,
+                shares=shares,
+                overall=overall,
+                top_complaints=top_complaints,
+            )
 
         return await self._writer.submit(decide)
 

@@ -36,9 +36,14 @@ class Envelope:
 
     def to_json(self) -> bytes:
         d = {
-            "id": self.id, "type": self.type, "schema_version": self.schema_version,
-            "aggregate_id": self.aggregate_id, "aggregate_version": self.aggregate_version,
-            "stream_id": self.stream_id, "occurred_at": _iso(self.occurred_at), "payload": self.payload,
+            "id": self.id,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "aggregate_id": self.aggregate_id,
+            "aggregate_version": self.aggregate_version,
+            "stream_id": self.stream_id,
+            "occurred_at": _iso(self.occurred_at),
+            "payload": self.payload,
             "position": self.position,
         }
         if self.trace is not None:
@@ -63,8 +68,9 @@ class Envelope:
         return (self.aggregate_id or self.stream_id or self.id).encode()
 
 
-def new_interaction(type_: str, stream_id: str, payload: dict[str, Any], occurred_at: datetime,
-                    event_id: str | None = None) -> Envelope:
+def new_interaction(
+    type_: str, stream_id: str, payload: dict[str, Any], occurred_at: datetime, event_id: str | None = None
+) -> Envelope:
     """An envelope for a fact that does not come from the event store (chat, reactions, media)."""
     return Envelope(
         id=event_id or str(uuid.uuid4()),

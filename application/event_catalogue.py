@@ -49,8 +49,12 @@ def aggregates() -> list[type[Aggregate]]:
     found: dict[str, type[Aggregate]] = {}
     for name, module in sorted(_domain_modules()):
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if (issubclass(obj, Aggregate) and obj is not Aggregate and obj.__module__ == name
-                    and not vars(obj).get("base_only")):
+            if (
+                issubclass(obj, Aggregate)
+                and obj is not Aggregate
+                and obj.__module__ == name
+                and not vars(obj).get("base_only")
+            ):
                 found[obj.__qualname__] = obj
     return [found[k] for k in sorted(found)]
 
@@ -63,7 +67,8 @@ def _domain_modules() -> Iterator[tuple[str, object]]:
 
 def events_of(agg: type[Aggregate]) -> list[type[CanMutateAggregate[typing.Any]]]:
     out: list[type[CanMutateAggregate[typing.Any]]] = [
-        attr for attr in vars(agg).values()
+        attr
+        for attr in vars(agg).values()
         if inspect.isclass(attr) and issubclass(attr, Aggregate.Event) and attr.__name__ != "Event"
     ]
     own_created = [e for e in out if issubclass(e, Aggregate.Created) and e.__name__ != "Created"]

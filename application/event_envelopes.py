@@ -39,7 +39,7 @@ _DECODE = json.JSONDecoder().decode
 
 def event_type_from_topic(topic: str) -> str:
     """``domain.live_stream:LiveStream.Started`` → ``LiveStream.Started``."""
-    return topic[topic.rfind(":") + 1:]
+    return topic[topic.rfind(":") + 1 :]
 
 
 def stream_id_of(type_: str, aggregate_id: str, payload: dict[str, Any]) -> str | None:
@@ -73,8 +73,9 @@ def envelope_of_row(row: StoredRow) -> Envelope:
     return Envelope(*fields_of_row(row))
 
 
-def envelope_from_state_bytes(*, topic: str, aggregate_id: Any, aggregate_version: int, state: bytes,
-                              position: int) -> Envelope:
+def envelope_from_state_bytes(
+    *, topic: str, aggregate_id: Any, aggregate_version: int, state: bytes, position: int
+) -> Envelope:
     """The stored event (its topic, originator and the store's JSON ``state``) as the log's envelope."""
     return Envelope(*fields_of_row((position, aggregate_id, aggregate_version, topic, state)))
 
@@ -87,13 +88,22 @@ def envelope_or_error(row: StoredRow) -> tuple[Envelope, Exception | None]:
     except Exception as exc:
         nid, oid, ver, topic, _ = row
         agg = str(oid)
-        return Envelope(id=envelope_id(agg, int(ver)), type=event_type_from_topic(topic),
-                        schema_version=SCHEMA_VERSION, aggregate_id=agg, aggregate_version=int(ver), stream_id=None,
-                        occurred_at=datetime.now(UTC), payload={}, position=int(nid)), exc
+        return Envelope(
+            id=envelope_id(agg, int(ver)),
+            type=event_type_from_topic(topic),
+            schema_version=SCHEMA_VERSION,
+            aggregate_id=agg,
+            aggregate_version=int(ver),
+            stream_id=None,
+            occurred_at=datetime.now(UTC),
+            payload={},
+            position=int(nid),
+        ), exc
 
 
-def envelope_from_stored(*, topic: str, aggregate_id: Any, aggregate_version: int, state: dict[str, Any],
-                         position: int) -> Envelope:
+def envelope_from_stored(
+    *, topic: str, aggregate_id: Any, aggregate_version: int, state: dict[str, Any], position: int
+) -> Envelope:
     """``state`` already decoded by the store's transcoder (an in-memory event): the same envelope as
     ``envelope_from_state_bytes`` on its stored bytes (a unit test checks)."""
     occurred_at = state.get("timestamp")
@@ -103,16 +113,27 @@ def envelope_from_stored(*, topic: str, aggregate_id: Any, aggregate_version: in
     return Envelope(*_fields(topic, str(aggregate_id), aggregate_version, occurred_at, payload, position))
 
 
-def _fields(topic: str, agg: str, version: int, occurred_at: datetime, d: dict[str, Any],
-            position: int) -> EnvelopeFields:
+def _fields(
+    topic: str, agg: str, version: int, occurred_at: datetime, d: dict[str, Any], position: int
+) -> EnvelopeFields:
     """What both entries end in; ``d`` is the plain state without its timestamp."""
     for k in _BASE_FIELDS:
         d.pop(k, None)
-    type_ = topic[topic.rfind(":") + 1:]
+    type_ = topic[topic.rfind(":") + 1 :]
     schema_version = int(d.pop("class_version", 1) or 1)
     trace = d.pop(TRACE_KEY, None)
-    return (envelope_id(agg, version), type_, schema_version, agg, version, stream_id_of(type_, agg, d),
-            occurred_at, d, position, trace)
+    return (
+        envelope_id(agg, version),
+        type_,
+        schema_version,
+        agg,
+        version,
+        stream_id_of(type_, agg, d),
+        occurred_at,
+        d,
+        position,
+        trace,
+    )
 
 
 def plain_state(state: bytes) -> dict[str, Any]:

@@ -143,8 +143,14 @@ class SoldOutMarks:
 
 
 class FlashSaleService:
-    def __init__(self, writer: BatchWriter, *, clock: Callable[[], datetime], new_id: Callable[[], UUID],
-                 sold_out_ttl: float = 0.25) -> None:
+    def __init__(
+        self,
+        writer: BatchWriter,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], UUID],
+        sold_out_ttl: float = 0.25,
+    ) -> None:
         self._writer = writer
         self._clock = clock
         self._new_id = new_id
@@ -164,18 +170,26 @@ class FlashSaleService:
             original = cmd.original_price or product.get("special_price")
             start = now + cmd.starts_in
             sale = FlashSale.schedule(
-                id=sale_id, now=now, stream_id=str(cmd.stream_id), product_id=cmd.product_id,
-                vendor_id=stream.vendor_id, sale_name=cmd.sale_name or cmd.announcement_message or "Flash sale",
+                id=sale_id,
+                now=now,
+                stream_id=str(cmd.stream_id),
+                product_id=cmd.product_id,
+                vendor_id=stream.vendor_id,
+                sale_name=cmd.sale_name or cmd.announcement_message or "Flash sale",
                 original_price=Decimal(str(original)) if original is not None else Decimal("0"),
-                flash_price=cmd.flash_price, quantity=cmd.available_quantity, start_time=start,
-                end_time=start + cmd.duration, max_per_buyer=cmd.max_per_buyer,
+                flash_price=cmd.flash_price,
+                quantity=cmd.available_quantity,
+                start_time=start,
+                end_time=start + cmd.duration,
+                max_per_buyer=cmd.max_per_buyer,
                 hold_seconds=cmd.hold_seconds,
             )
             if start <= now:  # starts at once; a later start is the process manager's (``advance``)
                 sale.start(now=now)
             uow.add(sale)
-            return SaleCreated(sale.id, sale.version, sale.status, sale.start_time, sale.end_time,
-                               sale.discount_percentage)
+            return SaleCreated(
+                sale.id, sale.version, sale.status, sale.start_time, sale.end_time, sale.discount_percentage
+            )
 
         return await self._writer.submit(decide, not_found=_stream_not_found)
 
@@ -196,8 +210,7 @@ class FlashSaleService:
             existing = sale.reservations.get(reservation_id)
             if existing is not None:  # a retry of an accepted purchase: the same answer, nothing new
                 if existing["quantity"] != quantity or str(existing["buyer_id"]) != str(buyer_id):
-                    raise IdempotencyKeyReused("this key was used for another purchase",
-                                               reservation_id=reservation_id)
+                    raise IdempotencyKeyReused("this key was used for another purchase", reservation_id=reservation_id)
                 return self._answer(sale, reservation_id, existing, replayed=True)
             try:
                 sale.reserve(reservation_id=reservation_id, buyer_id=buyer_id, quantity=quantity, now=now)
@@ -215,8 +228,17 @@ class FlashSaleService:
     @staticmethod
     def _answer(sale: FlashSale, reservation_id: str, r: dict[str, Any], *, replayed: bool) -> Purchase:
         total = (sale.flash_price * r["quantity"]).quantize(Decimal("0.01"))
-        return Purchase(sale.id, reservation_id, str(r["buyer_id"]), r["quantity"], sale.flash_price, total,
-                        r["expires_at"], r.get("version", sale.version), replayed)
+        return Purchase(
+            sale.id,
+            reservation_id,
+            str(r["buyer_id"]),
+            r["quantity"],
+            sale.flash_price,
+            total,
+            r["expires_at"],
+            r.get("version", sale.version),
+            replayed,
+        )
 
     async def confirm(self, sale_id: UUID, reservation_id: str, order_id: str) -> int:
         now = self._clock()
@@ -262,8 +284,15 @@ class FlashSaleService:
             held = {rid: r["quantity"] for rid, r in sale.reservations.items() if r["status"] == "held"}
             sale.cancel(now=now, reason=reason)
             self.sold_out.clear(sale_id)
-            return Cancelled(sale.id, sale.status, int(sale.version), [str(r) for r in held],
-                             sum(held.values()), sale.available, sale.sold)
+            return Cancelled(
+                sale.id,
+                sale.status,
+                int(sale.version),
+                [str(r) for r in held],
+                sum(held.values()),
+                sale.available,
+                sale.sold,
+            )
 
         return await self._writer.submit(decide, not_found=_sale_not_found)
 

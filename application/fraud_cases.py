@@ -69,9 +69,16 @@ class FraudCaseService:
             known: FraudCase | None = get_optional(uow, s.case_id)
             if known is not None:
                 return CaseView(known.id, known.status, known.decision, known.version, False)
-            case = FraudCase.suspect(now=now, kind=s.kind, subject_id=s.subject_id, score=s.score,
-                                     reasons=list(s.reasons), order_id=s.order_id, buyer_id=s.buyer_id,
-                                     features=s.features)
+            case = FraudCase.suspect(
+                now=now,
+                kind=s.kind,
+                subject_id=s.subject_id,
+                score=s.score,
+                reasons=list(s.reasons),
+                order_id=s.order_id,
+                buyer_id=s.buyer_id,
+                features=s.features,
+            )
             uow.add(case)
             return CaseView(case.id, case.status, None, case.version, True)
 

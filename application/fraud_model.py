@@ -30,29 +30,59 @@ THRESHOLD = 0.5
 
 # Feature names per subject kind, the reason each one stands for, in the order of the weight vectors.
 FEATURES: dict[str, tuple[str, ...]] = {
-    "order": ("buyer_orders_1h", "buyer_addresses_24h", "phone_orders_24h", "phone_addresses_24h", "address_orders_24h",
-              "device_orders_24h", "phone_accounts", "address_accounts", "address_phones", "device_accounts",
-              "device_addresses", "cod_refusals", "hoard_accounts", "hoard_units", "refunds",
-              "refund_ratio", "failed_payments_1h"),
+    "order": (
+        "buyer_orders_1h",
+        "buyer_addresses_24h",
+        "phone_orders_24h",
+        "phone_addresses_24h",
+        "address_orders_24h",
+        "device_orders_24h",
+        "phone_accounts",
+        "address_accounts",
+        "address_phones",
+        "device_accounts",
+        "device_addresses",
+        "cod_refusals",
+        "hoard_accounts",
+        "hoard_units",
+        "refunds",
+        "refund_ratio",
+        "failed_payments_1h",
+    ),
     "bidder": ("tied_to_seller", "seller_share", "seller_auctions", "bids_in_auction", "wins_paid"),
     "wallet": ("failed_topups_1h", "topups_1h", "small_topups_1h", "distinct_amounts_1h", "gifts_after_fail"),
     "buyer": ("refunds", "returns_30d"),
 }
 REASONS: dict[str, str] = {
-    "buyer_orders_1h": "purchase_velocity_buyer", "phone_orders_24h": "purchase_velocity_phone",
-    "address_orders_24h": "purchase_velocity_address", "device_orders_24h": "purchase_velocity_device",
-    "buyer_addresses_24h": "purchase_velocity_buyer", "phone_addresses_24h": "phone_ships_to_many_addresses",
+    "buyer_orders_1h": "purchase_velocity_buyer",
+    "phone_orders_24h": "purchase_velocity_phone",
+    "address_orders_24h": "purchase_velocity_address",
+    "device_orders_24h": "purchase_velocity_device",
+    "buyer_addresses_24h": "purchase_velocity_buyer",
+    "phone_addresses_24h": "phone_ships_to_many_addresses",
     "address_phones": "accounts_share_address",
     "device_addresses": "device_ships_to_many_addresses",
-    "phone_accounts": "accounts_share_phone", "address_accounts": "accounts_share_address",
-    "device_accounts": "accounts_share_device", "cod_refusals": "cod_refusal_history",
-    "hoard_accounts": "flash_sale_hoarding", "hoard_units": "flash_sale_hoarding", "refunds": "refund_abuse",
-    "refund_ratio": "refund_abuse", "returns_30d": "refund_abuse", "failed_payments_1h": "failed_payments",
-    "is_cod": "cash_on_delivery", "tied_to_seller": "shill_bidding_tied_to_seller",
-    "seller_share": "shill_bidding_one_seller", "seller_auctions": "shill_bidding_one_seller",
-    "bids_in_auction": "shill_bidding_bid_pumping", "wins_paid": "bidder_history",
-    "failed_topups_1h": "card_testing", "topups_1h": "card_testing", "small_topups_1h": "card_testing",
-    "distinct_amounts_1h": "card_testing", "gifts_after_fail": "card_testing_then_gifts",
+    "phone_accounts": "accounts_share_phone",
+    "address_accounts": "accounts_share_address",
+    "device_accounts": "accounts_share_device",
+    "cod_refusals": "cod_refusal_history",
+    "hoard_accounts": "flash_sale_hoarding",
+    "hoard_units": "flash_sale_hoarding",
+    "refunds": "refund_abuse",
+    "refund_ratio": "refund_abuse",
+    "returns_30d": "refund_abuse",
+    "failed_payments_1h": "failed_payments",
+    "is_cod": "cash_on_delivery",
+    "tied_to_seller": "shill_bidding_tied_to_seller",
+    "seller_share": "shill_bidding_one_seller",
+    "seller_auctions": "shill_bidding_one_seller",
+    "bids_in_auction": "shill_bidding_bid_pumping",
+    "wins_paid": "bidder_history",
+    "failed_topups_1h": "card_testing",
+    "topups_1h": "card_testing",
+    "small_topups_1h": "card_testing",
+    "distinct_amounts_1h": "card_testing",
+    "gifts_after_fail": "card_testing_then_gifts",
 }
 # Ratios (already in [0, 1]) are taken as they are; counts as log1p.
 RATIOS = frozenset({"refund_ratio", "seller_share", "tied_to_seller", "is_cod"})
@@ -63,22 +93,48 @@ RATIOS = frozenset({"refund_ratio", "seller_share", "tied_to_seller", "is_cod"})
 # as such: accounts, phones and sale units up to a household's size are no evidence, only what goes past it.
 HOUSEHOLD_ACCOUNTS = 3
 ALLOWANCE: dict[str, float] = {
-    "buyer_orders_1h": 1, "buyer_addresses_24h": 1, "phone_addresses_24h": 1, "device_addresses": 1,
+    "buyer_orders_1h": 1,
+    "buyer_addresses_24h": 1,
+    "phone_addresses_24h": 1,
+    "device_addresses": 1,
     # a household's day: a couple of orders each, on the family's phone, address or tablet
-    "phone_orders_24h": 2 * HOUSEHOLD_ACCOUNTS, "address_orders_24h": 2 * HOUSEHOLD_ACCOUNTS,
+    "phone_orders_24h": 2 * HOUSEHOLD_ACCOUNTS,
+    "address_orders_24h": 2 * HOUSEHOLD_ACCOUNTS,
     "device_orders_24h": 2 * HOUSEHOLD_ACCOUNTS,
     "cod_refusals": 1,  # anyone may be out once when the courier calls
-    "refunds": 2, "returns_30d": 2,  # and send a thing or two back in a month
-    "phone_accounts": HOUSEHOLD_ACCOUNTS, "address_accounts": HOUSEHOLD_ACCOUNTS,
-    "address_phones": HOUSEHOLD_ACCOUNTS, "device_accounts": HOUSEHOLD_ACCOUNTS,
-    "hoard_accounts": HOUSEHOLD_ACCOUNTS, "hoard_units": 2 * HOUSEHOLD_ACCOUNTS,
+    "refunds": 2,
+    "returns_30d": 2,  # and send a thing or two back in a month
+    "phone_accounts": HOUSEHOLD_ACCOUNTS,
+    "address_accounts": HOUSEHOLD_ACCOUNTS,
+    "address_phones": HOUSEHOLD_ACCOUNTS,
+    "device_accounts": HOUSEHOLD_ACCOUNTS,
+    "hoard_accounts": HOUSEHOLD_ACCOUNTS,
+    "hoard_units": 2 * HOUSEHOLD_ACCOUNTS,
 }
 
 # (intercept, weights...) fitted by ``fit`` on bench/fraud_data.py, training seed 7, 400 buyers, scale 6
 # (``python -m bench.fraud --fit``), over the vectors above (household allowances applied).
 WEIGHTS: dict[str, tuple[float, ...]] = {
-    "order": (-0.625, -0.142, 0.973, 0.608, 1.012, -0.01, 0.01, 1.104, 0.519, 1.462, 0.052, 1.401, 1.039, 0.149,
-              0.737, -0.1, -0.332, -0.245),
+    "order": (
+        -0.625,
+        -0.142,
+        0.973,
+        0.608,
+        1.012,
+        -0.01,
+        0.01,
+        1.104,
+        0.519,
+        1.462,
+        0.052,
+        1.401,
+        1.039,
+        0.149,
+        0.737,
+        -0.1,
+        -0.332,
+        -0.245,
+    ),
     "bidder": (-4.159, 4.184, 0.563, 0.938, 0.468, -0.552),
     "wallet": (-3.143, 0.999, 0.264, 3.043, 0.302, 0.645),
     "buyer": (-0.625, 1.144, 2.338),
@@ -86,9 +142,18 @@ WEIGHTS: dict[str, tuple[float, ...]] = {
 
 # The rules-only baseline: a subject is flagged when any one of its features reaches its threshold.
 RULES: dict[str, dict[str, float]] = {
-    "order": {"buyer_orders_1h": 4, "phone_orders_24h": 5, "address_orders_24h": 6, "device_orders_24h": 5,
-              "phone_accounts": 3, "address_accounts": 3, "device_accounts": 3, "cod_refusals": 2,
-              "hoard_accounts": 2, "failed_payments_1h": 3},
+    "order": {
+        "buyer_orders_1h": 4,
+        "phone_orders_24h": 5,
+        "address_orders_24h": 6,
+        "device_orders_24h": 5,
+        "phone_accounts": 3,
+        "address_accounts": 3,
+        "device_accounts": 3,
+        "cod_refusals": 2,
+        "hoard_accounts": 2,
+        "failed_payments_1h": 3,
+    },
     "bidder": {"tied_to_seller": 1, "seller_auctions": 4},
     "wallet": {"failed_topups_1h": 3, "small_topups_1h": 5},
     "buyer": {"refunds": 3},
@@ -117,8 +182,9 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def assess(kind: str, features: Mapping[str, float], weights: Sequence[float] | None = None,
-           threshold: float = THRESHOLD) -> Assessment:
+def assess(
+    kind: str, features: Mapping[str, float], weights: Sequence[float] | None = None, threshold: float = THRESHOLD
+) -> Assessment:
     w = np.asarray(weights if weights is not None else WEIGHTS[kind], dtype=float)
     x = vector(kind, features)
     contributions = w[1:] * x
@@ -142,15 +208,22 @@ def rules_fire(kind: str, features: Mapping[str, float]) -> tuple[str, ...]:
     return tuple(fired)
 
 
-def fit(kind: str, rows: Sequence[Mapping[str, float]], labels: Sequence[int], *, l2: float = 0.01,
-        steps: int = 3000, rate: float = 0.5, balance: bool = True) -> tuple[float, ...]:
+def fit(
+    kind: str,
+    rows: Sequence[Mapping[str, float]],
+    labels: Sequence[int],
+    *,
+    l2: float = 0.01,
+    steps: int = 3000,
+    rate: float = 0.5,
+    balance: bool = True,
+) -> tuple[float, ...]:
     """Logistic regression by full-batch gradient descent; classes weighted to balance (fraud is rare)."""
     X = np.array([vector(kind, r) for r in rows])
     y = np.asarray(labels, dtype=float)
     X1 = np.hstack([np.ones((len(X), 1)), X])
     pos = max(y.sum(), 1.0)
-    sample = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * max(len(y) - pos, 1.0))) if balance \
-        else np.ones(len(y))
+    sample = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * max(len(y) - pos, 1.0))) if balance else np.ones(len(y))
     w = np.zeros(X1.shape[1])
     for _ in range(steps):
         p = _sigmoid(X1 @ w)

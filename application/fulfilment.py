@@ -94,14 +94,16 @@ def _payment(uow: UnitOfWork, order: Order) -> Payment:
 
 
 class FulfilmentService:
-    def __init__(self, writer: BatchWriter, *, clock: Callable[[], datetime],
-                 return_window: timedelta = RETURN_WINDOW) -> None:
+    def __init__(
+        self, writer: BatchWriter, *, clock: Callable[[], datetime], return_window: timedelta = RETURN_WINDOW
+    ) -> None:
         self._writer = writer
         self._clock = clock
         self._window = return_window
 
-    async def update(self, order_id: UUID, status: str, *, courier: str | None, tracking_id: str | None,
-                     actor: Actor | None) -> FulfilmentView:
+    async def update(
+        self, order_id: UUID, status: str, *, courier: str | None, tracking_id: str | None, actor: Actor | None
+    ) -> FulfilmentView:
         """The vendor's next step; ``delivered`` on a cash-on-delivery order also records the cash."""
         now = self._clock()
 
@@ -111,18 +113,24 @@ class FulfilmentService:
             payment = _payment(uow, order)
             if status == "shipped" and order.fulfilment_stage != "shipped":
                 shipping_hold(uow, order_id)  # an open (or confirmed) fraud case holds the parcel (issue 17)
-            if (status == "delivered" and order.payment_method == "cod" and order.status == "pending_payment"
-                    and order.fulfilment_stage == "shipped"):
-                payment.handle_callback(provider_txn_id=f"cash:{order_id}", status="completed", now=now,
-                                        amount=payment.amount)
+            if (
+                status == "delivered"
+                and order.payment_method == "cod"
+                and order.status == "pending_payment"
+                and order.fulfilment_stage == "shipped"
+            ):
+                payment.handle_callback(
+                    provider_txn_id=f"cash:{order_id}", status="completed", now=now, amount=payment.amount
+                )
                 order.mark_paid(payment_id=str(payment.id), now=now)
             changed = order.update_fulfilment(status=status, now=now, courier=courier, tracking_id=tracking_id)
             return _fulfilment_view(order, payment, changed)
 
         return await self._writer.submit(decide, not_found=_order_missing)
 
-    async def request_return(self, order_id: UUID, *, idempotency_key: str, items: list[dict[str, Any]],
-                             reason: str, actor: Actor) -> ReturnView:
+    async def request_return(
+        self, order_id: UUID, *, idempotency_key: str, items: list[dict[str, Any]], reason: str, actor: Actor
+    ) -> ReturnView:
         """The buyer asks to return units of a delivered order, within the window (the server's clock)."""
         now = self._clock()
         return_id = return_id_for(order_id, actor.user_id, idempotency_key)
@@ -136,8 +144,9 @@ class FulfilmentService:
 
         return await self._writer.submit(decide, not_found=_order_missing)
 
-    async def decide_return(self, order_id: UUID, return_id: str, *, accept: bool, note: str | None,
-                            actor: Actor | None) -> ReturnView:
+    async def decide_return(
+        self, order_id: UUID, return_id: str, *, accept: bool, note: str | None, actor: Actor | None
+    ) -> ReturnView:
         """Accept (the return's amount is refunded: recorded here with the decision, carried out by
         ``RefundService.execute``) or refuse; the same decision again answers the same."""
         now = self._clock()
@@ -146,12 +155,10 @@ class FulfilmentService:
             order = _order(uow, order_id)
             _seller(uow, actor, order)
             refund_id = return_refund_id(order_id, return_id)
-            amount = order.decide_return(return_id=return_id, accept=accept, now=now, note=note,
-                                         refund_id=refund_id)
+            amount = order.decide_return(return_id=return_id, accept=accept, now=now, note=note, refund_id=refund_id)
             payment = _payment(uow, order)
             if amount > 0 and refund_id not in {str(r) for r in payment.refunds}:
-                record_refund(order, payment, refund_id=refund_id, amount=amount, reason="return accepted",
-                              now=now)
+                record_refund(order, payment, refund_id=refund_id, amount=amount, reason="return accepted", now=now)
             return self._return_view(order, return_id)
 
         return await self._writer.submit(decide, not_found=_order_missing)
@@ -159,18 +166,37 @@ class FulfilmentService:
     def _return_view(self, order: Order, return_id: str) -> ReturnView:
         r = order.returns[return_id]
         delivered = order.step_at("delivered")
-        return ReturnView(return_id, order.id, r["status"], r["items"], r["reason"], Decimal(r["amount"]),
-                          r["note"], r["refund_id"], r["requested_at"], r["decided_at"],
-                          delivered + self._window if delivered else None,
-                          UUID(str(order.payment_id)) if order.payment_id else payment_id_for(order.id),
-                          order.version)
+        return ReturnView(
+            return_id,
+            order.id,
+            r["status"],
+            r["items"],
+            r["reason"],
+            Decimal(r["amount"]),
+            r["note"],
+            r["refund_id"],
+            r["requested_at"],
+            r["decided_at"],
+            delivered + self._window if delivered else None,
+            UUID(str(order.payment_id)) if order.payment_id else payment_id_for(order.id),
+            order.version,
+        )
 
 
 def _fulfilment_view(order: Order, payment: Payment, changed: bool) -> FulfilmentView:
     steps = {step: v["at"] for step, v in (order.fulfilment_steps or {}).items()}
     shipped = (order.fulfilment_steps or {}).get("shipped") or {}
-    return FulfilmentView(order.id, order.fulfilment_stage, shipped.get("courier"), shipped.get("tracking_id"),
-                          steps, order.status, payment.status, order.version, changed)
+    return FulfilmentView(
+        order.id,
+        order.fulfilment_stage,
+        shipped.get("courier"),
+        shipped.get("tracking_id"),
+        steps,
+        order.status,
+        payment.status,
+        order.version,
+        changed,
+    )
 
 
 def _order_missing(order_id: UUID) -> Exception:

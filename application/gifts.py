@@ -60,8 +60,9 @@ def _missing_stream(stream_id: UUID) -> Exception:
 
 
 class GiftService:
-    def __init__(self, writer: BatchWriter, *, clock: Callable[[], datetime], coin_price: Decimal,
-                 host_share_percent: Decimal) -> None:
+    def __init__(
+        self, writer: BatchWriter, *, clock: Callable[[], datetime], coin_price: Decimal, host_share_percent: Decimal
+    ) -> None:
         self._writer = writer
         self._clock = clock
         self._coin_price = coin_price
@@ -107,8 +108,11 @@ class GiftService:
 
         def decide(uow: UnitOfWork) -> GiftSendView:
             wallet: CoinWallet | None = uow.find(wallet_id)
-            before = None if wallet is None else wallet.sent(send_id, stream_id=stream_key, gift_id=cmd.gift_id,
-                                                             quantity=cmd.quantity)
+            before = (
+                None
+                if wallet is None
+                else wallet.sent(send_id, stream_id=stream_key, gift_id=cmd.gift_id, quantity=cmd.quantity)
+            )
             if wallet is not None and before is not None:  # a retry: the first answer, nothing spent again
                 return _sent_view(send_id, before)
             stream: LiveStream = uow.current(cmd.stream_id)  # ended by another process?
@@ -121,18 +125,28 @@ class GiftService:
                 raise GiftNotFound("no such gift in the catalogue", gift_id=cmd.gift_id)
             gift = uow.current(CATALOGUE_ID).gift(cmd.gift_id)  # changed by an admin on another process?
             if wallet is None:  # never topped up: nothing to spend
-                raise InsufficientCoins("not enough coins for this gift", needed=gift["coins"] * cmd.quantity,
-                                        balance=0)
+                raise InsufficientCoins(
+                    "not enough coins for this gift", needed=gift["coins"] * cmd.quantity, balance=0
+                )
             sent = wallet.send_gift(
-                send_id=send_id, stream_id=stream_key, gift_id=cmd.gift_id, quantity=cmd.quantity,
-                unit_coins=gift["coins"], host_id=str(stream.host_id or stream.vendor_id),
-                host_share_percent=self._share, coin_price=self._coin_price, message=cmd.message,
-                from_name=cmd.sender_name, now=now)
+                send_id=send_id,
+                stream_id=stream_key,
+                gift_id=cmd.gift_id,
+                quantity=cmd.quantity,
+                unit_coins=gift["coins"],
+                host_id=str(stream.host_id or stream.vendor_id),
+                host_share_percent=self._share,
+                coin_price=self._coin_price,
+                message=cmd.message,
+                from_name=cmd.sender_name,
+                now=now,
+            )
             return _sent_view(send_id, sent)
 
         return decide
 
 
 def _sent_view(send_id: str, sent: dict[str, Any]) -> GiftSendView:
-    return GiftSendView(send_id, sent["stream_id"], sent["gift_id"], sent["quantity"], sent["coins"],
-                        sent["balance"], sent["version"])
+    return GiftSendView(
+        send_id, sent["stream_id"], sent["gift_id"], sent["quantity"], sent["coins"], sent["balance"], sent["version"]
+    )

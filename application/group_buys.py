@@ -56,8 +56,9 @@ def hold_id_for(group_id: UUID, buyer_id: str, key: str) -> str:
 
 
 def _view(g: GroupBuy, hold_id: str | None = None) -> GroupView:
-    return GroupView(g.id, g.status, g.buyers, g.min_buyers, g.group_price, g.regular_price, g.deadline, hold_id,
-                     g.version)
+    return GroupView(
+        g.id, g.status, g.buyers, g.min_buyers, g.group_price, g.regular_price, g.deadline, hold_id, g.version
+    )
 
 
 def _missing(group_id: UUID) -> Exception:
@@ -81,15 +82,23 @@ class GroupBuyService:
             if product is None:
                 raise ProductNotInStream("product is not in this stream", product_id=cmd.product_id)
             regular = cmd.regular_price or product.get("special_price") or Decimal("0")
-            group = GroupBuy.launch(id=group_id, now=now, product_id=cmd.product_id, stream_id=str(cmd.stream_id),
-                                    regular_price=Decimal(str(regular)), group_price=cmd.group_price,
-                                    min_buyers=cmd.min_buyers, max_buyers=cmd.max_buyers,
-                                    deadline=now + timedelta(minutes=cmd.duration_minutes))
+            group = GroupBuy.launch(
+                id=group_id,
+                now=now,
+                product_id=cmd.product_id,
+                stream_id=str(cmd.stream_id),
+                regular_price=Decimal(str(regular)),
+                group_price=cmd.group_price,
+                min_buyers=cmd.min_buyers,
+                max_buyers=cmd.max_buyers,
+                deadline=now + timedelta(minutes=cmd.duration_minutes),
+            )
             uow.add(group)
             return _view(group)
 
-        return await self._writer.submit(decide, not_found=lambda i: StreamNotFound("stream not found",
-                                                                                   stream_id=str(i)))
+        return await self._writer.submit(
+            decide, not_found=lambda i: StreamNotFound("stream not found", stream_id=str(i))
+        )
 
     async def join(self, group_id: UUID, buyer_id: str, key: str) -> GroupView:
         now, hold_id = self._clock(), hold_id_for(group_id, buyer_id, key)

@@ -67,8 +67,9 @@ def _host_not_found(aggregate_id: UUID) -> Exception:
 
 
 class HostService:
-    def __init__(self, writer: BatchWriter, streams: StreamService, *, clock: Callable[[], datetime],
-                 default_vendor_id: str) -> None:
+    def __init__(
+        self, writer: BatchWriter, streams: StreamService, *, clock: Callable[[], datetime], default_vendor_id: str
+    ) -> None:
         self._writer = writer
         self._streams = streams
         self._clock = clock
@@ -89,8 +90,9 @@ class HostService:
                 uow.add(profile)
                 return CommandResult(profile.id, profile.version)
             if existing.verification_status != "rejected":
-                raise HostAlreadyApplied("you have already applied", host_id=str(pid),
-                                         status=existing.verification_status)
+                raise HostAlreadyApplied(
+                    "you have already applied", host_id=str(pid), status=existing.verification_status
+                )
             existing.resubmit(now=now, application=fields)
             return CommandResult(existing.id, existing.version)
 
@@ -127,8 +129,7 @@ class HostService:
     async def set_commission_rate(self, actor: Actor, host_id: UUID, rate: Decimal) -> CommandResult:
         require_role(actor, "host.commission")
         now = self._clock()
-        return await self._on_profile(host_id, lambda p: p.set_commission_rate(now=now, rate=rate,
-                                                                                by=actor.user_id))
+        return await self._on_profile(host_id, lambda p: p.set_commission_rate(now=now, rate=rate, by=actor.user_id))
 
     # ---- the host's own profile ----------------------------------------------------------------------
     def own_profile_id(self, actor: Actor, action: str, host_id: UUID | None = None) -> UUID:
@@ -140,16 +141,25 @@ class HostService:
             raise refuse(action, "this host profile is not yours")
         return host_profile_id(actor.user_id)
 
-    async def set_availability(self, actor: Actor, *, status: str, next_available: datetime | None,
-                               weekly_schedule: dict[str, list[str]] | None,
-                               host_id: UUID | None = None) -> CommandResult:
+    async def set_availability(
+        self,
+        actor: Actor,
+        *,
+        status: str,
+        next_available: datetime | None,
+        weekly_schedule: dict[str, list[str]] | None,
+        host_id: UUID | None = None,
+    ) -> CommandResult:
         pid = self.own_profile_id(actor, "host.availability", host_id)
         now = self._clock()
-        return await self._on_profile(pid, lambda p: p.set_availability(
-            now=now, status=status, next_available=next_available, weekly_schedule=weekly_schedule))
+        return await self._on_profile(
+            pid,
+            lambda p: p.set_availability(
+                now=now, status=status, next_available=next_available, weekly_schedule=weekly_schedule
+            ),
+        )
 
-    async def schedule_stream(self, actor: Actor, cmd: HostStream,
-                              host_id: UUID | None = None) -> CommandResult:
+    async def schedule_stream(self, actor: Actor, cmd: HostStream, host_id: UUID | None = None) -> CommandResult:
         """A stream hosted by the caller (an admin may name the host). The host must have a profile that is
         not rejected; it must be verified and active by the time the stream starts."""
         pid = self.own_profile_id(actor, "host.schedule_stream", host_id)
@@ -165,13 +175,23 @@ class HostService:
 
         profile = await self._writer.submit(check, not_found=_host_not_found)
         vendor = profile.vendor_id or actor.vendor_id or self._default_vendor
-        return await self._streams.schedule(ScheduleStream(
-            vendor_id=vendor, host_id=profile.user_id, title=cmd.title, stream_type=cmd.stream_type,
-            title_bn=cmd.title_bn, description=cmd.description, description_bn=cmd.description_bn,
-            category=cmd.category, scheduled_start_time=cmd.scheduled_start_time, is_public=cmd.is_public,
-            language=cmd.language, stream_settings={"estimated_duration_minutes": cmd.estimated_duration},
-            products=[ProductTerms(p) for p in cmd.products_to_feature],
-        ))
+        return await self._streams.schedule(
+            ScheduleStream(
+                vendor_id=vendor,
+                host_id=profile.user_id,
+                title=cmd.title,
+                stream_type=cmd.stream_type,
+                title_bn=cmd.title_bn,
+                description=cmd.description,
+                description_bn=cmd.description_bn,
+                category=cmd.category,
+                scheduled_start_time=cmd.scheduled_start_time,
+                is_public=cmd.is_public,
+                language=cmd.language,
+                stream_settings={"estimated_duration_minutes": cmd.estimated_duration},
+                products=[ProductTerms(p) for p in cmd.products_to_feature],
+            )
+        )
 
     # ---- viewers: follow and review ------------------------------------------------------------------
     async def follow(self, actor: Actor, host_id: UUID, *, following: bool = True) -> FollowResult:
@@ -185,8 +205,9 @@ class HostService:
             if pair is None:
                 if not following:
                     return FollowResult(host_id, False, False, 0)
-                pair = HostFollow.start(now=now, host_id=str(host_id), host_user_id=profile.user_id,
-                                        follower_id=actor.user_id)
+                pair = HostFollow.start(
+                    now=now, host_id=str(host_id), host_user_id=profile.user_id, follower_id=actor.user_id
+                )
                 uow.add(pair)
                 return FollowResult(host_id, True, True, pair.version)
             changed = pair.follow(now=now) if following else pair.unfollow(now=now)
@@ -194,8 +215,9 @@ class HostService:
 
         return await self._writer.submit(decide, not_found=_host_not_found)
 
-    async def review(self, actor: Actor, host_id: UUID, *, stream_id: UUID, rating: int,
-                     comment: str | None) -> CommandResult:
+    async def review(
+        self, actor: Actor, host_id: UUID, *, stream_id: UUID, rating: int, comment: str | None
+    ) -> CommandResult:
         """A viewer rates the host for a show the host presented (live or ended)."""
         require_role(actor, "host.review")
         now = self._clock()
@@ -206,10 +228,8 @@ class HostService:
             if stream is None or not isinstance(stream, LiveStream):
                 raise StreamNotFound("stream not found", stream_id=str(stream_id))
             if stream.host_id != profile.user_id or stream.status not in ("live", "ended"):
-                raise ReviewNotAllowed("only a show this host has presented can be reviewed",
-                                       stream_id=str(stream_id))
-            profile.review(now=now, viewer_id=actor.user_id, stream_id=str(stream_id), rating=rating,
-                           comment=comment)
+                raise ReviewNotAllowed("only a show this host has presented can be reviewed", stream_id=str(stream_id))
+            profile.review(now=now, viewer_id=actor.user_id, stream_id=str(stream_id), rating=rating, comment=comment)
             return CommandResult(profile.id, profile.version)
 
         return await self._writer.submit(decide, not_found=_host_not_found)

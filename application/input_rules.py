@@ -134,8 +134,11 @@ def cleaned(value: Any, limit: int = 1_000, depth: int = 8) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {clean_text(str(k), 100, multiline=False): cleaned(v, limit, depth - 1)
-                for k, v in value.items()} if depth else {}
+        return (
+            {clean_text(str(k), 100, multiline=False): cleaned(v, limit, depth - 1) for k, v in value.items()}
+            if depth
+            else {}
+        )
     if isinstance(value, list | tuple):
         return [cleaned(v, limit, depth - 1) for v in value] if depth else []
     return value

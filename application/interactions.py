@@ -27,8 +27,20 @@ USER_MUTED = "moderation.user_muted"
 USER_BANNED = "moderation.user_banned"
 SLOW_MODE_SET = "moderation.slow_mode_set"
 
-TYPES = frozenset({CHAT_SENT, CHAT_DELETED, CHAT_PINNED, REACTION_ADDED, PRESENCE_JOINED, PRESENCE_LEFT,
-                   PURCHASE_INTENT, USER_MUTED, USER_BANNED, SLOW_MODE_SET})
+TYPES = frozenset(
+    {
+        CHAT_SENT,
+        CHAT_DELETED,
+        CHAT_PINNED,
+        REACTION_ADDED,
+        PRESENCE_JOINED,
+        PRESENCE_LEFT,
+        PURCHASE_INTENT,
+        USER_MUTED,
+        USER_BANNED,
+        SLOW_MODE_SET,
+    }
+)
 
 
 class InteractionIds:
@@ -51,8 +63,9 @@ def origin_and_seq(envelope_id: str) -> tuple[str, int]:
     return envelope_id, 1
 
 
-def interaction(ids: InteractionIds, type_: str, stream_id: str, payload: dict[str, Any],
-                occurred_at: datetime) -> Envelope:
+def interaction(
+    ids: InteractionIds, type_: str, stream_id: str, payload: dict[str, Any], occurred_at: datetime
+) -> Envelope:
     if type_ not in TYPES:
         raise ValueError(f"unknown interaction type {type_!r}")
     return new_interaction(type_, stream_id, payload, occurred_at, event_id=ids.next())

@@ -86,13 +86,20 @@ class LoyaltyService:
         points = int(seconds // p.watch_block_s) * p.watch_points
         if points <= 0:
             return 0
-        return await self._credit(user_id, source="watch", source_id=source_id, points=points,
-                                  stream_id=stream_id, cap=p.watch_cap_per_show)
+        return await self._credit(
+            user_id, source="watch", source_id=source_id, points=points, stream_id=stream_id, cap=p.watch_cap_per_show
+        )
 
     async def chatted(self, user_id: str, stream_id: str, source_id: str) -> int:
         p = self.policy
-        return await self._credit(user_id, source="chat", source_id=source_id, points=p.chat_points,
-                                  stream_id=stream_id, cap=p.chat_cap_per_show)
+        return await self._credit(
+            user_id,
+            source="chat",
+            source_id=source_id,
+            points=p.chat_points,
+            stream_id=stream_id,
+            cap=p.chat_cap_per_show,
+        )
 
     def _purchase_points(self, amount: Decimal) -> int:
         return int((amount / 100).to_integral_value(ROUND_DOWN)) * self.policy.purchase_points_per_100
@@ -106,8 +113,14 @@ class LoyaltyService:
                 return 0
             points = self._purchase_points(order.total - order.refunded_amount)
             return account_of(uow, str(order.buyer_id), now).earn(
-                source="purchase", source_id=str(order_id), points=points, now=now,
-                expires_at=self._expires(now), stream_id=None, order_id=str(order_id))
+                source="purchase",
+                source_id=str(order_id),
+                points=points,
+                now=now,
+                expires_at=self._expires(now),
+                stream_id=None,
+                order_id=str(order_id),
+            )
 
         return await self._writer.submit(decide)
 
@@ -130,8 +143,17 @@ class LoyaltyService:
             order: Order = uow.current(order_id)
             acc = account_of(uow, str(order.buyer_id), now)
             spent = acc.redeemed.get(str(order_id), 0)
-            return acc.earn(source="returned", source_id=f"returned:{order_id}", points=spent, now=now,
-                            expires_at=self._expires(now)) if spent else 0
+            return (
+                acc.earn(
+                    source="returned",
+                    source_id=f"returned:{order_id}",
+                    points=spent,
+                    now=now,
+                    expires_at=self._expires(now),
+                )
+                if spent
+                else 0
+            )
 
         return await self._writer.submit(decide)
 
@@ -148,25 +170,34 @@ class LoyaltyService:
     def quiz_rewards(self, uow: UnitOfWork, quiz: Quiz, now: datetime) -> list[dict[str, Any]]:
         """Credit the winners of a quiz that just ended (in the quiz's own save). → [{user_id, rank, points}]."""
         out = []
-        for rank, s in enumerate(quiz.scores()[:len(self.policy.quiz_rewards)], start=1):
+        for rank, s in enumerate(quiz.scores()[: len(self.policy.quiz_rewards)], start=1):
             if s["score"] <= 0:
                 break
             points = account_of(uow, s["user_id"], now).earn(
-                source="quiz", source_id=f"quiz:{quiz.id}", points=self.policy.quiz_rewards[rank - 1], now=now,
-                expires_at=self._expires(now), stream_id=str(quiz.stream_id))
+                source="quiz",
+                source_id=f"quiz:{quiz.id}",
+                points=self.policy.quiz_rewards[rank - 1],
+                now=now,
+                expires_at=self._expires(now),
+                stream_id=str(quiz.stream_id),
+            )
             out.append({"user_id": s["user_id"], "rank": rank, "points": points})
         return out
 
-    def redeem(self, uow: UnitOfWork, *, buyer_id: str, order_id: UUID, points: int, room: Decimal,
-               now: datetime) -> Decimal:
+    def redeem(
+        self, uow: UnitOfWork, *, buyer_id: str, order_id: UUID, points: int, room: Decimal, now: datetime
+    ) -> Decimal:
         """Spend ``points`` on an order being placed (at most worth ``room``, what is left to pay). → the
         discount in BDT. Refused (nothing spent) above the balance or above the order's worth."""
         if points <= 0:
             raise InvalidPoints("loyalty_points must be positive", loyalty_points=points)
         value = (Decimal(points) * self.policy.point_value).quantize(Decimal("0.01"))
         if value > room:
-            raise TooManyPoints("the points are worth more than the order", loyalty_points=points,
-                                most=int(room / self.policy.point_value))
+            raise TooManyPoints(
+                "the points are worth more than the order",
+                loyalty_points=points,
+                most=int(room / self.policy.point_value),
+            )
         acc = account_of(uow, buyer_id, now)
         acc.redeem(order_id=str(order_id), points=points, value=value, now=now)
         return value
@@ -181,7 +212,15 @@ class LoyaltyService:
                 return LoyaltyView(user_id, 0, "bronze", 0, self.policy.point_value, None)
             acc = uow.current(acc.id)
             expiries = [lot["expires_at"] for lot in acc.lots.values() if lot["expires_at"] > now]
-            return LoyaltyView(user_id, acc.available(now), acc.tier, acc.lifetime, self.policy.point_value,
-                               min(expiries) if expiries else None, list(reversed(acc.history)), acc.version)
+            return LoyaltyView(
+                user_id,
+                acc.available(now),
+                acc.tier,
+                acc.lifetime,
+                self.policy.point_value,
+                min(expiries) if expiries else None,
+                list(reversed(acc.history)),
+                acc.version,
+            )
 
         return await self._writer.submit(decide)

@@ -21,8 +21,9 @@ from domain.live_stream import LiveStream
 
 
 class MediaPolicy:
-    def __init__(self, writer: BatchWriter, streams: StreamService, *, clock: Callable[[], datetime],
-                 silence_s: float = 15.0) -> None:
+    def __init__(
+        self, writer: BatchWriter, streams: StreamService, *, clock: Callable[[], datetime], silence_s: float = 15.0
+    ) -> None:
         self._writer = writer
         self._streams = streams
         self._clock = clock

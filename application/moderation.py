@@ -51,15 +51,15 @@ class Verdict:
 
     @classmethod
     def refuse(cls, code: str, *, retry_after: float | None = None, detail: str | None = None) -> Verdict:
-        return cls(False, code, retry_after=round(retry_after, 2) if retry_after is not None else None,
-                   detail=detail)
+        return cls(False, code, retry_after=round(retry_after, 2) if retry_after is not None else None, detail=detail)
 
 
 # The StreamModerators permission (domain/stream_moderators.py) an assigned moderator needs per chat action.
 # All chat actions share ``moderate_chat`` today; a finer permission (say ``ban_users``) is one line here and
 # one in the domain's PERMISSIONS.
-ACTION_PERMISSION: dict[str, str] = {action: "moderate_chat" for action in (
-    "mute", "unmute", "ban", "unban", "delete", "pin", "unpin", "slow_mode")}
+ACTION_PERMISSION: dict[str, str] = {
+    action: "moderate_chat" for action in ("mute", "unmute", "ban", "unban", "delete", "pin", "unpin", "slow_mode")
+}
 STAFF_ROLES = frozenset({"host", "vendor", "moderator"})  # roles that may be staff of some show
 
 
@@ -72,8 +72,9 @@ class ShowStaff:
     moderators: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
-def moderation_refusal(*, user_id: str, roles: Collection[str], vendor_id: str | None, action: str,
-                       staff: ShowStaff | None) -> tuple[str, dict[str, str]] | None:
+def moderation_refusal(
+    *, user_id: str, roles: Collection[str], vendor_id: str | None, action: str, staff: ShowStaff | None
+) -> tuple[str, dict[str, str]] | None:
     """None if this user may take ``action`` in the show; else (stable error code, details).
 
     ``staff`` None means the show is unknown to the event store: only an admin may act there.
@@ -151,8 +152,16 @@ class ChatModerator:
             self._users.move_to_end(key)
         return st
 
-    def check_message(self, *, stream_id: str, user_id: str, text: str, now: float,
-                      is_moderator: bool = False, rules: StreamRules | None = None) -> Verdict:
+    def check_message(
+        self,
+        *,
+        stream_id: str,
+        user_id: str,
+        text: str,
+        now: float,
+        is_moderator: bool = False,
+        rules: StreamRules | None = None,
+    ) -> Verdict:
         rules = rules or StreamRules()
         p = self.policy
         if rules.banned:
@@ -187,15 +196,13 @@ class ChatModerator:
         st.last_accepted = now
         return Verdict(True, text=body, language=detect_language(body))
 
-    def check_reaction(self, *, stream_id: str, user_id: str, now: float, rules: StreamRules | None = None
-                       ) -> Verdict:
+    def check_reaction(self, *, stream_id: str, user_id: str, now: float, rules: StreamRules | None = None) -> Verdict:
         """Reactions are cheap to send and coalesced on the way out, but a script tapping "like" in a loop
         still inflates the counts: a faster bucket than chat's."""
         if rules is not None and rules.banned:
             return Verdict.refuse("user_banned")
         p = self.policy
-        wait = self._state(stream_id, user_id, now).reactions.take(now, p.reaction_burst,
-                                                                   p.reaction_refill_per_second)
+        wait = self._state(stream_id, user_id, now).reactions.take(now, p.reaction_burst, p.reaction_refill_per_second)
         return Verdict.refuse("rate_limited", retry_after=wait) if wait is not None else Verdict(True)
 
     def forget(self, stream_id: str, user_id: str) -> None:

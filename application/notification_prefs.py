@@ -48,11 +48,19 @@ class Preferences:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "user_id": self.user_id, "language": self.language, "channels": list(self.channels),
-            "quiet_hours": None if self.quiet_start is None or self.quiet_end is None else {
-                "start": self.quiet_start.strftime("%H:%M"), "end": self.quiet_end.strftime("%H:%M"),
-                "time_zone": "Asia/Dhaka"},
-            "email": self.email, "msisdn": self.msisdn, "fcm_tokens": list(self.fcm_tokens),
+            "user_id": self.user_id,
+            "language": self.language,
+            "channels": list(self.channels),
+            "quiet_hours": None
+            if self.quiet_start is None or self.quiet_end is None
+            else {
+                "start": self.quiet_start.strftime("%H:%M"),
+                "end": self.quiet_end.strftime("%H:%M"),
+                "time_zone": "Asia/Dhaka",
+            },
+            "email": self.email,
+            "msisdn": self.msisdn,
+            "fcm_tokens": list(self.fcm_tokens),
             "web_push_subscriptions": [s.as_info() for s in self.web_push],
         }
 
@@ -60,13 +68,19 @@ class Preferences:
     def from_json(cls, d: dict[str, Any]) -> Preferences:
         quiet = d.get("quiet_hours") or None
         return cls(
-            user_id=str(d["user_id"]), language=d.get("language", "bn"),
+            user_id=str(d["user_id"]),
+            language=d.get("language", "bn"),
             channels=tuple(d.get("channels") or ("push",)),
             quiet_start=time.fromisoformat(quiet["start"]) if quiet else None,
             quiet_end=time.fromisoformat(quiet["end"]) if quiet else None,
-            email=d.get("email"), msisdn=d.get("msisdn"), fcm_tokens=tuple(d.get("fcm_tokens") or ()),
-            web_push=tuple(WebPushSubscription(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"])
-                           for s in d.get("web_push_subscriptions") or ()))
+            email=d.get("email"),
+            msisdn=d.get("msisdn"),
+            fcm_tokens=tuple(d.get("fcm_tokens") or ()),
+            web_push=tuple(
+                WebPushSubscription(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"])
+                for s in d.get("web_push_subscriptions") or ()
+            ),
+        )
 
     def texts_in_language(self, texts: Texts) -> tuple[str, str]:
         """(title, body) in the person's language."""
@@ -116,4 +130,3 @@ class NotificationPreferencesService:
 RECEIPT_ACCEPTED = "Notification.DeliveryAccepted"
 RECEIPT_FAILED = "Notification.DeliveryFailed"
 RECEIPT_HELD = "Notification.DeliveryHeld"
-

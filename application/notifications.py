@@ -20,8 +20,7 @@ DHAKA = ZoneInfo("Asia/Dhaka")
 REMINDER_LEADS = {"24h": timedelta(hours=24), "15m": timedelta(minutes=15)}
 _NS = uuid.UUID("5f2e8c1a-0b9d-4e7f-a6c3-2d1b0e9f8a7c")
 _BN_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
-_BN_MONTHS = ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট", "সেপ্টেম্বর", "অক্টোবর",
-              "নভেম্বর", "ডিসেম্বর")
+_BN_MONTHS = ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট", "সেপ্টেম্বর", "অক্টোবর", "নভেম্বর", "ডিসেম্বর")
 _BN_DAYS = ("সোমবার", "মঙ্গলবার", "বুধবার", "বৃহস্পতিবার", "শুক্রবার", "শনিবার", "রবিবার")
 
 
@@ -29,8 +28,7 @@ def job_id(*parts: object) -> uuid.UUID:
     return uuid.uuid5(_NS, ":".join(str(p) for p in parts))
 
 
-def reminders_for(stream_id: str, start: datetime, seen_at: datetime
-                  ) -> list[tuple[uuid.UUID, str, datetime]]:
+def reminders_for(stream_id: str, start: datetime, seen_at: datetime) -> list[tuple[uuid.UUID, str, datetime]]:
     """(job id, lead, due time) of the reminders still ahead when the schedule was seen: a stream scheduled 20
     minutes ahead gets the 15-minute reminder only."""
     out = []
@@ -64,8 +62,10 @@ def when_en(at: datetime) -> str:
     """``7:00 PM, Sunday 17 March (Dhaka time)``."""
     local = at.astimezone(DHAKA)
     hour = local.hour % 12 or 12
-    return (f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}, {local.strftime('%A')} "
-            f"{local.day} {local.strftime('%B')} (Dhaka time)")
+    return (
+        f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}, {local.strftime('%A')} "
+        f"{local.day} {local.strftime('%B')} (Dhaka time)"
+    )
 
 
 def when_bn(at: datetime) -> str:
@@ -73,8 +73,10 @@ def when_bn(at: datetime) -> str:
     local = at.astimezone(DHAKA)
     hour = local.hour % 12 or 12
     clock = bn_digits(f"{hour}:{local.minute:02d}")
-    return (f"{_BN_DAYS[local.weekday()]}, {bn_digits(str(local.day))} {_BN_MONTHS[local.month - 1]}, "
-            f"{_day_part_bn(local.hour)} {clock}টায় (ঢাকা সময়)")
+    return (
+        f"{_BN_DAYS[local.weekday()]}, {bn_digits(str(local.day))} {_BN_MONTHS[local.month - 1]}, "
+        f"{_day_part_bn(local.hour)} {clock}টায় (ঢাকা সময়)"
+    )
 
 
 def taka(amount: Decimal | str | float, bangla: bool = False) -> str:
@@ -124,8 +126,9 @@ def starting_texts(host: str | None, title: str, title_bn: str | None) -> Texts:
     )
 
 
-def flash_sale_texts(sale_name: str, flash_price: Decimal | str, original_price: Decimal | str,
-                     end_time: datetime) -> Texts:
+def flash_sale_texts(
+    sale_name: str, flash_price: Decimal | str, original_price: Decimal | str, end_time: datetime
+) -> Texts:
     off = Decimal(0)
     if Decimal(str(original_price)) > 0:
         off = (1 - Decimal(str(flash_price)) / Decimal(str(original_price))) * 100
@@ -154,19 +157,24 @@ def order_update_texts(payload: dict[str, Any]) -> Texts:
         if step == "delivered":
             body_en += " Not right? You can ask for a return within 7 days."
             body_bn += " সমস্যা থাকলে ৭ দিনের মধ্যে ফেরতের অনুরোধ করতে পারেন।"
-        return Texts(title=f"Your order {_STEP_EN[step]}", body=body_en,
-                     title_bn=f"আপনার অর্ডার {_STEP_BN[step]}", body_bn=body_bn)
+        return Texts(
+            title=f"Your order {_STEP_EN[step]}", body=body_en, title_bn=f"আপনার অর্ডার {_STEP_BN[step]}", body_bn=body_bn
+        )
     if payload["return_accepted"]:
         amount = Decimal(str(payload.get("amount") or 0))
-        return Texts(title="Your return was accepted",
-                     body=f"{taka(amount)} of order {ref} is being refunded.",
-                     title_bn="আপনার ফেরতের অনুরোধ গৃহীত হয়েছে",
-                     body_bn=f"অর্ডার {ref}-এর {taka(amount, bangla=True)} ফেরত দেওয়া হচ্ছে।")
+        return Texts(
+            title="Your return was accepted",
+            body=f"{taka(amount)} of order {ref} is being refunded.",
+            title_bn="আপনার ফেরতের অনুরোধ গৃহীত হয়েছে",
+            body_bn=f"অর্ডার {ref}-এর {taka(amount, bangla=True)} ফেরত দেওয়া হচ্ছে।",
+        )
     note = payload.get("note")
-    return Texts(title="Your return was not accepted",
-                 body=f"The seller declined the return of order {ref}." + (f" “{note}”" if note else ""),
-                 title_bn="আপনার ফেরতের অনুরোধ গৃহীত হয়নি",
-                 body_bn=f"বিক্রেতা অর্ডার {ref}-এর ফেরতের অনুরোধ গ্রহণ করেননি।" + (f" “{note}”" if note else ""))
+    return Texts(
+        title="Your return was not accepted",
+        body=f"The seller declined the return of order {ref}." + (f" “{note}”" if note else ""),
+        title_bn="আপনার ফেরতের অনুরোধ গৃহীত হয়নি",
+        body_bn=f"বিক্রেতা অর্ডার {ref}-এর ফেরতের অনুরোধ গ্রহণ করেননি।" + (f" “{note}”" if note else ""),
+    )
 
 
 # ---- the notifier port ------------------------------------------------------------------------------------

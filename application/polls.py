@@ -45,12 +45,20 @@ class OpenPoll:
 
 def poll_view(p: Poll) -> dict[str, Any]:
     """A poll as clients see it (HTTP answers, ``stream_state``)."""
-    return {"poll_id": str(p.id), "stream_id": p.stream_id, "question": p.question, "question_bn": p.question_bn,
-            "options": [{**o, **r} for o, r in zip(p.options, p.results(), strict=True)],
-            "total_votes": p.total_votes, "allow_change": p.allow_change,
-            "closes_at": p.closes_at.isoformat(), "status": p.status,
-            "closed_at": p.closed_at.isoformat() if p.closed_at else None, "close_reason": p.close_reason,
-            "version": p.version}
+    return {
+        "poll_id": str(p.id),
+        "stream_id": p.stream_id,
+        "question": p.question,
+        "question_bn": p.question_bn,
+        "options": [{**o, **r} for o, r in zip(p.options, p.results(), strict=True)],
+        "total_votes": p.total_votes,
+        "allow_change": p.allow_change,
+        "closes_at": p.closes_at.isoformat(),
+        "status": p.status,
+        "closed_at": p.closed_at.isoformat() if p.closed_at else None,
+        "close_reason": p.close_reason,
+        "version": p.version,
+    }
 
 
 def tally(p: Poll) -> dict[str, Any]:
@@ -66,13 +74,23 @@ def _staff(uow: UnitOfWork, actor: Actor | None, stream: LiveStream) -> None:
     if actor is None:
         return
     mods = get_optional(uow, moderators_id(stream.id)) if "moderator" in actor.roles else None
-    check_show_staff(actor, host_id=stream.host_id, vendor_id=stream.vendor_id,
-                     moderator_ids=list(mods.moderators) if mods is not None else ())
+    check_show_staff(
+        actor,
+        host_id=stream.host_id,
+        vendor_id=stream.vendor_id,
+        moderator_ids=list(mods.moderators) if mods is not None else (),
+    )
 
 
 class PollService:
-    def __init__(self, writer: BatchWriter, *, clock: Callable[[], datetime], new_id: Callable[[], UUID],
-                 tallies: PollTallies | None = None) -> None:
+    def __init__(
+        self,
+        writer: BatchWriter,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], UUID],
+        tallies: PollTallies | None = None,
+    ) -> None:
         self._writer = writer
         self._clock = clock
         self._new_id = new_id
@@ -90,15 +108,23 @@ class PollService:
                 raise StreamClosed(f"a {stream.status} stream takes no polls", status=stream.status)
             if stream.status != "live":
                 raise StreamNotLive("polls are opened during the show", status=stream.status)
-            poll = Poll.open(id=poll_id, now=now, stream_id=str(cmd.stream_id), question=cmd.question,
-                             question_bn=cmd.question_bn, options=cmd.options,
-                             duration_seconds=cmd.duration_seconds, allow_change=cmd.allow_change,
-                             opened_by=actor.user_id if actor else None)
+            poll = Poll.open(
+                id=poll_id,
+                now=now,
+                stream_id=str(cmd.stream_id),
+                question=cmd.question,
+                question_bn=cmd.question_bn,
+                options=cmd.options,
+                duration_seconds=cmd.duration_seconds,
+                allow_change=cmd.allow_change,
+                opened_by=actor.user_id if actor else None,
+            )
             uow.add(poll)
             return poll_view(poll)
 
-        return await self._writer.submit(decide, not_found=lambda i: StreamNotFound("stream not found",
-                                                                                   stream_id=str(i)))
+        return await self._writer.submit(
+            decide, not_found=lambda i: StreamNotFound("stream not found", stream_id=str(i))
+        )
 
     async def vote(self, poll_id: UUID, user_id: str, option_id: str) -> dict[str, Any]:
         """→ ``{poll_id, option_id, changed, version, …tally}``; refusals raise (nothing counted)."""
@@ -109,13 +135,19 @@ class PollService:
             if not isinstance(poll, Poll):
                 raise _missing(poll_id)
             changed = poll.vote(user_id=user_id, option_id=option_id, now=now)
-            return {"poll_id": str(poll_id), "option_id": option_id, "changed": changed, "version": poll.version,
-                    **tally(poll)}, poll.stream_id
+            return {
+                "poll_id": str(poll_id),
+                "option_id": option_id,
+                "changed": changed,
+                "version": poll.version,
+                **tally(poll),
+            }, poll.stream_id
 
         out, stream_id = await self._writer.submit(decide, not_found=_missing)
         if out["changed"] and self.tallies is not None:
-            await self.tallies.publish(str(poll_id), stream_id, out["version"],
-                                       {"options": out["options"], "total_votes": out["total_votes"]})
+            await self.tallies.publish(
+                str(poll_id), stream_id, out["version"], {"options": out["options"], "total_votes": out["total_votes"]}
+            )
         return out
 
     async def close(self, poll_id: UUID, actor: Actor | None) -> dict[str, Any]:
@@ -126,8 +158,9 @@ class PollService:
             if not isinstance(poll, Poll):
                 raise _missing(poll_id)
             _staff(uow, actor, uow.get(UUID(poll.stream_id)))
-            poll.close(now=now, reason="deadline" if now >= poll.closes_at else "closed",
-                       by=actor.user_id if actor else None)
+            poll.close(
+                now=now, reason="deadline" if now >= poll.closes_at else "closed", by=actor.user_id if actor else None
+            )
             return poll_view(poll)
 
         return await self._writer.submit(decide, not_found=_missing)

@@ -52,15 +52,29 @@ def public_question(quiz: Quiz) -> dict[str, Any] | None:
     q = quiz.question
     if q is None:
         return None
-    return {"question_id": q["question_id"], "index": quiz.current, "question": q["question"],
-            "question_bn": q["question_bn"], "options": q["options"], "points": q["points"],
-            "seconds": q["seconds"], "closes_at": quiz.closes_at}
+    return {
+        "question_id": q["question_id"],
+        "index": quiz.current,
+        "question": q["question"],
+        "question_bn": q["question_bn"],
+        "options": q["options"],
+        "points": q["points"],
+        "seconds": q["seconds"],
+        "closes_at": quiz.closes_at,
+    }
 
 
 def _view(quiz: Quiz, rewards: list[dict[str, Any]] | None = None) -> QuizView:
-    return QuizView(quiz.id, str(quiz.stream_id), quiz.status, len(quiz.questions),
-                    public_question(quiz) if quiz.status == "running" else None,
-                    quiz.scores() if quiz.status == "ended" else None, rewards or [], quiz.version)
+    return QuizView(
+        quiz.id,
+        str(quiz.stream_id),
+        quiz.status,
+        len(quiz.questions),
+        public_question(quiz) if quiz.status == "running" else None,
+        quiz.scores() if quiz.status == "ended" else None,
+        rewards or [],
+        quiz.version,
+    )
 
 
 def check_runs_show(uow: UnitOfWork, actor: Actor | None, stream: LiveStream, action: str) -> None:
@@ -83,15 +97,22 @@ def _missing(quiz_id: UUID) -> Exception:
 
 
 class QuizService:
-    def __init__(self, writer: BatchWriter, *, clock: Callable[[], datetime], new_id: Callable[[], UUID],
-                 rewards: Rewards | None = None) -> None:
+    def __init__(
+        self,
+        writer: BatchWriter,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], UUID],
+        rewards: Rewards | None = None,
+    ) -> None:
         self._writer = writer
         self._clock = clock
         self._new_id = new_id
         self.rewards = rewards
 
-    async def create(self, stream_id: UUID, actor: Actor | None, title: str,
-                     questions: list[dict[str, Any]]) -> QuizView:
+    async def create(
+        self, stream_id: UUID, actor: Actor | None, title: str, questions: list[dict[str, Any]]
+    ) -> QuizView:
         now, quiz_id = self._clock(), self._new_id()
 
         def decide(uow: UnitOfWork) -> QuizView:
@@ -99,13 +120,20 @@ class QuizService:
             check_runs_show(uow, actor, stream, "quiz.create")
             if stream.status in ("ended", "cancelled"):
                 raise StreamClosed(f"a {stream.status} stream takes no quizzes", status=stream.status)
-            quiz = Quiz.create(id=quiz_id, now=now, stream_id=str(stream_id), title=title, questions=questions,
-                               created_by=actor.user_id if actor else None)
+            quiz = Quiz.create(
+                id=quiz_id,
+                now=now,
+                stream_id=str(stream_id),
+                title=title,
+                questions=questions,
+                created_by=actor.user_id if actor else None,
+            )
             uow.add(quiz)
             return _view(quiz)
 
-        return await self._writer.submit(decide, not_found=lambda i: StreamNotFound("stream not found",
-                                                                                   stream_id=str(i)))
+        return await self._writer.submit(
+            decide, not_found=lambda i: StreamNotFound("stream not found", stream_id=str(i))
+        )
 
     async def next(self, quiz_id: UUID, actor: Actor | None) -> QuizView:
         now = self._clock()
@@ -120,8 +148,16 @@ class QuizService:
 
         return await self._writer.submit(decide, not_found=_missing)
 
-    async def answer(self, quiz_id: UUID, *, user_id: str, display_name: str, question_id: str, option_id: int,
-                     joined: Collection[str]) -> QuizView:
+    async def answer(
+        self,
+        quiz_id: UUID,
+        *,
+        user_id: str,
+        display_name: str,
+        question_id: str,
+        option_id: int,
+        joined: Collection[str],
+    ) -> QuizView:
         """One viewer's answer, judged now; ``joined``: the shows this viewer's socket is in."""
         now = self._clock()
 
@@ -129,8 +165,9 @@ class QuizService:
             quiz = uow.get(quiz_id)
             if not isinstance(quiz, Quiz) or str(quiz.stream_id) not in joined:
                 raise NotInQuizStream("quiz not found in the shows you have joined", quiz_id=str(quiz_id))
-            quiz.answer(user_id=user_id, display_name=display_name, question_id=question_id,
-                        option_id=option_id, now=now)
+            quiz.answer(
+                user_id=user_id, display_name=display_name, question_id=question_id, option_id=option_id, now=now
+            )
             return _view(quiz)
 
         return await self._writer.submit(decide, not_found=_missing)

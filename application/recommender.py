@@ -82,8 +82,9 @@ def popularity(m: Matrix) -> np.ndarray:
     return (m.values > 0).sum(axis=0).astype(np.float64)  # type: ignore[no-any-return]
 
 
-def _ranked(scores: np.ndarray, m: Matrix, sim: np.ndarray, seeds: np.ndarray, k: int,
-            allowed: np.ndarray, pop: np.ndarray) -> list[Pick]:
+def _ranked(
+    scores: np.ndarray, m: Matrix, sim: np.ndarray, seeds: np.ndarray, k: int, allowed: np.ndarray, pop: np.ndarray
+) -> list[Pick]:
     total = np.where(allowed, scores + POPULARITY_TIE * pop / max(float(pop.max(initial=0.0)), 1.0), -np.inf)
     order = np.lexsort((np.arange(len(total)), -total))  # best first; equal scores by item name (sorted)
     picks = []
@@ -96,14 +97,22 @@ def _ranked(scores: np.ndarray, m: Matrix, sim: np.ndarray, seeds: np.ndarray, k
     return picks
 
 
-def for_user(m: Matrix, sim: np.ndarray, user: str | None, k: int, *, candidates: Sequence[str] | None = None,
-             pop: np.ndarray | None = None, exclude_bought: bool = True) -> list[Pick]:
+def for_user(
+    m: Matrix,
+    sim: np.ndarray,
+    user: str | None,
+    k: int,
+    *,
+    candidates: Sequence[str] | None = None,
+    pop: np.ndarray | None = None,
+    exclude_bought: bool = True,
+) -> list[Pick]:
     """A user's top ``k`` among ``candidates`` (default: every item): Σ (their signal on i) · sim(i, j);
     an item they bought is left out. No history: most popular first."""
     pop = popularity(m) if pop is None else pop
     index = m.item_index()
     allowed = np.zeros(len(m.items), dtype=bool)
-    for it in (m.items if candidates is None else candidates):
+    for it in m.items if candidates is None else candidates:
         if it in index:
             allowed[index[it]] = True
     row = np.zeros(len(m.items))
@@ -114,8 +123,15 @@ def for_user(m: Matrix, sim: np.ndarray, user: str | None, k: int, *, candidates
     return _ranked(row @ sim, m, sim, row, k, allowed, pop)
 
 
-def also_bought(m: Matrix, sim: np.ndarray, seeds: Sequence[str], k: int, *, exclude: Sequence[str] = (),
-                pop: np.ndarray | None = None) -> list[Pick]:
+def also_bought(
+    m: Matrix,
+    sim: np.ndarray,
+    seeds: Sequence[str],
+    k: int,
+    *,
+    exclude: Sequence[str] = (),
+    pop: np.ndarray | None = None,
+) -> list[Pick]:
     """Items most similar to the ``seeds`` taken together (a show's products), seeds and ``exclude`` left out."""
     pop = popularity(m) if pop is None else pop
     index = m.item_index()

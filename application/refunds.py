@@ -71,8 +71,9 @@ class RefundGateways(Protocol):
         provider de-duplicates the refund call by our key, so sending it is safe)."""
         ...
 
-    async def refund(self, method: str, provider_payment_id: str, amount: Decimal, reason: str,
-                     refund_id: str) -> ProviderRefund:
+    async def refund(
+        self, method: str, provider_payment_id: str, amount: Decimal, reason: str, refund_id: str
+    ) -> ProviderRefund:
         """Send the refund, keyed by ``refund_id``; raises ``RefundRefused``; other errors: outcome unknown."""
         ...
 
@@ -110,10 +111,20 @@ class RefundView:
 def view_of(order: Order, payment: Payment, refund_id: str, *, replayed: bool) -> RefundView:
     state = payment.refund_states.get(refund_id, {})
     amount = next(a for r, a in payment.refunds.items() if str(r) == refund_id)
-    return RefundView(refund_id, order.id, payment.id, amount, state.get("reason"),
-                      payment.refund_status(refund_id) or "requested", bool(state.get("manual")),
-                      state.get("provider_refund_id"), order.status, payment.status, payment.refunded_amount,
-                      replayed)
+    return RefundView(
+        refund_id,
+        order.id,
+        payment.id,
+        amount,
+        state.get("reason"),
+        payment.refund_status(refund_id) or "requested",
+        bool(state.get("manual")),
+        state.get("provider_refund_id"),
+        order.status,
+        payment.status,
+        payment.refunded_amount,
+        replayed,
+    )
 
 
 def check_seller(uow: UnitOfWork, actor: Actor | None, order: Order) -> None:
@@ -126,8 +137,9 @@ def check_seller(uow: UnitOfWork, actor: Actor | None, order: Order) -> None:
         raise refuse("order.refund", "this order was not sold by your vendor")
 
 
-def record_refund(order: Order, payment: Payment, *, refund_id: str, amount: Decimal, reason: str,
-                  now: datetime) -> None:
+def record_refund(
+    order: Order, payment: Payment, *, refund_id: str, amount: Decimal, reason: str, now: datetime
+) -> None:
     """A refund decided on the Order and its Payment together (a cash-on-delivery payment is given back in
     cash, by hand: completed at once). ``POST /refunds`` and accepted returns record through here (checkout's
     automatic refunds take the same two steps inline); ``RefundService.execute`` then carries it out."""
@@ -148,8 +160,9 @@ class _Due:
 
 
 class RefundService:
-    def __init__(self, writer: BatchWriter, gateways: RefundGateways, locks: Locks, *,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, writer: BatchWriter, gateways: RefundGateways, locks: Locks, *, clock: Callable[[], datetime]
+    ) -> None:
         self._writer = writer
         self._gateways = gateways
         self._locks = locks
@@ -163,8 +176,9 @@ class RefundService:
         def decide(uow: UnitOfWork) -> RefundView:
             order: Order = uow.get(cmd.order_id)
             check_seller(uow, actor, order)
-            payment: Payment = uow.get(UUID(str(order.payment_id)) if order.payment_id
-                                       else payment_id_for(cmd.order_id))
+            payment: Payment = uow.get(
+                UUID(str(order.payment_id)) if order.payment_id else payment_id_for(cmd.order_id)
+            )
             if refund_id in {str(r) for r in payment.refunds}:
                 return view_of(order, payment, refund_id, replayed=True)
             if order.status not in ("paid", "refunded"):
@@ -180,8 +194,9 @@ class RefundService:
         async with self._locks.hold(f"refund:{refund_id}") as mine:
             if not mine:
                 return None
-            due = await self._writer.submit(lambda uow: _due(uow.get(payment_id), refund_id),
-                                            not_found=_payment_missing)
+            due = await self._writer.submit(
+                lambda uow: _due(uow.get(payment_id), refund_id), not_found=_payment_missing
+            )
             if due.status != "requested":
                 return due.status
             if due.method in MANUAL_METHODS or due.provider_payment_id is None:
@@ -189,15 +204,21 @@ class RefundService:
             if due.sent:  # sent before and the answer never came: ask, never send again
                 found = await self._gateways.find_refund(due.method, due.provider_payment_id, refund_id)
                 if found is None:
-                    return await self._record(payment_id, refund_id, "manual_review", None,
-                                              reason="sent; the provider cannot confirm the outcome")
+                    return await self._record(
+                        payment_id,
+                        refund_id,
+                        "manual_review",
+                        None,
+                        reason="sent; the provider cannot confirm the outcome",
+                    )
             else:
                 try:  # a refund recorded before RefundSent existed may have reached the provider: ask first
                     found = await self._gateways.find_refund(due.method, due.provider_payment_id, refund_id)
                     if found is None:
                         await self._record(payment_id, refund_id, "sent", None)
-                        found = await self._gateways.refund(due.method, due.provider_payment_id, due.amount,
-                                                            due.reason, refund_id)
+                        found = await self._gateways.refund(
+                            due.method, due.provider_payment_id, due.amount, due.reason, refund_id
+                        )
                 except RefundRefused as exc:
                     return await self._record(payment_id, refund_id, "failed", None, reason=exc.reason)
             if found.status != "completed":
@@ -210,8 +231,12 @@ class RefundService:
         try:
             return await self.execute(payment_id, refund_id)
         except Exception:  # noqa: BLE001 - outcome unknown: the refund manager asks the provider again
-            log.warning("refund %s of payment %s not executed yet; the refund manager retries", refund_id,
-                        payment_id, exc_info=True)
+            log.warning(
+                "refund %s of payment %s not executed yet; the refund manager retries",
+                refund_id,
+                payment_id,
+                exc_info=True,
+            )
             return "requested"
 
     async def current(self, order_id: UUID, refund_id: str) -> RefundView:
@@ -221,21 +246,23 @@ class RefundService:
 
         return await self._writer.submit(decide, not_found=_order_missing)
 
-    async def resolve(self, order_id: UUID, refund_id: str, *, completed: bool, provider_refund_id: str | None,
-                      note: str | None) -> RefundView:
+    async def resolve(
+        self, order_id: UUID, refund_id: str, *, completed: bool, provider_refund_id: str | None, note: str | None
+    ) -> RefundView:
         """An admin settles a refund under review, from the provider's portal: it went back (``completed``, with
         the provider's refund id) or it did not (``failed``: the amount may be refunded again)."""
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> RefundView:
             order: Order = uow.get(order_id)
-            payment: Payment = uow.get(UUID(str(order.payment_id)) if order.payment_id
-                                       else payment_id_for(order_id))
+            payment: Payment = uow.get(UUID(str(order.payment_id)) if order.payment_id else payment_id_for(order_id))
             if refund_id not in {str(r) for r in payment.refunds}:
                 raise PaymentNotFound("no such refund on this order", refund_id=refund_id)
             if payment.refund_status(refund_id) == "requested":
-                raise InvalidPaymentTransition("the refund is still being carried out; only a refund under"
-                                               " review is settled by hand", refund_id=refund_id)
+                raise InvalidPaymentTransition(
+                    "the refund is still being carried out; only a refund under review is settled by hand",
+                    refund_id=refund_id,
+                )
             if completed:
                 payment.complete_refund(refund_id=refund_id, now=now, provider_refund_id=provider_refund_id)
             else:
@@ -254,20 +281,30 @@ class RefundService:
             order: Order = uow.get(order_id)
             check_seller(uow, actor, order)
             if order.payment_method != "cod":
-                raise InvalidOrderTransition("only a cash-on-delivery order is paid in cash",
-                                             payment_method=order.payment_method)
+                raise InvalidOrderTransition(
+                    "only a cash-on-delivery order is paid in cash", payment_method=order.payment_method
+                )
             payment_id = payment_id_for(order_id)
             payment: Payment = uow.get(payment_id)
-            payment.handle_callback(provider_txn_id=f"cash:{order_id}", status="completed", now=now,
-                                    amount=payment.amount)
+            payment.handle_callback(
+                provider_txn_id=f"cash:{order_id}", status="completed", now=now, amount=payment.amount
+            )
             if order.status == "pending_payment":
                 order.mark_paid(payment_id=str(payment_id), now=now)
             return order.status, payment.status
 
         return await self._writer.submit(decide, not_found=_order_missing)
 
-    async def _record(self, payment_id: UUID, refund_id: str, status: str, provider_refund_id: str | None, *,
-                      manual: bool = False, reason: str | None = None) -> str:
+    async def _record(
+        self,
+        payment_id: UUID,
+        refund_id: str,
+        status: str,
+        provider_refund_id: str | None,
+        *,
+        manual: bool = False,
+        reason: str | None = None,
+    ) -> str:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> str:
@@ -278,8 +315,9 @@ class RefundService:
             if status == "manual_review":
                 payment.require_review(refund_id=refund_id, now=now, reason=reason or "outcome unknown")
             elif status == "completed":
-                payment.complete_refund(refund_id=refund_id, now=now, provider_refund_id=provider_refund_id,
-                                        manual=manual)
+                payment.complete_refund(
+                    refund_id=refund_id, now=now, provider_refund_id=provider_refund_id, manual=manual
+                )
             else:
                 payment.fail_refund(refund_id=refund_id, now=now, reason=reason)
                 order: Order = uow.get(UUID(str(payment.order_id)))
@@ -296,8 +334,14 @@ def _due(payment: Payment, refund_id: str) -> _Due:
         raise PaymentNotFound("no such refund on this payment", refund_id=refund_id)
     state: dict[str, Any] = payment.refund_states.get(refund_id, {})
     provider = payment.provider_txn_id if not str(payment.provider_txn_id or "").startswith("cash:") else None
-    return _Due(payment.method, provider, amount, str(state.get("reason") or "refund"),
-                payment.refund_status(refund_id) or "requested", payment.refund_sent(refund_id))
+    return _Due(
+        payment.method,
+        provider,
+        amount,
+        str(state.get("reason") or "refund"),
+        payment.refund_status(refund_id) or "requested",
+        payment.refund_sent(refund_id),
+    )
 
 
 def _order_missing(order_id: UUID) -> Exception:

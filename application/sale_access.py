@@ -19,8 +19,9 @@ def _sale_not_found(sale_id: UUID) -> Exception:
     return FlashSaleNotFound("flash sale not found", flash_sale_id=str(sale_id))
 
 
-async def authorize_sale(writer: BatchWriter, sale_id: UUID, actor: Actor, action: str, *,
-                         reservation_id: str | None = None) -> None:
+async def authorize_sale(
+    writer: BatchWriter, sale_id: UUID, actor: Actor, action: str, *, reservation_id: str | None = None
+) -> None:
     """The sale's vendor, the host of its stream, an admin, and (for ``flash_sale.release``) the buyer who
     holds the reservation may act; anyone else gets ``NotPermitted``."""
     require_role(actor, action)

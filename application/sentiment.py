@@ -24,38 +24,75 @@ ALPHA = 15.0  # squash: x / sqrt(x² + α); a single strong word lands near ±0.
 
 _POSITIVE = {
     3.0: "excellent awesome amazing outstanding fantastic superb perfect love loved best wonderful brilliant "
-         "darun daroon dorun oshadharon osadharon oshchorjo josh joss jotil fatafati "
-         "দারুণ দারুন অসাধারণ চমৎকার সেরা অসাম জোস ফাটাফাটি ভালোবাসি অপূর্ব",
+    "darun daroon dorun oshadharon osadharon oshchorjo josh joss jotil fatafati "
+    "দারুণ দারুন অসাধারণ চমৎকার সেরা অসাম জোস ফাটাফাটি ভালোবাসি অপূর্ব",
     2.0: "good great nice beautiful happy recommended genuine authentic cool wow glad fast helpful "
-         "bhalo valo bhalo-i sundor shundor pochondo posondo khushi onnorokom moja mojar "
-         "ভালো ভাল সুন্দর পছন্দ খুশি মজা মজার আসল দ্রুত চমক",
-    1.0: "ok okay fine thanks thank cheap affordable like liked dhonnobad thik shosta sasta "
-         "ধন্যবাদ ঠিক সস্তা",
+    "bhalo valo bhalo-i sundor shundor pochondo posondo khushi onnorokom moja mojar "
+    "ভালো ভাল সুন্দর পছন্দ খুশি মজা মজার আসল দ্রুত চমক",
+    1.0: "ok okay fine thanks thank cheap affordable like liked dhonnobad thik shosta sasta ধন্যবাদ ঠিক সস্তা",
 }
 _NEGATIVE = {
     3.0: "worst terrible horrible awful scam fraud hate disgusting useless rubbish pathetic "
-         "faltu phaltu baje baaje bajey joghonno jghonno bhua vua dhoka thok thokbaz prothar protarona "
-         "ফালতু বাজে জঘন্য ভুয়া ধোঁকা প্রতারণা প্রতারক ঠকবাজ",
+    "faltu phaltu baje baaje bajey joghonno jghonno bhua vua dhoka thok thokbaz prothar protarona "
+    "ফালতু বাজে জঘন্য ভুয়া ধোঁকা প্রতারণা প্রতারক ঠকবাজ",
     2.0: "bad poor fake broken disappointed disappointing angry late slow expensive boring damaged "
-         "kharap kharaap bekar nokol batpar birokto hotash raag "
-         "খারাপ বেকার নকল বিরক্ত হতাশ রাগ দেরি ভাঙা",
+    "kharap kharaap bekar nokol batpar birokto hotash raag "
+    "খারাপ বেকার নকল বিরক্ত হতাশ রাগ দেরি ভাঙা",
     1.0: "costly meh dami beshi-dam দামি",
 }
 _INTENSIFIERS = {
-    "very": 1.5, "so": 1.3, "really": 1.4, "too": 1.3, "extremely": 1.8, "super": 1.5, "most": 1.5,
-    "khub": 1.5, "onek": 1.4, "ekdom": 1.6, "oshomvob": 1.8, "bhishon": 1.6, "vishon": 1.6,
-    "খুব": 1.5, "অনেক": 1.4, "একদম": 1.6, "ভীষণ": 1.6, "অসম্ভব": 1.8,
+    "very": 1.5,
+    "so": 1.3,
+    "really": 1.4,
+    "too": 1.3,
+    "extremely": 1.8,
+    "super": 1.5,
+    "most": 1.5,
+    "khub": 1.5,
+    "onek": 1.4,
+    "ekdom": 1.6,
+    "oshomvob": 1.8,
+    "bhishon": 1.6,
+    "vishon": 1.6,
+    "খুব": 1.5,
+    "অনেক": 1.4,
+    "একদম": 1.6,
+    "ভীষণ": 1.6,
+    "অসম্ভব": 1.8,
 }
 _NEGATE_BEFORE = frozenset(
     "not no never dont don't doesnt doesn't didnt didn't isnt isn't wasnt wasn't arent aren't cant can't "
-    "cannot wont won't neither nor hardly without".split())
+    "cannot wont won't neither nor hardly without".split()
+)
 _NEGATE_AFTER = frozenset("na noy noi nai nei ni nah না নয় নাই নেই নি নহে".split())
 _NEGATED_VERB = re.compile(r"(?:েনি|য়নি|ইনি|িনি|nai|nei)$")  # লাগেনি, হয়নি, পাইনি, করিনি, lagenai
 _NEGATED_ROMAN = frozenset("lagena lagenai lageni hoyna hoina hoyni hoini paini paina dilona hobena".split())
 _BUT = frozenset("but however kintu tobe কিন্তু তবে".split())
-_EMOJI = {"😍": 3.0, "🥰": 3.0, "❤": 3.0, "💖": 3.0, "😘": 2.0, "👍": 2.0, "🔥": 2.0, "👏": 2.0, "💯": 2.0,
-          "😊": 2.0, "😀": 2.0, "😁": 2.0, "😂": 1.0, "🙂": 1.0, "😡": -3.0, "🤬": -3.0, "👎": -2.0,
-          "😠": -2.0, "😢": -2.0, "😭": -2.0, "😞": -2.0, "💩": -2.0, "😒": -1.0}
+_EMOJI = {
+    "😍": 3.0,
+    "🥰": 3.0,
+    "❤": 3.0,
+    "💖": 3.0,
+    "😘": 2.0,
+    "👍": 2.0,
+    "🔥": 2.0,
+    "👏": 2.0,
+    "💯": 2.0,
+    "😊": 2.0,
+    "😀": 2.0,
+    "😁": 2.0,
+    "😂": 1.0,
+    "🙂": 1.0,
+    "😡": -3.0,
+    "🤬": -3.0,
+    "👎": -2.0,
+    "😠": -2.0,
+    "😢": -2.0,
+    "😭": -2.0,
+    "😞": -2.0,
+    "💩": -2.0,
+    "😒": -1.0,
+}
 _SUFFIXES = ("টা", "টি", "ই", "ও", "রে", "ের", "er", "ta", "ti", "i", "o")
 _TOKEN = re.compile(r"[\w\u0980-\u09FF'’-]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 _SEPARATORS = re.compile(r"[.!?।,;:\n]+")
@@ -88,8 +125,11 @@ def _valence(token: str) -> float:
 
 
 def _negates_after(token: str) -> bool:
-    return token in _NEGATE_AFTER or token in _NEGATED_ROMAN or bool(
-        len(token) > 3 and _NEGATED_VERB.search(token) and _valence(token) == 0.0)
+    return (
+        token in _NEGATE_AFTER
+        or token in _NEGATED_ROMAN
+        or bool(len(token) > 3 and _NEGATED_VERB.search(token) and _valence(token) == 0.0)
+    )
 
 
 def _clause_score(tokens: list[str]) -> float:
@@ -100,11 +140,14 @@ def _clause_score(tokens: list[str]) -> float:
             continue
         if i > 0:  # "khub bhalo", "very good", "sooo good"
             v *= _INTENSIFIERS.get(tokens[i - 1], _INTENSIFIERS.get(_DOUBLES.sub(r"\1", tokens[i - 1]), 1.0))
-        before = tokens[max(0, i - 3): i]
-        after = tokens[i + 1: i + 4]
+        before = tokens[max(0, i - 3) : i]
+        after = tokens[i + 1 : i + 4]
         # "not good" / "ভালো না": flip and damp ("not bad" is mildly good, not great)
-        if any(t in _NEGATE_BEFORE for t in before) or any(_negates_after(t) for t in after[:2]) or (
-                len(after) > 2 and _negates_after(after[2]) and _valence(after[1]) == 0.0):
+        if (
+            any(t in _NEGATE_BEFORE for t in before)
+            or any(_negates_after(t) for t in after[:2])
+            or (len(after) > 2 and _negates_after(after[2]) and _valence(after[1]) == 0.0)
+        ):
             v *= -0.75
         total += v
     return total
@@ -117,7 +160,7 @@ def score(text: str) -> float:
         tokens = _TOKEN.findall(clause)
         for j, tok in enumerate(tokens):
             if tok in _BUT and j > 0:  # what follows "but" is what they mean
-                total += 0.5 * _clause_score(tokens[:j]) + 1.5 * _clause_score(tokens[j + 1:])
+                total += 0.5 * _clause_score(tokens[:j]) + 1.5 * _clause_score(tokens[j + 1 :])
                 break
         else:
             total += _clause_score(tokens)

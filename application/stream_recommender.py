@@ -25,8 +25,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 DHAKA = ZoneInfo("Asia/Dhaka")
-WEIGHTS: Mapping[str, float] = {"followed_host": 3.0, "category": 2.0, "similar_viewers": 2.0,
-                                "language": 1.0, "time_of_day": 1.0, "trending": 0.5}
+WEIGHTS: Mapping[str, float] = {
+    "followed_host": 3.0,
+    "category": 2.0,
+    "similar_viewers": 2.0,
+    "language": 1.0,
+    "time_of_day": 1.0,
+    "trending": 0.5,
+}
 LIVE_BONUS = 0.25  # a show on now beats an equal one later (it is there to be watched)
 REASON_SHARE = 0.3  # a signal is named as a reason when it reached this share of its weight
 
@@ -93,9 +99,17 @@ def _share(values: Sequence[str | None], value: str | None) -> float:
     return sum(1 for v in values if v == value) / len(values)
 
 
-def recommend(shows: Sequence[Show], watches: Sequence[Watch], follows: Iterable[str], now: datetime, *,
-              co_watch: Iterable[tuple[str, str, float]] = (), trending: Mapping[str, float] | None = None,
-              k: int = 10, hosts: tuple[dict[str, int], np.ndarray] | None = None) -> list[StreamPick]:
+def recommend(
+    shows: Sequence[Show],
+    watches: Sequence[Watch],
+    follows: Iterable[str],
+    now: datetime,
+    *,
+    co_watch: Iterable[tuple[str, str, float]] = (),
+    trending: Mapping[str, float] | None = None,
+    k: int = 10,
+    hosts: tuple[dict[str, int], np.ndarray] | None = None,
+) -> list[StreamPick]:
     """The top ``k`` of ``shows`` for a viewer with these ``watches`` and ``follows``. ``hosts``: a host
     similarity already computed from ``co_watch`` (``host_similarity``), to rank many viewers at once."""
     followed = set(follows)
@@ -119,13 +133,19 @@ def recommend(shows: Sequence[Show], watches: Sequence[Watch], follows: Iterable
             similar = 0.0
             if mine_total > 0 and s.host_id in hi:
                 similar = float(mine @ hsim[:, hi[s.host_id]] / mine_total)
-            signals.update({"followed_host": 1.0 if s.host_id in followed else 0.0,
-                            "category": _share(cats, s.category), "language": _share(langs, s.language),
-                            "time_of_day": float(hours[dhaka_hour(at)]) if watches else 0.0,
-                            "similar_viewers": similar})
+            signals.update(
+                {
+                    "followed_host": 1.0 if s.host_id in followed else 0.0,
+                    "category": _share(cats, s.category),
+                    "language": _share(langs, s.language),
+                    "time_of_day": float(hours[dhaka_hour(at)]) if watches else 0.0,
+                    "similar_viewers": similar,
+                }
+            )
         score = sum(WEIGHTS[n] * v for n, v in signals.items()) + (LIVE_BONUS if s.live else 0.0)
-        reasons = ["trending"] if cold else [n for n in WEIGHTS if n != "trending"
-                                             and signals.get(n, 0.0) >= REASON_SHARE]
+        reasons = (
+            ["trending"] if cold else [n for n in WEIGHTS if n != "trending" and signals.get(n, 0.0) >= REASON_SHARE]
+        )
         if not reasons and signals["trending"] >= REASON_SHARE:
             reasons = ["trending"]
         picks.append(StreamPick(s.stream_id, round(score, 6), reasons))

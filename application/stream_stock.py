@@ -41,7 +41,12 @@ def stock_for(uow: UnitOfWork, stream: LiveStream, product_id: str, now: datetim
     product = stream.products.get(product_id)
     if product is None:
         raise ProductNotInStream("product is not in this stream", product_id=product_id)
-    stock = StreamStock.open(id=stock_id_for(stream.id, product_id), now=now, stream_id=str(stream.id),
-                             product_id=product_id, quantity=product.get("limited_quantity"))
+    stock = StreamStock.open(
+        id=stock_id_for(stream.id, product_id),
+        now=now,
+        stream_id=str(stream.id),
+        product_id=product_id,
+        quantity=product.get("limited_quantity"),
+    )
     uow.add(stock)
     return stock

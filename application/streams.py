@@ -150,13 +150,21 @@ async def check_catalogue(catalogue: ProductCatalogue | None, vendor_id: str, pr
 
 
 def _product(p: ProductTerms) -> StreamProduct:
-    return StreamProduct(p.product_id, p.special_price, p.limited_quantity, p.discount_percentage,
-                         p.display_order, p.presentation_notes)
+    return StreamProduct(
+        p.product_id, p.special_price, p.limited_quantity, p.discount_percentage, p.display_order, p.presentation_notes
+    )
 
 
 class StreamService:
-    def __init__(self, writer: BatchWriter, *, clock: Callable[[], datetime], new_id: Callable[[], UUID],
-                 new_token: Callable[[], str], urls: StreamUrls) -> None:
+    def __init__(
+        self,
+        writer: BatchWriter,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], UUID],
+        new_token: Callable[[], str],
+        urls: StreamUrls,
+    ) -> None:
         self._writer = writer
         self._clock = clock
         self._new_id = new_id
@@ -172,13 +180,27 @@ class StreamService:
 
         def decide(uow: UnitOfWork) -> CommandResult:
             stream = LiveStream.schedule(
-                id=stream_id, now=now, vendor_id=cmd.vendor_id, host_id=cmd.host_id, stream_key=stream_key,
-                title=cmd.title, title_bn=cmd.title_bn, description=cmd.description,
-                description_bn=cmd.description_bn, stream_type=cmd.stream_type, category=cmd.category,
-                scheduled_start_time=cmd.scheduled_start_time, is_public=cmd.is_public, language=cmd.language,
-                max_viewers=cmd.max_viewers, is_recorded=cmd.is_recorded, tags=cmd.tags,
-                thumbnail_url=cmd.thumbnail_url, cover_image_url=cmd.cover_image_url,
-                stream_settings=cmd.stream_settings, products=[_product(p) for p in cmd.products],
+                id=stream_id,
+                now=now,
+                vendor_id=cmd.vendor_id,
+                host_id=cmd.host_id,
+                stream_key=stream_key,
+                title=cmd.title,
+                title_bn=cmd.title_bn,
+                description=cmd.description,
+                description_bn=cmd.description_bn,
+                stream_type=cmd.stream_type,
+                category=cmd.category,
+                scheduled_start_time=cmd.scheduled_start_time,
+                is_public=cmd.is_public,
+                language=cmd.language,
+                max_viewers=cmd.max_viewers,
+                is_recorded=cmd.is_recorded,
+                tags=cmd.tags,
+                thumbnail_url=cmd.thumbnail_url,
+                cover_image_url=cmd.cover_image_url,
+                stream_settings=cmd.stream_settings,
+                products=[_product(p) for p in cmd.products],
             )
             uow.add(stream)
             return CommandResult(stream.id, stream.version)
@@ -193,15 +215,31 @@ class StreamService:
             stream: LiveStream = uow.get(stream_id)
             _guard(uow, actor, "stream.start", stream)
             check_host_may_start(uow, stream)
-            stream.start(now=now, rtmp_url=self._urls.rtmp_base_url,
-                         stream_url=self._urls.playback(stream_id), chat_room_id=chat_room_id)
-            return StartedStream(stream.id, stream.version, stream.stream_key, stream.rtmp_url or "",
-                                 stream.stream_url or "", stream.chat_room_id or "")
+            stream.start(
+                now=now,
+                rtmp_url=self._urls.rtmp_base_url,
+                stream_url=self._urls.playback(stream_id),
+                chat_room_id=chat_room_id,
+            )
+            return StartedStream(
+                stream.id,
+                stream.version,
+                stream.stream_key,
+                stream.rtmp_url or "",
+                stream.stream_url or "",
+                stream.chat_room_id or "",
+            )
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def end(self, stream_id: UUID, *, summary: str | None = None,
-                  auto_generate_highlights: bool = False, actor: Actor | None = None) -> CommandResult:
+    async def end(
+        self,
+        stream_id: UUID,
+        *,
+        summary: str | None = None,
+        auto_generate_highlights: bool = False,
+        actor: Actor | None = None,
+    ) -> CommandResult:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> CommandResult:
@@ -212,8 +250,7 @@ class StreamService:
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def cancel(self, stream_id: UUID, *, reason: str | None = None,
-                     actor: Actor | None = None) -> CommandResult:
+    async def cancel(self, stream_id: UUID, *, reason: str | None = None, actor: Actor | None = None) -> CommandResult:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> CommandResult:
@@ -224,8 +261,7 @@ class StreamService:
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def add_product(self, stream_id: UUID, product: ProductTerms, *,
-                          actor: Actor | None = None) -> CommandResult:
+    async def add_product(self, stream_id: UUID, product: ProductTerms, *, actor: Actor | None = None) -> CommandResult:
         now = self._clock()
         if self.catalogue is not None:  # a stream's vendor never changes: asked once, before the command
             stream = await self.authorize(stream_id, actor, "stream.add_product")
@@ -239,8 +275,7 @@ class StreamService:
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def feature_product(self, stream_id: UUID, product_id: str, *,
-                              actor: Actor | None = None) -> CommandResult:
+    async def feature_product(self, stream_id: UUID, product_id: str, *, actor: Actor | None = None) -> CommandResult:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> CommandResult:
@@ -251,8 +286,7 @@ class StreamService:
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def set_featured(self, stream_id: UUID, featured: bool, *, actor: Actor | None = None
-                           ) -> CommandResult:
+    async def set_featured(self, stream_id: UUID, featured: bool, *, actor: Actor | None = None) -> CommandResult:
         """Feature the show among all shows (``GET /streams`` ``featured_streams``) or take it off: an
         admin's choice (``stream.feature_stream``). Asking for the state it is in records nothing."""
         now = self._clock()
@@ -281,8 +315,9 @@ class StreamService:
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def assign_moderator(self, stream_id: UUID, moderator_id: str, permissions: list[str] | None, *,
-                               actor: Actor | None = None) -> CommandResult:
+    async def assign_moderator(
+        self, stream_id: UUID, moderator_id: str, permissions: list[str] | None, *, actor: Actor | None = None
+    ) -> CommandResult:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> CommandResult:
@@ -291,18 +326,21 @@ class StreamService:
             mods: StreamModerators | None = get_optional(uow, moderators_id(stream_id))
             if mods is None:
                 mods = StreamModerators.open(now=now, stream_id=str(stream_id))
-                mods.assign(now=now, moderator_id=moderator_id, permissions=permissions,
-                            by=actor.user_id if actor else None)
+                mods.assign(
+                    now=now, moderator_id=moderator_id, permissions=permissions, by=actor.user_id if actor else None
+                )
                 uow.add(mods)
             else:
-                mods.assign(now=now, moderator_id=moderator_id, permissions=permissions,
-                            by=actor.user_id if actor else None)
+                mods.assign(
+                    now=now, moderator_id=moderator_id, permissions=permissions, by=actor.user_id if actor else None
+                )
             return CommandResult(mods.id, mods.version)
 
         return await self._writer.submit(decide, not_found=_not_found)
 
-    async def revoke_moderator(self, stream_id: UUID, moderator_id: str, *,
-                               actor: Actor | None = None) -> CommandResult:
+    async def revoke_moderator(
+        self, stream_id: UUID, moderator_id: str, *, actor: Actor | None = None
+    ) -> CommandResult:
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> CommandResult:

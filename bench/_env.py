@@ -22,12 +22,18 @@ def fresh_settings(**overrides: object) -> Settings:
         conn.execute(f'CREATE DATABASE "{db}"')
     redis_url = stack.redis_url.rsplit("/", 1)[0] + "/8"
     redis.Redis.from_url(redis_url).flushdb()
-    return stack.model_copy(update={
-        "postgres_url": stack.postgres_url.rsplit("/", 1)[0] + f"/{db}",
-        "redis_url": redis_url, "mongo_db": db, "topic_prefix": f"b{tag}",
-        # Every bench client is one address (127.0.0.1): per-IP limits raised, per-user limits as configured.
-        "rate_limit_ip_writes": "1000000/minute", "rate_limit_ip_reads": "1000000/minute", **overrides,
-    })
+    return stack.model_copy(
+        update={
+            "postgres_url": stack.postgres_url.rsplit("/", 1)[0] + f"/{db}",
+            "redis_url": redis_url,
+            "mongo_db": db,
+            "topic_prefix": f"b{tag}",
+            # Every bench client is one address (127.0.0.1): per-IP limits raised, per-user limits as configured.
+            "rate_limit_ip_writes": "1000000/minute",
+            "rate_limit_ip_reads": "1000000/minute",
+            **overrides,
+        }
+    )
 
 
 def drop(settings: Settings) -> None:
@@ -50,5 +56,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> str:
-    return (f"n={len(values)} p50={pct(values, 50):.1f} ms p90={pct(values, 90):.1f} ms "
-            f"p99={pct(values, 99):.1f} ms max={max(values):.1f} ms mean={statistics.fmean(values):.1f} ms")
+    return (
+        f"n={len(values)} p50={pct(values, 50):.1f} ms p90={pct(values, 90):.1f} ms "
+        f"p99={pct(values, 99):.1f} ms max={max(values):.1f} ms mean={statistics.fmean(values):.1f} ms"
+    )

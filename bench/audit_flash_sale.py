@@ -39,11 +39,18 @@ PRICE = Decimal("999.00")
 
 
 def paid_order(sale: FlashSale, rid: str, buyer: str, now: datetime) -> list[Any]:
-    order = Order.place(id=uuid.uuid4(), now=now, buyer_id=buyer, stream_id=str(sale.stream_id),
-                        lines=[OrderLine(str(sale.product_id), 1, PRICE, str(sale.id), rid)],
-                        payment_method="nagad", shipping_address={"city": "Chattogram"})
-    pay = Payment.initiate(id=uuid.uuid4(), now=now, order_id=str(order.id), method="nagad", amount=PRICE,
-                           order_total=order.total)
+    order = Order.place(
+        id=uuid.uuid4(),
+        now=now,
+        buyer_id=buyer,
+        stream_id=str(sale.stream_id),
+        lines=[OrderLine(str(sale.product_id), 1, PRICE, str(sale.id), rid)],
+        payment_method="nagad",
+        shipping_address={"city": "Chattogram"},
+    )
+    pay = Payment.initiate(
+        id=uuid.uuid4(), now=now, order_id=str(order.id), method="nagad", amount=PRICE, order_total=order.total
+    )
     pay.handle_callback(provider_txn_id=f"t-{rid}", status="completed", amount=PRICE, now=now)
     order.mark_paid(payment_id=str(pay.id), now=now)
     sale.confirm(reservation_id=rid, order_id=str(order.id), now=now)
@@ -53,11 +60,20 @@ def paid_order(sale: FlashSale, rid: str, buyer: str, now: datetime) -> list[Any
 def fill(settings: Settings, events: int, quantity: int = 1_000) -> tuple[uuid.UUID, int]:
     """One sale of ``quantity`` units through rounds of holds until it has ``events`` events."""
     store = LiveCommerceStore(settings.eventsourcing_env())
-    sale = FlashSale.schedule(id=uuid.uuid4(), now=T0, product_id=str(uuid.uuid4()),
-                              vendor_id=str(uuid.uuid4()), sale_name="Eid mega flash sale",
-                              original_price=Decimal("1999.00"), flash_price=PRICE,
-                              quantity=quantity, start_time=T0, end_time=T0 + timedelta(days=1),
-                              stream_id=str(uuid.uuid4()), hold_seconds=300)
+    sale = FlashSale.schedule(
+        id=uuid.uuid4(),
+        now=T0,
+        product_id=str(uuid.uuid4()),
+        vendor_id=str(uuid.uuid4()),
+        sale_name="Eid mega flash sale",
+        original_price=Decimal("1999.00"),
+        flash_price=PRICE,
+        quantity=quantity,
+        start_time=T0,
+        end_time=T0 + timedelta(days=1),
+        stream_id=str(uuid.uuid4()),
+        hold_seconds=300,
+    )
     sale.start(now=T0)
     now, n, others, total = T0, 0, [], 0
     while sale.version < events - quantity:
@@ -66,13 +82,20 @@ def fill(settings: Settings, events: int, quantity: int = 1_000) -> tuple[uuid.U
         while sale.available:  # everyone rushes in
             n += 1
             rid = f"r{n}"
-            sale.trigger_event(FlashSale.StockReserved, timestamp=now, reservation_id=rid, buyer_id=f"b{n}",
-                               quantity=1, expires_at=now + timedelta(seconds=300))
+            sale.trigger_event(
+                FlashSale.StockReserved,
+                timestamp=now,
+                reservation_id=rid,
+                buyer_id=f"b{n}",
+                quantity=1,
+                expires_at=now + timedelta(seconds=300),
+            )
             held.append(rid)
         sale._after_stock_change(now)  # noqa: SLF001 - the bench replays what reserve() does after a hold
         for w in range(5):  # join_waitlist's per-buyer check scans every reservation too
-            sale.trigger_event(FlashSale.WaitlistJoined, timestamp=now, reservation_id=f"w{n}-{w}",
-                               buyer_id=f"w{n}-{w}", quantity=1)
+            sale.trigger_event(
+                FlashSale.WaitlistJoined, timestamp=now, reservation_id=f"w{n}-{w}", buyer_id=f"w{n}-{w}", quantity=1
+            )
         for rid in held[:10]:
             sale.release(reservation_id=rid, reason="payment_failed", now=now + timedelta(seconds=30))
         if sale.sold < quantity - 50:
@@ -92,8 +115,10 @@ def fill(settings: Settings, events: int, quantity: int = 1_000) -> tuple[uuid.U
 def plain_select(settings: Settings) -> tuple[int, float]:
     t0 = time.perf_counter()
     with psycopg.connect(settings.postgres_url) as conn:
-        rows = conn.execute("SELECT notification_id, originator_id, originator_version, topic, state"
-                            " FROM livecommerce_events ORDER BY notification_id").fetchall()
+        rows = conn.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            " FROM livecommerce_events ORDER BY notification_id"
+        ).fetchall()
     return len(rows), time.perf_counter() - t0
 
 
@@ -109,9 +134,11 @@ async def main(events: int) -> None:
         report = await audit(settings, "flash-sale", str(sale_id))
         first = time.perf_counter() - t0
         [ledger] = report.sales
-        print(f"audit (chain recorded)         : {first:6.2f} s  {report.events:,} events, "
-              f"{len(ledger.points):,} stock points, {len(report.orders):,} orders, {len(report.payments):,} "
-              f"payments; ok={report.ok}; {first / select_s:.1f}× the SELECT")
+        print(
+            f"audit (chain recorded)         : {first:6.2f} s  {report.events:,} events, "
+            f"{len(ledger.points):,} stock points, {len(report.orders):,} orders, {len(report.payments):,} "
+            f"payments; ok={report.ok}; {first / select_s:.1f}× the SELECT"
+        )
         t0 = time.perf_counter()
         again = await audit(settings, "flash-sale", str(sale_id))
         second = time.perf_counter() - t0
@@ -121,8 +148,10 @@ async def main(events: int) -> None:
             text, data = to_text(again), to_json(again)
             to_png(again, Path(tmp) / "stock.png")
             render = time.perf_counter() - t0
-        print(f"render text + JSON + PNG       : {render:6.2f} s  ({len(data) / 1e6:.1f} MB JSON, "
-              f"{len(text.splitlines())} text lines)")
+        print(
+            f"render text + JSON + PNG       : {render:6.2f} s  ({len(data) / 1e6:.1f} MB JSON, "
+            f"{len(text.splitlines())} text lines)"
+        )
         worst = max(first, second) + render
         print(f"target: audit + outputs ≤ 10 s: {'meets' if worst <= 10 else 'MISSES'} ({worst:.2f} s)")
         if not (report.ok and again.ok):

@@ -56,9 +56,15 @@ def machine_cpu(settings: Settings) -> dict[str, float]:
     for p in psutil.process_iter(["name", "cmdline"]):
         try:
             cmd = " ".join(p.info["cmdline"] or [])
-            name = ("postgres" if cmd.startswith("postgres:") and f" {db} " in cmd
-                    else "tansu" if "tansu" in cmd and f":{kafka_port}" in cmd
-                    else "loadgen" if p.pid == os.getpid() else None)
+            name = (
+                "postgres"
+                if cmd.startswith("postgres:") and f" {db} " in cmd
+                else "tansu"
+                if "tansu" in cmd and f":{kafka_port}" in cmd
+                else "loadgen"
+                if p.pid == os.getpid()
+                else None
+            )
             if name:
                 t = p.cpu_times()
                 out[name] = out.get(name, 0.0) + t.user + t.system
@@ -67,14 +73,23 @@ def machine_cpu(settings: Settings) -> dict[str, float]:
     return out
 
 
-async def run(settings: Settings, rate: int, seconds: int, streams: int, pids: dict[str, int],
-              admin: dict[str, str]) -> None:
+async def run(
+    settings: Settings, rate: int, seconds: int, streams: int, pids: dict[str, int], admin: dict[str, str]
+) -> None:
     pool = Pool("127.0.0.1", settings.http_port, 256)
     ids: list[str] = []
     for i in range(0, streams, 100):
-        res = await asyncio.gather(*(pool.request("POST", f"{P}/streams", {
-            "title": f"লাইভ শো {j}", "stream_type": "product_demo", "category": "fashion"}, admin)
-            for j in range(i, min(i + 100, streams))))
+        res = await asyncio.gather(
+            *(
+                pool.request(
+                    "POST",
+                    f"{P}/streams",
+                    {"title": f"লাইভ শো {j}", "stream_type": "product_demo", "category": "fashion"},
+                    admin,
+                )
+                for j in range(i, min(i + 100, streams))
+            )
+        )
         ids += [body["id"] for _, body in res]
     print(f"created {len(ids)} streams")
     visible: list[float] = []
@@ -85,8 +100,9 @@ async def run(settings: Settings, rate: int, seconds: int, streams: int, pids: d
     async def one(sid: str) -> None:
         nonlocal errors
         t0 = time.perf_counter()
-        status, body = await pool.request("POST", f"{P}/streams/{sid}/products",
-                                          {"product_id": str(uuid.uuid4()), "special_price": 499.0}, admin)
+        status, body = await pool.request(
+            "POST", f"{P}/streams/{sid}/products", {"product_id": str(uuid.uuid4()), "special_price": 499.0}, admin
+        )
         answered.append((time.perf_counter() - t0) * 1000)
         if status != 201:
             errors += 1
@@ -116,10 +132,16 @@ async def run(settings: Settings, rate: int, seconds: int, streams: int, pids: d
     cpu = {name: cpu_seconds(p) - cpu0[name] for name, p in pids.items()}
     others = {k: v - others0.get(k, 0.0) for k, v in machine_cpu(settings).items()}
     cpu.update({k: v for k, v in others.items() if v > 0.05 * wall})
-    print("CPU per command (ms): " + ", ".join(f"{k} {v / n * 1000:.2f}" for k, v in cpu.items())
-          + "; cores busy: " + ", ".join(f"{k} {v / wall:.2f}" for k, v in cpu.items()))
-    print(f"sent {n} commands at {sent_rate:.0f}/s (asked {rate}/s) over {len(ids)} streams; errors: {errors}"
-          + (f" {kinds}" if kinds else ""))
+    print(
+        "CPU per command (ms): "
+        + ", ".join(f"{k} {v / n * 1000:.2f}" for k, v in cpu.items())
+        + "; cores busy: "
+        + ", ".join(f"{k} {v / wall:.2f}" for k, v in cpu.items())
+    )
+    print(
+        f"sent {n} commands at {sent_rate:.0f}/s (asked {rate}/s) over {len(ids)} streams; errors: {errors}"
+        + (f" {kinds}" if kinds else "")
+    )
     print(f"baseline, command answered:   {summary(answered)}")
     print(f"command → visible in GET:     {summary(visible)}")
     p99 = sorted(visible)[int(0.99 * (len(visible) - 1))]
@@ -133,17 +155,24 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=1000)
     ap.add_argument("--api-workers", type=int, default=1)
     ap.add_argument("--fastforward", action="store_true", help="read newer events on every command")
-    ap.add_argument("--with-mongo", action="store_true",
-                    help="also run the MongoDB projection (GET does not read it; SecantusDB, the dev stand-in, "
-                         "is a Python server that needs a core of its own at this rate)")
+    ap.add_argument(
+        "--with-mongo",
+        action="store_true",
+        help="also run the MongoDB projection (GET does not read it; SecantusDB, the dev stand-in, "
+        "is a Python server that needs a core of its own at this rate)",
+    )
     args = ap.parse_args()
-    settings = fresh_settings(http_port=free_port(), http_workers=args.api_workers,
-                              command_cache_fastforward=args.fastforward)
+    settings = fresh_settings(
+        http_port=free_port(), http_workers=args.api_workers, command_cache_fastforward=args.fastforward
+    )
     logs = Path(".livecommerce/bench-logs")
     logs.mkdir(parents=True, exist_ok=True)
     only = [] if args.with_mongo else ["--only", "live_streams", "--only", "stream_status"]
-    procs = [Proc(settings, "relay", log_dir=logs), Proc(settings, "project", *only, log_dir=logs),
-             Proc(settings, "api", log_dir=logs)]
+    procs = [
+        Proc(settings, "relay", log_dir=logs),
+        Proc(settings, "project", *only, log_dir=logs),
+        Proc(settings, "api", log_dir=logs),
+    ]
     try:
         procs[1].wait_for_output("projection live_streams pid", timeout=60)
         import httpx

@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    out = ["| drill | purchases acked / stored | lost | duplicated | streams acked (lost) | clients met"
-           " | load went on after | log quiet after | read models = replay |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    out = [
+        "| drill | purchases acked / stored | lost | duplicated | streams acked (lost) | clients met"
+        " | load went on after | log quiet after | read models = replay |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
         s: dict[str, object] = r["store"]  # type: ignore[assignment]
         replay: dict[str, bool] = r["replay_equal"]  # type: ignore[assignment]
@@ -32,16 +34,20 @@ def table(rows: list[dict[str, object]]) -> str:
         met = ", ".join(f"{k} ×{v}" for k, v in dict(s["met"]).items())  # type: ignore[call-overload]
         extra = ""
         if "chat_acked" in notes:
-            extra = (f"; chat acked {notes['chat_acked']}, stored {notes['chat_stored']}, lost"
-                     f" {notes['chat_lost']}, duplicated {notes['chat_duplicated']}")
+            extra = (
+                f"; chat acked {notes['chat_acked']}, stored {notes['chat_stored']}, lost"
+                f" {notes['chat_lost']}, duplicated {notes['chat_duplicated']}"
+            )
         if "health_failing_seen" in notes:
             extra = f"; /health failing: {', '.join(notes['health_failing_seen'])}"  # type: ignore[arg-type]
         if "segments_after" in notes:
             extra = f"; HLS segments {notes['segments_before_kill']} before the kill, {notes['segments_after']} after"
         equal = "all 4" if all(replay.values()) else ", ".join(k for k, v in replay.items() if not v) + " DIFFER"
-        out.append(f"| {r['drill']} | {s['purchases_acked']} / {s['reservations_stored']} | {len(s['lost'])}"  # type: ignore[arg-type]
-                   f" | {len(s['duplicated'])} | {s['streams_acked']} ({len(s['streams_lost'])})"  # type: ignore[arg-type]
-                   f" | {(met + extra).lstrip('; ') or '—'} | {r['recovered_s']} s | {r['converged_s']} s | {equal} |")
+        out.append(
+            f"| {r['drill']} | {s['purchases_acked']} / {s['reservations_stored']} | {len(s['lost'])}"  # type: ignore[arg-type]
+            f" | {len(s['duplicated'])} | {s['streams_acked']} ({len(s['streams_lost'])})"  # type: ignore[arg-type]
+            f" | {(met + extra).lstrip('; ') or '—'} | {r['recovered_s']} s | {r['converged_s']} s | {equal} |"
+        )
     return "\n".join(out)
 
 

@@ -36,10 +36,20 @@ def fill_store(settings: Settings, sales: int, holds: int) -> int:
     store = LiveCommerceStore(settings.eventsourcing_env())
     events = 0
     for s in range(sales):
-        sale = FlashSale.schedule(id=uuid.uuid4(), now=T0, stream_id=str(uuid.uuid4()), product_id="p",
-                                  vendor_id="v", sale_name="ঈদ ফ্ল্যাশ সেল", original_price=Decimal("1000.00"),
-                                  flash_price=Decimal("700.00"), quantity=holds, start_time=T0,
-                                  end_time=T0 + timedelta(hours=1), max_per_buyer=1)
+        sale = FlashSale.schedule(
+            id=uuid.uuid4(),
+            now=T0,
+            stream_id=str(uuid.uuid4()),
+            product_id="p",
+            vendor_id="v",
+            sale_name="ঈদ ফ্ল্যাশ সেল",
+            original_price=Decimal("1000.00"),
+            flash_price=Decimal("700.00"),
+            quantity=holds,
+            start_time=T0,
+            end_time=T0 + timedelta(hours=1),
+            max_per_buyer=1,
+        )
         sale.start(now=T0)
         for h in range(holds):
             sale.reserve(reservation_id=f"{s}-{h}", buyer_id=f"b{h}", quantity=1, now=T0)
@@ -92,8 +102,10 @@ def main() -> None:
         base = asyncio.run(read_rate(settings, events))
         follow = asyncio.run(follow_rate(settings, events))
         print(f"baseline: reading the log alone (store_reader, 1000 a batch): {base:,.0f} events/s")
-        print(f"due-work follower (plan + upsert/delete + position, one transaction a batch): {follow:,.0f} "
-              f"events/s ({follow / base:.2f}× reading alone)")
+        print(
+            f"due-work follower (plan + upsert/delete + position, one transaction a batch): {follow:,.0f} "
+            f"events/s ({follow / base:.2f}× reading alone)"
+        )
     finally:
         drop(settings)
 

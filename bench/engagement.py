@@ -33,9 +33,11 @@ from application.envelope import Envelope
 from domain.show_engagement import ShowEngagement
 
 T0 = datetime(2026, 3, 17, 13, 0, tzinfo=UTC)
-CHAT = {"positive": ["darun 😍", "খুব সুন্দর শাড়ি", "nice quality, love it", "ekdom fatafati"],
-        "neutral": ["hello from Sylhet", "আমি দেখছি", "next product plz", "দাম কত?", "price koto?"],
-        "negative": ["delivery late bhai, ekdom faltu", "ডেলিভারি অনেক দেরি", "নকল মনে হচ্ছে", "dam beshi"]}
+CHAT = {
+    "positive": ["darun 😍", "খুব সুন্দর শাড়ি", "nice quality, love it", "ekdom fatafati"],
+    "neutral": ["hello from Sylhet", "আমি দেখছি", "next product plz", "দাম কত?", "price koto?"],
+    "negative": ["delivery late bhai, ekdom faltu", "ডেলিভারি অনেক দেরি", "নকল মনে হচ্ছে", "dam beshi"],
+}
 LENGTH = 60
 
 
@@ -94,7 +96,7 @@ def minutes_of(envelopes: list[Envelope]) -> list[Minute]:
 
 
 def rise_after(orders: list[int], t: int) -> bool:
-    before, after = sum(orders[max(0, t - 2): t + 1]), sum(orders[t + 1: t + 4])
+    before, after = sum(orders[max(0, t - 2) : t + 1]), sum(orders[t + 1 : t + 4])
     return after >= 1.5 * before and after >= before + 2
 
 
@@ -106,8 +108,16 @@ def replay(sid: str, rows: list[Minute], start: datetime = T0, length: int = LEN
     for i in range(length):
         at = start + timedelta(minutes=i)
         for s in advise(sid, series(rows, at), prepared_sale=sale):
-            if agg.suggest(now=at, suggestion_id=s.suggestion_id, kind=s.kind, minute=s.minute, message=s.message,
-                           message_bn=s.message_bn, evidence=s.evidence, action=s.action):
+            if agg.suggest(
+                now=at,
+                suggestion_id=s.suggestion_id,
+                kind=s.kind,
+                minute=s.minute,
+                message=s.message,
+                message_bn=s.message_bn,
+                evidence=s.evidence,
+                action=s.action,
+            ):
                 made.append((s.kind, i))
     return made
 
@@ -160,9 +170,19 @@ def past_shows(folder: Path) -> dict[str, list[Envelope]]:
     for part in sorted(folder.glob("*part-*.parquet")):
         for r in pq.read_table(part).to_pylist():
             if r["stream_id"]:
-                shows[r["stream_id"]].append(Envelope(
-                    r["id"], r["type"], r["schema_version"], r["aggregate_id"], r["aggregate_version"],
-                    r["stream_id"], r["occurred_at"], json.loads(r["payload"]), position=r["position"]))
+                shows[r["stream_id"]].append(
+                    Envelope(
+                        r["id"],
+                        r["type"],
+                        r["schema_version"],
+                        r["aggregate_id"],
+                        r["aggregate_version"],
+                        r["stream_id"],
+                        r["occurred_at"],
+                        json.loads(r["payload"]),
+                        position=r["position"],
+                    )
+                )
     return shows
 
 
@@ -170,8 +190,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shows", type=int, default=120)
     ap.add_argument("--seed", type=int, default=17)
-    ap.add_argument("--export", type=Path, help="replay the past shows of this `livecommerce replay --kafka` export"
-                                                " instead of generated ones")
+    ap.add_argument(
+        "--export",
+        type=Path,
+        help="replay the past shows of this `livecommerce replay --kafka` export instead of generated ones",
+    )
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     tally, t = Tally(), time.perf_counter()

@@ -33,8 +33,7 @@ def rules(kind: str, features: Mapping[str, float]) -> Assessment:
     return Assessment(kind, 1.0 if fired else 0.0, fired, bool(fired))
 
 
-async def run(db: PgDatabase, h: History, assessor: Any) -> tuple[list[Suspicion], list[tuple[str, str, dict]],
-                                                                   float]:
+async def run(db: PgDatabase, h: History, assessor: Any) -> tuple[list[Suspicion], list[tuple[str, str, dict]], float]:
     cases: list[Suspicion] = []
     seen: list[tuple[str, str, dict[str, float]]] = []
 
@@ -45,21 +44,36 @@ async def run(db: PgDatabase, h: History, assessor: Any) -> tuple[list[Suspicion
     await signals.reset(forget_decisions=True)
     t = time.perf_counter()
     for i in range(0, len(h.envelopes), 200):
-        await signals.apply(h.envelopes[i:i + 200])
+        await signals.apply(h.envelopes[i : i + 200])
     return cases, seen, time.perf_counter() - t
 
 
-PATTERNS = ("purchase_velocity", "shared_phone_ring", "shared_address_farm", "cod_refusal_history",
-            "flash_sale_hoarding", "shill_bidding", "card_testing", "refund_abuse")
+PATTERNS = (
+    "purchase_velocity",
+    "shared_phone_ring",
+    "shared_address_farm",
+    "cod_refusal_history",
+    "flash_sale_hoarding",
+    "shill_bidding",
+    "card_testing",
+    "refund_abuse",
+)
 # A case's pattern, for precision: the pattern its strongest reason stands for.
 REASON_PATTERN = {
-    "purchase_velocity_buyer": "purchase_velocity", "failed_payments": "purchase_velocity",
-    "purchase_velocity_phone": "shared_phone_ring", "phone_ships_to_many_addresses": "shared_phone_ring",
-    "accounts_share_phone": "shared_phone_ring", "purchase_velocity_address": "shared_address_farm",
-    "accounts_share_address": "shared_address_farm", "cod_refusal_history": "cod_refusal_history",
-    "cash_on_delivery": "cod_refusal_history", "flash_sale_hoarding": "flash_sale_hoarding",
-    "device_ships_to_many_addresses": "flash_sale_hoarding", "accounts_share_device": "flash_sale_hoarding",
-    "purchase_velocity_device": "flash_sale_hoarding", "refund_abuse": "refund_abuse",
+    "purchase_velocity_buyer": "purchase_velocity",
+    "failed_payments": "purchase_velocity",
+    "purchase_velocity_phone": "shared_phone_ring",
+    "phone_ships_to_many_addresses": "shared_phone_ring",
+    "accounts_share_phone": "shared_phone_ring",
+    "purchase_velocity_address": "shared_address_farm",
+    "accounts_share_address": "shared_address_farm",
+    "cod_refusal_history": "cod_refusal_history",
+    "cash_on_delivery": "cod_refusal_history",
+    "flash_sale_hoarding": "flash_sale_hoarding",
+    "device_ships_to_many_addresses": "flash_sale_hoarding",
+    "accounts_share_device": "flash_sale_hoarding",
+    "purchase_velocity_device": "flash_sale_hoarding",
+    "refund_abuse": "refund_abuse",
     "bidder_history": "shill_bidding",
 }
 
@@ -86,24 +100,31 @@ def table(h: History, cases: list[Suspicion]) -> dict[str, Any]:
     fp_all = sum(1 for k in flagged if k not in h.fraud)
     rows["all"] = (len(h.fraud), len(set(flagged) & h.fraud), fp_all)
     accounts = {c.buyer_id for c in cases if c.buyer_id} | {c.subject_id for c in cases if c.kind == "buyer"}
-    return {"rows": rows, "honest_flagged": len(accounts & h.honest_accounts),
-            "households_flagged": len(accounts & h.households)}
+    return {
+        "rows": rows,
+        "honest_flagged": len(accounts & h.honest_accounts),
+        "households_flagged": len(accounts & h.households),
+    }
 
 
 def show(name: str, t: dict[str, Any], h: History, seconds: float) -> None:
     events = len(h.envelopes)
     print(f"\n{name}  ({events} events in {seconds:.1f} s, {events / seconds:,.0f} events/s)")
-    print(f"  | {'pattern':<20} | {'planted':>7} | {'caught':>6} | {'false cases':>11} | {'precision':>9} |"
-          f" {'recall':>6} |")
+    print(
+        f"  | {'pattern':<20} | {'planted':>7} | {'caught':>6} | {'false cases':>11} | {'precision':>9} |"
+        f" {'recall':>6} |"
+    )
     print(f"  |{'-' * 22}|{'-' * 9}|{'-' * 8}|{'-' * 13}|{'-' * 11}|{'-' * 8}|")
     for p, (planted, tp, fp) in t["rows"].items():
         prec = f"{tp / (tp + fp):.3f}" if tp + fp else "-"
         rec = f"{tp / planted:.3f}" if planted else "-"
         print(f"  | {p:<20} | {planted:>7} | {tp:>6} | {fp:>11} | {prec:>9} | {rec:>6} |")
     honest, homes = len(h.honest_accounts), len(h.households)
-    print(f"  honest accounts with a case: {t['honest_flagged']} of {honest}"
-          f" ({100 * t['honest_flagged'] / honest:.2f} %); of them in households: {t['households_flagged']} of"
-          f" {homes} household accounts")
+    print(
+        f"  honest accounts with a case: {t['honest_flagged']} of {honest}"
+        f" ({100 * t['honest_flagged'] / honest:.2f} %); of them in households: {t['households_flagged']} of"
+        f" {homes} household accounts"
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -122,11 +143,15 @@ async def main(args: argparse.Namespace) -> None:
                         w = fit(kind, [r for r, _ in rows], [y for _, y in rows])
                         print(f'    "{kind}": {w},')
             h = generate(args.seed, buyers=args.buyers, scale=args.scale)
-            print(f"seed {args.seed}: {len(h.envelopes)} events, {len(h.honest_accounts)} honest accounts "
-                  f"({len(h.households)} of them in households), {len(h.fraud_accounts)} fraudulent, "
-                  f"{len(h.fraud)} planted fraud subjects")
-            for name, assessor in (("scored model (application.fraud_model.assess)", assess),
-                                   ("rules-only baseline (application.fraud_model.rules_fire)", rules)):
+            print(
+                f"seed {args.seed}: {len(h.envelopes)} events, {len(h.honest_accounts)} honest accounts "
+                f"({len(h.households)} of them in households), {len(h.fraud_accounts)} fraudulent, "
+                f"{len(h.fraud)} planted fraud subjects"
+            )
+            for name, assessor in (
+                ("scored model (application.fraud_model.assess)", assess),
+                ("rules-only baseline (application.fraud_model.rules_fire)", rules),
+            ):
                 cases, _seen, seconds = await run(db, h, assessor)
                 show(name, table(h, cases), h, seconds)
         finally:

@@ -36,16 +36,22 @@ def main() -> None:
         r = poll_votes.run(a.viewers, a.procs, a.window, a.fps)
         poll_votes.report(r)
         p99 = poll_votes.pct(r["delivery_ms"], 99)
-        print(f"[poll] after: {load()}; target: every vote once -> {r['exactly_once']}, "
-              f"delivery p99 <= 250 ms -> {p99:.0f} ms ({'met' if p99 <= 250 else 'NOT met'}) at fanout_max_fps "
-              f"{a.fps:g}", flush=True)
+        print(
+            f"[poll] after: {load()}; target: every vote once -> {r['exactly_once']}, "
+            f"delivery p99 <= 250 ms -> {p99:.0f} ms ({'met' if p99 <= 250 else 'NOT met'}) at fanout_max_fps "
+            f"{a.fps:g}",
+            flush=True,
+        )
     if not a.skip_gifts:
         print(f"[gifts] before: {load()}", flush=True)
         rates = gifts.measure(sends=a.sends)
         base, batched = rates["single save (baseline)"], rates["batched (as shipped)"]
-        print(f"[gifts] after: {load()}; batched {batched:.0f} sends/s vs single save {base:.0f} sends/s "
-              f"({batched / base:.1f}x); target >= 2,000 sends/s -> {'met' if batched >= 2000 else 'NOT met'}; "
-              "negative balances: 0 (checked)", flush=True)
+        print(
+            f"[gifts] after: {load()}; batched {batched:.0f} sends/s vs single save {base:.0f} sends/s "
+            f"({batched / base:.1f}x); target >= 2,000 sends/s -> {'met' if batched >= 2000 else 'NOT met'}; "
+            "negative balances: 0 (checked)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -45,23 +45,36 @@ def now() -> datetime:
 
 async def setup(store: LiveCommerceStore, viewers: list[str], coins: int) -> uuid.UUID:
     writer = BatchWriter(store, max_batch=500)
-    streams = StreamService(writer, clock=now, new_id=uuid.uuid4, new_token=lambda: secrets.token_urlsafe(12),
-                            urls=StreamUrls("rtmp://127.0.0.1/live", "http://127.0.0.1/hls"))
-    sid = (await streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="gifts",
-                                                 stream_type="product_demo"))).id
+    streams = StreamService(
+        writer,
+        clock=now,
+        new_id=uuid.uuid4,
+        new_token=lambda: secrets.token_urlsafe(12),
+        urls=StreamUrls("rtmp://127.0.0.1/live", "http://127.0.0.1/hls"),
+    )
+    sid = (
+        await streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="gifts", stream_type="product_demo"))
+    ).id
     await streams.start(sid)
     gifts = GiftService(writer, clock=now, coin_price=Decimal("1.00"), host_share_percent=Decimal("70"))
-    await gifts.list_gift({"gift_id": "rose", "name": "Rose", "name_bn": "গোলাপ", "coins": 10,
-                           "animation_key": "rose"})
+    await gifts.list_gift({"gift_id": "rose", "name": "Rose", "name_bn": "গোলাপ", "coins": 10, "animation_key": "rose"})
 
     def credit(user: str) -> object:
         def decide(uow: UnitOfWork) -> None:
             w = CoinWallet.open(id=wallet_id_for(user), now=now(), user_id=user)
             uow.add(w)
-            w.request_top_up(top_up_id="seed", coins=coins, amount=Decimal(coins), payment_method="bkash",
-                             now=now())
-            w.settle_top_up(top_up_id="seed", method="bkash", provider_payment_id=None, status="completed",
-                            amount=Decimal(coins), reference="seed", reason=None, now=now())
+            w.request_top_up(top_up_id="seed", coins=coins, amount=Decimal(coins), payment_method="bkash", now=now())
+            w.settle_top_up(
+                top_up_id="seed",
+                method="bkash",
+                provider_payment_id=None,
+                status="completed",
+                amount=Decimal(coins),
+                reference="seed",
+                reason=None,
+                now=now(),
+            )
+
         return decide
 
     await asyncio.gather(*(writer.submit(credit(u)) for u in viewers))  # type: ignore[arg-type]
@@ -69,8 +82,15 @@ async def setup(store: LiveCommerceStore, viewers: list[str], coins: int) -> uui
     return sid
 
 
-async def run(store: LiveCommerceStore, label: str, sid: uuid.UUID, viewers: list[str], sends: int,
-              concurrency: int, max_batch: int) -> tuple[Counter[str], float]:
+async def run(
+    store: LiveCommerceStore,
+    label: str,
+    sid: uuid.UUID,
+    viewers: list[str],
+    sends: int,
+    concurrency: int,
+    max_batch: int,
+) -> tuple[Counter[str], float]:
     writer = BatchWriter(store, max_batch=max_batch)
     gifts = GiftService(writer, clock=now, coin_price=Decimal("1.00"), host_share_percent=Decimal("70"))
     outcome: Counter[str] = Counter()
@@ -90,9 +110,11 @@ async def run(store: LiveCommerceStore, label: str, sid: uuid.UUID, viewers: lis
     await asyncio.gather(*(one(i) for i in range(sends)))
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     await writer.stop()
-    print(f"{label:>24}: {sends / wall:7.0f} gift sends/s ({sends} in {wall:.2f} s; accepted "
-          f"{outcome['accepted']}, refused insufficient_coins {outcome['refused']}); "
-          f"{sends / cpu:.0f} sends per CPU-second of this process (load-independent)")
+    print(
+        f"{label:>24}: {sends / wall:7.0f} gift sends/s ({sends} in {wall:.2f} s; accepted "
+        f"{outcome['accepted']}, refused insufficient_coins {outcome['refused']}); "
+        f"{sends / cpu:.0f} sends per CPU-second of this process (load-independent)"
+    )
     return outcome, sends / wall
 
 
@@ -106,16 +128,19 @@ def check(store: LiveCommerceStore, viewers: list[str], coins: int, spent: Count
     assert negative == 0
 
 
-def measure(viewers: int = 400, sends: int = 10_000, coins: int = 200, concurrency: int = 2000,
-            baseline_sends: int = 600) -> dict[str, float]:
+def measure(
+    viewers: int = 400, sends: int = 10_000, coins: int = 200, concurrency: int = 2000, baseline_sends: int = 600
+) -> dict[str, float]:
     """→ sends/s of the single-save baseline and of the batched path, each after its wallets were checked."""
     settings = fresh_settings()
     rates: dict[str, float] = {}
     try:
         ensure_event_store(settings.postgres_url, lambda: LiveCommerceStore(settings.eventsourcing_env()))
         store = LiveCommerceStore(settings.eventsourcing_env(create_tables=False))
-        for label, n, batch in (("single save (baseline)", baseline_sends, 1),
-                                ("batched (as shipped)", sends, settings.command_batch_max)):
+        for label, n, batch in (
+            ("single save (baseline)", baseline_sends, 1),
+            ("batched (as shipped)", sends, settings.command_batch_max),
+        ):
             users = [str(uuid.uuid4()) for _ in range(viewers)]
             sid = asyncio.run(setup(store, users, coins))
             spent, rates[label] = asyncio.run(run(store, label, sid, users, n, concurrency, batch))

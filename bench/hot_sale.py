@@ -26,16 +26,33 @@ PRODUCT = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 def setup_sale(port: int, units: int, admin: dict[str, str]) -> str:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=admin) as http:
-        sid = http.post(f"{P}/streams", json={"title": "hot", "stream_type": "flash_sale", "products": [
-            {"product_id": PRODUCT, "special_price": 1000}]}).json()["id"]
+        sid = http.post(
+            f"{P}/streams",
+            json={
+                "title": "hot",
+                "stream_type": "flash_sale",
+                "products": [{"product_id": PRODUCT, "special_price": 1000}],
+            },
+        ).json()["id"]
         http.post(f"{P}/streams/{sid}/start")
-        return str(http.post(f"{P}/flash-sales", json={
-            "stream_id": sid, "product_id": PRODUCT, "flash_price": 499, "available_quantity": units,
-            "duration_minutes": 30, "max_per_buyer": 1}).json()["id"])
+        return str(
+            http.post(
+                f"{P}/flash-sales",
+                json={
+                    "stream_id": sid,
+                    "product_id": PRODUCT,
+                    "flash_price": 499,
+                    "available_quantity": units,
+                    "duration_minutes": 30,
+                    "max_per_buyer": 1,
+                },
+            ).json()["id"]
+        )
 
 
-async def attack(port: int, sale: str, buyers: int, concurrency: int, units: int, rate: float = 0.0,
-                 tokens: list[str] | None = None) -> dict[str, list[float]]:
+async def attack(
+    port: int, sale: str, buyers: int, concurrency: int, units: int, rate: float = 0.0, tokens: list[str] | None = None
+) -> dict[str, list[float]]:
     """Closed loop (``rate`` 0: ``concurrency`` requests always in flight) or open loop at ``rate``/s."""
     pool = Pool("127.0.0.1", port, concurrency)
     out: dict[str, list[float]] = {"accepted": [], "refused": [], "other": [], "refused_after": []}
@@ -47,8 +64,12 @@ async def attack(port: int, sale: str, buyers: int, concurrency: int, units: int
         async with sem:
             t0 = time.perf_counter()
             assert tokens is not None  # each buyer signed in: the buyer is the token's subject
-            status, _ = await pool.request("POST", f"{P}/flash-sales/{sale}/purchase", {"quantity": 1},
-                                           {"Idempotency-Key": f"b{i}", "Authorization": f"Bearer {tokens[i]}"})
+            status, _ = await pool.request(
+                "POST",
+                f"{P}/flash-sales/{sale}/purchase",
+                {"quantity": 1},
+                {"Idempotency-Key": f"b{i}", "Authorization": f"Bearer {tokens[i]}"},
+            )
             ms = (time.perf_counter() - t0) * 1000
             out["accepted" if status == 201 else "refused" if status == 409 else "other"].append(ms)
             if status == 201:
@@ -73,8 +94,7 @@ async def attack(port: int, sale: str, buyers: int, concurrency: int, units: int
     return out
 
 
-def run_once(label: str, buyers: int, units: int, concurrency: int, rate: float = 0.0,
-             **overrides: object) -> None:
+def run_once(label: str, buyers: int, units: int, concurrency: int, rate: float = 0.0, **overrides: object) -> None:
     settings = fresh_settings(http_port=free_port(), **overrides)
     logs = Path(".livecommerce/bench-logs")
     logs.mkdir(parents=True, exist_ok=True)
@@ -86,12 +106,15 @@ def run_once(label: str, buyers: int, units: int, concurrency: int, rate: float 
         r = asyncio.run(attack(settings.http_port, sale, buyers, concurrency, units, rate, tokens))
         wall = r["wall"][0]
         acc, ref = r["accepted"], r["refused"]
-        print(f"{label:>22}: {buyers / wall:7.0f} attempts/s | accepted {len(acc)} p50 {pct(acc, 50):.1f} "
-              f"p99 {pct(acc, 99):.1f} ms | refused {len(ref)} p50 {pct(ref, 50):.1f} p99 {pct(ref, 99):.1f} ms"
-              f" | other {len(r['other'])}")
+        print(
+            f"{label:>22}: {buyers / wall:7.0f} attempts/s | accepted {len(acc)} p50 {pct(acc, 50):.1f} "
+            f"p99 {pct(acc, 99):.1f} ms | refused {len(ref)} p50 {pct(ref, 50):.1f} p99 {pct(ref, 99):.1f} ms"
+            f" | other {len(r['other'])}"
+        )
         after = r["refused_after"]
-        print(f"{'':>22}  refusals sent after sell-out: {len(after)} p50 {pct(after, 50):.1f} "
-              f"p99 {pct(after, 99):.1f} ms")
+        print(
+            f"{'':>22}  refusals sent after sell-out: {len(after)} p50 {pct(after, 50):.1f} p99 {pct(after, 99):.1f} ms"
+        )
     finally:
         api.stop()
         drop(settings)

@@ -28,10 +28,44 @@ SECONDS = 10
 
 
 def make_source(path: Path) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(SECONDS),
-                    "-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-maxrate", "4M", "-bufsize", "8M",
-                    "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", str(path)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            str(SECONDS),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "4M",
+            "-maxrate",
+            "4M",
+            "-bufsize",
+            "8M",
+            "-g",
+            "60",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            str(path),
+        ],
+        check=True,
+    )
 
 
 async def discarding_worker() -> None:
@@ -66,13 +100,30 @@ def cpu_s() -> float:
 
 async def run(n: int, src: Path) -> tuple[float, float]:
     keys = {f"key-{i}": f"show-{i}" for i in range(n)}
-    door = IngestDoor(listen=RtmpListen("127.0.0.1", 0), keys=StaticStreamKeys(keys), sink=CollectingSink(),
-                      worker_command=lambda sid: [sys.executable, __file__, "--discarding-worker"])
+    door = IngestDoor(
+        listen=RtmpListen("127.0.0.1", 0),
+        keys=StaticStreamKeys(keys),
+        sink=CollectingSink(),
+        worker_command=lambda sid: [sys.executable, __file__, "--discarding-worker"],
+    )
     await door.start()
     cpu0, t0 = cpu_s(), time.monotonic()
-    pubs = [await asyncio.create_subprocess_exec(
-        "ffmpeg", "-v", "error", "-re", "-i", str(src), "-c", "copy", "-f", "flv",
-        f"rtmp://127.0.0.1:{door.port}/live/{k}") for k in keys]
+    pubs = [
+        await asyncio.create_subprocess_exec(
+            "ffmpeg",
+            "-v",
+            "error",
+            "-re",
+            "-i",
+            str(src),
+            "-c",
+            "copy",
+            "-f",
+            "flv",
+            f"rtmp://127.0.0.1:{door.port}/live/{k}",
+        )
+        for k in keys
+    ]
     codes = [await p.wait() for p in pubs]
     wall, cpu = time.monotonic() - t0, cpu_s() - cpu0
     await door.close()
@@ -88,8 +139,10 @@ async def main() -> None:
         print(f"source: {SECONDS} s 720p30, {mbit:.2f} Mbit/s (video + audio)")
         for n in (1, 2, 4):
             cpu, wall = await run(n, src)
-            print(f"{n} publisher(s): door CPU {cpu:.2f} s over {wall:.1f} s wall = {100 * cpu / wall:.1f}% of a"
-                  f" core; {100 * cpu / wall / n:.1f}% per publisher ({100 * cpu / wall / n / mbit:.1f}% per Mbit/s)")
+            print(
+                f"{n} publisher(s): door CPU {cpu:.2f} s over {wall:.1f} s wall = {100 * cpu / wall:.1f}% of a"
+                f" core; {100 * cpu / wall / n:.1f}% per publisher ({100 * cpu / wall / n / mbit:.1f}% per Mbit/s)"
+            )
 
 
 if __name__ == "__main__":

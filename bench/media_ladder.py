@@ -35,33 +35,104 @@ RUNS = 3
 
 
 def make_source(path: Path) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(SECONDS),
-                    "-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-g", "60", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-b:a", "128k", str(path)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            str(SECONDS),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "4M",
+            "-g",
+            "60",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            str(path),
+        ],
+        check=True,
+    )
 
 
 def ffmpeg_ladder(src: Path, out: Path, *, live: bool) -> list[str]:
     """One ffmpeg process, one decode, the same renditions, rate control and 2 s forced keyframes."""
     plan = plan_ladder(1280, 720, 30, True)
     n = len(plan.video)
-    split = f"[0:v]split={n}" + "".join(f"[s{i}]" for i in range(n)) + ";" + ";".join(
-        f"[s{i}]scale={r.width}:{r.height}:flags=area[v{i}]" for i, r in enumerate(plan.video))
-    cmd = ["ffmpeg", "-v", "error", "-y"] + (["-re"] if live else []) + ["-i", str(src),
-                                                                          "-filter_complex", split]
+    split = (
+        f"[0:v]split={n}"
+        + "".join(f"[s{i}]" for i in range(n))
+        + ";"
+        + ";".join(f"[s{i}]scale={r.width}:{r.height}:flags=area[v{i}]" for i, r in enumerate(plan.video))
+    )
+    cmd = ["ffmpeg", "-v", "error", "-y"] + (["-re"] if live else []) + ["-i", str(src), "-filter_complex", split]
     for i in range(n):
         cmd += ["-map", f"[v{i}]"]
     cmd += ["-map", "0:a"] * (n + 1)
-    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "main",
-            "-sc_threshold", "0", "-g", "240", "-force_key_frames", "expr:gte(t,n_forced*2)"]
+    cmd += [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-tune",
+        "zerolatency",
+        "-profile:v",
+        "main",
+        "-sc_threshold",
+        "0",
+        "-g",
+        "240",
+        "-force_key_frames",
+        "expr:gte(t,n_forced*2)",
+    ]
     for i, r in enumerate(plan.video):
-        cmd += [f"-b:v:{i}", f"{r.video_kbps}k", f"-maxrate:v:{i}", f"{r.maxrate_kbps}k",
-                f"-bufsize:v:{i}", f"{r.bufsize_kbits}k", f"-level:v:{i}", r.level]
-    cmd += ["-c:a", "aac", "-b:a", "64k", "-ar", "48000",
-            "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "event" if live else "vod",
-            "-hls_segment_filename", str(out / "%v" / "%06d.ts"), "-master_pl_name", "master.m3u8",
-            "-var_stream_map", " ".join([f"v:{i},a:{i}" for i in range(n)] + [f"a:{n}"]),
-            str(out / "%v" / "index.m3u8")]
+        cmd += [
+            f"-b:v:{i}",
+            f"{r.video_kbps}k",
+            f"-maxrate:v:{i}",
+            f"{r.maxrate_kbps}k",
+            f"-bufsize:v:{i}",
+            f"{r.bufsize_kbits}k",
+            f"-level:v:{i}",
+            r.level,
+        ]
+    cmd += [
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-ar",
+        "48000",
+        "-f",
+        "hls",
+        "-hls_time",
+        "2",
+        "-hls_playlist_type",
+        "event" if live else "vod",
+        "-hls_segment_filename",
+        str(out / "%v" / "%06d.ts"),
+        "-master_pl_name",
+        "master.m3u8",
+        "-var_stream_map",
+        " ".join([f"v:{i},a:{i}" for i in range(n)] + [f"a:{n}"]),
+        str(out / "%v" / "index.m3u8"),
+    ]
     return cmd
 
 
@@ -120,8 +191,7 @@ def _latencies(listed: dict[str, float], t0: float) -> list[float]:
 def _fmt(xs: list[float]) -> str:
     if not xs:
         return "n/a"
-    return (f"min {min(xs):.2f} s, median {statistics.median(xs):.2f} s, max {max(xs):.2f} s "
-            f"({len(xs)} segments)")
+    return f"min {min(xs):.2f} s, median {statistics.median(xs):.2f} s, max {max(xs):.2f} s ({len(xs)} segments)"
 
 
 def main() -> None:
@@ -140,10 +210,14 @@ def main() -> None:
         wall, ff_wall = statistics.median(walls), statistics.median(ff_walls)
         ours_rtf, ff_rtf = SECONDS / wall, SECONDS / ff_wall
         print(f"\nladder throughput (720p+480p+360p+240p+audio, 2 s GOPs and segments), median of {RUNS}:")
-        print(f"  media worker (PyAV): {wall:.2f} s -> {ours_rtf:.2f}x real time  "
-              f"(runs: {', '.join(f'{w:.2f}' for w in walls)} s)")
-        print(f"  ffmpeg CLI         : {ff_wall:.2f} s -> {ff_rtf:.2f}x real time  "
-              f"(runs: {', '.join(f'{w:.2f}' for w in ff_walls)} s)")
+        print(
+            f"  media worker (PyAV): {wall:.2f} s -> {ours_rtf:.2f}x real time  "
+            f"(runs: {', '.join(f'{w:.2f}' for w in walls)} s)"
+        )
+        print(
+            f"  ffmpeg CLI         : {ff_wall:.2f} s -> {ff_rtf:.2f}x real time  "
+            f"(runs: {', '.join(f'{w:.2f}' for w in ff_walls)} s)"
+        )
         print(f"  ratio ours/ffmpeg  : {ours_rtf / ff_rtf:.2f}")
         samples = [e.payload for e in sink.of_type(ev.QUALITY_SAMPLE)]
         if samples:
@@ -152,8 +226,11 @@ def main() -> None:
 
         _, live_sink, ours_lat = asyncio.run(ours(src, root / "ours-live", pace=True))
         _, ff_lat = theirs(src, root / "ffmpeg-live", live=True)
-        internal = [e.payload["latency_ms"] / 1000 for e in live_sink.of_type(ev.SEGMENT_PUBLISHED)
-                    if e.payload["rendition"] == "360p"]
+        internal = [
+            e.payload["latency_ms"] / 1000
+            for e in live_sink.of_type(ev.SEGMENT_PUBLISHED)
+            if e.payload["rendition"] == "360p"
+        ]
         print("\nglass-to-playlist, 2 s segments, source played out at real time (first frame of a segment):")
         print(f"  media worker, measured by the worker : {_fmt(internal)}")
         print(f"  media worker, polling the playlist   : {_fmt(ours_lat)}")

@@ -71,7 +71,7 @@ class PollClient(WireClient):
             self.started = True
         elif p.startswith(b"43/live-stream,1"):
             now = time.time()
-            ack = json.loads(p[len(b"43/live-stream,1"):])[0]
+            ack = json.loads(p[len(b"43/live-stream,1") :])[0]
             code = "" if ack.get("ok") else str(ack.get("error", {}).get("code"))
             self.vote = (self._sent_at, now, bool(ack.get("ok")), int(ack.get("total_votes") or 0), code)
 
@@ -96,14 +96,22 @@ def viewer_proc(port: int, tokens: list[str], stream_id: str, ctl: Any, out: Any
 
         for i in range(0, len(clients), 50):
             await asyncio.gather(*(connect(j) for j in range(i, min(i + 50, len(clients)))))
-        clients = [c for c in clients if c.upgraded and c.joined is not None and c.joined.done()
-                   and c.joined.exception() is None]
+        clients = [
+            c
+            for c in clients
+            if c.upgraded and c.joined is not None and c.joined.done() and c.joined.exception() is None
+        ]
         out.put(("connected", len(clients)))
         poll_id, t0 = await asyncio.get_running_loop().run_in_executor(None, ctl.get)
         out.put(("started", sum(c.started for c in clients)))
         # each viewer votes at its own moment in the window (spread evenly), option by its index
-        plan = sorted(((t0 + window * ((i * 7919) % len(clients)) / len(clients), c, OPTIONS[i % len(OPTIONS)])
-                       for i, c in enumerate(clients)), key=lambda x: x[0])
+        plan = sorted(
+            (
+                (t0 + window * ((i * 7919) % len(clients)) / len(clients), c, OPTIONS[i % len(OPTIONS)])
+                for i, c in enumerate(clients)
+            ),
+            key=lambda x: x[0],
+        )
         for at, c, option in plan:
             delay = at - time.time()
             if delay > 0:
@@ -113,8 +121,15 @@ def viewer_proc(port: int, tokens: list[str], stream_id: str, ctl: Any, out: Any
         while time.time() < deadline and any(c.vote is None for c in clients):
             await asyncio.sleep(0.05)
         await asyncio.sleep(3.0)  # the last coalesced updates
-        out.put(("done", [c.vote for c in clients], [(OPTIONS[i % len(OPTIONS)]) for i in range(len(clients))],
-                 [c.updates for c in clients if c.sampled], [c.last_total for c in clients]))
+        out.put(
+            (
+                "done",
+                [c.vote for c in clients],
+                [(OPTIONS[i % len(OPTIONS)]) for i in range(len(clients))],
+                [c.updates for c in clients if c.sampled],
+                [c.last_total for c in clients],
+            )
+        )
         for c in clients:
             c.transport.close()
 
@@ -169,10 +184,11 @@ def run(viewers: int, procs: int, window: float, fps: float) -> dict[str, Any]:
     from infra.tokens import issue_token
 
     port = _free_port()
-    settings = fresh_settings(http_port=port, client_queue_limit=1000, fanout_max_fps=fps,
-                              rate_limits_enabled=False)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LIVECOMMERCE_")},
-           **{f"LIVECOMMERCE_{k.upper()}": str(v) for k, v in settings.model_dump().items() if v is not None}}
+    settings = fresh_settings(http_port=port, client_queue_limit=1000, fanout_max_fps=fps, rate_limits_enabled=False)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LIVECOMMERCE_")},
+        **{f"LIVECOMMERCE_{k.upper()}": str(v) for k, v in settings.model_dump().items() if v is not None},
+    }
     api, api_log = _spawn(["interfaces.cli", "api"], env)
     relay, relay_log = _spawn(["interfaces.cli", "relay"], env)
     workers: list[Any] = []
@@ -180,8 +196,11 @@ def run(viewers: int, procs: int, window: float, fps: float) -> dict[str, Any]:
         _wait_line(api, api_log, "realtime pusher ready", timeout=240)
         vendor = str(uuid.uuid4())
         base = f"http://127.0.0.1:{port}/api/v1/live-commerce"
-        staff = httpx.Client(base_url=base, timeout=60, headers={
-            "Authorization": f"Bearer {issue_token(settings, vendor, ['vendor'], 'Shop', vendor_id=vendor)}"})
+        staff = httpx.Client(
+            base_url=base,
+            timeout=60,
+            headers={"Authorization": f"Bearer {issue_token(settings, vendor, ['vendor'], 'Shop', vendor_id=vendor)}"},
+        )
         sid = staff.post("/streams", json={"title": "Poll night", "stream_type": "product_demo"}).json()["id"]
         assert staff.post(f"/streams/{sid}/start").status_code == 200
         redis.Redis.from_url(settings.redis_url).hset(f"STREAM_STATUS:{sid}", mapping={"status": "live"})
@@ -190,14 +209,22 @@ def run(viewers: int, procs: int, window: float, fps: float) -> dict[str, Any]:
         out = ctx.Queue()
         ctls = [ctx.Queue() for _ in range(procs)]
         per = viewers // procs
-        workers = [ctx.Process(target=viewer_proc, args=(port, tokens[i * per:(i + 1) * per], sid, ctls[i], out,
-                                                         window)) for i in range(procs)]
+        workers = [
+            ctx.Process(target=viewer_proc, args=(port, tokens[i * per : (i + 1) * per], sid, ctls[i], out, window))
+            for i in range(procs)
+        ]
         for w in workers:
             w.start()
         connected = sum(out.get(timeout=900)[1] for _ in workers)
-        opened = staff.post(f"/streams/{sid}/polls", json={
-            "question": "Which colour next?", "question_bn": "পরের শোতে কোন রং?",
-            "options": [{"text": o} for o in OPTIONS], "duration_seconds": 600})
+        opened = staff.post(
+            f"/streams/{sid}/polls",
+            json={
+                "question": "Which colour next?",
+                "question_bn": "পরের শোতে কোন রং?",
+                "options": [{"text": o} for o in OPTIONS],
+                "duration_seconds": 600,
+            },
+        )
         assert opened.status_code == 201, opened.text
         poll_id = opened.json()["poll_id"]
         time.sleep(3.0)  # poll_started reaches the room through the log
@@ -235,9 +262,15 @@ def run(viewers: int, procs: int, window: float, fps: float) -> dict[str, Any]:
     counted = {x["option_id"]: x["votes"] for x in final["options"]}
     acc = [v[1] for v in ok]
     res = {
-        "viewers": connected, "saw_poll_started": started, "votes_sent": len(votes), "accepted": len(ok),
-        "refused": refused[:5], "aggregate_total": final["total_votes"], "aggregate_counts": counted,
-        "sent_counts": sent_counts, "viewers_with_final_total": sum(t == final["total_votes"] for t in last),
+        "viewers": connected,
+        "saw_poll_started": started,
+        "votes_sent": len(votes),
+        "accepted": len(ok),
+        "refused": refused[:5],
+        "aggregate_total": final["total_votes"],
+        "aggregate_counts": counted,
+        "sent_counts": sent_counts,
+        "viewers_with_final_total": sum(t == final["total_votes"] for t in last),
         "vote_span_s": (max(acc) - min(acc)) if acc else float("nan"),
         "ack_ms": [(v[1] - v[0]) * 1000 for v in ok],
         "delivery_ms": delivery(final["accepted"], sampled),
@@ -247,27 +280,36 @@ def run(viewers: int, procs: int, window: float, fps: float) -> dict[str, Any]:
     }
     # every vote sent is in the aggregate once: one VoteCast per voter, the totals equal what was sent (a vote
     # whose ack had not come back within a minute is still counted if the aggregate holds it)
-    res["exactly_once"] = (res["aggregate_total"] == len(votes) == len(final["accepted"])
-                           and counted == {o: sum(1 for x in options if x == o) for o in OPTIONS})
+    res["exactly_once"] = res["aggregate_total"] == len(votes) == len(final["accepted"]) and counted == {
+        o: sum(1 for x in options if x == o) for o in OPTIONS
+    }
     res["acks_missing"] = sum(1 for v in votes if v is None)
     return res
 
 
 def report(r: dict[str, Any]) -> None:
     d, ds, a, dk = r["delivery_ms"], r["delivery_from_send_ms"], r["ack_ms"], r["delivery_from_ack_ms"]
-    print(f"poll: {r['viewers']} viewers connected, {r['saw_poll_started']} saw poll_started; "
-          f"{r['votes_sent']} votes sent, {r['accepted']} acks ok over {r['vote_span_s']:.1f} s, "
-          f"{r['acks_missing']} acks not back within 60 s (refusals: {r['refused']})")
-    print(f"poll: aggregate total_votes={r['aggregate_total']} counts={r['aggregate_counts']} "
-          f"(sent {r['sent_counts']}); exactly once: {r['exactly_once']}; viewers whose last update showed the "
-          f"final total: {r['viewers_with_final_total']}/{r['viewers']}")
-    print(f"poll_results_update delivery, aggregate's acceptance (VoteCast timestamp) → viewer "
-          f"({len(d)} vote×viewer pairs, "
-          f"{r['sampled_viewers']} sampled viewers): p50={pct(d, 50):.0f} ms p99={pct(d, 99):.0f} ms "
-          f"max={max(d) if d else float('nan'):.0f} ms")
-    print(f"  from the voter's ack instead: p50={pct(dk, 50):.0f} ms p99={pct(dk, 99):.0f} ms; "
-          f"from the vote's send: p50={pct(ds, 50):.0f} ms p99={pct(ds, 99):.0f} ms; "
-          f"vote ack (send → ack): p50={pct(a, 50):.0f} ms p99={pct(a, 99):.0f} ms")
+    print(
+        f"poll: {r['viewers']} viewers connected, {r['saw_poll_started']} saw poll_started; "
+        f"{r['votes_sent']} votes sent, {r['accepted']} acks ok over {r['vote_span_s']:.1f} s, "
+        f"{r['acks_missing']} acks not back within 60 s (refusals: {r['refused']})"
+    )
+    print(
+        f"poll: aggregate total_votes={r['aggregate_total']} counts={r['aggregate_counts']} "
+        f"(sent {r['sent_counts']}); exactly once: {r['exactly_once']}; viewers whose last update showed the "
+        f"final total: {r['viewers_with_final_total']}/{r['viewers']}"
+    )
+    print(
+        f"poll_results_update delivery, aggregate's acceptance (VoteCast timestamp) → viewer "
+        f"({len(d)} vote×viewer pairs, "
+        f"{r['sampled_viewers']} sampled viewers): p50={pct(d, 50):.0f} ms p99={pct(d, 99):.0f} ms "
+        f"max={max(d) if d else float('nan'):.0f} ms"
+    )
+    print(
+        f"  from the voter's ack instead: p50={pct(dk, 50):.0f} ms p99={pct(dk, 99):.0f} ms; "
+        f"from the vote's send: p50={pct(ds, 50):.0f} ms p99={pct(ds, 99):.0f} ms; "
+        f"vote ack (send → ack): p50={pct(a, 50):.0f} ms p99={pct(a, 99):.0f} ms"
+    )
 
 
 def main() -> None:

@@ -31,8 +31,15 @@ async def _limiter(limiter: RateLimiter, checks: int, concurrency: int) -> tuple
     async def one(i: int) -> None:
         nonlocal refused
         async with sem:  # a user per request (as many buyers), one address per 50 of them
-            if await limiter.refusal([Check(IP, ("http", "write", "ip", f"10.0.{i // 50 % 250}.1")),
-                                      Check(USER, ("http", "write", "user", f"u{i}"))]) is not None:
+            if (
+                await limiter.refusal(
+                    [
+                        Check(IP, ("http", "write", "ip", f"10.0.{i // 50 % 250}.1")),
+                        Check(USER, ("http", "write", "user", f"u{i}")),
+                    ]
+                )
+                is not None
+            ):
                 refused += 1
 
     await one(-1)  # connect, load the script
@@ -55,11 +62,11 @@ def main() -> None:
 
     devstack.up(Settings(), echo=lambda _l: None)
     redis_url = Settings().redis_url
-    print(f"1. the limiter alone: {a.checks} signed-in writes (IP + user, two windows each), "
-          f"{a.concurrency} in flight")
+    print(f"1. the limiter alone: {a.checks} signed-in writes (IP + user, two windows each), {a.concurrency} in flight")
     for label, make in (("library (4 calls)", RateLimiter.library_redis), ("one script call", RateLimiter.redis)):
-        rate, cpu, refused = asyncio.run(_limiter(make(redis_url, f"LIMITS:bench:{uuid.uuid4().hex[:8]}"),
-                                                  a.checks, a.concurrency))
+        rate, cpu, refused = asyncio.run(
+            _limiter(make(redis_url, f"LIMITS:bench:{uuid.uuid4().hex[:8]}"), a.checks, a.concurrency)
+        )
         print(f"   {label:>18}: {rate:8.0f} checks/s, {cpu:6.1f} µs CPU per check, {refused} refused")
     if a.skip_http:
         return

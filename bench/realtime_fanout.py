@@ -84,9 +84,13 @@ class WireClient(asyncio.Protocol):
         self.joined = loop.create_future()
         await loop.create_connection(lambda: self, "127.0.0.1", self.port)
         key = base64.b64encode(os.urandom(16)).decode()
-        self.transport.write((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                              f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                              f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.transport.write(
+            (
+                f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
         self._stream, self._batch = stream_id, chat_batch
         await asyncio.wait_for(self.joined, 120)
 
@@ -113,7 +117,7 @@ class WireClient(asyncio.Protocol):
             if not buf.startswith(b"HTTP/1.1 101"):
                 self.joined.set_exception(RuntimeError(buf[:200].decode(errors="replace")))  # type: ignore[union-attr]
                 return
-            self.upgraded, buf = True, buf[end + 4:]
+            self.upgraded, buf = True, buf[end + 4 :]
         pos, n = 0, len(buf)
         while n - pos >= 2:
             b0, b1 = buf[pos], buf[pos + 1]
@@ -121,14 +125,14 @@ class WireClient(asyncio.Protocol):
             if size == 126:
                 if n - pos < 4:
                     break
-                size, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+                size, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
             elif size == 127:
                 if n - pos < 10:
                     break
-                size, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+                size, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
             if n - pos < head + size:
                 break
-            payload = buf[pos + head:pos + head + size]
+            payload = buf[pos + head : pos + head + size]
             pos += head + size
             opcode = b0 & 0x0F
             if opcode == 0x1:
@@ -155,16 +159,34 @@ class WireClient(asyncio.Protocol):
         if p.startswith(b"0{"):  # engine.io open → socket.io connect with the token
             self.send_text(f"40{NS}," + (json.dumps({"token": self.token}) if self.token else "{}"))
         elif p.startswith(f"40{NS}".encode()):
-            self.send_text(f"42{NS}," + json.dumps(["join_stream", {
-                "stream_id": self._stream, "viewer_info": {"device_type": "mobile", "location": "Dhaka"},
-                **({"chat_batch": True} if self._batch else {})}]))
+            self.send_text(
+                f"42{NS},"
+                + json.dumps(
+                    [
+                        "join_stream",
+                        {
+                            "stream_id": self._stream,
+                            "viewer_info": {"device_type": "mobile", "location": "Dhaka"},
+                            **({"chat_batch": True} if self._batch else {}),
+                        },
+                    ]
+                )
+            )
             self.joined.set_result(None)
         elif p.startswith(f"44{NS}".encode()):
             self.joined.set_exception(RuntimeError(f"refused: {p[:200]!r}"))
 
 
-def receiver_proc(port: int, tokens: list[str | None], stream_id: str, ready: Any, go: Any, out: Any,
-                  seconds: float, chat_batch: bool = False) -> None:
+def receiver_proc(
+    port: int,
+    tokens: list[str | None],
+    stream_id: str,
+    ready: Any,
+    go: Any,
+    out: Any,
+    seconds: float,
+    chat_batch: bool = False,
+) -> None:
     async def main() -> None:
         st = Stats()
         # Every viewer counts its frames; one in `every` also times every chat message it gets (at 10,000
@@ -173,7 +195,7 @@ def receiver_proc(port: int, tokens: list[str | None], stream_id: str, ready: An
         every = max(1, len(tokens) // SAMPLED_PER_PROC)
         clients = [WireClient(port, t, st, sampled=i % every == 0) for i, t in enumerate(tokens)]
         for i in range(0, len(clients), 50):  # a few at a time: a herd would measure accept(), not fan-out
-            await asyncio.gather(*(c.connect(stream_id, chat_batch) for c in clients[i:i + 50]))
+            await asyncio.gather(*(c.connect(stream_id, chat_batch) for c in clients[i : i + 50]))
         ready.put(len(clients))
         while not go.is_set():
             await asyncio.sleep(0.05)
@@ -181,27 +203,36 @@ def receiver_proc(port: int, tokens: list[str | None], stream_id: str, ready: An
         st.counting = True
         await asyncio.sleep(seconds)
         st.counting = False
-        out.put((st.frames, st.latencies_ms[::max(1, len(st.latencies_ms) // 20_000)], len(clients),
-                 len(st.latencies_ms), sum(c.sampled for c in clients)))
+        out.put(
+            (
+                st.frames,
+                st.latencies_ms[:: max(1, len(st.latencies_ms) // 20_000)],
+                len(clients),
+                len(st.latencies_ms),
+                sum(c.sampled for c in clients),
+            )
+        )
         for c in clients:
             c.transport.close()
 
     uvloop.run(main())
 
 
-async def drive(port: int, tokens: list[str | None], stream_id: str, msgs: float, likes: float,
-                seconds: float) -> tuple[int, int]:
+async def drive(
+    port: int, tokens: list[str | None], stream_id: str, msgs: float, likes: float, seconds: float
+) -> tuple[int, int]:
     """Chat from 100 senders and likes from 100 likers, paced; each under the per-user limits."""
     senders = [WireClient(port, tokens[i % len(tokens)]) for i in range(100)]
     likers = [WireClient(port, tokens[(i + 100) % len(tokens)]) for i in range(100)]
     for i in range(0, 200, 25):
-        await asyncio.gather(*(c.connect(stream_id) for c in (senders + likers)[i:i + 25]))
+        await asyncio.gather(*(c.connect(stream_id) for c in (senders + likers)[i : i + 25]))
     sent = liked = 0
     t0 = time.monotonic()
     while (now := time.monotonic() - t0) < seconds + 1.5:
         while sent < now * msgs:
-            await senders[sent % 100].emit("send_message", {"stream_id": stream_id,
-                                                            "message": f"দাম কত? #{sent} {time.time():.6f}"})
+            await senders[sent % 100].emit(
+                "send_message", {"stream_id": stream_id, "message": f"দাম কত? #{sent} {time.time():.6f}"}
+            )
             sent += 1
         while liked < now * likes:
             await likers[liked % 100].emit("react", {"stream_id": stream_id, "reaction_type": "like"})
@@ -232,15 +263,26 @@ def serve_baseline(port: int) -> None:
 
     @sio.on("react", namespace=NS)
     async def react(sid: str, data: dict[str, Any]) -> None:
-        await sio.emit("reaction", {"stream_id": data["stream_id"], "reaction_type": data["reaction_type"]},
-                       room=data["stream_id"], namespace=NS)
+        await sio.emit(
+            "reaction",
+            {"stream_id": data["stream_id"], "reaction_type": data["reaction_type"]},
+            room=data["stream_id"],
+            namespace=NS,
+        )
 
     print("baseline ready", flush=True)
     app.run(host="127.0.0.1", port=port, single_process=True, access_log=False, motd=False)
 
 
-def run_phase(name: str, server: subprocess.Popen[bytes], port: int, tokens: list[str | None], stream_id: str,
-              args: argparse.Namespace, chat_batch: bool = False) -> dict[str, float]:
+def run_phase(
+    name: str,
+    server: subprocess.Popen[bytes],
+    port: int,
+    tokens: list[str | None],
+    stream_id: str,
+    args: argparse.Namespace,
+    chat_batch: bool = False,
+) -> dict[str, float]:
     import psutil
 
     tree = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
@@ -256,9 +298,13 @@ def run_phase(name: str, server: subprocess.Popen[bytes], port: int, tokens: lis
     ctx = mp.get_context("spawn")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     per = args.clients // args.procs
-    workers = [ctx.Process(target=receiver_proc, args=(port, tokens[i * per:(i + 1) * per], stream_id, ready,
-                                                       go, out, args.seconds, chat_batch))
-               for i in range(args.procs)]
+    workers = [
+        ctx.Process(
+            target=receiver_proc,
+            args=(port, tokens[i * per : (i + 1) * per], stream_id, ready, go, out, args.seconds, chat_batch),
+        )
+        for i in range(args.procs)
+    ]
     for w in workers:
         w.start()
     connected = sum(ready.get(timeout=600) for _ in workers)
@@ -290,23 +336,33 @@ def run_phase(name: str, server: subprocess.Popen[bytes], port: int, tokens: lis
 
     # Server CPU seconds per chat message per viewer: what fan-out costs, and (unlike latency and frames
     # received) not inflated by the clients' own backlog on a small shared machine.
-    res = {"viewers": connected, "p50_ms": q(0.5), "p99_ms": q(0.99),
-           "fps_per_viewer": frames / connected / args.seconds, "cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0),
-           "clients_cpu_pct": 100 * (ccpu1 - ccpu0) / (t1 - t0),
-           # chat messages the timing viewers got in the window, of those sent in it (a server that falls
-           # behind shows a low figure here, and its latencies are those of the few it delivered)
-           "delivered_pct": 100 * timed / max(1, timers * args.msgs * args.seconds),
-           "frames_per_s": frames / args.seconds,
-           "rss_kb_per_viewer": (rss1 - rss0) / 1024 / connected, "rss_mb": rss1 / 2**20,
-           "sent_msgs": sent, "sent_likes": liked,
-           "cpu_us_per_msg_viewer": (cpu1 - cpu0) * 1e6 / max(1, sent) / max(1, connected)}
-    print(f"{name:9s} viewers={connected} chat latency p50={res['p50_ms']:.0f} ms p99={res['p99_ms']:.0f} ms "
-          f"(chat delivered {res['delivered_pct']:.0f}%) frames sent/s={res['frames_per_s']:.0f} "
-          f"frames/s/viewer={res['fps_per_viewer']:.1f} server CPU={res['cpu_pct']:.0f}% "
-          f"(clients {res['clients_cpu_pct']:.0f}%) "
-          f"CPU/msg/viewer={res['cpu_us_per_msg_viewer']:.1f} µs "
-          f"RSS/viewer={res['rss_kb_per_viewer']:.1f} KB (RSS {res['rss_mb']:.0f} MB) "
-          f"(sent {sent} msgs, {liked} likes)", flush=True)
+    res = {
+        "viewers": connected,
+        "p50_ms": q(0.5),
+        "p99_ms": q(0.99),
+        "fps_per_viewer": frames / connected / args.seconds,
+        "cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0),
+        "clients_cpu_pct": 100 * (ccpu1 - ccpu0) / (t1 - t0),
+        # chat messages the timing viewers got in the window, of those sent in it (a server that falls
+        # behind shows a low figure here, and its latencies are those of the few it delivered)
+        "delivered_pct": 100 * timed / max(1, timers * args.msgs * args.seconds),
+        "frames_per_s": frames / args.seconds,
+        "rss_kb_per_viewer": (rss1 - rss0) / 1024 / connected,
+        "rss_mb": rss1 / 2**20,
+        "sent_msgs": sent,
+        "sent_likes": liked,
+        "cpu_us_per_msg_viewer": (cpu1 - cpu0) * 1e6 / max(1, sent) / max(1, connected),
+    }
+    print(
+        f"{name:9s} viewers={connected} chat latency p50={res['p50_ms']:.0f} ms p99={res['p99_ms']:.0f} ms "
+        f"(chat delivered {res['delivered_pct']:.0f}%) frames sent/s={res['frames_per_s']:.0f} "
+        f"frames/s/viewer={res['fps_per_viewer']:.1f} server CPU={res['cpu_pct']:.0f}% "
+        f"(clients {res['clients_cpu_pct']:.0f}%) "
+        f"CPU/msg/viewer={res['cpu_us_per_msg_viewer']:.1f} µs "
+        f"RSS/viewer={res['rss_kb_per_viewer']:.1f} KB (RSS {res['rss_mb']:.0f} MB) "
+        f"(sent {sent} msgs, {liked} likes)",
+        flush=True,
+    )
     return res
 
 
@@ -315,8 +371,9 @@ def _spawn(args: list[str], env: dict[str, str] | None = None) -> tuple[subproce
     import tempfile
 
     log = Path(tempfile.mkstemp(prefix="bench-rt-", suffix=".log")[1])
-    p = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, env=env, stdout=log.open("wb"),
-                         stderr=subprocess.STDOUT)
+    p = subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
     return p, log
 
 
@@ -341,12 +398,23 @@ def main() -> None:
     ap.add_argument("--likes", type=float, default=500)
     ap.add_argument("--serve-baseline", type=int, metavar="PORT")
     ap.add_argument("--skip-baseline", action="store_true")
-    ap.add_argument("--writes-per-s", type=int, default=None,
-                    help="the gateway's fanout_writes_per_s (per process; default: the setting's)")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="gateway processes sharing the port (http_workers); the baseline stays one process")
-    ap.add_argument("--chat-batch", action="store_true",
-                    help="our viewers join with chat_batch (chat as a few new_messages frames a second)")
+    ap.add_argument(
+        "--writes-per-s",
+        type=int,
+        default=None,
+        help="the gateway's fanout_writes_per_s (per process; default: the setting's)",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gateway processes sharing the port (http_workers); the baseline stays one process",
+    )
+    ap.add_argument(
+        "--chat-batch",
+        action="store_true",
+        help="our viewers join with chat_batch (chat as a few new_messages frames a second)",
+    )
     args = ap.parse_args()
     if args.serve_baseline:
         serve_baseline(args.serve_baseline)
@@ -358,20 +426,34 @@ def main() -> None:
     from infra.tokens import issue_token
 
     port = _free_port()
-    settings = fresh_settings(http_port=port, client_queue_limit=1000, http_workers=args.workers,
-                              **({"fanout_writes_per_s": args.writes_per_s} if args.writes_per_s else {}))
+    settings = fresh_settings(
+        http_port=port,
+        client_queue_limit=1000,
+        http_workers=args.workers,
+        **({"fanout_writes_per_s": args.writes_per_s} if args.writes_per_s else {}),
+    )
     stream_id = str(uuid.uuid4())
     redis.Redis.from_url(settings.redis_url).hset(f"STREAM_STATUS:{stream_id}", mapping={"status": "live"})
-    tokens: list[str | None] = [issue_token(settings, f"viewer-{i}", (), f"viewer {i}", ttl=3600)
-                                for i in range(args.clients + 200)]
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LIVECOMMERCE_")},
-           **{f"LIVECOMMERCE_{k.upper()}": str(v) for k, v in settings.model_dump().items() if v is not None}}
+    tokens: list[str | None] = [
+        issue_token(settings, f"viewer-{i}", (), f"viewer {i}", ttl=3600) for i in range(args.clients + 200)
+    ]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LIVECOMMERCE_")},
+        **{f"LIVECOMMERCE_{k.upper()}": str(v) for k, v in settings.model_dump().items() if v is not None},
+    }
     results = {}
     api, api_log = _spawn(["interfaces.cli", "api"], env)
     try:
         _wait_line(api, api_log, "realtime pusher ready", times=args.workers)
-        results["ours"] = run_phase("ours" + (" (chat_batch)" if args.chat_batch else ""), api, port, tokens,
-                                    stream_id, args, chat_batch=args.chat_batch)
+        results["ours"] = run_phase(
+            "ours" + (" (chat_batch)" if args.chat_batch else ""),
+            api,
+            port,
+            tokens,
+            stream_id,
+            args,
+            chat_batch=args.chat_batch,
+        )
     finally:
         api.terminate()  # a graceful stop sends presence.left for every viewer: give it time, then insist
         try:
@@ -391,12 +473,14 @@ def main() -> None:
             base.kill()  # a bare server busy with a backlog ignores SIGTERM for a long while
             base.wait(20)
         o, b = results["ours"], results["baseline"]
-        print(f"ratios ours/baseline: p50 {o['p50_ms'] / b['p50_ms']:.2f}x, "
-              f"p99 {o['p99_ms'] / b['p99_ms']:.2f}x, "
-              f"frames/s/viewer {o['fps_per_viewer'] / b['fps_per_viewer']:.2f}x, "
-              f"CPU {o['cpu_pct'] / max(b['cpu_pct'], 1e-9):.2f}x, "
-              f"CPU/msg/viewer {o['cpu_us_per_msg_viewer'] / max(b['cpu_us_per_msg_viewer'], 1e-9):.2f}x, "
-              f"RSS/viewer {o['rss_kb_per_viewer'] / max(b['rss_kb_per_viewer'], 1e-9):.2f}x")
+        print(
+            f"ratios ours/baseline: p50 {o['p50_ms'] / b['p50_ms']:.2f}x, "
+            f"p99 {o['p99_ms'] / b['p99_ms']:.2f}x, "
+            f"frames/s/viewer {o['fps_per_viewer'] / b['fps_per_viewer']:.2f}x, "
+            f"CPU {o['cpu_pct'] / max(b['cpu_pct'], 1e-9):.2f}x, "
+            f"CPU/msg/viewer {o['cpu_us_per_msg_viewer'] / max(b['cpu_us_per_msg_viewer'], 1e-9):.2f}x, "
+            f"RSS/viewer {o['rss_kb_per_viewer'] / max(b['rss_kb_per_viewer'], 1e-9):.2f}x"
+        )
 
 
 def _free_port() -> int:

@@ -50,19 +50,23 @@ class Score:
         return f"| {name:<44} | {self.hits / self.n:8.3f} | {self.ndcg / self.n:8.3f} | {self.n:6d} |"
 
 
-HEAD = (f"| {'method':<44} | {'HR@10':>8} | {'NDCG@10':>8} | {'users':>6} |\n"
-        f"|{'-' * 46}|{'-' * 10}|{'-' * 10}|{'-' * 8}|")
+HEAD = (
+    f"| {'method':<44} | {'HR@10':>8} | {'NDCG@10':>8} | {'users':>6} |\n|{'-' * 46}|{'-' * 10}|{'-' * 10}|{'-' * 8}|"
+)
 
 
 # --- products -------------------------------------------------------------------------------------------------
-def shopping(rng: np.random.Generator, shoppers: int, categories: int = 12, per_category: int = 25
-             ) -> list[list[tuple[str, str, str]]]:
+def shopping(
+    rng: np.random.Generator, shoppers: int, categories: int = 12, per_category: int = 25
+) -> list[list[tuple[str, str, str]]]:
     """Each shopper's events in time order: (user, product, kind)."""
     items = [f"p{c:02d}-{i:02d}" for c in range(categories) for i in range(per_category)]
     within = 1.0 / np.arange(1, per_category + 1) ** 0.9
     within /= within.sum()
-    complement = {it: items[(k // per_category) * per_category + (k % per_category + 1) % per_category]
-                  for k, it in enumerate(items)}  # the next product of the same category goes with it
+    complement = {
+        it: items[(k // per_category) * per_category + (k % per_category + 1) % per_category]
+        for k, it in enumerate(items)
+    }  # the next product of the same category goes with it
     histories = []
     for u in range(shoppers):
         favs = rng.choice(categories, size=rng.integers(1, 4), replace=False)
@@ -118,8 +122,10 @@ def products(seed: int, shoppers: int) -> None:
         baseline.add([i for i in by_pop if i not in bought][:K], truth)
         also.add([p.item for p in rec.also_bought(m, sim, [seeds[user]], K, exclude=sorted(bought))], truth)
     per_user = (time.perf_counter() - t0) / max(len(held), 1) * 1000
-    print(f"\nProducts: {shoppers} shoppers, {len(m.items)} products, {len(train)} training events, "
-          f"{len(held)} held-out purchases; fit {fit * 1000:.0f} ms, {per_user:.2f} ms per user for the three")
+    print(
+        f"\nProducts: {shoppers} shoppers, {len(m.items)} products, {len(train)} training events, "
+        f"{len(held)} held-out purchases; fit {fit * 1000:.0f} ms, {per_user:.2f} ms per user for the three"
+    )
     print(HEAD)
     print(item_item.row("item-item, personalised (for_user)"))
     print(also.row("viewers also bought (seed: previous purchase)"))
@@ -141,8 +147,11 @@ def shows(seed: int, viewers: int, hosts: int = 120, categories: int = 8) -> Non
         lang = "bn" if rng.random() < 0.75 else "en"
         evening = rng.random() < 0.6
         liked = [h for h in range(hosts) if host_cat[h] in favs]
-        follows = set(rng.choice(liked, size=min(len(liked), int(rng.integers(0, 4))), replace=False).tolist()) \
-            if liked else set()
+        follows = (
+            set(rng.choice(liked, size=min(len(liked), int(rng.integers(0, 4))), replace=False).tolist())
+            if liked
+            else set()
+        )
         people.append((favs, lang, evening, follows))
 
     def appeal(v: int, h: int) -> float:
@@ -172,8 +181,9 @@ def shows(seed: int, viewers: int, hosts: int = 120, categories: int = 8) -> Non
                 audience[host_ids[h]].add(int(v))
     tomorrow = schedule(30)
     now = day0 + timedelta(days=30) - timedelta(hours=6)  # midnight in Dhaka
-    candidates = [srec.Show(sid, host_ids[h], f"c{host_cat[h]}", str(host_lang[h]), False, at)
-                  for sid, h, at in tomorrow]
+    candidates = [
+        srec.Show(sid, host_ids[h], f"c{host_cat[h]}", str(host_lang[h]), False, at) for sid, h, at in tomorrow
+    ]
     trending = {sid: 0.1 * len(audience[host_ids[h]]) for sid, h, _ in tomorrow}
     by_trend = sorted(trending, key=lambda s: (-trending[s], s))
     host_sim = srec.host_similarity((u, h, n) for (u, h), n in co.items())
@@ -188,8 +198,10 @@ def shows(seed: int, viewers: int, hosts: int = 120, categories: int = 8) -> Non
         target.add([p.stream_id for p in picks], truth)
         base.add(by_trend[:K], truth)
     per_viewer = (time.perf_counter() - t0) / viewers * 1000
-    print(f"\nShows: {viewers} viewers, {hosts} hosts, {sum(len(x) for x in watches.values())} watches over 30 days, "
-          f"{len(candidates)} shows tomorrow; {per_viewer:.2f} ms per viewer")
+    print(
+        f"\nShows: {viewers} viewers, {hosts} hosts, {sum(len(x) for x in watches.values())} watches over 30 days, "
+        f"{len(candidates)} shows tomorrow; {per_viewer:.2f} ms per viewer"
+    )
     print(HEAD)
     print(ours.row("stream recommender (viewers with history)"))
     print(baseline.row("baseline: trending (same viewers)"))

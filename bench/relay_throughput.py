@@ -31,9 +31,15 @@ def fill_store(settings: Settings, events: int) -> None:
     while done < events:
         batch = []
         for _ in range(100):
-            s = LiveStream.schedule(id=uuid.uuid4(), now=T0, vendor_id=str(uuid.uuid4()),
-                                    stream_key=uuid.uuid4().hex, title="ঈদ স্পেশাল শাড়ি লাইভ", stream_type="flash_sale",
-                                    products=[StreamProduct(str(uuid.uuid4()))])
+            s = LiveStream.schedule(
+                id=uuid.uuid4(),
+                now=T0,
+                vendor_id=str(uuid.uuid4()),
+                stream_key=uuid.uuid4().hex,
+                title="ঈদ স্পেশাল শাড়ি লাইভ",
+                stream_type="flash_sale",
+                products=[StreamProduct(str(uuid.uuid4()))],
+            )
             s.start(now=T0, rtmp_url="rtmp://x/live", stream_url="https://x/y.m3u8", chat_room_id="c")
             for j in range(per - 2):
                 s.add_product(now=T0, product=StreamProduct(str(uuid.UUID(int=j + 1)), None, 5))
@@ -93,8 +99,10 @@ def main() -> None:
         raw = asyncio.run(raw_producer(settings, args.events, size))
         relay = asyncio.run(relay_rate(settings, args.events))
         print(f"baseline raw aiokafka producer ({size} B messages): {raw:,.0f} msg/s")
-        print(f"relay store → Kafka: {relay:,.0f} events/s  ({relay / raw:.2f}× the raw producer; "
-              f"target ≥ 10,000 events/s: {'MET' if relay >= 10_000 else 'NOT MET'})")
+        print(
+            f"relay store → Kafka: {relay:,.0f} events/s  ({relay / raw:.2f}× the raw producer; "
+            f"target ≥ 10,000 events/s: {'MET' if relay >= 10_000 else 'NOT MET'})"
+        )
     finally:
         drop(settings)
 

@@ -35,21 +35,35 @@ T0 = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 def sale_history(i: int) -> list[Aggregate]:
     """One show and one flash sale with ~35 events between them, through the real domain commands."""
     at = T0 + timedelta(seconds=i)
-    stream = LiveStream.schedule(id=uuid.uuid4(), now=at, vendor_id=str(uuid.UUID(int=i % 500 + 1)),
-                                 stream_key=uuid.uuid4().hex, title="ঈদ স্পেশাল শাড়ি লাইভ",
-                                 stream_type="flash_sale",
-                                 products=[StreamProduct(str(uuid.UUID(int=1)))])
+    stream = LiveStream.schedule(
+        id=uuid.uuid4(),
+        now=at,
+        vendor_id=str(uuid.UUID(int=i % 500 + 1)),
+        stream_key=uuid.uuid4().hex,
+        title="ঈদ স্পেশাল শাড়ি লাইভ",
+        stream_type="flash_sale",
+        products=[StreamProduct(str(uuid.UUID(int=1)))],
+    )
     stream.start(now=at, rtmp_url="rtmp://x/live", stream_url="https://x/y.m3u8", chat_room_id=f"c{i}")
-    sale = FlashSale.schedule(id=uuid.uuid4(), now=at, product_id=str(uuid.UUID(int=1)),
-                              vendor_id=stream.vendor_id, sale_name="জামদানি ফ্ল্যাশ", stream_id=str(stream.id),
-                              original_price=Decimal("2500.00"), flash_price=Decimal("1499.00"), quantity=10,
-                              start_time=at, end_time=at + timedelta(hours=1), hold_seconds=300)
+    sale = FlashSale.schedule(
+        id=uuid.uuid4(),
+        now=at,
+        product_id=str(uuid.UUID(int=1)),
+        vendor_id=stream.vendor_id,
+        sale_name="জামদানি ফ্ল্যাশ",
+        stream_id=str(stream.id),
+        original_price=Decimal("2500.00"),
+        flash_price=Decimal("1499.00"),
+        quantity=10,
+        start_time=at,
+        end_time=at + timedelta(hours=1),
+        hold_seconds=300,
+    )
     sale.start(now=at)
     for b in range(10):
         sale.reserve(reservation_id=f"r{b}", buyer_id=f"buyer-{b}", quantity=1, now=at + timedelta(seconds=b))
     for w in range(3):
-        sale.join_waitlist(reservation_id=f"w{w}", buyer_id=f"waiter-{w}", quantity=1,
-                           now=at + timedelta(seconds=20))
+        sale.join_waitlist(reservation_id=f"w{w}", buyer_id=f"waiter-{w}", quantity=1, now=at + timedelta(seconds=20))
     sale.release(reservation_id="r0", reason="payment_failed", now=at + timedelta(seconds=30))
     sale.release(reservation_id="r1", reason="buyer_cancelled", now=at + timedelta(seconds=31))
     for b in range(2, 8):
@@ -78,8 +92,10 @@ def fill_store(settings: Settings, events: int, per_save: int = 250) -> int:
 
 async def plain_select(settings: Settings, page: int = 10_000) -> tuple[int, float]:
     """The store reader's keyset query, rows fetched and dropped: the floor a replay cannot beat."""
-    q = (f"SELECT notification_id, originator_id, originator_version, topic, state FROM {EVENTS_TABLE}"  # noqa: S608
-         " WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
+    q = (
+        f"SELECT notification_id, originator_id, originator_version, topic, state FROM {EVENTS_TABLE}"  # noqa: S608
+        " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+    )
     async with await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn:
         t0 = time.perf_counter()
         position, rows = 0, 0
@@ -105,13 +121,16 @@ async def main(events: int, csv: bool) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             r = await replay(settings, out=Path(tmp) / "pq", fmt="parquet", progress=False)
             size = sum(p.stat().st_size for p in (Path(tmp) / "pq").glob("*.parquet"))
-            print(f"replay → Parquet  : {r.events:,} events in {r.seconds:.2f} s = "
-                  f"{r.events_per_s:>9,.0f} events/s  ({r.events_per_s / (rows / select_s):.2f}× the plain "
-                  f"SELECT rate; {size / 1e6:.1f} MB zstd)")
+            print(
+                f"replay → Parquet  : {r.events:,} events in {r.seconds:.2f} s = "
+                f"{r.events_per_s:>9,.0f} events/s  ({r.events_per_s / (rows / select_s):.2f}× the plain "
+                f"SELECT rate; {size / 1e6:.1f} MB zstd)"
+            )
             if csv:
                 c = await replay(settings, out=Path(tmp) / "csv", fmt="csv", progress=False)
-                print(f"replay → CSV      : {c.events:,} events in {c.seconds:.2f} s = "
-                      f"{c.events_per_s:>9,.0f} events/s")
+                print(
+                    f"replay → CSV      : {c.events:,} events in {c.seconds:.2f} s = {c.events_per_s:>9,.0f} events/s"
+                )
         verdict = "meets" if r.events_per_s >= 50_000 else "MISSES"
         print(f"target ≥ 50,000 events/s into Parquet: {verdict}")
     finally:

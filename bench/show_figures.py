@@ -36,26 +36,51 @@ def fill(url: str, viewers: int, orders: int) -> str:
     users = [str(uuid.uuid4()) for _ in range(viewers)]
     line = json.dumps([{"product_id": str(uuid.UUID(int=1)), "quantity": 1, "unit_price": "2500.00"}])
     with psycopg.connect(url) as c, c.cursor() as cur:
-        cur.execute("INSERT INTO live_streams (id, vendor_id, stream_key, title, stream_type, status)"
-                    " VALUES (%s, %s, %s, 'Eid', 'flash_sale', 'live')", (sid, str(uuid.uuid4()), sid))
+        cur.execute(
+            "INSERT INTO live_streams (id, vendor_id, stream_key, title, stream_type, status)"
+            " VALUES (%s, %s, %s, 'Eid', 'flash_sale', 'live')",
+            (sid, str(uuid.uuid4()), sid),
+        )
         cur.executemany(
             "INSERT INTO live_stream_viewers (id, stream_id, user_id, viewer_session_id, join_time, leave_time,"
             " watch_duration_seconds, device_type, location) VALUES (%s, %s, %s, %s, %s, %s, 300, %s, %s)",
-            [(uuid.uuid4(), sid, u, f"c{i}", T0 + timedelta(seconds=i % 3600), T0 + timedelta(seconds=i % 3600 + 300),
-              ("mobile", "desktop")[i % 2], json.dumps({"city": ("Dhaka", "Sylhet", "Khulna")[i % 3]}))
-             for i, u in enumerate(users)])
+            [
+                (
+                    uuid.uuid4(),
+                    sid,
+                    u,
+                    f"c{i}",
+                    T0 + timedelta(seconds=i % 3600),
+                    T0 + timedelta(seconds=i % 3600 + 300),
+                    ("mobile", "desktop")[i % 2],
+                    json.dumps({"city": ("Dhaka", "Sylhet", "Khulna")[i % 3]}),
+                )
+                for i, u in enumerate(users)
+            ],
+        )
         cur.executemany(
             "INSERT INTO analytics_reach (stream_id, who, joined, tapped, carted) VALUES (%s, %s, true, %s, %s)",
-            [(sid, u, i % 4 == 0, i < orders) for i, u in enumerate(users)])
+            [(sid, u, i % 4 == 0, i < orders) for i, u in enumerate(users)],
+        )
         cur.executemany(
             "INSERT INTO orders (id, buyer_id, stream_id, status, lines, subtotal, total, payment_method, created_at,"
             " updated_at) VALUES (%s, %s, %s, 'paid', %s, 2500, 2500, 'bkash', %s, %s)",
-            [(uuid.uuid4(), users[i], sid, line, T0, T0) for i in range(orders)])
+            [(uuid.uuid4(), users[i], sid, line, T0, T0) for i in range(orders)],
+        )
         cur.executemany(
             "INSERT INTO live_stream_interactions (id, stream_id, user_id, interaction_type, metadata, timestamp)"
             " VALUES (%s, %s, %s, %s, '{}', %s)",
-            [(uuid.uuid4(), sid, users[i % viewers], ("like", "message", "purchase_intent")[i % 3],
-              T0 + timedelta(seconds=i % 3600)) for i in range(30_000)])
+            [
+                (
+                    uuid.uuid4(),
+                    sid,
+                    users[i % viewers],
+                    ("like", "message", "purchase_intent")[i % 3],
+                    T0 + timedelta(seconds=i % 3600),
+                )
+                for i in range(30_000)
+            ],
+        )
         cur.execute("ANALYZE")
     return sid
 
@@ -66,7 +91,8 @@ async def run(url: str, sid: str, rounds: int) -> dict[str, float]:
     cases: dict[str, Callable[[], Awaitable[Any]]] = {
         "the stream's row (get_stream, floor)": lambda: get_stream(db, sid),
         "sales_stats figures (show_figures)": lambda: show_figures(db, [sid]),
-        "§4.5 analytics (stream_analytics)": lambda: stream_analytics(db, sid)}
+        "§4.5 analytics (stream_analytics)": lambda: stream_analytics(db, sid),
+    }
     times: dict[str, list[float]] = {k: [] for k in cases}
     try:
         for _ in range(rounds):  # interleaved, so a busy machine slows every case alike
@@ -93,8 +119,10 @@ def main() -> None:
     finally:
         drop(settings)
     floor = next(iter(medians.values()))
-    print(f"show of {args.viewers:,} viewers, {args.orders:,} paid orders, 30,000 interactions;"
-          f" load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"show of {args.viewers:,} viewers, {args.orders:,} paid orders, 30,000 interactions;"
+        f" load average {os.getloadavg()[0]:.1f}"
+    )
     for name, ms in medians.items():
         print(f"  {name:<40} median {ms:8.1f} ms  ({ms / floor:5.1f}x the row)")
 

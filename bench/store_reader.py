@@ -66,8 +66,13 @@ def library_select(settings: Settings, n: int) -> tuple[int, float, str]:
             if not got:
                 break
             for x in got:
-                e = envelope_from_state_bytes(topic=x.topic, aggregate_id=x.originator_id,
-                                              aggregate_version=x.originator_version, state=x.state, position=x.id)
+                e = envelope_from_state_bytes(
+                    topic=x.topic,
+                    aggregate_id=x.originator_id,
+                    aggregate_version=x.originator_version,
+                    state=x.state,
+                    position=x.id,
+                )
                 last = e.to_json().decode()[:60]
             count += len(got)
             position = got[-1].id
@@ -83,9 +88,13 @@ def library_subscription(settings: Settings, n: int) -> tuple[int, float, str]:
         count, last = 0, ""
         with ApplicationSubscription(app, gt=0) as sub:
             for event, tracking in sub:
-                e = envelope_from_stored(topic=get_topic(type(event)), aggregate_id=event.originator_id,
-                                         aggregate_version=event.originator_version, state=dict(vars(event)),
-                                         position=tracking.notification_id)
+                e = envelope_from_stored(
+                    topic=get_topic(type(event)),
+                    aggregate_id=event.originator_id,
+                    aggregate_version=event.originator_version,
+                    state=dict(vars(event)),
+                    position=tracking.notification_id,
+                )
                 last = e.to_json().decode()[:60]
                 count += 1
                 if count >= n:
@@ -99,23 +108,28 @@ async def main(events: int, rounds: int) -> None:
     settings = fresh_settings()
     try:
         stored = fill_store(settings, events)
-        print(f"store filled: {stored:,} events; reading {stored:,} after position 0, "
-              f"{settings.relay_batch_size} a page, each to the relay's envelope JSON")
-        ways = [("relay reader (infra.store_reader)", lambda: relay_reader(settings, stored)),
-                ("library select_notifications", lambda: asyncio.to_thread(library_select, settings, stored)),
-                ("library ApplicationSubscription",
-                 lambda: asyncio.to_thread(library_subscription, settings, stored))]
+        print(
+            f"store filled: {stored:,} events; reading {stored:,} after position 0, "
+            f"{settings.relay_batch_size} a page, each to the relay's envelope JSON"
+        )
+        ways = [
+            ("relay reader (infra.store_reader)", lambda: relay_reader(settings, stored)),
+            ("library select_notifications", lambda: asyncio.to_thread(library_select, settings, stored)),
+            ("library ApplicationSubscription", lambda: asyncio.to_thread(library_subscription, settings, stored)),
+        ]
         runs: dict[str, list[tuple[int, float, str]]] = {name: [] for name, _ in ways}
         for r in range(rounds):  # each way first in turn: warm-up (imports, caches) and load fall on all
-            for name, way in ways[r % len(ways):] + ways[:r % len(ways)]:
+            for name, way in ways[r % len(ways) :] + ways[: r % len(ways)]:
                 runs[name].append(await way())
         best = {name: min(got, key=lambda g: g[1]) for name, got in runs.items()}
         base = best[ways[0][0]][0] / best[ways[0][0]][1]
         print(f"best of {rounds} rounds each:")
         for name, (count, seconds, _last) in best.items():
             rate = count / seconds
-            print(f"{name:<36}: {count:,} events in {seconds:.2f} s = {rate:>9,.0f} events/s "
-                  f"({rate / base:.2f}× the relay reader)")
+            print(
+                f"{name:<36}: {count:,} events in {seconds:.2f} s = {rate:>9,.0f} events/s "
+                f"({rate / base:.2f}× the relay reader)"
+            )
         outcomes = {(g[0], g[2]) for got in runs.values() for g in got}
         assert len(outcomes) == 1, outcomes
         print("all three read the same events and made the same last envelope")

@@ -27,8 +27,14 @@ PRODUCT = "5e2d1c0b-9a8f-4e7d-8c6b-5a4f3e2d1c0b"
 
 def setup_show(port: int, units: int, admin: dict[str, str]) -> str:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=admin) as http:
-        sid = http.post(f"{P}/streams", json={"title": "hot", "stream_type": "product_demo", "products": [
-            {"product_id": PRODUCT, "special_price": 1000, "limited_quantity": units}]}).json()["id"]
+        sid = http.post(
+            f"{P}/streams",
+            json={
+                "title": "hot",
+                "stream_type": "product_demo",
+                "products": [{"product_id": PRODUCT, "special_price": 1000, "limited_quantity": units}],
+            },
+        ).json()["id"]
         started = http.post(f"{P}/streams/{sid}/start")
         assert started.status_code == 200, started.text
         return str(sid)
@@ -38,14 +44,23 @@ async def attack(port: int, sid: str, tokens: list[str], concurrency: int) -> di
     pool = Pool("127.0.0.1", port, concurrency)
     out: dict[str, list[float]] = {"accepted": [], "refused": [], "other": []}
     sem = asyncio.Semaphore(concurrency)
-    body = {"stream_id": sid, "cart_items": [{"product_id": PRODUCT, "quantity": 1}], "payment_method": "cod",
-            "phone": "01712345678", "shipping_address": {"city": "Dhaka"}}
+    body = {
+        "stream_id": sid,
+        "cart_items": [{"product_id": PRODUCT, "quantity": 1}],
+        "payment_method": "cod",
+        "phone": "01712345678",
+        "shipping_address": {"city": "Dhaka"},
+    }
 
     async def one(i: int) -> None:
         async with sem:
             t0 = time.perf_counter()
-            status, _ = await pool.request("POST", f"{P}/checkout/instant", body,
-                                           {"Idempotency-Key": f"b{i}", "Authorization": f"Bearer {tokens[i]}"})
+            status, _ = await pool.request(
+                "POST",
+                f"{P}/checkout/instant",
+                body,
+                {"Idempotency-Key": f"b{i}", "Authorization": f"Bearer {tokens[i]}"},
+            )
             ms = (time.perf_counter() - t0) * 1000
             out["accepted" if status == 201 else "refused" if status == 409 else "other"].append(ms)
 
@@ -67,9 +82,11 @@ def run_once(label: str, buyers: int, units: int, concurrency: int, **overrides:
         r = asyncio.run(attack(settings.http_port, sid, tokens, concurrency))
         wall, acc, ref = r["wall"][0], r["accepted"], r["refused"]
         assert len(acc) == units, f"{len(acc)} accepted for {units} units"
-        print(f"{label:>22}: {buyers / wall:6.0f} checkouts/s | accepted {len(acc)} p50 {pct(acc, 50):.1f} "
-              f"p99 {pct(acc, 99):.1f} ms | refused {len(ref)} p50 {pct(ref, 50):.1f} p99 {pct(ref, 99):.1f} ms"
-              f" | other {len(r['other'])}")
+        print(
+            f"{label:>22}: {buyers / wall:6.0f} checkouts/s | accepted {len(acc)} p50 {pct(acc, 50):.1f} "
+            f"p99 {pct(acc, 99):.1f} ms | refused {len(ref)} p50 {pct(ref, 50):.1f} p99 {pct(ref, 99):.1f} ms"
+            f" | other {len(r['other'])}"
+        )
     finally:
         api.stop()
         drop(settings)

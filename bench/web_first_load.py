@@ -50,8 +50,11 @@ def visit(b: Browser, url: str) -> dict[str, float]:
     b.driver.get(url)
     b.wait(lambda: b.js("document.body.dataset.ready") == "true", "the page to be usable", 60)
     # Everything of the first load, hls.js included, before the video's own requests count.
-    b.wait(lambda: b.js("performance.getEntriesByType('resource').some((r) => r.name.includes('hls.light'))"),
-           "hls.js to load", 60)
+    b.wait(
+        lambda: b.js("performance.getEntriesByType('resource').some((r) => r.name.includes('hls.light'))"),
+        "hls.js to load",
+        60,
+    )
     return b.js(MEASURE)  # type: ignore[no-any-return]
 
 
@@ -104,17 +107,21 @@ def measure(url: str, viewer_token: str, runs: int) -> None:
         print(f"requests before the page is usable (Fast 3G, first visit): {len(first['waterfall'])}")
         for name, start, end, size in first["waterfall"]:
             print(f"  {start:>5} → {end:>5} ms  {size / 1024:>6.1f} KB  {name[:90]}")
-        print(f"watch page, first visit: HTML {first['html'] / 1024:.1f} KB + JS/CSS {first['assets'] / 1024:.1f} KB "
-              f"in {first['files']} files = {(first['html'] + first['assets']) / 1024:.1f} KB compressed "
-              f"(uncompressed {(first['html_raw'] + first['assets_raw']) / 1024:.1f} KB); hls.js included: "
-              f"{first['hls']}; Bangla font {first['fonts'] / 1024:.1f} KB; budget 250 KB")
+        print(
+            f"watch page, first visit: HTML {first['html'] / 1024:.1f} KB + JS/CSS {first['assets'] / 1024:.1f} KB "
+            f"in {first['files']} files = {(first['html'] + first['assets']) / 1024:.1f} KB compressed "
+            f"(uncompressed {(first['html_raw'] + first['assets_raw']) / 1024:.1f} KB); hls.js included: "
+            f"{first['hls']}; Bangla font {first['fonts'] / 1024:.1f} KB; budget 250 KB"
+        )
         for name, rows in results.items():
             t = [r["interactive_ms"] for r in rows]
             done = [r["complete_ms"] or 0 for r in rows]
             kb = [(r["html"] + r["assets"]) / 1024 for r in rows]
-            print(f"{name:>14}: interactive median {statistics.median(t):.0f} ms (runs: "
-                  f"{', '.join(f'{x:.0f}' for x in t)}), everything attached {statistics.median(done):.0f} ms, "
-                  f"transferred {statistics.median(kb):.1f} KB")
+            print(
+                f"{name:>14}: interactive median {statistics.median(t):.0f} ms (runs: "
+                f"{', '.join(f'{x:.0f}' for x in t)}), everything attached {statistics.median(done):.0f} ms, "
+                f"transferred {statistics.median(kb):.1f} KB"
+            )
     finally:
         b.quit()
 

@@ -115,15 +115,8 @@ class Auction(ShowScoped):
         pay_within_seconds: int = 3600,
     ) -> Auction:
         start = require_money(starting_price, "starting_price", positive=True)
-        tiers = [
-            [require_money(f, "from_price"), require_money(i, "increment", positive=True)]
-            for f, i in increments
-        ]
-        if (
-            not tiers
-            or tiers[0][0] > start
-            or any(a[0] >= b[0] for a, b in zip(tiers, tiers[1:], strict=False))
-        ):
+        tiers = [[require_money(f, "from_price"), require_money(i, "increment", positive=True)] for f, i in increments]
+        if not tiers or tiers[0][0] > start or any(a[0] >= b[0] for a, b in zip(tiers, tiers[1:], strict=False)):
             raise InvalidAuctionTerms("increments must ascend by from_price, the first at or below the start")
         reserve = None if reserve_price is None else require_money(reserve_price, "reserve_price")
         if reserve is not None and reserve < start:
@@ -154,11 +147,7 @@ class Auction(ShowScoped):
     def standing(self, excluding: list[Id] | None = None) -> tuple[Id | None, Decimal | None]:
         """Leader and visible price from the bidders' maxima (a pure function, so replay is exact)."""
         ranked = sorted(
-            (
-                (m["max"], -m["seq"], bidder)
-                for bidder, m in self.maxima.items()
-                if bidder not in (excluding or [])
-            ),
+            ((m["max"], -m["seq"], bidder) for bidder, m in self.maxima.items() if bidder not in (excluding or [])),
             reverse=True,
         )
         if not ranked:
@@ -222,16 +211,19 @@ class Auction(ShowScoped):
         if amount < minimum:
             raise BidTooLow(f"the lowest acceptable bid is {minimum}", minimum=str(minimum))
         before = (self.leader_id, self.current_price)
-        self.trigger_event(
-            self.BidPlaced, timestamp=now, bid_id=bid_id, bidder_id=bidder_id, max_amount=amount
-        )
+        self.trigger_event(self.BidPlaced, timestamp=now, bid_id=bid_id, bidder_id=bidder_id, max_amount=amount)
         if self.mode == "anti_sniping" and self.ends_at - now <= timedelta(seconds=self.extension_seconds):
             ends_at = self.ends_at + timedelta(seconds=self.extension_seconds)
             self.trigger_event(self.Extended, timestamp=now, ends_at=ends_at)
         if (self.leader_id, self.current_price) != before:
             # The visible outcome as a fact: read models and viewers see the price without the bidders' maxima.
-            self.trigger_event(self.StandingChanged, timestamp=now, leader_id=self.leader_id,
-                               price=self.current_price, bid_count=self.bid_count)
+            self.trigger_event(
+                self.StandingChanged,
+                timestamp=now,
+                leader_id=self.leader_id,
+                price=self.current_price,
+                bid_count=self.bid_count,
+            )
 
     # ---- closing and paying --------------------------------------------------------------------------
     class Closed(Event):
@@ -325,6 +317,4 @@ class Auction(ShowScoped):
             self.trigger_event(self.Unsold, timestamp=now, reason="reserve_not_met")
         else:
             pay_by = now + timedelta(seconds=self.pay_within_seconds)
-            self.trigger_event(
-                self.OfferedToNext, timestamp=now, winner_id=leader, winning_price=price, pay_by=pay_by
-            )
+            self.trigger_event(self.OfferedToNext, timestamp=now, winner_id=leader, winning_price=price, pay_by=pay_by)

@@ -117,9 +117,7 @@ class Cart(ShowScoped):
     # ---- totals --------------------------------------------------------------------------------------
     @property
     def subtotal(self) -> Decimal:
-        return sum((line["quantity"] * line["unit_price"] for line in self.lines.values()), ZERO).quantize(
-            PAISA
-        )
+        return sum((line["quantity"] * line["unit_price"] for line in self.lines.values()), ZERO).quantize(PAISA)
 
     @property
     def discount(self) -> Decimal:
@@ -159,16 +157,22 @@ class Cart(ShowScoped):
                 "unit_price": self.unit_price,
             }
 
-    def add_item(self, *, product_id: Id, quantity: int, unit_price: Decimal, now: datetime,
-                 hold_seconds: int | None = None) -> None:
+    def add_item(
+        self, *, product_id: Id, quantity: int, unit_price: Decimal, now: datetime, hold_seconds: int | None = None
+    ) -> None:
         """Add units at the price shown now; with ``hold_seconds`` the cart expires that long after this add."""
         self._require_open()
         require_quantity(quantity)
         price = require_money(unit_price, "unit_price")
-        expires_at = None if hold_seconds is None else now + timedelta(seconds=require_quantity(
-            hold_seconds, "hold_seconds"))
+        expires_at = (
+            None if hold_seconds is None else now + timedelta(seconds=require_quantity(hold_seconds, "hold_seconds"))
+        )
         self.trigger_event(
-            self.ItemAdded, timestamp=now, product_id=product_id, quantity=quantity, unit_price=price,
+            self.ItemAdded,
+            timestamp=now,
+            product_id=product_id,
+            quantity=quantity,
+            unit_price=price,
             expires_at=expires_at,
         )
 
@@ -201,9 +205,7 @@ class Cart(ShowScoped):
             assert isinstance(aggregate, Cart)
             aggregate.discount_rule = DiscountRule.from_dict(self.rule)
 
-    def apply_discount_code(
-        self, *, code: str, rule: DiscountRule, now: datetime, uses_by_buyer: int = 0
-    ) -> None:
+    def apply_discount_code(self, *, code: str, rule: DiscountRule, now: datetime, uses_by_buyer: int = 0) -> None:
         """Apply a live code (one per cart: a new one replaces the old). ``uses_by_buyer`` comes from the app.
 
         The code is checked when applied; a code applied in time is honoured at checkout even if it has since

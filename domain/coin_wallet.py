@@ -80,8 +80,13 @@ class CoinWallet(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, CoinWallet)
             aggregate.top_ups[self.top_up_id] = {
-                "coins": self.coins, "amount": self.amount, "payment_method": self.payment_method,
-                "status": "requested", "provider_payment_id": None, "payment_url": None}
+                "coins": self.coins,
+                "amount": self.amount,
+                "payment_method": self.payment_method,
+                "status": "requested",
+                "provider_payment_id": None,
+                "payment_url": None,
+            }
 
     class TopUpSessionOpened(Aggregate.Event):
         top_up_id: str
@@ -132,8 +137,13 @@ class CoinWallet(Aggregate):
             assert isinstance(aggregate, CoinWallet)
             aggregate.balance -= self.coins
             aggregate.sends[self.send_id] = {
-                "stream_id": self.stream_id, "gift_id": self.gift_id, "quantity": self.quantity,
-                "coins": self.coins, "balance": self.balance, "version": self.originator_version}
+                "stream_id": self.stream_id,
+                "gift_id": self.gift_id,
+                "quantity": self.quantity,
+                "coins": self.coins,
+                "balance": self.balance,
+                "version": self.originator_version,
+            }
             _check(aggregate, self.balance)
 
     def __init__(self, user_id: str) -> None:
@@ -147,8 +157,9 @@ class CoinWallet(Aggregate):
         return cls._create(cls.Opened, id=id, timestamp=now, user_id=user_id)
 
     # ---- top-ups -------------------------------------------------------------------------------------
-    def request_top_up(self, *, top_up_id: str, coins: int, amount: Decimal, payment_method: str,
-                       now: datetime) -> bool:
+    def request_top_up(
+        self, *, top_up_id: str, coins: int, amount: Decimal, payment_method: str, now: datetime
+    ) -> bool:
         """→ False when this top-up was already requested (a retry), True when recorded now."""
         existing = self.top_ups.get(top_up_id)
         if existing is not None:
@@ -159,8 +170,14 @@ class CoinWallet(Aggregate):
             raise InvalidCoinAmount(f"a top-up buys 1 to {MAX_TOP_UP_COINS} coins", coins=coins)
         if amount <= 0 or amount != amount.quantize(CENTS):
             raise InvalidCoinAmount("the amount must be positive taka with at most 2 decimals")
-        self.trigger_event(self.TopUpRequested, timestamp=now, top_up_id=top_up_id, coins=coins, amount=amount,
-                           payment_method=payment_method)
+        self.trigger_event(
+            self.TopUpRequested,
+            timestamp=now,
+            top_up_id=top_up_id,
+            coins=coins,
+            amount=amount,
+            payment_method=payment_method,
+        )
         return True
 
     def top_up(self, top_up_id: str) -> dict[str, Any]:
@@ -172,11 +189,26 @@ class CoinWallet(Aggregate):
     def session_opened(self, *, top_up_id: str, provider_payment_id: str, payment_url: str, now: datetime) -> None:
         t = self.top_up(top_up_id)
         if t["provider_payment_id"] is None and t["status"] == "requested":
-            self.trigger_event(self.TopUpSessionOpened, timestamp=now, top_up_id=top_up_id,
-                               provider_payment_id=provider_payment_id, payment_url=payment_url)
+            self.trigger_event(
+                self.TopUpSessionOpened,
+                timestamp=now,
+                top_up_id=top_up_id,
+                provider_payment_id=provider_payment_id,
+                payment_url=payment_url,
+            )
 
-    def settle_top_up(self, *, top_up_id: str, method: str, provider_payment_id: str | None, status: str,
-                      amount: Decimal | None, reference: str | None, reason: str | None, now: datetime) -> None:
+    def settle_top_up(
+        self,
+        *,
+        top_up_id: str,
+        method: str,
+        provider_payment_id: str | None,
+        status: str,
+        amount: Decimal | None,
+        reference: str | None,
+        reason: str | None,
+        now: datetime,
+    ) -> None:
         """Apply the provider's own answer about a top-up; safe to call again with any answer, in any order."""
         t = self.top_up(top_up_id)
         if method != t["payment_method"]:
@@ -190,8 +222,14 @@ class CoinWallet(Aggregate):
         if status == "completed":
             if amount is not None and amount != t["amount"]:
                 raise TopUpMismatch("the provider captured another amount", amount=str(amount))
-            self.trigger_event(self.ToppedUp, timestamp=now, top_up_id=top_up_id, coins=t["coins"],
-                               balance=self.balance + t["coins"], after_failure=t["status"] == "failed")
+            self.trigger_event(
+                self.ToppedUp,
+                timestamp=now,
+                top_up_id=top_up_id,
+                coins=t["coins"],
+                balance=self.balance + t["coins"],
+                after_failure=t["status"] == "failed",
+            )
         elif t["status"] != "failed":
             self.trigger_event(self.TopUpFailed, timestamp=now, top_up_id=top_up_id, reason=reason or status)
 
@@ -200,13 +238,28 @@ class CoinWallet(Aggregate):
         """What the send ``send_id`` was, if it happened (a retry), checked against this request."""
         before = self.sends.get(send_id)
         if before is not None and (before["stream_id"], before["gift_id"], before["quantity"]) != (
-                stream_id, gift_id, quantity):
+            stream_id,
+            gift_id,
+            quantity,
+        ):
             raise TopUpKeyReused("this Idempotency-Key was used for another gift", send_id=send_id)
         return before
 
-    def send_gift(self, *, send_id: str, stream_id: str, gift_id: str, quantity: int, unit_coins: int,
-                  host_id: str, host_share_percent: Decimal, coin_price: Decimal, message: str | None,
-                  from_name: str, now: datetime) -> dict[str, Any]:
+    def send_gift(
+        self,
+        *,
+        send_id: str,
+        stream_id: str,
+        gift_id: str,
+        quantity: int,
+        unit_coins: int,
+        host_id: str,
+        host_share_percent: Decimal,
+        coin_price: Decimal,
+        message: str | None,
+        from_name: str,
+        now: datetime,
+    ) -> dict[str, Any]:
         """Spend ``quantity × unit_coins``; → the send as recorded (the first one's, for a retry)."""
         before = self.sent(send_id, stream_id=stream_id, gift_id=gift_id, quantity=quantity)
         if before is not None:
@@ -221,9 +274,21 @@ class CoinWallet(Aggregate):
         if coins > self.balance:
             raise InsufficientCoins("not enough coins for this gift", needed=coins, balance=self.balance)
         host_amount = (Decimal(coins) * coin_price * host_share_percent / 100).quantize(CENTS)
-        self.trigger_event(self.GiftSent, timestamp=now, send_id=send_id, sender_id=self.user_id,
-                           stream_id=stream_id, gift_id=gift_id, quantity=quantity, unit_coins=unit_coins,
-                           coins=coins, host_id=host_id, host_share_percent=host_share_percent,
-                           host_amount=host_amount, message=message, from_name=from_name,
-                           balance=self.balance - coins)
+        self.trigger_event(
+            self.GiftSent,
+            timestamp=now,
+            send_id=send_id,
+            sender_id=self.user_id,
+            stream_id=stream_id,
+            gift_id=gift_id,
+            quantity=quantity,
+            unit_coins=unit_coins,
+            coins=coins,
+            host_id=host_id,
+            host_share_percent=host_share_percent,
+            host_amount=host_amount,
+            message=message,
+            from_name=from_name,
+            balance=self.balance - coins,
+        )
         return self.sends[send_id]

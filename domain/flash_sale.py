@@ -196,9 +196,7 @@ class FlashSale(ShowScoped):
 
     def start(self, *, now: datetime) -> None:
         if self.status != "scheduled" or not (self.start_time <= now < self.end_time):
-            raise FlashSaleNotStartable(
-                "only a scheduled sale can start, within its window", status=self.status
-            )
+            raise FlashSaleNotStartable("only a scheduled sale can start, within its window", status=self.status)
         self.trigger_event(self.Started, timestamp=now)
 
     class Ended(Event):
@@ -337,15 +335,11 @@ class FlashSale(ShowScoped):
         r = self._held(reservation_id)
         if r["status"] == CONFIRMED and r["order_id"] == order_id:
             return
-        if (r["status"] == RELEASED and r["reason"] == "expired") or (
-            r["status"] == HELD and now >= r["expires_at"]
-        ):
+        if (r["status"] == RELEASED and r["reason"] == "expired") or (r["status"] == HELD and now >= r["expires_at"]):
             raise ReservationExpired("the hold ran out before payment", reservation_id=str(reservation_id))
         if r["status"] != HELD:
             raise ReservationNotHeld(f"the reservation is {r['status']}", reservation_id=str(reservation_id))
-        self.trigger_event(
-            self.ReservationConfirmed, timestamp=now, reservation_id=reservation_id, order_id=order_id
-        )
+        self.trigger_event(self.ReservationConfirmed, timestamp=now, reservation_id=reservation_id, order_id=order_id)
 
     class ReservationReleased(Event):
         reservation_id: Id
@@ -376,9 +370,7 @@ class FlashSale(ShowScoped):
             return
         if r["status"] != HELD:
             raise ReservationNotHeld(f"the reservation is {r['status']}", reservation_id=str(reservation_id))
-        self.trigger_event(
-            self.ReservationReleased, timestamp=now, reservation_id=reservation_id, reason=reason
-        )
+        self.trigger_event(self.ReservationReleased, timestamp=now, reservation_id=reservation_id, reason=reason)
         self._after_stock_change(now)
 
     def expire_reservations(self, *, now: datetime) -> list[Id]:

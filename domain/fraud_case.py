@@ -70,8 +70,15 @@ class FraudCase(Aggregate):
         buyer_id: str | None
         features: dict[str, Any]
 
-    def __init__(self, subject: dict[str, Any], score: float, reasons: list[str], order_id: str | None,
-                 buyer_id: str | None, features: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        subject: dict[str, Any],
+        score: float,
+        reasons: list[str],
+        order_id: str | None,
+        buyer_id: str | None,
+        features: dict[str, Any],
+    ) -> None:
         self.subject = dict(subject)
         self.score = score
         self.reasons = list(reasons)
@@ -85,17 +92,33 @@ class FraudCase(Aggregate):
         self.decided_at: datetime | None = None
 
     @classmethod
-    def suspect(cls, *, now: datetime, kind: str, subject_id: str, score: float, reasons: list[str],
-                order_id: str | None = None, buyer_id: str | None = None,
-                features: dict[str, Any] | None = None) -> FraudCase:
+    def suspect(
+        cls,
+        *,
+        now: datetime,
+        kind: str,
+        subject_id: str,
+        score: float,
+        reasons: list[str],
+        order_id: str | None = None,
+        buyer_id: str | None = None,
+        features: dict[str, Any] | None = None,
+    ) -> FraudCase:
         if kind not in SUBJECT_KINDS:
             raise InvalidFraudDecision(f"subject kind must be one of {SUBJECT_KINDS}", kind=kind)
         if not reasons:
             raise InvalidFraudDecision("a suspicion names at least one reason")
-        return cls._create(cls.FraudSuspected, id=case_id_for(kind, subject_id), timestamp=now,
-                           subject={"kind": kind, "id": subject_id}, score=round(float(score), 4),
-                           reasons=list(reasons), order_id=order_id, buyer_id=buyer_id,
-                           features=dict(features or {}))
+        return cls._create(
+            cls.FraudSuspected,
+            id=case_id_for(kind, subject_id),
+            timestamp=now,
+            subject={"kind": kind, "id": subject_id},
+            score=round(float(score), 4),
+            reasons=list(reasons),
+            order_id=order_id,
+            buyer_id=buyer_id,
+            features=dict(features or {}),
+        )
 
     @property
     def holds_shipping(self) -> bool:
@@ -127,7 +150,6 @@ class FraudCase(Aggregate):
 
     def check_shipping(self) -> None:
         if self.status == "open":
-            raise FraudReviewPending("this order is held for fraud review", case_id=str(self.id),
-                                     reasons=self.reasons)
+            raise FraudReviewPending("this order is held for fraud review", case_id=str(self.id), reasons=self.reasons)
         if self.status == "confirmed":
             raise FraudConfirmed("fraud was confirmed on this order", case_id=str(self.id))

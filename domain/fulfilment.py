@@ -76,8 +76,7 @@ def check_step(current: str | None, wanted: str, courier: str | None, tracking_i
         raise OrderNotFulfillable("only a paid (or cash-on-delivery) order is fulfilled")
     if STEPS.index(wanted) != STEPS.index(current) + 1:
         expected = STEPS[STEPS.index(current) + 1] if current != STEPS[-1] else None
-        raise FulfilmentOutOfOrder(f"a {current} order cannot be {wanted} next", current=current,
-                                   expected=expected)
+        raise FulfilmentOutOfOrder(f"a {current} order cannot be {wanted} next", current=current, expected=expected)
     if wanted == "shipped" and not (courier and tracking_id):
         raise ShippingDetailsRequired("shipping needs the courier and the tracking id")
 
@@ -87,8 +86,9 @@ def check_window(delivered_at: datetime | None, now: datetime, window: timedelta
         raise ReturnNotAllowed("a return can be asked for once the order is delivered")
     closes = delivered_at + window
     if now >= closes:
-        raise ReturnWindowClosed("the return window has closed", delivered_at=delivered_at.isoformat(),
-                                 closed_at=closes.isoformat())
+        raise ReturnWindowClosed(
+            "the return window has closed", delivered_at=delivered_at.isoformat(), closed_at=closes.isoformat()
+        )
 
 
 def returnable_units(lines: Sequence[Mapping[str, Any]], returns: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
@@ -103,8 +103,9 @@ def returnable_units(lines: Sequence[Mapping[str, Any]], returns: Mapping[str, M
     return left
 
 
-def return_items(items: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]],
-                 returns: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+def return_items(
+    items: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]], returns: Mapping[str, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
     """The items as ``[{product_id, quantity}]`` merged per product, each a product of the order, never more
     units than are still returnable."""
     if not items:
@@ -123,8 +124,14 @@ def return_items(items: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str
     return [{"product_id": p, "quantity": q} for p, q in sorted(merged.items())]
 
 
-def refund_of(items: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]], *, subtotal: Decimal,
-              total: Decimal, refundable: Decimal) -> Decimal:
+def refund_of(
+    items: Sequence[Mapping[str, Any]],
+    lines: Sequence[Mapping[str, Any]],
+    *,
+    subtotal: Decimal,
+    total: Decimal,
+    refundable: Decimal,
+) -> Decimal:
     """What the returned units cost the buyer: their lines' value times ``total / subtotal`` (the discount
     shared pro rata), rounded down to the paisa, never more than is left to refund."""
     price = {str(line["product_id"]): Decimal(str(line["unit_price"])) for line in lines}

@@ -44,8 +44,13 @@ class GiftCatalogue(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, GiftCatalogue)
-            aggregate.gifts[self.gift_id] = {"gift_id": self.gift_id, "name": self.name, "name_bn": self.name_bn,
-                                             "coins": self.coins, "animation_key": self.animation_key}
+            aggregate.gifts[self.gift_id] = {
+                "gift_id": self.gift_id,
+                "name": self.name,
+                "name_bn": self.name_bn,
+                "coins": self.coins,
+                "animation_key": self.animation_key,
+            }
 
     class GiftRetired(Aggregate.Event):
         gift_id: str
@@ -61,8 +66,9 @@ class GiftCatalogue(Aggregate):
     def start(cls, *, now: datetime) -> GiftCatalogue:
         return cls._create(cls.Started, id=CATALOGUE_ID, timestamp=now)
 
-    def list_gift(self, *, gift_id: str, name: str, name_bn: str, coins: int, animation_key: str,
-                  now: datetime) -> bool:
+    def list_gift(
+        self, *, gift_id: str, name: str, name_bn: str, coins: int, animation_key: str, now: datetime
+    ) -> bool:
         """Add or change a gift; → False when it is already exactly so (a repeat changes nothing)."""
         if not GIFT_ID.match(gift_id):
             raise InvalidGift("a gift id is 1-40 of a-z, 0-9, _ and -, starting with a letter or digit")

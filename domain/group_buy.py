@@ -112,9 +112,7 @@ class GroupBuy(ShowScoped):
 
     def _require_joinable(self, now: datetime) -> None:
         if self.status != "open" or now >= self.deadline:
-            raise GroupBuyClosed(
-                f"the group buy is {self.status if self.status != 'open' else 'past its deadline'}"
-            )
+            raise GroupBuyClosed(f"the group buy is {self.status if self.status != 'open' else 'past its deadline'}")
 
     # ---- joining and leaving -------------------------------------------------------------------------
     class Joined(Event):
@@ -137,12 +135,8 @@ class GroupBuy(ShowScoped):
             return
         self._require_joinable(now)
         require_quantity(quantity)
-        if existing is not None or any(
-            h["buyer_id"] == buyer_id and h["status"] == HELD for h in self.holds.values()
-        ):
-            raise AlreadyInGroupBuy(
-                "one live hold per buyer, and hold ids are not reused", buyer_id=str(buyer_id)
-            )
+        if existing is not None or any(h["buyer_id"] == buyer_id and h["status"] == HELD for h in self.holds.values()):
+            raise AlreadyInGroupBuy("one live hold per buyer, and hold ids are not reused", buyer_id=str(buyer_id))
         if self.max_buyers is not None and self.buyers >= self.max_buyers:
             raise GroupBuyFull("the group is full", max_buyers=self.max_buyers)
         self.trigger_event(self.Joined, timestamp=now, hold_id=hold_id, buyer_id=buyer_id, quantity=quantity)

@@ -44,8 +44,14 @@ class HostFollow(Aggregate):
     def start(cls, *, now: datetime, host_id: str, host_user_id: str, follower_id: str) -> HostFollow:
         if follower_id == host_user_id:
             raise CannotFollowSelf("hosts do not follow themselves")
-        return cls._create(cls.Followed, id=follow_id(host_id, follower_id), timestamp=now, host_id=host_id,
-                           host_user_id=host_user_id, follower_id=follower_id)
+        return cls._create(
+            cls.Followed,
+            id=follow_id(host_id, follower_id),
+            timestamp=now,
+            host_id=host_id,
+            host_user_id=host_user_id,
+            follower_id=follower_id,
+        )
 
     class Refollowed(Event):
         def apply(self, aggregate: Aggregate) -> None:

@@ -77,8 +77,9 @@ def check_application(a: dict[str, Any]) -> dict[str, Any]:
         raise InvalidHostProfile("languages must list language codes such as bn and en", field="languages")
     level = a.get("experience_level") or "beginner"
     if level not in EXPERIENCE_LEVELS:
-        raise InvalidHostProfile(f"experience_level must be one of {', '.join(EXPERIENCE_LEVELS)}",
-                                 field="experience_level")
+        raise InvalidHostProfile(
+            f"experience_level must be one of {', '.join(EXPERIENCE_LEVELS)}", field="experience_level"
+        )
     return {
         "vendor_id": a.get("vendor_id"),
         "host_name": _text(a.get("host_name"), "host_name", 255, required=True),
@@ -109,10 +110,15 @@ def check_schedule(schedule: dict[str, list[str]] | None) -> dict[str, list[str]
     for day, window in (schedule or {}).items():
         if day not in WEEKDAYS:
             raise InvalidAvailability(f"{day!r} is not a weekday name", field="weekly_schedule")
-        if (not isinstance(window, list) or len(window) != 2
-                or not all(isinstance(t, str) and _HHMM.match(t) for t in window) or window[0] >= window[1]):
-            raise InvalidAvailability(f"{day}: give [start, end] as HH:MM with start before end",
-                                      field="weekly_schedule")
+        if (
+            not isinstance(window, list)
+            or len(window) != 2
+            or not all(isinstance(t, str) and _HHMM.match(t) for t in window)
+            or window[0] >= window[1]
+        ):
+            raise InvalidAvailability(
+                f"{day}: give [start, end] as HH:MM with start before end", field="weekly_schedule"
+            )
         out[day] = list(window)
     return {d: out[d] for d in WEEKDAYS if d in out}
 
@@ -137,10 +143,21 @@ class HostProfile(Aggregate):
         sample_videos: list[str]
         commission_rate: Decimal
 
-    def __init__(self, user_id: str, vendor_id: str | None, host_name: str, bio: str | None,
-                 bio_bn: str | None, profile_image_url: str | None, specializations: list[str],
-                 languages: list[str], experience_level: str, portfolio_links: list[str],
-                 sample_videos: list[str], commission_rate: Decimal) -> None:
+    def __init__(
+        self,
+        user_id: str,
+        vendor_id: str | None,
+        host_name: str,
+        bio: str | None,
+        bio_bn: str | None,
+        profile_image_url: str | None,
+        specializations: list[str],
+        languages: list[str],
+        experience_level: str,
+        portfolio_links: list[str],
+        sample_videos: list[str],
+        commission_rate: Decimal,
+    ) -> None:
         self.user_id = user_id
         self.commission_rate = commission_rate
         self.vendor_id = vendor_id
@@ -186,11 +203,23 @@ class HostProfile(Aggregate):
 
     # ---- application and verification ------------------------------------------------------------------
     @classmethod
-    def submit(cls, *, id: UUID, now: datetime, user_id: str,  # noqa: A002 - the library's name
-               application: dict[str, Any]) -> HostProfile:
+    def submit(
+        cls,
+        *,
+        id: UUID,
+        now: datetime,
+        user_id: str,  # noqa: A002 - the library's name
+        application: dict[str, Any],
+    ) -> HostProfile:
         fields = check_application(application)
-        return cls._create(cls.ApplicationSubmitted, id=id, timestamp=now, user_id=user_id,
-                           commission_rate=DEFAULT_COMMISSION, **fields)
+        return cls._create(
+            cls.ApplicationSubmitted,
+            id=id,
+            timestamp=now,
+            user_id=user_id,
+            commission_rate=DEFAULT_COMMISSION,
+            **fields,
+        )
 
     class ApplicationResubmitted(Event):
         vendor_id: str | None
@@ -206,16 +235,29 @@ class HostProfile(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, HostProfile)
-            aggregate._set_application(**{k: getattr(self, k) for k in (
-                "vendor_id", "host_name", "bio", "bio_bn", "profile_image_url", "specializations",
-                "languages", "experience_level", "portfolio_links", "sample_videos")})
+            aggregate._set_application(
+                **{
+                    k: getattr(self, k)
+                    for k in (
+                        "vendor_id",
+                        "host_name",
+                        "bio",
+                        "bio_bn",
+                        "profile_image_url",
+                        "specializations",
+                        "languages",
+                        "experience_level",
+                        "portfolio_links",
+                        "sample_videos",
+                    )
+                }
+            )
             aggregate.verification_status = "pending"
             aggregate.rejection_reason = None
 
     def resubmit(self, *, now: datetime, application: dict[str, Any]) -> None:
         if self.verification_status != "rejected":
-            raise HostNotRejected(f"the application is {self.verification_status}",
-                                  status=self.verification_status)
+            raise HostNotRejected(f"the application is {self.verification_status}", status=self.verification_status)
         self.trigger_event(self.ApplicationResubmitted, timestamp=now, **check_application(application))
 
     class Verified(Event):
@@ -228,8 +270,7 @@ class HostProfile(Aggregate):
 
     def _require_pending(self) -> None:
         if self.verification_status != "pending":
-            raise HostNotPending(f"the application is {self.verification_status}",
-                                 status=self.verification_status)
+            raise HostNotPending(f"the application is {self.verification_status}", status=self.verification_status)
 
     def verify(self, *, now: datetime, by: str) -> None:
         self._require_pending()
@@ -292,8 +333,14 @@ class HostProfile(Aggregate):
             aggregate.next_available = self.next_available
             aggregate.weekly_schedule = {k: list(v) for k, v in self.weekly_schedule.items()}
 
-    def set_availability(self, *, now: datetime, status: str, next_available: datetime | None = None,
-                         weekly_schedule: dict[str, list[str]] | None = None) -> None:
+    def set_availability(
+        self,
+        *,
+        now: datetime,
+        status: str,
+        next_available: datetime | None = None,
+        weekly_schedule: dict[str, list[str]] | None = None,
+    ) -> None:
         if status not in AVAILABILITY:
             raise InvalidAvailability(f"status must be one of {', '.join(AVAILABILITY)}", field="status")
         if next_available is not None and next_available <= now:
@@ -301,8 +348,13 @@ class HostProfile(Aggregate):
         schedule = check_schedule(weekly_schedule) if weekly_schedule is not None else self.weekly_schedule
         if self.verification_status == "rejected":
             raise HostNotVerified("a rejected host has no availability", status=self.verification_status)
-        self.trigger_event(self.AvailabilityChanged, timestamp=now, status=status,
-                           next_available=next_available, weekly_schedule=schedule)
+        self.trigger_event(
+            self.AvailabilityChanged,
+            timestamp=now,
+            status=status,
+            next_available=next_available,
+            weekly_schedule=schedule,
+        )
 
     class CommissionRateChanged(Event):
         rate: Decimal
@@ -330,8 +382,7 @@ class HostProfile(Aggregate):
             aggregate.rating_count += 1
             aggregate.reviewed.add(f"{self.viewer_id}:{self.stream_id}")
 
-    def review(self, *, now: datetime, viewer_id: str, stream_id: str, rating: int,
-               comment: str | None = None) -> None:
+    def review(self, *, now: datetime, viewer_id: str, stream_id: str, rating: int, comment: str | None = None) -> None:
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             raise InvalidRating("rating is a whole number from 1 to 5", field="rating")
         comment = _text(comment, "comment", 2_000)
@@ -339,5 +390,6 @@ class HostProfile(Aggregate):
             raise ReviewNotAllowed("hosts do not review themselves")
         if f"{viewer_id}:{stream_id}" in self.reviewed:
             raise AlreadyReviewed("you have already reviewed this stream", stream_id=stream_id)
-        self.trigger_event(self.Reviewed, timestamp=now, viewer_id=viewer_id, stream_id=stream_id,
-                           rating=rating, comment=comment)
+        self.trigger_event(
+            self.Reviewed, timestamp=now, viewer_id=viewer_id, stream_id=stream_id, rating=rating, comment=comment
+        )

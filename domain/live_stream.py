@@ -197,9 +197,7 @@ class LiveStream(Aggregate):
             thumbnail_url=thumbnail_url,
             cover_image_url=cover_image_url,
             stream_settings=dict(stream_settings or {}),
-            products=[
-                {**p.as_dict(), "display_order": p.display_order or i} for i, p in enumerate(products)
-            ],
+            products=[{**p.as_dict(), "display_order": p.display_order or i} for i, p in enumerate(products)],
         )
 
     # ---- lifecycle -----------------------------------------------------------------------------------

@@ -76,8 +76,15 @@ class LoyaltyAccount(Aggregate):
         return tier_of(self.lifetime)
 
     def _note(self, kind: str, points: int, at: datetime, **detail: Any) -> None:
-        self.history.append({"kind": kind, "points": points, "balance": self.balance, "at": at.isoformat(),
-                             **{k: v for k, v in detail.items() if v is not None}})
+        self.history.append(
+            {
+                "kind": kind,
+                "points": points,
+                "balance": self.balance,
+                "at": at.isoformat(),
+                **{k: v for k, v in detail.items() if v is not None},
+            }
+        )
         del self.history[:-HISTORY]
 
     def _take(self, points: int, now: datetime, first: str | None = None) -> list[list[Any]]:
@@ -125,14 +132,30 @@ class LoyaltyAccount(Aggregate):
                 a.per_show[key] = a.per_show.get(key, 0) + self.points
             if self.order_id:
                 a.purchases[self.order_id] = a.purchases.get(self.order_id, 0) + self.points
-            a._note("earned", self.points, self.timestamp, source=self.source, stream_id=self.stream_id,
-                    order_id=self.order_id)
+            a._note(
+                "earned",
+                self.points,
+                self.timestamp,
+                source=self.source,
+                stream_id=self.stream_id,
+                order_id=self.order_id,
+            )
 
     def earned_in(self, source: str, stream_id: str) -> int:
         return self.per_show.get(f"{source}:{stream_id}", 0)
 
-    def earn(self, *, source: str, source_id: str, points: int, now: datetime, expires_at: datetime,
-             stream_id: str | None = None, cap: int | None = None, order_id: str | None = None) -> int:
+    def earn(
+        self,
+        *,
+        source: str,
+        source_id: str,
+        points: int,
+        now: datetime,
+        expires_at: datetime,
+        stream_id: str | None = None,
+        cap: int | None = None,
+        order_id: str | None = None,
+    ) -> int:
         """Credit ``points`` (at most up to ``cap`` for this source in this show); → the points credited.
         The same ``source_id`` again credits nothing."""
         if source_id in self.sources:
@@ -141,8 +164,16 @@ class LoyaltyAccount(Aggregate):
             points = min(points, cap - self.earned_in(source, stream_id))
         if points <= 0:
             return 0
-        self.trigger_event(self.Earned, timestamp=now, source=source, source_id=source_id, points=points,
-                           expires_at=expires_at, stream_id=stream_id, order_id=order_id)
+        self.trigger_event(
+            self.Earned,
+            timestamp=now,
+            source=source,
+            source_id=source_id,
+            points=points,
+            expires_at=expires_at,
+            stream_id=stream_id,
+            order_id=order_id,
+        )
         return points
 
     # ---- spending ----------------------------------------------------------------------------------------
@@ -166,11 +197,17 @@ class LoyaltyAccount(Aggregate):
         if points <= 0:
             raise InvalidPoints("loyalty_points must be positive", loyalty_points=points)
         if points > self.available(now):
-            raise InsufficientPoints("not enough loyalty points", loyalty_points=points,
-                                     balance=self.available(now))
+            raise InsufficientPoints("not enough loyalty points", loyalty_points=points, balance=self.available(now))
         taken = self._take(points, now)
-        self.trigger_event(self.Redeemed, timestamp=now, order_id=order_id, points=points, value=value,
-                           taken=taken, emptied=self._emptied(taken))
+        self.trigger_event(
+            self.Redeemed,
+            timestamp=now,
+            order_id=order_id,
+            points=points,
+            value=value,
+            taken=taken,
+            emptied=self._emptied(taken),
+        )
         return True
 
     # ---- taking back (a refunded purchase) -------------------------------------------------------------------
@@ -198,8 +235,15 @@ class LoyaltyAccount(Aggregate):
             return 0
         taken = self._take(min(due, self.balance), now, first=order_id)
         n: int = sum(t[1] for t in taken)
-        self.trigger_event(self.Reversed, timestamp=now, source_id=refund_id, order_id=order_id, points=n,
-                           taken=taken, emptied=self._emptied(taken))
+        self.trigger_event(
+            self.Reversed,
+            timestamp=now,
+            source_id=refund_id,
+            order_id=order_id,
+            points=n,
+            taken=taken,
+            emptied=self._emptied(taken),
+        )
         return n
 
     # ---- expiry ----------------------------------------------------------------------------------------------
@@ -214,8 +258,9 @@ class LoyaltyAccount(Aggregate):
 
     def expire(self, *, now: datetime) -> int:
         """Lots whose time is up lose what is left of them. → points expired."""
-        due = [[k, lot["points"]] for k, lot in sorted(self.lots.items()) if lot["expires_at"] <= now
-               and lot["points"] > 0]
+        due = [
+            [k, lot["points"]] for k, lot in sorted(self.lots.items()) if lot["expires_at"] <= now and lot["points"] > 0
+        ]
         if not due:
             return 0
         n: int = sum(p for _, p in due)

@@ -167,9 +167,7 @@ class Order(ShowScoped):
             raise InvalidAmount("the discount exceeds the subtotal", discount=str(discount))
         total = subtotal - discount
         if payment_method not in PAYMENT_METHODS:
-            raise InvalidPaymentMethod(
-                f"payment_method must be one of {PAYMENT_METHODS}", method=payment_method
-            )
+            raise InvalidPaymentMethod(f"payment_method must be one of {PAYMENT_METHODS}", method=payment_method)
         if not shipping_address or not all(isinstance(k, str) for k in shipping_address):
             raise InvalidShippingAddress("a shipping address is required")
         phone = buyer_phone.strip().replace(" ", "").replace("-", "") if buyer_phone else None
@@ -183,9 +181,7 @@ class Order(ShowScoped):
             if emi_months not in EMI_TERMS:
                 raise EmiTermNotAllowed(f"EMI runs for {EMI_TERMS} months", months=emi_months)
             if total < emi_minimum:
-                raise EmiBelowMinimum(
-                    f"EMI needs a total of at least {emi_minimum}", minimum=str(emi_minimum)
-                )
+                raise EmiBelowMinimum(f"EMI needs a total of at least {emi_minimum}", minimum=str(emi_minimum))
             emi = emi_plan(total, emi_months)
         elif emi_months is not None:
             raise EmiTermNotAllowed("emi_months is only for EMI orders", months=emi_months)
@@ -302,8 +298,7 @@ class Order(ShowScoped):
         if str(refund_id) in self.failed_refunds:
             return
         amount = next(a for r, a in self.refunds.items() if str(r) == str(refund_id))
-        self.trigger_event(self.RefundFailed, timestamp=now, refund_id=str(refund_id), amount=amount,
-                           reason=reason)
+        self.trigger_event(self.RefundFailed, timestamp=now, refund_id=str(refund_id), amount=amount, reason=reason)
 
     # ---- fulfilment and returns (rules: domain/fulfilment.py) -------------------------------------------
     # Set only by their events; class defaults, so an order without them folds as before. Applies assign new
@@ -340,25 +335,39 @@ class Order(ShowScoped):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Order)
             aggregate.fulfilment_status = self.status
-            aggregate.fulfilment_steps = {**(aggregate.fulfilment_steps or {}), self.status: {
-                "at": self.timestamp, "courier": self.courier, "tracking_id": self.tracking_id}}
+            aggregate.fulfilment_steps = {
+                **(aggregate.fulfilment_steps or {}),
+                self.status: {"at": self.timestamp, "courier": self.courier, "tracking_id": self.tracking_id},
+            }
 
-    def update_fulfilment(self, *, status: str, now: datetime, courier: str | None = None,
-                          tracking_id: str | None = None) -> bool:
+    def update_fulfilment(
+        self, *, status: str, now: datetime, courier: str | None = None, tracking_id: str | None = None
+    ) -> bool:
         """The vendor's next step; the same step again with the same details changes nothing (→ False)."""
         current = self.fulfilment_stage
         same = (self.fulfilment_steps or {}).get(status)
-        if status == current and same is not None and (same["courier"], same["tracking_id"]) == (
-                courier or same["courier"], tracking_id or same["tracking_id"]):
+        if (
+            status == current
+            and same is not None
+            and (same["courier"], same["tracking_id"])
+            == (courier or same["courier"], tracking_id or same["tracking_id"])
+        ):
             return False
         if not self._fulfillable:
             raise f.OrderNotFulfillable(f"a {self.status} order is not fulfilled", status=self.status)
         f.check_step(current, status, courier, tracking_id)
         if status == "delivered" and self.status != "paid":
-            raise f.OrderNotFulfillable("a cash-on-delivery order is delivered with its cash collected",
-                                        status=self.status)
-        self.trigger_event(self.FulfilmentUpdated, timestamp=now, status=status, courier=courier,
-                           tracking_id=tracking_id, stream_id=self.stream_id)
+            raise f.OrderNotFulfillable(
+                "a cash-on-delivery order is delivered with its cash collected", status=self.status
+            )
+        self.trigger_event(
+            self.FulfilmentUpdated,
+            timestamp=now,
+            status=status,
+            courier=courier,
+            tracking_id=tracking_id,
+            stream_id=self.stream_id,
+        )
         return True
 
     class ReturnRequested(Event):
@@ -370,13 +379,29 @@ class Order(ShowScoped):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Order)
-            aggregate.return_requests = {**aggregate.returns, self.return_id: {
-                "status": "requested", "items": [dict(i) for i in self.items], "reason": self.reason,
-                "amount": self.amount, "requested_at": self.timestamp, "note": None, "refund_id": None,
-                "decided_at": None}}
+            aggregate.return_requests = {
+                **aggregate.returns,
+                self.return_id: {
+                    "status": "requested",
+                    "items": [dict(i) for i in self.items],
+                    "reason": self.reason,
+                    "amount": self.amount,
+                    "requested_at": self.timestamp,
+                    "note": None,
+                    "refund_id": None,
+                    "decided_at": None,
+                },
+            }
 
-    def request_return(self, *, return_id: str, items: list[dict[str, Any]], reason: str, now: datetime,
-                       window: timedelta = f.RETURN_WINDOW) -> None:
+    def request_return(
+        self,
+        *,
+        return_id: str,
+        items: list[dict[str, Any]],
+        reason: str,
+        now: datetime,
+        window: timedelta = f.RETURN_WINDOW,
+    ) -> None:
         """The buyer asks to return units within ``window`` of delivery; the same request again is a no-op."""
         if return_id in self.returns:
             known = self.returns[return_id]
@@ -385,10 +410,18 @@ class Order(ShowScoped):
             return
         f.check_window(self.step_at("delivered"), now, window)
         rows = f.return_items(items, self.lines, self.returns)
-        amount = f.refund_of(rows, self.lines, subtotal=self.subtotal, total=self.total,
-                             refundable=self.total - self.refunded_amount)
-        self.trigger_event(self.ReturnRequested, timestamp=now, return_id=return_id, items=rows, reason=reason,
-                           amount=amount, stream_id=self.stream_id)
+        amount = f.refund_of(
+            rows, self.lines, subtotal=self.subtotal, total=self.total, refundable=self.total - self.refunded_amount
+        )
+        self.trigger_event(
+            self.ReturnRequested,
+            timestamp=now,
+            return_id=return_id,
+            items=rows,
+            reason=reason,
+            amount=amount,
+            stream_id=self.stream_id,
+        )
 
     class ReturnDecided(Event):
         return_id: str
@@ -400,13 +433,21 @@ class Order(ShowScoped):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Order)
-            aggregate.return_requests = {**aggregate.returns, self.return_id: {
-                **aggregate.returns[self.return_id], "status": "accepted" if self.accepted else "refused",
-                "note": self.note, "refund_id": self.refund_id, "decided_at": self.timestamp,
-                "amount": self.amount if self.accepted else aggregate.returns[self.return_id]["amount"]}}
+            aggregate.return_requests = {
+                **aggregate.returns,
+                self.return_id: {
+                    **aggregate.returns[self.return_id],
+                    "status": "accepted" if self.accepted else "refused",
+                    "note": self.note,
+                    "refund_id": self.refund_id,
+                    "decided_at": self.timestamp,
+                    "amount": self.amount if self.accepted else aggregate.returns[self.return_id]["amount"],
+                },
+            }
 
-    def decide_return(self, *, return_id: str, accept: bool, now: datetime, note: str | None = None,
-                      refund_id: str | None = None) -> Decimal:
+    def decide_return(
+        self, *, return_id: str, accept: bool, now: datetime, note: str | None = None, refund_id: str | None = None
+    ) -> Decimal:
         """The vendor accepts (→ the amount to refund under ``refund_id``) or refuses; the same decision
         again changes nothing, the other one is refused."""
         known = self.returns.get(return_id)
@@ -417,6 +458,14 @@ class Order(ShowScoped):
                 raise f.ReturnAlreadyDecided(f"the return was already {known['status']}", status=known["status"])
             return Decimal(known["amount"]) if accept else Decimal("0.00")
         amount = min(Decimal(known["amount"]), self.total - self.refunded_amount) if accept else Decimal("0.00")
-        self.trigger_event(self.ReturnDecided, timestamp=now, return_id=return_id, accepted=accept, note=note,
-                           refund_id=refund_id if amount > 0 else None, amount=amount, stream_id=self.stream_id)
+        self.trigger_event(
+            self.ReturnDecided,
+            timestamp=now,
+            return_id=return_id,
+            accepted=accept,
+            note=note,
+            refund_id=refund_id if amount > 0 else None,
+            amount=amount,
+            stream_id=self.stream_id,
+        )
         return amount

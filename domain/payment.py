@@ -69,8 +69,7 @@ class Payment(ShowScoped):
         amount: Decimal
         currency: str
 
-    def __init__(self, order_id: Id, method: str, amount: Decimal, currency: str,
-                 stream_id: Id | None = None) -> None:
+    def __init__(self, order_id: Id, method: str, amount: Decimal, currency: str, stream_id: Id | None = None) -> None:
         self.order_id = order_id
         self.stream_id = stream_id  # the show it pays for (None for payments stored before payments named it)
         self.method = method
@@ -185,8 +184,7 @@ class Payment(ShowScoped):
         if method != self.method:
             raise PaymentMethodMismatch(f"this is a {self.method} payment, not {method}", method=self.method)
         if reference is None or _plain(reference) != _plain(str(self.id)):
-            raise PaymentReferenceMismatch("the provider's transaction belongs to another payment",
-                                           reference=reference)
+            raise PaymentReferenceMismatch("the provider's transaction belongs to another payment", reference=reference)
 
     def fail(self, *, now: datetime, reason: str) -> None:
         """The application gives up on an open payment (timeout, buyer cancelled in the app)."""
@@ -245,8 +243,12 @@ class Payment(ShowScoped):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Payment)
             aggregate.refunds[self.refund_id] = self.amount
-            aggregate.refund_states[str(self.refund_id)] = {"status": "requested", "reason": self.reason,
-                                                            "provider_refund_id": None, "manual": False}
+            aggregate.refund_states[str(self.refund_id)] = {
+                "status": "requested",
+                "reason": self.reason,
+                "provider_refund_id": None,
+                "manual": False,
+            }
             if aggregate.refunded_amount == aggregate.amount:
                 aggregate.status = "refunded"
 
@@ -272,8 +274,11 @@ class Payment(ShowScoped):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Payment)
             aggregate.refund_states[self.refund_id] = {
-                **aggregate.refund_states.get(self.refund_id, {"reason": None}), "status": "completed",
-                "provider_refund_id": self.provider_refund_id, "manual": self.manual}
+                **aggregate.refund_states.get(self.refund_id, {"reason": None}),
+                "status": "completed",
+                "provider_refund_id": self.provider_refund_id,
+                "manual": self.manual,
+            }
 
     class RefundFailed(Event):
         refund_id: str
@@ -282,9 +287,12 @@ class Payment(ShowScoped):
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Payment)
             aggregate.refund_states[self.refund_id] = {
-                **aggregate.refund_states.get(self.refund_id, {"reason": None, "provider_refund_id": None,
-                                                               "manual": False}),
-                "status": "failed", "failure": self.reason}
+                **aggregate.refund_states.get(
+                    self.refund_id, {"reason": None, "provider_refund_id": None, "manual": False}
+                ),
+                "status": "failed",
+                "failure": self.reason,
+            }
             if aggregate.status == "refunded" and aggregate.refunded_amount < aggregate.amount:
                 aggregate.status = "completed"
 
@@ -312,8 +320,11 @@ class Payment(ShowScoped):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Payment)
-            aggregate.refund_states[self.refund_id] = {**aggregate.refund_states[self.refund_id],
-                                                       "status": "manual_review", "failure": self.reason}
+            aggregate.refund_states[self.refund_id] = {
+                **aggregate.refund_states[self.refund_id],
+                "status": "manual_review",
+                "failure": self.reason,
+            }
 
     def require_review(self, *, refund_id: Id, now: datetime, reason: str) -> None:
         """Sent, and the provider cannot confirm what became of it: a person decides; never sent again."""
@@ -324,8 +335,9 @@ class Payment(ShowScoped):
             raise InvalidPaymentTransition(f"a {status} refund needs no review", refund_id=str(refund_id))
         self.trigger_event(self.RefundReviewRequired, timestamp=now, refund_id=str(refund_id), reason=reason)
 
-    def complete_refund(self, *, refund_id: Id, now: datetime, provider_refund_id: str | None = None,
-                        manual: bool = False) -> None:
+    def complete_refund(
+        self, *, refund_id: Id, now: datetime, provider_refund_id: str | None = None, manual: bool = False
+    ) -> None:
         """The provider confirmed the refund (or the cash went back by hand, or a person settled a refund under
         review); a repeat is a no-op."""
         status = self.refund_status(refund_id)
@@ -335,8 +347,13 @@ class Payment(ShowScoped):
             return
         if status not in ("requested", "manual_review"):
             raise InvalidPaymentTransition(f"a {status} refund cannot complete", refund_id=str(refund_id))
-        self.trigger_event(self.RefundCompleted, timestamp=now, refund_id=str(refund_id),
-                           provider_refund_id=provider_refund_id, manual=manual)
+        self.trigger_event(
+            self.RefundCompleted,
+            timestamp=now,
+            refund_id=str(refund_id),
+            provider_refund_id=provider_refund_id,
+            manual=manual,
+        )
 
     def fail_refund(self, *, refund_id: Id, now: datetime, reason: str | None = None) -> None:
         """The provider refused the refund: nothing went back; its amount may be refunded again."""

@@ -60,8 +60,16 @@ class Poll(ShowScoped):
         closes_at: datetime
         opened_by: str | None
 
-    def __init__(self, stream_id: str, question: str, question_bn: str | None, options: list[dict[str, Any]],
-                 allow_change: bool, closes_at: datetime, opened_by: str | None) -> None:
+    def __init__(
+        self,
+        stream_id: str,
+        question: str,
+        question_bn: str | None,
+        options: list[dict[str, Any]],
+        allow_change: bool,
+        closes_at: datetime,
+        opened_by: str | None,
+    ) -> None:
         self.stream_id = stream_id
         self.question = question
         self.question_bn = question_bn
@@ -76,9 +84,19 @@ class Poll(ShowScoped):
         self.close_reason: str | None = None
 
     @classmethod
-    def open(cls, *, id: UUID, now: datetime, stream_id: str, question: str,  # noqa: A002 - library's name
-             question_bn: str | None, options: list[dict[str, str | None]], duration_seconds: int,
-             allow_change: bool, opened_by: str | None) -> Poll:
+    def open(
+        cls,
+        *,
+        id: UUID,
+        now: datetime,
+        stream_id: str,
+        question: str,  # noqa: A002 - library's name
+        question_bn: str | None,
+        options: list[dict[str, str | None]],
+        duration_seconds: int,
+        allow_change: bool,
+        opened_by: str | None,
+    ) -> Poll:
         if not question.strip():
             raise InvalidPoll("the question is empty", field="question")
         if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
@@ -90,11 +108,22 @@ class Poll(ShowScoped):
             raise InvalidPoll("two options have the same text", field="options")
         if not MIN_SECONDS <= duration_seconds <= MAX_SECONDS:
             raise InvalidPoll(f"a poll runs {MIN_SECONDS} s to {MAX_SECONDS} s", duration_seconds=duration_seconds)
-        named = [{"option_id": option_id(i), "text": t, "text_bn": (o.get("text_bn") or None)}
-                 for i, (t, o) in enumerate(zip(texts, options, strict=True))]
-        return cls._create(cls.Opened, id=id, timestamp=now, stream_id=stream_id, question=question.strip(),
-                           question_bn=question_bn or None, options=named, allow_change=allow_change,
-                           closes_at=now + timedelta(seconds=duration_seconds), opened_by=opened_by)
+        named = [
+            {"option_id": option_id(i), "text": t, "text_bn": (o.get("text_bn") or None)}
+            for i, (t, o) in enumerate(zip(texts, options, strict=True))
+        ]
+        return cls._create(
+            cls.Opened,
+            id=id,
+            timestamp=now,
+            stream_id=stream_id,
+            question=question.strip(),
+            question_bn=question_bn or None,
+            options=named,
+            allow_change=allow_change,
+            closes_at=now + timedelta(seconds=duration_seconds),
+            opened_by=opened_by,
+        )
 
     # ---- reading ------------------------------------------------------------------------------------------
     def is_open(self, now: datetime) -> bool:
@@ -107,8 +136,10 @@ class Poll(ShowScoped):
     def results(self) -> list[dict[str, Any]]:
         """``[{option_id, votes, percent}]`` in the options' order; percents to one decimal place."""
         total = self.total_votes
-        return [{"option_id": o, "votes": n, "percent": round(100 * n / total, 1) if total else 0.0}
-                for o, n in self.counts.items()]
+        return [
+            {"option_id": o, "votes": n, "percent": round(100 * n / total, 1) if total else 0.0}
+            for o, n in self.counts.items()
+        ]
 
     # ---- voting -------------------------------------------------------------------------------------------
     class VoteCast(Event):
@@ -128,8 +159,7 @@ class Poll(ShowScoped):
         if not self.is_open(now):
             raise PollClosed("the poll is closed", poll_id=str(self.id))
         if option_id not in self.counts:
-            raise UnknownPollOption("no such option in this poll", option_id=option_id,
-                                    options=list(self.counts))
+            raise UnknownPollOption("no such option in this poll", option_id=option_id, options=list(self.counts))
         previous = self.votes.get(user_id)
         if previous == option_id:
             return False
@@ -155,6 +185,12 @@ class Poll(ShowScoped):
         """Close once, with the final results; a second close changes nothing."""
         if self.status != "open":
             return False
-        self.trigger_event(self.Closed, timestamp=now, reason=reason, closed_by=by, results=self.results(),
-                           total_votes=self.total_votes)
+        self.trigger_event(
+            self.Closed,
+            timestamp=now,
+            reason=reason,
+            closed_by=by,
+            results=self.results(),
+            total_votes=self.total_votes,
+        )
         return True

@@ -77,9 +77,17 @@ def _check_questions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         points, seconds = int(q["points"]), int(q["seconds"])
         if not 1 <= points <= MAX_POINTS or not MIN_SECONDS <= seconds <= MAX_SECONDS:
             raise InvalidQuiz("points or seconds out of range", question=i)
-        out.append({"question_id": question_id_of(i), "question": q["question"],
-                    "question_bn": q.get("question_bn"), "options": options, "correct_option": correct,
-                    "points": points, "seconds": seconds})
+        out.append(
+            {
+                "question_id": question_id_of(i),
+                "question": q["question"],
+                "question_bn": q.get("question_bn"),
+                "options": options,
+                "correct_option": correct,
+                "points": points,
+                "seconds": seconds,
+            }
+        )
     return out
 
 
@@ -101,8 +109,9 @@ class Quiz(ShowScoped):
         questions: list[dict[str, Any]]
         created_by: str | None
 
-    def __init__(self, stream_id: str | None, title: str, questions: list[dict[str, Any]],
-                 created_by: str | None) -> None:
+    def __init__(
+        self, stream_id: str | None, title: str, questions: list[dict[str, Any]], created_by: str | None
+    ) -> None:
         self.stream_id = stream_id
         self.title = title
         self.questions = questions
@@ -116,12 +125,27 @@ class Quiz(ShowScoped):
         self.players: dict[str, dict[str, Any]] = {}  # user id -> {display_name, score, correct, ms}
 
     @classmethod
-    def create(cls, *, id: UUID, now: datetime, stream_id: str, title: str,  # noqa: A002
-               questions: list[dict[str, Any]], created_by: str | None) -> Quiz:
+    def create(
+        cls,
+        *,
+        id: UUID,
+        now: datetime,
+        stream_id: str,
+        title: str,  # noqa: A002
+        questions: list[dict[str, Any]],
+        created_by: str | None,
+    ) -> Quiz:
         if not title.strip():
             raise InvalidQuiz("the quiz needs a title")
-        return cls._create(cls.Created, id=id, timestamp=now, stream_id=stream_id, title=title,
-                           questions=_check_questions(questions), created_by=created_by)
+        return cls._create(
+            cls.Created,
+            id=id,
+            timestamp=now,
+            stream_id=stream_id,
+            title=title,
+            questions=_check_questions(questions),
+            created_by=created_by,
+        )
 
     @property
     def question(self) -> dict[str, Any] | None:
@@ -129,8 +153,12 @@ class Quiz(ShowScoped):
 
     def is_open(self, now: datetime) -> bool:
         q = self.question
-        return (q is not None and q["question_id"] not in self.closed and self.closes_at is not None
-                and now <= self.closes_at)
+        return (
+            q is not None
+            and q["question_id"] not in self.closed
+            and self.closes_at is not None
+            and now <= self.closes_at
+        )
 
     # ---- revealing -----------------------------------------------------------------------------------------
     class QuestionRevealed(Event):
@@ -185,10 +213,19 @@ class Quiz(ShowScoped):
             self.trigger_event(self.Ended, timestamp=now, scores=self.scores(), questions=len(self.questions))
             return "ended"
         q = self.questions[nxt]
-        self.trigger_event(self.QuestionRevealed, timestamp=now, question_id=q["question_id"], index=nxt,
-                           question=q["question"], question_bn=q["question_bn"], options=q["options"],
-                           points=q["points"], seconds=q["seconds"], revealed_at=now,
-                           closes_at=now + timedelta(seconds=q["seconds"]))
+        self.trigger_event(
+            self.QuestionRevealed,
+            timestamp=now,
+            question_id=q["question_id"],
+            index=nxt,
+            question=q["question"],
+            question_bn=q["question_bn"],
+            options=q["options"],
+            points=q["points"],
+            seconds=q["seconds"],
+            revealed_at=now,
+            closes_at=now + timedelta(seconds=q["seconds"]),
+        )
         return "revealed"
 
     def close_question(self, *, now: datetime) -> bool:
@@ -200,9 +237,15 @@ class Quiz(ShowScoped):
         counts = [0] * len(q["options"])
         for a in given.values():
             counts[a["option_id"]] += 1
-        self.trigger_event(self.QuestionClosed, timestamp=now, question_id=q["question_id"],
-                           correct_option=q["correct_option"], counts=counts, answers=len(given),
-                           correct_answers=counts[q["correct_option"]])
+        self.trigger_event(
+            self.QuestionClosed,
+            timestamp=now,
+            question_id=q["question_id"],
+            correct_option=q["correct_option"],
+            counts=counts,
+            answers=len(given),
+            correct_answers=counts[q["correct_option"]],
+        )
         return True
 
     # ---- answering -----------------------------------------------------------------------------------------
@@ -217,21 +260,20 @@ class Quiz(ShowScoped):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Quiz)
-            aggregate.answers[self.question_id][self.user_id] = {"option_id": self.option_id,
-                                                                "score": self.score}
-            p = aggregate.players.setdefault(self.user_id, {"display_name": self.display_name, "score": 0,
-                                                            "correct": 0, "ms": 0})
+            aggregate.answers[self.question_id][self.user_id] = {"option_id": self.option_id, "score": self.score}
+            p = aggregate.players.setdefault(
+                self.user_id, {"display_name": self.display_name, "score": 0, "correct": 0, "ms": 0}
+            )
             p["display_name"] = self.display_name
             p["score"] += self.score
             p["correct"] += int(self.correct)
             p["ms"] += self.elapsed_ms
 
-    def answer(self, *, user_id: str, display_name: str, question_id: str, option_id: int,
-               now: datetime) -> None:
+    def answer(self, *, user_id: str, display_name: str, question_id: str, option_id: int, now: datetime) -> None:
         if self.status == "ended":
             raise QuizEnded("the quiz has ended")
         q = self.question
-        asked = [x["question_id"] for x in self.questions[:self.current + 1]]
+        asked = [x["question_id"] for x in self.questions[: self.current + 1]]
         if q is None or question_id not in asked:
             raise QuestionNotOpen("this question is not open for answers", question_id=question_id)
         assert self.closes_at is not None and self.revealed_at is not None
@@ -244,12 +286,19 @@ class Quiz(ShowScoped):
         elapsed = max(0.0, (now - self.revealed_at).total_seconds())
         correct = option_id == q["correct_option"]
         score = speed_score(q["points"], q["seconds"], elapsed) if correct else 0
-        self.trigger_event(self.Answered, timestamp=now, question_id=question_id, user_id=user_id,
-                           display_name=display_name, option_id=option_id, correct=correct, score=score,
-                           elapsed_ms=round(elapsed * 1000))
+        self.trigger_event(
+            self.Answered,
+            timestamp=now,
+            question_id=question_id,
+            user_id=user_id,
+            display_name=display_name,
+            option_id=option_id,
+            correct=correct,
+            score=score,
+            elapsed_ms=round(elapsed * 1000),
+        )
 
     def scores(self) -> list[dict[str, Any]]:
         """Every participant, highest score first; ties go to more correct answers, then to the faster."""
-        ranked = sorted(self.players.items(), key=lambda kv: (-kv[1]["score"], -kv[1]["correct"], kv[1]["ms"],
-                                                              kv[0]))
+        ranked = sorted(self.players.items(), key=lambda kv: (-kv[1]["score"], -kv[1]["correct"], kv[1]["ms"], kv[0]))
         return [{"user_id": uid, "display_name": p["display_name"], "score": p["score"]} for uid, p in ranked]

@@ -64,14 +64,32 @@ class ShowEngagement(ShowScoped):
             aggregate.suggested.add(self.suggestion_id)
             aggregate.last_of_kind[self.kind] = self.minute
 
-    def suggest(self, *, now: datetime, suggestion_id: str, kind: str, minute: datetime, message: str,
-                message_bn: str, evidence: dict[str, Any], action: dict[str, Any]) -> bool:
+    def suggest(
+        self,
+        *,
+        now: datetime,
+        suggestion_id: str,
+        kind: str,
+        minute: datetime,
+        message: str,
+        message_bn: str,
+        evidence: dict[str, Any],
+        action: dict[str, Any],
+    ) -> bool:
         """→ False (nothing recorded) for a suggestion already made or a kind still cooling down."""
         if not self.may_suggest(suggestion_id, kind, minute):
             return False
-        self.trigger_event(self.SuggestionMade, timestamp=now, suggestion_id=suggestion_id, kind=kind,
-                           minute=minute, message=message, message_bn=message_bn, evidence=evidence,
-                           action=action)
+        self.trigger_event(
+            self.SuggestionMade,
+            timestamp=now,
+            suggestion_id=suggestion_id,
+            kind=kind,
+            minute=minute,
+            message=message,
+            message_bn=message_bn,
+            evidence=evidence,
+            action=action,
+        )
         return True
 
     class SentimentMeasured(Event):
@@ -86,16 +104,37 @@ class ShowEngagement(ShowScoped):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, ShowEngagement)
-            aggregate.measured = {"minute": self.minute.isoformat(), "messages": self.messages,
-                                  "overall": self.overall.get("messages")}
+            aggregate.measured = {
+                "minute": self.minute.isoformat(),
+                "messages": self.messages,
+                "overall": self.overall.get("messages"),
+            }
 
-    def measure(self, *, now: datetime, minute: datetime, messages: int, score: float, shares: dict[str, float],
-                overall: dict[str, Any], top_complaints: list[dict[str, Any]]) -> bool:
+    def measure(
+        self,
+        *,
+        now: datetime,
+        minute: datetime,
+        messages: int,
+        score: float,
+        shares: dict[str, float],
+        overall: dict[str, Any],
+        top_complaints: list[dict[str, Any]],
+    ) -> bool:
         """→ False when nothing changed since the last measurement of this minute."""
         key = {"minute": minute.isoformat(), "messages": messages, "overall": overall.get("messages")}
         if key == self.measured:
             return False
-        self.trigger_event(self.SentimentMeasured, timestamp=now, minute=minute, messages=messages, score=score,
-                           positive=shares["positive"], neutral=shares["neutral"], negative=shares["negative"],
-                           overall=overall, top_complaints=top_complaints)
+        self.trigger_event(
+            self.SentimentMeasured,
+            timestamp=now,
+            minute=minute,
+            messages=messages,
+            score=score,
+            positive=shares["positive"],
+            neutral=shares["neutral"],
+            negative=shares["negative"],
+            overall=overall,
+            top_complaints=top_complaints,
+        )
         return True

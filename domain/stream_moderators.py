@@ -30,8 +30,7 @@ def check_permissions(permissions: list[str] | None) -> list[str]:
     chosen = list(DEFAULT_PERMISSIONS) if permissions is None else list(dict.fromkeys(permissions))
     unknown = [p for p in chosen if p not in PERMISSIONS]
     if unknown or not chosen:
-        raise InvalidModeratorPermissions(f"permissions are some of {', '.join(PERMISSIONS)}",
-                                          unknown=unknown)
+        raise InvalidModeratorPermissions(f"permissions are some of {', '.join(PERMISSIONS)}", unknown=unknown)
     return chosen
 
 
@@ -64,16 +63,16 @@ class StreamModerators(ShowScoped):
             assert isinstance(aggregate, StreamModerators)
             aggregate.moderators[self.moderator_id] = list(self.permissions)
 
-    def assign(self, *, now: datetime, moderator_id: str, permissions: list[str] | None = None,
-               by: str | None = None) -> bool:
+    def assign(
+        self, *, now: datetime, moderator_id: str, permissions: list[str] | None = None, by: str | None = None
+    ) -> bool:
         """True if this changed anything (the same assignment twice records nothing)."""
         chosen = check_permissions(permissions)
         if self.moderators.get(moderator_id) == chosen:
             return False
         if moderator_id not in self.moderators and len(self.moderators) >= MAX_MODERATORS:
             raise InvalidModeratorPermissions(f"a stream has at most {MAX_MODERATORS} moderators")
-        self.trigger_event(self.ModeratorAssigned, timestamp=now, moderator_id=moderator_id,
-                           permissions=chosen, by=by)
+        self.trigger_event(self.ModeratorAssigned, timestamp=now, moderator_id=moderator_id, permissions=chosen, by=by)
         return True
 
     class ModeratorRevoked(Event):

@@ -71,12 +71,20 @@ class StreamStock(Aggregate):
         self.holds: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def open(cls, *, id: UUID, now: datetime, stream_id: Id, product_id: Id,  # noqa: A002
-             quantity: int | None) -> StreamStock:
+    def open(
+        cls,
+        *,
+        id: UUID,
+        now: datetime,
+        stream_id: Id,
+        product_id: Id,  # noqa: A002
+        quantity: int | None,
+    ) -> StreamStock:
         if quantity is not None:
             require_quantity(quantity, "limited_quantity")
-        return cls._create(cls.Opened, id=id, timestamp=now, stream_id=stream_id, product_id=product_id,
-                           quantity=quantity)
+        return cls._create(
+            cls.Opened, id=id, timestamp=now, stream_id=stream_id, product_id=product_id, quantity=quantity
+        )
 
     # ---- queries -------------------------------------------------------------------------------------
     @property
@@ -93,10 +101,10 @@ class StreamStock(Aggregate):
         if available is None or quantity <= available:
             return None
         if available == 0:
-            return ProductSoldOut("no units of this product are left", product_id=str(self.product_id),
-                                  available=0)
-        return InsufficientStock("fewer units left than asked for", product_id=str(self.product_id),
-                                 available=available)
+            return ProductSoldOut("no units of this product are left", product_id=str(self.product_id), available=0)
+        return InsufficientStock(
+            "fewer units left than asked for", product_id=str(self.product_id), available=available
+        )
 
     def _counts(self) -> dict[str, Any]:
         return {"stream_id": self.stream_id, "product_id": self.product_id}
@@ -105,14 +113,15 @@ class StreamStock(Aggregate):
         # Why: a fold that breaks the stock rule must fail at the event that broke it, not later.
         available = self.available
         if min(self.reserved, self.sold) < 0 or (available is not None and available < 0):
-            raise AssertionError(f"stream stock broken: {self.sold} sold, {self.reserved} reserved of "
-                                 f"{self.quantity}")
+            raise AssertionError(f"stream stock broken: {self.sold} sold, {self.reserved} reserved of {self.quantity}")
 
-    def _trigger(self, event_class: type[_StockChange], now: datetime, *, reserved: int = 0,
-                 sold: int = 0, **fields: Any) -> None:
+    def _trigger(
+        self, event_class: type[_StockChange], now: datetime, *, reserved: int = 0, sold: int = 0, **fields: Any
+    ) -> None:
         available = None if self.quantity is None else self.quantity - self.reserved - reserved - self.sold - sold
-        self.trigger_event(event_class, timestamp=now, **self._counts(), available=available,
-                           sold=self.sold + sold, **fields)
+        self.trigger_event(
+            event_class, timestamp=now, **self._counts(), available=available, sold=self.sold + sold, **fields
+        )
 
     # ---- holds ---------------------------------------------------------------------------------------
     class Reserved(_StockChange):
@@ -171,8 +180,9 @@ class StreamStock(Aggregate):
         """Units held by a cart become the order's when the cart is checked out (nothing is re-counted)."""
         require_quantity(quantity)
         if self.held(from_hold) < quantity:
-            raise ReservationNotHeld("the cart no longer holds these units", reservation_id=from_hold,
-                                     held=self.held(from_hold))
+            raise ReservationNotHeld(
+                "the cart no longer holds these units", reservation_id=from_hold, held=self.held(from_hold)
+            )
         target = self.holds.get(to_hold)
         if target is not None and target["status"] != HELD:
             raise ReservationNotHeld(f"the hold is {target['status']}", reservation_id=to_hold)
@@ -203,13 +213,20 @@ class StreamStock(Aggregate):
                 return
             raise ReservationNotHeld("the hold was sold to another order", reservation_id=hold_id)
         if self.held(hold_id) == quantity:
-            self._trigger(self.Sold, now, reserved=-quantity, sold=quantity, hold_id=hold_id, order_id=order_id,
-                          quantity=quantity, late=False)
+            self._trigger(
+                self.Sold,
+                now,
+                reserved=-quantity,
+                sold=quantity,
+                hold_id=hold_id,
+                order_id=order_id,
+                quantity=quantity,
+                late=False,
+            )
             return
         held = self.held(hold_id)  # none (released meanwhile), or part of it: sold with what is available
         if (error := self.refusal(quantity - held)) is not None:
             raise error
         if held:
             self.release(hold_id=hold_id, reason="partly_held", now=now)
-        self._trigger(self.Sold, now, sold=quantity, hold_id=hold_id, order_id=order_id, quantity=quantity,
-                      late=True)
+        self._trigger(self.Sold, now, sold=quantity, hold_id=hold_id, order_id=order_id, quantity=quantity, late=True)

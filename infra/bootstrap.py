@@ -45,12 +45,16 @@ def utc_now() -> datetime:
 
 def loyalty_policy(s: Settings) -> LoyaltyPolicy:
     return LoyaltyPolicy(
-        watch_block_s=s.loyalty_watch_block_s, watch_points=s.loyalty_watch_points,
-        watch_cap_per_show=s.loyalty_watch_cap_per_show, chat_points=s.loyalty_chat_points,
-        chat_cap_per_show=s.loyalty_chat_cap_per_show, purchase_points_per_100=s.loyalty_purchase_points_per_100,
+        watch_block_s=s.loyalty_watch_block_s,
+        watch_points=s.loyalty_watch_points,
+        watch_cap_per_show=s.loyalty_watch_cap_per_show,
+        chat_points=s.loyalty_chat_points,
+        chat_cap_per_show=s.loyalty_chat_cap_per_show,
+        purchase_points_per_100=s.loyalty_purchase_points_per_100,
         quiz_rewards=tuple(int(p) for p in s.loyalty_quiz_rewards.split(",") if p.strip()),
         point_value=Decimal(str(s.loyalty_point_value)),
-        expiry_s=s.loyalty_expiry_s)
+        expiry_s=s.loyalty_expiry_s,
+    )
 
 
 @dataclass
@@ -89,15 +93,24 @@ class Container:
         if s.read_url != s.postgres_url:
             await asyncio.to_thread(prepare_schema, s.postgres_url, s.migrations, s.migrations_wait_s)
         if s.migrations == "apply":  # else the migrate step made the event store with the read models
-            await asyncio.to_thread(ensure_event_store, s.postgres_url,
-                                    lambda: LiveCommerceStore(s.eventsourcing_env()))
+            await asyncio.to_thread(
+                ensure_event_store, s.postgres_url, lambda: LiveCommerceStore(s.eventsourcing_env())
+            )
         self.store = await asyncio.to_thread(LiveCommerceStore, s.eventsourcing_env(create_tables=False))
-        self.writer = BatchWriter(self.store, max_batch=s.command_batch_max, window_ms=s.command_batch_window_ms,
-                                  max_event_bytes=s.max_event_bytes, on_batch=metrics.observe_batch,
-                                  trace=tracing.batch_tracing())
+        self.writer = BatchWriter(
+            self.store,
+            max_batch=s.command_batch_max,
+            window_ms=s.command_batch_window_ms,
+            max_event_bytes=s.max_event_bytes,
+            on_batch=metrics.observe_batch,
+            trace=tracing.batch_tracing(),
+        )
         await self.writer.start()
         self.streams = StreamService(
-            self.writer, clock=utc_now, new_id=uuid.uuid4, new_token=lambda: secrets.token_urlsafe(12),
+            self.writer,
+            clock=utc_now,
+            new_id=uuid.uuid4,
+            new_token=lambda: secrets.token_urlsafe(12),
             urls=StreamUrls(s.rtmp_base_url, s.playback_base_url),
         )
         self.flash_sales = FlashSaleService(self.writer, clock=utc_now, new_id=uuid.uuid4)
@@ -109,28 +122,34 @@ class Container:
         from infra.payments.sessions import GatewaySessions
 
         self.http_client = httpx.AsyncClient()
-        sessions = GatewaySessions(gateways_from_settings(s, self.http_client, timeout=s.payment_timeout_s),
-                                   s.public_url)
-        self.checkout = CheckoutService(self.writer, sessions, clock=utc_now, cart_hold_s=s.cart_hold_s,
-                                        replay_sales_s=s.replay_sales_days * 86400)
-        self.coins = CoinService(self.writer, sessions, clock=utc_now, coin_price=s.coin_price_bdt,
-                                 callback_url=sessions.top_up_callback_url)
-        self.gifts = GiftService(self.writer, clock=utc_now, coin_price=s.coin_price_bdt,
-                                 host_share_percent=s.gift_host_share_percent)
+        sessions = GatewaySessions(
+            gateways_from_settings(s, self.http_client, timeout=s.payment_timeout_s), s.public_url
+        )
+        self.checkout = CheckoutService(
+            self.writer, sessions, clock=utc_now, cart_hold_s=s.cart_hold_s, replay_sales_s=s.replay_sales_days * 86400
+        )
+        self.coins = CoinService(
+            self.writer, sessions, clock=utc_now, coin_price=s.coin_price_bdt, callback_url=sessions.top_up_callback_url
+        )
+        self.gifts = GiftService(
+            self.writer, clock=utc_now, coin_price=s.coin_price_bdt, host_share_percent=s.gift_host_share_percent
+        )
         self.auctions = AuctionService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.group_buys = GroupBuyService(self.writer, clock=utc_now, new_id=uuid.uuid4)
         self.loyalty = LoyaltyService(self.writer, loyalty_policy(s), clock=utc_now)
         self.checkout.loyalty = self.loyalty  # points are spent in the order's own save
-        self.quizzes = QuizService(self.writer, clock=utc_now, new_id=uuid.uuid4,
-                                   rewards=self.loyalty.quiz_rewards)  # winners credited in the quiz's save
+        self.quizzes = QuizService(
+            self.writer, clock=utc_now, new_id=uuid.uuid4, rewards=self.loyalty.quiz_rewards
+        )  # winners credited in the quiz's save
         self.read_db = PgDatabase(s.read_url, max_size=s.postgres_pool_size)
         await self.read_db.open()
         from infra.payments.locks import PgLocks
 
         self.refunds = RefundService(self.writer, sessions, PgLocks(self.read_db), clock=utc_now)
         self.checkout.refunds = self.refunds  # the automatic refund of an expired hold goes out at once
-        self.fulfilment = FulfilmentService(self.writer, clock=utc_now,
-                                            return_window=timedelta(seconds=s.return_window_s))
+        self.fulfilment = FulfilmentService(
+            self.writer, clock=utc_now, return_window=timedelta(seconds=s.return_window_s)
+        )
         self.fraud_cases = FraudCaseService(self.writer, clock=utc_now)
         from application.notification_prefs import NotificationPreferencesService
         from infra.notification_prefs_pg import PgPreferences

@@ -35,21 +35,25 @@ def known_vendor_ids(url: str) -> set[str]:
         return {str(r[0]) for r in conn.execute("SELECT id FROM vendors").fetchall()}
 
 
-def upsert(url: str, vendors: list[Any], products: list[Any], *, progress: bool = True,
-           reassign: bool = True) -> None:
+def upsert(url: str, vendors: list[Any], products: list[Any], *, progress: bool = True, reassign: bool = True) -> None:
     """Upsert by id in one transaction. ``reassign=False`` (a vendor's own write): a product that belongs to
     another vendor is neither changed nor taken over; the batch raises ``ProductOwnedElsewhere``."""
-    with psycopg.connect(url) as conn, conn.transaction(), conn.cursor() as cur, \
-            tqdm(total=len(vendors) + len(products), unit="row", desc="catalog", disable=not progress) as bar:
+    with (
+        psycopg.connect(url) as conn,
+        conn.transaction(),
+        conn.cursor() as cur,
+        tqdm(total=len(vendors) + len(products), unit="row", desc="catalog", disable=not progress) as bar,
+    ):
         for i in range(0, len(vendors), BATCH):
-            chunk = vendors[i:i + BATCH]
+            chunk = vendors[i : i + BATCH]
             cur.executemany(
                 "INSERT INTO vendors (id, name, name_bn) VALUES (%s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
                 " name = EXCLUDED.name, name_bn = EXCLUDED.name_bn, updated_at = CURRENT_TIMESTAMP",
-                [(v.id, v.name, v.name_bn) for v in chunk])
+                [(v.id, v.name, v.name_bn) for v in chunk],
+            )
             bar.update(len(chunk))
         for i in range(0, len(products), BATCH):
-            chunk = products[i:i + BATCH]
+            chunk = products[i : i + BATCH]
             cur.executemany(
                 "INSERT INTO products (id, vendor_id, name, name_bn, list_price, stock, images, category)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
@@ -57,14 +61,28 @@ def upsert(url: str, vendors: list[Any], products: list[Any], *, progress: bool 
                 " list_price = EXCLUDED.list_price, stock = EXCLUDED.stock, images = EXCLUDED.images,"
                 " category = EXCLUDED.category, updated_at = CURRENT_TIMESTAMP"
                 " WHERE %s OR products.vendor_id = EXCLUDED.vendor_id",
-                [(p.id, p.vendor_id, p.name, p.name_bn, p.list_price, p.stock,
-                  json.dumps(p.images, ensure_ascii=False), p.category, reassign) for p in chunk])
+                [
+                    (
+                        p.id,
+                        p.vendor_id,
+                        p.name,
+                        p.name_bn,
+                        p.list_price,
+                        p.stock,
+                        json.dumps(p.images, ensure_ascii=False),
+                        p.category,
+                        reassign,
+                    )
+                    for p in chunk
+                ],
+            )
             bar.update(len(chunk))
         if not reassign and products:
             taken = cur.execute(
                 "SELECT p.id FROM products p JOIN unnest(%s::uuid[], %s::uuid[]) AS w(id, vendor_id)"
                 " ON p.id = w.id WHERE p.vendor_id <> w.vendor_id ORDER BY p.id",
-                ([str(p.id) for p in products], [str(p.vendor_id) for p in products])).fetchall()
+                ([str(p.id) for p in products], [str(p.vendor_id) for p in products]),
+            ).fetchall()
             if taken:
                 raise ProductOwnedElsewhere([str(r[0]) for r in taken])  # rolls the transaction back
 
@@ -77,19 +95,22 @@ class PgCatalogue:
         self._required = required
 
     async def owners(self, product_ids: list[str]) -> dict[str, str]:
-        rows = await self._db.fetch("SELECT id, vendor_id FROM products WHERE id = ANY(%s::uuid[])",
-                                    (list(product_ids),))
+        rows = await self._db.fetch(
+            "SELECT id, vendor_id FROM products WHERE id = ANY(%s::uuid[])", (list(product_ids),)
+        )
         return {str(r["id"]): str(r["vendor_id"]) for r in rows}
 
     async def list_prices(self, product_ids: list[str]) -> dict[str, Decimal]:
         """``application.checkout.ListPrices``: what a replay sells a product for."""
-        rows = await self._db.fetch("SELECT id, list_price FROM products WHERE id = ANY(%s::uuid[])",
-                                    (list(product_ids),))
+        rows = await self._db.fetch(
+            "SELECT id, list_price FROM products WHERE id = ANY(%s::uuid[])", (list(product_ids),)
+        )
         return {str(r["id"]): Decimal(str(r["list_price"])) for r in rows}
 
     async def requires_catalogue(self, vendor_id: str) -> bool:
         if self._required:
             return True
-        row = await self._db.fetchone("SELECT EXISTS (SELECT 1 FROM products WHERE vendor_id = %s) AS has",
-                                      (vendor_id,))
+        row = await self._db.fetchone(
+            "SELECT EXISTS (SELECT 1 FROM products WHERE vendor_id = %s) AS has", (vendor_id,)
+        )
         return bool(row and row["has"])

@@ -36,9 +36,13 @@ class GcPauses:
         self.total_s[g] += took
         self.max_s[g] = max(self.max_s[g], took)
         if took > LOG_OVER_S:
-            log.warning("the collector paused the process %.0f ms (%.0f ms on the CPU; generation %d, %d objects "
-                        "collected)", took * 1000, (time.thread_time() - self._c0) * 1000, g,
-                        info.get("collected", 0))
+            log.warning(
+                "the collector paused the process %.0f ms (%.0f ms on the CPU; generation %d, %d objects collected)",
+                took * 1000,
+                (time.thread_time() - self._c0) * 1000,
+                g,
+                info.get("collected", 0),
+            )
 
     def start(self) -> GcPauses:
         if self._callback not in gc.callbacks:
@@ -50,6 +54,7 @@ class GcPauses:
             gc.callbacks.remove(self._callback)
 
     def summary(self) -> str:
-        return ", ".join(f"gen{g}: {self.count[g]} ({self.total_s[g]:.2f} s, longest {self.max_s[g] * 1000:.0f} ms)"
-                         for g in range(3))
-
+        return ", ".join(
+            f"gen{g}: {self.count[g]} ({self.total_s[g]:.2f} s, longest {self.max_s[g] * 1000:.0f} ms)"
+            for g in range(3)
+        )

@@ -33,8 +33,16 @@ Apply = Callable[[Sequence[Envelope]], Awaitable[int]]
 class ConsumerGuard:
     """Applies batches of Kafka records for one consumer; poison becomes dead letters, outages are retried."""
 
-    def __init__(self, settings: Settings, consumer: str, apply: Apply, store: DeadLetterStore,
-                 topic: DeadLetterTopic, store_conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        consumer: str,
+        apply: Apply,
+        store: DeadLetterStore,
+        topic: DeadLetterTopic,
+        store_conn: psycopg.AsyncConnection[Any],
+        stop: asyncio.Event,
+    ) -> None:
         self.consumer, self._apply = consumer, apply
         self._store, self._topic, self._store_conn = store, topic, store_conn
         self._schema = settings.postgres_schema
@@ -62,8 +70,12 @@ class ConsumerGuard:
                 deadline = deadline or now + self._retry_s
                 if now > deadline:
                     raise
-                log.warning("%s: %s; retrying in %.1f s (not a dead letter: a server is unreachable)",
-                            self.consumer, describe(exc), delay)
+                log.warning(
+                    "%s: %s; retrying in %.1f s (not a dead letter: a server is unreachable)",
+                    self.consumer,
+                    describe(exc),
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
 
@@ -93,8 +105,9 @@ class ConsumerGuard:
         except Exception as exc:
             if is_transient(exc):
                 raise
-            log.warning("%s: a batch of %d failed (%s); applying them one at a time", self.consumer, len(ready),
-                        describe(exc))
+            log.warning(
+                "%s: a batch of %d failed (%s); applying them one at a time", self.consumer, len(ready), describe(exc)
+            )
         applied = 0
         for r, e in ready:
             if await self._waits(r, e):  # an earlier event of its aggregate in this batch was set aside
@@ -130,8 +143,15 @@ class ConsumerGuard:
         key = park_key(e) if e is not None else None
         message_id = e.id if e is not None else f"{record.topic}:{record.partition}:{record.offset}"
         letter = await self._store.record(
-            self.consumer, message_id=message_id, reason=reason, error=error, envelope=e, message=record.value,
-            park_key=key, source=(record.topic, record.partition, record.offset))
+            self.consumer,
+            message_id=message_id,
+            reason=reason,
+            error=error,
+            envelope=e,
+            message=record.value,
+            park_key=key,
+            source=(record.topic, record.partition, record.offset),
+        )
         metrics.DEAD_LETTERS.labels(self.consumer).inc()
         if key is not None:
             self._parked.add(key)
@@ -143,8 +163,6 @@ class ConsumerGuard:
 def park_key(e: Envelope) -> str | None:
     """Store events wait behind their aggregate's dead letter; interactions and media samples do not."""
     return e.aggregate_id if e.aggregate_id is not None and e.aggregate_version is not None else None
-
-
 
 
 class GuardedConsumer:
@@ -162,8 +180,15 @@ class GuardedConsumer:
         s = self._settings
         await asyncio.to_thread(prepare_schema, s.postgres_url, s.migrations, s.migrations_wait_s)
         self._conn = await psycopg.AsyncConnection.connect(self._settings.postgres_url, autocommit=True)
-        guard = ConsumerGuard(self._settings, self._consumer, self._apply, DeadLetterStore(self._conn),
-                              self._topic, self._conn, self._stop)
+        guard = ConsumerGuard(
+            self._settings,
+            self._consumer,
+            self._apply,
+            DeadLetterStore(self._conn),
+            self._topic,
+            self._conn,
+            self._stop,
+        )
         await guard.load()
         return guard
 

@@ -36,8 +36,9 @@ class ReplayResult:
     skipped: dict[str, str] = field(default_factory=dict)  # consumer → why
 
 
-async def list_letters(settings: Settings, consumer: str | None = None, *, include_done: bool = False,
-                       limit: int = 1000) -> list[DeadLetter]:
+async def list_letters(
+    settings: Settings, consumer: str | None = None, *, include_done: bool = False, limit: int = 1000
+) -> list[DeadLetter]:
     await asyncio.to_thread(prepare_schema, settings.postgres_url, settings.migrations, settings.migrations_wait_s)
     async with await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn:
         return await DeadLetterStore(conn).letters(consumer, status=None if include_done else "open", limit=limit)
@@ -59,8 +60,15 @@ async def replay(settings: Settings, consumer: str | None = None, ids: Sequence[
     return result
 
 
-async def _replay_consumer(store: DeadLetterStore, conn: psycopg.AsyncConnection[Any], settings: Settings,
-                           name: str, apply: Apply, ids: Sequence[int], result: ReplayResult) -> int:
+async def _replay_consumer(
+    store: DeadLetterStore,
+    conn: psycopg.AsyncConnection[Any],
+    settings: Settings,
+    name: str,
+    apply: Apply,
+    ids: Sequence[int],
+    result: ReplayResult,
+) -> int:
     done = 0
     while True:
         progress = False
@@ -109,8 +117,9 @@ async def _envelope_of(letter: DeadLetter, conn: psycopg.AsyncConnection[Any], s
     return e
 
 
-async def _applier(settings: Settings, consumer: str, conn: psycopg.AsyncConnection[Any],
-                   stack: AsyncExitStack) -> Apply | None:
+async def _applier(
+    settings: Settings, consumer: str, conn: psycopg.AsyncConnection[Any], stack: AsyncExitStack
+) -> Apply | None:
     """The code ``consumer`` runs for one batch, opened for the replay (closed by ``stack``)."""
     if consumer.startswith("projection."):
         from infra.projection_factory import open_projection
@@ -143,9 +152,11 @@ async def _applier(settings: Settings, consumer: str, conn: psycopg.AsyncConnect
             for e in envelopes:
                 raw = e.to_json()
                 if len(raw) > settings.kafka_max_message_bytes:
-                    raise ValueError(f"still {len(raw)} bytes; the log takes at most"
-                                     f" {settings.kafka_max_message_bytes} (raise kafka_max_message_bytes"
-                                     " with the broker's message.max.bytes first)")
+                    raise ValueError(
+                        f"still {len(raw)} bytes; the log takes at most"
+                        f" {settings.kafka_max_message_bytes} (raise kafka_max_message_bytes"
+                        " with the broker's message.max.bytes first)"
+                    )
                 await producer.send_and_wait(settings.domain_topic, raw, key=e.key)
             return len(envelopes)
 

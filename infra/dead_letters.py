@@ -51,15 +51,27 @@ def is_transient(exc: BaseException) -> bool:
     import pymongo.errors
     import redis.exceptions
 
-    if isinstance(exc, (OSError, TimeoutError, asyncio.TimeoutError, psycopg.OperationalError,
-                        psycopg.InterfaceError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                        pymongo.errors.ConnectionFailure, pymongo.errors.WaitQueueTimeoutError)):
+    if isinstance(
+        exc,
+        (
+            OSError,
+            TimeoutError,
+            asyncio.TimeoutError,
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            pymongo.errors.ConnectionFailure,
+            pymongo.errors.WaitQueueTimeoutError,
+        ),
+    ):
         return True
     if isinstance(exc, pymongo.errors.PyMongoError) and exc.has_error_label("RetryableWriteError"):
         return True
     if isinstance(exc, aiokafka.errors.KafkaError):
         return bool(getattr(exc, "retriable", False)) or isinstance(
-            exc, (aiokafka.errors.KafkaConnectionError, aiokafka.errors.KafkaTimeoutError))
+            exc, (aiokafka.errors.KafkaConnectionError, aiokafka.errors.KafkaTimeoutError)
+        )
     return False
 
 
@@ -123,10 +135,19 @@ class DeadLetter:
         return cls(**{**{k: row[k] for k in cls.__slots__}, "message": bytes(raw) if raw is not None else None})
 
     def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "consumer": self.consumer, "reason": self.reason, "status": self.status,
-                "type": self.event_type, "aggregate_id": self.aggregate_id,
-                "aggregate_version": self.aggregate_version, "position": self.position,
-                "attempts": self.attempts, "error": self.error, "created_at": self.created_at.isoformat()}
+        return {
+            "id": self.id,
+            "consumer": self.consumer,
+            "reason": self.reason,
+            "status": self.status,
+            "type": self.event_type,
+            "aggregate_id": self.aggregate_id,
+            "aggregate_version": self.aggregate_version,
+            "position": self.position,
+            "attempts": self.attempts,
+            "error": self.error,
+            "created_at": self.created_at.isoformat(),
+        }
 
 
 _COLUMNS = ", ".join(DeadLetter.__slots__)
@@ -138,9 +159,18 @@ class DeadLetterStore:
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn  # autocommit
 
-    async def record(self, consumer: str, *, message_id: str, reason: str, error: str,
-                     envelope: Envelope | None = None, message: bytes | None = None, park_key: str | None = None,
-                     source: tuple[str, int, int] | None = None) -> DeadLetter:
+    async def record(
+        self,
+        consumer: str,
+        *,
+        message_id: str,
+        reason: str,
+        error: str,
+        envelope: Envelope | None = None,
+        message: bytes | None = None,
+        park_key: str | None = None,
+        source: tuple[str, int, int] | None = None,
+    ) -> DeadLetter:
         """Insert (or, for a message set aside before, count one more attempt); the stored letter."""
         e = envelope
         async with self._conn.cursor(row_factory=dict_row) as cur:
@@ -151,9 +181,20 @@ class DeadLetterStore:
                 " ON CONFLICT (consumer, message_id) DO UPDATE SET attempts = dead_letters.attempts + 1,"
                 " updated_at = now()"
                 f" RETURNING {_COLUMNS}",
-                (consumer, _clean(message_id), reason, error, _clean(park_key), e.position if e else None,
-                 _clean(e.aggregate_id) if e else None, e.aggregate_version if e else None,
-                 _clean(e.type) if e else None, *(source or (None, None, None)), message))
+                (
+                    consumer,
+                    _clean(message_id),
+                    reason,
+                    error,
+                    _clean(park_key),
+                    e.position if e else None,
+                    _clean(e.aggregate_id) if e else None,
+                    e.aggregate_version if e else None,
+                    _clean(e.type) if e else None,
+                    *(source or (None, None, None)),
+                    message,
+                ),
+            )
             row = await cur.fetchone()
         assert row is not None
         return DeadLetter.from_row(row)
@@ -161,18 +202,22 @@ class DeadLetterStore:
     async def open_keys(self, consumer: str) -> set[str]:
         cur = await self._conn.execute(
             "SELECT DISTINCT park_key FROM dead_letters WHERE consumer = %s AND status = 'open'"
-            " AND park_key IS NOT NULL", (consumer,))
+            " AND park_key IS NOT NULL",
+            (consumer,),
+        )
         return {r[0] for r in await cur.fetchall()}
 
     async def first_open(self, consumer: str, key: str) -> int | None:
         cur = await self._conn.execute(
             "SELECT min(id) FROM dead_letters WHERE consumer = %s AND park_key = %s AND status = 'open'",
-            (consumer, key))
+            (consumer, key),
+        )
         row = await cur.fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
-    async def letters(self, consumer: str | None = None, *, status: str | None = "open",
-                      ids: Sequence[int] = (), limit: int = 1000) -> list[DeadLetter]:
+    async def letters(
+        self, consumer: str | None = None, *, status: str | None = "open", ids: Sequence[int] = (), limit: int = 1000
+    ) -> list[DeadLetter]:
         where, params = ["TRUE"], []
         if consumer:
             where.append("consumer = %s")
@@ -184,23 +229,31 @@ class DeadLetterStore:
             where.append("id = ANY(%s)")
             params.append(list(ids))
         async with self._conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(f"SELECT {_COLUMNS} FROM dead_letters WHERE {' AND '.join(where)}"  # noqa: S608
-                              " ORDER BY id LIMIT %s", (*params, limit))
+            await cur.execute(
+                f"SELECT {_COLUMNS} FROM dead_letters WHERE {' AND '.join(where)}"  # noqa: S608
+                " ORDER BY id LIMIT %s",
+                (*params, limit),
+            )
             return [DeadLetter.from_row(r) for r in await cur.fetchall()]
 
     async def counts(self) -> dict[str, int]:
         """Open dead letters per consumer."""
         cur = await self._conn.execute(
-            "SELECT consumer, count(*) FROM dead_letters WHERE status = 'open' GROUP BY consumer ORDER BY 1")
+            "SELECT consumer, count(*) FROM dead_letters WHERE status = 'open' GROUP BY consumer ORDER BY 1"
+        )
         return {r[0]: int(r[1]) for r in await cur.fetchall()}
 
     async def mark_replayed(self, letter_id: int) -> None:
-        await self._conn.execute("UPDATE dead_letters SET status = 'replayed', replayed_at = now(),"
-                                 " updated_at = now() WHERE id = %s", (letter_id,))
+        await self._conn.execute(
+            "UPDATE dead_letters SET status = 'replayed', replayed_at = now(), updated_at = now() WHERE id = %s",
+            (letter_id,),
+        )
 
     async def mark_failed(self, letter_id: int, error: str) -> None:
-        await self._conn.execute("UPDATE dead_letters SET error = %s, attempts = attempts + 1, updated_at = now()"
-                                 " WHERE id = %s", (error, letter_id))
+        await self._conn.execute(
+            "UPDATE dead_letters SET error = %s, attempts = attempts + 1, updated_at = now() WHERE id = %s",
+            (error, letter_id),
+        )
 
 
 class DeadLetterTopic:
@@ -220,16 +273,23 @@ class DeadLetterTopic:
                 producer = kafka.producer(self._settings)
                 await kafka.start_with_retry(producer)
                 self._producer = producer
-        body = {**letter.summary(), "message_id": letter.message_id,
-                "source": {"topic": letter.source_topic, "partition": letter.source_partition,
-                           "offset": letter.source_offset}}
+        body = {
+            **letter.summary(),
+            "message_id": letter.message_id,
+            "source": {
+                "topic": letter.source_topic,
+                "partition": letter.source_partition,
+                "offset": letter.source_offset,
+            },
+        }
         message = letter.message
         if message is not None and len(message) <= self._settings.kafka_max_message_bytes // 2:
             body["message"] = message.decode("utf-8", errors="replace")
         else:  # too big to carry: the table (or the store, at ``position``) holds it
             body["message"] = None
-        await self._producer.send_and_wait(self._settings.topic(TOPIC), json.dumps(body).encode(),
-                                           key=letter.consumer.encode())
+        await self._producer.send_and_wait(
+            self._settings.topic(TOPIC), json.dumps(body).encode(), key=letter.consumer.encode()
+        )
 
     async def close(self) -> None:
         if self._producer is not None:
@@ -239,6 +299,14 @@ class DeadLetterTopic:
 
 def alert(letter: DeadLetter) -> None:
     """The log line operators alert on."""
-    log.error("DEAD LETTER #%d %s: %s %s %s v%s (position %s) set aside: %s", letter.id, letter.consumer,
-              letter.reason, letter.event_type or "message", letter.aggregate_id or letter.message_id,
-              letter.aggregate_version, letter.position, letter.error)
+    log.error(
+        "DEAD LETTER #%d %s: %s %s %s v%s (position %s) set aside: %s",
+        letter.id,
+        letter.consumer,
+        letter.reason,
+        letter.event_type or "message",
+        letter.aggregate_id or letter.message_id,
+        letter.aggregate_version,
+        letter.position,
+        letter.error,
+    )

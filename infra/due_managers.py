@@ -55,8 +55,7 @@ def _show_ended(entries: list[Entry]) -> dict[UUID, bool]:
 class SaleClock:
     """Flash sales start and end by themselves, or close with their show."""
 
-    def __init__(self, due: DueWork, flash_sales: FlashSaleService, clock: Callable[[], datetime] = utc_now
-                 ) -> None:
+    def __init__(self, due: DueWork, flash_sales: FlashSaleService, clock: Callable[[], datetime] = utc_now) -> None:
         self._due = due
         self._sales = flash_sales
         self._clock = clock
@@ -68,16 +67,16 @@ class SaleClock:
         async def act(e: Entry) -> bool:
             done = await self._sales.advance(e.aggregate_id, show_ended=ended[e.aggregate_id])
             if done:
-                log.info("flash sale %s %s%s", e.aggregate_id, done, " (its show ended)" if ended[e.aggregate_id]
-                         else "")
+                log.info(
+                    "flash sale %s %s%s", e.aggregate_id, done, " (its show ended)" if ended[e.aggregate_id] else ""
+                )
             return done is not None
 
         return await _each(entries, act, "flash sale")
 
 
 class HoldExpiry:
-    def __init__(self, due: DueWork, flash_sales: FlashSaleService, clock: Callable[[], datetime] = utc_now
-                 ) -> None:
+    def __init__(self, due: DueWork, flash_sales: FlashSaleService, clock: Callable[[], datetime] = utc_now) -> None:
         self._due = due
         self._sales = flash_sales
         self._clock = clock
@@ -108,8 +107,9 @@ class AuctionCloser:
         ended = _show_ended([e for e in entries if e.kind == dw.AUCTION_CLOSE])
 
         async def act(e: Entry) -> bool:
-            return await self._auctions.settle_due(e.aggregate_id, show_ended=ended.get(e.aggregate_id, False)
-                                                   ) is not None
+            return (
+                await self._auctions.settle_due(e.aggregate_id, show_ended=ended.get(e.aggregate_id, False)) is not None
+            )
 
         return await _each(entries, act, "auction")
 
@@ -117,8 +117,7 @@ class AuctionCloser:
 class GroupBuySettler:
     """At the deadline (or the end of its show) a group buy unlocks for everyone or releases everyone."""
 
-    def __init__(self, due: DueWork, group_buys: GroupBuyService, clock: Callable[[], datetime] = utc_now
-                 ) -> None:
+    def __init__(self, due: DueWork, group_buys: GroupBuyService, clock: Callable[[], datetime] = utc_now) -> None:
         self._due = due
         self._groups = group_buys
         self._clock = clock
@@ -198,8 +197,15 @@ class CartExpiry:
 
 
 class PaymentReconciler:
-    def __init__(self, due: DueWork, checkout: CheckoutService, *, after_s: float, timeout_s: float,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        due: DueWork,
+        checkout: CheckoutService,
+        *,
+        after_s: float,
+        timeout_s: float,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._due = due
         self._checkout = checkout
         self._after = after_s
@@ -208,18 +214,25 @@ class PaymentReconciler:
 
     async def sweep_once(self) -> int:
         now = self._clock()
-        rows = [e for e in await self._due.due((dw.PAYMENT,), now - timedelta(seconds=self._after))
-                if e.data.get("provider_txn_id")]
+        rows = [
+            e
+            for e in await self._due.due((dw.PAYMENT,), now - timedelta(seconds=self._after))
+            if e.data.get("provider_txn_id")
+        ]
         for e in rows:
             give_up = (now - e.due_at).total_seconds() >= self._timeout
             try:
-                await self._checkout.reconcile(e.aggregate_id, str(e.data["method"]), str(e.data["provider_txn_id"]),
-                                               give_up=give_up)
+                await self._checkout.reconcile(
+                    e.aggregate_id, str(e.data["method"]), str(e.data["provider_txn_id"]), give_up=give_up
+                )
             except Exception:  # one provider down must not stop the others; the next pass retries
                 log.exception("reconciling payment %s failed", e.aggregate_id)
         # The provider never opened a session (down at checkout): nothing to ask; past the timeout it fails.
-        unopened = [e for e in await self._due.due((dw.PAYMENT,), now - timedelta(seconds=self._timeout))
-                    if not e.data.get("provider_txn_id")]
+        unopened = [
+            e
+            for e in await self._due.due((dw.PAYMENT,), now - timedelta(seconds=self._timeout))
+            if not e.data.get("provider_txn_id")
+        ]
         for e in unopened:
             try:
                 await self._checkout.reconcile(e.aggregate_id, str(e.data["method"]), None, give_up=True)
@@ -231,8 +244,9 @@ class PaymentReconciler:
 class RefundManager:
     """Requested refunds nobody finished: ask the provider, send if it has none, record the answer."""
 
-    def __init__(self, due: DueWork, refunds: RefundService, *, after_s: float,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, due: DueWork, refunds: RefundService, *, after_s: float, clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self._due = due
         self._refunds = refunds
         self._after = after_s

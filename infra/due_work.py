@@ -34,8 +34,18 @@ from infra.store_reader import CHANNEL, read_after
 log = logging.getLogger(__name__)
 POSITION = "due-work"
 # Kinds whose due_at is the moment to act (payments and refunds wait a setting's time after theirs).
-TIMED = (dw.SALE_START, dw.SALE_END, dw.HOLD, dw.AUCTION_CLOSE, dw.AUCTION_PAYMENT, dw.GROUP_BUY, dw.CART,
-         dw.POLL_CLOSE, dw.QUIZ_QUESTION, dw.LOYALTY_LOT)
+TIMED = (
+    dw.SALE_START,
+    dw.SALE_END,
+    dw.HOLD,
+    dw.AUCTION_CLOSE,
+    dw.AUCTION_PAYMENT,
+    dw.GROUP_BUY,
+    dw.CART,
+    dw.POLL_CLOSE,
+    dw.QUIZ_QUESTION,
+    dw.LOYALTY_LOT,
+)
 
 _UPSERT = """
 INSERT INTO due_work AS w (kind, aggregate_id, item, due_at, stream_id, show_ended, data, position)
@@ -64,25 +74,45 @@ class Entry:
 async def apply_change(conn: psycopg.AsyncConnection[Any], change: dw.Change, position: int) -> None:
     """Apply one change (no result is read: a batch's statements go down one pipeline)."""
     if isinstance(change, dw.Due):
-        await conn.execute(_UPSERT, {
-            "kind": change.kind, "agg": change.aggregate_id, "item": change.item, "due": change.due_at,
-            "stream": change.stream_id, "data": json.dumps(change.data), "pos": position}, prepare=True)
+        await conn.execute(
+            _UPSERT,
+            {
+                "kind": change.kind,
+                "agg": change.aggregate_id,
+                "item": change.item,
+                "due": change.due_at,
+                "stream": change.stream_id,
+                "data": json.dumps(change.data),
+                "pos": position,
+            },
+            prepare=True,
+        )
     elif isinstance(change, dw.Done):
         if change.item is None:
-            await conn.execute("DELETE FROM due_work WHERE kind = %s AND aggregate_id = %s",
-                               (change.kind, change.aggregate_id), prepare=True)
+            await conn.execute(
+                "DELETE FROM due_work WHERE kind = %s AND aggregate_id = %s",
+                (change.kind, change.aggregate_id),
+                prepare=True,
+            )
         else:
-            await conn.execute("DELETE FROM due_work WHERE kind = %s AND aggregate_id = %s AND item = %s",
-                               (change.kind, change.aggregate_id, change.item), prepare=True)
+            await conn.execute(
+                "DELETE FROM due_work WHERE kind = %s AND aggregate_id = %s AND item = %s",
+                (change.kind, change.aggregate_id, change.item),
+                prepare=True,
+            )
     else:
         await conn.execute(
             "INSERT INTO due_work (kind, aggregate_id, item, due_at, position) VALUES (%s, %s, '', %s, %s)"
             " ON CONFLICT (kind, aggregate_id, item) DO NOTHING",
-            (dw.SHOW_CLOSED, change.stream_id, change.at, position), prepare=True)
+            (dw.SHOW_CLOSED, change.stream_id, change.at, position),
+            prepare=True,
+        )
         await conn.execute(
             "UPDATE due_work SET show_ended = true, due_at = LEAST(due_at, %s), position = %s"
             " WHERE stream_id = %s AND kind = ANY(%s)",
-            (change.at, position, change.stream_id, list(dw.CLOSE_WITH_SHOW)), prepare=True)
+            (change.at, position, change.stream_id, list(dw.CLOSE_WITH_SHOW)),
+            prepare=True,
+        )
 
 
 class DueWork:
@@ -90,8 +120,9 @@ class DueWork:
         self._s = settings
         self._batch = batch
         self._name = name
-        self._pool = AsyncConnectionPool(settings.postgres_url, min_size=1, max_size=3, open=False,
-                                         kwargs={"autocommit": True})
+        self._pool = AsyncConnectionPool(
+            settings.postgres_url, min_size=1, max_size=3, open=False, kwargs={"autocommit": True}
+        )
         self._listen: psycopg.AsyncConnection[Any] | None = None
         self.position = 0
         self.skipped = 0  # events whose plan failed (logged): a bug to fix, never a reason to stop
@@ -99,8 +130,10 @@ class DueWork:
     async def open(self) -> None:
         await self._pool.open(wait=True, timeout=10)
         async with self._pool.connection() as conn:
-            await conn.execute("INSERT INTO due_work_positions (name, notification_id) VALUES (%s, 0)"
-                               " ON CONFLICT (name) DO NOTHING", (self._name,))
+            await conn.execute(
+                "INSERT INTO due_work_positions (name, notification_id) VALUES (%s, 0) ON CONFLICT (name) DO NOTHING",
+                (self._name,),
+            )
         await self._listen_again()
 
     async def _listen_again(self) -> None:
@@ -119,8 +152,9 @@ class DueWork:
         earliest: datetime | None = None
         while True:
             async with self._pool.connection() as conn, conn.transaction():
-                cur = await conn.execute("SELECT notification_id FROM due_work_positions WHERE name = %s"
-                                         " FOR UPDATE", (self._name,))
+                cur = await conn.execute(
+                    "SELECT notification_id FROM due_work_positions WHERE name = %s FOR UPDATE", (self._name,)
+                )
                 row = await cur.fetchone()
                 position = int(row[0]) if row else 0
                 envelopes = await read_after(conn, position, self._batch, self._s.postgres_schema)
@@ -130,14 +164,18 @@ class DueWork:
                             for change in self._plan(e):
                                 await apply_change(conn, change, e.position or 0)
                     # The entries this batch set (their stored due time: earlier when their show has ended).
-                    cur = await conn.execute("SELECT min(due_at) FROM due_work WHERE position > %s AND"
-                                             " kind = ANY(%s)", (position, [*TIMED, dw.SHOW_CLOSED]))
+                    cur = await conn.execute(
+                        "SELECT min(due_at) FROM due_work WHERE position > %s AND kind = ANY(%s)",
+                        (position, [*TIMED, dw.SHOW_CLOSED]),
+                    )
                     row = await cur.fetchone()
                     if row and row[0] is not None and (earliest is None or row[0] < earliest):
                         earliest = row[0]
                     position = envelopes[-1].position or position
-                    await conn.execute("UPDATE due_work_positions SET notification_id = %s, updated_at = now()"
-                                       " WHERE name = %s", (position, self._name))
+                    await conn.execute(
+                        "UPDATE due_work_positions SET notification_id = %s, updated_at = now() WHERE name = %s",
+                        (position, self._name),
+                    )
             self.position = position
             if len(envelopes) < self._batch:
                 return earliest
@@ -155,14 +193,17 @@ class DueWork:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 "SELECT kind, aggregate_id, item, due_at, show_ended, data FROM due_work"
-                " WHERE kind = ANY(%s) AND due_at <= %s ORDER BY due_at LIMIT %s", (list(kinds), before, limit))
+                " WHERE kind = ANY(%s) AND due_at <= %s ORDER BY due_at LIMIT %s",
+                (list(kinds), before, limit),
+            )
             return [Entry(**r) for r in await cur.fetchall()]
 
     async def next_due(self, after: datetime) -> datetime | None:
         """The first moment after ``after`` when a timed entry falls due."""
         async with self._pool.connection() as conn:
-            cur = await conn.execute("SELECT min(due_at) FROM due_work WHERE kind = ANY(%s) AND due_at > %s",
-                                     (list(TIMED), after))
+            cur = await conn.execute(
+                "SELECT min(due_at) FROM due_work WHERE kind = ANY(%s) AND due_at > %s", (list(TIMED), after)
+            )
             row = await cur.fetchone()
             return row[0] if row else None
 

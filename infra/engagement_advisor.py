@@ -29,8 +29,16 @@ DEFAULT_RULES = Rules()
 
 
 class EngagementAdvisor:
-    def __init__(self, db: Reader, service: EngagementService, *, clock: Callable[[], datetime],
-                 grace_s: float = 2.0, sentiment_every_s: float = 3.0, rules: Rules = DEFAULT_RULES) -> None:
+    def __init__(
+        self,
+        db: Reader,
+        service: EngagementService,
+        *,
+        clock: Callable[[], datetime],
+        grace_s: float = 2.0,
+        sentiment_every_s: float = 3.0,
+        rules: Rules = DEFAULT_RULES,
+    ) -> None:
         self._db = db
         self._svc = service
         self._clock = clock
@@ -64,8 +72,13 @@ class EngagementAdvisor:
         m = start + timedelta(minutes=1)
         while m <= last_closed:
             window = series(rows, m, length=self._rules.window + 1)
-            for s in advise(sid, window, prepared_sale=await q.prepared_sale(self._db, sid),
-                            question=await q.top_question(self._db, sid), rules=self._rules):
+            for s in advise(
+                sid,
+                window,
+                prepared_sale=await q.prepared_sale(self._db, sid),
+                question=await q.top_question(self._db, sid),
+                rules=self._rules,
+            ):
                 if await self._svc.suggest(sid, s):
                     self.suggested += 1
                     log.info("engagement: %s suggested %s at %s", sid, s.kind, s.minute)
@@ -81,9 +94,15 @@ class EngagementAdvisor:
         before = self._measured.get(sid)
         if before is not None and (before[0] == key or now - before[1] < self._every):
             return
-        await self._svc.measure(sid, minute=latest.minute, messages=latest.messages, score=latest.score,
-                                shares=latest.shares(), overall=total,
-                                top_complaints=await q.top_complaints(self._db, sid))
+        await self._svc.measure(
+            sid,
+            minute=latest.minute,
+            messages=latest.messages,
+            score=latest.score,
+            shares=latest.shares(),
+            overall=total,
+            top_complaints=await q.top_complaints(self._db, sid),
+        )
         self._measured[sid] = (key, now)
 
 

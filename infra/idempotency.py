@@ -34,7 +34,9 @@ class IdempotencyStore:
     async def get(self, scope: str, key: str) -> Stored | None:
         row = await self._db.fetchone(
             "SELECT request_hash, status_code, response FROM idempotency_keys WHERE scope = %s AND key = %s"
-            " AND created_at > now() - make_interval(hours => %s)", (scope, key, self._ttl))
+            " AND created_at > now() - make_interval(hours => %s)",
+            (scope, key, self._ttl),
+        )
         return Stored(row["request_hash"], row["status_code"], row["response"]) if row else None
 
     async def put(self, scope: str, key: str, rhash: str, status: int, response: dict[str, Any]) -> None:
@@ -42,9 +44,11 @@ class IdempotencyStore:
             await tx.execute(
                 "INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response)"
                 " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (scope, key) DO NOTHING",
-                (scope, key, rhash, status, json.dumps(response, default=str)))
+                (scope, key, rhash, status, json.dumps(response, default=str)),
+            )
 
     async def purge(self) -> int:
         async with self._db.transaction() as tx:
             return await tx.execute(
-                "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)", (self._ttl,))
+                "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => %s)", (self._ttl,)
+            )

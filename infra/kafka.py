@@ -52,8 +52,9 @@ def producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
-def consumer(settings: Settings, *topics: str, group_id: str | None, client_id: str = "livecommerce"
-             ) -> AIOKafkaConsumer:
+def consumer(
+    settings: Settings, *topics: str, group_id: str | None, client_id: str = "livecommerce"
+) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -80,8 +81,9 @@ async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer, attempts
             await asyncio.sleep(min(2.0, 0.2 * (i + 1)))
 
 
-async def read_to_end(consumer: AIOKafkaConsumer, parts: list[TopicPartition], *, from_beginning: bool = True,
-                      batch: int = 2000) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+async def read_to_end(
+    consumer: AIOKafkaConsumer, parts: list[TopicPartition], *, from_beginning: bool = True, batch: int = 2000
+) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
     """Batches of records from ``parts`` up to the end offsets taken when called (rebuilds, replays)."""
     consumer.assign(parts)
     if from_beginning:
@@ -97,4 +99,3 @@ async def read_to_end(consumer: AIOKafkaConsumer, parts: list[TopicPartition], *
             return
         got = await consumer.getmany(timeout_ms=1000, max_records=batch)
         yield [m for tp, msgs in got.items() for m in msgs if m.offset < ends[tp]]
-

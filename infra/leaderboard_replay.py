@@ -31,12 +31,16 @@ async def replay_into(settings: Settings, prefix: str, source: str = "store", pa
         await proj.reset()
         if source == "store":
             conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
-                settings.postgres_url, autocommit=True)
+                settings.postgres_url, autocommit=True
+            )
             try:
                 end, position = await max_position(conn, settings.postgres_schema), 0
                 while position < end:
-                    batch = [e for e in await read_after(conn, position, page, settings.postgres_schema)
-                             if (e.position or 0) <= end]
+                    batch = [
+                        e
+                        for e in await read_after(conn, position, page, settings.postgres_schema)
+                        if (e.position or 0) <= end
+                    ]
                     if not batch:
                         break
                     await proj.apply(batch)

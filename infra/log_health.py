@@ -26,8 +26,11 @@ from psycopg import sql
 from application.event_store import EVENTS_TABLE
 from infra.settings import Settings
 
-PROCESS_GROUPS = {"process.media": ("media",), "process.notifications": ("domain",),
-                  "process.loyalty": ("interactions", "domain")}
+PROCESS_GROUPS = {
+    "process.media": ("media",),
+    "process.notifications": ("domain",),
+    "process.loyalty": ("interactions", "domain"),
+}
 
 
 def consumer_groups(settings: Settings) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -57,15 +60,15 @@ class LogHealth:
         async with self._lock:
             if self._cached and time.monotonic() - self._cached[0] < self._cache_s:
                 return self._cached[1]
-            store, consumers = await asyncio.gather(self._guarded(self._store_part(), "_pg"),
-                                                    self._guarded(self._kafka_part(), "_kafka"))
+            store, consumers = await asyncio.gather(
+                self._guarded(self._store_part(), "_pg"), self._guarded(self._kafka_part(), "_kafka")
+            )
             relay = store.get("relay", {"error": store.get("error")})
             letters = store.get("dead_letters", {})
             if "error" not in consumers:
                 for name, open_count in letters.get("by_consumer", {}).items():
                     consumers.setdefault(name, {})["dead_letters"] = open_count
-            out = {"stuck": bool(relay.get("stuck")), "relay": relay, "consumers": consumers,
-                   "dead_letters": letters}
+            out = {"stuck": bool(relay.get("stuck")), "relay": relay, "consumers": consumers, "dead_letters": letters}
             self._cached = (time.monotonic(), out)
             return out
 
@@ -83,26 +86,38 @@ class LogHealth:
             self._pg = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True, connect_timeout=3)
         conn = self._pg
         head_q = sql.SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}.{}").format(
-            sql.Identifier(s.postgres_schema), sql.Identifier(EVENTS_TABLE))
+            sql.Identifier(s.postgres_schema), sql.Identifier(EVENTS_TABLE)
+        )
         head_row = await (await conn.execute(head_q)).fetchone()
         head = int(head_row[0]) if head_row else 0
-        row = await (await conn.execute(
-            "SELECT notification_id, EXTRACT(EPOCH FROM now() - updated_at) FROM relay_positions WHERE name = %s",
-            (s.relay_name,))).fetchone()
+        row = await (
+            await conn.execute(
+                "SELECT notification_id, EXTRACT(EPOCH FROM now() - updated_at) FROM relay_positions WHERE name = %s",
+                (s.relay_name,),
+            )
+        ).fetchone()
         position = int(row[0]) if row else 0
         quiet_s = float(row[1]) if row else None
         lag = max(0, head - position)
         stuck = lag > 0 and (quiet_s is None or quiet_s > s.relay_stuck_after_s)
-        relay: dict[str, Any] = {"store_position": head, "published_position": position, "lag": lag,
-                                 "seconds_since_progress": round(quiet_s, 1) if quiet_s is not None else None,
-                                 "stuck": stuck}
+        relay: dict[str, Any] = {
+            "store_position": head,
+            "published_position": position,
+            "lag": lag,
+            "seconds_since_progress": round(quiet_s, 1) if quiet_s is not None else None,
+            "stuck": stuck,
+        }
         if stuck:
-            relay["reason"] = (f"{lag} events wait and the relay has not published for"
-                               f" {relay['seconds_since_progress']} s" if quiet_s is not None else
-                               f"{lag} events wait and no relay has ever run")
-        rows = await (await conn.execute(
-            "SELECT consumer, count(*) FROM dead_letters WHERE status = 'open' GROUP BY consumer ORDER BY 1"
-        )).fetchall()
+            relay["reason"] = (
+                f"{lag} events wait and the relay has not published for {relay['seconds_since_progress']} s"
+                if quiet_s is not None
+                else f"{lag} events wait and no relay has ever run"
+            )
+        rows = await (
+            await conn.execute(
+                "SELECT consumer, count(*) FROM dead_letters WHERE status = 'open' GROUP BY consumer ORDER BY 1"
+            )
+        ).fetchall()
         by_consumer = {r[0]: int(r[1]) for r in rows}
         return {"relay": relay, "dead_letters": {"open": sum(by_consumer.values()), "by_consumer": by_consumer}}
 
@@ -110,10 +125,15 @@ class LogHealth:
     async def _kafka_part(self) -> dict[str, Any]:
         s = self.settings
         if self._consumer is None:
-            consumer = AIOKafkaConsumer(bootstrap_servers=s.kafka_bootstrap, enable_auto_commit=False,
-                                        request_timeout_ms=3_000, client_id="health")
-            admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, request_timeout_ms=3_000,
-                                        client_id="health")
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=s.kafka_bootstrap,
+                enable_auto_commit=False,
+                request_timeout_ms=3_000,
+                client_id="health",
+            )
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=s.kafka_bootstrap, request_timeout_ms=3_000, client_id="health"
+            )
             try:
                 await consumer.start()
                 await admin.start()

@@ -70,8 +70,13 @@ async def run_loyalty(settings: Settings, loyalty: LoyaltyService, stop: asyncio
     from infra.consumer_guard import GuardedConsumer
 
     await kafka.ensure_topics(settings)
-    consumer = kafka.consumer(settings, settings.topic("interactions"), settings.domain_topic,
-                              group_id=f"{settings.topic_prefix}.process.loyalty", client_id="loyalty")
+    consumer = kafka.consumer(
+        settings,
+        settings.topic("interactions"),
+        settings.domain_topic,
+        group_id=f"{settings.topic_prefix}.process.loyalty",
+        client_id="loyalty",
+    )
     await kafka.start_with_retry(consumer)
     print("loyalty points ready", flush=True)
     try:

@@ -47,65 +47,108 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
 
 # --- API ---------------------------------------------------------------------------------------------------
-HTTP_REQUESTS = Counter("livecommerce_http_requests_total", "HTTP requests answered, by route, method and status",
-                        ["route", "method", "status"])
-HTTP_LATENCY = Histogram("livecommerce_http_request_seconds", "Time to answer an HTTP request, by route and method",
-                         ["route", "method"], buckets=LATENCY_BUCKETS)
-COMMAND_BATCH_SIZE = Histogram("livecommerce_command_batch_size", "Commands per store transaction (batch writer)",
-                               buckets=SIZE_BUCKETS)
-COMMAND_BATCH_SECONDS = Histogram("livecommerce_command_batch_seconds", "Time of one batch: decide and save",
-                                  buckets=LATENCY_BUCKETS)
+HTTP_REQUESTS = Counter(
+    "livecommerce_http_requests_total",
+    "HTTP requests answered, by route, method and status",
+    ["route", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "livecommerce_http_request_seconds",
+    "Time to answer an HTTP request, by route and method",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+COMMAND_BATCH_SIZE = Histogram(
+    "livecommerce_command_batch_size", "Commands per store transaction (batch writer)", buckets=SIZE_BUCKETS
+)
+COMMAND_BATCH_SECONDS = Histogram(
+    "livecommerce_command_batch_seconds", "Time of one batch: decide and save", buckets=LATENCY_BUCKETS
+)
 STORE_APPENDS = Counter("livecommerce_store_appended_events_total", "Events appended to the event store")
-SOCKETIO_CONNECTIONS = Gauge("livecommerce_socketio_connections", "Socket.IO connections open", ["kind"],
-                             multiprocess_mode="livesum")
-SHOW_VIEWERS = Gauge("livecommerce_show_sockets", "Sockets joined to a show's room in this process", ["stream_id"],
-                     multiprocess_mode="livesum")
-FANOUT_WINDOW = Histogram("livecommerce_fanout_window_viewers", "Viewers written per fan-out window",
-                          buckets=SIZE_BUCKETS + (10000, 50000))
+SOCKETIO_CONNECTIONS = Gauge(
+    "livecommerce_socketio_connections", "Socket.IO connections open", ["kind"], multiprocess_mode="livesum"
+)
+SHOW_VIEWERS = Gauge(
+    "livecommerce_show_sockets",
+    "Sockets joined to a show's room in this process",
+    ["stream_id"],
+    multiprocess_mode="livesum",
+)
+FANOUT_WINDOW = Histogram(
+    "livecommerce_fanout_window_viewers", "Viewers written per fan-out window", buckets=SIZE_BUCKETS + (10000, 50000)
+)
 FANOUT_FRAMES = Counter("livecommerce_fanout_frames_total", "Socket.IO frames delivered to viewers")
-FANOUT_DROPPED = Counter("livecommerce_fanout_dropped_frames_total",
-                         "Frames dropped for a slow viewer (that viewer's window only)")
-PAYMENT_CALLBACKS = Counter("livecommerce_payment_callbacks_total", "Provider callbacks, by provider and outcome",
-                            ["provider", "outcome"])
-ROOM_STOCK = Gauge("livecommerce_stock_available", "Units available as the room last saw them",
-                   ["kind", "id"], multiprocess_mode="mostrecent")
+FANOUT_DROPPED = Counter(
+    "livecommerce_fanout_dropped_frames_total", "Frames dropped for a slow viewer (that viewer's window only)"
+)
+PAYMENT_CALLBACKS = Counter(
+    "livecommerce_payment_callbacks_total", "Provider callbacks, by provider and outcome", ["provider", "outcome"]
+)
+ROOM_STOCK = Gauge(
+    "livecommerce_stock_available",
+    "Units available as the room last saw them",
+    ["kind", "id"],
+    multiprocess_mode="mostrecent",
+)
 
 # --- read from the store and Kafka at scrape time (API) ----------------------------------------------------
-STORE_HEAD = Gauge("livecommerce_store_position", "The store's newest notification id",
-                   multiprocess_mode="mostrecent")
-RELAY_LAG = Gauge("livecommerce_relay_lag_events", "Events in the store not yet published by the relay",
-                  multiprocess_mode="mostrecent")
-LOG_STUCK = Gauge("livecommerce_log_stuck", "1 when events wait and the relay has not moved for too long",
-                  multiprocess_mode="mostrecent")
-CONSUMER_LAG = Gauge("livecommerce_consumer_lag_messages", "Messages not yet committed by a consumer group",
-                     ["consumer"], multiprocess_mode="mostrecent")
-DEAD_LETTERS_OPEN = Gauge("livecommerce_dead_letters_open", "Dead letters not yet replayed, by consumer",
-                          ["consumer"], multiprocess_mode="mostrecent")
+STORE_HEAD = Gauge("livecommerce_store_position", "The store's newest notification id", multiprocess_mode="mostrecent")
+RELAY_LAG = Gauge(
+    "livecommerce_relay_lag_events",
+    "Events in the store not yet published by the relay",
+    multiprocess_mode="mostrecent",
+)
+LOG_STUCK = Gauge(
+    "livecommerce_log_stuck",
+    "1 when events wait and the relay has not moved for too long",
+    multiprocess_mode="mostrecent",
+)
+CONSUMER_LAG = Gauge(
+    "livecommerce_consumer_lag_messages",
+    "Messages not yet committed by a consumer group",
+    ["consumer"],
+    multiprocess_mode="mostrecent",
+)
+DEAD_LETTERS_OPEN = Gauge(
+    "livecommerce_dead_letters_open",
+    "Dead letters not yet replayed, by consumer",
+    ["consumer"],
+    multiprocess_mode="mostrecent",
+)
 
 # --- relay -------------------------------------------------------------------------------------------------
 RELAY_PUBLISHED = Counter("livecommerce_relay_published_events_total", "Events the relay published to Kafka")
 RELAY_POSITION = Gauge("livecommerce_relay_position", "The relay's position in the store's notification log")
-RELAY_BATCH_SECONDS = Histogram("livecommerce_relay_batch_seconds", "Time to publish one batch and save the position",
-                                buckets=LATENCY_BUCKETS)
+RELAY_BATCH_SECONDS = Histogram(
+    "livecommerce_relay_batch_seconds", "Time to publish one batch and save the position", buckets=LATENCY_BUCKETS
+)
 
 # --- projections -------------------------------------------------------------------------------------------
 PROJECTION_APPLIED = Counter("livecommerce_projection_messages_total", "Messages applied, by read model", ["model"])
-PROJECTION_APPLY_SECONDS = Histogram("livecommerce_projection_apply_seconds", "Time to apply one batch",
-                                     ["model"], buckets=LATENCY_BUCKETS)
-PROJECTION_LAG_SECONDS = Gauge("livecommerce_projection_lag_seconds",
-                               "From the producer's send to applied, oldest message of the last batch", ["model"])
+PROJECTION_APPLY_SECONDS = Histogram(
+    "livecommerce_projection_apply_seconds", "Time to apply one batch", ["model"], buckets=LATENCY_BUCKETS
+)
+PROJECTION_LAG_SECONDS = Gauge(
+    "livecommerce_projection_lag_seconds",
+    "From the producer's send to applied, oldest message of the last batch",
+    ["model"],
+)
 DEAD_LETTERS = Counter("livecommerce_dead_letters_total", "Messages set aside by a consumer", ["consumer"])
-INGEST_BITRATE = Gauge("livecommerce_ingest_bitrate_kbps", "Video bitrate of a show's ladder (all renditions)",
-                       ["stream_id"])
+INGEST_BITRATE = Gauge(
+    "livecommerce_ingest_bitrate_kbps", "Video bitrate of a show's ladder (all renditions)", ["stream_id"]
+)
 INGEST_FPS = Gauge("livecommerce_ingest_fps", "Frames per second of a show's top rendition", ["stream_id"])
 # The ingest door's own: media workers (one per live show) it runs; the autoscaler of deploy/k8s reads it.
 INGEST_WORKERS = Gauge("livecommerce_ingest_workers", "Media workers (live shows) running under this ingest door")
 # The notify process's: each delivery's outcome by channel (infra/notification_delivery.py).
-NOTIFICATION_DELIVERIES = Counter("livecommerce_notification_deliveries_total",
-                                  "Notification deliveries by channel and outcome (accepted, failed, held)",
-                                  ["channel", "outcome"])
-PAYMENTS = Counter("livecommerce_payments_total", "Payments finished, by provider and outcome (from the log)",
-                   ["provider", "outcome"])
+NOTIFICATION_DELIVERIES = Counter(
+    "livecommerce_notification_deliveries_total",
+    "Notification deliveries by channel and outcome (accepted, failed, held)",
+    ["channel", "outcome"],
+)
+PAYMENTS = Counter(
+    "livecommerce_payments_total", "Payments finished, by provider and outcome (from the log)", ["provider", "outcome"]
+)
 
 # --- process managers --------------------------------------------------------------------------------------
 DUE_WORK_DONE = Counter("livecommerce_due_work_total", "Due work acted on, by kind", ["kind"])
@@ -187,8 +230,11 @@ class LogObserver:
             elif t == "media.quality_sample" and e.stream_id:
                 renditions = (e.payload or {}).get("renditions") or {}
                 kbps = sum(float(r.get("video_kbps") or 0) for r in renditions.values() if isinstance(r, dict))
-                top = max((r for r in renditions.values() if isinstance(r, dict)),
-                          key=lambda r: (r.get("width") or 0) * (r.get("height") or 0), default={})
+                top = max(
+                    (r for r in renditions.values() if isinstance(r, dict)),
+                    key=lambda r: (r.get("width") or 0) * (r.get("height") or 0),
+                    default={},
+                )
                 INGEST_BITRATE.labels(e.stream_id).set(kbps)
                 if isinstance(top.get("fps"), int | float):
                     INGEST_FPS.labels(e.stream_id).set(top["fps"])

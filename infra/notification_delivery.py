@@ -41,21 +41,44 @@ async def held_until(tx: PgTx, row: dict[str, Any], now: datetime) -> datetime |
         await tx.execute(
             "UPDATE live_stream_notification_deliveries SET held_until = %s"
             " WHERE notification_id = %s AND recipient_id = %s AND channel = %s",
-            (until, row["notification_id"], row["recipient_id"], row["channel"]))
+            (until, row["notification_id"], row["recipient_id"], row["channel"]),
+        )
     return until
 
 
-async def record(tx: PgTx, msg: n.OutgoingMessage, outcome: str, at: datetime, attempt: int, *,
-                 receipt: n.Receipt | None = None, error: str | None = None,
-                 held: datetime | None = None) -> None:
+async def record(
+    tx: PgTx,
+    msg: n.OutgoingMessage,
+    outcome: str,
+    at: datetime,
+    attempt: int,
+    *,
+    receipt: n.Receipt | None = None,
+    error: str | None = None,
+    held: datetime | None = None,
+) -> None:
     rid = uuid.uuid5(_NS, f"{msg.delivery_id}:{outcome}:{attempt}")
     await tx.execute(
         "INSERT INTO notification_receipts (id, delivery_id, notification_id, recipient_id, stream_id, kind,"
         " channel, outcome, provider, provider_message_id, error, attempt, held_until, occurred_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-        (rid, msg.delivery_id, msg.notification_id, msg.recipient_id, msg.stream_id or None, msg.kind,
-         msg.channel, outcome, receipt.provider if receipt else None,
-         receipt.provider_message_id if receipt else None, error, attempt, held, at))
+        (
+            rid,
+            msg.delivery_id,
+            msg.notification_id,
+            msg.recipient_id,
+            msg.stream_id or None,
+            msg.kind,
+            msg.channel,
+            outcome,
+            receipt.provider if receipt else None,
+            receipt.provider_message_id if receipt else None,
+            error,
+            attempt,
+            held,
+            at,
+        ),
+    )
     NOTIFICATION_DELIVERIES.labels(msg.channel, outcome).inc()
 
 
@@ -64,26 +87,42 @@ _TYPES = {"accepted": np.RECEIPT_ACCEPTED, "failed": np.RECEIPT_FAILED, "held": 
 
 def envelope(r: dict[str, Any]) -> Envelope:
     return Envelope(
-        id=str(r["id"]), type=_TYPES[r["outcome"]], schema_version=SCHEMA_VERSION, aggregate_id=None,
-        aggregate_version=None, stream_id=str(r["stream_id"]) if r["stream_id"] else None,
-        occurred_at=r["occurred_at"], payload={
-            "delivery_id": r["delivery_id"], "notification_id": str(r["notification_id"]),
-            "recipient_id": str(r["recipient_id"]), "kind": r["kind"], "channel": r["channel"],
-            "provider": r["provider"], "provider_message_id": r["provider_message_id"], "error": r["error"],
+        id=str(r["id"]),
+        type=_TYPES[r["outcome"]],
+        schema_version=SCHEMA_VERSION,
+        aggregate_id=None,
+        aggregate_version=None,
+        stream_id=str(r["stream_id"]) if r["stream_id"] else None,
+        occurred_at=r["occurred_at"],
+        payload={
+            "delivery_id": r["delivery_id"],
+            "notification_id": str(r["notification_id"]),
+            "recipient_id": str(r["recipient_id"]),
+            "kind": r["kind"],
+            "channel": r["channel"],
+            "provider": r["provider"],
+            "provider_message_id": r["provider_message_id"],
+            "error": r["error"],
             "attempt": r["attempt"],
-            "held_until": r["held_until"].isoformat() if r["held_until"] else None})
+            "held_until": r["held_until"].isoformat() if r["held_until"] else None,
+        },
+    )
 
 
 async def publish_receipts(db: PgDatabase, producer: AIOKafkaProducer, topic: str, batch: int = 500) -> int:
     async with db.transaction() as tx:
         rows = await tx.fetch(
             "SELECT * FROM notification_receipts WHERE published_at IS NULL ORDER BY occurred_at LIMIT %s"
-            " FOR UPDATE SKIP LOCKED", (batch,))
+            " FOR UPDATE SKIP LOCKED",
+            (batch,),
+        )
         if not rows:
             return 0
         futures = [await producer.send(topic, e.to_json(), key=e.key) for e in map(envelope, rows)]
         for f in futures:
             await f
-        await tx.execute("UPDATE notification_receipts SET published_at = now() WHERE id = ANY(%s::uuid[])",
-                         ([str(r["id"]) for r in rows],))
+        await tx.execute(
+            "UPDATE notification_receipts SET published_at = now() WHERE id = ANY(%s::uuid[])",
+            ([str(r["id"]) for r in rows],),
+        )
     return len(rows)

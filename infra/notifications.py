@@ -48,13 +48,22 @@ class FileNotifier:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     async def send(self, message: n.OutgoingMessage) -> None:
-        line = json.dumps({
-            "delivery_id": message.delivery_id, "notification_id": message.notification_id,
-            "kind": message.kind,
-            "channel": message.channel, "recipient_id": message.recipient_id, "stream_id": message.stream_id,
-            "title": message.texts.title, "body": message.texts.body, "title_bn": message.texts.title_bn,
-            "body_bn": message.texts.body_bn, "data": message.data,
-        }, ensure_ascii=False)
+        line = json.dumps(
+            {
+                "delivery_id": message.delivery_id,
+                "notification_id": message.notification_id,
+                "kind": message.kind,
+                "channel": message.channel,
+                "recipient_id": message.recipient_id,
+                "stream_id": message.stream_id,
+                "title": message.texts.title,
+                "body": message.texts.body,
+                "title_bn": message.texts.title_bn,
+                "body_bn": message.texts.body_bn,
+                "data": message.data,
+            },
+            ensure_ascii=False,
+        )
         await asyncio.to_thread(self._append, line)
 
     def _append(self, line: str) -> None:
@@ -65,9 +74,16 @@ class FileNotifier:
 class NotificationProcess:
     """One pass of each step is idempotent and safe to run in several processes at once (SKIP LOCKED)."""
 
-    def __init__(self, db: PgDatabase, notifier: n.Notifier, *, clock: Callable[[], datetime],
-                 channels: tuple[str, ...] = ("push",), batch: int = 200,
-                 receipts: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        db: PgDatabase,
+        notifier: n.Notifier,
+        *,
+        clock: Callable[[], datetime],
+        channels: tuple[str, ...] = ("push",),
+        batch: int = 200,
+        receipts: Callable[[], Any] | None = None,
+    ) -> None:
         self.db = db
         self.notifier = notifier
         self.clock = clock
@@ -87,13 +103,15 @@ class NotificationProcess:
             jobs = await tx.fetch(
                 "SELECT id, kind::text AS kind, stream_id, due_at, payload, created_at FROM notification_jobs"
                 " WHERE status = 'pending' AND due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
-                (now, self.batch))
+                (now, self.batch),
+            )
             for job in jobs:
                 outcome = await fire(tx, job, now, self.channels)
                 if outcome != "pending":
                     await tx.execute(
                         "UPDATE notification_jobs SET status = %s, finished_at = %s WHERE id = %s",
-                        (outcome, now, job["id"]))
+                        (outcome, now, job["id"]),
+                    )
                     fired += outcome == "done"
         return fired
 
@@ -107,17 +125,24 @@ class NotificationProcess:
                 " FROM live_stream_notification_deliveries d JOIN live_stream_notifications n"
                 " ON n.id = d.notification_id WHERE d.status = 'pending'"
                 " AND (d.held_until IS NULL OR d.held_until <= %s) ORDER BY d.created_at LIMIT %s"
-                " FOR UPDATE OF d SKIP LOCKED", (now, self.batch))
+                " FOR UPDATE OF d SKIP LOCKED",
+                (now, self.batch),
+            )
             touched = set()
             for r in rows:
                 touched.add(r["notification_id"])
                 msg = n.OutgoingMessage(
                     delivery_id=f"{r['notification_id']}:{r['recipient_id']}:{r['channel']}",
-                    notification_id=str(r["notification_id"]), kind=r["kind"], channel=r["channel"],
-                    recipient_id=str(r["recipient_id"]), stream_id=str(r["stream_id"]),
-                    texts=n.Texts(r["title"], r["message"], r["title_bn"] or r["title"],
-                                  r["message_bn"] or r["message"]),
-                    data={k: v for k, v in (r["metadata"] or {}).items() if k in DATA_KEYS})
+                    notification_id=str(r["notification_id"]),
+                    kind=r["kind"],
+                    channel=r["channel"],
+                    recipient_id=str(r["recipient_id"]),
+                    stream_id=str(r["stream_id"]),
+                    texts=n.Texts(
+                        r["title"], r["message"], r["title_bn"] or r["title"], r["message_bn"] or r["message"]
+                    ),
+                    data={k: v for k, v in (r["metadata"] or {}).items() if k in DATA_KEYS},
+                )
                 held = None if r["held_until"] else await delivery.held_until(tx, r, now)  # quiet hours
                 if held is not None:
                     await delivery.record(tx, msg, "held", now, r["attempts"], held=held)
@@ -132,13 +157,20 @@ class NotificationProcess:
                         " last_error = %s, status = CASE WHEN attempts + 1 >= %s"
                         " THEN 'failed'::delivery_status ELSE status END"
                         " WHERE notification_id = %s AND recipient_id = %s AND channel = %s",
-                        (str(exc)[:500], 1 if isinstance(exc, n.DeliveryRefused) else MAX_ATTEMPTS,
-                         r["notification_id"], r["recipient_id"], r["channel"]))
+                        (
+                            str(exc)[:500],
+                            1 if isinstance(exc, n.DeliveryRefused) else MAX_ATTEMPTS,
+                            r["notification_id"],
+                            r["recipient_id"],
+                            r["channel"],
+                        ),
+                    )
                     continue
                 await tx.execute(
                     "UPDATE live_stream_notification_deliveries SET status = 'sent', attempts = attempts + 1,"
                     " sent_at = %s WHERE notification_id = %s AND recipient_id = %s AND channel = %s",
-                    (now, r["notification_id"], r["recipient_id"], r["channel"]))
+                    (now, r["notification_id"], r["recipient_id"], r["channel"]),
+                )
                 await delivery.record(tx, msg, "accepted", now, r["attempts"] + 1, receipt=receipt)
                 sent += 1
             if touched:
@@ -150,7 +182,8 @@ class NotificationProcess:
                     " sent_at = %s WHERE n.id = ANY(%s::uuid[]) AND NOT EXISTS (SELECT 1 FROM"
                     " live_stream_notification_deliveries d WHERE d.notification_id = n.id"
                     "   AND d.status = 'pending')",
-                    (naive_utc(now), [str(t) for t in touched]))
+                    (naive_utc(now), [str(t) for t in touched]),
+                )
         return sent
 
 
@@ -162,10 +195,16 @@ def _consumer(settings: Settings, group: str) -> AIOKafkaConsumer:
     """Like ``infra.kafka.consumer``, with short session and rebalance timeouts: a restarted notifier rejoins
     its group in seconds instead of waiting out the old member (its due reminders fire meanwhile anyway)."""
     return AIOKafkaConsumer(
-        settings.domain_topic, bootstrap_servers=settings.kafka_bootstrap, group_id=group,
-        client_id="notifications", enable_auto_commit=False, auto_offset_reset="earliest",
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms, session_timeout_ms=3_000,
-        heartbeat_interval_ms=300, rebalance_timeout_ms=3_000,
+        settings.domain_topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group,
+        client_id="notifications",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        session_timeout_ms=3_000,
+        heartbeat_interval_ms=300,
+        rebalance_timeout_ms=3_000,
     )
 
 
@@ -185,8 +224,9 @@ async def _tick(process: NotificationProcess, stop: asyncio.Event, poll_s: float
             pass
 
 
-async def _consume(process: NotificationProcess, consumer: AIOKafkaConsumer, stop: asyncio.Event,
-                   poll_s: float, settings: Settings) -> None:
+async def _consume(
+    process: NotificationProcess, consumer: AIOKafkaConsumer, stop: asyncio.Event, poll_s: float, settings: Settings
+) -> None:
     from infra.consumer_guard import GuardedConsumer
 
     async def plan_jobs(envelopes: Sequence[Envelope]) -> int:
@@ -204,9 +244,15 @@ async def _consume(process: NotificationProcess, consumer: AIOKafkaConsumer, sto
                 await consumer.commit()
 
 
-async def run_notifications(settings: Settings, stop: asyncio.Event, *, notifier: n.Notifier,
-                            clock: Callable[[], datetime], poll_s: float = 1.0,
-                            group: str | None = None) -> None:
+async def run_notifications(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    notifier: n.Notifier,
+    clock: Callable[[], datetime],
+    poll_s: float = 1.0,
+    group: str | None = None,
+) -> None:
     """Plan jobs from the domain topic and fire due ones until ``stop``. Offsets are committed after the jobs
     of a batch are stored: a crash in between plans the same jobs again, which adds nothing."""
     await asyncio.to_thread(prepare_schema, settings.read_url, settings.migrations, settings.migrations_wait_s)
@@ -216,11 +262,17 @@ async def run_notifications(settings: Settings, stop: asyncio.Event, *, notifier
     producer = kafka.producer(settings)
     await kafka.start_with_retry(producer)
     process = NotificationProcess(
-        db, notifier, clock=clock, channels=tuple(c.strip() for c in settings.notify_channels.split(",") if c),
-        receipts=lambda: delivery.publish_receipts(db, producer, settings.topic(delivery.TOPIC)))
+        db,
+        notifier,
+        clock=clock,
+        channels=tuple(c.strip() for c in settings.notify_channels.split(",") if c),
+        receipts=lambda: delivery.publish_receipts(db, producer, settings.topic(delivery.TOPIC)),
+    )
     consumer = _consumer(settings, group or group_id(settings))
-    tasks = [asyncio.create_task(_tick(process, stop, poll_s), name="notify-tick"),
-             asyncio.create_task(_consume(process, consumer, stop, poll_s, settings), name="notify-consume")]
+    tasks = [
+        asyncio.create_task(_tick(process, stop, poll_s), name="notify-tick"),
+        asyncio.create_task(_consume(process, consumer, stop, poll_s, settings), name="notify-consume"),
+    ]
     try:
         stopped = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)

@@ -101,9 +101,7 @@ def verify_migrations(url: str, wait_s: float = 0.0) -> None:
         if not pending:
             return
         if time.monotonic() >= deadline:
-            raise MigrationError(
-                "migrations not applied (run `livecommerce migrate` first): " + ", ".join(pending)
-            )
+            raise MigrationError("migrations not applied (run `livecommerce migrate` first): " + ", ".join(pending))
         time.sleep(0.5)
 
 
@@ -169,8 +167,9 @@ class PgDatabase:
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
         # Autocommit: a read is one round trip (no COMMIT after it); transaction() still opens a real one.
-        self._pool = AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False,
-                                         kwargs={"autocommit": True})
+        self._pool = AsyncConnectionPool(
+            url, min_size=min_size, max_size=max_size, open=False, kwargs={"autocommit": True}
+        )
 
     async def open(self) -> None:
         await self._pool.open(wait=True, timeout=10)

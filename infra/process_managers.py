@@ -62,8 +62,9 @@ async def run_media_policy(settings: Settings, policy: MediaPolicy, stop: asynci
     from infra.consumer_guard import GuardedConsumer
 
     await kafka.ensure_topics(settings)
-    consumer = kafka.consumer(settings, settings.topic("media"), group_id=f"{settings.topic_prefix}.process.media",
-                              client_id="media-policy")
+    consumer = kafka.consumer(
+        settings, settings.topic("media"), group_id=f"{settings.topic_prefix}.process.media", client_id="media-policy"
+    )
     await kafka.start_with_retry(consumer)
     print("media policy ready", flush=True)
     try:
@@ -98,8 +99,14 @@ class Housekeeping:
     """One pass: plan new events into ``due_work``, then run the sweeps when something is due; the wait until
     the next pass ends at the next due moment, at a new event in the store, or after ``interval``."""
 
-    def __init__(self, due: DueWork, sweeps: list[tuple[str, Callable[[], Awaitable[int]]]], *, interval: float,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        due: DueWork,
+        sweeps: list[tuple[str, Callable[[], Awaitable[int]]]],
+        *,
+        interval: float,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.due = due
         self.sweeps = sweeps
         self.interval = interval
@@ -149,22 +156,36 @@ async def run_process_managers(settings: Settings, stop: asyncio.Event) -> None:
     assert container.loyalty is not None
     due = DueWork(settings)
     await due.open()
-    payments = PaymentReconciler(due, container.checkout, after_s=settings.payment_reconcile_after_s,
-                                 timeout_s=settings.payment_session_timeout_s)
+    payments = PaymentReconciler(
+        due,
+        container.checkout,
+        after_s=settings.payment_reconcile_after_s,
+        timeout_s=settings.payment_session_timeout_s,
+    )
     refunds = RefundManager(due, container.refunds, after_s=settings.refund_retry_after_s)
-    house = Housekeeping(due, [
-        ("flash sales", SaleClock(due, container.flash_sales).sweep_once),
-        ("hold expiry", HoldExpiry(due, container.flash_sales).sweep_once),
-        ("auctions", AuctionCloser(due, container.auctions).sweep_once),
-        ("group buys", GroupBuySettler(due, container.group_buys).sweep_once),
-        ("live carts", CartExpiry(due, container.checkout).sweep_once),
-        ("polls", PollCloser(due, container.polls).sweep_once),
-        ("quizzes", QuizCloser(due, container.quizzes).sweep_once),
-        ("loyalty points", LoyaltyExpiry(due, container.loyalty).sweep_once),
-        ("payments", payments.sweep_once), ("refunds", refunds.sweep_once)], interval=settings.sweep_interval_s)
-    policy = asyncio.create_task(run_media_policy(
-        settings, MediaPolicy(container.writer, container.streams, clock=utc_now,
-                              silence_s=settings.media_silence_s), stop))
+    house = Housekeeping(
+        due,
+        [
+            ("flash sales", SaleClock(due, container.flash_sales).sweep_once),
+            ("hold expiry", HoldExpiry(due, container.flash_sales).sweep_once),
+            ("auctions", AuctionCloser(due, container.auctions).sweep_once),
+            ("group buys", GroupBuySettler(due, container.group_buys).sweep_once),
+            ("live carts", CartExpiry(due, container.checkout).sweep_once),
+            ("polls", PollCloser(due, container.polls).sweep_once),
+            ("quizzes", QuizCloser(due, container.quizzes).sweep_once),
+            ("loyalty points", LoyaltyExpiry(due, container.loyalty).sweep_once),
+            ("payments", payments.sweep_once),
+            ("refunds", refunds.sweep_once),
+        ],
+        interval=settings.sweep_interval_s,
+    )
+    policy = asyncio.create_task(
+        run_media_policy(
+            settings,
+            MediaPolicy(container.writer, container.streams, clock=utc_now, silence_s=settings.media_silence_s),
+            stop,
+        )
+    )
     loyalty = asyncio.create_task(run_loyalty(settings, container.loyalty, stop))
     advisor = asyncio.create_task(_engagement_advisor(settings, container, stop))
     await house.pass_once()
@@ -187,7 +208,11 @@ async def _engagement_advisor(settings: Settings, container: Container, stop: as
     from infra.engagement_advisor import EngagementAdvisor, run_engagement_advisor
 
     assert container.writer is not None and container.read_db is not None
-    advisor = EngagementAdvisor(container.read_db, EngagementService(container.writer, clock=utc_now),
-                                clock=utc_now, grace_s=settings.engagement_grace_s,
-                                sentiment_every_s=settings.engagement_sentiment_every_s)
+    advisor = EngagementAdvisor(
+        container.read_db,
+        EngagementService(container.writer, clock=utc_now),
+        clock=utc_now,
+        grace_s=settings.engagement_grace_s,
+        sentiment_every_s=settings.engagement_sentiment_every_s,
+    )
     await run_engagement_advisor(advisor, stop, settings.engagement_tick_s)

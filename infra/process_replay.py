@@ -21,8 +21,9 @@ async def process_applier(settings: Settings, consumer: str, stack: AsyncExitSta
         await container.open()
         stack.push_async_callback(container.close)
         assert container.writer is not None and container.streams is not None
-        return media_policy_apply(MediaPolicy(container.writer, container.streams, clock=utc_now,
-                                              silence_s=settings.media_silence_s))
+        return media_policy_apply(
+            MediaPolicy(container.writer, container.streams, clock=utc_now, silence_s=settings.media_silence_s)
+        )
     if consumer == "process.loyalty":
         from infra.bootstrap import Container
         from infra.loyalty_consumer import loyalty_apply
@@ -43,8 +44,9 @@ async def process_applier(settings: Settings, consumer: str, stack: AsyncExitSta
         await db.open()
         stack.push_async_callback(db.close)
         # Planning writes jobs only; the running notifier sends them when due.
-        process = NotificationProcess(db, FileNotifier(Path(settings.state_dir) / "notifications.jsonl"),
-                                      clock=lambda: datetime.now(UTC))
+        process = NotificationProcess(
+            db, FileNotifier(Path(settings.state_dir) / "notifications.jsonl"), clock=lambda: datetime.now(UTC)
+        )
 
         async def plan(envelopes: Sequence[Envelope]) -> int:
             await process.handle(list(envelopes))

@@ -66,11 +66,20 @@ def topics_of(name: str) -> tuple[str, ...]:
     from projections.stream_moderators_pg import StreamModeratorsTable
 
     classes: dict[str, Any] = {n: cls for n, (cls, _) in PG_TABLES.items()}
-    classes.update(stream_quality=StreamQualityMongo, flash_sales=FlashSalesProjection,
-                   stream_metrics=StreamMetricsRedis, stream_chat=StreamChatRedis, chat_messages=ChatMessagesMongo,
-                   stream_engagement=StreamEngagementMongo, hosts=HostsProjection,
-                   stream_moderators=StreamModeratorsTable, stream_status=StreamStatusRedis,
-                   stream_realtime=StreamRealtimeMongo, polls=PollsRedis, fraud_signals=FraudSignals)
+    classes.update(
+        stream_quality=StreamQualityMongo,
+        flash_sales=FlashSalesProjection,
+        stream_metrics=StreamMetricsRedis,
+        stream_chat=StreamChatRedis,
+        chat_messages=ChatMessagesMongo,
+        stream_engagement=StreamEngagementMongo,
+        hosts=HostsProjection,
+        stream_moderators=StreamModeratorsTable,
+        stream_status=StreamStatusRedis,
+        stream_realtime=StreamRealtimeMongo,
+        polls=PollsRedis,
+        fraud_signals=FraudSignals,
+    )
     classes["leaderboards"] = LeaderboardsRedis
     return tuple(classes[name].topics)
 
@@ -112,8 +121,9 @@ async def open_projection(settings: Settings, name: str) -> OpenProjection:
         r = redis_client(settings.redis_url)
         await r.ping()
         seq = RedisSequenced(r)
-        proj: Projection = StreamMetricsRedis(seq) if name == "stream_metrics" else StreamChatRedis(
-            seq, settings.chat_history_size)
+        proj: Projection = (
+            StreamMetricsRedis(seq) if name == "stream_metrics" else StreamChatRedis(seq, settings.chat_history_size)
+        )
         return OpenProjection(proj, r.aclose)
     if name in ("chat_messages", "stream_engagement"):
         return await _open_interactions_mongo(settings, name)
@@ -188,8 +198,9 @@ async def _open_fraud_signals(settings: Settings) -> OpenProjection:
     from infra.store_reader import read_after
 
     db = await _read_db(settings, 2)
-    await asyncio.to_thread(ensure_event_store, settings.postgres_url,
-                            lambda: LiveCommerceStore(settings.eventsourcing_env()))
+    await asyncio.to_thread(
+        ensure_event_store, settings.postgres_url, lambda: LiveCommerceStore(settings.eventsourcing_env())
+    )
     log_conn = await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True)
 
     async def read_log(after: int, limit: int) -> list[Any]:  # the detector scores in the store's order

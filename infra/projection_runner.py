@@ -55,21 +55,31 @@ class _Announce(ConsumerRebalanceListener):  # type: ignore[misc]
         print(f"projection {self.name} pid {os.getpid()} assigned {parts}", flush=True)
 
 
-async def run_projection(settings: Settings, name: str, stop: asyncio.Event,
-                         letters: DeadLetterTopic | None = None) -> None:
-    await asyncio.to_thread(prepare_schema, settings.postgres_url, settings.migrations,
-                            settings.migrations_wait_s)  # the dead_letters table lives here
+async def run_projection(
+    settings: Settings, name: str, stop: asyncio.Event, letters: DeadLetterTopic | None = None
+) -> None:
+    await asyncio.to_thread(
+        prepare_schema, settings.postgres_url, settings.migrations, settings.migrations_wait_s
+    )  # the dead_letters table lives here
     own_letters = letters is None
     letters = letters or DeadLetterTopic(settings)
     lock_conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
-        settings.postgres_url, autocommit=True)
+        settings.postgres_url, autocommit=True
+    )
     try:
         opened = await open_projection(settings, name)
     except BaseException:
         await lock_conn.close()
         raise
-    guard = ConsumerGuard(settings, f"projection.{name}", _measured(name, opened.projection.apply),
-                          DeadLetterStore(lock_conn), letters, lock_conn, stop)
+    guard = ConsumerGuard(
+        settings,
+        f"projection.{name}",
+        _measured(name, opened.projection.apply),
+        DeadLetterStore(lock_conn),
+        letters,
+        lock_conn,
+        stop,
+    )
     consumer = kafka.consumer(settings, group_id=group_id(settings, name), client_id=f"projection-{name}")
     key = rebuild_lock(name)
     stats = _LagStats(name)
@@ -123,9 +133,20 @@ def _measured(name: str, apply: Any) -> Any:
 
     async def measured(envelopes: list[Any]) -> Any:
         t0 = time.perf_counter()
-        spans = [tracing.follow(f"projection.apply {name}", e.trace, SpanKind.CONSUMER, **{
-                     "messaging.consumer.group.name": f"projection.{name}", "event.type": e.type})
-                 for e in envelopes if getattr(e, "trace", None)] if tracing.enabled() else []
+        spans = (
+            [
+                tracing.follow(
+                    f"projection.apply {name}",
+                    e.trace,
+                    SpanKind.CONSUMER,
+                    **{"messaging.consumer.group.name": f"projection.{name}", "event.type": e.type},
+                )
+                for e in envelopes
+                if getattr(e, "trace", None)
+            ]
+            if tracing.enabled()
+            else []
+        )
         try:
             result = await apply(envelopes)
         finally:
@@ -163,9 +184,16 @@ class _LagStats:
         if time.monotonic() >= self.next:
             self.recv.sort()
             self.done.sort()
-            log.info("projection %s: %d events in %d batches; lag to receive p50 %.0f ms, to apply max p50 %.0f"
-                     " ms p99 %.0f ms", self.name, self.count, len(self.done), 1000 * self.recv[len(self.recv) // 2],
-                     1000 * self.done[len(self.done) // 2], 1000 * self.done[int(0.99 * (len(self.done) - 1))])
+            log.info(
+                "projection %s: %d events in %d batches; lag to receive p50 %.0f ms, to apply max p50 %.0f"
+                " ms p99 %.0f ms",
+                self.name,
+                self.count,
+                len(self.done),
+                1000 * self.recv[len(self.recv) // 2],
+                1000 * self.done[len(self.done) // 2],
+                1000 * self.done[int(0.99 * (len(self.done) - 1))],
+            )
             self.next = time.monotonic() + self.every
             self.count = 0
             self.recv.clear()
@@ -181,8 +209,15 @@ async def run_projections(settings: Settings, names: list[str], stop: asyncio.Ev
         await letters.close()
 
 
-async def supervise(settings: Settings, name: str, stop: asyncio.Event, letters: DeadLetterTopic,
-                    *, first_delay: float = 1.0, max_delay: float = 30.0) -> None:
+async def supervise(
+    settings: Settings,
+    name: str,
+    stop: asyncio.Event,
+    letters: DeadLetterTopic,
+    *,
+    first_delay: float = 1.0,
+    max_delay: float = 30.0,
+) -> None:
     """Run one read model until ``stop``; when it fails, restart it alone, waiting longer each time."""
     delay = first_delay
     while not stop.is_set():
@@ -193,8 +228,7 @@ async def supervise(settings: Settings, name: str, stop: asyncio.Event, letters:
         except Exception:
             if stop.is_set():  # stopping anyway: what broke on the way out is not news
                 return
-            log.exception("projection %s stopped; restarting it in %.0f s (the other read models go on)",
-                          name, delay)
+            log.exception("projection %s stopped; restarting it in %.0f s (the other read models go on)", name, delay)
         if time.monotonic() - started > 60:  # it had been running: start again quickly
             delay = first_delay
         try:

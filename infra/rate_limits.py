@@ -71,10 +71,12 @@ class RateLimiter:
     @classmethod
     def library_redis(cls, redis_url: str, prefix: str, connections: int = 256) -> RateLimiter:
         """The library's own Redis limiter (one call per window and counter): the benchmark's baseline."""
-        pool = BlockingConnectionPool.from_url(redis_url, max_connections=connections, timeout=1.0,
-                                               socket_timeout=0.5, socket_connect_timeout=0.5)
-        return cls(RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=prefix,
-                                connection_pool=pool))
+        pool = BlockingConnectionPool.from_url(
+            redis_url, max_connections=connections, timeout=1.0, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+        return cls(
+            RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=prefix, connection_pool=pool)
+        )
 
     @classmethod
     def memory(cls) -> RateLimiter:
@@ -159,8 +161,9 @@ class RedisRateLimiter(RateLimiter):
     def __init__(self, redis_url: str, prefix: str, connections: int = 4) -> None:
         from redis.asyncio import Redis
 
-        pool = BlockingConnectionPool.from_url(redis_url, max_connections=connections, timeout=1.0,
-                                               socket_timeout=0.5, socket_connect_timeout=0.5)
+        pool = BlockingConnectionPool.from_url(
+            redis_url, max_connections=connections, timeout=1.0, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
         self._redis = Redis(connection_pool=pool)
         self._prefix = prefix
         self._sha: str | None = None

@@ -25,21 +25,24 @@ from infra.settings import Settings
 from infra.store_reader import max_position, read_after
 
 
-async def _rebuild_from_topics(settings: Settings, name: str, progress: bool, *, reset: bool = True,
-                               topics: tuple[str, ...] | None = None) -> int:
+async def _rebuild_from_topics(
+    settings: Settings, name: str, progress: bool, *, reset: bool = True, topics: tuple[str, ...] | None = None
+) -> int:
     from application.envelope import Envelope
 
     opened = await open_projection(settings, name)
-    conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
-        settings.postgres_url, autocommit=True)
+    conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True)
     key = rebuild_lock(name)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     count = 0
     try:
         await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
         await consumer.start()
-        parts = [TopicPartition(settings.topic(t), p) for t in (topics or opened.projection.topics)
-                 for p in range(settings.topic_partitions)]
+        parts = [
+            TopicPartition(settings.topic(t), p)
+            for t in (topics or opened.projection.topics)
+            for p in range(settings.topic_partitions)
+        ]
         total = sum((await consumer.end_offsets(parts)).values())
         if reset:
             await opened.projection.reset()
@@ -72,11 +75,11 @@ async def rebuild(settings: Settings, name: str, *, progress: bool = True, page:
 
 
 async def _rebuild_from_store(settings: Settings, name: str, *, progress: bool, page: int) -> int:
-    await asyncio.to_thread(ensure_event_store, settings.postgres_url,
-                            lambda: LiveCommerceStore(settings.eventsourcing_env()))
+    await asyncio.to_thread(
+        ensure_event_store, settings.postgres_url, lambda: LiveCommerceStore(settings.eventsourcing_env())
+    )
     opened = await open_projection(settings, name)
-    conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
-        settings.postgres_url, autocommit=True)
+    conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True)
     key = rebuild_lock(name)
     count = 0
     try:
@@ -99,4 +102,3 @@ async def _rebuild_from_store(settings: Settings, name: str, *, progress: bool, 
         await conn.close()
         await opened.close()
     return count
-

@@ -47,6 +47,7 @@ class RedisGuard:
 def redis_client(url: str, max_connections: int = 100, wait_s: float = 5.0) -> aioredis.Redis:
     """A client whose pool *waits* (up to ``wait_s``) for a free connection under a burst, instead of failing
     the request with "Too many connections" as the default pool does."""
-    pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True,
-                                                    max_connections=max_connections, timeout=wait_s)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=max_connections, timeout=wait_s
+    )
     return aioredis.Redis.from_pool(pool)

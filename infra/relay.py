@@ -71,8 +71,9 @@ class Relay:
         # Creating the store application creates its table if needed, so LISTEN and SELECT have a target.
         await asyncio.to_thread(prepare_schema, s.postgres_url, s.migrations, s.migrations_wait_s)
         if s.migrations == "apply":  # else the migrate step made the event store with the read models
-            await asyncio.to_thread(ensure_event_store, s.postgres_url,
-                                    lambda: LiveCommerceStore(s.eventsourcing_env()))
+            await asyncio.to_thread(
+                ensure_event_store, s.postgres_url, lambda: LiveCommerceStore(s.eventsourcing_env())
+            )
         await kafka.ensure_topics(s)
         listen = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)
         reader = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)
@@ -131,9 +132,17 @@ class Relay:
         if error is not None:
             return e, b"", ("undecodable", describe(error))
         if e.trace is not None and tracing.enabled():
-            span = tracing.follow("relay.publish", e.trace, SpanKind.PRODUCER, **{
-                "messaging.system": "kafka", "messaging.destination.name": self.settings.domain_topic,
-                "event.type": e.type, "event.position": e.position or 0})
+            span = tracing.follow(
+                "relay.publish",
+                e.trace,
+                SpanKind.PRODUCER,
+                **{
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": self.settings.domain_topic,
+                    "event.type": e.type,
+                    "event.position": e.position or 0,
+                },
+            )
             spans.append(span)
             e = replace(e, trace=tracing.traceparent(span))
         try:
@@ -145,8 +154,9 @@ class Relay:
             return e, raw, ("too_large", f"{len(raw)} bytes; the log takes at most {limit}")
         return e, raw, None
 
-    async def _pointer(self, e: Envelope, size: int, reason: str, error: str, dead: DeadLetterStore,
-                       letters: DeadLetterTopic) -> tuple[Envelope, bytes]:
+    async def _pointer(
+        self, e: Envelope, size: int, reason: str, error: str, dead: DeadLetterStore, letters: DeadLetterTopic
+    ) -> tuple[Envelope, bytes]:
         letter = await dead.record("relay", message_id=e.id, reason=reason, error=error, envelope=e)
         alert(letter)
         await letters.publish(letter)
@@ -158,8 +168,14 @@ class Relay:
             p = replace(p, stream_id=None)
             return p, p.to_json()
 
-    async def _publish(self, producer: Any, batch: list[tuple[Envelope, bytes]], dead: DeadLetterStore,
-                       letters: DeadLetterTopic, stop: asyncio.Event) -> bool:
+    async def _publish(
+        self,
+        producer: Any,
+        batch: list[tuple[Envelope, bytes]],
+        dead: DeadLetterStore,
+        letters: DeadLetterTopic,
+        stop: asyncio.Event,
+    ) -> bool:
         """Publish ``batch`` and wait for the acks; a broker that does not answer is waited for. False: stopped
         before it was all acknowledged."""
         topic, delay = self.settings.domain_topic, 0.2
@@ -178,8 +194,14 @@ class Relay:
                 delay = min(5.0, delay * 2)
         return False
 
-    async def _publish_one_by_one(self, producer: Any, batch: list[tuple[Envelope, bytes]], dead: DeadLetterStore,
-                                  letters: DeadLetterTopic, stop: asyncio.Event) -> bool:
+    async def _publish_one_by_one(
+        self,
+        producer: Any,
+        batch: list[tuple[Envelope, bytes]],
+        dead: DeadLetterStore,
+        letters: DeadLetterTopic,
+        stop: asyncio.Event,
+    ) -> bool:
         """The broker refused something as too large (its limit is below ours): each event in turn, in order,
         a refused one replaced by its pointer."""
         for e, raw in batch:

@@ -37,8 +37,10 @@ from infra.replay_parts import (
 from infra.settings import Settings
 from infra.store_reader import max_position, read_after
 
-_SELECT = ("SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
-           " WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
+_SELECT = (
+    "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
+    " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+)
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,23 @@ class ReplayReport:
     parts: tuple[str, ...] = ()
 
 
-async def replay(settings: Settings, *, out: Path, fmt: Format = "parquet", since: datetime | None = None,
-                 until: datetime | None = None, stream_id: str | None = None, types: list[str] | None = None,
-                 resume: bool = False, progress: bool = True, topics: Sequence[str] = (),
-                 max_events: int | None = None, page: int = 10_000, group: int = 100_000,
-                 part_rows: int = 1_000_000) -> ReplayReport:
+async def replay(
+    settings: Settings,
+    *,
+    out: Path,
+    fmt: Format = "parquet",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    stream_id: str | None = None,
+    types: list[str] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    topics: Sequence[str] = (),
+    max_events: int | None = None,
+    page: int = 10_000,
+    group: int = 100_000,
+    part_rows: int = 1_000_000,
+) -> ReplayReport:
     """Store events after the checkpoint, in notification order, then ``topics`` (e.g. interactions, media).
 
     ``max_events`` stops at the checkpointed position + that many (a sample, or a partial run; ids may have
@@ -100,12 +114,23 @@ async def replay(settings: Settings, *, out: Path, fmt: Format = "parquet", sinc
         scanned += await _replay_topic(settings, topic, out, fmt, cp, flt, progress, group, part_rows, sink)
     seconds = time.perf_counter() - started
     written = sink.written
-    return ReplayReport(written, seconds, written / seconds if seconds else 0.0, scanned, cp.position,
-                        tuple(sink.new_parts))
+    return ReplayReport(
+        written, seconds, written / seconds if seconds else 0.0, scanned, cp.position, tuple(sink.new_parts)
+    )
 
 
-async def _replay_topic(settings: Settings, name: str, out: Path, fmt: Format, cp: Checkpoint,
-                        flt: ReplayFilter, progress: bool, group: int, part_rows: int, main: PartSink) -> int:
+async def _replay_topic(
+    settings: Settings,
+    name: str,
+    out: Path,
+    fmt: Format,
+    cp: Checkpoint,
+    flt: ReplayFilter,
+    progress: bool,
+    group: int,
+    part_rows: int,
+    main: PartSink,
+) -> int:
     """Read a Kafka topic from its checkpointed offsets (or the beginning) up to its end at the start."""
     from aiokafka import TopicPartition
 
@@ -164,8 +189,9 @@ def _same_target(source: Settings, target: Settings, name: str) -> bool:
     return (source.mongo_url, source.mongo_db) == (target.mongo_url, target.mongo_db)
 
 
-async def replay_into(settings: Settings, target: Settings, projection_name: str, *, progress: bool = False,
-                      page: int = 2_000) -> int:
+async def replay_into(
+    settings: Settings, target: Settings, projection_name: str, *, progress: bool = False, page: int = 2_000
+) -> int:
     """Build ``projection_name`` in ``target``'s stores from ``settings``' event store; returns events fed.
 
     Refuses when the target is where the live read model lives: resetting it there would wipe production.
@@ -194,5 +220,3 @@ async def replay_into(settings: Settings, target: Settings, projection_name: str
     finally:
         await opened.close()
     return count
-
-

@@ -30,22 +30,38 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     if args.into:
-        given = {"read_postgres_url": args.target_read_url, "redis_url": args.target_redis_url,
-                 "mongo_db": args.target_mongo_db}
+        given = {
+            "read_postgres_url": args.target_read_url,
+            "redis_url": args.target_redis_url,
+            "mongo_db": args.target_mongo_db,
+        }
         update = {k: v for k, v in given.items() if v}
-        n = asyncio.run(replay_into(settings, settings.model_copy(update=update), args.into,
-                                    progress=not args.no_progress))
+        n = asyncio.run(
+            replay_into(settings, settings.model_copy(update=update), args.into, progress=not args.no_progress)
+        )
         print(f"replayed {n} events into {args.into}")
         return 0
     if args.out is None:
         print("replay: --out DIR (or --into PROJECTION) is required")
         return 2
-    report = asyncio.run(replay(
-        settings, out=args.out, fmt=args.format, since=args.since, until=args.until, stream_id=args.stream_id,
-        types=args.types, resume=args.resume, progress=not args.no_progress,
-        topics=("interactions", "media") if args.kafka else (), max_events=args.max_events))
-    print(f"replayed {report.events} events ({report.scanned} read) in {report.seconds:.1f} s: "
-          f"{report.events_per_s:,.0f} events/s; up to position {report.last_position}; "
-          f"new parts: {', '.join(report.parts) or 'none'}")
+    report = asyncio.run(
+        replay(
+            settings,
+            out=args.out,
+            fmt=args.format,
+            since=args.since,
+            until=args.until,
+            stream_id=args.stream_id,
+            types=args.types,
+            resume=args.resume,
+            progress=not args.no_progress,
+            topics=("interactions", "media") if args.kafka else (),
+            max_events=args.max_events,
+        )
+    )
+    print(
+        f"replayed {report.events} events ({report.scanned} read) in {report.seconds:.1f} s: "
+        f"{report.events_per_s:,.0f} events/s; up to position {report.last_position}; "
+        f"new parts: {', '.join(report.parts) or 'none'}"
+    )
     return 0
-

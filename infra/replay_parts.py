@@ -23,11 +23,19 @@ from application.event_envelopes import StoredRow, fields_of_row
 
 Format = Literal["parquet", "csv"]
 CHECKPOINT = "_checkpoint.json"
-SCHEMA = pa.schema([
-    ("position", pa.int64()), ("id", pa.string()), ("type", pa.string()), ("schema_version", pa.int32()),
-    ("aggregate_id", pa.string()), ("aggregate_version", pa.int64()), ("stream_id", pa.string()),
-    ("occurred_at", pa.timestamp("us", tz="UTC")), ("payload", pa.string()),
-])
+SCHEMA = pa.schema(
+    [
+        ("position", pa.int64()),
+        ("id", pa.string()),
+        ("type", pa.string()),
+        ("schema_version", pa.int32()),
+        ("aggregate_id", pa.string()),
+        ("aggregate_version", pa.int64()),
+        ("stream_id", pa.string()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("payload", pa.string()),
+    ]
+)
 Row = tuple[int | None, str, str, int, str | None, int | None, str | None, datetime, str]  # SCHEMA's columns
 
 _PAYLOAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -44,8 +52,17 @@ def stored_rows(rows: Iterable[StoredRow]) -> list[Row]:
 
 
 def envelope_row(e: Envelope) -> Row:
-    return (e.position, e.id, e.type, e.schema_version, e.aggregate_id, e.aggregate_version, e.stream_id,
-            e.occurred_at, _PAYLOAD.encode(e.payload))
+    return (
+        e.position,
+        e.id,
+        e.type,
+        e.schema_version,
+        e.aggregate_id,
+        e.aggregate_version,
+        e.stream_id,
+        e.occurred_at,
+        _PAYLOAD.encode(e.payload),
+    )
 
 
 @dataclass(frozen=True)
@@ -60,8 +77,12 @@ class ReplayFilter:
 
     def keep(self, r: Row) -> bool:
         of_show = self.stream_id is None or self._of_show(r)  # first: it learns the show's aggregates
-        return (of_show and (self.since is None or r[7] >= self.since) and (self.until is None or r[7] < self.until)
-                and (not self.types or r[2] in self.types))
+        return (
+            of_show
+            and (self.since is None or r[7] >= self.since)
+            and (self.until is None or r[7] < self.until)
+            and (not self.types or r[2] in self.types)
+        )
 
     def _of_show(self, r: Row) -> bool:
         aggregate, version = r[4], r[5]
@@ -79,8 +100,12 @@ class ReplayFilter:
         return False
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"since": _iso(self.since), "until": _iso(self.until), "stream_id": self.stream_id,
-                "types": sorted(self.types)}
+        return {
+            "since": _iso(self.since),
+            "until": _iso(self.until),
+            "stream_id": self.stream_id,
+            "types": sorted(self.types),
+        }
 
 
 @dataclass
@@ -118,8 +143,7 @@ class Checkpoint:
 
 def to_table(rows: Sequence[Row]) -> pa.Table:
     cols = list(zip(*rows, strict=True))
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA, strict=True)],
-                                schema=SCHEMA)
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA, strict=True)], schema=SCHEMA)
 
 
 class PartSink:
@@ -138,7 +162,7 @@ class PartSink:
         self.buffer.extend(kept)
         while len(self.buffer) >= self.group:
             self._flush(self.buffer[: self.group])
-            self.buffer = self.buffer[self.group:]
+            self.buffer = self.buffer[self.group :]
 
     def _flush(self, rows: list[Row]) -> None:
         if not rows:
@@ -146,8 +170,11 @@ class PartSink:
         if self.writer is None:
             self.name = f"{self.prefix}part-{len(self.cp.parts):05d}.{self.fmt}"
             tmp = self.out / f"{self.name}.tmp"
-            self.writer = (pq.ParquetWriter(tmp, SCHEMA, compression="zstd") if self.fmt == "parquet"
-                           else pa_csv.CSVWriter(tmp, SCHEMA))
+            self.writer = (
+                pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
+                if self.fmt == "parquet"
+                else pa_csv.CSVWriter(tmp, SCHEMA)
+            )
             self.part_written = 0
         self.writer.write_table(to_table(rows))
         self.part_written += len(rows)
@@ -178,5 +205,3 @@ def as_utc(dt: datetime | None) -> datetime | None:
 
 def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
-
-

@@ -28,22 +28,25 @@ def _select(schema: str) -> sql.Composed:
     ).format(sql.Identifier(schema), sql.Identifier(EVENTS_TABLE))
 
 
-async def read_rows_after(conn: psycopg.AsyncConnection[Any], position: int, limit: int,
-                          schema: str = "public") -> list[tuple[Any, ...]]:
+async def read_rows_after(
+    conn: psycopg.AsyncConnection[Any], position: int, limit: int, schema: str = "public"
+) -> list[tuple[Any, ...]]:
     """The stored rows themselves: (notification_id, originator_id, originator_version, topic, state)."""
     cur = await conn.execute(_select(schema), (position, limit), prepare=True)
     return await cur.fetchall()
 
 
-async def read_after(conn: psycopg.AsyncConnection[Any], position: int, limit: int,
-                     schema: str = "public") -> list[Envelope]:
+async def read_after(
+    conn: psycopg.AsyncConnection[Any], position: int, limit: int, schema: str = "public"
+) -> list[Envelope]:
     rows = await read_rows_after(conn, position, limit, schema)
     return [envelope_of_row(row) for row in rows]
 
 
 async def max_position(conn: psycopg.AsyncConnection[Any], schema: str = "public") -> int:
     q = sql.SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}.{}").format(
-        sql.Identifier(schema), sql.Identifier(EVENTS_TABLE))
+        sql.Identifier(schema), sql.Identifier(EVENTS_TABLE)
+    )
     cur = await conn.execute(q)
     row = await cur.fetchone()
     return int(row[0]) if row else 0

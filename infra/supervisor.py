@@ -42,8 +42,9 @@ class Child:
 
 
 def supervise(names: list[str] | None = None, values: dict[str, object] | None = None) -> int:
-    children = [Child(n, [a.format(**(values or {})) for a in args]) for n, args in CHILDREN.items()
-                if not names or n in names]
+    children = [
+        Child(n, [a.format(**(values or {})) for a in args]) for n, args in CHILDREN.items() if not names or n in names
+    ]
     stopping = False
 
     def stop(*_: object) -> None:

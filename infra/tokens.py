@@ -76,15 +76,19 @@ def check_token_settings(settings: Settings) -> None:
         if alg in _HMAC_DIGESTS:
             raise InsecureSettings(f"a JWKS URL needs an asymmetric jwt_algorithm (RS256, ES256), not {alg}")
         if not (settings.jwt_issuer and settings.jwt_audience):
-            raise InsecureSettings("with a JWKS URL set LIVECOMMERCE_JWT_ISSUER and LIVECOMMERCE_JWT_AUDIENCE:"
-                                   " the identity provider signs tokens for other services too")
+            raise InsecureSettings(
+                "with a JWKS URL set LIVECOMMERCE_JWT_ISSUER and LIVECOMMERCE_JWT_AUDIENCE:"
+                " the identity provider signs tokens for other services too"
+            )
         return
     if alg not in _HMAC_DIGESTS or settings.allow_dev_jwt_secret:
         return
     if settings.jwt_secret == DEV_JWT_SECRET:
-        raise InsecureSettings("the JWT secret is the development one, which anybody can read in the source: set"
-                               " LIVECOMMERCE_JWT_SECRET or LIVECOMMERCE_JWT_SECRET_FILE (or, on a laptop only,"
-                               " LIVECOMMERCE_ALLOW_DEV_JWT_SECRET=true)")
+        raise InsecureSettings(
+            "the JWT secret is the development one, which anybody can read in the source: set"
+            " LIVECOMMERCE_JWT_SECRET or LIVECOMMERCE_JWT_SECRET_FILE (or, on a laptop only,"
+            " LIVECOMMERCE_ALLOW_DEV_JWT_SECRET=true)"
+        )
     if len(settings.jwt_secret.encode()) < MIN_SECRET_BYTES:
         raise InsecureSettings(f"the JWT secret is shorter than {MIN_SECRET_BYTES} bytes")
 
@@ -174,9 +178,16 @@ class TokenVerifier:
             required = ["sub", "exp"] + (["iss"] if self._issuer else []) + (["aud"] if self._audience else [])
             try:
                 claims = jwt.decode(
-                    token, key, algorithms=[self._alg], issuer=self._issuer, audience=self._audience,
-                    options={"require": required, "verify_iss": self._issuer is not None,
-                             "verify_aud": self._audience is not None},
+                    token,
+                    key,
+                    algorithms=[self._alg],
+                    issuer=self._issuer,
+                    audience=self._audience,
+                    options={
+                        "require": required,
+                        "verify_iss": self._issuer is not None,
+                        "verify_aud": self._audience is not None,
+                    },
                     leeway=LEEWAY_S,
                 )
             except jwt.PyJWTError as exc:
@@ -190,10 +201,13 @@ class TokenVerifier:
         vendor = claims.get("vendor_id")
         if vendor is not None and not isinstance(vendor, str):
             raise InvalidToken("vendor_id must be a string")
-        identity = Identity(user_id=str(claims["sub"]), roles=frozenset(roles),
-                        name=str(name)[:64] if name is not None else None, vendor_id=vendor)
+        identity = Identity(
+            user_id=str(claims["sub"]),
+            roles=frozenset(roles),
+            name=str(name)[:64] if name is not None else None,
+            vendor_id=vendor,
+        )
         return identity, float(claims["exp"])
-
 
     def _plain_hmac_claims(self, token: str) -> dict[str, Any] | None:
         """The claims of an ordinary, valid HS256/384/512 token, checked as ``jwt.decode`` above checks them,
@@ -241,8 +255,12 @@ class TokenVerifier:
             header = json.loads(_b64decode(segment))
         except ValueError:
             return False
-        return (isinstance(header, dict) and header.get("alg") == self._alg
-                and set(header) <= {"alg", "typ"} and header.get("typ", "JWT") == "JWT")
+        return (
+            isinstance(header, dict)
+            and header.get("alg") == self._alg
+            and set(header) <= {"alg", "typ"}
+            and header.get("typ", "JWT") == "JWT"
+        )
 
 
 LEEWAY_S = 5  # phones' clocks drift; five seconds costs nothing
@@ -259,14 +277,27 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def issue_token(settings: Settings, user_id: str, roles: list[str] | tuple[str, ...] = (),
-                name: str | None = None, ttl: float = 3600.0, *, private_key: Any = None,
-                vendor_id: str | None = None, key_id: str | None = None) -> str:
+def issue_token(
+    settings: Settings,
+    user_id: str,
+    roles: list[str] | tuple[str, ...] = (),
+    name: str | None = None,
+    ttl: float = 3600.0,
+    *,
+    private_key: Any = None,
+    vendor_id: str | None = None,
+    key_id: str | None = None,
+) -> str:
     """A signed token for dev and tests. RS256 needs the issuer's ``private_key``; HS256 uses the secret.
     ``aud``/``iss`` are the configured ones; ``key_id`` goes in the header (``kid``, for a JWKS)."""
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": user_id, "roles": list(roles), "iat": now, "exp": now + int(ttl),
-                              "jti": uuid.uuid4().hex}
+    claims: dict[str, Any] = {
+        "sub": user_id,
+        "roles": list(roles),
+        "iat": now,
+        "exp": now + int(ttl),
+        "jti": uuid.uuid4().hex,
+    }
     if name is not None:
         claims["name"] = name
     if vendor_id is not None:

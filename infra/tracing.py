@@ -44,8 +44,11 @@ def setup(settings: Settings, service: str) -> None:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider(resource=Resource.create({"service.name": f"livecommerce-{service}"}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.trace_endpoint),
-                                                   schedule_delay_millis=settings.trace_export_delay_ms))
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=settings.trace_endpoint), schedule_delay_millis=settings.trace_export_delay_ms
+        )
+    )
     trace.set_tracer_provider(provider)
     atexit.register(provider.shutdown)  # the last batch goes out on a clean stop
     _enabled = True
@@ -73,16 +76,13 @@ def context_of(parent: str | None) -> otel_context.Context | None:
 
 
 def from_headers(headers: Any) -> otel_context.Context:
-    return _propagator.extract({k.lower(): v for k, v in headers.items() if k.lower() in ("traceparent",
-                                                                                            "tracestate")})
+    return _propagator.extract({k.lower(): v for k, v in headers.items() if k.lower() in ("traceparent", "tracestate")})
 
 
 @contextmanager
-def span(name: str, parent: str | None = None, kind: SpanKind = SpanKind.INTERNAL,
-         **attributes: Any) -> Iterator[Span]:
+def span(name: str, parent: str | None = None, kind: SpanKind = SpanKind.INTERNAL, **attributes: Any) -> Iterator[Span]:
     """A span, child of ``parent`` (a traceparent) when given, else of the current span; current inside."""
-    with tracer.start_as_current_span(name, context=context_of(parent), kind=kind,
-                                      attributes=attributes or None) as s:
+    with tracer.start_as_current_span(name, context=context_of(parent), kind=kind, attributes=attributes or None) as s:
         yield s
 
 
@@ -99,8 +99,12 @@ class BatchTracing:
             yield traceparent(s)
 
     def appended(self, parent: str | None, started_ns: int, events: int) -> None:
-        s = tracer.start_span("eventstore.append", context=context_of(parent), start_time=started_ns,
-                              attributes={"db.system": "postgresql", "events.in_batch": events})
+        s = tracer.start_span(
+            "eventstore.append",
+            context=context_of(parent),
+            start_time=started_ns,
+            attributes={"db.system": "postgresql", "events.in_batch": events},
+        )
         s.end()
 
 
@@ -115,6 +119,7 @@ def follow(name: str, parent: str | None, kind: SpanKind, **attributes: Any) -> 
 
 # --- logs ------------------------------------------------------------------------------------------------
 
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, the trace and span ids when inside a span, and
     the access log's fields (Sanic puts them on the record)."""
@@ -122,8 +127,12 @@ class JsonFormatter(logging.Formatter):
     ACCESS = ("host", "request", "status", "byte")
 
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
-                               "logger": record.name, "message": record.getMessage()}
+        out: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         ctx = trace.get_current_span().get_span_context()
         if ctx.is_valid:
             out["trace_id"] = format(ctx.trace_id, "032x")

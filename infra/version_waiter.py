@@ -85,8 +85,9 @@ class VersionWaiter:
         if self._reader:
             await self._reader.close()
 
-    async def at_least(self, model: ReadModel, key: str, version: int | None,
-                       read: Callable[[], Awaitable[Row | None]], timeout: float) -> Row | None:
+    async def at_least(
+        self, model: ReadModel, key: str, version: int | None, read: Callable[[], Awaitable[Row | None]], timeout: float
+    ) -> Row | None:
         """``read()``'s row once it reflects ``version`` (read at once when no version is asked for); after
         ``timeout``, whatever ``read()`` gives then. ``read`` must return a row with ``model.version_column``."""
         if version is None:
@@ -128,8 +129,9 @@ class VersionWaiter:
         if not waiters:
             self._waiting.pop((model.name, key), None)
 
-    async def wait_registered(self, key: str, fut: asyncio.Future[Row | None], timeout: float,
-                              model: ReadModel = STREAMS) -> Row | None:
+    async def wait_registered(
+        self, key: str, fut: asyncio.Future[Row | None], timeout: float, model: ReadModel = STREAMS
+    ) -> Row | None:
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
@@ -150,8 +152,7 @@ class VersionWaiter:
                         others = any(name != STREAMS.name for name, _ in self._waiting)
                         reached: dict[str, int] = {}
                         heard, informed = False, True
-                        async for n in listen.notifies(timeout=self._poll if others else self._fallback,
-                                                       stop_after=1):
+                        async for n in listen.notifies(timeout=self._poll if others else self._fallback, stop_after=1):
                             got = parse_changed(n.payload)
                             heard, informed = True, informed and bool(got)
                             reached.update(got)
@@ -188,13 +189,15 @@ class VersionWaiter:
             return
         by_model: dict[str, list[str]] = {}
         for name, key in list(self._waiting):
-            if (streams if name == STREAMS.name else others):
+            if streams if name == STREAMS.name else others:
                 by_model.setdefault(name, []).append(key)
         for name, keys in by_model.items():
             m = self._models[name]
             rows = await self._reader.fetch(
                 f"SELECT {m.id_column}::text AS id, {m.version_column} AS v FROM {m.table}"  # noqa: S608
-                f" WHERE {m.id_column} = ANY(%s::uuid[])", (keys,))
+                f" WHERE {m.id_column} = ANY(%s::uuid[])",
+                (keys,),
+            )
             due = {r["id"]: r["v"] for r in rows if self._due(m, r["id"], r["v"])}
             if name == STREAMS.name:
                 await self._resolve_streams(list(due))

@@ -64,8 +64,9 @@ def _blank(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def _from_flat(rows: list[dict[str, Any]], first_line: int) -> tuple[list[tuple[str, dict[str, Any]]],
-                                                                    list[tuple[str, dict[str, Any]]]]:
+def _from_flat(
+    rows: list[dict[str, Any]], first_line: int
+) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]]]:
     vendors: list[tuple[str, dict[str, Any]]] = []
     products: list[tuple[str, dict[str, Any]]] = []
     for i, r in enumerate(rows):
@@ -74,12 +75,31 @@ def _from_flat(rows: list[dict[str, Any]], first_line: int) -> tuple[list[tuple[
         if isinstance(images, str):
             images = [x.strip() for x in images.split("|") if x.strip()]
         if _blank(r.get("vendor_name")) is not None:
-            vendors.append((where, {"id": r.get("vendor_id"), "name": r.get("vendor_name"),
-                                    "name_bn": _blank(r.get("vendor_name_bn"))}))
-        products.append((where, {"id": r.get("product_id") or r.get("id"), "vendor_id": r.get("vendor_id"),
-                                 "name": r.get("name"), "name_bn": _blank(r.get("name_bn")),
-                                 "list_price": r.get("list_price"), "stock": _blank(r.get("stock")) or 0,
-                                 "category": _blank(r.get("category")), "images": images}))
+            vendors.append(
+                (
+                    where,
+                    {
+                        "id": r.get("vendor_id"),
+                        "name": r.get("vendor_name"),
+                        "name_bn": _blank(r.get("vendor_name_bn")),
+                    },
+                )
+            )
+        products.append(
+            (
+                where,
+                {
+                    "id": r.get("product_id") or r.get("id"),
+                    "vendor_id": r.get("vendor_id"),
+                    "name": r.get("name"),
+                    "name_bn": _blank(r.get("name_bn")),
+                    "list_price": r.get("list_price"),
+                    "stock": _blank(r.get("stock")) or 0,
+                    "category": _blank(r.get("category")),
+                    "images": images,
+                },
+            )
+        )
     return vendors, products
 
 
@@ -96,12 +116,15 @@ def read_file(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[
         return _from_flat(data, first_line=1)
     if not isinstance(data, dict):
         raise CatalogError([("file", "expected {vendors, products} or a list of rows")])
-    return ([(f"vendors[{i}]", v) for i, v in enumerate(data.get("vendors") or [])],
-            [(f"products[{i}]", p) for i, p in enumerate(data.get("products") or [])])
+    return (
+        [(f"vendors[{i}]", v) for i, v in enumerate(data.get("vendors") or [])],
+        [(f"products[{i}]", p) for i, p in enumerate(data.get("products") or [])],
+    )
 
 
-def validate(vendors: list[tuple[str, dict[str, Any]]], products: list[tuple[str, dict[str, Any]]],
-             known_vendors: set[str]) -> tuple[list[VendorIn], list[ProductIn]]:
+def validate(
+    vendors: list[tuple[str, dict[str, Any]]], products: list[tuple[str, dict[str, Any]]], known_vendors: set[str]
+) -> tuple[list[VendorIn], list[ProductIn]]:
     problems: list[tuple[str, str]] = []
     good_vendors: dict[UUID, VendorIn] = {}
     good_products: dict[UUID, ProductIn] = {}
@@ -110,8 +133,9 @@ def validate(vendors: list[tuple[str, dict[str, Any]]], products: list[tuple[str
             try:
                 row = model.model_validate(raw)
             except ValidationError as exc:
-                problems += [(where, f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}")
-                             for e in exc.errors(include_url=False)]
+                problems += [
+                    (where, f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}") for e in exc.errors(include_url=False)
+                ]
                 continue
             if model is ProductIn and row.id in out:
                 problems.append((where, f"product {row.id} is listed twice"))

@@ -91,8 +91,10 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps([d.summary() for d in letters], ensure_ascii=False, indent=1))
             return 0
         for d in letters:
-            print(f"#{d.id:<5} {d.consumer:<28} {d.status:<8} {d.reason:<11} {d.event_type or '-'}"
-                  f" {d.aggregate_id or d.message_id} v{d.aggregate_version} @{d.position}: {d.error[:160]}")
+            print(
+                f"#{d.id:<5} {d.consumer:<28} {d.status:<8} {d.reason:<11} {d.event_type or '-'}"
+                f" {d.aggregate_id or d.message_id} v{d.aggregate_version} @{d.position}: {d.error[:160]}"
+            )
         print(f"{len(letters)} dead letter(s){'' if args.all else ' open'}")
         return 0
     result = asyncio.run(replay(settings, args.consumer, args.id or ()))
@@ -162,13 +164,24 @@ def cmd_media(args: argparse.Namespace, settings: Settings) -> int:
     async def main(stop: asyncio.Event) -> None:
         async with KafkaEventSink(settings) as sink:
             result = await run_media_worker(
-                settings, args.stream, source, sink, keys=PgStreamKeys(settings), pace=args.pace, stop=stop,
-                options=options, forward_to=args.forward or (),
+                settings,
+                args.stream,
+                source,
+                sink,
+                keys=PgStreamKeys(settings),
+                pace=args.pace,
+                stop=stop,
+                options=options,
+                forward_to=args.forward or (),
                 highlights={"auto": "auto", "yes": True, "no": False}[args.highlights],
                 log_events=lambda: read_show_log(settings, args.stream),
-                listening=lambda port: print(f"{PORT_LINE}{port}", flush=True))
-        print(f"media worker finished: {result.reason}; {len(result.highlights)} highlight clips;"
-              f" output in {result.out_dir}", flush=True)
+                listening=lambda port: print(f"{PORT_LINE}{port}", flush=True),
+            )
+        print(
+            f"media worker finished: {result.reason}; {len(result.highlights)} highlight clips;"
+            f" output in {result.out_dir}",
+            flush=True,
+        )
 
     return _run_until_signal(main)
 
@@ -187,16 +200,19 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         async with KafkaEventSink(settings) as sink:
             # The stream-key look-ups are bounded in number here (lookup_concurrency); their connection pool
             # belongs to PgStreamKeys (media/stream_keys_pg.py).
-            door = IngestDoor(listen=RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind),
-                              keys=PgStreamKeys(settings), sink=sink,
-                              publish_timeout_s=settings.ingest_publish_timeout_s,
-                              read_timeout_s=settings.ingest_read_timeout_s,
-                              handshake_timeout_s=settings.ingest_handshake_timeout_s,
-                              max_connections=settings.ingest_max_connections,
-                              max_per_ip=settings.ingest_max_per_ip,
-                              max_chunk_streams=settings.ingest_max_chunk_streams,
-                              max_buffered=settings.ingest_max_buffered_bytes,
-                              lookup_concurrency=settings.ingest_lookup_concurrency)
+            door = IngestDoor(
+                listen=RtmpListen.from_url(settings.rtmp_base_url, bind_host=args.bind),
+                keys=PgStreamKeys(settings),
+                sink=sink,
+                publish_timeout_s=settings.ingest_publish_timeout_s,
+                read_timeout_s=settings.ingest_read_timeout_s,
+                handshake_timeout_s=settings.ingest_handshake_timeout_s,
+                max_connections=settings.ingest_max_connections,
+                max_per_ip=settings.ingest_max_per_ip,
+                max_chunk_streams=settings.ingest_max_chunk_streams,
+                max_buffered=settings.ingest_max_buffered_bytes,
+                lookup_concurrency=settings.ingest_lookup_concurrency,
+            )
             metrics.INGEST_WORKERS.set_function(lambda: len(door.workers))  # deploy/k8s autoscales on it
             await door.serve(stop)
 
@@ -255,25 +271,43 @@ def build_parser() -> argparse.ArgumentParser:
     proj.add_argument("--rebuild", metavar="NAME", help="rebuild one read model from the start of the log")
     proj.add_argument("--no-progress", action="store_true")
     proj.set_defaults(func=cmd_project)
-    sub.add_parser("process", help="process managers: hold expiry, payment reconciliation"
-                   ).set_defaults(func=cmd_process)
+    sub.add_parser("process", help="process managers: hold expiry, payment reconciliation").set_defaults(
+        func=cmd_process
+    )
     media = sub.add_parser("media", help="media worker for one show: ingest → HLS ladder, recording, events")
     media.add_argument("--stream", required=True, help="the stream id")
     src = media.add_mutually_exclusive_group(required=True)
     src.add_argument("--source", help="a file or URL (pre-recorded show, tests)")
-    src.add_argument("--rtmp", action="store_true",
-                     help="listen for the host's RTMP publish on rtmp_base_url (this show alone on that port)")
-    src.add_argument("--from-ingest", action="store_true",
-                     help="take the show's publishes from `livecommerce ingest` (it starts such workers itself)")
+    src.add_argument(
+        "--rtmp",
+        action="store_true",
+        help="listen for the host's RTMP publish on rtmp_base_url (this show alone on that port)",
+    )
+    src.add_argument(
+        "--from-ingest",
+        action="store_true",
+        help="take the show's publishes from `livecommerce ingest` (it starts such workers itself)",
+    )
     media.add_argument("--bind", default=None, help="address to listen on for RTMP (default: from the URL)")
     media.add_argument("--pace", action="store_true", help="play a file out at real time, as live")
-    media.add_argument("--forward", action="append", metavar="[NAME=]RTMP_URL",
-                       help="also broadcast to this RTMP destination (e.g. facebook=rtmps://…); repeatable")
-    media.add_argument("--highlights", choices=["auto", "yes", "no"], default="auto",
-                       help="cut highlight clips after the show (auto: when its end asked for them)")
+    media.add_argument(
+        "--forward",
+        action="append",
+        metavar="[NAME=]RTMP_URL",
+        help="also broadcast to this RTMP destination (e.g. facebook=rtmps://…); repeatable",
+    )
+    media.add_argument(
+        "--highlights",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="cut highlight clips after the show (auto: when its end asked for them)",
+    )
     media.set_defaults(func=cmd_media)
-    ingest = sub.add_parser("ingest", help="RTMP front door: one URL for every show; routes each publish by its"
-                            " stream key to the show's media worker (started on demand)")
+    ingest = sub.add_parser(
+        "ingest",
+        help="RTMP front door: one URL for every show; routes each publish by its"
+        " stream key to the show's media worker (started on demand)",
+    )
     ingest.add_argument("--bind", default=None, help="address to listen on (default: from rtmp_base_url)")
     ingest.set_defaults(func=cmd_ingest)
     from infra.audit import add_audit_arguments, run_audit
@@ -311,10 +345,16 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--all", action="store_true", help="list replayed ones too")
     dl.add_argument("--json", action="store_true", help="list as JSON")
     dl.set_defaults(func=cmd_dead_letters)
-    run = sub.add_parser("run", help="api, relay, projections, process managers, notifications, RTMP ingest"
-                         " (+ payment sandbox), supervised; Ctrl-C stops all")
-    run.add_argument("--only", action="append",
-                     choices=["api", "relay", "projections", "process", "notify", "ingest", "payments-sandbox"])
+    run = sub.add_parser(
+        "run",
+        help="api, relay, projections, process managers, notifications, RTMP ingest"
+        " (+ payment sandbox), supervised; Ctrl-C stops all",
+    )
+    run.add_argument(
+        "--only",
+        action="append",
+        choices=["api", "relay", "projections", "process", "notify", "ingest", "payments-sandbox"],
+    )
     run.set_defaults(func=cmd_run)
     return p
 

@@ -41,18 +41,27 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
         path = os.environ.get("LIVECOMMERCE_JWT_PRIVATE_KEY_FILE")
         if not path:
-            print(f"{settings.jwt_algorithm} tokens need LIVECOMMERCE_JWT_PRIVATE_KEY_FILE (PEM)",
-                  file=sys.stderr)
+            print(f"{settings.jwt_algorithm} tokens need LIVECOMMERCE_JWT_PRIVATE_KEY_FILE (PEM)", file=sys.stderr)
             return 2
         private_key = Path(path).read_text(encoding="utf-8")
-    print(issue_token(settings, args.user, list(dict.fromkeys(args.role)), args.name, args.ttl,
-                      private_key=private_key, vendor_id=args.vendor))
+    print(
+        issue_token(
+            settings,
+            args.user,
+            list(dict.fromkeys(args.role)),
+            args.name,
+            args.ttl,
+            private_key=private_key,
+            vendor_id=args.vendor,
+        )
+    )
     return 0
 
 
 def add_notify_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--outbox", type=Path,
-                   help="the development notifier's file (default STATE_DIR/notifications.jsonl)")
+    p.add_argument(
+        "--outbox", type=Path, help="the development notifier's file (default STATE_DIR/notifications.jsonl)"
+    )
     p.add_argument("--poll", type=float, default=1.0, help="seconds between passes (default 1)")
 
 
@@ -83,8 +92,9 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
             print(f"notifications: channels {on or 'none'}; the rest to {outbox}", flush=True)
             await prefs_db.open()
             try:
-                await run_notifications(settings, stop, notifier=channels, clock=lambda: datetime.now(UTC),
-                                        poll_s=args.poll)
+                await run_notifications(
+                    settings, stop, notifier=channels, clock=lambda: datetime.now(UTC), poll_s=args.poll
+                )
             finally:
                 await prefs_db.close()
 

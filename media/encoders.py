@@ -39,8 +39,7 @@ class X264Tuning:
 
 
 class VideoEncoder:
-    def __init__(self, rendition: VideoRendition, *, segment_seconds: float,
-                 tuning: X264Tuning = X264Tuning()) -> None:
+    def __init__(self, rendition: VideoRendition, *, segment_seconds: float, tuning: X264Tuning = X264Tuning()) -> None:
         self.rendition = rendition
         self._proto: OutputContainer = av.open(io.BytesIO(), "w", format="mpegts")
         fps = Fraction(rendition.fps).limit_denominator(1001)
@@ -103,11 +102,9 @@ class AudioEncoder:
 
     def begin_input(self) -> None:
         # Cuts the decoded audio into the 1024-sample frames AAC needs, at 48 kHz, whatever the source.
-        self._resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=AUDIO_RATE,
-                                            frame_size=AAC_FRAME)
+        self._resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=AUDIO_RATE, frame_size=AAC_FRAME)
 
-    def push(self, frame: av.AudioFrame, ticks: int,
-             level: Callable[[np.ndarray], None]) -> list[PacketRecord]:
+    def push(self, frame: av.AudioFrame, ticks: int, level: Callable[[np.ndarray], None]) -> list[PacketRecord]:
         """Encode ``frame``, which starts at media time ``ticks``; ``level`` sees the samples (dBFS meter)."""
         if self._resampler is None:
             self.begin_input()

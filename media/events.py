@@ -37,9 +37,22 @@ FORWARD_FAILED = "media.forward_failed"  # destination, url, error, attempts (ga
 FORWARD_STOPPED = "media.forward_stopped"  # destination, url, reason (show_ended|stopped), connected,
 #                                            sessions, seconds, bytes, skipped_s, last_error
 
-ALL_TYPES = (INGEST_STARTED, INGEST_STOPPED, INGEST_INTERRUPTED, INGEST_FAILED, INGEST_REFUSED,
-             SEGMENT_PUBLISHED, QUALITY_SAMPLE, RECORDING_READY, THUMBNAIL_READY, HIGHLIGHT_READY,
-             FORWARD_STARTED, FORWARD_RETRYING, FORWARD_FAILED, FORWARD_STOPPED)
+ALL_TYPES = (
+    INGEST_STARTED,
+    INGEST_STOPPED,
+    INGEST_INTERRUPTED,
+    INGEST_FAILED,
+    INGEST_REFUSED,
+    SEGMENT_PUBLISHED,
+    QUALITY_SAMPLE,
+    RECORDING_READY,
+    THUMBNAIL_READY,
+    HIGHLIGHT_READY,
+    FORWARD_STARTED,
+    FORWARD_RETRYING,
+    FORWARD_FAILED,
+    FORWARD_STOPPED,
+)
 
 
 class EventSink(Protocol):

@@ -45,8 +45,14 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict[str, Any]], None]
 _SCHEMES = frozenset({"rtmp", "rtmps"})
-_KNOWN = (("facebook", "facebook"), ("fbcdn", "facebook"), ("youtube", "youtube"), ("twitch", "twitch"),
-          ("tiktok", "tiktok"), ("instagram", "instagram"))
+_KNOWN = (
+    ("facebook", "facebook"),
+    ("fbcdn", "facebook"),
+    ("youtube", "youtube"),
+    ("twitch", "twitch"),
+    ("tiktok", "tiktok"),
+    ("instagram", "instagram"),
+)
 
 
 def redact_url(url: str) -> str:
@@ -141,8 +147,14 @@ class _Published:
 class ForwardHub:
     """Watches the worker's events for the top rendition's segments; one ``Forwarder`` per destination."""
 
-    def __init__(self, destinations: Sequence[str | Destination], *, out_dir: Path, emit: Emit,
-                 options: ForwardOptions = ForwardOptions()) -> None:
+    def __init__(
+        self,
+        destinations: Sequence[str | Destination],
+        *,
+        out_dir: Path,
+        emit: Emit,
+        options: ForwardOptions = ForwardOptions(),
+    ) -> None:
         self.destinations = parse_destinations(destinations)
         self.out_dir, self.emit, self.options = out_dir, emit, options
         self.rendition: str | None = None
@@ -161,8 +173,14 @@ class ForwardHub:
                 self.rendition = str(video[0]["name"])
         elif type_ == SEGMENT_PUBLISHED and payload.get("rendition") == self.rendition:
             with self.changed:
-                self.segments.append(_Published(int(payload["sequence"]), self.out_dir / payload["uri"],
-                                                float(payload["duration_s"]), time.monotonic()))
+                self.segments.append(
+                    _Published(
+                        int(payload["sequence"]),
+                        self.out_dir / payload["uri"],
+                        float(payload["duration_s"]),
+                        time.monotonic(),
+                    )
+                )
                 self.changed.notify_all()
 
     def start(self) -> None:
@@ -203,7 +221,7 @@ class ForwardHub:
 
     def seconds_after(self, index: int) -> float:
         with self.changed:
-            return sum(s.duration for s in self.segments[index + 1:])
+            return sum(s.duration for s in self.segments[index + 1 :])
 
 
 class _Dropped(Exception):
@@ -233,8 +251,7 @@ class Forwarder(threading.Thread):
         self.seconds_since_connect = 0.0
 
     def _emit(self, type_: str, **payload: Any) -> None:
-        self.hub.emit(type_, {"destination": self.destination.name, "url": self.destination.redacted,
-                              **payload})
+        self.hub.emit(type_, {"destination": self.destination.name, "url": self.destination.redacted, **payload})
 
     def run(self) -> None:
         try:
@@ -273,13 +290,25 @@ class Forwarder(threading.Thread):
                     return
                 delay = min(opt.retry_max_s, opt.retry_initial_s * 2 ** (failures - 1))
                 self._emit(FORWARD_RETRYING, error=last_error, attempt=failures, delay_s=round(delay, 3))
-                log.warning("forward to %s (%s) dropped: %s; retrying in %.1f s", self.destination.name,
-                            self.destination.redacted, last_error, delay)
+                log.warning(
+                    "forward to %s (%s) dropped: %s; retrying in %.1f s",
+                    self.destination.name,
+                    self.destination.redacted,
+                    last_error,
+                    delay,
+                )
                 if hub.stopping.wait(delay) or hub.ended:  # the show ended while this one was down
                     break
-        self._emit(FORWARD_STOPPED, reason="stopped" if hub.stopping.is_set() else "show_ended",
-                   connected=self.connected, sessions=self.sessions, seconds=round(self.seconds, 3),
-                   bytes=self.bytes, skipped_s=round(self.skipped_s, 3), last_error=last_error or None)
+        self._emit(
+            FORWARD_STOPPED,
+            reason="stopped" if hub.stopping.is_set() else "show_ended",
+            connected=self.connected,
+            sessions=self.sessions,
+            seconds=round(self.seconds, 3),
+            bytes=self.bytes,
+            skipped_s=round(self.skipped_s, 3),
+            last_error=last_error or None,
+        )
 
     # --- one connection --------------------------------------------------------------------------------
     def _session(self, index: int) -> int:
@@ -308,10 +337,14 @@ class Forwarder(threading.Thread):
                     continue
                 with av.open(str(seg.path)) as c:
                     if not streams:  # the codec parameters (SPS/PPS, AAC config) come from our encoders
-                        streams = {s.index: out.add_stream_from_template(s) for s in c.streams
-                                   if s.type in ("video", "audio")}
-                    packets = [(p.stream.index, p) for p in c.demux()
-                               if p.dts is not None and p.pts is not None and p.stream.index in streams]
+                        streams = {
+                            s.index: out.add_stream_from_template(s) for s in c.streams if s.type in ("video", "audio")
+                        }
+                    packets = [
+                        (p.stream.index, p)
+                        for p in c.demux()
+                        if p.dts is not None and p.pts is not None and p.stream.index in streams
+                    ]
                 if not packets:
                     index = self.next_index = index + 1
                     continue
@@ -326,8 +359,13 @@ class Forwarder(threading.Thread):
                     wall0 = seg.at
                     self.sessions += 1
                     self.connected = True
-                    self._emit(FORWARD_STARTED, rendition=hub.rendition, session=self.sessions,
-                               resumed=self.sessions > 1, from_sequence=seg.sequence)
+                    self._emit(
+                        FORWARD_STARTED,
+                        rendition=hub.rendition,
+                        session=self.sessions,
+                        resumed=self.sessions > 1,
+                        from_sequence=seg.sequence,
+                    )
                 for stream_index, p in packets:
                     ahead = dts_seconds(p) - shift - (time.monotonic() - wall0) - opt.lead_s
                     if ahead > 0 and hub.stopping.wait(ahead):  # a file played out faster than real time

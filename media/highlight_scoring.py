@@ -23,8 +23,9 @@ from media.thumbnails import luma_of
 CHAT_TYPES = frozenset({"chat.message_sent"})
 REACTION_TYPES = frozenset({"reaction.added"})
 # One purchase is one of these (a checkout also emits Cart.CheckedOut, later Order.Paid: not counted twice).
-PURCHASE_TYPES = frozenset({"purchase.intent", "Order.Placed", "FlashSale.StockReserved", "GroupBuy.Joined",
-                            "Auction.BidPlaced"})
+PURCHASE_TYPES = frozenset(
+    {"purchase.intent", "Order.Placed", "FlashSale.StockReserved", "GroupBuy.Joined", "Auction.BidPlaced"}
+)
 PRODUCT_FEATURED = "LiveStream.ProductFeatured"
 STREAM_ENDED = "LiveStream.Ended"
 
@@ -71,8 +72,12 @@ def belongs(e: Envelope, stream_id: str) -> bool:
     return e.stream_id == stream_id or (e.type.startswith("LiveStream.") and e.aggregate_id == stream_id)
 
 
-def log_signals(events: Iterable[Envelope], stream_id: str, segments: list[PlaylistSegment],
-                rules: HighlightRules = HighlightRules()) -> LogSignals:
+def log_signals(
+    events: Iterable[Envelope],
+    stream_id: str,
+    segments: list[PlaylistSegment],
+    rules: HighlightRules = HighlightRules(),
+) -> LogSignals:
     """Bin the show's log envelopes into the recording's segments (other shows' envelopes are skipped)."""
     clock = ShowClock(segments)
     starts = [s.start_s for s in segments]
@@ -170,8 +175,7 @@ class Scored:
     reasons: list[list[str]]
 
 
-def score_segments(log: LogSignals, media: AvSignals | None, rules: HighlightRules = HighlightRules()
-                   ) -> Scored:
+def score_segments(log: LogSignals, media: AvSignals | None, rules: HighlightRules = HighlightRules()) -> Scored:
     n = len(log.chat)
     parts: list[tuple[str, float, np.ndarray]] = [
         ("chat", rules.chat, _count_z(log.chat)),
@@ -179,8 +183,7 @@ def score_segments(log: LogSignals, media: AvSignals | None, rules: HighlightRul
         ("purchases", rules.purchases, robust_z(log.purchases, 1.0)),
     ]
     if media is not None:
-        parts.append(("motion", rules.motion,
-                      robust_z(media.motion, max(0.1 * float(np.median(media.motion)), 1e-3))))
+        parts.append(("motion", rules.motion, robust_z(media.motion, max(0.1 * float(np.median(media.motion)), 1e-3))))
         parts.append(("audio", rules.audio, robust_z(media.loudness_db, 1.5)))
     score = rules.featured * log.featured_at
     reasons: list[list[str]] = [["product_featured"] if log.featured_at[i] else [] for i in range(n)]
@@ -192,8 +195,9 @@ def score_segments(log: LogSignals, media: AvSignals | None, rules: HighlightRul
     return Scored(score, reasons)
 
 
-def pick_clips(score: np.ndarray, *, clip_segments: int, max_clips: int, min_score: float,
-               lead: float = 2 / 3) -> list[tuple[int, int, int]]:
+def pick_clips(
+    score: np.ndarray, *, clip_segments: int, max_clips: int, min_score: float, lead: float = 2 / 3
+) -> list[tuple[int, int, int]]:
     """(first, last, peak) segment indices, best first: each clip is the window of ``clip_segments`` around
     a peak with the most score in it, not overlapping the clips already taken."""
     n = len(score)
@@ -214,13 +218,11 @@ def pick_clips(score: np.ndarray, *, clip_segments: int, max_clips: int, min_sco
         length = min(clip_segments, hi - lo + 1)
         best: tuple[float, int, int] | None = None
         for first in range(max(lo, peak - length + 1), min(peak, hi - length + 1) + 1):
-            key = (float(score[first:first + length].sum()), -abs(peak - first - want), first)
+            key = (float(score[first : first + length].sum()), -abs(peak - first - want), first)
             if best is None or key[:2] > best[:2]:
                 best = key
         assert best is not None
         first = best[2]
-        taken[first:first + length] = True
+        taken[first : first + length] = True
         clips.append((first, first + length - 1, peak))
     return clips
-
-

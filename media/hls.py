@@ -68,8 +68,9 @@ class MediaPlaylist:
 
     PARTS_FOR_SEGMENTS = 2  # closed segments at the live edge whose parts stay listed
 
-    def __init__(self, directory: Path, *, segment_seconds: float, window: int | None = 6,
-                 part_target: float | None = None) -> None:
+    def __init__(
+        self, directory: Path, *, segment_seconds: float, window: int | None = 6, part_target: float | None = None
+    ) -> None:
         self.directory = directory
         self.window = window
         self.part_target = part_target
@@ -84,7 +85,7 @@ class MediaPlaylist:
     def add(self, segment: Segment) -> None:
         self.segments.append(segment)
         self.target = max(self.target, round(segment.duration))
-        listed = {s.sequence for s in self.segments[-self.PARTS_FOR_SEGMENTS:]}
+        listed = {s.sequence for s in self.segments[-self.PARTS_FOR_SEGMENTS :]}
         for seq in [q for q in self.parts if q < segment.sequence and q not in listed]:
             del self.parts[seq]  # no longer listed: keep the dict small over a long show
         self._write_live()
@@ -105,13 +106,17 @@ class MediaPlaylist:
         take = list(self.segments)
         if self.previous and take:  # an earlier worker's take first; the encoders restarted in between
             take[0] = replace(take[0], discontinuity=True)
-        write_atomic(self.directory / VOD_PLAYLIST, self.render(self.previous + take, playlist_type="VOD",
-                                                                ended=True, parts=False))
+        write_atomic(
+            self.directory / VOD_PLAYLIST,
+            self.render(self.previous + take, playlist_type="VOD", ended=True, parts=False),
+        )
 
     def _write_live(self) -> None:
-        shown = self.segments if self.window is None else self.segments[-self.window:]
-        write_atomic(self.directory / LIVE_PLAYLIST, self.render(
-            shown, playlist_type="EVENT" if self.window is None else None, ended=self.ended))
+        shown = self.segments if self.window is None else self.segments[-self.window :]
+        write_atomic(
+            self.directory / LIVE_PLAYLIST,
+            self.render(shown, playlist_type="EVENT" if self.window is None else None, ended=self.ended),
+        )
 
     def render(self, shown: list[Segment], *, playlist_type: str | None, ended: bool, parts: bool = True) -> str:
         target = max([self.target] + [math.ceil(s.duration - 0.5) for s in shown])
@@ -124,7 +129,7 @@ class MediaPlaylist:
         lines += [f"#EXT-X-MEDIA-SEQUENCE:{shown[0].sequence if shown else 0}", "#EXT-X-INDEPENDENT-SEGMENTS"]
         if playlist_type:
             lines.append(f"#EXT-X-PLAYLIST-TYPE:{playlist_type}")
-        with_parts = {s.sequence for s in shown[-self.PARTS_FOR_SEGMENTS:]} if ll else set()
+        with_parts = {s.sequence for s in shown[-self.PARTS_FOR_SEGMENTS :]} if ll else set()
         for seg in shown:
             if seg.discontinuity:
                 lines.append("#EXT-X-DISCONTINUITY")

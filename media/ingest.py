@@ -61,11 +61,12 @@ class SourceInfo:
 
     def payload(self) -> dict[str, object]:
         return {
-            "source": self.kind, "remote": self.remote,
-            "video": {"codec": self.video_codec, "width": self.width, "height": self.height,
-                      "fps": round(self.fps, 3)},
-            "audio": None if self.audio_codec is None else {
-                "codec": self.audio_codec, "sample_rate": self.sample_rate, "channels": self.channels},
+            "source": self.kind,
+            "remote": self.remote,
+            "video": {"codec": self.video_codec, "width": self.width, "height": self.height, "fps": round(self.fps, 3)},
+            "audio": None
+            if self.audio_codec is None
+            else {"codec": self.audio_codec, "sample_rate": self.sample_rate, "channels": self.channels},
         }
 
 
@@ -94,10 +95,16 @@ def describe(container: InputContainer, kind: str, url: str, remote: str | None 
         if aname not in AUDIO_CODECS:
             raise UnsupportedMedia(f"{url}: audio codec {aname!r} is not accepted (use AAC)")
     return SourceInfo(
-        kind=kind, url=url, video_codec=name, width=v.codec_context.width, height=v.codec_context.height,
-        fps=fps, audio_codec=audio.codec_context.name if audio else None,
+        kind=kind,
+        url=url,
+        video_codec=name,
+        width=v.codec_context.width,
+        height=v.codec_context.height,
+        fps=fps,
+        audio_codec=audio.codec_context.name if audio else None,
         sample_rate=audio.codec_context.sample_rate if audio else None,
-        channels=audio.codec_context.channels if audio else None, remote=remote,
+        channels=audio.codec_context.channels if audio else None,
+        remote=remote,
     )
 
 
@@ -119,8 +126,7 @@ class FileSource:
     """One input: a file read as fast as we can encode (or at the show's pace with ``pace=True``), or a
     URL; a streaming URL (``rtmp://``, ``srt://`` ...) pulled from elsewhere arrives live by itself."""
 
-    def __init__(self, url: str | os.PathLike[str], *, pace: bool = False,
-                 open_timeout_s: float = 15.0) -> None:
+    def __init__(self, url: str | os.PathLike[str], *, pace: bool = False, open_timeout_s: float = 15.0) -> None:
         self.url, self.pace, self.open_timeout_s = str(url), pace, open_timeout_s
         scheme = urlparse(self.url).scheme.lower()
         self.is_live_url = scheme in _LIVE_SCHEMES
@@ -152,8 +158,7 @@ class RtmpListen:
     @classmethod
     def from_url(cls, url: str, *, bind_host: str | None = None) -> RtmpListen:
         u = urlparse(url)
-        return cls(host=bind_host or u.hostname or "0.0.0.0", port=u.port or 1935,
-                   app=(u.path.strip("/") or "live"))
+        return cls(host=bind_host or u.hostname or "0.0.0.0", port=u.port or 1935, app=(u.path.strip("/") or "live"))
 
 
 def _free_port() -> int:
@@ -167,15 +172,29 @@ class RtmpSource:
 
     kind = "rtmp"
 
-    def __init__(self, listen: RtmpListen, *, stream_id: str, keys: StreamKeys, on_refused: RefusedCallback,
-                 publish_timeout_s: float | None = None, reconnect_grace_s: float = 10.0,
-                 read_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        listen: RtmpListen,
+        *,
+        stream_id: str,
+        keys: StreamKeys,
+        on_refused: RefusedCallback,
+        publish_timeout_s: float | None = None,
+        reconnect_grace_s: float = 10.0,
+        read_timeout_s: float = 10.0,
+    ) -> None:
         self.listen, self.stream_id = listen, stream_id
         self.publish_timeout_s, self.reconnect_grace_s = publish_timeout_s, reconnect_grace_s
         self.read_timeout_s = read_timeout_s
         self.backend_port = _free_port()
-        self.gate = RtmpGate(host=listen.host, port=listen.port, stream_id=stream_id,
-                             backend_port=self.backend_port, lookup=keys.lookup, on_refused=on_refused)
+        self.gate = RtmpGate(
+            host=listen.host,
+            port=listen.port,
+            stream_id=stream_id,
+            backend_port=self.backend_port,
+            lookup=keys.lookup,
+            on_refused=on_refused,
+        )
 
     async def start(self) -> None:
         await self.gate.start()
@@ -201,9 +220,11 @@ class RtmpSource:
             # Listen in short rounds so a stop request or the deadline is noticed promptly.
             round_s = 2 if left is None else max(1, min(2, math.ceil(left)))
             try:
-                container = av.open(url, options={"listen": "1", "timeout": str(round_s),
-                                                  "analyzeduration": "1000000"},
-                                    timeout=(round_s + 15.0, self.read_timeout_s))
+                container = av.open(
+                    url,
+                    options={"listen": "1", "timeout": str(round_s), "analyzeduration": "1000000"},
+                    timeout=(round_s + 15.0, self.read_timeout_s),
+                )
             except av.error.FFmpegError:
                 continue  # nobody came, or the gate refused the publisher: listen again
             session = self.gate.session
@@ -211,8 +232,12 @@ class RtmpSource:
                 container.close()
                 continue
             try:
-                info = describe(container, self.kind, f"rtmp://{self.listen.host}:{self.port}/"
-                                f"{self.listen.app}/<key {session.key_hint}>", remote=session.remote)
+                info = describe(
+                    container,
+                    self.kind,
+                    f"rtmp://{self.listen.host}:{self.port}/{self.listen.app}/<key {session.key_hint}>",
+                    remote=session.remote,
+                )
             except Exception:
                 container.close()
                 raise

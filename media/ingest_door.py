@@ -66,13 +66,25 @@ class ShowWorker:
 
 
 class IngestDoor:
-    def __init__(self, *, listen: RtmpListen, keys: StreamKeys, sink: EventSink,
-                 worker_command: Callable[[str], Sequence[str]] = default_worker_command,
-                 env: dict[str, str] | None = None, publish_timeout_s: float = 10.0,
-                 read_timeout_s: float = 10.0, worker_start_s: float = 30.0,
-                 worker_finish_s: float = 60.0, handshake_timeout_s: float = 5.0, max_connections: int = 200,
-                 max_per_ip: int = 8, max_chunk_streams: int = 64, max_buffered: int = 32 * 1024 * 1024,
-                 lookup_concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        listen: RtmpListen,
+        keys: StreamKeys,
+        sink: EventSink,
+        worker_command: Callable[[str], Sequence[str]] = default_worker_command,
+        env: dict[str, str] | None = None,
+        publish_timeout_s: float = 10.0,
+        read_timeout_s: float = 10.0,
+        worker_start_s: float = 30.0,
+        worker_finish_s: float = 60.0,
+        handshake_timeout_s: float = 5.0,
+        max_connections: int = 200,
+        max_per_ip: int = 8,
+        max_chunk_streams: int = 64,
+        max_buffered: int = 32 * 1024 * 1024,
+        lookup_concurrency: int = 8,
+    ) -> None:
         self.listen, self._keys, self._sink = listen, keys, sink
         self._worker_command, self._env = worker_command, env
         self.publish_timeout_s, self.read_timeout_s = publish_timeout_s, read_timeout_s
@@ -136,8 +148,9 @@ class IngestDoor:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
-        conn = RtmpServerConnection(reader, writer, max_chunk_streams=self._max_chunk_streams,
-                                    max_buffered=self._max_buffered)
+        conn = RtmpServerConnection(
+            reader, writer, max_chunk_streams=self._max_chunk_streams, max_buffered=self._max_buffered
+        )
         self._conns.add(conn)
         self._per_ip[ip] += 1
         try:
@@ -162,9 +175,16 @@ class IngestDoor:
         now = time.monotonic()
         if now - self._cap_logged >= 1.0:
             self._cap_logged = now
-            log.warning("ingest: connection from %s refused (%d open, %d from it; caps %d and %d per address);"
-                        " %d refused so far", ip, len(self._conns), self._per_ip[ip], self.max_connections,
-                        self.max_per_ip, self.refused_caps)
+            log.warning(
+                "ingest: connection from %s refused (%d open, %d from it; caps %d and %d per address);"
+                " %d refused so far",
+                ip,
+                len(self._conns),
+                self._per_ip[ip],
+                self.max_connections,
+                self.max_per_ip,
+                self.refused_caps,
+            )
 
     async def _publisher(self, conn: RtmpServerConnection, remote: str) -> None:
         loop = asyncio.get_running_loop()
@@ -206,8 +226,9 @@ class IngestDoor:
         finally:
             self.publishing.discard(stream_id)
 
-    async def _relay(self, conn: RtmpServerConnection, b_reader: asyncio.StreamReader,
-                     b_writer: asyncio.StreamWriter) -> None:
+    async def _relay(
+        self, conn: RtmpServerConnection, b_reader: asyncio.StreamReader, b_writer: asyncio.StreamWriter
+    ) -> None:
         """Publisher's media → FLV frames to the worker, until either side goes away."""
 
         async def worker_gone() -> None:
@@ -241,23 +262,26 @@ class IngestDoor:
             watch.cancel()
             b_writer.close()
 
-    async def _refuse(self, conn: RtmpServerConnection, stream_id: str, reason: str, remote: str, hint: str,
-                      msid: int | None) -> None:
+    async def _refuse(
+        self, conn: RtmpServerConnection, stream_id: str, reason: str, remote: str, hint: str, msid: int | None
+    ) -> None:
         log.warning("refused RTMP publisher %s (%s) for %s: %s", remote, hint or "-", stream_id or "?", reason)
         if msid is not None:
             with contextlib.suppress(Exception):
                 await conn.status(msid, "error", "NetStream.Publish.BadName", reason)
         conn.close()
-        envelope = media_event(INGEST_REFUSED, stream_id, {"reason": reason, "remote": remote, "key_hint": hint},
-                               datetime.now(UTC))
+        envelope = media_event(
+            INGEST_REFUSED, stream_id, {"reason": reason, "remote": remote, "key_hint": hint}, datetime.now(UTC)
+        )
         try:
             await self._sink.publish(envelope)
         except Exception:
             log.exception("publishing %s failed", INGEST_REFUSED)
 
     # -- workers -------------------------------------------------------------------------------------
-    async def _connect_worker(self, stream_id: str, remote: str, hint: str
-                              ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
+    async def _connect_worker(
+        self, stream_id: str, remote: str, hint: str
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | str:
         """A relay connection the show's worker accepted, or the refusal reason."""
         for _ in range(3):
             w = self.workers.get(stream_id)
@@ -297,8 +321,11 @@ class IngestDoor:
     async def _spawn(self, stream_id: str) -> ShowWorker:
         token = secrets.token_urlsafe(24)
         proc = await asyncio.create_subprocess_exec(
-            *self._worker_command(stream_id), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env=self._env if self._env is not None else os.environ.copy())
+            *self._worker_command(stream_id),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=self._env if self._env is not None else os.environ.copy(),
+        )
         assert proc.stdin is not None
         proc.stdin.write(token.encode() + b"\n")  # never on the command line, where `ps` would show it
         with contextlib.suppress(ConnectionError):
@@ -316,7 +343,7 @@ class IngestDoor:
             async for raw in w.proc.stdout:
                 line = raw.decode(errors="replace").rstrip()
                 if line.startswith(PORT_LINE) and not w.port.done():
-                    w.port.set_result(int(line[len(PORT_LINE):]))
+                    w.port.set_result(int(line[len(PORT_LINE) :]))
                 else:
                     print(f"[{w.stream_id}] {line}", flush=True)
         finally:

@@ -106,9 +106,16 @@ class RelaySource:
 
     kind = "rtmp"
 
-    def __init__(self, listen: RelayListen, *, stream_id: str, publish_timeout_s: float | None = None,
-                 reconnect_grace_s: float = 10.0, read_timeout_s: float = 10.0,
-                 handshake_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        listen: RelayListen,
+        *,
+        stream_id: str,
+        publish_timeout_s: float | None = None,
+        reconnect_grace_s: float = 10.0,
+        read_timeout_s: float = 10.0,
+        handshake_timeout_s: float = 5.0,
+    ) -> None:
         self.listen, self.stream_id = listen, stream_id
         self.publish_timeout_s, self.reconnect_grace_s = publish_timeout_s, reconnect_grace_s
         self.read_timeout_s, self.handshake_timeout_s = read_timeout_s, handshake_timeout_s
@@ -155,8 +162,11 @@ class RelaySource:
                     reason = "busy"
                 else:
                     reason = ""
-                    session = RelaySession(str(hello.get("remote") or "?"), str(hello.get("key_hint") or ""),
-                                           BytePipe(self.read_timeout_s, self._stop))
+                    session = RelaySession(
+                        str(hello.get("remote") or "?"),
+                        str(hello.get("key_hint") or ""),
+                        BytePipe(self.read_timeout_s, self._stop),
+                    )
                     self._current = session
                     self._arrivals.put(session)
             if session is None:

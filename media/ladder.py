@@ -109,9 +109,16 @@ def scaled_size(src_w: int, src_h: int, short_side: int) -> tuple[int, int]:
     return _even(src_w * short_side / src_h), _even(short_side)
 
 
-def plan_ladder(src_w: int, src_h: int, src_fps: float, has_audio: bool, *,
-                ladder: tuple[Rung, ...] = DEFAULT_LADDER, audio_kbps: int = 64,
-                max_fps: float = 30.0) -> LadderPlan:
+def plan_ladder(
+    src_w: int,
+    src_h: int,
+    src_fps: float,
+    has_audio: bool,
+    *,
+    ladder: tuple[Rung, ...] = DEFAULT_LADDER,
+    audio_kbps: int = 64,
+    max_fps: float = 30.0,
+) -> LadderPlan:
     """Renditions for one source: never upscale, never two rungs of the same size, at most ``max_fps``."""
     fps = min(src_fps if src_fps and src_fps > 0 else 30.0, max_fps)
     src_short = min(src_w, src_h)
@@ -119,8 +126,11 @@ def plan_ladder(src_w: int, src_h: int, src_fps: float, has_audio: bool, *,
     for rung in ladder:
         if rung.short_side <= src_short:
             rungs.append((rung.name, rung.short_side, rung.video_kbps))
-        elif (rung.top and src_short >= min(r.short_side for r in ladder)
-              and all(r.short_side != src_short for r in ladder)):
+        elif (
+            rung.top
+            and src_short >= min(r.short_side for r in ladder)
+            and all(r.short_side != src_short for r in ladder)
+        ):
             # A 540p source still gets a re-encoded "source" rung, priced by pixels (bits ~ pixels^0.75).
             kbps = int(rung.video_kbps * (src_short / rung.short_side) ** 1.5)
             rungs.append((f"{src_short}p", src_short, kbps))
@@ -136,10 +146,18 @@ def plan_ladder(src_w: int, src_h: int, src_fps: float, has_audio: bool, *,
         seen.add(short)
         w, h = scaled_size(src_w, src_h, short)
         maxrate = int(kbps * 1.1)
-        video.append(VideoRendition(
-            name=name, width=w, height=h, video_kbps=kbps, maxrate_kbps=maxrate,
-            # One second of buffer: small enough that a 2 s segment never bursts far above the target,
-            # which is what a 2G/3G link can sustain.
-            bufsize_kbits=kbps, level=h264_level(w, h, fps, maxrate), fps=fps,
-        ))
+        video.append(
+            VideoRendition(
+                name=name,
+                width=w,
+                height=h,
+                video_kbps=kbps,
+                maxrate_kbps=maxrate,
+                # One second of buffer: small enough that a 2 s segment never bursts far above the target,
+                # which is what a 2G/3G link can sustain.
+                bufsize_kbits=kbps,
+                level=h264_level(w, h, fps, maxrate),
+                fps=fps,
+            )
+        )
     return LadderPlan(video=tuple(video), audio_kbps=audio_kbps if has_audio else None, fps=fps)

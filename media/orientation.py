@@ -13,8 +13,7 @@ import av
 from av.filter import Graph
 
 # frame.rotation is counter-clockwise degrees: undo it by turning the same way.
-_FILTERS = {90: [("transpose", "cclock")], 180: [("hflip", ""), ("vflip", "")],
-            270: [("transpose", "clock")]}
+_FILTERS = {90: [("transpose", "cclock")], 180: [("hflip", ""), ("vflip", "")], 270: [("transpose", "clock")]}
 
 
 def quarter_turns(rotation: float) -> int:
@@ -44,8 +43,12 @@ class Upright:
     @staticmethod
     def _build(frame: av.VideoFrame, turn: int) -> Graph:
         graph = Graph()
-        node = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format,
-                                time_base=frame.time_base or Fraction(1, 90_000))
+        node = graph.add_buffer(
+            width=frame.width,
+            height=frame.height,
+            format=frame.format,
+            time_base=frame.time_base or Fraction(1, 90_000),
+        )
         for name, args in _FILTERS[turn]:
             step = graph.add(name, args) if args else graph.add(name)
             node.link_to(step)

@@ -47,8 +47,9 @@ def media_segments(text: str) -> list[PlaylistSegment]:
         if seg.byterange:
             raise ValueError(f"{seg.uri}: byte-range segments are not read here")
         duration = float(seg.duration or 0.0)
-        out.append(PlaylistSegment(sequence, seg.uri, start, duration, _utc(seg.program_date_time),
-                                   bool(seg.discontinuity)))
+        out.append(
+            PlaylistSegment(sequence, seg.uri, start, duration, _utc(seg.program_date_time), bool(seg.discontinuity))
+        )
         sequence, start = sequence + 1, start + duration
     return out
 
@@ -58,9 +59,16 @@ def master_variants(text: str) -> list[Variant]:
     out = []
     for p in m3u8.loads(text).playlists:
         si = p.stream_info
-        out.append(Variant(p.uri, int(si.bandwidth or 0), int(si.average_bandwidth or si.bandwidth or 0),
-                           si.codecs or "", tuple(si.resolution) if si.resolution else None,
-                           float(si.frame_rate) if si.frame_rate else None))
+        out.append(
+            Variant(
+                p.uri,
+                int(si.bandwidth or 0),
+                int(si.average_bandwidth or si.bandwidth or 0),
+                si.codecs or "",
+                tuple(si.resolution) if si.resolution else None,
+                float(si.frame_rate) if si.frame_rate else None,
+            )
+        )
     return out
 
 
@@ -72,8 +80,9 @@ def read_playlist(text: str) -> dict[str, Any]:
     segments: list[dict[str, Any]] = []
     open_parts: list[dict[str, Any]] = []
     for seg in pl.segments:
-        parts = [{"uri": p.uri, "duration": float(p.duration), "independent": p.independent == "YES"}
-                 for p in seg.parts]
+        parts = [
+            {"uri": p.uri, "duration": float(p.duration), "independent": p.independent == "YES"} for p in seg.parts
+        ]
         if seg.uri is None:
             open_parts = parts
             continue

@@ -48,8 +48,9 @@ def read_recording(out_dir: Path) -> Recording:
     if not master.exists():
         raise FileNotFoundError(f"{master}: no finished recording")
     variants = [RecordedVariant(v.uri.split("/", 1)[0], v) for v in master_variants(master.read_text())]
-    return Recording(out_dir, variants, {v.name: media_segments((out_dir / v.name / VOD_PLAYLIST).read_text())
-                                         for v in variants})
+    return Recording(
+        out_dir, variants, {v.name: media_segments((out_dir / v.name / VOD_PLAYLIST).read_text()) for v in variants}
+    )
 
 
 class ShowClock:
@@ -62,8 +63,7 @@ class ShowClock:
         self._walls = [s.pdt.timestamp() for s in self._segs]  # type: ignore[union-attr]
         self.end_s = segments[-1].end_s
 
-    def media_s(self, at: datetime, *, before_start: float | None = None, after_end_s: float = 2.0
-                ) -> float | None:
+    def media_s(self, at: datetime, *, before_start: float | None = None, after_end_s: float = 2.0) -> float | None:
         """Where ``at`` falls in the recording; None when outside it. A time in a gap (the host was away)
         goes to the end of the segment before it. ``before_start`` is used for times before the show."""
         if at.tzinfo is None:
@@ -77,5 +77,3 @@ class ShowClock:
         if i == len(self._segs) - 1 and offset > seg.duration + after_end_s:
             return None
         return seg.start_s + min(offset, max(0.0, seg.duration - 1e-3))
-
-

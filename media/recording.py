@@ -16,8 +16,9 @@ from media.playlists import media_segments
 from media.rendition import RenditionWorker, publish_order
 
 
-def variants(plan: LadderPlan, workers: list[RenditionWorker], *, start_with: str, measured: bool,
-             playlist: str) -> list[Variant]:
+def variants(
+    plan: LadderPlan, workers: list[RenditionWorker], *, start_with: str, measured: bool, playlist: str
+) -> list[Variant]:
     """Master playlist entries; ``measured`` uses the published segments' peak and average bitrates."""
     by_name = {w.rendition: w for w in workers}
     out: dict[str, Variant] = {}
@@ -40,14 +41,16 @@ def variants(plan: LadderPlan, workers: list[RenditionWorker], *, start_with: st
     return [out[n] for n in publish_order(list(out), start_with)]
 
 
-def write_live_master(out_dir: Path, plan: LadderPlan, workers: list[RenditionWorker],
-                      start_with: str) -> None:
-    write_atomic(out_dir / MASTER_PLAYLIST, render_master(
-        variants(plan, workers, start_with=start_with, measured=False, playlist="index.m3u8")))
+def write_live_master(out_dir: Path, plan: LadderPlan, workers: list[RenditionWorker], start_with: str) -> None:
+    write_atomic(
+        out_dir / MASTER_PLAYLIST,
+        render_master(variants(plan, workers, start_with=start_with, measured=False, playlist="index.m3u8")),
+    )
 
 
-def finish_recording(out_dir: Path, plan: LadderPlan, workers: list[RenditionWorker], *, start_with: str,
-                     url_base: str) -> dict[str, Any]:
+def finish_recording(
+    out_dir: Path, plan: LadderPlan, workers: list[RenditionWorker], *, start_with: str, url_base: str
+) -> dict[str, Any]:
     """Write the VOD playlists and return the ``media.recording_ready`` payload."""
     for w in workers:
         w.playlist.end()
@@ -59,12 +62,19 @@ def finish_recording(out_dir: Path, plan: LadderPlan, workers: list[RenditionWor
     for v in vs:
         name = v.uri.split("/", 1)[0]
         p = by_name[name].published
-        renditions.append({
-            "name": name, "width": sizes[name][0] if name in sizes else None,
-            "height": sizes[name][1] if name in sizes else None,
-            "bandwidth": v.bandwidth, "average_bandwidth": v.average_bandwidth, "codecs": v.codecs,
-            "segments": p.segments, "bytes": p.bytes, "uri": v.uri,
-        })
+        renditions.append(
+            {
+                "name": name,
+                "width": sizes[name][0] if name in sizes else None,
+                "height": sizes[name][1] if name in sizes else None,
+                "bandwidth": v.bandwidth,
+                "average_bandwidth": v.average_bandwidth,
+                "codecs": v.codecs,
+                "segments": p.segments,
+                "bytes": p.bytes,
+                "uri": v.uri,
+            }
+        )
     durations = [w.published.seconds for w in workers if w.published.segments]
     return {
         "duration_s": round(max(durations), 3) if durations else 0.0,

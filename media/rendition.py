@@ -57,9 +57,20 @@ class Published:
 
 
 class RenditionWorker(threading.Thread):
-    def __init__(self, name: str, directory: Path, *, encoder: VideoEncoder | None, audio: Stream | None,
-                 playlist: MediaPlaylist, meter: QualityMeter | None, emit: Emit, url_base: str,
-                 max_queue: int = 8, part_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        directory: Path,
+        *,
+        encoder: VideoEncoder | None,
+        audio: Stream | None,
+        playlist: MediaPlaylist,
+        meter: QualityMeter | None,
+        emit: Emit,
+        url_base: str,
+        max_queue: int = 8,
+        part_seconds: float | None = None,
+    ) -> None:
         super().__init__(name=f"rendition-{name}", daemon=True)
         self.rendition, self.directory = name, directory
         self.encoder, self.playlist, self.meter = encoder, playlist, meter
@@ -70,8 +81,7 @@ class RenditionWorker(threading.Thread):
         if audio is not None:
             self.templates["a"] = audio
         self._part = None if not part_seconds else int(round(part_seconds * TICKS))
-        self.assembler = SegmentAssembler(has_video=encoder is not None, has_audio=audio is not None,
-                                          part=self._part)
+        self.assembler = SegmentAssembler(has_video=encoder is not None, has_audio=audio is not None, part=self._part)
         self._part_files: dict[int, list[Path]] = {}  # LL-HLS part files per segment, removed once unlisted
         self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=max_queue)
         self.published = Published()
@@ -131,8 +141,7 @@ class RenditionWorker(threading.Thread):
     def _encode(self, frame: av.VideoFrame, keyframe: bool) -> None:
         assert self.encoder is not None
         r = self.encoder.rendition
-        scaled = self._scaler.reformat(frame, r.width, r.height, format="yuv420p",
-                                       interpolation=Interpolation.AREA)
+        scaled = self._scaler.reformat(frame, r.width, r.height, format="yuv420p", interpolation=Interpolation.AREA)
         # At source size the reformatter hands back the decoded frame itself; only this thread encodes it,
         # the other renditions merely read its pixels, so setting pts/pict_type on it is safe.
         scaled.pts, scaled.time_base = frame.pts, frame.time_base
@@ -144,8 +153,9 @@ class RenditionWorker(threading.Thread):
         for p in packets:
             pts = to_ticks(p.pts, p.time_base)
             dts = to_ticks(p.dts, p.time_base) if p.dts is not None else pts
-            rec = PacketRecord("v", pts, dts, bytes(p), p.is_keyframe,
-                               to_ticks(p.duration, p.time_base) if p.duration else 0)
+            rec = PacketRecord(
+                "v", pts, dts, bytes(p), p.is_keyframe, to_ticks(p.duration, p.time_base) if p.duration else 0
+            )
             if self.meter is not None:
                 self.meter.video_packet(self.rendition, p.size, p.is_keyframe, pts)
             self.assembler.add_packet(rec)
@@ -168,8 +178,16 @@ class RenditionWorker(threading.Thread):
                     path.unlink(missing_ok=True)
         uri = f"{cut.index:06d}.ts"
         size = write_segment(self.directory / uri, seg, self.templates)
-        self.playlist.add(Segment(sequence=cut.index, uri=uri, duration=seg.duration, bytes=size,
-                                  program_date_time=cut.wall, discontinuity=cut.discontinuity))
+        self.playlist.add(
+            Segment(
+                sequence=cut.index,
+                uri=uri,
+                duration=seg.duration,
+                bytes=size,
+                program_date_time=cut.wall,
+                discontinuity=cut.discontinuity,
+            )
+        )
         latency_ms = (time.monotonic() - cut.ingest_mono) * 1000
         p = self.published
         p.segments += 1
@@ -177,20 +195,22 @@ class RenditionWorker(threading.Thread):
         p.seconds += seg.duration
         if seg.duration > 0.5:  # a short tail segment says nothing about the peak rate
             p.peak_bps = max(p.peak_bps, size * 8 / seg.duration)
-        self._emit(SEGMENT_PUBLISHED, {
-            "rendition": self.rendition,
-            "sequence": cut.index,
-            "duration_s": round(seg.duration, 6),
-            "bytes": size,
-            "uri": f"{self.rendition}/{uri}",
-            "url": f"{self._url_base}/{self.rendition}/{uri}",
-            "start_s": round(cut.start / TICKS, 6),
-            "program_date_time": cut.wall.isoformat(),
-            "latency_ms": round(latency_ms, 1),
-        })
+        self._emit(
+            SEGMENT_PUBLISHED,
+            {
+                "rendition": self.rendition,
+                "sequence": cut.index,
+                "duration_s": round(seg.duration, 6),
+                "bytes": size,
+                "uri": f"{self.rendition}/{uri}",
+                "url": f"{self._url_base}/{self.rendition}/{uri}",
+                "start_s": round(cut.start / TICKS, 6),
+                "program_date_time": cut.wall.isoformat(),
+                "latency_ms": round(latency_ms, 1),
+            },
+        )
 
 
 def publish_order(names: list[str], start_with: str) -> list[str]:
     """Master playlist order: players start with the first variant, so a sensible 3G rung goes first."""
     return sorted(names, key=lambda n: (n != start_with, n == "audio"))
-

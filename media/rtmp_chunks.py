@@ -67,8 +67,15 @@ class ChunkParser:
     """Push parser: ``feed`` bytes, then ``next`` until it answers None. Set chunk size and abort messages are
     applied here and not returned; every other message is, with its payload when kept (else ``b""``)."""
 
-    def __init__(self, *, handshake: int = 0, keep_media: bool = True, max_chunk_streams: int = MAX_CHUNK_STREAMS,
-                 max_buffered: int = MAX_BUFFERED, max_message: int = MAX_MESSAGE) -> None:
+    def __init__(
+        self,
+        *,
+        handshake: int = 0,
+        keep_media: bool = True,
+        max_chunk_streams: int = MAX_CHUNK_STREAMS,
+        max_buffered: int = MAX_BUFFERED,
+        max_message: int = MAX_MESSAGE,
+    ) -> None:
         self.max_chunk_streams, self.max_buffered, self._max_message = max_chunk_streams, max_buffered, max_message
         self._keep_media = keep_media
         self._raw = bytearray()
@@ -111,7 +118,7 @@ class ChunkParser:
                 csid, st, left = chunk
                 n = min(left, len(raw) - i)
                 if st.keep:
-                    st.payload += raw[i:i + n]
+                    st.payload += raw[i : i + n]
                 i += n
                 st.remaining -= n
                 if left > n:
@@ -149,7 +156,7 @@ class ChunkParser:
             if len(self._streams) >= self.max_chunk_streams:
                 raise RtmpProtocolError(f"more than {self.max_chunk_streams} chunk streams")
             st = _Stream()
-        h = raw[i:i + size]
+        h = raw[i : i + size]
         i += size
         ts = int.from_bytes(h[0:3], "big") if fmt < 3 else 0
         extended = ts == 0xFFFFFF if fmt < 3 else st.extended
@@ -157,7 +164,7 @@ class ChunkParser:
             if i + 4 > end:
                 return None
             if fmt < 3:
-                ts = int.from_bytes(raw[i:i + 4], "big")
+                ts = int.from_bytes(raw[i : i + 4], "big")
             i += 4
         # The headers are all here: commit.
         self._streams[csid] = st
@@ -214,8 +221,9 @@ class ChunkSniffer:
     """The gate's view: every command in the bytes fed (media is skipped, never held)."""
 
     def __init__(self, *, max_chunk_streams: int = MAX_CHUNK_STREAMS, max_buffered: int = MAX_BUFFERED) -> None:
-        self.parser = ChunkParser(handshake=HANDSHAKE_BYTES, keep_media=False, max_chunk_streams=max_chunk_streams,
-                                  max_buffered=max_buffered)
+        self.parser = ChunkParser(
+            handshake=HANDSHAKE_BYTES, keep_media=False, max_chunk_streams=max_chunk_streams, max_buffered=max_buffered
+        )
 
     @property
     def fed(self) -> int:
@@ -258,33 +266,33 @@ def _amf0(d: bytes, i: int, depth: int) -> tuple[object, int]:
         raise ValueError("AMF0 nested too deep")
     marker, i = d[i], i + 1
     if marker == 0x00:
-        return struct.unpack(">d", d[i:i + 8])[0], i + 8
+        return struct.unpack(">d", d[i : i + 8])[0], i + 8
     if marker == 0x01:
         return bool(d[i]), i + 1
     if marker == 0x02:
-        n = int.from_bytes(d[i:i + 2], "big")
-        return d[i + 2:i + 2 + n].decode(), i + 2 + n
+        n = int.from_bytes(d[i : i + 2], "big")
+        return d[i + 2 : i + 2 + n].decode(), i + 2 + n
     if marker == 0x0C:
-        n = int.from_bytes(d[i:i + 4], "big")
-        return d[i + 4:i + 4 + n].decode(), i + 4 + n
+        n = int.from_bytes(d[i : i + 4], "big")
+        return d[i + 4 : i + 4 + n].decode(), i + 4 + n
     if marker in (0x05, 0x06):
         return None, i
     if marker in (0x03, 0x08):
         i += 4 if marker == 0x08 else 0
         obj: dict[str, object] = {}
         while True:
-            n = int.from_bytes(d[i:i + 2], "big")
+            n = int.from_bytes(d[i : i + 2], "big")
             if n == 0 and d[i + 2] == 0x09:
                 return obj, i + 3
-            key = d[i + 2:i + 2 + n].decode()
+            key = d[i + 2 : i + 2 + n].decode()
             obj[key], i = _amf0(d, i + 2 + n, depth + 1)
     if marker == 0x0A:
-        n, i = int.from_bytes(d[i:i + 4], "big"), i + 4
+        n, i = int.from_bytes(d[i : i + 4], "big"), i + 4
         items = []
         for _ in range(n):
             item, i = _amf0(d, i, depth + 1)
             items.append(item)
         return items, i
     if marker == 0x0B:
-        return struct.unpack(">d", d[i:i + 8])[0], i + 10
+        return struct.unpack(">d", d[i : i + 8])[0], i + 10
     raise ValueError(f"unsupported AMF0 marker {marker:#x}")

@@ -47,10 +47,20 @@ RefusedCallback = Callable[[str, str, str], None]  # (reason, remote, key_hint)
 class RtmpGate:
     """Accepts publishers on ``host:port`` for one show, relaying accepted ones to ``backend_port``."""
 
-    def __init__(self, *, host: str, port: int, stream_id: str, backend_port: int,
-                 lookup: Callable[[str], Awaitable[str | None]], on_refused: RefusedCallback,
-                 publish_timeout_s: float = 10.0, backend_wait_s: float = 5.0, max_connections: int = 8,
-                 max_per_ip: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        stream_id: str,
+        backend_port: int,
+        lookup: Callable[[str], Awaitable[str | None]],
+        on_refused: RefusedCallback,
+        publish_timeout_s: float = 10.0,
+        backend_wait_s: float = 5.0,
+        max_connections: int = 8,
+        max_per_ip: int = 4,
+    ) -> None:
         self.host, self.port, self.stream_id = host, port, stream_id
         self.max_connections, self.max_per_ip = max_connections, max_per_ip
         self._open: Counter[str] = Counter()  # connections per address
@@ -114,8 +124,7 @@ class RtmpGate:
                 w.close()
             s.ended.set()
 
-    async def _pump_client(self, reader: asyncio.StreamReader, out: asyncio.StreamWriter,
-                           s: Session) -> str | None:
+    async def _pump_client(self, reader: asyncio.StreamReader, out: asyncio.StreamWriter, s: Session) -> str | None:
         """Relay client bytes; the refusal reason, or None when the publisher simply went away."""
         sniffer = ChunkSniffer()
         loop = asyncio.get_running_loop()

@@ -39,8 +39,14 @@ class Publish:
 class RtmpServerConnection:
     """One publisher's connection, server side. ``accept_publish`` → ``Publish``; then ``read_media``."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 max_chunk_streams: int = MAX_CHUNK_STREAMS, max_buffered: int = MAX_BUFFERED) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        max_chunk_streams: int = MAX_CHUNK_STREAMS,
+        max_buffered: int = MAX_BUFFERED,
+    ) -> None:
         self._r, self._w = reader, writer
         self._chunks = ChunkParser(max_chunk_streams=max_chunk_streams, max_buffered=max_buffered)
         self._read = 0  # bytes received, for acknowledgements
@@ -105,15 +111,14 @@ class RtmpServerConnection:
         for i in range(0, max(1, len(payload)), _OUT_CHUNK):
             if i:
                 out.append(0xC0 | (csid & 0x3F))
-            out += payload[i:i + _OUT_CHUNK]
+            out += payload[i : i + _OUT_CHUNK]
         self._w.write(bytes(out))
 
     def _command(self, csid: int, msid: int, *values: object) -> None:
         self._send(csid, 20, msid, b"".join(amf0(v) for v in values))
 
     async def status(self, msid: int, level: str, code: str, description: str) -> None:
-        self._command(5, msid, "onStatus", 0.0, None,
-                      {"level": level, "code": code, "description": description})
+        self._command(5, msid, "onStatus", 0.0, None, {"level": level, "code": code, "description": description})
         await self._w.drain()
 
     # -- the conversation up to publish --------------------------------------------------------------
@@ -134,9 +139,19 @@ class RtmpServerConnection:
                 self._send(2, 5, 0, struct.pack(">I", _WINDOW))  # window acknowledgement size
                 self._send(2, 6, 0, struct.pack(">IB", _WINDOW, 2))  # peer bandwidth, dynamic
                 self._send(2, 1, 0, struct.pack(">I", _OUT_CHUNK))  # our chunk size
-                self._command(3, 0, "_result", txn, {"fmsVer": "FMS/3,0,1,123", "capabilities": 31.0},
-                              {"level": "status", "code": "NetConnection.Connect.Success",
-                               "description": "Connection succeeded.", "objectEncoding": 0.0})
+                self._command(
+                    3,
+                    0,
+                    "_result",
+                    txn,
+                    {"fmsVer": "FMS/3,0,1,123", "capabilities": 31.0},
+                    {
+                        "level": "status",
+                        "code": "NetConnection.Connect.Success",
+                        "description": "Connection succeeded.",
+                        "objectEncoding": 0.0,
+                    },
+                )
             elif name == "createStream":
                 self._command(3, 0, "_result", txn, None, 1.0)
             elif name in ("releaseStream", "FCPublish"):
@@ -206,16 +221,16 @@ def flv_tags(msg: Message) -> bytes:
     if msg.type == 18:
         payload = msg.payload
         if payload.startswith(_SET_DATA_FRAME):  # what publishers send; FLV files hold onMetaData itself
-            payload = payload[len(_SET_DATA_FRAME):]
+            payload = payload[len(_SET_DATA_FRAME) :]
         return _tag(18, msg.timestamp, payload)
     if msg.type == 22:  # aggregate: FLV tags with back pointers, timestamps relative to the first
         out, i, first = bytearray(), 0, None
         p = msg.payload
         while i + 11 <= len(p):
-            ttype, size = p[i], int.from_bytes(p[i + 1:i + 4], "big")
-            ts = int.from_bytes(p[i + 4:i + 7], "big") | (p[i + 7] << 24)
+            ttype, size = p[i], int.from_bytes(p[i + 1 : i + 4], "big")
+            ts = int.from_bytes(p[i + 4 : i + 7], "big") | (p[i + 7] << 24)
             first = ts if first is None else first
-            body = p[i + 11:i + 11 + size]
+            body = p[i + 11 : i + 11 + size]
             if ttype in (8, 9, 18) and len(body) == size:
                 out += _tag(ttype, (msg.timestamp + ts - first) & 0xFFFFFFFF, body)
             i += 11 + size + 4
@@ -225,6 +240,11 @@ def flv_tags(msg: Message) -> bytes:
 
 def _tag(ttype: int, timestamp: int, body: bytes) -> bytes:
     ts = timestamp & 0xFFFFFFFF
-    head = bytes([ttype]) + len(body).to_bytes(3, "big") + (ts & 0xFFFFFF).to_bytes(3, "big") + \
-        bytes([ts >> 24]) + bytes(3)
+    head = (
+        bytes([ttype])
+        + len(body).to_bytes(3, "big")
+        + (ts & 0xFFFFFF).to_bytes(3, "big")
+        + bytes([ts >> 24])
+        + bytes(3)
+    )
     return head + body + (11 + len(body)).to_bytes(4, "big")

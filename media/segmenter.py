@@ -115,8 +115,7 @@ def _between(packets: list[PacketRecord], start: int, end: int, first: bool, las
 class SegmentAssembler:
     """Routes packets into cut windows and releases a window once nothing more can arrive for it."""
 
-    def __init__(self, *, has_video: bool, has_audio: bool, audio_grace: int = TICKS,
-                 part: int | None = None) -> None:
+    def __init__(self, *, has_video: bool, has_audio: bool, audio_grace: int = TICKS, part: int | None = None) -> None:
         self.has_video, self.has_audio = has_video, has_audio
         self.part = part  # LL-HLS part length in ticks, or None
         self._parts_done: dict[int, int] = {}
@@ -162,8 +161,9 @@ class SegmentAssembler:
         while len(self._cuts) >= 2:
             end = self._starts[1]
             video_done = not self.has_video or self._v_mark >= end
-            audio_done = (not self.has_audio or self._a_mark >= end
-                          or (self.has_video and self._v_mark >= end + self.audio_grace))
+            audio_done = (
+                not self.has_audio or self._a_mark >= end or (self.has_video and self._v_mark >= end + self.audio_grace)
+            )
             if not (video_done and audio_done):
                 break
             out.append(self._pop(end))
@@ -184,8 +184,9 @@ class SegmentAssembler:
             if next_start is not None and end >= next_start:
                 break
             video_done = not self.has_video or self._v_mark >= end
-            audio_done = (not self.has_audio or self._a_mark >= end
-                          or (self.has_video and self._v_mark >= end + self.audio_grace))
+            audio_done = (
+                not self.has_audio or self._a_mark >= end or (self.has_video and self._v_mark >= end + self.audio_grace)
+            )
             if not (video_done and audio_done):
                 break
             out.append(ClosedPart(cut, k, start, end, _between(self._packets[cut.index], start, end, k == 0, False)))
@@ -205,8 +206,9 @@ class SegmentAssembler:
         cut = self._cuts.pop(0)
         self._starts.pop(0)
         self._closed_any = True
-        return ClosedSegment(cut=cut, end=end, packets=self._packets.pop(cut.index),
-                             parts_done=self._parts_done.pop(cut.index, 0))
+        return ClosedSegment(
+            cut=cut, end=end, packets=self._packets.pop(cut.index), parts_done=self._parts_done.pop(cut.index, 0)
+        )
 
 
 def write_segment(path: Path, segment: ClosedSegment | ClosedPart, templates: Mapping[str, Stream]) -> int:

@@ -13,8 +13,9 @@ from infra.kafka import read_to_end
 from infra.settings import Settings
 
 
-async def read_show_log(settings: Settings, stream_id: str, topics: tuple[str, ...] = ("domain", "interactions")
-                        ) -> list[Envelope]:
+async def read_show_log(
+    settings: Settings, stream_id: str, topics: tuple[str, ...] = ("domain", "interactions")
+) -> list[Envelope]:
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
     out: list[Envelope] = []
@@ -26,4 +27,3 @@ async def read_show_log(settings: Settings, stream_id: str, topics: tuple[str, .
         await consumer.stop()
     out.sort(key=lambda e: e.occurred_at)
     return out
-

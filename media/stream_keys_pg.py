@@ -82,7 +82,7 @@ class PgStreamKeys:
     async def _from_read_model(self, key: str) -> str | None:
         async with await psycopg.AsyncConnection.connect(self._read_url, autocommit=True) as conn:
             cur = await conn.execute(
-                "SELECT id::text FROM live_streams WHERE stream_key = %s AND status IN ('scheduled', 'live')",
-                (key,))
+                "SELECT id::text FROM live_streams WHERE stream_key = %s AND status IN ('scheduled', 'live')", (key,)
+            )
             row = await cur.fetchone()
         return str(row[0]) if row else None

@@ -57,8 +57,9 @@ def score_frame(luma: np.ndarray, previous: np.ndarray | None) -> FrameScore:
     change = 0.0
     if previous is not None and previous.shape == luma.shape:
         change = float(np.abs(luma - previous).mean()) / 255.0
-    return FrameScore(brightness=float(luma.mean()), contrast=float(luma.std()),
-                      sharpness=laplacian_variance(luma), change=change)
+    return FrameScore(
+        brightness=float(luma.mean()), contrast=float(luma.std()), sharpness=laplacian_variance(luma), change=change
+    )
 
 
 def rejection(score: FrameScore, rules: ThumbnailRules = ThumbnailRules()) -> str | None:
@@ -86,8 +87,15 @@ class Candidate:
 class ThumbnailPicker:
     """Looks at a frame every ``sample_every_s``; hands out the sharpest acceptable one per interval."""
 
-    def __init__(self, *, interval_s: float = 10.0, first_after_s: float = 1.0, sample_every_s: float = 0.25,
-                 short_side: int = 360, rules: ThumbnailRules = ThumbnailRules()) -> None:
+    def __init__(
+        self,
+        *,
+        interval_s: float = 10.0,
+        first_after_s: float = 1.0,
+        sample_every_s: float = 0.25,
+        short_side: int = 360,
+        rules: ThumbnailRules = ThumbnailRules(),
+    ) -> None:
         self.interval_s, self.sample_every_s = interval_s, sample_every_s
         self.short_side, self.rules = short_side, rules
         self._next_sample = 0.0

@@ -47,9 +47,19 @@ from media.timeline import Timeline
 
 
 class Transcoder:
-    def __init__(self, *, stream_id: str, out_dir: Path, url_base: str, source: InputSource, emit: Emit,
-                 options: MediaOptions, stop: threading.Event, clock: Callable[[], datetime],
-                 append: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        stream_id: str,
+        out_dir: Path,
+        url_base: str,
+        source: InputSource,
+        emit: Emit,
+        options: MediaOptions,
+        stop: threading.Event,
+        clock: Callable[[], datetime],
+        append: bool = False,
+    ) -> None:
         """``append``: the show may already have output from an earlier worker (a live show whose host came
         back after its worker had finished, or a restarted worker): number on after its segments, never over
         them, and let the VOD recording list the earlier take too, after an ``EXT-X-DISCONTINUITY``."""
@@ -111,8 +121,10 @@ class Transcoder:
                 if self.source.ended_cleanly():  # FFmpeg reports a clean unpublish as an I/O error too
                     reason = "unpublished"
                     break
-                self.emit(INGEST_INTERRUPTED, {"reason": "connection_lost", "at_s": self._now_s(),
-                                               "waiting_s": self.opt.reconnect_grace_s})
+                self.emit(
+                    INGEST_INTERRUPTED,
+                    {"reason": "connection_lost", "at_s": self._now_s(), "waiting_s": self.opt.reconnect_grace_s},
+                )
                 continue
             if outcome == "read_error":
                 self.emit(INGEST_INTERRUPTED, {"reason": "read_error", "at_s": self._now_s(), "waiting_s": 0})
@@ -121,8 +133,10 @@ class Transcoder:
                 reason = "end_of_input"
             break
         if self.plan is None:  # nothing was ever decoded (a stop before the first publish)
-            self.emit(INGEST_STOPPED, {"reason": reason, "duration_s": 0.0, "frames_in": 0,
-                                       "frames_dropped": 0, "segments": 0})
+            self.emit(
+                INGEST_STOPPED,
+                {"reason": reason, "duration_s": 0.0, "frames_in": 0, "frames_dropped": 0, "segments": 0},
+            )
             return {"reason": reason, "recording": None}
         return self._finish(reason)
 
@@ -197,20 +211,44 @@ class Transcoder:
         if self.audio is not None:
             self.audio.begin_input()
         self._wall0 = time.monotonic()  # real time starts with this input's first picture, after set-up
-        self.emit(INGEST_STARTED, {
-            **opened.info.payload(), "resumed": resumed, "segment_seconds": self.opt.segment_seconds,
-            "master_url": f"{self.url_base}/{MASTER_PLAYLIST}",
-            "renditions": [{"name": r.name, "width": r.width, "height": r.height, "video_kbps": r.video_kbps,
-                            "codecs": r.codecs, "bandwidth": plan.declared_bandwidth(r)} for r in plan.video]
-            + ([{"name": AUDIO_ONLY_NAME, "audio_kbps": plan.audio_kbps, "codecs": AUDIO_CODECS}]
-               if plan.audio_kbps else []),
-        })
+        self.emit(
+            INGEST_STARTED,
+            {
+                **opened.info.payload(),
+                "resumed": resumed,
+                "segment_seconds": self.opt.segment_seconds,
+                "master_url": f"{self.url_base}/{MASTER_PLAYLIST}",
+                "renditions": [
+                    {
+                        "name": r.name,
+                        "width": r.width,
+                        "height": r.height,
+                        "video_kbps": r.video_kbps,
+                        "codecs": r.codecs,
+                        "bandwidth": plan.declared_bandwidth(r),
+                    }
+                    for r in plan.video
+                ]
+                + (
+                    [{"name": AUDIO_ONLY_NAME, "audio_kbps": plan.audio_kbps, "codecs": AUDIO_CODECS}]
+                    if plan.audio_kbps
+                    else []
+                ),
+            },
+        )
 
     def _setup(self, frame: av.VideoFrame, opened: Opened) -> None:
         """Plan the ladder from the first decoded picture (its real size) and start the renditions."""
         info, o = opened.info, self.opt
-        plan = plan_ladder(frame.width, frame.height, info.fps, info.audio_codec is not None,
-                           ladder=o.ladder, audio_kbps=o.audio_kbps, max_fps=o.max_fps)
+        plan = plan_ladder(
+            frame.width,
+            frame.height,
+            info.fps,
+            info.audio_codec is not None,
+            ladder=o.ladder,
+            audio_kbps=o.audio_kbps,
+            max_fps=o.max_fps,
+        )
         self.plan = plan
         self.timeline = Timeline(segment_seconds=o.segment_seconds, fps=plan.fps)
         self.timeline.begin_input()
@@ -235,14 +273,23 @@ class Transcoder:
     def _worker(self, name: str, encoder: VideoEncoder | None, audio: Any) -> RenditionWorker:
         d = self.out_dir / name
         d.mkdir(parents=True, exist_ok=True)
-        playlist = MediaPlaylist(d, segment_seconds=self.opt.segment_seconds, window=self.opt.live_window,
-                                 part_target=self.opt.part_seconds)
+        playlist = MediaPlaylist(
+            d, segment_seconds=self.opt.segment_seconds, window=self.opt.live_window, part_target=self.opt.part_seconds
+        )
         playlist.write_empty()  # players polling before the first segment get a valid, empty live list
         previous = earlier_take(d, self._first_index) if self._first_index else []
         playlist.previous = previous
-        worker = RenditionWorker(name, d, encoder=encoder, audio=audio, playlist=playlist,
-                               meter=self.meter if encoder else None, emit=self.emit, url_base=self.url_base,
-                               part_seconds=self.opt.part_seconds)
+        worker = RenditionWorker(
+            name,
+            d,
+            encoder=encoder,
+            audio=audio,
+            playlist=playlist,
+            meter=self.meter if encoder else None,
+            emit=self.emit,
+            url_base=self.url_base,
+            part_seconds=self.opt.part_seconds,
+        )
         worker.published.count_earlier(previous)
         return worker
 
@@ -309,11 +356,19 @@ class Transcoder:
         path, size = save_thumbnail(chosen, self.out_dir, self.thumbnails)
         self.thumbnails += 1
         rel = path.relative_to(self.out_dir).as_posix()
-        self.emit(THUMBNAIL_READY, {
-            "uri": rel, "url": f"{self.url_base}/{rel}", "width": chosen.frame.width,
-            "height": chosen.frame.height, "at_s": round(chosen.at_s, 3), "bytes": size,
-            "sharpness": round(chosen.score.sharpness, 1), "brightness": round(chosen.score.brightness, 1),
-        })
+        self.emit(
+            THUMBNAIL_READY,
+            {
+                "uri": rel,
+                "url": f"{self.url_base}/{rel}",
+                "width": chosen.frame.width,
+                "height": chosen.frame.height,
+                "at_s": round(chosen.at_s, 3),
+                "bytes": size,
+                "sharpness": round(chosen.score.sharpness, 1),
+                "brightness": round(chosen.score.brightness, 1),
+            },
+        )
 
     # --- the end ---------------------------------------------------------------------------------------
     def _now_s(self) -> float:
@@ -337,15 +392,21 @@ class Transcoder:
             self.emit(QUALITY_SAMPLE, self.meter.sample(end_s))
         if self.thumbnails == 0:
             self._thumbnail(end_s, final=True)
-        recording = finish_recording(self.out_dir, self.plan, self.workers,
-                                     start_with=self.opt.start_rendition, url_base=self.url_base)
+        recording = finish_recording(
+            self.out_dir, self.plan, self.workers, start_with=self.opt.start_rendition, url_base=self.url_base
+        )
         self.emit(RECORDING_READY, recording)
-        self.emit(INGEST_STOPPED, {
-            "reason": reason, "duration_s": round(end_s, 3), "frames_in": self.meter.frames_in,
-            "frames_dropped": self.meter.frames_dropped, "segments": recording["segments"],
-        })
+        self.emit(
+            INGEST_STOPPED,
+            {
+                "reason": reason,
+                "duration_s": round(end_s, 3),
+                "frames_in": self.meter.frames_in,
+                "frames_dropped": self.meter.frames_dropped,
+                "segments": recording["segments"],
+            },
+        )
         return {"reason": reason, "recording": recording}
-
 
 
 _SEGMENT_NAME = re.compile(r"^(\d{6})\.ts$")
@@ -371,6 +432,14 @@ def earlier_take(directory: Path, before: int) -> list[Segment]:
         path = directory / seg.uri
         if seg.sequence >= before or not path.exists():
             continue
-        out.append(Segment(sequence=seg.sequence, uri=seg.uri, duration=seg.duration, bytes=path.stat().st_size,
-                           program_date_time=seg.pdt, discontinuity=seg.discontinuity))
+        out.append(
+            Segment(
+                sequence=seg.sequence,
+                uri=seg.uri,
+                duration=seg.duration,
+                bytes=path.stat().st_size,
+                program_date_time=seg.pdt,
+                discontinuity=seg.discontinuity,
+            )
+        )
     return out

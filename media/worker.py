@@ -50,8 +50,9 @@ class WorkerResult:
 class _EventPump:
     """Thread-safe ``emit``; one task publishes in order, retrying a failing sink a few times."""
 
-    def __init__(self, sink: EventSink, stream_id: str, clock: Callable[[], datetime], *,
-                 backoff_s: float = 0.2) -> None:
+    def __init__(
+        self, sink: EventSink, stream_id: str, clock: Callable[[], datetime], *, backoff_s: float = 0.2
+    ) -> None:
         self._sink, self._stream_id, self._clock, self._backoff_s = sink, stream_id, clock, backoff_s
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[Envelope | None] = asyncio.Queue()
@@ -82,16 +83,23 @@ class _EventPump:
                 healthy = False
 
 
-async def run_media_worker(settings: Settings, stream_id: str,
-                           source: str | os.PathLike[str] | RtmpListen | RelayListen, sink: EventSink,
-                           keys: StreamKeys | None = None, *,
-                           options: MediaOptions | None = None, pace: bool = False,
-                           stop: asyncio.Event | None = None, ready: asyncio.Event | None = None,
-                           clock: Callable[[], datetime] = utc_now,
-                           forward_to: Sequence[str | Destination] = (),
-                           highlights: bool | Literal["auto"] = False,
-                           log_events: LogSource | None = None,
-                           listening: Callable[[int], None] | None = None) -> WorkerResult:
+async def run_media_worker(
+    settings: Settings,
+    stream_id: str,
+    source: str | os.PathLike[str] | RtmpListen | RelayListen,
+    sink: EventSink,
+    keys: StreamKeys | None = None,
+    *,
+    options: MediaOptions | None = None,
+    pace: bool = False,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    forward_to: Sequence[str | Destination] = (),
+    highlights: bool | Literal["auto"] = False,
+    log_events: LogSource | None = None,
+    listening: Callable[[int], None] | None = None,
+) -> WorkerResult:
     """Run one show's media plane until its input ends (or ``stop`` is set); return what was recorded.
 
     ``source`` is a file path/URL, an ``RtmpListen`` to accept a publish whose key ``keys`` maps to
@@ -124,8 +132,13 @@ async def run_media_worker(settings: Settings, stream_id: str,
     rtmp: RtmpSource | RelaySource | None = None
     src: InputSource
     if isinstance(source, RelayListen):
-        rtmp = RelaySource(source, stream_id=stream_id, publish_timeout_s=opt.publish_timeout_s,
-                           reconnect_grace_s=opt.reconnect_grace_s, read_timeout_s=opt.read_timeout_s)
+        rtmp = RelaySource(
+            source,
+            stream_id=stream_id,
+            publish_timeout_s=opt.publish_timeout_s,
+            reconnect_grace_s=opt.reconnect_grace_s,
+            read_timeout_s=opt.read_timeout_s,
+        )
         await rtmp.start()
         src = rtmp
         if listening is not None:
@@ -133,18 +146,34 @@ async def run_media_worker(settings: Settings, stream_id: str,
     elif isinstance(source, RtmpListen):
         if keys is None:
             raise ValueError("RTMP ingest needs a StreamKeys port to check stream keys")
-        rtmp = RtmpSource(source, stream_id=stream_id, keys=keys, publish_timeout_s=opt.publish_timeout_s,
-                          reconnect_grace_s=opt.reconnect_grace_s, read_timeout_s=opt.read_timeout_s,
-                          on_refused=lambda reason, remote, hint: pump.emit(
-                              INGEST_REFUSED, {"reason": reason, "remote": remote, "key_hint": hint}))
+        rtmp = RtmpSource(
+            source,
+            stream_id=stream_id,
+            keys=keys,
+            publish_timeout_s=opt.publish_timeout_s,
+            reconnect_grace_s=opt.reconnect_grace_s,
+            read_timeout_s=opt.read_timeout_s,
+            on_refused=lambda reason, remote, hint: pump.emit(
+                INGEST_REFUSED, {"reason": reason, "remote": remote, "key_hint": hint}
+            ),
+        )
         await rtmp.start()
         src = rtmp
     else:
         src = FileSource(source, pace=pace)
     # A live show's later worker (its host came back after the grace period, or the worker was restarted)
     # continues the show's numbering and recording instead of writing over them.
-    transcoder = Transcoder(stream_id=stream_id, out_dir=out_dir, url_base=url_base, source=src,
-                            emit=emit, options=opt, stop=stop_flag, clock=clock, append=rtmp is not None)
+    transcoder = Transcoder(
+        stream_id=stream_id,
+        out_dir=out_dir,
+        url_base=url_base,
+        source=src,
+        emit=emit,
+        options=opt,
+        stop=stop_flag,
+        clock=clock,
+        append=rtmp is not None,
+    )
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"media-{stream_id[:8]}")
     if hub is not None:
         hub.start()
@@ -195,13 +224,20 @@ async def _finish_forwarding(hub: ForwardHub, opt: ForwardOptions, *, stop_now: 
             return
         hub.stop()
     if not await asyncio.to_thread(hub.join, opt.io_timeout_s + 1.0):
-        log.warning("forwarders still busy at the end of the show: %s",
-                    [f.destination.name for f in hub.forwarders if f.is_alive()])
+        log.warning(
+            "forwarders still busy at the end of the show: %s",
+            [f.destination.name for f in hub.forwarders if f.is_alive()],
+        )
 
 
-async def _highlights(settings: Settings, stream_id: str, opt: MediaOptions, mode: bool | str,
-                      log_events: LogSource | None,
-                      emit: Callable[[str, dict[str, Any]], None]) -> list[Highlight]:
+async def _highlights(
+    settings: Settings,
+    stream_id: str,
+    opt: MediaOptions,
+    mode: bool | str,
+    log_events: LogSource | None,
+    emit: Callable[[str, dict[str, Any]], None],
+) -> list[Highlight]:
     """Highlights at the end of the show; their trouble is logged, it does not fail the worker."""
     try:
         events = log_events() if callable(log_events) else log_events
@@ -210,8 +246,15 @@ async def _highlights(settings: Settings, stream_id: str, opt: MediaOptions, mod
         envelopes = await collect_events(events or ())
         if mode == "auto" and not wants_highlights(envelopes, stream_id):
             return []
-        return await make_highlights(settings, stream_id, envelopes, max_clips=opt.highlight_clips,
-                                     clip_seconds=opt.highlight_seconds, rules=opt.highlight_rules, emit=emit)
+        return await make_highlights(
+            settings,
+            stream_id,
+            envelopes,
+            max_clips=opt.highlight_clips,
+            clip_seconds=opt.highlight_seconds,
+            rules=opt.highlight_rules,
+            emit=emit,
+        )
     except Exception:
         log.exception("highlights for %s failed", stream_id)
         return []

@@ -34,8 +34,9 @@ def _uuid_or_none(value: object) -> str | None:
         return None
 
 
-async def _reach(tx: SqlTx, stream_id: object, who: str | None, *, joined: bool = False, tapped: bool = False,
-                 carted: bool = False) -> None:
+async def _reach(
+    tx: SqlTx, stream_id: object, who: str | None, *, joined: bool = False, tapped: bool = False, carted: bool = False
+) -> None:
     """Raise a person's steps in a show (flags only ever turn on: replays and redeliveries change nothing)."""
     if not who or not stream_id:
         return
@@ -44,7 +45,9 @@ async def _reach(tx: SqlTx, stream_id: object, who: str | None, *, joined: bool 
         " ON CONFLICT (stream_id, who) DO UPDATE SET joined = analytics_reach.joined OR EXCLUDED.joined,"
         " tapped = analytics_reach.tapped OR EXCLUDED.tapped, carted = analytics_reach.carted OR EXCLUDED.carted"
         " WHERE (EXCLUDED.joined AND NOT analytics_reach.joined) OR (EXCLUDED.tapped AND NOT analytics_reach.tapped)"
-        " OR (EXCLUDED.carted AND NOT analytics_reach.carted)", (stream_id, who, joined, tapped, carted))
+        " OR (EXCLUDED.carted AND NOT analytics_reach.carted)",
+        (stream_id, who, joined, tapped, carted),
+    )
 
 
 async def _interaction(tx: SqlTx, e: Envelope) -> None:
@@ -56,15 +59,23 @@ async def _interaction(tx: SqlTx, e: Envelope) -> None:
         await tx.execute(
             "INSERT INTO live_stream_viewers (id, stream_id, user_id, viewer_session_id, join_time, device_type,"
             " location) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-            (row_id(sid, d.get("connection_id")), sid, _uuid_or_none(d.get("user_id") or d.get("viewer_id")),
-             str(d.get("connection_id")), at, d.get("device_type"),
-             json.dumps({"city": loc} if isinstance(loc, str) else loc) if loc else None))
+            (
+                row_id(sid, d.get("connection_id")),
+                sid,
+                _uuid_or_none(d.get("user_id") or d.get("viewer_id")),
+                str(d.get("connection_id")),
+                at,
+                d.get("device_type"),
+                json.dumps({"city": loc} if isinstance(loc, str) else loc) if loc else None,
+            ),
+        )
         return
     if e.type == "presence.left":
         await tx.execute(
             "UPDATE live_stream_viewers SET leave_time = %s, watch_duration_seconds = %s WHERE id = %s"
-            " AND leave_time IS NULL", (at, int(round(float(d.get("watch_seconds") or 0))),
-                                        row_id(sid, d.get("connection_id"))))
+            " AND leave_time IS NULL",
+            (at, int(round(float(d.get("watch_seconds") or 0))), row_id(sid, d.get("connection_id"))),
+        )
         return
     kind = KINDS.get(e.type) or (d.get("reaction_type") if e.type == "reaction.added" else None)
     if kind is None:
@@ -76,36 +87,59 @@ async def _interaction(tx: SqlTx, e: Envelope) -> None:
     await tx.execute(
         "INSERT INTO live_stream_interactions (id, stream_id, user_id, interaction_type, content, metadata,"
         " timestamp) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-        (row_id(e.id), sid, _uuid_or_none(d.get("user_id")), kind, content, json.dumps(meta), at))
+        (row_id(e.id), sid, _uuid_or_none(d.get("user_id")), kind, content, json.dumps(meta), at),
+    )
 
 
 async def _domain(tx: SqlTx, e: Envelope) -> None:
     d = e.payload
     if e.type == "Cart.Opened":
-        await tx.execute("INSERT INTO analytics_carts (id, stream_id, buyer_id) VALUES (%s, %s, %s)"
-                         " ON CONFLICT (id) DO NOTHING", (e.aggregate_id, d["stream_id"], d["buyer_id"]))
+        await tx.execute(
+            "INSERT INTO analytics_carts (id, stream_id, buyer_id) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (e.aggregate_id, d["stream_id"], d["buyer_id"]),
+        )
     elif e.type == "Cart.ItemAdded":
-        await tx.execute("INSERT INTO analytics_cart_adds (id, cart_id, product_id, quantity, at)"
-                         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                         (row_id(e.aggregate_id, e.aggregate_version), e.aggregate_id, d["product_id"],
-                          d["quantity"], naive_utc(e.occurred_at)))
+        await tx.execute(
+            "INSERT INTO analytics_cart_adds (id, cart_id, product_id, quantity, at)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (
+                row_id(e.aggregate_id, e.aggregate_version),
+                e.aggregate_id,
+                d["product_id"],
+                d["quantity"],
+                naive_utc(e.occurred_at),
+            ),
+        )
         rows = await tx.fetch("SELECT stream_id, buyer_id FROM analytics_carts WHERE id = %s", (e.aggregate_id,))
         for r in rows:
             await _reach(tx, r["stream_id"], str(r["buyer_id"]), carted=True)
     elif e.type == "Order.Placed":  # checked out (an instant checkout skips the cart): a cart add
         await _reach(tx, d.get("stream_id"), _uuid_or_none(d.get("buyer_id")), carted=True)
     elif e.type == "HostFollow.Followed":
-        await tx.execute("INSERT INTO analytics_follower_changes (id, follow_id, host_id, follower_id, delta, at)"
-                         " VALUES (%s, %s, %s, %s, 1, %s) ON CONFLICT (id) DO NOTHING",
-                         (row_id(e.aggregate_id, e.aggregate_version), e.aggregate_id, d["host_id"],
-                          str(d["follower_id"]), naive_utc(e.occurred_at)))
+        await tx.execute(
+            "INSERT INTO analytics_follower_changes (id, follow_id, host_id, follower_id, delta, at)"
+            " VALUES (%s, %s, %s, %s, 1, %s) ON CONFLICT (id) DO NOTHING",
+            (
+                row_id(e.aggregate_id, e.aggregate_version),
+                e.aggregate_id,
+                d["host_id"],
+                str(d["follower_id"]),
+                naive_utc(e.occurred_at),
+            ),
+        )
     elif e.type in FOLLOW_DELTAS:
         # Later events of a pair do not name the host: the pair's first row does (same partition, earlier).
-        await tx.execute("INSERT INTO analytics_follower_changes (id, follow_id, host_id, follower_id, delta, at)"
-                         " SELECT %s, follow_id, host_id, follower_id, %s, %s FROM analytics_follower_changes"
-                         " WHERE follow_id = %s ORDER BY at LIMIT 1 ON CONFLICT (id) DO NOTHING",
-                         (row_id(e.aggregate_id, e.aggregate_version), FOLLOW_DELTAS[e.type],
-                          naive_utc(e.occurred_at), e.aggregate_id))
+        await tx.execute(
+            "INSERT INTO analytics_follower_changes (id, follow_id, host_id, follower_id, delta, at)"
+            " SELECT %s, follow_id, host_id, follower_id, %s, %s FROM analytics_follower_changes"
+            " WHERE follow_id = %s ORDER BY at LIMIT 1 ON CONFLICT (id) DO NOTHING",
+            (
+                row_id(e.aggregate_id, e.aggregate_version),
+                FOLLOW_DELTAS[e.type],
+                naive_utc(e.occurred_at),
+                e.aggregate_id,
+            ),
+        )
 
 
 class AnalyticsTables:
@@ -129,5 +163,7 @@ class AnalyticsTables:
 
     async def reset(self) -> None:
         async with self._db.transaction() as tx:
-            await tx.execute("TRUNCATE live_stream_viewers, live_stream_interactions, analytics_carts,"
-                             " analytics_cart_adds, analytics_follower_changes, analytics_reach")
+            await tx.execute(
+                "TRUNCATE live_stream_viewers, live_stream_interactions, analytics_carts,"
+                " analytics_cart_adds, analytics_follower_changes, analytics_reach"
+            )

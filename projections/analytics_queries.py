@@ -95,12 +95,21 @@ class Figures:
     cart_adds: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"viewers": self.viewers, "audience": self.audience, "buyers": self.buyers,
-                "purchases": self.purchases, "revenue": self.revenue}
+        return {
+            "viewers": self.viewers,
+            "audience": self.audience,
+            "buyers": self.buyers,
+            "purchases": self.purchases,
+            "revenue": self.revenue,
+        }
 
     def funnel(self) -> dict[str, int]:
-        return {"viewers": self.audience, "product_views": self.product_views, "cart_adds": self.cart_adds,
-                "purchases": self.buyers}
+        return {
+            "viewers": self.audience,
+            "product_views": self.product_views,
+            "cart_adds": self.cart_adds,
+            "purchases": self.buyers,
+        }
 
 
 async def show_figures(db: Reader, stream_ids: Sequence[str]) -> dict[str, Figures]:
@@ -108,26 +117,40 @@ async def show_figures(db: Reader, stream_ids: Sequence[str]) -> dict[str, Figur
     if not stream_ids:
         return {}
     rows = await db.fetch(FIGURES, {"streams": list(stream_ids)})
-    return {r["stream_id"]: Figures(int(r["viewers"]), int(r["audience"]), int(r["buyers"]), int(r["purchases"]),
-                                    Decimal(r["revenue"]), int(r["product_views"]), int(r["cart_adds"]))
-            for r in rows}
+    return {
+        r["stream_id"]: Figures(
+            int(r["viewers"]),
+            int(r["audience"]),
+            int(r["buyers"]),
+            int(r["purchases"]),
+            Decimal(r["revenue"]),
+            int(r["product_views"]),
+            int(r["cart_adds"]),
+        )
+        for r in rows
+    }
 
 
 def total(figures: Sequence[Figures]) -> Figures:
     """Several shows together: counts of people are summed per show (someone at two shows counts twice)."""
-    return Figures(sum(f.viewers for f in figures), sum(f.audience for f in figures),
-                   sum(f.buyers for f in figures), sum(f.purchases for f in figures),
-                   sum((f.revenue for f in figures), Decimal("0.00")), sum(f.product_views for f in figures),
-                   sum(f.cart_adds for f in figures))
+    return Figures(
+        sum(f.viewers for f in figures),
+        sum(f.audience for f in figures),
+        sum(f.buyers for f in figures),
+        sum(f.purchases for f in figures),
+        sum((f.revenue for f in figures), Decimal("0.00")),
+        sum(f.product_views for f in figures),
+        sum(f.cart_adds for f in figures),
+    )
 
 
 def conversion(f: Figures) -> float:
     return min(1.0, round(f.buyers / f.audience, 3)) if f.audience else 0.0
 
 
-async def revenue_between(db: Reader, stream_ids: Sequence[str], bounds: Mapping[str, tuple[datetime | None,
-                                                                                             datetime | None]]
-                          ) -> dict[str, Decimal]:
+async def revenue_between(
+    db: Reader, stream_ids: Sequence[str], bounds: Mapping[str, tuple[datetime | None, datetime | None]]
+) -> dict[str, Decimal]:
     """Revenue of the shows' sales placed within each named [start, end) window (None: open)."""
     if not stream_ids or not bounds:
         return {k: Decimal("0.00") for k in bounds}
@@ -135,8 +158,10 @@ async def revenue_between(db: Reader, stream_ids: Sequence[str], bounds: Mapping
     cols = []
     for i, (start, end) in enumerate(bounds.values()):
         params[f"a{i}"], params[f"b{i}"] = start, end
-        cols.append(f"COALESCE(sum(net) FILTER (WHERE (%(a{i})s::timestamp IS NULL OR at >= %(a{i})s)"
-                    f" AND (%(b{i})s::timestamp IS NULL OR at < %(b{i})s)), 0) AS w{i}")
+        cols.append(
+            f"COALESCE(sum(net) FILTER (WHERE (%(a{i})s::timestamp IS NULL OR at >= %(a{i})s)"
+            f" AND (%(b{i})s::timestamp IS NULL OR at < %(b{i})s)), 0) AS w{i}"
+        )
     row = (await db.fetch(f"WITH {SALES} SELECT {', '.join(cols)} FROM sales", params))[0]
     return {name: Decimal(row[f"w{i}"]) for i, name in enumerate(bounds)}
 
@@ -145,17 +170,27 @@ async def stream_analytics(db: Reader, stream_id: str) -> dict[str, Any]:
     """The spec's §4.5 stream analytics, with amounts as Decimals (the HTTP layer shapes and redacts them)."""
     p: dict[str, Any] = {"s": stream_id, "streams": [stream_id]}
     fig = (await show_figures(db, [stream_id])).get(stream_id, Figures())
-    v = (await db.fetch(
-        "SELECT COALESCE(avg(watch_duration_seconds) FILTER (WHERE leave_time IS NOT NULL), 0) AS avg_watch"
-        " FROM live_stream_viewers WHERE stream_id = %(s)s", p))[0]
-    peak = (await db.fetch(
-        "SELECT COALESCE(max(n), 0) AS peak FROM (SELECT sum(d) OVER (ORDER BY t, d) AS n FROM ("
-        " SELECT join_time AS t, 1 AS d FROM live_stream_viewers WHERE stream_id = %(s)s UNION ALL"
-        " SELECT leave_time, -1 FROM live_stream_viewers WHERE stream_id = %(s)s AND leave_time IS NOT NULL) x) y",
-        p))[0]["peak"]
-    kinds = {r["interaction_type"]: int(r["n"]) for r in await db.fetch(
-        "SELECT interaction_type, count(*) AS n FROM live_stream_interactions WHERE stream_id = %(s)s"
-        " GROUP BY 1", p)}
+    v = (
+        await db.fetch(
+            "SELECT COALESCE(avg(watch_duration_seconds) FILTER (WHERE leave_time IS NOT NULL), 0) AS avg_watch"
+            " FROM live_stream_viewers WHERE stream_id = %(s)s",
+            p,
+        )
+    )[0]
+    peak = (
+        await db.fetch(
+            "SELECT COALESCE(max(n), 0) AS peak FROM (SELECT sum(d) OVER (ORDER BY t, d) AS n FROM ("
+            " SELECT join_time AS t, 1 AS d FROM live_stream_viewers WHERE stream_id = %(s)s UNION ALL"
+            " SELECT leave_time, -1 FROM live_stream_viewers WHERE stream_id = %(s)s AND leave_time IS NOT NULL) x) y",
+            p,
+        )
+    )[0]["peak"]
+    kinds = {
+        r["interaction_type"]: int(r["n"])
+        for r in await db.fetch(
+            "SELECT interaction_type, count(*) AS n FROM live_stream_interactions WHERE stream_id = %(s)s GROUP BY 1", p
+        )
+    }
     # Distinct viewers per city and per device in one pass (a viewer seen in two cities counts in both).
     places = await db.fetch(
         f"WITH d AS (SELECT DISTINCT COALESCE(location->>'city', 'Other') AS city,"
@@ -163,9 +198,12 @@ async def stream_analytics(db: Reader, stream_id: str) -> dict[str, Any]:
         " FROM live_stream_viewers WHERE stream_id = %(s)s)"
         " SELECT 'city' AS kind, city AS k, count(*) AS n FROM (SELECT DISTINCT city, who FROM d) c GROUP BY city"
         " UNION ALL SELECT 'device', device, count(*) FROM (SELECT DISTINCT device, who FROM d) v GROUP BY device",
-        p)
-    by_location = {r["k"]: int(r["n"]) for r in sorted((r for r in places if r["kind"] == "city"),
-                                                        key=lambda r: (-int(r["n"]), r["k"]))}
+        p,
+    )
+    by_location = {
+        r["k"]: int(r["n"])
+        for r in sorted((r for r in places if r["kind"] == "city"), key=lambda r: (-int(r["n"]), r["k"]))
+    }
     devices = {r["k"]: int(r["n"]) for r in places if r["kind"] == "device"}
     # Per minute: connections present (joined before its end, not left before its start) and interactions,
     # from per-minute counts and a running sum (one pass, not a scan per minute).
@@ -180,36 +218,48 @@ async def stream_analytics(db: Reader, stream_id: str) -> dict[str, Any]:
         "   WHERE stream_id = %(s)s GROUP BY 1)"
         " SELECT m.t, sum(COALESCE(j.n, 0) - COALESCE(l.n, 0)) OVER (ORDER BY m.t) AS viewers,"
         " COALESCE(i.n, 0) AS interactions"
-        " FROM m LEFT JOIN j ON j.t = m.t LEFT JOIN l ON l.t = m.t LEFT JOIN i ON i.t = m.t ORDER BY m.t", p)
+        " FROM m LEFT JOIN j ON j.t = m.t LEFT JOIN l ON l.t = m.t LEFT JOIN i ON i.t = m.t ORDER BY m.t",
+        p,
+    )
     by_product = await db.fetch(
         f"WITH {SALES}"
         " SELECT l->>'product_id' AS product_id,"
         " sum((l->>'quantity')::int) FILTER (WHERE counted) AS units,"
         " sum(round((l->>'quantity')::int * (l->>'unit_price')::numeric"
         "     * CASE WHEN gross > 0 THEN net / gross ELSE 0 END, 2)) AS revenue"
-        " FROM sales, jsonb_array_elements(lines) l GROUP BY 1 ORDER BY 3 DESC, 1", p)
+        " FROM sales, jsonb_array_elements(lines) l GROUP BY 1 ORDER BY 3 DESC, 1",
+        p,
+    )
     engagement = kinds.get("like", 0) + kinds.get("heart", 0) + kinds.get("message", 0)
     total_devices = sum(devices.values()) or 1
     return {
         "overview": {
-            "total_viewers": fig.viewers, "peak_concurrent": int(peak),
-            "average_watch_time": round(float(v["avg_watch"]) / 60, 1), "total_engagement": engagement,
-            "total_purchases": fig.purchases, "revenue": fig.revenue,
+            "total_viewers": fig.viewers,
+            "peak_concurrent": int(peak),
+            "average_watch_time": round(float(v["avg_watch"]) / 60, 1),
+            "total_engagement": engagement,
+            "total_purchases": fig.purchases,
+            "revenue": fig.revenue,
         },
         "viewer_demographics": {
             "by_location": by_location,
             "by_device": {k: round(n / total_devices, 2) for k, n in devices.items()},
             "by_age_group": {},  # ages are not collected by this service
         },
-        "engagement_timeline": [{"timestamp": _iso(r["t"]), "viewers": int(r["viewers"]),
-                                 "interactions": int(r["interactions"])} for r in timeline],
+        "engagement_timeline": [
+            {"timestamp": _iso(r["t"]), "viewers": int(r["viewers"]), "interactions": int(r["interactions"])}
+            for r in timeline
+        ],
         "sales_analytics": {
             "conversion_funnel": fig.funnel(),
             "conversion_rate": conversion(fig),
-            "revenue_by_product": [{"product_id": r["product_id"], "units": int(r["units"] or 0),
-                                    "revenue": Decimal(r["revenue"])} for r in by_product],
+            "revenue_by_product": [
+                {"product_id": r["product_id"], "units": int(r["units"] or 0), "revenue": Decimal(r["revenue"])}
+                for r in by_product
+            ],
             "average_order_value": (fig.revenue / fig.purchases).quantize(Decimal("0.01"))
-            if fig.purchases else Decimal("0.00"),
+            if fig.purchases
+            else Decimal("0.00"),
         },
     }
 
@@ -228,7 +278,8 @@ async def host_streams(db: Reader, host_user_id: str, since: datetime, until: da
         " (SELECT count(DISTINCT i.user_id) FROM live_stream_interactions i WHERE i.stream_id = s.id) AS engaged"
         " FROM live_streams s WHERE s.host_id = %(h)s"
         " AND s.actual_start_time >= %(a)s AND s.actual_start_time < %(b)s ORDER BY s.actual_start_time",
-        {"h": host_user_id, "a": since, "b": until})
+        {"h": host_user_id, "a": since, "b": until},
+    )
     figures = await show_figures(db, [r["id"] for r in rows])
     return [{**r, "figures": figures.get(r["id"], Figures())} for r in rows]
 
@@ -238,6 +289,10 @@ async def follower_counts(db: Reader, host_id: str, at: Sequence[datetime]) -> l
     if not at:
         return []
     cols = ", ".join(f"COALESCE(sum(delta) FILTER (WHERE at < %(t{i})s), 0) AS n{i}" for i in range(len(at)))
-    row = (await db.fetch(f"SELECT {cols} FROM analytics_follower_changes WHERE host_id = %(h)s",
-                          {"h": host_id, **{f"t{i}": t for i, t in enumerate(at)}}))[0]
+    row = (
+        await db.fetch(
+            f"SELECT {cols} FROM analytics_follower_changes WHERE host_id = %(h)s",
+            {"h": host_id, **{f"t{i}": t for i, t in enumerate(at)}},
+        )
+    )[0]
     return [int(row[f"n{i}"]) for i in range(len(at))]

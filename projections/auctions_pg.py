@@ -15,8 +15,18 @@ async def _apply(tx: SqlTx, e: Envelope) -> None:
             "INSERT INTO auctions (id, stream_id, product_id, status, mode, starting_price, starts_at, ends_at,"
             " updated_at, aggregate_version) VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (id) DO NOTHING",
-            (aid, d.get("stream_id"), d["product_id"], d["mode"], d["starting_price"], naive_utc(d["starts_at"]),
-             naive_utc(d["ends_at"]), at, v))
+            (
+                aid,
+                d.get("stream_id"),
+                d["product_id"],
+                d["mode"],
+                d["starting_price"],
+                naive_utc(d["starts_at"]),
+                naive_utc(d["ends_at"]),
+                at,
+                v,
+            ),
+        )
         return
     sets, params = "", {}
     match e.type:
@@ -28,17 +38,29 @@ async def _apply(tx: SqlTx, e: Envelope) -> None:
             sets, params = "ends_at = %(e)s", {"e": naive_utc(d["ends_at"])}
         case "Auction.Closed" | "Auction.OfferedToNext":
             status = "awarded" if d.get("winner_id") else "unsold"
-            sets, params = ("status = %(s)s, winner_id = %(w)s, winning_price = %(wp)s, pay_by = %(pb)s,"
-                            " outcome = COALESCE(%(o)s, outcome)"), {
-                "s": status, "w": d.get("winner_id"), "wp": d.get("winning_price"), "pb": naive_utc(d.get("pay_by")),
-                "o": d.get("outcome")}
+            sets, params = (
+                (
+                    "status = %(s)s, winner_id = %(w)s, winning_price = %(wp)s, pay_by = %(pb)s,"
+                    " outcome = COALESCE(%(o)s, outcome)"
+                ),
+                {
+                    "s": status,
+                    "w": d.get("winner_id"),
+                    "wp": d.get("winning_price"),
+                    "pb": naive_utc(d.get("pay_by")),
+                    "o": d.get("outcome"),
+                },
+            )
         case "Auction.WinnerPaid":
             sets, params = "status = 'sold', order_id = %(o)s", {"o": d["order_id"]}
         case "Auction.Unsold":
             sets, params = "status = 'unsold', outcome = %(o)s", {"o": d.get("reason")}
     await tx.execute(
-        "UPDATE auctions SET aggregate_version = %(v)s, updated_at = %(at)s" + (", " + sets if sets else "")
-        + " WHERE id = %(id)s AND aggregate_version < %(v)s", {"v": v, "at": at, "id": aid, **params})
+        "UPDATE auctions SET aggregate_version = %(v)s, updated_at = %(at)s"
+        + (", " + sets if sets else "")
+        + " WHERE id = %(id)s AND aggregate_version < %(v)s",
+        {"v": v, "at": at, "id": aid, **params},
+    )
 
 
 class AuctionsTable(RoutedTable):

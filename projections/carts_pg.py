@@ -44,8 +44,11 @@ def folded(e: Envelope, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     pid = str(d.get("product_id"))
     if e.type == "Cart.ItemAdded":
         before = by_product.get(pid)
-        by_product[pid] = {"product_id": pid, "quantity": int(d["quantity"]) + (before["quantity"] if before else 0),
-                           "unit_price": str(d["unit_price"])}
+        by_product[pid] = {
+            "product_id": pid,
+            "quantity": int(d["quantity"]) + (before["quantity"] if before else 0),
+            "unit_price": str(d["unit_price"]),
+        }
     elif e.type == "Cart.ItemRemoved" and pid in by_product:
         left = by_product[pid]["quantity"] - int(d["quantity"])
         if left <= 0:
@@ -61,10 +64,14 @@ async def _apply(tx: SqlTx, e: Envelope) -> None:
         await tx.execute(
             "INSERT INTO carts (id, stream_id, buyer_id, status, created_at, updated_at, aggregate_version)"
             " VALUES (%s, %s, %s, 'open', %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-            (e.aggregate_id, d["stream_id"], str(d["buyer_id"]), at, at, v))
+            (e.aggregate_id, d["stream_id"], str(d["buyer_id"]), at, at, v),
+        )
         return
-    rows = await tx.fetch("SELECT lines, discount_rule, status, order_id, expires_at, aggregate_version"
-                          " FROM carts WHERE id = %s FOR UPDATE", (e.aggregate_id,))
+    rows = await tx.fetch(
+        "SELECT lines, discount_rule, status, order_id, expires_at, aggregate_version"
+        " FROM carts WHERE id = %s FOR UPDATE",
+        (e.aggregate_id,),
+    )
     if not rows or rows[0]["aggregate_version"] >= (v or 0):
         return
     row = rows[0]
@@ -84,8 +91,20 @@ async def _apply(tx: SqlTx, e: Envelope) -> None:
     await tx.execute(
         "UPDATE carts SET lines = %s, discount_rule = %s, status = %s, order_id = %s, subtotal = %s, discount = %s,"
         " total = %s, expires_at = %s, updated_at = %s, aggregate_version = %s WHERE id = %s",
-        (json.dumps(lines), json.dumps(rule_data) if rule_data else None, status, order_id, subtotal, discount,
-         total, expires_at, at, v, e.aggregate_id))
+        (
+            json.dumps(lines),
+            json.dumps(rule_data) if rule_data else None,
+            status,
+            order_id,
+            subtotal,
+            discount,
+            total,
+            expires_at,
+            at,
+            v,
+            e.aggregate_id,
+        ),
+    )
 
 
 class CartsTable(RoutedTable):

@@ -48,9 +48,18 @@ def update_for(e: Envelope) -> tuple[dict[str, Any], dict[str, Any], bool] | Non
         case it.CHAT_SENT:
             return {"message_id": d["id"]}, {"$setOnInsert": document(e)}, True
         case it.CHAT_DELETED:
-            return {"message_id": d["message_id"]}, {"$set": {
-                "deleted": True, "moderator_approved": False, "deleted_by": d.get("moderator_id"),
-                "deleted_at": e.occurred_at}}, False
+            return (
+                {"message_id": d["message_id"]},
+                {
+                    "$set": {
+                        "deleted": True,
+                        "moderator_approved": False,
+                        "deleted_by": d.get("moderator_id"),
+                        "deleted_at": e.occurred_at,
+                    }
+                },
+                False,
+            )
         case it.CHAT_PINNED if d.get("message_id"):
             pinned = d.get("message") is not None
             return {"message_id": d["message_id"]}, {"$set": {"is_highlighted": pinned}}, False

@@ -26,10 +26,21 @@ from application.envelope import Envelope
 from projections.ports import SqlDatabase, SqlTx
 from projections.timeutil import naive_utc
 
-SALE_STATUS = {"FlashSale.Scheduled": "scheduled", "FlashSale.Started": "active", "FlashSale.Ended": "ended",
-               "FlashSale.Cancelled": "cancelled"}
-TABLES = ("engagement_minutes", "engagement_marks", "engagement_seen", "engagement_themes", "engagement_sales",
-          "engagement_shows", "engagement_suggestions")
+SALE_STATUS = {
+    "FlashSale.Scheduled": "scheduled",
+    "FlashSale.Started": "active",
+    "FlashSale.Ended": "ended",
+    "FlashSale.Cancelled": "cancelled",
+}
+TABLES = (
+    "engagement_minutes",
+    "engagement_marks",
+    "engagement_seen",
+    "engagement_themes",
+    "engagement_sales",
+    "engagement_shows",
+    "engagement_suggestions",
+)
 
 
 class EngagementTables:
@@ -62,11 +73,15 @@ async def _add(tx: SqlTx, sid: str, minute: Any, counters: Counter[str], score: 
     cols = [c for c in eg.COUNTERS if counters.get(c)]
     names = ", ".join(["stream_id", "minute", *cols, "score_sum"])
     values = ", ".join(["%s"] * (len(cols) + 3))
-    sets = ", ".join([f"{c} = engagement_minutes.{c} + EXCLUDED.{c}" for c in cols]
-                     + ["score_sum = engagement_minutes.score_sum + EXCLUDED.score_sum"])
-    await tx.execute(f"INSERT INTO engagement_minutes ({names}) VALUES ({values})"
-                     f" ON CONFLICT (stream_id, minute) DO UPDATE SET {sets}",
-                     (sid, minute, *[counters[c] for c in cols], score))
+    sets = ", ".join(
+        [f"{c} = engagement_minutes.{c} + EXCLUDED.{c}" for c in cols]
+        + ["score_sum = engagement_minutes.score_sum + EXCLUDED.score_sum"]
+    )
+    await tx.execute(
+        f"INSERT INTO engagement_minutes ({names}) VALUES ({values})"
+        f" ON CONFLICT (stream_id, minute) DO UPDATE SET {sets}",
+        (sid, minute, *[counters[c] for c in cols], score),
+    )
 
 
 async def _theme(tx: SqlTx, sid: str, kind: str, key: str, example: str, at: Any, n: int) -> None:
@@ -75,7 +90,8 @@ async def _theme(tx: SqlTx, sid: str, kind: str, key: str, example: str, at: Any
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (stream_id, kind, key) DO UPDATE"
         " SET count = engagement_themes.count + EXCLUDED.count,"
         " last_at = GREATEST(engagement_themes.last_at, EXCLUDED.last_at)",
-        (sid, kind, key[:200], example[:500], n, at))
+        (sid, kind, key[:200], example[:500], n, at),
+    )
 
 
 async def _interactions(tx: SqlTx, sid: str, events: list[Envelope]) -> int:
@@ -108,16 +124,21 @@ async def _interactions(tx: SqlTx, sid: str, events: list[Envelope]) -> int:
     for (kind, key), (example, at, count) in themes.items():
         await _theme(tx, sid, kind, key, example, at, count)
     for origin, seq in top.items():
-        await tx.execute("INSERT INTO engagement_marks (stream_id, origin, seq) VALUES (%s, %s, %s)"
-                         " ON CONFLICT (stream_id, origin) DO UPDATE SET seq = EXCLUDED.seq", (sid, origin, seq))
+        await tx.execute(
+            "INSERT INTO engagement_marks (stream_id, origin, seq) VALUES (%s, %s, %s)"
+            " ON CONFLICT (stream_id, origin) DO UPDATE SET seq = EXCLUDED.seq",
+            (sid, origin, seq),
+        )
     return fresh
 
 
 async def _domain(tx: SqlTx, e: Envelope) -> int:
     d, t = e.payload, e.type
     if t == "Order.Placed" and e.stream_id:
-        new = await tx.fetch("INSERT INTO engagement_seen (aggregate_id, version) VALUES (%s, %s)"
-                             " ON CONFLICT DO NOTHING RETURNING 1", (e.aggregate_id, e.aggregate_version or 0))
+        new = await tx.fetch(
+            "INSERT INTO engagement_seen (aggregate_id, version) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+            (e.aggregate_id, e.aggregate_version or 0),
+        )
         if new:
             at = naive_utc(e.occurred_at)
             assert at is not None
@@ -130,24 +151,46 @@ async def _domain(tx: SqlTx, e: Envelope) -> int:
             await tx.execute(
                 "INSERT INTO engagement_sales (sale_id, stream_id, product_id, sale_name, status, start_time,"
                 " aggregate_version) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (sale_id) DO NOTHING",
-                (e.aggregate_id, e.stream_id or d.get("stream_id"), str(d.get("product_id") or ""),
-                 str(d.get("sale_name") or ""), "scheduled", naive_utc(d.get("start_time")), e.aggregate_version))
+                (
+                    e.aggregate_id,
+                    e.stream_id or d.get("stream_id"),
+                    str(d.get("product_id") or ""),
+                    str(d.get("sale_name") or ""),
+                    "scheduled",
+                    naive_utc(d.get("start_time")),
+                    e.aggregate_version,
+                ),
+            )
         else:
-            await tx.execute("UPDATE engagement_sales SET status = %s, aggregate_version = %s"
-                             " WHERE sale_id = %s AND aggregate_version < %s",
-                             (SALE_STATUS[t], e.aggregate_version, e.aggregate_id, e.aggregate_version))
+            await tx.execute(
+                "UPDATE engagement_sales SET status = %s, aggregate_version = %s"
+                " WHERE sale_id = %s AND aggregate_version < %s",
+                (SALE_STATUS[t], e.aggregate_version, e.aggregate_id, e.aggregate_version),
+            )
         return 1
     if t in ("LiveStream.Ended", "LiveStream.Cancelled"):
-        await tx.execute("INSERT INTO engagement_shows (stream_id, ended_at) VALUES (%s, %s)"
-                         " ON CONFLICT DO NOTHING", (e.aggregate_id, naive_utc(e.occurred_at)))
+        await tx.execute(
+            "INSERT INTO engagement_shows (stream_id, ended_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (e.aggregate_id, naive_utc(e.occurred_at)),
+        )
         return 1
     if t == "ShowEngagement.SuggestionMade":
         await tx.execute(
             "INSERT INTO engagement_suggestions (suggestion_id, stream_id, kind, minute, message, message_bn,"
             " evidence, action, made_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (suggestion_id) DO NOTHING",
-            (d["suggestion_id"], e.stream_id or d.get("stream_id"), d["kind"], naive_utc(d["minute"]),
-             d["message"], d["message_bn"], json.dumps(d.get("evidence") or {}), json.dumps(d.get("action") or {}),
-             naive_utc(e.occurred_at), e.position))
+            (
+                d["suggestion_id"],
+                e.stream_id or d.get("stream_id"),
+                d["kind"],
+                naive_utc(d["minute"]),
+                d["message"],
+                d["message_bn"],
+                json.dumps(d.get("evidence") or {}),
+                json.dumps(d.get("action") or {}),
+                naive_utc(e.occurred_at),
+                e.position,
+            ),
+        )
         return 1
     return 0

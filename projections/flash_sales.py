@@ -22,8 +22,11 @@ def sale_key(sale_id: str) -> str:
 
 async def _bump(tx: SqlTx, e: Envelope, sets: str = "", params: dict[str, Any] | None = None) -> bool:
     p = {"id": e.aggregate_id, "v": e.aggregate_version, "at": naive_utc(e.occurred_at), **(params or {})}
-    sql = ("UPDATE flash_sales SET aggregate_version = %(v)s, updated_at = %(at)s" + (", " + sets if sets else "")
-           + " WHERE id = %(id)s AND aggregate_version < %(v)s")
+    sql = (
+        "UPDATE flash_sales SET aggregate_version = %(v)s, updated_at = %(at)s"
+        + (", " + sets if sets else "")
+        + " WHERE id = %(id)s AND aggregate_version < %(v)s"
+    )
     return await tx.execute(sql, p) == 1
 
 
@@ -32,13 +35,16 @@ async def _hold(tx: SqlTx, e: Envelope) -> None:
     q = int(d["quantity"])
     await tx.execute(
         "UPDATE flash_sales SET available_quantity = available_quantity - %s, reserved_quantity = "
-        "reserved_quantity + %s WHERE id = %s", (q, q, e.aggregate_id))
+        "reserved_quantity + %s WHERE id = %s",
+        (q, q, e.aggregate_id),
+    )
     await tx.execute(
         "INSERT INTO live_stream_purchases (id, stream_id, user_id, product_id, quantity, unit_price, total_amount,"
         " purchase_timestamp, payment_status, flash_sale_id)"
         " SELECT %s, stream_id, %s, product_id, %s, flash_price, flash_price * %s, %s, 'pending', id"
         " FROM flash_sales WHERE id = %s ON CONFLICT (id) DO NOTHING",
-        (d["reservation_id"], d["buyer_id"], q, q, naive_utc(e.occurred_at), e.aggregate_id))
+        (d["reservation_id"], d["buyer_id"], q, q, naive_utc(e.occurred_at), e.aggregate_id),
+    )
 
 
 async def _settle(tx: SqlTx, e: Envelope, sold: bool) -> None:
@@ -46,15 +52,24 @@ async def _settle(tx: SqlTx, e: Envelope, sold: bool) -> None:
     rows = await tx.fetch("SELECT quantity FROM live_stream_purchases WHERE id = %s", (e.payload["reservation_id"],))
     q = int(rows[0]["quantity"]) if rows else 0
     if sold:
-        await tx.execute("UPDATE flash_sales SET reserved_quantity = reserved_quantity - %s, sold_quantity ="
-                         " sold_quantity + %s WHERE id = %s", (q, q, e.aggregate_id))
-        await tx.execute("UPDATE live_stream_purchases SET payment_status = 'completed', order_id = %s WHERE id = %s",
-                         (e.payload.get("order_id"), e.payload["reservation_id"]))
+        await tx.execute(
+            "UPDATE flash_sales SET reserved_quantity = reserved_quantity - %s, sold_quantity ="
+            " sold_quantity + %s WHERE id = %s",
+            (q, q, e.aggregate_id),
+        )
+        await tx.execute(
+            "UPDATE live_stream_purchases SET payment_status = 'completed', order_id = %s WHERE id = %s",
+            (e.payload.get("order_id"), e.payload["reservation_id"]),
+        )
     else:
-        await tx.execute("UPDATE flash_sales SET reserved_quantity = reserved_quantity - %s, available_quantity ="
-                         " available_quantity + %s WHERE id = %s", (q, q, e.aggregate_id))
-        await tx.execute("UPDATE live_stream_purchases SET payment_status = 'failed' WHERE id = %s",
-                         (e.payload["reservation_id"],))
+        await tx.execute(
+            "UPDATE flash_sales SET reserved_quantity = reserved_quantity - %s, available_quantity ="
+            " available_quantity + %s WHERE id = %s",
+            (q, q, e.aggregate_id),
+        )
+        await tx.execute(
+            "UPDATE live_stream_purchases SET payment_status = 'failed' WHERE id = %s", (e.payload["reservation_id"],)
+        )
 
 
 async def apply_event(tx: SqlTx, e: Envelope) -> bool:
@@ -68,11 +83,22 @@ async def apply_event(tx: SqlTx, e: Envelope) -> bool:
             " round((%(original)s::numeric - %(flash)s::numeric) * 100 / %(original)s::numeric, 2),"
             " %(q)s, %(q)s, %(start)s, %(end)s, 'scheduled', %(max)s, %(at)s, %(at)s, %(v)s)"
             " ON CONFLICT (id) DO NOTHING",
-            {"id": e.aggregate_id, "stream_id": d.get("stream_id"), "product_id": d["product_id"],
-             "vendor_id": d["vendor_id"], "sale_name": d["sale_name"], "original": d["original_price"],
-             "flash": d["flash_price"], "q": d["quantity"], "start": naive_utc(d["start_time"]),
-             "end": naive_utc(d["end_time"]), "max": d["max_per_buyer"], "at": naive_utc(e.occurred_at),
-             "v": e.aggregate_version})
+            {
+                "id": e.aggregate_id,
+                "stream_id": d.get("stream_id"),
+                "product_id": d["product_id"],
+                "vendor_id": d["vendor_id"],
+                "sale_name": d["sale_name"],
+                "original": d["original_price"],
+                "flash": d["flash_price"],
+                "q": d["quantity"],
+                "start": naive_utc(d["start_time"]),
+                "end": naive_utc(d["end_time"]),
+                "max": d["max_per_buyer"],
+                "at": naive_utc(e.occurred_at),
+                "v": e.aggregate_version,
+            },
+        )
         return n == 1
     if not await _bump(tx, e):
         return False
@@ -86,10 +112,14 @@ async def apply_event(tx: SqlTx, e: Envelope) -> bool:
         case "FlashSale.Cancelled":
             await tx.execute(
                 "UPDATE live_stream_purchases SET payment_status = 'failed' WHERE flash_sale_id = %s"
-                " AND payment_status = 'pending'", (e.aggregate_id,))
+                " AND payment_status = 'pending'",
+                (e.aggregate_id,),
+            )
             await tx.execute(
                 "UPDATE flash_sales SET status = 'cancelled', reserved_quantity = 0,"
-                " available_quantity = total_quantity - sold_quantity WHERE id = %s", (e.aggregate_id,))
+                " available_quantity = total_quantity - sold_quantity WHERE id = %s",
+                (e.aggregate_id,),
+            )
         case "FlashSale.StockReserved" | "FlashSale.WaitlistOffered":
             await _hold(tx, e)
         case "FlashSale.ReservationConfirmed":
@@ -127,13 +157,29 @@ class FlashSalesProjection:
             rows = await tx.fetch(
                 "SELECT id::text AS id, end_time, available_quantity, flash_price, status::text AS status,"
                 " sold_quantity, reserved_quantity, aggregate_version FROM flash_sales WHERE id = ANY(%s::uuid[])",
-                (sale_ids,))
+                (sale_ids,),
+            )
         for r in rows:
-            ops: list[list[Any]] = [["HSET", sale_key(r["id"]), "end_time", iso_utc(r["end_time"]),
-                                     "remaining_quantity", r["available_quantity"],
-                                     "current_price", str(r["flash_price"]), "status", r["status"],
-                                     "sold", r["sold_quantity"], "reserved", r["reserved_quantity"],
-                                     "version", r["aggregate_version"]]]
+            ops: list[list[Any]] = [
+                [
+                    "HSET",
+                    sale_key(r["id"]),
+                    "end_time",
+                    iso_utc(r["end_time"]),
+                    "remaining_quantity",
+                    r["available_quantity"],
+                    "current_price",
+                    str(r["flash_price"]),
+                    "status",
+                    r["status"],
+                    "sold",
+                    r["sold_quantity"],
+                    "reserved",
+                    r["reserved_quantity"],
+                    "version",
+                    r["aggregate_version"],
+                ]
+            ]
             await self._redis.apply_if_newer(f"PROJ:flash_sale:{r['id']}", r["aggregate_version"], ops)
 
     async def reset(self) -> None:
@@ -144,9 +190,13 @@ class FlashSalesProjection:
 
 async def deals_for_stream(db: Any, stream_id: str) -> list[dict[str, Any]]:
     """The stream's flash sales with their product, for ``GET /streams/:id/deals``."""
-    return list(await db.fetch(
-        "SELECT f.id, f.product_id, f.sale_name, COALESCE(p.name, f.sale_name) AS product_name,"
-        " p.name_bn AS product_name_bn, f.original_price, f.flash_price, f.discount_percentage,"
-        " f.available_quantity, f.sold_quantity, f.reserved_quantity, f.total_quantity, f.start_time, f.end_time,"
-        " f.status::text AS status FROM flash_sales f LEFT JOIN products p ON p.id = f.product_id"
-        " WHERE f.stream_id = %s ORDER BY f.start_time, f.id", (stream_id,)))
+    return list(
+        await db.fetch(
+            "SELECT f.id, f.product_id, f.sale_name, COALESCE(p.name, f.sale_name) AS product_name,"
+            " p.name_bn AS product_name_bn, f.original_price, f.flash_price, f.discount_percentage,"
+            " f.available_quantity, f.sold_quantity, f.reserved_quantity, f.total_quantity, f.start_time, f.end_time,"
+            " f.status::text AS status FROM flash_sales f LEFT JOIN products p ON p.id = f.product_id"
+            " WHERE f.stream_id = %s ORDER BY f.start_time, f.id",
+            (stream_id,),
+        )
+    )

@@ -61,12 +61,14 @@ async def in_log_order(batch: Sequence[Envelope], at: Cursor, read: ReadLog | No
 async def advance(tx: SqlTx, events: Sequence[Envelope], at: Cursor) -> None:
     last = max((e.position or 0 for e in events), default=0)
     if last > at.position:
-        await tx.execute("UPDATE fraud_log SET position = %s, decided_upto = GREATEST(decided_upto, %s)"
-                         " WHERE id = 1", (last, last))
+        await tx.execute(
+            "UPDATE fraud_log SET position = %s, decided_upto = GREATEST(decided_upto, %s) WHERE id = 1", (last, last)
+        )
 
 
 async def restart(tx: SqlTx, *, forget_decisions: bool) -> None:
     """A rebuild reads the log again from its start; a new log (a bench, a test) forgets the decisions too."""
     await tx.execute("INSERT INTO fraud_log (id) VALUES (1) ON CONFLICT (id) DO NOTHING", ())
-    await tx.execute("UPDATE fraud_log SET position = 0" + (", decided_upto = 0" if forget_decisions else "")
-                     + " WHERE id = 1", ())
+    await tx.execute(
+        "UPDATE fraud_log SET position = 0" + (", decided_upto = 0" if forget_decisions else "") + " WHERE id = 1", ()
+    )

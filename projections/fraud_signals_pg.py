@@ -58,8 +58,15 @@ class FraudSignals:
     topics = ("domain",)
     PREFIXES = ("LiveStream.", "Order.", "Payment.", "Auction.", "CoinWallet.", "FraudCase.")
 
-    def __init__(self, db: SqlDatabase, decide: Decide, *, assessor: Assess = assess,
-                 observe: Observe | None = None, read_log: ReadLog | None = None) -> None:
+    def __init__(
+        self,
+        db: SqlDatabase,
+        decide: Decide,
+        *,
+        assessor: Assess = assess,
+        observe: Observe | None = None,
+        read_log: ReadLog | None = None,
+    ) -> None:
         """``assessor``: the model (the bench swaps in the rules-only baseline); ``observe`` sees every scored
         subject's features (the bench's training rows); ``read_log`` reads the store's log after a position (the
         detector scores in the log's order, ``projections.fraud_log``; None: batches come in that order)."""
@@ -100,8 +107,14 @@ class FraudSignals:
             found = await self._handle(tx, e)
         except (KeyError, TypeError, ValueError, ArithmeticError) as err:
             await tx.execute("ROLLBACK TO SAVEPOINT fraud_event", ())
-            log.error("fraud detector: passed over %s %s v%s at position %s: %r", e.type, e.aggregate_id,
-                      e.aggregate_version, e.position, err)
+            log.error(
+                "fraud detector: passed over %s %s v%s at position %s: %r",
+                e.type,
+                e.aggregate_id,
+                e.aggregate_version,
+                e.position,
+                err,
+            )
             return []
         await tx.execute("RELEASE SAVEPOINT fraud_event", ())
         return found
@@ -111,23 +124,37 @@ class FraudSignals:
         (a bench's or a test's generated month), so everything in it is decided again."""
         async with self._db.transaction() as tx:
             await fraud_log.restart(tx, forget_decisions=forget_decisions)
-            for t in ("fraud_seen", "fraud_sellers", "fraud_orders", "fraud_order_sales", "fraud_payments",
-                      "fraud_returns", "fraud_auctions", "fraud_bids", "fraud_top_ups", "fraud_gifts",
-                      "fraud_suspicions"):
+            for t in (
+                "fraud_seen",
+                "fraud_sellers",
+                "fraud_orders",
+                "fraud_order_sales",
+                "fraud_payments",
+                "fraud_returns",
+                "fraud_auctions",
+                "fraud_bids",
+                "fraud_top_ups",
+                "fraud_gifts",
+                "fraud_suspicions",
+            ):
                 await tx.execute(f"TRUNCATE {t}")
 
     async def _first_time(self, tx: SqlTx, e: Envelope) -> bool:
-        return bool(await tx.execute(
-            "INSERT INTO fraud_seen (aggregate_id, version) VALUES (%s, %s) ON CONFLICT (aggregate_id) DO UPDATE"
-            " SET version = EXCLUDED.version WHERE fraud_seen.version < EXCLUDED.version",
-            (e.aggregate_id, e.aggregate_version)))
+        return bool(
+            await tx.execute(
+                "INSERT INTO fraud_seen (aggregate_id, version) VALUES (%s, %s) ON CONFLICT (aggregate_id) DO UPDATE"
+                " SET version = EXCLUDED.version WHERE fraud_seen.version < EXCLUDED.version",
+                (e.aggregate_id, e.aggregate_version),
+            )
+        )
 
     async def _suspect(self, tx: SqlTx, s: Suspicion) -> None:
         """Each subject once: the detector remembers what it asked for (a wallet keeps failing: one case)."""
         fresh = await tx.execute(
             "INSERT INTO fraud_suspicions (case_id, kind, subject_id, score, reasons) VALUES (%s, %s, %s, %s, %s)"
             " ON CONFLICT (case_id) DO NOTHING",
-            (str(case_id_for(s.kind, s.subject_id)), s.kind, s.subject_id, s.score, json.dumps(list(s.reasons))))
+            (str(case_id_for(s.kind, s.subject_id)), s.kind, s.subject_id, s.score, json.dumps(list(s.reasons))),
+        )
         if fresh:
             await self._decide(s)
 
@@ -140,10 +167,14 @@ class FraudSignals:
             await tx.execute(
                 "INSERT INTO fraud_suspicions (case_id, kind, subject_id, score, reasons) VALUES (%s, %s, %s, %s,"
                 " %s) ON CONFLICT (case_id) DO NOTHING",
-                (aid, subject.get("kind"), subject.get("id"), d.get("score"), json.dumps(d.get("reasons") or [])))
+                (aid, subject.get("kind"), subject.get("id"), d.get("score"), json.dumps(d.get("reasons") or [])),
+            )
         elif t == "LiveStream.Scheduled":
-            await tx.execute("INSERT INTO fraud_sellers (stream_id, vendor_id, host_id) VALUES (%s, %s, %s)"
-                             " ON CONFLICT (stream_id) DO NOTHING", (aid, d.get("vendor_id"), d.get("host_id")))
+            await tx.execute(
+                "INSERT INTO fraud_sellers (stream_id, vendor_id, host_id) VALUES (%s, %s, %s)"
+                " ON CONFLICT (stream_id) DO NOTHING",
+                (aid, d.get("vendor_id"), d.get("host_id")),
+            )
         elif t == "Order.Placed":
             return await self._order_placed(tx, aid, d, at)
         elif t == "Order.FulfilmentUpdated" and d.get("status") == "shipped":
@@ -151,12 +182,16 @@ class FraudSignals:
         elif t == "Order.Cancelled":
             await tx.execute(
                 "UPDATE fraud_orders SET cod_refused = true WHERE order_id = %s AND payment_method = 'cod'"
-                " AND (shipped OR %s)", (aid, bool(REFUSED.search(str(d.get("reason") or "")))))
+                " AND (shipped OR %s)",
+                (aid, bool(REFUSED.search(str(d.get("reason") or "")))),
+            )
         elif t in ("Order.Refunded", "Order.ReturnRequested"):
             return await self._refund(tx, aid, d, at, t)
         elif t == "Payment.Initiated":
-            await tx.execute("INSERT INTO fraud_payments (payment_id, order_id) VALUES (%s, %s)"
-                             " ON CONFLICT (payment_id) DO NOTHING", (aid, str(d.get("order_id"))))
+            await tx.execute(
+                "INSERT INTO fraud_payments (payment_id, order_id) VALUES (%s, %s) ON CONFLICT (payment_id) DO NOTHING",
+                (aid, str(d.get("order_id"))),
+            )
         elif t == "Payment.Failed":
             await tx.execute("UPDATE fraud_payments SET failed_at = %s WHERE payment_id = %s", (at, aid))
         elif t.startswith("Auction."):
@@ -172,14 +207,16 @@ class FraudSignals:
         await tx.execute(
             "INSERT INTO fraud_orders (order_id, buyer_id, phone, address_key, device_id, payment_method, total,"
             " stream_id, placed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (order_id) DO NOTHING",
-            (oid, buyer, phone, addr, device, d["payment_method"], d["total"], d.get("stream_id"), at))
+            (oid, buyer, phone, addr, device, d["payment_method"], d["total"], d.get("stream_id"), at),
+        )
         sales: dict[str, int] = {}
         for line in d.get("lines") or []:
             if line.get("flash_sale_id"):
                 sales[str(line["flash_sale_id"])] = sales.get(str(line["flash_sale_id"]), 0) + int(line["quantity"])
         for sale, units in sales.items():
-            await tx.execute("INSERT INTO fraud_order_sales VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                             (oid, sale, units))
+            await tx.execute(
+                "INSERT INTO fraud_order_sales VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (oid, sale, units)
+            )
         f = await self._order_features(tx, oid, buyer, phone, addr, device, at, list(sales))
         f["is_cod"] = float(d["payment_method"] == "cod")
         a = self._score("order", oid, f)
@@ -187,8 +224,17 @@ class FraudSignals:
             return []
         return [Suspicion("order", oid, a.score, a.reasons, order_id=oid, buyer_id=buyer, features=f)]
 
-    async def _order_features(self, tx: SqlTx, oid: str, buyer: str, phone: str | None, addr: str | None,
-                              device: str | None, at: datetime, sales: list[str]) -> dict[str, float]:
+    async def _order_features(
+        self,
+        tx: SqlTx,
+        oid: str,
+        buyer: str,
+        phone: str | None,
+        addr: str | None,
+        device: str | None,
+        at: datetime,
+        sales: list[str],
+    ) -> dict[str, float]:
         """Counts over what came before this order in the log (the order itself included). A household shares
         one address (and often a phone or a device) among a few accounts: links are counted by how many
         different accounts, addresses and phones they join, so a family looks like one customer and a ring like
@@ -197,10 +243,16 @@ class FraudSignals:
         q = "SELECT count(*) FROM fraud_orders WHERE {col} = %s AND placed_at > %s AND placed_at <= %s"
         f["buyer_orders_1h"] = await _one(tx, q.format(col="buyer_id"), (buyer, at - HOUR, at))
         f["buyer_addresses_24h"] = await _one(
-            tx, "SELECT count(DISTINCT address_key) FROM fraud_orders WHERE buyer_id = %s AND placed_at > %s"
-                " AND placed_at <= %s", (buyer, at - DAY, at))
-        for name, col, value in (("phone", "phone", phone), ("address", "address_key", addr),
-                                 ("device", "device_id", device)):
+            tx,
+            "SELECT count(DISTINCT address_key) FROM fraud_orders WHERE buyer_id = %s AND placed_at > %s"
+            " AND placed_at <= %s",
+            (buyer, at - DAY, at),
+        )
+        for name, col, value in (
+            ("phone", "phone", phone),
+            ("address", "address_key", addr),
+            ("device", "device_id", device),
+        ):
             if value is None:
                 continue
             rows = await tx.fetch(
@@ -208,7 +260,8 @@ class FraudSignals:
                 f" count(DISTINCT address_key) FILTER (WHERE placed_at > %s) AS addresses,"
                 f" count(DISTINCT address_key) AS addresses_30d, count(DISTINCT phone) AS phones"
                 f" FROM fraud_orders WHERE {col} = %s AND placed_at > %s AND placed_at <= %s",
-                (at - DAY, at - DAY, value, at - MONTH, at))
+                (at - DAY, at - DAY, value, at - MONTH, at),
+            )
             r = rows[0]
             f[f"{name}_orders_24h"], f[f"{name}_accounts"] = float(r["day"] or 0), float(r["accounts"] or 0)
             if name == "phone":
@@ -218,32 +271,41 @@ class FraudSignals:
             else:
                 f["device_addresses"] = float(r["addresses_30d"] or 0)
         f["cod_refusals"] = await _one(
-            tx, "SELECT count(*) FROM fraud_orders WHERE cod_refused AND buyer_id = %s", (buyer,))
+            tx, "SELECT count(*) FROM fraud_orders WHERE cod_refused AND buyer_id = %s", (buyer,)
+        )
         if sales:
             rows = await tx.fetch(
                 "SELECT count(DISTINCT o.buyer_id) AS accounts, COALESCE(sum(s.units), 0) AS units"
                 " FROM fraud_order_sales s JOIN fraud_orders o ON o.order_id = s.order_id"
                 " WHERE s.flash_sale_id = ANY(%s) AND (o.buyer_id = %s OR o.phone = %s OR o.address_key = %s"
-                " OR o.device_id = %s)", (sales, buyer, phone, addr, device))
+                " OR o.device_id = %s)",
+                (sales, buyer, phone, addr, device),
+            )
             f["hoard_accounts"] = float(rows[0]["accounts"] or 0) if rows else 0.0
             f["hoard_units"] = float(rows[0]["units"] or 0) if rows else 0.0
             if f["hoard_accounts"] <= 1:  # one account buying its allowance is no hoarding
                 f["hoard_accounts"], f["hoard_units"] = 0.0, 0.0
         f.update(await self._refund_history(tx, buyer, at, exclude=oid))
         f["failed_payments_1h"] = await _one(
-            tx, "SELECT count(*) FROM fraud_payments p JOIN fraud_orders o ON o.order_id = p.order_id"
-                " WHERE o.buyer_id = %s AND p.failed_at > %s", (buyer, at - HOUR))
+            tx,
+            "SELECT count(*) FROM fraud_payments p JOIN fraud_orders o ON o.order_id = p.order_id"
+            " WHERE o.buyer_id = %s AND p.failed_at > %s",
+            (buyer, at - HOUR),
+        )
         return f
 
-    async def _refund_history(self, tx: SqlTx, buyer: str, at: datetime, exclude: str | None = None
-                              ) -> dict[str, float]:
+    async def _refund_history(
+        self, tx: SqlTx, buyer: str, at: datetime, exclude: str | None = None
+    ) -> dict[str, float]:
         rows = await tx.fetch(
             "SELECT count(*) AS orders, count(*) FILTER (WHERE refunds > 0) AS refunded,"
             " COALESCE(sum(refunds), 0) AS refunds FROM fraud_orders WHERE buyer_id = %s AND order_id <> %s",
-            (buyer, exclude or ""))
+            (buyer, exclude or ""),
+        )
         orders, refunded, refunds = (float(rows[0][k] or 0) for k in ("orders", "refunded", "refunds"))
-        returns = await _one(tx, "SELECT count(*) FROM fraud_returns WHERE buyer_id = %s AND requested_at > %s",
-                             (buyer, at - MONTH))
+        returns = await _one(
+            tx, "SELECT count(*) FROM fraud_returns WHERE buyer_id = %s AND requested_at > %s", (buyer, at - MONTH)
+        )
         return {"refunds": refunds, "refund_ratio": refunded / orders if orders else 0.0, "returns_30d": returns}
 
     async def _refund(self, tx: SqlTx, oid: str, d: Mapping[str, Any], at: datetime, t: str) -> list[Suspicion]:
@@ -254,8 +316,10 @@ class FraudSignals:
         if t == "Order.Refunded":
             await tx.execute("UPDATE fraud_orders SET refunds = refunds + 1 WHERE order_id = %s", (oid,))
         else:
-            await tx.execute("INSERT INTO fraud_returns VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                             (str(d["return_id"]), oid, buyer, at))
+            await tx.execute(
+                "INSERT INTO fraud_returns VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (str(d["return_id"]), oid, buyer, at),
+            )
         f = await self._refund_history(tx, buyer, at)
         a = self._score("buyer", buyer, f)
         if not a.suspected:

@@ -15,14 +15,32 @@ async def _apply(tx: SqlTx, e: Envelope) -> None:
             "INSERT INTO group_buys (id, stream_id, product_id, status, regular_price, group_price, min_buyers,"
             " max_buyers, deadline, updated_at, aggregate_version) VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s,"
             " %s, %s) ON CONFLICT (id) DO NOTHING",
-            (e.aggregate_id, d.get("stream_id"), d["product_id"], d["regular_price"], d["group_price"],
-             d["min_buyers"], d.get("max_buyers"), naive_utc(d["deadline"]), at, v))
+            (
+                e.aggregate_id,
+                d.get("stream_id"),
+                d["product_id"],
+                d["regular_price"],
+                d["group_price"],
+                d["min_buyers"],
+                d.get("max_buyers"),
+                naive_utc(d["deadline"]),
+                at,
+                v,
+            ),
+        )
         return
-    sets = {"GroupBuy.Joined": "buyers = buyers + 1", "GroupBuy.Left": "buyers = buyers - 1",
-            "GroupBuy.Unlocked": "status = 'unlocked'", "GroupBuy.Failed": "status = 'failed'"}.get(e.type, "")
+    sets = {
+        "GroupBuy.Joined": "buyers = buyers + 1",
+        "GroupBuy.Left": "buyers = buyers - 1",
+        "GroupBuy.Unlocked": "status = 'unlocked'",
+        "GroupBuy.Failed": "status = 'failed'",
+    }.get(e.type, "")
     await tx.execute(
-        "UPDATE group_buys SET aggregate_version = %s, updated_at = %s" + (", " + sets if sets else "")
-        + " WHERE id = %s AND aggregate_version < %s", (v, at, e.aggregate_id, v))
+        "UPDATE group_buys SET aggregate_version = %s, updated_at = %s"
+        + (", " + sets if sets else "")
+        + " WHERE id = %s AND aggregate_version < %s",
+        (v, at, e.aggregate_id, v),
+    )
 
 
 class GroupBuysTable(RoutedTable):

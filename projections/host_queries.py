@@ -31,8 +31,7 @@ HOST_COLUMNS = (
 
 
 class SqlReader(Protocol):
-    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-                    ) -> list[dict[str, Any]]: ...
+    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]: ...
 
 
 async def host_by_id(db: SqlReader, host_id: str) -> dict[str, Any] | None:
@@ -46,17 +45,19 @@ async def hosts_by_user(db: SqlReader, user_ids: Sequence[str]) -> dict[str, dic
         return {}
     rows = await db.fetch(
         "SELECT id, user_id, host_name, profile_image_url, rating FROM live_commerce_hosts"
-        " WHERE user_id = ANY(%s::uuid[])", (list(user_ids),))
+        " WHERE user_id = ANY(%s::uuid[])",
+        (list(user_ids),),
+    )
     return {str(r["user_id"]): r for r in rows}
 
 
-async def applications(db: SqlReader, *, status: str | None, page: int, limit: int
-                       ) -> tuple[list[dict[str, Any]], int]:
+async def applications(db: SqlReader, *, status: str | None, page: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     cond, params = ("h.verification_status = %(status)s", {"status": status}) if status else ("TRUE", {})
     rows = await db.fetch(
         f"SELECT {HOST_COLUMNS}, count(*) OVER () AS total_count FROM live_commerce_hosts h WHERE {cond}"
         " ORDER BY h.created_at, h.id LIMIT %(limit)s OFFSET %(offset)s",
-        {**params, "limit": limit, "offset": (page - 1) * limit})
+        {**params, "limit": limit, "offset": (page - 1) * limit},
+    )
     total = int(rows[0]["total_count"]) if rows else 0
     return rows, total
 
@@ -73,21 +74,23 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
-async def dashboard(db: SqlReader, host: dict[str, Any], now: datetime, upcoming_limit: int = 20
-                    ) -> dict[str, Any]:
+async def dashboard(db: SqlReader, host: dict[str, Any], now: datetime, upcoming_limit: int = 20) -> dict[str, Any]:
     """The §4.4 dashboard. Sales, revenue, viewers and conversion are ``analytics_queries``' figures over the
     host's shows (so they equal the shows' own ``sales_stats`` and analytics); amounts are Decimals."""
     user = str(host["user_id"])
     this, last = month_bounds(now)
-    shows = await db.fetch("SELECT id::text AS id, status::text AS status FROM live_streams WHERE host_id = %s",
-                           (user,))
+    shows = await db.fetch(
+        "SELECT id::text AS id, status::text AS status FROM live_streams WHERE host_id = %s", (user,)
+    )
     ids = [r["id"] for r in shows]
     fig = aq.total(list((await aq.show_figures(db, ids)).values()))
     months = await aq.revenue_between(db, ids, {"this": (this, None), "last": (last, this)})
     upcoming = await db.fetch(
         "SELECT id, title, title_bn, stream_type::text AS stream_type, status::text AS status, category,"
         " scheduled_start_time, stream_settings FROM live_streams WHERE host_id = %s AND status = 'scheduled'"
-        " ORDER BY scheduled_start_time NULLS LAST, id LIMIT %s", (user, upcoming_limit))
+        " ORDER BY scheduled_start_time NULLS LAST, id LIMIT %s",
+        (user, upcoming_limit),
+    )
     rate = Decimal(str(host["commission_rate"] or 0)) / 100
     gifts = await host_gift_totals(db, user, {"this": (this, None), "last": (last, this)})  # type: ignore[arg-type]
     pending: list[dict[str, Any]] = []
@@ -111,8 +114,12 @@ async def dashboard(db: SqlReader, host: dict[str, Any], now: datetime, upcoming
             "commission_rate": float(host["commission_rate"] or 0),
             "currency": "BDT",
             # The host's share of the virtual gifts viewers sent to their shows (issue 14 part 3, ADR 0022).
-            "gifts": {"this_month": _money(gifts["this"]["amount"]), "last_month": _money(gifts["last"]["amount"]),
-                      "total": _money(gifts["total"]["amount"]), "gifts_received": int(gifts["total"]["gifts"]),
-                      "coins_received": int(gifts["total"]["coins"])},
+            "gifts": {
+                "this_month": _money(gifts["this"]["amount"]),
+                "last_month": _money(gifts["last"]["amount"]),
+                "total": _money(gifts["total"]["amount"]),
+                "gifts_received": int(gifts["total"]["gifts"]),
+                "coins_received": int(gifts["total"]["coins"]),
+            },
         },
     }

@@ -39,8 +39,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise BadCursor(cursor) from exc
 
 
-async def host_streams(db: SqlReader, *, host_user_id: str, status: str | None, limit: int,
-                       after: tuple[datetime, str] | None, public_only: bool) -> tuple[list[dict[str, Any]], bool]:
+async def host_streams(
+    db: SqlReader,
+    *,
+    host_user_id: str,
+    status: str | None,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    public_only: bool,
+) -> tuple[list[dict[str, Any]], bool]:
     """→ (up to ``limit`` shows of the host after the cursor's key, newest first; whether more follow)."""
     where, params = ["host_id = %(host)s"], {"host": host_user_id, "limit": limit + 1}
     if status:
@@ -53,5 +60,7 @@ async def host_streams(db: SqlReader, *, host_user_id: str, status: str | None, 
         params.update(at=after[0], id=after[1])
     rows = await db.fetch(
         f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE {' AND '.join(where)}"
-        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s", params)
+        " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+        params,
+    )
     return rows[:limit], len(rows) > limit

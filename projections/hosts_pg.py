@@ -28,11 +28,15 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-async def _bump(tx: SqlTx, table: str, e: Envelope, sets: str, params: dict[str, Any] | None = None,
-                key: str = "id") -> bool:
+async def _bump(
+    tx: SqlTx, table: str, e: Envelope, sets: str, params: dict[str, Any] | None = None, key: str = "id"
+) -> bool:
     p = {"id": e.aggregate_id, "v": e.aggregate_version, "at": naive_utc(e.occurred_at), **(params or {})}
-    sql = (f"UPDATE {table} SET aggregate_version = %(v)s" + (", " + sets if sets else "")  # noqa: S608
-           + f" WHERE {key} = %(id)s AND aggregate_version < %(v)s")
+    sql = (
+        f"UPDATE {table} SET aggregate_version = %(v)s"
+        + (", " + sets if sets else "")  # noqa: S608
+        + f" WHERE {key} = %(id)s AND aggregate_version < %(v)s"
+    )
     return await tx.execute(sql, p) == 1
 
 
@@ -53,10 +57,18 @@ async def on_profile(tx: SqlTx, e: Envelope) -> str | None:
             " %(vendor_id)s, %(host_name)s, %(bio)s, %(bio_bn)s, %(profile_image_url)s, %(spec)s, %(langs)s,"
             " %(experience_level)s, %(rate)s, %(links)s, %(videos)s, '{}'::jsonb, %(at)s, %(at)s, %(v)s)"
             " ON CONFLICT (id) DO NOTHING",
-            {**{k: d.get(k) for k in (*APPLICATION_FIELDS, "user_id", "vendor_id")}, "id": e.aggregate_id,
-             "spec": _json(d.get("specializations") or []), "langs": _json(d.get("languages") or []),
-             "rate": d.get("commission_rate"), "links": _json(d.get("portfolio_links") or []),
-             "videos": _json(d.get("sample_videos") or []), "at": at, "v": e.aggregate_version})
+            {
+                **{k: d.get(k) for k in (*APPLICATION_FIELDS, "user_id", "vendor_id")},
+                "id": e.aggregate_id,
+                "spec": _json(d.get("specializations") or []),
+                "langs": _json(d.get("languages") or []),
+                "rate": d.get("commission_rate"),
+                "links": _json(d.get("portfolio_links") or []),
+                "videos": _json(d.get("sample_videos") or []),
+                "at": at,
+                "v": e.aggregate_version,
+            },
+        )
         return str(d["user_id"]) if n == 1 else None
     sets, params = _profile_change(e)
     if sets is None:
@@ -65,7 +77,8 @@ async def on_profile(tx: SqlTx, e: Envelope) -> str | None:
         "UPDATE live_commerce_hosts SET aggregate_version = %(v)s, updated_at = %(at)s"
         + (", " + sets if sets else "")
         + " WHERE id = %(id)s AND aggregate_version < %(v)s RETURNING user_id",
-        {"id": e.aggregate_id, "v": e.aggregate_version, "at": at, **params})
+        {"id": e.aggregate_id, "v": e.aggregate_version, "at": at, **params},
+    )
     if rows and e.type in STATUS_EVENTS:
         return str(rows[0]["user_id"])
     return None
@@ -75,34 +88,45 @@ def _profile_change(e: Envelope) -> tuple[str | None, dict[str, Any]]:
     d = e.payload
     match e.type.split(".", 1)[1]:
         case "ApplicationResubmitted":
-            return ("host_name = %(host_name)s, bio = %(bio)s, bio_bn = %(bio_bn)s,"
-                    " profile_image_url = %(profile_image_url)s, experience_level = %(experience_level)s,"
-                    " vendor_id = %(vendor_id)s, specializations = %(spec)s, languages = %(langs)s,"
-                    " portfolio_links = %(links)s, sample_videos = %(videos)s,"
-                    " verification_status = 'pending', rejection_reason = NULL",
-                    {**{k: d.get(k) for k in (*APPLICATION_FIELDS, "vendor_id")},
-                     "spec": _json(d.get("specializations") or []), "langs": _json(d.get("languages") or []),
-                     "links": _json(d.get("portfolio_links") or []),
-                     "videos": _json(d.get("sample_videos") or [])})
+            return (
+                "host_name = %(host_name)s, bio = %(bio)s, bio_bn = %(bio_bn)s,"
+                " profile_image_url = %(profile_image_url)s, experience_level = %(experience_level)s,"
+                " vendor_id = %(vendor_id)s, specializations = %(spec)s, languages = %(langs)s,"
+                " portfolio_links = %(links)s, sample_videos = %(videos)s,"
+                " verification_status = 'pending', rejection_reason = NULL",
+                {
+                    **{k: d.get(k) for k in (*APPLICATION_FIELDS, "vendor_id")},
+                    "spec": _json(d.get("specializations") or []),
+                    "langs": _json(d.get("languages") or []),
+                    "links": _json(d.get("portfolio_links") or []),
+                    "videos": _json(d.get("sample_videos") or []),
+                },
+            )
         case "Verified":
             return "verification_status = 'verified', verified_at = %(at)s", {}
         case "Rejected":
-            return ("verification_status = 'rejected', rejection_reason = %(reason)s",
-                    {"reason": d.get("reason")})
+            return ("verification_status = 'rejected', rejection_reason = %(reason)s", {"reason": d.get("reason")})
         case "Suspended":
             return "is_active = false, suspension_reason = %(reason)s", {"reason": d.get("reason")}
         case "Reinstated":
             return "is_active = true, suspension_reason = NULL", {}
         case "AvailabilityChanged":
-            return ("availability_status = %(status)s, next_available = %(next)s, weekly_schedule = %(week)s",
-                    {"status": d["status"], "next": naive_utc(d.get("next_available")),
-                     "week": _json(d.get("weekly_schedule") or {})})
+            return (
+                "availability_status = %(status)s, next_available = %(next)s, weekly_schedule = %(week)s",
+                {
+                    "status": d["status"],
+                    "next": naive_utc(d.get("next_available")),
+                    "week": _json(d.get("weekly_schedule") or {}),
+                },
+            )
         case "CommissionRateChanged":
             return "commission_rate = %(rate)s", {"rate": d["rate"]}
         case "Reviewed":
-            return ("rating_sum = rating_sum + %(r)s, rating_count = rating_count + 1,"
-                    " rating = round((rating_sum + %(r)s)::numeric / (rating_count + 1), 2)",
-                    {"r": int(d["rating"])})
+            return (
+                "rating_sum = rating_sum + %(r)s, rating_count = rating_count + 1,"
+                " rating = round((rating_sum + %(r)s)::numeric / (rating_count + 1), 2)",
+                {"r": int(d["rating"])},
+            )
     return None, {}
 
 
@@ -114,7 +138,8 @@ async def on_follow(tx: SqlTx, e: Envelope) -> None:
             "INSERT INTO live_commerce_host_followers (id, host_id, host_user_id, follower_id, following,"
             " followed_at, updated_at, aggregate_version) VALUES (%s, %s, %s, %s, true, %s, %s, %s)"
             " ON CONFLICT (id) DO NOTHING",
-            (e.aggregate_id, d["host_id"], d["host_user_id"], d["follower_id"], at, at, e.aggregate_version))
+            (e.aggregate_id, d["host_id"], d["host_user_id"], d["follower_id"], at, at, e.aggregate_version),
+        )
     else:
         following = e.type == "HostFollow.Refollowed"
         sets = "following = %(f)s, updated_at = %(at)s" + (", followed_at = %(at)s" if following else "")
@@ -131,15 +156,20 @@ async def on_stream(tx: SqlTx, e: Envelope) -> str | None:
         n = await tx.execute(
             "INSERT INTO live_commerce_host_streams (stream_id, host_user_id, status, scheduled_start_time,"
             " aggregate_version) VALUES (%s, %s, 'scheduled', %s, %s) ON CONFLICT (stream_id) DO NOTHING",
-            (e.aggregate_id, host, naive_utc(e.payload.get("scheduled_start_time")), e.aggregate_version))
+            (e.aggregate_id, host, naive_utc(e.payload.get("scheduled_start_time")), e.aggregate_version),
+        )
         return str(host) if n == 1 else None
-    sets = {"LiveStream.Started": "status = 'live', started_at = %(at)s",
-            "LiveStream.Ended": "status = 'ended', ended_at = %(at)s",
-            "LiveStream.Cancelled": "status = 'cancelled', ended_at = %(at)s"}.get(e.type, "")
+    sets = {
+        "LiveStream.Started": "status = 'live', started_at = %(at)s",
+        "LiveStream.Ended": "status = 'ended', ended_at = %(at)s",
+        "LiveStream.Cancelled": "status = 'cancelled', ended_at = %(at)s",
+    }.get(e.type, "")
     rows = await tx.fetch(
-        "UPDATE live_commerce_host_streams SET aggregate_version = %(v)s" + (", " + sets if sets else "")
+        "UPDATE live_commerce_host_streams SET aggregate_version = %(v)s"
+        + (", " + sets if sets else "")
         + " WHERE stream_id = %(id)s AND aggregate_version < %(v)s RETURNING host_user_id",
-        {"id": e.aggregate_id, "v": e.aggregate_version, "at": at})
+        {"id": e.aggregate_id, "v": e.aggregate_version, "at": at},
+    )
     return str(rows[0]["host_user_id"]) if rows and sets else None
 
 
@@ -173,7 +203,9 @@ class HostsProjection:
                 await tx.execute(
                     "INSERT INTO live_commerce_host_status_seq (host_user_id, seq) VALUES (%s, %s)"
                     " ON CONFLICT (host_user_id) DO UPDATE SET"
-                    " seq = GREATEST(live_commerce_host_status_seq.seq, EXCLUDED.seq)", (host, position))
+                    " seq = GREATEST(live_commerce_host_status_seq.seq, EXCLUDED.seq)",
+                    (host, position),
+                )
         if touched:
             await self._publish(sorted(touched))
         return applied
@@ -190,7 +222,9 @@ class HostsProjection:
                 "   WHERE s.host_user_id = q.host_user_id AND s.status = 'scheduled') AS next_scheduled"
                 " FROM live_commerce_host_status_seq q"
                 " LEFT JOIN live_commerce_hosts h ON h.user_id = q.host_user_id"
-                " WHERE q.host_user_id = ANY(%s::uuid[])", (hosts,))
+                " WHERE q.host_user_id = ANY(%s::uuid[])",
+                (hosts,),
+            )
         for r in rows:
             hid = str(host_profile_id(r["user_id"]))
             availability = r["availability_status"] or "offline"
@@ -200,15 +234,29 @@ class HostsProjection:
             key = host_status_key(hid)
             ops: list[list[Any]] = [
                 ["DEL", key],
-                ["HSET", key, "status", status, "availability", availability, "user_id", r["user_id"],
-                 "current_stream", r["current_stream"] or "",
-                 "next_scheduled", iso_utc(r["next_scheduled"]) or "",
-                 "next_available", iso_utc(r["next_available"]) or ""],
+                [
+                    "HSET",
+                    key,
+                    "status",
+                    status,
+                    "availability",
+                    availability,
+                    "user_id",
+                    r["user_id"],
+                    "current_stream",
+                    r["current_stream"] or "",
+                    "next_scheduled",
+                    iso_utc(r["next_scheduled"]) or "",
+                    "next_available",
+                    iso_utc(r["next_available"]) or "",
+                ],
             ]
             await self._redis.apply_if_newer(f"PROJ:host_status:{hid}", int(r["seq"]), ops)
 
     async def reset(self) -> None:
         async with self._db.transaction() as tx:
-            await tx.execute("TRUNCATE live_commerce_hosts, live_commerce_host_followers,"
-                             " live_commerce_host_streams, live_commerce_host_status_seq")
+            await tx.execute(
+                "TRUNCATE live_commerce_hosts, live_commerce_host_followers,"
+                " live_commerce_host_streams, live_commerce_host_status_seq"
+            )
         await self._redis.delete_matching(["HOST_STATUS:*", "PROJ:host_status:*"])

@@ -18,9 +18,15 @@ def fallback_name(user_id: str) -> str:
 
 
 def entries(ranked: Sequence[tuple[str, float]], names: Sequence[str | None], taka: bool) -> list[dict[str, Any]]:
-    return [{"rank": i + 1, "user_id": uid, "name": name or fallback_name(uid),
-             "score": round(score / 100, 2) if taka else int(score)}
-            for i, ((uid, score), name) in enumerate(zip(ranked, names, strict=True))]
+    return [
+        {
+            "rank": i + 1,
+            "user_id": uid,
+            "name": name or fallback_name(uid),
+            "score": round(score / 100, 2) if taka else int(score),
+        }
+        for i, ((uid, score), name) in enumerate(zip(ranked, names, strict=True))
+    ]
 
 
 async def read_boards(redis: Any, boards: Sequence[tuple[str, bool]], limit: int) -> list[list[dict[str, Any]]]:
@@ -32,5 +38,4 @@ async def read_boards(redis: Any, boards: Sequence[tuple[str, bool]], limit: int
     users = sorted({uid for top in tops for uid, _ in top})
     got = await redis.hmget(names_key(), users) if users else []
     names = dict(zip(users, got, strict=True))
-    return [entries(top, [names.get(uid) for uid, _ in top], taka) for top, (_, taka) in zip(tops, boards,
-                                                                                            strict=True)]
+    return [entries(top, [names.get(uid) for uid, _ in top], taka) for top, (_, taka) in zip(tops, boards, strict=True)]

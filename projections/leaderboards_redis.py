@@ -80,11 +80,13 @@ def ops_for(e: Envelope, prefix: str = "") -> list[list[Any]]:
     sid = str(d.get("stream_id") or e.stream_id or "")
     if e.type == "CoinWallet.GiftSent":
         user, coins, host = d["sender_id"], int(d["coins"]), host_of(str(d["host_id"]))
-        return [["ZINCRBY", show_key(sid, "gifts", prefix), coins, user],
-                ["ZINCRBY", host_key(host, "all", prefix), coins, user],
-                ["ZINCRBY", host_key(host, f"month:{month_of(e.occurred_at)}", prefix), coins, user],
-                ["ZINCRBY", weekly_key(week_of(e.occurred_at), prefix), coins, user],
-                ["HSET", names_key(prefix), user, d["from_name"]]]
+        return [
+            ["ZINCRBY", show_key(sid, "gifts", prefix), coins, user],
+            ["ZINCRBY", host_key(host, "all", prefix), coins, user],
+            ["ZINCRBY", host_key(host, f"month:{month_of(e.occurred_at)}", prefix), coins, user],
+            ["ZINCRBY", weekly_key(week_of(e.occurred_at), prefix), coins, user],
+            ["HSET", names_key(prefix), user, d["from_name"]],
+        ]
     if e.type == "Quiz.Ended" and sid:
         ops: list[list[Any]] = []
         for s in d.get("scores") or []:
@@ -95,8 +97,9 @@ def ops_for(e: Envelope, prefix: str = "") -> list[list[Any]]:
         return ops
     oid = str(e.aggregate_id)
     if e.type == "Order.Placed" and sid:
-        return [["HSET", order_key(oid, prefix), "buyer", str(d["buyer_id"]), "stream", sid,
-                 "paisa", paisa(d["total"])]]
+        return [
+            ["HSET", order_key(oid, prefix), "buyer", str(d["buyer_id"]), "stream", sid, "paisa", paisa(d["total"])]
+        ]
     if e.type == "Order.Paid":
         return [["!ORDER", order_key(oid, prefix), f"{prefix}LB:show:", "", 1]]
     if e.type == "Order.Refunded":
@@ -118,8 +121,9 @@ class LeaderboardsRedis:
             if e.type not in TYPES or e.aggregate_version is None:
                 continue
             ops = ops_for(e, self.prefix)
-            if ops and await self._redis.apply_if_newer(f"{self.prefix}PROJ:leaderboards:{e.aggregate_id}",
-                                                        e.aggregate_version, ops):
+            if ops and await self._redis.apply_if_newer(
+                f"{self.prefix}PROJ:leaderboards:{e.aggregate_id}", e.aggregate_version, ops
+            ):
                 applied += 1
         return applied
 
@@ -131,10 +135,15 @@ async def digest(redis: Any, prefix: str = "") -> tuple[str, int]:
     """A hash of every leaderboard sorted set under ``prefix`` (key without the prefix, members and scores in
     order) and how many sets there are: two read models with the same digest hold the same boards."""
     h = hashlib.sha256()
-    keys = sorted([k async for k in redis.scan_iter(match=f"{prefix}LB:*", count=1000)
-                   if ":order:" not in k and not k.endswith("LB:names")])
+    keys = sorted(
+        [
+            k
+            async for k in redis.scan_iter(match=f"{prefix}LB:*", count=1000)
+            if ":order:" not in k and not k.endswith("LB:names")
+        ]
+    )
     for k in keys:
-        h.update(k[len(prefix):].encode())
+        h.update(k[len(prefix) :].encode())
         for member, score in await redis.zrange(k, 0, -1, withscores=True):
             h.update(f"|{member}={score!r}".encode())
         h.update(b"\n")

@@ -42,9 +42,15 @@ async def _insert_product(tx: SqlTx, stream_id: str, p: dict[str, Any], at: Any)
         " discount_percentage, limited_quantity, presentation_notes, created_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (stream_id, product_id) DO NOTHING",
         (
-            product_row_id(stream_id, p["product_id"]), stream_id, p["product_id"], p.get("display_order") or 0,
-            p.get("special_price"), p.get("discount_percentage"), p.get("limited_quantity"),
-            p.get("presentation_notes"), at,
+            product_row_id(stream_id, p["product_id"]),
+            stream_id,
+            p["product_id"],
+            p.get("display_order") or 0,
+            p.get("special_price"),
+            p.get("discount_percentage"),
+            p.get("limited_quantity"),
+            p.get("presentation_notes"),
+            at,
         ),
     )
 
@@ -63,9 +69,26 @@ async def on_scheduled(tx: SqlTx, e: Envelope) -> bool:
         " %(is_public)s, %(language)s, %(tags)s, %(stream_settings)s, %(metadata)s, %(at)s, %(at)s, %(v)s)"
         " ON CONFLICT (id) DO NOTHING",
         {
-            **{k: d.get(k) for k in ("vendor_id", "host_id", "stream_key", "title", "title_bn", "description",
-                                     "description_bn", "stream_type", "category", "thumbnail_url",
-                                     "cover_image_url", "max_viewers", "is_recorded", "is_public", "language")},
+            **{
+                k: d.get(k)
+                for k in (
+                    "vendor_id",
+                    "host_id",
+                    "stream_key",
+                    "title",
+                    "title_bn",
+                    "description",
+                    "description_bn",
+                    "stream_type",
+                    "category",
+                    "thumbnail_url",
+                    "cover_image_url",
+                    "max_viewers",
+                    "is_recorded",
+                    "is_public",
+                    "language",
+                )
+            },
             "id": e.aggregate_id,
             "v": e.aggregate_version,
             "at": at,
@@ -83,7 +106,8 @@ async def on_scheduled(tx: SqlTx, e: Envelope) -> bool:
 
 async def on_started(tx: SqlTx, e: Envelope) -> bool:
     return await _bump(
-        tx, e,
+        tx,
+        e,
         "status = 'live', actual_start_time = %(at)s,"
         " metadata = metadata || jsonb_build_object('stream_url', %(url)s::text, 'chat_room_id', %(chat)s::text)",
         {"url": e.payload.get("stream_url"), "chat": e.payload.get("chat_room_id")},
@@ -92,7 +116,8 @@ async def on_started(tx: SqlTx, e: Envelope) -> bool:
 
 async def on_ended(tx: SqlTx, e: Envelope) -> bool:
     return await _bump(
-        tx, e,
+        tx,
+        e,
         "status = 'ended', end_time = %(at)s, duration_seconds = %(dur)s,"
         " metadata = metadata || jsonb_build_object('summary', %(summary)s::text)",
         {"dur": e.payload.get("duration_seconds") or 0, "summary": e.payload.get("summary")},
@@ -101,7 +126,8 @@ async def on_ended(tx: SqlTx, e: Envelope) -> bool:
 
 async def on_cancelled(tx: SqlTx, e: Envelope) -> bool:
     return await _bump(
-        tx, e,
+        tx,
+        e,
         "status = 'cancelled', metadata = metadata || jsonb_build_object('cancel_reason', %(reason)s::text)",
         {"reason": e.payload.get("reason")},
     )
@@ -118,11 +144,18 @@ async def on_product_added(tx: SqlTx, e: Envelope) -> bool:
         " discount_percentage, limited_quantity, presentation_notes, created_at)"
         " SELECT %(pid)s, id, %(product)s, %(order)s, %(price)s, %(disc)s, %(qty)s, %(notes)s, %(at)s FROM bumped"
         " ON CONFLICT (stream_id, product_id) DO NOTHING",
-        {"id": sid, "v": e.aggregate_version, "at": naive_utc(e.occurred_at),
-         "pid": product_row_id(sid, p["product_id"]), "product": p["product_id"],
-         "order": p.get("display_order") or 0, "price": p.get("special_price"),
-         "disc": p.get("discount_percentage"), "qty": p.get("limited_quantity"),
-         "notes": p.get("presentation_notes")},
+        {
+            "id": sid,
+            "v": e.aggregate_version,
+            "at": naive_utc(e.occurred_at),
+            "pid": product_row_id(sid, p["product_id"]),
+            "product": p["product_id"],
+            "order": p.get("display_order") or 0,
+            "price": p.get("special_price"),
+            "disc": p.get("discount_percentage"),
+            "qty": p.get("limited_quantity"),
+            "notes": p.get("presentation_notes"),
+        },
     )
     return True
 
@@ -134,28 +167,38 @@ async def on_product_featured(tx: SqlTx, e: Envelope) -> bool:
         " WHERE id = %(id)s AND aggregate_version < %(v)s RETURNING id)"
         " UPDATE live_stream_products p SET featured_timestamp = %(at)s FROM bumped"
         " WHERE p.stream_id = bumped.id AND p.product_id = %(pid_uuid)s::uuid",
-        {"id": str(e.aggregate_id), "v": e.aggregate_version, "at": naive_utc(e.occurred_at),
-         "pid": e.payload["product_id"], "pid_uuid": e.payload["product_id"]},
+        {
+            "id": str(e.aggregate_id),
+            "v": e.aggregate_version,
+            "at": naive_utc(e.occurred_at),
+            "pid": e.payload["product_id"],
+            "pid_uuid": e.payload["product_id"],
+        },
     )
     # The replay's product timeline: every time a product was featured, once per event.
     await tx.execute(
         "INSERT INTO live_stream_featured_history (stream_id, aggregate_version, product_id, featured_at)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        (str(e.aggregate_id), e.aggregate_version, str(e.payload["product_id"]), naive_utc(e.occurred_at)))
+        (str(e.aggregate_id), e.aggregate_version, str(e.payload["product_id"]), naive_utc(e.occurred_at)),
+    )
     return True
 
 
 async def on_video(tx: SqlTx, e: Envelope) -> bool:
     interrupted = e.type == "LiveStream.VideoInterrupted"
-    return await _bump(tx, e, "metadata = metadata || jsonb_build_object('video_interrupted', %(i)s::boolean)",
-                       {"i": interrupted})
+    return await _bump(
+        tx, e, "metadata = metadata || jsonb_build_object('video_interrupted', %(i)s::boolean)", {"i": interrupted}
+    )
 
 
 async def on_featured(tx: SqlTx, e: Envelope) -> bool:
     """An admin featured the show (``is_featured``; ``metadata.featured_at`` orders the featured list)."""
-    return await _bump(tx, e, "is_featured = true,"
-                       " metadata = metadata || jsonb_build_object('featured_at', %(iso)s::text)",
-                       {"iso": iso_utc(e.occurred_at)})
+    return await _bump(
+        tx,
+        e,
+        "is_featured = true, metadata = metadata || jsonb_build_object('featured_at', %(iso)s::text)",
+        {"iso": iso_utc(e.occurred_at)},
+    )
 
 
 async def on_unfeatured(tx: SqlTx, e: Envelope) -> bool:
@@ -168,8 +211,12 @@ async def on_stock(tx: SqlTx, e: Envelope) -> bool:
     await tx.execute(
         "UPDATE live_stream_products SET sold_quantity = %(sold)s, stock_version = %(v)s"
         " WHERE stream_id = %(sid)s AND product_id = %(pid)s AND stock_version < %(v)s",
-        {"sold": e.payload["sold"], "v": e.aggregate_version, "sid": e.payload["stream_id"],
-         "pid": e.payload["product_id"]},
+        {
+            "sold": e.payload["sold"],
+            "v": e.aggregate_version,
+            "sid": e.payload["stream_id"],
+            "pid": e.payload["product_id"],
+        },
     )
     return False
 

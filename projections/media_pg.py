@@ -34,14 +34,24 @@ class RecordingsTable:
                         "INSERT INTO live_stream_recordings (id, stream_id, recording_url, duration_seconds,"
                         " file_size_bytes, quality_levels, is_processed, created_at)"
                         " VALUES (%s, %s, %s, %s, %s, %s, true, %s) ON CONFLICT (id) DO NOTHING",
-                        (e.id, e.stream_id, d.get("master_url") or d.get("master_uri"),
-                         int(round(float(d.get("duration_s") or 0))), d.get("total_bytes"),
-                         json.dumps(d.get("renditions") or []), naive_utc(e.occurred_at)))
-                    await tx.execute("UPDATE live_stream_recordings SET clock = %s WHERE id = %s",
-                                     (json.dumps(d.get("clock") or []), e.id))
+                        (
+                            e.id,
+                            e.stream_id,
+                            d.get("master_url") or d.get("master_uri"),
+                            int(round(float(d.get("duration_s") or 0))),
+                            d.get("total_bytes"),
+                            json.dumps(d.get("renditions") or []),
+                            naive_utc(e.occurred_at),
+                        ),
+                    )
+                    await tx.execute(
+                        "UPDATE live_stream_recordings SET clock = %s WHERE id = %s",
+                        (json.dumps(d.get("clock") or []), e.id),
+                    )
                     await tx.execute(
                         "UPDATE live_streams SET recording_url = %s WHERE id = %s",
-                        (d.get("master_url") or d.get("master_uri"), e.stream_id))
+                        (d.get("master_url") or d.get("master_uri"), e.stream_id),
+                    )
                 elif e.type == "media.highlight_ready":
                     n += 1
                     await _highlight(tx, e)
@@ -49,9 +59,13 @@ class RecordingsTable:
                     n += 1
                     await tx.execute(
                         "UPDATE live_stream_recordings SET thumbnail_url = %s WHERE stream_id = %s"
-                        " AND thumbnail_url IS NULL", (d.get("url"), e.stream_id))
-                    await tx.execute("UPDATE live_streams SET thumbnail_url = COALESCE(thumbnail_url, %s)"
-                                     " WHERE id = %s", (d.get("url"), e.stream_id))
+                        " AND thumbnail_url IS NULL",
+                        (d.get("url"), e.stream_id),
+                    )
+                    await tx.execute(
+                        "UPDATE live_streams SET thumbnail_url = COALESCE(thumbnail_url, %s) WHERE id = %s",
+                        (d.get("url"), e.stream_id),
+                    )
         return n
 
     async def reset(self) -> None:
@@ -74,9 +88,22 @@ async def _highlight(tx: SqlTx, e: Envelope) -> None:
         " thumbnail_url = EXCLUDED.thumbnail_url, program_date_time = EXCLUDED.program_date_time,"
         " counts = EXCLUDED.counts, created_at = EXCLUDED.created_at"
         " WHERE live_stream_highlights.created_at <= EXCLUDED.created_at",
-        (e.stream_id, int(d["index"]), e.id, int(d.get("rank") or d["index"]), float(d["start_s"]),
-         float(d["end_s"]), float(d.get("peak_s") or d["start_s"]), float(d.get("score") or 0.0),
-         json.dumps(d.get("reasons") or []), d.get("featured_product_id"), d.get("url") or d["uri"],
-         d.get("mp4_url"), d.get("thumbnail_url"),
-         naive_utc(datetime.fromisoformat(pdt)) if pdt else None, json.dumps(d.get("counts") or {}),
-         naive_utc(e.occurred_at)))
+        (
+            e.stream_id,
+            int(d["index"]),
+            e.id,
+            int(d.get("rank") or d["index"]),
+            float(d["start_s"]),
+            float(d["end_s"]),
+            float(d.get("peak_s") or d["start_s"]),
+            float(d.get("score") or 0.0),
+            json.dumps(d.get("reasons") or []),
+            d.get("featured_product_id"),
+            d.get("url") or d["uri"],
+            d.get("mp4_url"),
+            d.get("thumbnail_url"),
+            naive_utc(datetime.fromisoformat(pdt)) if pdt else None,
+            json.dumps(d.get("counts") or {}),
+            naive_utc(e.occurred_at),
+        ),
+    )

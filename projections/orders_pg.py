@@ -17,10 +17,20 @@ from projections.ports import SqlTx
 from projections.routed_table import RoutedTable
 from projections.timeutil import naive_utc
 
-ORDER_STATUS = {"Order.Paid": "paid", "Order.PaymentFailed": "payment_failed", "Order.Cancelled": "cancelled",
-                "Order.Refunded": "refunded", "Order.RefundFailed": "paid"}
-PAYMENT_STATUS = {"Payment.ProcessingStarted": "processing", "Payment.Completed": "completed",
-                  "Payment.Failed": "failed", "Payment.Refunded": "refunded", "Payment.RefundFailed": "completed"}
+ORDER_STATUS = {
+    "Order.Paid": "paid",
+    "Order.PaymentFailed": "payment_failed",
+    "Order.Cancelled": "cancelled",
+    "Order.Refunded": "refunded",
+    "Order.RefundFailed": "paid",
+}
+PAYMENT_STATUS = {
+    "Payment.ProcessingStarted": "processing",
+    "Payment.Completed": "completed",
+    "Payment.Failed": "failed",
+    "Payment.Refunded": "refunded",
+    "Payment.RefundFailed": "completed",
+}
 
 
 FULFILMENT_EVENTS = ("Order.Paid", "Order.FulfilmentUpdated", "Order.ReturnRequested", "Order.ReturnDecided")
@@ -35,25 +45,37 @@ async def _fulfilment(tx: SqlTx, e: Envelope) -> None:
         await tx.execute(
             "UPDATE orders SET fulfilment_status = COALESCE(fulfilment_status, 'confirmed'),"
             " confirmed_at = COALESCE(confirmed_at, %s) WHERE id = %s AND aggregate_version <= %s",
-            (at, e.aggregate_id, e.aggregate_version))
+            (at, e.aggregate_id, e.aggregate_version),
+        )
     elif e.type == "Order.FulfilmentUpdated":
         column = STEP_COLUMN[d["status"]]
         await tx.execute(
             f"UPDATE orders SET fulfilment_status = %s, {column} = %s, courier = COALESCE(%s, courier),"  # noqa: S608
             " tracking_id = COALESCE(%s, tracking_id) WHERE id = %s AND aggregate_version < %s",
-            (d["status"], at, d.get("courier"), d.get("tracking_id"), e.aggregate_id, e.aggregate_version))
+            (d["status"], at, d.get("courier"), d.get("tracking_id"), e.aggregate_id, e.aggregate_version),
+        )
     elif e.type == "Order.ReturnRequested":
         await tx.execute(
             "INSERT INTO order_returns (return_id, order_id, status, items, reason, amount, requested_at, version)"
             " VALUES (%s, %s, 'requested', %s, %s, %s, %s, %s) ON CONFLICT (return_id) DO NOTHING",
-            (d["return_id"], e.aggregate_id, json.dumps(d["items"]), d["reason"], d["amount"], at,
-             e.aggregate_version))
+            (d["return_id"], e.aggregate_id, json.dumps(d["items"]), d["reason"], d["amount"], at, e.aggregate_version),
+        )
     elif e.type == "Order.ReturnDecided":
         await tx.execute(
             "UPDATE order_returns SET status = %s, note = %s, refund_id = %s, decided_at = %s, version = %s,"
             " amount = CASE WHEN %s THEN %s ELSE amount END WHERE return_id = %s AND version < %s",
-            ("accepted" if d["accepted"] else "refused", d.get("note"), d.get("refund_id"), at, e.aggregate_version,
-             bool(d["accepted"]), d["amount"], d["return_id"], e.aggregate_version))
+            (
+                "accepted" if d["accepted"] else "refused",
+                d.get("note"),
+                d.get("refund_id"),
+                at,
+                e.aggregate_version,
+                bool(d["accepted"]),
+                d["amount"],
+                d["return_id"],
+                e.aggregate_version,
+            ),
+        )
 
 
 async def _order(tx: SqlTx, e: Envelope) -> None:
@@ -70,9 +92,22 @@ async def _order(tx: SqlTx, e: Envelope) -> None:
             " payment_method = EXCLUDED.payment_method, emi = EXCLUDED.emi, created_at = EXCLUDED.created_at,"
             " updated_at = greatest(orders.updated_at, EXCLUDED.updated_at), aggregate_version = 1"
             " WHERE orders.aggregate_version < 1",
-            (e.aggregate_id, d["buyer_id"], d.get("stream_id"), json.dumps(d["lines"]), d["subtotal"],
-             d["discount"], d.get("discount_code"), d["total"], d["payment_method"],
-             json.dumps(d["emi"]) if d.get("emi") else None, at, at, e.aggregate_version))
+            (
+                e.aggregate_id,
+                d["buyer_id"],
+                d.get("stream_id"),
+                json.dumps(d["lines"]),
+                d["subtotal"],
+                d["discount"],
+                d.get("discount_code"),
+                d["total"],
+                d["payment_method"],
+                json.dumps(d["emi"]) if d.get("emi") else None,
+                at,
+                at,
+                e.aggregate_version,
+            ),
+        )
         if d.get("payment_method") == "cod":  # paid at the door: in fulfilment from the start
             await _fulfilment(tx, e)
         return
@@ -82,14 +117,17 @@ async def _order(tx: SqlTx, e: Envelope) -> None:
         status = None
         await tx.execute(
             "UPDATE orders SET status = CASE WHEN refunded + %s >= total THEN 'refunded' ELSE status END"
-            " WHERE id = %s AND aggregate_version < %s", (refund, e.aggregate_id, e.aggregate_version))
+            " WHERE id = %s AND aggregate_version < %s",
+            (refund, e.aggregate_id, e.aggregate_version),
+        )
     elif e.type == "Order.RefundFailed":
         refund = -Decimal(str(d.get("amount") or 0))
     await tx.execute(
         "UPDATE orders SET status = COALESCE(%s, status), refunded = refunded + %s,"
         " updated_at = greatest(updated_at, %s),"
         " payment_id = COALESCE(%s, payment_id), aggregate_version = %s WHERE id = %s AND aggregate_version < %s",
-        (status, refund, at, d.get("payment_id"), e.aggregate_version, e.aggregate_id, e.aggregate_version))
+        (status, refund, at, d.get("payment_id"), e.aggregate_version, e.aggregate_id, e.aggregate_version),
+    )
 
 
 async def _payment(tx: SqlTx, e: Envelope) -> None:
@@ -102,7 +140,8 @@ async def _payment(tx: SqlTx, e: Envelope) -> None:
             " 'pending_payment', '[]', 0, %s, %s, %s, %s, %s, 1) ON CONFLICT (id) DO UPDATE SET"
             " payment_id = EXCLUDED.payment_id, payment_version = 1,"
             " updated_at = greatest(orders.updated_at, EXCLUDED.updated_at) WHERE orders.payment_version < 1",
-            (d["order_id"], d["amount"], d["method"], at, at, e.aggregate_id))
+            (d["order_id"], d["amount"], d["method"], at, at, e.aggregate_id),
+        )
         return
     status = PAYMENT_STATUS.get(e.type)
     if e.type.startswith("Payment.Refund"):
@@ -112,12 +151,15 @@ async def _payment(tx: SqlTx, e: Envelope) -> None:
         await tx.execute(
             "UPDATE orders SET payment_status = CASE WHEN (SELECT COALESCE(sum(amount), 0) FROM order_refunds"
             " WHERE payment_id = %s AND status <> 'failed') >= total THEN 'refunded' ELSE payment_status END"
-            " WHERE payment_id = %s AND payment_version < %s", (e.aggregate_id, e.aggregate_id, e.aggregate_version))
+            " WHERE payment_id = %s AND payment_version < %s",
+            (e.aggregate_id, e.aggregate_id, e.aggregate_version),
+        )
     await tx.execute(
         "UPDATE orders SET payment_status = COALESCE(%s, payment_status), provider_txn_id = COALESCE(%s,"
         " provider_txn_id), payment_version = %s, updated_at = greatest(updated_at, %s) WHERE payment_id = %s"
         " AND payment_version < %s",
-        (status, d.get("provider_txn_id"), e.aggregate_version, at, e.aggregate_id, e.aggregate_version))
+        (status, d.get("provider_txn_id"), e.aggregate_version, at, e.aggregate_id, e.aggregate_version),
+    )
 
 
 async def _refund(tx: SqlTx, e: Envelope) -> None:
@@ -128,28 +170,48 @@ async def _refund(tx: SqlTx, e: Envelope) -> None:
             "INSERT INTO order_refunds (refund_id, order_id, payment_id, amount, reason, status, requested_at,"
             " updated_at, version) SELECT %s, id, %s, %s, %s, 'requested', %s, %s, %s FROM orders"
             " WHERE payment_id = %s ON CONFLICT (refund_id) DO NOTHING",
-            (str(d["refund_id"]), e.aggregate_id, d["amount"], d.get("reason"), at, at, e.aggregate_version,
-             e.aggregate_id))
+            (
+                str(d["refund_id"]),
+                e.aggregate_id,
+                d["amount"],
+                d.get("reason"),
+                at,
+                at,
+                e.aggregate_version,
+                e.aggregate_id,
+            ),
+        )
     elif e.type == "Payment.RefundCompleted":
         await tx.execute(
             "UPDATE order_refunds SET status = 'completed', provider_refund_id = %s, manual = %s, updated_at = %s,"
             " version = %s WHERE refund_id = %s AND version < %s",
-            (d.get("provider_refund_id"), bool(d.get("manual")), at, e.aggregate_version, str(d["refund_id"]),
-             e.aggregate_version))
+            (
+                d.get("provider_refund_id"),
+                bool(d.get("manual")),
+                at,
+                e.aggregate_version,
+                str(d["refund_id"]),
+                e.aggregate_version,
+            ),
+        )
     elif e.type == "Payment.RefundFailed":
         await tx.execute(
             "UPDATE order_refunds SET status = 'failed', failure = %s, updated_at = %s, version = %s"
             " WHERE refund_id = %s AND version < %s",
-            (d.get("reason"), at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version))
+            (d.get("reason"), at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version),
+        )
     elif e.type == "Payment.RefundSent":  # still 'requested' for clients; the refund manager only asks now
         await tx.execute(
             "UPDATE order_refunds SET sent_at = %s, updated_at = %s, version = %s WHERE refund_id = %s"
-            " AND version < %s", (at, at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version))
+            " AND version < %s",
+            (at, at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version),
+        )
     elif e.type == "Payment.RefundReviewRequired":  # never sent again: a person settles it
         await tx.execute(
             "UPDATE order_refunds SET status = 'manual_review', failure = %s, updated_at = %s, version = %s"
             " WHERE refund_id = %s AND version < %s",
-            (d.get("reason"), at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version))
+            (d.get("reason"), at, e.aggregate_version, str(d["refund_id"]), e.aggregate_version),
+        )
 
 
 class OrdersTable(RoutedTable):
@@ -159,8 +221,11 @@ class OrdersTable(RoutedTable):
 
 
 async def open_cod_orders(db: Any, buyer_id: str) -> int:
-    rows = await db.fetch("SELECT count(*) AS n FROM orders WHERE buyer_id = %s AND payment_method = 'cod'"
-                          " AND status = 'pending_payment'", (buyer_id,))
+    rows = await db.fetch(
+        "SELECT count(*) AS n FROM orders WHERE buyer_id = %s AND payment_method = 'cod'"
+        " AND status = 'pending_payment'",
+        (buyer_id,),
+    )
     return int(rows[0]["n"]) if rows else 0
 
 
@@ -170,13 +235,15 @@ async def get_order(db: Any, order_id: str) -> dict[str, Any] | None:
 
 
 async def order_returns(db: Any, order_id: str) -> list[dict[str, Any]]:
-    return list(await db.fetch("SELECT * FROM order_returns WHERE order_id = %s ORDER BY requested_at, return_id",
-                               (order_id,)))
+    return list(
+        await db.fetch("SELECT * FROM order_returns WHERE order_id = %s ORDER BY requested_at, return_id", (order_id,))
+    )
 
 
 async def order_refunds(db: Any, order_id: str) -> list[dict[str, Any]]:
-    return list(await db.fetch("SELECT * FROM order_refunds WHERE order_id = %s ORDER BY requested_at, refund_id",
-                               (order_id,)))
+    return list(
+        await db.fetch("SELECT * FROM order_refunds WHERE order_id = %s ORDER BY requested_at, refund_id", (order_id,))
+    )
 
 
 async def stream_vendor(db: Any, stream_id: Any) -> str | None:

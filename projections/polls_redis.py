@@ -26,11 +26,20 @@ def open_polls_key(stream_id: str) -> str:
 def ops_for(e: Envelope) -> list[list[Any]]:
     sid, pid, d = str(e.stream_id or e.payload.get("stream_id")), str(e.aggregate_id), e.payload
     if e.type == "Poll.Opened":
-        poll = {"poll_id": pid, "stream_id": sid, "question": d["question"], "question_bn": d.get("question_bn"),
-                "options": d["options"], "allow_change": d["allow_change"], "closes_at": d["closes_at"],
-                "status": "open"}
-        return [["ZADD", polls_key(sid), "NX", e.occurred_at.timestamp(), pid],
-                ["HSET", open_polls_key(sid), pid, json.dumps(poll, ensure_ascii=False)]]
+        poll = {
+            "poll_id": pid,
+            "stream_id": sid,
+            "question": d["question"],
+            "question_bn": d.get("question_bn"),
+            "options": d["options"],
+            "allow_change": d["allow_change"],
+            "closes_at": d["closes_at"],
+            "status": "open",
+        }
+        return [
+            ["ZADD", polls_key(sid), "NX", e.occurred_at.timestamp(), pid],
+            ["HSET", open_polls_key(sid), pid, json.dumps(poll, ensure_ascii=False)],
+        ]
     if e.type == "Poll.Closed":
         return [["HDEL", open_polls_key(sid), pid]]
     return []

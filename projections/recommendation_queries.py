@@ -30,8 +30,7 @@ K = 10
 
 
 class SqlReader(Protocol):
-    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-                    ) -> list[dict[str, Any]]: ...
+    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]: ...
 
 
 def _naive(at: datetime) -> datetime:
@@ -44,8 +43,10 @@ def _aware(at: datetime | None) -> datetime | None:
 
 # --- products -------------------------------------------------------------------------------------------------
 async def show_products(db: SqlReader, stream_id: str) -> list[str]:
-    rows = await db.fetch("SELECT product_id FROM rec_stream_products WHERE stream_id = %s"
-                          " ORDER BY display_order, product_id", (stream_id,))
+    rows = await db.fetch(
+        "SELECT product_id FROM rec_stream_products WHERE stream_id = %s ORDER BY display_order, product_id",
+        (stream_id,),
+    )
     return [r["product_id"] for r in rows]
 
 
@@ -54,20 +55,27 @@ async def _neighbourhood(db: SqlReader, user: str | None, seeds: Sequence[str]) 
         "WITH u AS (SELECT user_id, max(at) AS last FROM rec_signals WHERE product_id = ANY(%(seeds)s)"
         " OR user_id = %(user)s GROUP BY user_id ORDER BY last DESC, user_id LIMIT %(n)s)"
         " SELECT s.user_id, s.product_id, s.kind FROM rec_signals s JOIN u USING (user_id)",
-        {"seeds": list(seeds), "user": user or "", "n": NEIGHBOURS})
+        {"seeds": list(seeds), "user": user or "", "n": NEIGHBOURS},
+    )
     return [(r["user_id"], r["product_id"], r["kind"]) for r in rows]
 
 
 async def _item_users(db: SqlReader, items: Sequence[str]) -> np.ndarray:
-    rows = await db.fetch("SELECT product_id, count(DISTINCT user_id) AS n FROM rec_signals"
-                          " WHERE product_id = ANY(%s) GROUP BY product_id", (list(items),))
+    rows = await db.fetch(
+        "SELECT product_id, count(DISTINCT user_id) AS n FROM rec_signals"
+        " WHERE product_id = ANY(%s) GROUP BY product_id",
+        (list(items),),
+    )
     counts = {r["product_id"]: float(r["n"]) for r in rows}
     return np.array([counts.get(i, 0.0) for i in items])
 
 
 async def _popular(db: SqlReader, limit: int) -> list[tuple[str, int]]:
-    rows = await db.fetch("SELECT product_id, count(DISTINCT user_id) AS n FROM rec_signals GROUP BY product_id"
-                          " ORDER BY n DESC, product_id LIMIT %s", (limit,))
+    rows = await db.fetch(
+        "SELECT product_id, count(DISTINCT user_id) AS n FROM rec_signals GROUP BY product_id"
+        " ORDER BY n DESC, product_id LIMIT %s",
+        (limit,),
+    )
     return [(r["product_id"], int(r["n"])) for r in rows]
 
 
@@ -81,8 +89,9 @@ async def _details(db: SqlReader, items: Sequence[str]) -> dict[str, dict[str, A
             continue
     if not ids:
         return {}
-    rows = await db.fetch("SELECT id::text AS id, name, name_bn, list_price, category FROM products"
-                          " WHERE id = ANY(%s::uuid[])", (ids,))
+    rows = await db.fetch(
+        "SELECT id::text AS id, name, name_bn, list_price, category FROM products WHERE id = ANY(%s::uuid[])", (ids,)
+    )
     return {r["id"]: r for r in rows}
 
 
@@ -90,14 +99,22 @@ def _shape(picks: Sequence[rec.Pick], details: Mapping[str, Mapping[str, Any]]) 
     out = []
     for p in picks:
         d = details.get(p.item, {})
-        out.append({"product_id": p.item, "score": p.score, "because_of": p.because,
-                    "reason": "similar" if p.because else "popular", "name": d.get("name"),
-                    "name_bn": d.get("name_bn"), "category": d.get("category"), "price": d.get("list_price")})
+        out.append(
+            {
+                "product_id": p.item,
+                "score": p.score,
+                "because_of": p.because,
+                "reason": "similar" if p.because else "popular",
+                "name": d.get("name"),
+                "name_bn": d.get("name_bn"),
+                "category": d.get("category"),
+                "price": d.get("list_price"),
+            }
+        )
     return out
 
 
-async def product_recommendations(db: SqlReader, stream_id: str, user: str | None, k: int = K
-                                  ) -> dict[str, Any]:
+async def product_recommendations(db: SqlReader, stream_id: str, user: str | None, k: int = K) -> dict[str, Any]:
     """``show_products``: the show's own products in the order this viewer is likeliest to want them;
     ``catalogue``: products from elsewhere for this viewer (popular ones for a viewer with no history);
     ``also_bought``: what buyers of the show's products also bought."""
@@ -113,8 +130,12 @@ async def product_recommendations(db: SqlReader, stream_id: str, user: str | Non
     picks_cat = rec.for_user(m, sim, user, k, candidates=others, pop=counts)
     picks_also = rec.also_bought(m, sim, in_show, k, pop=counts)
     details = await _details(db, list({p.item for p in (*picks_show, *picks_cat, *picks_also)}))
-    return {"stream_id": stream_id, "show_products": _shape(picks_show, details),
-            "catalogue": _shape(picks_cat, details), "also_bought": _shape(picks_also, details)}
+    return {
+        "stream_id": stream_id,
+        "show_products": _shape(picks_show, details),
+        "catalogue": _shape(picks_cat, details),
+        "also_bought": _shape(picks_also, details),
+    }
 
 
 def recommended_products(answer: Mapping[str, Any], k: int = K) -> list[dict[str, Any]]:
@@ -123,35 +144,59 @@ def recommended_products(answer: Mapping[str, Any], k: int = K) -> list[dict[str
 
 
 # --- shows ----------------------------------------------------------------------------------------------------
-async def stream_recommendations(db: SqlReader, user: str | None, now: datetime, k: int = K
-                                 ) -> tuple[list[srec.StreamPick], bool]:
+async def stream_recommendations(
+    db: SqlReader, user: str | None, now: datetime, k: int = K
+) -> tuple[list[srec.StreamPick], bool]:
     """(picks, cold start: the viewer has no watches and follows, so the picks are the trending order)."""
     n = _naive(now)
-    shows = [srec.Show(r["id"], r["host_id"], r["category"], r["language"], r["status"] == "live",
-                       _aware(r["started_at"] if r["status"] == "live" else r["scheduled_start_time"]))
-             for r in await db.fetch(
-                 "SELECT id, host_id, category, language, status, started_at, scheduled_start_time FROM rec_streams"
-                 " WHERE is_public AND (status = 'live' OR (status = 'scheduled' AND scheduled_start_time"
-                 " BETWEEN %s AND %s)) ORDER BY id", (n, n + UPCOMING))]
+    shows = [
+        srec.Show(
+            r["id"],
+            r["host_id"],
+            r["category"],
+            r["language"],
+            r["status"] == "live",
+            _aware(r["started_at"] if r["status"] == "live" else r["scheduled_start_time"]),
+        )
+        for r in await db.fetch(
+            "SELECT id, host_id, category, language, status, started_at, scheduled_start_time FROM rec_streams"
+            " WHERE is_public AND (status = 'live' OR (status = 'scheduled' AND scheduled_start_time"
+            " BETWEEN %s AND %s)) ORDER BY id",
+            (n, n + UPCOMING),
+        )
+    ]
     watches: list[srec.Watch] = []
     follows: list[str] = []
     co_watch: list[tuple[str, str, float]] = []
     if user:
-        watches = [srec.Watch(r["host_id"], r["category"], r["language"], _aware(r["at"]) or now)
-                   for r in await db.fetch(
-                       "SELECT s.host_id, s.category, s.language, min(w.at) AS at FROM rec_watches w"
-                       " JOIN rec_streams s ON s.id = w.stream_id WHERE w.user_id = %s"
-                       " GROUP BY s.id, s.host_id, s.category, s.language", (user,))]
-        follows = [r["host_user_id"] for r in await db.fetch(
-            "SELECT host_user_id FROM rec_follows WHERE follower_id = %s AND following", (user,))]
+        watches = [
+            srec.Watch(r["host_id"], r["category"], r["language"], _aware(r["at"]) or now)
+            for r in await db.fetch(
+                "SELECT s.host_id, s.category, s.language, min(w.at) AS at FROM rec_watches w"
+                " JOIN rec_streams s ON s.id = w.stream_id WHERE w.user_id = %s"
+                " GROUP BY s.id, s.host_id, s.category, s.language",
+                (user,),
+            )
+        ]
+        follows = [
+            r["host_user_id"]
+            for r in await db.fetch(
+                "SELECT host_user_id FROM rec_follows WHERE follower_id = %s AND following", (user,)
+            )
+        ]
         hosts = sorted({w.host_id for w in watches if w.host_id})
         if hosts:
-            co_watch = [(r["user_id"], r["host_id"], float(r["n"])) for r in await db.fetch(
-                "WITH u AS (SELECT DISTINCT w.user_id FROM rec_watches w JOIN rec_streams s ON s.id = w.stream_id"
-                " WHERE s.host_id = ANY(%(hosts)s) ORDER BY w.user_id LIMIT %(n)s)"
-                " SELECT w.user_id, s.host_id, count(DISTINCT s.id) AS n FROM rec_watches w JOIN u USING (user_id)"
-                " JOIN rec_streams s ON s.id = w.stream_id WHERE s.host_id IS NOT NULL"
-                " GROUP BY w.user_id, s.host_id", {"hosts": hosts, "n": CO_WATCHERS})]
+            co_watch = [
+                (r["user_id"], r["host_id"], float(r["n"]))
+                for r in await db.fetch(
+                    "WITH u AS (SELECT DISTINCT w.user_id FROM rec_watches w JOIN rec_streams s ON s.id = w.stream_id"
+                    " WHERE s.host_id = ANY(%(hosts)s) ORDER BY w.user_id LIMIT %(n)s)"
+                    " SELECT w.user_id, s.host_id, count(DISTINCT s.id) AS n FROM rec_watches w JOIN u USING (user_id)"
+                    " JOIN rec_streams s ON s.id = w.stream_id WHERE s.host_id IS NOT NULL"
+                    " GROUP BY w.user_id, s.host_id",
+                    {"hosts": hosts, "n": CO_WATCHERS},
+                )
+            ]
     trending = await _trending(db, [s.stream_id for s in shows], n)
     picks = srec.recommend(shows, watches, follows, now, co_watch=co_watch, trending=trending, k=k)
     return picks, not watches and not follows
@@ -166,5 +211,6 @@ async def _trending(db: SqlReader, stream_ids: Sequence[str], now: datetime) -> 
         " AND w.at > %(day)s) AS joins, (SELECT count(DISTINCT w.user_id) FROM rec_watches w JOIN rec_streams h"
         " ON h.id = w.stream_id WHERE h.host_id = s.host_id AND w.at > %(month)s) AS host_audience"
         " FROM rec_streams s WHERE s.id = ANY(%(ids)s)",
-        {"ids": list(stream_ids), "day": now - TRENDING_WINDOW, "month": now - HOST_WINDOW})
+        {"ids": list(stream_ids), "day": now - TRENDING_WINDOW, "month": now - HOST_WINDOW},
+    )
     return {r["id"]: float(r["joins"]) + 0.1 * float(r["host_audience"]) for r in rows}

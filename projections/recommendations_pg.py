@@ -31,14 +31,16 @@ def row_id(*parts: object) -> uuid.UUID:
     return uuid.uuid5(_NS, ":".join(str(p) for p in parts))
 
 
-async def _signal(tx: SqlTx, rid: uuid.UUID, user: object, product: object, stream: object, kind: str,
-                  e: Envelope) -> None:
+async def _signal(
+    tx: SqlTx, rid: uuid.UUID, user: object, product: object, stream: object, kind: str, e: Envelope
+) -> None:
     if not user or not product:
         return
     await tx.execute(
         "INSERT INTO rec_signals (id, user_id, product_id, stream_id, kind, at) VALUES (%s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (id) DO NOTHING",
-        (rid, str(user), str(product), str(stream) if stream else None, kind, naive_utc(e.occurred_at)))
+        (rid, str(user), str(product), str(stream) if stream else None, kind, naive_utc(e.occurred_at)),
+    )
 
 
 async def _stream(tx: SqlTx, e: Envelope) -> None:
@@ -47,8 +49,16 @@ async def _stream(tx: SqlTx, e: Envelope) -> None:
         await tx.execute(
             "INSERT INTO rec_streams (id, host_id, category, language, is_public, status, scheduled_start_time,"
             " aggregate_version) VALUES (%s, %s, %s, %s, %s, 'scheduled', %s, %s) ON CONFLICT (id) DO NOTHING",
-            (e.aggregate_id, d.get("host_id"), d.get("category"), d.get("language"), bool(d.get("is_public", True)),
-             naive_utc(d.get("scheduled_start_time")), v))
+            (
+                e.aggregate_id,
+                d.get("host_id"),
+                d.get("category"),
+                d.get("language"),
+                bool(d.get("is_public", True)),
+                naive_utc(d.get("scheduled_start_time")),
+                v,
+            ),
+        )
         for i, p in enumerate(d.get("products") or []):
             await _product(tx, e.aggregate_id, p, i)
     elif e.type == "LiveStream.ProductAdded":
@@ -58,7 +68,8 @@ async def _stream(tx: SqlTx, e: Envelope) -> None:
         await tx.execute(
             f"UPDATE rec_streams SET status = %(s)s, aggregate_version = %(v)s{extra}"
             " WHERE id = %(id)s AND aggregate_version < %(v)s",
-            {"s": STATUS[e.type], "v": v, "at": naive_utc(e.occurred_at), "id": e.aggregate_id})
+            {"s": STATUS[e.type], "v": v, "at": naive_utc(e.occurred_at), "id": e.aggregate_id},
+        )
 
 
 async def _product(tx: SqlTx, stream_id: str, p: dict[str, object], fallback_order: int) -> None:
@@ -66,7 +77,8 @@ async def _product(tx: SqlTx, stream_id: str, p: dict[str, object], fallback_ord
     await tx.execute(
         "INSERT INTO rec_stream_products (stream_id, product_id, display_order) VALUES (%s, %s, %s)"
         " ON CONFLICT DO NOTHING",
-        (stream_id, str(p["product_id"]), order if isinstance(order, int) else fallback_order))
+        (stream_id, str(p["product_id"]), order if isinstance(order, int) else fallback_order),
+    )
 
 
 async def _domain(tx: SqlTx, e: Envelope) -> bool:
@@ -75,26 +87,43 @@ async def _domain(tx: SqlTx, e: Envelope) -> bool:
         await _stream(tx, e)
     elif e.type == "Order.Placed":
         for i, line in enumerate(d.get("lines") or []):
-            await _signal(tx, row_id(e.aggregate_id, e.aggregate_version, i), d.get("buyer_id"),
-                          line.get("product_id"), d.get("stream_id"), "purchase", e)
+            await _signal(
+                tx,
+                row_id(e.aggregate_id, e.aggregate_version, i),
+                d.get("buyer_id"),
+                line.get("product_id"),
+                d.get("stream_id"),
+                "purchase",
+                e,
+            )
     elif e.type == "Cart.Opened":
-        await tx.execute("INSERT INTO rec_carts (id, buyer_id, stream_id) VALUES (%s, %s, %s)"
-                         " ON CONFLICT (id) DO NOTHING", (e.aggregate_id, str(d["buyer_id"]), d.get("stream_id")))
+        await tx.execute(
+            "INSERT INTO rec_carts (id, buyer_id, stream_id) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (e.aggregate_id, str(d["buyer_id"]), d.get("stream_id")),
+        )
     elif e.type == "Cart.ItemAdded":
         rows = await tx.fetch("SELECT buyer_id FROM rec_carts WHERE id = %s", (e.aggregate_id,))
         for r in rows:
-            await _signal(tx, row_id(e.aggregate_id, e.aggregate_version), r["buyer_id"], d.get("product_id"),
-                          d.get("stream_id"), "cart", e)
+            await _signal(
+                tx,
+                row_id(e.aggregate_id, e.aggregate_version),
+                r["buyer_id"],
+                d.get("product_id"),
+                d.get("stream_id"),
+                "cart",
+                e,
+            )
     elif e.type == "HostFollow.Followed":
         await tx.execute(
             "INSERT INTO rec_follows (id, host_user_id, follower_id, following, aggregate_version)"
             " VALUES (%s, %s, %s, true, %s) ON CONFLICT (id) DO NOTHING",
-            (e.aggregate_id, str(d["host_user_id"]), str(d["follower_id"]), e.aggregate_version))
+            (e.aggregate_id, str(d["host_user_id"]), str(d["follower_id"]), e.aggregate_version),
+        )
     elif e.type in ("HostFollow.Refollowed", "HostFollow.Unfollowed"):
-        await tx.execute("UPDATE rec_follows SET following = %s, aggregate_version = %s"
-                         " WHERE id = %s AND aggregate_version < %s",
-                         (e.type == "HostFollow.Refollowed", e.aggregate_version, e.aggregate_id,
-                          e.aggregate_version))
+        await tx.execute(
+            "UPDATE rec_follows SET following = %s, aggregate_version = %s WHERE id = %s AND aggregate_version < %s",
+            (e.type == "HostFollow.Refollowed", e.aggregate_version, e.aggregate_id, e.aggregate_version),
+        )
     else:
         return False
     return True
@@ -105,9 +134,10 @@ async def _interaction(tx: SqlTx, e: Envelope) -> bool:
     if e.type == "purchase.intent":
         await _signal(tx, row_id(e.id), d.get("user_id"), d.get("product_id"), e.stream_id, "intent", e)
     elif e.type == "presence.joined" and d.get("user_id") and e.stream_id:
-        await tx.execute("INSERT INTO rec_watches (id, user_id, stream_id, at) VALUES (%s, %s, %s, %s)"
-                         " ON CONFLICT (id) DO NOTHING",
-                         (row_id(e.id), str(d["user_id"]), e.stream_id, naive_utc(e.occurred_at)))
+        await tx.execute(
+            "INSERT INTO rec_watches (id, user_id, stream_id, at) VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (row_id(e.id), str(d["user_id"]), e.stream_id, naive_utc(e.occurred_at)),
+        )
     else:
         return False
     return True
@@ -130,6 +160,12 @@ class RecommendationsTables:
 
     async def reset(self) -> None:
         async with self._db.transaction() as tx:
-            for table in ("rec_signals", "rec_carts", "rec_stream_products", "rec_streams", "rec_follows",
-                          "rec_watches"):
+            for table in (
+                "rec_signals",
+                "rec_carts",
+                "rec_stream_products",
+                "rec_streams",
+                "rec_follows",
+                "rec_watches",
+            ):
                 await tx.execute(f"TRUNCATE {table}")

@@ -15,21 +15,26 @@ from projections.ports import SqlDatabase
 
 PRODUCT_COLUMNS = (
     "p.product_id::text AS product_id, p.special_price, p.discount_percentage, p.limited_quantity,"
-    " p.sold_quantity, c.name, c.name_bn, c.list_price, c.images")
+    " p.sold_quantity, c.name, c.name_bn, c.list_price, c.images"
+)
 
 
 async def recording_of(db: SqlDatabase, sid: str) -> dict[str, Any] | None:
     """The show's latest recording (a resumed show writes its recording again)."""
     return await db.fetchone(
         "SELECT recording_url, duration_seconds, thumbnail_url, clock, created_at FROM live_stream_recordings"
-        " WHERE stream_id = %s ORDER BY created_at DESC LIMIT 1", (sid,))
+        " WHERE stream_id = %s ORDER BY created_at DESC LIMIT 1",
+        (sid,),
+    )
 
 
 async def products_of(db: SqlDatabase, sid: str) -> dict[str, dict[str, Any]]:
     """The show's products with their show price and catalogue names, by product id."""
     rows = await db.fetch(
         f"SELECT {PRODUCT_COLUMNS} FROM live_stream_products p LEFT JOIN products c ON c.id = p.product_id"
-        " WHERE p.stream_id = %s ORDER BY p.display_order, p.product_id", (sid,))
+        " WHERE p.stream_id = %s ORDER BY p.display_order, p.product_id",
+        (sid,),
+    )
     return {r["product_id"]: r for r in rows}
 
 
@@ -37,13 +42,17 @@ async def highlights_of(db: SqlDatabase, sid: str) -> list[dict[str, Any]]:
     return await db.fetch(
         "SELECT clip_index, clip_rank, start_s, end_s, peak_s, score, reasons, product_id, playlist_url, mp4_url,"
         " thumbnail_url, program_date_time, counts FROM live_stream_highlights WHERE stream_id = %s"
-        " ORDER BY clip_index", (sid,))
+        " ORDER BY clip_index",
+        (sid,),
+    )
 
 
 async def featured_history(db: SqlDatabase, sid: str) -> list[dict[str, Any]]:
     return await db.fetch(
         "SELECT product_id, featured_at FROM live_stream_featured_history WHERE stream_id = %s"
-        " ORDER BY featured_at, aggregate_version", (sid,))
+        " ORDER BY featured_at, aggregate_version",
+        (sid,),
+    )
 
 
 def _utc(value: datetime | str) -> datetime:
@@ -66,8 +75,7 @@ def place(clock: list[dict[str, Any]], at: datetime, duration_s: float) -> float
     return round(max(0.0, min(at_s + (t - wall), limit)), 3)
 
 
-def timeline(history: list[dict[str, Any]], clock: list[dict[str, Any]], duration_s: float
-             ) -> list[dict[str, Any]]:
+def timeline(history: list[dict[str, Any]], clock: list[dict[str, Any]], duration_s: float) -> list[dict[str, Any]]:
     """Which product was on screen when: ``[{product_id, featured_at, start_s, end_s}]``, one entry per
     featuring, each until the next one (or the end of the recording)."""
     out: list[dict[str, Any]] = []

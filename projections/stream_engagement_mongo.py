@@ -145,22 +145,42 @@ class StreamEngagementMongo:
         crash before this step is repaired by the show's next intent)."""
         doc = await self._docs.find_one({"stream_id": sid}, {HOT_COUNTS: 1})
         for product_id, n in ((doc or {}).get(HOT_COUNTS) or {}).items():
-            res = await self._docs.update_one({"stream_id": sid, "hot_products.product_id": product_id},
-                                              {"$set": {"hot_products.$.purchase_intent": int(n)}})
+            res = await self._docs.update_one(
+                {"stream_id": sid, "hot_products.product_id": product_id},
+                {"$set": {"hot_products.$.purchase_intent": int(n)}},
+            )
             if not getattr(res, "matched_count", 1):  # not among the show's products: its own entry
                 await self._docs.update_one(
                     {"stream_id": sid, "hot_products.product_id": {"$ne": product_id}},
-                    {"$push": {"hot_products": {"product_id": product_id, "mentions": 0, "purchase_intent": int(n),
-                                                "actual_purchases": 0}}})
+                    {
+                        "$push": {
+                            "hot_products": {
+                                "product_id": product_id,
+                                "mentions": 0,
+                                "purchase_intent": int(n),
+                                "actual_purchases": 0,
+                            }
+                        }
+                    },
+                )
 
     async def reset(self) -> None:
         """Counters only; the document belongs to stream_realtime_mongo."""
-        zero = {f"current_metrics.{k}": 0
-                for k in ("viewers", "likes", "hearts", "reactions", "messages", "purchase_intents")}
-        await self._docs.update_many({"hot_products.0": {"$exists": True}},
-                                     {"$set": {"hot_products.$[].purchase_intent": 0}})
-        await self._docs.update_many({}, {"$unset": {MARKS: "", "purchase_intents_by_product": "",
-                                                     SENTIMENT_COUNTS: "", HOT_COUNTS: ""},
-                                          "$set": {"viewer_locations": {}, **zero,
-                                                   "chat_sentiment": {"positive": 0.0, "neutral": 0.0,
-                                                                      "negative": 0.0}}})
+        zero = {
+            f"current_metrics.{k}": 0
+            for k in ("viewers", "likes", "hearts", "reactions", "messages", "purchase_intents")
+        }
+        await self._docs.update_many(
+            {"hot_products.0": {"$exists": True}}, {"$set": {"hot_products.$[].purchase_intent": 0}}
+        )
+        await self._docs.update_many(
+            {},
+            {
+                "$unset": {MARKS: "", "purchase_intents_by_product": "", SENTIMENT_COUNTS: "", HOT_COUNTS: ""},
+                "$set": {
+                    "viewer_locations": {},
+                    **zero,
+                    "chat_sentiment": {"positive": 0.0, "neutral": 0.0, "negative": 0.0},
+                },
+            },
+        )

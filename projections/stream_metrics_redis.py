@@ -64,22 +64,29 @@ def ops_for(e: Envelope) -> list[list[Any]]:
     match e.type:
         case it.PRESENCE_JOINED:
             weight = WEIGHTS[e.type] if d.get("user_id") else 0  # anonymous viewers do not lift a show
-            return [["!JOIN", viewers_key(sid), _conns_key(sid), _seen_key(sid), m, TRENDING, d["viewer_id"],
-                     weight, sid]]
+            return [
+                ["!JOIN", viewers_key(sid), _conns_key(sid), _seen_key(sid), m, TRENDING, d["viewer_id"], weight, sid]
+            ]
         case it.PRESENCE_LEFT:
-            return [["!LEAVE", viewers_key(sid), _conns_key(sid), m, d["viewer_id"],
-                     float(d.get("watch_seconds") or 0)]]
+            return [
+                ["!LEAVE", viewers_key(sid), _conns_key(sid), m, d["viewer_id"], float(d.get("watch_seconds") or 0)]
+            ]
         case it.CHAT_SENT:
             return [["HINCRBY", m, "messages", 1], ["ZADD", TRENDING, "XX", "INCR", WEIGHTS[e.type], sid]]
         case it.REACTION_ADDED:
             kind = d.get("reaction_type", "like")
             field = {"like": "likes", "heart": "hearts"}.get(kind, f"reaction_{kind}")
-            return [["HINCRBY", m, field, 1], ["HINCRBY", m, "reactions", 1],
-                    ["ZADD", TRENDING, "XX", "INCR", WEIGHTS[e.type], sid]]
+            return [
+                ["HINCRBY", m, field, 1],
+                ["HINCRBY", m, "reactions", 1],
+                ["ZADD", TRENDING, "XX", "INCR", WEIGHTS[e.type], sid],
+            ]
         case it.PURCHASE_INTENT:
-            return [["HINCRBY", m, "purchase_intents", 1],
-                    ["ZINCRBY", hot_products_key(sid), 1, str(d["product_id"])],
-                    ["ZADD", TRENDING, "XX", "INCR", WEIGHTS[e.type], sid]]
+            return [
+                ["HINCRBY", m, "purchase_intents", 1],
+                ["ZINCRBY", hot_products_key(sid), 1, str(d["product_id"])],
+                ["ZADD", TRENDING, "XX", "INCR", WEIGHTS[e.type], sid],
+            ]
         case _:
             return []  # other interaction kinds still pass the watermark, so it keeps rising
 
@@ -108,6 +115,13 @@ class StreamMetricsRedis:
         return applied
 
     async def reset(self) -> None:
-        await self._redis.delete_matching([
-            "STREAM_VIEWERS:*", "STREAM_VIEWER_CONNS:*", "STREAM_VIEWERS_SEEN:*", "STREAM_METRICS:*",
-            "STREAM_HOT_PRODUCTS:*", "PROJ:stream_metrics:*"])
+        await self._redis.delete_matching(
+            [
+                "STREAM_VIEWERS:*",
+                "STREAM_VIEWER_CONNS:*",
+                "STREAM_VIEWERS_SEEN:*",
+                "STREAM_METRICS:*",
+                "STREAM_HOT_PRODUCTS:*",
+                "PROJ:stream_metrics:*",
+            ]
+        )

@@ -29,12 +29,14 @@ async def apply_event(tx: SqlTx, e: Envelope) -> bool:
         n = await tx.execute(
             "INSERT INTO live_stream_moderator_versions (aggregate_id, stream_id, aggregate_version)"
             " VALUES (%s, %s, %s) ON CONFLICT (aggregate_id) DO NOTHING",
-            (e.aggregate_id, d["stream_id"], e.aggregate_version))
+            (e.aggregate_id, d["stream_id"], e.aggregate_version),
+        )
         return n == 1
     rows = await tx.fetch(
         "UPDATE live_stream_moderator_versions SET aggregate_version = %s WHERE aggregate_id = %s"
         " AND aggregate_version < %s RETURNING stream_id::text AS stream_id",
-        (e.aggregate_version, e.aggregate_id, e.aggregate_version))
+        (e.aggregate_version, e.aggregate_id, e.aggregate_version),
+    )
     if not rows:
         return False
     sid = rows[0]["stream_id"]
@@ -43,11 +45,18 @@ async def apply_event(tx: SqlTx, e: Envelope) -> bool:
             "INSERT INTO live_stream_moderators (id, stream_id, moderator_id, permissions, assigned_at)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (stream_id, moderator_id) DO UPDATE SET"
             " permissions = EXCLUDED.permissions, assigned_at = EXCLUDED.assigned_at",
-            (moderator_row_id(sid, d["moderator_id"]), sid, d["moderator_id"], json.dumps(d["permissions"]),
-             naive_utc(e.occurred_at)))
+            (
+                moderator_row_id(sid, d["moderator_id"]),
+                sid,
+                d["moderator_id"],
+                json.dumps(d["permissions"]),
+                naive_utc(e.occurred_at),
+            ),
+        )
     elif e.type == "StreamModerators.ModeratorRevoked":
-        await tx.execute("DELETE FROM live_stream_moderators WHERE stream_id = %s AND moderator_id = %s",
-                         (sid, d["moderator_id"]))
+        await tx.execute(
+            "DELETE FROM live_stream_moderators WHERE stream_id = %s AND moderator_id = %s", (sid, d["moderator_id"])
+        )
     return True
 
 
@@ -75,4 +84,6 @@ async def moderators_of(db: SqlDatabase, stream_id: str) -> list[dict[str, Any]]
     async with db.transaction() as tx:
         return await tx.fetch(
             "SELECT moderator_id::text AS moderator_id, permissions, assigned_at FROM live_stream_moderators"
-            " WHERE stream_id = %s ORDER BY assigned_at, moderator_id", (stream_id,))
+            " WHERE stream_id = %s ORDER BY assigned_at, moderator_id",
+            (stream_id,),
+        )

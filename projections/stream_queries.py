@@ -27,8 +27,9 @@ class SqlReader(Protocol):
     async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]: ...
 
 
-async def list_streams(db: SqlReader, *, status: str | None, category: str | None, page: int, limit: int,
-                       public_only: bool = True) -> tuple[list[dict[str, Any]], int]:
+async def list_streams(
+    db: SqlReader, *, status: str | None, category: str | None, page: int, limit: int, public_only: bool = True
+) -> tuple[list[dict[str, Any]], int]:
     where, params = ["TRUE"], {}
     if status:
         where.append("status = %(status)s")
@@ -51,14 +52,16 @@ async def list_streams(db: SqlReader, *, status: str | None, category: str | Non
     return rows, int(total[0]["n"])
 
 
-async def streams_by_ids(db: SqlReader, ids: Sequence[str], *, public_only: bool = False
-                         ) -> list[dict[str, Any]]:
+async def streams_by_ids(db: SqlReader, ids: Sequence[str], *, public_only: bool = False) -> list[dict[str, Any]]:
     """The streams with these ids, in the order given (ids not found, or private ones if ``public_only``, are
     left out)."""
     if not ids:
         return []
-    rows = await db.fetch(f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE id = ANY(%s::uuid[])"
-                          + (" AND is_public" if public_only else ""), (list(ids),))
+    rows = await db.fetch(
+        f"SELECT {STREAM_COLUMNS} FROM live_streams WHERE id = ANY(%s::uuid[])"
+        + (" AND is_public" if public_only else ""),
+        (list(ids),),
+    )
     by_id = {str(r["id"]): r for r in rows}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -79,8 +82,7 @@ async def product_names(db: SqlReader, product_ids: Sequence[str]) -> dict[str, 
     ids = [i for i in product_ids if _is_uuid(i)]
     if not ids:
         return {}
-    rows = await db.fetch("SELECT id::text AS id, name, name_bn FROM products WHERE id = ANY(%s::uuid[])",
-                          (ids,))
+    rows = await db.fetch("SELECT id::text AS id, name, name_bn FROM products WHERE id = ANY(%s::uuid[])", (ids,))
     return {r["id"]: {"name": r["name"], "name_bn": r["name_bn"]} for r in rows}
 
 
@@ -105,8 +107,8 @@ HOST_PROFILE_JSON = (
 async def get_stream(db: SqlReader, stream_id: str) -> dict[str, Any] | None:
     """The stream row with its products (as a list of plain dicts) and its host's profile in one round trip."""
     rows = await db.fetch(
-        f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON}, {HOST_PROFILE_JSON} FROM live_streams s WHERE id = %s",
-        (stream_id,))
+        f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON}, {HOST_PROFILE_JSON} FROM live_streams s WHERE id = %s", (stream_id,)
+    )
     return rows[0] if rows else None
 
 
@@ -129,6 +131,6 @@ async def products_of(db: SqlReader, stream_ids: Sequence[str]) -> dict[str, lis
 async def get_streams(db: SqlReader, stream_ids: Sequence[str]) -> list[dict[str, Any]]:
     """Several streams with their products, one round trip (the read-your-writes waiter's check)."""
     return await db.fetch(
-        f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON}, {HOST_PROFILE_JSON} FROM live_streams s"
-        " WHERE id = ANY(%s::uuid[])",
-        (list(stream_ids),))
+        f"SELECT {STREAM_COLUMNS}, {PRODUCTS_JSON}, {HOST_PROFILE_JSON} FROM live_streams s WHERE id = ANY(%s::uuid[])",
+        (list(stream_ids),),
+    )

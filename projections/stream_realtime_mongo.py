@@ -52,8 +52,14 @@ def update_for(e: Envelope) -> dict[str, Any] | None:
         case "LiveStream.ProductAdded":
             p = e.payload["product"]
             return {
-                "$push": {"hot_products": {"product_id": p["product_id"], "mentions": 0, "purchase_intent": 0,
-                                           "actual_purchases": 0}},
+                "$push": {
+                    "hot_products": {
+                        "product_id": p["product_id"],
+                        "mentions": 0,
+                        "purchase_intent": 0,
+                        "actual_purchases": 0,
+                    }
+                },
                 "$set": {"updated_at": at},
             }
         case _:
@@ -77,8 +83,7 @@ class StreamRealtimeMongo:
                 continue
             sid = str(e.aggregate_id)
             if e.type == "LiveStream.Scheduled":
-                res = await self._docs.update_one({"stream_id": sid}, {"$setOnInsert": _new_document(e)},
-                                                  upsert=True)
+                res = await self._docs.update_one({"stream_id": sid}, {"$setOnInsert": _new_document(e)}, upsert=True)
                 applied += 1 if getattr(res, "upserted_id", None) is not None else 0
                 continue
             update = update_for(e) or {"$set": {}}

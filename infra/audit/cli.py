@@ -17,14 +17,19 @@ from infra.settings import Settings
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=["flash-sale", "order", "stream"], help="what to audit")
     parser.add_argument("id", help="the flash sale's, order's or show's id")
-    parser.add_argument("--at", type=datetime.fromisoformat, metavar="TIME",
-                        help="the state at this past moment (ISO 8601; UTC if no offset)")
+    parser.add_argument(
+        "--at",
+        type=datetime.fromisoformat,
+        metavar="TIME",
+        help="the state at this past moment (ISO 8601; UTC if no offset)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--out", type=Path, metavar="DIR", help="also write .txt, .json and .png files here")
     parser.add_argument("--png", type=Path, metavar="FILE", help="write the stock chart here")
     parser.add_argument("--rows", type=int, default=40, help="rows per table in the text (default 40)")
-    parser.add_argument("--no-record", action="store_true",
-                        help="read only: do not record the hash chain in audit_hashes")
+    parser.add_argument(
+        "--no-record", action="store_true", help="read only: do not record the hash chain in audit_hashes"
+    )
 
 
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
@@ -33,8 +38,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     from infra.audit.service import AuditSubjectNotFound, audit
 
     try:
-        report = asyncio.run(audit(settings, args.kind, args.id, at=args.at,
-                                   record_hashes=not args.no_record))
+        report = asyncio.run(audit(settings, args.kind, args.id, at=args.at, record_hashes=not args.no_record))
     except AuditSubjectNotFound as e:
         print(f"audit: {e}")
         return 2

@@ -59,11 +59,17 @@ class Folder:
             broken = broken or row.version != expected  # a gap (reported above): nothing after it folds
             try:
                 event = _MAPPER.to_domain_event(
-                    StoredEvent(originator_id=oid, originator_version=row.version, topic=row.topic,
-                                state=row.state))
+                    StoredEvent(originator_id=oid, originator_version=row.version, topic=row.topic, state=row.state)
+                )
             except Exception as e:  # noqa: BLE001 - whatever fails, the stored row is unreadable
-                self.report.add("tamper", "undecodable", f"{row.type} v{row.version} no longer decodes: {e}",
-                                aggregate_id=agg_id, version=row.version, position=row.position)
+                self.report.add(
+                    "tamper",
+                    "undecodable",
+                    f"{row.type} v{row.version} no longer decodes: {e}",
+                    aggregate_id=agg_id,
+                    version=row.version,
+                    position=row.position,
+                )
                 broken = True
                 continue
             if broken:
@@ -75,10 +81,14 @@ class Folder:
             try:
                 aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
             except Exception as e:  # noqa: BLE001 - a rule or a sequence check of the domain refused it
-                self.report.add("tamper", "does_not_fold",
-                                f"{row.type} v{row.version} breaks the aggregate on replay: "
-                                f"{type(e).__name__}: {e}", aggregate_id=agg_id, version=row.version,
-                                position=row.position)
+                self.report.add(
+                    "tamper",
+                    "does_not_fold",
+                    f"{row.type} v{row.version} breaks the aggregate on replay: {type(e).__name__}: {e}",
+                    aggregate_id=agg_id,
+                    version=row.version,
+                    position=row.position,
+                )
                 broken = True
                 continue
             if past:
@@ -110,13 +120,23 @@ class Folder:
                     self.explained.add(hole)
                     ids = f"id {hole[0]} is" if hole[0] == hole[1] else f"ids {hole[0]}–{hole[1]} are"
                     where = f"; notification {ids} missing between its neighbours: a deleted row"
-                self.report.add("tamper", "version_gap",
-                                f"{agg_id}: {_versions(expected, row.version - 1)} missing{where}",
-                                aggregate_id=agg_id, version=expected, position=row.position)
+                self.report.add(
+                    "tamper",
+                    "version_gap",
+                    f"{agg_id}: {_versions(expected, row.version - 1)} missing{where}",
+                    aggregate_id=agg_id,
+                    version=expected,
+                    position=row.position,
+                )
             elif prev is not None and row.position < prev.position:
-                self.report.add("tamper", "out_of_order",
-                                f"v{row.version} was stored before v{prev.version} (ids edited?)",
-                                aggregate_id=agg_id, version=row.version, position=row.position)
+                self.report.add(
+                    "tamper",
+                    "out_of_order",
+                    f"v{row.version} was stored before v{prev.version} (ids edited?)",
+                    aggregate_id=agg_id,
+                    version=row.version,
+                    position=row.position,
+                )
             expected, prev = row.version + 1, row
 
     # ---- what each kind of aggregate contributes to the report ---------------------------------------
@@ -126,16 +146,38 @@ class Folder:
             self.report.sales.append(ledger)
 
             def sale(agg: FlashSale, row: StoredRow, at: datetime) -> None:
-                ledger.points.append(StockPoint(row.position, row.version, at, row.type, agg.status, agg.sold,
-                                                agg.reserved, agg.available, len(agg.waitlist)))
+                ledger.points.append(
+                    StockPoint(
+                        row.position,
+                        row.version,
+                        at,
+                        row.type,
+                        agg.status,
+                        agg.sold,
+                        agg.reserved,
+                        agg.available,
+                        len(agg.waitlist),
+                    )
+                )
+
             return sale
         if isinstance(aggregate, Order):
-            history = MoneyHistory("order", str(aggregate.id), aggregate.total,
-                                   method=aggregate.payment_method, lines=[dict(x) for x in aggregate.lines])
+            history = MoneyHistory(
+                "order",
+                str(aggregate.id),
+                aggregate.total,
+                method=aggregate.payment_method,
+                lines=[dict(x) for x in aggregate.lines],
+            )
             self.report.orders.append(history)
         elif isinstance(aggregate, Payment):
-            history = MoneyHistory("payment", str(aggregate.id), aggregate.amount,
-                                   order_id=str(aggregate.order_id), method=aggregate.method)
+            history = MoneyHistory(
+                "payment",
+                str(aggregate.id),
+                aggregate.amount,
+                order_id=str(aggregate.order_id),
+                method=aggregate.method,
+            )
             self.report.payments.append(history)
         else:
             return lambda agg, row, at: None  # shows and others: counted, checked for integrity only
@@ -146,12 +188,19 @@ class Folder:
                 history.payment_id = str(agg.payment_id)
             refunded: Decimal = agg.refunded_amount
             history.steps.append(Step(row.position, row.version, at, row.type, agg.status, refunded))
+
         return money
 
 
 def reservations(sale: FlashSale) -> dict[str, dict[str, Any]]:
     """A sale's reservations as plain values, for the report and the cross-checks with orders."""
-    return {str(rid): {"buyer_id": str(r["buyer_id"]), "quantity": r["quantity"], "status": r["status"],
-                       "order_id": str(r["order_id"]) if r.get("order_id") else None,
-                       "reason": r.get("reason")}
-            for rid, r in sale.reservations.items()}
+    return {
+        str(rid): {
+            "buyer_id": str(r["buyer_id"]),
+            "quantity": r["quantity"],
+            "status": r["status"],
+            "order_id": str(r["order_id"]) if r.get("order_id") else None,
+            "reason": r.get("reason"),
+        }
+        for rid, r in sale.reservations.items()
+    }

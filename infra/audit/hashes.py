@@ -33,14 +33,23 @@ def chain(rows: list[StoredRow]) -> list[str]:
 
 
 async def ensure_table(conn: psycopg.AsyncConnection[Any], schema: str) -> None:
-    await conn.execute(sql.SQL(
-        "CREATE TABLE IF NOT EXISTS {}.{} (aggregate_id UUID NOT NULL, version BIGINT NOT NULL,"
-        " sha256 TEXT NOT NULL, audited_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
-        " PRIMARY KEY (aggregate_id, version))").format(sql.Identifier(schema), sql.Identifier(TABLE)))
+    await conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {}.{} (aggregate_id UUID NOT NULL, version BIGINT NOT NULL,"
+            " sha256 TEXT NOT NULL, audited_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+            " PRIMARY KEY (aggregate_id, version))"
+        ).format(sql.Identifier(schema), sql.Identifier(TABLE))
+    )
 
 
-async def verify_and_record(conn: psycopg.AsyncConnection[Any], schema: str, rows: dict[str, list[StoredRow]],
-                            report: AuditReport, *, record: bool = True) -> None:
+async def verify_and_record(
+    conn: psycopg.AsyncConnection[Any],
+    schema: str,
+    rows: dict[str, list[StoredRow]],
+    report: AuditReport,
+    *,
+    record: bool = True,
+) -> None:
     """Compare with the recorded chain, report what changed, then record links not yet on record.
 
     An aggregate found changed records nothing new, so the evidence stays until someone looks at it.
@@ -49,8 +58,9 @@ async def verify_and_record(conn: psycopg.AsyncConnection[Any], schema: str, row
     exists = await (await conn.execute("SELECT to_regclass(%s)", (f'"{schema}".{TABLE}',))).fetchone()
     recorded: dict[str, dict[int, str]] = {}
     if exists and exists[0]:
-        query = sql.SQL("SELECT aggregate_id::text, version, sha256 FROM {}"
-                        " WHERE aggregate_id = ANY(%s::uuid[])").format(table)
+        query = sql.SQL(
+            "SELECT aggregate_id::text, version, sha256 FROM {} WHERE aggregate_id = ANY(%s::uuid[])"
+        ).format(table)
         cur = await conn.execute(query, (list(rows),))
         for agg, ver, digest in await cur.fetchall():
             recorded.setdefault(agg, {})[int(ver)] = digest
@@ -64,30 +74,42 @@ async def verify_and_record(conn: psycopg.AsyncConnection[Any], schema: str, row
             if missing and row.version > missing[0]:
                 break  # every link after a deleted event differs: the deletion is the finding
             if row.version in known and known[row.version] != link:
-                report.add("tamper", "hash_mismatch",
-                           f"{row.type} v{row.version} of {agg} differs from what an earlier audit recorded "
-                           "(this event or one before it was edited)", aggregate_id=agg, version=row.version,
-                           position=row.position)
+                report.add(
+                    "tamper",
+                    "hash_mismatch",
+                    f"{row.type} v{row.version} of {agg} differs from what an earlier audit recorded "
+                    "(this event or one before it was edited)",
+                    aggregate_id=agg,
+                    version=row.version,
+                    position=row.position,
+                )
                 changed = True
                 break
         if missing:
             changed = True
             listed = ", ".join(map(str, missing[:10])) + (", …" if len(missing) > 10 else "")
-            report.add("tamper", "deleted_since_audit",
-                       f"version(s) {listed} of {agg} were audited earlier and are gone",
-                       aggregate_id=agg, version=missing[0])
+            report.add(
+                "tamper",
+                "deleted_since_audit",
+                f"version(s) {listed} of {agg} were audited earlier and are gone",
+                aggregate_id=agg,
+                version=missing[0],
+            )
         if not changed:
-            fresh += [(agg, r.version, link) for r, link in zip(agg_rows, links, strict=True)
-                      if r.version not in known]
+            fresh += [(agg, r.version, link) for r, link in zip(agg_rows, links, strict=True) if r.version not in known]
     if record and fresh:
         await ensure_table(conn, schema)
         # COPY into a scratch table, then insert what is not there: two audits at once record each link once.
         async with conn.transaction():
-            await conn.execute("CREATE TEMP TABLE audit_fresh"
-                               " (aggregate_id UUID, version BIGINT, sha256 TEXT) ON COMMIT DROP")
+            await conn.execute(
+                "CREATE TEMP TABLE audit_fresh (aggregate_id UUID, version BIGINT, sha256 TEXT) ON COMMIT DROP"
+            )
             async with conn.cursor() as cur, cur.copy("COPY audit_fresh FROM STDIN") as cp:
                 for item in fresh:
                     await cp.write_row(item)
-            await conn.execute(sql.SQL("INSERT INTO {} (aggregate_id, version, sha256)"
-                                       " SELECT * FROM audit_fresh ON CONFLICT DO NOTHING").format(table))
+            await conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (aggregate_id, version, sha256) SELECT * FROM audit_fresh ON CONFLICT DO NOTHING"
+                ).format(table)
+            )
         report.hashes_recorded = len(fresh)

@@ -23,10 +23,15 @@ def check_stock(report: AuditReport) -> None:
         for p in sale.points:
             if p.sold + p.reserved + p.available != sale.quantity or min(p.sold, p.reserved, p.available) < 0:
                 held = False
-                report.add("violation", "stock_unbalanced",
-                           f"{sale.name}: after {p.type} v{p.version} sold {p.sold} + reserved "
-                           f"{p.reserved} + available {p.available} ≠ quantity {sale.quantity}",
-                           aggregate_id=sale.sale_id, version=p.version, position=p.position)
+                report.add(
+                    "violation",
+                    "stock_unbalanced",
+                    f"{sale.name}: after {p.type} v{p.version} sold {p.sold} + reserved "
+                    f"{p.reserved} + available {p.available} ≠ quantity {sale.quantity}",
+                    aggregate_id=sale.sale_id,
+                    version=p.version,
+                    position=p.position,
+                )
     report.checks["stock: sold + reserved + available = quantity at every event"] = held
 
 
@@ -38,14 +43,20 @@ def check_payments(report: AuditReport) -> None:
         order = orders.get(pay.order_id or "")
         if order is None:
             held = False
-            report.add("violation", "payment_without_order",
-                       f"payment {pay.id} ({pay.amount}) names order {pay.order_id}, which has no events",
-                       aggregate_id=pay.id)
+            report.add(
+                "violation",
+                "payment_without_order",
+                f"payment {pay.id} ({pay.amount}) names order {pay.order_id}, which has no events",
+                aggregate_id=pay.id,
+            )
         elif pay.amount != order.amount:
             held = False
-            report.add("violation", "payment_amount_mismatch",
-                       f"payment {pay.id} is for {pay.amount} but order {order.id} totals {order.amount}",
-                       aggregate_id=pay.id)
+            report.add(
+                "violation",
+                "payment_amount_mismatch",
+                f"payment {pay.id} is for {pay.amount} but order {order.id} totals {order.amount}",
+                aggregate_id=pay.id,
+            )
     report.checks["payments: each payment's amount = its order's total"] = held
 
 
@@ -63,14 +74,24 @@ def check_refunds(report: AuditReport) -> None:
             if s.type.endswith(".Refunded"):
                 if before not in SETTLED:
                     held = False
-                    report.add("violation", "refund_without_payment",
-                               f"payment {pay.id} refunded while {before}", aggregate_id=pay.id,
-                               version=s.version, position=s.position)
+                    report.add(
+                        "violation",
+                        "refund_without_payment",
+                        f"payment {pay.id} refunded while {before}",
+                        aggregate_id=pay.id,
+                        version=s.version,
+                        position=s.position,
+                    )
                 if s.refunded > pay.amount:
                     held = False
-                    report.add("violation", "refund_exceeds_payment",
-                               f"payment {pay.id}: refunds {s.refunded} exceed the {pay.amount} paid",
-                               aggregate_id=pay.id, version=s.version, position=s.position)
+                    report.add(
+                        "violation",
+                        "refund_exceeds_payment",
+                        f"payment {pay.id}: refunds {s.refunded} exceed the {pay.amount} paid",
+                        aggregate_id=pay.id,
+                        version=s.version,
+                        position=s.position,
+                    )
             before = s.status
     by_order: dict[str, list[MoneyHistory]] = {}
     for pay in report.payments:
@@ -80,15 +101,24 @@ def check_refunds(report: AuditReport) -> None:
             paid = [p for p in by_order.get(order.id, []) if _completed_before(p, s.at)]
             if not paid:
                 held = False
-                report.add("violation", "refund_without_payment",
-                           f"order {order.id} refunded {s.refunded} with no completed payment before it",
-                           aggregate_id=order.id, version=s.version, position=s.position)
+                report.add(
+                    "violation",
+                    "refund_without_payment",
+                    f"order {order.id} refunded {s.refunded} with no completed payment before it",
+                    aggregate_id=order.id,
+                    version=s.version,
+                    position=s.position,
+                )
             elif s.refunded > max(p.amount for p in paid):
                 held = False
-                report.add("violation", "refund_exceeds_payment",
-                           f"order {order.id}: refunds {s.refunded} exceed the payment of "
-                           f"{max(p.amount for p in paid)}", aggregate_id=order.id, version=s.version,
-                           position=s.position)
+                report.add(
+                    "violation",
+                    "refund_exceeds_payment",
+                    f"order {order.id}: refunds {s.refunded} exceed the payment of {max(p.amount for p in paid)}",
+                    aggregate_id=order.id,
+                    version=s.version,
+                    position=s.position,
+                )
     report.checks["refunds: each matches a completed payment and never exceeds it"] = held
 
 
@@ -103,18 +133,27 @@ def check_reservations(report: AuditReport) -> None:
             if order is None and report.kind == "order":
                 continue  # an order's audit loads that order only, not the sale's other buyers
             if order is None:
-                report.add("warning", "confirmed_without_order",
-                           f"{sale.name}: reservation {rid} confirmed for order {r['order_id']}, not found",
-                           aggregate_id=sale.sale_id)
+                report.add(
+                    "warning",
+                    "confirmed_without_order",
+                    f"{sale.name}: reservation {rid} confirmed for order {r['order_id']}, not found",
+                    aggregate_id=sale.sale_id,
+                )
             elif order.status not in ("paid", "refunded"):
-                report.add("warning", "confirmed_but_unpaid",
-                           f"{sale.name}: reservation {rid} confirmed but order {order.id} is {order.status}",
-                           aggregate_id=sale.sale_id)
+                report.add(
+                    "warning",
+                    "confirmed_but_unpaid",
+                    f"{sale.name}: reservation {rid} confirmed but order {order.id} is {order.status}",
+                    aggregate_id=sale.sale_id,
+                )
         sold = sum(r["quantity"] for r in sale.reservations.values() if r["status"] == "confirmed")
         if sale.points and sold != sale.points[-1].sold:
-            report.add("violation", "sold_mismatch",
-                       f"{sale.name}: confirmed reservations hold {sold} units, the ledger says sold "
-                       f"{sale.points[-1].sold}", aggregate_id=sale.sale_id)
+            report.add(
+                "violation",
+                "sold_mismatch",
+                f"{sale.name}: confirmed reservations hold {sold} units, the ledger says sold {sale.points[-1].sold}",
+                aggregate_id=sale.sale_id,
+            )
 
 
 def money_total(histories: list[MoneyHistory], status: tuple[str, ...]) -> Decimal:

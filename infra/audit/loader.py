@@ -20,8 +20,11 @@ from infra.audit.model import StoredRow
 
 _TRANSCODER = new_transcoder()
 FLASH_SALE, ORDER, PAYMENT, STREAM = "FlashSale", "Order", "Payment", "LiveStream"
-_TOPIC = {ORDER: "domain.order:Order.Placed", PAYMENT: "domain.payment:Payment.Initiated",
-          FLASH_SALE: "domain.flash_sale:FlashSale.Scheduled"}
+_TOPIC = {
+    ORDER: "domain.order:Order.Placed",
+    PAYMENT: "domain.payment:Payment.Initiated",
+    FLASH_SALE: "domain.flash_sale:FlashSale.Scheduled",
+}
 # A payment's order id, as the transcoder writes it (a UUID, or the caller's text), read without decoding:
 # ``encode(state, 'escape')`` never fails, even on a row whose bytes were mangled.
 _ORDER_OF_PAYMENT = (  # braces doubled: this is a psycopg sql.SQL format string
@@ -62,10 +65,13 @@ class StoreScope:
         todo = sorted({i for i in (as_uuid(x) for x in ids) if i is not None} - set(self.rows))
         if not todo:
             return []
-        cur = await self.conn.execute(sql.SQL(
-            "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
-            " WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
-        ).format(*self.table), (todo,))
+        cur = await self.conn.execute(
+            sql.SQL(
+                "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
+                " WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
+            ).format(*self.table),
+            (todo,),
+        )
         found: list[str] = []
         for nid, oid, ver, topic, state in await cur.fetchall():
             if oid not in self.rows:
@@ -78,11 +84,14 @@ class StoreScope:
         """Aggregates whose creation event mentions ``needle`` (text or hex), checked by decoding."""
         u = as_uuid(needle)
         needles = [needle.encode()] + ([u.encode(), uuid.UUID(u).hex.encode()] if u else [])
-        cur = await self.conn.execute(sql.SQL(
-            "SELECT originator_id::text, originator_version, notification_id, topic, state FROM {}.{}"
-            " WHERE topic = %s"
-            " AND EXISTS (SELECT 1 FROM unnest(%s::bytea[]) n WHERE position(n in state) > 0)"
-        ).format(*self.table), (_TOPIC[kind], needles))
+        cur = await self.conn.execute(
+            sql.SQL(
+                "SELECT originator_id::text, originator_version, notification_id, topic, state FROM {}.{}"
+                " WHERE topic = %s"
+                " AND EXISTS (SELECT 1 FROM unnest(%s::bytea[]) n WHERE position(n in state) > 0)"
+            ).format(*self.table),
+            (_TOPIC[kind], needles),
+        )
         out = []
         for oid, ver, nid, topic, state in await cur.fetchall():
             d = decode(StoredRow(nid, oid, ver, topic, bytes(state)))
@@ -100,22 +109,27 @@ class StoreScope:
     async def holes(self, first: int, last: int, limit: int = 1_000) -> list[tuple[int, int]]:
         """Notification ids never seen from ``first`` (the scope's rows) on, up to the row after ``last``,
         and a tail the sequence handed out beyond the table's last row."""
-        cur = await self.conn.execute(sql.SQL(
-            "SELECT prev + 1, nid - 1 FROM (SELECT notification_id AS nid,"
-            " lag(notification_id) OVER (ORDER BY notification_id) AS prev FROM {0}.{1}"
-            " WHERE notification_id >= %s AND notification_id <= COALESCE("
-            "  (SELECT MIN(notification_id) FROM {0}.{1} WHERE notification_id > %s), %s)) x"
-            " WHERE nid - prev > 1 ORDER BY prev LIMIT %s"
-        ).format(*self.table), (first, last, last, limit))
+        cur = await self.conn.execute(
+            sql.SQL(
+                "SELECT prev + 1, nid - 1 FROM (SELECT notification_id AS nid,"
+                " lag(notification_id) OVER (ORDER BY notification_id) AS prev FROM {0}.{1}"
+                " WHERE notification_id >= %s AND notification_id <= COALESCE("
+                "  (SELECT MIN(notification_id) FROM {0}.{1} WHERE notification_id > %s), %s)) x"
+                " WHERE nid - prev > 1 ORDER BY prev LIMIT %s"
+            ).format(*self.table),
+            (first, last, last, limit),
+        )
         out = [(int(a), int(b)) for a, b in await cur.fetchall()]
-        cur = await self.conn.execute(sql.SQL(
-            "SELECT COALESCE(MAX(notification_id), 0), pg_get_serial_sequence(%s, 'notification_id')"
-            " FROM {}.{}").format(*self.table), (f'"{self.schema}".{EVENTS_TABLE}',))
+        cur = await self.conn.execute(
+            sql.SQL(
+                "SELECT COALESCE(MAX(notification_id), 0), pg_get_serial_sequence(%s, 'notification_id') FROM {}.{}"
+            ).format(*self.table),
+            (f'"{self.schema}".{EVENTS_TABLE}',),
+        )
         row = await cur.fetchone()
         if row and row[1]:
             top, seq = int(row[0]), row[1]
-            cur = await self.conn.execute(
-                sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(seq)))
+            cur = await self.conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(seq)))
             handed = await cur.fetchone()
             if handed and handed[1] and int(handed[0]) > top:
                 out.append((top + 1, int(handed[0])))

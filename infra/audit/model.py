@@ -149,5 +149,7 @@ class AuditReport:
         return {f.code for f in self.findings}
 
     def __repr__(self) -> str:
-        return (f"AuditReport({self.kind} {self.subject_id}, {self.events} events, ok={self.ok}, "
-                f"findings={sorted(self.codes())})")
+        return (
+            f"AuditReport({self.kind} {self.subject_id}, {self.events} events, ok={self.ok}, "
+            f"findings={sorted(self.codes())})"
+        )

@@ -16,21 +16,36 @@ from psycopg import sql
 from infra.audit.model import AuditReport, Comparison
 
 # read-model table → (which report list, {column: attribute of the audited state})
-SALE_COLUMNS = {"total_quantity": "quantity", "sold_quantity": "sold", "reserved_quantity": "reserved",
-                "available_quantity": "available", "status": "status", "aggregate_version": "version"}
-MONEY_COLUMNS = {"status": "status", "total_amount": "amount", "amount": "amount",
-                 "aggregate_version": "version"}
+SALE_COLUMNS = {
+    "total_quantity": "quantity",
+    "sold_quantity": "sold",
+    "reserved_quantity": "reserved",
+    "available_quantity": "available",
+    "status": "status",
+    "aggregate_version": "version",
+}
+MONEY_COLUMNS = {"status": "status", "total_amount": "amount", "amount": "amount", "aggregate_version": "version"}
 TABLES = {"flash_sales": SALE_COLUMNS, "orders": MONEY_COLUMNS, "payments": MONEY_COLUMNS}
 
 
 def audited_state(report: AuditReport, table: str) -> dict[str, dict[str, Any]]:
     if table == "flash_sales":
-        return {s.sale_id: {"quantity": s.quantity, "sold": p.sold, "reserved": p.reserved,
-                            "available": p.available, "status": p.status, "version": p.version}
-                for s in report.sales for p in s.points[-1:]}
+        return {
+            s.sale_id: {
+                "quantity": s.quantity,
+                "sold": p.sold,
+                "reserved": p.reserved,
+                "available": p.available,
+                "status": p.status,
+                "version": p.version,
+            }
+            for s in report.sales
+            for p in s.points[-1:]
+        }
     histories = report.orders if table == "orders" else report.payments
-    return {h.id: {"status": h.status, "amount": h.amount, "version": h.steps[-1].version}
-            for h in histories if h.steps}
+    return {
+        h.id: {"status": h.status, "amount": h.amount, "version": h.steps[-1].version} for h in histories if h.steps
+    }
 
 
 async def compare(url: str, report: AuditReport) -> None:
@@ -53,7 +68,8 @@ async def compare(url: str, report: AuditReport) -> None:
                 missing.append(table)
                 continue
             query = sql.SQL("SELECT id::text, to_jsonb(t) FROM {} t WHERE id::text = ANY(%s)").format(
-                sql.Identifier(table))
+                sql.Identifier(table)
+            )
             cur = await conn.execute(query, (list(state),))
             rows = {rid: doc for rid, doc in await cur.fetchall()}
             for rid, audited in state.items():
@@ -66,9 +82,13 @@ async def compare(url: str, report: AuditReport) -> None:
                         report.read_models.append(Comparison(table, rid, column, audited[attr], doc[column]))
     for c in report.read_models:
         if not c.equal:
-            report.add("warning", "read_model_differs",
-                       f"{c.table} {c.row_id}: {c.field} is {c.read_model!r} in the read model, "
-                       f"{c.store!r} from the store (the read model may be behind)", aggregate_id=c.row_id)
+            report.add(
+                "warning",
+                "read_model_differs",
+                f"{c.table} {c.row_id}: {c.field} is {c.read_model!r} in the read model, "
+                f"{c.store!r} from the store (the read model may be behind)",
+                aggregate_id=c.row_id,
+            )
     if missing:
         report.read_models_note = f"read model not available: {', '.join(missing)}"
     elif report.read_models:

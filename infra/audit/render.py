@@ -39,8 +39,7 @@ def _default(o: Any) -> Any:
 
 def to_json(report: AuditReport) -> str:
     """Compact: a hot sale's report is tens of megabytes, read by tools (jq, pandas), not by eye."""
-    return json.dumps({**vars(report), "ok": report.ok}, default=_default, ensure_ascii=False,
-                      separators=(",", ":"))
+    return json.dumps({**vars(report), "ok": report.ok}, default=_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sample(items: list[Any], rows: int) -> list[Any]:
@@ -60,25 +59,33 @@ def _money_line(h: MoneyHistory) -> str:
 def to_text(report: AuditReport, rows: int = 40) -> str:
     fails = Counter(f.severity for f in report.findings)
     verdict = "OK" if report.ok else f"FAILED ({fails['tamper']} tamper, {fails['violation']} violation)"
-    out = [f"AUDIT {report.kind} {report.subject_id} as of {report.at.isoformat() if report.at else 'now'}"
-           f" — {verdict}",
-           f"scope: {len(report.sales)} flash sale(s), {len(report.orders)} order(s), {len(report.payments)}"
-           f" payment(s); {report.events} stored events of {len(report.aggregates)} aggregates;"
-           f" {report.seconds:.2f} s", ""]
+    out = [
+        f"AUDIT {report.kind} {report.subject_id} as of {report.at.isoformat() if report.at else 'now'} — {verdict}",
+        f"scope: {len(report.sales)} flash sale(s), {len(report.orders)} order(s), {len(report.payments)}"
+        f" payment(s); {report.events} stored events of {len(report.aggregates)} aggregates;"
+        f" {report.seconds:.2f} s",
+        "",
+    ]
     out.append("events: " + ", ".join(f"{t} {n}" for t, n in sorted(report.event_counts.items())))
     for sale in report.sales:
         last = sale.points[-1] if sale.points else None
         out += ["", f"flash sale {sale.name!r} ({sale.sale_id}), quantity {sale.quantity}"]
         if last:
-            out.append(f"  final: {last.status}, sold {last.sold}, reserved {last.reserved}, available "
-                       f"{last.available}, waitlist {last.waitlist} (v{last.version}, {last.at.isoformat()})")
+            out.append(
+                f"  final: {last.status}, sold {last.sold}, reserved {last.reserved}, available "
+                f"{last.available}, waitlist {last.waitlist} (v{last.version}, {last.at.isoformat()})"
+            )
         shown = _sample(sale.points, rows)
         out.append(f"  stock at every event ({len(shown)} of {len(sale.points)} shown; the JSON has all):")
         out.append(f"  {'pos':>8} {'ver':>6}  {'time':<25} {'event':<34} {'status':<9} sold  res avail wait")
-        out += [f"  {p.position:>8} {p.version:>6}  {p.at.isoformat():<25} {p.type:<34} {p.status:<9}"
-                f" {p.sold:>4} {p.reserved:>4} {p.available:>5} {p.waitlist:>4}" for p in shown]
-        kinds = Counter(r["status"] if r["status"] != "released" else f"released:{r['reason']}"
-                        for r in sale.reservations.values())
+        out += [
+            f"  {p.position:>8} {p.version:>6}  {p.at.isoformat():<25} {p.type:<34} {p.status:<9}"
+            f" {p.sold:>4} {p.reserved:>4} {p.available:>5} {p.waitlist:>4}"
+            for p in shown
+        ]
+        kinds = Counter(
+            r["status"] if r["status"] != "released" else f"released:{r['reason']}" for r in sale.reservations.values()
+        )
         out.append("  reservations: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     for title, histories in (("payments", report.payments), ("orders", report.orders)):
         if histories:
@@ -93,8 +100,11 @@ def to_text(report: AuditReport, rows: int = 40) -> str:
     out += [f"  {f.severity.upper():<9} {f.code}: {f.message}" for f in report.findings[: rows * 2]]
     if not report.findings:
         out.append("  none: versions contiguous, every event decodes and folds")
-    out += ["", f"read models: {report.read_models_note or 'nothing to compare'}",
-            f"hash chain: {report.hashes_recorded} new link(s) recorded in audit_hashes"]
+    out += [
+        "",
+        f"read models: {report.read_models_note or 'nothing to compare'}",
+        f"hash chain: {report.hashes_recorded} new link(s) recorded in audit_hashes",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -138,8 +148,12 @@ def _draw(plt: Any, sales: list[SaleLedger], path: Path) -> Path:
     for ax, sale in zip(axes[:, 0], sales, strict=True):
         by_time = len({p.at for p in sale.points}) > 1
         x = [p.at for p in sale.points] if by_time else [p.version for p in sale.points]
-        for attr, colour in (("available", "tab:green"), ("reserved", "tab:orange"), ("sold", "tab:blue"),
-                             ("waitlist", "tab:grey")):
+        for attr, colour in (
+            ("available", "tab:green"),
+            ("reserved", "tab:orange"),
+            ("sold", "tab:blue"),
+            ("waitlist", "tab:grey"),
+        ):
             xs, low, high = _envelope(x, [getattr(p, attr) for p in sale.points])
             ax.step(xs, high, where="post", label=attr, color=colour, linewidth=1)
             if low is not None:

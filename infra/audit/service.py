@@ -55,8 +55,15 @@ async def discover(scope: StoreScope, kind: Kind, subject: str) -> None:
     await scope.load(payments)
 
 
-async def audit(settings: Settings, kind: Kind, subject_id: str, *, at: datetime | None = None,
-                record_hashes: bool = True, compare_read_models: bool = True) -> AuditReport:
+async def audit(
+    settings: Settings,
+    kind: Kind,
+    subject_id: str,
+    *,
+    at: datetime | None = None,
+    record_hashes: bool = True,
+    compare_read_models: bool = True,
+) -> AuditReport:
     started = time.perf_counter()
     subject = as_uuid(subject_id)
     if subject is None:
@@ -90,8 +97,11 @@ def _report_other_holes(report: AuditReport, other: list[tuple[int, int]]) -> No
     """Holes not tied to a missing version: rolled-back inserts leave them too, so they are information."""
     if other:
         ranges = ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in other[:10])
-        report.add("info", "position_hole",
-                   f"{sum(b - a + 1 for a, b in other)} notification id(s) never seen ({ranges}"
-                   f"{', …' if len(other) > 10 else ''}): rolled-back inserts leave such holes, and no "
-                   "audited aggregate misses a version there; an audited aggregate's deleted last event "
-                   "shows up in the hash chain instead")
+        report.add(
+            "info",
+            "position_hole",
+            f"{sum(b - a + 1 for a, b in other)} notification id(s) never seen ({ranges}"
+            f"{', …' if len(other) > 10 else ''}): rolled-back inserts leave such holes, and no "
+            "audited aggregate misses a version there; an audited aggregate's deleted last event "
+            "shows up in the hash chain instead",
+        )

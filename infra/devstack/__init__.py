@@ -48,16 +48,18 @@ def up(settings: Settings, *, echo: Echo = print) -> dict[str, str]:
     urls: dict[str, str] = {}
     with _locked(state_dir):
         for service in SERVICES:
-            own = service is redis.SERVICE and not settings.dev_shared_stack and (
-                names.private_redis or _process.read_record(state_dir, service.name) is not None)
+            own = (
+                service is redis.SERVICE
+                and not settings.dev_shared_stack
+                and (names.private_redis or _process.read_record(state_dir, service.name) is not None)
+            )
             url, how = _resolve(service, settings, state_dir, own_server=own)
             urls[service.name] = url
             echo(f"{service.name:<9}{_redact(url)}  ({how})")
         if not settings.dev_shared_stack:
             echo(f"{'names':<9}database and topics {settings.topic_prefix}")
         # A laptop's stack signs tokens with the development secret; docker-compose never sets this.
-        _write_env(state_dir, {**{s.env_var: urls[s.name] for s in SERVICES}, **names.env,
-                               DEV_SECRET_FLAG: "true"})
+        _write_env(state_dir, {**{s.env_var: urls[s.name] for s in SERVICES}, **names.env, DEV_SECRET_FLAG: "true"})
     return urls
 
 

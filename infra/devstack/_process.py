@@ -110,9 +110,7 @@ def spawn(name: str, launch: Launch, state_dir: Path) -> dict:
     return record
 
 
-def wait_ready(
-    name: str, record: dict, check: Callable[[], str | None], stop_signal: int, timeout: float
-) -> str:
+def wait_ready(name: str, record: dict, check: Callable[[], str | None], stop_signal: int, timeout: float) -> str:
     """Poll `check` until it returns the usable URL; on exit or timeout stop the process and raise."""
     deadline = time.monotonic() + timeout
     while True:

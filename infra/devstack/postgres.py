@@ -44,9 +44,7 @@ def prepare(url: str) -> str | None:
     for user in dict.fromkeys([parts.username or getpass.getuser(), getpass.getuser(), "postgres"]):
         for maintenance_db in ("postgres", dbname):
             try:
-                with psycopg.connect(
-                    url, user=user, dbname=maintenance_db, connect_timeout=2, autocommit=True
-                ) as conn:
+                with psycopg.connect(url, user=user, dbname=maintenance_db, connect_timeout=2, autocommit=True) as conn:
                     _create_database(conn, dbname)
             except psycopg.OperationalError:
                 continue

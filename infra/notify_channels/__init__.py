@@ -34,9 +34,16 @@ def topic_of(delivery_id: str) -> str:
 
 
 class ChannelNotifier:
-    def __init__(self, prefs: PreferencesStore, fallback: n.Notifier | None, *, fcm: FcmSender | None = None,
-                 web_push: WebPushSender | None = None, sms: SmsSender | None = None,
-                 email: SmtpSender | None = None) -> None:
+    def __init__(
+        self,
+        prefs: PreferencesStore,
+        fallback: n.Notifier | None,
+        *,
+        fcm: FcmSender | None = None,
+        web_push: WebPushSender | None = None,
+        sms: SmsSender | None = None,
+        email: SmtpSender | None = None,
+    ) -> None:
         self.prefs, self.fallback = prefs, fallback
         self.fcm, self.web_push, self.sms, self.email = fcm, web_push, sms, email
 
@@ -49,19 +56,24 @@ class ChannelNotifier:
             return await self.fallback.send(message) or n.Receipt("outbox")
         title, body = p.texts_in_language(message.texts)
         data = {k: str(v) for k, v in message.data.items()} | {
-            "kind": message.kind, "stream_id": message.stream_id, "notification_id": message.notification_id}
+            "kind": message.kind,
+            "stream_id": message.stream_id,
+            "notification_id": message.notification_id,
+        }
         return await getattr(self, f"_{message.channel}")(p, message, title, body, data)
 
-    async def _push(self, p: Preferences, m: n.OutgoingMessage, title: str, body: str,
-                    data: dict[str, str]) -> n.Receipt:
+    async def _push(
+        self, p: Preferences, m: n.OutgoingMessage, title: str, body: str, data: dict[str, str]
+    ) -> n.Receipt:
         assert self.fcm is not None
         if not p.fcm_tokens:
             raise NoAddress("no FCM registration token")
         names = [await self.fcm.send(t, title, body, data, collapse_key=m.notification_id) for t in p.fcm_tokens]
         return n.Receipt("fcm", " ".join(names))
 
-    async def _web_push(self, p: Preferences, m: n.OutgoingMessage, title: str, body: str,
-                        data: dict[str, str]) -> n.Receipt:
+    async def _web_push(
+        self, p: Preferences, m: n.OutgoingMessage, title: str, body: str, data: dict[str, str]
+    ) -> n.Receipt:
         assert self.web_push is not None
         if not p.web_push:
             raise NoAddress("no web-push subscription")
@@ -69,34 +81,48 @@ class ChannelNotifier:
         ids = [await self.web_push.send(s.as_info(), payload, topic_of(m.delivery_id)) for s in p.web_push]
         return n.Receipt("web_push", " ".join(ids))
 
-    async def _sms(self, p: Preferences, m: n.OutgoingMessage, title: str, body: str,
-                   data: dict[str, str]) -> n.Receipt:
+    async def _sms(
+        self, p: Preferences, m: n.OutgoingMessage, title: str, body: str, data: dict[str, str]
+    ) -> n.Receipt:
         assert self.sms is not None
         if not p.msisdn:
             raise NoAddress("no mobile number")
         return n.Receipt("sms", await self.sms.send(p.msisdn, f"{title}\n{body}", m.delivery_id))
 
-    async def _email(self, p: Preferences, m: n.OutgoingMessage, title: str, body: str,
-                     data: dict[str, str]) -> n.Receipt:
+    async def _email(
+        self, p: Preferences, m: n.OutgoingMessage, title: str, body: str, data: dict[str, str]
+    ) -> n.Receipt:
         assert self.email is not None
         if not p.email:
             raise NoAddress("no e-mail address")
         return n.Receipt("smtp", await self.email.send(p.email, title, body, m.delivery_id))
 
 
-def build_channels(settings: Settings, http: httpx.AsyncClient, prefs: PreferencesStore,
-                   fallback: n.Notifier | None) -> ChannelNotifier:
+def build_channels(
+    settings: Settings, http: httpx.AsyncClient, prefs: PreferencesStore, fallback: n.Notifier | None
+) -> ChannelNotifier:
     """The channels this process has settings for; the others fall back (the dev outbox)."""
     s = settings
     fcm = web = sms = mail = None
     if s.fcm_project_id and s.fcm_service_account_file:
-        fcm = FcmSender.from_file(http, s.fcm_service_account_file, project_id=s.fcm_project_id,
-                                  base_url=s.fcm_base_url, token_url=s.fcm_token_url)
+        fcm = FcmSender.from_file(
+            http,
+            s.fcm_service_account_file,
+            project_id=s.fcm_project_id,
+            base_url=s.fcm_base_url,
+            token_url=s.fcm_token_url,
+        )
     if s.vapid_private_key:
         web = WebPushSender(http, vapid_private_key=s.vapid_private_key, subject=s.vapid_subject)
     if s.sms_base_url and s.sms_api_key:
         sms = SmsSender(http, base_url=s.sms_base_url, api_key=s.sms_api_key, sender_id=s.sms_sender_id)
     if s.smtp_host:
-        mail = SmtpSender(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from, username=s.smtp_username,
-                          password=s.smtp_password, starttls=s.smtp_starttls)
+        mail = SmtpSender(
+            host=s.smtp_host,
+            port=s.smtp_port,
+            sender=s.smtp_from,
+            username=s.smtp_username,
+            password=s.smtp_password,
+            starttls=s.smtp_starttls,
+        )
     return ChannelNotifier(prefs, fallback, fcm=fcm, web_push=web, sms=sms, email=mail)

@@ -9,8 +9,17 @@ import aiosmtplib
 
 
 class SmtpSender:
-    def __init__(self, *, host: str, port: int, sender: str, username: str | None = None,
-                 password: str | None = None, starttls: bool = False, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        timeout: float = 15.0,
+    ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password, self.starttls, self.timeout = username, password, starttls, timeout
 
@@ -21,6 +30,12 @@ class SmtpSender:
         msg["X-Delivery-Id"] = reference
         msg.set_content(body, charset="utf-8")
         _, reply = await aiosmtplib.send(
-            msg, hostname=self.host, port=self.port, username=self.username, password=self.password,
-            start_tls=self.starttls, timeout=self.timeout)
+            msg,
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.starttls,
+            timeout=self.timeout,
+        )
         return f"{msg['Message-ID']} {reply}".strip()

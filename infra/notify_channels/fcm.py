@@ -31,8 +31,15 @@ class FcmTokenRefused(DeliveryRefused):
 
 
 class FcmSender:
-    def __init__(self, http: httpx.AsyncClient, *, project_id: str, service_account: dict[str, Any],
-                 base_url: str = "https://fcm.googleapis.com", token_url: str | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        project_id: str,
+        service_account: dict[str, Any],
+        base_url: str = "https://fcm.googleapis.com",
+        token_url: str | None = None,
+    ) -> None:
         self.http = http
         self.project_id = project_id
         self.account = service_account
@@ -47,8 +54,13 @@ class FcmSender:
 
     def _assertion(self) -> str:
         now = int(time.time())
-        claims = {"iss": self.account["client_email"], "scope": SCOPE, "aud": self.token_url,
-                  "iat": now, "exp": now + 3600}
+        claims = {
+            "iss": self.account["client_email"],
+            "scope": SCOPE,
+            "aud": self.token_url,
+            "iat": now,
+            "exp": now + 3600,
+        }
         headers = {"kid": self.account["private_key_id"]} if self.account.get("private_key_id") else None
         return jwt.encode(claims, self.account["private_key"], algorithm="RS256", headers=headers)
 
@@ -63,15 +75,20 @@ class FcmSender:
 
     async def send(self, token: str, title: str, body: str, data: dict[str, str], collapse_key: str) -> str:
         """The message's name (``projects/{p}/messages/{id}``) as FCM accepted it."""
-        message = {"message": {
-            "token": token, "notification": {"title": title, "body": body}, "data": data,
-            "android": {"collapse_key": collapse_key[:64], "priority": "high"},
-            "apns": {"headers": {"apns-collapse-id": collapse_key[:64]}},
-        }}
+        message = {
+            "message": {
+                "token": token,
+                "notification": {"title": title, "body": body},
+                "data": data,
+                "android": {"collapse_key": collapse_key[:64], "priority": "high"},
+                "apns": {"headers": {"apns-collapse-id": collapse_key[:64]}},
+            }
+        }
         url = f"{self.base_url}/v1/projects/{self.project_id}/messages:send"
         for attempt in (1, 2):
-            r = await self.http.post(url, json=message,
-                                     headers={"Authorization": f"Bearer {await self.access_token()}"})
+            r = await self.http.post(
+                url, json=message, headers={"Authorization": f"Bearer {await self.access_token()}"}
+            )
             if r.status_code == 401 and attempt == 1:  # the token was revoked or expired early: get another
                 self._token = None
                 continue

@@ -23,8 +23,16 @@ class SmsSender:
         self.sender_id = sender_id
 
     async def send(self, msisdn: str, text: str, reference: str) -> str:
-        r = await self.http.post(self.url, data={"api_key": self.api_key, "senderid": self.sender_id,
-                                                 "number": msisdn, "message": text, "csms_id": reference[:64]})
+        r = await self.http.post(
+            self.url,
+            data={
+                "api_key": self.api_key,
+                "senderid": self.sender_id,
+                "number": msisdn,
+                "message": text,
+                "csms_id": reference[:64],
+            },
+        )
         if r.status_code != 200:
             raise SmsError(f"SMS gateway answered HTTP {r.status_code}: {r.text[:200]}")
         body = r.json()

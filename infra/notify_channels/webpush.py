@@ -39,9 +39,14 @@ class WebPushSender:
         endpoint = subscription["endpoint"]
         parts = urlsplit(endpoint)
         auth = self.vapid.sign({"aud": f"{parts.scheme}://{parts.netloc}", "sub": self.subject})
-        headers = {"Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream",
-                   "TTL": str(self.ttl), "Urgency": "normal", "Topic": topic[:32],
-                   "Authorization": auth["Authorization"]}
+        headers = {
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(self.ttl),
+            "Urgency": "normal",
+            "Topic": topic[:32],
+            "Authorization": auth["Authorization"],
+        }
         r = await self.http.post(endpoint, content=encoded["body"], headers=headers)
         if r.status_code in (404, 410):
             raise SubscriptionGone(f"subscription gone ({r.status_code})")

@@ -52,8 +52,13 @@ async def token(request: web.Request) -> web.Response:
     if inbox.fcm_public_key is None:
         return web.json_response({"error": "invalid_client", "error_description": "no service account"}, status=401)
     try:
-        claims = jwt.decode(str(form.get("assertion")), inbox.fcm_public_key, algorithms=["RS256"],
-                            audience=inbox.fcm_audience or str(request.url), options={"require": ["exp", "iat"]})
+        claims = jwt.decode(
+            str(form.get("assertion")),
+            inbox.fcm_public_key,
+            algorithms=["RS256"],
+            audience=inbox.fcm_audience or str(request.url),
+            options={"require": ["exp", "iat"]},
+        )
     except (jwt.PyJWTError, TypeError, ValueError) as exc:
         return web.json_response({"error": "invalid_grant", "error_description": str(exc)}, status=400)
     if "firebase.messaging" not in claims.get("scope", ""):
@@ -89,8 +94,9 @@ async def sms(request: web.Request) -> web.Response:
     if not MSISDN.match(str(form.get("number", ""))):
         return web.json_response({"response_code": 1001, "error_message": "Invalid Number"})
     n = inbox.add("sms", **{k: str(v) for k, v in form.items() if k != "api_key"})
-    return web.json_response({"response_code": 202, "message_id": n, "success_message": "SMS Submitted Successfully",
-                              "error_message": ""})
+    return web.json_response(
+        {"response_code": 202, "message_id": n, "success_message": "SMS Submitted Successfully", "error_message": ""}
+    )
 
 
 async def push(request: web.Request) -> web.Response:
@@ -100,8 +106,12 @@ async def push(request: web.Request) -> web.Response:
     if request.headers.get("Content-Encoding") != "aes128gcm":
         return web.Response(status=400, text="Content-Encoding must be aes128gcm")
     body = await request.read()
-    n = inbox.add("web_push", subscription=request.match_info["sub"], headers=dict(request.headers),
-                  body_b64=base64.b64encode(body).decode())
+    n = inbox.add(
+        "web_push",
+        subscription=request.match_info["sub"],
+        headers=dict(request.headers),
+        body_b64=base64.b64encode(body).decode(),
+    )
     return web.Response(status=201, headers={"Location": f"{request.url.origin()}/push/messages/{n}"})
 
 
@@ -132,9 +142,15 @@ class MailSink:
         raw = envelope.original_content or b""
         msg = message_from_bytes(raw, policy=policy.default)
         body = msg.get_body(preferencelist=("plain",))
-        n = self.inbox.add("email", mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos),
-                           subject=str(msg["Subject"]), body=body.get_content() if body else "",
-                           headers={k: str(v) for k, v in msg.items()}, raw=raw.decode("utf-8", "replace"))
+        n = self.inbox.add(
+            "email",
+            mail_from=envelope.mail_from,
+            rcpt_tos=list(envelope.rcpt_tos),
+            subject=str(msg["Subject"]),
+            body=body.get_content() if body else "",
+            headers={k: str(v) for k, v in msg.items()},
+            raw=raw.decode("utf-8", "replace"),
+        )
         return f"250 2.0.0 Ok: queued as SANDBOX{n}"
 
 

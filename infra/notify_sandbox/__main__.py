@@ -25,13 +25,23 @@ from infra.settings import load_settings
 
 def new_service_account(path: Path, token_uri: str) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"type": "service_account", "project_id": "livecommerce-sandbox",
-                                "private_key_id": "sandbox", "private_key": pem,
-                                "client_email": "notify@livecommerce-sandbox.iam.gserviceaccount.com",
-                                "token_uri": token_uri}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "livecommerce-sandbox",
+                "private_key_id": "sandbox",
+                "private_key": pem,
+                "client_email": "notify@livecommerce-sandbox.iam.gserviceaccount.com",
+                "token_uri": token_uri,
+            }
+        ),
+        encoding="utf-8",
+    )
     path.chmod(0o600)
 
 
@@ -51,9 +61,11 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     base = f"http://{args.host}:{args.http_port}"
-    print(f"notify sandbox on {base}: FCM {base} (token {base}/oauth2/token), SMS {base}/api/smsapi, "
-          f"web push {base}/push/<id>, received {base}/sandbox/received; SMTP {args.host}:{args.smtp_port}",
-          flush=True)
+    print(
+        f"notify sandbox on {base}: FCM {base} (token {base}/oauth2/token), SMS {base}/api/smsapi, "
+        f"web push {base}/push/<id>, received {base}/sandbox/received; SMTP {args.host}:{args.smtp_port}",
+        flush=True,
+    )
     await stop.wait()
     smtp.close()
     await runner.cleanup()

@@ -115,21 +115,25 @@ class BkashGateway:
             "intent": "sale",
             "merchantInvoiceNumber": str(payment_id),
         }
-        data = self._ok(await self._call("/tokenized/checkout/create", body, idempotent=False), "create",
-                        "paymentID")
+        data = self._ok(await self._call("/tokenized/checkout/create", body, idempotent=False), "create", "paymentID")
         return CreatedPayment(provider_payment_id=data["paymentID"], redirect_url=data["bkashURL"])
 
     async def execute(self, provider_payment_id: str) -> GatewayResult:
-        data = await self._call(
-            "/tokenized/checkout/execute", {"paymentID": provider_payment_id}, idempotent=True
-        )
+        data = await self._call("/tokenized/checkout/execute", {"paymentID": provider_payment_id}, idempotent=True)
         if _code(data) in (OK, None) and data.get("trxID"):
             return self._result(provider_payment_id, data)
         # Declined, already executed, or not yet authorised by the buyer: the status says which.
         result = await self.query(provider_payment_id)
         reason = None if result.status == "completed" else _message(data)
-        return GatewayResult(result.status, result.provider_payment_id, result.transaction_id,
-                             result.amount, data, reason, result.reference)
+        return GatewayResult(
+            result.status,
+            result.provider_payment_id,
+            result.transaction_id,
+            result.amount,
+            data,
+            reason,
+            result.reference,
+        )
 
     async def query(self, provider_payment_id: str) -> GatewayResult:
         data = await self._call(
@@ -168,8 +172,11 @@ class BkashGateway:
         """bKash refund status: the refund call with only paymentID and trxID. Our refund id went in ``sku``;
         an answer listing refunds (``refunds``, the sandbox) is searched for it, a single refund is matched on
         its ``sku``. A refund without our sku is not ours: None."""
-        data = await self._call("/tokenized/checkout/payment/refund",
-                                {"paymentID": provider_payment_id, "trxID": transaction_id}, idempotent=True)
+        data = await self._call(
+            "/tokenized/checkout/payment/refund",
+            {"paymentID": provider_payment_id, "trxID": transaction_id},
+            idempotent=True,
+        )
         if _code(data) not in (OK, None):
             return None  # e.g. 2071 "no refund": nothing was refunded yet
         entries = data.get("refunds") if isinstance(data.get("refunds"), list) else [data]
@@ -213,8 +220,7 @@ class BkashGateway:
             if how == "refresh":
                 self._refresh_token = None
                 return False
-            raise GatewayAuthFailed(self.provider, f"token grant refused: {_message(data)}",
-                                    code=_code(data), raw=data)
+            raise GatewayAuthFailed(self.provider, f"token grant refused: {_message(data)}", code=_code(data), raw=data)
         self._id_token = data["id_token"]
         self._refresh_token = data.get("refresh_token") or self._refresh_token
         self._expires_at = self._clock() + float(data.get("expires_in") or 3600)
@@ -224,27 +230,32 @@ class BkashGateway:
         token = await self._token()
         for attempt in range(2):
             headers = {"Authorization": token, "X-APP-Key": self._app_key, "Accept": "application/json"}
-            response = await self._transport.request("POST", path, json=body, headers=headers,
-                                                     idempotent=idempotent)
+            response = await self._transport.request("POST", path, json=body, headers=headers, idempotent=idempotent)
             if response.status_code != 401:
                 return body_of(self.provider, response)
             if attempt == 0:  # a 401 did nothing: safe to send once more, even a create
                 token = await self._token(stale=token)
-        raise GatewayAuthFailed(self.provider, f"{path}: token refused after renewal",
-                                raw=body_of(self.provider, response))
+        raise GatewayAuthFailed(
+            self.provider, f"{path}: token refused after renewal", raw=body_of(self.provider, response)
+        )
 
     # ---- answers -------------------------------------------------------------------------------------
     def _ok(self, data: dict[str, Any], what: str, key: str) -> dict[str, Any]:
         """Success: ``statusCode`` 0000 (or none, as some bKash answers have) and ``key`` present."""
         if _code(data) not in (OK, None) or not data.get(key):
-            raise GatewayRejected(self.provider, f"{what} refused: {_message(data)}", code=_code(data),
-                                  raw=data)
+            raise GatewayRejected(self.provider, f"{what} refused: {_message(data)}", code=_code(data), raw=data)
         return data
 
     def _result(self, provider_payment_id: str, data: dict[str, Any]) -> GatewayResult:
-        return result_from(data, STATUSES, payment_id=provider_payment_id, status_field="transactionStatus",
-                           id_field="paymentID", transaction_field="trxID",
-                           reference_field="merchantInvoiceNumber")
+        return result_from(
+            data,
+            STATUSES,
+            payment_id=provider_payment_id,
+            status_field="transactionStatus",
+            id_field="paymentID",
+            transaction_field="trxID",
+            reference_field="merchantInvoiceNumber",
+        )
 
 
 def _code(data: Mapping[str, Any]) -> str | None:

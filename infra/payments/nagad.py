@@ -99,8 +99,7 @@ class NagadGateway:
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.AsyncClient, **options: Any) -> NagadGateway:
-        return cls(base_url=settings.nagad_base_url, merchant_id=settings.nagad_merchant_id, http=http,
-                   **options)
+        return cls(base_url=settings.nagad_base_url, merchant_id=settings.nagad_merchant_id, http=http, **options)
 
     async def create(
         self,
@@ -115,21 +114,42 @@ class NagadGateway:
         require_bdt(currency)
         order_id = str(payment_id).replace("-", "")  # Nagad order ids: alphanumeric, unique per merchant
         stamp = self._now().astimezone(DHAKA).strftime("%Y%m%d%H%M%S")
-        sealed, signature = seal({"merchantId": self._merchant_id, "datetime": stamp, "orderId": order_id,
-                                  "challenge": secrets.token_hex(20)})
-        init = await self._post(f"/api/dfs/check-out/initialize/{self._merchant_id}/{order_id}",
-                                {"dateTime": stamp, "sensitiveData": sealed, "signature": signature},
-                                "initialize", idempotent=False)
+        sealed, signature = seal(
+            {
+                "merchantId": self._merchant_id,
+                "datetime": stamp,
+                "orderId": order_id,
+                "challenge": secrets.token_hex(20),
+            }
+        )
+        init = await self._post(
+            f"/api/dfs/check-out/initialize/{self._merchant_id}/{order_id}",
+            {"dateTime": stamp, "sensitiveData": sealed, "signature": signature},
+            "initialize",
+            idempotent=False,
+        )
         opened = self._open(init)
         reference, challenge = opened["paymentReferenceId"], opened["challenge"]
-        sealed, signature = seal({"merchantId": self._merchant_id, "orderId": order_id,
-                                  "currencyCode": BDT_CODE, "amount": money(amount), "challenge": challenge})
-        done = await self._post(f"/api/dfs/check-out/complete/{reference}", {
-            "sensitiveData": sealed,
-            "signature": signature,
-            "merchantCallbackURL": callback_url,
-            "additionalMerchantInfo": {"payerReference": payer_reference, "paymentId": str(payment_id)},
-        }, "complete", idempotent=False)
+        sealed, signature = seal(
+            {
+                "merchantId": self._merchant_id,
+                "orderId": order_id,
+                "currencyCode": BDT_CODE,
+                "amount": money(amount),
+                "challenge": challenge,
+            }
+        )
+        done = await self._post(
+            f"/api/dfs/check-out/complete/{reference}",
+            {
+                "sensitiveData": sealed,
+                "signature": signature,
+                "merchantCallbackURL": callback_url,
+                "additionalMerchantInfo": {"payerReference": payer_reference, "paymentId": str(payment_id)},
+            },
+            "complete",
+            idempotent=False,
+        )
         if done.get("status") != "Success" or not done.get("callBackUrl"):
             raise GatewayRejected(self.provider, f"complete refused: {_message(done)}", raw=done)
         return CreatedPayment(provider_payment_id=reference, redirect_url=done["callBackUrl"])
@@ -142,9 +162,16 @@ class NagadGateway:
             "GET", f"/api/dfs/verify/payment/{provider_payment_id}", headers=self._headers, idempotent=True
         )
         data = self._answer(response, "verify")
-        return result_from(data, STATUSES, payment_id=provider_payment_id, status_field="status",
-                           id_field="paymentRefId", transaction_field="issuerPaymentRefNo", reference_field="orderId",
-                           reason_field="message")
+        return result_from(
+            data,
+            STATUSES,
+            payment_id=provider_payment_id,
+            status_field="status",
+            id_field="paymentRefId",
+            transaction_field="issuerPaymentRefNo",
+            reference_field="orderId",
+            reason_field="message",
+        )
 
     async def refund(
         self,
@@ -155,18 +182,25 @@ class NagadGateway:
         reason: str,
         idempotency_key: str,
     ) -> RefundResult:
-        sealed, signature = seal({
-            "merchantId": self._merchant_id,
-            "paymentRefId": provider_payment_id,
-            "issuerPaymentRefNo": transaction_id,
-            "cancelAmount": money(amount),
-            "referenceNo": idempotency_key,
-            "referenceMessage": reason[:255],
-        })
+        sealed, signature = seal(
+            {
+                "merchantId": self._merchant_id,
+                "paymentRefId": provider_payment_id,
+                "issuerPaymentRefNo": transaction_id,
+                "cancelAmount": money(amount),
+                "referenceNo": idempotency_key,
+                "referenceMessage": reason[:255],
+            }
+        )
         # Sent once: not repeated by the transport after it may have arrived (a lost answer goes to review).
-        data = self._open(await self._post("/api/dfs/purchase/cancel",
-                                           {"sensitiveData": sealed, "signature": signature},
-                                           "refund", idempotent=False))
+        data = self._open(
+            await self._post(
+                "/api/dfs/purchase/cancel",
+                {"sensitiveData": sealed, "signature": signature},
+                "refund",
+                idempotent=False,
+            )
+        )
         return RefundResult(
             refund_id=str(data["cancelTrxId"]),
             amount=parse_money(data.get("cancelAmount")) or Decimal(money(amount)),
@@ -183,29 +217,32 @@ class NagadGateway:
     def read_callback(self, params: Mapping[str, Any]) -> CallbackHint:
         reference, status = params.get("payment_ref_id"), params.get("status")
         if not reference or not status:
-            raise InvalidCallback(self.provider,
-                                  f"callback needs payment_ref_id and status, got {dict(params)}")
+            raise InvalidCallback(self.provider, f"callback needs payment_ref_id and status, got {dict(params)}")
         return CallbackHint(str(reference), STATUSES.get(str(status), "processing"), dict(params))
 
     # ---- plumbing ------------------------------------------------------------------------------------
     async def _post(self, path: str, body: dict[str, Any], what: str, *, idempotent: bool) -> dict[str, Any]:
-        response = await self._transport.request("POST", path, json=body, headers=self._headers,
-                                                 idempotent=idempotent)
+        response = await self._transport.request("POST", path, json=body, headers=self._headers, idempotent=idempotent)
         return self._answer(response, what)
 
     def _answer(self, response: httpx.Response, what: str) -> dict[str, Any]:
         data = body_of(self.provider, response)
         if response.status_code >= 400:
-            raise GatewayRejected(self.provider, f"{what} refused: {_message(data)}",
-                                  code=str(data.get("reason") or response.status_code), raw=data)
+            raise GatewayRejected(
+                self.provider,
+                f"{what} refused: {_message(data)}",
+                code=str(data.get("reason") or response.status_code),
+                raw=data,
+            )
         return data
 
     def _open(self, data: dict[str, Any]) -> dict[str, Any]:
         try:
             return unseal(str(data["sensitiveData"]), str(data["signature"]))
         except (KeyError, ValueError) as exc:
-            raise GatewayUnavailable(self.provider, f"unreadable sealed answer ({exc})",
-                                     outcome_unknown=True, raw=data) from exc
+            raise GatewayUnavailable(
+                self.provider, f"unreadable sealed answer ({exc})", outcome_unknown=True, raw=data
+            ) from exc
 
 
 def _message(data: Mapping[str, Any]) -> str:

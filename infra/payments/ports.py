@@ -121,8 +121,9 @@ class CallbackReader(Protocol):
 class GatewayError(Exception):
     outcome_unknown = False  # True: the provider may have acted; query before trying again
 
-    def __init__(self, provider: str, message: str, *, code: str | None = None,
-                 raw: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, provider: str, message: str, *, code: str | None = None, raw: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{provider}: {message}" + (f" [{code}]" if code else ""))
         self.provider = provider
         self.message = message
@@ -179,9 +180,17 @@ def require_bdt(currency: str) -> str:
     return currency
 
 
-def result_from(data: Mapping[str, Any], statuses: Mapping[str, Status], *, payment_id: str, status_field: str,
-                id_field: str | None, transaction_field: str | None, reference_field: str,
-                reason_field: str | None = None) -> GatewayResult:
+def result_from(
+    data: Mapping[str, Any],
+    statuses: Mapping[str, Status],
+    *,
+    payment_id: str,
+    status_field: str,
+    id_field: str | None,
+    transaction_field: str | None,
+    reference_field: str,
+    reason_field: str | None = None,
+) -> GatewayResult:
     """A provider's payment answer as a ``GatewayResult``: its status word mapped (unknown → processing), its
     ids (ours when it leaves its own out or has none: ``id_field`` None), the transaction id (none before the
     money moved: ``transaction_field`` None), the amount, the merchant reference it holds, and on failure its

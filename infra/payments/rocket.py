@@ -58,8 +58,7 @@ class RocketGateway:
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.AsyncClient, **options: Any) -> RocketGateway:
-        return cls(base_url=settings.rocket_base_url, merchant_id=settings.rocket_merchant_id, http=http,
-                   **options)
+        return cls(base_url=settings.rocket_base_url, merchant_id=settings.rocket_merchant_id, http=http, **options)
 
     async def create(
         self,
@@ -71,14 +70,18 @@ class RocketGateway:
         idempotency_key: str,
         currency: str = "BDT",
     ) -> CreatedPayment:
-        data = await self._post("/payment/create", {
-            "orderId": str(payment_id),
-            "amount": money(amount),
-            "currency": require_bdt(currency),
-            "payerReference": payer_reference,
-            "callbackUrl": callback_url,
-            "requestId": idempotency_key,
-        }, "create")
+        data = await self._post(
+            "/payment/create",
+            {
+                "orderId": str(payment_id),
+                "amount": money(amount),
+                "currency": require_bdt(currency),
+                "payerReference": payer_reference,
+                "callbackUrl": callback_url,
+                "requestId": idempotency_key,
+            },
+            "create",
+        )
         return CreatedPayment(provider_payment_id=data["paymentId"], redirect_url=data["redirectUrl"])
 
     async def execute(self, provider_payment_id: str) -> GatewayResult:
@@ -86,9 +89,16 @@ class RocketGateway:
 
     async def query(self, provider_payment_id: str) -> GatewayResult:
         data = await self._post("/payment/verify", {"paymentId": provider_payment_id}, "verify")
-        return result_from(data, STATUSES, payment_id=provider_payment_id, status_field="status",
-                           id_field="paymentId", transaction_field="transactionId", reference_field="orderId",
-                           reason_field="message")
+        return result_from(
+            data,
+            STATUSES,
+            payment_id=provider_payment_id,
+            status_field="status",
+            id_field="paymentId",
+            transaction_field="transactionId",
+            reference_field="orderId",
+            reason_field="message",
+        )
 
     async def refund(
         self,
@@ -99,13 +109,18 @@ class RocketGateway:
         reason: str,
         idempotency_key: str,
     ) -> RefundResult:
-        data = await self._post("/payment/refund", {
-            "paymentId": provider_payment_id,
-            "transactionId": transaction_id,
-            "amount": money(amount),
-            "reason": reason[:255],
-            "requestId": idempotency_key,
-        }, "refund", idempotent=False)
+        data = await self._post(
+            "/payment/refund",
+            {
+                "paymentId": provider_payment_id,
+                "transactionId": transaction_id,
+                "amount": money(amount),
+                "reason": reason[:255],
+                "requestId": idempotency_key,
+            },
+            "refund",
+            idempotent=False,
+        )
         return RefundResult(
             refund_id=str(data["refundId"]),
             amount=parse_money(data.get("amount")) or Decimal(money(amount)),
@@ -125,15 +140,21 @@ class RocketGateway:
             raise InvalidCallback(self.provider, f"callback needs paymentId and status, got {dict(params)}")
         return CallbackHint(str(payment_id), STATUSES.get(str(status), "processing"), dict(params))
 
-    async def _post(self, path: str, body: dict[str, Any], what: str, *, idempotent: bool = True
-                    ) -> dict[str, Any]:
+    async def _post(self, path: str, body: dict[str, Any], what: str, *, idempotent: bool = True) -> dict[str, Any]:
         # Verify reads and create carries requestId: both re-sent freely. A refund is sent once.
         response = await self._transport.request(
-            "POST", path, json={"merchantId": self._merchant_id, **body},
-            headers={"X-Merchant-Id": self._merchant_id, "Accept": "application/json"}, idempotent=idempotent,
+            "POST",
+            path,
+            json={"merchantId": self._merchant_id, **body},
+            headers={"X-Merchant-Id": self._merchant_id, "Accept": "application/json"},
+            idempotent=idempotent,
         )
         data = body_of(self.provider, response)
         if response.status_code >= 400:
-            raise GatewayRejected(self.provider, f"{what} refused: {data.get('message') or 'no message'}",
-                                  code=str(data.get("code") or response.status_code), raw=data)
+            raise GatewayRejected(
+                self.provider,
+                f"{what} refused: {data.get('message') or 'no message'}",
+                code=str(data.get("code") or response.status_code),
+                raw=data,
+            )
         return data

@@ -37,14 +37,25 @@ class GatewaySessions:
     def top_up_callback_url(self, wallet_id: UUID, top_up_id: UUID, method: str) -> str:
         return f"{self._callback_base}/api/v1/live-commerce/wallets/{wallet_id}/top-ups/{top_up_id}/callback/{method}"
 
-    async def open(self, method: str, payment_id: UUID, amount: Decimal, payer: str,
-                   emi_months: int | None = None, *, callback_url: str | None = None) -> tuple[str, str]:
+    async def open(
+        self,
+        method: str,
+        payment_id: UUID,
+        amount: Decimal,
+        payer: str,
+        emi_months: int | None = None,
+        *,
+        callback_url: str | None = None,
+    ) -> tuple[str, str]:
         """``callback_url``: where the provider calls back, when not an order's payment (a coin top-up)."""
         gateway = self._gateway(method)
         common: dict[str, Any] = {
-            "payment_id": str(payment_id), "amount": amount, "payer_reference": payer,
+            "payment_id": str(payment_id),
+            "amount": amount,
+            "payer_reference": payer,
             "callback_url": callback_url or self.callback_url(payment_id, method),
-            "idempotency_key": str(payment_id)}
+            "idempotency_key": str(payment_id),
+        }
         if isinstance(gateway, SslCommerzGateway):
             created = await gateway.create(**common, emi_months=emi_months if method == "emi" else None)
         else:
@@ -68,24 +79,32 @@ class GatewaySessions:
     async def _transaction_id(self, gateway: Gateway, provider_payment_id: str) -> str:
         result = await gateway.query(provider_payment_id)
         if result.status != "completed" or not result.transaction_id:
-            raise RefundRefused(f"the provider has no captured transaction for {provider_payment_id} "
-                                f"(status {result.status})")
+            raise RefundRefused(
+                f"the provider has no captured transaction for {provider_payment_id} (status {result.status})"
+            )
         return result.transaction_id
 
     async def find_refund(self, method: str, provider_payment_id: str, refund_id: str) -> ProviderRefund | None:
         gateway = self._gateway(method)
         trx = await self._transaction_id(gateway, provider_payment_id)
-        found = await gateway.find_refund(provider_payment_id=provider_payment_id, transaction_id=trx,
-                                          idempotency_key=refund_id)
+        found = await gateway.find_refund(
+            provider_payment_id=provider_payment_id, transaction_id=trx, idempotency_key=refund_id
+        )
         return _ours(found) if found is not None else None
 
-    async def refund(self, method: str, provider_payment_id: str, amount: Decimal, reason: str,
-                     refund_id: str) -> ProviderRefund:
+    async def refund(
+        self, method: str, provider_payment_id: str, amount: Decimal, reason: str, refund_id: str
+    ) -> ProviderRefund:
         gateway = self._gateway(method)
         trx = await self._transaction_id(gateway, provider_payment_id)
         try:
-            done = await gateway.refund(provider_payment_id=provider_payment_id, transaction_id=trx,
-                                        amount=amount, reason=reason, idempotency_key=refund_id)
+            done = await gateway.refund(
+                provider_payment_id=provider_payment_id,
+                transaction_id=trx,
+                amount=amount,
+                reason=reason,
+                idempotency_key=refund_id,
+            )
         except GatewayAuthFailed:
             raise  # configuration: not the refund's fault; it stays requested
         except GatewayRejected as exc:

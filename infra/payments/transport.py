@@ -56,8 +56,13 @@ class Transport:
             last = attempt == attempts - 1
             try:
                 response = await self.http.request(
-                    method, self.base_url + path, json=json, headers=headers, timeout=self.timeout,
-                    data=data, params=params,
+                    method,
+                    self.base_url + path,
+                    json=json,
+                    headers=headers,
+                    timeout=self.timeout,
+                    data=data,
+                    params=params,
                 )
             except NOT_SENT as exc:
                 if last:

@@ -33,8 +33,12 @@ from projections.stream_moderators_pg import moderators_of
 
 bp = Blueprint("analytics", url_prefix="/api/v1/live-commerce")
 
-SECTIONS = {"performance": "performance_metrics", "growth": "growth_metrics",
-            "top_streams": "top_performing_streams", "suggestions": "improvement_suggestions"}
+SECTIONS = {
+    "performance": "performance_metrics",
+    "growth": "growth_metrics",
+    "top_streams": "top_performing_streams",
+    "suggestions": "improvement_suggestions",
+}
 T = TypeVar("T")
 
 
@@ -80,8 +84,9 @@ async def _timed(request: Request, query: Callable[[Reader], Awaitable[T]]) -> T
     c = _c(request)
     try:
         async with c.read_db.transaction() as tx:
-            await tx.execute("SELECT set_config('statement_timeout', %s, true)",
-                             (str(c.settings.analytics_statement_timeout_ms),))
+            await tx.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (str(c.settings.analytics_statement_timeout_ms),)
+            )
             return await query(tx)
     except psycopg.errors.QueryCanceled:
         raise AnalyticsTimeout() from None
@@ -98,13 +103,16 @@ async def show_analytics(request: Request, stream_id: UUID) -> HTTPResponse:
     """A show's analytics (spec §4.5); revenue figures are ``null`` for anyone but its host, vendor, admins."""
     c = _c(request)
     sid, actor = str(stream_id), actor_of(request)
-    row = await c.read_db.fetchone("SELECT host_id::text AS host_id, vendor_id::text AS vendor_id, is_public"
-                                   " FROM live_streams WHERE id = %s", (sid,))
+    row = await c.read_db.fetchone(
+        "SELECT host_id::text AS host_id, vendor_id::text AS vendor_id, is_public FROM live_streams WHERE id = %s",
+        (sid,),
+    )
     if row is None:
         return error_response(404, "stream_not_found", {"stream_id": sid})
     mods = [] if row["is_public"] else [m["moderator_id"] for m in await moderators_of(c.read_db, sid)]
-    if not may_view_stream(actor, is_public=row["is_public"], host_id=row["host_id"], vendor_id=row["vendor_id"],
-                           moderator_ids=mods):
+    if not may_view_stream(
+        actor, is_public=row["is_public"], host_id=row["host_id"], vendor_id=row["vendor_id"], moderator_ids=mods
+    ):
         return error_response(404, "stream_not_found", {"stream_id": sid})
     try:
         d = await _timed(request, lambda db: stream_analytics(db, sid))
@@ -115,8 +123,9 @@ async def show_analytics(request: Request, stream_id: UUID) -> HTTPResponse:
     sales = d["sales_analytics"]
     d["overview"]["revenue"] = money(d["overview"]["revenue"]) if revenue else None
     sales["average_order_value"] = money(sales["average_order_value"]) if revenue else None
-    sales["revenue_by_product"] = [{**p, "revenue": money(p["revenue"]) if revenue else None}
-                                   for p in sales["revenue_by_product"]]
+    sales["revenue_by_product"] = [
+        {**p, "revenue": money(p["revenue"]) if revenue else None} for p in sales["revenue_by_product"]
+    ]
     return json(d)
 
 
@@ -126,9 +135,14 @@ def _growth(now: float, before: float) -> float | None:
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     f: Figures = total([r["figures"] for r in rows])
-    return {"streams": len(rows), "figures": f, "viewers": f.viewers,
-            "watch_min": sum(int(r["watch_seconds"]) for r in rows) / 60,
-            "engaged": sum(int(r["engaged"]) for r in rows), "revenue": f.revenue}
+    return {
+        "streams": len(rows),
+        "figures": f,
+        "viewers": f.viewers,
+        "watch_min": sum(int(r["watch_seconds"]) for r in rows) / 60,
+        "engaged": sum(int(r["engaged"]) for r in rows),
+        "revenue": f.revenue,
+    }
 
 
 def suggestions(rows: list[dict[str, Any]], t: dict[str, Any]) -> list[str]:
@@ -141,15 +155,21 @@ def suggestions(rows: list[dict[str, Any]], t: dict[str, Any]) -> list[str]:
             by_hour[local.hour].append(r["figures"].viewers)
     if len(by_hour) >= 2:
         best = max(by_hour, key=lambda h: sum(by_hour[h]) / len(by_hour[h]))
-        out.append(f"Try streaming around {best:02d}:00–{(best + 2) % 24:02d}:00 Dhaka time: your shows starting"
-                   f" then drew {sum(by_hour[best]) / len(by_hour[best]):.0f} viewers on average")
+        out.append(
+            f"Try streaming around {best:02d}:00–{(best + 2) % 24:02d}:00 Dhaka time: your shows starting"
+            f" then drew {sum(by_hour[best]) / len(by_hour[best]):.0f} viewers on average"
+        )
     f: Figures = t["figures"]
     if f.audience and rate(f.buyers, f.audience) < 0.03:
-        out.append(f"Only {rate(f.buyers, f.audience):.1%} of viewers bought: feature products longer and"
-                   " run a flash sale or group buy during the show")
+        out.append(
+            f"Only {rate(f.buyers, f.audience):.1%} of viewers bought: feature products longer and"
+            " run a flash sale or group buy during the show"
+        )
     if t["viewers"] and rate(t["engaged"], t["viewers"]) < 0.5:
-        out.append(f"Only {rate(t['engaged'], t['viewers']):.0%} of viewers chatted, reacted or tapped a product:"
-                   " ask questions, run polls and answer chat by name")
+        out.append(
+            f"Only {rate(t['engaged'], t['viewers']):.0%} of viewers chatted, reacted or tapped a product:"
+            " ask questions, run polls and answer chat by name"
+        )
     if rows and t["watch_min"] / max(t["viewers"], 1) < 5:
         out.append("Viewers leave within five minutes on average: open with the best deal")
     return out
@@ -165,18 +185,27 @@ async def host_analytics(request: Request, host_id: UUID, query: PeriodQuery) ->
     profile = await hq.host_by_id(c.read_db, str(host_id))
     if profile is None:
         return error_response(404, "host_not_found", {"host_id": str(host_id)})
-    if not is_show_owner(actor_of(request), host_id=str(profile["user_id"]),
-                         vendor_id=str(profile["vendor_id"]) if profile["vendor_id"] else None):
-        return error_response(403, "not_permitted", {"reason": "a host's analytics are for the host, their"
-                                                     " vendor and admins", "action": "host.analytics"})
+    if not is_show_owner(
+        actor_of(request),
+        host_id=str(profile["user_id"]),
+        vendor_id=str(profile["vendor_id"]) if profile["vendor_id"] else None,
+    ):
+        return error_response(
+            403,
+            "not_permitted",
+            {"reason": "a host's analytics are for the host, their vendor and admins", "action": "host.analytics"},
+        )
     now = datetime.now(UTC).replace(tzinfo=None)
     until, start = now + timedelta(seconds=1), now - timedelta(days=query.days())
     before = start - timedelta(days=query.days())
     user = str(profile["user_id"])
 
     async def read(db: Reader) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
-        return (await host_streams(db, user, start, until), await host_streams(db, user, before, start),
-                await follower_counts(db, str(host_id), [start, until]))
+        return (
+            await host_streams(db, user, start, until),
+            await host_streams(db, user, before, start),
+            await follower_counts(db, str(host_id), [start, until]),
+        )
 
     try:
         rows, prev, (followers_then, followers_now) = await _timed(request, read)
@@ -187,22 +216,39 @@ async def host_analytics(request: Request, host_id: UUID, query: PeriodQuery) ->
     top = sorted(rows, key=lambda r: (r["figures"].revenue, r["figures"].viewers), reverse=True)[:5]
     answer = {
         "performance_metrics": {
-            "total_streams": t["streams"], "total_watch_time": round(t["watch_min"]),  # minutes
+            "total_streams": t["streams"],
+            "total_watch_time": round(t["watch_min"]),  # minutes
             "average_viewers_per_stream": round(t["viewers"] / t["streams"]) if t["streams"] else 0,
             "engagement_rate": rate(t["engaged"], t["viewers"]),
-            "conversion_rate": rate(f.buyers, f.audience), "revenue_generated": money(f.revenue),
+            "conversion_rate": rate(f.buyers, f.audience),
+            "revenue_generated": money(f.revenue),
         },
         "growth_metrics": {
             "follower_growth": _growth(followers_now, followers_then),
-            "followers": followers_now, "followers_at_start": followers_then,
+            "followers": followers_now,
+            "followers_at_start": followers_then,
             "viewership_growth": _growth(t["viewers"], p["viewers"]),
             "revenue_growth": _growth(float(t["revenue"]), float(p["revenue"])),
         },
-        "top_performing_streams": [{"id": r["id"], "title": r["title"], "started_at": iso(r["actual_start_time"]),
-                                    "viewers": r["figures"].viewers, "purchases": r["figures"].purchases,
-                                    "revenue": money(r["figures"].revenue)} for r in top],
+        "top_performing_streams": [
+            {
+                "id": r["id"],
+                "title": r["title"],
+                "started_at": iso(r["actual_start_time"]),
+                "viewers": r["figures"].viewers,
+                "purchases": r["figures"].purchases,
+                "revenue": money(r["figures"].revenue),
+            }
+            for r in top
+        ],
         "improvement_suggestions": suggestions(rows, t),
     }
     wanted = query.sections()
-    return json({"host_id": str(host_id), "period": query.period, "metrics": query.metrics,
-                 **{k: v for k, v in answer.items() if k in wanted}})
+    return json(
+        {
+            "host_id": str(host_id),
+            "period": query.period,
+            "metrics": query.metrics,
+            **{k: v for k, v in answer.items() if k in wanted},
+        }
+    )

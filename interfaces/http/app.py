@@ -131,8 +131,13 @@ def serve(settings: Settings) -> None:
     store's optimistic concurrency keeps them correct when they touch the same aggregate)."""
     if settings.http_workers <= 1:
         app = create_app(settings)
-        app.run(host=settings.http_host, port=settings.http_port, single_process=True,
-                access_log=settings.access_log, motd=False)
+        app.run(
+            host=settings.http_host,
+            port=settings.http_port,
+            single_process=True,
+            access_log=settings.access_log,
+            motd=False,
+        )
         return
     from sanic.worker.loader import AppLoader
 
@@ -142,6 +147,11 @@ def serve(settings: Settings) -> None:
 
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
-    app.prepare(host=settings.http_host, port=settings.http_port, workers=settings.http_workers,
-                access_log=settings.access_log, motd=False)
+    app.prepare(
+        host=settings.http_host,
+        port=settings.http_port,
+        workers=settings.http_workers,
+        access_log=settings.access_log,
+        motd=False,
+    )
     Sanic.serve(primary=app, app_loader=loader)

@@ -39,11 +39,17 @@ class BidBody(Body):
     max_amount: Money
 
 
-
 def _standing(s: Standing) -> dict[str, Any]:
-    return {"auction_id": str(s.auction_id), "status": s.status, "leader_id": s.leader_id,
-            "current_price": money(s.current_price), "next_minimum_bid": money(s.next_minimum),
-            "ends_at": iso(s.ends_at), "bid_count": s.bid_count, "version": s.version}
+    return {
+        "auction_id": str(s.auction_id),
+        "status": s.status,
+        "leader_id": s.leader_id,
+        "current_price": money(s.current_price),
+        "next_minimum_bid": money(s.next_minimum),
+        "ends_at": iso(s.ends_at),
+        "bid_count": s.bid_count,
+        "version": s.version,
+    }
 
 
 @bp.post("/auctions")
@@ -53,11 +59,19 @@ async def create_auction(request: Request, body: CreateAuctionBody) -> HTTPRespo
     c = _c(request)
     assert c.auctions is not None and c.streams is not None
     await c.streams.authorize(body.stream_id, actor_of(request), "auction.create")
-    s = await c.auctions.create(CreateAuction(
-        stream_id=body.stream_id, product_id=str(body.product_id), starting_price=body.starting_price,
-        duration_minutes=body.duration_minutes, reserve_price=body.reserve_price,
-        increments=[(Decimal(a), Decimal(b)) for a, b in body.increments] if body.increments else None,
-        mode=body.mode, extension_seconds=body.extension_seconds, pay_within_minutes=body.pay_within_minutes))
+    s = await c.auctions.create(
+        CreateAuction(
+            stream_id=body.stream_id,
+            product_id=str(body.product_id),
+            starting_price=body.starting_price,
+            duration_minutes=body.duration_minutes,
+            reserve_price=body.reserve_price,
+            increments=[(Decimal(a), Decimal(b)) for a, b in body.increments] if body.increments else None,
+            mode=body.mode,
+            extension_seconds=body.extension_seconds,
+            pay_within_minutes=body.pay_within_minutes,
+        )
+    )
     return json(_standing(s), status=201)
 
 
@@ -81,15 +95,32 @@ async def get_auction(request: Request, auction_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
     aid = str(auction_id)
-    r = await visible(request, AUCTIONS, aid, lambda: c.read_db.fetchone("SELECT * FROM auctions WHERE id = %s",
-                                                                         (aid,)),
-                      "auction_not_found", {"auction_id": aid})
+    r = await visible(
+        request,
+        AUCTIONS,
+        aid,
+        lambda: c.read_db.fetchone("SELECT * FROM auctions WHERE id = %s", (aid,)),
+        "auction_not_found",
+        {"auction_id": aid},
+    )
     if isinstance(r, HTTPResponse):
         return r
-    return json({"auction_id": str(r["id"]), "stream_id": str(r["stream_id"]), "product_id": str(r["product_id"]),
-                 "status": r["status"], "mode": r["mode"], "starting_price": money(r["starting_price"]),
-                 "current_price": money(r["current_price"]),
-                 "leader_id": str(r["leader_id"]) if r["leader_id"] else None, "bid_count": r["bid_count"],
-                 "ends_at": iso(r["ends_at"]), "winner_id": str(r["winner_id"]) if r["winner_id"] else None,
-                 "winning_price": money(r["winning_price"]), "pay_by": iso(r["pay_by"]),
-                 "outcome": r["outcome"], "version": r["aggregate_version"]})
+    return json(
+        {
+            "auction_id": str(r["id"]),
+            "stream_id": str(r["stream_id"]),
+            "product_id": str(r["product_id"]),
+            "status": r["status"],
+            "mode": r["mode"],
+            "starting_price": money(r["starting_price"]),
+            "current_price": money(r["current_price"]),
+            "leader_id": str(r["leader_id"]) if r["leader_id"] else None,
+            "bid_count": r["bid_count"],
+            "ends_at": iso(r["ends_at"]),
+            "winner_id": str(r["winner_id"]) if r["winner_id"] else None,
+            "winning_price": money(r["winning_price"]),
+            "pay_by": iso(r["pay_by"]),
+            "outcome": r["outcome"],
+            "version": r["aggregate_version"],
+        }
+    )

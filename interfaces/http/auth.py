@@ -64,16 +64,19 @@ def authenticate(request: Request) -> Actor:
         raise InvalidCredentials("the token's vendor_id must be a UUID")
     roles = frozenset(r for r in identity.roles if r in ROLES) | {"viewer"}
     vendor = identity.vendor_id or (identity.user_id if "vendor" in roles else None)
-    return Actor(user_id=str(UUID(identity.user_id)), roles=roles,
-                 vendor_id=str(UUID(vendor)) if vendor else None, name=identity.name)
+    return Actor(
+        user_id=str(UUID(identity.user_id)),
+        roles=roles,
+        vendor_id=str(UUID(vendor)) if vendor else None,
+        name=identity.name,
+    )
 
 
 def refusal(exc: DomainError) -> HTTPResponse:
     response = error_response(exc.http_status, exc.code, {"reason": exc.message, **exc.details})
     if isinstance(exc, NotAuthenticated):
         error = "invalid_token" if isinstance(exc, InvalidCredentials) else None
-        response.headers["WWW-Authenticate"] = 'Bearer realm="livecommerce"' + (
-            f', error="{error}"' if error else "")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="livecommerce"' + (f', error="{error}"' if error else "")
     return response
 
 

@@ -31,7 +31,6 @@ class ProductsBody(Body):
     products: Annotated[list[ProductIn], Field(min_length=1, max_length=1000)]
 
 
-
 @bp.put("/catalog/vendors")
 @requires("catalog.vendors")
 @api(body=VendorsBody)
@@ -52,20 +51,31 @@ async def put_products(request: Request, body: ProductsBody) -> HTTPResponse:
     if not actor.is_admin:
         others = sorted({str(p.vendor_id) for p in body.products} - {actor.vendor_id or ""})
         if others:
-            return error_response(403, "not_permitted", {"reason": "a vendor writes only their own products",
-                                                         "vendor_ids": others})
+            return error_response(
+                403, "not_permitted", {"reason": "a vendor writes only their own products", "vendor_ids": others}
+            )
     url = _c(request).settings.read_url
     known = await asyncio.to_thread(known_vendor_ids, url)
     unknown = sorted({str(p.vendor_id) for p in body.products} - known)
     if unknown:
-        return error_response(422, "validation_failed", {"fields": [
-            {"field": "products.vendor_id", "message": f"unknown vendor {v}", "type": "unknown_vendor"}
-            for v in unknown]})
+        return error_response(
+            422,
+            "validation_failed",
+            {
+                "fields": [
+                    {"field": "products.vendor_id", "message": f"unknown vendor {v}", "type": "unknown_vendor"}
+                    for v in unknown
+                ]
+            },
+        )
     try:  # a vendor never rewrites nor takes over another vendor's product: checked in the write
         await asyncio.to_thread(upsert, url, [], body.products, progress=False, reassign=actor.is_admin)
     except ProductOwnedElsewhere as exc:
-        return error_response(409, "product_owned_by_another_vendor", {
-            "reason": "these products belong to another vendor; nothing was written", "product_ids": exc.product_ids})
+        return error_response(
+            409,
+            "product_owned_by_another_vendor",
+            {"reason": "these products belong to another vendor; nothing was written", "product_ids": exc.product_ids},
+        )
     return json({"upserted": len(body.products)})
 
 
@@ -77,7 +87,14 @@ async def get_product(request: Request, product_id: UUID) -> HTTPResponse:
     r = await c.read_db.fetchone("SELECT * FROM products WHERE id = %s", (str(product_id),))
     if r is None:
         return error_response(404, "not_found", {"product_id": str(product_id)})
-    out: dict[str, Any] = {"id": str(r["id"]), "vendor_id": str(r["vendor_id"]), "name": r["name"],
-                           "name_bn": r["name_bn"], "list_price": money(r["list_price"]), "stock": r["stock"],
-                           "images": r["images"], "category": r["category"]}
+    out: dict[str, Any] = {
+        "id": str(r["id"]),
+        "vendor_id": str(r["vendor_id"]),
+        "name": r["name"],
+        "name_bn": r["name_bn"],
+        "list_price": money(r["list_price"]),
+        "stock": r["stock"],
+        "images": r["images"],
+        "category": r["category"],
+    }
     return json(out)

@@ -53,10 +53,26 @@ async def browse(request: Request, query: BrowseQuery) -> HTTPResponse:
     rows = await c.read_db.fetch(
         "SELECT id, vendor_id, name, name_bn, list_price, stock, images, category, count(*) OVER () AS total"
         f" FROM products WHERE {' AND '.join(where)} ORDER BY name, id LIMIT %(limit)s OFFSET %(offset)s",
-        params)
+        params,
+    )
     products: list[dict[str, Any]] = [
-        {"id": str(r["id"]), "vendor_id": str(r["vendor_id"]), "name": r["name"], "name_bn": r["name_bn"],
-         "list_price": money(r["list_price"]), "stock": r["stock"], "images": r["images"],
-         "category": r["category"]} for r in rows]
-    return json({"products": products, "total_count": int(rows[0]["total"]) if rows else 0,
-                 "page": query.page, "limit": query.limit})
+        {
+            "id": str(r["id"]),
+            "vendor_id": str(r["vendor_id"]),
+            "name": r["name"],
+            "name_bn": r["name_bn"],
+            "list_price": money(r["list_price"]),
+            "stock": r["stock"],
+            "images": r["images"],
+            "category": r["category"],
+        }
+        for r in rows
+    ]
+    return json(
+        {
+            "products": products,
+            "total_count": int(rows[0]["total"]) if rows else 0,
+            "page": query.page,
+            "limit": query.limit,
+        }
+    )

@@ -72,9 +72,15 @@ class CartItemIn(Body):
         return self
 
     def item(self) -> Item:
-        return Item(str(self.product_id) if self.product_id else "", self.quantity, self.price, self.flash_sale_id,
-                    str(self.reservation_id or self.hold_id) if (self.reservation_id or self.hold_id) else None,
-                    self.auction_id, self.group_buy_id)
+        return Item(
+            str(self.product_id) if self.product_id else "",
+            self.quantity,
+            self.price,
+            self.flash_sale_id,
+            str(self.reservation_id or self.hold_id) if (self.reservation_id or self.hold_id) else None,
+            self.auction_id,
+            self.group_buy_id,
+        )
 
 
 class CheckoutBody(Body):
@@ -97,7 +103,6 @@ class CheckoutBody(Body):
         return self
 
 
-
 def _buyer(request: Request) -> str | HTTPResponse:
     """The signed-in buyer (commerce needs one): the shared sign-in check of ``interfaces.http.auth``."""
     try:
@@ -114,24 +119,44 @@ async def cart_add(request: Request, body: CartAddBody) -> HTTPResponse:
         return buyer
     c = _c(request)
     assert c.checkout is not None
-    cart = await c.checkout.add_to_cart(body.stream_id, buyer,
-                                        Item(str(body.product_id), body.quantity, body.special_price))
+    cart = await c.checkout.add_to_cart(
+        body.stream_id, buyer, Item(str(body.product_id), body.quantity, body.special_price)
+    )
     return json(_cart_reply(cart, body.stream_id))
 
 
 def _cart_reply(cart: CartView, stream_id: UUID) -> dict[str, Any]:
-    return {"cart_id": str(cart.cart_id), "stream_id": str(stream_id), "status": "open", "version": cart.version,
-            "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
-                       "unit_price": money(i["unit_price"])} for i in cart.items],
-            "subtotal": money(cart.subtotal), "discount": money(cart.discount), "total": money(cart.total),
-            "discount_code": cart.discount_code, "order_id": str(cart.order_id) if cart.order_id else None,
-            "expires_at": iso(cart.expires_at)}
+    return {
+        "cart_id": str(cart.cart_id),
+        "stream_id": str(stream_id),
+        "status": "open",
+        "version": cart.version,
+        "items": [
+            {"product_id": i["product_id"], "quantity": i["quantity"], "unit_price": money(i["unit_price"])}
+            for i in cart.items
+        ],
+        "subtotal": money(cart.subtotal),
+        "discount": money(cart.discount),
+        "total": money(cart.total),
+        "discount_code": cart.discount_code,
+        "order_id": str(cart.order_id) if cart.order_id else None,
+        "expires_at": iso(cart.expires_at),
+    }
 
 
 def _placed_reply(p: Placed, redirect: str | None) -> dict[str, Any]:
-    return {"order_id": str(p.order_id), "payment_id": str(p.payment_id), "order_status": p.order_status,
-            "payment_status": p.payment_status, "payment_method": p.payment_method, "total": money(p.total),
-            "discount": money(p.discount), "emi": money_fields(p.emi), "payment_url": redirect, "version": p.version}
+    return {
+        "order_id": str(p.order_id),
+        "payment_id": str(p.payment_id),
+        "order_status": p.order_status,
+        "payment_status": p.payment_status,
+        "payment_method": p.payment_method,
+        "total": money(p.total),
+        "discount": money(p.discount),
+        "emi": money_fields(p.emi),
+        "payment_url": redirect,
+        "version": p.version,
+    }
 
 
 @bp.post("/checkout/instant")
@@ -148,11 +173,22 @@ async def checkout_instant(request: Request, body: CheckoutBody) -> HTTPResponse
     replay = await idempotent_replay(c.idempotency, scope, key, rhash)
     if replay is not None:
         return replay
-    placed, redirect = await c.checkout.checkout(Checkout(
-        stream_id=body.stream_id, buyer_id=buyer, items=[i.item() for i in body.cart_items or []],
-        payment_method=body.payment_method, shipping_address=body.shipping_address, idempotency_key=key,
-        discount_code=body.live_discount_code, buyer_phone=body.phone, emi_months=body.emi_months,
-        from_cart=body.cart_items is None, cart_id=body.cart_id, loyalty_points=body.loyalty_points or 0))
+    placed, redirect = await c.checkout.checkout(
+        Checkout(
+            stream_id=body.stream_id,
+            buyer_id=buyer,
+            items=[i.item() for i in body.cart_items or []],
+            payment_method=body.payment_method,
+            shipping_address=body.shipping_address,
+            idempotency_key=key,
+            discount_code=body.live_discount_code,
+            buyer_phone=body.phone,
+            emi_months=body.emi_months,
+            from_cart=body.cart_items is None,
+            cart_id=body.cart_id,
+            loyalty_points=body.loyalty_points or 0,
+        )
+    )
     reply = _placed_reply(placed, redirect)
     if body.loyalty_points:
         reply["loyalty_points"] = body.loyalty_points
@@ -207,28 +243,53 @@ async def order_status(request: Request, order_id: UUID) -> HTTPResponse:
         return refusal(exc)
     c = _c(request)
     oid = str(order_id)
-    row = await visible(request, ORDERS, oid, lambda: get_order(c.read_db, oid), "order_not_found",
-                        {"order_id": oid})
+    row = await visible(request, ORDERS, oid, lambda: get_order(c.read_db, oid), "order_not_found", {"order_id": oid})
     if isinstance(row, HTTPResponse):
         return row
-    allowed = str(row["buyer_id"]) == actor.user_id or actor.is_admin or (
-        "vendor" in actor.roles and actor.vendor_id is not None
-        and await stream_vendor(c.read_db, row["stream_id"]) == actor.vendor_id)
+    allowed = (
+        str(row["buyer_id"]) == actor.user_id
+        or actor.is_admin
+        or (
+            "vendor" in actor.roles
+            and actor.vendor_id is not None
+            and await stream_vendor(c.read_db, row["stream_id"]) == actor.vendor_id
+        )
+    )
     if not allowed:
         return error_response(404, "order_not_found", {"order_id": oid})
-    refunds = [{"refund_id": str(r["refund_id"]), "amount": money(r["amount"]), "reason": r["reason"],
-                "status": r["status"], "manual": r["manual"], "provider_refund_id": r["provider_refund_id"],
-                "failure": r["failure"], "requested_at": iso(r["requested_at"]), "updated_at": iso(r["updated_at"])}
-               for r in await order_refunds(c.read_db, str(order_id))]
-    return json({**await order_fulfilment(c.read_db, row),
-                 "order_id": str(row["id"]), "status": row["status"], "payment_status": row["payment_status"],
-                 "payment_id": str(row["payment_id"]) if row["payment_id"] else None,
-                 "payment_method": row["payment_method"], "total": money(row["total"]),
-                 "discount": money(row["discount"]), "lines": money_fields(row["lines"]),
-                 "emi": money_fields(row["emi"]),
-                 "refunded": money(row["refunded"]), "refunds": refunds,
-                 "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
-                 "version": row["aggregate_version"]})
+    refunds = [
+        {
+            "refund_id": str(r["refund_id"]),
+            "amount": money(r["amount"]),
+            "reason": r["reason"],
+            "status": r["status"],
+            "manual": r["manual"],
+            "provider_refund_id": r["provider_refund_id"],
+            "failure": r["failure"],
+            "requested_at": iso(r["requested_at"]),
+            "updated_at": iso(r["updated_at"]),
+        }
+        for r in await order_refunds(c.read_db, str(order_id))
+    ]
+    return json(
+        {
+            **await order_fulfilment(c.read_db, row),
+            "order_id": str(row["id"]),
+            "status": row["status"],
+            "payment_status": row["payment_status"],
+            "payment_id": str(row["payment_id"]) if row["payment_id"] else None,
+            "payment_method": row["payment_method"],
+            "total": money(row["total"]),
+            "discount": money(row["discount"]),
+            "lines": money_fields(row["lines"]),
+            "emi": money_fields(row["emi"]),
+            "refunded": money(row["refunded"]),
+            "refunds": refunds,
+            "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"]),
+            "version": row["aggregate_version"],
+        }
+    )
 
 
 @bp.exception(GatewayError)
@@ -256,18 +317,42 @@ async def cart(request: Request, query: CartQuery) -> HTTPResponse:
         return buyer
     c = _c(request)
     cid = str(cart_id_for(buyer, query.stream_id))
-    row = await visible(request, CARTS, cid, lambda: get_cart(c.read_db, cid), "cart_not_found",
-                        {"cart_id": cid})
+    row = await visible(request, CARTS, cid, lambda: get_cart(c.read_db, cid), "cart_not_found", {"cart_id": cid})
     if isinstance(row, HTTPResponse):
         if row.status != 404:
             return row
-        row = {"id": cid, "status": "open", "lines": [], "subtotal": 0, "discount": 0, "total": 0,
-               "discount_rule": None, "order_id": None, "expires_at": None, "aggregate_version": 0}
+        row = {
+            "id": cid,
+            "status": "open",
+            "lines": [],
+            "subtotal": 0,
+            "discount": 0,
+            "total": 0,
+            "discount_rule": None,
+            "order_id": None,
+            "expires_at": None,
+            "aggregate_version": 0,
+        }
     rule = row["discount_rule"] or {}
-    return json({"cart_id": cid, "stream_id": str(query.stream_id), "status": row["status"],
-                 "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
-                            "unit_price": money(Decimal(str(i["unit_price"])))} for i in row["lines"]],
-                 "subtotal": money(row["subtotal"]), "discount": money(row["discount"]),
-                 "total": money(row["total"]), "discount_code": rule.get("code"),
-                 "order_id": str(row["order_id"]) if row["order_id"] else None,
-                 "expires_at": iso(row["expires_at"]), "version": row["aggregate_version"]})
+    return json(
+        {
+            "cart_id": cid,
+            "stream_id": str(query.stream_id),
+            "status": row["status"],
+            "items": [
+                {
+                    "product_id": i["product_id"],
+                    "quantity": i["quantity"],
+                    "unit_price": money(Decimal(str(i["unit_price"]))),
+                }
+                for i in row["lines"]
+            ],
+            "subtotal": money(row["subtotal"]),
+            "discount": money(row["discount"]),
+            "total": money(row["total"]),
+            "discount_code": rule.get("code"),
+            "order_id": str(row["order_id"]) if row["order_id"] else None,
+            "expires_at": iso(row["expires_at"]),
+            "version": row["aggregate_version"],
+        }
+    )

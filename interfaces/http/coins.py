@@ -67,9 +67,17 @@ def _key(request: Request) -> str | None:
 
 
 def _top_up(v: TopUpView) -> dict[str, Any]:
-    return {"top_up_id": str(v.top_up_id), "wallet_id": str(v.wallet_id), "coins": v.coins,
-            "amount": money(v.amount), "payment_method": v.payment_method, "status": v.status,
-            "payment_url": v.payment_url, "balance": v.balance, "version": v.version}
+    return {
+        "top_up_id": str(v.top_up_id),
+        "wallet_id": str(v.wallet_id),
+        "coins": v.coins,
+        "amount": money(v.amount),
+        "payment_method": v.payment_method,
+        "status": v.status,
+        "payment_url": v.payment_url,
+        "balance": v.balance,
+        "version": v.version,
+    }
 
 
 @bp.get("/wallet")
@@ -81,20 +89,42 @@ async def wallet(request: Request, query: WalletQuery) -> HTTPResponse:
         return actor
     c = _c(request)
     wid = str(wallet_id_for(actor.user_id))
-    row = await visible(request, COIN_WALLETS, wid, lambda: get_wallet(c.read_db, wid), "wallet_not_found",
-                        {"wallet_id": wid})
+    row = await visible(
+        request, COIN_WALLETS, wid, lambda: get_wallet(c.read_db, wid), "wallet_not_found", {"wallet_id": wid}
+    )
     if isinstance(row, HTTPResponse):
         if row.status != 404:
             return row
         row = {"balance": 0, "coins_bought": 0, "coins_spent": 0, "aggregate_version": 0}
-    history = [{"id": h["entry_id"], "kind": h["kind"], "status": h["status"], "coins": h["coins"],
-                "balance": h["balance"], "amount": money(h["amount"]) if h["amount"] is not None else None,
-                "payment_method": h["payment_method"], "stream_id": str(h["stream_id"]) if h["stream_id"] else None,
-                "gift_id": h["gift_id"], "quantity": h["quantity"], "message": h["message"], "reason": h["reason"],
-                "created_at": iso(h["created_at"]), "updated_at": iso(h["updated_at"])}
-               for h in await wallet_history(c.read_db, wid, query.limit)]
-    return json({"wallet_id": wid, "balance": row["balance"], "coins_bought": row["coins_bought"],
-                 "coins_spent": row["coins_spent"], "history": history, "version": row["aggregate_version"]})
+    history = [
+        {
+            "id": h["entry_id"],
+            "kind": h["kind"],
+            "status": h["status"],
+            "coins": h["coins"],
+            "balance": h["balance"],
+            "amount": money(h["amount"]) if h["amount"] is not None else None,
+            "payment_method": h["payment_method"],
+            "stream_id": str(h["stream_id"]) if h["stream_id"] else None,
+            "gift_id": h["gift_id"],
+            "quantity": h["quantity"],
+            "message": h["message"],
+            "reason": h["reason"],
+            "created_at": iso(h["created_at"]),
+            "updated_at": iso(h["updated_at"]),
+        }
+        for h in await wallet_history(c.read_db, wid, query.limit)
+    ]
+    return json(
+        {
+            "wallet_id": wid,
+            "balance": row["balance"],
+            "coins_bought": row["coins_bought"],
+            "coins_spent": row["coins_spent"],
+            "history": history,
+            "version": row["aggregate_version"],
+        }
+    )
 
 
 @bp.post("/wallet/top-ups")
@@ -152,15 +182,27 @@ async def gifts(request: Request) -> HTTPResponse:
     """The gift catalogue (anyone); ``min_version`` from an admin's change waits for it."""
     c = _c(request)
     cid = str(CATALOGUE_ID)
-    row = await visible(request, GIFT_CATALOGUE, cid, lambda: get_catalogue(c.read_db, cid), "gift_not_found",
-                        {})
+    row = await visible(request, GIFT_CATALOGUE, cid, lambda: get_catalogue(c.read_db, cid), "gift_not_found", {})
     if isinstance(row, HTTPResponse):
         if row.status != 404:
             return row
         row = {"aggregate_version": 0}
-    return json({"gifts": [{"id": g["gift_id"], "name": g["name"], "name_bn": g["name_bn"], "coins": g["coins"],
-                            "animation_key": g["animation_key"]} for g in await active_gifts(c.read_db)],
-                 "coin_price": money(c.settings.coin_price_bdt), "version": row["aggregate_version"]})
+    return json(
+        {
+            "gifts": [
+                {
+                    "id": g["gift_id"],
+                    "name": g["name"],
+                    "name_bn": g["name_bn"],
+                    "coins": g["coins"],
+                    "animation_key": g["animation_key"],
+                }
+                for g in await active_gifts(c.read_db)
+            ],
+            "coin_price": money(c.settings.coin_price_bdt),
+            "version": row["aggregate_version"],
+        }
+    )
 
 
 @bp.put("/gifts/<gift_id:str>")
@@ -187,9 +229,26 @@ async def send_gift(request: Request, stream_id: UUID, body: SendGiftBody) -> HT
     if isinstance(actor, HTTPResponse):
         return actor
     key = request.ctx.idempotency_key
-    v = await _c(request).gifts.send(SendGift(
-        stream_id=stream_id, sender_id=actor.user_id, sender_name=actor.name or f"user-{actor.user_id[:6]}",
-        gift_id=body.gift_id, quantity=body.quantity, message=body.message or None, idempotency_key=key))
-    return json({"send_id": v.send_id, "stream_id": v.stream_id, "gift_id": v.gift_id, "quantity": v.quantity,
-                 "coins": v.coins, "balance": v.balance, "version": v.version}, status=201)
-
+    v = await _c(request).gifts.send(
+        SendGift(
+            stream_id=stream_id,
+            sender_id=actor.user_id,
+            sender_name=actor.name or f"user-{actor.user_id[:6]}",
+            gift_id=body.gift_id,
+            quantity=body.quantity,
+            message=body.message or None,
+            idempotency_key=key,
+        )
+    )
+    return json(
+        {
+            "send_id": v.send_id,
+            "stream_id": v.stream_id,
+            "gift_id": v.gift_id,
+            "quantity": v.quantity,
+            "coins": v.coins,
+            "balance": v.balance,
+            "version": v.version,
+        },
+        status=201,
+    )

@@ -28,14 +28,22 @@ bp = Blueprint("engagement", url_prefix="/api/v1/live-commerce")
 async def show_suggestions(request: Request, stream_id: UUID) -> HTTPResponse:
     c = _c(request)
     sid, actor = str(stream_id), actor_of(request)
-    row = await c.read_db.fetchone("SELECT host_id::text AS host_id, vendor_id::text AS vendor_id"
-                                   " FROM live_streams WHERE id = %s", (sid,))
+    row = await c.read_db.fetchone(
+        "SELECT host_id::text AS host_id, vendor_id::text AS vendor_id FROM live_streams WHERE id = %s", (sid,)
+    )
     if row is None:
         return error_response(404, "stream_not_found", {"stream_id": sid})
     staff = is_show_owner(actor, host_id=row["host_id"], vendor_id=row["vendor_id"]) or actor.user_id in {
-        str(m["moderator_id"]) for m in await moderators_of(c.read_db, sid)}
+        str(m["moderator_id"]) for m in await moderators_of(c.read_db, sid)
+    }
     if not staff:
-        return error_response(403, "not_permitted", {"reason": "a show's suggestions are for its host, vendor,"
-                                                     " moderators and admins", "action": "engagement.read"})
+        return error_response(
+            403,
+            "not_permitted",
+            {
+                "reason": "a show's suggestions are for its host, vendor, moderators and admins",
+                "action": "engagement.read",
+            },
+        )
     found = await suggestions(c.read_db, sid)
     return json({"stream_id": sid, "suggestions": found, "count": len(found)})

@@ -31,8 +31,7 @@ def container(request: Request) -> Any:
 
 
 # Amounts in refusals' details: numbers of taka like every other amount (ADR 0015), whatever the rule sent.
-MONEY_DETAILS = frozenset({"current_price", "minimum", "min_total", "flash_price", "discount", "left",
-                           "order_total"})
+MONEY_DETAILS = frozenset({"current_price", "minimum", "min_total", "flash_price", "discount", "left", "order_total"})
 
 
 def _money_details(details: dict[str, Any]) -> dict[str, Any]:
@@ -53,9 +52,11 @@ def error_response(status: int, code: str, details: dict[str, Any] | None = None
     if body is None:
         en, bn = message(code)
         # backslashreplace: a lone surrogate echoed from a hostile request becomes its JSON escape, not a 500
-        body = json_module.dumps({"error": {"code": code, "message": en, "message_bn": bn,
-                                            "details": details or {}}}, ensure_ascii=False,
-                                 default=json_default).encode("utf-8", "backslashreplace")
+        body = json_module.dumps(
+            {"error": {"code": code, "message": en, "message_bn": bn, "details": details or {}}},
+            ensure_ascii=False,
+            default=json_default,
+        ).encode("utf-8", "backslashreplace")
         if key is not None and len(_bodies) < 4096:
             _bodies[key] = body
     return HTTPResponse(body, status=status, content_type="application/json")

@@ -81,7 +81,6 @@ class ReleaseBody(Body):
     reason: Annotated[str, Field(min_length=1, max_length=200)] = "payment_failed"
 
 
-
 @bp.post("/flash-sales")
 @requires("flash_sale.create")
 @api(body=CreateFlashSaleBody, status=201)
@@ -89,22 +88,48 @@ async def create_flash_sale(request: Request, body: CreateFlashSaleBody) -> HTTP
     c = _c(request)
     assert c.flash_sales is not None and c.streams is not None
     await c.streams.authorize(body.stream_id, actor_of(request), "flash_sale.create")
-    res = await c.flash_sales.create(CreateFlashSale(
-        stream_id=body.stream_id, product_id=str(body.product_id), flash_price=body.flash_price,
-        available_quantity=body.available_quantity, duration_minutes=body.duration_minutes or 0,
-        announcement_message=body.announcement_message, original_price=body.original_price,
-        sale_name=body.sale_name, max_per_buyer=body.max_per_buyer, hold_seconds=body.hold_seconds,
-        starts_in_minutes=body.starts_in_minutes, starts_in_seconds=body.starts_in_seconds,
-        duration_seconds=body.duration_seconds))
-    return json({"id": str(res.id), "version": res.version, "status": res.status,
-                 "start_time": iso(res.start_time), "end_time": iso(res.end_time),
-                 "discount_percentage": float(res.discount_percentage)}, status=201)
+    res = await c.flash_sales.create(
+        CreateFlashSale(
+            stream_id=body.stream_id,
+            product_id=str(body.product_id),
+            flash_price=body.flash_price,
+            available_quantity=body.available_quantity,
+            duration_minutes=body.duration_minutes or 0,
+            announcement_message=body.announcement_message,
+            original_price=body.original_price,
+            sale_name=body.sale_name,
+            max_per_buyer=body.max_per_buyer,
+            hold_seconds=body.hold_seconds,
+            starts_in_minutes=body.starts_in_minutes,
+            starts_in_seconds=body.starts_in_seconds,
+            duration_seconds=body.duration_seconds,
+        )
+    )
+    return json(
+        {
+            "id": str(res.id),
+            "version": res.version,
+            "status": res.status,
+            "start_time": iso(res.start_time),
+            "end_time": iso(res.end_time),
+            "discount_percentage": float(res.discount_percentage),
+        },
+        status=201,
+    )
 
 
 def _purchase_reply(p: Purchase) -> dict[str, Any]:
-    return {"reservation_id": p.reservation_id, "flash_sale_id": str(p.sale_id), "buyer_id": p.buyer_id,
-            "quantity": p.quantity, "unit_price": money(p.unit_price), "total": money(p.total),
-            "expires_at": iso(p.expires_at), "status": "reserved", "version": p.version}
+    return {
+        "reservation_id": p.reservation_id,
+        "flash_sale_id": str(p.sale_id),
+        "buyer_id": p.buyer_id,
+        "quantity": p.quantity,
+        "unit_price": money(p.unit_price),
+        "total": money(p.total),
+        "expires_at": iso(p.expires_at),
+        "status": "reserved",
+        "version": p.version,
+    }
 
 
 @bp.post("/flash-sales/<sale_id:uuid>/purchase")
@@ -138,8 +163,9 @@ async def confirm(request: Request, sale_id: UUID, reservation_id: UUID, body: C
     c = _c(request)
     assert c.flash_sales is not None
     version = await c.flash_sales.confirm(sale_id, str(reservation_id), str(body.order_id))
-    return json({"flash_sale_id": str(sale_id), "reservation_id": str(reservation_id), "status": "sold",
-                 "version": version})
+    return json(
+        {"flash_sale_id": str(sale_id), "reservation_id": str(reservation_id), "status": "sold", "version": version}
+    )
 
 
 @bp.post("/flash-sales/<sale_id:uuid>/reservations/<reservation_id:uuid>/release")
@@ -148,11 +174,11 @@ async def confirm(request: Request, sale_id: UUID, reservation_id: UUID, body: C
 async def release(request: Request, sale_id: UUID, reservation_id: UUID, body: ReleaseBody) -> HTTPResponse:
     c = _c(request)
     assert c.flash_sales is not None and c.writer is not None
-    await authorize_sale(c.writer, sale_id, actor_of(request), "flash_sale.release",
-                         reservation_id=str(reservation_id))
+    await authorize_sale(c.writer, sale_id, actor_of(request), "flash_sale.release", reservation_id=str(reservation_id))
     version = await c.flash_sales.release(sale_id, str(reservation_id), body.reason)
-    return json({"flash_sale_id": str(sale_id), "reservation_id": str(reservation_id), "status": "released",
-                 "version": version})
+    return json(
+        {"flash_sale_id": str(sale_id), "reservation_id": str(reservation_id), "status": "released", "version": version}
+    )
 
 
 @bp.post("/flash-sales/<sale_id:uuid>/cancel")
@@ -166,9 +192,17 @@ async def cancel(request: Request, sale_id: UUID, body: CancelBody) -> HTTPRespo
     assert c.flash_sales is not None and c.writer is not None
     await authorize_sale(c.writer, sale_id, actor_of(request), "flash_sale.cancel")
     res = await c.flash_sales.cancel(sale_id, body.reason)
-    return json({"flash_sale_id": str(res.sale_id), "status": res.status, "version": res.version,
-                 "released_reservations": res.released, "released_quantity": res.released_quantity,
-                 "available_quantity": res.available, "sold_quantity": res.sold})
+    return json(
+        {
+            "flash_sale_id": str(res.sale_id),
+            "status": res.status,
+            "version": res.version,
+            "released_reservations": res.released,
+            "released_quantity": res.released_quantity,
+            "available_quantity": res.available,
+            "sold_quantity": res.sold,
+        }
+    )
 
 
 @bp.get("/flash-sales/<sale_id:uuid>")
@@ -178,17 +212,34 @@ async def get_flash_sale(request: Request, sale_id: UUID) -> HTTPResponse:
     assert c.read_db is not None
     fid = str(sale_id)
     # The product's name from the catalogue: the sale's own name is often its announcement (issue 13, j. 14).
-    row = await visible(request, FLASH_SALES, fid, lambda: c.read_db.fetchone(
-        "SELECT f.*, p.name AS product_name, p.name_bn AS product_name_bn FROM flash_sales f"
-        " LEFT JOIN products p ON p.id = f.product_id WHERE f.id = %s", (fid,)), "flash_sale_not_found",
-        {"flash_sale_id": fid})
+    row = await visible(
+        request,
+        FLASH_SALES,
+        fid,
+        lambda: c.read_db.fetchone(
+            "SELECT f.*, p.name AS product_name, p.name_bn AS product_name_bn FROM flash_sales f"
+            " LEFT JOIN products p ON p.id = f.product_id WHERE f.id = %s",
+            (fid,),
+        ),
+        "flash_sale_not_found",
+        {"flash_sale_id": fid},
+    )
     if isinstance(row, HTTPResponse):
         return row
     live = await c.redis.hgetall(sale_key(str(sale_id)))
-    return json({**_deal(row), "id": str(row["id"]), "stream_id": str(row["stream_id"]), "status": row["status"],
-                 "sold_quantity": row["sold_quantity"], "reserved_quantity": row["reserved_quantity"],
-                 "total_quantity": row["total_quantity"], "version": row["aggregate_version"],
-                 "live": _live(live)})
+    return json(
+        {
+            **_deal(row),
+            "id": str(row["id"]),
+            "stream_id": str(row["stream_id"]),
+            "status": row["status"],
+            "sold_quantity": row["sold_quantity"],
+            "reserved_quantity": row["reserved_quantity"],
+            "total_quantity": row["total_quantity"],
+            "version": row["aggregate_version"],
+            "live": _live(live),
+        }
+    )
 
 
 def _live(h: dict[str, str]) -> dict[str, Any]:
@@ -204,12 +255,16 @@ def _live(h: dict[str, str]) -> dict[str, Any]:
 
 def _deal(r: dict[str, Any]) -> dict[str, Any]:
     return {
-        "flash_sale_id": str(r["id"]), "product_id": str(r["product_id"]),
-        "product_name": r.get("product_name"), "product_name_bn": r.get("product_name_bn"),
+        "flash_sale_id": str(r["id"]),
+        "product_id": str(r["product_id"]),
+        "product_name": r.get("product_name"),
+        "product_name_bn": r.get("product_name_bn"),
         "sale_name": r["sale_name"],
-        "original_price": money(r["original_price"]), "live_price": money(r["flash_price"]),
+        "original_price": money(r["original_price"]),
+        "live_price": money(r["flash_price"]),
         "discount_percentage": float(r["discount_percentage"] or Decimal(0)),
-        "available_quantity": r["available_quantity"], "sale_start_time": iso(r["start_time"]),
+        "available_quantity": r["available_quantity"],
+        "sale_start_time": iso(r["start_time"]),
         "sale_end_time": iso(r["end_time"]),
     }
 

@@ -55,7 +55,8 @@ async def cases(request: Request, query: CasesQuery) -> HTTPResponse:
     where = "" if query.status == "all" else "WHERE status = %s"
     rows = await c.read_db.fetch(
         f"SELECT * FROM fraud_cases {where} ORDER BY opened_at DESC, case_id LIMIT %s",  # noqa: S608
-        ((query.status,) if where else ()) + (query.limit,))
+        ((query.status,) if where else ()) + (query.limit,),
+    )
     return json({"cases": [_case(r) for r in rows], "count": len(rows)})
 
 
@@ -66,8 +67,14 @@ async def case(request: Request, case_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
     cid = str(case_id)
-    r = await visible(request, FRAUD_CASES, cid, lambda: c.read_db.fetchone(
-        "SELECT * FROM fraud_cases WHERE case_id = %s", (cid,)), "fraud_case_not_found", {"case_id": cid})
+    r = await visible(
+        request,
+        FRAUD_CASES,
+        cid,
+        lambda: c.read_db.fetchone("SELECT * FROM fraud_cases WHERE case_id = %s", (cid,)),
+        "fraud_case_not_found",
+        {"case_id": cid},
+    )
     if isinstance(r, HTTPResponse):
         return r
     return json(_case(r))
@@ -80,5 +87,12 @@ async def decide(request: Request, case_id: UUID, body: DecisionBody) -> HTTPRes
     c = _c(request)
     assert c.fraud_cases is not None
     v = await c.fraud_cases.decide(case_id, decision=body.decision, note=body.note, actor=actor_of(request))
-    return json({"case_id": str(v.case_id), "status": v.status, "decision": v.decision, "version": v.version,
-                 "changed": v.changed})
+    return json(
+        {
+            "case_id": str(v.case_id),
+            "status": v.status,
+            "decision": v.decision,
+            "version": v.version,
+            "changed": v.changed,
+        }
+    )

@@ -56,16 +56,34 @@ class DecisionBody(Body):
 
 
 def fulfilment_reply(v: FulfilmentView) -> dict[str, Any]:
-    return {"order_id": str(v.order_id), "status": v.status, "courier": v.courier, "tracking_id": v.tracking_id,
-            **{f"{step}_at": iso(at) for step, at in v.steps.items()}, "order_status": v.order_status,
-            "payment_status": v.payment_status, "version": v.version, "changed": v.changed}
+    return {
+        "order_id": str(v.order_id),
+        "status": v.status,
+        "courier": v.courier,
+        "tracking_id": v.tracking_id,
+        **{f"{step}_at": iso(at) for step, at in v.steps.items()},
+        "order_status": v.order_status,
+        "payment_status": v.payment_status,
+        "version": v.version,
+        "changed": v.changed,
+    }
 
 
 def return_reply(v: ReturnView) -> dict[str, Any]:
-    return {"return_id": v.return_id, "order_id": str(v.order_id), "status": v.status, "items": v.items,
-            "reason": v.reason, "amount": money(v.amount), "note": v.note, "refund_id": v.refund_id,
-            "requested_at": iso(v.requested_at), "decided_at": iso(v.decided_at),
-            "window_closes_at": iso(v.window_closes_at), "version": v.version}
+    return {
+        "return_id": v.return_id,
+        "order_id": str(v.order_id),
+        "status": v.status,
+        "items": v.items,
+        "reason": v.reason,
+        "amount": money(v.amount),
+        "note": v.note,
+        "refund_id": v.refund_id,
+        "requested_at": iso(v.requested_at),
+        "decided_at": iso(v.decided_at),
+        "window_closes_at": iso(v.window_closes_at),
+        "version": v.version,
+    }
 
 
 @bp.post("/orders/<order_id:uuid>/fulfilment")
@@ -74,8 +92,9 @@ def return_reply(v: ReturnView) -> dict[str, Any]:
 async def update_fulfilment(request: Request, order_id: UUID, body: FulfilmentBody) -> HTTPResponse:
     """The selling vendor moves a paid order to its next step: packed → shipped → delivered."""
     c = _c(request)
-    view = await c.fulfilment.update(order_id, body.status, courier=body.courier, tracking_id=body.tracking_id,
-                                     actor=actor_of(request))
+    view = await c.fulfilment.update(
+        order_id, body.status, courier=body.courier, tracking_id=body.tracking_id, actor=actor_of(request)
+    )
     return json(fulfilment_reply(view))
 
 
@@ -87,8 +106,12 @@ async def request_return(request: Request, order_id: UUID, body: ReturnBody) -> 
     key = request.ctx.idempotency_key
     c = _c(request)
     view = await c.fulfilment.request_return(
-        order_id, idempotency_key=key, reason=body.reason, actor=actor_of(request),
-        items=[{"product_id": str(i.product_id), "quantity": i.quantity} for i in body.items])
+        order_id,
+        idempotency_key=key,
+        reason=body.reason,
+        actor=actor_of(request),
+        items=[{"product_id": str(i.product_id), "quantity": i.quantity} for i in body.items],
+    )
     return json(return_reply(view), status=201)
 
 
@@ -98,8 +121,9 @@ async def request_return(request: Request, order_id: UUID, body: ReturnBody) -> 
 async def decide_return(request: Request, order_id: UUID, return_id: UUID, body: DecisionBody) -> HTTPResponse:
     """The selling vendor accepts (the return is refunded) or refuses a return."""
     c = _c(request)
-    view = await c.fulfilment.decide_return(order_id, str(return_id), accept=body.accept, note=body.note,
-                                            actor=actor_of(request))
+    view = await c.fulfilment.decide_return(
+        order_id, str(return_id), accept=body.accept, note=body.note, actor=actor_of(request)
+    )
     reply = return_reply(view)
     reply["refund"] = None
     if view.refund_id is not None:
@@ -113,13 +137,29 @@ async def decide_return(request: Request, order_id: UUID, return_id: UUID, body:
 
 async def order_fulfilment(db: Any, row: dict[str, Any]) -> dict[str, Any]:
     """What ``GET /orders/:id`` adds: where the parcel is, and the buyer's returns."""
-    returns = [{"return_id": str(r["return_id"]), "status": r["status"], "items": r["items"],
-                "reason": r["reason"], "amount": money(r["amount"]), "note": r["note"],
-                "refund_id": str(r["refund_id"]) if r["refund_id"] else None,
-                "requested_at": iso(r["requested_at"]), "decided_at": iso(r["decided_at"])}
-               for r in await order_returns(db, str(row["id"]))]
-    return {"fulfilment": {"status": row["fulfilment_status"], "courier": row["courier"],
-                           "tracking_id": row["tracking_id"], "confirmed_at": iso(row["confirmed_at"]),
-                           "packed_at": iso(row["packed_at"]), "shipped_at": iso(row["shipped_at"]),
-                           "delivered_at": iso(row["delivered_at"])},
-            "returns": returns}
+    returns = [
+        {
+            "return_id": str(r["return_id"]),
+            "status": r["status"],
+            "items": r["items"],
+            "reason": r["reason"],
+            "amount": money(r["amount"]),
+            "note": r["note"],
+            "refund_id": str(r["refund_id"]) if r["refund_id"] else None,
+            "requested_at": iso(r["requested_at"]),
+            "decided_at": iso(r["decided_at"]),
+        }
+        for r in await order_returns(db, str(row["id"]))
+    ]
+    return {
+        "fulfilment": {
+            "status": row["fulfilment_status"],
+            "courier": row["courier"],
+            "tracking_id": row["tracking_id"],
+            "confirmed_at": iso(row["confirmed_at"]),
+            "packed_at": iso(row["packed_at"]),
+            "shipped_at": iso(row["shipped_at"]),
+            "delivered_at": iso(row["delivered_at"]),
+        },
+        "returns": returns,
+    }

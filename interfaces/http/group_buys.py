@@ -36,12 +36,18 @@ class LeaveBody(Body):
     hold_id: UUID
 
 
-
 def _view(v: GroupView) -> dict[str, Any]:
-    return {"group_buy_id": str(v.group_buy_id), "status": v.status, "buyers": v.buyers,
-            "min_buyers": v.min_buyers, "group_price": money(v.group_price),
-            "regular_price": money(v.regular_price), "deadline": iso(v.deadline), "hold_id": v.hold_id,
-            "version": v.version}
+    return {
+        "group_buy_id": str(v.group_buy_id),
+        "status": v.status,
+        "buyers": v.buyers,
+        "min_buyers": v.min_buyers,
+        "group_price": money(v.group_price),
+        "regular_price": money(v.regular_price),
+        "deadline": iso(v.deadline),
+        "hold_id": v.hold_id,
+        "version": v.version,
+    }
 
 
 @bp.post("/group-buys")
@@ -51,10 +57,17 @@ async def launch(request: Request, body: LaunchBody) -> HTTPResponse:
     c = _c(request)
     assert c.group_buys is not None and c.streams is not None
     await c.streams.authorize(body.stream_id, actor_of(request), "group_buy.create")
-    v = await c.group_buys.launch(LaunchGroupBuy(
-        stream_id=body.stream_id, product_id=str(body.product_id), group_price=body.group_price,
-        min_buyers=body.min_buyers, duration_minutes=body.duration_minutes, max_buyers=body.max_buyers,
-        regular_price=body.regular_price))
+    v = await c.group_buys.launch(
+        LaunchGroupBuy(
+            stream_id=body.stream_id,
+            product_id=str(body.product_id),
+            group_price=body.group_price,
+            min_buyers=body.min_buyers,
+            duration_minutes=body.duration_minutes,
+            max_buyers=body.max_buyers,
+            regular_price=body.regular_price,
+        )
+    )
     return json(_view(v), status=201)
 
 
@@ -87,11 +100,27 @@ async def show(request: Request, group_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
     gid = str(group_id)
-    r = await visible(request, GROUP_BUYS, gid, lambda: c.read_db.fetchone(
-        "SELECT * FROM group_buys WHERE id = %s", (gid,)), "group_buy_not_found", {"group_buy_id": gid})
+    r = await visible(
+        request,
+        GROUP_BUYS,
+        gid,
+        lambda: c.read_db.fetchone("SELECT * FROM group_buys WHERE id = %s", (gid,)),
+        "group_buy_not_found",
+        {"group_buy_id": gid},
+    )
     if isinstance(r, HTTPResponse):
         return r
-    return json({"group_buy_id": str(r["id"]), "stream_id": str(r["stream_id"]), "status": r["status"],
-                 "buyers": r["buyers"], "min_buyers": r["min_buyers"], "max_buyers": r["max_buyers"],
-                 "group_price": money(r["group_price"]), "regular_price": money(r["regular_price"]),
-                 "deadline": iso(r["deadline"]), "version": r["aggregate_version"]})
+    return json(
+        {
+            "group_buy_id": str(r["id"]),
+            "stream_id": str(r["stream_id"]),
+            "status": r["status"],
+            "buyers": r["buyers"],
+            "min_buyers": r["min_buyers"],
+            "max_buyers": r["max_buyers"],
+            "group_price": money(r["group_price"]),
+            "regular_price": money(r["regular_price"]),
+            "deadline": iso(r["deadline"]),
+            "version": r["aggregate_version"],
+        }
+    )

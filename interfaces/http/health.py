@@ -75,6 +75,5 @@ async def health(request: Request) -> HTTPResponse:
     failing = sorted(n for n, r in results.items() if not r["ok"])
     if log_state["stuck"]:
         failing.append("log")
-    body = {"status": "ok" if not failing else "unavailable", "failing": failing, "checks": results,
-            "log": log_state}
+    body = {"status": "ok" if not failing else "unavailable", "failing": failing, "checks": results, "log": log_state}
     return json(body, status=200 if not failing else 503)

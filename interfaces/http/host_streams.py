@@ -55,8 +55,14 @@ async def list_host_streams(request: Request, host_id: UUID, query: HostStreamsQ
     own = host is not None and actor is not None and (actor.is_admin or actor.user_id == str(host["user_id"]))
     if host is None or not (own or host["verification_status"] == "verified"):
         return error_response(404, "host_not_found", {"host_id": hid})
-    rows, more = await host_streams(c.read_db, host_user_id=str(host["user_id"]), status=query.status,
-                                    limit=query.limit, after=after, public_only=not own)
+    rows, more = await host_streams(
+        c.read_db,
+        host_user_id=str(host["user_id"]),
+        status=query.status,
+        limit=query.limit,
+        after=after,
+        public_only=not own,
+    )
     ids = [str(r["id"]) for r in rows]
     products = await q.products_of(c.read_db, ids)
     viewers = await _current_viewers(c, ids)
@@ -70,5 +76,11 @@ async def list_host_streams(request: Request, host_id: UUID, query: HostStreamsQ
         out["ended_at"] = presenters.iso(r["end_time"])
         return out
 
-    return json({"host_id": hid, "streams": [shape(r) for r in rows], "limit": query.limit,
-                 "next_cursor": encode_cursor(rows[-1]) if more else None})
+    return json(
+        {
+            "host_id": hid,
+            "streams": [shape(r) for r in rows],
+            "limit": query.limit,
+            "next_cursor": encode_cursor(rows[-1]) if more else None,
+        }
+    )

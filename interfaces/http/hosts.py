@@ -100,19 +100,33 @@ def _reply(res: Any, http_status: int = 200, **extra: Any) -> HTTPResponse:
 
 def _host(r: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": str(r["id"]), "user_id": str(r["user_id"]),
+        "id": str(r["id"]),
+        "user_id": str(r["user_id"]),
         "vendor_id": str(r["vendor_id"]) if r["vendor_id"] else None,
-        "host_name": r["host_name"], "bio": r["bio"], "bio_bn": r["bio_bn"],
-        "profile_image_url": r["profile_image_url"], "specializations": r["specializations"] or [],
-        "languages": r["languages"] or [], "experience_level": r["experience_level"],
-        "rating": float(r["rating"] or 0), "rating_count": r["rating_count"],
-        "verification_status": r["verification_status"], "is_active": r["is_active"],
-        "commission_rate": float(r["commission_rate"] or 0), "portfolio_links": r["portfolio_links"] or [],
-        "sample_videos": r["sample_videos"] or [], "followers_count": int(r["followers_count"] or 0),
-        "availability": {"status": r["availability_status"], "next_available": iso(r["next_available"]),
-                         "weekly_schedule": r["weekly_schedule"] or {}},
-        "rejection_reason": r["rejection_reason"], "suspension_reason": r["suspension_reason"],
-        "verified_at": iso(r["verified_at"]), "created_at": iso(r["created_at"]),
+        "host_name": r["host_name"],
+        "bio": r["bio"],
+        "bio_bn": r["bio_bn"],
+        "profile_image_url": r["profile_image_url"],
+        "specializations": r["specializations"] or [],
+        "languages": r["languages"] or [],
+        "experience_level": r["experience_level"],
+        "rating": float(r["rating"] or 0),
+        "rating_count": r["rating_count"],
+        "verification_status": r["verification_status"],
+        "is_active": r["is_active"],
+        "commission_rate": float(r["commission_rate"] or 0),
+        "portfolio_links": r["portfolio_links"] or [],
+        "sample_videos": r["sample_videos"] or [],
+        "followers_count": int(r["followers_count"] or 0),
+        "availability": {
+            "status": r["availability_status"],
+            "next_available": iso(r["next_available"]),
+            "weekly_schedule": r["weekly_schedule"] or {},
+        },
+        "rejection_reason": r["rejection_reason"],
+        "suspension_reason": r["suspension_reason"],
+        "verified_at": iso(r["verified_at"]),
+        "created_at": iso(r["created_at"]),
         "version": r["aggregate_version"],
     }
 
@@ -141,10 +155,17 @@ async def dashboard(request: Request, query: DashboardQuery) -> HTTPResponse:
     figures = await hq.dashboard(c.read_db, row, datetime.now(UTC))
     status = await c.redis.hgetall(host_status_key(str(hid)))
     figures["upcoming_streams"] = [
-        {"id": str(s["id"]), "title": s["title"], "title_bn": s["title_bn"], "stream_type": s["stream_type"],
-         "category": s["category"], "scheduled_start_time": iso(s["scheduled_start_time"]),
-         "estimated_duration": (s["stream_settings"] or {}).get("estimated_duration_minutes")}
-        for s in figures["upcoming_streams"]]
+        {
+            "id": str(s["id"]),
+            "title": s["title"],
+            "title_bn": s["title_bn"],
+            "stream_type": s["stream_type"],
+            "category": s["category"],
+            "scheduled_start_time": iso(s["scheduled_start_time"]),
+            "estimated_duration": (s["stream_settings"] or {}).get("estimated_duration_minutes"),
+        }
+        for s in figures["upcoming_streams"]
+    ]
     for p in figures["pending_approvals"]:
         p["submitted_at"] = iso(p["submitted_at"])
     return json({"host_info": {**_host(row), "status": status or None}, **figures})
@@ -156,8 +177,10 @@ async def dashboard(request: Request, query: DashboardQuery) -> HTTPResponse:
 async def schedule_stream(request: Request, body: ScheduleStreamBody) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
-    cmd = HostStream(**body.model_dump(exclude={"host_id", "products_to_feature"}),
-                     products_to_feature=[str(p) for p in body.products_to_feature])
+    cmd = HostStream(
+        **body.model_dump(exclude={"host_id", "products_to_feature"}),
+        products_to_feature=[str(p) for p in body.products_to_feature],
+    )
     res = await c.hosts.schedule_stream(actor_of(request), cmd, body.host_id)
     return _reply(res, 201, status="scheduled", scheduled_start_time=iso(body.scheduled_start_time))
 
@@ -171,9 +194,13 @@ async def availability(request: Request, body: AvailabilityBody) -> HTTPResponse
     week = None
     if body.weekly_schedule is not None:
         week = {str(day): list(window) for day, window in body.weekly_schedule.items()}
-    res = await c.hosts.set_availability(actor_of(request), status=body.status,
-                                         next_available=body.next_available, weekly_schedule=week,
-                                         host_id=body.host_id)
+    res = await c.hosts.set_availability(
+        actor_of(request),
+        status=body.status,
+        next_available=body.next_available,
+        weekly_schedule=week,
+        host_id=body.host_id,
+    )
     return _reply(res, availability=body.status)
 
 
@@ -185,8 +212,9 @@ async def list_applications(request: Request, query: ApplicationsQuery) -> HTTPR
     c = _c(request)
     assert c.read_db is not None
     rows, total = await hq.applications(c.read_db, status=query.status, page=query.page, limit=query.limit)
-    return json({"applications": [_host(r) for r in rows], "total_count": total, "page": query.page,
-                 "limit": query.limit})
+    return json(
+        {"applications": [_host(r) for r in rows], "total_count": total, "page": query.page, "limit": query.limit}
+    )
 
 
 @bp.post("/hosts/<host_id:uuid>/verify")
@@ -245,8 +273,7 @@ async def get_application(request: Request, host_id: UUID) -> HTTPResponse:
     ``POST /hosts/apply`` or a review) waits for it to show."""
     c = _c(request)
     hid = str(host_id)
-    row = await visible(request, HOSTS, hid, lambda: hq.host_by_id(c.read_db, hid), "host_not_found",
-                        {"host_id": hid})
+    row = await visible(request, HOSTS, hid, lambda: hq.host_by_id(c.read_db, hid), "host_not_found", {"host_id": hid})
     if isinstance(row, HTTPResponse):
         return row
     actor = actor_of(request)
@@ -261,14 +288,14 @@ async def get_host(request: Request, host_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.read_db is not None
     hid = str(host_id)
-    row = await visible(request, HOSTS, hid, lambda: hq.host_by_id(c.read_db, hid), "host_not_found",
-                        {"host_id": hid})
+    row = await visible(request, HOSTS, hid, lambda: hq.host_by_id(c.read_db, hid), "host_not_found", {"host_id": hid})
     if isinstance(row, HTTPResponse):
         return row
     if row["verification_status"] != "verified":
         return error_response(404, "host_not_found", {"host_id": str(host_id)})
-    public = {k: v for k, v in _host(row).items()
-              if k not in ("rejection_reason", "suspension_reason", "commission_rate")}
+    public = {
+        k: v for k, v in _host(row).items() if k not in ("rejection_reason", "suspension_reason", "commission_rate")
+    }
     return json({**public, "status": await c.redis.hgetall(host_status_key(str(host_id))) or None})
 
 
@@ -299,6 +326,7 @@ async def unfollow(request: Request, host_id: UUID) -> HTTPResponse:
 async def review(request: Request, host_id: UUID, body: ReviewBody) -> HTTPResponse:
     c = _c(request)
     assert c.hosts is not None
-    res = await c.hosts.review(actor_of(request), host_id, stream_id=body.stream_id, rating=body.rating,
-                               comment=body.comment)
+    res = await c.hosts.review(
+        actor_of(request), host_id, stream_id=body.stream_id, rating=body.rating, comment=body.comment
+    )
     return _reply(res, 201, rating=body.rating)

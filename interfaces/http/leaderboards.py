@@ -47,8 +47,9 @@ async def show_board(request: Request, stream_id: UUID, query: BoardQuery) -> HT
     if query.board not in lb.BOARDS:
         return error_response(422, "invalid_leaderboard", {"board": query.board[:40], "boards": list(lb.BOARDS)})
     sid = str(stream_id)
-    [entries] = await read_boards(_c(request).redis, [(lb.show_key(sid, query.board), query.board == "buyers")],
-                                  query.limit)
+    [entries] = await read_boards(
+        _c(request).redis, [(lb.show_key(sid, query.board), query.board == "buyers")], query.limit
+    )
     return json({"stream_id": sid, "board": query.board, "entries": entries})
 
 

@@ -25,15 +25,19 @@ from interfaces.http.errors import error_response
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Route names (blueprint.handler) of the reads that cost more than a keyed lookup.
-EXPENSIVE_READS = frozenset({
-    "streams.list_streams",  # joins, trending, featured, hosts
-    "streams.get_stream",  # counted only with ?min_version (it holds a waiter up to 2 s)
-    "analytics.show_analytics", "analytics.host_analytics",  # aggregates over a show or a period
-    "hosts.dashboard", "hosts.list_applications",
-    "media.stream_health",  # MongoDB sort
-    "health.health",  # opens a Kafka admin connection
-    "openapi.spec",  # sanic-ext serialises the document (the first request of each process)
-})
+EXPENSIVE_READS = frozenset(
+    {
+        "streams.list_streams",  # joins, trending, featured, hosts
+        "streams.get_stream",  # counted only with ?min_version (it holds a waiter up to 2 s)
+        "analytics.show_analytics",
+        "analytics.host_analytics",  # aggregates over a show or a period
+        "hosts.dashboard",
+        "hosts.list_applications",
+        "media.stream_health",  # MongoDB sort
+        "health.health",  # opens a Kafka admin connection
+        "openapi.spec",  # sanic-ext serialises the document (the first request of each process)
+    }
+)
 UNLIMITED_PREFIXES = ("/socket.io", "/hls")
 
 
@@ -120,8 +124,13 @@ def _refuse_query(request: Request) -> HTTPResponse | None:
                     break
     key = request.headers.get("idempotency-key")
     if key is not None and (len(key) > 200 or not key.isprintable() or not key.isascii()):
-        fields.append({"field": "header.Idempotency-Key", "message": "at most 200 printable ASCII characters",
-                       "type": "invalid_idempotency_key"})
+        fields.append(
+            {
+                "field": "header.Idempotency-Key",
+                "message": "at most 200 printable ASCII characters",
+                "type": "invalid_idempotency_key",
+            }
+        )
     return error_response(422, "validation_failed", {"fields": fields}) if fields else None
 
 

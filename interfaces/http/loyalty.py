@@ -26,6 +26,16 @@ async def show(request: Request) -> HTTPResponse:
     c = _c(request)
     assert c.loyalty is not None
     v = await c.loyalty.view(user)
-    return json({"user_id": v.user_id, "balance": v.balance, "tier": v.tier, "lifetime_points": v.lifetime,
-                 "point_value": money(v.point_value), "balance_value": money(v.point_value * v.balance),
-                 "next_expiry": iso(v.next_expiry), "history": v.history, "version": v.version})
+    return json(
+        {
+            "user_id": v.user_id,
+            "balance": v.balance,
+            "tier": v.tier,
+            "lifetime_points": v.lifetime,
+            "point_value": money(v.point_value),
+            "balance_value": money(v.point_value * v.balance),
+            "next_expiry": iso(v.next_expiry),
+            "history": v.history,
+            "version": v.version,
+        }
+    )

@@ -64,15 +64,21 @@ async def hls_missing(request: Request) -> HTTPResponse:
 async def stream_health(request: Request, stream_id: UUID) -> HTTPResponse:
     c: Container = request.app.ctx.container
     assert c.read_db is not None
-    row = await c.read_db.fetchone("SELECT status::text AS status, recording_url FROM live_streams WHERE id = %s",
-                                   (str(stream_id),))
+    row = await c.read_db.fetchone(
+        "SELECT status::text AS status, recording_url FROM live_streams WHERE id = %s", (str(stream_id),)
+    )
     if row is None:
         return error_response(404, "stream_not_found", {"stream_id": str(stream_id)})
     sample = await c.mongo[c.settings.mongo_db][COLLECTION].find_one(
-        {"stream_id": str(stream_id)}, sort=[("timestamp", -1)], projection={"_id": 0})
+        {"stream_id": str(stream_id)}, sort=[("timestamp", -1)], projection={"_id": 0}
+    )
     now = datetime.now(UTC)
-    return json({
-        "stream_id": str(stream_id), "status": row["status"], "recording_url": row["recording_url"],
-        "latest_sample": None if sample is None else {**sample, "timestamp": iso(sample.get("timestamp"))},
-        "alerts": alerts_for(sample, row["status"], now),
-    })
+    return json(
+        {
+            "stream_id": str(stream_id),
+            "status": row["status"],
+            "recording_url": row["recording_url"],
+            "latest_sample": None if sample is None else {**sample, "timestamp": iso(sample.get("timestamp"))},
+            "alerts": alerts_for(sample, row["status"], now),
+        }
+    )

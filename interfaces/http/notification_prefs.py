@@ -81,8 +81,12 @@ class NotificationPreferencesBody(BaseModel):
     def _addresses(self) -> NotificationPreferencesBody:
         if len(set(self.channels)) != len(self.channels):
             raise ValueError("a channel is listed twice")
-        needs = {"push": self.fcm_tokens, "web_push": self.web_push_subscriptions, "sms": self.msisdn,
-                 "email": self.email}
+        needs = {
+            "push": self.fcm_tokens,
+            "web_push": self.web_push_subscriptions,
+            "sms": self.msisdn,
+            "email": self.email,
+        }
         missing = [c for c in self.channels if not needs[c]]
         if missing:
             raise ValueError(f"channels without an address: {', '.join(missing)}")
@@ -91,11 +95,18 @@ class NotificationPreferencesBody(BaseModel):
     def to_preferences(self, user_id: str) -> Preferences:
         q = self.quiet_hours
         return Preferences(
-            user_id=user_id, language=self.language, channels=tuple(self.channels),
-            quiet_start=time.fromisoformat(q.start) if q else None, quiet_end=time.fromisoformat(q.end) if q else None,
-            email=self.email, msisdn=self.msisdn, fcm_tokens=tuple(self.fcm_tokens),
-            web_push=tuple(WebPushSubscription(s.endpoint, s.keys.p256dh, s.keys.auth)
-                           for s in self.web_push_subscriptions))
+            user_id=user_id,
+            language=self.language,
+            channels=tuple(self.channels),
+            quiet_start=time.fromisoformat(q.start) if q else None,
+            quiet_end=time.fromisoformat(q.end) if q else None,
+            email=self.email,
+            msisdn=self.msisdn,
+            fcm_tokens=tuple(self.fcm_tokens),
+            web_push=tuple(
+                WebPushSubscription(s.endpoint, s.keys.p256dh, s.keys.auth) for s in self.web_push_subscriptions
+            ),
+        )
 
 
 @bp.get("/me/notification-preferences")

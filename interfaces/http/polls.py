@@ -48,10 +48,17 @@ class VoteBody(Body):
 @api(body=OpenPollBody, status=201)
 async def open_poll(request: Request, stream_id: UUID, body: OpenPollBody) -> HTTPResponse:
     c = _c(request)
-    view = await c.polls.open(OpenPoll(
-        stream_id=stream_id, question=body.question, question_bn=body.question_bn,
-        options=[{"text": o.text, "text_bn": o.text_bn} for o in body.options],
-        duration_seconds=body.duration_seconds, allow_change=body.allow_change), actor_of(request))
+    view = await c.polls.open(
+        OpenPoll(
+            stream_id=stream_id,
+            question=body.question,
+            question_bn=body.question_bn,
+            options=[{"text": o.text, "text_bn": o.text_bn} for o in body.options],
+            duration_seconds=body.duration_seconds,
+            allow_change=body.allow_change,
+        ),
+        actor_of(request),
+    )
     return json(view, status=201)
 
 

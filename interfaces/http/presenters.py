@@ -30,15 +30,20 @@ def money(v: Decimal | float | int | str | None) -> float | None:
 
 
 # Amounts kept inside JSON documents of the read models (order lines, EMI plans), stored as "95000.00" strings.
-MONEY_KEYS = frozenset({"unit_price", "price", "total", "subtotal", "discount", "amount", "monthly_installment",
-                        "final_installment"})
+MONEY_KEYS = frozenset(
+    {"unit_price", "price", "total", "subtotal", "discount", "amount", "monthly_installment", "final_installment"}
+)
 
 
 def money_fields(value: Any) -> Any:
     """A stored JSON document with its amounts (``MONEY_KEYS``) turned into money numbers, at any depth."""
     if isinstance(value, dict):
-        return {k: money(v) if k in MONEY_KEYS and isinstance(v, (str, int, float, Decimal)) and v != ""
-                else money_fields(v) for k, v in value.items()}
+        return {
+            k: money(v)
+            if k in MONEY_KEYS and isinstance(v, (str, int, float, Decimal)) and v != ""
+            else money_fields(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [money_fields(v) for v in value]
     return value
@@ -101,8 +106,9 @@ def _num(d: dict[str, Any], key: str) -> float:
         return 0.0
 
 
-def stream_summary(row: dict[str, Any], products: list[dict[str, Any]], current_viewers: int | None = None
-                   ) -> dict[str, Any]:
+def stream_summary(
+    row: dict[str, Any], products: list[dict[str, Any]], current_viewers: int | None = None
+) -> dict[str, Any]:
     """A stream in a listing. ``current_viewers`` is the presence count (Redis ``STREAM_METRICS``), which
     the read table's column of the same name never holds."""
     featured = (row.get("metadata") or {}).get("featured_product_id")
@@ -135,8 +141,9 @@ def sales_stats(figures: dict[str, Any], *, with_revenue: bool) -> dict[str, Any
     }
 
 
-def stream_detail(row: dict[str, Any], products: list[dict[str, Any]], metrics: dict[str, Any],
-                  sales: dict[str, Any]) -> dict[str, Any]:
+def stream_detail(
+    row: dict[str, Any], products: list[dict[str, Any]], metrics: dict[str, Any], sales: dict[str, Any]
+) -> dict[str, Any]:
     """The spec's stream detail: presence and engagement from Redis ``STREAM_METRICS``, sales from the
     orders (``sales`` is ``sales_stats(...)``)."""
     current = int(_num(metrics, "current_viewers"))

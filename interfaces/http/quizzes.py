@@ -46,16 +46,27 @@ class CreateQuizBody(Body):
 
 
 def _options(q: QuestionBody) -> list[dict[str, Any]]:
-    return [{"option_id": i, "text": o, "text_bn": None} if isinstance(o, str)
-            else {"option_id": i, "text": o.text, "text_bn": o.text_bn} for i, o in enumerate(q.options)]
+    return [
+        {"option_id": i, "text": o, "text_bn": None}
+        if isinstance(o, str)
+        else {"option_id": i, "text": o.text, "text_bn": o.text_bn}
+        for i, o in enumerate(q.options)
+    ]
 
 
 def quiz_json(v: QuizView) -> dict[str, Any]:
     current = None if v.current is None else {**v.current, "closes_at": iso(v.current["closes_at"])}
     top = None if v.scores is None else [{"rank": i + 1, **s} for i, s in enumerate(v.scores[:10])]
-    return {"quiz_id": str(v.quiz_id), "stream_id": v.stream_id, "status": v.status, "questions": v.questions,
-            "question": current, "top": top,
-            "rewards": v.rewards, "version": v.version}
+    return {
+        "quiz_id": str(v.quiz_id),
+        "stream_id": v.stream_id,
+        "status": v.status,
+        "questions": v.questions,
+        "question": current,
+        "top": top,
+        "rewards": v.rewards,
+        "version": v.version,
+    }
 
 
 @bp.post("/streams/<stream_id:uuid>/quizzes")
@@ -67,9 +78,17 @@ async def create(request: Request, stream_id: UUID, body: CreateQuizBody) -> HTT
         return refusal(exc)
     c = _c(request)
     assert c.quizzes is not None
-    questions = [{"question": q.question, "question_bn": q.question_bn, "options": _options(q),
-                  "correct_option": q.correct_option, "points": q.points, "seconds": q.seconds}
-                 for q in body.questions]
+    questions = [
+        {
+            "question": q.question,
+            "question_bn": q.question_bn,
+            "options": _options(q),
+            "correct_option": q.correct_option,
+            "points": q.points,
+            "seconds": q.seconds,
+        }
+        for q in body.questions
+    ]
     v = await c.quizzes.create(stream_id, actor, body.title, questions)
     return json(quiz_json(v), status=201)
 

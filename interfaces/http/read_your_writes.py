@@ -26,13 +26,26 @@ def min_version_of(request: Request) -> int | None | HTTPResponse:
     if raw is None or raw == "":
         return None
     if not raw.isdigit() or len(raw) > 12:
-        return error_response(422, "validation_failed", {"fields": [
-            {"field": "min_version", "message": "must be a whole number of at least 0", "type": "int_parsing"}]})
+        return error_response(
+            422,
+            "validation_failed",
+            {
+                "fields": [
+                    {"field": "min_version", "message": "must be a whole number of at least 0", "type": "int_parsing"}
+                ]
+            },
+        )
     return int(raw)
 
 
-async def visible(request: Request, model: ReadModel, key: str, read: Callable[[], Awaitable[Row | None]],
-                  not_found: str, details: dict[str, Any]) -> Row | HTTPResponse:
+async def visible(
+    request: Request,
+    model: ReadModel,
+    key: str,
+    read: Callable[[], Awaitable[Row | None]],
+    not_found: str,
+    details: dict[str, Any],
+) -> Row | HTTPResponse:
     """The row of ``key`` in ``model`` at the request's ``min_version`` or later, else the error answer."""
     version = min_version_of(request)
     if isinstance(version, HTTPResponse):
@@ -40,8 +53,11 @@ async def visible(request: Request, model: ReadModel, key: str, read: Callable[[
     c = container(request)
     row = await c.versions.at_least(model, key, version, read, c.settings.read_your_writes_timeout_s)
     if version is not None and (row is None or row[model.version_column] < version):
-        return error_response(409, "read_model_behind", {
-            **details, "min_version": version, "version": row[model.version_column] if row else None})
+        return error_response(
+            409,
+            "read_model_behind",
+            {**details, "min_version": version, "version": row[model.version_column] if row else None},
+        )
     if row is None:
         return error_response(404, not_found, details)
     return row

@@ -69,7 +69,8 @@ async def recommended_streams(request: Request, query: RecommendationsQuery) -> 
         r = rows.get(p.stream_id)
         if r is None:  # the listing's read model is behind this one for a moment
             continue
-        shaped = _with_host(presenters.stream_summary(r, products.get(p.stream_id, []), viewers.get(p.stream_id, 0)),
-                            r, hosts)
+        shaped = _with_host(
+            presenters.stream_summary(r, products.get(p.stream_id, []), viewers.get(p.stream_id, 0)), r, hosts
+        )
         out.append({**shaped, "score": p.score, "reasons": p.reasons})
     return json({"streams": out, "cold_start": cold, "viewer_id": actor.user_id if actor else None})

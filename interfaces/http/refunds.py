@@ -39,10 +39,19 @@ class RefundBody(Body):
 
 
 def refund_reply(v: RefundView) -> dict[str, Any]:
-    return {"refund_id": v.refund_id, "order_id": str(v.order_id), "payment_id": str(v.payment_id),
-            "amount": money(v.amount), "reason": v.reason, "status": v.status, "manual": v.manual,
-            "provider_refund_id": v.provider_refund_id, "order_status": v.order_status,
-            "payment_status": v.payment_status, "refunded_total": money(v.refunded_total)}
+    return {
+        "refund_id": v.refund_id,
+        "order_id": str(v.order_id),
+        "payment_id": str(v.payment_id),
+        "amount": money(v.amount),
+        "reason": v.reason,
+        "status": v.status,
+        "manual": v.manual,
+        "provider_refund_id": v.provider_refund_id,
+        "order_status": v.order_status,
+        "payment_status": v.payment_status,
+        "refunded_total": money(v.refunded_total),
+    }
 
 
 def _key(request: Request) -> str | None:
@@ -97,6 +106,11 @@ async def resolve_refund(request: Request, order_id: UUID, refund_id: UUID, body
     if not actor_of(request).is_admin:
         raise NotPermitted("only an admin settles a refund under review", action="order.refund")
     c = _c(request)
-    view = await c.refunds.resolve(order_id, str(refund_id), completed=body.outcome == "completed",
-                                   provider_refund_id=body.provider_refund_id, note=body.note)
+    view = await c.refunds.resolve(
+        order_id,
+        str(refund_id),
+        completed=body.outcome == "completed",
+        provider_refund_id=body.provider_refund_id,
+        note=body.note,
+    )
     return json(refund_reply(view))

@@ -28,9 +28,15 @@ def _product(products: dict[str, dict[str, Any]], pid: str | None) -> dict[str, 
     if p is None:
         return {"product_id": pid, "name": None, "name_bn": None, "price": None, "list_price": None, "image": None}
     images = p["images"] or []
-    return {"product_id": pid, "name": p["name"], "name_bn": p["name_bn"], "price": money(p["special_price"]),
-            "list_price": money(p["list_price"]), "discount_percentage": money(p["discount_percentage"]),
-            "image": images[0] if images else None}
+    return {
+        "product_id": pid,
+        "name": p["name"],
+        "name_bn": p["name_bn"],
+        "price": money(p["special_price"]),
+        "list_price": money(p["list_price"]),
+        "discount_percentage": money(p["discount_percentage"]),
+        "image": images[0] if images else None,
+    }
 
 
 async def _show(request: Request, stream_id: UUID) -> tuple[dict[str, Any] | None, HTTPResponse | None]:
@@ -53,12 +59,30 @@ async def highlights(request: Request, stream_id: UUID) -> HTTPResponse:
     db = _c(request).read_db
     clips = await rq.highlights_of(db, str(stream_id))
     products = await rq.products_of(db, str(stream_id)) if clips else {}
-    return json({"stream_id": str(stream_id), "status": row["status"], "highlights": [{
-        "index": h["clip_index"], "rank": h["clip_rank"], "start_s": h["start_s"], "end_s": h["end_s"],
-        "duration_s": round(h["end_s"] - h["start_s"], 3), "peak_s": h["peak_s"], "reasons": h["reasons"],
-        "product": _product(products, h["product_id"]), "thumbnail_url": h["thumbnail_url"],
-        "playlist_url": h["playlist_url"], "mp4_url": h["mp4_url"], "program_date_time": iso(h["program_date_time"]),
-        "counts": h["counts"]} for h in clips]})
+    return json(
+        {
+            "stream_id": str(stream_id),
+            "status": row["status"],
+            "highlights": [
+                {
+                    "index": h["clip_index"],
+                    "rank": h["clip_rank"],
+                    "start_s": h["start_s"],
+                    "end_s": h["end_s"],
+                    "duration_s": round(h["end_s"] - h["start_s"], 3),
+                    "peak_s": h["peak_s"],
+                    "reasons": h["reasons"],
+                    "product": _product(products, h["product_id"]),
+                    "thumbnail_url": h["thumbnail_url"],
+                    "playlist_url": h["playlist_url"],
+                    "mp4_url": h["mp4_url"],
+                    "program_date_time": iso(h["program_date_time"]),
+                    "counts": h["counts"],
+                }
+                for h in clips
+            ],
+        }
+    )
 
 
 @bp.get("/streams/<stream_id:uuid>/replay")
@@ -77,10 +101,27 @@ async def replay(request: Request, stream_id: UUID) -> HTTPResponse:
     entries: list[dict[str, Any]] = []
     if rec is not None:
         duration = float(rec["duration_seconds"])
-        recording = {"playlist_url": rec["recording_url"], "duration_s": duration,
-                     "thumbnail_url": rec["thumbnail_url"], "recorded_at": iso(rec["created_at"])}
+        recording = {
+            "playlist_url": rec["recording_url"],
+            "duration_s": duration,
+            "thumbnail_url": rec["thumbnail_url"],
+            "recorded_at": iso(rec["created_at"]),
+        }
         for e in rq.timeline(await rq.featured_history(db, sid), rec["clock"] or [], duration):
-            entries.append({**(_product(products, e["product_id"]) or {}), "featured_at": iso(e["featured_at"]),
-                            "start_s": e["start_s"], "end_s": e["end_s"]})
-    return json({"stream_id": sid, "status": row["status"], "recording": recording, "product_timeline": entries,
-                 "products": [_product(products, pid) for pid in products]})
+            entries.append(
+                {
+                    **(_product(products, e["product_id"]) or {}),
+                    "featured_at": iso(e["featured_at"]),
+                    "start_s": e["start_s"],
+                    "end_s": e["end_s"],
+                }
+            )
+    return json(
+        {
+            "stream_id": sid,
+            "status": row["status"],
+            "recording": recording,
+            "product_timeline": entries,
+            "products": [_product(products, pid) for pid in products],
+        }
+    )

@@ -63,8 +63,7 @@ MULTILINE = _Multiline()
 
 def refusal(p: Problem) -> PydanticCustomError:
     where = f" at {printable(p.path)}" if p.path else ""
-    return PydanticCustomError(p.code, "{what}{where}", {"what": p.message, "where": where,
-                                                         "path": printable(p.path)})
+    return PydanticCustomError(p.code, "{what}{where}", {"what": p.message, "where": where, "path": printable(p.path)})
 
 
 def storable(bounds: JsonBounds) -> typing.Callable[[Any], Any]:
@@ -79,8 +78,9 @@ def storable(bounds: JsonBounds) -> typing.Callable[[Any], Any]:
 def _small(value: dict[str, Any]) -> dict[str, Any]:
     storable(FREE_FORM_BOUNDS)(value)
     if (size := encoded_size(value)) > FREE_FORM_MAX_BYTES:
-        raise PydanticCustomError("too_large", "{size} bytes encoded; at most {limit}",
-                                  {"size": size, "limit": FREE_FORM_MAX_BYTES})
+        raise PydanticCustomError(
+            "too_large", "{size} bytes encoded; at most {limit}", {"size": size, "limit": FREE_FORM_MAX_BYTES}
+        )
     return value
 
 
@@ -137,8 +137,9 @@ class StreamProductIn(Body):
     product_id: UUID
     special_price: Money | None = None
     limited_quantity: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    discount_percentage: Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2),
-                                   AfterValidator(_cents)] | None = None
+    discount_percentage: (
+        Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2), AfterValidator(_cents)] | None
+    ) = None
     display_order: Annotated[int, Field(ge=0, le=10_000)] = 0
     presentation_notes: Annotated[Text, Field(max_length=2_000)] | None = None
 
@@ -190,4 +191,3 @@ class ListStreamsQuery(Body):
 
 class StreamQuery(Body):
     min_version: Annotated[int, Field(ge=0, le=2**31)] | None = None
-

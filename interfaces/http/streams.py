@@ -50,8 +50,14 @@ bp = Blueprint("streams", url_prefix="/api/v1/live-commerce")
 
 
 def _terms(p: StreamProductIn) -> ProductTerms:
-    return ProductTerms(str(p.product_id), p.special_price, p.limited_quantity, p.discount_percentage,
-                        p.display_order, p.presentation_notes)
+    return ProductTerms(
+        str(p.product_id),
+        p.special_price,
+        p.limited_quantity,
+        p.discount_percentage,
+        p.display_order,
+        p.presentation_notes,
+    )
 
 
 class AssignModeratorBody(Body):
@@ -67,15 +73,33 @@ async def create_stream(request: Request, body: CreateStreamBody) -> HTTPRespons
     may name ``vendor_id`` / ``host_id`` in the body."""
     c = _c(request)
     vendor_id, host_id = stream_owners(
-        actor_of(request), vendor_id=str(body.vendor_id) if body.vendor_id else None,
-        host_id=str(body.host_id) if body.host_id else None, default_vendor_id=c.settings.default_vendor_id)
+        actor_of(request),
+        vendor_id=str(body.vendor_id) if body.vendor_id else None,
+        host_id=str(body.host_id) if body.host_id else None,
+        default_vendor_id=c.settings.default_vendor_id,
+    )
     cmd = ScheduleStream(
         vendor_id=vendor_id,
         host_id=host_id,
-        **body.model_dump(include={"title", "title_bn", "description", "description_bn", "stream_type",
-                                   "category", "scheduled_start_time", "is_public", "language", "max_viewers",
-                                   "is_recorded", "tags", "thumbnail_url", "cover_image_url",
-                                   "stream_settings"}),
+        **body.model_dump(
+            include={
+                "title",
+                "title_bn",
+                "description",
+                "description_bn",
+                "stream_type",
+                "category",
+                "scheduled_start_time",
+                "is_public",
+                "language",
+                "max_viewers",
+                "is_recorded",
+                "tags",
+                "thumbnail_url",
+                "cover_image_url",
+                "stream_settings",
+            }
+        ),
         products=[_terms(p) for p in body.products],
     )
     assert c.streams is not None
@@ -90,29 +114,33 @@ async def list_streams(request: Request, query: ListStreamsQuery) -> HTTPRespons
     from presence (Redis ``STREAM_METRICS``)."""
     c = _c(request)
     assert c.read_db is not None
-    rows, total = await q.list_streams(c.read_db, status=query.status, category=query.category,
-                                       page=query.page, limit=query.limit)
+    rows, total = await q.list_streams(
+        c.read_db, status=query.status, category=query.category, page=query.page, limit=query.limit
+    )
     trending = await _trending(c)
     featured = await q.featured_streams(c.read_db, c.settings.featured_limit)
     all_ids = list({str(r["id"]) for r in rows + trending + featured})
     products = await q.products_of(c.read_db, all_ids)
     viewers = await _current_viewers(c, all_ids)
 
-    hosts = await hq.hosts_by_user(c.read_db, list({str(r["host_id"]) for r in rows + trending + featured
-                                                     if r["host_id"]}))
+    hosts = await hq.hosts_by_user(
+        c.read_db, list({str(r["host_id"]) for r in rows + trending + featured if r["host_id"]})
+    )
 
     def shape(r: dict[str, Any]) -> dict[str, Any]:
         sid = str(r["id"])
         return _with_host(presenters.stream_summary(r, products.get(sid, []), viewers.get(sid, 0)), r, hosts)
 
-    return json({
-        "streams": [shape(r) for r in rows],
-        "total_count": total,
-        "page": query.page,
-        "limit": query.limit,
-        "trending_streams": [shape(r) for r in trending],
-        "featured_streams": [shape(r) for r in featured],
-    })
+    return json(
+        {
+            "streams": [shape(r) for r in rows],
+            "total_count": total,
+            "page": query.page,
+            "limit": query.limit,
+            "trending_streams": [shape(r) for r in trending],
+            "featured_streams": [shape(r) for r in featured],
+        }
+    )
 
 
 async def _trending(c: Container) -> list[dict[str, Any]]:
@@ -145,8 +173,9 @@ def optional_actor(request: Request) -> Actor | None:
     return authenticate(request)
 
 
-async def visible_stream(c: Container, request: Request, row: dict[str, Any] | None, sid: str
-                         ) -> tuple[Actor | None, HTTPResponse | None]:
+async def visible_stream(
+    c: Container, request: Request, row: dict[str, Any] | None, sid: str
+) -> tuple[Actor | None, HTTPResponse | None]:
     """(caller, refusal): a private show is ``404 stream_not_found`` for anyone not invited, so its
     existence is not given away."""
     try:
@@ -158,8 +187,7 @@ async def visible_stream(c: Container, request: Request, row: dict[str, Any] | N
     if row["is_public"]:
         return actor, None
     mods = [m["moderator_id"] for m in await moderators_of(c.read_db, sid)] if actor is not None else []
-    if may_view_stream(actor, is_public=False, host_id=row["host_id"], vendor_id=row["vendor_id"],
-                       moderator_ids=mods):
+    if may_view_stream(actor, is_public=False, host_id=row["host_id"], vendor_id=row["vendor_id"], moderator_ids=mods):
         return actor, None
     return actor, error_response(404, "stream_not_found", {"stream_id": sid})
 
@@ -176,14 +204,16 @@ async def get_stream(request: Request, stream_id: UUID, query: StreamQuery) -> H
         return refused
     assert row is not None
     if query.min_version is not None and row["aggregate_version"] < query.min_version:
-        return error_response(409, "read_model_behind", {"min_version": query.min_version,
-                                                         "version": row["aggregate_version"]})
+        return error_response(
+            409, "read_model_behind", {"min_version": query.min_version, "version": row["aggregate_version"]}
+        )
     products = row.pop("products")
     profile = row.pop("host_profile", None)
     metrics = await c.redis.hgetall(metrics_key(sid))
     figures = await _figures(request, sid)
-    sales = presenters.sales_stats(figures.as_dict(), with_revenue=sees_revenue(
-        actor, host_id=row["host_id"], vendor_id=row["vendor_id"]))
+    sales = presenters.sales_stats(
+        figures.as_dict(), with_revenue=sees_revenue(actor, host_id=row["host_id"], vendor_id=row["vendor_id"])
+    )
     hosts = {str(row["host_id"]): profile} if profile and row["host_id"] else {}
     return json(_with_host(presenters.stream_detail(row, products, metrics, sales), row, hosts))
 
@@ -228,25 +258,28 @@ async def _figures(request: Request, sid: str) -> Figures:
     return await cache.get(sid, load)  # type: ignore[no-any-return]
 
 
-def _with_host(shaped: dict[str, Any], row: dict[str, Any], hosts: dict[str, dict[str, Any]]
-               ) -> dict[str, Any]:
+def _with_host(shaped: dict[str, Any], row: dict[str, Any], hosts: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The spec's ``host: {name, profile_image_url}`` from the host's profile, with the ids that own the
     stream (``host_id`` is the host's user id; ``vendor_id`` the vendor it sells for)."""
     profile = hosts.get(str(row["host_id"])) if row["host_id"] else None
-    shaped["host"] = {**shaped["host"], "host_id": str(row["host_id"]) if row["host_id"] else None,
-                      "vendor_id": str(row["vendor_id"]),
-                      "profile_id": str(profile["id"]) if profile else None,
-                      "name": profile["host_name"] if profile else shaped["host"].get("name"),
-                      "profile_image_url": profile["profile_image_url"] if profile else None,
-                      "rating": float(profile["rating"] or 0) if profile else None}
+    shaped["host"] = {
+        **shaped["host"],
+        "host_id": str(row["host_id"]) if row["host_id"] else None,
+        "vendor_id": str(row["vendor_id"]),
+        "profile_id": str(profile["id"]) if profile else None,
+        "name": profile["host_name"] if profile else shaped["host"].get("name"),
+        "profile_image_url": profile["profile_image_url"] if profile else None,
+        "rating": float(profile["rating"] or 0) if profile else None,
+    }
     return shaped
 
 
 async def _row_at_least(c: Container, sid: str, version: int | None) -> dict[str, Any] | None:
     """Read-your-writes: the row, waiting briefly (woken by the projection's NOTIFY) for ``version``."""
     assert c.read_db is not None and c.versions is not None
-    return await c.versions.at_least(STREAMS, sid, version, lambda: q.get_stream(c.read_db, sid),
-                                     c.settings.read_your_writes_timeout_s)
+    return await c.versions.at_least(
+        STREAMS, sid, version, lambda: q.get_stream(c.read_db, sid), c.settings.read_your_writes_timeout_s
+    )
 
 
 @bp.post("/streams/<stream_id:uuid>/start")
@@ -256,8 +289,16 @@ async def start_stream(request: Request, stream_id: UUID) -> HTTPResponse:
     c = _c(request)
     assert c.streams is not None
     res = await c.streams.start(stream_id, actor=actor_of(request))
-    return json({"stream_key": res.stream_key, "rtmp_url": res.rtmp_url, "stream_url": res.stream_url,
-                 "chat_room_id": res.chat_room_id, "id": str(res.id), "version": res.version})
+    return json(
+        {
+            "stream_key": res.stream_key,
+            "rtmp_url": res.rtmp_url,
+            "stream_url": res.stream_url,
+            "chat_room_id": res.chat_room_id,
+            "id": str(res.id),
+            "version": res.version,
+        }
+    )
 
 
 @bp.post("/streams/<stream_id:uuid>/end")
@@ -266,8 +307,9 @@ async def start_stream(request: Request, stream_id: UUID) -> HTTPResponse:
 async def end_stream(request: Request, stream_id: UUID, body: EndStreamBody) -> HTTPResponse:
     c = _c(request)
     assert c.streams is not None
-    res = await c.streams.end(stream_id, summary=body.summary,
-                              auto_generate_highlights=body.auto_generate_highlights, actor=actor_of(request))
+    res = await c.streams.end(
+        stream_id, summary=body.summary, auto_generate_highlights=body.auto_generate_highlights, actor=actor_of(request)
+    )
     return json({"id": str(res.id), "version": res.version, "status": "ended"})
 
 
@@ -325,10 +367,10 @@ async def assign_moderator(request: Request, stream_id: UUID, body: AssignModera
     ``end_stream``; the default is the first two."""
     c = _c(request)
     assert c.streams is not None
-    res = await c.streams.assign_moderator(stream_id, str(body.moderator_id), body.permissions,
-                                           actor=actor_of(request))
-    return json({"stream_id": str(stream_id), "moderator_id": str(body.moderator_id), "version": res.version},
-                status=201)
+    res = await c.streams.assign_moderator(stream_id, str(body.moderator_id), body.permissions, actor=actor_of(request))
+    return json(
+        {"stream_id": str(stream_id), "moderator_id": str(body.moderator_id), "version": res.version}, status=201
+    )
 
 
 @bp.delete("/streams/<stream_id:uuid>/moderators/<moderator_id:uuid>")
@@ -356,11 +398,24 @@ async def list_moderators(request: Request, stream_id: UUID) -> HTTPResponse:
         return error_response(404, "stream_not_found", {"stream_id": str(stream_id)})
     rows = await moderators_of(c.read_db, str(stream_id))
     try:
-        check_show_staff(actor, host_id=str(stream["host_id"]) if stream["host_id"] else None,
-                         vendor_id=str(stream["vendor_id"]) if stream["vendor_id"] else None,
-                         moderator_ids=[str(r["moderator_id"]) for r in rows])
+        check_show_staff(
+            actor,
+            host_id=str(stream["host_id"]) if stream["host_id"] else None,
+            vendor_id=str(stream["vendor_id"]) if stream["vendor_id"] else None,
+            moderator_ids=[str(r["moderator_id"]) for r in rows],
+        )
     except DomainError as exc:
         return refusal(exc)
-    return json({"stream_id": str(stream_id), "moderators": [
-        {"moderator_id": r["moderator_id"], "permissions": r["permissions"],
-         "assigned_at": presenters.iso(r["assigned_at"])} for r in rows]})
+    return json(
+        {
+            "stream_id": str(stream_id),
+            "moderators": [
+                {
+                    "moderator_id": r["moderator_id"],
+                    "permissions": r["permissions"],
+                    "assigned_at": presenters.iso(r["assigned_at"]),
+                }
+                for r in rows
+            ],
+        }
+    )

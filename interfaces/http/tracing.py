@@ -20,9 +20,11 @@ def install(app: Sanic) -> None:
     async def _open(request: Request) -> None:
         route = request.route.path if request.route is not None else "unmatched"
         span = tracing.tracer.start_span(
-            f"{request.method} /{route}", context=tracing.from_headers(request.headers), kind=SpanKind.SERVER,
-            attributes={"http.request.method": request.method, "http.route": f"/{route}",
-                        "url.path": request.path})
+            f"{request.method} /{route}",
+            context=tracing.from_headers(request.headers),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": request.method, "http.route": f"/{route}", "url.path": request.path},
+        )
         request.ctx.trace_span = span
         # Left attached for the rest of the request's task, so the access log line carries the trace id too;
         # the next request on the connection attaches its own.

@@ -35,19 +35,28 @@ MAX_FRAME_BYTES = 256 * 1024  # a chat message is a few KB; a frame over this cl
 
 
 def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
-    manager = FanoutManager(settings.redis_url, channel=f"{settings.topic_prefix}.socketio",
-                            queue_limit=settings.client_queue_limit,
-                            batch_window_s=settings.chat_batch_window_ms / 1000,
-                            # the budget is the host's: its http_workers processes share it
-                            writes_per_s=settings.fanout_writes_per_s / max(1, settings.http_workers),
-                            max_window_s=settings.fanout_max_window_ms / 1000)
+    manager = FanoutManager(
+        settings.redis_url,
+        channel=f"{settings.topic_prefix}.socketio",
+        queue_limit=settings.client_queue_limit,
+        batch_window_s=settings.chat_batch_window_ms / 1000,
+        # the budget is the host's: its http_workers processes share it
+        writes_per_s=settings.fanout_writes_per_s / max(1, settings.http_workers),
+        max_window_s=settings.fanout_max_window_ms / 1000,
+    )
     manager.on_window = metrics.FANOUT_WINDOW.observe
     # Tokens travel in the handshake's auth payload, not in cookies, so any origin may connect.
     # async_handlers=False: one socket's events are handled one after another (other sockets are not held
     # up), so a viewer's messages reach the room in the order they were sent.
-    sio = socketio.AsyncServer(async_mode="sanic", client_manager=manager, cors_allowed_origins="*",
-                               max_http_buffer_size=MAX_FRAME_BYTES, logger=False, engineio_logger=False,
-                               async_handlers=False)
+    sio = socketio.AsyncServer(
+        async_mode="sanic",
+        client_manager=manager,
+        cors_allowed_origins="*",
+        max_http_buffer_size=MAX_FRAME_BYTES,
+        logger=False,
+        engineio_logger=False,
+        async_handlers=False,
+    )
     sio.attach(app)
     app.config.WEBSOCKET_MAX_SIZE = MAX_FRAME_BYTES
     namespace = LiveStreamNamespace(settings)
@@ -63,29 +72,50 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
         publisher = InteractionPublisher(settings, ids)
         await publisher.start()
         ticker = RoomTicker(redis, sio, settings.realtime_namespace, ids.origin, settings.fanout_max_fps)
-        pusher = DomainPusher(settings, sio, settings.realtime_namespace,
-                              load_state=lambda agg, v: _load_state(app, agg, v),
-                              featured_product=lambda sid, pid: _featured_product(app, sid, pid),
-                              product_names=lambda ids: _product_names(app, ids))
+        pusher = DomainPusher(
+            settings,
+            sio,
+            settings.realtime_namespace,
+            load_state=lambda agg, v: _load_state(app, agg, v),
+            featured_product=lambda sid, pid: _featured_product(app, sid, pid),
+            product_names=lambda ids: _product_names(app, ids),
+        )
         moderator = ChatModerator(ChatPolicy(max_length=settings.chat_max_length))
         ledger = PresenceLedger(redis, ids.origin)
         reaper = PresenceReaper(redis, publisher, ids.origin, reannounce=namespace.reannounce)
         from infra.poll_tallies import RedisPollTallies
         from interfaces.realtime.poll_push import PollRoom
 
-        polls = PollRoom(redis, sio, settings.realtime_namespace, RedisPollTallies(redis),
-                         rooms=lambda: list(ticker.local), service=lambda: app.ctx.container.polls,
-                         fps=settings.fanout_max_fps)
+        polls = PollRoom(
+            redis,
+            sio,
+            settings.realtime_namespace,
+            RedisPollTallies(redis),
+            rooms=lambda: list(ticker.local),
+            service=lambda: app.ctx.container.polls,
+            fps=settings.fanout_max_fps,
+        )
         pusher.polls = polls.pushed
         from interfaces.realtime.leaderboard_push import LeaderboardRoom
 
-        boards = LeaderboardRoom(redis, sio, settings.realtime_namespace, rooms=lambda: list(ticker.local),
-                                 fps=settings.fanout_max_fps)
-        namespace.svc = Services(settings, sio, StreamState(redis, settings.chat_history_size), publisher,
-                                 ticker, pusher, moderator, staff=lambda sid: _show_staff(app, sid),
-                                 presence=ledger, store_status=lambda sid: _store_status(app, sid),
-                                 polls=polls, container=app.ctx.container,
-                                 recommended=RecommendedProducts(lambda: app.ctx.container.read_db))
+        boards = LeaderboardRoom(
+            redis, sio, settings.realtime_namespace, rooms=lambda: list(ticker.local), fps=settings.fanout_max_fps
+        )
+        namespace.svc = Services(
+            settings,
+            sio,
+            StreamState(redis, settings.chat_history_size),
+            publisher,
+            ticker,
+            pusher,
+            moderator,
+            staff=lambda sid: _show_staff(app, sid),
+            presence=ledger,
+            store_status=lambda sid: _store_status(app, sid),
+            polls=polls,
+            container=app.ctx.container,
+            recommended=RecommendedProducts(lambda: app.ctx.container.read_db),
+        )
         tasks.append(asyncio.create_task(ticker.run(stop), name="realtime-ticker"))
         tasks.append(asyncio.create_task(polls.run(stop), name="realtime-polls"))
         tasks.append(asyncio.create_task(boards.run(stop), name="realtime-leaderboards"))
@@ -127,15 +157,26 @@ def attach(app: Sanic, settings: Settings) -> socketio.AsyncServer:
             await svc.ticker.close(forget=clean)
             await namespace.limits.close()
             await app.ctx.realtime_redis.aclose()
-        log.info("fan-out: %d frames delivered in %d direct writes (%.2f s writing, longest window %.0f ms), "
-                 "%d dropped for slow clients", manager.delivered, manager.writes, manager.flush_s,
-                 manager.flush_max_s * 1000, manager.dropped)
+        log.info(
+            "fan-out: %d frames delivered in %d direct writes (%.2f s writing, longest window %.0f ms), "
+            "%d dropped for slow clients",
+            manager.delivered,
+            manager.writes,
+            manager.flush_s,
+            manager.flush_max_s * 1000,
+            manager.dropped,
+        )
 
     return sio
 
 
-async def _report_metrics(namespace: LiveStreamNamespace, ticker: RoomTicker, manager: FanoutManager,
-                          stop: asyncio.Event, every_s: float = 2.0) -> None:
+async def _report_metrics(
+    namespace: LiveStreamNamespace,
+    ticker: RoomTicker,
+    manager: FanoutManager,
+    stop: asyncio.Event,
+    every_s: float = 2.0,
+) -> None:
     """Socket.IO connections, sockets per show and fan-out counts into ``infra.metrics`` every ``every_s``
     (read off the objects that keep them anyway, so the fan-out's hot path pays nothing)."""
     shown: set[str] = set()

@@ -36,16 +36,23 @@ async def send_message(svc: Services, sid: str, conn: Conn, p: SendMessage) -> d
     ident = conn.identity
     staff = conn.streams[p.stream_id].moderator  # read now: the socket may close during the await below
     rules = await svc.state.rules(p.stream_id, ident.user_id)
-    verdict = svc.moderator.check_message(stream_id=p.stream_id, user_id=ident.user_id, text=p.message,
-                                          now=time.time(), is_moderator=staff, rules=rules)
+    verdict = svc.moderator.check_message(
+        stream_id=p.stream_id, user_id=ident.user_id, text=p.message, now=time.time(), is_moderator=staff, rules=rules
+    )
     if not verdict.allowed:
         raise _refuse_verdict(verdict.code, verdict.retry_after)
     now = utc_now()
     msg = {
-        "id": str(uuid.uuid4()), "stream_id": p.stream_id, "user_id": ident.user_id,
-        "username": ident.name or f"user-{ident.user_id[:6]}", "message": verdict.text,
-        "message_type": p.message_type, "language": verdict.language, "timestamp": now.isoformat(),
-        "is_highlighted": False, "from_moderator": staff,
+        "id": str(uuid.uuid4()),
+        "stream_id": p.stream_id,
+        "user_id": ident.user_id,
+        "username": ident.name or f"user-{ident.user_id[:6]}",
+        "message": verdict.text,
+        "message_type": p.message_type,
+        "language": verdict.language,
+        "timestamp": now.isoformat(),
+        "is_highlighted": False,
+        "from_moderator": staff,
     }
     ns = svc.settings.realtime_namespace
     # To the one-by-one viewers; the fan-out also queues it for this show's ``chat_batch`` viewers.
@@ -53,8 +60,9 @@ async def send_message(svc: Services, sid: str, conn: Conn, p: SendMessage) -> d
     # The sender's ack waits for the broker: an acknowledged message is in the log, whatever crashes next
     # (the room has it at once; a gateway killed before the broker's answer sends no ack, and the client resends).
     recorded: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-    svc.publisher.publish(it.CHAT_SENT, p.stream_id, msg, now,
-                          on_delivered=lambda ok: recorded.done() or recorded.set_result(ok))
+    svc.publisher.publish(
+        it.CHAT_SENT, p.stream_id, msg, now, on_delivered=lambda ok: recorded.done() or recorded.set_result(ok)
+    )
     if not await recorded:
         raise Refused("not_recorded")
     return {"ok": True, "id": msg["id"], "language": verdict.language}
@@ -64,21 +72,25 @@ async def react(svc: Services, sid: str, conn: Conn, p: React) -> dict[str, Any]
     _writer(svc, conn, p.stream_id)
     ident = conn.identity
     rules = await svc.state.rules(p.stream_id, ident.user_id)
-    verdict = svc.moderator.check_reaction(stream_id=p.stream_id, user_id=ident.user_id, now=time.time(),
-                                           rules=rules)
+    verdict = svc.moderator.check_reaction(stream_id=p.stream_id, user_id=ident.user_id, now=time.time(), rules=rules)
     if not verdict.allowed:
         raise _refuse_verdict(verdict.code, verdict.retry_after)
     svc.ticker.reacted(p.stream_id, p.reaction_type)  # shown as a coalesced reaction_burst
-    svc.publisher.publish(it.REACTION_ADDED, p.stream_id,
-                          {"user_id": ident.user_id, "reaction_type": p.reaction_type}, utc_now())
+    svc.publisher.publish(
+        it.REACTION_ADDED, p.stream_id, {"user_id": ident.user_id, "reaction_type": p.reaction_type}, utc_now()
+    )
     return {"ok": True}
 
 
 async def purchase_intent(svc: Services, sid: str, conn: Conn, p: PurchaseIntent) -> dict[str, Any]:
     """A signal for the host's dashboard and the hot-products list; buying itself is the cart's command."""
     _writer(svc, conn, p.stream_id)
-    e = svc.publisher.publish(it.PURCHASE_INTENT, p.stream_id, {
-        "user_id": conn.identity.user_id, "product_id": p.product_id, "quantity": p.quantity}, utc_now())
+    e = svc.publisher.publish(
+        it.PURCHASE_INTENT,
+        p.stream_id,
+        {"user_id": conn.identity.user_id, "product_id": p.product_id, "quantity": p.quantity},
+        utc_now(),
+    )
     return {"ok": True, "id": e.id}
 
 
@@ -91,8 +103,9 @@ async def may_moderate(svc: Services, conn: Conn, stream_id: str, action: str) -
     staff = None
     if "admin" not in ident.roles and ident.roles & STAFF_ROLES:
         staff = await svc.staff(stream_id)
-    refusal = moderation_refusal(user_id=ident.user_id, roles=ident.roles, vendor_id=ident.vendor_id,
-                                 action=action, staff=staff)
+    refusal = moderation_refusal(
+        user_id=ident.user_id, roles=ident.roles, vendor_id=ident.vendor_id, action=action, staff=staff
+    )
     if refusal is not None:
         code, details = refusal
         raise Refused(code, action=action, **details)
@@ -112,14 +125,14 @@ async def moderate(svc: Services, sid: str, conn: Conn, p: Moderate) -> dict[str
         if until is None:
             await svc.state.unmute(s, p.user_id)
         notice.update(user_id=p.user_id, until=until)
-        svc.publisher.publish(it.USER_MUTED, s, {"user_id": p.user_id, "until": until, "moderator_id": mod},
-                              now)
+        svc.publisher.publish(it.USER_MUTED, s, {"user_id": p.user_id, "until": until, "moderator_id": mod}, now)
     elif p.action in ("ban", "unban"):
         assert p.user_id is not None
         await svc.state.ban(s, p.user_id, p.action == "ban")
         notice.update(user_id=p.user_id)
-        svc.publisher.publish(it.USER_BANNED, s, {"user_id": p.user_id, "banned": p.action == "ban",
-                                                  "moderator_id": mod}, now)
+        svc.publisher.publish(
+            it.USER_BANNED, s, {"user_id": p.user_id, "banned": p.action == "ban", "moderator_id": mod}, now
+        )
     elif p.action == "slow_mode":
         await svc.state.slow_mode(s, p.seconds)
         notice.update(seconds=p.seconds)
@@ -127,8 +140,9 @@ async def moderate(svc: Services, sid: str, conn: Conn, p: Moderate) -> dict[str
     elif p.action == "delete":
         notice.update(message_id=p.message_id)
         svc.publisher.publish(it.CHAT_DELETED, s, {"message_id": p.message_id, "moderator_id": mod}, now)
-        await svc.sio.emit("message_deleted", {"stream_id": s, "message_id": p.message_id}, room=room_of(s),
-                           namespace=ns)
+        await svc.sio.emit(
+            "message_deleted", {"stream_id": s, "message_id": p.message_id}, room=room_of(s), namespace=ns
+        )
     else:  # pin / unpin
         msg = None
         if p.action == "pin":
@@ -137,8 +151,7 @@ async def moderate(svc: Services, sid: str, conn: Conn, p: Moderate) -> dict[str
             if msg is None:
                 raise Refused("message_not_found", message_id=p.message_id)
         notice.update(message_id=p.message_id)
-        svc.publisher.publish(it.CHAT_PINNED, s, {"message_id": p.message_id, "message": msg,
-                                                  "moderator_id": mod}, now)
+        svc.publisher.publish(it.CHAT_PINNED, s, {"message_id": p.message_id, "message": msg, "moderator_id": mod}, now)
         await svc.sio.emit("message_pinned", {"stream_id": s, "message": msg}, room=room_of(s), namespace=ns)
     # Everyone's client learns the rule (to grey out the box in slow mode, to hide a muted user's typing).
     await svc.sio.emit("moderation", notice, room=room_of(s), namespace=ns)

@@ -113,8 +113,7 @@ def direct_transport(sock: Any) -> Any | None:
             return None
         parts = sock.direct_parts = (sock.queue._queue, sock.queue._getters, impl.conn_mutex, io)
     queued, getters, mutex, io = parts
-    if queued or not getters or getters[0].done() or mutex._locked or not io._can_write._value \
-            or sock.upgrading:
+    if queued or not getters or getters[0].done() or mutex._locked or not io._can_write._value or sock.upgrading:
         return None  # packets queued, or the writer holds some it has not written yet, or flow control
     transport = io.transport
     if transport is None or transport.is_closing():
@@ -162,8 +161,17 @@ class _LocalFanout(socketio.AsyncManager):
         self._audiences: dict[tuple[str, str], Audience] = {}
 
     # ---- entry ----------------------------------------------------------------------------------------------
-    async def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
-                   callback: Any = None, to: Any = None, **kwargs: Any) -> None:
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
         room = to or room
         if callback is not None or namespace not in self.rooms:
             await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback)
@@ -205,8 +213,9 @@ class _LocalFanout(socketio.AsyncManager):
             aud = self._audiences[key] = Audience(room, room.endswith(BATCH_SUFFIX), stream_id)
         return aud
 
-    def _add(self, namespace: str, room: str, stream_id: str, framed: tuple[eio_packet.Packet, bytes],
-             event: str) -> None:
+    def _add(
+        self, namespace: str, room: str, stream_id: str, framed: tuple[eio_packet.Packet, bytes], event: str
+    ) -> None:
         aud = self._audience(namespace, room, stream_id)
         if aud is None:
             return
@@ -295,8 +304,9 @@ class _LocalFanout(socketio.AsyncManager):
         self.flush_s += took
         self.flush_max_s = max(self.flush_max_s, took)
 
-    def _write_all(self, members: Any, frames: list[tuple[eio_packet.Packet, bytes]], blob: bytes,
-                   late: dict[str, int]) -> None:
+    def _write_all(
+        self, members: Any, frames: list[tuple[eio_packet.Packet, bytes]], blob: bytes, late: dict[str, int]
+    ) -> None:
         """One ``write()`` of ``blob`` per viewer (a websocket whose writer is parked); the others (joined
         mid-window, writer busy, long-polling) one by one in ``_write_one``."""
         sockets = self.server.eio.sockets
@@ -322,8 +332,7 @@ class _LocalFanout(socketio.AsyncManager):
         for sid, eio_sid in rest:
             self._write_one(sockets.get(eio_sid), frames, late.get(sid, 0) if late else 0, byte_limit)
 
-    def _write_one(self, sock: Any, frames: list[tuple[eio_packet.Packet, bytes]], start: int,
-                   byte_limit: int) -> None:
+    def _write_one(self, sock: Any, frames: list[tuple[eio_packet.Packet, bytes]], start: int, byte_limit: int) -> None:
         """A viewer who joined during the window, or whose engine.io writer is busy, or on long-polling."""
         n = len(frames) - start
         if sock is None or sock.closed or n <= 0:
@@ -364,8 +373,15 @@ class FanoutManager(socketio.AsyncRedisManager, _LocalFanout):  # type: ignore[m
     """AsyncRedisManager whose local delivery (for this process's emits and for those arriving from other
     processes through Redis) is the one above. MRO: Redis → PubSub → _LocalFanout → AsyncManager."""
 
-    def __init__(self, url: str, channel: str, queue_limit: int, batch_window_s: float = 0.1,
-                 writes_per_s: float = 40_000.0, max_window_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        queue_limit: int,
+        batch_window_s: float = 0.1,
+        writes_per_s: float = 40_000.0,
+        max_window_s: float = 0.25,
+    ) -> None:
         super().__init__(url=url, channel=channel)
         self.queue_limit = queue_limit
         self.batch_window_s = batch_window_s

@@ -46,7 +46,8 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.svc: Services | None = None
         self.limits = RealtimeLimits(settings)
         self.handlers: dict[str, Handler] = {
-            "join_stream": self.join, "leave_stream": self.leave,
+            "join_stream": self.join,
+            "leave_stream": self.leave,
             "send_message": lambda sid, c, p: actions.send_message(self._svc, sid, c, p),
             "react": lambda sid, c, p: actions.react(self._svc, sid, c, p),
             "purchase_intent": lambda sid, c, p: actions.purchase_intent(self._svc, sid, c, p),
@@ -71,8 +72,7 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 identity = self.verifier.verify(token)
             except InvalidToken as exc:
                 log.info("refused a socket: %s", exc)
-                raise socketio.exceptions.ConnectionRefusedError("invalid_token",
-                                                                 error_body("invalid_token")) from None
+                raise socketio.exceptions.ConnectionRefusedError("invalid_token", error_body("invalid_token")) from None
         else:
             identity = Identity.anonymous_viewer(sid)
         request = environ.get("sanic.request")
@@ -101,11 +101,13 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 raise Refused("invalid_payload", expected="an object")
             try:
                 payload = SCHEMAS[event].model_validate(
-                    data, context={"chat_max_length": self.settings.chat_max_length})
+                    data, context={"chat_max_length": self.settings.chat_max_length}
+                )
             except ValidationError as exc:
                 fields = field_errors(exc)
-                code = "message_too_long" if any(f["type"] == "message_too_long" for f in fields) \
-                    else "validation_failed"
+                code = (
+                    "message_too_long" if any(f["type"] == "message_too_long" for f in fields) else "validation_failed"
+                )
                 raise Refused(code, fields=fields) from None
             if (wait := await self.limits.retry_after(event, sid, conn, payload)) is not None:
                 raise Refused("rate_limited", retry_after=wait)
@@ -156,10 +158,16 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             screen["polls"] = await svc.polls.open_polls(s)
         if s in svc.pusher.featured:
             screen["featured_product"] = svc.pusher.featured[s]
-        screen["recommended_products"] = [] if svc.recommended is None else await svc.recommended(
-            s, None if conn.identity.anonymous else conn.identity.user_id)
-        screen["you"] = {"user_id": conn.identity.user_id, "anonymous": conn.identity.anonymous,
-                         "moderator": conn.streams[s].moderator}
+        screen["recommended_products"] = (
+            []
+            if svc.recommended is None
+            else await svc.recommended(s, None if conn.identity.anonymous else conn.identity.user_id)
+        )
+        screen["you"] = {
+            "user_id": conn.identity.user_id,
+            "anonymous": conn.identity.anonymous,
+            "moderator": conn.streams[s].moderator,
+        }
         missed: list[tuple[str, dict[str, Any]]] = []
         if p.last_position is not None:
             complete, missed = svc.pusher.missed(s, p.last_position)
@@ -200,8 +208,12 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         assert isinstance(p, LeaveStream)
         if p.stream_id not in conn.streams:
             raise Refused("not_in_stream")
-        for room in (room_of(p.stream_id), chat_room_of(p.stream_id), chat_batch_room_of(p.stream_id),
-                     staff_room_of(p.stream_id)):
+        for room in (
+            room_of(p.stream_id),
+            chat_room_of(p.stream_id),
+            chat_batch_room_of(p.stream_id),
+            staff_room_of(p.stream_id),
+        ):
             await self._svc.sio.leave_room(sid, room, namespace=self.namespace)
         self._left(sid, conn, p.stream_id)
         return {"ok": True, "stream_id": p.stream_id}
@@ -210,12 +222,27 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """``presence.joined``; once the broker has it, the viewer is on this process's presence record."""
         svc = self._svc
         ident, joined = conn.identity, conn.streams[stream_id]
-        svc.publisher.publish(it.PRESENCE_JOINED, stream_id, {
-            "viewer_id": ident.user_id, "user_id": None if ident.anonymous else ident.user_id,
-            "connection_id": sid, "device_type": joined.device_type, "location": joined.location,
-        }, utc_now(), on_delivered=svc.presence.joined(stream_id, sid, {
-            "viewer_id": ident.user_id, "location": joined.location,
-            "joined_at": round(time.time() - (time.monotonic() - joined.at), 3)}))
+        svc.publisher.publish(
+            it.PRESENCE_JOINED,
+            stream_id,
+            {
+                "viewer_id": ident.user_id,
+                "user_id": None if ident.anonymous else ident.user_id,
+                "connection_id": sid,
+                "device_type": joined.device_type,
+                "location": joined.location,
+            },
+            utc_now(),
+            on_delivered=svc.presence.joined(
+                stream_id,
+                sid,
+                {
+                    "viewer_id": ident.user_id,
+                    "location": joined.location,
+                    "joined_at": round(time.time() - (time.monotonic() - joined.at), 3),
+                },
+            ),
+        )
 
     def reannounce(self) -> int:
         """A reaper took this process for dead (it was frozen, not killed) and sent its viewers'
@@ -232,7 +259,15 @@ class LiveStreamNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         joined = conn.streams.pop(stream_id)
         svc = self._svc
         svc.ticker.left(stream_id)
-        svc.publisher.publish(it.PRESENCE_LEFT, stream_id, {
-            "viewer_id": conn.identity.user_id, "connection_id": sid,
-            "watch_seconds": round(time.monotonic() - joined.at, 1), "location": joined.location,
-        }, utc_now(), on_delivered=svc.presence.left(stream_id, sid))
+        svc.publisher.publish(
+            it.PRESENCE_LEFT,
+            stream_id,
+            {
+                "viewer_id": conn.identity.user_id,
+                "connection_id": sid,
+                "watch_seconds": round(time.monotonic() - joined.at, 1),
+                "location": joined.location,
+            },
+            utc_now(),
+            on_delivered=svc.presence.left(stream_id, sid),
+        )

@@ -15,6 +15,15 @@ def gift_received(e: Envelope) -> tuple[str, str, dict[str, Any]] | None:
     if e.type != "CoinWallet.GiftSent" or not e.stream_id:
         return None
     d = e.payload
-    return e.stream_id, "gift_received", {"from": d["from_name"], "gift_id": d["gift_id"],
-                                          "quantity": d["quantity"], "message": d.get("message"),
-                                          "coins": d["coins"], "send_id": d["send_id"]}
+    return (
+        e.stream_id,
+        "gift_received",
+        {
+            "from": d["from_name"],
+            "gift_id": d["gift_id"],
+            "quantity": d["quantity"],
+            "message": d.get("message"),
+            "coins": d["coins"],
+            "send_id": d["send_id"],
+        },
+    )

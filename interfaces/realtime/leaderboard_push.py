@@ -54,5 +54,10 @@ class LeaderboardRoom:
                 continue
             self._sent[(sid, board)] = entries
             self.frames += 1
-            await self._sio.emit("leaderboard_update", {"stream_id": sid, "board": board, "entries": entries},
-                                 room=room_of(sid), namespace=self._ns, ignore_queue=True)
+            await self._sio.emit(
+                "leaderboard_update",
+                {"stream_id": sid, "board": board, "entries": entries},
+                room=room_of(sid),
+                namespace=self._ns,
+                ignore_queue=True,
+            )

@@ -46,13 +46,26 @@ async def poll_vote(svc: Services, sid: str, conn: Conn, p: PollVote) -> dict[st
         out = await room.service().vote(UUID(p.poll_id), conn.identity.user_id, p.option_id)
     except DomainError as exc:
         raise Refused(exc.code, **exc.details) from None
-    return {"ok": True, "poll_id": p.poll_id, "option_id": p.option_id, "changed": out["changed"],
-            "total_votes": out["total_votes"]}
+    return {
+        "ok": True,
+        "poll_id": p.poll_id,
+        "option_id": p.option_id,
+        "changed": out["changed"],
+        "total_votes": out["total_votes"],
+    }
 
 
 class PollRoom:
-    def __init__(self, redis: Any, sio: Any, namespace: str, tallies: Any, rooms: Callable[[], list[str]],
-                 service: Callable[[], Any], fps: float) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        sio: Any,
+        namespace: str,
+        tallies: Any,
+        rooms: Callable[[], list[str]],
+        service: Callable[[], Any],
+        fps: float,
+    ) -> None:
         self._r = redis
         self._sio = sio
         self._ns = namespace
@@ -69,16 +82,31 @@ class PollRoom:
     def pushed(self, e: Envelope) -> tuple[str, str, dict[str, Any]] | None:
         sid, pid, d = str(e.stream_id), str(e.aggregate_id), e.payload
         if e.type == "Poll.Opened":
-            poll = {"poll_id": pid, "question": d["question"], "question_bn": d.get("question_bn"),
-                    "options": d["options"], "allow_change": d["allow_change"], "closes_at": d["closes_at"],
-                    "status": "open"}
+            poll = {
+                "poll_id": pid,
+                "question": d["question"],
+                "question_bn": d.get("question_bn"),
+                "options": d["options"],
+                "allow_change": d["allow_change"],
+                "closes_at": d["closes_at"],
+                "status": "open",
+            }
             self.open.setdefault(sid, {})[pid] = poll
             return sid, "poll_started", poll
         if e.type == "Poll.Closed":
             self.open.get(sid, {}).pop(pid, None)
             self._sent.pop(pid, None)
-            return sid, "poll_ended", {"poll_id": pid, "status": "closed", "reason": d["reason"],
-                                       "options": d["results"], "total_votes": d["total_votes"]}
+            return (
+                sid,
+                "poll_ended",
+                {
+                    "poll_id": pid,
+                    "status": "closed",
+                    "reason": d["reason"],
+                    "options": d["results"],
+                    "total_votes": d["total_votes"],
+                },
+            )
         return None
 
     # ---- a late joiner ----------------------------------------------------------------------------------
@@ -116,5 +144,10 @@ class PollRoom:
                 continue
             self._sent[pid] = got[0]
             self.frames += 1
-            await self._sio.emit("poll_results_update", {"stream_id": sid, "poll_id": pid, **got[1]},
-                                 room=room_of(sid), namespace=self._ns, ignore_queue=True)
+            await self._sio.emit(
+                "poll_results_update",
+                {"stream_id": sid, "poll_id": pid, **got[1]},
+                room=room_of(sid),
+                namespace=self._ns,
+                ignore_queue=True,
+            )

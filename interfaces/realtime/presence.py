@@ -63,15 +63,18 @@ class PresenceLedger:
 
     def joined(self, stream_id: str, connection_id: str, record: dict[str, Any]) -> Any:
         """A delivery callback: remember the viewer once ``presence.joined`` is on the log."""
+
         def on_delivered(ok: bool) -> None:
             if ok:
                 self._change(f"{stream_id} {connection_id}", json.dumps(record))
+
         return on_delivered
 
     def left(self, stream_id: str, connection_id: str) -> Any:
         def on_delivered(ok: bool) -> None:
             if ok:  # not acked: keep the record, so a reaper still sends a left if this process dies
                 self._change(f"{stream_id} {connection_id}", None)
+
         return on_delivered
 
     def _change(self, field: str, value: str | None) -> None:
@@ -124,15 +127,19 @@ def _left_payload(field: str, raw: str, dead: str, last_seen: float) -> tuple[st
         rec = {}
     joined_at = float(rec.get("joined_at") or last_seen)
     return stream_id, {
-        "viewer_id": rec.get("viewer_id"), "connection_id": connection_id,
-        "watch_seconds": round(max(0.0, last_seen - joined_at), 1), "location": rec.get("location"),
-        "reason": "gateway_lost", "gateway": dead,
+        "viewer_id": rec.get("viewer_id"),
+        "connection_id": connection_id,
+        "watch_seconds": round(max(0.0, last_seen - joined_at), 1),
+        "location": rec.get("location"),
+        "reason": "gateway_lost",
+        "gateway": dead,
     }
 
 
 class PresenceReaper:
-    def __init__(self, redis: Any, publisher: InteractionPublisher, origin: str, *,
-                 reannounce: Callable[[], int]) -> None:
+    def __init__(
+        self, redis: Any, publisher: InteractionPublisher, origin: str, *, reannounce: Callable[[], int]
+    ) -> None:
         self._r = redis
         self._pub = publisher
         self._origin = origin

@@ -46,8 +46,15 @@ class InteractionPublisher:
         await kafka.start_with_retry(self._producer)
         self._task = asyncio.create_task(self._run(), name="interaction-publisher")
 
-    def publish(self, type_: str, stream_id: str, payload: dict[str, Any], now: datetime, *,
-                on_delivered: Delivered | None = None) -> Envelope:
+    def publish(
+        self,
+        type_: str,
+        stream_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+        *,
+        on_delivered: Delivered | None = None,
+    ) -> Envelope:
         """Queue one fact; returns its envelope at once (its id is the fact's id everywhere).
         ``on_delivered`` learns whether the broker acked it (presence records follow the log, see presence)."""
         e = interaction(self.ids, type_, stream_id, payload, now)
@@ -95,8 +102,7 @@ class InteractionPublisher:
         ok = not fut.cancelled() and fut.exception() is None
         if not ok:
             self.failed += 1
-            log.error("interaction not delivered: %s",
-                      fut.exception() if not fut.cancelled() else "cancelled")
+            log.error("interaction not delivered: %s", fut.exception() if not fut.cancelled() else "cancelled")
         else:
             self.published += 1
         if then is not None:

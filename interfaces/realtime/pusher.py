@@ -45,12 +45,18 @@ FeaturedProduct = Callable[[str, str], Awaitable[dict[str, Any]]]
 ProductNames = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]
 _PAYMENT_NS = uuid.UUID("4c7e2a9d-51b3-4f0e-9a6d-2e8b7c1f3d55")
 
-STATUS_EVENTS = {"LiveStream.Started": "live", "LiveStream.Ended": "ended",
-                 "LiveStream.Cancelled": "cancelled"}
+STATUS_EVENTS = {"LiveStream.Started": "live", "LiveStream.Ended": "ended", "LiveStream.Cancelled": "cancelled"}
 # A stream product's stock moved (``domain.stream_stock``): the room gets {stream_id, product_id, available, sold}.
 STREAM_STOCK_EVENTS = {"StreamStock.Reserved", "StreamStock.Released", "StreamStock.Sold"}
-STOCK_EVENTS = {"FlashSale.StockReserved", "FlashSale.ReservationConfirmed", "FlashSale.ReservationReleased",
-                "FlashSale.HoldExpired", "FlashSale.SoldOut", "FlashSale.BackInStock", "FlashSale.Cancelled"}
+STOCK_EVENTS = {
+    "FlashSale.StockReserved",
+    "FlashSale.ReservationConfirmed",
+    "FlashSale.ReservationReleased",
+    "FlashSale.HoldExpired",
+    "FlashSale.SoldOut",
+    "FlashSale.BackInStock",
+    "FlashSale.Cancelled",
+}
 
 
 def _push_default(o: Any) -> Any:
@@ -63,11 +69,21 @@ def _plain(value: Any) -> dict[str, Any]:
 
 
 def _flash_sale(e: Envelope, sale: Any) -> dict[str, Any]:
-    return _plain({"sale_id": e.aggregate_id, "product_id": sale.product_id, "sale_name": sale.sale_name,
-                     "original_price": sale.original_price, "flash_price": sale.flash_price,
-                     "discount_percentage": sale.discount_percentage, "quantity": sale.quantity,
-                     "available": sale.available, "end_time": sale.end_time, "status": sale.status,
-                     "max_per_buyer": sale.max_per_buyer})
+    return _plain(
+        {
+            "sale_id": e.aggregate_id,
+            "product_id": sale.product_id,
+            "sale_name": sale.sale_name,
+            "original_price": sale.original_price,
+            "flash_price": sale.flash_price,
+            "discount_percentage": sale.discount_percentage,
+            "quantity": sale.quantity,
+            "available": sale.available,
+            "end_time": sale.end_time,
+            "status": sale.status,
+            "max_per_buyer": sale.max_per_buyer,
+        }
+    )
 
 
 def _stock_metric(event: str, body: dict[str, Any]) -> None:
@@ -89,15 +105,31 @@ def _stock_metric(event: str, body: dict[str, Any]) -> None:
 
 def _auction(e: Envelope, auction: Any) -> dict[str, Any]:
     # Never the bidders' maxima: a proxy bid's ceiling is the bidder's secret.
-    return _plain({"auction_id": e.aggregate_id, "product_id": auction.product_id,
-                     "current_price": auction.current_price, "bid_count": auction.bid_count,
-                     "leader_id": auction.leader_id, "ends_at": auction.ends_at, "status": auction.status})
+    return _plain(
+        {
+            "auction_id": e.aggregate_id,
+            "product_id": auction.product_id,
+            "current_price": auction.current_price,
+            "bid_count": auction.bid_count,
+            "leader_id": auction.leader_id,
+            "ends_at": auction.ends_at,
+            "status": auction.status,
+        }
+    )
 
 
 class DomainPusher:
-    def __init__(self, settings: Settings, sio: socketio.AsyncServer, namespace: str, *,
-                 load_state: LoadState, featured_product: FeaturedProduct,
-                 product_names: ProductNames | None = None, buffer_per_stream: int = 200) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sio: socketio.AsyncServer,
+        namespace: str,
+        *,
+        load_state: LoadState,
+        featured_product: FeaturedProduct,
+        product_names: ProductNames | None = None,
+        buffer_per_stream: int = 200,
+    ) -> None:
         self._s = settings
         self._sio = sio
         self._ns = namespace
@@ -119,10 +151,14 @@ class DomainPusher:
 
     async def run(self, stop: asyncio.Event) -> None:
         await kafka.ensure_topics(self._s)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._s.kafka_bootstrap, group_id=None,
-                                    enable_auto_commit=False, auto_offset_reset="latest",
-                                    fetch_max_wait_ms=self._s.kafka_fetch_max_wait_ms,
-                                    client_id="realtime-pusher")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._s.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=self._s.kafka_fetch_max_wait_ms,
+            client_id="realtime-pusher",
+        )
         await kafka.start_with_retry(consumer)
         try:
             topic = self._s.domain_topic
@@ -160,8 +196,7 @@ class DomainPusher:
             return
         stream_id, event, payload = pushed
         _stock_metric(event, payload)
-        payload = {"stream_id": stream_id, **payload, "position": e.position,
-                   "occurred_at": e.occurred_at.isoformat()}
+        payload = {"stream_id": stream_id, **payload, "position": e.position, "occurred_at": e.occurred_at.isoformat()}
         self._remember(stream_id, e.position, event, payload)
         self.pushed += 1
         await self._sio.emit(event, payload, room=room_of(stream_id), namespace=self._ns, ignore_queue=True)
@@ -201,8 +236,11 @@ class DomainPusher:
                 self.closed_streams.add(sid)
             return sid, "stream_status", {"status": STATUS_EVENTS[t]}
         if t in STREAM_STOCK_EVENTS and e.stream_id:  # the event carries the counts: no load
-            return e.stream_id, "stock_update", {"product_id": e.payload["product_id"],
-                                                 "available": e.payload["available"], "sold": e.payload["sold"]}
+            return (
+                e.stream_id,
+                "stock_update",
+                {"product_id": e.payload["product_id"], "available": e.payload["available"], "sold": e.payload["sold"]},
+            )
         if t.startswith("Quiz."):
             return quiz_push.room_event(e)
         if not (t.startswith("FlashSale.") or t.startswith("Auction.")) or e.aggregate_version is None:
@@ -225,8 +263,11 @@ class DomainPusher:
             auction = await self._load(str(e.aggregate_id), e.aggregate_version)
             if auction is None:
                 return None
-            event = {"Auction.BidPlaced": "new_bid", "Auction.Extended": "auction_extended",
-                     "Auction.Closed": "auction_closed"}[t]
+            event = {
+                "Auction.BidPlaced": "new_bid",
+                "Auction.Extended": "auction_extended",
+                "Auction.Closed": "auction_closed",
+            }[t]
             return sid, event, _auction(e, auction)
         return None
 
@@ -250,12 +291,19 @@ class DomainPusher:
                 names = await self._names(ids)
             except Exception:  # the catalogue is a nicety here: the message still goes, naming "a product"
                 log.warning("product names unavailable for a payment message", exc_info=True)
-        msg = payment_message(order_id, str(stream_id), getattr(order, "shipping_address", None) or {}, lines,
-                              names, e.occurred_at.isoformat())
+        msg = payment_message(
+            order_id,
+            str(stream_id),
+            getattr(order, "shipping_address", None) or {},
+            lines,
+            names,
+            e.occurred_at.isoformat(),
+        )
         msg["position"] = e.position
         self.pushed += 1
-        await self._sio.emit("new_message", msg, room=chat_room_of(str(stream_id)), namespace=self._ns,
-                             ignore_queue=True)
+        await self._sio.emit(
+            "new_message", msg, room=chat_room_of(str(stream_id)), namespace=self._ns, ignore_queue=True
+        )
 
     def _remember(self, stream_id: str, position: int | None, event: str, payload: dict[str, Any]) -> None:
         if position is None:
@@ -267,8 +315,11 @@ class DomainPusher:
 
     def missed(self, stream_id: str, last_position: int) -> tuple[bool, list[tuple[str, dict[str, Any]]]]:
         """(complete?, events after ``last_position``) for a reconnecting client."""
-        complete = self.since is not None and last_position >= self.since - 1 and \
-            last_position >= self._evicted_upto.get(stream_id, -1)
+        complete = (
+            self.since is not None
+            and last_position >= self.since - 1
+            and last_position >= self._evicted_upto.get(stream_id, -1)
+        )
         events = [(ev, p) for pos, ev, p in self._recent.get(stream_id, ()) if pos > last_position]
         return complete, events
 
@@ -295,8 +346,14 @@ def mask_name(name: Any) -> str | None:
     return f"{first}***"
 
 
-def payment_message(order_id: str, stream_id: str, address: dict[str, Any], lines: list[dict[str, Any]],
-                    names: dict[str, dict[str, Any]], timestamp: str) -> dict[str, Any]:
+def payment_message(
+    order_id: str,
+    stream_id: str,
+    address: dict[str, Any],
+    lines: list[dict[str, Any]],
+    names: dict[str, dict[str, Any]],
+    timestamp: str,
+) -> dict[str, Any]:
     """The system chat message for a paid order: buyer masked (from the shipping name), the first product by
     its catalogue name, the rest counted. Its id derives from the order, so a client can drop a repeat."""
     buyer = next((mask_name(address.get(k)) for k in NAME_KEYS if mask_name(address.get(k))), None)
@@ -306,14 +363,28 @@ def payment_message(order_id: str, stream_id: str, address: dict[str, Any], line
     name_en = known.get("name") or "a product"
     name_bn = known.get("name_bn") or known.get("name") or "একটি পণ্য"
     items_en = (f"{qty} × " if qty > 1 else "") + name_en + (f" and {more} more" if more else "")
-    items_bn = (f"{bn_number(qty)}টি " if qty > 1 else "") + name_bn + \
-        (f" ও আরও {bn_number(more)}টি পণ্য" if more else "")
+    items_bn = (
+        (f"{bn_number(qty)}টি " if qty > 1 else "") + name_bn + (f" ও আরও {bn_number(more)}টি পণ্য" if more else "")
+    )
     en = f"{buyer or 'Someone'} bought {items_en}"
     bn = f"{buyer or 'একজন ক্রেতা'} {items_bn} কিনেছেন"
     return {
-        "id": str(uuid.uuid5(_PAYMENT_NS, order_id)), "stream_id": stream_id, "user_id": None,
-        "username": "system", "message": en, "message_bn": bn, "message_type": "payment_confirmation",
-        "language": "en", "timestamp": timestamp, "is_highlighted": True, "from_moderator": False,
-        "system": True, "buyer": buyer, "product_id": pid, "product_name": known.get("name"),
-        "product_name_bn": known.get("name_bn"), "quantity": qty, "items": len(lines),
+        "id": str(uuid.uuid5(_PAYMENT_NS, order_id)),
+        "stream_id": stream_id,
+        "user_id": None,
+        "username": "system",
+        "message": en,
+        "message_bn": bn,
+        "message_type": "payment_confirmation",
+        "language": "en",
+        "timestamp": timestamp,
+        "is_highlighted": True,
+        "from_moderator": False,
+        "system": True,
+        "buyer": buyer,
+        "product_id": pid,
+        "product_name": known.get("name"),
+        "product_name_bn": known.get("name_bn"),
+        "quantity": qty,
+        "items": len(lines),
     }

@@ -22,10 +22,20 @@ async def answer(svc: Services, sid: str, conn: Conn, p: QuizAnswer) -> dict[str
     if quizzes is None:
         raise Refused("internal_error")
     try:
-        v = await quizzes.answer(UUID(p.quiz_id), user_id=ident.user_id,
-                                 display_name=ident.name or f"user-{ident.user_id[:6]}",
-                                 question_id=p.question_id, option_id=p.option_id, joined=set(conn.streams))
+        v = await quizzes.answer(
+            UUID(p.quiz_id),
+            user_id=ident.user_id,
+            display_name=ident.name or f"user-{ident.user_id[:6]}",
+            question_id=p.question_id,
+            option_id=p.option_id,
+            joined=set(conn.streams),
+        )
     except DomainError as exc:
         raise Refused(exc.code, reason=exc.message, **exc.details) from None
-    return {"ok": True, "quiz_id": p.quiz_id, "question_id": p.question_id, "option_id": p.option_id,
-            "version": v.version}
+    return {
+        "ok": True,
+        "quiz_id": p.quiz_id,
+        "question_id": p.question_id,
+        "option_id": p.option_id,
+        "version": v.version,
+    }

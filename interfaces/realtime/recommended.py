@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 
 class RecommendedProducts:
-    def __init__(self, db: Callable[[], Any], *, ttl_s: float = 10.0, timeout_s: float = 1.0,
-                 size: int = 20_000) -> None:
+    def __init__(
+        self, db: Callable[[], Any], *, ttl_s: float = 10.0, timeout_s: float = 1.0, size: int = 20_000
+    ) -> None:
         self._db, self.ttl_s, self.timeout_s, self.size = db, ttl_s, timeout_s, size
         self._cache: dict[tuple[str, str | None], tuple[float, list[dict[str, Any]]]] = {}
 

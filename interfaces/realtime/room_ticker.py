@@ -62,8 +62,7 @@ def hot_list(ranked: list[tuple[str, float]]) -> list[dict[str, Any]]:
 
 
 class RoomTicker:
-    def __init__(self, redis: Any, sio: socketio.AsyncServer, namespace: str, origin: str,
-                 fps: float) -> None:
+    def __init__(self, redis: Any, sio: socketio.AsyncServer, namespace: str, origin: str, fps: float) -> None:
         self._r = redis
         self._sio = sio
         self._ns = namespace
@@ -117,20 +116,31 @@ class RoomTicker:
                     self._sent[sid] = n
                     self.frames += 1
                     # ignore_queue: every process tells its own viewers; no Redis hop, no duplicates.
-                    await self._sio.emit("viewer_count_update", {"stream_id": sid, "count": n},
-                                         room=room_of(sid), namespace=self._ns, ignore_queue=True)
+                    await self._sio.emit(
+                        "viewer_count_update",
+                        {"stream_id": sid, "count": n},
+                        room=room_of(sid),
+                        namespace=self._ns,
+                        ignore_queue=True,
+                    )
                 products = hot.get(sid, [])
                 if products and self._hot_sent.get(sid) != products:
                     self._hot_sent[sid] = products
                     self.frames += 1
-                    await self._sio.emit("hot_products_update", {"stream_id": sid, "products": products},
-                                         room=room_of(sid), namespace=self._ns, ignore_queue=True)
+                    await self._sio.emit(
+                        "hot_products_update",
+                        {"stream_id": sid, "products": products},
+                        room=room_of(sid),
+                        namespace=self._ns,
+                        ignore_queue=True,
+                    )
         if self._reactions:
             bursts, self._reactions = self._reactions, defaultdict(Counter)
             for sid, counts in bursts.items():
                 self.frames += 1
-                await self._sio.emit("reaction_burst", {"stream_id": sid, "counts": dict(counts)},
-                                     room=room_of(sid), namespace=self._ns)
+                await self._sio.emit(
+                    "reaction_burst", {"stream_id": sid, "counts": dict(counts)}, room=room_of(sid), namespace=self._ns
+                )
 
     async def _flush_counts(self) -> None:
         dirty, self._dirty = self._dirty, set()
@@ -144,8 +154,9 @@ class RoomTicker:
             pipe.zadd(GATEWAYS, {self._origin: time.time()})
             await pipe.execute()
 
-    async def _read_totals(self, rooms: list[str], hot: bool = False
-                           ) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
+    async def _read_totals(
+        self, rooms: list[str], hot: bool = False
+    ) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
         async with self._r.pipeline(transaction=False) as pipe:
             pipe.zrangebyscore(GATEWAYS, time.time() - DEAD_AFTER_S, "+inf")
             for sid in rooms:
@@ -154,8 +165,8 @@ class RoomTicker:
                 for sid in rooms:
                     pipe.zrevrange(hot_products_key(sid), 0, HOT_TOP - 1, withscores=True)
             alive_list, *replies = await pipe.execute()
-        per_room = replies[:len(rooms)]
-        hot_lists = {sid: hot_list(ranked) for sid, ranked in zip(rooms, replies[len(rooms):], strict=False)}
+        per_room = replies[: len(rooms)]
+        hot_lists = {sid: hot_list(ranked) for sid, ranked in zip(rooms, replies[len(rooms) :], strict=False)}
         alive = set(alive_list)
         out: dict[str, int] = {}
         stale: list[tuple[str, str]] = []

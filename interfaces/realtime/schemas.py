@@ -68,8 +68,9 @@ class Payload(BaseModel):
     def _storable(cls, data: Any) -> Any:
         if (p := json_problem(data, PAYLOAD_BOUNDS)) is not None:
             where = f" at {printable(p.path)}" if p.path else ""
-            raise PydanticCustomError(p.code, "{what}{where}", {"what": p.message, "where": where,
-                                                                 "path": printable(p.path)})
+            raise PydanticCustomError(
+                p.code, "{what}{where}", {"what": p.message, "where": where, "path": printable(p.path)}
+            )
         return data
 
 
@@ -149,8 +150,7 @@ class Moderate(StreamRef):
         if self.action in ("mute", "unmute", "ban", "unban") and not self.user_id:
             raise PydanticCustomError("missing", "user_id is required for {action}", {"action": self.action})
         if self.action in ("delete", "pin") and not self.message_id:
-            raise PydanticCustomError("missing", "message_id is required for {action}",
-                                      {"action": self.action})
+            raise PydanticCustomError("missing", "message_id is required for {action}", {"action": self.action})
         return self
 
 

@@ -11,12 +11,14 @@ from typing import Any
 
 from application.envelope import Envelope
 
-STAFF_EVENTS = {"ShowEngagement.SentimentMeasured": "sentiment_update",
-                "ShowEngagement.SuggestionMade": "engagement_suggestion"}
-_FIELDS = {"sentiment_update": ("minute", "messages", "score", "positive", "neutral", "negative", "overall",
-                                "top_complaints"),
-           "engagement_suggestion": ("suggestion_id", "kind", "minute", "message", "message_bn", "evidence",
-                                     "action")}
+STAFF_EVENTS = {
+    "ShowEngagement.SentimentMeasured": "sentiment_update",
+    "ShowEngagement.SuggestionMade": "engagement_suggestion",
+}
+_FIELDS = {
+    "sentiment_update": ("minute", "messages", "score", "positive", "neutral", "negative", "overall", "top_complaints"),
+    "engagement_suggestion": ("suggestion_id", "kind", "minute", "message", "message_bn", "evidence", "action"),
+}
 
 
 def staff_room_of(stream_id: str) -> str:
@@ -29,8 +31,12 @@ def staff_push(e: Envelope) -> tuple[str, str, dict[str, Any]] | None:
     if event is None or not e.stream_id:
         return None
     d = e.payload
-    payload = {"stream_id": e.stream_id, **{k: d.get(k) for k in _FIELDS[event]}, "position": e.position,
-               "occurred_at": e.occurred_at.isoformat()}
+    payload = {
+        "stream_id": e.stream_id,
+        **{k: d.get(k) for k in _FIELDS[event]},
+        "position": e.position,
+        "occurred_at": e.occurred_at.isoformat(),
+    }
     if hasattr(payload["minute"], "isoformat"):
         payload["minute"] = payload["minute"].isoformat()
     return staff_room_of(e.stream_id), event, payload

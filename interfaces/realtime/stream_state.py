@@ -67,8 +67,7 @@ class StreamState:
         return {
             "stream_id": stream_id,
             "status": status.get("status"),
-            "featured_product": {"product_id": status["featured_product"]} if status.get("featured_product")
-            else None,
+            "featured_product": {"product_id": status["featured_product"]} if status.get("featured_product") else None,
             "recent_messages": _json_list(chat),
             "pinned_message": _json_list([pinned])[0] if pinned else None,
             "slow_mode": int(slow or 0),
@@ -82,10 +81,12 @@ class StreamState:
         return None
 
     async def rules(self, stream_id: str, user_id: str) -> StreamRules:
-        slow, banned, muted = await self._r.hmget(moderation_key(stream_id), "slow_mode", f"ban:{user_id}",
-                                                  f"mute:{user_id}")
-        return StreamRules(slow_mode_s=float(slow or 0), banned=bool(banned),
-                           muted_until=float(muted) if muted else None)
+        slow, banned, muted = await self._r.hmget(
+            moderation_key(stream_id), "slow_mode", f"ban:{user_id}", f"mute:{user_id}"
+        )
+        return StreamRules(
+            slow_mode_s=float(slow or 0), banned=bool(banned), muted_until=float(muted) if muted else None
+        )
 
     async def _set(self, stream_id: str, field: str, value: str | int | float | None) -> None:
         key = moderation_key(stream_id)

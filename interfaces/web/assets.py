@@ -23,15 +23,24 @@ from sanic.response import HTTPResponse
 
 STATIC_ROOT = Path(__file__).resolve().parent / "static"
 COMPRESSIBLE = frozenset({".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt", ".map"})
-TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".woff2": "font/woff2", ".json": "application/json",
-         ".svg": "image/svg+xml", ".html": "text/html", ".css": "text/css"}
+TYPES = {
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".woff2": "font/woff2",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".html": "text/html",
+    ".css": "text/css",
+}
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # Pages may load only the app's own files, and talk only to their own origin (API, Socket.IO, HLS); hls.js
 # makes its workers and media sources from blob: URLs.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
-       "media-src 'self' blob: https: http:; connect-src 'self' ws: wss: https: http:; worker-src 'self' blob:; "
-       "font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
+    "media-src 'self' blob: https: http:; connect-src 'self' ws: wss: https: http:; worker-src 'self' blob:; "
+    "font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +74,12 @@ class Assets:
         asset = self._files.get(rel)
         if asset is None:
             return None
-        headers = {"ETag": asset.etag, "Cache-Control": asset.cache_control, "Vary": "Accept-Encoding",
-                   "X-Content-Type-Options": "nosniff"}
+        headers = {
+            "ETag": asset.etag,
+            "Cache-Control": asset.cache_control,
+            "Vary": "Accept-Encoding",
+            "X-Content-Type-Options": "nosniff",
+        }
         if asset.content_type.startswith("text/html"):
             headers["Content-Security-Policy"] = CSP
             headers["Referrer-Policy"] = "same-origin"

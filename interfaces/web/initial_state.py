@@ -31,8 +31,13 @@ from interfaces.web.assets import CSP, Assets
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, UUID], Awaitable[HTTPResponse]]
-_SAFE = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"), ("\u2028".encode(), b"\\u2028"),
-         ("\u2029".encode(), b"\\u2029"))
+_SAFE = (
+    (b"<", b"\\u003c"),
+    (b">", b"\\u003e"),
+    (b"&", b"\\u0026"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
 MARK = b"</body>"
 
 
@@ -63,8 +68,9 @@ def _product_ids(stream_answer: bytes) -> list[UUID]:
         return []
 
 
-async def watch_page(request: Request, assets: Assets, stream_id: UUID, stream: Handler, deals: Handler,
-                     product: Handler) -> HTTPResponse | None:
+async def watch_page(
+    request: Request, assets: Assets, stream_id: UUID, stream: Handler, deals: Handler, product: Handler
+) -> HTTPResponse | None:
     shell = assets.get("viewer/watch.html")
     if shell is None:
         return None
@@ -74,14 +80,34 @@ async def watch_page(request: Request, assets: Assets, stream_id: UUID, stream: 
     ids = _product_ids(shown)
     answers = await asyncio.gather(*(_answer(product, request, pid) for pid in ids))
     products = b",".join(b'"%s":%s' % (str(pid).encode(), a) for pid, a in zip(ids, answers, strict=True))
-    data = b"".join((
-        b'{"stream_id":"', str(stream_id).encode(), b'","generated_at":"', at, b'","stream":', shown,
-        b',"deals":', offers, b',"products":{', products, b'},"messages":{"en":', en.body if en else b"null",
-        b',"bn":', bn.body if bn else b"null", b"}}"))
+    data = b"".join(
+        (
+            b'{"stream_id":"',
+            str(stream_id).encode(),
+            b'","generated_at":"',
+            at,
+            b'","stream":',
+            shown,
+            b',"deals":',
+            offers,
+            b',"products":{',
+            products,
+            b'},"messages":{"en":',
+            en.body if en else b"null",
+            b',"bn":',
+            bn.body if bn else b"null",
+            b"}}",
+        )
+    )
     block = b'<script type="application/json" id="lc-initial">' + html_safe(data) + b"</script>\n"
     body = shell.body.replace(MARK, block + MARK, 1)
-    headers = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding", "X-Content-Type-Options": "nosniff",
-               "Content-Security-Policy": CSP, "Referrer-Policy": "same-origin"}
+    headers = {
+        "Cache-Control": "no-cache",
+        "Vary": "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": CSP,
+        "Referrer-Policy": "same-origin",
+    }
     if "gzip" in request.headers.get("accept-encoding", ""):
         body = gzip.compress(body, compresslevel=6)
         headers["Content-Encoding"] = "gzip"

@@ -100,7 +100,18 @@ async def dev_token(request: Request) -> HTTPResponse:
     user_id = str(body.user_id or uuid.uuid4())
     roles = ["viewer"] if body.role == "viewer" else ["viewer", body.role]
     vendor = str(body.vendor_id) if body.vendor_id else None
-    token = issue_token(container(request).settings, user_id, roles, name=body.name, ttl=DEV_TOKEN_TTL_S,
-                        vendor_id=vendor)
-    return json({"token": token, "user_id": user_id, "roles": roles, "name": body.name, "vendor_id": vendor,
-                 "expires_at": int(time.time()) + DEV_TOKEN_TTL_S}, status=201, headers={"Cache-Control": "no-store"})
+    token = issue_token(
+        container(request).settings, user_id, roles, name=body.name, ttl=DEV_TOKEN_TTL_S, vendor_id=vendor
+    )
+    return json(
+        {
+            "token": token,
+            "user_id": user_id,
+            "roles": roles,
+            "name": body.name,
+            "vendor_id": vendor,
+            "expires_at": int(time.time()) + DEV_TOKEN_TTL_S,
+        },
+        status=201,
+        headers={"Cache-Control": "no-store"},
+    )

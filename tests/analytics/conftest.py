@@ -30,9 +30,14 @@ def new_db(environments: Environments) -> Iterator[MakeDb]:
             conn.execute(f'CREATE DATABASE "{db}"')
         made.append(db)
         base = environments.stack.postgres_url.rsplit("/", 1)[0]
-        return environments.stack.model_copy(update={
-            "postgres_url": f"{base}/{db}", "read_postgres_url": None, "mongo_db": db,
-            "topic_prefix": f"a{tag}"})
+        return environments.stack.model_copy(
+            update={
+                "postgres_url": f"{base}/{db}",
+                "read_postgres_url": None,
+                "mongo_db": db,
+                "topic_prefix": f"a{tag}",
+            }
+        )
 
     yield make
     with psycopg.connect(environments.admin_url, autocommit=True) as conn:

@@ -42,11 +42,16 @@ class SaleHistory:
 def shows(count: int, products: int = 3) -> list[LiveStream]:
     out = []
     for i in range(count):
-        s = LiveStream.schedule(id=uuid.uuid4(), now=minutes(-60 + i), vendor_id=str(uuid.UUID(int=i + 1)),
-                                stream_key=uuid.uuid4().hex, title=f"লাইভ শো {i}", stream_type="product_demo",
-                                products=[StreamProduct(str(uuid.UUID(int=100)))])
-        s.start(now=minutes(-30 + i), rtmp_url="rtmp://x/live", stream_url="https://x/a.m3u8",
-                chat_room_id=f"c{i}")
+        s = LiveStream.schedule(
+            id=uuid.uuid4(),
+            now=minutes(-60 + i),
+            vendor_id=str(uuid.UUID(int=i + 1)),
+            stream_key=uuid.uuid4().hex,
+            title=f"লাইভ শো {i}",
+            stream_type="product_demo",
+            products=[StreamProduct(str(uuid.UUID(int=100)))],
+        )
+        s.start(now=minutes(-30 + i), rtmp_url="rtmp://x/live", stream_url="https://x/a.m3u8", chat_room_id=f"c{i}")
         for j in range(products):
             product = StreamProduct(str(uuid.UUID(int=200 + j)), None, j + 1)
             s.add_product(now=minutes(-29 + i), product=product)
@@ -58,11 +63,24 @@ def shows(count: int, products: int = 3) -> list[LiveStream]:
 
 
 def _checkout(sale: FlashSale, buyer: str, rid: str, at: float) -> tuple[Order, Payment]:
-    order = Order.place(id=uuid.uuid4(), now=minutes(at), buyer_id=buyer, stream_id=str(sale.stream_id),
-                        lines=[OrderLine(str(sale.product_id), 1, PRICE, str(sale.id), rid)],
-                        payment_method="bkash", shipping_address=ADDRESS, buyer_phone="01711000000")
-    payment = Payment.initiate(id=uuid.uuid4(), now=minutes(at), order_id=str(order.id), method="bkash",
-                               amount=order.total, order_total=order.total)
+    order = Order.place(
+        id=uuid.uuid4(),
+        now=minutes(at),
+        buyer_id=buyer,
+        stream_id=str(sale.stream_id),
+        lines=[OrderLine(str(sale.product_id), 1, PRICE, str(sale.id), rid)],
+        payment_method="bkash",
+        shipping_address=ADDRESS,
+        buyer_phone="01711000000",
+    )
+    payment = Payment.initiate(
+        id=uuid.uuid4(),
+        now=minutes(at),
+        order_id=str(order.id),
+        method="bkash",
+        amount=order.total,
+        order_total=order.total,
+    )
     payment.start_processing(provider_txn_id=f"txn-{buyer}", now=minutes(at + 0.1))
     return order, payment
 
@@ -76,11 +94,20 @@ def _paid(sale: FlashSale, order: Order, payment: Payment, buyer: str, rid: str,
 def flash_sale_history(settings: Settings, extra_shows: int = 4) -> SaleHistory:
     """Save the whole story in one ``save`` (one atomic write) and return the ids the tests need."""
     stream = shows(1)[0]
-    sale = FlashSale.schedule(id=uuid.uuid4(), now=minutes(0), stream_id=str(stream.id),
-                              product_id=str(uuid.UUID(int=200)), vendor_id=stream.vendor_id,
-                              sale_name="জামদানি ফ্ল্যাশ সেল", original_price=Decimal("2500.00"),
-                              flash_price=PRICE, quantity=5, start_time=minutes(0), end_time=minutes(60),
-                              hold_seconds=300)
+    sale = FlashSale.schedule(
+        id=uuid.uuid4(),
+        now=minutes(0),
+        stream_id=str(stream.id),
+        product_id=str(uuid.UUID(int=200)),
+        vendor_id=stream.vendor_id,
+        sale_name="জামদানি ফ্ল্যাশ সেল",
+        original_price=Decimal("2500.00"),
+        flash_price=PRICE,
+        quantity=5,
+        start_time=minutes(0),
+        end_time=minutes(60),
+        hold_seconds=300,
+    )
     sale.start(now=minutes(0))
     h = SaleHistory(stream.id, sale.id)
     buyers = [f"buyer-{i}" for i in range(5)]
@@ -94,8 +121,9 @@ def flash_sale_history(settings: Settings, extra_shows: int = 4) -> SaleHistory:
         money[b] = _checkout(sale, b, f"r-{b}", 2 + i * 0.1)
     _paid(sale, *money["buyer-0"], "buyer-0", "r-buyer-0", 3)
     order, payment = money["buyer-1"]  # the gateway says no: the hold goes to the first waiter
-    payment.handle_callback(provider_txn_id="txn-buyer-1", status="failed", reason="insufficient_balance",
-                            now=minutes(3.1))
+    payment.handle_callback(
+        provider_txn_id="txn-buyer-1", status="failed", reason="insufficient_balance", now=minutes(3.1)
+    )
     order.mark_payment_failed(payment_id=str(payment.id), now=minutes(3.1), reason="insufficient_balance")
     sale.release(reservation_id="r-buyer-1", reason="payment_failed", now=minutes(3.1))
     _paid(sale, *money["buyer-3"], "buyer-3", "r-buyer-3", 3.5)

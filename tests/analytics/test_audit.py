@@ -29,9 +29,11 @@ def sale(new_db: MakeDb) -> tuple[Settings, SaleHistory]:
 
 def version_of(settings: Settings, aggregate: UUID, type_: str, nth: int = 0) -> int:
     with psycopg.connect(settings.postgres_url) as conn:
-        rows = conn.execute("SELECT originator_version FROM livecommerce_events WHERE originator_id = %s"
-                            " AND topic LIKE %s ORDER BY originator_version",
-                            (aggregate, f"%:{type_}")).fetchall()
+        rows = conn.execute(
+            "SELECT originator_version FROM livecommerce_events WHERE originator_id = %s"
+            " AND topic LIKE %s ORDER BY originator_version",
+            (aggregate, f"%:{type_}"),
+        ).fetchall()
     return int(rows[nth][0])
 
 
@@ -41,32 +43,43 @@ def tampered(settings: Settings, aggregate: UUID, version: int, state: bytes | N
     delete = "DELETE FROM livecommerce_events WHERE originator_id = %s AND originator_version = %s"
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
         key = (aggregate, version)
-        row = conn.execute("SELECT notification_id, topic, state FROM livecommerce_events"
-                           " WHERE originator_id = %s AND originator_version = %s", key).fetchone()
+        row = conn.execute(
+            "SELECT notification_id, topic, state FROM livecommerce_events"
+            " WHERE originator_id = %s AND originator_version = %s",
+            key,
+        ).fetchone()
         assert row is not None
         if state is None:
             conn.execute(delete, key)
         else:
-            conn.execute("UPDATE livecommerce_events SET state = %s WHERE originator_id = %s"
-                         " AND originator_version = %s", (state, *key))
+            conn.execute(
+                "UPDATE livecommerce_events SET state = %s WHERE originator_id = %s AND originator_version = %s",
+                (state, *key),
+            )
         try:
             yield
         finally:
             conn.execute(delete, key)
-            conn.execute("INSERT INTO livecommerce_events (originator_id, originator_version, topic, state,"
-                         " notification_id) VALUES (%s, %s, %s, %s, %s)", (*key, row[1], row[2], row[0]))
+            conn.execute(
+                "INSERT INTO livecommerce_events (originator_id, originator_version, topic, state,"
+                " notification_id) VALUES (%s, %s, %s, %s, %s)",
+                (*key, row[1], row[2], row[0]),
+            )
 
 
 def stored_state(settings: Settings, aggregate: UUID, version: int) -> bytes:
     with psycopg.connect(settings.postgres_url) as conn:
-        row = conn.execute("SELECT state FROM livecommerce_events WHERE originator_id = %s"
-                           " AND originator_version = %s", (aggregate, version)).fetchone()
+        row = conn.execute(
+            "SELECT state FROM livecommerce_events WHERE originator_id = %s AND originator_version = %s",
+            (aggregate, version),
+        ).fetchone()
     assert row is not None
     return bytes(row[0])
 
 
 async def test_the_books_balance_and_every_output_is_produced(
-        sale: tuple[Settings, SaleHistory], tmp_path: Path) -> None:
+    sale: tuple[Settings, SaleHistory], tmp_path: Path
+) -> None:
     settings, h = sale
     report = await audit(settings, "flash-sale", str(h.sale_id))
     assert report.ok and all(report.checks.values()) and len(report.checks) == 3, to_text(report)
@@ -128,16 +141,18 @@ async def test_edited_events_are_reported(sale: tuple[Settings, SaleHistory]) ->
         report = await audit(settings, "flash-sale", str(h.sale_id))
     assert {"payment_amount_mismatch", "hash_mismatch"} <= report.codes() and not report.ok
     v = version_of(settings, h.sale_id, "FlashSale.StockReserved", 2)
-    with tampered(settings, h.sale_id, v, stored_state(settings, h.sale_id, v).replace(
-            b'"quantity":1', b'"quantity":9')):  # more units than exist: the domain refuses on replay
+    with tampered(
+        settings, h.sale_id, v, stored_state(settings, h.sale_id, v).replace(b'"quantity":1', b'"quantity":9')
+    ):  # more units than exist: the domain refuses on replay
         report = await audit(settings, "flash-sale", str(h.sale_id))
     assert "does_not_fold" in report.codes()
     with tampered(settings, h.sale_id, v, b"\x00not json"):
         report = await audit(settings, "flash-sale", str(h.sale_id))
     assert "undecodable" in report.codes()
     v = version_of(settings, h.sale_id, "FlashSale.ReservationReleased")
-    with tampered(settings, h.sale_id, v, stored_state(settings, h.sale_id, v).replace(
-            b"payment_failed", b"buyer_cancelled")):  # a valid history: only the recorded chain can tell
+    with tampered(
+        settings, h.sale_id, v, stored_state(settings, h.sale_id, v).replace(b"payment_failed", b"buyer_cancelled")
+    ):  # a valid history: only the recorded chain can tell
         report = await audit(settings, "flash-sale", str(h.sale_id))
     assert report.codes() == {"hash_mismatch"}
     assert (await audit(settings, "flash-sale", str(h.sale_id))).ok  # every row put back: clean again
@@ -150,8 +165,7 @@ async def test_refunds_beyond_the_payment_are_violations(new_db: MakeDb) -> None
     pay, order = h.payments["buyer-0"], h.orders["buyer-0"]
     for aggregate in (pay, order):
         v = version_of(settings, aggregate, f"{'Payment' if aggregate == pay else 'Order'}.Refunded")
-        with tampered(settings, aggregate, v, stored_state(settings, aggregate, v).replace(
-                b'"500.00"', b'"1600.00"')):
+        with tampered(settings, aggregate, v, stored_state(settings, aggregate, v).replace(b'"500.00"', b'"1600.00"')):
             report = await audit(settings, "flash-sale", str(h.sale_id), record_hashes=False)
         assert "refund_exceeds_payment" in report.codes(), to_text(report)
 
@@ -160,8 +174,10 @@ async def test_read_models_are_compared_when_present(new_db: MakeDb) -> None:
     settings = new_db()
     h = flash_sale_history(settings, extra_shows=0)
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE flash_sales (id UUID PRIMARY KEY, sold_quantity INT,"
-                     " available_quantity INT, status TEXT, original_price DECIMAL(10,2))")
+        conn.execute(
+            "CREATE TABLE flash_sales (id UUID PRIMARY KEY, sold_quantity INT,"
+            " available_quantity INT, status TEXT, original_price DECIMAL(10,2))"
+        )
         conn.execute("INSERT INTO flash_sales VALUES (%s, 3, 1, 'ended', 2500)", (h.sale_id,))
     report = await audit(settings, "flash-sale", str(h.sale_id), record_hashes=False)
     fields = {c.field: c.equal for c in report.read_models}
@@ -174,12 +190,16 @@ def test_the_cli_entry_point(sale: tuple[Settings, SaleHistory], tmp_path: Path)
     settings, h = sale
     parser = argparse.ArgumentParser()
     add_audit_arguments(parser)
-    assert run_audit(parser.parse_args(["flash-sale", str(h.sale_id), "--out", str(tmp_path), "--no-record"]),
-                     settings) == 0
+    assert (
+        run_audit(parser.parse_args(["flash-sale", str(h.sale_id), "--out", str(tmp_path), "--no-record"]), settings)
+        == 0
+    )
     stem = tmp_path / f"audit-flash-sale-{h.sale_id}"
     assert json.loads(stem.with_suffix(".json").read_text())["ok"]
-    assert stem.with_suffix(".png").stat().st_size > 1000 and "stock at every event" in stem.with_suffix(
-        ".txt").read_text()
+    assert (
+        stem.with_suffix(".png").stat().st_size > 1000
+        and "stock at every event" in stem.with_suffix(".txt").read_text()
+    )
     assert run_audit(parser.parse_args(["order", str(UUID(int=7))]), settings) == 2
     v = version_of(settings, h.sale_id, "FlashSale.HoldExpired")
     with tampered(settings, h.sale_id, v, None):

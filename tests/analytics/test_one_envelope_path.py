@@ -21,7 +21,8 @@ from tests.analytics.histories import SaleHistory
 
 
 async def test_relay_replay_and_catch_up_give_identical_envelopes(
-        history: tuple[Settings, SaleHistory], tmp_path: Path) -> None:
+    history: tuple[Settings, SaleHistory], tmp_path: Path
+) -> None:
     settings, h = history
     async with await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn:
         rows = await read_rows_after(conn, 0, 10_000)
@@ -45,8 +46,9 @@ async def test_relay_replay_and_catch_up_give_identical_envelopes(
     sale = next(e for e in published if e.type == "FlashSale.Scheduled")
     assert sale.aggregate_id == str(h.sale_id) and sale.stream_id == str(h.stream_id)
     assert sale.payload["original_price"] == "2500.00"
-    assert {e.id for e in published} == {str(uuid.uuid5(NAMESPACE, f"{e.aggregate_id}:{e.aggregate_version}"))
-                                         for e in published}
+    assert {e.id for e in published} == {
+        str(uuid.uuid5(NAMESPACE, f"{e.aggregate_id}:{e.aggregate_version}")) for e in published
+    }
 
 
 def test_an_envelope_id_is_the_uuid5_of_aggregate_and_version() -> None:
@@ -56,8 +58,10 @@ def test_an_envelope_id_is_the_uuid5_of_aggregate_and_version() -> None:
 
 
 def test_typed_values_the_regexes_do_not_match_are_decoded_the_same_way() -> None:
-    compact = (b'{"price":{"_type_":"decimal_str","_data_":"95.50"},'
-               b'"id":{"_type_":"uuid_hex","_data_":"' + uuid.UUID(int=5).hex.encode() + b'"}}')
+    compact = (
+        b'{"price":{"_type_":"decimal_str","_data_":"95.50"},'
+        b'"id":{"_type_":"uuid_hex","_data_":"' + uuid.UUID(int=5).hex.encode() + b'"}}'
+    )
     spaced = compact.replace(b'":', b'": ').replace(b',"', b', "')  # not the store's compact form
     expected = {"price": "95.50", "id": str(uuid.UUID(int=5))}
     assert plain_state(compact) == plain_state(spaced) == expected

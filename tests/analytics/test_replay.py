@@ -53,7 +53,8 @@ def save_more(settings: Settings, count: int) -> int:
 
 
 async def test_parquet_replay_has_the_store_counts_and_the_relay_envelopes(
-        history: tuple[Settings, SaleHistory], tmp_path: Path) -> None:
+    history: tuple[Settings, SaleHistory], tmp_path: Path
+) -> None:
     settings, _ = history
     report = await replay(settings, out=tmp_path / "pq", progress=False, group=16)
     table = read_parts(tmp_path / "pq")
@@ -66,10 +67,25 @@ async def test_parquet_replay_has_the_store_counts_and_the_relay_envelopes(
     async with await psycopg.AsyncConnection.connect(settings.postgres_url) as conn:
         reference = await read_after(conn, 0, 10_000)
     for row, e in zip(table.to_pylist(), reference, strict=True):
-        assert (row["position"], row["id"], row["type"], row["schema_version"], row["aggregate_id"],
-                row["aggregate_version"], row["stream_id"], row["occurred_at"]) == (
-            e.position, e.id, e.type, e.schema_version, e.aggregate_id, e.aggregate_version, e.stream_id,
-            e.occurred_at)
+        assert (
+            row["position"],
+            row["id"],
+            row["type"],
+            row["schema_version"],
+            row["aggregate_id"],
+            row["aggregate_version"],
+            row["stream_id"],
+            row["occurred_at"],
+        ) == (
+            e.position,
+            e.id,
+            e.type,
+            e.schema_version,
+            e.aggregate_id,
+            e.aggregate_version,
+            e.stream_id,
+            e.occurred_at,
+        )
         assert json.loads(row["payload"]) == e.payload
 
 
@@ -79,16 +95,29 @@ async def test_csv_replay_and_filters(history: tuple[Settings, SaleHistory], tmp
     table = read_parts(tmp_path / "csv")
     assert Counter(table.column("type").to_pylist()) == store_counts(settings)
     assert "লাইভ শো" in "".join(table.column("payload").to_pylist())  # UTF-8 text, not \u escapes
-    await replay(settings, out=tmp_path / "window", progress=False, types=["FlashSale.StockReserved"],
-                 since=minutes(1.2), until=minutes(3))
+    await replay(
+        settings,
+        out=tmp_path / "window",
+        progress=False,
+        types=["FlashSale.StockReserved"],
+        since=minutes(1.2),
+        until=minutes(3),
+    )
     assert read_parts(tmp_path / "window").num_rows == 3  # reserved at 1.2, 1.3 and 1.4 minutes
-    await replay(settings, out=tmp_path / "show", progress=False, stream_id=str(h.stream_id),
-                 types=["Order.Placed"], until=minutes(3))
+    await replay(
+        settings,
+        out=tmp_path / "show",
+        progress=False,
+        stream_id=str(h.stream_id),
+        types=["Order.Placed"],
+        until=minutes(3),
+    )
     assert read_parts(tmp_path / "show").num_rows == 4  # the fifth order came at 6.5 minutes
 
 
 async def test_resume_after_a_partial_run_writes_each_event_once(
-        history: tuple[Settings, SaleHistory], tmp_path: Path) -> None:
+    history: tuple[Settings, SaleHistory], tmp_path: Path
+) -> None:
     settings, _ = history
     out = tmp_path / "resumed"
     first = await replay(settings, out=out, progress=False, max_events=25, group=10)
@@ -121,8 +150,7 @@ async def test_kafka_telemetry_topics_are_replayed_once(new_db: MakeDb, tmp_path
     await kafka.start_with_retry(producer)
     try:
         for i in range(6):
-            e = new_interaction("ChatMessageSent", "s1", {"text": f"darun {i}"}, minutes(i),
-                                event_id=f"chat-{i}")
+            e = new_interaction("ChatMessageSent", "s1", {"text": f"darun {i}"}, minutes(i), event_id=f"chat-{i}")
             await producer.send_and_wait(settings.topic("interactions"), e.to_json(), key=e.key)
     finally:
         await producer.stop()
@@ -137,7 +165,8 @@ async def test_kafka_telemetry_topics_are_replayed_once(new_db: MakeDb, tmp_path
 
 
 async def test_replay_into_a_separate_database_equals_the_live_read_model(
-        history: tuple[Settings, SaleHistory], new_db: MakeDb) -> None:
+    history: tuple[Settings, SaleHistory], new_db: MakeDb
+) -> None:
     settings, _ = history
     await rebuild(settings, "live_streams", progress=False)  # the live read model, beside the store
     analyst = new_db()
@@ -153,8 +182,9 @@ def test_the_cli_entry_points(history: tuple[Settings, SaleHistory], tmp_path: P
     settings, _ = history
     parser = argparse.ArgumentParser()
     add_replay_arguments(parser)
-    args = parser.parse_args(["--out", str(tmp_path / "cli"), "--format", "csv", "--no-progress",
-                              "--type", "Payment.Refunded"])
+    args = parser.parse_args(
+        ["--out", str(tmp_path / "cli"), "--format", "csv", "--no-progress", "--type", "Payment.Refunded"]
+    )
     assert run_replay(args, settings) == 0
     assert read_parts(tmp_path / "cli").num_rows == store_counts(settings)["Payment.Refunded"] == 2
     assert run_replay(parser.parse_args(["--no-progress"]), settings) == 2

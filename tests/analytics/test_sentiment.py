@@ -7,24 +7,56 @@ import pytest
 from application.sentiment import SentimentShares, label, score
 
 
-@pytest.mark.parametrize("text", [
-    "দারুণ", "এই শাড়িটা খুব সুন্দর", "অসাধারণ কালেকশন আপু", "ধন্যবাদ আপা ❤️",  # Bangla
-    "great quality", "I love it", "not bad at all", "this is sooo good",  # English
-    "darun", "khub bhalo", "ekdom josh", "darunnnn 😍", "valo lagse",  # romanized
-    "apu collection ta darun, price o reasonable", "ভালো quality, fast delivery",  # mixed
-    "খারাপ না", "baje na", "faltu na",  # a negated bad word is mildly good
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "দারুণ",
+        "এই শাড়িটা খুব সুন্দর",
+        "অসাধারণ কালেকশন আপু",
+        "ধন্যবাদ আপা ❤️",  # Bangla
+        "great quality",
+        "I love it",
+        "not bad at all",
+        "this is sooo good",  # English
+        "darun",
+        "khub bhalo",
+        "ekdom josh",
+        "darunnnn 😍",
+        "valo lagse",  # romanized
+        "apu collection ta darun, price o reasonable",
+        "ভালো quality, fast delivery",  # mixed
+        "খারাপ না",
+        "baje na",
+        "faltu na",  # a negated bad word is mildly good
+    ],
+)
 def test_positive(text: str) -> None:
     assert label(text) == "positive", score(text)
 
 
-@pytest.mark.parametrize("text", [
-    "বাজে", "জঘন্য সার্ভিস", "নকল প্রোডাক্ট, প্রতারণা",  # Bangla
-    "worst seller ever", "fake product 👎", "not good", "this is not very good",  # English
-    "faltu", "baje product", "ekdom bekar", "vua jinis, dhoka",  # romanized
-    "ভালো না", "ভালো লাগেনি", "একদম ভালো না", "bhalo na", "valo lage nai", "bhalo lagena",  # negated
-    "shari ta sundor kintu delivery khub slow",  # what follows "but" is what they mean
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "বাজে",
+        "জঘন্য সার্ভিস",
+        "নকল প্রোডাক্ট, প্রতারণা",  # Bangla
+        "worst seller ever",
+        "fake product 👎",
+        "not good",
+        "this is not very good",  # English
+        "faltu",
+        "baje product",
+        "ekdom bekar",
+        "vua jinis, dhoka",  # romanized
+        "ভালো না",
+        "ভালো লাগেনি",
+        "একদম ভালো না",
+        "bhalo na",
+        "valo lage nai",
+        "bhalo lagena",  # negated
+        "shari ta sundor kintu delivery khub slow",  # what follows "but" is what they mean
+    ],
+)
 def test_negative(text: str) -> None:
     assert label(text) == "negative", score(text)
 

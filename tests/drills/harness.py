@@ -54,17 +54,36 @@ HOLD_SECONDS = 3
 # which the interaction projections own and which the store cannot replay), only the store's part is compared:
 # the trending members, the document fields the LiveStream events write, and live_streams without the two
 # columns the recordings read model (media topic) fills in.
-REALTIME_FIELDS = ("stream_id", "vendor_id", "title", "title_bn", "status", "featured_product", "created_at",
-                   "updated_at", "started_at", "ended_at", "_version", "hot_products.product_id")
+REALTIME_FIELDS = (
+    "stream_id",
+    "vendor_id",
+    "title",
+    "title_bn",
+    "status",
+    "featured_product",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "ended_at",
+    "_version",
+    "hot_products.product_id",
+)
 REPLAYED: dict[str, dict[str, Any]] = {
     "live_streams": {"pg": {"live_streams": ("thumbnail_url", "recording_url"), "live_stream_products": ()}},
-    "flash_sales": {"pg": {"flash_sales": (), "live_stream_purchases": ()},
-                    "redis": ("FLASH_SALE:*", "PROJ:flash_sale:*")},
+    "flash_sales": {
+        "pg": {"flash_sales": (), "live_stream_purchases": ()},
+        "redis": ("FLASH_SALE:*", "PROJ:flash_sale:*"),
+    },
     "stream_status": {"redis": ("STREAM_STATUS:*", "PROJ:stream_status:*"), "members": "TRENDING_STREAMS"},
     "stream_realtime": {"mongo": ("stream_realtime", REALTIME_FIELDS)},
 }
-PROCESSES = {"relay": ("relay",), "project": ("project",), "process": ("process",), "api": ("api",),
-             "ingest": ("ingest",)}
+PROCESSES = {
+    "relay": ("relay",),
+    "project": ("project",),
+    "process": ("process",),
+    "api": ("api",),
+    "ingest": ("ingest",),
+}
 
 
 def tansu_binary() -> str:
@@ -80,28 +99,42 @@ class DrillStack:
         # Kafka of our own: its clients learn the proxy's address from the broker itself.
         broker_port, kafka_port = free_port(), free_port()
         self.tansu = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{broker_port}",
-             "--advertised-listener-url", f"tcp://127.0.0.1:{kafka_port}"],
-            stdout=open(log_dir / "drill-tansu.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                f"tcp://127.0.0.1:{broker_port}",
+                "--advertised-listener-url",
+                f"tcp://127.0.0.1:{kafka_port}",
+            ],
+            stdout=open(log_dir / "drill-tansu.log", "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.proxies = {"kafka": TcpProxy("127.0.0.1", broker_port, kafka_port).start()}
         redis_url, mongo_url = urlsplit(base.redis_url), urlsplit(base.mongo_url)
         self.proxies["redis"] = TcpProxy(redis_url.hostname or "127.0.0.1", redis_url.port or 6379).start()
         self.proxies["mongodb"] = TcpProxy(mongo_url.hostname or "127.0.0.1", mongo_url.port or 27017).start()
         self.direct = base  # for the checks: straight to the servers
-        self.env = base.model_copy(update={
-            "kafka_bootstrap": f"127.0.0.1:{kafka_port}",
-            "redis_url": f"redis://127.0.0.1:{self.proxies['redis'].port}{redis_url.path}",
-            "mongo_url": f"mongodb://127.0.0.1:{self.proxies['mongodb'].port}/?directConnection=true",
-            "http_port": free_port(), "rtmp_base_url": f"rtmp://127.0.0.1:{free_port()}/live",
-            "media_root": tmp / "media", "relay_stuck_after_s": 5.0, "sweep_interval_s": 0.5,
-            "media_silence_s": 60.0})
+        self.env = base.model_copy(
+            update={
+                "kafka_bootstrap": f"127.0.0.1:{kafka_port}",
+                "redis_url": f"redis://127.0.0.1:{self.proxies['redis'].port}{redis_url.path}",
+                "mongo_url": f"mongodb://127.0.0.1:{self.proxies['mongodb'].port}/?directConnection=true",
+                "http_port": free_port(),
+                "rtmp_base_url": f"rtmp://127.0.0.1:{free_port()}/live",
+                "media_root": tmp / "media",
+                "relay_stuck_after_s": 5.0,
+                "sweep_interval_s": 0.5,
+                "media_silence_s": 60.0,
+            }
+        )
         wait_until(lambda: _kafka_answers(self.env.kafka_bootstrap), timeout=30, what="the drills' broker")
         self.analyst = environments.new()  # where read models are replayed, to compare
         self.procs: dict[str, Proc] = {}
         for name in PROCESSES:
             self.start(name)
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.env.http_port}", timeout=15,
-                                 headers=auth(self.env))
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.env.http_port}", timeout=15, headers=auth(self.env))
         self.wait_ready()
 
     # -- processes ------------------------------------------------------------------------------------------
@@ -149,15 +182,31 @@ class DrillStack:
         from application.event_store import LiveCommerceStore
         from domain.flash_sale import FlashSale
 
-        sid = self.http.post(f"{P}/streams", json={
-            "title": "ঈদ ফ্ল্যাশ সেল", "stream_type": "flash_sale",
-            "products": [{"product_id": PRODUCT, "special_price": 1500.0, "limited_quantity": 100_000}]}).json()["id"]
+        sid = self.http.post(
+            f"{P}/streams",
+            json={
+                "title": "ঈদ ফ্ল্যাশ সেল",
+                "stream_type": "flash_sale",
+                "products": [{"product_id": PRODUCT, "special_price": 1500.0, "limited_quantity": 100_000}],
+            },
+        ).json()["id"]
         assert self.http.post(f"{P}/streams/{sid}/start").status_code == 200
         now = datetime.now(UTC)
         sale = FlashSale.schedule(
-            id=uuid.uuid4(), now=now, stream_id=sid, product_id=PRODUCT, vendor_id=self.env.default_vendor_id,
-            sale_name="drill", original_price=Decimal("1500"), flash_price=Decimal("999"), quantity=100_000,
-            start_time=now, end_time=now + timedelta(hours=1), max_per_buyer=1, hold_seconds=HOLD_SECONDS)
+            id=uuid.uuid4(),
+            now=now,
+            stream_id=sid,
+            product_id=PRODUCT,
+            vendor_id=self.env.default_vendor_id,
+            sale_name="drill",
+            original_price=Decimal("1500"),
+            flash_price=Decimal("999"),
+            quantity=100_000,
+            start_time=now,
+            end_time=now + timedelta(hours=1),
+            max_per_buyer=1,
+            hold_seconds=HOLD_SECONDS,
+        )
         sale.start(now=now)
         store = LiveCommerceStore(self.env.eventsourcing_env(create_tables=False))
         try:
@@ -231,8 +280,9 @@ class Load:
 
     def _create_stream(self) -> None:
         try:
-            r = self._http.post(f"{P}/streams", json={"title": "ড্রিল শো", "stream_type": "product_demo"},
-                                headers=auth(self.stack.env))
+            r = self._http.post(
+                f"{P}/streams", json={"title": "ড্রিল শো", "stream_type": "product_demo"}, headers=auth(self.stack.env)
+            )
         except httpx.HTTPError as exc:
             self.met[type(exc).__name__] += 1
             return
@@ -252,19 +302,26 @@ def _code(r: httpx.Response) -> str:
 # -- the checks ----------------------------------------------------------------------------------------------
 def sale_events(env: Settings, sale: str) -> list[Any]:
     with psycopg.connect(env.postgres_url) as conn:
-        rows = conn.execute("SELECT notification_id, originator_id, originator_version, topic, state"
-                            " FROM livecommerce_events WHERE originator_id = %s ORDER BY originator_version",
-                            (sale,)).fetchall()
-    return [envelope_from_state_bytes(topic=t, aggregate_id=o, aggregate_version=v, state=bytes(s), position=n)
-            for n, o, v, t, s in rows]
+        rows = conn.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            " FROM livecommerce_events WHERE originator_id = %s ORDER BY originator_version",
+            (sale,),
+        ).fetchall()
+    return [
+        envelope_from_state_bytes(topic=t, aggregate_id=o, aggregate_version=v, state=bytes(s), position=n)
+        for n, o, v, t, s in rows
+    ]
 
 
 def stored_streams(env: Settings, ids: list[str]) -> set[str]:
     if not ids:
         return set()
     with psycopg.connect(env.postgres_url) as conn:
-        rows = conn.execute("SELECT DISTINCT originator_id::text FROM livecommerce_events WHERE originator_id ="
-                            " ANY(%s::uuid[]) AND originator_version = 1", (ids,)).fetchall()
+        rows = conn.execute(
+            "SELECT DISTINCT originator_id::text FROM livecommerce_events WHERE originator_id ="
+            " ANY(%s::uuid[]) AND originator_version = 1",
+            (ids,),
+        ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -276,10 +333,17 @@ def check_store(stack: DrillStack, load: Load) -> dict[str, Any]:
     lost = sorted(answered - set(reserved))
     duplicated = sorted(r for r, n in reserved.items() if n > 1)
     streams_lost = sorted(set(load.streams) - stored_streams(stack.env, load.streams))
-    return {"purchases_acked": len(answered), "reservations_stored": len(reserved), "lost": lost,
-            "duplicated": duplicated, "streams_acked": len(load.streams), "streams_lost": streams_lost,
-            "unanswered": len(load.unanswered), "refused": dict(Counter(load.refused.values())),
-            "met": dict(load.met)}
+    return {
+        "purchases_acked": len(answered),
+        "reservations_stored": len(reserved),
+        "lost": lost,
+        "duplicated": duplicated,
+        "streams_acked": len(load.streams),
+        "streams_lost": streams_lost,
+        "unanswered": len(load.unanswered),
+        "refused": dict(Counter(load.refused.values())),
+        "met": dict(load.met),
+    }
 
 
 def holds_settled(stack: DrillStack, sale: str) -> bool:
@@ -333,9 +397,13 @@ def check_replay(stack: DrillStack) -> dict[str, bool]:
     from infra.replay import replay_into
 
     live = stack.direct.model_copy(update={"read_postgres_url": None})
-    target = stack.direct.model_copy(update={"read_postgres_url": stack.analyst.postgres_url,
-                                             "redis_url": stack.analyst.redis_url,
-                                             "mongo_db": stack.analyst.mongo_db})
+    target = stack.direct.model_copy(
+        update={
+            "read_postgres_url": stack.analyst.postgres_url,
+            "redis_url": stack.analyst.redis_url,
+            "mongo_db": stack.analyst.mongo_db,
+        }
+    )
     out = {}
     for name in REPLAYED:
         asyncio.run(replay_into(live, target, name))
@@ -359,8 +427,11 @@ def converge(stack: DrillStack, load: Load, timeout: float = 180) -> float:
 
     wait_until(stable, timeout=timeout, interval=1.0, what="the log to go quiet")
     for sid in load.streams[-3:]:  # readable over HTTP, as a client would check
-        wait_until(lambda s=sid: stack.http.get(f"{P}/streams/{s}").status_code == 200, timeout=60,
-                   what="an acknowledged stream readable")
+        wait_until(
+            lambda s=sid: stack.http.get(f"{P}/streams/{s}").status_code == 200,
+            timeout=60,
+            what="an acknowledged stream readable",
+        )
     return time.monotonic() - t0
 
 
@@ -378,8 +449,9 @@ class DrillResult:
         return not (s["lost"] or s["duplicated"] or s["streams_lost"]) and all(self.replay_equal.values())
 
 
-def run_drill(stack: DrillStack, name: str, action: Callable[[], dict[str, Any] | None], *,
-              warmup: int = 10, after: int = 15) -> DrillResult:
+def run_drill(
+    stack: DrillStack, name: str, action: Callable[[], dict[str, Any] | None], *, warmup: int = 10, after: int = 15
+) -> DrillResult:
     """Load running; ``action`` (a kill and restart, an outage); until ``after`` more purchases are
     acknowledged; then the checks."""
     load = Load(stack, stack.new_sale()).start()
@@ -393,8 +465,9 @@ def run_drill(stack: DrillStack, name: str, action: Callable[[], dict[str, Any] 
     finally:
         load.stop()
     converged = converge(stack, load)
-    return DrillResult(name, check_store(stack, load), check_replay(stack), round(recovered, 1),
-                       round(converged, 1), notes)
+    return DrillResult(
+        name, check_store(stack, load), check_replay(stack), round(recovered, 1), round(converged, 1), notes
+    )
 
 
 def report(results: list[DrillResult], path: Path) -> None:

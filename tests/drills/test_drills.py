@@ -36,8 +36,7 @@ RESULTS: list[DrillResult] = []
 
 
 @pytest.fixture(scope="module")
-def drills(environments: Environments, log_dir: Path, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[DrillStack]:
+def drills(environments: Environments, log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillStack]:
     stack = DrillStack(environments, log_dir, tmp_path_factory.mktemp("drills"))
     try:
         yield stack
@@ -116,15 +115,19 @@ class Chatters:
         while not self._stop.is_set():
             client = socketio.AsyncClient(reconnection=False)
             try:
-                await client.connect(url, namespaces=[NS], auth={"token": token}, transports=["websocket"],
-                                     wait_timeout=5)
+                await client.connect(
+                    url, namespaces=[NS], auth={"token": token}, transports=["websocket"], wait_timeout=5
+                )
                 ack = await client.call("join_stream", {"stream_id": self.stream_id}, namespace=NS, timeout=5)
                 assert ack["ok"], ack
                 while not self._stop.is_set():
                     n += 1
-                    ack = await client.call("send_message", {"stream_id": self.stream_id,
-                                                             "message": f"দাম কত? {i}-{n}"}, namespace=NS,
-                                            timeout=5)
+                    ack = await client.call(
+                        "send_message",
+                        {"stream_id": self.stream_id, "message": f"দাম কত? {i}-{n}"},
+                        namespace=NS,
+                        timeout=5,
+                    )
                     if ack.get("ok"):
                         self.acked.append(ack["id"])
                     await asyncio.sleep(0.25)
@@ -142,8 +145,11 @@ class Chatters:
 def test_kill_9_of_the_gateway_while_viewers_chat(drills: DrillStack) -> None:
     sid = drills.http.post(f"{P}/streams", json={"title": "চ্যাট শো", "stream_type": "product_demo"}).json()["id"]
     assert drills.http.post(f"{P}/streams/{sid}/start").status_code == 200
-    wait_until(lambda: drills.http.get(f"{P}/streams/{sid}").json().get("status") == "live", timeout=60,
-               what="the chat show live")
+    wait_until(
+        lambda: drills.http.get(f"{P}/streams/{sid}").json().get("status") == "live",
+        timeout=60,
+        what="the chat show live",
+    )
     chat = Chatters(drills, sid).start()
     try:
         wait_until(lambda: len(chat.acked) >= 10, timeout=60, what="chat to flow")
@@ -160,16 +166,24 @@ def test_kill_9_of_the_gateway_while_viewers_chat(drills: DrillStack) -> None:
     acked = set(chat.acked)
     client: MongoClient[dict[str, Any]] = MongoClient(drills.direct.mongo_url)
     try:
+
         def stored() -> list[str]:
-            return [d["message_id"] for d in client[drills.env.mongo_db]["chat_messages"].find(
-                {"stream_id": sid}, {"message_id": 1})]
+            return [
+                d["message_id"]
+                for d in client[drills.env.mongo_db]["chat_messages"].find({"stream_id": sid}, {"message_id": 1})
+            ]
 
         wait_until(lambda: acked <= set(stored()), timeout=60, what="every acknowledged chat message stored")
         ids = stored()
     finally:
         client.close()
-    result.notes.update(chat_acked=len(acked), chat_stored=len(ids), chat_calls_failed=chat.failed,
-                        chat_lost=len(acked - set(ids)), chat_duplicated=len(ids) - len(set(ids)))
+    result.notes.update(
+        chat_acked=len(acked),
+        chat_stored=len(ids),
+        chat_calls_failed=chat.failed,
+        chat_lost=len(acked - set(ids)),
+        chat_duplicated=len(ids) - len(set(ids)),
+    )
     assert_clean(result)
     assert len(ids) == len(set(ids))
 
@@ -177,9 +191,31 @@ def test_kill_9_of_the_gateway_while_viewers_chat(drills: DrillStack) -> None:
 # -- the RTMP door: killed (with its media workers) mid-show; the host's app publishes again ---------------------
 def publish(url: str, seconds: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        ["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=15", "-t", str(seconds),
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-an", "-f", "flv", url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=426x240:rate=15",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+            "-an",
+            "-f",
+            "flv",
+            url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def segments(drills: DrillStack, sid: str) -> list[str]:
@@ -210,8 +246,12 @@ def test_kill_9_of_the_rtmp_door_mid_show(drills: DrillStack) -> None:
             host.kill()
             host.wait(10)
             host = publish(url, 120)  # the host's app reconnects
-            wait_until(lambda: len(segments(drills, sid)) >= len(before) + 2, timeout=120, interval=0.5,
-                       what="the show on air again")
+            wait_until(
+                lambda: len(segments(drills, sid)) >= len(before) + 2,
+                timeout=120,
+                interval=0.5,
+                what="the show on air again",
+            )
             nonlocal before_kill
             before_kill = before
             return {"segments_before_kill": len(before)}

@@ -38,13 +38,20 @@ class Show:
         self.log_dir = log_dir
         self.outbox = log_dir / f"notifications-{env.topic_prefix}.jsonl"
         sandbox_log = open(log_dir / f"sandbox-{sandbox_port}.log", "wb")
-        self.sandbox = subprocess.Popen([sys.executable, "-m", "infra.payments.sandbox", "--port",
-                                         str(sandbox_port)], cwd=ROOT, stdout=sandbox_log,
-                                        stderr=subprocess.STDOUT)
+        self.sandbox = subprocess.Popen(
+            [sys.executable, "-m", "infra.payments.sandbox", "--port", str(sandbox_port)],
+            cwd=ROOT,
+            stdout=sandbox_log,
+            stderr=subprocess.STDOUT,
+        )
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         self.procs: dict[str, Proc] = {}
-        for name, args in (("relay", ("relay",)), ("project", ("project",)), ("process", ("process",)),
-                           ("notify", ("notify", "--outbox", str(self.outbox), "--poll", "0.2"))):
+        for name, args in (
+            ("relay", ("relay",)),
+            ("project", ("project",)),
+            ("process", ("process",)),
+            ("notify", ("notify", "--outbox", str(self.outbox), "--poll", "0.2")),
+        ):
             self.procs[name] = Proc(env, *args, log_dir=log_dir, name=f"journey-{name}")
         self.start_api()
         self.admin_id = str(uuid.uuid4())
@@ -101,8 +108,9 @@ class Show:
         return token(self.env, role, user, vendor)
 
     def as_user(self, role: str = "viewer", user: str | None = None, vendor: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}{P}", timeout=30,
-                            headers={"Authorization": f"Bearer {self.token(role, user, vendor)}"})
+        return httpx.Client(
+            base_url=f"{self.url}{P}", timeout=30, headers={"Authorization": f"Bearer {self.token(role, user, vendor)}"}
+        )
 
     async def viewer(self, role: str | None = None, user: str | None = None) -> Viewer:
         """A Socket.IO client on ``/live-stream`` recording every event (signed in when ``role`` is given)."""
@@ -128,10 +136,17 @@ class Show:
 def show_settings(environments: Environments, **overrides: Any) -> tuple[Settings, int]:
     sandbox = free_port()
     base = f"http://127.0.0.1:{sandbox}"
-    env = environments.new().model_copy(update={
-        "http_port": free_port(), "bkash_base_url": f"{base}/bkash", "nagad_base_url": f"{base}/nagad",
-        "rocket_base_url": f"{base}/rocket", "sslcommerz_base_url": f"{base}/sslcommerz",
-        "sweep_interval_s": 0.5, **overrides})
+    env = environments.new().model_copy(
+        update={
+            "http_port": free_port(),
+            "bkash_base_url": f"{base}/bkash",
+            "nagad_base_url": f"{base}/nagad",
+            "rocket_base_url": f"{base}/rocket",
+            "sslcommerz_base_url": f"{base}/sslcommerz",
+            "sweep_interval_s": 0.5,
+            **overrides,
+        }
+    )
     return env, sandbox
 
 

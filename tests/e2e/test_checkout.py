@@ -27,17 +27,26 @@ class Shop:
     def __init__(self, env: Settings, log_dir: Path, sandbox_port: int) -> None:
         self.env = env
         log = open(log_dir / f"sandbox-{sandbox_port}.log", "wb")
-        self.sandbox = subprocess.Popen([sys.executable, "-m", "infra.payments.sandbox", "--port",
-                                         str(sandbox_port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        self.procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir),
-                      Proc(env, "api", log_dir=log_dir)]
+        self.sandbox = subprocess.Popen(
+            [sys.executable, "-m", "infra.payments.sandbox", "--port", str(sandbox_port)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.procs = [
+            Proc(env, "relay", log_dir=log_dir),
+            Proc(env, "project", log_dir=log_dir),
+            Proc(env, "api", log_dir=log_dir),
+        ]
         # Admin by default (creates streams, sales, auctions); buyers' requests carry their own token.
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30, headers=auth(env))
 
         def up() -> bool:
             try:
-                return (self.http.get("/health").status_code == 200
-                        and httpx.get(f"http://127.0.0.1:{sandbox_port}/sandbox/health").status_code == 200)
+                return (
+                    self.http.get("/health").status_code == 200
+                    and httpx.get(f"http://127.0.0.1:{sandbox_port}/sandbox/health").status_code == 200
+                )
             except httpx.HTTPError:
                 return False
 
@@ -59,40 +68,60 @@ class Shop:
 def shop(environments: Environments, log_dir: Path) -> Iterator[Shop]:
     sandbox = free_port()
     base = f"http://127.0.0.1:{sandbox}"
-    env = environments.new().model_copy(update={
-        "http_port": free_port(), "bkash_base_url": f"{base}/bkash", "nagad_base_url": f"{base}/nagad",
-        "rocket_base_url": f"{base}/rocket", "sslcommerz_base_url": f"{base}/sslcommerz"})
+    env = environments.new().model_copy(
+        update={
+            "http_port": free_port(),
+            "bkash_base_url": f"{base}/bkash",
+            "nagad_base_url": f"{base}/nagad",
+            "rocket_base_url": f"{base}/rocket",
+            "sslcommerz_base_url": f"{base}/sslcommerz",
+        }
+    )
     s = Shop(env, log_dir, sandbox)
     yield s
     s.stop()
 
 
 def live_stream(shop: Shop) -> str:
-    r = shop.http.post(f"{P}/streams", json={
-        "title": "Eid sale", "title_bn": "ঈদ সেল", "stream_type": "flash_sale",
-        "products": [{"product_id": IPHONE, "special_price": 95000.00, "limited_quantity": 50},
-                     {"product_id": SAREE, "special_price": 2500.00}],
-        "stream_settings": {"discount_codes": {"LIVE20": {"percent": 20, "min_total": 1000}}}})
+    r = shop.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Eid sale",
+            "title_bn": "ঈদ সেল",
+            "stream_type": "flash_sale",
+            "products": [
+                {"product_id": IPHONE, "special_price": 95000.00, "limited_quantity": 50},
+                {"product_id": SAREE, "special_price": 2500.00},
+            ],
+            "stream_settings": {"discount_codes": {"LIVE20": {"percent": 20, "min_total": 1000}}},
+        },
+    )
     sid = r.json()["id"]
     assert shop.http.post(f"{P}/streams/{sid}/start").status_code == 200
     return str(sid)
 
 
 def checkout(shop: Shop, user: str, key: str, **body: Any) -> httpx.Response:
-    return shop.http.post(f"{P}/checkout/instant", json=body,
-                          headers={**shop.token(user), "Idempotency-Key": key})
+    return shop.http.post(f"{P}/checkout/instant", json=body, headers={**shop.token(user), "Idempotency-Key": key})
 
 
 def test_spec_cart_and_bkash_checkout_paid_through_the_sandbox(shop: Shop) -> None:
     sid, buyer = live_stream(shop), str(uuid.uuid4())
-    added = shop.http.post(f"{P}/cart/add", headers=shop.token(buyer), json={
-        "stream_id": sid, "product_id": SAREE, "quantity": 2, "special_price": 2500.00})
+    added = shop.http.post(
+        f"{P}/cart/add",
+        headers=shop.token(buyer),
+        json={"stream_id": sid, "product_id": SAREE, "quantity": 2, "special_price": 2500.00},
+    )
     assert added.status_code == 200, added.text
     assert added.json()["total"] == 5000.0 and added.json()["items"][0]["quantity"] == 2
 
-    body = {"stream_id": sid, "cart_items": [{"product_id": IPHONE, "quantity": 1, "price": 95000.00}],
-            "payment_method": "bkash", "shipping_address": {"city": "Dhaka", "area": "Dhanmondi"},
-            "live_discount_code": "LIVE20"}
+    body = {
+        "stream_id": sid,
+        "cart_items": [{"product_id": IPHONE, "quantity": 1, "price": 95000.00}],
+        "payment_method": "bkash",
+        "shipping_address": {"city": "Dhaka", "area": "Dhanmondi"},
+        "live_discount_code": "LIVE20",
+    }
     placed = checkout(shop, buyer, "chk-1", **body)
     assert placed.status_code == 201, placed.text
     p = placed.json()
@@ -117,22 +146,32 @@ def test_spec_cart_and_bkash_checkout_paid_through_the_sandbox(shop: Shop) -> No
 
 def test_cash_on_delivery_rules_price_checks_and_sign_in(shop: Shop) -> None:
     sid, buyer = live_stream(shop), str(uuid.uuid4())
-    base = {"stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1}], "payment_method": "cod",
-            "shipping_address": {"city": "Sylhet"}}
+    base = {
+        "stream_id": sid,
+        "cart_items": [{"product_id": SAREE, "quantity": 1}],
+        "payment_method": "cod",
+        "shipping_address": {"city": "Sylhet"},
+    }
     no_phone = checkout(shop, buyer, "cod-1", **base)
     assert no_phone.status_code in (409, 422) and no_phone.json()["error"]["code"] == "cod_phone_required"
     ok = checkout(shop, buyer, "cod-2", **base, phone="01712345678")
     assert ok.status_code == 201 and ok.json()["payment_url"] is None and ok.json()["total"] == 2500.0
-    stale = checkout(shop, buyer, "cod-3", **{**base, "cart_items": [
-        {"product_id": SAREE, "quantity": 1, "price": 2000.00}]}, phone="01712345678")
+    stale = checkout(
+        shop,
+        buyer,
+        "cod-3",
+        **{**base, "cart_items": [{"product_id": SAREE, "quantity": 1, "price": 2000.00}]},
+        phone="01712345678",
+    )
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "price_changed"
     assert stale.json()["error"]["details"]["current_price"] == 2500.0
     bad_code = checkout(shop, buyer, "cod-4", **base, phone="01712345678", live_discount_code="NOPE")
     assert bad_code.json()["error"]["code"] == "invalid_discount_code"
     unsigned = httpx.post(f"{shop.http.base_url}{P}/checkout/instant", json=base, headers={"Idempotency-Key": "x"})
     assert unsigned.status_code == 401 and unsigned.json()["error"]["code"] == "sign_in_required"
-    forged = shop.http.post(f"{P}/checkout/instant", json=base,
-                            headers={"Idempotency-Key": "x", "Authorization": "Bearer not.a.token"})
+    forged = shop.http.post(
+        f"{P}/checkout/instant", json=base, headers={"Idempotency-Key": "x", "Authorization": "Bearer not.a.token"}
+    )
     assert forged.status_code == 401 and forged.json()["error"]["code"] == "invalid_token"
 
 
@@ -142,20 +181,38 @@ async def test_racing_checkouts_cannot_pass_the_cod_cap_or_a_codes_uses_per_buye
     pass: exactly the cap gets through, every other one is refused, nothing is written for them."""
     import asyncio
 
-    r = shop.http.post(f"{P}/streams", json={
-        "title": "Pohela Boishakh", "stream_type": "product_demo",
-        "products": [{"product_id": SAREE, "special_price": 2500.00}],
-        "stream_settings": {"discount_codes": {"ONCE": {"percent": 10, "max_uses_per_buyer": 1},
-                                               "TWICE": {"amount": 100, "max_uses_per_buyer": 2}}}})
+    r = shop.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Pohela Boishakh",
+            "stream_type": "product_demo",
+            "products": [{"product_id": SAREE, "special_price": 2500.00}],
+            "stream_settings": {
+                "discount_codes": {
+                    "ONCE": {"percent": 10, "max_uses_per_buyer": 1},
+                    "TWICE": {"amount": 100, "max_uses_per_buyer": 2},
+                }
+            },
+        },
+    )
     sid = r.json()["id"]
     assert shop.http.post(f"{P}/streams/{sid}/start").status_code == 200
     base = {"stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1}], "shipping_address": {"c": "x"}}
 
     async def race(buyer: str, n: int, **body: Any) -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=str(shop.http.base_url), timeout=60) as client:
-            return list(await asyncio.gather(*(client.post(
-                f"{P}/checkout/instant", json={**base, **body},
-                headers={**shop.token(buyer), "Idempotency-Key": f"race-{i}"}) for i in range(n))))
+            return list(
+                await asyncio.gather(
+                    *(
+                        client.post(
+                            f"{P}/checkout/instant",
+                            json={**base, **body},
+                            headers={**shop.token(buyer), "Idempotency-Key": f"race-{i}"},
+                        )
+                        for i in range(n)
+                    )
+                )
+            )
 
     def outcome(answers: list[httpx.Response]) -> list[tuple[int, str]]:
         return sorted((a.status_code, a.json()["error"]["code"] if a.status_code != 201 else "") for a in answers)
@@ -174,13 +231,16 @@ async def test_racing_checkouts_cannot_pass_the_cod_cap_or_a_codes_uses_per_buye
     # Nothing was written for the refused ones: the buyers have exactly the accepted orders.
     placed = [a.json()["order_id"] for a in cod if a.status_code == 201]
     for order_id in placed:
-        wait_until(lambda o=order_id: shop.http.get(f"{P}/orders/{o}", headers=shop.token(cod_buyer)).status_code
-                   == 200, what="order visible")
+        wait_until(
+            lambda o=order_id: shop.http.get(f"{P}/orders/{o}", headers=shop.token(cod_buyer)).status_code == 200,
+            what="order visible",
+        )
     from application.checkout import order_id_for
 
     refused_ids = {str(order_id_for(cod_buyer, f"race-{i}")) for i in range(8)} - set(placed)
-    assert len(refused_ids) == 5 and all(shop.http.get(f"{P}/orders/{o}", headers=shop.token(cod_buyer)).status_code
-                                         == 404 for o in refused_ids)
+    assert len(refused_ids) == 5 and all(
+        shop.http.get(f"{P}/orders/{o}", headers=shop.token(cod_buyer)).status_code == 404 for o in refused_ids
+    )
     # A COD order that is paid (cash collected) no longer counts: the buyer may place another.
     assert shop.http.post(f"{P}/orders/{placed[0]}/cash-collected").status_code == 200
     again = checkout(shop, cod_buyer, "after-cash", **base, payment_method="cod", phone="01712345678")
@@ -189,8 +249,12 @@ async def test_racing_checkouts_cannot_pass_the_cod_cap_or_a_codes_uses_per_buye
 
 def test_a_failed_payment_fails_the_order_and_a_duplicate_callback_changes_nothing(shop: Shop) -> None:
     sid, buyer = live_stream(shop), str(uuid.uuid4())
-    body = {"stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1}], "payment_method": "nagad",
-            "shipping_address": {"city": "Khulna"}}
+    body = {
+        "stream_id": sid,
+        "cart_items": [{"product_id": SAREE, "quantity": 1}],
+        "payment_method": "nagad",
+        "shipping_address": {"city": "Khulna"},
+    }
     p = checkout(shop, buyer, "nagad-1", **body).json()
     pid = p["payment_url"].rstrip("/").split("/")[-1].split("?")[0]
     sandbox = p["payment_url"].split("/sandbox/")[0]
@@ -209,17 +273,40 @@ def test_a_failed_payment_fails_the_order_and_a_duplicate_callback_changes_nothi
 
 def test_a_flash_sale_hold_is_sold_when_paid_and_released_when_payment_fails(shop: Shop) -> None:
     sid = live_stream(shop)
-    sale = shop.http.post(f"{P}/flash-sales", json={
-        "stream_id": sid, "product_id": IPHONE, "flash_price": 85000.00, "available_quantity": 2,
-        "duration_minutes": 30}).json()["id"]
+    sale = shop.http.post(
+        f"{P}/flash-sales",
+        json={
+            "stream_id": sid,
+            "product_id": IPHONE,
+            "flash_price": 85000.00,
+            "available_quantity": 2,
+            "duration_minutes": 30,
+        },
+    ).json()["id"]
 
     def hold_and_pay(buyer: str, outcome: str) -> dict[str, Any]:
-        held = shop.http.post(f"{P}/flash-sales/{sale}/purchase", json={"buyer_id": buyer, "quantity": 1},
-                              headers={"Idempotency-Key": f"hold-{buyer}"}).json()
-        placed = checkout(shop, buyer, f"pay-{buyer}", stream_id=sid, payment_method="bkash",
-                          shipping_address={"city": "Dhaka"},
-                          cart_items=[{"product_id": IPHONE, "quantity": 1, "price": 85000.00,
-                                       "flash_sale_id": sale, "reservation_id": held["reservation_id"]}])
+        held = shop.http.post(
+            f"{P}/flash-sales/{sale}/purchase",
+            json={"buyer_id": buyer, "quantity": 1},
+            headers={"Idempotency-Key": f"hold-{buyer}"},
+        ).json()
+        placed = checkout(
+            shop,
+            buyer,
+            f"pay-{buyer}",
+            stream_id=sid,
+            payment_method="bkash",
+            shipping_address={"city": "Dhaka"},
+            cart_items=[
+                {
+                    "product_id": IPHONE,
+                    "quantity": 1,
+                    "price": 85000.00,
+                    "flash_sale_id": sale,
+                    "reservation_id": held["reservation_id"],
+                }
+            ],
+        )
         assert placed.status_code == 201, placed.text
         assert placed.json()["total"] == 85000.0
         httpx.get(placed.json()["payment_url"], params={"outcome": outcome}, timeout=30)
@@ -235,9 +322,15 @@ def test_a_flash_sale_hold_is_sold_when_paid_and_released_when_payment_fails(sho
     d = wait_until(settled, timeout=30, what="one unit sold, one released")
     assert d["available_quantity"] == 1
     someone = str(uuid.uuid4())
-    stolen = checkout(shop, someone, "steal", stream_id=sid, payment_method="bkash", shipping_address={"c": "x"},
-                      cart_items=[{"product_id": IPHONE, "quantity": 1, "flash_sale_id": sale,
-                                   "reservation_id": str(uuid.uuid4())}])
+    stolen = checkout(
+        shop,
+        someone,
+        "steal",
+        stream_id=sid,
+        payment_method="bkash",
+        shipping_address={"c": "x"},
+        cart_items=[{"product_id": IPHONE, "quantity": 1, "flash_sale_id": sale, "reservation_id": str(uuid.uuid4())}],
+    )
     assert stolen.status_code == 404 and stolen.json()["error"]["code"] == "reservation_not_found"
 
 
@@ -249,10 +342,22 @@ def test_a_payment_nobody_calls_back_about_is_reconciled_then_timed_out(shop: Sh
     from infra.due_work import DueWork
 
     sid, buyer = live_stream(shop), str(uuid.uuid4())
-    p = checkout(shop, buyer, "abandoned", stream_id=sid, payment_method="rocket", shipping_address={"c": "x"},
-                 cart_items=[{"product_id": SAREE, "quantity": 1}]).json()
-    wait_until(lambda: shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json().get(
-        "payment_status") == "processing", what="payment processing in read model")
+    p = checkout(
+        shop,
+        buyer,
+        "abandoned",
+        stream_id=sid,
+        payment_method="rocket",
+        shipping_address={"c": "x"},
+        cart_items=[{"product_id": SAREE, "quantity": 1}],
+    ).json()
+    wait_until(
+        lambda: (
+            shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json().get("payment_status")
+            == "processing"
+        ),
+        what="payment processing in read model",
+    )
 
     async def sweep(timeout_s: float) -> int:
         c = Container(shop.env)
@@ -268,24 +373,31 @@ def test_a_payment_nobody_calls_back_about_is_reconciled_then_timed_out(shop: Sh
             await c.close()
 
     assert asyncio.run(sweep(timeout_s=3600)) >= 1  # asked the provider: still open, kept
-    assert shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json()["status"] == \
-        "pending_payment"
+    assert shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json()["status"] == "pending_payment"
     asyncio.run(sweep(timeout_s=0))  # past the session timeout: the payment fails, so does the order
-    wait_until(lambda: shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json()[
-        "status"] == "payment_failed", what="order failed after timeout")
+    wait_until(
+        lambda: (
+            shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer)).json()["status"] == "payment_failed"
+        ),
+        what="order failed after timeout",
+    )
 
 
 def test_auction_bids_over_http_with_proxy_prices_and_idempotency(shop: Shop) -> None:
     sid = live_stream(shop)
-    created = shop.http.post(f"{P}/auctions", json={"stream_id": sid, "product_id": SAREE,
-                                                     "starting_price": 1000.00, "duration_minutes": 30})
+    created = shop.http.post(
+        f"{P}/auctions", json={"stream_id": sid, "product_id": SAREE, "starting_price": 1000.00, "duration_minutes": 30}
+    )
     assert created.status_code == 201, created.text
     lot = created.json()["auction_id"]
     rahim, karim = str(uuid.uuid4()), str(uuid.uuid4())
 
     def bid(user: str, key: str, amount: float) -> httpx.Response:
-        return shop.http.post(f"{P}/auctions/{lot}/bids", json={"max_amount": amount},
-                              headers={**shop.token(user), "Idempotency-Key": key})
+        return shop.http.post(
+            f"{P}/auctions/{lot}/bids",
+            json={"max_amount": amount},
+            headers={**shop.token(user), "Idempotency-Key": key},
+        )
 
     first = bid(rahim, "r1", 8000.00)
     assert first.status_code == 201 and first.json()["current_price"] == 1000.0 and first.json()["you_lead"]
@@ -308,25 +420,29 @@ def test_auction_bids_over_http_with_proxy_prices_and_idempotency(shop: Shop) ->
 
 def test_group_buy_over_http_join_leave_and_progress(shop: Shop) -> None:
     sid = live_stream(shop)
-    g = shop.http.post(f"{P}/group-buys", json={"stream_id": sid, "product_id": SAREE, "group_price": 2000.00,
-                                                 "min_buyers": 3, "duration_minutes": 60})
+    g = shop.http.post(
+        f"{P}/group-buys",
+        json={"stream_id": sid, "product_id": SAREE, "group_price": 2000.00, "min_buyers": 3, "duration_minutes": 60},
+    )
     assert g.status_code == 201, g.text
     gid = g.json()["group_buy_id"]
     assert g.json()["regular_price"] == 2500.0
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
     ja = shop.http.post(f"{P}/group-buys/{gid}/join", headers={**shop.token(a), "Idempotency-Key": "j"})
     assert ja.status_code == 201 and ja.json()["buyers"] == 1
-    assert shop.http.post(f"{P}/group-buys/{gid}/join", headers={**shop.token(a), "Idempotency-Key": "j"}
-                          ).json()["buyers"] == 1  # retry
+    assert (
+        shop.http.post(f"{P}/group-buys/{gid}/join", headers={**shop.token(a), "Idempotency-Key": "j"}).json()["buyers"]
+        == 1
+    )  # retry
     shop.http.post(f"{P}/group-buys/{gid}/join", headers={**shop.token(b), "Idempotency-Key": "j"})
-    other = shop.http.post(f"{P}/group-buys/{gid}/leave", json={"hold_id": ja.json()["hold_id"]},
-                           headers=shop.token(b))
+    other = shop.http.post(f"{P}/group-buys/{gid}/leave", json={"hold_id": ja.json()["hold_id"]}, headers=shop.token(b))
     assert other.status_code == 404 and other.json()["error"]["code"] == "hold_not_found"
-    left = shop.http.post(f"{P}/group-buys/{gid}/leave", json={"hold_id": ja.json()["hold_id"]},
-                          headers=shop.token(a))
+    left = shop.http.post(f"{P}/group-buys/{gid}/leave", json={"hold_id": ja.json()["hold_id"]}, headers=shop.token(a))
     assert left.status_code == 200 and left.json()["buyers"] == 1
-    bad = shop.http.post(f"{P}/group-buys", json={"stream_id": sid, "product_id": SAREE, "group_price": 2000.00,
-                                                   "min_buyers": 1, "duration_minutes": 60})
+    bad = shop.http.post(
+        f"{P}/group-buys",
+        json={"stream_id": sid, "product_id": SAREE, "group_price": 2000.00, "min_buyers": 1, "duration_minutes": 60},
+    )
     assert bad.status_code == 422
     wait_until(lambda: shop.http.get(f"{P}/group-buys/{gid}").json().get("buyers") == 1, what="read model")
 
@@ -345,14 +461,32 @@ def test_analytics_of_a_scripted_show_equal_the_numbers_computed_by_hand(shop: S
     t0 = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
     ids = InteractionIds("scripted")
     script: list[tuple[str, int, dict[str, Any]]] = [
-        ("presence.joined", 0, {"viewer_id": a, "user_id": a, "connection_id": "ca", "device_type": "mobile",
-                                "location": "Dhaka"}),
-        ("presence.joined", 1, {"viewer_id": b, "user_id": b, "connection_id": "cb", "device_type": "mobile",
-                                "location": "Dhaka"}),
-        ("presence.joined", 2, {"viewer_id": c, "user_id": c, "connection_id": "cc", "device_type": "desktop",
-                                "location": "Chittagong"}),
-        ("presence.joined", 3, {"viewer_id": "anon-1", "user_id": None, "connection_id": "cd",
-                                "device_type": "mobile", "location": "Sylhet"}),
+        (
+            "presence.joined",
+            0,
+            {"viewer_id": a, "user_id": a, "connection_id": "ca", "device_type": "mobile", "location": "Dhaka"},
+        ),
+        (
+            "presence.joined",
+            1,
+            {"viewer_id": b, "user_id": b, "connection_id": "cb", "device_type": "mobile", "location": "Dhaka"},
+        ),
+        (
+            "presence.joined",
+            2,
+            {"viewer_id": c, "user_id": c, "connection_id": "cc", "device_type": "desktop", "location": "Chittagong"},
+        ),
+        (
+            "presence.joined",
+            3,
+            {
+                "viewer_id": "anon-1",
+                "user_id": None,
+                "connection_id": "cd",
+                "device_type": "mobile",
+                "location": "Sylhet",
+            },
+        ),
         *[("reaction.added", 10 + i, {"user_id": a, "reaction_type": "like"}) for i in range(5)],
         *[("reaction.added", 20 + i, {"user_id": b, "reaction_type": "heart"}) for i in range(2)],
         *[("chat.message_sent", 30 + i, {"id": f"m{i}", "user_id": c, "message": "দাম কত?"}) for i in range(3)],
@@ -373,11 +507,18 @@ def test_analytics_of_a_scripted_show_equal_the_numbers_computed_by_hand(shop: S
 
     asyncio.run(publish())
     for buyer, product, qty, price in ((a, SAREE, 2, 2500.00), (c, IPHONE, 1, 95000.00)):
-        shop.http.post(f"{P}/cart/add", headers=shop.token(buyer),
-                       json={"stream_id": sid, "product_id": product, "quantity": qty})
-        placed = checkout(shop, buyer, f"an-{buyer}", stream_id=sid, payment_method="bkash",
-                          shipping_address={"city": "Dhaka"},
-                          cart_items=[{"product_id": product, "quantity": qty, "price": price}]).json()
+        shop.http.post(
+            f"{P}/cart/add", headers=shop.token(buyer), json={"stream_id": sid, "product_id": product, "quantity": qty}
+        )
+        placed = checkout(
+            shop,
+            buyer,
+            f"an-{buyer}",
+            stream_id=sid,
+            payment_method="bkash",
+            shipping_address={"city": "Dhaka"},
+            cart_items=[{"product_id": product, "quantity": qty, "price": price}],
+        ).json()
         httpx.get(placed["payment_url"], params={"outcome": "success"}, timeout=30)
 
     def analytics() -> dict[str, Any] | None:
@@ -386,13 +527,23 @@ def test_analytics_of_a_scripted_show_equal_the_numbers_computed_by_hand(shop: S
         return d if done and d["sales_analytics"]["conversion_funnel"]["cart_adds"] == 2 else None
 
     d = wait_until(analytics, timeout=60, what="analytics read models")
-    assert d["overview"] == {"total_viewers": 4, "peak_concurrent": 4, "average_watch_time": 10.0,
-                             "total_engagement": 10, "total_purchases": 2, "revenue": 100000.0}
+    assert d["overview"] == {
+        "total_viewers": 4,
+        "peak_concurrent": 4,
+        "average_watch_time": 10.0,
+        "total_engagement": 10,
+        "total_purchases": 2,
+        "revenue": 100000.0,
+    }
     # watch: (299 + 600 + 901) / 3 = 600 s = 10.0 min; engagement: 5 likes + 2 hearts + 3 messages
     assert d["viewer_demographics"]["by_location"] == {"Dhaka": 2, "Chittagong": 1, "Sylhet": 1}
     assert d["viewer_demographics"]["by_device"] == {"mobile": 0.75, "desktop": 0.25}
-    assert d["sales_analytics"]["conversion_funnel"] == {"viewers": 4, "product_views": 2, "cart_adds": 2,
-                                                         "purchases": 2}
+    assert d["sales_analytics"]["conversion_funnel"] == {
+        "viewers": 4,
+        "product_views": 2,
+        "cart_adds": 2,
+        "purchases": 2,
+    }
     assert d["sales_analytics"]["average_order_value"] == 50000.0
     assert d["sales_analytics"]["revenue_by_product"][0] == {"product_id": IPHONE, "units": 1, "revenue": 95000.0}
     timeline = d["engagement_timeline"]
@@ -400,16 +551,20 @@ def test_analytics_of_a_scripted_show_equal_the_numbers_computed_by_hand(shop: S
     # A host's analytics take the host's profile id (issue 13, journey 9): a vendor's id is no host.
     host = shop.http.get(f"{P}/hosts/{shop.env.default_vendor_id}/analytics", params={"period": "30d"})
     assert host.status_code == 404 and host.json()["error"]["code"] == "host_not_found"
-    assert shop.http.get(f"{P}/hosts/{shop.env.default_vendor_id}/analytics",
-                         params={"period": "forever"}).status_code == 422
+    assert (
+        shop.http.get(f"{P}/hosts/{shop.env.default_vendor_id}/analytics", params={"period": "forever"}).status_code
+        == 422
+    )
 
 
 @pytest.mark.parametrize("path", ["/auctions", "/group-buys"])
 def test_only_the_streams_owners_create_auctions_and_group_buys(shop: Shop, path: str) -> None:
     sid = live_stream(shop)
-    body = {"stream_id": sid, "product_id": SAREE, "starting_price": 1000.00, "duration_minutes": 30} \
-        if path == "/auctions" else {"stream_id": sid, "product_id": SAREE, "group_price": 2000.00,
-                                     "min_buyers": 2, "duration_minutes": 30}
+    body = (
+        {"stream_id": sid, "product_id": SAREE, "starting_price": 1000.00, "duration_minutes": 30}
+        if path == "/auctions"
+        else {"stream_id": sid, "product_id": SAREE, "group_price": 2000.00, "min_buyers": 2, "duration_minutes": 30}
+    )
     url = f"{shop.http.base_url}{P}{path}"
     assert httpx.post(url, json=body).status_code == 401
     viewer = httpx.post(url, json=body, headers=shop.token(str(uuid.uuid4())))
@@ -421,18 +576,38 @@ def test_only_the_streams_owners_create_auctions_and_group_buys(shop: Shop, path
 
 def test_catalogue_over_http_feeds_the_deals_with_product_names(shop: Shop) -> None:
     vendor = str(uuid.uuid4())
-    assert shop.http.put(f"{P}/catalog/vendors", json={"vendors": [
-        {"id": vendor, "name": "Aarong", "name_bn": "আড়ং"}]}).status_code == 200
-    product = {"id": IPHONE, "vendor_id": vendor, "name": "iPhone 14 Pro", "name_bn": "আইফোন ১৪ প্রো",
-               "list_price": 120000.00, "stock": 40, "category": "electronics"}
-    own = httpx.put(f"{shop.http.base_url}{P}/catalog/products", json={"products": [product]},
-                    headers=auth(shop.env, "vendor", vendor=vendor))
+    assert (
+        shop.http.put(
+            f"{P}/catalog/vendors", json={"vendors": [{"id": vendor, "name": "Aarong", "name_bn": "আড়ং"}]}
+        ).status_code
+        == 200
+    )
+    product = {
+        "id": IPHONE,
+        "vendor_id": vendor,
+        "name": "iPhone 14 Pro",
+        "name_bn": "আইফোন ১৪ প্রো",
+        "list_price": 120000.00,
+        "stock": 40,
+        "category": "electronics",
+    }
+    own = httpx.put(
+        f"{shop.http.base_url}{P}/catalog/products",
+        json={"products": [product]},
+        headers=auth(shop.env, "vendor", vendor=vendor),
+    )
     assert own.status_code == 200, own.text
-    others = httpx.put(f"{shop.http.base_url}{P}/catalog/products", json={"products": [product]},
-                       headers=auth(shop.env, "vendor", vendor=str(uuid.uuid4())))
+    others = httpx.put(
+        f"{shop.http.base_url}{P}/catalog/products",
+        json={"products": [product]},
+        headers=auth(shop.env, "vendor", vendor=str(uuid.uuid4())),
+    )
     assert others.status_code == 403
-    viewer = httpx.put(f"{shop.http.base_url}{P}/catalog/vendors", json={"vendors": [{"id": vendor, "name": "x"}]},
-                       headers=shop.token(str(uuid.uuid4())))
+    viewer = httpx.put(
+        f"{shop.http.base_url}{P}/catalog/vendors",
+        json={"vendors": [{"id": vendor, "name": "x"}]},
+        headers=shop.token(str(uuid.uuid4())),
+    )
     assert viewer.status_code == 403
     unknown = shop.http.put(f"{P}/catalog/products", json={"products": [{**product, "vendor_id": str(uuid.uuid4())}]})
     assert unknown.status_code == 422
@@ -441,13 +616,29 @@ def test_catalogue_over_http_feeds_the_deals_with_product_names(shop: Shop) -> N
     got = shop.http.get(f"{P}/catalog/products/{IPHONE}").json()
     assert (got["name_bn"], got["list_price"], got["stock"]) == ("আইফোন ১৪ প্রো", 120000.0, 40)
     # The iPhone is now Aarong's: only an Aarong stream may list it (ADR 0017).
-    r = shop.http.post(f"{P}/streams", json={"title": "Aarong live", "stream_type": "flash_sale", "vendor_id": vendor,
-                                             "products": [{"product_id": IPHONE, "special_price": 95000.00}]})
+    r = shop.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Aarong live",
+            "stream_type": "flash_sale",
+            "vendor_id": vendor,
+            "products": [{"product_id": IPHONE, "special_price": 95000.00}],
+        },
+    )
     assert r.status_code == 201, r.text
     sid = r.json()["id"]
     assert shop.http.post(f"{P}/streams/{sid}/start").status_code == 200
-    shop.http.post(f"{P}/flash-sales", json={"stream_id": sid, "product_id": IPHONE, "flash_price": 85000.00,
-                                             "available_quantity": 5, "duration_minutes": 30})
-    deal = wait_until(lambda: (shop.http.get(f"{P}/streams/{sid}/deals").json()["active_deals"] or [None])[0],
-                      what="the deal")
+    shop.http.post(
+        f"{P}/flash-sales",
+        json={
+            "stream_id": sid,
+            "product_id": IPHONE,
+            "flash_price": 85000.00,
+            "available_quantity": 5,
+            "duration_minutes": 30,
+        },
+    )
+    deal = wait_until(
+        lambda: (shop.http.get(f"{P}/streams/{sid}/deals").json()["active_deals"] or [None])[0], what="the deal"
+    )
     assert (deal["product_name"], deal["product_name_bn"]) == ("iPhone 14 Pro", "আইফোন ১৪ প্রো")

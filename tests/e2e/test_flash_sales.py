@@ -62,32 +62,58 @@ def svc(environments: Environments, log_dir: Path) -> Iterator[Service]:
 
 
 def live_stream(http: httpx.Client, price: float = 120000.0) -> str:
-    sid = http.post(f"{P}/streams", json={
-        "title": "Eid flash sale", "title_bn": "ঈদ ফ্ল্যাশ সেল", "stream_type": "flash_sale",
-        "products": [{"product_id": PRODUCT, "special_price": price, "limited_quantity": 5000}]}).json()["id"]
+    sid = http.post(
+        f"{P}/streams",
+        json={
+            "title": "Eid flash sale",
+            "title_bn": "ঈদ ফ্ল্যাশ সেল",
+            "stream_type": "flash_sale",
+            "products": [{"product_id": PRODUCT, "special_price": price, "limited_quantity": 5000}],
+        },
+    ).json()["id"]
     assert http.post(f"{P}/streams/{sid}/start").status_code == 200
     return str(sid)
 
 
 def create_sale(http: httpx.Client, stream_id: str, quantity: int, **extra: Any) -> str:
-    r = http.post(f"{P}/flash-sales", json={
-        "stream_id": stream_id, "product_id": PRODUCT, "flash_price": 85000.00, "available_quantity": quantity,
-        "duration_minutes": 30, "announcement_message": "Flash Sale: iPhone 14 Pro for 85,000 BDT!", **extra})
+    r = http.post(
+        f"{P}/flash-sales",
+        json={
+            "stream_id": stream_id,
+            "product_id": PRODUCT,
+            "flash_price": 85000.00,
+            "available_quantity": quantity,
+            "duration_minutes": 30,
+            "announcement_message": "Flash Sale: iPhone 14 Pro for 85,000 BDT!",
+            **extra,
+        },
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
 
 def buy(svc: Service, sale: str, key: str, buyer: str, quantity: int = 1) -> httpx.Response:
     """As the buyer: signed in with their own token, the buyer comes from it."""
-    return svc.http.post(f"{P}/flash-sales/{sale}/purchase", json={"quantity": quantity},
-                         headers={"Idempotency-Key": key, **auth(svc.env, "viewer", user=buyer)})
+    return svc.http.post(
+        f"{P}/flash-sales/{sale}/purchase",
+        json={"quantity": quantity},
+        headers={"Idempotency-Key": key, **auth(svc.env, "viewer", user=buyer)},
+    )
 
 
 def test_spec_body_creates_a_running_sale_and_deals_show_it(svc: Service) -> None:
     sid = live_stream(svc.http)
-    r = svc.http.post(f"{P}/flash-sales", json={
-        "stream_id": sid, "product_id": PRODUCT, "flash_price": 85000.00, "available_quantity": 20,
-        "duration_minutes": 30, "announcement_message": "Flash Sale: iPhone 14 Pro for 85,000 BDT!"})
+    r = svc.http.post(
+        f"{P}/flash-sales",
+        json={
+            "stream_id": sid,
+            "product_id": PRODUCT,
+            "flash_price": 85000.00,
+            "available_quantity": 20,
+            "duration_minutes": 30,
+            "announcement_message": "Flash Sale: iPhone 14 Pro for 85,000 BDT!",
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["status"] == "active" and body["discount_percentage"] == pytest.approx(29.17)
@@ -134,9 +160,9 @@ def test_purchase_rules_and_idempotency_keys(svc: Service) -> None:
     assert r.hget(f"FLASH_SALE:{sale}", "current_price") == "85000.00"
 
 
-async def _race(port: int, sale: str, buyers: list[tuple[str, str]], kill_after: int | None,
-                on_kill: Any, admin: dict[str, str]
-                ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], Counter[int]]:
+async def _race(
+    port: int, sale: str, buyers: list[tuple[str, str]], kill_after: int | None, on_kill: Any, admin: dict[str, str]
+) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], Counter[int]]:
     """Every buyer tries once (an admin buying for them: one token, the ``buyer_id`` in the body); returns
     accepted answers by key, unanswered requests, and status counts."""
     pool = Pool("127.0.0.1", port, 200)
@@ -151,9 +177,15 @@ async def _race(port: int, sale: str, buyers: list[tuple[str, str]], kill_after:
         if kill_after is not None and sent == kill_after:
             on_kill()
         try:
-            status, body = await asyncio.wait_for(pool.request(
-                "POST", f"{P}/flash-sales/{sale}/purchase", {"buyer_id": buyer, "quantity": 1},
-                {"Idempotency-Key": key, **admin}), 30)
+            status, body = await asyncio.wait_for(
+                pool.request(
+                    "POST",
+                    f"{P}/flash-sales/{sale}/purchase",
+                    {"buyer_id": buyer, "quantity": 1},
+                    {"Idempotency-Key": key, **admin},
+                ),
+                30,
+            )
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             unanswered.append((key, buyer))
             return
@@ -171,8 +203,7 @@ async def _race(port: int, sale: str, buyers: list[tuple[str, str]], kill_after:
 def test_ten_thousand_buyers_a_thousand_units_and_a_sigkill(svc: Service) -> None:
     sale = create_sale(svc.http, live_stream(svc.http), 1000, max_per_buyer=1)
     buyers = [(f"race-{i}", str(uuid.uuid4())) for i in range(10_000)]
-    answers, unanswered, statuses = asyncio.run(_race(svc.env.http_port, sale, buyers, 4000, svc.api.kill,
-                                                      svc.admin))
+    answers, unanswered, statuses = asyncio.run(_race(svc.env.http_port, sale, buyers, 4000, svc.api.kill, svc.admin))
     assert unanswered, "the SIGKILL must leave requests unanswered"
     svc.api = svc.start_api()
     svc.wait_healthy()
@@ -192,10 +223,14 @@ def test_ten_thousand_buyers_a_thousand_units_and_a_sigkill(svc: Service) -> Non
     answered_ids = {a["reservation_id"] for a in answers.values()}
     assert answered_ids == set(held), "every held unit was answered to its buyer, every answer is held"
     for a in list(answers.values())[:1000]:
-        r = svc.http.post(f"{P}/flash-sales/{sale}/reservations/{a['reservation_id']}/confirm",
-                          json={"order_id": str(uuid.uuid4())})
+        r = svc.http.post(
+            f"{P}/flash-sales/{sale}/reservations/{a['reservation_id']}/confirm", json={"order_id": str(uuid.uuid4())}
+        )
         assert r.status_code == 200, r.text
-    wait_until(lambda: svc.http.get(f"{P}/flash-sales/{sale}").json().get("sold_quantity") == 1000,
-               timeout=60, what="read model: 1,000 sold")
+    wait_until(
+        lambda: svc.http.get(f"{P}/flash-sales/{sale}").json().get("sold_quantity") == 1000,
+        timeout=60,
+        what="read model: 1,000 sold",
+    )
     final = svc.http.get(f"{P}/flash-sales/{sale}").json()
     assert final["available_quantity"] == 0 and final["reserved_quantity"] == 0

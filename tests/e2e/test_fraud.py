@@ -24,9 +24,13 @@ RING_PHONE = "01955500011"
 class Stack:
     def __init__(self, env: Settings, log_dir: Path) -> None:
         self.env, self.log_dir = env, log_dir
-        self.procs = [Proc(env, "relay", log_dir=log_dir),
-                      Proc(env, "project", "--only", "fraud_signals", "--only", "fraud_cases", "--only", "orders",
-                           log_dir=log_dir), Proc(env, "api", log_dir=log_dir)]
+        self.procs = [
+            Proc(env, "relay", log_dir=log_dir),
+            Proc(
+                env, "project", "--only", "fraud_signals", "--only", "fraud_cases", "--only", "orders", log_dir=log_dir
+            ),
+            Proc(env, "api", log_dir=log_dir),
+        ]
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30, headers=auth(env))
 
         def up() -> bool:
@@ -65,16 +69,30 @@ def _cases(s: Stack, status: str = "all") -> list[dict[str, Any]]:
 # detector now scores in the store's order (projections.fraud_log) and decides only events past its cursor.
 def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_same_cases(fraud_stack: Stack) -> None:
     s = fraud_stack
-    made = s.http.post(f"{P}/streams", json={"title": "Eid sale", "stream_type": "flash_sale",
-                                              "products": [{"product_id": SAREE, "special_price": 2500.00}]})
+    made = s.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Eid sale",
+            "stream_type": "flash_sale",
+            "products": [{"product_id": SAREE, "special_price": 2500.00}],
+        },
+    )
     assert made.status_code == 201, made.text
     sid = made.json()["id"]
     assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
 
     def cod(user: str, phone: str, key: str) -> str:
-        r = s.http.post(f"{P}/checkout/instant", headers={**s.buyer(user), "Idempotency-Key": key}, json={
-            "stream_id": sid, "cart_items": [{"product_id": SAREE, "quantity": 1}], "payment_method": "cod",
-            "phone": phone, "shipping_address": {"city": "Dhaka"}})
+        r = s.http.post(
+            f"{P}/checkout/instant",
+            headers={**s.buyer(user), "Idempotency-Key": key},
+            json={
+                "stream_id": sid,
+                "cart_items": [{"product_id": SAREE, "quantity": 1}],
+                "payment_method": "cod",
+                "phone": phone,
+                "shipping_address": {"city": "Dhaka"},
+            },
+        )
         assert r.status_code == 201, r.text
         return str(r.json()["order_id"])
 
@@ -110,10 +128,16 @@ def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_sa
         assert refused.json()["error"]["message_bn"]
     assert step(honest, "packed").status_code == 200 and step(honest, "shipped").status_code == 200
 
-    ok = s.http.post(f"{P}/admin/fraud/cases/{cleared['case_id']}/decision", json={"decision": "clear",
-                                                                                   "note": "called the buyer"})
-    assert ok.status_code == 200 and ok.json() | {} == {"case_id": cleared["case_id"], "status": "cleared",
-                                                         "decision": "clear", "version": 2, "changed": True}
+    ok = s.http.post(
+        f"{P}/admin/fraud/cases/{cleared['case_id']}/decision", json={"decision": "clear", "note": "called the buyer"}
+    )
+    assert ok.status_code == 200 and ok.json() | {} == {
+        "case_id": cleared["case_id"],
+        "status": "cleared",
+        "decision": "clear",
+        "version": 2,
+        "changed": True,
+    }
     shipped = step(cleared["order_id"], "shipped")
     assert shipped.status_code == 200 and shipped.json()["status"] == "shipped"
 
@@ -132,11 +156,13 @@ def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_sa
 
     one = s.http.get(f"{P}/admin/fraud/cases/{cleared['case_id']}", params={"min_version": 2})
     assert one.status_code == 200 and one.json()["status"] == "cleared" and one.json()["note"] == "called the buyer"
-    wait_until(lambda: {c["status"] for c in _cases(s) if c["case_id"] == confirmed["case_id"]} == {"confirmed"},
-               timeout=30, what="the decision in the review queue")
+    wait_until(
+        lambda: {c["status"] for c in _cases(s) if c["case_id"] == confirmed["case_id"]} == {"confirmed"},
+        timeout=30,
+        what="the decision in the review queue",
+    )
     before = _cases(s)
     for name in ("fraud_signals", "fraud_cases"):
-        rebuild = Proc(s.env, "project", "--rebuild", name, "--no-progress", log_dir=s.log_dir,
-                       name=f"rebuild-{name}")
+        rebuild = Proc(s.env, "project", "--rebuild", name, "--no-progress", log_dir=s.log_dir, name=f"rebuild-{name}")
         assert rebuild.popen.wait(120) == 0, rebuild.output()
     assert _cases(s) == before  # the same cases, statuses and versions: nothing new was written

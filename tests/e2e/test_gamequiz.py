@@ -30,17 +30,28 @@ class GameShow(Show):
     def start_api(self) -> Proc:
         self.procs["api"] = api = Proc(self.env, "api", log_dir=self.log_dir, name="game-api")
         api.wait_for_output("realtime pusher ready", timeout=180)
-        wait_until(lambda: httpx.get(f"{self.sandbox_url}/sandbox/health", timeout=5).status_code == 200,
-                   timeout=60, what="payment sandbox")
+        wait_until(
+            lambda: httpx.get(f"{self.sandbox_url}/sandbox/health", timeout=5).status_code == 200,
+            timeout=60,
+            what="payment sandbox",
+        )
         return api
 
 
 @pytest.fixture(scope="module")
 def game(environments: Environments, log_dir: Path) -> Iterator[Show]:
     env, sandbox = clocked_settings(
-        environments, loyalty_watch_block_s=1.0, loyalty_watch_points=5, loyalty_watch_cap_per_show=15,
-        loyalty_chat_points=2, loyalty_chat_cap_per_show=4, loyalty_purchase_points_per_100=1,
-        loyalty_quiz_rewards="100,50,25", loyalty_point_value=Decimal("0.50"), loyalty_expiry_s=600.0)
+        environments,
+        loyalty_watch_block_s=1.0,
+        loyalty_watch_points=5,
+        loyalty_watch_cap_per_show=15,
+        loyalty_chat_points=2,
+        loyalty_chat_cap_per_show=4,
+        loyalty_purchase_points_per_100=1,
+        loyalty_quiz_rewards="100,50,25",
+        loyalty_point_value=Decimal("0.50"),
+        loyalty_expiry_s=600.0,
+    )
     s = GameShow(env, log_dir, sandbox)
     yield s
     s.stop()
@@ -49,8 +60,14 @@ def game(environments: Environments, log_dir: Path) -> Iterator[Show]:
 def vendor_show(s: Show, vendor: str) -> str:
     """A show of this vendor's, on air, selling PRODUCT."""
     http = s.as_user("vendor", vendor, vendor)
-    created = http.post("/streams", json={"title": "কুইজ নাইট", "stream_type": "q_and_a", "products": [
-        {"product_id": PRODUCT, "special_price": PRICE}]})
+    created = http.post(
+        "/streams",
+        json={
+            "title": "কুইজ নাইট",
+            "stream_type": "q_and_a",
+            "products": [{"product_id": PRODUCT, "special_price": PRICE}],
+        },
+    )
     assert created.status_code == 201, created.text
     sid = str(created.json()["id"])
     started = http.post(f"/streams/{sid}/start")
@@ -69,8 +86,14 @@ async def viewer_in(s: Show, sid: str, user: str | None, name: str | None = None
 
 
 def question(text: str, options: list[Any], correct: int, points: int, seconds: int) -> dict[str, Any]:
-    return {"question": text, "question_bn": f"{text} (বাংলা)", "options": options, "correct_option": correct,
-            "points": points, "seconds": seconds}
+    return {
+        "question": text,
+        "question_bn": f"{text} (বাংলা)",
+        "options": options,
+        "correct_option": correct,
+        "points": points,
+        "seconds": seconds,
+    }
 
 
 def refused_with(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -93,22 +116,30 @@ async def test_quiz_over_http_and_socketio(game: Show) -> None:
     vendor, moderator = str(uuid.uuid4()), str(uuid.uuid4())
     sid = vendor_show(game, vendor)
     host = game.as_user("vendor", vendor, vendor)
-    body = {"title": "ঈদ কুইজ", "questions": [
-        question("Capital of Bangladesh?", ["Chattogram", {"text": "Khulna", "text_bn": "খুলনা"}, "Dhaka", "Sylhet"],
-                 2, 100, 20),
-        question("2 + 2?", ["4", "5"], 0, 50, 10)]}
+    body = {
+        "title": "ঈদ কুইজ",
+        "questions": [
+            question(
+                "Capital of Bangladesh?",
+                ["Chattogram", {"text": "Khulna", "text_bn": "খুলনা"}, "Dhaka", "Sylhet"],
+                2,
+                100,
+                20,
+            ),
+            question("2 + 2?", ["4", "5"], 0, 50, 10),
+        ],
+    }
 
     # Who may run a quiz: not a viewer, not another vendor (403, nothing created); an assigned moderator may.
     refused_with(game.as_user("viewer").post(f"/streams/{sid}/quizzes", json=body), 403, "not_permitted")
     other = str(uuid.uuid4())
-    refused_with(game.as_user("vendor", other, other).post(f"/streams/{sid}/quizzes", json=body), 403,
-                 "not_permitted")
+    refused_with(game.as_user("vendor", other, other).post(f"/streams/{sid}/quizzes", json=body), 403, "not_permitted")
     bad = {"title": "x", "questions": [question("?", ["a", "b"], 3, 10, 10)]}
     refused_with(host.post(f"/streams/{sid}/quizzes", json=bad), 422, "invalid_quiz")
-    refused_with(host.post(f"/streams/{sid}/quizzes", json={"title": "x", "questions": []}), 422,
-                 "validation_failed")
-    assigned = game.http.post(f"/streams/{sid}/moderators",
-                              json={"moderator_id": moderator, "permissions": ["moderate_chat"]})
+    refused_with(host.post(f"/streams/{sid}/quizzes", json={"title": "x", "questions": []}), 422, "validation_failed")
+    assigned = game.http.post(
+        f"/streams/{sid}/moderators", json={"moderator_id": moderator, "permissions": ["moderate_chat"]}
+    )
     assert assigned.status_code == 201, assigned.text
     by_mod = game.as_user("moderator", moderator).post(f"/streams/{sid}/quizzes", json=body)
     assert by_mod.status_code == 201, by_mod.text
@@ -157,8 +188,12 @@ async def test_quiz_over_http_and_socketio(game: Show) -> None:
 
         result = await a.wait_for("quiz_question_result", lambda d: d["question_id"] == "q1", timeout=20)
         assert result["correct_option"] == 2
-        assert result["counts"] == [{"option_id": 0, "answers": 0}, {"option_id": 1, "answers": 1},
-                                    {"option_id": 2, "answers": 2}, {"option_id": 3, "answers": 0}]
+        assert result["counts"] == [
+            {"option_id": 0, "answers": 0},
+            {"option_id": 1, "answers": 1},
+            {"option_id": 2, "answers": 2},
+            {"option_id": 3, "answers": 0},
+        ]
         assert (result["answers"], result["correct_answers"]) == (3, 2)
 
         shown = host.post(f"/quizzes/{qid}/next")
@@ -176,9 +211,11 @@ async def test_quiz_over_http_and_socketio(game: Show) -> None:
         assert 95 <= top[0]["score"] <= 100 and 70 <= top[1]["score"] <= 75 and 47 <= top[2]["score"] <= 50
         assert final["participants"] == 3 and ended.json()["top"] == top and ended.json()["status"] == "ended"
         # The winners' loyalty points were credited with the end (ranks 1-3: 100, 50, 25).
-        assert ended.json()["rewards"] == [{"user_id": users["a"], "rank": 1, "points": 100},
-                                           {"user_id": users["c"], "rank": 2, "points": 50},
-                                           {"user_id": users["b"], "rank": 3, "points": 25}]
+        assert ended.json()["rewards"] == [
+            {"user_id": users["a"], "rank": 1, "points": 100},
+            {"user_id": users["c"], "rank": 2, "points": 50},
+            {"user_id": users["b"], "rank": 3, "points": 25},
+        ]
         refused_with(host.post(f"/quizzes/{qid}/next"), 409, "quiz_ended")
         won = game.as_user("viewer", users["a"]).get("/loyalty").json()
         assert (won["balance"], won["tier"], won["history"][0]["source"]) == (100, "bronze", "quiz")
@@ -200,18 +237,33 @@ def loyalty_when(http: httpx.Client, what: str, check: Any) -> dict[str, Any]:
     return dict(wait_until(look, timeout=40, interval=0.1, what=what))
 
 
-def buy(game: Show, buyer: httpx.Client, sid: str, key: str, product: str, price: float,
-        **extra: Any) -> httpx.Response:
-    return buyer.post("/checkout/instant", headers={"Idempotency-Key": key}, json={
-        "stream_id": sid, "payment_method": "bkash", "shipping_address": {"city": "Dhaka", "name": "Rahim"},
-        "cart_items": [{"product_id": product, "quantity": 1, "price": price}], **extra})
+def buy(
+    game: Show, buyer: httpx.Client, sid: str, key: str, product: str, price: float, **extra: Any
+) -> httpx.Response:
+    return buyer.post(
+        "/checkout/instant",
+        headers={"Idempotency-Key": key},
+        json={
+            "stream_id": sid,
+            "payment_method": "bkash",
+            "shipping_address": {"city": "Dhaka", "name": "Rahim"},
+            "cart_items": [{"product_id": product, "quantity": 1, "price": price}],
+            **extra,
+        },
+    )
 
 
 async def test_loyalty_points_earned_spent_taken_back_and_expired(game: Show) -> None:
     vendor, user = str(uuid.uuid4()), str(uuid.uuid4())
     http = game.as_user("vendor", vendor, vendor)
-    created = http.post("/streams", json={"title": "পয়েন্ট শো", "stream_type": "product_demo", "products": [
-        {"product_id": PRODUCT, "special_price": PRICE}, {"product_id": CHEAP, "special_price": 5}]})
+    created = http.post(
+        "/streams",
+        json={
+            "title": "পয়েন্ট শো",
+            "stream_type": "product_demo",
+            "products": [{"product_id": PRODUCT, "special_price": PRICE}, {"product_id": CHEAP, "special_price": 5}],
+        },
+    )
     assert created.status_code == 201, created.text
     sid = str(created.json()["id"])
     assert http.post(f"/streams/{sid}/start").status_code == 200
@@ -237,11 +289,9 @@ async def test_loyalty_points_earned_spent_taken_back_and_expired(game: Show) ->
     assert paid["history"][0]["source"] == "purchase" and paid["history"][0]["points"] == 12
 
     # Spending at checkout: 20 points = 10 BDT off, exactly once per Idempotency-Key; bad amounts change nothing.
-    refused_with(buy(game, buyer, sid, uuid.uuid4().hex, PRODUCT, PRICE, loyalty_points=32), 409,
-                 "insufficient_points")
+    refused_with(buy(game, buyer, sid, uuid.uuid4().hex, PRODUCT, PRICE, loyalty_points=32), 409, "insufficient_points")
     refused_with(buy(game, buyer, sid, uuid.uuid4().hex, CHEAP, 5, loyalty_points=20), 422, "too_many_points")
-    refused_with(buy(game, buyer, sid, uuid.uuid4().hex, PRODUCT, PRICE, loyalty_points=-5), 422,
-                 "validation_failed")
+    refused_with(buy(game, buyer, sid, uuid.uuid4().hex, PRODUCT, PRICE, loyalty_points=-5), 422, "validation_failed")
     key = uuid.uuid4().hex
     spent = buy(game, buyer, sid, key, PRODUCT, PRICE, loyalty_points=20)
     assert spent.status_code == 201, spent.text
@@ -253,8 +303,11 @@ async def test_loyalty_points_earned_spent_taken_back_and_expired(game: Show) ->
 
     # A partial refund takes back what the refunded amount earned: 1,250 - 500 = 750 → 7 points stand, 5 go.
     order_id = placed.json()["order_id"]
-    refund = game.http.post(f"/orders/{order_id}/refunds", json={"reason": "damaged", "amount": 500},
-                            headers={"Idempotency-Key": uuid.uuid4().hex})
+    refund = game.http.post(
+        f"/orders/{order_id}/refunds",
+        json={"reason": "damaged", "amount": 500},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
     assert refund.status_code == 201, refund.text
     back = loyalty_when(buyer, "points taken back", lambda d: d["balance"] == 6)
     assert back["history"][0]["kind"] == "reversed" and back["history"][0]["points"] == -5
@@ -264,8 +317,11 @@ async def test_loyalty_points_earned_spent_taken_back_and_expired(game: Show) ->
     gone = loyalty_when(buyer, "points expired", lambda d: d["balance"] == 0 and d["history"][0]["kind"] == "expired")
     assert gone["history"][0]["points"] == -6 and gone["lifetime_points"] == 31 and gone["next_expiry"] is None
     # The rest of the refund finds nothing left to take: the balance never goes below zero.
-    rest = game.http.post(f"/orders/{order_id}/refunds", json={"reason": "returned", "amount": 750},
-                          headers={"Idempotency-Key": uuid.uuid4().hex})
+    rest = game.http.post(
+        f"/orders/{order_id}/refunds",
+        json={"reason": "returned", "amount": 750},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
     assert rest.status_code == 201, rest.text
     await asyncio.sleep(1.0)
     assert buyer.get("/loyalty").json()["balance"] == 0

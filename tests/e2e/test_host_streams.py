@@ -23,8 +23,11 @@ P = "/api/v1/live-commerce"
 def api(environments: Environments, log_dir: Path) -> Iterator[tuple[Settings, httpx.Client]]:
     env = environments.new().model_copy(update={"http_port": free_port()})
     only = [a for n in ("live_streams", "hosts") for a in ("--only", n)]
-    procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", *only, log_dir=log_dir),
-             Proc(env, "api", log_dir=log_dir)]
+    procs = [
+        Proc(env, "relay", log_dir=log_dir),
+        Proc(env, "project", *only, log_dir=log_dir),
+        Proc(env, "api", log_dir=log_dir),
+    ]
     http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}{P}", timeout=15)
 
     def healthy() -> bool:

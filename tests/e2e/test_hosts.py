@@ -21,10 +21,16 @@ from tests.support import Proc, auth, free_port, wait_until
 
 P = "/api/v1/live-commerce"
 PRODUCT = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
-APPLICATION = {"host_name": "Sarah Khan", "bio": "Tech enthusiast and product reviewer",
-               "bio_bn": "প্রযুক্তি উৎসাহী এবং পণ্য পর্যালোচনাকারী", "specializations": ["electronics", "fashion"],
-               "languages": ["bn", "en"], "experience_level": "intermediate",
-               "portfolio_links": ["https://youtube.com/sarahtech"], "sample_videos": ["video_url1"]}
+APPLICATION = {
+    "host_name": "Sarah Khan",
+    "bio": "Tech enthusiast and product reviewer",
+    "bio_bn": "প্রযুক্তি উৎসাহী এবং পণ্য পর্যালোচনাকারী",
+    "specializations": ["electronics", "fashion"],
+    "languages": ["bn", "en"],
+    "experience_level": "intermediate",
+    "portfolio_links": ["https://youtube.com/sarahtech"],
+    "sample_videos": ["video_url1"],
+}
 
 
 def uid() -> str:
@@ -60,17 +66,33 @@ def ok(r: httpx.Response, status: int = 200) -> dict[str, Any]:
 def world(environments: Environments, log_dir: Path) -> Iterator[World]:
     env = environments.new().model_copy(update={"http_port": free_port()})
     only = [a for n in ("live_streams", "hosts", "flash_sales", "stream_moderators") for a in ("--only", n)]
-    procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", *only, log_dir=log_dir),
-             Proc(env, "api", log_dir=log_dir)]
+    procs = [
+        Proc(env, "relay", log_dir=log_dir),
+        Proc(env, "project", *only, log_dir=log_dir),
+        Proc(env, "api", log_dir=log_dir),
+    ]
     http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=15)
     vendor, vendor2 = uid(), uid()
-    ids = {"host_a": uid(), "host_b": uid(), "vendor": vendor, "vendor2": vendor2, "mod": uid(),
-           "mod2": uid(), "viewer": uid(), "viewer2": uid(), "admin": uid()}
+    ids = {
+        "host_a": uid(),
+        "host_b": uid(),
+        "vendor": vendor,
+        "vendor2": vendor2,
+        "mod": uid(),
+        "mod2": uid(),
+        "viewer": uid(),
+        "viewer2": uid(),
+        "admin": uid(),
+    }
     users = {
-        "host_a": auth(env, "host", ids["host_a"], vendor), "host_b": auth(env, "host", ids["host_b"]),
-        "vendor": auth(env, "vendor", ids["vendor"]), "vendor2": auth(env, "vendor", ids["vendor2"]),
-        "mod": auth(env, "moderator", ids["mod"]), "mod2": auth(env, "moderator", ids["mod2"]),
-        "viewer": auth(env, "viewer", ids["viewer"]), "viewer2": auth(env, "viewer", ids["viewer2"]),
+        "host_a": auth(env, "host", ids["host_a"], vendor),
+        "host_b": auth(env, "host", ids["host_b"]),
+        "vendor": auth(env, "vendor", ids["vendor"]),
+        "vendor2": auth(env, "vendor", ids["vendor2"]),
+        "mod": auth(env, "moderator", ids["mod"]),
+        "mod2": auth(env, "moderator", ids["mod2"]),
+        "viewer": auth(env, "viewer", ids["viewer"]),
+        "viewer2": auth(env, "viewer", ids["viewer2"]),
         "admin": auth(env, "admin", ids["admin"]),
     }
 
@@ -105,21 +127,31 @@ def t(world: World) -> dict[str, str]:
     ids = dict(w.ids)
     ids["A"] = verified_host(w, "host_a")
     ids["B"] = ok(w.call("host_b", "POST", "/hosts/apply", {**APPLICATION, "host_name": "B"}), 201)["id"]
-    body = {"title": "শাড়ি হাট", "stream_type": "product_demo",
-            "products": [{"product_id": PRODUCT, "special_price": 120000}]}
+    body = {
+        "title": "শাড়ি হাট",
+        "stream_type": "product_demo",
+        "products": [{"product_id": PRODUCT, "special_price": 120000}],
+    }
     ids["S"] = ok(w.call("host_a", "POST", "/streams", body), 201)["id"]
     ids["L"] = ok(w.call("host_a", "POST", "/streams", body), 201)["id"]
     ok(w.call("host_a", "POST", f"/streams/{ids['L']}/start"))
     ok(w.call("host_a", "POST", f"/streams/{ids['L']}/moderators", {"moderator_id": ids["mod"]}), 201)
     ids["F"] = ok(w.call("vendor", "POST", "/flash-sales", sale_body(ids["L"])), 201)["id"]
-    ids["R"] = ok(w.call("viewer", "POST", f"/flash-sales/{ids['F']}/purchase", {},
-                         headers={"Idempotency-Key": "r-1"}), 201)["reservation_id"]
+    ids["R"] = ok(
+        w.call("viewer", "POST", f"/flash-sales/{ids['F']}/purchase", {}, headers={"Idempotency-Key": "r-1"}), 201
+    )["reservation_id"]
     return ids
 
 
 def sale_body(stream: str) -> dict[str, Any]:
-    return {"stream_id": stream, "product_id": PRODUCT, "flash_price": 85000, "available_quantity": 10,
-            "duration_minutes": 30, "max_per_buyer": 5}
+    return {
+        "stream_id": stream,
+        "product_id": PRODUCT,
+        "flash_price": 85000,
+        "available_quantity": 10,
+        "duration_minutes": 30,
+        "max_per_buyer": 5,
+    }
 
 
 def future(minutes: int = 60) -> str:
@@ -130,10 +162,8 @@ OWNERS_ONLY = ["viewer", "mod", "host_b", "vendor2"]
 ADMIN_ONLY = ["host_a", "vendor", "viewer", "mod"]
 MATRIX: list[tuple[str, str, Any, list[str]]] = [
     ("POST", "/streams", {"title": "x", "stream_type": "tutorial"}, ["viewer", "mod"]),
-    ("POST", "/streams", {"title": "x", "stream_type": "tutorial", "vendor_id": "{vendor2}"},
-     ["host_a", "vendor"]),
-    ("POST", "/streams", {"title": "x", "stream_type": "tutorial", "host_id": "{host_b}"},
-     ["host_a", "vendor"]),
+    ("POST", "/streams", {"title": "x", "stream_type": "tutorial", "vendor_id": "{vendor2}"}, ["host_a", "vendor"]),
+    ("POST", "/streams", {"title": "x", "stream_type": "tutorial", "host_id": "{host_b}"}, ["host_a", "vendor"]),
     ("POST", "/streams/{S}/start", None, OWNERS_ONLY),
     ("POST", "/streams/{S}/cancel", {}, OWNERS_ONLY),
     ("POST", "/streams/{S}/products", {"product_id": "{mod2}"}, OWNERS_ONLY),
@@ -145,10 +175,13 @@ MATRIX: list[tuple[str, str, Any, list[str]]] = [
     ("POST", "/flash-sales/{F}/purchase", {"buyer_id": "{viewer2}"}, ["viewer", "host_a", "vendor"]),
     ("POST", "/flash-sales/{F}/reservations/{R}/confirm", {"order_id": "{mod2}"}, ADMIN_ONLY),
     ("POST", "/flash-sales/{F}/reservations/{R}/release", {}, ["viewer2", "mod", "host_b", "vendor2"]),
-    ("POST", "/hosts/schedule-stream", {"title": "x", "scheduled_start_time": "{future}"},
-     ["viewer", "vendor", "mod"]),
-    ("POST", "/hosts/schedule-stream", {"title": "x", "scheduled_start_time": "{future}", "host_id": "{B}"},
-     ["host_a"]),
+    ("POST", "/hosts/schedule-stream", {"title": "x", "scheduled_start_time": "{future}"}, ["viewer", "vendor", "mod"]),
+    (
+        "POST",
+        "/hosts/schedule-stream",
+        {"title": "x", "scheduled_start_time": "{future}", "host_id": "{B}"},
+        ["host_a"],
+    ),
     ("PUT", "/hosts/availability", {"status": "busy"}, ["viewer", "vendor", "mod"]),
     ("PUT", "/hosts/availability", {"status": "busy", "host_id": "{B}"}, ["host_a"]),
     ("POST", "/hosts/{B}/verify", None, ADMIN_ONLY),
@@ -173,8 +206,7 @@ def fill(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
-def test_role_matrix_no_token_401_wrong_role_or_owner_403_and_nothing_written(world: World,
-                                                                             t: dict[str, str]) -> None:
+def test_role_matrix_no_token_401_wrong_role_or_owner_403_and_nothing_written(world: World, t: dict[str, str]) -> None:
     w = world
     before = w.events()
     checked = 0
@@ -191,8 +223,12 @@ def test_role_matrix_no_token_401_wrong_role_or_owner_403_and_nothing_written(wo
             assert err["code"] == "not_permitted" and err["message"] and err["message_bn"], err
             checked += 1
     expired = auth(w.env, "admin") | {"Authorization": "Bearer " + _expired(w.env)}
-    assert w.http.post(f"{P}/streams", json={"title": "x", "stream_type": "tutorial"},
-                       headers=expired).json()["error"]["code"] == "invalid_token"
+    assert (
+        w.http.post(f"{P}/streams", json={"title": "x", "stream_type": "tutorial"}, headers=expired).json()["error"][
+            "code"
+        ]
+        == "invalid_token"
+    )
     assert checked > 60 and w.events() == before, "refused requests must write nothing"
     # and the owners may: the host starts S, the buyer releases R, the host's vendor adds a product
     ok(w.call("host_a", "POST", f"/streams/{t['S']}/start"))
@@ -213,8 +249,11 @@ def test_a_host_goes_live_only_once_verified_and_hosts_touch_only_their_own_stre
     hid = ok(w.call("host_c", "POST", "/hosts/apply", APPLICATION), 201)["id"]
     again = w.call("host_c", "POST", "/hosts/apply", APPLICATION)
     assert again.status_code == 409 and again.json()["error"]["code"] == "host_already_applied"
-    body = {"title": "Eid collection", "stream_type": "product_demo",
-            "products": [{"product_id": PRODUCT, "special_price": 2000}]}
+    body = {
+        "title": "Eid collection",
+        "stream_type": "product_demo",
+        "products": [{"product_id": PRODUCT, "special_price": 2000}],
+    }
     sid = ok(w.call("host_c", "POST", "/streams", body), 201)["id"]
     before = w.events()
     r = w.call("host_c", "POST", f"/streams/{sid}/start")
@@ -250,32 +289,65 @@ def test_followers_reviews_schedule_and_the_dashboard(world: World, t: dict[str,
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_reviewed"
     ok(w.call("admin", "PUT", f"/hosts/{t['A']}/commission", {"commission_rate": 10}))
     week = {"monday": ["19:00", "21:00"], "saturday": ["15:00", "17:00"]}
-    ok(w.call("host_a", "PUT", "/hosts/availability", {"status": "available", "weekly_schedule": week,
-                                                        "next_available": future(120)}))
-    planned = ok(w.call("host_a", "POST", "/hosts/schedule-stream", {
-        "title": "Weekly Tech Reviews", "scheduled_start_time": future(24 * 60), "estimated_duration": 60,
-        "products_to_feature": [PRODUCT, uid()], "stream_type": "product_demo"}), 201)
+    ok(
+        w.call(
+            "host_a",
+            "PUT",
+            "/hosts/availability",
+            {"status": "available", "weekly_schedule": week, "next_available": future(120)},
+        )
+    )
+    planned = ok(
+        w.call(
+            "host_a",
+            "POST",
+            "/hosts/schedule-stream",
+            {
+                "title": "Weekly Tech Reviews",
+                "scheduled_start_time": future(24 * 60),
+                "estimated_duration": 60,
+                "products_to_feature": [PRODUCT, uid()],
+                "stream_type": "product_demo",
+            },
+        ),
+        201,
+    )
     r = w.call("viewer2", "POST", f"/hosts/{t['A']}/reviews", {"stream_id": planned["id"], "rating": 5})
     assert r.status_code == 409 and r.json()["error"]["code"] == "review_not_allowed"  # not presented yet
     # a sale on the host's live stream, bought and paid: the host earns their commission on it
     sale = ok(w.call("host_a", "POST", "/flash-sales", sale_body(t["L"])), 201)["id"]
-    held = ok(w.call("viewer2", "POST", f"/flash-sales/{sale}/purchase", {"quantity": 2},
-                     headers={"Idempotency-Key": "dash"}), 201)
-    ok(w.call("admin", "POST", f"/flash-sales/{sale}/reservations/{held['reservation_id']}/confirm",
-              {"order_id": uid()}))
+    held = ok(
+        w.call(
+            "viewer2", "POST", f"/flash-sales/{sale}/purchase", {"quantity": 2}, headers={"Idempotency-Key": "dash"}
+        ),
+        201,
+    )
+    ok(
+        w.call(
+            "admin", "POST", f"/flash-sales/{sale}/reservations/{held['reservation_id']}/confirm", {"order_id": uid()}
+        )
+    )
 
     def dashboard() -> dict[str, Any] | None:
         d = ok(w.call("host_a", "GET", "/hosts/dashboard"))
-        done = (d["performance_summary"]["total_sales"] == 170000.0 and d["host_info"]["followers_count"] == 1
-                and d["host_info"]["rating"] == 4.0 and d["host_info"]["commission_rate"] == 10.0
-                and any(s["id"] == planned["id"] for s in d["upcoming_streams"]))
+        done = (
+            d["performance_summary"]["total_sales"] == 170000.0
+            and d["host_info"]["followers_count"] == 1
+            and d["host_info"]["rating"] == 4.0
+            and d["host_info"]["commission_rate"] == 10.0
+            and any(s["id"] == planned["id"] for s in d["upcoming_streams"])
+        )
         return d if done else None
 
     d = wait_until(dashboard, what="dashboard figures")
-    assert d["earnings_summary"] == {"this_month": 17000.0, "last_month": 0.0, "total_earnings": 17000.0,
-                                     "commission_rate": 10.0, "currency": "BDT",
-                                     "gifts": {"this_month": 0.0, "last_month": 0.0, "total": 0.0,
-                                               "gifts_received": 0, "coins_received": 0}}
+    assert d["earnings_summary"] == {
+        "this_month": 17000.0,
+        "last_month": 0.0,
+        "total_earnings": 17000.0,
+        "commission_rate": 10.0,
+        "currency": "BDT",
+        "gifts": {"this_month": 0.0, "last_month": 0.0, "total": 0.0, "gifts_received": 0, "coins_received": 0},
+    }
     assert d["performance_summary"]["total_streams"] >= 1 and d["pending_approvals"] == []
     assert d["host_info"]["availability"]["weekly_schedule"] == week
     upcoming = next(s for s in d["upcoming_streams"] if s["id"] == planned["id"])
@@ -295,21 +367,49 @@ BAD: list[tuple[str, str, str, Any, int, str]] = [
     ("viewer2", "POST", "/hosts/apply", {**APPLICATION, "experience_level": "guru"}, 422, INVALID),
     ("viewer2", "POST", "/hosts/apply", {**APPLICATION, "salary": 1}, 422, "validation_failed"),
     ("viewer2", "POST", "/hosts/apply", [1], 422, "validation_failed"),
-    ("host_a", "POST", PLAN, {"title": "x", "scheduled_start_time": "2020-01-01T10:00:00Z"},
-     422, "stream_time_in_past"),
+    (
+        "host_a",
+        "POST",
+        PLAN,
+        {"title": "x", "scheduled_start_time": "2020-01-01T10:00:00Z"},
+        422,
+        "stream_time_in_past",
+    ),
     ("host_a", "POST", PLAN, {"title": "x", "scheduled_start_time": "2030-01-01T10:00:00"}, 422, INVALID),
-    ("host_a", "POST", PLAN, {"title": "x", "scheduled_start_time": "{future}", "estimated_duration": 0},
-     422, INVALID),
-    ("host_a", "POST", PLAN, {"title": "x", "scheduled_start_time": "{future}",
-                              "products_to_feature": ["nope"]}, 422, INVALID),
+    ("host_a", "POST", PLAN, {"title": "x", "scheduled_start_time": "{future}", "estimated_duration": 0}, 422, INVALID),
+    (
+        "host_a",
+        "POST",
+        PLAN,
+        {"title": "x", "scheduled_start_time": "{future}", "products_to_feature": ["nope"]},
+        422,
+        INVALID,
+    ),
     ("host_a", "PUT", "/hosts/availability", {"status": "asleep"}, 422, "validation_failed"),
-    ("host_a", "PUT", "/hosts/availability", {"status": "busy", "weekly_schedule": {"funday": ["1", "2"]}},
-     422, "validation_failed"),
-    ("host_a", "PUT", "/hosts/availability", {"status": "busy",
-                                              "weekly_schedule": {"monday": ["21:00", "19:00"]}},
-     422, "invalid_availability"),
-    ("host_a", "PUT", "/hosts/availability", {"status": "busy", "next_available": "2020-01-01T00:00:00Z"},
-     422, "invalid_availability"),
+    (
+        "host_a",
+        "PUT",
+        "/hosts/availability",
+        {"status": "busy", "weekly_schedule": {"funday": ["1", "2"]}},
+        422,
+        "validation_failed",
+    ),
+    (
+        "host_a",
+        "PUT",
+        "/hosts/availability",
+        {"status": "busy", "weekly_schedule": {"monday": ["21:00", "19:00"]}},
+        422,
+        "invalid_availability",
+    ),
+    (
+        "host_a",
+        "PUT",
+        "/hosts/availability",
+        {"status": "busy", "next_available": "2020-01-01T00:00:00Z"},
+        422,
+        "invalid_availability",
+    ),
     ("admin", "POST", "/hosts/{B}/reject", {}, 422, "validation_failed"),
     ("admin", "POST", "/hosts/{A}/verify", None, 409, "host_not_pending"),
     ("admin", "POST", "/hosts/{mod2}/verify", None, 404, "host_not_found"),
@@ -322,8 +422,14 @@ BAD: list[tuple[str, str, str, Any, int, str]] = [
     ("host_a", "POST", "/hosts/{A}/reviews", {"stream_id": "{L}", "rating": 5}, 409, "review_not_allowed"),
     ("viewer2", "POST", "/hosts/{mod2}/follow", None, 404, "host_not_found"),
     ("host_a", "POST", "/hosts/{A}/follow", None, 409, "cannot_follow_self"),
-    ("host_a", "POST", "/streams/{L}/moderators", {"moderator_id": "{mod2}", "permissions": ["ban"]},
-     422, "invalid_moderator_permissions"),
+    (
+        "host_a",
+        "POST",
+        "/streams/{L}/moderators",
+        {"moderator_id": "{mod2}", "permissions": ["ban"]},
+        422,
+        "invalid_moderator_permissions",
+    ),
     ("host_a", "POST", "/streams/{L}/moderators", {"moderator_id": "nope"}, 422, "validation_failed"),
     ("viewer2", "POST", "/flash-sales/{F}/purchase", {"buyer_id": "nope"}, 422, "validation_failed"),
 ]
@@ -331,8 +437,8 @@ BAD: list[tuple[str, str, str, Any, int, str]] = [
 
 @pytest.mark.parametrize(("who", "method", "path", "body", "status", "code"), BAD)
 def test_bad_input_on_each_new_endpoint_is_refused_clearly_and_writes_nothing(
-        world: World, t: dict[str, str], who: str, method: str, path: str, body: Any, status: int,
-        code: str) -> None:
+    world: World, t: dict[str, str], who: str, method: str, path: str, body: Any, status: int, code: str
+) -> None:
     w = world
     before = w.events()
     r = w.call(who, method, fill(path, t), fill(body, t), headers={"Idempotency-Key": "bad"})

@@ -38,8 +38,11 @@ SPEC_BODY: dict[str, Any] = {  # the spec's own example body (§4.1), with a rea
 @pytest.fixture(scope="module")
 def service(environments: Environments, log_dir: Path) -> Iterator[tuple[Settings, httpx.Client]]:
     env = environments.new().model_copy(update={"http_port": free_port()})
-    procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir),
-             Proc(env, "api", log_dir=log_dir)]
+    procs = [
+        Proc(env, "relay", log_dir=log_dir),
+        Proc(env, "project", log_dir=log_dir),
+        Proc(env, "api", log_dir=log_dir),
+    ]
     # Signed in as an admin: these tests are about the API's behaviour, tests/e2e/test_hosts.py about roles.
     client = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=10, headers=auth(env))
 
@@ -97,21 +100,29 @@ def test_spec_body_create_start_and_see_it_everywhere(service: tuple[Settings, h
     assert got.status_code == 200, got.text
     d = got.json()
     assert d["status"] == "live" and d["title_bn"] == SPEC_BODY["title_bn"] and d["version"] == 2
-    assert d["featured_products"][0] == {**d["featured_products"][0], "product_id": PRODUCT,
-                                         "special_price": 95000.0, "limited_quantity": 50}
+    assert d["featured_products"][0] == {
+        **d["featured_products"][0],
+        "product_id": PRODUCT,
+        "special_price": 95000.0,
+        "limited_quantity": 50,
+    }
     assert set(d["viewer_stats"]) == {"current_viewers", "peak_viewers", "total_unique_viewers"}
     assert set(d["sales_stats"]) == {"total_purchases", "total_revenue", "conversion_rate"}
 
     listed = http.get(f"{P}/streams", params={"status": "live", "category": "electronics"}).json()
     assert sid in [x["id"] for x in listed["streams"]] and listed["total_count"] >= 1
-    wait_until(lambda: sid in [x["id"] for x in http.get(f"{P}/streams").json()["trending_streams"]],
-               what="stream among trending")
+    wait_until(
+        lambda: sid in [x["id"] for x in http.get(f"{P}/streams").json()["trending_streams"]],
+        what="stream among trending",
+    )
 
     with psycopg.connect(env.postgres_url) as conn:
-        row = conn.execute("SELECT status, title_bn, stream_key, aggregate_version FROM live_streams WHERE id=%s",
-                           (sid,)).fetchone()
-        prod = conn.execute("SELECT special_price, limited_quantity FROM live_stream_products WHERE stream_id=%s",
-                            (sid,)).fetchone()
+        row = conn.execute(
+            "SELECT status, title_bn, stream_key, aggregate_version FROM live_streams WHERE id=%s", (sid,)
+        ).fetchone()
+        prod = conn.execute(
+            "SELECT special_price, limited_quantity FROM live_stream_products WHERE stream_id=%s", (sid,)
+        ).fetchone()
     assert row == ("live", SPEC_BODY["title_bn"], s["stream_key"], 2)
     assert prod is not None and str(prod[0]) == "95000.00" and prod[1] == 50
 
@@ -130,13 +141,25 @@ def test_spec_body_create_start_and_see_it_everywhere(service: tuple[Settings, h
 
     events = topic_events(env, sid)
     assert [(e["type"], e["aggregate_version"]) for e in events][:2] == [
-        ("LiveStream.Scheduled", 1), ("LiveStream.Started", 2)]
+        ("LiveStream.Scheduled", 1),
+        ("LiveStream.Started", 2),
+    ]
     assert events[0]["payload"]["products"][0]["special_price"] == "95000.00"
-    assert {"id", "type", "schema_version", "aggregate_id", "aggregate_version", "stream_id", "occurred_at",
-            "payload"} <= set(events[0])
+    assert {
+        "id",
+        "type",
+        "schema_version",
+        "aggregate_id",
+        "aggregate_version",
+        "stream_id",
+        "occurred_at",
+        "payload",
+    } <= set(events[0])
 
-    ended = http.post(f"{P}/streams/{sid}/end", json={"summary": "Great stream! Sold 45 out of 50 iPhones.",
-                                                      "auto_generate_highlights": True})
+    ended = http.post(
+        f"{P}/streams/{sid}/end",
+        json={"summary": "Great stream! Sold 45 out of 50 iPhones.", "auto_generate_highlights": True},
+    )
     assert ended.status_code == 200 and ended.json()["version"] == 3
     final = http.get(f"{P}/streams/{sid}", params={"min_version": 3}).json()
     assert final["status"] == "ended" and final["summary"].startswith("Great stream")
@@ -146,8 +169,9 @@ def test_products_can_be_added_and_featured(service: tuple[Settings, httpx.Clien
     _, http = service
     sid = http.post(f"{P}/streams", json={"title": "Saree haat", "stream_type": "product_demo"}).json()["id"]
     other = str(uuid.uuid4())
-    assert http.post(f"{P}/streams/{sid}/products", json={"product_id": other, "special_price": 1200}
-                     ).status_code == 201
+    assert (
+        http.post(f"{P}/streams/{sid}/products", json={"product_id": other, "special_price": 1200}).status_code == 201
+    )
     http.post(f"{P}/streams/{sid}/start")
     featured = http.post(f"{P}/streams/{sid}/feature", json={"product_id": other})
     assert featured.status_code == 200 and featured.json()["version"] == 4
@@ -158,15 +182,22 @@ def test_products_can_be_added_and_featured(service: tuple[Settings, httpx.Clien
 def test_filters_and_pagination(service: tuple[Settings, httpx.Client]) -> None:
     _, http = service
     cat = f"cat{uuid.uuid4().hex[:6]}"
-    ids = [http.post(f"{P}/streams", json={"title": f"s{i}", "stream_type": "tutorial", "category": cat}
-                     ).json()["id"] for i in range(5)]
-    wait_until(lambda: http.get(f"{P}/streams", params={"category": cat}).json()["total_count"] == 5,
-               what="five streams projected")
+    ids = [
+        http.post(f"{P}/streams", json={"title": f"s{i}", "stream_type": "tutorial", "category": cat}).json()["id"]
+        for i in range(5)
+    ]
+    wait_until(
+        lambda: http.get(f"{P}/streams", params={"category": cat}).json()["total_count"] == 5,
+        what="five streams projected",
+    )
     p1 = http.get(f"{P}/streams", params={"category": cat, "limit": 2, "page": 1}).json()
     p3 = http.get(f"{P}/streams", params={"category": cat, "limit": 2, "page": 3}).json()
     assert len(p1["streams"]) == 2 and len(p3["streams"]) == 1 and p1["total_count"] == 5
-    seen = {x["id"] for page in (1, 2, 3) for x in
-            http.get(f"{P}/streams", params={"category": cat, "limit": 2, "page": page}).json()["streams"]}
+    seen = {
+        x["id"]
+        for page in (1, 2, 3)
+        for x in http.get(f"{P}/streams", params={"category": cat, "limit": 2, "page": page}).json()["streams"]
+    }
     assert seen == set(ids)
     assert http.get(f"{P}/streams", params={"category": cat, "status": "live"}).json()["total_count"] == 0
 
@@ -189,8 +220,9 @@ BAD_BODIES = [
 
 
 @pytest.mark.parametrize(("body", "field"), BAD_BODIES)
-def test_bad_input_is_refused_with_field_errors_and_writes_nothing(service: tuple[Settings, httpx.Client],
-                                                                   body: Any, field: str) -> None:
+def test_bad_input_is_refused_with_field_errors_and_writes_nothing(
+    service: tuple[Settings, httpx.Client], body: Any, field: str
+) -> None:
     env, http = service
     before = event_count(env)
     r = http.post(f"{P}/streams", json=body)
@@ -208,8 +240,11 @@ def test_invalid_json_unknown_ids_and_broken_rules(service: tuple[Settings, http
     r = http.post(f"{P}/streams", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
     unknown = str(uuid.uuid4())
-    for method, path in (("get", f"{P}/streams/{unknown}"), ("post", f"{P}/streams/{unknown}/start"),
-                         ("post", f"{P}/streams/{unknown}/end")):
+    for method, path in (
+        ("get", f"{P}/streams/{unknown}"),
+        ("post", f"{P}/streams/{unknown}/start"),
+        ("post", f"{P}/streams/{unknown}/end"),
+    ):
         r = http.request(method, path)
         assert r.status_code == 404 and r.json()["error"]["code"] == "stream_not_found", (path, r.text)
     assert event_count(env) == before
@@ -242,12 +277,23 @@ def test_openapi_document_lists_every_route(service: tuple[Settings, httpx.Clien
     _, http = service
     doc = http.get("/docs/openapi.json").json()
     assert doc["openapi"].startswith("3.")
-    for path in (f"{P}/streams", f"{P}/streams/{{stream_id}}", f"{P}/streams/{{stream_id}}/start",
-                 f"{P}/streams/{{stream_id}}/end", "/health"):
+    for path in (
+        f"{P}/streams",
+        f"{P}/streams/{{stream_id}}",
+        f"{P}/streams/{{stream_id}}/start",
+        f"{P}/streams/{{stream_id}}/end",
+        "/health",
+    ):
         assert path in doc["paths"], path
     assert "CreateStreamBody" in doc["components"]["schemas"]
-    for path in (f"{P}/checkout/instant", f"{P}/cart/add", f"{P}/flash-sales", f"{P}/hosts/apply",
-                 f"{P}/auctions/{{auction_id}}/bids", f"{P}/streams/{{stream_id}}/analytics"):
+    for path in (
+        f"{P}/checkout/instant",
+        f"{P}/cart/add",
+        f"{P}/flash-sales",
+        f"{P}/hosts/apply",
+        f"{P}/auctions/{{auction_id}}/bids",
+        f"{P}/streams/{{stream_id}}/analytics",
+    ):
         assert path in doc["paths"], path  # every registered route, not only the hand-described ones
     assert "requestBody" in doc["paths"][f"{P}/checkout/instant"]["post"]
     assert "bearer" in doc["components"]["securitySchemes"]
@@ -256,11 +302,13 @@ def test_openapi_document_lists_every_route(service: tuple[Settings, httpx.Clien
 def test_health_names_the_failing_dependency(service: tuple[Settings, httpx.Client], log_dir: Path) -> None:
     env, http = service
     assert http.get("/health").json()["failing"] == []
-    broken = env.model_copy(update={"http_port": free_port(),
-                                    "mongo_url": f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"})
+    broken = env.model_copy(
+        update={"http_port": free_port(), "mongo_url": f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"}
+    )
     api = Proc(broken, "api", log_dir=log_dir, name="api-broken-mongo")
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{broken.http_port}", timeout=15) as c:
+
             def answered() -> httpx.Response | None:
                 try:
                     return c.get("/health")

@@ -87,9 +87,16 @@ async def test_metrics_of_every_process_move_under_load(measured: Show) -> None:
     buyers = [str(uuid.uuid4()) for _ in range(3)]
     placed = []
     for b in buyers:
-        r = s.as_user("viewer", b).post("/checkout/instant", headers={"Idempotency-Key": f"m-{b}"}, json={
-            "stream_id": sid, "cart_items": [{"product_id": product, "quantity": 1, "price": 1200.0}],
-            "payment_method": "bkash", "shipping_address": {"city": "Dhaka", "area": "Mirpur"}})
+        r = s.as_user("viewer", b).post(
+            "/checkout/instant",
+            headers={"Idempotency-Key": f"m-{b}"},
+            json={
+                "stream_id": sid,
+                "cart_items": [{"product_id": product, "quantity": 1, "price": 1200.0}],
+                "payment_method": "bkash",
+                "shipping_address": {"city": "Dhaka", "area": "Mirpur"},
+            },
+        )
         assert r.status_code == 201, r.text
         placed.append(r.json())
     for p, outcome in zip(placed, ("success", "success", "failure"), strict=True):
@@ -99,20 +106,28 @@ async def test_metrics_of_every_process_move_under_load(measured: Show) -> None:
 
     def api_moved() -> dict | None:
         got = samples(api_url)
-        ok = (value(got, "livecommerce_stock_available", kind="stream_product", id=product) == 3.0
-              and value(got, "livecommerce_show_sockets", stream_id=sid) == 1.0)
+        ok = (
+            value(got, "livecommerce_stock_available", kind="stream_product", id=product) == 3.0
+            and value(got, "livecommerce_show_sockets", stream_id=sid) == 1.0
+        )
         return got if ok else None
 
     got = await until(api_moved, "the API's gauges to show 3 units left and 1 socket in the show", timeout=20)
-    checkout_route = next(ls for (n, ls) in got if n == "livecommerce_http_requests_total"
-                          and ("method", "POST") in ls and dict(ls)["route"].endswith("checkout/instant"))
+    checkout_route = next(
+        ls
+        for (n, ls) in got
+        if n == "livecommerce_http_requests_total"
+        and ("method", "POST") in ls
+        and dict(ls)["route"].endswith("checkout/instant")
+    )
     route = dict(checkout_route)["route"]
     assert value(got, "livecommerce_http_requests_total", route=route, method="POST", status="201") == 3.0
     assert value(got, "livecommerce_http_request_seconds_count", route=route, method="POST") == 3.0
     assert total(got, "livecommerce_http_requests_total", route="unmatched") == 0.0
     assert total(got, "livecommerce_command_batch_size_count") > total(before, "livecommerce_command_batch_size_count")
     appended = total(got, "livecommerce_store_appended_events_total") - total(
-        before, "livecommerce_store_appended_events_total")
+        before, "livecommerce_store_appended_events_total"
+    )
     assert appended >= 3 * 3, appended  # at least order, payment and stock events for each checkout
     assert total(got, "livecommerce_socketio_connections") >= 1.0
     assert total(got, "livecommerce_fanout_window_viewers_count") > 0
@@ -121,12 +136,16 @@ async def test_metrics_of_every_process_move_under_load(measured: Show) -> None:
     assert ("livecommerce_relay_lag_events", ()) in got
     assert value(got, "livecommerce_store_position") >= appended
     assert {dict(ls)["consumer"] for (n, ls) in got if n == "livecommerce_consumer_lag_messages"} >= {
-        "projection.orders", "projection.live_streams", "process.notifications"}
+        "projection.orders",
+        "projection.live_streams",
+        "process.notifications",
+    }
 
     # The relay published what the API appended, and says where it stands.
     relay = samples(f"http://127.0.0.1:{ports['relay']}/metrics")
     published = total(relay, "livecommerce_relay_published_events_total") - total(
-        relay_before, "livecommerce_relay_published_events_total")
+        relay_before, "livecommerce_relay_published_events_total"
+    )
     assert published >= appended
     assert value(relay, "livecommerce_relay_position") >= value(got, "livecommerce_store_position") - 50
 
@@ -155,16 +174,21 @@ def test_api_workers_share_one_set_of_metrics(environments: Environments, log_di
                 assert client.get(f"{P}/streams", headers={"Connection": "close"}).status_code == 200
         seen = [samples(f"{url}/metrics") for _ in range(6)]
         for got in seen:
-            assert total(got, "livecommerce_http_requests_total", method="GET", status="200",
-                         route=_route(got, "streams")) == 40.0
+            assert (
+                total(got, "livecommerce_http_requests_total", method="GET", status="200", route=_route(got, "streams"))
+                == 40.0
+            )
     finally:
         api.stop()
     assert "Starting worker" in api.output() or api.output().count("realtime pusher ready") >= 2
 
 
 def _route(got: dict, suffix: str) -> str:
-    return next(dict(ls)["route"] for (n, ls) in got if n == "livecommerce_http_requests_total"
-                and dict(ls)["route"].rstrip("/").endswith(suffix))
+    return next(
+        dict(ls)["route"]
+        for (n, ls) in got
+        if n == "livecommerce_http_requests_total" and dict(ls)["route"].rstrip("/").endswith(suffix)
+    )
 
 
 def _answers(url: str) -> bool:

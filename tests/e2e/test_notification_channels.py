@@ -85,34 +85,73 @@ class ChannelWorker:
 
 
 @pytest.fixture(scope="module")
-def channels_stack(environments: Environments, log_dir: Path, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[tuple[Settings, httpx.Client, str]]:
+def channels_stack(
+    environments: Environments, log_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, httpx.Client, str]]:
     tmp = tmp_path_factory.mktemp("notify-sandbox")
     http_port, smtp_port = free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{http_port}"
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     account = tmp / "service-account.json"
-    account.write_text(json.dumps({
-        "type": "service_account", "project_id": "lc-test", "private_key_id": "k1",
-        "client_email": "notify@lc-test.iam.gserviceaccount.com", "token_uri": f"{sandbox_url}/oauth2/token",
-        "private_key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()).decode()}))
+    account.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "lc-test",
+                "private_key_id": "k1",
+                "client_email": "notify@lc-test.iam.gserviceaccount.com",
+                "token_uri": f"{sandbox_url}/oauth2/token",
+                "private_key": key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                ).decode(),
+            }
+        )
+    )
     vapid = ec.generate_private_key(ec.SECP256R1())
-    env = environments.new().model_copy(update={
-        "http_port": free_port(), "fcm_project_id": "lc-test", "fcm_service_account_file": account,
-        "fcm_base_url": sandbox_url, "sms_base_url": sandbox_url, "sms_api_key": "test-sms-key",
-        "sms_sender_id": "8809612345678", "smtp_host": "127.0.0.1", "smtp_port": smtp_port,
-        "smtp_from": "Live Commerce <no-reply@lc.test>", "vapid_subject": "mailto:ops@lc.test",
-        "vapid_private_key": vapid.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()).decode(),
-        "notify_channels": "push"})
+    env = environments.new().model_copy(
+        update={
+            "http_port": free_port(),
+            "fcm_project_id": "lc-test",
+            "fcm_service_account_file": account,
+            "fcm_base_url": sandbox_url,
+            "sms_base_url": sandbox_url,
+            "sms_api_key": "test-sms-key",
+            "sms_sender_id": "8809612345678",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_port,
+            "smtp_from": "Live Commerce <no-reply@lc.test>",
+            "vapid_subject": "mailto:ops@lc.test",
+            "vapid_private_key": vapid.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode(),
+            "notify_channels": "push",
+        }
+    )
     sandbox_log = open(log_dir / "notify-sandbox.log", "wb")  # noqa: SIM115
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "infra.notify_sandbox", "--http-port", str(http_port), "--smtp-port",
-         str(smtp_port), "--fcm-service-account", str(account), "--sms-api-key", "test-sms-key"],
-        cwd=ROOT, env={**os.environ, **settings_env(env)}, stdout=sandbox_log, stderr=subprocess.STDOUT)
-    procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", "--only", "hosts", log_dir=log_dir),
-             Proc(env, "api", log_dir=log_dir)]
+        [
+            sys.executable,
+            "-m",
+            "infra.notify_sandbox",
+            "--http-port",
+            str(http_port),
+            "--smtp-port",
+            str(smtp_port),
+            "--fcm-service-account",
+            str(account),
+            "--sms-api-key",
+            "test-sms-key",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **settings_env(env)},
+        stdout=sandbox_log,
+        stderr=subprocess.STDOUT,
+    )
+    procs = [
+        Proc(env, "relay", log_dir=log_dir),
+        Proc(env, "project", "--only", "hosts", log_dir=log_dir),
+        Proc(env, "api", log_dir=log_dir),
+    ]
     http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=15)
 
     def up(url: str) -> bool:
@@ -161,48 +200,79 @@ def test_preferences_refuse_bad_input_in_english_and_bangla(channels_stack: tupl
     url = f"{P}/me/notification-preferences"
     assert http.get(url).status_code == 401
     assert http.get(url, headers=me).json()["channels"] == ["push"]  # nothing chosen yet: the defaults
-    for body, field in (({"channels": ["sms"]}, "channels without an address: sms"),
-                        ({"channels": ["sms"], "msisdn": "12345"}, "msisdn"),
-                        ({"channels": ["email"], "email": "not-mail"}, "email"),
-                        ({"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours"),
-                        ({"channels": ["fax"]}, "channels"), ({"language": "fr"}, "language")):
+    for body, field in (
+        ({"channels": ["sms"]}, "channels without an address: sms"),
+        ({"channels": ["sms"], "msisdn": "12345"}, "msisdn"),
+        ({"channels": ["email"], "email": "not-mail"}, "email"),
+        ({"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours"),
+        ({"channels": ["fax"]}, "channels"),
+        ({"language": "fr"}, "language"),
+    ):
         r = http.put(url, json=body, headers=me)
         assert r.status_code == 422, (body, r.text)
         err = r.json()["error"]
         assert err["code"] == "validation_failed" and err["message_bn"] == "অনুরোধে ভুল তথ্য আছে।"
         assert field in json.dumps(err["details"], ensure_ascii=False), (field, err)
-    ok = http.put(url, headers=me, json={"language": "en", "channels": ["sms"], "msisdn": "+880 1812-345678",
-                                         "quiet_hours": {"start": "22:30", "end": "07:00"}})
+    ok = http.put(
+        url,
+        headers=me,
+        json={
+            "language": "en",
+            "channels": ["sms"],
+            "msisdn": "+880 1812-345678",
+            "quiet_hours": {"start": "22:30", "end": "07:00"},
+        },
+    )
     assert ok.status_code == 200, ok.text
     assert http.get(url, headers=me).json() | {"user_id": None} == {
-        "user_id": None, "language": "en", "channels": ["sms"], "msisdn": "8801812345678", "email": None,
-        "quiet_hours": {"start": "22:30", "end": "07:00", "time_zone": "Asia/Dhaka"}, "fcm_tokens": [],
-        "web_push_subscriptions": []}
+        "user_id": None,
+        "language": "en",
+        "channels": ["sms"],
+        "msisdn": "8801812345678",
+        "email": None,
+        "quiet_hours": {"start": "22:30", "end": "07:00", "time_zone": "Asia/Dhaka"},
+        "fcm_tokens": [],
+        "web_push_subscriptions": [],
+    }
 
 
 def test_a_reminder_on_every_channel_held_in_quiet_hours_with_receipts(
-        channels_stack: tuple[Settings, httpx.Client, str], tmp_path: Path) -> None:
+    channels_stack: tuple[Settings, httpx.Client, str], tmp_path: Path
+) -> None:
     env, http, sandbox = channels_stack
     host_user, vendor = str(uuid.uuid4()), str(uuid.uuid4())
     host = auth(env, "host", host_user, vendor)
-    hid = http.post(f"{P}/hosts/apply", json={"host_name": "Sarah Khan", "languages": ["bn", "en"]},
-                    headers=host).json()["id"]
+    hid = http.post(
+        f"{P}/hosts/apply", json={"host_name": "Sarah Khan", "languages": ["bn", "en"]}, headers=host
+    ).json()["id"]
     assert http.post(f"{P}/hosts/{hid}/verify", headers=auth(env)).status_code == 200
     rina, tom, gone = (str(uuid.uuid4()) for _ in range(3))
     browser_key, browser_auth = ec.generate_private_key(ec.SECP256R1()), os.urandom(16)
-    browser_pub = browser_key.public_key().public_bytes(serialization.Encoding.X962,
-                                                        serialization.PublicFormat.UncompressedPoint)
+    browser_pub = browser_key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
     clock = Clock()
     start = clock.now.replace(microsecond=0) + timedelta(minutes=20)
     due = start - timedelta(minutes=15)
     dhaka_due = due.astimezone(n.DHAKA)
-    quiet = {"start": (dhaka_due - timedelta(minutes=30)).strftime("%H:%M"),
-             "end": (dhaka_due + timedelta(minutes=30)).strftime("%H:%M")}  # the reminder falls inside
+    quiet = {
+        "start": (dhaka_due - timedelta(minutes=30)).strftime("%H:%M"),
+        "end": (dhaka_due + timedelta(minutes=30)).strftime("%H:%M"),
+    }  # the reminder falls inside
     prefs = {
-        rina: {"language": "bn", "channels": ["push", "web_push", "sms", "email"], "email": "rina@example.com",
-               "msisdn": "01712345678", "fcm_tokens": ["fcm-token-rina"],
-               "web_push_subscriptions": [{"endpoint": f"{sandbox}/push/rina-browser",
-                                           "keys": {"p256dh": b64(browser_pub), "auth": b64(browser_auth)}}]},
+        rina: {
+            "language": "bn",
+            "channels": ["push", "web_push", "sms", "email"],
+            "email": "rina@example.com",
+            "msisdn": "01712345678",
+            "fcm_tokens": ["fcm-token-rina"],
+            "web_push_subscriptions": [
+                {
+                    "endpoint": f"{sandbox}/push/rina-browser",
+                    "keys": {"p256dh": b64(browser_pub), "auth": b64(browser_auth)},
+                }
+            ],
+        },
         tom: {"language": "en", "channels": ["email"], "email": "tom@example.com", "quiet_hours": quiet},
         gone: {"channels": ["push"], "fcm_tokens": ["unregistered-old-phone"]},
     }
@@ -210,21 +280,31 @@ def test_a_reminder_on_every_channel_held_in_quiet_hours_with_receipts(
         r = http.put(f"{P}/me/notification-preferences", json=body, headers=auth(env, "viewer", fan))
         assert r.status_code == 200, r.text
         assert http.post(f"{P}/hosts/{hid}/follow", headers=auth(env, "viewer", fan)).status_code == 200
-    wait_until(lambda: q(env, "SELECT count(*) FROM live_commerce_host_followers WHERE following")[0][0] == 3,
-               what="followers")
+    wait_until(
+        lambda: q(env, "SELECT count(*) FROM live_commerce_host_followers WHERE following")[0][0] == 3, what="followers"
+    )
 
     worker = ChannelWorker(env, clock, tmp_path / "outbox.jsonl")
     try:
-        planned = http.post(f"{P}/hosts/schedule-stream", headers=host, json={
-            "title": "iPhone 14 Pro Flash Sale", "title_bn": "আইফোন ১৪ প্রো ফ্ল্যাশ সেল",
-            "scheduled_start_time": start.isoformat(), "products_to_feature": [PRODUCT]})
+        planned = http.post(
+            f"{P}/hosts/schedule-stream",
+            headers=host,
+            json={
+                "title": "iPhone 14 Pro Flash Sale",
+                "title_bn": "আইফোন ১৪ প্রো ফ্ল্যাশ সেল",
+                "scheduled_start_time": start.isoformat(),
+                "products_to_feature": [PRODUCT],
+            },
+        )
         assert planned.status_code == 201, planned.text
         wait_until(lambda: q(env, "SELECT count(*) FROM notification_jobs")[0][0] == 1, what="reminder planned")
         clock.advance(minutes=6)  # the 15-minute reminder is due; Tom is in his quiet hours
         for kind in ("fcm", "web_push", "sms", "email"):
             wait_until(lambda k=kind: received(sandbox, k), timeout=20, what=f"{kind} at the sandbox")
-        wait_until(lambda: q(env, "SELECT count(*) FROM notification_receipts WHERE outcome = 'held'")[0][0] == 1,
-                   what="Tom's e-mail held")
+        wait_until(
+            lambda: q(env, "SELECT count(*) FROM notification_receipts WHERE outcome = 'held'")[0][0] == 1,
+            what="Tom's e-mail held",
+        )
         assert [m["rcpt_tos"] for m in received(sandbox, "email")] == [["rina@example.com"]]
 
         title_bn = "Sarah Khan ১৫ মিনিট পর লাইভে আসছেন"
@@ -249,13 +329,15 @@ def test_a_reminder_on_every_channel_held_in_quiet_hours_with_receipts(
         vapid_pub = serialization.load_pem_private_key(env.vapid_private_key.encode(), None).public_key()
         claims = jwt.decode(fields["t"], vapid_pub, algorithms=["ES256"], audience=sandbox)  # type: ignore[arg-type]
         assert claims["sub"] == "mailto:ops@lc.test"
-        plain = http_ece.decrypt(base64.b64decode(push["body_b64"]), private_key=browser_key,
-                                 auth_secret=browser_auth, version="aes128gcm")
+        plain = http_ece.decrypt(
+            base64.b64decode(push["body_b64"]), private_key=browser_key, auth_secret=browser_auth, version="aes128gcm"
+        )
         shown = json.loads(plain)
         assert shown["title"] == title_bn and shown["lang"] == "bn" and shown["data"]["kind"] == "stream_reminder"
 
-        held_until = q(env, "SELECT held_until FROM live_stream_notification_deliveries WHERE recipient_id = %s",
-                       tom)[0][0]
+        held_until = q(env, "SELECT held_until FROM live_stream_notification_deliveries WHERE recipient_id = %s", tom)[
+            0
+        ][0]
         assert held_until.astimezone(n.DHAKA).strftime("%H:%M") == quiet["end"]
         clock.now = held_until + timedelta(seconds=1)  # quiet hours over
         wait_until(lambda: len(received(sandbox, "email")) == 2, what="Tom's e-mail after his quiet hours")
@@ -270,8 +352,11 @@ def test_a_reminder_on_every_channel_held_in_quiet_hours_with_receipts(
         got = wait_until(all_receipts, timeout=30, what="receipts in the log")
     finally:
         worker.stop()
-    accepted = {(e.payload["recipient_id"], e.payload["channel"]): e.payload
-                for e in got if e.type == "Notification.DeliveryAccepted"}
+    accepted = {
+        (e.payload["recipient_id"], e.payload["channel"]): e.payload
+        for e in got
+        if e.type == "Notification.DeliveryAccepted"
+    }
     assert set(accepted) == {(rina, c) for c in ("push", "web_push", "sms", "email")} | {(tom, "email")}
     assert accepted[(rina, "push")]["provider_message_id"] == f"projects/lc-test/messages/{fcm['id']}"
     assert accepted[(rina, "sms")]["provider_message_id"] == str(sms["id"])
@@ -282,29 +367,51 @@ def test_a_reminder_on_every_channel_held_in_quiet_hours_with_receipts(
     assert failed and {(f["recipient_id"], f["channel"]) for f in failed} == {(gone, "push")}
     assert "UNREGISTERED" in failed[0]["error"] and len(failed) == 1, "a dead token is not retried"
     assert len({e.id for e in got}) == len(got), "one envelope per receipt"
-    counted = {(ch, o): REGISTRY.get_sample_value("livecommerce_notification_deliveries_total",
-                                                  {"channel": ch, "outcome": o}) or 0
-               for ch in ("push", "email") for o in ("accepted", "failed", "held")}
+    counted = {
+        (ch, o): REGISTRY.get_sample_value("livecommerce_notification_deliveries_total", {"channel": ch, "outcome": o})
+        or 0
+        for ch in ("push", "email")
+        for o in ("accepted", "failed", "held")
+    }
     assert counted[("email", "accepted")] >= 2 and counted[("email", "held")] >= 1  # /metrics of notify
     assert counted[("push", "accepted")] >= 1 and counted[("push", "failed")] >= 1
 
 
 def test_a_buyers_order_update_goes_out_during_quiet_hours(
-        channels_stack: tuple[Settings, httpx.Client, str], tmp_path: Path) -> None:
+    channels_stack: tuple[Settings, httpx.Client, str], tmp_path: Path
+) -> None:
     """The buyer's own order is not marketing: shipped at 23:00 in Dhaka, the SMS goes at once."""
     env, http, sandbox = channels_stack
     buyer, order, stream = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     clock = Clock()
     now = clock.now.astimezone(n.DHAKA)
     quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
-    r = http.put(f"{P}/me/notification-preferences", headers=auth(env, "viewer", buyer),
-                 json={"language": "en", "channels": ["sms"], "msisdn": "01998765432", "quiet_hours": quiet})
+    r = http.put(
+        f"{P}/me/notification-preferences",
+        headers=auth(env, "viewer", buyer),
+        json={"language": "en", "channels": ["sms"], "msisdn": "01998765432", "quiet_hours": quiet},
+    )
     assert r.status_code == 200, r.text
-    events = [Envelope(id=str(uuid.uuid4()), type=t, schema_version=1, aggregate_id=order, aggregate_version=v,
-                       stream_id=stream, occurred_at=clock.now, payload=p) for t, v, p in (
-        ("Order.Placed", 1, {"buyer_id": buyer, "stream_id": stream}),
-        ("Order.FulfilmentUpdated", 2, {"status": "shipped", "courier": "Pathao", "tracking_id": "PTH-77",
-                                        "stream_id": stream}))]
+    events = [
+        Envelope(
+            id=str(uuid.uuid4()),
+            type=t,
+            schema_version=1,
+            aggregate_id=order,
+            aggregate_version=v,
+            stream_id=stream,
+            occurred_at=clock.now,
+            payload=p,
+        )
+        for t, v, p in (
+            ("Order.Placed", 1, {"buyer_id": buyer, "stream_id": stream}),
+            (
+                "Order.FulfilmentUpdated",
+                2,
+                {"status": "shipped", "courier": "Pathao", "tracking_id": "PTH-77", "stream_id": stream},
+            ),
+        )
+    ]
 
     async def go() -> None:
         db = PgDatabase(env.read_url, max_size=2)

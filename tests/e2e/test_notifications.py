@@ -75,8 +75,11 @@ class Worker:
 @pytest.fixture(scope="module")
 def running(environments: Environments, log_dir: Path) -> Iterator[tuple[Settings, httpx.Client]]:
     env = environments.new().model_copy(update={"http_port": free_port()})
-    procs = [Proc(env, "relay", log_dir=log_dir),
-             Proc(env, "project", "--only", "hosts", log_dir=log_dir), Proc(env, "api", log_dir=log_dir)]
+    procs = [
+        Proc(env, "relay", log_dir=log_dir),
+        Proc(env, "project", "--only", "hosts", log_dir=log_dir),
+        Proc(env, "api", log_dir=log_dir),
+    ]
     http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=15)
 
     def healthy() -> bool:
@@ -134,33 +137,49 @@ def redeliver_everything(env: Settings, outbox: Path, clock: Clock) -> None:
     asyncio.run(go())
 
 
-def test_one_reminder_per_follower_across_a_restart_and_redelivery(running: tuple[Settings, httpx.Client],
-                                                                     tmp_path: Path) -> None:
+def test_one_reminder_per_follower_across_a_restart_and_redelivery(
+    running: tuple[Settings, httpx.Client], tmp_path: Path
+) -> None:
     env, http = running
     admin = auth(env)
     host_user, vendor = str(uuid.uuid4()), str(uuid.uuid4())
     host = auth(env, "host", host_user, vendor)
     fans = [str(uuid.uuid4()) for _ in range(3)]
-    hid = http.post(f"{P}/hosts/apply", json={"host_name": "Sarah Khan", "languages": ["bn", "en"]},
-                    headers=host).json()["id"]
+    hid = http.post(
+        f"{P}/hosts/apply", json={"host_name": "Sarah Khan", "languages": ["bn", "en"]}, headers=host
+    ).json()["id"]
     assert http.post(f"{P}/hosts/{hid}/verify", headers=admin).status_code == 200
     for fan in fans:
         assert http.post(f"{P}/hosts/{hid}/follow", headers=auth(env, "viewer", fan)).status_code == 200
     assert http.post(f"{P}/hosts/{hid}/unfollow", headers=auth(env, "viewer", fans[2])).status_code == 200
-    wait_until(lambda: q(env, "SELECT count(*) FROM live_commerce_host_followers WHERE following")[0][0] == 2
-               and q(env, "SELECT count(*) FROM live_commerce_host_followers")[0][0] == 3, what="followers")
+    wait_until(
+        lambda: (
+            q(env, "SELECT count(*) FROM live_commerce_host_followers WHERE following")[0][0] == 2
+            and q(env, "SELECT count(*) FROM live_commerce_host_followers")[0][0] == 3
+        ),
+        what="followers",
+    )
 
     clock, outbox = Clock(), tmp_path / "outbox.jsonl"
     notifier = FileNotifier(outbox)
     worker = Worker(env, notifier, clock)
     start = clock.now.replace(microsecond=0) + timedelta(minutes=20)
-    planned = http.post(f"{P}/hosts/schedule-stream", headers=host, json={
-        "title": "iPhone 14 Pro Flash Sale", "title_bn": "আইফোন ১৪ প্রো ফ্ল্যাশ সেল",
-        "scheduled_start_time": start.isoformat(), "products_to_feature": [PRODUCT]})
+    planned = http.post(
+        f"{P}/hosts/schedule-stream",
+        headers=host,
+        json={
+            "title": "iPhone 14 Pro Flash Sale",
+            "title_bn": "আইফোন ১৪ প্রো ফ্ল্যাশ সেল",
+            "scheduled_start_time": start.isoformat(),
+            "products_to_feature": [PRODUCT],
+        },
+    )
     assert planned.status_code == 201, planned.text
     sid = planned.json()["id"]
-    jobs = wait_until(lambda: q(env, "SELECT kind::text, payload->>'lead', due_at FROM notification_jobs"
-                                     " WHERE stream_id = %s", sid), what="reminder planned")
+    jobs = wait_until(
+        lambda: q(env, "SELECT kind::text, payload->>'lead', due_at FROM notification_jobs WHERE stream_id = %s", sid),
+        what="reminder planned",
+    )
     assert [(k, lead) for k, lead, _ in jobs] == [("stream_reminder", "15m")]  # 24 h before is already past
     assert jobs[0][2] == start - timedelta(minutes=15)
 
@@ -175,9 +194,19 @@ def test_one_reminder_per_follower_across_a_restart_and_redelivery(running: tupl
         clock.advance(minutes=3)
         assert http.post(f"{P}/streams/{sid}/start", headers=host).status_code == 200
         wait_until(lambda: len(sent(outbox)) == 4, what="stream starting")
-        sale = http.post(f"{P}/flash-sales", headers=host, json={
-            "stream_id": sid, "product_id": PRODUCT, "original_price": 120000, "flash_price": 85000,
-            "available_quantity": 20, "duration_minutes": 60, "sale_name": "iPhone 14 Pro"})
+        sale = http.post(
+            f"{P}/flash-sales",
+            headers=host,
+            json={
+                "stream_id": sid,
+                "product_id": PRODUCT,
+                "original_price": 120000,
+                "flash_price": 85000,
+                "available_quantity": 20,
+                "duration_minutes": 60,
+                "sale_name": "iPhone 14 Pro",
+            },
+        )
         assert sale.status_code == 201, sale.text
         wait_until(lambda: len(sent(outbox)) == 6, what="flash-sale alerts")
     finally:
@@ -185,8 +214,9 @@ def test_one_reminder_per_follower_across_a_restart_and_redelivery(running: tupl
 
     messages = sent(outbox)
     kinds = Counter((m["kind"], m["recipient_id"]) for m in messages)
-    assert kinds == Counter({(k, f): 1 for k in ("stream_reminder", "stream_starting", "flash_sale_alert")
-                             for f in fans[:2]}), "exactly one of each per follower, none to the unfollower"
+    assert kinds == Counter(
+        {(k, f): 1 for k in ("stream_reminder", "stream_starting", "flash_sale_alert") for f in fans[:2]}
+    ), "exactly one of each per follower, none to the unfollower"
     assert len({m["delivery_id"] for m in messages}) == 6
     reminder = next(m for m in messages if m["kind"] == "stream_reminder")
     assert reminder["title"] == "Sarah Khan goes live in 15 minutes"
@@ -194,8 +224,12 @@ def test_one_reminder_per_follower_across_a_restart_and_redelivery(running: tupl
     assert n.when_bn(start) in reminder["body_bn"] and "১৫ মিনিট পর" in reminder["title_bn"]
     alert = next(m for m in messages if m["kind"] == "flash_sale_alert")
     assert "৳85,000" in alert["title"] and "৳৮৫,০০০" in alert["title_bn"] and "29% off" in alert["body"]
-    rows = q(env, "SELECT notification_type::text, delivery_status::text, jsonb_array_length(recipients)"
-                  " FROM live_stream_notifications WHERE stream_id = %s ORDER BY created_at", sid)
+    rows = q(
+        env,
+        "SELECT notification_type::text, delivery_status::text, jsonb_array_length(recipients)"
+        " FROM live_stream_notifications WHERE stream_id = %s ORDER BY created_at",
+        sid,
+    )
     assert rows == [(kind, "sent", 2) for kind in ("stream_reminder", "stream_starting", "flash_sale_alert")]
     unsent = "SELECT count(*) FROM live_stream_notification_deliveries WHERE status <> 'sent'"
     assert q(env, unsent)[0][0] == 0

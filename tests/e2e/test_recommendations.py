@@ -32,9 +32,11 @@ class Stack:
     def __init__(self, env: Settings, log_dir: Path) -> None:
         self.env = env
         only = [a for n in ONLY for a in ("--only", n)]
-        self.procs = [Proc(env, "relay", log_dir=log_dir, name="recs-relay"),
-                      Proc(env, "project", *only, log_dir=log_dir, name="recs-project"),
-                      Proc(env, "api", log_dir=log_dir, name="recs-api")]
+        self.procs = [
+            Proc(env, "relay", log_dir=log_dir, name="recs-relay"),
+            Proc(env, "project", *only, log_dir=log_dir, name="recs-project"),
+            Proc(env, "api", log_dir=log_dir, name="recs-api"),
+        ]
         self.url = f"http://127.0.0.1:{env.http_port}"
         self.admin = self.client("admin")
         self.procs[2].wait_for_output("realtime pusher ready", timeout=180)
@@ -42,13 +44,22 @@ class Stack:
         self.seen: dict[str, Any] = {}  # answers of the first test, compared again after the rebuild
 
     def client(self, role: str = "viewer", user: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}{P}", timeout=30,
-                            headers={"Authorization": f"Bearer {token(self.env, role, user or uid())}"})
+        return httpx.Client(
+            base_url=f"{self.url}{P}",
+            timeout=30,
+            headers={"Authorization": f"Bearer {token(self.env, role, user or uid())}"},
+        )
 
     def show(self, products: Sequence[str] = (), live: bool = True, **body: Any) -> str:
-        r = self.admin.post("/streams", json={"title": "লাইভ", "stream_type": "product_demo", **body,
-                                              "products": [{"product_id": p, "special_price": 100.0}
-                                                           for p in products]})
+        r = self.admin.post(
+            "/streams",
+            json={
+                "title": "লাইভ",
+                "stream_type": "product_demo",
+                **body,
+                "products": [{"product_id": p, "special_price": 100.0} for p in products],
+            },
+        )
         assert r.status_code == 201, r.text
         sid = str(r.json()["id"])
         if live:
@@ -59,9 +70,18 @@ class Stack:
     def host(self) -> tuple[str, str]:
         """A verified host: (user id, profile id)."""
         user = uid()
-        r = self.client("host", user).post("/hosts/apply", json={
-            "host_name": "Nadia", "bio": "Books", "specializations": ["books"], "languages": ["en"],
-            "experience_level": "beginner", "portfolio_links": [], "sample_videos": []})
+        r = self.client("host", user).post(
+            "/hosts/apply",
+            json={
+                "host_name": "Nadia",
+                "bio": "Books",
+                "specializations": ["books"],
+                "languages": ["en"],
+                "experience_level": "beginner",
+                "portfolio_links": [],
+                "sample_videos": [],
+            },
+        )
         assert r.status_code == 201, r.text
         assert self.admin.post(f"/hosts/{r.json()['id']}/verify").status_code == 200
         return user, str(r.json()["id"])
@@ -80,9 +100,17 @@ def recs(environments: Environments, log_dir: Path) -> Iterator[Stack]:
 
 
 def buy(s: Stack, buyer: str, sid: str, *products: str) -> None:
-    r = s.client("viewer", buyer).post("/checkout/instant", headers={"Idempotency-Key": uid()}, json={
-        "stream_id": sid, "cart_items": [{"product_id": p, "quantity": 1} for p in products],
-        "payment_method": "cod", "shipping_address": {"city": "Dhaka"}, "phone": "01712345678"})
+    r = s.client("viewer", buyer).post(
+        "/checkout/instant",
+        headers={"Idempotency-Key": uid()},
+        json={
+            "stream_id": sid,
+            "cart_items": [{"product_id": p, "quantity": 1} for p in products],
+            "payment_method": "cod",
+            "shipping_address": {"city": "Dhaka"},
+            "phone": "01712345678",
+        },
+    )
     assert r.status_code == 201, r.text
 
 
@@ -181,11 +209,21 @@ async def test_shows_for_a_viewer_cold_start_trending_and_a_rebuild_gives_the_sa
     at = (now + timedelta(days=1)).isoformat()  # tomorrow at this hour: the hour me watches at
     live = s.show(host_id=h4, category="fashion", language="bn")
     fashion = s.show(live=False, host_id=h4, category="fashion", language="bn", scheduled_start_time=at)
-    followed = s.show(live=False, host_id=h1, category="books", language="en",
-                      scheduled_start_time=(now + timedelta(days=1, hours=6)).isoformat())
+    followed = s.show(
+        live=False,
+        host_id=h1,
+        category="books",
+        language="en",
+        scheduled_start_time=(now + timedelta(days=1, hours=6)).isoformat(),
+    )
     similar = s.show(live=False, host_id=h3, category="electronics", language="en", scheduled_start_time=at)
-    late = s.show(live=False, host_id=h4, category="fashion", language="en",
-                  scheduled_start_time=(now + timedelta(days=1, hours=12)).isoformat())
+    late = s.show(
+        live=False,
+        host_id=h4,
+        category="fashion",
+        language="en",
+        scheduled_start_time=(now + timedelta(days=1, hours=12)).isoformat(),
+    )
     ours = {live, fashion, followed, similar, late}
 
     def picks(client: httpx.Client) -> dict[str, Any]:
@@ -214,8 +252,9 @@ async def test_shows_for_a_viewer_cold_start_trending_and_a_rebuild_gives_the_sa
     assert fresh["cold_start"] is True and fresh["streams"][0]["id"] == similar
     assert all(x["reasons"] == ["trending"] for x in fresh["streams"])
     anonymous = httpx.get(f"{s.url}{P}/streams/recommended", params={"limit": 50}).json()
-    assert anonymous["cold_start"] is True and [x["id"] for x in anonymous["streams"]] == \
-        [x["id"] for x in fresh["streams"]]
+    assert anonymous["cold_start"] is True and [x["id"] for x in anonymous["streams"]] == [
+        x["id"] for x in fresh["streams"]
+    ]
 
     # rebuild the read model from the log (the store, then the interactions topic): the same answers
     assert s.seen, "the product test ran first on this stack"

@@ -37,18 +37,34 @@ class Stack:
         self.env, self.log_dir = env, log_dir
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         log = open(log_dir / f"sandbox-refunds-{sandbox_port}.log", "wb")
-        self.sandbox = subprocess.Popen([sys.executable, "-m", "infra.payments.sandbox", "--port", str(sandbox_port),
-                                         "--slow-seconds", str(SLOW_S)], cwd=ROOT, stdout=log,
-                                        stderr=subprocess.STDOUT)
-        self.procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir),
-                      Proc(env, "api", log_dir=log_dir)]
+        self.sandbox = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "infra.payments.sandbox",
+                "--port",
+                str(sandbox_port),
+                "--slow-seconds",
+                str(SLOW_S),
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.procs = [
+            Proc(env, "relay", log_dir=log_dir),
+            Proc(env, "project", log_dir=log_dir),
+            Proc(env, "api", log_dir=log_dir),
+        ]
         self.process = self.start_process()
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30, headers=auth(env))
 
         def up() -> bool:
             try:
-                return (self.http.get("/health").status_code == 200
-                        and httpx.get(f"{self.sandbox_url}/sandbox/health").status_code == 200)
+                return (
+                    self.http.get("/health").status_code == 200
+                    and httpx.get(f"{self.sandbox_url}/sandbox/health").status_code == 200
+                )
             except httpx.HTTPError:
                 return False
 
@@ -87,10 +103,18 @@ class Stack:
 def lc(environments: Environments, log_dir: Path) -> Iterator[Stack]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = environments.new().model_copy(update={
-        "http_port": free_port(), "bkash_base_url": f"{base}/bkash", "nagad_base_url": f"{base}/nagad",
-        "rocket_base_url": f"{base}/rocket", "sslcommerz_base_url": f"{base}/sslcommerz",
-        "payment_timeout_s": TIMEOUT_S, "refund_retry_after_s": 1.0, "sweep_interval_s": 0.3})
+    env = environments.new().model_copy(
+        update={
+            "http_port": free_port(),
+            "bkash_base_url": f"{base}/bkash",
+            "nagad_base_url": f"{base}/nagad",
+            "rocket_base_url": f"{base}/rocket",
+            "sslcommerz_base_url": f"{base}/sslcommerz",
+            "payment_timeout_s": TIMEOUT_S,
+            "refund_retry_after_s": 1.0,
+            "sweep_interval_s": 0.3,
+        }
+    )
     s = Stack(env, log_dir, port)
     yield s
     s.stop()
@@ -98,10 +122,18 @@ def lc(environments: Environments, log_dir: Path) -> Iterator[Stack]:
 
 # ---- helpers ---------------------------------------------------------------------------------------------
 def live_stream(lc: Stack) -> str:
-    r = lc.http.post(f"{P}/streams", json={
-        "title": "Refund show", "title_bn": "ফেরত শো", "stream_type": "flash_sale",
-        "products": [{"product_id": IPHONE, "special_price": 95000.00, "limited_quantity": 50},
-                     {"product_id": SAREE, "special_price": 2500.00}]})
+    r = lc.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Refund show",
+            "title_bn": "ফেরত শো",
+            "stream_type": "flash_sale",
+            "products": [
+                {"product_id": IPHONE, "special_price": 95000.00, "limited_quantity": 50},
+                {"product_id": SAREE, "special_price": 2500.00},
+            ],
+        },
+    )
     assert r.status_code == 201, r.text
     sid = str(r.json()["id"])
     assert lc.http.post(f"{P}/streams/{sid}/start").status_code == 200
@@ -116,6 +148,7 @@ def checkout(lc: Stack, buyer: str, key: str, **body: Any) -> dict[str, Any]:
 
 def order(lc: Stack, buyer: str, order_id: str, **want: Any) -> dict[str, Any]:
     """The order as its buyer sees it, once the read model shows every field in ``want``."""
+
     def ready() -> dict[str, Any] | None:
         r = lc.http.get(f"{P}/orders/{order_id}", headers=lc.token(buyer))
         if r.status_code != 200:
@@ -132,16 +165,24 @@ def provider_id(placed: dict[str, Any]) -> str:
 
 def paid_order(lc: Stack, method: str = "bkash", quantity: int = 2) -> tuple[str, dict[str, Any]]:
     sid, buyer = live_stream(lc), str(uuid.uuid4())
-    placed = checkout(lc, buyer, f"chk-{uuid.uuid4()}", stream_id=sid, payment_method=method,
-                      shipping_address={"city": "Dhaka"}, cart_items=[{"product_id": SAREE, "quantity": quantity}])
+    placed = checkout(
+        lc,
+        buyer,
+        f"chk-{uuid.uuid4()}",
+        stream_id=sid,
+        payment_method=method,
+        shipping_address={"city": "Dhaka"},
+        cart_items=[{"product_id": SAREE, "quantity": quantity}],
+    )
     paid = httpx.get(placed["payment_url"], params={"outcome": "success"}, timeout=30)
     assert paid.status_code == 200, paid.text
     order(lc, buyer, placed["order_id"], paid=lambda d: d["status"] == "paid")
     return buyer, placed
 
 
-def refund(lc: Stack, order_id: str, key: str | None, headers: dict[str, str] | None = None,
-           **body: Any) -> httpx.Response:
+def refund(
+    lc: Stack, order_id: str, key: str | None, headers: dict[str, str] | None = None, **body: Any
+) -> httpx.Response:
     extra = {"Idempotency-Key": key} if key else {}
     return lc.http.post(f"{P}/orders/{order_id}/refunds", json=body, headers={**(headers or {}), **extra})
 
@@ -178,8 +219,13 @@ def test_refunds_full_and_partial_by_admin_and_the_selling_vendor_only(lc: Stack
     other = refund(lc, oid, "o", auth(lc.env, "vendor", vendor=str(uuid.uuid4())), amount=100.00, reason="x")
     assert other.status_code == 403 and other.json()["error"]["code"] == "not_permitted"
     assert refund(lc, oid, None, amount=100.00, reason="x").status_code == 400
-    for bad in ({"amount": -5, "reason": "x"}, {"amount": 100.00}, {"amount": 1.234, "reason": "x"},
-                {"amount": 0, "reason": "x"}, {"amount": 10, "reason": "x", "extra": 1}):
+    for bad in (
+        {"amount": -5, "reason": "x"},
+        {"amount": 100.00},
+        {"amount": 1.234, "reason": "x"},
+        {"amount": 0, "reason": "x"},
+        {"amount": 10, "reason": "x", "extra": 1},
+    ):
         r = refund(lc, oid, f"bad-{uuid.uuid4()}", **bad)
         assert r.status_code == 422, (bad, r.text)
     assert refund(lc, str(uuid.uuid4()), "u", amount=1.00, reason="x").status_code == 404
@@ -201,15 +247,26 @@ def test_refunds_full_and_partial_by_admin_and_the_selling_vendor_only(lc: Stack
     rest = refund(lc, oid, "r-3", reason="order returned")  # no amount: everything left
     assert rest.status_code == 201, rest.text
     assert (rest.json()["amount"], rest.json()["order_status"], rest.json()["payment_status"]) == (
-        4000.0, "refunded", "refunded")
+        4000.0,
+        "refunded",
+        "refunded",
+    )
     none_left = refund(lc, oid, "r-4", amount=1.00, reason="again")
     assert none_left.status_code == 409
 
     at_provider = lc.sandbox_payment(pid)
     assert Decimal(at_provider["refunded"]) == Decimal("5000.00") and len(at_provider["refunds"]) == 2
     assert {r["reference"] for r in at_provider["refunds"]} == {f["refund_id"], rest.json()["refund_id"]}
-    o = order(lc, buyer, oid, refunded=lambda d: d["status"] == "refunded" and len(d["refunds"]) == 2
-              and all(r["status"] == "completed" for r in d["refunds"]))
+    o = order(
+        lc,
+        buyer,
+        oid,
+        refunded=lambda d: (
+            d["status"] == "refunded"
+            and len(d["refunds"]) == 2
+            and all(r["status"] == "completed" for r in d["refunds"])
+        ),
+    )
     assert o["payment_status"] == "refunded" and o["refunded"] == 5000.0
     assert sorted(r["amount"] for r in o["refunds"]) == [1000.0, 4000.0]
     seen_by_seller = lc.http.get(f"{P}/orders/{oid}", headers=seller)
@@ -219,8 +276,15 @@ def test_refunds_full_and_partial_by_admin_and_the_selling_vendor_only(lc: Stack
 
 def test_an_unpaid_order_is_not_refunded(lc: Stack) -> None:
     sid, buyer = live_stream(lc), str(uuid.uuid4())
-    placed = checkout(lc, buyer, "unpaid", stream_id=sid, payment_method="nagad",
-                      shipping_address={"city": "Khulna"}, cart_items=[{"product_id": SAREE, "quantity": 1}])
+    placed = checkout(
+        lc,
+        buyer,
+        "unpaid",
+        stream_id=sid,
+        payment_method="nagad",
+        shipping_address={"city": "Khulna"},
+        cart_items=[{"product_id": SAREE, "quantity": 1}],
+    )
     r = refund(lc, placed["order_id"], "u-1", amount=100.00, reason="x")
     assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_order_transition"
 
@@ -253,8 +317,12 @@ def test_a_process_manager_killed_while_the_provider_refunds_does_not_refund_twi
     pid = provider_id(placed)
     lc.steer(pid, slow=["refund"])  # bKash refunds at once but answers after SLOW_S: the answer is lost
     refund_id = record_refund(lc, placed["order_id"], "crash-2", "1200.00")
-    wait_until(lambda: refunds_at_provider(lc, pid, refund_id) == 1, timeout=30, interval=0.01,
-               what="the refund manager's call reaching bKash")
+    wait_until(
+        lambda: refunds_at_provider(lc, pid, refund_id) == 1,
+        timeout=30,
+        interval=0.01,
+        what="the refund manager's call reaching bKash",
+    )
     lc.process.kill()  # mid-call (it waits up to TIMEOUT_S): bKash refunded, we never recorded the answer
     time.sleep(0.5)
     o = order(lc, buyer, placed["order_id"], listed=lambda d: len(d["refunds"]) == 1)
@@ -279,8 +347,7 @@ def test_an_api_refund_that_times_out_is_finished_by_the_refund_manager_without_
     refund_id = r.json()["refund_id"]
     assert refunds_at_provider(lc, pid, refund_id) == 1
     # The refund manager asks bKash first (refund status), finds it, records it: no second refund.
-    o = order(lc, buyer, placed["order_id"], done=lambda d: d["refunds"] and d["refunds"][0]["status"]
-              == "completed")
+    o = order(lc, buyer, placed["order_id"], done=lambda d: d["refunds"] and d["refunds"][0]["status"] == "completed")
     assert o["refunded"] == 300.0
     assert refunds_at_provider(lc, pid, refund_id) == 1
     again = refund(lc, placed["order_id"], "slow-1", amount=300.00, reason="slow bKash")
@@ -292,16 +359,29 @@ def test_a_refused_refund_fails_and_gives_the_amount_back_to_refund(lc: Stack) -
     pid = provider_id(placed)
     # Someone refunded 2000 at Rocket directly (outside our system): our 1000 is then more than Rocket has left.
     trx = lc.sandbox_payment(pid)["trx_id"]
-    direct = httpx.post(f"{lc.sandbox_url}/rocket/payment/refund", timeout=10,
-                        headers={"X-Merchant-Id": lc.env.rocket_merchant_id},
-                        json={"merchantId": lc.env.rocket_merchant_id, "paymentId": pid, "transactionId": trx,
-                              "amount": "2000.00", "reason": "portal", "requestId": "portal-1"})
+    direct = httpx.post(
+        f"{lc.sandbox_url}/rocket/payment/refund",
+        timeout=10,
+        headers={"X-Merchant-Id": lc.env.rocket_merchant_id},
+        json={
+            "merchantId": lc.env.rocket_merchant_id,
+            "paymentId": pid,
+            "transactionId": trx,
+            "amount": "2000.00",
+            "reason": "portal",
+            "requestId": "portal-1",
+        },
+    )
     assert direct.status_code == 200, direct.text
     r = refund(lc, placed["order_id"], "refused-1", amount=1000.00, reason="x")
     assert r.status_code == 201 and r.json()["status"] == "failed", r.text
     assert r.json()["order_status"] == "paid" and r.json()["refunded_total"] == 0.0
-    o = order(lc, buyer, placed["order_id"], failed=lambda d: d["refunds"] and d["refunds"][0]["status"]
-              == "failed" and d["refunded"] == 0.0)
+    o = order(
+        lc,
+        buyer,
+        placed["order_id"],
+        failed=lambda d: d["refunds"] and d["refunds"][0]["status"] == "failed" and d["refunded"] == 0.0,
+    )
     assert o["refunds"][0]["failure"] and o["status"] == "paid" and o["payment_status"] == "completed"
     ok = refund(lc, placed["order_id"], "refused-2", amount=500.00, reason="what is left")
     assert ok.status_code == 201 and ok.json()["status"] == "completed", ok.text
@@ -319,25 +399,51 @@ def test_the_automatic_refund_of_an_expired_hold_reaches_the_provider(lc: Stack)
         await c.open()
         try:
             assert c.flash_sales is not None
-            created = await c.flash_sales.create(CreateFlashSale(
-                stream_id=uuid.UUID(sid), product_id=IPHONE, flash_price=Decimal("85000.00"), available_quantity=3,
-                duration_minutes=30, hold_seconds=2))
+            created = await c.flash_sales.create(
+                CreateFlashSale(
+                    stream_id=uuid.UUID(sid),
+                    product_id=IPHONE,
+                    flash_price=Decimal("85000.00"),
+                    available_quantity=3,
+                    duration_minutes=30,
+                    hold_seconds=2,
+                )
+            )
             return str(created.id)
         finally:
             await c.close()
 
     sale = asyncio.run(create_sale())
-    held = lc.http.post(f"{P}/flash-sales/{sale}/purchase", json={"buyer_id": buyer, "quantity": 1},
-                           headers={"Idempotency-Key": f"hold-{buyer}"})
+    held = lc.http.post(
+        f"{P}/flash-sales/{sale}/purchase",
+        json={"buyer_id": buyer, "quantity": 1},
+        headers={"Idempotency-Key": f"hold-{buyer}"},
+    )
     assert held.status_code in (200, 201), held.text
-    placed = checkout(lc, buyer, f"pay-{buyer}", stream_id=sid, payment_method="bkash",
-                      shipping_address={"city": "Dhaka"},
-                      cart_items=[{"product_id": IPHONE, "quantity": 1, "flash_sale_id": sale,
-                                   "reservation_id": held.json()["reservation_id"]}])
+    placed = checkout(
+        lc,
+        buyer,
+        f"pay-{buyer}",
+        stream_id=sid,
+        payment_method="bkash",
+        shipping_address={"city": "Dhaka"},
+        cart_items=[
+            {
+                "product_id": IPHONE,
+                "quantity": 1,
+                "flash_sale_id": sale,
+                "reservation_id": held.json()["reservation_id"],
+            }
+        ],
+    )
     time.sleep(2.5)  # the hold runs out while the buyer is on the bKash page
     assert httpx.get(placed["payment_url"], params={"outcome": "success"}, timeout=30).status_code == 200
-    o = order(lc, buyer, placed["order_id"], done=lambda d: d["status"] == "refunded" and d["refunds"]
-              and d["refunds"][0]["status"] == "completed")
+    o = order(
+        lc,
+        buyer,
+        placed["order_id"],
+        done=lambda d: d["status"] == "refunded" and d["refunds"] and d["refunds"][0]["status"] == "completed",
+    )
     assert o["refunds"][0]["reason"] == "reservation_expired" and o["refunds"][0]["amount"] == 85000.0
     at_bkash = lc.sandbox_payment(provider_id(placed))
     assert [r["reference"] for r in at_bkash["refunds"]] == [o["refunds"][0]["refund_id"]]
@@ -347,8 +453,16 @@ def test_the_automatic_refund_of_an_expired_hold_reaches_the_provider(lc: Stack)
 # ---- cash on delivery: refunded by hand -------------------------------------------------------------------
 def test_a_cash_on_delivery_refund_is_manual(lc: Stack) -> None:
     sid, buyer = live_stream(lc), str(uuid.uuid4())
-    placed = checkout(lc, buyer, "cod", stream_id=sid, payment_method="cod", phone="01712345678",
-                      shipping_address={"city": "Sylhet"}, cart_items=[{"product_id": SAREE, "quantity": 1}])
+    placed = checkout(
+        lc,
+        buyer,
+        "cod",
+        stream_id=sid,
+        payment_method="cod",
+        phone="01712345678",
+        shipping_address={"city": "Sylhet"},
+        cart_items=[{"product_id": SAREE, "quantity": 1}],
+    )
     early = refund(lc, placed["order_id"], "cod-0", reason="x")
     assert early.status_code == 409  # not paid yet: the courier has not collected the cash
     viewer = lc.http.post(f"{P}/orders/{placed['order_id']}/cash-collected", headers=lc.token(buyer))
@@ -361,15 +475,27 @@ def test_a_cash_on_delivery_refund_is_manual(lc: Stack) -> None:
     assert r.status_code == 201, r.text
     assert (r.json()["status"], r.json()["manual"], r.json()["provider_refund_id"]) == ("completed", True, None)
     assert lc.stats().get("refunds", 0) == before  # no provider was called
-    order(lc, buyer, placed["order_id"], done=lambda d: d["status"] == "refunded" and d["refunds"]
-          and d["refunds"][0]["manual"])
+    order(
+        lc,
+        buyer,
+        placed["order_id"],
+        done=lambda d: d["status"] == "refunded" and d["refunds"] and d["refunds"][0]["manual"],
+    )
 
 
 # ---- cards through SSLCommerz -----------------------------------------------------------------------------
 def test_card_checkout_ipn_validated_order_paid_and_refunded(lc: Stack) -> None:
     sid, buyer = live_stream(lc), str(uuid.uuid4())
-    placed = checkout(lc, buyer, "card-1", stream_id=sid, payment_method="card", phone="01712345678",
-                      shipping_address={"city": "Dhaka"}, cart_items=[{"product_id": SAREE, "quantity": 2}])
+    placed = checkout(
+        lc,
+        buyer,
+        "card-1",
+        stream_id=sid,
+        payment_method="card",
+        phone="01712345678",
+        shipping_address={"city": "Dhaka"},
+        cart_items=[{"product_id": SAREE, "quantity": 2}],
+    )
     assert placed["payment_status"] == "processing" and "/sandbox/pay/SSLCZ" in placed["payment_url"]
     tran_id = placed["payment_id"]
     lc.steer(tran_id, callback="out_of_order")  # the IPN says VALID, then a stale FAILED arrives
@@ -379,8 +505,13 @@ def test_card_checkout_ipn_validated_order_paid_and_refunded(lc: Stack) -> None:
     assert o["payment_status"] == "completed" and o["total"] == 5000.0
     ipn = f"{lc.http.base_url}{P}/payments/{placed['payment_id']}/callback/card"
     view = lc.sandbox_payment(tran_id)
-    form = {"tran_id": tran_id, "val_id": "VAL" + view["id"][5:], "amount": "5000.00", "currency": "BDT",
-            "bank_tran_id": view["trx_id"]}
+    form = {
+        "tran_id": tran_id,
+        "val_id": "VAL" + view["id"][5:],
+        "amount": "5000.00",
+        "currency": "BDT",
+        "bank_tran_id": view["trx_id"],
+    }
     for status in ("VALID", "FAILED", "CANCELLED"):  # a duplicate, and forged failures: confirmed, no change
         r = httpx.post(ipn, data={**form, "status": status}, timeout=30)
         assert r.status_code == 200 and r.json()["payment_status"] == "completed", r.text
@@ -395,24 +526,50 @@ def test_card_checkout_ipn_validated_order_paid_and_refunded(lc: Stack) -> None:
 
 def test_a_declined_card_fails_the_order_once_even_with_a_duplicate_ipn(lc: Stack) -> None:
     sid, buyer = live_stream(lc), str(uuid.uuid4())
-    placed = checkout(lc, buyer, "card-late", stream_id=sid, payment_method="card",
-                      shipping_address={"city": "Dhaka"}, cart_items=[{"product_id": SAREE, "quantity": 1}])
+    placed = checkout(
+        lc,
+        buyer,
+        "card-late",
+        stream_id=sid,
+        payment_method="card",
+        shipping_address={"city": "Dhaka"},
+        cart_items=[{"product_id": SAREE, "quantity": 1}],
+    )
     lc.steer(placed["payment_id"], callback="twice")
     failed = httpx.get(placed["payment_url"], params={"outcome": "failure"}, timeout=30)
     assert failed.status_code == 200 and len(failed.json()["deliveries"]) == 2
-    o = order(lc, buyer, placed["order_id"],
-              failed=lambda d: d["status"] == "payment_failed" and d["payment_status"] == "failed")
+    o = order(
+        lc,
+        buyer,
+        placed["order_id"],
+        failed=lambda d: d["status"] == "payment_failed" and d["payment_status"] == "failed",
+    )
     assert o["payment_status"] == "failed"
 
 
 def test_emi_on_cards_opens_an_sslcommerz_emi_session(lc: Stack) -> None:
     sid, buyer = live_stream(lc), str(uuid.uuid4())
-    placed = checkout(lc, buyer, "emi-1", stream_id=sid, payment_method="emi", emi_months=6,
-                      shipping_address={"city": "Dhaka"}, cart_items=[{"product_id": IPHONE, "quantity": 1}])
+    placed = checkout(
+        lc,
+        buyer,
+        "emi-1",
+        stream_id=sid,
+        payment_method="emi",
+        emi_months=6,
+        shipping_address={"city": "Dhaka"},
+        cart_items=[{"product_id": IPHONE, "quantity": 1}],
+    )
     assert placed["emi"]["months"] == 6 and placed["payment_url"]
-    q = httpx.get(f"{lc.sandbox_url}/sslcommerz/validator/api/merchantTransIDvalidationAPI.php", timeout=10,
-                  params={"tran_id": placed["payment_id"], "store_id": lc.env.sslcommerz_store_id,
-                          "store_passwd": lc.env.sslcommerz_store_password, "format": "json"}).json()
+    q = httpx.get(
+        f"{lc.sandbox_url}/sslcommerz/validator/api/merchantTransIDvalidationAPI.php",
+        timeout=10,
+        params={
+            "tran_id": placed["payment_id"],
+            "store_id": lc.env.sslcommerz_store_id,
+            "store_passwd": lc.env.sslcommerz_store_password,
+            "format": "json",
+        },
+    ).json()
     assert q["element"][0]["emi_instalment"] == 6 and q["element"][0]["amount"] == "95000.00"
     assert httpx.get(placed["payment_url"], params={"outcome": "success"}, timeout=30).status_code == 200
     order(lc, buyer, placed["order_id"], paid=lambda d: d["status"] == "paid")
@@ -424,8 +581,15 @@ def test_a_card_paid_after_our_session_timed_out_is_applied_late_and_the_order_i
     from infra.due_work import DueWork
 
     sid, buyer = live_stream(lc), str(uuid.uuid4())
-    placed = checkout(lc, buyer, "card-late", stream_id=sid, payment_method="card",
-                      shipping_address={"city": "Dhaka"}, cart_items=[{"product_id": SAREE, "quantity": 1}])
+    placed = checkout(
+        lc,
+        buyer,
+        "card-late",
+        stream_id=sid,
+        payment_method="card",
+        shipping_address={"city": "Dhaka"},
+        cart_items=[{"product_id": SAREE, "quantity": 1}],
+    )
     order(lc, buyer, placed["order_id"], open=lambda d: d["payment_status"] == "processing")
 
     async def give_up() -> None:

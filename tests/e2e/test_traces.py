@@ -64,11 +64,18 @@ class Collector:
             service = next(a.value.string_value for a in rs.resource.attributes if a.key == "service.name")
             for ss in rs.scope_spans:
                 for s in ss.spans:
-                    self.spans.append({
-                        "service": service, "name": s.name, "kind": s.kind, "trace_id": s.trace_id.hex(),
-                        "span_id": s.span_id.hex(), "parent_id": s.parent_span_id.hex(),
-                        "attributes": {a.key: _value(a.value) for a in s.attributes},
-                        "duration_ms": (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6})
+                    self.spans.append(
+                        {
+                            "service": service,
+                            "name": s.name,
+                            "kind": s.kind,
+                            "trace_id": s.trace_id.hex(),
+                            "span_id": s.span_id.hex(),
+                            "parent_id": s.parent_span_id.hex(),
+                            "attributes": {a.key: _value(a.value) for a in s.attributes},
+                            "duration_ms": (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6,
+                        }
+                    )
 
     def of(self, trace_id: str) -> list[dict[str, Any]]:
         return [s for s in list(self.spans) if s["trace_id"] == trace_id]
@@ -91,8 +98,9 @@ def collector() -> Iterator[Collector]:
 
 @pytest.fixture(scope="module")
 def traced(environments: Environments, log_dir: Path, collector: Collector) -> Iterator[Show]:
-    env, sandbox = show_settings(environments, trace_endpoint=collector.endpoint, trace_export_delay_ms=200,
-                                 log_format="json")
+    env, sandbox = show_settings(
+        environments, trace_endpoint=collector.endpoint, trace_export_delay_ms=200, log_format="json"
+    )
     s = Show(env, log_dir, sandbox)
     yield s
     s.stop()
@@ -102,8 +110,11 @@ def test_one_trace_from_the_request_to_the_read_model(traced: Show, collector: C
     s = traced
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
     host = s.as_user("host")
-    created = host.post("/streams", headers={"traceparent": f"00-{trace_id}-{caller_span}-01"}, json={
-        "title": "ট্রেস করা লাইভ", "stream_type": "product_demo"})
+    created = host.post(
+        "/streams",
+        headers={"traceparent": f"00-{trace_id}-{caller_span}-01"},
+        json={"title": "ট্রেস করা লাইভ", "stream_type": "product_demo"},
+    )
     assert created.status_code == 201, created.text
     sid = created.json()["id"]
     # The answer names the trace it belongs to (the request's own span, child of the caller's).
@@ -112,8 +123,13 @@ def test_one_trace_from_the_request_to_the_read_model(traced: Show, collector: C
     def whole_trace() -> list[dict[str, Any]] | None:
         spans = collector.of(trace_id)
         names = {x["name"] for x in spans}
-        wanted = {"POST /api/v1/live-commerce/streams", "command", "eventstore.append", "relay.publish",
-                  "projection.apply live_streams"}
+        wanted = {
+            "POST /api/v1/live-commerce/streams",
+            "command",
+            "eventstore.append",
+            "relay.publish",
+            "projection.apply live_streams",
+        }
         return spans if wanted <= names else None
 
     spans = wait_until(whole_trace, timeout=30, what="the request's spans from the API, relay and projections")

@@ -59,21 +59,30 @@ def test_the_aggregate_refuses_repeats_and_kinds_cooling_down() -> None:
     assert not agg.suggest(now=T, suggestion_id="other", kind="run_poll", minute=at(4), **kw)  # within 5 minutes
     assert agg.suggest(now=T, suggestion_id="later", kind="run_poll", minute=at(7), **kw)
     shares = {"positive": 0.0, "neutral": 0.5, "negative": 0.5}
-    assert agg.measure(now=T, minute=at(7), messages=2, score=-0.3, shares=shares, overall={"messages": 2},
-                       top_complaints=[])
-    assert not agg.measure(now=T, minute=at(7), messages=2, score=-0.3, shares=shares, overall={"messages": 2},
-                           top_complaints=[])
-    assert [type(e).__name__ for e in agg.collect_events()] == ["Opened", "SuggestionMade", "SuggestionMade",
-                                                                "SentimentMeasured"]
+    assert agg.measure(
+        now=T, minute=at(7), messages=2, score=-0.3, shares=shares, overall={"messages": 2}, top_complaints=[]
+    )
+    assert not agg.measure(
+        now=T, minute=at(7), messages=2, score=-0.3, shares=shares, overall={"messages": 2}, top_complaints=[]
+    )
+    assert [type(e).__name__ for e in agg.collect_events()] == [
+        "Opened",
+        "SuggestionMade",
+        "SuggestionMade",
+        "SentimentMeasured",
+    ]
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 10)), min_size=1, max_size=12),
-       st.integers(1, 50))
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 10)), min_size=1, max_size=12),
+    st.integers(1, 50),
+)
 def test_advice_is_a_function_of_the_minutes(counts: list[tuple[int, int, int]], viewers: int) -> None:
     """Any history: at most one suggestion of each kind per minute, ids stable, a poll only with viewers."""
-    rows = [Minute(at(0), joins=viewers)] + [Minute(at(i + 1), messages=m, reactions=r, intents=n)
-                                            for i, (m, r, n) in enumerate(counts)]
+    rows = [Minute(at(0), joins=viewers)] + [
+        Minute(at(i + 1), messages=m, reactions=r, intents=n) for i, (m, r, n) in enumerate(counts)
+    ]
     for i in range(1, len(rows)):
         window = series(rows, at(i))
         made = advise("s", window, prepared_sale=SALE)

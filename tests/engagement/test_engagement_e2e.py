@@ -26,8 +26,10 @@ TABLES = ("engagement_minutes", "engagement_themes", "engagement_suggestions", "
 def tables(url: str) -> list[list[str]]:
     """Every row of the read model (the part a rebuild must give back), in a stable order."""
     with psycopg.connect(url) as conn:
-        return [[r[0] for r in conn.execute(f"SELECT to_jsonb(t)::text AS j FROM {t} t ORDER BY j").fetchall()]
-                for t in TABLES]
+        return [
+            [r[0] for r in conn.execute(f"SELECT to_jsonb(t)::text AS j FROM {t} t ORDER BY j").fetchall()]
+            for t in TABLES
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +61,29 @@ async def test_sentiment_and_suggestions_reach_the_host_only(live: Show, log_dir
     vendor, owner = str(uuid.uuid4()), str(uuid.uuid4())
     host = live.as_user("vendor", owner, vendor)
     product = str(uuid.uuid4())
-    created = host.post("/streams", json={"title": "জামদানি লাইভ", "stream_type": "product_demo",
-                                          "products": [{"product_id": product, "special_price": 1500.00}]})
+    created = host.post(
+        "/streams",
+        json={
+            "title": "জামদানি লাইভ",
+            "stream_type": "product_demo",
+            "products": [{"product_id": product, "special_price": 1500.00}],
+        },
+    )
     assert created.status_code == 201, created.text
     sid = created.json()["id"]
     assert host.post(f"/streams/{sid}/start").status_code == 200
-    sale = host.post("/flash-sales", json={"stream_id": sid, "product_id": product, "flash_price": 999.00,
-                                           "available_quantity": 10, "sale_name": "জামদানি ফ্ল্যাশ",
-                                           "starts_in_minutes": 30, "duration_minutes": 10})
+    sale = host.post(
+        "/flash-sales",
+        json={
+            "stream_id": sid,
+            "product_id": product,
+            "flash_price": 999.00,
+            "available_quantity": 10,
+            "sale_name": "জামদানি ফ্ল্যাশ",
+            "starts_in_minutes": 30,
+            "duration_minutes": 10,
+        },
+    )
     assert sale.status_code == 201, sale.text
     sale_id = sale.json()["id"]
 
@@ -100,13 +117,18 @@ async def test_sentiment_and_suggestions_reach_the_host_only(live: Show, log_dir
     timeline = analytics["sentiment_timeline"]
     assert sum(m["messages"] for m in timeline) == 6 and sum(m["negative"] for m in timeline) == 3
     assert all(m["timestamp"].endswith(":00Z") for m in timeline) and min(m["score"] for m in timeline) < 0
-    assert analytics["top_complaints"][0] == {"theme": "delivery", "count": 2, "example": NEGATIVE[0]} or \
-        analytics["top_complaints"][0]["example"] == NEGATIVE[1]
+    assert (
+        analytics["top_complaints"][0] == {"theme": "delivery", "count": 2, "example": NEGATIVE[0]}
+        or analytics["top_complaints"][0]["example"] == NEGATIVE[1]
+    )
 
     advance_clock(live, 150)  # the chat went quiet for two minutes
     kinds = ("run_poll", "start_flash_sale", "answer_question")
-    await until(lambda: {d["kind"] for d in host_socket.got("engagement_suggestion")} >= set(kinds),
-                "three suggestions", timeout=30)
+    await until(
+        lambda: {d["kind"] for d in host_socket.got("engagement_suggestion")} >= set(kinds),
+        "three suggestions",
+        timeout=30,
+    )
     told = {d["kind"]: d for d in host_socket.got("engagement_suggestion")}
     assert told["start_flash_sale"]["action"]["sale_id"] == sale_id
     assert told["start_flash_sale"]["evidence"]["intents"] >= 3
@@ -117,16 +139,18 @@ async def test_sentiment_and_suggestions_reach_the_host_only(live: Show, log_dir
     assert "পোল" in poll["message_bn"] and all(d["position"] for d in told.values())
     assert all(not v.got("engagement_suggestion") for v in viewers)
 
-    listed = await until(lambda: (r := host.get(f"/streams/{sid}/suggestions").json()).get("count") == 3 and r,
-                         "suggestions listed")
+    listed = await until(
+        lambda: (r := host.get(f"/streams/{sid}/suggestions").json()).get("count") == 3 and r, "suggestions listed"
+    )
     assert {s["kind"] for s in listed["suggestions"]} == set(kinds)
     assert {s["suggestion_id"] for s in listed["suggestions"]} == {d["suggestion_id"] for d in told.values()}
     refused = live.as_user("viewer", viewer_ids[0]).get(f"/streams/{sid}/suggestions")
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_permitted"
 
     before = tables(live.env.read_url)
-    rebuild = Proc(live.env, "project", "--rebuild", "engagement", "--no-progress", log_dir=log_dir,
-                   name="rebuild-engagement")
+    rebuild = Proc(
+        live.env, "project", "--rebuild", "engagement", "--no-progress", log_dir=log_dir, name="rebuild-engagement"
+    )
     assert rebuild.popen.wait(120) == 0, rebuild.output()
     assert tables(live.env.read_url) == before and before[2]
     assert host.get(f"/streams/{sid}/suggestions").json() == listed

@@ -24,8 +24,14 @@ from tests.conftest import Environments
 from tests.e2e.journeys import P, Show, advance_clock, clocked_settings, joined
 from tests.support import Proc, wait_until
 
-APPLICATION = {"host_name": "Sarah Khan", "bio": "Gadgets", "bio_bn": "গ্যাজেট", "specializations": ["electronics"],
-               "languages": ["bn", "en"], "experience_level": "intermediate"}
+APPLICATION = {
+    "host_name": "Sarah Khan",
+    "bio": "Gadgets",
+    "bio_bn": "গ্যাজেট",
+    "specializations": ["electronics"],
+    "languages": ["bn", "en"],
+    "experience_level": "intermediate",
+}
 PRODUCT = "5b0f4a9e-8a52-4c8e-9f51-2f6a3c1d7e51"
 PRICE = 1250.0
 BN_BAD_BOARD = "অজানা লিডারবোর্ড: gifts, quiz বা buyers দিন।"
@@ -37,8 +43,11 @@ class GameShow(Show):
     def start_api(self) -> Proc:
         self.procs["api"] = api = Proc(self.env, "api", log_dir=self.log_dir, name="board-api")
         api.wait_for_output("realtime pusher ready", timeout=240)
-        wait_until(lambda: httpx.get(f"{self.sandbox_url}/sandbox/health", timeout=5).status_code == 200,
-                   timeout=60, what="payment sandbox")
+        wait_until(
+            lambda: httpx.get(f"{self.sandbox_url}/sandbox/health", timeout=5).status_code == 200,
+            timeout=60,
+            what="payment sandbox",
+        )
         return api
 
 
@@ -73,8 +82,14 @@ def _sub(c: httpx.Client) -> str:
 def with_coins(s: Show, name: str, coins: int) -> httpx.Client:
     """A signed-in viewer who bought ``coins`` through the payment sandbox (credited once confirmed)."""
     c = client(s, name)
-    placed = ok(c.post("/wallet/top-ups", json={"coins": coins, "payment_method": "bkash"},
-                       headers={"Idempotency-Key": uuid.uuid4().hex}), 201)
+    placed = ok(
+        c.post(
+            "/wallet/top-ups",
+            json={"coins": coins, "payment_method": "bkash"},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
+        201,
+    )
     assert s.pay(placed["payment_url"]).status_code == 200
     wait_until(lambda: ok(c.get("/wallet"))["balance"] == coins, timeout=30, what=f"{name}'s {coins} coins")
     return c
@@ -85,8 +100,17 @@ def host_show(s: Show) -> tuple[httpx.Client, str, str]:
     host = client(s, "Sarah", "host")
     hid = ok(host.post("/hosts/apply", json=APPLICATION), 201)["id"]
     ok(s.http.post(f"/hosts/{hid}/verify"))
-    sid = ok(host.post("/streams", json={"title": "উপহারের শো", "stream_type": "product_demo", "products": [
-        {"product_id": PRODUCT, "special_price": PRICE}]}), 201)["id"]
+    sid = ok(
+        host.post(
+            "/streams",
+            json={
+                "title": "উপহারের শো",
+                "stream_type": "product_demo",
+                "products": [{"product_id": PRODUCT, "special_price": PRICE}],
+            },
+        ),
+        201,
+    )["id"]
     ok(host.post(f"/streams/{sid}/start"))
     return host, str(hid), str(sid)
 
@@ -96,8 +120,9 @@ def gift(c: httpx.Client, sid: str, gift_id: str, quantity: int = 1) -> dict[str
     client would: the wallet spends it once whatever the retries."""
     key = uuid.uuid4().hex
     for _ in range(5):
-        r = c.post(f"/streams/{sid}/gifts", json={"gift_id": gift_id, "quantity": quantity},
-                   headers={"Idempotency-Key": key})
+        r = c.post(
+            f"/streams/{sid}/gifts", json={"gift_id": gift_id, "quantity": quantity}, headers={"Idempotency-Key": key}
+        )
         if r.status_code < 500:
             break
         time.sleep(1.0)
@@ -130,10 +155,10 @@ async def test_gift_boards_over_http_and_socketio(boards: Show) -> None:
     n, r, m = _sub(nusrat), _sub(rahim), _sub(sumi)
     room = await joined(s, sid)
     try:
-        gift(nusrat, sid, "rose", 3)   # 30
-        gift(rahim, sid, "car")        # 100
-        gift(sumi, sid, "rose", 7)     # 70
-        gift(nusrat, sid, "rose", 2)   # 50 in all
+        gift(nusrat, sid, "rose", 3)  # 30
+        gift(rahim, sid, "car")  # 100
+        gift(sumi, sid, "rose", 7)  # 70
+        gift(nusrat, sid, "rose", 2)  # 50 in all
         expected = rows((r, "Rahim", 100), (m, "সুমি", 70), (n, "Nusrat", 50))
         got = board_when(s, f"/streams/{sid}/leaderboard", expected, board="gifts")
         assert got == {"stream_id": sid, "board": "gifts", "entries": expected}
@@ -141,8 +166,9 @@ async def test_gift_boards_over_http_and_socketio(boards: Show) -> None:
         assert board_when(s, f"/streams/{sid}/leaderboard", expected[:2], board="gifts", limit=2)
 
         # The room: a coalesced update with the top ten, then nothing while nothing changes.
-        pushed = await room.wait_for("leaderboard_update", lambda d: d["board"] == "gifts" and
-                                     d["entries"] == expected, timeout=20)
+        pushed = await room.wait_for(
+            "leaderboard_update", lambda d: d["board"] == "gifts" and d["entries"] == expected, timeout=20
+        )
         assert pushed["stream_id"] == sid
         frames = len(room.got("leaderboard_update"))
         assert frames <= 4  # four gifts, at most one frame each (fewer when a tick took several)
@@ -193,9 +219,19 @@ async def test_quiz_and_buyers_boards(boards: Show) -> None:
     a = await viewer_in(s, sid, a_id, "রহিম")
     c = await viewer_in(s, sid, c_id, "Karim")
     try:
-        quiz_body = {"title": "কুইজ", "questions": [{"question": "Capital?", "question_bn": "রাজধানী?",
-                                                     "options": ["Khulna", "Dhaka"], "correct_option": 1,
-                                                     "points": 100, "seconds": 20}]}
+        quiz_body = {
+            "title": "কুইজ",
+            "questions": [
+                {
+                    "question": "Capital?",
+                    "question_bn": "রাজধানী?",
+                    "options": ["Khulna", "Dhaka"],
+                    "correct_option": 1,
+                    "points": 100,
+                    "seconds": 20,
+                }
+            ],
+        }
         qid = ok(staff.post(f"/streams/{sid}/quizzes", json=quiz_body), 201)["quiz_id"]
         ok(staff.post(f"/quizzes/{qid}/next"))
         await a.wait_for("quiz_question", lambda d: d["quiz_id"] == qid)
@@ -209,14 +245,25 @@ async def test_quiz_and_buyers_boards(boards: Show) -> None:
         assert set(top) == {a_id, c_id} and top[a_id] > top[c_id] > 0
         quiz = rows((a_id, "রহিম", top[a_id]), (c_id, "Karim", top[c_id]))
         assert board_when(s, f"/streams/{sid}/leaderboard", quiz, board="quiz")["board"] == "quiz"
-        await watcher.wait_for("leaderboard_update", lambda d: d["board"] == "quiz" and d["entries"] == quiz,
-                               timeout=20)
+        await watcher.wait_for(
+            "leaderboard_update", lambda d: d["board"] == "quiz" and d["entries"] == quiz, timeout=20
+        )
 
         # Buyers: what each paid in the show, counted when the payment is confirmed, less refunds.
         def buy(c: httpx.Client) -> str:
-            placed = ok(c.post("/checkout/instant", headers={"Idempotency-Key": uuid.uuid4().hex}, json={
-                "stream_id": sid, "payment_method": "bkash", "shipping_address": {"city": "Dhaka"},
-                "cart_items": [{"product_id": PRODUCT, "quantity": 1, "price": PRICE}]}), 201)
+            placed = ok(
+                c.post(
+                    "/checkout/instant",
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
+                    json={
+                        "stream_id": sid,
+                        "payment_method": "bkash",
+                        "shipping_address": {"city": "Dhaka"},
+                        "cart_items": [{"product_id": PRODUCT, "quantity": 1, "price": PRICE}],
+                    },
+                ),
+                201,
+            )
             assert s.pay(placed["payment_url"]).status_code == 200
             return str(placed["order_id"])
 
@@ -228,12 +275,19 @@ async def test_quiz_and_buyers_boards(boards: Show) -> None:
         buy(stranger)
         buyers = rows((stranger_id, f"user-{stranger_id[:6]}", 2500.0), (a_id, "রহিম", 1250.0))
         assert board_when(s, f"/streams/{sid}/leaderboard", buyers, board="buyers")["entries"] == buyers
-        ok(s.http.post(f"/orders/{first}/refunds", json={"reason": "damaged", "amount": 500},
-                       headers={"Idempotency-Key": uuid.uuid4().hex}), 201)
+        ok(
+            s.http.post(
+                f"/orders/{first}/refunds",
+                json={"reason": "damaged", "amount": 500},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            ),
+            201,
+        )
         after = rows((stranger_id, f"user-{stranger_id[:6]}", 2000.0), (a_id, "রহিম", 1250.0))
         board_when(s, f"/streams/{sid}/leaderboard", after, board="buyers")
-        await watcher.wait_for("leaderboard_update", lambda d: d["board"] == "buyers" and d["entries"] == after,
-                               timeout=20)
+        await watcher.wait_for(
+            "leaderboard_update", lambda d: d["board"] == "buyers" and d["entries"] == after, timeout=20
+        )
         assert isinstance(after[0]["score"], float)
     finally:
         for v in (a, c, watcher):
@@ -243,14 +297,14 @@ async def test_quiz_and_buyers_boards(boards: Show) -> None:
 def test_a_replay_of_the_log_gives_the_same_sorted_sets(boards: Show) -> None:
     s = boards
     assert asyncio.run(replay_into(s.env, "REPLAY_STORE:", source="store")) > 0
-    store, = asyncio.run(digests(s.env, "REPLAY_STORE:"))
+    (store,) = asyncio.run(digests(s.env, "REPLAY_STORE:"))
     assert store[1] == 6, store  # gifts, host all + month, week (show 1); quiz, buyers (show 2)
     # the Kafka topic, partition by partition: the same sets (a replay again if the broker's tail was not yet
     # readable when the end offsets were taken; the difference is shown if it persists)
     diffs = []
     for _ in range(3):
         assert asyncio.run(replay_into(s.env, "REPLAY_LOG:", source="log")) > 0
-        log, = asyncio.run(digests(s.env, "REPLAY_LOG:"))
+        (log,) = asyncio.run(digests(s.env, "REPLAY_LOG:"))
         if log == store:
             break
         diffs.append(boards_diff(s, "REPLAY_STORE:", "REPLAY_LOG:"))
@@ -265,8 +319,11 @@ def boards_diff(s: Show, a: str, b: str) -> dict[str, Any]:
     r = redis.Redis.from_url(s.env.redis_url, decode_responses=True)
 
     def sets(prefix: str) -> dict[str, Any]:
-        return {k[len(prefix):]: r.zrange(k, 0, -1, withscores=True) for k in r.scan_iter(f"{prefix}LB:*")
-                if r.type(k) == "zset"}
+        return {
+            k[len(prefix) :]: r.zrange(k, 0, -1, withscores=True)
+            for k in r.scan_iter(f"{prefix}LB:*")
+            if r.type(k) == "zset"
+        }
 
     sa, sb = sets(a), sets(b)
     return {k: (sa.get(k), sb.get(k)) for k in set(sa) | set(sb) if sa.get(k) != sb.get(k)}
@@ -311,10 +368,8 @@ async def test_a_killed_projection_process_converges_to_the_same_boards(boards: 
     assert done.is_set() and sum(spent.values()) > 0
     names = {_sub(f): f"Fan {i}" for i, f in enumerate(fans)}
     # highest first; equal scores in the sorted set's order (member, descending)
-    expected = rows(*[(u, names[u], c) for u, c in sorted(spent.items(), key=lambda kv: (kv[1], kv[0]),
-                                                            reverse=True)])
+    expected = rows(*[(u, names[u], c) for u, c in sorted(spent.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)])
     board_when(s, f"/streams/{sid}/leaderboard", expected, board="gifts")
     await replay_into(s.env, "REPLAY_AFTER_KILL:", source="store")
-    again, = await digests(s.env, "REPLAY_AFTER_KILL:")
+    (again,) = await digests(s.env, "REPLAY_AFTER_KILL:")
     await asyncio.to_thread(same_as_live, s, again)
-

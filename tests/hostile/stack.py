@@ -56,8 +56,9 @@ class Edges:
     def token(self, role: str | None = "admin", user: str | None = None, vendor: str | None = None) -> str:
         return issue_token(self.env, user or str(uuid.uuid4()), [role] if role else [], None, vendor_id=vendor)
 
-    def client(self, role: str | None = "admin", user: str | None = None, ip: str | None = None,
-               vendor: str | None = None) -> httpx.Client:
+    def client(
+        self, role: str | None = "admin", user: str | None = None, ip: str | None = None, vendor: str | None = None
+    ) -> httpx.Client:
         headers = {"X-Forwarded-For": ip or new_ip()}
         if role is not None:
             headers["Authorization"] = f"Bearer {self.token(role, user, vendor)}"
@@ -72,8 +73,9 @@ class Edges:
             v.events.append((event, data))
 
         auth = {"token": self.token(role, user)} if role else {}
-        await client.connect(self.url, namespaces=[NS], transports=["websocket"], auth=auth,
-                             headers={"X-Forwarded-For": ip or new_ip()})
+        await client.connect(
+            self.url, namespaces=[NS], transports=["websocket"], auth=auth, headers={"X-Forwarded-For": ip or new_ip()}
+        )
         return v
 
     def api(self) -> Proc:
@@ -83,8 +85,14 @@ class Edges:
         own = http is None
         http = http or self.client()
         try:
-            r = http.post("/streams", json={"title": "ক্যানারি শো", "stream_type": "flash_sale", "products": [
-                {"product_id": PRODUCT, "special_price": 1000}]})
+            r = http.post(
+                "/streams",
+                json={
+                    "title": "ক্যানারি শো",
+                    "stream_type": "flash_sale",
+                    "products": [{"product_id": PRODUCT, "special_price": 1000}],
+                },
+            )
             assert r.status_code == 201, r.text
             sid = str(r.json()["id"])
             assert http.post(f"/streams/{sid}/start").status_code == 200
@@ -101,8 +109,14 @@ def app_routes(settings: Settings) -> list[tuple[str, str]]:
 
     app = create_app(settings, name=f"routes_{uuid.uuid4().hex[:8]}")
     try:
-        out = sorted({(m, "/" + r.path.lstrip("/")) for r in app.router.routes for m in r.methods
-                      if m not in ("HEAD", "OPTIONS") and not r.path.lstrip("/").startswith(("socket.io", "hls"))})
+        out = sorted(
+            {
+                (m, "/" + r.path.lstrip("/"))
+                for r in app.router.routes
+                for m in r.methods
+                if m not in ("HEAD", "OPTIONS") and not r.path.lstrip("/").startswith(("socket.io", "hls"))
+            }
+        )
     finally:
         Sanic.unregister_app(app)  # type: ignore[attr-defined]
     return out
@@ -110,8 +124,10 @@ def app_routes(settings: Settings) -> list[tuple[str, str]]:
 
 def start(environments: Environments, log_dir: Path, **overrides: Any) -> Edges:
     env = environments.new().model_copy(update={"http_port": free_port(), "http_proxies_count": 1, **overrides})
-    procs = [Proc(env, "relay", log_dir=log_dir, name="edges-relay"),
-             Proc(env, "project", log_dir=log_dir, name="edges-project")]
+    procs = [
+        Proc(env, "relay", log_dir=log_dir, name="edges-relay"),
+        Proc(env, "project", log_dir=log_dir, name="edges-project"),
+    ]
     procs.append(Proc(env, "api", log_dir=log_dir, name="edges-api"))
     procs[-1].wait_for_output("realtime pusher ready", timeout=60)
     procs[1].wait_for_output("projection stream_engagement pid", timeout=60)
@@ -145,41 +161,83 @@ async def canary(stack: Edges) -> dict[str, Any]:
     http = stack.client()
     seen: dict[str, Any] = {}
     try:
-        created = http.post("/streams", json={"title": f"ক্যানারি {uuid.uuid4().hex[:6]}", "stream_type": "flash_sale",
-                                              "category": "canary", "products": [
-                                                  {"product_id": PRODUCT, "special_price": 1000}]})
+        created = http.post(
+            "/streams",
+            json={
+                "title": f"ক্যানারি {uuid.uuid4().hex[:6]}",
+                "stream_type": "flash_sale",
+                "category": "canary",
+                "products": [{"product_id": PRODUCT, "special_price": 1000}],
+            },
+        )
         assert created.status_code == 201, created.text
         sid = str(created.json()["id"])
         started = http.post(f"/streams/{sid}/start")
         assert started.status_code == 200, started.text
         version = started.json()["version"]
         t0 = time.monotonic()
-        detail = until("stream detail (PostgreSQL live_streams + Redis status)", lambda: (
-            (r := http.get(f"/streams/{sid}")).status_code == 200 and r.json().get("status") == "live"
-            and r.json().get("version", 0) >= version and r.json()))
-        listed = until("stream in the list", lambda: sid in {
-            s["id"] for s in http.get("/streams", params={"category": "canary", "limit": 100}).json()["streams"]})
-        seen["stream"] = {"status": detail["status"], "version": detail["version"], "listed": bool(listed),
-                          "visible_after_s": round(time.monotonic() - t0, 2)}
+        detail = until(
+            "stream detail (PostgreSQL live_streams + Redis status)",
+            lambda: (
+                (r := http.get(f"/streams/{sid}")).status_code == 200
+                and r.json().get("status") == "live"
+                and r.json().get("version", 0) >= version
+                and r.json()
+            ),
+        )
+        listed = until(
+            "stream in the list",
+            lambda: (
+                sid
+                in {
+                    s["id"] for s in http.get("/streams", params={"category": "canary", "limit": 100}).json()["streams"]
+                }
+            ),
+        )
+        seen["stream"] = {
+            "status": detail["status"],
+            "version": detail["version"],
+            "listed": bool(listed),
+            "visible_after_s": round(time.monotonic() - t0, 2),
+        }
 
-        sale = http.post("/flash-sales", json={"stream_id": sid, "product_id": PRODUCT, "flash_price": 499,
-                                               "available_quantity": 5, "duration_minutes": 30})
+        sale = http.post(
+            "/flash-sales",
+            json={
+                "stream_id": sid,
+                "product_id": PRODUCT,
+                "flash_price": 499,
+                "available_quantity": 5,
+                "duration_minutes": 30,
+            },
+        )
         assert sale.status_code == 201, sale.text
         sale_id = sale.json()["id"]
         buyer = stack.client("viewer")
         try:
-            bought = buyer.post(f"/flash-sales/{sale_id}/purchase", json={"quantity": 1},
-                                headers={"Idempotency-Key": f"canary-{uuid.uuid4()}"})
+            bought = buyer.post(
+                f"/flash-sales/{sale_id}/purchase",
+                json={"quantity": 1},
+                headers={"Idempotency-Key": f"canary-{uuid.uuid4()}"},
+            )
         finally:
             buyer.close()
         assert bought.status_code == 201, bought.text
         t0 = time.monotonic()
-        row = until("purchase in flash_sales (PostgreSQL) and its live counter (Redis)", lambda: (
-            (r := http.get(f"/flash-sales/{sale_id}")).status_code == 200 and r.json()["reserved_quantity"] == 1
-            and str(r.json()["live"].get("remaining_quantity")) == "4" and r.json()))
-        seen["purchase"] = {"reserved_quantity": row["reserved_quantity"],
-                            "remaining_live": row["live"]["remaining_quantity"],
-                            "visible_after_s": round(time.monotonic() - t0, 2)}
+        row = until(
+            "purchase in flash_sales (PostgreSQL) and its live counter (Redis)",
+            lambda: (
+                (r := http.get(f"/flash-sales/{sale_id}")).status_code == 200
+                and r.json()["reserved_quantity"] == 1
+                and str(r.json()["live"].get("remaining_quantity")) == "4"
+                and r.json()
+            ),
+        )
+        seen["purchase"] = {
+            "reserved_quantity": row["reserved_quantity"],
+            "remaining_live": row["live"]["remaining_quantity"],
+            "visible_after_s": round(time.monotonic() - t0, 2),
+        }
 
         sender, watcher = await stack.viewer("viewer"), await stack.viewer()
         try:
@@ -193,6 +251,7 @@ async def canary(stack: Edges) -> dict[str, Any]:
             got = await watcher.wait_for("new_message", lambda m: m["message"] == text, timeout=CANARY_S)
             newcomer = await stack.viewer()
             try:
+
                 async def in_history() -> bool:
                     newcomer.events.clear()
                     await newcomer.call("leave_stream", {"stream_id": sid})
@@ -206,12 +265,20 @@ async def canary(stack: Edges) -> dict[str, Any]:
                     await asyncio.sleep(0.05)
             finally:
                 await newcomer.client.disconnect()
-            engagement = await asyncio.to_thread(until, "chat in the analytics (PostgreSQL interactions)", lambda: (
-                http.get(f"/streams/{sid}/analytics").json()["overview"]["total_engagement"] >= 1
-                and http.get(f"/streams/{sid}/analytics").json()["overview"]))
-            seen["chat"] = {"fan_out": got["message"] == text, "in_first_screen": True,
-                            "total_engagement": engagement["total_engagement"],
-                            "visible_after_s": round(time.monotonic() - t0, 2)}
+            engagement = await asyncio.to_thread(
+                until,
+                "chat in the analytics (PostgreSQL interactions)",
+                lambda: (
+                    http.get(f"/streams/{sid}/analytics").json()["overview"]["total_engagement"] >= 1
+                    and http.get(f"/streams/{sid}/analytics").json()["overview"]
+                ),
+            )
+            seen["chat"] = {
+                "fan_out": got["message"] == text,
+                "in_first_screen": True,
+                "total_engagement": engagement["total_engagement"],
+                "visible_after_s": round(time.monotonic() - t0, 2),
+            }
         finally:
             await sender.client.disconnect()
             await watcher.client.disconnect()

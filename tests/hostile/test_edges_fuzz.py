@@ -38,23 +38,56 @@ SCHEMATHESIS_EXAMPLES = int(os.environ.get("LIVECOMMERCE_TEST_SCHEMATHESIS_EXAMP
 # No shrinking: a failure's first example is reported as found (shrinking a server round trip per step takes
 # minutes), and the suite stays within a CI budget.
 RANDOM = os.environ.get("LIVECOMMERCE_TEST_HOSTILE_RANDOM") == "1"  # else the same examples every run (CI)
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, phases=(Phase.explicit, Phase.generate),
-                derandomize=not RANDOM,
-                suppress_health_check=list(HealthCheck), print_blob=True)
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    phases=(Phase.explicit, Phase.generate),
+    derandomize=not RANDOM,
+    suppress_health_check=list(HealthCheck),
+    print_blob=True,
+)
 STATUSES: Counter[int] = Counter()
 ACKS: Counter[str] = Counter()
 
-NASTY = ["\x00", "a\x00b", "\ud800", "x\udfffy", "\udc00\ud800", "\x1b[2J", "\x7f", "\x85", "\u202eevil",
-         "\ufeff", "\n", "\t\r\n", "𝕏😀", "দাম\x00কত", "a.b", "$gt", "' OR 1=1 --", "%00", "../../etc", "",
-         " ", "null", "NaN", "0" * 30]
+NASTY = [
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "x\udfffy",
+    "\udc00\ud800",
+    "\x1b[2J",
+    "\x7f",
+    "\x85",
+    "\u202eevil",
+    "\ufeff",
+    "\n",
+    "\t\r\n",
+    "𝕏😀",
+    "দাম\x00কত",
+    "a.b",
+    "$gt",
+    "' OR 1=1 --",
+    "%00",
+    "../../etc",
+    "",
+    " ",
+    "null",
+    "NaN",
+    "0" * 30,
+]
 hostile_text = st.one_of(
     st.sampled_from(NASTY),
     st.text(max_size=40),
     st.builds(lambda s, n: s * n, st.sampled_from(NASTY[:6] + ["ব", "A"]), st.integers(100, 30_000)),
 )
-hostile_number = st.one_of(st.sampled_from([10**30, -(10**30), 2**63, 2**53 + 1, float("nan"), float("inf"),
-                                             -float("inf"), 1e308, -0.0, 0, -1]),
-                           st.integers(), st.floats(allow_nan=True, allow_infinity=True))
+hostile_number = st.one_of(
+    st.sampled_from(
+        [10**30, -(10**30), 2**63, 2**53 + 1, float("nan"), float("inf"), -float("inf"), 1e308, -0.0, 0, -1]
+    ),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
 short_text = st.one_of(st.sampled_from(NASTY), st.text(max_size=40))
 scalar = st.one_of(st.none(), st.booleans(), hostile_number, hostile_text)
 
@@ -73,8 +106,11 @@ def _field_names() -> list[str]:
 
 FIELDS = _field_names()
 keys = st.one_of(st.sampled_from(FIELDS), hostile_text.filter(lambda k: len(k) < 200))
-json_value = st.recursive(scalar, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)), max_leaves=14)
+json_value = st.recursive(
+    scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
+    max_leaves=14,
+)
 bodies = st.one_of(st.dictionaries(keys, json_value, max_size=8), json_value)
 
 
@@ -82,9 +118,20 @@ def _deep(n: int) -> bytes:
     return b'{"a":' * n + b"1" + b"}" * n
 
 
-RAW_BODIES = [_deep(50), _deep(5_000), b"[" * 100_000, b'{"a": 1' + b"0" * 5_000 + b"}", b'{"a": 1e999}',
-              b'{"a": NaN}', b"\xff\xfe\x00garbage", b'{"a": "\xed\xa0\x80"}', b'{"a":1,"a":{"b":"\\u0000"}}',
-              b"null", b"[]", b'"just a string"']
+RAW_BODIES = [
+    _deep(50),
+    _deep(5_000),
+    b"[" * 100_000,
+    b'{"a": 1' + b"0" * 5_000 + b"}",
+    b'{"a": 1e999}',
+    b'{"a": NaN}',
+    b"\xff\xfe\x00garbage",
+    b'{"a": "\xed\xa0\x80"}',
+    b'{"a":1,"a":{"b":"\\u0000"}}',
+    b"null",
+    b"[]",
+    b'"just a string"',
+]
 
 
 def _path(template: str, stream_id: str, segment: str) -> str:
@@ -105,8 +152,10 @@ def _path(template: str, stream_id: str, segment: str) -> str:
 
 
 def _query(params: dict[str, str]) -> str:
-    return "&".join(f"{quote(k.encode('utf-8', 'surrogatepass'), safe='')}="
-                    f"{quote(v.encode('utf-8', 'surrogatepass'), safe='')}" for k, v in params.items())
+    return "&".join(
+        f"{quote(k.encode('utf-8', 'surrogatepass'), safe='')}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}"
+        for k, v in params.items()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +165,15 @@ def target(edges: Edges) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def tokens(edges: Edges) -> list[str | None]:
-    return [None, f"Bearer {edges.token('admin')}", f"Bearer {edges.token('viewer')}",
-            f"Bearer {edges.token('host')}", "Bearer not.a.token", "Basic YWRtaW46YWRtaW4=", "Bearer"]
+    return [
+        None,
+        f"Bearer {edges.token('admin')}",
+        f"Bearer {edges.token('viewer')}",
+        f"Bearer {edges.token('host')}",
+        "Bearer not.a.token",
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer",
+    ]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -128,20 +184,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("route", routes, ids=[f"{m} {p}" for m, p in routes])
 
 
-def test_every_http_route_refuses_hostile_values_without_a_5xx(edges: Edges, target: dict[str, Any],
-                                                                tokens: list[str | None],
-                                                                route: tuple[str, str]) -> None:
+def test_every_http_route_refuses_hostile_values_without_a_5xx(
+    edges: Edges, target: dict[str, Any], tokens: list[str | None], route: tuple[str, str]
+) -> None:
     method, template = route
     http: httpx.Client = target["http"]
     mine = str(uuid.uuid4())
 
     @FUZZ
-    @given(body=bodies, auth=st.sampled_from(tokens), real=st.booleans(), segment=short_text,
-           query=st.dictionaries(short_text, short_text, max_size=3), raw=st.sampled_from([None, *RAW_BODIES]),
-           kind=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]),
-           key=st.sampled_from(["k1", "x" * 300, "é", "a b\tc", None]))
-    def attack(body: Any, auth: str | None, real: bool, segment: str, query: dict[str, str], raw: bytes | None,
-               kind: str, key: str | None) -> None:
+    @given(
+        body=bodies,
+        auth=st.sampled_from(tokens),
+        real=st.booleans(),
+        segment=short_text,
+        query=st.dictionaries(short_text, short_text, max_size=3),
+        raw=st.sampled_from([None, *RAW_BODIES]),
+        kind=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]),
+        key=st.sampled_from(["k1", "x" * 300, "é", "a b\tc", None]),
+    )
+    def attack(
+        body: Any,
+        auth: str | None,
+        real: bool,
+        segment: str,
+        query: dict[str, str],
+        raw: bytes | None,
+        kind: str,
+        key: str | None,
+    ) -> None:
         path = _path(template, target["stream_id"] if real else mine, segment)
         qs = _query(query)
         headers: dict[str, Any] = {"X-Forwarded-For": new_ip(), "Content-Type": kind}
@@ -150,8 +220,9 @@ def test_every_http_route_refuses_hostile_values_without_a_5xx(edges: Edges, tar
         if key is not None:
             headers["Idempotency-Key"] = key.encode("utf-8")  # raw bytes on the wire
         content = raw if raw is not None else raw_json(body)
-        r = http.request(method, path + (f"?{qs}" if qs else ""), content=content if method != "GET" else None,
-                         headers=headers)
+        r = http.request(
+            method, path + (f"?{qs}" if qs else ""), content=content if method != "GET" else None, headers=headers
+        )
         STATUSES[r.status_code] += 1
         assert r.status_code < 500, (method, path, r.status_code, r.text[:500])
         if r.status_code >= 400 and r.headers.get("content-type", "").startswith("application/json"):
@@ -176,17 +247,21 @@ def test_a_ten_megabyte_body_is_refused_before_it_is_read(edges: Edges, target: 
 
 
 async def test_every_socket_event_refuses_hostile_payloads_without_internal_errors(
-        edges: Edges, target: dict[str, Any]) -> None:
+    edges: Edges, target: dict[str, Any]
+) -> None:
     sid = target["stream_id"]
     anonymous, member = await edges.viewer(), await edges.viewer("viewer")
     try:
         assert (await member.call("join_stream", {"stream_id": sid}))["ok"] is True
         events = [*SCHEMAS, "no_such_event"]
         payloads = st.one_of(
-            st.builds(lambda base, extra: {**base, **extra},
-                      st.fixed_dictionaries({"stream_id": st.one_of(st.just(sid), hostile_text)}),
-                      st.dictionaries(keys, json_value, max_size=6)),
-            json_value)
+            st.builds(
+                lambda base, extra: {**base, **extra},
+                st.fixed_dictionaries({"stream_id": st.one_of(st.just(sid), hostile_text)}),
+                st.dictionaries(keys, json_value, max_size=6),
+            ),
+            json_value,
+        )
         cases: list[tuple[str, Any]] = []
 
         @FUZZ
@@ -224,15 +299,15 @@ async def test_every_socket_event_refuses_hostile_payloads_without_internal_erro
         await member.client.disconnect()
 
 
-async def test_a_ten_megabyte_frame_closes_one_socket_and_nothing_else(edges: Edges, target: dict[str, Any]
-                                                                         ) -> None:
+async def test_a_ten_megabyte_frame_closes_one_socket_and_nothing_else(edges: Edges, target: dict[str, Any]) -> None:
     sid = target["stream_id"]
     victim, bystander = await edges.viewer("viewer"), await edges.viewer("viewer")
     try:
         assert (await bystander.call("join_stream", {"stream_id": sid}))["ok"] is True
         try:
-            await victim.client.call("send_message", {"stream_id": sid, "message": "ব" * 3_500_000},
-                                     namespace=NS, timeout=3)
+            await victim.client.call(
+                "send_message", {"stream_id": sid, "message": "ব" * 3_500_000}, namespace=NS, timeout=3
+            )
         except Exception as exc:
             ACKS[f"10MB:{type(exc).__name__}"] += 1
         await asyncio.sleep(0.5)
@@ -267,8 +342,14 @@ def test_schemathesis_over_the_openapi_document_finds_no_5xx_and_no_undocumented
         op = result.ok()
         operations += 1
 
-        @settings(max_examples=SCHEMATHESIS_EXAMPLES, deadline=None, database=None, derandomize=not RANDOM,
-                  phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=SCHEMATHESIS_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=not RANDOM,
+            phases=(Phase.explicit, Phase.generate),
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=op.as_strategy())
         def run(case: Any) -> None:
             response = case.call(base_url=edges.url, headers={**headers, "X-Forwarded-For": new_ip()})
@@ -278,13 +359,17 @@ def test_schemathesis_over_the_openapi_document_finds_no_5xx_and_no_undocumented
                     case.validate_response(response, checks=[not_a_server_error])
                 case.validate_response(response, checks=checks)
             except (Exception, BaseExceptionGroup) as exc:  # each failing case is reported, the run goes on
-                failures.append(f"{case.method} {case.formatted_path} → {response.status_code} "
-                                f"{response.text[:200]}: {str(exc)[:300]}")
+                failures.append(
+                    f"{case.method} {case.formatted_path} → {response.status_code} "
+                    f"{response.text[:200]}: {str(exc)[:300]}"
+                )
 
         run()
     took = time.monotonic() - started
-    print(f"\nschemathesis: {operations} operations, {sum(calls.values())} cases in {took:.1f} s: "
-          f"{dict(sorted(calls.items()))}")
+    print(
+        f"\nschemathesis: {operations} operations, {sum(calls.values())} cases in {took:.1f} s: "
+        f"{dict(sorted(calls.items()))}"
+    )
     assert operations >= 90, operations  # every documented operation was attacked
     assert not failures, "\n".join(failures[:30])
     STATUSES.update(calls)

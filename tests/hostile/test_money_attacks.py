@@ -28,8 +28,9 @@ SAREE = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
 
 @pytest.fixture(scope="module")
 def shop(environments: Environments, log_dir: Path) -> Iterator[Show]:
-    env, sandbox = show_settings(environments, refund_retry_after_s=0.5, payment_session_timeout_s=3.0,
-                                 sweep_interval_s=0.3)
+    env, sandbox = show_settings(
+        environments, refund_retry_after_s=0.5, payment_session_timeout_s=3.0, sweep_interval_s=0.3
+    )
     s = Show(env, log_dir, sandbox)
     yield s
     s.stop()
@@ -37,18 +38,31 @@ def shop(environments: Environments, log_dir: Path) -> Iterator[Show]:
 
 # ---- helpers ---------------------------------------------------------------------------------------------
 def live_stream(shop: Show) -> str:
-    r = shop.http.post("/streams", json={"title": "Attack show", "stream_type": "flash_sale",
-                                          "products": [{"product_id": SAREE, "special_price": 2500.00}]})
+    r = shop.http.post(
+        "/streams",
+        json={
+            "title": "Attack show",
+            "stream_type": "flash_sale",
+            "products": [{"product_id": SAREE, "special_price": 2500.00}],
+        },
+    )
     assert r.status_code == 201, r.text
     assert shop.http.post(f"/streams/{r.json()['id']}/start").status_code == 200
     return str(r.json()["id"])
 
 
 def checkout(shop: Show, buyer: str, method: str, sid: str, key: str | None = None, **extra: Any) -> httpx.Response:
-    return shop.as_user("viewer", buyer).post("/checkout/instant", headers={"Idempotency-Key": key or buyer},
-                                               json={"stream_id": sid, "payment_method": method,
-                                                     "shipping_address": {"city": "Dhaka"},
-                                                     "cart_items": [{"product_id": SAREE, "quantity": 1}], **extra})
+    return shop.as_user("viewer", buyer).post(
+        "/checkout/instant",
+        headers={"Idempotency-Key": key or buyer},
+        json={
+            "stream_id": sid,
+            "payment_method": method,
+            "shipping_address": {"city": "Dhaka"},
+            "cart_items": [{"product_id": SAREE, "quantity": 1}],
+            **extra,
+        },
+    )
 
 
 def order(shop: Show, buyer: str, order_id: str, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
@@ -92,12 +106,18 @@ def test_payment_callback_reuse_against_another_payment_is_refused_and_changes_n
     before_b = order(shop, b_buyer, b["order_id"], lambda d: d["payment_status"] == "processing")
 
     attacks = [  # B's callback carrying A's transaction, as success and as failure; C's through the wrong door
-        (callback(shop, b["payment_id"], "bkash", paymentID=provider_id(a), status="success"),
-         "payment_reference_mismatch"),
-        (callback(shop, b["payment_id"], "bkash", paymentID=provider_id(a), status="failure"),
-         "payment_reference_mismatch"),
-        (callback(shop, b["payment_id"], "nagad", payment_ref_id=provider_id(c), status="Success"),
-         "payment_method_mismatch"),
+        (
+            callback(shop, b["payment_id"], "bkash", paymentID=provider_id(a), status="success"),
+            "payment_reference_mismatch",
+        ),
+        (
+            callback(shop, b["payment_id"], "bkash", paymentID=provider_id(a), status="failure"),
+            "payment_reference_mismatch",
+        ),
+        (
+            callback(shop, b["payment_id"], "nagad", payment_ref_id=provider_id(c), status="Success"),
+            "payment_method_mismatch",
+        ),
     ]
     for answer, code in attacks:
         assert answer.status_code == 409, answer.text
@@ -115,36 +135,61 @@ def test_payment_callback_reuse_against_another_payment_is_refused_and_changes_n
 
 def test_a_payment_whose_provider_session_never_opened_times_out_and_frees_its_hold(shop: Show) -> None:
     sid = live_stream(shop)
-    sale = shop.http.post("/flash-sales", json={"stream_id": sid, "product_id": SAREE, "flash_price": 2000.00,
-                                                 "available_quantity": 3, "duration_minutes": 30,
-                                                 "hold_seconds": 600})
+    sale = shop.http.post(
+        "/flash-sales",
+        json={
+            "stream_id": sid,
+            "product_id": SAREE,
+            "flash_price": 2000.00,
+            "available_quantity": 3,
+            "duration_minutes": 30,
+            "hold_seconds": 600,
+        },
+    )
     assert sale.status_code == 201, sale.text
     sale_id, buyer = sale.json()["id"], str(uuid.uuid4())
-    held = shop.as_user("viewer", buyer).post(f"/flash-sales/{sale_id}/purchase", json={"quantity": 1},
-                                               headers={"Idempotency-Key": f"hold-{buyer}"})
+    held = shop.as_user("viewer", buyer).post(
+        f"/flash-sales/{sale_id}/purchase", json={"quantity": 1}, headers={"Idempotency-Key": f"hold-{buyer}"}
+    )
     assert held.status_code in (200, 201), held.text
-    item = {"product_id": SAREE, "quantity": 1, "flash_sale_id": sale_id,
-            "reservation_id": held.json()["reservation_id"]}
+    item = {
+        "product_id": SAREE,
+        "quantity": 1,
+        "flash_sale_id": sale_id,
+        "reservation_id": held.json()["reservation_id"],
+    }
     sandbox(shop, "/outage", json={"provider": "bkash", "operations": ["create"]})
     try:
         first = shop.as_user("viewer", buyer).post(
-            "/checkout/instant", headers={"Idempotency-Key": f"pay-{buyer}"},
-            json={"stream_id": sid, "payment_method": "bkash", "shipping_address": {"city": "Dhaka"},
-                  "cart_items": [item]})
+            "/checkout/instant",
+            headers={"Idempotency-Key": f"pay-{buyer}"},
+            json={
+                "stream_id": sid,
+                "payment_method": "bkash",
+                "shipping_address": {"city": "Dhaka"},
+                "cart_items": [item],
+            },
+        )
         assert first.status_code == 503, first.text  # bKash is down: the order is placed, no payment page
         err = first.json()["error"]
         assert err["code"] == "payment_provider_unavailable" and err["message_bn"]
         pending = order(shop, buyer, err["details"]["order_id"], lambda d: d["payment_id"] is not None)
         assert (pending["status"], pending["payment_status"], pending["payment_id"]) == (
-            "pending_payment", "pending", err["details"]["payment_id"])
+            "pending_payment",
+            "pending",
+            err["details"]["payment_id"],
+        )
         # No session ever opens: past the session timeout (3 s here) the payment fails and the order with it.
         o = order(shop, buyer, err["details"]["order_id"], lambda d: d["status"] == "payment_failed")
     finally:
         sandbox(shop, "/outage", json={"provider": "bkash", "operations": []})
     assert o["payment_status"] == "failed"
     assert sandbox(shop, "/stats").get("outage_bkash_create", 0) == 1  # bKash was asked once, and was down
-    freed = wait_until(lambda: (s := shop.http.get(f"/flash-sales/{sale_id}").json())["reserved_quantity"] == 0
-                       and s, timeout=30, what="the hold going back")
+    freed = wait_until(
+        lambda: (s := shop.http.get(f"/flash-sales/{sale_id}").json())["reserved_quantity"] == 0 and s,
+        timeout=30,
+        what="the hold going back",
+    )
     assert (freed["sold_quantity"], freed["available_quantity"]) == (0, 3)
 
 
@@ -156,8 +201,11 @@ def test_a_refund_with_a_lost_answer_is_never_sent_again(shop: Show, method: str
     buyer, placed = paid_order(shop, method, sid)
     pid = provider_id(placed)
     sandbox(shop, f"/payments/{pid}/scenario", json={"lose": ["refund"]})
-    r = shop.http.post(f"/orders/{placed['order_id']}/refunds", json={"amount": 500.00, "reason": "damaged"},
-                        headers={"Idempotency-Key": f"lost-{pid}"})
+    r = shop.http.post(
+        f"/orders/{placed['order_id']}/refunds",
+        json={"amount": 500.00, "reason": "damaged"},
+        headers={"Idempotency-Key": f"lost-{pid}"},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["status"] in ("requested", settles)  # the answer was lost: not known yet
     refund_id = r.json()["refund_id"]
@@ -173,8 +221,14 @@ def test_a_refund_with_a_lost_answer_is_never_sent_again(shop: Show, method: str
         resolve = f"/orders/{placed['order_id']}/refunds/{refund_id}/resolve"
         vendor = shop.as_user("vendor", str(uuid.uuid4()), shop.env.default_vendor_id)
         assert vendor.post(resolve, json={"outcome": "completed"}).status_code == 403  # admins only
-        done = shop.http.post(resolve, json={"outcome": "completed", "provider_refund_id": made[0]["refund_id"],
-                                              "note": "seen in the Rocket merchant portal"})
+        done = shop.http.post(
+            resolve,
+            json={
+                "outcome": "completed",
+                "provider_refund_id": made[0]["refund_id"],
+                "note": "seen in the Rocket merchant portal",
+            },
+        )
         assert done.status_code == 200, done.text
         assert (done.json()["status"], done.json()["provider_refund_id"]) == ("completed", made[0]["refund_id"])
         order(shop, buyer, placed["order_id"], lambda d: d["refunds"][0]["status"] == "completed")
@@ -184,8 +238,12 @@ def test_a_refund_with_a_lost_answer_is_never_sent_again(shop: Show, method: str
 # ---- part 5: catalogue ownership ----------------------------------------------------------------------------
 def test_product_takeover_and_listing_another_vendors_product_are_refused(shop: Show) -> None:
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
-    assert shop.http.put("/catalog/vendors", json={"vendors": [{"id": a, "name": "Aarong"},
-                                                                {"id": b, "name": "Intruder"}]}).status_code == 200
+    assert (
+        shop.http.put(
+            "/catalog/vendors", json={"vendors": [{"id": a, "name": "Aarong"}, {"id": b, "name": "Intruder"}]}
+        ).status_code
+        == 200
+    )
     vendor_a, vendor_b = shop.as_user("vendor", str(uuid.uuid4()), a), shop.as_user("vendor", str(uuid.uuid4()), b)
     jamdani, own, fresh = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -204,16 +262,26 @@ def test_product_takeover_and_listing_another_vendors_product_are_refused(shop: 
     assert shop.http.get(f"/catalog/products/{own}").status_code == 404  # the batch was refused whole
     # Two vendors racing for one new id: exactly one owns it.
     with ThreadPoolExecutor(2) as pool:
-        raced = list(pool.map(lambda c: c[0].put("/catalog/products", json={"products": [product(fresh, c[1], "R")]}),
-                              [(vendor_a, a), (vendor_b, b)]))
+        raced = list(
+            pool.map(
+                lambda c: c[0].put("/catalog/products", json={"products": [product(fresh, c[1], "R")]}),
+                [(vendor_a, a), (vendor_b, b)],
+            )
+        )
     assert sorted(x.status_code for x in raced) == [200, 409]
     winner = a if raced[0].status_code == 200 else b
     assert shop.http.get(f"/catalog/products/{fresh}").json()["vendor_id"] == winner
 
     # Streams list only their own vendor's catalogue products.
     def stream(client: httpx.Client, pid: str) -> httpx.Response:
-        return client.post("/streams", json={"title": "Mine", "stream_type": "product_demo",
-                                             "products": [{"product_id": pid, "special_price": 100.00}]})
+        return client.post(
+            "/streams",
+            json={
+                "title": "Mine",
+                "stream_type": "product_demo",
+                "products": [{"product_id": pid, "special_price": 100.00}],
+            },
+        )
 
     theirs = stream(vendor_b, jamdani)
     assert theirs.status_code == 409 and theirs.json()["error"]["code"] == "product_of_another_vendor", theirs.text
@@ -223,8 +291,10 @@ def test_product_takeover_and_listing_another_vendors_product_are_refused(shop: 
     ok = stream(vendor_b, own)
     assert ok.status_code == 201, ok.text
     add = f"/streams/{ok.json()['id']}/products"
-    for pid, status, code in ((jamdani, 409, "product_of_another_vendor"),
-                              (str(uuid.uuid4()), 422, "product_not_in_catalogue")):
+    for pid, status, code in (
+        (jamdani, 409, "product_of_another_vendor"),
+        (str(uuid.uuid4()), 422, "product_not_in_catalogue"),
+    ):
         r = vendor_b.post(add, json={"product_id": pid, "special_price": 10.00})
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
     assert shop.http.post(add, json={"product_id": jamdani, "special_price": 10.00}).status_code == 409  # admin too

@@ -34,13 +34,22 @@ def from_events(store: LiveCommerceStore, aggregate_id: uuid.UUID) -> LiveStream
 
 
 def service(writer: BatchWriter) -> StreamService:
-    return StreamService(writer, clock=lambda: datetime.now(UTC), new_id=uuid.uuid4,
-                         new_token=lambda: uuid.uuid4().hex, urls=StreamUrls("rtmp://h/live", "http://h/hls"))
+    return StreamService(
+        writer,
+        clock=lambda: datetime.now(UTC),
+        new_id=uuid.uuid4,
+        new_token=lambda: uuid.uuid4().hex,
+        urls=StreamUrls("rtmp://h/live", "http://h/hls"),
+    )
 
 
 def schedule_cmd(i: int = 0) -> ScheduleStream:
-    return ScheduleStream(vendor_id=str(uuid.uuid4()), title=f"show {i}", stream_type="product_demo",
-                          products=[ProductTerms(str(uuid.UUID(int=1)))])
+    return ScheduleStream(
+        vendor_id=str(uuid.uuid4()),
+        title=f"show {i}",
+        stream_type="product_demo",
+        products=[ProductTerms(str(uuid.UUID(int=1)))],
+    )
 
 
 async def test_concurrent_commands_share_transactions_and_all_land(store: LiveCommerceStore) -> None:
@@ -67,8 +76,7 @@ async def test_a_refused_command_in_a_batch_changes_nothing_and_others_land(stor
         return_exceptions=True,
     )
     kinds = [type(o).__name__ for o in outcomes]
-    assert kinds == ["StartedStream", "StreamNotStartable", "CommandResult", "ProductAlreadyInStream",
-                     "StreamNotFound"]
+    assert kinds == ["StartedStream", "StreamNotStartable", "CommandResult", "ProductAlreadyInStream", "StreamNotFound"]
     assert isinstance(outcomes[1], StreamNotStartable) and isinstance(outcomes[3], ProductAlreadyInStream)
     assert isinstance(outcomes[4], StreamNotFound)
     stream = from_events(store, sid)
@@ -76,17 +84,19 @@ async def test_a_refused_command_in_a_batch_changes_nothing_and_others_land(stor
     await writer.stop()
 
 
-async def test_two_writers_on_one_aggregate_lose_and_duplicate_nothing(settings: Settings,
-                                                                       store: LiveCommerceStore) -> None:
+async def test_two_writers_on_one_aggregate_lose_and_duplicate_nothing(
+    settings: Settings, store: LiveCommerceStore
+) -> None:
     """Two API processes (two stores, two writers) add products to one stream at the same time."""
     other = LiveCommerceStore(settings.eventsourcing_env())
     w1, w2 = BatchWriter(store, window_ms=1), BatchWriter(other, window_ms=1)
     s1, s2 = service(w1), service(w2)
     sid = (await s1.schedule(ScheduleStream(vendor_id="v", title="t", stream_type="auction"))).id
     products = [str(uuid.uuid4()) for _ in range(120)]
-    results = await asyncio.gather(*(
-        (s1 if i % 2 else s2).add_product(sid, ProductTerms(p)) for i, p in enumerate(products)
-    ), return_exceptions=True)
+    results = await asyncio.gather(
+        *((s1 if i % 2 else s2).add_product(sid, ProductTerms(p)) for i, p in enumerate(products)),
+        return_exceptions=True,
+    )
     failures = [r for r in results if isinstance(r, Exception)]
     accepted = [r for r in results if not isinstance(r, Exception)]
     accepted_ids = {p for p, r in zip(products, results, strict=True) if not isinstance(r, Exception)}
@@ -114,8 +124,7 @@ async def test_decide_sees_changes_of_earlier_commands_in_the_same_batch(store: 
     await writer.stop()
 
 
-async def test_a_stale_cache_never_refuses_wrongly_nor_overwrites(settings: Settings,
-                                                                 store: LiveCommerceStore) -> None:
+async def test_a_stale_cache_never_refuses_wrongly_nor_overwrites(settings: Settings, store: LiveCommerceStore) -> None:
     """Process A caches a scheduled stream; process B starts it; A must see it live, not refuse."""
     other = LiveCommerceStore(settings.eventsourcing_env())
     wa, wb = BatchWriter(store, window_ms=1), BatchWriter(other, window_ms=1)

@@ -32,15 +32,23 @@ from tests.support import Proc, auth, free_port, wait_until
 
 P = "/api/v1/live-commerce"
 NOW = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
-STREAM_BODY = {"title": "ঈদ সেল", "stream_type": "flash_sale", "category": "electronics",
-               "scheduled_start_time": "2027-03-17T19:00:00Z", "is_public": True, "language": "bn", "products": []}
+STREAM_BODY = {
+    "title": "ঈদ সেল",
+    "stream_type": "flash_sale",
+    "category": "electronics",
+    "scheduled_start_time": "2027-03-17T19:00:00Z",
+    "is_public": True,
+    "language": "bn",
+    "products": [],
+}
 
 
 class Stack:
     def __init__(self, env: Settings, log_dir: Path) -> None:
         self.env, self.log_dir = env, log_dir
-        self.procs = {name: Proc(env, name, log_dir=log_dir, name=f"dl-{name}") for name in ("relay", "project",
-                                                                                             "process")}
+        self.procs = {
+            name: Proc(env, name, log_dir=log_dir, name=f"dl-{name}") for name in ("relay", "project", "process")
+        }
         self.procs["api"] = Proc(env, "api", log_dir=log_dir, name="dl-api")
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=15, headers=auth(env))
         wait_until(self.healthy, timeout=90, what="API health")
@@ -92,16 +100,30 @@ def save(env: Settings, *aggregates: Any) -> None:
 def poison_host_application(env: Settings, user_id: str, host_name: str) -> HostProfile:
     """An application as the aggregate records it, with the edge's and the aggregate's checks bypassed."""
     return HostProfile._create(  # type: ignore[return-value]
-        HostProfile.ApplicationSubmitted, id=host_profile_id(user_id), timestamp=NOW, user_id=user_id,
-        commission_rate=Decimal("10.00"), vendor_id=None, host_name=host_name, bio=None, bio_bn=None,
-        profile_image_url=None, specializations=[], languages=["bn"], experience_level="beginner",
-        portfolio_links=[], sample_videos=[])
+        HostProfile.ApplicationSubmitted,
+        id=host_profile_id(user_id),
+        timestamp=NOW,
+        user_id=user_id,
+        commission_rate=Decimal("10.00"),
+        vendor_id=None,
+        host_name=host_name,
+        bio=None,
+        bio_bn=None,
+        profile_image_url=None,
+        specializations=[],
+        languages=["bn"],
+        experience_level="beginner",
+        portfolio_links=[],
+        sample_videos=[],
+    )
 
 
 def store_position(env: Settings, aggregate_id: uuid.UUID, version: int) -> int:
     with psycopg.connect(env.postgres_url) as conn:
-        row = conn.execute("SELECT notification_id FROM livecommerce_events WHERE originator_id = %s"
-                           " AND originator_version = %s", (aggregate_id, version)).fetchone()
+        row = conn.execute(
+            "SELECT notification_id FROM livecommerce_events WHERE originator_id = %s AND originator_version = %s",
+            (aggregate_id, version),
+        ).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -135,7 +157,8 @@ def visible(s: Stack, path: str) -> bool:
 
 
 def test_a_nul_in_a_host_application_is_a_dead_letter_the_rest_flows_and_a_replay_applies_it_after_the_repair(
-        dl_stack: Stack) -> None:
+    dl_stack: Stack,
+) -> None:
     s, env = dl_stack, dl_stack.env
     poisoned_user = str(uuid.uuid4())
     profile = poison_host_application(env, poisoned_user, "Rahim\x00Traders")
@@ -149,8 +172,9 @@ def test_a_nul_in_a_host_application_is_a_dead_letter_the_rest_flows_and_a_repla
     wait_until(lambda: s.open_letters("projection.hosts") == 3, timeout=60, what="three dead letters of hosts")
     # The same read model goes on (another host's application), and so do the others (a new stream).
     other = str(uuid.uuid4())
-    r = s.http.post(f"{P}/hosts/apply", json={"host_name": "Karim", "languages": ["bn"]},
-                    headers=auth(env, "viewer", user=other))
+    r = s.http.post(
+        f"{P}/hosts/apply", json={"host_name": "Karim", "languages": ["bn"]}, headers=auth(env, "viewer", user=other)
+    )
     assert r.status_code == 201, r.text
     assert s.http.post(f"{P}/hosts/{host_profile_id(other)}/verify").status_code == 200
     sid = create_stream(s)
@@ -181,23 +205,34 @@ def test_a_nul_in_a_host_application_is_a_dead_letter_the_rest_flows_and_a_repla
         assert row is not None
         state = json.loads(bytes(row[0]))
         state["host_name"] = state["host_name"].replace("\x00", " ")
-        conn.execute("UPDATE livecommerce_events SET state = %s WHERE notification_id = %s",
-                     (json.dumps(state).encode(), position))
+        conn.execute(
+            "UPDATE livecommerce_events SET state = %s WHERE notification_id = %s",
+            (json.dumps(state).encode(), position),
+        )
     code, out = s.cli("dead-letters", "replay")
     assert code == 0 and "projection.hosts: 3 replayed" in out, out
     host = s.http.get(f"{P}/hosts/{profile.id}")
     assert host.status_code == 200 and host.json()["host_name"] == "Rahim Traders", host.text
     # The parked events, applied after it, in order: its availability, then its verification.
     assert host.json()["availability"]["status"] == "busy" and host.json()["verification_status"] == "verified"
-    wait_until(lambda: s.health()["log"]["dead_letters"]["open"] == 0, timeout=10,  # /health reuses 1 s
-               what="no open dead letter in /health")
+    wait_until(
+        lambda: s.health()["log"]["dead_letters"]["open"] == 0,
+        timeout=10,  # /health reuses 1 s
+        what="no open dead letter in /health",
+    )
 
 
 def test_an_event_too_large_for_the_log_goes_as_a_pointer_and_read_models_still_get_it_whole(dl_stack: Stack) -> None:
     s, env = dl_stack, dl_stack.env
-    big = LiveStream.schedule(id=uuid.uuid4(), now=NOW, vendor_id=env.default_vendor_id,
-                              stream_key=f"k{uuid.uuid4().hex}", title="বড় শো", stream_type="product_demo",
-                              description="ঠিকানা " * 200_000)  # about 2.6 MB of JSON
+    big = LiveStream.schedule(
+        id=uuid.uuid4(),
+        now=NOW,
+        vendor_id=env.default_vendor_id,
+        stream_key=f"k{uuid.uuid4().hex}",
+        title="বড় শো",
+        stream_type="product_demo",
+        description="ঠিকানা " * 200_000,
+    )  # about 2.6 MB of JSON
     save(env, big)
     after = create_stream(s)  # published after it: the relay did not stop
     wait_until(lambda: visible(s, f"{P}/streams/{after}"), timeout=30, what="the stream after the big one")
@@ -206,8 +241,9 @@ def test_an_event_too_large_for_the_log_goes_as_a_pointer_and_read_models_still_
     wait_until(lambda: s.open_letters("relay") == 1, timeout=10, what="the relay's dead letter in /health")
     letter = next(m for m in read_topic(env, env.topic("dead-letters")) if m["consumer"] == "relay")
     assert letter["reason"] == "too_large" and letter["position"] == store_position(env, big.id, 1)
-    on_log = [Envelope.from_json(json.dumps(m)) for m in read_topic(env, env.domain_topic)
-              if m["aggregate_id"] == str(big.id)]
+    on_log = [
+        Envelope.from_json(json.dumps(m)) for m in read_topic(env, env.domain_topic) if m["aggregate_id"] == str(big.id)
+    ]
     assert [e.payload["_log_pointer"]["reason"] for e in on_log] == ["too_large"]
 
     code, out = s.cli("dead-letters", "replay", "--consumer", "relay")
@@ -216,7 +252,8 @@ def test_an_event_too_large_for_the_log_goes_as_a_pointer_and_read_models_still_
 
 
 def test_a_media_event_the_process_managers_cannot_handle_is_a_dead_letter_and_the_next_one_starts_the_show(
-        dl_stack: Stack) -> None:
+    dl_stack: Stack,
+) -> None:
     s, env = dl_stack, dl_stack.env
     sid = create_stream(s)
     wait_until(lambda: visible(s, f"{P}/streams/{sid}"), timeout=30, what="the scheduled show")
@@ -225,16 +262,22 @@ def test_a_media_event_the_process_managers_cannot_handle_is_a_dead_letter_and_t
         producer = AIOKafkaProducer(bootstrap_servers=env.kafka_bootstrap)
         await producer.start()
         try:
-            for e in (new_interaction("media.segment_published", "not-a-stream\x00", {"n": 1}, datetime.now(UTC)),
-                      new_interaction("media.segment_published", sid, {"rendition": "360p", "sequence": 0},
-                                      datetime.now(UTC))):
+            for e in (
+                new_interaction("media.segment_published", "not-a-stream\x00", {"n": 1}, datetime.now(UTC)),
+                new_interaction(
+                    "media.segment_published", sid, {"rendition": "360p", "sequence": 0}, datetime.now(UTC)
+                ),
+            ):
                 await producer.send_and_wait(env.topic("media"), e.to_json(), key=e.key)
         finally:
             await producer.stop()
 
     asyncio.run(publish())
-    wait_until(lambda: s.http.get(f"{P}/streams/{sid}").json().get("status") == "live", timeout=30,
-               what="the show started by its first segment")
+    wait_until(
+        lambda: s.http.get(f"{P}/streams/{sid}").json().get("status") == "live",
+        timeout=30,
+        what="the show started by its first segment",
+    )
     wait_until(lambda: s.open_letters("process.media") == 1, timeout=30, what="the process managers' dead letter")
 
 
@@ -259,7 +302,8 @@ def test_the_health_check_answers_503_while_the_relay_is_down_and_events_wait(dl
 
 @pytest.mark.slow
 def test_a_read_model_whose_store_is_down_restarts_alone_and_the_others_in_its_process_go_on(
-        environments: Environments, log_dir: Path) -> None:
+    environments: Environments, log_dir: Path
+) -> None:
     from tests.drills.tcp_proxy import TcpProxy
     from tests.integration.test_log_pipeline import write_history
 
@@ -267,9 +311,12 @@ def test_a_read_model_whose_store_is_down_restarts_alone_and_the_others_in_its_p
     mongo = urlsplit(base.mongo_url)
     proxy = TcpProxy(mongo.hostname or "127.0.0.1", mongo.port or 27017)  # not listening yet: MongoDB is "down"
     env = base.model_copy(update={"mongo_url": f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true"})
-    procs = [Proc(env, "relay", log_dir=log_dir, name="iso-relay"),
-             Proc(env, "project", "--only", "live_streams", "--only", "stream_realtime", log_dir=log_dir,
-                  name="iso-project")]
+    procs = [
+        Proc(env, "relay", log_dir=log_dir, name="iso-relay"),
+        Proc(
+            env, "project", "--only", "live_streams", "--only", "stream_realtime", log_dir=log_dir, name="iso-project"
+        ),
+    ]
     try:
         total = write_history(env, 30, 5)
 

@@ -43,9 +43,16 @@ class Shop:
     groups: GroupBuyService
 
     async def live_stream(self) -> UUID:
-        sid = (await self.streams.schedule(ScheduleStream(
-            vendor_id=str(uuid.uuid4()), title="ঈদ সেল", stream_type="flash_sale",
-            products=[ProductTerms(PRODUCT, Decimal("1000.00"))]))).id
+        sid = (
+            await self.streams.schedule(
+                ScheduleStream(
+                    vendor_id=str(uuid.uuid4()),
+                    title="ঈদ সেল",
+                    stream_type="flash_sale",
+                    products=[ProductTerms(PRODUCT, Decimal("1000.00"))],
+                )
+            )
+        ).id
         await self.streams.start(sid)
         return sid
 
@@ -63,12 +70,21 @@ class Shop:
 def a_shop(env: Settings, clock: Clock) -> Shop:
     store = LiveCommerceStore(env.eventsourcing_env())
     writer = BatchWriter(store, window_ms=1)
-    return Shop(env, store, writer,
-                StreamService(writer, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
-                              urls=StreamUrls("rtmp://x/live", "http://x/hls")),
-                FlashSaleService(writer, clock=clock, new_id=uuid.uuid4),
-                AuctionService(writer, clock=clock, new_id=uuid.uuid4),
-                GroupBuyService(writer, clock=clock, new_id=uuid.uuid4))
+    return Shop(
+        env,
+        store,
+        writer,
+        StreamService(
+            writer,
+            clock=clock,
+            new_id=uuid.uuid4,
+            new_token=lambda: uuid.uuid4().hex,
+            urls=StreamUrls("rtmp://x/live", "http://x/hls"),
+        ),
+        FlashSaleService(writer, clock=clock, new_id=uuid.uuid4),
+        AuctionService(writer, clock=clock, new_id=uuid.uuid4),
+        GroupBuyService(writer, clock=clock, new_id=uuid.uuid4),
+    )
 
 
 async def close(*shops: Shop) -> None:
@@ -79,19 +95,32 @@ async def close(*shops: Shop) -> None:
 
 def rows(env: Settings, kind: str) -> list[tuple[object, ...]]:
     with psycopg.connect(env.postgres_url) as conn:
-        return conn.execute("SELECT aggregate_id, item, due_at, show_ended FROM due_work WHERE kind = %s"
-                            " ORDER BY due_at", (kind,)).fetchall()
+        return conn.execute(
+            "SELECT aggregate_id, item, due_at, show_ended FROM due_work WHERE kind = %s ORDER BY due_at", (kind,)
+        ).fetchall()
 
 
 async def test_a_scheduled_sale_starts_and_ends_by_the_clock_once_with_two_copies_and_a_restart(
-        environments: Environments) -> None:
+    environments: Environments,
+) -> None:
     env, clock = environments.new(), Clock()
     a, b = a_shop(env, clock), a_shop(env, clock)  # two `livecommerce process` copies on one store
     try:
         sid = await a.live_stream()
-        sale = (await a.sales.create(CreateFlashSale(
-            stream_id=sid, product_id=PRODUCT, flash_price=Decimal("700.00"), available_quantity=5,
-            duration_minutes=0, duration_seconds=90, starts_in_seconds=30, hold_seconds=300))).id
+        sale = (
+            await a.sales.create(
+                CreateFlashSale(
+                    stream_id=sid,
+                    product_id=PRODUCT,
+                    flash_price=Decimal("700.00"),
+                    available_quantity=5,
+                    duration_minutes=0,
+                    duration_seconds=90,
+                    starts_in_seconds=30,
+                    hold_seconds=300,
+                )
+            )
+        ).id
         first = await open_due(env)
         await first.close()  # the process dies after planning: the plan and its position are in PostgreSQL
         due_a, due_b = DueWork(env), DueWork(env)
@@ -131,32 +160,71 @@ async def test_a_shows_end_closes_its_sales_auctions_and_group_buys_at_once(envi
     shop = a_shop(env, clock)
     try:
         sid = await shop.live_stream()
-        running = (await shop.sales.create(CreateFlashSale(
-            stream_id=sid, product_id=PRODUCT, flash_price=Decimal("700.00"), available_quantity=5,
-            duration_minutes=30))).id
-        later = (await shop.sales.create(CreateFlashSale(
-            stream_id=sid, product_id=PRODUCT, flash_price=Decimal("700.00"), available_quantity=5,
-            duration_minutes=30, starts_in_minutes=20))).id
+        running = (
+            await shop.sales.create(
+                CreateFlashSale(
+                    stream_id=sid,
+                    product_id=PRODUCT,
+                    flash_price=Decimal("700.00"),
+                    available_quantity=5,
+                    duration_minutes=30,
+                )
+            )
+        ).id
+        later = (
+            await shop.sales.create(
+                CreateFlashSale(
+                    stream_id=sid,
+                    product_id=PRODUCT,
+                    flash_price=Decimal("700.00"),
+                    available_quantity=5,
+                    duration_minutes=30,
+                    starts_in_minutes=20,
+                )
+            )
+        ).id
         hold = await shop.sales.purchase(running, buyer_id="b1", quantity=1, idempotency_key="k")
-        lot = (await shop.auctions.create(CreateAuction(stream_id=sid, product_id=PRODUCT,
-                                                        starting_price=Decimal("500.00"),
-                                                        duration_minutes=30, pay_within_minutes=60))).auction_id
+        lot = (
+            await shop.auctions.create(
+                CreateAuction(
+                    stream_id=sid,
+                    product_id=PRODUCT,
+                    starting_price=Decimal("500.00"),
+                    duration_minutes=30,
+                    pay_within_minutes=60,
+                )
+            )
+        ).auction_id
         await shop.auctions.bid(lot, bidder_id="rahim", max_amount=Decimal("900.00"), idempotency_key="r")
-        full = (await shop.groups.launch(LaunchGroupBuy(stream_id=sid, product_id=PRODUCT,
-                                                        group_price=Decimal("800.00"), min_buyers=2,
-                                                        duration_minutes=30))).group_buy_id
-        thin = (await shop.groups.launch(LaunchGroupBuy(stream_id=sid, product_id=PRODUCT,
-                                                        group_price=Decimal("800.00"), min_buyers=2,
-                                                        duration_minutes=30))).group_buy_id
+        full = (
+            await shop.groups.launch(
+                LaunchGroupBuy(
+                    stream_id=sid, product_id=PRODUCT, group_price=Decimal("800.00"), min_buyers=2, duration_minutes=30
+                )
+            )
+        ).group_buy_id
+        thin = (
+            await shop.groups.launch(
+                LaunchGroupBuy(
+                    stream_id=sid, product_id=PRODUCT, group_price=Decimal("800.00"), min_buyers=2, duration_minutes=30
+                )
+            )
+        ).group_buy_id
         for buyer in ("x", "y"):
             await shop.groups.join(full, buyer, "k")
         await shop.groups.join(thin, "x", "k")
         due = await open_due(env)
-        house = Housekeeping(due, [
-            ("sales", SaleClock(due, shop.sales, clock).sweep_once),
-            ("holds", HoldExpiry(due, shop.sales, clock).sweep_once),
-            ("auctions", AuctionCloser(due, shop.auctions, clock).sweep_once),
-            ("groups", GroupBuySettler(due, shop.groups, clock).sweep_once)], interval=60, clock=clock)
+        house = Housekeeping(
+            due,
+            [
+                ("sales", SaleClock(due, shop.sales, clock).sweep_once),
+                ("holds", HoldExpiry(due, shop.sales, clock).sweep_once),
+                ("auctions", AuctionCloser(due, shop.auctions, clock).sweep_once),
+                ("groups", GroupBuySettler(due, shop.groups, clock).sweep_once),
+            ],
+            interval=60,
+            clock=clock,
+        )
         await house.pass_once()
         assert shop.events(running)[-1] == "StockReserved" and house.seconds_to_next() > 0
         clock.now += timedelta(minutes=2)
@@ -169,7 +237,10 @@ async def test_a_shows_end_closes_its_sales_auctions_and_group_buys_at_once(envi
         assert sale.reservations[hold.reservation_id]["status"] == "held", "payable until its own deadline"
         auction = shop.truth(lot)
         assert (auction.status, str(auction.winner_id), auction.pay_by) == (  # type: ignore[attr-defined]
-            "awarded", "rahim", clock.now + timedelta(minutes=60))
+            "awarded",
+            "rahim",
+            clock.now + timedelta(minutes=60),
+        )
         with pytest.raises(FlashSaleNotActive):
             await shop.sales.purchase(running, buyer_id="b2", quantity=1, idempotency_key="k2")
         with pytest.raises(AuctionClosed):
@@ -182,9 +253,18 @@ async def test_a_shows_end_closes_its_sales_auctions_and_group_buys_at_once(envi
 
         # A sale recorded after its show ended (its creation raced the end in another process) closes at once.
         straggler = FlashSale.schedule(
-            id=uuid.uuid4(), now=clock.now, stream_id=str(sid), product_id=PRODUCT, vendor_id="v",
-            sale_name="late", original_price=Decimal("1000.00"), flash_price=Decimal("700.00"), quantity=1,
-            start_time=clock.now + timedelta(minutes=5), end_time=clock.now + timedelta(minutes=10))
+            id=uuid.uuid4(),
+            now=clock.now,
+            stream_id=str(sid),
+            product_id=PRODUCT,
+            vendor_id="v",
+            sale_name="late",
+            original_price=Decimal("1000.00"),
+            flash_price=Decimal("700.00"),
+            quantity=1,
+            start_time=clock.now + timedelta(minutes=5),
+            end_time=clock.now + timedelta(minutes=10),
+        )
         shop.store.save(straggler)
         await house.pass_once()
         assert shop.events(straggler.id) == ["Scheduled", "Cancelled"]
@@ -199,14 +279,17 @@ async def test_a_lost_listening_connection_is_opened_again(environments: Environ
     due = await open_due(env)
     try:
         with psycopg.connect(env.postgres_url, autocommit=True) as conn:
-            killed = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE"
-                                  " 'LISTEN%%' AND datname = current_database()").fetchall()
+            killed = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE"
+                " 'LISTEN%%' AND datname = current_database()"
+            ).fetchall()
         assert killed == [(True,)]
         await due.wait(0.2)  # the lost connection: noticed, a plain sleep this time
         await due.wait(0.2)  # listening again
         with psycopg.connect(env.postgres_url, autocommit=True) as conn:
-            listening = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%%'"
-                                     " AND datname = current_database()").fetchone()
+            listening = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%%' AND datname = current_database()"
+            ).fetchone()
         assert listening == (1,)
     finally:
         await due.close()

@@ -64,9 +64,13 @@ class Order:
 
 
 orders_st = st.builds(
-    Order, st.integers(0, len(PEOPLE) - 1), st.sampled_from(["pending_payment", "payment_failed", "paid", "refunded"]),
+    Order,
+    st.integers(0, len(PEOPLE) - 1),
+    st.sampled_from(["pending_payment", "payment_failed", "paid", "refunded"]),
     st.lists(st.tuples(st.integers(0, 1), st.integers(1, 3)), min_size=1, max_size=2).map(tuple),
-    st.sampled_from([0, 10, 20]), st.sampled_from([0, 0, 25, 50]))
+    st.sampled_from([0, 10, 20]),
+    st.sampled_from([0, 0, 25, 50]),
+)
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,12 @@ class Show:
 
 
 show_st = st.builds(
-    Show, st.lists(st.one_of(st.sampled_from(PEOPLE), st.sampled_from(["anon-1", "anon-2"])), max_size=8).map(tuple),
-    st.frozensets(st.integers(0, len(PEOPLE) - 1)), st.frozensets(st.integers(0, len(PEOPLE) - 1)),
-    st.lists(orders_st, max_size=6).map(tuple))
+    Show,
+    st.lists(st.one_of(st.sampled_from(PEOPLE), st.sampled_from(["anon-1", "anon-2"])), max_size=8).map(tuple),
+    st.frozensets(st.integers(0, len(PEOPLE) - 1)),
+    st.frozensets(st.integers(0, len(PEOPLE) - 1)),
+    st.lists(orders_st, max_size=6).map(tuple),
+)
 
 
 def money(d: Decimal) -> Decimal:
@@ -112,9 +119,16 @@ class Db:
 
 
 def envelope(type_: str, sid: str, payload: dict[str, Any], aggregate: str | None = None) -> Envelope:
-    return Envelope(id=f"t.{uuid.uuid4().hex}", type=type_, schema_version=1, aggregate_id=aggregate,
-                    aggregate_version=1 if aggregate else None, stream_id=None if aggregate else sid,
-                    occurred_at=T0.replace(tzinfo=UTC), payload=payload)
+    return Envelope(
+        id=f"t.{uuid.uuid4().hex}",
+        type=type_,
+        schema_version=1,
+        aggregate_id=aggregate,
+        aggregate_version=1 if aggregate else None,
+        stream_id=None if aggregate else sid,
+        occurred_at=T0.replace(tzinfo=UTC),
+        payload=payload,
+    )
 
 
 def write(conn: psycopg.Connection[Any], sid: str, s: Show) -> list[Envelope]:
@@ -123,28 +137,63 @@ def write(conn: psycopg.Connection[Any], sid: str, s: Show) -> list[Envelope]:
     log: list[Envelope] = []
     for i, who in enumerate(s.viewers):
         user = None if who.startswith("anon") else who
-        log.append(envelope("presence.joined", sid, {"viewer_id": user or f"anon:{who}", "user_id": user,
-                                                     "connection_id": who if user is None else f"c{i}"}))
-    log += [envelope("purchase.intent", sid, {"user_id": PEOPLE[p], "product_id": PRODUCTS[0], "quantity": 1})
-            for p in s.taps]
+        log.append(
+            envelope(
+                "presence.joined",
+                sid,
+                {
+                    "viewer_id": user or f"anon:{who}",
+                    "user_id": user,
+                    "connection_id": who if user is None else f"c{i}",
+                },
+            )
+        )
+    log += [
+        envelope("purchase.intent", sid, {"user_id": PEOPLE[p], "product_id": PRODUCTS[0], "quantity": 1})
+        for p in s.taps
+    ]
     for p in s.carts:
         cart = str(uuid.uuid4())
         log.append(envelope("Cart.Opened", sid, {"stream_id": sid, "buyer_id": PEOPLE[p]}, cart))
-        log.append(replace(envelope("Cart.ItemAdded", sid, {"product_id": PRODUCTS[0], "quantity": 1}, cart),
-                           aggregate_version=2))
-    log += [envelope("Order.Placed", sid, {"stream_id": sid, "buyer_id": PEOPLE[o.buyer]}, str(uuid.uuid4()))
-            for o in s.orders]
+        log.append(
+            replace(
+                envelope("Cart.ItemAdded", sid, {"product_id": PRODUCTS[0], "quantity": 1}, cart), aggregate_version=2
+            )
+        )
+    log += [
+        envelope("Order.Placed", sid, {"stream_id": sid, "buyer_id": PEOPLE[o.buyer]}, str(uuid.uuid4()))
+        for o in s.orders
+    ]
     asyncio.run(AnalyticsTables(Db(conn)).apply(log))  # type: ignore[arg-type]
     for o in s.orders:
         lines = [{"product_id": PRODUCTS[p], "quantity": q, "unit_price": str(PRICES[p])} for p, q in o.lines]
         subtotal = money(sum((PRICES[p] * q for p, q in o.lines), Decimal(0)))
         total = money(subtotal * (100 - o.discount_pct) / 100)
-        refunded = total if o.status == "refunded" else money(total * o.refund_pct / 100) \
-            if o.status == "paid" else Decimal("0.00")
-        conn.execute("INSERT INTO orders (id, buyer_id, stream_id, status, lines, subtotal, discount, total,"
-                     " payment_method, refunded, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-                     " 'bkash', %s, %s, %s)", (uuid.uuid4(), PEOPLE[o.buyer], sid, o.status, json.dumps(lines),
-                                               subtotal, subtotal - total, total, refunded, T0, T0))
+        refunded = (
+            total
+            if o.status == "refunded"
+            else money(total * o.refund_pct / 100)
+            if o.status == "paid"
+            else Decimal("0.00")
+        )
+        conn.execute(
+            "INSERT INTO orders (id, buyer_id, stream_id, status, lines, subtotal, discount, total,"
+            " payment_method, refunded, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+            " 'bkash', %s, %s, %s)",
+            (
+                uuid.uuid4(),
+                PEOPLE[o.buyer],
+                sid,
+                o.status,
+                json.dumps(lines),
+                subtotal,
+                subtotal - total,
+                total,
+                refunded,
+                T0,
+                T0,
+            ),
+        )
     return log
 
 
@@ -161,10 +210,19 @@ def expected(s: Show) -> dict[str, Any]:
     carts = {PEOPLE[p] for p in s.carts} | {PEOPLE[o.buyer] for o in s.orders}  # checked out: a cart add
     taps = {PEOPLE[p] for p in s.taps} | carts
     reached = viewers | taps
-    return {"viewers": len(viewers), "audience": len(reached), "buyers": len(buyers),
-            "purchases": sum(1 for o in sales if o.status == "paid"), "revenue": revenue,
-            "funnel": {"viewers": len(reached), "product_views": len(taps), "cart_adds": len(carts),
-                       "purchases": len(buyers)}}
+    return {
+        "viewers": len(viewers),
+        "audience": len(reached),
+        "buyers": len(buyers),
+        "purchases": sum(1 for o in sales if o.status == "paid"),
+        "revenue": revenue,
+        "funnel": {
+            "viewers": len(reached),
+            "product_views": len(taps),
+            "cart_adds": len(carts),
+            "purchases": len(buyers),
+        },
+    }
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -175,7 +233,12 @@ def test_figures_follow_their_definitions(conn: psycopg.Connection[Any], s: Show
     want = expected(s)
     f = asyncio.run(show_figures(Reader(conn), [sid]))[sid]
     assert (f.viewers, f.audience, f.buyers, f.purchases, f.revenue) == (
-        want["viewers"], want["audience"], want["buyers"], want["purchases"], want["revenue"])
+        want["viewers"],
+        want["audience"],
+        want["buyers"],
+        want["purchases"],
+        want["revenue"],
+    )
     assert 0.0 <= conversion(f) <= 1.0
     d = asyncio.run(stream_analytics(Reader(conn), sid))
     funnel = d["sales_analytics"]["conversion_funnel"]

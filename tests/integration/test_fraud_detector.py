@@ -39,7 +39,7 @@ async def _detect(env: Settings, h: History, twice: bool = False) -> list[Suspic
         signals = FraudSignals(db, decide)
         await signals.reset(forget_decisions=True)
         for i in range(0, len(h.envelopes), 500):
-            await signals.apply(h.envelopes[i:i + 500])
+            await signals.apply(h.envelopes[i : i + 500])
         if twice:  # redelivered: nothing changes, nothing is asked again
             assert await signals.apply(h.envelopes[:500]) == 0
     finally:
@@ -95,7 +95,7 @@ def test_a_rebuild_decides_only_what_it_had_not_seen(env: Settings) -> None:
             replay = FraudSignals(db, _record(rebuilt), assessor=everything)
             await replay.reset()  # a rebuild: the read model from the start, the decisions kept
             for i in range(0, len(h.envelopes), 500):
-                await replay.apply(h.envelopes[i:i + 500])
+                await replay.apply(h.envelopes[i : i + 500])
         finally:
             await db.close()
         return live, rebuilt
@@ -124,6 +124,6 @@ def test_an_event_the_detector_cannot_read_is_passed_over_and_the_rest_still_sco
     first = next(i for i, e in enumerate(h.envelopes) if e.type == "Order.Placed")
     good = h.envelopes[first]
     broken = replace(good, payload={k: v for k, v in good.payload.items() if k != "buyer_id"})
-    envelopes = [*h.envelopes[:first], broken, *h.envelopes[first + 1:]]
+    envelopes = [*h.envelopes[:first], broken, *h.envelopes[first + 1 :]]
     cases = asyncio.run(_detect(env, replace(h, envelopes=envelopes)))
     assert len({(c.kind, c.subject_id) for c in cases} & h.fraud) >= len(h.fraud) // 2

@@ -28,8 +28,12 @@ from tests.conftest import Environments
 from tests.support import redis_hash
 
 T0 = datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
-TABLES = ("live_commerce_hosts", "live_commerce_host_followers", "live_commerce_host_streams",
-          "live_commerce_host_status_seq")
+TABLES = (
+    "live_commerce_hosts",
+    "live_commerce_host_followers",
+    "live_commerce_host_streams",
+    "live_commerce_host_status_seq",
+)
 
 
 def history() -> list[Envelope]:
@@ -37,11 +41,19 @@ def history() -> list[Envelope]:
     host, other = str(uuid.uuid4()), str(uuid.uuid4())
     aggregates: list[Aggregate] = []
     for user in (host, other):
-        p = HostProfile.submit(id=host_profile_id(user), now=T0, user_id=user,
-                               application={"host_name": "Sarah Khan", "languages": ["bn", "en"]})
+        p = HostProfile.submit(
+            id=host_profile_id(user),
+            now=T0,
+            user_id=user,
+            application={"host_name": "Sarah Khan", "languages": ["bn", "en"]},
+        )
         p.verify(now=T0, by="admin")
-        p.set_availability(now=T0, status="available", next_available=T0 + timedelta(days=1),
-                           weekly_schedule={"monday": ["19:00", "21:00"]})
+        p.set_availability(
+            now=T0,
+            status="available",
+            next_available=T0 + timedelta(days=1),
+            weekly_schedule={"monday": ["19:00", "21:00"]},
+        )
         p.set_commission_rate(now=T0, rate=Decimal("7.5"), by="admin")
         p.review(now=T0, viewer_id="v1", stream_id="s1", rating=4)
         p.review(now=T0, viewer_id="v2", stream_id="s1", rating=5)
@@ -55,9 +67,16 @@ def history() -> list[Envelope]:
                 f.unfollow(now=T0)
             aggregates.append(f)
         for live in (True, False):
-            s = LiveStream.schedule(id=uuid.uuid4(), now=T0, vendor_id=str(uuid.uuid4()), host_id=user,
-                                    stream_key=f"live_{uuid.uuid4().hex}", title="t",
-                                    stream_type="product_demo", scheduled_start_time=T0 + timedelta(hours=2))
+            s = LiveStream.schedule(
+                id=uuid.uuid4(),
+                now=T0,
+                vendor_id=str(uuid.uuid4()),
+                host_id=user,
+                stream_key=f"live_{uuid.uuid4().hex}",
+                title="t",
+                stream_type="product_demo",
+                scheduled_start_time=T0 + timedelta(hours=2),
+            )
             if live:
                 s.start(now=T0, rtmp_url="r", stream_url="u", chat_room_id="c")
             aggregates.append(s)
@@ -66,9 +85,15 @@ def history() -> list[Envelope]:
     for agg in aggregates:
         for e in agg.collect_events():
             stored = store.mapper.to_stored_event(e)
-            out.append(envelope_from_state_bytes(
-                topic=stored.topic, aggregate_id=stored.originator_id,
-                aggregate_version=stored.originator_version, state=stored.state, position=len(out) + 1))
+            out.append(
+                envelope_from_state_bytes(
+                    topic=stored.topic,
+                    aggregate_id=stored.originator_id,
+                    aggregate_version=stored.originator_version,
+                    state=stored.state,
+                    position=len(out) + 1,
+                )
+            )
     return out
 
 
@@ -86,17 +111,20 @@ async def model(environments: Environments) -> AsyncIterator[tuple[Settings, Hos
 
 def snapshot(env: Settings) -> tuple[list[list[tuple[Any, ...]]], str]:
     with psycopg.connect(env.read_url) as conn:
-        tables = [conn.execute(f"SELECT to_jsonb(t)::text AS j FROM {t} t ORDER BY j").fetchall()  # noqa: S608
-                  for t in TABLES]
+        tables = [
+            conn.execute(f"SELECT to_jsonb(t)::text AS j FROM {t} t ORDER BY j").fetchall()  # noqa: S608
+            for t in TABLES
+        ]
     return tables, redis_hash(env.redis_url, ("HOST_STATUS:*", "PROJ:host_status:*"))
 
 
 async def test_redelivery_changes_nothing_and_a_rebuild_in_other_batches_is_identical(
-        model: tuple[Settings, HostsProjection]) -> None:
+    model: tuple[Settings, HostsProjection],
+) -> None:
     env, proj = model
     events = history()
     for i in range(0, len(events), 7):
-        await proj.apply(events[i:i + 7])
+        await proj.apply(events[i : i + 7])
     first = snapshot(env)
     await proj.apply(events)  # everything again, as after a lost commit
     assert snapshot(env) == first
@@ -112,5 +140,6 @@ async def test_redelivery_changes_nothing_and_a_rebuild_in_other_batches_is_iden
         hosts = conn.execute(
             "SELECT rating::text, rating_count, commission_rate::text, verification_status::text,"
             " (SELECT count(*) FROM live_commerce_host_followers f WHERE f.host_id = h.id AND f.following)"
-            " FROM live_commerce_hosts h").fetchall()
+            " FROM live_commerce_hosts h"
+        ).fetchall()
     assert hosts == [("4.50", 2, "7.50", "verified", 2)] * 2

@@ -36,13 +36,20 @@ def write_history(settings: Settings, streams: int, per_stream: int, chunk: int 
         for first in range(0, streams, chunk):
             batch = []
             for i in range(first, min(first + chunk, streams)):
-                s = LiveStream.schedule(id=uuid.uuid4(), now=T0, vendor_id=str(uuid.UUID(int=i)),
-                                        stream_key=f"k{uuid.uuid4().hex}", title=f"শো {i}",
-                                        stream_type="product_demo")
+                s = LiveStream.schedule(
+                    id=uuid.uuid4(),
+                    now=T0,
+                    vendor_id=str(uuid.UUID(int=i)),
+                    stream_key=f"k{uuid.uuid4().hex}",
+                    title=f"শো {i}",
+                    stream_type="product_demo",
+                )
                 s.start(now=T0 + timedelta(minutes=1), rtmp_url="r", stream_url="u", chat_room_id=f"c{i}")
                 for j in range(per_stream - 3):
-                    s.add_product(now=T0 + timedelta(minutes=2, seconds=j), product=StreamProduct(
-                        str(uuid.UUID(int=j + 1)), None, j + 1))
+                    s.add_product(
+                        now=T0 + timedelta(minutes=2, seconds=j),
+                        product=StreamProduct(str(uuid.UUID(int=j + 1)), None, j + 1),
+                    )
                 s.feature_product(now=T0 + timedelta(minutes=5), product_id=str(uuid.UUID(int=1)))
                 batch.append(s)
                 total += per_stream
@@ -68,8 +75,9 @@ def store_max(settings: Settings) -> int:
 
 def read_topic(settings: Settings, expected: int, timeout: float = 30.0) -> list[Envelope]:
     async def go() -> list[Envelope]:
-        c = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                             auto_offset_reset="earliest")
+        c = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
         await c.start()
         try:
             parts = [TopicPartition(settings.domain_topic, p) for p in range(settings.topic_partitions)]
@@ -117,8 +125,7 @@ def procs() -> Iterator[list[Proc]]:
 
 
 @pytest.mark.slow
-def test_relay_killed_mid_stream_loses_and_reorders_nothing(env: Settings, procs: list[Proc],
-                                                           log_dir: Path) -> None:
+def test_relay_killed_mid_stream_loses_and_reorders_nothing(env: Settings, procs: list[Proc], log_dir: Path) -> None:
     relay = Proc(env, "relay", log_dir=log_dir)
     procs.append(relay)
     relay.wait_for_output("relay ready")
@@ -153,8 +160,9 @@ def hashes(env: Settings) -> tuple[str, str, str]:
 
 
 @pytest.mark.slow
-def test_projection_worker_killed_mid_stream_equals_a_fresh_rebuild(env: Settings, procs: list[Proc],
-                                                                    log_dir: Path) -> None:
+def test_projection_worker_killed_mid_stream_equals_a_fresh_rebuild(
+    env: Settings, procs: list[Proc], log_dir: Path
+) -> None:
     procs.append(Proc(env, "relay", log_dir=log_dir))
     worker = Proc(env, "project", log_dir=log_dir)
     procs.append(worker)
@@ -188,8 +196,9 @@ def latest_assignments(p: Proc) -> list[int] | None:
 
 
 @pytest.mark.slow
-def test_two_workers_in_one_group_share_partitions_and_stay_exact(env: Settings, procs: list[Proc],
-                                                                  log_dir: Path) -> None:
+def test_two_workers_in_one_group_share_partitions_and_stay_exact(
+    env: Settings, procs: list[Proc], log_dir: Path
+) -> None:
     procs.append(Proc(env, "relay", log_dir=log_dir))
     a = Proc(env, "project", "--only", "live_streams", log_dir=log_dir, name="worker-a")
     procs.append(a)

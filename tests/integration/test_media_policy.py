@@ -17,13 +17,20 @@ from tests.conftest import Environments
 from tests.support import Proc, wait_until
 
 
-def test_first_segment_starts_the_show_and_interruptions_are_recorded_once(environments: Environments,
-                                                                           log_dir: Path) -> None:
+def test_first_segment_starts_the_show_and_interruptions_are_recorded_once(
+    environments: Environments, log_dir: Path
+) -> None:
     env: Settings = environments.new().model_copy(update={"media_silence_s": 3.0})
     store = LiveCommerceStore(env.eventsourcing_env())
     sid = uuid.uuid4()
-    show = LiveStream.schedule(id=sid, now=datetime.now(UTC), vendor_id=str(uuid.uuid4()),
-                               stream_key=uuid.uuid4().hex, title="ভিডিও থেকে লাইভ", stream_type="tutorial")
+    show = LiveStream.schedule(
+        id=sid,
+        now=datetime.now(UTC),
+        vendor_id=str(uuid.uuid4()),
+        stream_key=uuid.uuid4().hex,
+        title="ভিডিও থেকে লাইভ",
+        stream_type="tutorial",
+    )
     store.save(show)
 
     def state() -> LiveStream:
@@ -58,8 +65,7 @@ def test_first_segment_starts_the_show_and_interruptions_are_recorded_once(envir
         asyncio.run(publish(seg))
         wait_until(lambda: not state().video_interrupted, timeout=30, what="the next segment to resume it")
         names = [type(e).__name__ for e in store.events.get(sid)]
-        assert names == ["Scheduled", "Started", "VideoInterrupted", "VideoResumed", "VideoInterrupted",
-                         "VideoResumed"]
+        assert names == ["Scheduled", "Started", "VideoInterrupted", "VideoResumed", "VideoInterrupted", "VideoResumed"]
     finally:
         proc.stop()
         store.close()

@@ -21,8 +21,14 @@ pytestmark = pytest.mark.slow
 
 
 def migrate(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "interfaces.cli", "migrate", *args], cwd=ROOT,
-                          env=settings_env(settings), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", "migrate", *args],
+        cwd=ROOT,
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def tables(settings: Settings) -> set[str]:
@@ -63,8 +69,9 @@ def test_migrate_applies_once_and_stops_on_a_file_changed_after_it_ran(environme
     assert f"pending: {names[-1]}; changed after applied: 005_orders.sql" in check.stdout
 
 
-def test_a_production_process_waits_for_the_migrate_step_and_changes_nothing(environments: Environments,
-                                                                              log_dir: Path) -> None:
+def test_a_production_process_waits_for_the_migrate_step_and_changes_nothing(
+    environments: Environments, log_dir: Path
+) -> None:
     env = environments.new()
     port = free_port()
     prod = env.model_copy(update={"migrations": "verify", "migrations_wait_s": 1.0, "http_port": port})

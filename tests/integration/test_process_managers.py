@@ -44,15 +44,38 @@ async def test_expired_holds_are_released_and_fresh_ones_kept(environments: Envi
     store = LiveCommerceStore(env.eventsourcing_env())
     writer = BatchWriter(store, window_ms=1)
     clock = Clock()
-    streams = StreamService(writer, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
-                            urls=StreamUrls("rtmp://x/live", "http://x/hls"))
+    streams = StreamService(
+        writer,
+        clock=clock,
+        new_id=uuid.uuid4,
+        new_token=lambda: uuid.uuid4().hex,
+        urls=StreamUrls("rtmp://x/live", "http://x/hls"),
+    )
     sales = FlashSaleService(writer, clock=clock, new_id=uuid.uuid4)
     product = str(uuid.uuid4())
-    sid = (await streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="t", stream_type="flash_sale",
-                                                 products=[ProductTerms(product, Decimal("1000.00"))]))).id
+    sid = (
+        await streams.schedule(
+            ScheduleStream(
+                vendor_id=str(uuid.uuid4()),
+                title="t",
+                stream_type="flash_sale",
+                products=[ProductTerms(product, Decimal("1000.00"))],
+            )
+        )
+    ).id
     await streams.start(sid)
-    sale = (await sales.create(CreateFlashSale(stream_id=sid, product_id=product, flash_price=Decimal("500.00"),
-                                               available_quantity=3, duration_minutes=30, hold_seconds=60))).id
+    sale = (
+        await sales.create(
+            CreateFlashSale(
+                stream_id=sid,
+                product_id=product,
+                flash_price=Decimal("500.00"),
+                available_quantity=3,
+                duration_minutes=30,
+                hold_seconds=60,
+            )
+        )
+    ).id
     b1, b2 = str(uuid.uuid4()), str(uuid.uuid4())
     await sales.purchase(sale, buyer_id=b1, quantity=1, idempotency_key="early")
     clock.now += timedelta(seconds=45)
@@ -87,14 +110,36 @@ async def test_auctions_close_on_time_and_pass_on_when_the_winner_does_not_pay(e
     store = LiveCommerceStore(env.eventsourcing_env())
     writer = BatchWriter(store, window_ms=1)
     clock = Clock()
-    streams = StreamService(writer, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
-                            urls=StreamUrls("rtmp://x/live", "http://x/hls"))
+    streams = StreamService(
+        writer,
+        clock=clock,
+        new_id=uuid.uuid4,
+        new_token=lambda: uuid.uuid4().hex,
+        urls=StreamUrls("rtmp://x/live", "http://x/hls"),
+    )
     auctions = AuctionService(writer, clock=clock, new_id=uuid.uuid4)
     product = str(uuid.uuid4())
-    sid = (await streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="নকশি কাঁথা নিলাম",
-                                                 stream_type="auction", products=[ProductTerms(product)]))).id
-    lot = (await auctions.create(CreateAuction(stream_id=sid, product_id=product, starting_price=Decimal("1000.00"),
-                                               duration_minutes=10, pay_within_minutes=30))).auction_id
+    sid = (
+        await streams.schedule(
+            ScheduleStream(
+                vendor_id=str(uuid.uuid4()),
+                title="নকশি কাঁথা নিলাম",
+                stream_type="auction",
+                products=[ProductTerms(product)],
+            )
+        )
+    ).id
+    lot = (
+        await auctions.create(
+            CreateAuction(
+                stream_id=sid,
+                product_id=product,
+                starting_price=Decimal("1000.00"),
+                duration_minutes=10,
+                pay_within_minutes=30,
+            )
+        )
+    ).auction_id
     rahim, karim = str(uuid.uuid4()), str(uuid.uuid4())
     await auctions.bid(lot, bidder_id=rahim, max_amount=Decimal("8000.00"), idempotency_key="r1")
     s = await auctions.bid(lot, bidder_id=karim, max_amount=Decimal("4000.00"), idempotency_key="k1")
@@ -127,16 +172,39 @@ async def test_group_buys_unlock_with_enough_buyers_and_fail_without(environment
     store = LiveCommerceStore(env.eventsourcing_env())
     writer = BatchWriter(store, window_ms=1)
     clock = Clock()
-    streams = StreamService(writer, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
-                            urls=StreamUrls("rtmp://x/live", "http://x/hls"))
+    streams = StreamService(
+        writer,
+        clock=clock,
+        new_id=uuid.uuid4,
+        new_token=lambda: uuid.uuid4().hex,
+        urls=StreamUrls("rtmp://x/live", "http://x/hls"),
+    )
     groups = GroupBuyService(writer, clock=clock, new_id=uuid.uuid4)
     product = str(uuid.uuid4())
-    sid = (await streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="t", stream_type="flash_sale",
-                                                 products=[ProductTerms(product, Decimal("2000.00"))]))).id
-    full = (await groups.launch(LaunchGroupBuy(stream_id=sid, product_id=product, group_price=Decimal("1500.00"),
-                                               min_buyers=3, duration_minutes=20))).group_buy_id
-    thin = (await groups.launch(LaunchGroupBuy(stream_id=sid, product_id=product, group_price=Decimal("1500.00"),
-                                               min_buyers=3, duration_minutes=20))).group_buy_id
+    sid = (
+        await streams.schedule(
+            ScheduleStream(
+                vendor_id=str(uuid.uuid4()),
+                title="t",
+                stream_type="flash_sale",
+                products=[ProductTerms(product, Decimal("2000.00"))],
+            )
+        )
+    ).id
+    full = (
+        await groups.launch(
+            LaunchGroupBuy(
+                stream_id=sid, product_id=product, group_price=Decimal("1500.00"), min_buyers=3, duration_minutes=20
+            )
+        )
+    ).group_buy_id
+    thin = (
+        await groups.launch(
+            LaunchGroupBuy(
+                stream_id=sid, product_id=product, group_price=Decimal("1500.00"), min_buyers=3, duration_minutes=20
+            )
+        )
+    ).group_buy_id
     buyers = [str(uuid.uuid4()) for _ in range(3)]
     for b in buyers:
         await groups.join(full, b, "k")
@@ -162,25 +230,47 @@ async def test_group_buys_unlock_with_enough_buyers_and_fail_without(environment
 
 
 async def test_a_stale_sold_out_mark_is_rechecked_and_units_released_elsewhere_are_sold(
-        environments: Environments) -> None:
+    environments: Environments,
+) -> None:
     """Two API processes on one sale (two services, one store): the one that saw the sell-out refuses early,
     but once its mark is stale the next buyer goes to the sale and gets a unit the other process released."""
     env: Settings = environments.new()
     store_a, store_b = LiveCommerceStore(env.eventsourcing_env()), LiveCommerceStore(env.eventsourcing_env())
     writer_a, writer_b = BatchWriter(store_a, window_ms=1), BatchWriter(store_b, window_ms=1)
     clock = Clock()
-    streams = StreamService(writer_a, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
-                            urls=StreamUrls("rtmp://x/live", "http://x/hls"))
+    streams = StreamService(
+        writer_a,
+        clock=clock,
+        new_id=uuid.uuid4,
+        new_token=lambda: uuid.uuid4().hex,
+        urls=StreamUrls("rtmp://x/live", "http://x/hls"),
+    )
     a = FlashSaleService(writer_a, clock=clock, new_id=uuid.uuid4, sold_out_ttl=0.2)
     b = FlashSaleService(writer_b, clock=clock, new_id=uuid.uuid4, sold_out_ttl=0.2)
     product = str(uuid.uuid4())
     try:
-        sid = (await streams.schedule(ScheduleStream(
-            vendor_id=str(uuid.uuid4()), title="t", stream_type="flash_sale",
-            products=[ProductTerms(product, Decimal("1000.00"))]))).id
+        sid = (
+            await streams.schedule(
+                ScheduleStream(
+                    vendor_id=str(uuid.uuid4()),
+                    title="t",
+                    stream_type="flash_sale",
+                    products=[ProductTerms(product, Decimal("1000.00"))],
+                )
+            )
+        ).id
         await streams.start(sid)
-        sale = (await a.create(CreateFlashSale(stream_id=sid, product_id=product, flash_price=Decimal("500.00"),
-                                               available_quantity=1, duration_minutes=30))).id
+        sale = (
+            await a.create(
+                CreateFlashSale(
+                    stream_id=sid,
+                    product_id=product,
+                    flash_price=Decimal("500.00"),
+                    available_quantity=1,
+                    duration_minutes=30,
+                )
+            )
+        ).id
         held = await a.purchase(sale, buyer_id=str(uuid.uuid4()), quantity=1, idempotency_key="first")
         assert a.early_refusal(sale, "second") is not None  # sold out, seen by process A
         await b.release(sale, held.reservation_id, "payment_failed")  # the unit comes back in process B

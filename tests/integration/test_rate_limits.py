@@ -22,8 +22,9 @@ async def test_the_script_admits_what_the_library_admits_and_refuses_the_rest(se
         for limiter in (ours, library):
             seen = []
             for _ in range(6):
-                r = await limiter.refusal([Check(ip, ("http", "write", "ip", "1.2.3.4")),
-                                           Check(user, ("http", "write", "user", "rahim"))])
+                r = await limiter.refusal(
+                    [Check(ip, ("http", "write", "ip", "1.2.3.4")), Check(user, ("http", "write", "user", "rahim"))]
+                )
                 seen.append(None if r is None else (r.check.key[2], r.retry_after >= 1))
             assert seen == [None, None, None, ("user", True), ("user", True), ("user", True)]
     finally:

@@ -24,7 +24,8 @@ def _write(url: str, aid: str, version: int) -> None:
             "INSERT INTO auctions (id, product_id, status, mode, starting_price, starts_at, ends_at, updated_at,"
             " aggregate_version) VALUES (%s, %s, 'open', 'anti_sniping', 100, %s, %s, %s, %s)"
             " ON CONFLICT (id) DO UPDATE SET aggregate_version = EXCLUDED.aggregate_version",
-            (aid, str(uuid.uuid4()), now, now, now, version))
+            (aid, str(uuid.uuid4()), now, now, now, version),
+        )
 
 
 async def test_a_wait_ends_when_the_row_reaches_the_version_even_a_row_not_there_yet(environments: object) -> None:

@@ -43,8 +43,10 @@ def compose() -> dict[str, Any]:
 
 def test_compose_passes_secrets_as_files_and_never_allows_the_development_secret() -> None:
     doc = compose()
-    assert doc["secrets"] == {"postgres_password": {"environment": "POSTGRES_PASSWORD"},
-                              "jwt_secret": {"environment": "JWT_SECRET"}}
+    assert doc["secrets"] == {
+        "postgres_password": {"environment": "POSTGRES_PASSWORD"},
+        "jwt_secret": {"environment": "JWT_SECRET"},
+    }
     for name, service in doc["services"].items():
         env = service.get("environment") or {}
         assert "LIVECOMMERCE_ALLOW_DEV_JWT_SECRET" not in env, name
@@ -67,9 +69,12 @@ class ComposedApi:
         (run / "jwt_secret").write_text(jwt_secret + "\n")
         (run / "postgres_password").write_text(secrets.token_hex(16) + "\n")  # the dev server trusts: unused
         here = {  # only addresses change: where this session's servers are
-            "LIVECOMMERCE_POSTGRES_URL": env.postgres_url, "LIVECOMMERCE_REDIS_URL": env.redis_url,
-            "LIVECOMMERCE_KAFKA_BOOTSTRAP": env.kafka_bootstrap, "LIVECOMMERCE_MONGO_URL": env.mongo_url,
-            "LIVECOMMERCE_MEDIA_ROOT": str(tmp / "media"), "LIVECOMMERCE_HTTP_HOST": "127.0.0.1",
+            "LIVECOMMERCE_POSTGRES_URL": env.postgres_url,
+            "LIVECOMMERCE_REDIS_URL": env.redis_url,
+            "LIVECOMMERCE_KAFKA_BOOTSTRAP": env.kafka_bootstrap,
+            "LIVECOMMERCE_MONGO_URL": env.mongo_url,
+            "LIVECOMMERCE_MEDIA_ROOT": str(tmp / "media"),
+            "LIVECOMMERCE_HTTP_HOST": "127.0.0.1",
             "LIVECOMMERCE_HTTP_PORT": str(self.port),
             # The dev broker (Tansu) has no InitProducerId; Apache Kafka in compose has.
             "LIVECOMMERCE_KAFKA_IDEMPOTENT_PRODUCER": "false",
@@ -80,15 +85,30 @@ class ComposedApi:
             if value.startswith("/run/secrets/"):
                 value = str(run / value.removeprefix("/run/secrets/"))
             environment[key] = here.get(key, value)
-        environment.update(LIVECOMMERCE_MONGO_DB=env.mongo_db, LIVECOMMERCE_TOPIC_PREFIX=env.topic_prefix,
-                           PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        environment.update(
+            LIVECOMMERCE_MONGO_DB=env.mongo_db,
+            LIVECOMMERCE_TOPIC_PREFIX=env.topic_prefix,
+            PYTHONPATH=str(ROOT),
+            PYTHONUNBUFFERED="1",
+        )
         self.log_path = log_dir / f"composed-api-{self.port}.log"
         # Compose runs its `migrate` service to completion first; the api only verifies the schema.
-        subprocess.run([sys.executable, "-m", "interfaces.cli", "migrate"], cwd=tmp, env=environment, check=True,
-                       capture_output=True, timeout=120)
-        self.popen = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "api"], cwd=tmp, env=environment,
-                                      stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        subprocess.run(
+            [sys.executable, "-m", "interfaces.cli", "migrate"],
+            cwd=tmp,
+            env=environment,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "interfaces.cli", "api"],
+            cwd=tmp,
+            env=environment,
+            stdout=open(self.log_path, "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def output(self) -> str:
@@ -108,11 +128,13 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def test_the_forged_admin_token_is_refused_by_an_api_configured_like_docker_compose(
-        environments: Environments, tmp_path: Path, log_dir: Path) -> None:
+    environments: Environments, tmp_path: Path, log_dir: Path
+) -> None:
     env = environments.new()
     real_secret = secrets.token_hex(32)
     api = ComposedApi(env, tmp_path, log_dir, jwt_secret=real_secret)
     try:
+
         def up() -> bool:
             try:
                 return httpx.get(f"{api.url}/health", timeout=5).status_code == 200
@@ -125,8 +147,9 @@ def test_the_forged_admin_token_is_refused_by_an_api_configured_like_docker_comp
         forged = issue_token(Settings(jwt_secret=DEV_JWT_SECRET), admin, ["admin"])  # what the source gives
         r = httpx.get(api.url + ADMIN_ONLY, headers=bearer(forged), timeout=10)
         assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_token", r.text
-        unsigned = jwt.encode({"sub": admin, "roles": ["admin"], "exp": int(time.time()) + 60}, key=None,
-                              algorithm="none")
+        unsigned = jwt.encode(
+            {"sub": admin, "roles": ["admin"], "exp": int(time.time()) + 60}, key=None, algorithm="none"
+        )
         assert httpx.get(api.url + ADMIN_ONLY, headers=bearer(unsigned), timeout=10).status_code == 401
         real = issue_token(Settings(jwt_secret=real_secret), admin, ["admin"])
         r = httpx.get(api.url + ADMIN_ONLY, headers=bearer(real), timeout=10)
@@ -137,7 +160,8 @@ def test_the_forged_admin_token_is_refused_by_an_api_configured_like_docker_comp
 
 @pytest.mark.parametrize("secret", [DEV_JWT_SECRET, "short-secret"])
 def test_an_api_configured_like_docker_compose_refuses_to_start_with_a_weak_secret(
-        environments: Environments, tmp_path: Path, log_dir: Path, secret: str) -> None:
+    environments: Environments, tmp_path: Path, log_dir: Path, secret: str
+) -> None:
     api = ComposedApi(environments.new(), tmp_path, log_dir, jwt_secret=secret)
     try:
         assert api.popen.wait(60) == 2
@@ -159,9 +183,19 @@ class Jwks:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
                 jwks.hits += 1
-                body = json.dumps({"keys": [
-                    {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())), "kid": kid, "use": "sig",
-                     "alg": "RS256"} for kid, k in jwks.keys.items()]}).encode()
+                body = json.dumps(
+                    {
+                        "keys": [
+                            {
+                                **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())),
+                                "kid": kid,
+                                "use": "sig",
+                                "alg": "RS256",
+                            }
+                            for kid, k in jwks.keys.items()
+                        ]
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(body)))
@@ -185,10 +219,16 @@ ISSUER, AUDIENCE = "https://id.example.com.bd/", "livecommerce-api"
 
 def rs256(key: rsa.RSAPrivateKey, kid: str, **claims: Any) -> str:
     now = int(time.time())
-    body = {"sub": str(uuid.uuid4()), "roles": ["admin"], "iat": now, "exp": now + 300, "iss": ISSUER,
-            "aud": AUDIENCE, **claims}
-    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm="RS256",
-                      headers={"kid": kid})
+    body = {
+        "sub": str(uuid.uuid4()),
+        "roles": ["admin"],
+        "iat": now,
+        "exp": now + 300,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        **claims,
+    }
+    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm="RS256", headers={"kid": kid})
 
 
 @pytest.fixture
@@ -199,11 +239,20 @@ def idp() -> Iterator[Jwks]:
 
 
 def test_rs256_tokens_are_checked_against_the_providers_jwks_issuer_and_audience(
-        environments: Environments, log_dir: Path, idp: Jwks) -> None:
+    environments: Environments, log_dir: Path, idp: Jwks
+) -> None:
     key = idp.add_key("k1")
-    env = environments.new().model_copy(update={
-        "http_port": free_port(), "jwt_algorithm": "RS256", "jwt_jwks_url": idp.url, "jwt_issuer": ISSUER,
-        "jwt_audience": AUDIENCE, "jwt_jwks_refresh_s": 2.0, "allow_dev_jwt_secret": False})
+    env = environments.new().model_copy(
+        update={
+            "http_port": free_port(),
+            "jwt_algorithm": "RS256",
+            "jwt_jwks_url": idp.url,
+            "jwt_issuer": ISSUER,
+            "jwt_audience": AUDIENCE,
+            "jwt_jwks_refresh_s": 2.0,
+            "allow_dev_jwt_secret": False,
+        }
+    )
     api = Proc(env, "api", log_dir=log_dir, name="api-jwks")
     url = f"http://127.0.0.1:{env.http_port}"
     try:
@@ -223,18 +272,24 @@ def test_rs256_tokens_are_checked_against_the_providers_jwks_issuer_and_audience
             assert status(rs256(key, f"made-up-{i}")) == 401
         assert idp.hits - before <= 1
         rotated = idp.add_key("k2")  # the provider rotates: a token with the new key id is accepted
-        wait_until(lambda: status(rs256(rotated, "k2")) == 200, timeout=20, interval=0.5,
-                   what="a token signed with the rotated key")
+        wait_until(
+            lambda: status(rs256(rotated, "k2")) == 200,
+            timeout=20,
+            interval=0.5,
+            what="a token signed with the rotated key",
+        )
         assert status(rs256(key, "k1")) == 200
     finally:
         api.stop()
 
 
-def test_a_jwks_url_without_issuer_and_audience_is_refused_at_start(environments: Environments,
-                                                                    log_dir: Path, idp: Jwks) -> None:
+def test_a_jwks_url_without_issuer_and_audience_is_refused_at_start(
+    environments: Environments, log_dir: Path, idp: Jwks
+) -> None:
     idp.add_key("k1")
-    env = environments.new().model_copy(update={
-        "http_port": free_port(), "jwt_algorithm": "RS256", "jwt_jwks_url": idp.url, "jwt_issuer": ISSUER})
+    env = environments.new().model_copy(
+        update={"http_port": free_port(), "jwt_algorithm": "RS256", "jwt_jwks_url": idp.url, "jwt_issuer": ISSUER}
+    )
     api = Proc(env, "api", log_dir=log_dir, name="api-jwks-no-audience")
     assert api.popen.wait(60) == 2
     assert "LIVECOMMERCE_JWT_AUDIENCE" in api.output()

@@ -53,8 +53,13 @@ class Process:
     def __init__(self, env: Settings, clock: Clock) -> None:
         self.store = LiveCommerceStore(env.eventsourcing_env())
         self.writer = BatchWriter(self.store, window_ms=1)
-        self.streams = StreamService(self.writer, clock=clock, new_id=uuid.uuid4, new_token=lambda: uuid.uuid4().hex,
-                                     urls=StreamUrls("rtmp://x/live", "http://x/hls"))
+        self.streams = StreamService(
+            self.writer,
+            clock=clock,
+            new_id=uuid.uuid4,
+            new_token=lambda: uuid.uuid4().hex,
+            urls=StreamUrls("rtmp://x/live", "http://x/hls"),
+        )
         self.checkout = CheckoutService(self.writer, NoSessions(), clock=clock, cart_hold_s=600)
         self.auctions = AuctionService(self.writer, clock=clock, new_id=uuid.uuid4)
 
@@ -63,11 +68,19 @@ class Process:
         self.store.close()
 
 
-def cod(stream_id: uuid.UUID, buyer: str, key: str, *items: Item, from_cart: bool = False, method: str = "cod"
-        ) -> Checkout:
-    return Checkout(stream_id=stream_id, buyer_id=buyer, items=list(items), payment_method=method,
-                    shipping_address={"city": "Dhaka"}, idempotency_key=key, buyer_phone="01712345678",
-                    from_cart=from_cart)
+def cod(
+    stream_id: uuid.UUID, buyer: str, key: str, *items: Item, from_cart: bool = False, method: str = "cod"
+) -> Checkout:
+    return Checkout(
+        stream_id=stream_id,
+        buyer_id=buyer,
+        items=list(items),
+        payment_method=method,
+        shipping_address={"city": "Dhaka"},
+        idempotency_key=key,
+        buyer_phone="01712345678",
+        from_cart=from_cart,
+    )
 
 
 @pytest.fixture
@@ -104,11 +117,28 @@ async def test_a_deal_changed_by_another_process_is_read_as_stored_before_a_paym
     A payment line only reads the lot (no write to conflict on), so A must read it as stored, not as cached."""
     env, clock, a, b = two
     lot = str(uuid.uuid4())
-    sid = (await a.streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="t", stream_type="auction",
-                                                   products=[ProductTerms(lot, Decimal("5000.00"))]))).id
+    sid = (
+        await a.streams.schedule(
+            ScheduleStream(
+                vendor_id=str(uuid.uuid4()),
+                title="t",
+                stream_type="auction",
+                products=[ProductTerms(lot, Decimal("5000.00"))],
+            )
+        )
+    ).id
     await a.streams.start(sid)
-    aid = (await a.auctions.create(CreateAuction(stream_id=sid, product_id=lot, starting_price=Decimal("1000.00"),
-                                                 duration_minutes=1, pay_within_minutes=5))).auction_id
+    aid = (
+        await a.auctions.create(
+            CreateAuction(
+                stream_id=sid,
+                product_id=lot,
+                starting_price=Decimal("1000.00"),
+                duration_minutes=1,
+                pay_within_minutes=5,
+            )
+        )
+    ).auction_id
     rahim, karim = str(uuid.uuid4()), str(uuid.uuid4())
     await a.auctions.bid(aid, bidder_id=rahim, max_amount=Decimal("3000.00"), idempotency_key="r")
     await a.auctions.bid(aid, bidder_id=karim, max_amount=Decimal("2000.00"), idempotency_key="k")
@@ -121,15 +151,26 @@ async def test_a_deal_changed_by_another_process_is_read_as_stored_before_a_paym
     with pytest.raises(NoAuctionWinner):  # an online payment writes nothing to the lot before it is paid
         await a.checkout.checkout(cod(sid, rahim, "late", Item("", 1, auction_id=aid), method="bkash"))
     placed, url = await a.checkout.checkout(cod(sid, karim, "pay", Item("", 1, auction_id=aid), method="bkash"))
-    assert (placed.total, placed.payment_status, url) == (Decimal("1000.00"), "processing",
-                                                          f"http://pay.invalid/{placed.payment_id}")
+    assert (placed.total, placed.payment_status, url) == (
+        Decimal("1000.00"),
+        "processing",
+        f"http://pay.invalid/{placed.payment_id}",
+    )
 
 
 async def test_two_processes_never_sell_more_than_the_stock_and_an_abandoned_cart_gives_it_back(two: Any) -> None:
     env, clock, a, b = two
     shirt = str(uuid.uuid4())
-    sid = (await a.streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="t", stream_type="flash_sale",
-                                                   products=[ProductTerms(shirt, Decimal("800.00"), 3)]))).id
+    sid = (
+        await a.streams.schedule(
+            ScheduleStream(
+                vendor_id=str(uuid.uuid4()),
+                title="t",
+                stream_type="flash_sale",
+                products=[ProductTerms(shirt, Decimal("800.00"), 3)],
+            )
+        )
+    ).id
     await a.streams.start(sid)
     walker = str(uuid.uuid4())
     await b.checkout.add_to_cart(sid, walker, Item(shirt, 2))  # process B holds 2 for a cart
@@ -165,8 +206,16 @@ async def test_a_payment_confirmed_in_another_process_sells_the_units_its_order_
     shirt gone (in its old copy) and refund the buyer."""
     env, clock, a, b = two
     shirt = str(uuid.uuid4())
-    sid = (await a.streams.schedule(ScheduleStream(vendor_id=str(uuid.uuid4()), title="t", stream_type="flash_sale",
-                                                   products=[ProductTerms(shirt, Decimal("800.00"), 1)]))).id
+    sid = (
+        await a.streams.schedule(
+            ScheduleStream(
+                vendor_id=str(uuid.uuid4()),
+                title="t",
+                stream_type="flash_sale",
+                products=[ProductTerms(shirt, Decimal("800.00"), 1)],
+            )
+        )
+    ).id
     await a.streams.start(sid)
     await b.checkout.add_to_cart(sid, str(uuid.uuid4()), Item(shirt, 1))  # B: the shirt is in a cart
     clock.now += timedelta(seconds=601)
@@ -177,8 +226,9 @@ async def test_a_payment_confirmed_in_another_process_sells_the_units_its_order_
     finally:
         await expiry.close()
     placed, _ = await a.checkout.checkout(cod(sid, str(uuid.uuid4()), "online", Item(shirt, 1), method="bkash"))
-    paid = await b.checkout.payment_callback(placed.payment_id, "bkash", {
-        "provider_id": f"prov-{placed.payment_id}", "amount": "800.00"})
+    paid = await b.checkout.payment_callback(
+        placed.payment_id, "bkash", {"provider_id": f"prov-{placed.payment_id}", "amount": "800.00"}
+    )
     assert (paid.order_status, paid.payment_status) == ("paid", "completed")  # not refunded
     reader = LiveCommerceStore(env.eventsourcing_env())
     stock: StreamStock = reader.repository.get(stock_id_for(sid, shirt))

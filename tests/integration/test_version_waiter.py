@@ -37,7 +37,8 @@ def _insert(url: str, sid: str, version: int) -> None:
         conn.execute(
             "INSERT INTO live_streams (id, vendor_id, stream_key, title, stream_type, status, created_at,"
             " updated_at, aggregate_version) VALUES (%s, %s, %s, 't', 'product_demo', 'scheduled', %s, %s, %s)",
-            (sid, str(uuid.uuid4()), uuid.uuid4().hex, now, now, version))
+            (sid, str(uuid.uuid4()), uuid.uuid4().hex, now, now, version),
+        )
 
 
 def _advance(url: str, sid: str, version: int, payload: str | None) -> None:

@@ -20,9 +20,16 @@ from media.worker import WorkerResult, run_media_worker
 PLAYBACK = "http://cdn.test/hls"
 
 
-def make_video(path: Path, *, size: str = "1280x720", seconds: float = 8, fps: int = 30, audio: bool = True,
-               vcodec: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-g", "30"),
-               extra: tuple[str, ...] = ()) -> Path:
+def make_video(
+    path: Path,
+    *,
+    size: str = "1280x720",
+    seconds: float = 8,
+    fps: int = 30,
+    audio: bool = True,
+    vcodec: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-g", "30"),
+    extra: tuple[str, ...] = (),
+) -> Path:
     """testsrc2 (moving, detailed: a fair load for the encoder) plus a 440 Hz tone."""
     cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}"]
     if audio:
@@ -35,8 +42,13 @@ def make_video(path: Path, *, size: str = "1280x720", seconds: float = 8, fps: i
 
 
 def ffprobe(path: Path | str, *args: str) -> dict[str, Any]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-of", "json", *args, str(path)], check=True,
-                         capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", *args, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     return json.loads(out)
 
 

@@ -46,7 +46,7 @@ def chunks(csid: int, mtype: int, payload: bytes, *, chunk_size: int = 128, msid
     for i in range(0, max(1, len(payload)), chunk_size):
         if i:
             out.append(0xC0 | csid)
-        out += payload[i:i + chunk_size]
+        out += payload[i : i + chunk_size]
     return bytes(out)
 
 
@@ -55,8 +55,11 @@ def command(name: str, txn: float, *values: object, msid: int = 0) -> bytes:
 
 
 def publish_conversation(key: str) -> bytes:
-    return (command("connect", 1.0, {"app": "live", "type": "nonprivate"})
-            + command("createStream", 2.0, None) + command("publish", 3.0, None, key, "live", msid=1))
+    return (
+        command("connect", 1.0, {"app": "live", "type": "nonprivate"})
+        + command("createStream", 2.0, None)
+        + command("publish", 3.0, None, key, "live", msid=1)
+    )
 
 
 def rtmp_publish(port: int, key: str, *, source: str = "127.0.0.1", timeout: float = 10.0) -> bytes:
@@ -69,7 +72,7 @@ def rtmp_publish(port: int, key: str, *, source: str = "127.0.0.1", timeout: flo
             assert data, "closed during the handshake"
             got += data
         s.sendall(bytes(1536) + publish_conversation(key))
-        answer = got[1 + 2 * 1536:]
+        answer = got[1 + 2 * 1536 :]
         while data := s.recv(65536):
             answer += data
         return answer
@@ -89,8 +92,13 @@ class DoorThread:
         def no_worker(stream_id: str) -> list[str]:
             raise AssertionError("no fuzz case may reach a worker")
 
-        self.door = IngestDoor(listen=RtmpListen("127.0.0.1", 0), keys=StaticStreamKeys({"sk-secret": "show-x"}),
-                               sink=self.sink, worker_command=no_worker, **kw)
+        self.door = IngestDoor(
+            listen=RtmpListen("127.0.0.1", 0),
+            keys=StaticStreamKeys({"sk-secret": "show-x"}),
+            sink=self.sink,
+            worker_command=no_worker,
+            **kw,
+        )
         self.run(self.door.start())
         self.port = self.door.port
 
@@ -116,8 +124,9 @@ class Failures(logging.Handler):
 
 @pytest.fixture(scope="module")
 def door() -> Iterator[DoorThread]:
-    d = DoorThread(handshake_timeout_s=2.0, publish_timeout_s=2.0, read_timeout_s=2.0, max_per_ip=1000,
-                   max_connections=1000)
+    d = DoorThread(
+        handshake_timeout_s=2.0, publish_timeout_s=2.0, read_timeout_s=2.0, max_per_ip=1000, max_connections=1000
+    )
     yield d
     d.close()
 
@@ -127,7 +136,9 @@ def door() -> Iterator[DoorThread]:
 csids = st.one_of(st.integers(2, 63), st.integers(64, 319), st.integers(320, 65599))
 amf_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.floats(allow_nan=True), st.text(max_size=40)),
-    lambda inner: st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=8)
+    lambda inner: st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=8,
+)
 
 
 @st.composite
@@ -144,9 +155,10 @@ def raw_chunk(draw: st.DrawFn) -> bytes:
     ts = draw(st.sampled_from([0, 40, 0xFFFFFF]))
     length = draw(st.one_of(st.integers(0, 300), st.integers(0, 0xFFFFFF)))
     mtype = draw(st.integers(0, 255))
-    header = (ts.to_bytes(3, "big") + length.to_bytes(3, "big") + bytes([mtype]) + draw(st.binary(min_size=4,
-                                                                                                    max_size=4)))
-    header = header[:(11, 7, 3, 0)[fmt]]
+    header = (
+        ts.to_bytes(3, "big") + length.to_bytes(3, "big") + bytes([mtype]) + draw(st.binary(min_size=4, max_size=4))
+    )
+    header = header[: (11, 7, 3, 0)[fmt]]
     extended = draw(st.binary(min_size=4, max_size=4)) if ts == 0xFFFFFF and fmt < 3 else b""
     return head + header + extended + draw(st.binary(max_size=600))
 
@@ -162,19 +174,42 @@ def control_or_command(draw: st.DrawFn) -> bytes:
         return chunks(2, 5, struct.pack(">I", draw(st.integers(0, 0xFFFFFFFF))))
     if kind == "big":  # says 16 MB and sends a little of it
         mtype = draw(st.sampled_from([8, 9, 18, 20, 99]))
-        return bytes([4]) + bytes(3) + (0xFFFFFF).to_bytes(3, "big") + bytes([mtype]) + bytes(4) + bytes(
-            draw(st.integers(0, 4000)))
-    name = draw(st.sampled_from(["connect", "createStream", "releaseStream", "FCPublish", "publish", "play",
-                                 "deleteStream", "\x00", "x" * 300]))
+        return (
+            bytes([4])
+            + bytes(3)
+            + (0xFFFFFF).to_bytes(3, "big")
+            + bytes([mtype])
+            + bytes(4)
+            + bytes(draw(st.integers(0, 4000)))
+        )
+    name = draw(
+        st.sampled_from(
+            [
+                "connect",
+                "createStream",
+                "releaseStream",
+                "FCPublish",
+                "publish",
+                "play",
+                "deleteStream",
+                "\x00",
+                "x" * 300,
+            ]
+        )
+    )
     values = draw(st.lists(amf_values, max_size=4))
     try:
         body = b"".join(amf0(v) for v in (name, draw(st.floats(0, 10)), *values))
     except (TypeError, UnicodeEncodeError):
         body = amf0(name)
     if draw(st.booleans()):
-        body = body[:draw(st.integers(0, len(body)))]  # cut short: bad AMF0
-    return chunks(3, 17 if kind == "command3" else 20, (b"\x00" if kind == "command3" else b"") + body,
-                  chunk_size=draw(st.sampled_from([1, 7, 128, 4096])))
+        body = body[: draw(st.integers(0, len(body)))]  # cut short: bad AMF0
+    return chunks(
+        3,
+        17 if kind == "command3" else 20,
+        (b"\x00" if kind == "command3" else b"") + body,
+        chunk_size=draw(st.sampled_from([1, 7, 128, 4096])),
+    )
 
 
 @st.composite
@@ -184,7 +219,7 @@ def rtmp_stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
     handshake = bytes([version]) + draw(st.binary(min_size=0, max_size=64))
     handshake = (handshake + bytes(1537))[:1537] + bytes(1536)
     if draw(st.booleans()):
-        handshake = handshake[:draw(st.integers(0, len(handshake)))]  # truncated
+        handshake = handshake[: draw(st.integers(0, len(handshake)))]  # truncated
     body = b"".join(draw(st.lists(st.one_of(raw_chunk(), control_or_command()), max_size=12)))
     data = handshake + body
     cuts = sorted(draw(st.lists(st.integers(0, max(0, len(data))), max_size=5)))
@@ -213,8 +248,12 @@ def test_fuzzed_chunk_streams_never_break_the_door(door: DoorThread) -> None:
     logging.getLogger("media").addHandler(failures)
     seen = 0
 
-    @settings(max_examples=CASES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=CASES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(rtmp_stream())
     def case(stream: tuple[bytes, list[int]]) -> None:
         nonlocal seen
@@ -238,8 +277,12 @@ def test_the_doors_memory_stays_flat_over_repeated_fuzz_cases(door: DoorThread) 
     30 KB each, measured), which is not the door's."""
     cases: list[tuple[bytes, list[int]]] = []
 
-    @settings(max_examples=300, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=300,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(rtmp_stream())
     def draw(stream: tuple[bytes, list[int]]) -> None:
         cases.append(stream)
@@ -264,8 +307,7 @@ def test_the_doors_memory_stays_flat_over_repeated_fuzz_cases(door: DoorThread) 
 
 @settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rtmp_stream())
-def test_the_gates_sniffer_takes_any_chunk_stream_without_an_unexpected_error(stream: tuple[bytes, list[int]]
-                                                                               ) -> None:
+def test_the_gates_sniffer_takes_any_chunk_stream_without_an_unexpected_error(stream: tuple[bytes, list[int]]) -> None:
     data, cuts = stream
     sniffer = ChunkSniffer()
     last = 0
@@ -304,9 +346,9 @@ async def test_partial_messages_on_many_chunk_streams_are_bounded() -> None:
     many = b"".join(chunks(c, 9, bytes(200)) for c in range(2, 40))  # 38 chunk streams, each one chunk
     assert await parse(many, max_chunk_streams=16) == "more than 16 chunk streams"
     big_chunk = chunks(2, 1, struct.pack(">I", 1 << 20))  # chunk size 1 MB
-    partial = b"".join(chunks(c, 9, bytes(4 << 20), chunk_size=1 << 20)[:(1 << 20) + 12] for c in range(3, 13))
+    partial = b"".join(chunks(c, 9, bytes(4 << 20), chunk_size=1 << 20)[: (1 << 20) + 12] for c in range(3, 13))
     assert await parse(big_chunk + partial, max_buffered=8 << 20) == "more than 8388608 bytes of partial messages"
-    assert await parse(big_chunk + partial[:(1 << 20) * 3 + 40], max_buffered=8 << 20) == "end"
+    assert await parse(big_chunk + partial[: (1 << 20) * 3 + 40], max_buffered=8 << 20) == "end"
 
 
 # -- caps and timeouts against the running `livecommerce ingest` ------------------------------------------------
@@ -327,12 +369,18 @@ def closed_by_door(s: socket.socket) -> bool:
 
 @pytest.mark.slow
 def test_the_running_door_caps_connections_in_all_and_per_address_and_times_out_silent_ones(
-        environments: Environments, log_dir: Path, tmp_path: Path) -> None:
+    environments: Environments, log_dir: Path, tmp_path: Path
+) -> None:
     from tests.media.test_ingest_door import door as start_door
 
-    env = environments.new().model_copy(update={
-        "ingest_max_connections": 5, "ingest_max_per_ip": 3, "ingest_handshake_timeout_s": 2.0,
-        "ingest_publish_timeout_s": 4.0})
+    env = environments.new().model_copy(
+        update={
+            "ingest_max_connections": 5,
+            "ingest_max_per_ip": 3,
+            "ingest_handshake_timeout_s": 2.0,
+            "ingest_publish_timeout_s": 4.0,
+        }
+    )
     env, ingest = start_door(env, log_dir, tmp_path)
     port = int(env.rtmp_base_url.rsplit(":", 1)[1].split("/")[0])
     opened: list[socket.socket] = []

@@ -82,8 +82,13 @@ def test_started_and_recording_payloads(landscape_run: LadderRun) -> None:
     live = datetime.fromisoformat(first.payload["program_date_time"].replace("Z", "+00:00"))
     assert abs((anchor - live).total_seconds()) < 0.001  # the playlist writes milliseconds
     stopped = landscape_run.sink.of_type(ev.INGEST_STOPPED)[0].payload
-    assert stopped == {"reason": "end_of_input", "duration_s": pytest.approx(8.0, abs=0.05),
-                       "frames_in": 240, "frames_dropped": 0, "segments": 4}
+    assert stopped == {
+        "reason": "end_of_input",
+        "duration_s": pytest.approx(8.0, abs=0.05),
+        "frames_in": 240,
+        "frames_dropped": 0,
+        "segments": 4,
+    }
     thumb = landscape_run.sink.of_type(ev.THUMBNAIL_READY)[0].payload
     assert (landscape_run.out / thumb["uri"]).read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
 

@@ -23,9 +23,24 @@ FORWARD_EVENTS = (ev.FORWARD_STARTED, ev.FORWARD_RETRYING, ev.FORWARD_FAILED, ev
 async def receiver(port: int, path: Path) -> asyncio.subprocess.Process:
     """A platform's ingest: accepts one RTMP publish and records it as it comes (no re-encode)."""
     proc = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-v", "error", "-y", "-f", "flv", "-listen", "1", "-i", f"rtmp://127.0.0.1:{port}/live/x",
-        "-c", "copy", "-f", "flv", str(path),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "flv",
+        "-listen",
+        "1",
+        "-i",
+        f"rtmp://127.0.0.1:{port}/live/x",
+        "-c",
+        "copy",
+        "-f",
+        "flv",
+        str(path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     await asyncio.sleep(0.3)  # listening (a probe connection would use up its one accept)
     return proc
 
@@ -39,8 +54,9 @@ async def until(predicate: Callable[[], bool], timeout: float, what: str) -> Non
 
 
 def forward_events(sink: CollectingSink, name: str) -> list[tuple[str, dict]]:
-    return [(e.type, e.payload) for e in sink.envelopes
-            if e.type in FORWARD_EVENTS and e.payload["destination"] == name]
+    return [
+        (e.type, e.payload) for e in sink.envelopes if e.type in FORWARD_EVENTS and e.payload["destination"] == name
+    ]
 
 
 def video_seconds(path: Path) -> float:
@@ -51,12 +67,14 @@ def video_seconds(path: Path) -> float:
 
 
 def test_destinations_are_named_and_never_show_their_key() -> None:
-    fb, yt, other, yt2 = parse_destinations([
-        "rtmps://live-api-s.facebook.com:443/rtmp/FB-123?s_bl=1&a=secret",
-        "rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl",
-        "studio=rtmp://user:pw@10.0.0.5/live/k1",
-        Destination("youtube", "rtmp://b.rtmp.youtube.com/live2/other"),
-    ])
+    fb, yt, other, yt2 = parse_destinations(
+        [
+            "rtmps://live-api-s.facebook.com:443/rtmp/FB-123?s_bl=1&a=secret",
+            "rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl",
+            "studio=rtmp://user:pw@10.0.0.5/live/k1",
+            Destination("youtube", "rtmp://b.rtmp.youtube.com/live2/other"),
+        ]
+    )
     assert (fb.name, yt.name, other.name, yt2.name) == ("facebook", "youtube", "studio", "youtube-2")
     for d, secret in ((fb, "FB-123"), (fb, "secret"), (yt, "abcd"), (other, "pw"), (other, "k1")):
         assert secret not in d.redacted and secret not in repr(d)
@@ -77,17 +95,28 @@ async def test_forwarding_to_two_platforms_survives_one_going_away(tmp_path: Pat
     b2: asyncio.subprocess.Process | None = None
     sink = CollectingSink()
     opts = MediaOptions(forward=ForwardOptions(retry_initial_s=0.25, retry_max_s=1.0, drain_s=10.0))
-    worker = asyncio.create_task(run_media_worker(
-        media_settings(tmp_path / "out"), "show-fwd", src, sink, options=opts, pace=True,
-        forward_to=[f"facebook=rtmp://127.0.0.1:{port_a}/live/fb-secret-key",
-                    f"youtube=rtmp://127.0.0.1:{port_b}/live/yt-secret-key"]))
+    worker = asyncio.create_task(
+        run_media_worker(
+            media_settings(tmp_path / "out"),
+            "show-fwd",
+            src,
+            sink,
+            options=opts,
+            pace=True,
+            forward_to=[
+                f"facebook=rtmp://127.0.0.1:{port_a}/live/fb-secret-key",
+                f"youtube=rtmp://127.0.0.1:{port_b}/live/yt-secret-key",
+            ],
+        )
+    )
     try:
         await until(lambda: len(sink.of_type(ev.FORWARD_STARTED)) == 2, 15, "both destinations started")
         await asyncio.sleep(3.0)
         b1.terminate()  # YouTube's ingest goes away mid-show
         await b1.wait()
-        await until(lambda: any(t == ev.FORWARD_RETRYING for t, _ in forward_events(sink, "youtube")), 5,
-                    "youtube retrying")
+        await until(
+            lambda: any(t == ev.FORWARD_RETRYING for t, _ in forward_events(sink, "youtube")), 5, "youtube retrying"
+        )
         await asyncio.sleep(1.0)  # still away: refused connections, more retries
         b2 = await receiver(port_b, tmp_path / "b2.flv")  # ... and comes back
         result = await asyncio.wait_for(worker, 40)
@@ -148,9 +177,12 @@ async def test_a_destination_that_never_answers_is_given_up_alone(tmp_path: Path
     port = free_port()
     rx = await receiver(port, tmp_path / "ok.flv")
     events: list[tuple[str, dict]] = []
-    hub = ForwardHub([f"ok=rtmp://127.0.0.1:{port}/live/k", f"dead=rtmp://127.0.0.1:{free_port()}/live/k"],
-                     out_dir=result.out_dir, emit=lambda t, p: events.append((t, p)),
-                     options=ForwardOptions(retry_initial_s=0.05, max_attempts=3, lead_s=60))
+    hub = ForwardHub(
+        [f"ok=rtmp://127.0.0.1:{port}/live/k", f"dead=rtmp://127.0.0.1:{free_port()}/live/k"],
+        out_dir=result.out_dir,
+        emit=lambda t, p: events.append((t, p)),
+        options=ForwardOptions(retry_initial_s=0.05, max_attempts=3, lead_s=60),
+    )
     hub.start()
     try:
         hub.observe(ev.INGEST_STARTED, done.of_type(ev.INGEST_STARTED)[0].payload)

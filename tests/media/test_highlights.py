@@ -32,6 +32,7 @@ def domain(type_: str, stream: str, at: datetime, version: int, **payload: objec
 
 def show_log(t0: datetime, seconds: float) -> list[Envelope]:
     """What the caller reads back from ``interactions`` and ``domain``; ``t0`` = the show's first frame."""
+
     def at(s: float) -> datetime:
         return t0 + timedelta(seconds=s)
 
@@ -42,19 +43,27 @@ def show_log(t0: datetime, seconds: float) -> list[Envelope]:
         if k % 2:
             log.append(new_interaction("chat.message_sent", SHOW, {"message": "দাম কত?"}, at(k + 0.5)))
     # 3.0–3.8 s: the host shows the saree's embroidery; the audience goes wild.
-    log += [new_interaction("reaction.added", SHOW, {"reaction_type": "love"}, at(3.0 + i * 0.02))
-            for i in range(40)]
+    log += [new_interaction("reaction.added", SHOW, {"reaction_type": "love"}, at(3.0 + i * 0.02)) for i in range(40)]
     log.append(domain("LiveStream.ProductFeatured", SHOW, at(7.2), 4, product_id="p-lipstick"))
     # 10.2–11.0 s: a price drop on the lipstick; chat floods and people buy.
-    log += [new_interaction("chat.message_sent", SHOW, {"message": "নিলাম!"}, at(10.2 + i * 0.025))
-            for i in range(30)]
-    log += [new_interaction("purchase.intent", SHOW, {"product_id": "p-lipstick", "quantity": 1},
-                            at(10.4 + i * 0.1)) for i in range(5)]
+    log += [new_interaction("chat.message_sent", SHOW, {"message": "নিলাম!"}, at(10.2 + i * 0.025)) for i in range(30)]
+    log += [
+        new_interaction("purchase.intent", SHOW, {"product_id": "p-lipstick", "quantity": 1}, at(10.4 + i * 0.1))
+        for i in range(5)
+    ]
     # Another show's storm at the same time must not count here.
-    log += [new_interaction("reaction.added", "show-elsewhere", {"reaction_type": "love"}, at(6.5))
-            for _ in range(100)]
-    log.append(domain("LiveStream.Ended", SHOW, at(seconds + 0.5), 5, summary=None,
-                      auto_generate_highlights=True, duration_seconds=int(seconds)))
+    log += [new_interaction("reaction.added", "show-elsewhere", {"reaction_type": "love"}, at(6.5)) for _ in range(100)]
+    log.append(
+        domain(
+            "LiveStream.Ended",
+            SHOW,
+            at(seconds + 0.5),
+            5,
+            summary=None,
+            auto_generate_highlights=True,
+            duration_seconds=int(seconds),
+        )
+    )
     rnd.shuffle(log)  # two topics, several partitions: no order to rely on
     return log
 
@@ -70,9 +79,15 @@ async def test_the_worker_cuts_shoppable_highlights_at_the_spikes(tmp_path: Path
         return show_log(datetime.fromisoformat(first.payload["program_date_time"]), show_s)
 
     result = await run_media_worker(
-        media_settings(tmp_path / "out"), SHOW, src, sink, pace=True,  # live: the log's clock is real time
-        options=MediaOptions(highlight_clips=2, highlight_seconds=4), highlights="auto",
-        log_events=log_after_the_show)
+        media_settings(tmp_path / "out"),
+        SHOW,
+        src,
+        sink,
+        pace=True,  # live: the log's clock is real time
+        options=MediaOptions(highlight_clips=2, highlight_seconds=4),
+        highlights="auto",
+        log_events=log_after_the_show,
+    )
 
     clips = result.highlights
     assert [(c.index, c.featured_product_id) for c in clips] == [(1, "p-saree"), (2, "p-lipstick")]
@@ -105,7 +120,8 @@ async def test_the_worker_cuts_shoppable_highlights_at_the_spikes(tmp_path: Path
         assert [v["uri"] for v in variants] == ["360p.m3u8", "240p.m3u8", "audio.m3u8"]
         media = read_playlist((master.parent / "360p.m3u8").read_text())
         assert [s["uri"] for s in media["segments"]] == [
-            f"../../360p/{n:06d}.ts" for n in range(clip.first_sequence, clip.last_sequence + 1)]
+            f"../../360p/{n:06d}.ts" for n in range(clip.first_sequence, clip.last_sequence + 1)
+        ]
         assert all("pdt" in s for s in media["segments"])  # lines the clip up with the show's log
         mp4 = ffprobe(out / str(clip.mp4_uri), "-show_format", "-show_streams")
         assert float(mp4["format"]["duration"]) == pytest.approx(4.0, abs=0.1)
@@ -116,9 +132,17 @@ async def test_the_worker_cuts_shoppable_highlights_at_the_spikes(tmp_path: Path
 async def test_picture_and_sound_find_moments_without_any_log(tmp_path: Path) -> None:
     """A flat grey card except 10–12 s (moving picture), a tone that is 12 dB louder at 4–6 s."""
     src = await asyncio.to_thread(
-        make_video, tmp_path / "av.mp4", size="640x360", seconds=14,
-        extra=("-vf", "drawbox=x=0:y=0:w=iw:h=ih:color=gray:t=fill:enable='not(between(t,10,12))'",
-               "-af", "volume=volume=4:enable='between(t,4,6)'"))
+        make_video,
+        tmp_path / "av.mp4",
+        size="640x360",
+        seconds=14,
+        extra=(
+            "-vf",
+            "drawbox=x=0:y=0:w=iw:h=ih:color=gray:t=fill:enable='not(between(t,10,12))'",
+            "-af",
+            "volume=volume=4:enable='between(t,4,6)'",
+        ),
+    )
     settings = media_settings(tmp_path / "out")
     await run_media_worker(settings, "show-av", src, CollectingSink())
     sink = CollectingSink()

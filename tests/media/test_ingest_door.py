@@ -34,15 +34,19 @@ def show(env: Settings, status: str = "scheduled") -> tuple[str, str]:
     """A show in the read model, as `POST /streams` and `/start` leave it: (stream id, stream key)."""
     sid, key = str(uuid.uuid4()), f"live_{uuid.uuid4().hex}"
     with psycopg.connect(env.read_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO live_streams (id, vendor_id, stream_key, title, stream_type, status)"
-                     " VALUES (%s, %s, %s, %s, 'tutorial', %s)", (sid, str(uuid.uuid4()), key, "শো", status))
+        conn.execute(
+            "INSERT INTO live_streams (id, vendor_id, stream_key, title, stream_type, status)"
+            " VALUES (%s, %s, %s, %s, 'tutorial', %s)",
+            (sid, str(uuid.uuid4()), key, "শো", status),
+        )
     return sid, key
 
 
 def door(env: Settings, log_dir: Path, tmp_path: Path) -> tuple[Settings, Proc]:
     apply_migrations(env.read_url)
-    env = env.model_copy(update={"rtmp_base_url": f"rtmp://127.0.0.1:{free_port()}/live",
-                                 "media_root": tmp_path / "media"})
+    env = env.model_copy(
+        update={"rtmp_base_url": f"rtmp://127.0.0.1:{free_port()}/live", "media_root": tmp_path / "media"}
+    )
     proc = Proc(env, "ingest", log_dir=log_dir, name="ingest")
     proc.wait_for_output("ingest ready on rtmp://", timeout=30)
     return env, proc
@@ -51,10 +55,34 @@ def door(env: Settings, log_dir: Path, tmp_path: Path) -> tuple[Settings, Proc]:
 async def publish(env: Settings, key: str, seconds: float) -> asyncio.subprocess.Process:
     """The broadcaster from ENVIRONMENT.md (360p to keep two live ladders within two cores)."""
     return await asyncio.create_subprocess_exec(
-        "ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-        "-f", "lavfi", "-i", "sine", "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-g", "60",
-        "-c:a", "aac", "-f", "flv", f"{env.rtmp_base_url}/{key}",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        "ffmpeg",
+        "-v",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=30",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine",
+        "-t",
+        str(seconds),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-g",
+        "60",
+        "-c:a",
+        "aac",
+        "-f",
+        "flv",
+        f"{env.rtmp_base_url}/{key}",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def media_events(env: Settings) -> list[dict[str, Any]]:
@@ -100,7 +128,8 @@ def recorded_seconds(out: Path, rendition: str = "360p") -> float:
 
 @pytest.mark.slow
 async def test_two_shows_publish_at_once_on_one_url_and_a_wrong_key_is_refused_meanwhile(
-        environments: Environments, log_dir: Path, tmp_path: Path) -> None:
+    environments: Environments, log_dir: Path, tmp_path: Path
+) -> None:
     env, ingest = door(environments.new(), log_dir, tmp_path)
     try:
         (a, key_a), (b, key_b) = show(env), show(env, "live")
@@ -117,15 +146,15 @@ async def test_two_shows_publish_at_once_on_one_url_and_a_wrong_key_is_refused_m
         for p in (first, second):
             _, err = await p.communicate()
             assert p.returncode == 0, err  # the shows went on, undisturbed, to their clean end
-        events = await wait_events(env, lambda ev: all(
-            "media.ingest_stopped" in types_of(ev, s) for s in (a, b)))
+        events = await wait_events(env, lambda ev: all("media.ingest_stopped" in types_of(ev, s) for s in (a, b)))
     finally:
         ingest.stop()
 
     for sid in (a, b):
         types = types_of(events, sid)
-        assert types[0] == "media.ingest_started" and types[-2:] == ["media.recording_ready",
-                                                                     "media.ingest_stopped"], types
+        assert types[0] == "media.ingest_started" and types[-2:] == ["media.recording_ready", "media.ingest_stopped"], (
+            types
+        )
         assert {"media.segment_published", "media.quality_sample", "media.thumbnail_ready"} <= set(types)
         mine = [e for e in events if e["stream_id"] == sid]
         assert mine[-1]["payload"]["reason"] == "unpublished"
@@ -148,7 +177,8 @@ async def test_two_shows_publish_at_once_on_one_url_and_a_wrong_key_is_refused_m
 
 @pytest.mark.slow
 async def test_a_second_publisher_for_a_live_show_is_refused_and_a_dropped_host_comes_back(
-        environments: Environments, log_dir: Path, tmp_path: Path) -> None:
+    environments: Environments, log_dir: Path, tmp_path: Path
+) -> None:
     env, ingest = door(environments.new(), log_dir, tmp_path)
     try:
         sid, key = show(env)
@@ -177,11 +207,21 @@ async def test_a_second_publisher_for_a_live_show_is_refused_and_a_dropped_host_
         ingest.stop()
 
     mine = [e for e in events if e["stream_id"] == sid]
-    lifecycle = [e["type"] for e in mine if e["type"] in (
-        "media.ingest_started", "media.ingest_interrupted", "media.ingest_refused", "media.ingest_stopped")]
-    assert lifecycle == ["media.ingest_started", "media.ingest_refused", "media.ingest_interrupted",
-                         "media.ingest_started", "media.ingest_stopped",
-                         "media.ingest_started", "media.ingest_stopped"], lifecycle
+    lifecycle = [
+        e["type"]
+        for e in mine
+        if e["type"]
+        in ("media.ingest_started", "media.ingest_interrupted", "media.ingest_refused", "media.ingest_stopped")
+    ]
+    assert lifecycle == [
+        "media.ingest_started",
+        "media.ingest_refused",
+        "media.ingest_interrupted",
+        "media.ingest_started",
+        "media.ingest_stopped",
+        "media.ingest_started",
+        "media.ingest_stopped",
+    ], lifecycle
     refused = next(e for e in mine if e["type"] == "media.ingest_refused")["payload"]
     assert refused["reason"] == "busy" and refused["key_hint"] == key_hint(key)
     assert [e["payload"]["resumed"] for e in mine if e["type"] == "media.ingest_started"] == [False, True, False]
@@ -204,14 +244,20 @@ async def test_a_second_publisher_for_a_live_show_is_refused_and_a_dropped_host_
 
 # -- the door alone, in-process: refusals happen before any worker exists ---------------------------------
 
+
 async def _door_in_process(**kw: Any) -> tuple[IngestDoor, CollectingSink]:
     sink = CollectingSink()
 
     def no_worker(stream_id: str) -> list[str]:
         raise AssertionError(f"no worker may start for a refused publisher ({stream_id})")
 
-    d = IngestDoor(listen=RtmpListen("127.0.0.1", 0), keys=StaticStreamKeys({"sk-live": "show-x"}), sink=sink,
-                   worker_command=no_worker, **kw)
+    d = IngestDoor(
+        listen=RtmpListen("127.0.0.1", 0),
+        keys=StaticStreamKeys({"sk-live": "show-x"}),
+        sink=sink,
+        worker_command=no_worker,
+        **kw,
+    )
     await d.start()
     return d, sink
 
@@ -222,8 +268,19 @@ async def test_refusals_before_publish_name_their_reason_and_start_no_worker() -
     try:
         # A player, not a publisher.
         player = await asyncio.create_subprocess_exec(
-            "ffmpeg", "-v", "error", "-i", f"{url}/sk-live", "-t", "1", "-f", "null", "-",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            f"{url}/sk-live",
+            "-t",
+            "1",
+            "-f",
+            "null",
+            "-",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         assert await asyncio.wait_for(player.wait(), 20) != 0
         # Not RTMP at all.
         r, w = await asyncio.open_connection("127.0.0.1", d.port)
@@ -243,16 +300,37 @@ async def test_refusals_before_publish_name_their_reason_and_start_no_worker() -
     finally:
         await d.close()
     assert [e.payload["reason"] for e in sink.envelopes] == [
-        "play_not_allowed", "protocol_error", "no_publish_in_time", "unknown_stream_key"]
+        "play_not_allowed",
+        "protocol_error",
+        "no_publish_in_time",
+        "unknown_stream_key",
+    ]
     assert sink.envelopes[-1].payload["key_hint"] == key_hint("sk-nope")
     assert all(e.stream_id == "" for e in sink.envelopes) and not d.workers
 
 
 async def publish_to(url: str, seconds: float) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        "ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", str(seconds),
-        "-c:v", "libx264", "-preset", "ultrafast", "-f", "flv", url,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        "ffmpeg",
+        "-v",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30",
+        "-t",
+        str(seconds),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-f",
+        "flv",
+        url,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 def test_media_messages_become_flv_tags_ffmpeg_can_read(tmp_path: Path) -> None:
@@ -262,14 +340,34 @@ def test_media_messages_become_flv_tags_ffmpeg_can_read(tmp_path: Path) -> None:
     import av
 
     src = tmp_path / "src.flv"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "1",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-f", "flv", str(src)], check=True, timeout=60)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25",
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-f",
+            "flv",
+            str(src),
+        ],
+        check=True,
+        timeout=60,
+    )
     data = src.read_bytes()
     tags, i = [], 13
     while i + 11 <= len(data):
-        size = int.from_bytes(data[i + 1:i + 4], "big")
-        ts = int.from_bytes(data[i + 4:i + 7], "big") | data[i + 7] << 24
-        tags.append((data[i], ts, data[i + 11:i + 11 + size], data[i:i + 15 + size]))
+        size = int.from_bytes(data[i + 1 : i + 4], "big")
+        ts = int.from_bytes(data[i + 4 : i + 7], "big") | data[i + 7] << 24
+        tags.append((data[i], ts, data[i + 11 : i + 11 + size], data[i : i + 15 + size]))
         i += 15 + size
     script, video = tags[0], [t for t in tags if t[0] == 9]
     out = FLV_HEADER + flv_tags(Message(18, 0, 1, amf0("@setDataFrame") + script[2]))

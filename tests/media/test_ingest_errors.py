@@ -41,12 +41,13 @@ async def test_an_mp4_cut_before_its_index_is_corrupt_input(tmp_path: Path) -> N
 
 
 async def test_a_header_with_no_decodable_frames_is_corrupt_input(tmp_path: Path) -> None:
-    whole = await asyncio.to_thread(make_video, tmp_path / "whole.ts", size="320x240", seconds=2,
-                                    extra=("-f", "mpegts"))
+    whole = await asyncio.to_thread(
+        make_video, tmp_path / "whole.ts", size="320x240", seconds=2, extra=("-f", "mpegts")
+    )
     data = bytearray(whole.read_bytes())
     # Keep the tables (PAT/PMT) but scramble every payload byte after the first few packets.
     for i in range(188 * 4, len(data), 188):
-        data[i + 8:i + 188] = bytes((j * 37) & 0xFF for j in range(180))
+        data[i + 8 : i + 188] = bytes((j * 37) & 0xFF for j in range(180))
     bad = tmp_path / "scrambled.ts"
     bad.write_bytes(bytes(data))
     await _fails(tmp_path, bad, CorruptMedia)
@@ -54,8 +55,9 @@ async def test_a_header_with_no_decodable_frames_is_corrupt_input(tmp_path: Path
 
 @pytest.mark.slow
 async def test_a_truncated_transport_stream_gives_a_shorter_show_not_a_crash(tmp_path: Path) -> None:
-    whole = await asyncio.to_thread(make_video, tmp_path / "whole.ts", size="640x360", seconds=4,
-                                    extra=("-f", "mpegts"))
+    whole = await asyncio.to_thread(
+        make_video, tmp_path / "whole.ts", size="640x360", seconds=4, extra=("-f", "mpegts")
+    )
     cut = tmp_path / "cut.ts"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2 + 77])  # mid-packet, mid-frame
     sink = CollectingSink()
@@ -67,8 +69,9 @@ async def test_a_truncated_transport_stream_gives_a_shorter_show_not_a_crash(tmp
 
 
 async def test_an_unsupported_video_codec_is_refused_by_name(tmp_path: Path) -> None:
-    ffv1 = await asyncio.to_thread(make_video, tmp_path / "archive.mkv", size="320x240", seconds=1,
-                                   audio=False, vcodec=("-c:v", "ffv1"))
+    ffv1 = await asyncio.to_thread(
+        make_video, tmp_path / "archive.mkv", size="320x240", seconds=1, audio=False, vcodec=("-c:v", "ffv1")
+    )
     payload = await _fails(tmp_path, ffv1, UnsupportedMedia)
     assert "ffv1" in payload["message"] and payload["error"] == "unsupported_media"
 
@@ -76,7 +79,8 @@ async def test_an_unsupported_video_codec_is_refused_by_name(tmp_path: Path) -> 
 async def test_audio_without_video_is_refused(tmp_path: Path) -> None:
     src = tmp_path / "voice.m4a"
     proc = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine", "-t", "1", "-c:a", "aac", str(src))
+        "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine", "-t", "1", "-c:a", "aac", str(src)
+    )
     assert await proc.wait() == 0
     payload = await _fails(tmp_path, src, UnsupportedMedia)
     assert "no video" in payload["message"]

@@ -37,8 +37,7 @@ def test_plan_keeps_portrait_portrait_and_never_upscales() -> None:
 
 
 @pytest.mark.slow
-def test_every_rendition_is_readable_with_the_right_size_duration_and_bitrate(
-        landscape_run: LadderRun) -> None:
+def test_every_rendition_is_readable_with_the_right_size_duration_and_bitrate(landscape_run: LadderRun) -> None:
     out = landscape_run.out
     for name, (w, h) in SIZES.items():
         info = ffprobe(out / name / "recording.m3u8", "-show_streams", "-show_format")
@@ -48,8 +47,9 @@ def test_every_rendition_is_readable_with_the_right_size_duration_and_bitrate(
         assert video[0]["profile"] == "Main"
         assert audio and audio[0]["codec_name"] == "aac"
         assert abs(float(info["format"]["duration"]) - landscape_run.seconds) < 0.2 * landscape_run.seconds
-        packets = ffprobe(out / name / "recording.m3u8", "-select_streams", "v:0",
-                          "-show_entries", "packet=size")["packets"]
+        packets = ffprobe(out / name / "recording.m3u8", "-select_streams", "v:0", "-show_entries", "packet=size")[
+            "packets"
+        ]
         kbps = sum(int(p["size"]) for p in packets) * 8 / landscape_run.seconds / 1000
         assert abs(kbps - TARGET_KBPS[name]) < 0.2 * TARGET_KBPS[name], (name, kbps)
     audio_only = ffprobe(out / "audio" / "recording.m3u8", "-show_streams", "-show_format")
@@ -69,22 +69,35 @@ def test_segments_are_aligned_across_renditions_and_open_with_a_keyframe(landsca
     assert all(d == reference for d in durations.values())
     for name in SIZES:
         for k, seg in enumerate(lists[name]["segments"]):
-            frames = ffprobe(out / name / seg["uri"], "-select_streams", "v:0", "-read_intervals", "%+#1",
-                             "-show_entries", "frame=key_frame,pict_type,pts_time")["frames"]
+            frames = ffprobe(
+                out / name / seg["uri"],
+                "-select_streams",
+                "v:0",
+                "-read_intervals",
+                "%+#1",
+                "-show_entries",
+                "frame=key_frame,pict_type,pts_time",
+            )["frames"]
             assert frames[0]["key_frame"] == 1 and frames[0]["pict_type"] == "I", (name, k)
             if k == 0:
                 first = float(frames[0]["pts_time"])
             # Every segment starts exactly 2 s after the previous one: the cut grid is on PTS.
             assert abs(float(frames[0]["pts_time"]) - (first + 2.0 * k)) < 1e-3, (name, k)
         # Inside a segment there is no other keyframe: the GOP is the segment.
-        keys = ffprobe(out / name / lists[name]["segments"][1]["uri"], "-select_streams", "v:0",
-                       "-skip_frame", "nokey", "-show_entries", "frame=pts_time")["frames"]
+        keys = ffprobe(
+            out / name / lists[name]["segments"][1]["uri"],
+            "-select_streams",
+            "v:0",
+            "-skip_frame",
+            "nokey",
+            "-show_entries",
+            "frame=pts_time",
+        )["frames"]
         assert len(keys) == 1
 
 
 @pytest.mark.slow
-def test_master_playlist_lists_every_rendition_with_bandwidth_resolution_and_codecs(
-        landscape_run: LadderRun) -> None:
+def test_master_playlist_lists_every_rendition_with_bandwidth_resolution_and_codecs(landscape_run: LadderRun) -> None:
     out = landscape_run.out
     for master in ("master.m3u8", "recording.m3u8"):
         text = (out / master).read_text()
@@ -106,8 +119,10 @@ def test_master_playlist_lists_every_rendition_with_bandwidth_resolution_and_cod
         for seg in read_playlist((out / v["uri"]).read_text())["segments"][:-1]:
             assert (out / name / seg["uri"]).stat().st_size * 8 / seg["duration"] <= int(v["BANDWIDTH"])
     # What the live master promised before anything was measured is within Apple's 10 % of the truth.
-    promised = {v["uri"].split("/")[0]: int(v["BANDWIDTH"])
-                for v in read_playlist((out / "master.m3u8").read_text())["variants"]}
+    promised = {
+        v["uri"].split("/")[0]: int(v["BANDWIDTH"])
+        for v in read_playlist((out / "master.m3u8").read_text())["variants"]
+    }
     for v in recorded:
         assert promised[v["uri"].split("/")[0]] >= 0.9 * int(v["BANDWIDTH"]), v
     info = ffprobe(out / "master.m3u8", "-show_programs")
@@ -134,12 +149,12 @@ async def test_portrait_source_stays_portrait(media_tmp: Path) -> None:
     sink = CollectingSink()
     result = await run_media_worker(media_settings(media_tmp / "out"), "show-portrait", src, sink)
     for name, (w, h) in {"720p": (720, 1280), "360p": (360, 640), "240p": (240, 426)}.items():
-        stream = ffprobe(result.out_dir / name / "recording.m3u8", "-select_streams", "v:0",
-                         "-show_streams")["streams"][0]
+        stream = ffprobe(result.out_dir / name / "recording.m3u8", "-select_streams", "v:0", "-show_streams")[
+            "streams"
+        ][0]
         assert (stream["width"], stream["height"]) == (w, h)
     master = read_playlist((result.out_dir / "master.m3u8").read_text())["variants"]
-    assert {v["RESOLUTION"] for v in master if "RESOLUTION" in v} == {
-        "720x1280", "480x854", "360x640", "240x426"}
+    assert {v["RESOLUTION"] for v in master if "RESOLUTION" in v} == {"720x1280", "480x854", "360x640", "240x426"}
     thumb = [e for e in sink.envelopes if e.type == "media.thumbnail_ready"][0].payload
     assert thumb["height"] > thumb["width"]
 
@@ -160,8 +175,7 @@ def _write_rotated(src: Path, dst: Path) -> None:
 
 @pytest.mark.slow
 async def test_a_phone_video_with_a_rotation_flag_is_turned_upright(media_tmp: Path) -> None:
-    src = await asyncio.to_thread(make_video, media_tmp / "rot-src.mp4", size="640x360", seconds=2,
-                                  audio=False)
+    src = await asyncio.to_thread(make_video, media_tmp / "rot-src.mp4", size="640x360", seconds=2, audio=False)
     rotated = media_tmp / "rotated.mp4"
     await asyncio.to_thread(_write_rotated, src, rotated)
     settings = media_settings(media_tmp / "out")
@@ -170,8 +184,11 @@ async def test_a_phone_video_with_a_rotation_flag_is_turned_upright(media_tmp: P
         ours = next(c.decode(video=0)).to_ndarray(format="gray").astype(np.float32)
     assert ours.shape == (640, 360)
     # The ffmpeg CLI applies the flag itself when decoding: our picture must look like its picture.
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(rotated), "-frames:v", "1", "-f", "rawvideo",
-                          "-pix_fmt", "gray", "-"], check=True, capture_output=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(rotated), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
     theirs = np.frombuffer(raw, np.uint8).reshape(640, 360).astype(np.float32)
     assert np.abs(ours - theirs).mean() < 8
     assert np.abs(ours - theirs[::-1, ::-1]).mean() > 30  # upside down would be far off

@@ -41,8 +41,9 @@ def check_ll_playlist(text: str, directory: Path, seen_parts: dict[str, float]) 
     return pl
 
 
-def _check_parts(parts: list[dict[str, Any]], sequence: int, directory: Path, target: float,
-                 seen: dict[str, float]) -> None:
+def _check_parts(
+    parts: list[dict[str, Any]], sequence: int, directory: Path, target: float, seen: dict[str, float]
+) -> None:
     assert [p["uri"] for p in parts] == [f"{sequence:06d}.{k}.ts" for k in range(len(parts))]
     assert parts[0]["independent"]  # a segment's first part opens with its IDR
     for p in parts:
@@ -56,9 +57,11 @@ def _check_parts(parts: list[dict[str, Any]], sequence: int, directory: Path, ta
 async def test_live_playlists_list_parts_a_part_aware_reader_accepts(tmp_path: Path) -> None:
     src = await asyncio.to_thread(make_video, tmp_path / "src.mp4", size="640x360", seconds=5)
     sink = CollectingSink()
-    worker = asyncio.create_task(run_media_worker(
-        media_settings(tmp_path / "out"), "show-ll", src, sink, pace=True,
-        options=MediaOptions(part_seconds=PART)))
+    worker = asyncio.create_task(
+        run_media_worker(
+            media_settings(tmp_path / "out"), "show-ll", src, sink, pace=True, options=MediaOptions(part_seconds=PART)
+        )
+    )
     live = tmp_path / "out" / "show-ll" / "360p"
     seen: dict[str, float] = {}
     first_seen: dict[str, float] = {}  # uri (part or segment) → when a poller first saw it listed
@@ -84,8 +87,11 @@ async def test_live_playlists_list_parts_a_part_aware_reader_accepts(tmp_path: P
     # Parts of a segment showed up before the segment did: the point of LL-HLS (~1.5 s earlier here).
     segments = sorted(u for u in first_seen if u.count(".") == 1)
     assert len(segments) >= 2
-    earlier = [first_seen[s] - first_seen[s.replace(".ts", ".0.ts")] for s in segments[1:]
-               if s.replace(".ts", ".0.ts") in first_seen]
+    earlier = [
+        first_seen[s] - first_seen[s.replace(".ts", ".0.ts")]
+        for s in segments[1:]
+        if s.replace(".ts", ".0.ts") in first_seen
+    ]
     assert earlier and min(earlier) > 0.5, earlier
     # A part is real video: ffprobe reads one, and its length is the listed duration.
     assert probed and probed[0][1] == pytest.approx(probed[0][0], abs=0.1), probed

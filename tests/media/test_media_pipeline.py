@@ -41,40 +41,50 @@ def media_events(env: Settings, stream_id: str) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 def test_a_recorded_show_flows_through_kafka_into_read_models_and_is_served(
-        environments: Environments, log_dir: Path, tmp_path: Path) -> None:
+    environments: Environments, log_dir: Path, tmp_path: Path
+) -> None:
     env = environments.new().model_copy(update={"http_port": free_port()})
     env = env.model_copy(update={"playback_base_url": f"http://127.0.0.1:{env.http_port}/hls"})
     video = make_video(tmp_path / "show.mp4", size="640x360", seconds=7)
-    procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir),
-             Proc(env, "api", log_dir=log_dir)]
+    procs = [
+        Proc(env, "relay", log_dir=log_dir),
+        Proc(env, "project", log_dir=log_dir),
+        Proc(env, "api", log_dir=log_dir),
+    ]
     http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30, headers=auth(env))
     try:
         procs[1].wait_for_output("projection stream_quality pid")
         wait_until(lambda: _ok(http), timeout=60, what="API")
         sid = http.post(f"{P}/streams", json={"title": "রেকর্ড করা শো", "stream_type": "tutorial"}).json()["id"]
         http.post(f"{P}/streams/{sid}/start")
-        media = Proc(env, "media", "--stream", sid, "--source", str(video), "--highlights", "yes", log_dir=log_dir,
-                     name="media")
+        media = Proc(
+            env, "media", "--stream", sid, "--source", str(video), "--highlights", "yes", log_dir=log_dir, name="media"
+        )
         assert media.popen.wait(120) == 0, media.output()[-3000:]
 
         assert "highlight clips" in media.output() and "highlights for" not in media.output()  # ran, no failure
         types = [e["type"] for e in media_events(env, sid)]
         assert types[0] == "media.ingest_started" and types[-1] == "media.ingest_stopped"
-        for t in ("media.segment_published", "media.quality_sample", "media.recording_ready",
-                  "media.thumbnail_ready"):
+        for t in ("media.segment_published", "media.quality_sample", "media.recording_ready", "media.thumbnail_ready"):
             assert t in types, types
 
         def recording() -> tuple[Any, ...] | None:
             with psycopg.connect(env.postgres_url) as conn:
-                return conn.execute("SELECT recording_url, duration_seconds, file_size_bytes FROM"
-                                    " live_stream_recordings WHERE stream_id = %s", (sid,)).fetchone()
+                return conn.execute(
+                    "SELECT recording_url, duration_seconds, file_size_bytes FROM"
+                    " live_stream_recordings WHERE stream_id = %s",
+                    (sid,),
+                ).fetchone()
 
         url, duration, size = wait_until(recording, timeout=30, what="recording row")
         assert 5 <= duration <= 9 and size > 10_000 and url.endswith(".m3u8")
 
         client: MongoClient[dict[str, Any]] = MongoClient(env.mongo_url)
-        wait_until(lambda: client[env.mongo_db]["stream_quality"].count_documents({"stream_id": sid}) > 0,
-                   timeout=30, what="quality documents")
+        wait_until(
+            lambda: client[env.mongo_db]["stream_quality"].count_documents({"stream_id": sid}) > 0,
+            timeout=30,
+            what="quality documents",
+        )
         client.close()
 
         master = http.get(f"/hls/{sid}/master.m3u8")
@@ -95,8 +105,7 @@ def _ok(http: httpx.Client) -> bool:
         return False
 
 
-def test_log_only_read_models_rebuild_from_kafka_to_the_same_content(environments: Environments,
-                                                                    log_dir: Path) -> None:
+def test_log_only_read_models_rebuild_from_kafka_to_the_same_content(environments: Environments, log_dir: Path) -> None:
     """Media events never enter the store: `--rebuild recordings` replays the media topic instead."""
     import uuid
     from datetime import datetime
@@ -113,9 +122,17 @@ def test_log_only_read_models_rebuild_from_kafka_to_the_same_content(environment
         p = AIOKafkaProducer(bootstrap_servers=env.kafka_bootstrap)
         await p.start()
         for i in range(3):
-            e = new_interaction("media.recording_ready", sid, {
-                "master_url": f"http://cdn/hls/{sid}/recording-{i}.m3u8", "duration_s": 60.0 + i,
-                "total_bytes": 1000 * (i + 1), "renditions": []}, datetime.now(UTC))
+            e = new_interaction(
+                "media.recording_ready",
+                sid,
+                {
+                    "master_url": f"http://cdn/hls/{sid}/recording-{i}.m3u8",
+                    "duration_s": 60.0 + i,
+                    "total_bytes": 1000 * (i + 1),
+                    "renditions": [],
+                },
+                datetime.now(UTC),
+            )
             await p.send_and_wait(env.topic("media"), e.to_json(), key=e.key)
         await p.stop()
 
@@ -131,8 +148,9 @@ def test_log_only_read_models_rebuild_from_kafka_to_the_same_content(environment
 
         wait_until(lambda: rows() == 3, what="three recordings projected")
         live = pg_hash(env.postgres_url, ("live_stream_recordings",))
-        rebuild = Proc(env, "project", "--rebuild", "recordings", "--no-progress", log_dir=log_dir,
-                       name="rebuild-recordings")
+        rebuild = Proc(
+            env, "project", "--rebuild", "recordings", "--no-progress", log_dir=log_dir, name="rebuild-recordings"
+        )
         assert rebuild.popen.wait(60) == 0, rebuild.output()
         assert "rebuilt recordings from 3 events" in rebuild.output()
         assert pg_hash(env.postgres_url, ("live_stream_recordings",)) == live
@@ -141,8 +159,9 @@ def test_log_only_read_models_rebuild_from_kafka_to_the_same_content(environment
 
 
 @pytest.mark.slow
-def test_killing_the_media_process_mid_show_interrupts_and_a_restart_resumes(environments: Environments,
-                                                                           log_dir: Path, tmp_path: Path) -> None:
+def test_killing_the_media_process_mid_show_interrupts_and_a_restart_resumes(
+    environments: Environments, log_dir: Path, tmp_path: Path
+) -> None:
     import uuid
     from datetime import datetime
 
@@ -153,8 +172,16 @@ def test_killing_the_media_process_mid_show_interrupts_and_a_restart_resumes(env
     video = make_video(tmp_path / "show.mp4", size="640x360", seconds=12)
     store = LiveCommerceStore(env.eventsourcing_env())
     sid = uuid.uuid4()
-    store.save(LiveStream.schedule(id=sid, now=datetime.now(UTC), vendor_id=str(uuid.uuid4()),
-                                   stream_key=uuid.uuid4().hex, title="crash test", stream_type="tutorial"))
+    store.save(
+        LiveStream.schedule(
+            id=sid,
+            now=datetime.now(UTC),
+            vendor_id=str(uuid.uuid4()),
+            stream_key=uuid.uuid4().hex,
+            title="crash test",
+            stream_type="tutorial",
+        )
+    )
 
     def events() -> list[str]:
         return [type(e).__name__ for e in store.events.get(sid)]
@@ -162,14 +189,35 @@ def test_killing_the_media_process_mid_show_interrupts_and_a_restart_resumes(env
     process = Proc(env, "process", log_dir=log_dir, name="process-managers")
     try:
         process.wait_for_output("media policy ready", timeout=60)
-        media = Proc(env, "media", "--stream", str(sid), "--source", str(video), "--pace", "--highlights", "no",
-                     log_dir=log_dir, name="media-first")
+        media = Proc(
+            env,
+            "media",
+            "--stream",
+            str(sid),
+            "--source",
+            str(video),
+            "--pace",
+            "--highlights",
+            "no",
+            log_dir=log_dir,
+            name="media-first",
+        )
         wait_until(lambda: "Started" in events(), timeout=60, what="the first segment to start the show")
         time.sleep(2)
         media.kill()  # no goodbye: the process cannot report its own death
         wait_until(lambda: "VideoInterrupted" in events(), timeout=30, what="silence to interrupt the video")
-        again = Proc(env, "media", "--stream", str(sid), "--source", str(video), "--highlights", "no",
-                     log_dir=log_dir, name="media-restarted")
+        again = Proc(
+            env,
+            "media",
+            "--stream",
+            str(sid),
+            "--source",
+            str(video),
+            "--highlights",
+            "no",
+            log_dir=log_dir,
+            name="media-restarted",
+        )
         assert again.popen.wait(120) == 0, again.output()[-2000:]
         wait_until(lambda: "VideoResumed" in events(), timeout=30, what="the restarted worker to resume it")
         out = env.media_root / str(sid)

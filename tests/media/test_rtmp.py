@@ -23,18 +23,44 @@ KEYS = StaticStreamKeys({"sk-live": "show-rtmp", "sk-other": "show-someone-else"
 async def publish(port: int, key: str, seconds: float, size: str = "1280x720") -> asyncio.subprocess.Process:
     """The broadcaster from ENVIRONMENT.md: testsrc2 + sine, x264 veryfast, AAC, FLV over RTMP, real time."""
     return await asyncio.create_subprocess_exec(
-        "ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30",
-        "-f", "lavfi", "-i", "sine", "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-g", "60",
-        "-c:a", "aac", "-f", "flv", f"rtmp://127.0.0.1:{port}/live/{key}",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        "ffmpeg",
+        "-v",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate=30",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine",
+        "-t",
+        str(seconds),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-g",
+        "60",
+        "-c:a",
+        "aac",
+        "-f",
+        "flv",
+        f"rtmp://127.0.0.1:{port}/live/{key}",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
-def start_worker(root: Path, port: int, sink: CollectingSink, ready: asyncio.Event,
-                 **options: object) -> asyncio.Task[WorkerResult]:
+def start_worker(
+    root: Path, port: int, sink: CollectingSink, ready: asyncio.Event, **options: object
+) -> asyncio.Task[WorkerResult]:
     opts = MediaOptions(**{"publish_timeout_s": 30.0, "reconnect_grace_s": 1.0, **options})  # type: ignore
     listen = RtmpListen("127.0.0.1", port)
-    return asyncio.create_task(run_media_worker(media_settings(root), "show-rtmp", listen, sink, KEYS,
-                                                options=opts, ready=ready))
+    return asyncio.create_task(
+        run_media_worker(media_settings(root), "show-rtmp", listen, sink, KEYS, options=opts, ready=ready)
+    )
 
 
 async def read_live(playlist: Path, publisher: asyncio.subprocess.Process) -> list[tuple[float, int]]:
@@ -102,8 +128,7 @@ async def test_a_dropped_connection_is_an_interruption_and_the_host_can_come_bac
     result = await asyncio.wait_for(worker, 30)
 
     types = [t for t in sink.types if t not in (ev.SEGMENT_PUBLISHED, ev.QUALITY_SAMPLE, ev.THUMBNAIL_READY)]
-    assert types == [ev.INGEST_STARTED, ev.INGEST_INTERRUPTED, ev.INGEST_STARTED, ev.RECORDING_READY,
-                     ev.INGEST_STOPPED]
+    assert types == [ev.INGEST_STARTED, ev.INGEST_INTERRUPTED, ev.INGEST_STARTED, ev.RECORDING_READY, ev.INGEST_STOPPED]
     assert sink.of_type(ev.INGEST_INTERRUPTED)[0].payload["reason"] == "connection_lost"
     assert sink.of_type(ev.INGEST_STARTED)[1].payload["resumed"] is True
     assert result.reason == "unpublished"
@@ -111,8 +136,9 @@ async def test_a_dropped_connection_is_an_interruption_and_the_host_can_come_bac
     vod = read_playlist((result.out_dir / "360p" / "recording.m3u8").read_text())
     assert [s["uri"] for s in vod["segments"]] == [f"{i:06d}.ts" for i in range(len(vod["segments"]))]
     total = sum(s["duration"] for s in vod["segments"])
-    frames = ffprobe(result.out_dir / "360p" / "recording.m3u8", "-select_streams", "v:0",
-                     "-show_entries", "frame=pts_time")["frames"]
+    frames = ffprobe(
+        result.out_dir / "360p" / "recording.m3u8", "-select_streams", "v:0", "-show_entries", "frame=pts_time"
+    )["frames"]
     times = [float(f["pts_time"]) for f in frames]
     assert max(b - a for a, b in zip(times, times[1:], strict=False)) < 0.1  # no hole where the host was away
     assert times[-1] - times[0] == pytest.approx(total, abs=0.1)
@@ -133,9 +159,11 @@ async def test_no_publisher_in_time_is_a_clear_failure(tmp_path: Path) -> None:
 
 async def test_stopping_a_worker_that_waits_for_its_host(tmp_path: Path) -> None:
     port, sink, ready, stop = free_port(), CollectingSink(), asyncio.Event(), asyncio.Event()
-    worker = asyncio.create_task(run_media_worker(
-        media_settings(tmp_path), "show-rtmp", RtmpListen("127.0.0.1", port), sink, KEYS, stop=stop,
-        ready=ready))
+    worker = asyncio.create_task(
+        run_media_worker(
+            media_settings(tmp_path), "show-rtmp", RtmpListen("127.0.0.1", port), sink, KEYS, stop=stop, ready=ready
+        )
+    )
     await ready.wait()
     await asyncio.sleep(0.3)
     stop.set()

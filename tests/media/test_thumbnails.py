@@ -72,9 +72,14 @@ def test_the_picker_keeps_the_sharpest_acceptable_candidate(tmp_path: Path) -> N
     picker = ThumbnailPicker(interval_s=10, first_after_s=1.0, sample_every_s=0.25)
     sharp, black = textured(), np.full((180, 320), 0, np.float32)
     softer = box_blur(sharp, 1)  # acceptable, but less sharp than ``sharp``
-    offers = [(0.0, black, None), (0.25, box_blur(sharp), box_blur(sharp)), (0.5, sharp, sharp),
-              (0.75, softer, softer), (0.8, textured(seed=9), textured(seed=9)),  # too soon: not sampled
-              (1.0, 255 - sharp, sharp)]  # a cut
+    offers = [
+        (0.0, black, None),
+        (0.25, box_blur(sharp), box_blur(sharp)),
+        (0.5, sharp, sharp),
+        (0.75, softer, softer),
+        (0.8, textured(seed=9), textured(seed=9)),  # too soon: not sampled
+        (1.0, 255 - sharp, sharp),
+    ]  # a cut
     for at, luma, previous in offers:
         picker.offer(at, _frame(luma), luma, previous)
     assert picker.take_due(0.9) is None  # not due before first_after_s

@@ -126,7 +126,7 @@ def message(csid: int, mtype: int, payload: bytes, chunk: int, *, ts: int = 0) -
     header += bytes([mtype]) + (1).to_bytes(4, "little") + (ts.to_bytes(4, "big") if ext else b"")
     out = bytearray(header + payload[:chunk])
     for i in range(chunk, len(payload), chunk):  # continuation chunks: format 3 headers
-        out += bytes([0xC0 | csid]) + (ts.to_bytes(4, "big") if ext else b"") + payload[i:i + chunk]
+        out += bytes([0xC0 | csid]) + (ts.to_bytes(4, "big") if ext else b"") + payload[i : i + chunk]
     return bytes(out)
 
 
@@ -147,7 +147,7 @@ def test_the_sniffer_finds_the_stream_key_however_the_bytes_are_split() -> None:
     sniffer, commands, i = ChunkSniffer(), [], 0
     while i < len(stream):
         n = rng.randint(1, 300)
-        commands += sniffer.feed(stream[i:i + n])
+        commands += sniffer.feed(stream[i : i + n])
         i += n
     assert [c.name for c in commands] == ["connect", "publish"]
     assert commands[1].args == (5.0, None, "sk-123?token=abc", "live") and commands[1].end == end
@@ -194,8 +194,11 @@ def test_recording_playlists_are_read_with_m3u8_through_breaks_offsets_and_title
 
     segs = media_segments(TRICKY_VOD)
     assert [(s.sequence, s.uri, s.start_s, s.duration, s.discontinuity) for s in segs] == [
-        (41, "000041.ts", 0.0, 2.0, False), (42, "000042.ts", 2.0, 1.5, False),
-        (43, "000043.ts", 3.5, 2.0, True), (44, "000044.ts", 5.5, 2.0, False)]
+        (41, "000041.ts", 0.0, 2.0, False),
+        (42, "000042.ts", 2.0, 1.5, False),
+        (43, "000043.ts", 3.5, 2.0, True),
+        (44, "000044.ts", 5.5, 2.0, False),
+    ]
     assert segs[0].pdt == datetime(2026, 3, 17, 19, 0, tzinfo=UTC)  # +06:00 (Dhaka) read as the same instant
     assert segs[1].pdt is None and segs[2].pdt is None
     assert segs[3].pdt == datetime(2026, 3, 17, 19, 7, 30, 250_000, tzinfo=UTC)
@@ -203,7 +206,8 @@ def test_recording_playlists_are_read_with_m3u8_through_breaks_offsets_and_title
     # the first segment, then the first after the break that carries a wall-clock time
     assert recording_clock(tmp_path / "recording.m3u8") == [
         {"at_s": 0.0, "program_date_time": "2026-03-17T19:00:00.000Z"},
-        {"at_s": 5.5, "program_date_time": "2026-03-17T19:07:30.250Z"}]
+        {"at_s": 5.5, "program_date_time": "2026-03-17T19:07:30.250Z"},
+    ]
     tags = read_playlist(TRICKY_VOD)["tags"]
     assert tags["#EXT-X-MEDIA-SEQUENCE"] == "41" and tags["#EXT-X-PLAYLIST-TYPE"] == "VOD"
     assert "#EXT-X-ENDLIST" in tags

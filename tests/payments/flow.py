@@ -34,16 +34,23 @@ class Opened:
 
 
 async def open_payment(
-    gateway: Gateway, sandbox: RunningSandbox, provider: str, amount: str = "1250.50",
+    gateway: Gateway,
+    sandbox: RunningSandbox,
+    provider: str,
+    amount: str = "1250.50",
     payer_reference: str = "01711000000",
 ) -> Opened:
     money = Decimal(amount)
-    payment = Payment.initiate(id=uuid.uuid4(), now=now(), order_id=str(uuid.uuid4()), method=provider,
-                               amount=money, order_total=money)
+    payment = Payment.initiate(
+        id=uuid.uuid4(), now=now(), order_id=str(uuid.uuid4()), method=provider, amount=money, order_total=money
+    )
     sink = uuid.uuid4().hex
     created = await gateway.create(
-        payment_id=str(payment.id), amount=money, payer_reference=payer_reference,
-        callback_url=f"{sandbox.url}/sandbox/sink/{sink}", idempotency_key=f"create-{payment.id}",
+        payment_id=str(payment.id),
+        amount=money,
+        payer_reference=payer_reference,
+        callback_url=f"{sandbox.url}/sandbox/sink/{sink}",
+        idempotency_key=f"create-{payment.id}",
     )
     payment.start_processing(provider_txn_id=created.provider_payment_id, now=now())
     payment.collect_events()
@@ -56,8 +63,9 @@ async def buyer(http: httpx.AsyncClient, created: CreatedPayment, outcome: str) 
     return dict(answer.json())
 
 
-async def callbacks(http: httpx.AsyncClient, sandbox: RunningSandbox, sink: str, *, expect: int = 1,
-                    wait: float = 2.0) -> list[dict[str, Any]]:
+async def callbacks(
+    http: httpx.AsyncClient, sandbox: RunningSandbox, sink: str, *, expect: int = 1, wait: float = 2.0
+) -> list[dict[str, Any]]:
     """What the merchant's endpoint received, as query args or JSON body, waiting up to ``wait`` for them."""
     deadline = asyncio.get_running_loop().time() + wait
     while True:
@@ -72,8 +80,13 @@ async def settle(payment: Payment, gateway: Gateway, hint: CallbackHint) -> Gate
         result = await gateway.execute(hint.provider_payment_id)
     else:
         result = await gateway.query(hint.provider_payment_id)
-    payment.handle_callback(provider_txn_id=result.provider_payment_id, status=result.status, now=now(),
-                            amount=result.amount, reason=result.reason)
+    payment.handle_callback(
+        provider_txn_id=result.provider_payment_id,
+        status=result.status,
+        now=now(),
+        amount=result.amount,
+        reason=result.reason,
+    )
     return result
 
 

@@ -79,13 +79,16 @@ async def test_expired_refresh_token_falls_back_to_a_new_grant(
     assert seen() == {"grant": 1, "refresh": 0, "token_refused": 1}
 
 
-async def test_wrong_credentials_are_a_clear_error(
-    payment_settings: Settings, http: httpx.AsyncClient
-) -> None:
+async def test_wrong_credentials_are_a_clear_error(payment_settings: Settings, http: httpx.AsyncClient) -> None:
     wrong = BkashGateway.from_settings(payment_settings.model_copy(update={"bkash_password": "nope"}), http)
     with pytest.raises(GatewayAuthFailed, match="token grant refused"):
-        await wrong.create(payment_id="p", amount=Decimal("10.00"), payer_reference="01711000000",
-                           callback_url="http://127.0.0.1:9/cb", idempotency_key="k")
+        await wrong.create(
+            payment_id="p",
+            amount=Decimal("10.00"),
+            payer_reference="01711000000",
+            callback_url="http://127.0.0.1:9/cb",
+            idempotency_key="k",
+        )
 
 
 async def test_repeated_execute_refused_as_in_production_still_returns_the_same_trx(

@@ -57,14 +57,18 @@ async def test_a_refund_whose_answer_is_lost_was_made_once_and_is_not_resent(
     before = sandbox.ledger.stats["refunds"]
     key = str(uuid.uuid4())
     with pytest.raises(GatewayError) as lost:
-        await eager.refund(provider_payment_id=pid, transaction_id=result.transaction_id, amount=Decimal("250.00"),
-                           reason="lost answer", idempotency_key=key)
+        await eager.refund(
+            provider_payment_id=pid,
+            transaction_id=result.transaction_id,
+            amount=Decimal("250.00"),
+            reason="lost answer",
+            idempotency_key=key,
+        )
     assert lost.value.outcome_unknown  # the caller cannot tell whether it happened...
     assert sandbox.ledger.stats["refunds"] - before == 1  # ...it did, once: the transport did not send it again
     view = (await http.get(f"{sandbox.url}/sandbox/payments/{pid}")).json()
     assert [(r["reference"], r["amount"]) for r in view["refunds"]] == [(key, "250.00")]
-    found = await eager.find_refund(provider_payment_id=pid, transaction_id=result.transaction_id,
-                                    idempotency_key=key)
+    found = await eager.find_refund(provider_payment_id=pid, transaction_id=result.transaction_id, idempotency_key=key)
     if provider in LOOKS_REFUNDS_UP:
         assert found is not None and found.refund_id == view["refunds"][0]["refund_id"]
         assert found.status == "completed"

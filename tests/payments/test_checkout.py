@@ -84,8 +84,13 @@ async def test_execute_before_the_buyer_pays_is_still_processing(
 
 async def test_bad_amounts_are_refused(gateway: Gateway, sandbox: RunningSandbox, provider: str) -> None:
     with pytest.raises(ValueError):  # refused before any request: three decimal places
-        await gateway.create(payment_id="p-1", amount=Decimal("10.005"), payer_reference="01711000000",
-                             callback_url=f"{sandbox.url}/sandbox/sink/x", idempotency_key="k-1")
+        await gateway.create(
+            payment_id="p-1",
+            amount=Decimal("10.005"),
+            payer_reference="01711000000",
+            callback_url=f"{sandbox.url}/sandbox/sink/x",
+            idempotency_key="k-1",
+        )
     with pytest.raises(GatewayRejected):  # above the sandbox's per-payment limit
         await open_payment(gateway, sandbox, provider, amount="600000.00")
 

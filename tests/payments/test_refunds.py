@@ -17,13 +17,19 @@ from tests.payments.conftest import NAME, PROVIDERS
 from tests.payments.flow import Opened, buyer, now, open_payment
 
 
-async def paid(gateway: Gateway, sandbox: RunningSandbox, http: httpx.AsyncClient, provider: str,
-               payer_reference: str = "01711000000") -> tuple[Opened, str]:
+async def paid(
+    gateway: Gateway,
+    sandbox: RunningSandbox,
+    http: httpx.AsyncClient,
+    provider: str,
+    payer_reference: str = "01711000000",
+) -> tuple[Opened, str]:
     opened = await open_payment(gateway, sandbox, provider, amount="1000.00", payer_reference=payer_reference)
     await buyer(http, opened.created, "success")
     result = await gateway.execute(opened.created.provider_payment_id)
-    opened.payment.handle_callback(provider_txn_id=result.provider_payment_id, status=result.status,
-                                   amount=result.amount, now=now())
+    opened.payment.handle_callback(
+        provider_txn_id=result.provider_payment_id, status=result.status, amount=result.amount, now=now()
+    )
     assert result.transaction_id is not None
     return opened, result.transaction_id
 
@@ -31,8 +37,13 @@ async def paid(gateway: Gateway, sandbox: RunningSandbox, http: httpx.AsyncClien
 async def refund(gateway: Gateway, opened: Opened, trx: str, amount: str, key: str | None = None) -> Decimal:
     key = key or str(uuid.uuid4())
     opened.payment.refund(refund_id=key, amount=Decimal(amount), now=now(), reason="buyer returned it")
-    done = await gateway.refund(provider_payment_id=opened.created.provider_payment_id, transaction_id=trx,
-                                amount=Decimal(amount), reason="buyer returned it", idempotency_key=key)
+    done = await gateway.refund(
+        provider_payment_id=opened.created.provider_payment_id,
+        transaction_id=trx,
+        amount=Decimal(amount),
+        reason="buyer returned it",
+        idempotency_key=key,
+    )
     assert done.status == "completed" and done.refund_id
     return done.amount
 
@@ -46,8 +57,13 @@ async def test_partial_then_full_refund_and_no_more(
     assert await refund(gateway, opened, trx, "700.00") == Decimal("700.00")
     assert opened.payment.status == "refunded"
     with pytest.raises(GatewayRejected):
-        await gateway.refund(provider_payment_id=opened.created.provider_payment_id, transaction_id=trx,
-                             amount=Decimal("0.01"), reason="again", idempotency_key=str(uuid.uuid4()))
+        await gateway.refund(
+            provider_payment_id=opened.created.provider_payment_id,
+            transaction_id=trx,
+            amount=Decimal("0.01"),
+            reason="again",
+            idempotency_key=str(uuid.uuid4()),
+        )
     view = (await http.get(f"{sandbox.url}/sandbox/payments/{opened.created.provider_payment_id}")).json()
     assert Decimal(view["refunded"]) == Decimal("1000.00")
 
@@ -57,8 +73,13 @@ async def test_refund_above_the_paid_amount_is_refused(
 ) -> None:
     opened, trx = await paid(gateway, sandbox, http, provider)
     with pytest.raises(GatewayRejected) as refused:
-        await gateway.refund(provider_payment_id=opened.created.provider_payment_id, transaction_id=trx,
-                             amount=Decimal("1000.01"), reason="too much", idempotency_key=str(uuid.uuid4()))
+        await gateway.refund(
+            provider_payment_id=opened.created.provider_payment_id,
+            transaction_id=trx,
+            amount=Decimal("1000.01"),
+            reason="too much",
+            idempotency_key=str(uuid.uuid4()),
+        )
     assert refused.value.provider == NAME[provider] and refused.value.code
 
 
@@ -67,11 +88,18 @@ async def test_refund_of_an_unpaid_payment_or_another_transaction_is_refused(
 ) -> None:
     unpaid = await open_payment(gateway, sandbox, provider)
     opened, _ = await paid(gateway, sandbox, http, provider)
-    for payment_id, trx in ((unpaid.created.provider_payment_id, "TRX-NONE"),
-                            (opened.created.provider_payment_id, "TRX-OTHER")):
+    for payment_id, trx in (
+        (unpaid.created.provider_payment_id, "TRX-NONE"),
+        (opened.created.provider_payment_id, "TRX-OTHER"),
+    ):
         with pytest.raises(GatewayRejected):
-            await gateway.refund(provider_payment_id=payment_id, transaction_id=trx, amount=Decimal("1.00"),
-                                 reason="x", idempotency_key=str(uuid.uuid4()))
+            await gateway.refund(
+                provider_payment_id=payment_id,
+                transaction_id=trx,
+                amount=Decimal("1.00"),
+                reason="x",
+                idempotency_key=str(uuid.uuid4()),
+            )
 
 
 @pytest.mark.parametrize("provider", [p for p in PROVIDERS if p not in ("bkash", "card")])
@@ -81,8 +109,13 @@ async def test_refund_with_the_same_key_is_made_once(
     """Nagad (referenceNo) and Rocket (requestId) de-duplicate refunds, so re-sending one is safe."""
     opened, trx = await paid(gateway, sandbox, http, provider)
     before = sandbox.ledger.stats["refunds"]
-    args = dict(provider_payment_id=opened.created.provider_payment_id, transaction_id=trx,
-                amount=Decimal("400.00"), reason="dup", idempotency_key="refund-1-" + trx)
+    args = dict(
+        provider_payment_id=opened.created.provider_payment_id,
+        transaction_id=trx,
+        amount=Decimal("400.00"),
+        reason="dup",
+        idempotency_key="refund-1-" + trx,
+    )
     first, second = await gateway.refund(**args), await gateway.refund(**args)  # type: ignore[arg-type]
     assert first.refund_id == second.refund_id
     assert sandbox.ledger.stats["refunds"] - before == 1
@@ -96,7 +129,12 @@ async def test_bkash_refund_is_not_resent_after_a_timeout(
     opened, trx = await paid(slow, sandbox, http, "bkash", payer_reference="sandbox:slow=refund")
     before = sandbox.ledger.stats["refunds"]
     with pytest.raises(GatewayTimeout) as timed_out:
-        await slow.refund(provider_payment_id=opened.created.provider_payment_id, transaction_id=trx,
-                          amount=Decimal("10.00"), reason="x", idempotency_key="r-1")
+        await slow.refund(
+            provider_payment_id=opened.created.provider_payment_id,
+            transaction_id=trx,
+            amount=Decimal("10.00"),
+            reason="x",
+            idempotency_key="r-1",
+        )
     assert timed_out.value.outcome_unknown
     assert sandbox.ledger.stats["refunds"] - before == 1  # made once by bKash, never re-sent

@@ -21,8 +21,12 @@ from tests.support import ROOT, free_port
 async def sandbox_process(tmp_path: Path) -> AsyncIterator[str]:
     port, log = free_port(), tmp_path / "sandbox.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "infra.payments.sandbox", "--port", str(port)],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.payments.sandbox", "--port", str(port)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
@@ -44,14 +48,18 @@ async def sandbox_process(tmp_path: Path) -> AsyncIterator[str]:
 async def test_the_sandbox_runs_as_a_process(
     sandbox_process: str, payment_settings_base: Settings, http: httpx.AsyncClient
 ) -> None:
-    settings = payment_settings_base.model_copy(update={
-        f"{p}_base_url": f"{sandbox_process}/{p}" for p in ("bkash", "nagad", "rocket", "sslcommerz")
-    })
+    settings = payment_settings_base.model_copy(
+        update={f"{p}_base_url": f"{sandbox_process}/{p}" for p in ("bkash", "nagad", "rocket", "sslcommerz")}
+    )
     for provider, gateway in gateways_from_settings(settings, http).items():
         if provider == "emi":
             continue  # the card gateway again
-        created = await gateway.create(payment_id="0a1b2c3d", amount=Decimal("99.00"), payer_reference="017",
-                                       callback_url=f"{sandbox_process}/sandbox/sink/cli",
-                                       idempotency_key=f"cli-{provider}")
+        created = await gateway.create(
+            payment_id="0a1b2c3d",
+            amount=Decimal("99.00"),
+            payer_reference="017",
+            callback_url=f"{sandbox_process}/sandbox/sink/cli",
+            idempotency_key=f"cli-{provider}",
+        )
         await http.get(created.redirect_url, params={"outcome": "success"})
         assert (await gateway.execute(created.provider_payment_id)).status == "completed", provider

@@ -33,8 +33,7 @@ async def test_slow_execute_times_out_clearly_and_the_outcome_is_found_by_query(
     assert time.monotonic() - started < SLOW_SECONDS + 1
     assert timed_out.value.outcome_unknown and timed_out.value.provider == NAME[provider]
     # the provider did the work; a patient query (once the scenario is lifted) finds the money
-    await http.post(f"{sandbox.url}/sandbox/payments/{opened.created.provider_payment_id}/scenario",
-                    json={"slow": []})
+    await http.post(f"{sandbox.url}/sandbox/payments/{opened.created.provider_payment_id}/scenario", json={"slow": []})
     result = await gateway.query(opened.created.provider_payment_id)
     assert result.status == "completed" and result.transaction_id
 
@@ -45,9 +44,13 @@ async def test_create_without_idempotency_key_is_not_resent_after_a_timeout(
 ) -> None:
     before = len(sandbox.ledger.payments)
     with pytest.raises(GatewayTimeout):
-        await impatient.create(payment_id="0a1b2c3d4e5f", amount=Decimal("10.00"),
-                               payer_reference="sandbox:slow=create", callback_url=f"{sandbox.url}/cb",
-                               idempotency_key="k-slow")
+        await impatient.create(
+            payment_id="0a1b2c3d4e5f",
+            amount=Decimal("10.00"),
+            payer_reference="sandbox:slow=create",
+            callback_url=f"{sandbox.url}/cb",
+            idempotency_key="k-slow",
+        )
     assert len(sandbox.ledger.payments) - before == 1  # sent once; that session expires unpaid
 
 
@@ -56,9 +59,13 @@ async def test_create_with_a_request_id_is_resent_and_recovers(
     impatient: Gateway, sandbox: RunningSandbox, provider: str
 ) -> None:
     before = sandbox.ledger.stats["rocket_create"]
-    created = await impatient.create(payment_id="order-slow", amount=Decimal("10.00"),
-                                     payer_reference="sandbox:slow=create", callback_url=f"{sandbox.url}/cb",
-                                     idempotency_key="rocket-slow-create")
+    created = await impatient.create(
+        payment_id="order-slow",
+        amount=Decimal("10.00"),
+        payer_reference="sandbox:slow=create",
+        callback_url=f"{sandbox.url}/cb",
+        idempotency_key="rocket-slow-create",
+    )
     assert created.provider_payment_id.startswith("RK")
     assert sandbox.ledger.stats["rocket_create"] - before == 1  # the retry got the first answer back
 

@@ -54,9 +54,11 @@ class Stack:
     def live_stream(self, products: list[str] | None = None, host_id: str | None = None) -> str:
         """A real show: scheduled and started over HTTP, visible to the gateway once projected. With
         ``host_id`` it is only scheduled (starting needs a verified host profile); viewers may join it too."""
-        body: dict[str, Any] = {"title": "শাড়ি হাট লাইভ", "stream_type": "product_demo",
-                                "products": [{"product_id": p, "special_price": 1500}
-                                             for p in products or []]}
+        body: dict[str, Any] = {
+            "title": "শাড়ি হাট লাইভ",
+            "stream_type": "product_demo",
+            "products": [{"product_id": p, "special_price": 1500} for p in products or []],
+        }
         if host_id is not None:
             body["host_id"] = host_id
         created = self.http.post(f"{P}/streams", json=body)
@@ -71,8 +73,9 @@ class Stack:
         return str(sid)
 
     def assign_moderator(self, stream_id: str, moderator_id: str, permissions: list[str]) -> None:
-        res = self.http.post(f"{P}/streams/{stream_id}/moderators",
-                             json={"moderator_id": moderator_id, "permissions": permissions})
+        res = self.http.post(
+            f"{P}/streams/{stream_id}/moderators", json={"moderator_id": moderator_id, "permissions": permissions}
+        )
         assert res.status_code == 201, res.text
 
 
@@ -83,8 +86,9 @@ def start_api(env: Settings, log_dir: Path, name: str = "api") -> Proc:
 
 
 @asynccontextmanager
-async def own_api(rt: Stack, log_dir: Path, name: str, viewers: list[Viewer], **settings: Any
-                  ) -> AsyncIterator[tuple[str, Proc]]:
+async def own_api(
+    rt: Stack, log_dir: Path, name: str, viewers: list[Viewer], **settings: Any
+) -> AsyncIterator[tuple[str, Proc]]:
     """A second API process on the test stack with its own settings: its URL and process. On the way out the
     test's viewers are closed first (their presence goes out), then the process stops (its log is complete)."""
     env = rt.env.model_copy(update={"http_port": free_port(), "postgres_pool_size": 2, **settings})
@@ -113,8 +117,9 @@ def rt(environments: Environments, log_dir: Path) -> Iterator[Stack]:
     procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", log_dir=log_dir)]
     # HTTP commands need a signed-in owner; an admin may do all of them on any show.
     admin = issue_token(env, str(uuid.uuid4()), ["admin"], "test admin")
-    http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=10,
-                        headers={"Authorization": f"Bearer {admin}"})
+    http = httpx.Client(
+        base_url=f"http://127.0.0.1:{env.http_port}", timeout=10, headers={"Authorization": f"Bearer {admin}"}
+    )
     try:
         api = start_api(env, log_dir)
         procs.append(api)
@@ -149,9 +154,10 @@ class Viewer:
         return await self.client.call(event, data, namespace=NS, timeout=10)
 
     async def join(self, stream_id: str, **extra: Any) -> Any:
-        ack = await self.call("join_stream", {"stream_id": stream_id,
-                                              "viewer_info": {"device_type": "mobile", "location": "Dhaka"},
-                                              **extra})
+        ack = await self.call(
+            "join_stream",
+            {"stream_id": stream_id, "viewer_info": {"device_type": "mobile", "location": "Dhaka"}, **extra},
+        )
         assert ack["ok"], ack
         return ack
 
@@ -164,8 +170,9 @@ async def connect(url: str, token: str | None = None) -> Viewer:
     async def record(event: str, data: Any = None) -> None:
         viewer.events.append((event, data))
 
-    await client.connect(url, namespaces=[NS], auth={"token": token} if token else None,
-                         transports=["websocket"], wait_timeout=10)
+    await client.connect(
+        url, namespaces=[NS], auth={"token": token} if token else None, transports=["websocket"], wait_timeout=10
+    )
     return viewer
 
 

@@ -11,8 +11,9 @@ from tests.realtime.conftest import NS, Stack, Viewer, connect, start_api
 from tests.support import Proc, free_port
 
 
-async def test_batch_viewers_get_every_message_in_order_in_a_few_frames(rt: Stack, viewers: list[Viewer],
-                                                                       log_dir: Path) -> None:
+async def test_batch_viewers_get_every_message_in_order_in_a_few_frames(
+    rt: Stack, viewers: list[Viewer], log_dir: Path
+) -> None:
     env = rt.env.model_copy(update={"http_port": free_port(), "chat_batch_window_ms": 300})
     other: Proc = start_api(env, log_dir, "api-batch")
     try:

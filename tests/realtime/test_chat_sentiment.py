@@ -21,8 +21,12 @@ async def test_shares_follow_the_messages_in_both_scripts_and_redelivery_changes
     proj = StreamEngagementMongo(docs)
     ids = InteractionIds("sentiment-test")
     now = datetime.now(UTC)
-    texts = ["darun product, khub bhalo", "অসাধারণ! খুব ভালো লাগলো", "When will the iPhone be available?",
-             "faltu jinis, taka noshto"]
+    texts = [
+        "darun product, khub bhalo",
+        "অসাধারণ! খুব ভালো লাগলো",
+        "When will the iPhone be available?",
+        "faltu jinis, taka noshto",
+    ]
     batch = [interaction(ids, CHAT_SENT, sid, {"id": str(i), "message": t}, now) for i, t in enumerate(texts)]
     await proj.apply(batch)
     await proj.apply(batch)  # redelivered

@@ -14,16 +14,26 @@ from tests.realtime.conftest import P, Stack, Viewer, connect
 
 
 async def test_flash_sale_and_stock_pushed_with_positions_and_replayed_on_resume(
-        rt: Stack, viewers: list[Viewer]) -> None:
+    rt: Stack, viewers: list[Viewer]
+) -> None:
     product = str(uuid.uuid4())
     sid = rt.live_stream(products=[product])
     v = await connect(rt.url, rt.token())
     viewers.append(v)
     await v.join(sid)
 
-    sale = rt.http.post(f"{P}/flash-sales", json={
-        "stream_id": sid, "product_id": product, "flash_price": 999, "original_price": 1500,
-        "available_quantity": 10, "duration_minutes": 15, "sale_name": "ঈদ ফ্ল্যাশ সেল"})
+    sale = rt.http.post(
+        f"{P}/flash-sales",
+        json={
+            "stream_id": sid,
+            "product_id": product,
+            "flash_price": 999,
+            "original_price": 1500,
+            "available_quantity": 10,
+            "duration_minutes": 15,
+            "sale_name": "ঈদ ফ্ল্যাশ সেল",
+        },
+    )
     assert sale.status_code == 201, sale.text
     sale_id = sale.json()["id"]
     started = await v.wait_for("flash_sale_started", timeout=15)
@@ -31,9 +41,11 @@ async def test_flash_sale_and_stock_pushed_with_positions_and_replayed_on_resume
     assert started["flash_price"] == 999.0 and started["available"] == 10 and started["status"] == "active"
     assert started["sale_name"] == "ঈদ ফ্ল্যাশ সেল" and started["position"] > 0
 
-    bought = rt.http.post(f"{P}/flash-sales/{sale_id}/purchase", json={"buyer_id": str(uuid.uuid4()),
-                                                                        "quantity": 2},
-                          headers={"Idempotency-Key": uuid.uuid4().hex})
+    bought = rt.http.post(
+        f"{P}/flash-sales/{sale_id}/purchase",
+        json={"buyer_id": str(uuid.uuid4()), "quantity": 2},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
     assert bought.status_code == 201, bought.text
     stock = await v.wait_for("stock_update", timeout=15)
     assert stock["change"] == "StockReserved" and stock["available"] == 8
@@ -53,7 +65,6 @@ async def test_flash_sale_and_stock_pushed_with_positions_and_replayed_on_resume
     await again.wait_for("product_featured")
     replayed = [(e, d["position"]) for e, d in again.events if isinstance(d, dict) and "position" in d]
     assert replayed == [("stock_update", stock["position"]), ("product_featured", pushed["position"])]
-
 
 
 async def test_stream_end_is_pushed_and_closes_the_chat(rt: Stack, viewers: list[Viewer]) -> None:
@@ -78,22 +89,49 @@ async def test_resume_needs_a_reload_when_the_gap_is_not_in_memory(rt: Stack) ->
         return None
 
     # A real server with no sockets: emits go nowhere, the buffer logic runs as in the API process.
-    pusher = DomainPusher(rt.env, socketio.AsyncServer(async_mode="asgi"), "/live-stream",
-                          load_state=no_state, featured_product=product, buffer_per_stream=3)
+    pusher = DomainPusher(
+        rt.env,
+        socketio.AsyncServer(async_mode="asgi"),
+        "/live-stream",
+        load_state=no_state,
+        featured_product=product,
+        buffer_per_stream=3,
+    )
     sid, other = str(uuid.uuid4()), str(uuid.uuid4())
     for pos in range(100, 106):
         show = sid if pos % 2 else other
-        await pusher.handle(Envelope(str(uuid.uuid4()), "LiveStream.ProductFeatured", 1, show, pos, show,
-                                     datetime.now(UTC),
-                                     {"product_id": f"p{pos}"}, pos))
+        await pusher.handle(
+            Envelope(
+                str(uuid.uuid4()),
+                "LiveStream.ProductFeatured",
+                1,
+                show,
+                pos,
+                show,
+                datetime.now(UTC),
+                {"product_id": f"p{pos}"},
+                pos,
+            )
+        )
     assert pusher.missed(sid, 98)[0] is False, "position 99 may have been this show's, and was not seen"
     assert pusher.missed(sid, 99)[0] is True
     complete, events = pusher.missed(sid, 101)
     assert complete and [p["position"] for _, p in events] == [103, 105]
     assert pusher.missed(other, 50)[0] is False, "before the first event this process saw"
     for pos in range(106, 112, 2):
-        await pusher.handle(Envelope(str(uuid.uuid4()), "LiveStream.ProductFeatured", 1, other, pos, other,
-                                     datetime.now(UTC), {"product_id": f"p{pos}"}, pos))
+        await pusher.handle(
+            Envelope(
+                str(uuid.uuid4()),
+                "LiveStream.ProductFeatured",
+                1,
+                other,
+                pos,
+                other,
+                datetime.now(UTC),
+                {"product_id": f"p{pos}"},
+                pos,
+            )
+        )
     assert pusher.missed(other, 101)[0] is False, "the show's buffer (3) overflowed past 101"
     complete, events = pusher.missed(other, 104)
     assert complete and [p["position"] for _, p in events] == [106, 108, 110]

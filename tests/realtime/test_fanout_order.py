@@ -11,8 +11,7 @@ from tests.realtime.conftest import Stack, Viewer, connect, fanout_counts, start
 from tests.support import Proc, free_port
 
 
-async def test_a_burst_of_chat_arrives_complete_and_in_order(rt: Stack, viewers: list[Viewer],
-                                                             log_dir: Path) -> None:
+async def test_a_burst_of_chat_arrives_complete_and_in_order(rt: Stack, viewers: list[Viewer], log_dir: Path) -> None:
     env = rt.env.model_copy(update={"http_port": free_port(), "postgres_pool_size": 2})
     api: Proc = start_api(env, log_dir, "api-fanout")
     try:
@@ -29,15 +28,17 @@ async def test_a_burst_of_chat_arrives_complete_and_in_order(rt: Stack, viewers:
 
         async def burst() -> None:
             for i in range(n):
-                await host.client.emit("send_message", {"stream_id": sid, "message": f"lot {i}"},
-                                       namespace="/live-stream")
+                await host.client.emit(
+                    "send_message", {"stream_id": sid, "message": f"lot {i}"}, namespace="/live-stream"
+                )
                 if i % 50 == 0:
                     await asyncio.sleep(0.01)
 
         async def likes() -> None:
             for i in range(100):
-                await fans[i % 2].client.emit("react", {"stream_id": sid, "reaction_type": "like"},
-                                              namespace="/live-stream")
+                await fans[i % 2].client.emit(
+                    "react", {"stream_id": sid, "reaction_type": "like"}, namespace="/live-stream"
+                )
                 await asyncio.sleep(0.005)
 
         await asyncio.gather(burst(), likes())

@@ -27,13 +27,20 @@ def _client_frame(text: str) -> bytes:
 
 
 def _manager(writes_per_s: float, max_window_s: float, batch_window_s: float) -> FanoutManager:
-    return FanoutManager("redis://127.0.0.1:1/0", channel="unused", queue_limit=10,
-                         batch_window_s=batch_window_s, writes_per_s=writes_per_s, max_window_s=max_window_s)
+    return FanoutManager(
+        "redis://127.0.0.1:1/0",
+        channel="unused",
+        queue_limit=10,
+        batch_window_s=batch_window_s,
+        writes_per_s=writes_per_s,
+        max_window_s=max_window_s,
+    )
 
 
 @given(st.integers(1, 200_000), st.integers(1, 200_000), st.floats(1_000, 100_000), st.booleans())
-def test_the_window_grows_with_the_show_and_keeps_writes_within_the_budget(a: int, b: int, budget: float,
-                                                                           batch: bool) -> None:
+def test_the_window_grows_with_the_show_and_keeps_writes_within_the_budget(
+    a: int, b: int, budget: float, batch: bool
+) -> None:
     m = _manager(budget, 0.25, 0.1)
     aud = Audience("stream:x:chat-batch" if batch else "stream:x:chat", batch, "x")
     small, big = sorted((a, b))
@@ -58,7 +65,8 @@ def test_frames_are_rfc6455_text_frames() -> None:
 
 
 async def test_reactions_from_two_processes_arrive_summed_and_writes_carry_several_frames(
-        rt: Stack, viewers: list[Viewer], log_dir: Path) -> None:
+    rt: Stack, viewers: list[Viewer], log_dir: Path
+) -> None:
     async with own_api(rt, log_dir, "api-windows", viewers) as (url, other):
         sid = rt.fake_stream()
         here = await connect(rt.url, rt.token())
@@ -88,11 +96,14 @@ async def test_reactions_from_two_processes_arrive_summed_and_writes_carry_sever
     assert 0 < writes < delivered, (delivered, writes)  # direct writes are made, and some carry several frames
 
 
-async def test_a_viewer_joining_mid_window_gets_only_what_follows(rt: Stack, viewers: list[Viewer],
-                                                                  log_dir: Path) -> None:
+async def test_a_viewer_joining_mid_window_gets_only_what_follows(
+    rt: Stack, viewers: list[Viewer], log_dir: Path
+) -> None:
     # A budget of one write a second makes every window the longest (1 s), so the join lands inside one.
-    async with own_api(rt, log_dir, "api-midwindow", viewers, fanout_writes_per_s=1,
-                       fanout_max_window_ms=1000) as (url, _api):
+    async with own_api(rt, log_dir, "api-midwindow", viewers, fanout_writes_per_s=1, fanout_max_window_ms=1000) as (
+        url,
+        _api,
+    ):
         sid = rt.fake_stream()
         host = await connect(url, rt.token(str(uuid.uuid4()), ("admin",), "Host"))
         early = await connect(url, rt.token())
@@ -114,8 +125,9 @@ async def test_a_viewer_joining_mid_window_gets_only_what_follows(rt: Stack, vie
         assert names.index("stream_state") < names.index("new_message"), names  # its first screen, then chat
 
 
-async def test_a_deletion_never_overtakes_the_batch_with_its_message(rt: Stack, viewers: list[Viewer],
-                                                                     log_dir: Path) -> None:
+async def test_a_deletion_never_overtakes_the_batch_with_its_message(
+    rt: Stack, viewers: list[Viewer], log_dir: Path
+) -> None:
     # Batches of 3 s: the message is still in the open batch when its deletion comes.
     async with own_api(rt, log_dir, "api-batch-order", viewers, chat_batch_window_ms=3000) as (url, _api):
         sid = rt.fake_stream()
@@ -135,13 +147,17 @@ async def test_a_deletion_never_overtakes_the_batch_with_its_message(rt: Stack, 
             await asyncio.sleep(0.05)
         assert ack["ok"], ack
         await batched.wait_for("message_deleted", timeout=10)
-        order = [e if e != "new_messages" else [m["message"] for m in d["messages"]]
-                 for e, d in batched.events if e in ("new_messages", "message_deleted")]
+        order = [
+            e if e != "new_messages" else [m["message"] for m in d["messages"]]
+            for e, d in batched.events
+            if e in ("new_messages", "message_deleted")
+        ]
         assert order.index(["ভুল দাম"]) < order.index("message_deleted"), order
 
 
-async def test_a_viewer_who_stops_reading_loses_frames_and_nobody_else_does(rt: Stack, viewers: list[Viewer],
-                                                                            log_dir: Path) -> None:
+async def test_a_viewer_who_stops_reading_loses_frames_and_nobody_else_does(
+    rt: Stack, viewers: list[Viewer], log_dir: Path
+) -> None:
     async with own_api(rt, log_dir, "api-slow", viewers, client_queue_limit=4) as (url, api):
         port = int(url.rsplit(":", 1)[1])
         sid = rt.fake_stream()
@@ -156,9 +172,11 @@ async def test_a_viewer_who_stops_reading_loses_frames_and_nobody_else_does(rt: 
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         raw.settimeout(10)
         raw.connect(("127.0.0.1", port))
-        raw.sendall(b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                    b"Sec-WebSocket-Version: 13\r\n\r\n")
+        raw.sendall(
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
         seen = b""
         while b"0{" not in seen:  # the engine.io open packet
             seen += raw.recv(4096)

@@ -26,8 +26,11 @@ async def test_anonymous_viewers_watch_but_cannot_write(rt: Stack, viewers: list
     await anon.join(sid)
     await user.join(sid)
     assert (await anon.wait_for("stream_state"))["you"]["anonymous"] is True
-    for event, body in (("send_message", {"message": "hi"}), ("react", {"reaction_type": "like"}),
-                        ("purchase_intent", {"product_id": str(uuid.uuid4())})):
+    for event, body in (
+        ("send_message", {"message": "hi"}),
+        ("react", {"reaction_type": "like"}),
+        ("purchase_intent", {"product_id": str(uuid.uuid4())}),
+    ):
         ack = await anon.call(event, {"stream_id": sid, **body})
         assert ack["ok"] is False and ack["error"]["code"] == "auth_required", ack
     assert (await chat(user, sid, "ami dekhchi"))["ok"]
@@ -43,8 +46,9 @@ async def test_bad_or_expired_token_is_refused_at_connect(rt: Stack) -> None:
         refused: list[Any] = []
         client.on("connect_error", refused.append, namespace=NS)
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await client.connect(rt.url, namespaces=[NS], auth={"token": token}, transports=["websocket"],
-                                 wait_timeout=5)
+            await client.connect(
+                rt.url, namespaces=[NS], auth={"token": token}, transports=["websocket"], wait_timeout=5
+            )
         await client.disconnect()
         assert refused and refused[0]["message"] == "invalid_token", refused
         assert refused[0]["data"]["code"] == "invalid_token" and refused[0]["data"]["message_bn"]
@@ -75,11 +79,9 @@ BAD: list[tuple[str, Any, str]] = [
     ("react", {"stream_id": "UNKNOWN", "reaction_type": "like"}, "not_in_stream"),
     ("purchase_intent", {"stream_id": "STREAM"}, "validation_failed"),
     ("purchase_intent", {"stream_id": "STREAM", "product_id": "p1"}, "validation_failed"),
-    ("purchase_intent", {"stream_id": "STREAM", "product_id": "PRODUCT", "quantity": "2"},
-     "validation_failed"),
+    ("purchase_intent", {"stream_id": "STREAM", "product_id": "PRODUCT", "quantity": "2"}, "validation_failed"),
     ("purchase_intent", {"stream_id": "STREAM", "product_id": "PRODUCT", "quantity": 0}, "validation_failed"),
-    ("purchase_intent", {"stream_id": "STREAM", "product_id": "PRODUCT", "quantity": 10**6},
-     "validation_failed"),
+    ("purchase_intent", {"stream_id": "STREAM", "product_id": "PRODUCT", "quantity": 10**6}, "validation_failed"),
     ("moderate", {"stream_id": "STREAM", "action": "mute"}, "validation_failed"),
     ("moderate", {"stream_id": "STREAM", "action": "ban", "user_id": "u2"}, "forbidden"),
     ("dance", {"stream_id": "STREAM"}, "unknown_event"),
@@ -89,8 +91,11 @@ BAD: list[tuple[str, Any, str]] = [
 def _fill(value: Any, sid: str) -> Any:
     if isinstance(value, dict):
         return {k: _fill(v, sid) for k, v in value.items()}
-    return {"STREAM": sid, "UNKNOWN": str(uuid.UUID(int=7)), "PRODUCT": str(uuid.uuid4())}.get(value, value) \
-        if isinstance(value, str) else value
+    return (
+        {"STREAM": sid, "UNKNOWN": str(uuid.UUID(int=7)), "PRODUCT": str(uuid.uuid4())}.get(value, value)
+        if isinstance(value, str)
+        else value
+    )
 
 
 async def test_bad_payloads_on_every_event_answer_only_the_sender(rt: Stack, viewers: list[Viewer]) -> None:
@@ -104,8 +109,7 @@ async def test_bad_payloads_on_every_event_answer_only_the_sender(rt: Stack, vie
         before = len(sender.got("error"))
         ack = await sender.call(event, _fill(payload, sid))
         assert ack["ok"] is False and ack["error"]["code"] == code, (event, payload, ack)
-        err = await sender.wait_for("error",
-                                    lambda d, c=code, ev=event: d["code"] == c and d.get("event") == ev)
+        err = await sender.wait_for("error", lambda d, c=code, ev=event: d["code"] == c and d.get("event") == ev)
         assert err["message"] and err["message_bn"] and len(sender.got("error")) == before + 1
     await asyncio.sleep(0.3)
     assert watcher.got("new_message") == [] and watcher.got("error") == [], "nothing was broadcast"
@@ -126,8 +130,7 @@ async def test_moderation_in_the_room(rt: Stack, viewers: list[Viewer]) -> None:
     for v in (mod, troll, fan):
         await v.join(sid)
 
-    for text, code in (("tui ekta haramjada", "message_blocked"),
-                       ("deal at www.fake.xyz", "links_not_allowed")):
+    for text, code in (("tui ekta haramjada", "message_blocked"), ("deal at www.fake.xyz", "links_not_allowed")):
         ack = await chat(troll, sid, text)
         assert ack["error"]["code"] == code
     assert (await chat(fan, sid, "শাড়িটা কি সুতি?"))["ok"]
@@ -140,8 +143,9 @@ async def test_moderation_in_the_room(rt: Stack, viewers: list[Viewer]) -> None:
     assert any(not a["ok"] and a["error"]["code"] == "rate_limited" for a in acks)
 
     # mute, then unmute
-    assert (await mod.call("moderate", {"stream_id": sid, "action": "mute", "user_id": "fan-1",
-                                        "duration_s": 60}))["ok"]
+    assert (await mod.call("moderate", {"stream_id": sid, "action": "mute", "user_id": "fan-1", "duration_s": 60}))[
+        "ok"
+    ]
     assert (await chat(fan, sid, "ami ki muted?"))["error"]["code"] == "user_muted"
     await mod.call("moderate", {"stream_id": sid, "action": "unmute", "user_id": "fan-1"})
     assert (await chat(fan, sid, "ami back!"))["ok"]
@@ -173,12 +177,12 @@ async def test_moderation_in_the_room(rt: Stack, viewers: list[Viewer]) -> None:
     assert ack["error"]["code"] == "message_not_found"
 
     # ban
-    assert (await fan.call("moderate", {"stream_id": sid, "action": "ban", "user_id": "troll-1"}))[
-        "error"]["code"] == "forbidden"
+    assert (await fan.call("moderate", {"stream_id": sid, "action": "ban", "user_id": "troll-1"}))["error"][
+        "code"
+    ] == "forbidden"
     await mod.call("moderate", {"stream_id": sid, "action": "ban", "user_id": "troll-1"})
     assert (await chat(troll, sid, "hello again"))["error"]["code"] == "user_banned"
-    assert (await troll.call("react", {"stream_id": sid, "reaction_type": "like"}))["error"]["code"] == \
-        "user_banned"
+    assert (await troll.call("react", {"stream_id": sid, "reaction_type": "like"}))["error"]["code"] == "user_banned"
     assert troll.client.connected, "a banned viewer may still watch"
 
 

@@ -37,11 +37,17 @@ async def test_purchase_intents_make_products_hot(rt: Stack, viewers: list[Viewe
     # A burst: 40 intents in a moment reach the room as a few coalesced frames, not 40.
     before = len(watcher.got("hot_products_update"))
     started = time.monotonic()
-    burst = [intent(buyers[i % 3], saree, quantity=2) for i in range(30)] + \
-        [intent(buyers[i % 3], phone) for i in range(9)] + [intent(buyers[0], unlisted)]
+    burst = (
+        [intent(buyers[i % 3], saree, quantity=2) for i in range(30)]
+        + [intent(buyers[i % 3], phone) for i in range(9)]
+        + [intent(buyers[0], unlisted)]
+    )
     await asyncio.gather(*burst)
-    expected = [{"product_id": saree, "purchase_intent": 30}, {"product_id": phone, "purchase_intent": 10},
-                {"product_id": unlisted, "purchase_intent": 1}]
+    expected = [
+        {"product_id": saree, "purchase_intent": 30},
+        {"product_id": phone, "purchase_intent": 10},
+        {"product_id": unlisted, "purchase_intent": 1},
+    ]
     await watcher.wait_for("hot_products_update", lambda d: d["products"] == expected, timeout=15)
     took = time.monotonic() - started
     frames = len(watcher.got("hot_products_update")) - before
@@ -57,7 +63,10 @@ async def test_purchase_intents_make_products_hot(rt: Stack, viewers: list[Viewe
 
     r = redis.Redis.from_url(rt.env.redis_url, decode_responses=True)
     assert r.zrevrange(f"STREAM_HOT_PRODUCTS:{sid}", 0, -1, withscores=True) == [
-        (saree, 30.0), (phone, 10.0), (unlisted, 1.0)]
+        (saree, 30.0),
+        (phone, 10.0),
+        (unlisted, 1.0),
+    ]
     assert r.hget(f"STREAM_METRICS:{sid}", "purchase_intents") == "41"
     r.close()
 
@@ -67,8 +76,13 @@ async def test_purchase_intents_make_products_hot(rt: Stack, viewers: list[Viewe
     def hot() -> list[dict[str, Any]] | None:
         doc = docs.find_one({"stream_id": sid}) or {}
         got = {h["product_id"]: h for h in doc.get("hot_products") or []}
-        return doc["hot_products"] if got.get(unlisted, {}).get("purchase_intent") == 1 and \
-            got[saree]["purchase_intent"] == 30 and got[phone]["purchase_intent"] == 10 else None
+        return (
+            doc["hot_products"]
+            if got.get(unlisted, {}).get("purchase_intent") == 1
+            and got[saree]["purchase_intent"] == 30
+            and got[phone]["purchase_intent"] == 10
+            else None
+        )
 
     products = wait_until(hot, timeout=15, what="hot_products on the real-time document")
     assert [h["product_id"] for h in products] == [saree, phone, unlisted], "the show's list keeps its order"

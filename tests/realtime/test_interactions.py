@@ -28,8 +28,7 @@ from tests.realtime.conftest import Stack, Viewer, connect
 from tests.support import wait_until
 
 
-async def interactions_of(env: Settings, stream_id: str, expected: int, timeout: float = 15
-                          ) -> list[Envelope]:
+async def interactions_of(env: Settings, stream_id: str, expected: int, timeout: float = 15) -> list[Envelope]:
     c = AIOKafkaConsumer(bootstrap_servers=env.kafka_bootstrap, enable_auto_commit=False)
     await c.start()
     try:
@@ -40,8 +39,7 @@ async def interactions_of(env: Settings, stream_id: str, expected: int, timeout:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and len(out) < expected:
             got = await c.getmany(timeout_ms=300, max_records=5000)
-            out += [Envelope.from_json(m.value) for ms in got.values() for m in ms
-                    if m.key == stream_id.encode()]
+            out += [Envelope.from_json(m.value) for ms in got.values() for m in ms if m.key == stream_id.encode()]
         return out
     finally:
         await c.stop()
@@ -101,8 +99,11 @@ async def test_interactions_land_in_kafka_and_every_read_model(rt: Stack, viewer
 
     def engagement() -> dict[str, Any] | None:
         doc = db["stream_realtime"].find_one({"stream_id": sid})
-        ok = doc and doc.get("current_metrics", {}).get("purchase_intents") == 1 and \
-            doc["current_metrics"].get("viewers") == 2
+        ok = (
+            doc
+            and doc.get("current_metrics", {}).get("purchase_intents") == 1
+            and doc["current_metrics"].get("viewers") == 2
+        )
         return doc if ok else None
 
     doc = wait_until(engagement, timeout=15, what="stream_realtime counters")
@@ -129,18 +130,35 @@ def _batch(ids: it.InteractionIds, sid: str, product: str) -> list[Envelope]:
     out = []
     for i in range(30):
         v = f"user{i % 7}"
-        out.append(it.interaction(ids, it.PRESENCE_JOINED, sid, {"viewer_id": v, "connection_id": f"c{i}",
-                                                                 "location": "Dhaka"}, t0))
+        out.append(
+            it.interaction(
+                ids, it.PRESENCE_JOINED, sid, {"viewer_id": v, "connection_id": f"c{i}", "location": "Dhaka"}, t0
+            )
+        )
         out.append(it.interaction(ids, it.REACTION_ADDED, sid, {"user_id": v, "reaction_type": "like"}, t0))
-        out.append(it.interaction(ids, it.CHAT_SENT, sid, {
-            "id": str(uuid.UUID(int=i + 1)), "user_id": v, "username": v, "message": f"বার্তা {i}",
-            "message_type": "text", "language": "bn",
-            "timestamp": (t0 + timedelta(seconds=i)).isoformat()}, t0))
+        out.append(
+            it.interaction(
+                ids,
+                it.CHAT_SENT,
+                sid,
+                {
+                    "id": str(uuid.UUID(int=i + 1)),
+                    "user_id": v,
+                    "username": v,
+                    "message": f"বার্তা {i}",
+                    "message_type": "text",
+                    "language": "bn",
+                    "timestamp": (t0 + timedelta(seconds=i)).isoformat(),
+                },
+                t0,
+            )
+        )
         if i % 3 == 0:
             left = {"viewer_id": v, "connection_id": f"c{i}", "watch_seconds": 10.0, "location": "Dhaka"}
             out.append(it.interaction(ids, it.PRESENCE_LEFT, sid, left, t0))
-    out.append(it.interaction(ids, it.PURCHASE_INTENT, sid, {"user_id": "user1", "product_id": product,
-                                                             "quantity": 3}, t0))
+    out.append(
+        it.interaction(ids, it.PURCHASE_INTENT, sid, {"user_id": "user1", "product_id": product, "quantity": 3}, t0)
+    )
     return out
 
 
@@ -152,21 +170,34 @@ async def test_projections_are_idempotent_under_redelivery(environments: Environ
     r = redis_client(env.redis_url)
     m = mongo_client(env.mongo_url)
     db = m[env.mongo_db]
-    await db["stream_realtime"].insert_one({"stream_id": sid, "status": "live", "current_metrics": {},
-                                            "viewer_locations": {}})
+    await db["stream_realtime"].insert_one(
+        {"stream_id": sid, "status": "live", "current_metrics": {}, "viewer_locations": {}}
+    )
     chat = ChatMessagesMongo(db["chat_messages"])
     await chat.ensure_indexes()
-    projections = [StreamMetricsRedis(RedisSequenced(r)), StreamChatRedis(RedisSequenced(r), 50), chat,
-                   StreamEngagementMongo(db["stream_realtime"])]
+    projections = [
+        StreamMetricsRedis(RedisSequenced(r)),
+        StreamChatRedis(RedisSequenced(r), 50),
+        chat,
+        StreamEngagementMongo(db["stream_realtime"]),
+    ]
 
     async def state() -> tuple[Any, ...]:
         keys = sorted([k async for k in r.scan_iter(match=f"*{sid}*")])
         red = []
         for k in keys:
             kind = await r.type(k)
-            red.append((k, await {"hash": r.hgetall, "set": r.smembers, "list": lambda x: r.lrange(x, 0, -1),
-                                   "zset": lambda x: r.zrange(x, 0, -1, withscores=True)}
-                        .get(kind, r.get)(k)))
+            red.append(
+                (
+                    k,
+                    await {
+                        "hash": r.hgetall,
+                        "set": r.smembers,
+                        "list": lambda x: r.lrange(x, 0, -1),
+                        "zset": lambda x: r.zrange(x, 0, -1, withscores=True),
+                    }.get(kind, r.get)(k),
+                )
+            )
         doc = await db["stream_realtime"].find_one({"stream_id": sid}, {"_id": 0})
         msgs = [d async for d in db["chat_messages"].find({"stream_id": sid}, {"_id": 0}).sort("message_id")]
         return repr(red), doc, msgs
@@ -178,7 +209,7 @@ async def test_projections_are_idempotent_under_redelivery(environments: Environ
     once = await state()
     for p in projections:
         for start in range(0, len(history), 37):
-            await p.apply(history[start:start + 37])
+            await p.apply(history[start : start + 37])
     assert await state() == once
     metrics = await r.hgetall(f"STREAM_METRICS:{sid}")
     assert metrics["likes"] == "60" and metrics["messages"] == "60" and metrics["purchase_intents"] == "2"
@@ -186,8 +217,7 @@ async def test_projections_are_idempotent_under_redelivery(environments: Environ
     doc = once[1]
     assert doc["current_metrics"]["likes"] == 60 and doc["current_metrics"]["viewers"] == 60 - 20
     assert doc["purchase_intents_by_product"] == {product: 6} and len(once[2]) == 30
-    assert doc["hot_products"] == [{"product_id": product, "mentions": 0, "purchase_intent": 2,
-                                    "actual_purchases": 0}]
+    assert doc["hot_products"] == [{"product_id": product, "mentions": 0, "purchase_intent": 2, "actual_purchases": 0}]
     assert await r.zrange(f"STREAM_HOT_PRODUCTS:{sid}", 0, -1, withscores=True) == [(product, 2.0)]
     assert await r.llen(f"STREAM_CHAT:{sid}") == 50
     await asyncio.gather(r.aclose(), m.close())

@@ -29,32 +29,60 @@ def test_ordinary_messages_pass(text: str) -> None:
     assert v.text == text.strip()
 
 
-@pytest.mark.parametrize(("text", "lang"), [
-    ("দাম কত আপু?", "bn"), ("When will the iPhone be available?", "en"),
-    ("ভাই এই শাড়িটা কি সুতি? price koto?", "mixed"), ("ami iPhone ta nibo, দাম কত?", "mixed"),
-    ("এই iPhone টা কত টাকা ভাইয়া বলবেন প্লিজ?", "bn"),  # one brand name does not make Bangla mixed
-    ("dam koto apu", "en"),  # romanized Bangla is Latin script: a script rule cannot tell
-    ("❤️ 👍 100", "und"),
-])
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("দাম কত আপু?", "bn"),
+        ("When will the iPhone be available?", "en"),
+        ("ভাই এই শাড়িটা কি সুতি? price koto?", "mixed"),
+        ("ami iPhone ta nibo, দাম কত?", "mixed"),
+        ("এই iPhone টা কত টাকা ভাইয়া বলবেন প্লিজ?", "bn"),  # one brand name does not make Bangla mixed
+        ("dam koto apu", "en"),  # romanized Bangla is Latin script: a script rule cannot tell
+        ("❤️ 👍 100", "und"),
+    ],
+)
 def test_language_by_script(text: str, lang: str) -> None:
     assert detect_language(text) == lang
 
 
-@pytest.mark.parametrize("text", [
-    "তুই একটা হারামজাদা", "কুত্তার বাচ্চা", "বাল এর দাম", "চুদির ভাই",  # Bangla, incl. a stem with an ending
-    "tui ekta haramjada", "kuttar baccha", "Kuttarrr Bachaaa", "chodar dokan",  # romanized, stretched
-    "what the fuck", "FUUUCK this", "f*ck", "sh1t happens", "you b1tch", "motherfucker",
-    "হারাম\u200cজাদা",  # split by an invisible joiner
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "তুই একটা হারামজাদা",
+        "কুত্তার বাচ্চা",
+        "বাল এর দাম",
+        "চুদির ভাই",  # Bangla, incl. a stem with an ending
+        "tui ekta haramjada",
+        "kuttar baccha",
+        "Kuttarrr Bachaaa",
+        "chodar dokan",  # romanized, stretched
+        "what the fuck",
+        "FUUUCK this",
+        "f*ck",
+        "sh1t happens",
+        "you b1tch",
+        "motherfucker",
+        "হারাম\u200cজাদা",  # split by an invisible joiner
+    ],
+)
 def test_banned_words_in_three_scripts_are_blocked(text: str) -> None:
     v = ChatModerator().check_message(stream_id="s", user_id="u", text=text, now=0.0)
     assert not v.allowed and v.code == "message_blocked", (text, v)
 
 
-@pytest.mark.parametrize("text", [
-    "visit https://cheap.example.com now", "www.fakeshop.xyz", "order at daraz.com.bd", "bit.ly/abc123",
-    "join t.me/offers", "wa.me/8801712345678", "amar shop: mystore . shop", "HTTP://X.CO",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "visit https://cheap.example.com now",
+        "www.fakeshop.xyz",
+        "order at daraz.com.bd",
+        "bit.ly/abc123",
+        "join t.me/offers",
+        "wa.me/8801712345678",
+        "amar shop: mystore . shop",
+        "HTTP://X.CO",
+    ],
+)
 def test_links_are_blocked_for_viewers_but_not_moderators(text: str) -> None:
     assert has_link(text)
     m = ChatModerator()
@@ -80,8 +108,7 @@ def test_flooding_is_rate_limited_per_user_and_refills() -> None:
     assert results[5].code == "rate_limited" and results[5].retry_after and results[5].retry_after > 0
     assert m.check_message(stream_id="s", user_id="other", text="hello", now=0.8).allowed
     assert m.check_message(stream_id="s", user_id="u", text="after a pause", now=4.0).allowed
-    mod = [m.check_message(stream_id="s", user_id="mod", text=f"m {i}", now=0.0, is_moderator=True)
-           for i in range(20)]
+    mod = [m.check_message(stream_id="s", user_id="mod", text=f"m {i}", now=0.0, is_moderator=True) for i in range(20)]
     assert all(r.allowed for r in mod), "moderators are not throttled"
 
 
@@ -97,13 +124,12 @@ def test_slow_mode_spaces_each_users_messages() -> None:
 
 def test_muted_and_banned_users_cannot_post() -> None:
     m = ChatModerator()
-    muted = m.check_message(stream_id="s", user_id="u", text="hi", now=100,
-                            rules=StreamRules(muted_until=160))
+    muted = m.check_message(stream_id="s", user_id="u", text="hi", now=100, rules=StreamRules(muted_until=160))
     assert not muted.allowed and muted.code == "user_muted" and muted.retry_after == 60
-    assert m.check_message(stream_id="s", user_id="u", text="hi", now=161,
-                           rules=StreamRules(muted_until=160)).allowed, "a mute ends"
-    banned = m.check_message(stream_id="s", user_id="u", text="hello", now=200,
-                             rules=StreamRules(banned=True))
+    assert m.check_message(
+        stream_id="s", user_id="u", text="hi", now=161, rules=StreamRules(muted_until=160)
+    ).allowed, "a mute ends"
+    banned = m.check_message(stream_id="s", user_id="u", text="hello", now=200, rules=StreamRules(banned=True))
     assert not banned.allowed and banned.code == "user_banned"
     assert not m.check_reaction(stream_id="s", user_id="u", now=200, rules=StreamRules(banned=True)).allowed
 

@@ -48,8 +48,11 @@ async def test_killed_gateway_viewers_leave_once(rt: Stack, viewers: list[Viewer
         wait_until(lambda: members(r, sid) == everyone, timeout=20, what="six viewers projected")
         await stay_b.wait_for("viewer_count_update", lambda d: d["count"] == 6, timeout=15)
         joined = await interactions_of(rt.env, sid, expected=6)
-        victim_origin = next(it.origin_and_seq(e.id)[0] for e in joined
-                             if e.type == it.PRESENCE_JOINED and e.payload["viewer_id"] == doomed_ids[0])
+        victim_origin = next(
+            it.origin_and_seq(e.id)[0]
+            for e in joined
+            if e.type == it.PRESENCE_JOINED and e.payload["viewer_id"] == doomed_ids[0]
+        )
         # The victim's record follows the broker's acks of its presence.joined.
         wait_until(lambda: r.hlen(presence_key(victim_origin)) == 4, timeout=10, what="presence recorded")
 
@@ -57,8 +60,11 @@ async def test_killed_gateway_viewers_leave_once(rt: Stack, viewers: list[Viewer
         killed = time.monotonic()
         for v in (stay_a, stay_b):  # each survivor tells its own viewers the lower count
             await v.wait_for("viewer_count_update", lambda d: d["count"] == 2, timeout=DEAD_AFTER_S + 10)
-        wait_until(lambda: members(r, sid) == {"stayer-a", "stayer-b"}, timeout=DEAD_AFTER_S + 15,
-                   what="the victim's viewers gone from STREAM_VIEWERS")
+        wait_until(
+            lambda: members(r, sid) == {"stayer-a", "stayer-b"},
+            timeout=DEAD_AFTER_S + 15,
+            what="the victim's viewers gone from STREAM_VIEWERS",
+        )
         took = time.monotonic() - killed
         assert took < DEAD_AFTER_S + 8, f"reaped after {took:.1f}s"
         assert r.hget(f"STREAM_METRICS:{sid}", "current_viewers") == "2"
@@ -87,8 +93,10 @@ async def test_two_reapers_noticing_together_send_each_left_once(rt: Stack) -> N
     r = redis_client(rt.env.redis_url)
     dead = f"dead-{uuid.uuid4().hex}"
     sid = str(uuid.uuid4())
-    records = {f"{sid} conn-{i}": json.dumps({"viewer_id": f"v{i}", "location": "Dhaka",
-                                               "joined_at": time.time() - 60}) for i in range(5)}
+    records = {
+        f"{sid} conn-{i}": json.dumps({"viewer_id": f"v{i}", "location": "Dhaka", "joined_at": time.time() - 60})
+        for i in range(5)
+    }
     publishers: list[InteractionPublisher] = []
     reapers: list[PresenceReaper] = []
     announced: list[Any] = []

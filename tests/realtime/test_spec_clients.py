@@ -26,8 +26,9 @@ def node_modules() -> None:
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is not installed")
-    subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300,
-                   capture_output=True)
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300, capture_output=True
+    )
 
 
 def _lines(proc: subprocess.Popen[str], out: queue.Queue[dict[str, Any]]) -> None:
@@ -45,8 +46,13 @@ def test_spec_snippet_with_the_npm_socket_io_client(rt: Stack) -> None:
     product = str(uuid.uuid4())
     sid = rt.live_stream(products=[product])
     token = rt.token(name="Nusrat")
-    proc = subprocess.Popen(["node", "spec_client.js", rt.url, token, sid], cwd=NODE_DIR, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ["node", "spec_client.js", rt.url, token, sid],
+        cwd=NODE_DIR,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     seen: queue.Queue[dict[str, Any]] = queue.Queue()
     threading.Thread(target=_lines, args=(proc, seen), daemon=True).start()
     got: dict[str, Any] = {}
@@ -73,7 +79,8 @@ def test_spec_snippet_with_the_npm_socket_io_client(rt: Stack) -> None:
 
 @pytest.mark.slow
 async def test_a_message_sent_on_one_api_process_reaches_a_viewer_on_another(
-        rt: Stack, viewers: list[Viewer], log_dir: Path) -> None:
+    rt: Stack, viewers: list[Viewer], log_dir: Path
+) -> None:
     env2 = rt.env.model_copy(update={"http_port": free_port()})
     api2 = start_api(env2, log_dir, name="api-second")
     try:

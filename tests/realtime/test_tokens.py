@@ -20,12 +20,17 @@ def test_hs256_round_trip_with_roles_and_name() -> None:
 
 def test_rs256_verified_with_the_public_key_only() -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    s = Settings().model_copy(update={"jwt_algorithm": "RS256", "jwt_public_key": public,
-                                      "jwt_issuer": "https://id.example.com.bd"})
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    s = Settings().model_copy(
+        update={"jwt_algorithm": "RS256", "jwt_public_key": public, "jwt_issuer": "https://id.example.com.bd"}
+    )
     token = issue_token(s, "u-9", ["host"], private_key=private)
     assert TokenVerifier(s).verify(token).roles == frozenset({"host"})
     other = s.model_copy(update={"jwt_issuer": "https://evil.example"})

@@ -25,20 +25,23 @@ def mods(permissions: list[str]) -> StreamModerators:
 STREAM = {"host_id": HOST, "vendor_id": VENDOR}
 
 
-@pytest.mark.parametrize(("who", "action", "allowed"), [
-    (actor("host", HOST), "stream.start", True),
-    (actor("host", OTHER_HOST), "stream.start", False),
-    (actor("host", OTHER_HOST, VENDOR), "stream.start", False),  # same vendor, not their stream
-    (actor("vendor", "x", VENDOR), "stream.cancel", True),
-    (actor("vendor", "x", "v2"), "stream.cancel", False),
-    (actor("viewer"), "stream.end", False),
-    (actor("moderator", MOD), "stream.feature", True),
-    (actor("moderator", MOD), "stream.end", False),  # assigned without end_stream
-    (actor("moderator", MOD), "stream.start", False),  # never a moderator's
-    (actor("moderator", "m2"), "stream.feature", False),  # not assigned
-    (actor("admin"), "stream.cancel", True),
-    (None, "stream.cancel", True),  # an internal caller
-])
+@pytest.mark.parametrize(
+    ("who", "action", "allowed"),
+    [
+        (actor("host", HOST), "stream.start", True),
+        (actor("host", OTHER_HOST), "stream.start", False),
+        (actor("host", OTHER_HOST, VENDOR), "stream.start", False),  # same vendor, not their stream
+        (actor("vendor", "x", VENDOR), "stream.cancel", True),
+        (actor("vendor", "x", "v2"), "stream.cancel", False),
+        (actor("viewer"), "stream.end", False),
+        (actor("moderator", MOD), "stream.feature", True),
+        (actor("moderator", MOD), "stream.end", False),  # assigned without end_stream
+        (actor("moderator", MOD), "stream.start", False),  # never a moderator's
+        (actor("moderator", "m2"), "stream.feature", False),  # not assigned
+        (actor("admin"), "stream.cancel", True),
+        (None, "stream.cancel", True),  # an internal caller
+    ],
+)
 def test_stream_ownership(who: Actor | None, action: str, allowed: bool) -> None:
     def check() -> None:
         check_stream(who, action, moderators=mods(["feature_products"]), **STREAM)
@@ -57,12 +60,15 @@ def test_every_action_names_known_roles_and_admins_may_do_everything() -> None:
 
 
 def test_stream_owners_come_from_the_token_unless_an_admin_names_them() -> None:
-    assert stream_owners(actor("host", HOST, VENDOR), vendor_id=None, host_id=None,
-                         default_vendor_id="d") == (VENDOR, HOST)
-    assert stream_owners(actor("host", HOST), vendor_id=None, host_id=None,
-                         default_vendor_id="d") == ("d", HOST)
-    assert stream_owners(actor("vendor", "x", VENDOR), vendor_id=VENDOR, host_id=None,
-                         default_vendor_id="d") == (VENDOR, None)
+    assert stream_owners(actor("host", HOST, VENDOR), vendor_id=None, host_id=None, default_vendor_id="d") == (
+        VENDOR,
+        HOST,
+    )
+    assert stream_owners(actor("host", HOST), vendor_id=None, host_id=None, default_vendor_id="d") == ("d", HOST)
+    assert stream_owners(actor("vendor", "x", VENDOR), vendor_id=VENDOR, host_id=None, default_vendor_id="d") == (
+        VENDOR,
+        None,
+    )
     assert stream_owners(actor("admin"), vendor_id="v9", host_id="h9", default_vendor_id="d") == ("v9", "h9")
     for body in ({"vendor_id": "v9", "host_id": None}, {"vendor_id": None, "host_id": OTHER_HOST}):
         with pytest.raises(NotPermitted):

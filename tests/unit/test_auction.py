@@ -106,17 +106,13 @@ def test_an_equal_maximum_loses_to_the_earlier_bid() -> None:
 def test_bid_refusals() -> None:
     auction = an_auction()
     refused(auction, errors.BidTooLow, lambda: bid(auction, "rahim", "999.99"))
-    refused(
-        auction, errors.AuctionNotOpen, lambda: bid(auction, "rahim", "2000", at=T0 - timedelta(seconds=1))
-    )
+    refused(auction, errors.AuctionNotOpen, lambda: bid(auction, "rahim", "2000", at=T0 - timedelta(seconds=1)))
     refused(auction, errors.InvalidAmount, lambda: bid(auction, "rahim", "2000.001"))
     bid(auction, "rahim", "2000")
     bid(auction, "karim", "1500")  # price now 1600
     error = refused(auction, errors.BidTooLow, lambda: bid(auction, "salma", "1699.99"))
     assert error.details["minimum"] == "1700.00"
-    refused(
-        auction, errors.BidTooLow, lambda: bid(auction, "rahim", "2000", bid_id="again")
-    )  # leader must raise
+    refused(auction, errors.BidTooLow, lambda: bid(auction, "rahim", "2000", bid_id="again"))  # leader must raise
     refused(auction, errors.AuctionClosed, lambda: bid(auction, "salma", "9000", at=END))
     bid(auction, "rahim", "2000")  # the same bid id redelivered: no-op
     assert new_events(auction) == ["BidPlaced", "StandingChanged", "BidPlaced", "StandingChanged"]
@@ -137,9 +133,7 @@ def test_anti_sniping_extends_a_late_bid_by_n_seconds() -> None:
     bid(auction, "karim", "3000", at=END - timedelta(seconds=30))
     assert new_events(auction) == ["BidPlaced", "StandingChanged", "BidPlaced", "Extended", "StandingChanged"]
     assert auction.ends_at == END + timedelta(seconds=30)
-    bid(
-        auction, "rahim", "4000", at=END + timedelta(seconds=10)
-    )  # inside the extension: accepted, extends again
+    bid(auction, "rahim", "4000", at=END + timedelta(seconds=10))  # inside the extension: accepted, extends again
     assert auction.ends_at == END + timedelta(seconds=60)
 
 
@@ -280,9 +274,7 @@ class AuctionMachine(RuleBasedStateMachine):
         self.bids += 1
         amount = self.auction.minimum_bid(bidder) + D(over)
         self.attempt(
-            lambda: self.auction.place_bid(
-                bid_id=str(self.bids), bidder_id=bidder, max_amount=amount, now=self.now
-            )
+            lambda: self.auction.place_bid(bid_id=str(self.bids), bidder_id=bidder, max_amount=amount, now=self.now)
         )
 
     @precondition(

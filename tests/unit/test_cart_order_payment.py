@@ -105,9 +105,7 @@ def test_discount_code_rules() -> None:
         errors.DiscountCodeExpired,
         lambda: apply(code="LIVE20", rule=LIVE20, now=T0 + timedelta(hours=1)),
     )
-    refused(
-        cart, errors.DiscountUsageExceeded, lambda: apply(code="LIVE20", rule=LIVE20, now=T0, uses_by_buyer=1)
-    )
+    refused(cart, errors.DiscountUsageExceeded, lambda: apply(code="LIVE20", rule=LIVE20, now=T0, uses_by_buyer=1))
     refused(cart, errors.DiscountMinimumNotMet, lambda: apply(code="live20 ", rule=LIVE20, now=T0))
     cart.add_item(product_id="q", quantity=1, unit_price=D("0.01"), now=T0)
     apply(code="live20", rule=LIVE20, now=T0)
@@ -150,8 +148,7 @@ def test_an_abandoned_cart_expires_after_its_last_add_and_names_what_it_held() -
     cart = a_cart()
     assert cart.expire(now=T0 + timedelta(days=1)) == []  # empty: nothing to give back
     cart.add_item(product_id="p", quantity=2, unit_price=D("600.00"), now=T0, hold_seconds=600)
-    cart.add_item(product_id="q", quantity=1, unit_price=D("5.00"), now=T0 + timedelta(minutes=5),
-                  hold_seconds=600)
+    cart.add_item(product_id="q", quantity=1, unit_price=D("5.00"), now=T0 + timedelta(minutes=5), hold_seconds=600)
     assert cart.expires_at == T0 + timedelta(minutes=15)  # the deadline follows the last add
     cart.collect_events()
     assert cart.expire(now=T0 + timedelta(minutes=14)) == [] and new_events(cart) == []
@@ -159,8 +156,11 @@ def test_an_abandoned_cart_expires_after_its_last_add_and_names_what_it_held() -
     assert [(line["product_id"], line["quantity"]) for line in held] == [("p", 2), ("q", 1)]
     assert new_events(cart) == ["Expired"] and cart.lines == {} and cart.expires_at is None
     assert cart.expire(now=T0 + timedelta(hours=1)) == []  # twice: nothing more
-    refused(cart, errors.InvalidQuantity,
-            lambda: cart.add_item(product_id="p", quantity=1, unit_price=D("1"), now=T0, hold_seconds=0))
+    refused(
+        cart,
+        errors.InvalidQuantity,
+        lambda: cart.add_item(product_id="p", quantity=1, unit_price=D("1"), now=T0, hold_seconds=0),
+    )
 
 
 def test_a_cart_item_stored_before_deadlines_is_upcast_to_no_deadline() -> None:
@@ -173,9 +173,14 @@ def test_a_cart_item_stored_before_deadlines_is_upcast_to_no_deadline() -> None:
     state = json.loads(stored.state)
     state.pop("expires_at")
     state.pop("class_version")  # what version 1 stored
-    old = MAPPER.to_domain_event(type(stored)(originator_id=stored.originator_id,
-                                              originator_version=stored.originator_version,
-                                              topic=stored.topic, state=json.dumps(state).encode()))
+    old = MAPPER.to_domain_event(
+        type(stored)(
+            originator_id=stored.originator_id,
+            originator_version=stored.originator_version,
+            topic=stored.topic,
+            state=json.dumps(state).encode(),
+        )
+    )
     assert old.expires_at is None and old.quantity == 1
 
 
@@ -231,9 +236,7 @@ def test_order_payment_outcomes_cancel_and_refund() -> None:
     order.mark_paid(payment_id="pay-2", now=T0)  # redelivered
     assert new_events(order) == ["PaymentFailed", "Paid"]
     refused(order, errors.InvalidOrderTransition, lambda: order.mark_paid(payment_id="pay-3", now=T0))
-    refused(
-        order, errors.InvalidOrderTransition, lambda: order.mark_payment_failed(payment_id="pay-3", now=T0)
-    )
+    refused(order, errors.InvalidOrderTransition, lambda: order.mark_payment_failed(payment_id="pay-3", now=T0))
     refused(order, errors.InvalidOrderTransition, lambda: order.cancel(now=T0))
     refused(
         order,
@@ -248,9 +251,7 @@ def test_order_payment_outcomes_cancel_and_refund() -> None:
 
 def test_only_unpaid_orders_cancel_and_cancelled_orders_are_not_paid() -> None:
     order = place()
-    refused(
-        order, errors.InvalidOrderTransition, lambda: order.refund(refund_id="rf", amount=D("1.00"), now=T0)
-    )
+    refused(order, errors.InvalidOrderTransition, lambda: order.refund(refund_id="rf", amount=D("1.00"), now=T0))
     order.cancel(now=T0, reason="reservation expired")
     order.cancel(now=T0)
     assert new_events(order) == ["Cancelled"]
@@ -264,13 +265,9 @@ def test_payment_amount_must_equal_the_order_total() -> None:
             id=UUID(int=3), now=T0, order_id="o", method="nagad", amount=D("999.99"), order_total=D("1000.00")
         )
     with pytest.raises(errors.InvalidPaymentMethod):
-        Payment.initiate(
-            id=UUID(int=3), now=T0, order_id="o", method="cash", amount=D("1"), order_total=D("1")
-        )
+        Payment.initiate(id=UUID(int=3), now=T0, order_id="o", method="cash", amount=D("1"), order_total=D("1"))
     with pytest.raises(errors.InvalidAmount):
-        Payment.initiate(
-            id=UUID(int=3), now=T0, order_id="o", method="nagad", amount=D("0"), order_total=D("0")
-        )
+        Payment.initiate(id=UUID(int=3), now=T0, order_id="o", method="nagad", amount=D("0"), order_total=D("0"))
 
 
 def test_callbacks_twice_late_or_out_of_order_change_nothing_wrong() -> None:
@@ -291,9 +288,7 @@ def test_callbacks_twice_late_or_out_of_order_change_nothing_wrong() -> None:
         errors.UnknownCallbackStatus,
         lambda: payment.handle_callback(provider_txn_id="TX1", status="ok", now=T0),
     )
-    refused(
-        payment, errors.PaymentNotPending, lambda: payment.start_processing(provider_txn_id="TX2", now=T0)
-    )
+    refused(payment, errors.PaymentNotPending, lambda: payment.start_processing(provider_txn_id="TX2", now=T0))
     refused(payment, errors.PaymentNotPending, lambda: payment.fail(reason="timeout", now=T0))
 
 
@@ -334,9 +329,7 @@ def test_replay_from_creation(kind: str) -> None:
     agg: Any
     if kind == "cart":
         agg = Cart.open(id=UUID(int=1), now=T0, buyer_id=UUID(int=50), stream_id="stream-7")
-        agg.add_item(
-            product_id=UUID(int=11), quantity=2, unit_price=D("600.05"), now=T0 + timedelta(microseconds=7)
-        )
+        agg.add_item(product_id=UUID(int=11), quantity=2, unit_price=D("600.05"), now=T0 + timedelta(microseconds=7))
         agg.add_item(product_id="p2", quantity=1, unit_price=D("5"), now=T0)
         agg.remove_item(product_id="p2", now=T0)
         agg.apply_discount_code(code="LIVE20", rule=LIVE20, now=T0)
@@ -407,9 +400,7 @@ class CheckoutMachine(RuleBasedStateMachine):
         self.events[name] += agg.collect_events()
 
     @precondition(lambda self: self.order is None)
-    @rule(
-        product=st.sampled_from(["p1", "p2", "p3"]), quantity=st.integers(0, 3), price=st.sampled_from(PRICES)
-    )
+    @rule(product=st.sampled_from(["p1", "p2", "p3"]), quantity=st.integers(0, 3), price=st.sampled_from(PRICES))
     def add_item(self, product: str, quantity: int, price: Decimal) -> None:
         self.attempt(
             "cart",
@@ -419,16 +410,12 @@ class CheckoutMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.order is None)
     @rule(product=st.sampled_from(["p1", "p2", "p3"]), quantity=st.none() | st.integers(1, 2))
     def remove_item(self, product: str, quantity: int | None) -> None:
-        self.attempt(
-            "cart", lambda: self.cart.remove_item(product_id=product, quantity=quantity, now=self.now)
-        )
+        self.attempt("cart", lambda: self.cart.remove_item(product_id=product, quantity=quantity, now=self.now))
 
     @precondition(lambda self: self.order is None)
     @rule(discount=st.sampled_from(RULES))
     def apply_code(self, discount: DiscountRule) -> None:
-        self.attempt(
-            "cart", lambda: self.cart.apply_discount_code(code=discount.code, rule=discount, now=self.now)
-        )
+        self.attempt("cart", lambda: self.cart.apply_discount_code(code=discount.code, rule=discount, now=self.now))
 
     @precondition(lambda self: self.order is None)
     @rule()
@@ -471,9 +458,7 @@ class CheckoutMachine(RuleBasedStateMachine):
         amount = self.payment.amount + (D("1.00") if wrong_amount else 0)
         self.attempt(
             "payment",
-            lambda: self.payment.handle_callback(
-                provider_txn_id=txn, status=status, amount=amount, now=self.now
-            ),
+            lambda: self.payment.handle_callback(provider_txn_id=txn, status=status, amount=amount, now=self.now),
         )
 
     @precondition(lambda self: self.payment is not None)
@@ -483,14 +468,10 @@ class CheckoutMachine(RuleBasedStateMachine):
         if timeout:
             self.attempt("payment", lambda: self.payment.fail(reason="timeout", now=self.now))
         else:
-            self.attempt(
-                "payment", lambda: self.payment.start_processing(provider_txn_id="TX1", now=self.now)
-            )
+            self.attempt("payment", lambda: self.payment.start_processing(provider_txn_id="TX1", now=self.now))
 
     @precondition(lambda self: self.payment is not None)
-    @rule(
-        refund_id=st.sampled_from(["rf1", "rf2", "rf3"]), share=st.sampled_from([D("0.1"), D("0.5"), D("1")])
-    )
+    @rule(refund_id=st.sampled_from(["rf1", "rf2", "rf3"]), share=st.sampled_from([D("0.1"), D("0.5"), D("1")]))
     def refund(self, refund_id: str, share: Decimal) -> None:
         assert self.payment is not None and self.order is not None
         amount = (self.payment.amount * share).quantize(D("0.01"))
@@ -499,26 +480,33 @@ class CheckoutMachine(RuleBasedStateMachine):
         if refund_id in self.payment.refunds and not known:
             self.attempt(
                 "order",
-                lambda: self.order.refund(
-                    refund_id=refund_id, amount=self.payment.refunds[refund_id], now=self.now
-                ),
+                lambda: self.order.refund(refund_id=refund_id, amount=self.payment.refunds[refund_id], now=self.now),
             )
 
     @precondition(lambda self: self.payment is not None)
-    @rule(refund_id=st.sampled_from(["rf1", "rf2", "rf3", "rf-none"]), outcome=st.sampled_from(
-        ["completed", "completed", "failed", "manual"]))
+    @rule(
+        refund_id=st.sampled_from(["rf1", "rf2", "rf3", "rf-none"]),
+        outcome=st.sampled_from(["completed", "completed", "failed", "manual"]),
+    )
     def provider_answers_refund(self, refund_id: str, outcome: str) -> None:
         """The refund manager records the provider's answer (or a cash refund by hand), possibly twice."""
         assert self.payment is not None and self.order is not None
         if outcome == "failed":
-            self.attempt("payment", lambda: self.payment.fail_refund(refund_id=refund_id, now=self.now,
-                                                                     reason="refused"))
+            self.attempt(
+                "payment", lambda: self.payment.fail_refund(refund_id=refund_id, now=self.now, reason="refused")
+            )
             if self.payment.refund_status(refund_id) == "failed" and refund_id in self.order.refunds:
                 self.attempt("order", lambda: self.order.refund_failed(refund_id=refund_id, now=self.now))
         else:
-            self.attempt("payment", lambda: self.payment.complete_refund(
-                refund_id=refund_id, now=self.now, provider_refund_id=None if outcome == "manual" else "RFD1",
-                manual=outcome == "manual"))
+            self.attempt(
+                "payment",
+                lambda: self.payment.complete_refund(
+                    refund_id=refund_id,
+                    now=self.now,
+                    provider_refund_id=None if outcome == "manual" else "RFD1",
+                    manual=outcome == "manual",
+                ),
+            )
 
     @precondition(lambda self: self.payment is not None)
     @rule()
@@ -527,9 +515,7 @@ class CheckoutMachine(RuleBasedStateMachine):
         if self.payment.status in ("completed", "refunded"):
             self.attempt("order", lambda: self.order.mark_paid(payment_id=self.payment.id, now=self.now))
         elif self.payment.status == "failed":
-            self.attempt(
-                "order", lambda: self.order.mark_payment_failed(payment_id=self.payment.id, now=self.now)
-            )
+            self.attempt("order", lambda: self.order.mark_payment_failed(payment_id=self.payment.id, now=self.now))
 
     @precondition(lambda self: self.order is not None)
     @rule()
@@ -552,9 +538,7 @@ class CheckoutMachine(RuleBasedStateMachine):
             assert not p.refunds or p.status in ("completed", "refunded")
             if p.status in ("completed", "refunded"):
                 self.ever_settled = True
-            assert not self.ever_settled or p.status in ("completed", "refunded"), (
-                "money state moved backwards"
-            )
+            assert not self.ever_settled or p.status in ("completed", "refunded"), "money state moved backwards"
         if self.order is not None:
             assert self.order.refunded_amount <= self.order.total
             assert self.order.status not in ("paid", "refunded") or self.order.payment_id is not None
@@ -646,5 +630,9 @@ def test_a_cash_refund_is_manual() -> None:
     payment = a_paid_payment()
     payment.refund(refund_id="rf1", amount=D("10.00"), now=T0)
     payment.complete_refund(refund_id="rf1", now=T0, manual=True)
-    assert payment.refund_states["rf1"] == {"status": "completed", "reason": None, "provider_refund_id": None,
-                                            "manual": True}
+    assert payment.refund_states["rf1"] == {
+        "status": "completed",
+        "reason": None,
+        "provider_refund_id": None,
+        "manual": True,
+    }

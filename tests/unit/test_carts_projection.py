@@ -24,14 +24,21 @@ def _envelope(event: object) -> Envelope:
     return Envelope(str(uuid.uuid4()), name, 1, None, None, None, T0, to_plain(state))
 
 
-steps = st.lists(st.tuples(st.sampled_from(["add", "remove"]), st.sampled_from(PRODUCTS),
-                           st.integers(min_value=1, max_value=5),
-                           st.sampled_from([Decimal("99.50"), Decimal("2500.00"), Decimal("0.01")])), max_size=25)
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "remove"]),
+        st.sampled_from(PRODUCTS),
+        st.integers(min_value=1, max_value=5),
+        st.sampled_from([Decimal("99.50"), Decimal("2500.00"), Decimal("0.01")]),
+    ),
+    max_size=25,
+)
 
 
 @given(steps, st.booleans())
-def test_the_read_model_s_lines_and_totals_are_the_aggregate_s(script: list[tuple[str, str, int, Decimal]],
-                                                               discounted: bool) -> None:
+def test_the_read_model_s_lines_and_totals_are_the_aggregate_s(
+    script: list[tuple[str, str, int, Decimal]], discounted: bool
+) -> None:
     cart = Cart.open(id=uuid.uuid4(), now=T0, buyer_id="b", stream_id="s")
     lines: list[dict[str, object]] = []
     rule = None
@@ -49,5 +56,6 @@ def test_the_read_model_s_lines_and_totals_are_the_aggregate_s(script: list[tupl
             cart.apply_discount_code(code="LIVE20", rule=r, now=T0)
             rule = _rule(to_plain(r.as_dict()))
     assert {x["product_id"]: (x["quantity"], Decimal(str(x["unit_price"]))) for x in lines} == {
-        p: (v["quantity"], v["unit_price"]) for p, v in cart.lines.items()}
+        p: (v["quantity"], v["unit_price"]) for p, v in cart.lines.items()
+    }
     assert totals(lines, rule) == (cart.subtotal, cart.discount, cart.total)

@@ -26,39 +26,71 @@ def wallet(coins: int = 0) -> CoinWallet:
 
 
 def credit(w: CoinWallet, top_up_id: str, coins: int) -> None:
-    w.request_top_up(top_up_id=top_up_id, coins=coins, amount=Decimal(coins).quantize(Decimal("0.01")),
-                     payment_method="bkash", now=NOW)
+    w.request_top_up(
+        top_up_id=top_up_id,
+        coins=coins,
+        amount=Decimal(coins).quantize(Decimal("0.01")),
+        payment_method="bkash",
+        now=NOW,
+    )
     w.session_opened(top_up_id=top_up_id, provider_payment_id=f"p-{top_up_id}", payment_url="u", now=NOW)
-    w.settle_top_up(top_up_id=top_up_id, method="bkash", provider_payment_id=f"p-{top_up_id}", status="completed",
-                    amount=Decimal(coins), reference=top_up_id, reason=None, now=NOW)
+    w.settle_top_up(
+        top_up_id=top_up_id,
+        method="bkash",
+        provider_payment_id=f"p-{top_up_id}",
+        status="completed",
+        amount=Decimal(coins),
+        reference=top_up_id,
+        reason=None,
+        now=NOW,
+    )
 
 
 def send(w: CoinWallet, send_id: str, quantity: int, unit: int = 10) -> dict[str, object]:
-    return w.send_gift(send_id=send_id, stream_id="s", gift_id="rose", quantity=quantity, unit_coins=unit,
-                       host_id=HOST, host_share_percent=Decimal("70"), coin_price=Decimal("1.00"), message="hi",
-                       from_name="Nusrat", now=NOW)
+    return w.send_gift(
+        send_id=send_id,
+        stream_id="s",
+        gift_id="rose",
+        quantity=quantity,
+        unit_coins=unit,
+        host_id=HOST,
+        host_share_percent=Decimal("70"),
+        coin_price=Decimal("1.00"),
+        message="hi",
+        from_name="Nusrat",
+        now=NOW,
+    )
 
 
 def test_a_top_up_credits_once_whatever_the_provider_repeats() -> None:
     w = wallet()
     credit(w, "t1", 500)
     assert w.balance == 500
-    again = dict(top_up_id="t1", method="bkash", provider_payment_id="p-t1", amount=Decimal(500), reference="t1",
-                 reason=None, now=NOW)
+    again = dict(
+        top_up_id="t1",
+        method="bkash",
+        provider_payment_id="p-t1",
+        amount=Decimal(500),
+        reference="t1",
+        reason=None,
+        now=NOW,
+    )
     w.settle_top_up(status="completed", **again)  # type: ignore[arg-type]
     w.settle_top_up(status="failed", **again)  # type: ignore[arg-type]
     assert w.balance == 500
     assert new_events(w) == ["Opened", "TopUpRequested", "TopUpSessionOpened", "ToppedUp"]
     refused(w, TopUpMismatch, lambda: w.settle_top_up(**{**again, "reference": "t2", "status": "completed"}))
-    refused(w, TopUpKeyReused, lambda: w.request_top_up(top_up_id="t1", coins=5, amount=Decimal(5),
-                                                        payment_method="bkash", now=NOW))
+    refused(
+        w,
+        TopUpKeyReused,
+        lambda: w.request_top_up(top_up_id="t1", coins=5, amount=Decimal(5), payment_method="bkash", now=NOW),
+    )
 
 
 def test_a_late_success_after_a_failure_still_credits() -> None:
     w = wallet()
     w.request_top_up(top_up_id="t", coins=50, amount=Decimal("50.00"), payment_method="nagad", now=NOW)
-    common = dict(top_up_id="t", method="nagad", provider_payment_id="p", reference="t",
-                  reason="timeout", now=NOW)
+    common = dict(top_up_id="t", method="nagad", provider_payment_id="p", reference="t", reason="timeout", now=NOW)
     w.settle_top_up(status="failed", amount=None, **common)  # type: ignore[arg-type]
     assert w.balance == 0 and w.top_up("t")["status"] == "failed"
     refused(w, TopUpMismatch, lambda: w.settle_top_up(status="completed", amount=Decimal(49), **common))
@@ -122,8 +154,16 @@ class WalletMachine(RuleBasedStateMachine):
     @rule(data=st.data(), status=st.sampled_from(["completed", "failed", "processing"]))
     def provider_answers(self, data: st.DataObject, status: str) -> None:
         tid = data.draw(st.sampled_from(sorted(self.requested)))
-        self.w.settle_top_up(top_up_id=tid, method="bkash", provider_payment_id=None, status=status,
-                             amount=Decimal(self.requested[tid]), reference=tid, reason=None, now=NOW)
+        self.w.settle_top_up(
+            top_up_id=tid,
+            method="bkash",
+            provider_payment_id=None,
+            status=status,
+            amount=Decimal(self.requested[tid]),
+            reference=tid,
+            reason=None,
+            now=NOW,
+        )
         if status == "completed" and tid not in self.credited:
             self.credited.add(tid)
             self.model += self.requested[tid]

@@ -33,8 +33,19 @@ def test_alert_rules_and_dashboard_name_only_declared_metrics() -> None:
     used = {n for e in exprs for n in NAME.findall(e)}
     assert used and used <= known, sorted(used - known)
     # the dashboard shows every family the issue names
-    for family in ("relay_lag", "consumer_lag", "dead_letters", "socketio_connections", "fanout", "ingest_bitrate",
-                   "ingest_fps", "payments_total", "stock_available", "command_batch_size", "store_appended"):
+    for family in (
+        "relay_lag",
+        "consumer_lag",
+        "dead_letters",
+        "socketio_connections",
+        "fanout",
+        "ingest_bitrate",
+        "ingest_fps",
+        "payments_total",
+        "stock_available",
+        "command_batch_size",
+        "store_appended",
+    ):
         assert any(family in n for n in used), family
 
 
@@ -44,13 +55,16 @@ def test_prometheus_scrapes_every_process_compose_runs() -> None:
     scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     targets = {c["job_name"]: c["static_configs"][0]["targets"][0] for c in scrape["scrape_configs"]}
     base = int(compose["x-livecommerce-env"]["LIVECOMMERCE_METRICS_PORT"])
-    kinds = {"relay": "relay", "projections": "project", "process": "process", "notify": "notify",
-             "ingest": "ingest"}
+    kinds = {"relay": "relay", "projections": "project", "process": "process", "notify": "notify", "ingest": "ingest"}
     for service, kind in kinds.items():
         assert service in services, service
         assert targets[service] == f"{service}:{base + metrics.PORT_OFFSETS[kind]}"
     assert targets["api"] == "api:8000"
     mounts = " ".join(services["prometheus"]["volumes"] + services["grafana"]["volumes"])
-    for path in ("deploy/prometheus/prometheus.yml", "deploy/prometheus/alerts.yml", "deploy/grafana/provisioning",
-                 "deploy/grafana/dashboards"):
+    for path in (
+        "deploy/prometheus/prometheus.yml",
+        "deploy/prometheus/alerts.yml",
+        "deploy/grafana/provisioning",
+        "deploy/grafana/dashboards",
+    ):
         assert path in mounts and (ROOT / path).exists(), path

@@ -33,9 +33,15 @@ def envelopes(agg: Any) -> list[Envelope]:
     out = []
     for e in agg.collect_events():
         s = MAPPER.to_stored_event(e)
-        out.append(envelope_from_stored(topic=s.topic, aggregate_id=s.originator_id,
-                                        aggregate_version=s.originator_version, state=_T.decode(s.state),
-                                        position=s.originator_version))
+        out.append(
+            envelope_from_stored(
+                topic=s.topic,
+                aggregate_id=s.originator_id,
+                aggregate_version=s.originator_version,
+                state=_T.decode(s.state),
+                position=s.originator_version,
+            )
+        )
     return out
 
 
@@ -54,15 +60,21 @@ class Table:
                     row = self.rows.get(key)
                     if row is None:
                         closed = self.closed.get(c.stream_id or "")
-                        self.rows[key] = {"due_at": min(c.due_at, closed) if closed else c.due_at,
-                                          "show_ended": closed is not None, "stream_id": c.stream_id,
-                                          "data": dict(c.data)}
+                        self.rows[key] = {
+                            "due_at": min(c.due_at, closed) if closed else c.due_at,
+                            "show_ended": closed is not None,
+                            "stream_id": c.stream_id,
+                            "data": dict(c.data),
+                        }
                     else:
                         row["due_at"] = min(row["due_at"], c.due_at) if row["show_ended"] else c.due_at
                         row["data"].update(c.data)
                 elif isinstance(c, dw.Done):
-                    for key in [k for k in self.rows if k[0] == c.kind and k[1] == c.aggregate_id
-                                and (c.item is None or k[2] == c.item)]:
+                    for key in [
+                        k
+                        for k in self.rows
+                        if k[0] == c.kind and k[1] == c.aggregate_id and (c.item is None or k[2] == c.item)
+                    ]:
                         del self.rows[key]
                 else:
                     self.closed.setdefault(c.stream_id, c.at)
@@ -76,14 +88,31 @@ class Table:
 
 def a_sale(start_in: timedelta = timedelta(minutes=10), quantity: int = 3) -> FlashSale:
     return FlashSale.schedule(
-        id=uuid.uuid4(), now=T0, stream_id=str(STREAM), product_id="p", vendor_id="v", sale_name="s",
-        original_price=Decimal("1000.00"), flash_price=Decimal("800.00"), quantity=quantity, start_time=T0 + start_in,
-        end_time=T0 + start_in + timedelta(minutes=30), max_per_buyer=3, hold_seconds=300)
+        id=uuid.uuid4(),
+        now=T0,
+        stream_id=str(STREAM),
+        product_id="p",
+        vendor_id="v",
+        sale_name="s",
+        original_price=Decimal("1000.00"),
+        flash_price=Decimal("800.00"),
+        quantity=quantity,
+        start_time=T0 + start_in,
+        end_time=T0 + start_in + timedelta(minutes=30),
+        max_per_buyer=3,
+        hold_seconds=300,
+    )
 
 
-OPS = st.lists(st.tuples(st.sampled_from(["advance", "reserve", "wait", "confirm", "release", "expire",
-                                                         "cancel"]),
-                         st.integers(0, 4), st.integers(0, 3)), min_size=5, max_size=30)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["advance", "reserve", "wait", "confirm", "release", "expire", "cancel"]),
+        st.integers(0, 4),
+        st.integers(0, 3),
+    ),
+    min_size=5,
+    max_size=30,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -153,16 +182,25 @@ def test_a_shows_end_makes_its_open_deals_due_at_once_even_those_recorded_after_
 
 def test_an_auction_is_due_at_its_end_then_at_its_winners_deadline() -> None:
     table = Table()
-    lot = Auction.create(id=uuid.uuid4(), now=T0, product_id="p", stream_id=str(STREAM),
-                         starting_price=Decimal("100.00"), increments=[(Decimal("0"), Decimal("10.00"))],
-                         starts_at=T0, ends_at=T0 + timedelta(minutes=5), pay_within_seconds=600)
+    lot = Auction.create(
+        id=uuid.uuid4(),
+        now=T0,
+        product_id="p",
+        stream_id=str(STREAM),
+        starting_price=Decimal("100.00"),
+        increments=[(Decimal("0"), Decimal("10.00"))],
+        starts_at=T0,
+        ends_at=T0 + timedelta(minutes=5),
+        pay_within_seconds=600,
+    )
     lot.place_bid(bid_id="1", bidder_id="a", max_amount=Decimal("300.00"), now=T0 + timedelta(minutes=4, seconds=50))
     table.apply(envelopes(lot))
     assert table.of(dw.AUCTION_CLOSE) == {str(lot.id): T0 + timedelta(minutes=5, seconds=30)}  # anti-sniping
     lot.close(now=T0 + timedelta(minutes=6))
     table.apply(envelopes(lot))
     assert table.of(dw.AUCTION_CLOSE) == {} and table.of(dw.AUCTION_PAYMENT) == {
-        str(lot.id): T0 + timedelta(minutes=16)}
+        str(lot.id): T0 + timedelta(minutes=16)
+    }
     lot.mark_winner_paid(order_id="o", now=T0 + timedelta(minutes=7))
     table.apply(envelopes(lot))
     assert table.rows == {}
@@ -170,13 +208,13 @@ def test_an_auction_is_due_at_its_end_then_at_its_winners_deadline() -> None:
 
 def test_a_payment_is_watched_while_open_and_a_refund_until_the_provider_answers() -> None:
     table = Table()
-    pay = Payment.initiate(id=uuid.uuid4(), now=T0, order_id="o", method="bkash", amount=Decimal("500.00"),
-                           order_total=Decimal("500.00"))
+    pay = Payment.initiate(
+        id=uuid.uuid4(), now=T0, order_id="o", method="bkash", amount=Decimal("500.00"), order_total=Decimal("500.00")
+    )
     pay.start_processing(provider_txn_id="TX1", now=T0 + timedelta(seconds=3))
     table.apply(envelopes(pay))
     (row,) = table.rows.values()
-    assert row["due_at"] == T0 + timedelta(seconds=3) and row["data"] == {"method": "bkash",
-                                                                        "provider_txn_id": "TX1"}
+    assert row["due_at"] == T0 + timedelta(seconds=3) and row["data"] == {"method": "bkash", "provider_txn_id": "TX1"}
     pay.handle_callback(provider_txn_id="TX1", status="completed", now=T0 + timedelta(minutes=1))
     pay.refund(refund_id="rf1", amount=Decimal("100.00"), now=T0 + timedelta(minutes=2))
     table.apply(envelopes(pay))
@@ -184,7 +222,8 @@ def test_a_payment_is_watched_while_open_and_a_refund_until_the_provider_answers
     pay.complete_refund(refund_id="rf1", now=T0 + timedelta(minutes=3))
     table.apply(envelopes(pay))
     assert table.rows == {}
-    cash = Payment.initiate(id=uuid.uuid4(), now=T0, order_id="o2", method="cod", amount=Decimal("500.00"),
-                            order_total=Decimal("500.00"))
+    cash = Payment.initiate(
+        id=uuid.uuid4(), now=T0, order_id="o2", method="cod", amount=Decimal("500.00"), order_total=Decimal("500.00")
+    )
     table.apply(envelopes(cash))
     assert table.rows == {}, "cash on delivery has no provider session to time out"

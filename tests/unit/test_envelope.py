@@ -76,18 +76,23 @@ def test_json_round_trip() -> None:
 def test_fast_path_from_stored_bytes_equals_the_transcoder_path() -> None:
     from application.event_envelopes import envelope_from_state_bytes
 
-    s = LiveStream.schedule(id=uuid.uuid4(), now=T0, vendor_id="v", stream_key="k", title="শিরোনাম",
-                            stream_type="flash_sale", scheduled_start_time=T0,
-                            products=[StreamProduct(str(uuid.UUID(int=7)), Decimal("95000.50"), 3)])
+    s = LiveStream.schedule(
+        id=uuid.uuid4(),
+        now=T0,
+        vendor_id="v",
+        stream_key="k",
+        title="শিরোনাম",
+        stream_type="flash_sale",
+        scheduled_start_time=T0,
+        products=[StreamProduct(str(uuid.UUID(int=7)), Decimal("95000.50"), 3)],
+    )
     s.start(now=T0, rtmp_url="r", stream_url="u", chat_room_id="c")
     app: Application[uuid.UUID] = Application()
     t = new_transcoder()
     for pos, e in enumerate(s.collect_events(), start=1):
         st = app.mapper.to_stored_event(e)
-        kw = dict(topic=st.topic, aggregate_id=st.originator_id, aggregate_version=st.originator_version,
-                  position=pos)
-        assert envelope_from_state_bytes(state=st.state, **kw) == envelope_from_stored(
-            state=t.decode(st.state), **kw)
+        kw = dict(topic=st.topic, aggregate_id=st.originator_id, aggregate_version=st.originator_version, position=pos)
+        assert envelope_from_state_bytes(state=st.state, **kw) == envelope_from_stored(state=t.decode(st.state), **kw)
 
 
 def test_a_traced_events_traceparent_travels_in_the_envelope_not_the_payload() -> None:
@@ -97,17 +102,28 @@ def test_a_traced_events_traceparent_travels_in_the_envelope_not_the_payload() -
     from application.event_envelopes import envelope_from_state_bytes
 
     app: Application[uuid.UUID] = Application()
-    stream = LiveStream.schedule(id=uuid.uuid4(), now=T0, vendor_id="v", stream_key="k", title="t",
-                                 stream_type="flash_sale", products=[])
+    stream = LiveStream.schedule(
+        id=uuid.uuid4(), now=T0, vendor_id="v", stream_key="k", title="t", stream_type="flash_sale", products=[]
+    )
     event = stream.pending_events[0]
     parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     object.__setattr__(event, TRACE_KEY, parent)
     stored = app.mapper.to_stored_event(event)
-    fast = envelope_from_state_bytes(topic=stored.topic, aggregate_id=stored.originator_id,
-                                     aggregate_version=stored.originator_version, state=stored.state, position=1)
+    fast = envelope_from_state_bytes(
+        topic=stored.topic,
+        aggregate_id=stored.originator_id,
+        aggregate_version=stored.originator_version,
+        state=stored.state,
+        position=1,
+    )
     state = new_transcoder().decode(stored.state)
-    slow = envelope_from_stored(topic=stored.topic, aggregate_id=stored.originator_id,
-                                aggregate_version=stored.originator_version, state=state, position=1)
+    slow = envelope_from_stored(
+        topic=stored.topic,
+        aggregate_id=stored.originator_id,
+        aggregate_version=stored.originator_version,
+        state=state,
+        position=1,
+    )
     assert fast == slow and fast.trace == parent and TRACE_KEY not in fast.payload
     assert Envelope.from_json(fast.to_json()) == fast
     untraced = Envelope.from_json(fast.to_json())

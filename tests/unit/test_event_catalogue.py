@@ -12,7 +12,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 
 def test_catalogue_is_up_to_date() -> None:
     assert DOC.read_text(encoding="utf-8") == render(LOG_EVENTS), (
-        "event classes changed: run `livecommerce catalogue --write docs/events.md` and commit it")
+        "event classes changed: run `livecommerce catalogue --write docs/events.md` and commit it"
+    )
 
 
 def test_every_aggregate_and_event_is_listed() -> None:

@@ -25,8 +25,9 @@ T0 = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 
 
 def show(**kw: object) -> LiveStream:
-    return LiveStream.schedule(id=uuid.uuid4(), now=T0, vendor_id="v1", stream_key="live_k", title="Eid",
-                               stream_type="flash_sale", **kw)  # type: ignore[arg-type]
+    return LiveStream.schedule(
+        id=uuid.uuid4(), now=T0, vendor_id="v1", stream_key="live_k", title="Eid", stream_type="flash_sale", **kw
+    )  # type: ignore[arg-type]
 
 
 # ---- featuring a show -------------------------------------------------------------------------------------
@@ -61,17 +62,20 @@ def test_only_admins_feature_a_show() -> None:
 HOST, VENDOR = "h1", "v1"
 
 
-@pytest.mark.parametrize(("who", "private_ok", "revenue"), [
-    (None, False, False),
-    (Actor("x", frozenset({"viewer"})), False, False),
-    (Actor(HOST, frozenset({"host", "viewer"}), VENDOR), True, True),
-    (Actor("h2", frozenset({"host", "viewer"}), VENDOR), False, False),  # another host of the same vendor
-    (Actor(VENDOR, frozenset({"vendor", "viewer"}), VENDOR), True, True),
-    (Actor("v2", frozenset({"vendor", "viewer"}), "v2"), False, False),
-    (Actor("m1", frozenset({"moderator", "viewer"})), True, False),  # assigned: sees the show, not revenue
-    (Actor("m2", frozenset({"moderator", "viewer"})), False, False),
-    (Actor("a", frozenset({"admin"})), True, True),
-])
+@pytest.mark.parametrize(
+    ("who", "private_ok", "revenue"),
+    [
+        (None, False, False),
+        (Actor("x", frozenset({"viewer"})), False, False),
+        (Actor(HOST, frozenset({"host", "viewer"}), VENDOR), True, True),
+        (Actor("h2", frozenset({"host", "viewer"}), VENDOR), False, False),  # another host of the same vendor
+        (Actor(VENDOR, frozenset({"vendor", "viewer"}), VENDOR), True, True),
+        (Actor("v2", frozenset({"vendor", "viewer"}), "v2"), False, False),
+        (Actor("m1", frozenset({"moderator", "viewer"})), True, False),  # assigned: sees the show, not revenue
+        (Actor("m2", frozenset({"moderator", "viewer"})), False, False),
+        (Actor("a", frozenset({"admin"})), True, True),
+    ],
+)
 def test_private_shows_and_revenue(who: Actor | None, private_ok: bool, revenue: bool) -> None:
     owners = {"host_id": HOST, "vendor_id": VENDOR}
     assert may_view_stream(who, is_public=True, **owners) is True
@@ -83,9 +87,16 @@ def test_anonymous_joins_lift_no_show_in_trending() -> None:
     from application.envelope import Envelope
 
     def join(user: str | None) -> Envelope:
-        return Envelope(id="o.1", type="presence.joined", schema_version=1, aggregate_id=None,
-                        aggregate_version=None, stream_id="s1", occurred_at=T0,
-                        payload={"viewer_id": user or "anon:c1", "user_id": user, "connection_id": "c1"})
+        return Envelope(
+            id="o.1",
+            type="presence.joined",
+            schema_version=1,
+            aggregate_id=None,
+            aggregate_version=None,
+            stream_id="s1",
+            occurred_at=T0,
+            payload={"viewer_id": user or "anon:c1", "user_id": user, "connection_id": "c1"},
+        )
 
     assert ops_for(join("u1"))[0][7] == 2
     assert ops_for(join(None))[0][7] == 0
@@ -101,20 +112,25 @@ def test_money_is_a_number_of_taka_to_the_paisa(d: Decimal) -> None:
 
 def test_money_rounds_half_up_and_everything_left_serializes_as_a_number() -> None:
     assert money(Decimal("0.005")) == 0.01 and money("95000") == 95000.0 and money(None) is None
-    body = json.loads(json.dumps({"total": Decimal("85000.00"), "at": T0, "id": uuid.UUID(int=1)},
-                                 default=json_default))
+    body = json.loads(
+        json.dumps({"total": Decimal("85000.00"), "at": T0, "id": uuid.UUID(int=1)}, default=json_default)
+    )
     assert body == {"total": 85000.0, "at": "2026-03-17T19:00:00Z", "id": str(uuid.UUID(int=1))}
     lines = [{"product_id": "p", "quantity": 2, "unit_price": "2500.00"}]
     assert money_fields(lines) == [{"product_id": "p", "quantity": 2, "unit_price": 2500.0}]
-    assert money_fields({"months": 6, "monthly_installment": "16666.67"}) == {"months": 6,
-                                                                             "monthly_installment": 16666.67}
+    assert money_fields({"months": 6, "monthly_installment": "16666.67"}) == {
+        "months": 6,
+        "monthly_installment": 16666.67,
+    }
 
 
 def test_refusals_carry_amounts_as_numbers_too() -> None:
     body = json.loads(error_response(409, "price_changed", {"current_price": "2500.00", "product_id": "p"}).body)
     assert body["error"]["details"] == {"current_price": 2500.0, "product_id": "p"}
-    assert json.loads(error_response(409, "refund_exceeds_payment", {"left": "40.50"}).body)[
-        "error"]["details"]["left"] == 40.5
+    assert (
+        json.loads(error_response(409, "refund_exceeds_payment", {"left": "40.50"}).body)["error"]["details"]["left"]
+        == 40.5
+    )
 
 
 # ---- shares, minutes --------------------------------------------------------------------------------------
@@ -148,13 +164,18 @@ def test_payment_message_in_english_and_bangla() -> None:
     one = payment_message("o1", "s1", {"name": "Rahima"}, [{"product_id": "p1", "quantity": 1}], names, "t")
     assert (one["message"], one["message_bn"]) == ("R*** bought iPhone 14 Pro", "R*** আইফোন ১৪ প্রো কিনেছেন")
     assert one["id"] == payment_message("o1", "s1", {}, [{"product_id": "p1"}], {}, "t")["id"]  # per order
-    many = payment_message("o2", "s1", {"full_name": "Karim"},
-                           [{"product_id": "p1", "quantity": 2}, {"product_id": "p2", "quantity": 1}], names, "t")
+    many = payment_message(
+        "o2",
+        "s1",
+        {"full_name": "Karim"},
+        [{"product_id": "p1", "quantity": 2}, {"product_id": "p2", "quantity": 1}],
+        names,
+        "t",
+    )
     assert many["message"] == "K*** bought 2 × iPhone 14 Pro and 1 more"
     assert many["message_bn"] == "K*** ২টি আইফোন ১৪ প্রো ও আরও ১টি পণ্য কিনেছেন"
     nameless = payment_message("o3", "s1", {"city": "Dhaka"}, [{"product_id": "p9", "quantity": 1}], {}, "t")
-    assert (nameless["message"], nameless["message_bn"]) == ("Someone bought a product",
-                                                              "একজন ক্রেতা একটি পণ্য কিনেছেন")
+    assert (nameless["message"], nameless["message_bn"]) == ("Someone bought a product", "একজন ক্রেতা একটি পণ্য কিনেছেন")
     assert nameless["user_id"] is None and nameless["message_type"] == "payment_confirmation"
 
 

@@ -57,16 +57,11 @@ def test_every_commerce_error_has_a_stable_snake_case_code_and_a_known_status() 
     assert len(codes) == len(set(codes)) and len(classes) > 40
     assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", code) for code in codes)
     assert {c.http_status for c in classes} == {404, 409, 422}
-    assert (
-        errors.FlashSaleNotActive.code == "flash_sale_not_active"
-        and errors.FlashSaleNotActive.http_status == 409
-    )
+    assert errors.FlashSaleNotActive.code == "flash_sale_not_active" and errors.FlashSaleNotActive.http_status == 409
     assert errors.ReservationNotFound.http_status == 404 and errors.InvalidAmount.http_status == 422
 
 
-@pytest.mark.parametrize(
-    "value", [1.5, "10", Decimal("-1"), Decimal("1.001"), Decimal("NaN"), True, Decimal("1e9")]
-)
+@pytest.mark.parametrize("value", [1.5, "10", Decimal("-1"), Decimal("1.001"), Decimal("NaN"), True, Decimal("1e9")])
 def test_money_must_be_a_non_negative_decimal_with_two_places(value: Any) -> None:
     with pytest.raises(errors.InvalidAmount):
         errors.require_money(value, "price")
@@ -142,8 +137,11 @@ def test_advance_starts_at_start_time_ends_at_end_time_and_does_each_once() -> N
     # the hold taken before the end keeps its deadline, and is still payable until it
     assert sale.reservations["r1"]["status"] == HELD
     assert sale.reservations["r1"]["expires_at"] == T0 + timedelta(minutes=34)
-    refused(sale, errors.FlashSaleNotActive,
-            lambda: sale.reserve(reservation_id="r2", buyer_id="b2", quantity=1, now=T0 + timedelta(minutes=31)))
+    refused(
+        sale,
+        errors.FlashSaleNotActive,
+        lambda: sale.reserve(reservation_id="r2", buyer_id="b2", quantity=1, now=T0 + timedelta(minutes=31)),
+    )
     sale.confirm(reservation_id="r1", order_id="o1", now=T0 + timedelta(minutes=33))
     assert (sale.sold, sale.reserved, sale.available) == (1, 0, 2)
 
@@ -271,24 +269,16 @@ def test_confirm_turns_held_into_sold_and_is_idempotent_for_the_same_order() -> 
 
 def test_confirm_and_release_refusals() -> None:
     sale = a_sale()
-    refused(
-        sale, errors.ReservationNotFound, lambda: sale.confirm(reservation_id="nope", order_id="o", now=T0)
-    )
+    refused(sale, errors.ReservationNotFound, lambda: sale.confirm(reservation_id="nope", order_id="o", now=T0))
     refused(sale, errors.ReservationNotFound, lambda: sale.release(reservation_id="nope", reason="x", now=T0))
     sale.reserve(reservation_id="r1", buyer_id="b1", quantity=1, now=T0)
     late = T0 + timedelta(minutes=5)
-    refused(
-        sale, errors.ReservationExpired, lambda: sale.confirm(reservation_id="r1", order_id="o", now=late)
-    )
+    refused(sale, errors.ReservationExpired, lambda: sale.confirm(reservation_id="r1", order_id="o", now=late))
     sale.expire_reservations(now=late)
-    refused(
-        sale, errors.ReservationExpired, lambda: sale.confirm(reservation_id="r1", order_id="o", now=late)
-    )
+    refused(sale, errors.ReservationExpired, lambda: sale.confirm(reservation_id="r1", order_id="o", now=late))
     sale.reserve(reservation_id="r2", buyer_id="b1", quantity=1, now=late)
     sale.release(reservation_id="r2", reason="cancelled", now=late)
-    refused(
-        sale, errors.ReservationNotHeld, lambda: sale.confirm(reservation_id="r2", order_id="o", now=late)
-    )
+    refused(sale, errors.ReservationNotHeld, lambda: sale.confirm(reservation_id="r2", order_id="o", now=late))
 
 
 def test_expire_releases_only_holds_past_their_deadline() -> None:
@@ -345,13 +335,9 @@ def test_waitlist_refusals() -> None:
         lambda: join(reservation_id="r1", buyer_id="b9", quantity=1, now=T0),
     )
     join(reservation_id="w1", buyer_id="b9", quantity=1, now=T0)
-    refused(
-        sale, errors.AlreadyOnWaitlist, lambda: join(reservation_id="w2", buyer_id="b9", quantity=1, now=T0)
-    )
+    refused(sale, errors.AlreadyOnWaitlist, lambda: join(reservation_id="w2", buyer_id="b9", quantity=1, now=T0))
     sale.confirm(reservation_id="r1", order_id="o1", now=T0)
-    refused(
-        sale, errors.FlashSaleSoldOut, lambda: join(reservation_id="w3", buyer_id="b8", quantity=1, now=T0)
-    )
+    refused(sale, errors.FlashSaleSoldOut, lambda: join(reservation_id="w3", buyer_id="b8", quantity=1, now=T0))
 
 
 def test_ending_drops_the_waitlist_and_later_releases_go_back_to_stock() -> None:
@@ -442,9 +428,7 @@ class FlashSaleMachine(RuleBasedStateMachine):
     def reserve(self, buyer: int, quantity: int) -> str:
         rid = self.new_id()
         self.attempt(
-            lambda: self.sale.reserve(
-                reservation_id=rid, buyer_id=f"b{buyer}", quantity=quantity, now=self.now
-            )
+            lambda: self.sale.reserve(reservation_id=rid, buyer_id=f"b{buyer}", quantity=quantity, now=self.now)
         )
         return rid  # refused ids stay in the bundle: confirming them must fail cleanly
 
@@ -452,9 +436,7 @@ class FlashSaleMachine(RuleBasedStateMachine):
     def join_waitlist(self, buyer: int, quantity: int) -> str:
         rid = self.new_id()
         self.attempt(
-            lambda: self.sale.join_waitlist(
-                reservation_id=rid, buyer_id=f"b{buyer}", quantity=quantity, now=self.now
-            )
+            lambda: self.sale.join_waitlist(reservation_id=rid, buyer_id=f"b{buyer}", quantity=quantity, now=self.now)
         )
         return rid
 
@@ -507,17 +489,19 @@ class FlashSaleMachine(RuleBasedStateMachine):
         assert all(r["status"] in (CONFIRMED, RELEASED) for r in self.sale.reservations.values())
         assert fold(self.events) == self.sale
 
-
-
     @invariant()
     def per_buyer_indexes_equal_a_full_scan(self) -> None:
         sale = self.sale
         for buyer in {r["buyer_id"] for r in sale.reservations.values()} | {w["buyer_id"] for w in sale.waitlist}:
-            held = sum(r["quantity"] for r in sale.reservations.values()
-                       if r["buyer_id"] == buyer and r["status"] != "released")
+            held = sum(
+                r["quantity"]
+                for r in sale.reservations.values()
+                if r["buyer_id"] == buyer and r["status"] != "released"
+            )
             waiting = sum(w["quantity"] for w in sale.waitlist if w["buyer_id"] == buyer)
             assert sale.claimed_by(buyer) == held + waiting
         assert sale.waiting_ids == {w["reservation_id"] for w in sale.waitlist}
+
 
 FlashSaleMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 TestFlashSaleInvariants = FlashSaleMachine.TestCase

@@ -78,9 +78,7 @@ def test_join_refusals() -> None:
     join_all(group, "a", "b", "c")
     refused(group, errors.AlreadyInGroupBuy, lambda: group.join(hold_id="h-x", buyer_id="a", now=T0))
     refused(group, errors.AlreadyInGroupBuy, lambda: group.join(hold_id="h-a", buyer_id="z", now=T0))
-    refused(
-        group, errors.InvalidQuantity, lambda: group.join(hold_id="h-d", buyer_id="d", quantity=0, now=T0)
-    )
+    refused(group, errors.InvalidQuantity, lambda: group.join(hold_id="h-d", buyer_id="d", quantity=0, now=T0))
     join_all(group, "d")
     refused(group, errors.GroupBuyFull, lambda: group.join(hold_id="h-e", buyer_id="e", now=T0))
     refused(group, errors.GroupBuyClosed, lambda: group.join(hold_id="h-e", buyer_id="e", now=DEADLINE))
@@ -123,8 +121,7 @@ def test_too_few_buyers_release_every_hold() -> None:
 
 
 @pytest.mark.parametrize(("buyers", "outcome"), [(("a", "b", "c"), "Unlocked"), (("a",), "Failed")])
-def test_the_end_of_its_show_settles_a_group_buy_before_its_deadline(buyers: tuple[str, ...],
-                                                                       outcome: str) -> None:
+def test_the_end_of_its_show_settles_a_group_buy_before_its_deadline(buyers: tuple[str, ...], outcome: str) -> None:
     group = a_group_buy()
     join_all(group, *buyers)
     group.collect_events()
@@ -174,9 +171,7 @@ class GroupBuyMachine(RuleBasedStateMachine):
     def join(self, buyer: str, quantity: int) -> str:
         self.ids += 1
         hold_id = f"h{self.ids}"
-        self.attempt(
-            lambda: self.group.join(hold_id=hold_id, buyer_id=buyer, quantity=quantity, now=self.now)
-        )
+        self.attempt(lambda: self.group.join(hold_id=hold_id, buyer_id=buyer, quantity=quantity, now=self.now))
         return hold_id
 
     @rule(hold_id=holds)

@@ -70,14 +70,30 @@ def _ignored(patterns: list[str], path: str) -> bool:
 
 
 def test_the_image_context_keeps_what_pip_install_needs_and_drops_the_rest() -> None:
-    patterns = [ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
-                if ln.strip() and not ln.startswith("#")]
-    needed = ["pyproject.toml", "README.md", "requirements.lock", "infra/migrations/001_infra.sql",
-              "interfaces/web/static", "domain/live_stream.py", "media/worker.py", "projections/registry.py",
-              "application/notifications.py"]
+    patterns = [
+        ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln.strip() and not ln.startswith("#")
+    ]
+    needed = [
+        "pyproject.toml",
+        "README.md",
+        "requirements.lock",
+        "infra/migrations/001_infra.sql",
+        "interfaces/web/static",
+        "domain/live_stream.py",
+        "media/worker.py",
+        "projections/registry.py",
+        "application/notifications.py",
+    ]
     assert [p for p in needed if _ignored(patterns, p)] == []
-    for p in (".venv/bin/python", ".git/HEAD", ".livecommerce/stack.env", "tests/conftest.py",
-              "infra/__pycache__/settings.cpython-311.pyc", "secrets/jwt_secret", "bench/results/x.json"):
+    for p in (
+        ".venv/bin/python",
+        ".git/HEAD",
+        ".livecommerce/stack.env",
+        "tests/conftest.py",
+        "infra/__pycache__/settings.cpython-311.pyc",
+        "secrets/jwt_secret",
+        "bench/results/x.json",
+    ):
         assert _ignored(patterns, p), p
 
 

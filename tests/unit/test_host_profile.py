@@ -48,8 +48,9 @@ SPEC_APPLICATION: dict[str, Any] = {  # the spec's own body (§4.4)
 
 
 def applied(**changes: Any) -> HostProfile:
-    return HostProfile.submit(id=host_profile_id(USER), now=T0, user_id=USER,
-                              application={**SPEC_APPLICATION, **changes})
+    return HostProfile.submit(
+        id=host_profile_id(USER), now=T0, user_id=USER, application={**SPEC_APPLICATION, **changes}
+    )
 
 
 def verified() -> HostProfile:
@@ -78,7 +79,11 @@ def test_verification_then_suspension_decide_who_may_host() -> None:
     p.reinstate(now=T0, by=ADMIN)
     p.check_can_host()
     assert [type(e).__name__ for e in p.collect_events()] == [
-        "ApplicationSubmitted", "Verified", "Suspended", "Reinstated"]
+        "ApplicationSubmitted",
+        "Verified",
+        "Suspended",
+        "Reinstated",
+    ]
 
 
 def test_rejected_application_can_be_resubmitted() -> None:
@@ -90,10 +95,18 @@ def test_rejected_application_can_be_resubmitted() -> None:
     assert p.portfolio_links == ["https://youtube.com/sarah2"]
 
 
-@pytest.mark.parametrize("changes", [
-    {"host_name": "  "}, {"host_name": "x" * 256}, {"languages": []}, {"languages": ["Bangla"]},
-    {"experience_level": "guru"}, {"specializations": [""]}, {"portfolio_links": ["x"] * 21},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"host_name": "  "},
+        {"host_name": "x" * 256},
+        {"languages": []},
+        {"languages": ["Bangla"]},
+        {"experience_level": "guru"},
+        {"specializations": [""]},
+        {"portfolio_links": ["x"] * 21},
+    ],
+)
 def test_invalid_applications_are_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(InvalidHostProfile):
         applied(**changes)
@@ -111,25 +124,28 @@ def _review(p: HostProfile, viewer: str = VIEWER, stream: str = "s1", rating: in
     p.review(now=T0, viewer_id=viewer, stream_id=stream, rating=rating)
 
 
-@pytest.mark.parametrize(("prepare", "command", "error"), [
-    (verified, lambda p: p.verify(now=T0, by=ADMIN), HostNotPending),
-    (verified, lambda p: p.reject(now=T0, by=ADMIN, reason="late"), HostNotPending),
-    (applied, lambda p: p.reject(now=T0, by=ADMIN, reason=" "), InvalidHostProfile),
-    (applied, lambda p: p.resubmit(now=T0, application=SPEC_APPLICATION), HostNotRejected),
-    (applied, lambda p: p.suspend(now=T0, by=ADMIN, reason="x"), HostNotVerified),
-    (verified, lambda p: p.reinstate(now=T0, by=ADMIN), HostNotSuspended),
-    (verified, lambda p: p.set_availability(now=T0, status="asleep"), InvalidAvailability),
-    (verified, lambda p: p.set_availability(now=T0, status="busy", next_available=T0), InvalidAvailability),
-    (verified, lambda p: _week(p, "funday", ["19:00", "21:00"]), InvalidAvailability),
-    (verified, lambda p: _week(p, "monday", ["21:00", "19:00"]), InvalidAvailability),
-    (verified, lambda p: _week(p, "monday", ["7pm", "9pm"]), InvalidAvailability),
-    (verified, lambda p: _rate(p, "100.01"), InvalidCommissionRate),
-    (verified, lambda p: _rate(p, "-1"), InvalidCommissionRate),
-    (verified, lambda p: _rate(p, "5.555"), InvalidCommissionRate),
-    (verified, lambda p: _review(p, rating=0), InvalidRating),
-    (verified, lambda p: _review(p, rating=6), InvalidRating),
-    (verified, lambda p: _review(p, viewer=USER), ReviewNotAllowed),
-])
+@pytest.mark.parametrize(
+    ("prepare", "command", "error"),
+    [
+        (verified, lambda p: p.verify(now=T0, by=ADMIN), HostNotPending),
+        (verified, lambda p: p.reject(now=T0, by=ADMIN, reason="late"), HostNotPending),
+        (applied, lambda p: p.reject(now=T0, by=ADMIN, reason=" "), InvalidHostProfile),
+        (applied, lambda p: p.resubmit(now=T0, application=SPEC_APPLICATION), HostNotRejected),
+        (applied, lambda p: p.suspend(now=T0, by=ADMIN, reason="x"), HostNotVerified),
+        (verified, lambda p: p.reinstate(now=T0, by=ADMIN), HostNotSuspended),
+        (verified, lambda p: p.set_availability(now=T0, status="asleep"), InvalidAvailability),
+        (verified, lambda p: p.set_availability(now=T0, status="busy", next_available=T0), InvalidAvailability),
+        (verified, lambda p: _week(p, "funday", ["19:00", "21:00"]), InvalidAvailability),
+        (verified, lambda p: _week(p, "monday", ["21:00", "19:00"]), InvalidAvailability),
+        (verified, lambda p: _week(p, "monday", ["7pm", "9pm"]), InvalidAvailability),
+        (verified, lambda p: _rate(p, "100.01"), InvalidCommissionRate),
+        (verified, lambda p: _rate(p, "-1"), InvalidCommissionRate),
+        (verified, lambda p: _rate(p, "5.555"), InvalidCommissionRate),
+        (verified, lambda p: _review(p, rating=0), InvalidRating),
+        (verified, lambda p: _review(p, rating=6), InvalidRating),
+        (verified, lambda p: _review(p, viewer=USER), ReviewNotAllowed),
+    ],
+)
 def test_broken_rules_are_refused_and_change_nothing(prepare, command, error) -> None:  # type: ignore[no-untyped-def]
     p = prepare()
     p.collect_events()
@@ -153,8 +169,7 @@ def test_one_review_per_viewer_per_stream_and_the_rating_is_their_mean() -> None
 def test_availability_and_commission_are_recorded() -> None:
     p = verified()
     week = {"saturday": ["15:00", "17:00"], "monday": ["19:00", "21:00"]}
-    p.set_availability(now=T0, status="available", next_available=T0 + timedelta(days=1),
-                       weekly_schedule=week)
+    p.set_availability(now=T0, status="available", next_available=T0 + timedelta(days=1), weekly_schedule=week)
     assert p.availability == "available" and list(p.weekly_schedule) == ["monday", "saturday"]
     p.set_availability(now=T0, status="busy")  # the weekly schedule stays when not sent
     assert p.weekly_schedule == week
@@ -166,8 +181,12 @@ def test_availability_and_commission_are_recorded() -> None:
 
 def test_events_round_trip_through_the_stores_transcoder() -> None:
     p = verified()
-    p.set_availability(now=T0, status="available", next_available=T0 + timedelta(hours=3),
-                       weekly_schedule={"friday": ["10:00", "12:00"]})
+    p.set_availability(
+        now=T0,
+        status="available",
+        next_available=T0 + timedelta(hours=3),
+        weekly_schedule={"friday": ["10:00", "12:00"]},
+    )
     p.set_commission_rate(now=T0, rate=Decimal("6.25"), by=ADMIN)
     _review(p)
     app = LiveCommerceStore()
@@ -176,10 +195,13 @@ def test_events_round_trip_through_the_stores_transcoder() -> None:
         assert back.__dict__ == e.__dict__
 
 
-PROFILE_COMMANDS = st.lists(st.tuples(
-    st.sampled_from(["verify", "reject", "resubmit", "suspend", "reinstate", "available", "commission",
-                     "review"]),
-    st.integers(min_value=0, max_value=7)), max_size=25)
+PROFILE_COMMANDS = st.lists(
+    st.tuples(
+        st.sampled_from(["verify", "reject", "resubmit", "suspend", "reinstate", "available", "commission", "review"]),
+        st.integers(min_value=0, max_value=7),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -207,8 +229,9 @@ def test_any_command_sequence_keeps_the_rules_and_replays_to_the_same_state(cmds
                 case "commission":
                     p.set_commission_rate(now=now, rate=Decimal(n * 3), by=ADMIN)
                 case _:
-                    p.review(now=now, viewer_id=str(uuid.UUID(int=100 + n % 3)), stream_id=f"s{n % 2}",
-                             rating=n % 5 + 1)
+                    p.review(
+                        now=now, viewer_id=str(uuid.UUID(int=100 + n % 3)), stream_id=f"s{n % 2}", rating=n % 5 + 1
+                    )
         except DomainError:
             assert p.version == before  # refused: nothing recorded
         assert p.rating_count == len(p.reviewed) <= 6

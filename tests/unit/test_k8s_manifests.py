@@ -123,7 +123,9 @@ def test_every_process_compose_runs_is_a_deployment_with_the_same_command() -> N
         assert c[name]["command"] == command, name
     assert c["gateway"]["command"] == ["livecommerce", "api"]  # the Socket.IO pool: the same process
     assert of_kind("Job")["migrate"]["spec"]["template"]["spec"]["containers"][0]["command"] == [
-        "livecommerce", "migrate"]
+        "livecommerce",
+        "migrate",
+    ]
 
 
 def _port(container: dict[str, Any], ref: str | int) -> int:
@@ -142,8 +144,7 @@ def api_routes() -> set[str]:
 def test_probes_hit_paths_and_ports_the_processes_serve() -> None:
     env, settings = config(), Settings()
     base, http_port = int(env["LIVECOMMERCE_METRICS_PORT"]), int(env["LIVECOMMERCE_HTTP_PORT"])
-    kinds = {"relay": "relay", "projections": "project", "process": "process", "notify": "notify",
-             "ingest": "ingest"}
+    kinds = {"relay": "relay", "projections": "project", "process": "process", "notify": "notify", "ingest": "ingest"}
     routes = api_routes()
     assert {"/health", "/metrics"} <= routes
     for name, c in containers().items():
@@ -199,8 +200,11 @@ def test_external_services_topics_and_settings_exist() -> None:
         name = key.removeprefix("LIVECOMMERCE_").lower()
         assert name in fields or name.removesuffix("_file") in fields, key
     services = of_kind("Service")
-    for name, url_key in (("postgres", "LIVECOMMERCE_POSTGRES_URL"), ("redis", "LIVECOMMERCE_REDIS_URL"),
-                          ("mongo", "LIVECOMMERCE_MONGO_URL")):
+    for name, url_key in (
+        ("postgres", "LIVECOMMERCE_POSTGRES_URL"),
+        ("redis", "LIVECOMMERCE_REDIS_URL"),
+        ("mongo", "LIVECOMMERCE_MONGO_URL"),
+    ):
         assert services[name]["spec"]["type"] == "ExternalName"
         url = urlsplit(env[url_key])
         assert url.hostname == name and url.port == services[name]["spec"]["ports"][0]["port"]

@@ -15,14 +15,24 @@ T0 = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
 
 
 def new_poll(allow_change: bool) -> Poll:
-    return Poll.open(id=uuid.uuid4(), now=T0, stream_id=str(uuid.uuid4()), question="Colour?", question_bn="রং?",
-                     options=[{"text": "Red"}, {"text": "Blue"}, {"text": "Green"}], duration_seconds=60,
-                     allow_change=allow_change, opened_by="host")
+    return Poll.open(
+        id=uuid.uuid4(),
+        now=T0,
+        stream_id=str(uuid.uuid4()),
+        question="Colour?",
+        question_bn="রং?",
+        options=[{"text": "Red"}, {"text": "Blue"}, {"text": "Green"}],
+        duration_seconds=60,
+        allow_change=allow_change,
+        opened_by="host",
+    )
 
 
 @settings(max_examples=25, deadline=None)
-@given(allow=st.booleans(), votes=st.lists(st.tuples(st.sampled_from("abcd"), st.sampled_from(["o1", "o2", "o3"])),
-                                           max_size=30))
+@given(
+    allow=st.booleans(),
+    votes=st.lists(st.tuples(st.sampled_from("abcd"), st.sampled_from(["o1", "o2", "o3"])), max_size=30),
+)
 def test_counts_are_one_vote_per_viewer_and_replay_agrees(allow: bool, votes: list[tuple[str, str]]) -> None:
     poll, expected = new_poll(allow), {}
     for user, option in votes:

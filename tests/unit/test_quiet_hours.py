@@ -34,6 +34,13 @@ def test_a_daytime_window_and_the_exceptions() -> None:
 
 
 def test_preferences_round_trip_through_their_stored_json() -> None:
-    p = Preferences(user_id="u", language="en", channels=("sms", "email"), quiet_start=time(22, 30),
-                    quiet_end=time(6, 0), email="a@b.co", msisdn="8801712345678")
+    p = Preferences(
+        user_id="u",
+        language="en",
+        channels=("sms", "email"),
+        quiet_start=time(22, 30),
+        quiet_end=time(6, 0),
+        email="a@b.co",
+        msisdn="8801712345678",
+    )
     assert Preferences.from_json(p.to_json()) == p

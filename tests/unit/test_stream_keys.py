@@ -18,8 +18,14 @@ def test_a_new_key_names_its_show_and_keeps_a_secret_part() -> None:
 
 
 def test_keys_of_the_older_form_and_strangers_name_no_show() -> None:
-    for key in ("live_gFLi3KjjvTyqhXXx", f"live_{uuid.uuid4().hex}", "sk-live", "",
-                f"live_{'z' * 32}_secretsecret", f"live_{uuid.uuid4().hex}-secretsecret"):
+    for key in (
+        "live_gFLi3KjjvTyqhXXx",
+        f"live_{uuid.uuid4().hex}",
+        "sk-live",
+        "",
+        f"live_{'z' * 32}_secretsecret",
+        f"live_{uuid.uuid4().hex}-secretsecret",
+    ):
         assert stream_id_in_key(key) is None, key
 
 

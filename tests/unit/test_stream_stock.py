@@ -37,7 +37,12 @@ def test_holds_take_units_and_the_last_ones_are_refused_with_what_is_left() -> N
     assert err.code == "product_sold_out" and err.details["available"] == 0
     (reserved, last) = s.collect_events()
     assert (reserved.available, reserved.sold, last.available, last.stream_id, last.product_id) == (
-        1, 0, 0, "s-1", "p-1")
+        1,
+        0,
+        0,
+        "s-1",
+        "p-1",
+    )
 
 
 def test_a_cart_hold_moves_to_the_order_then_is_sold_once() -> None:
@@ -52,8 +57,7 @@ def test_a_cart_hold_moves_to_the_order_then_is_sold_once() -> None:
     s.sell(hold_id="order:o1", order_id="o1", quantity=3, now=T0)  # a redelivered payment
     assert new_events(s) == []
     refused(s, errors.ReservationNotHeld, lambda: s.sell(hold_id="order:o1", order_id="o2", quantity=3, now=T0))
-    refused(s, errors.ReservationNotHeld,
-            lambda: s.move(from_hold="cart:a", to_hold="order:o3", quantity=1, now=T0))
+    refused(s, errors.ReservationNotHeld, lambda: s.move(from_hold="cart:a", to_hold="order:o3", quantity=1, now=T0))
 
 
 def test_a_failed_payment_gives_units_back_and_a_late_capture_sells_what_is_left_or_is_refused() -> None:
@@ -108,8 +112,11 @@ class StockMachine(RuleBasedStateMachine):
     def reserve(self, hold: str, quantity: int) -> None:
         self.attempt(lambda: self.stock.reserve(hold_id=hold, quantity=quantity, now=T0))
 
-    @rule(src=st.sampled_from(["cart:a", "cart:b"]), dst=st.sampled_from(["order:1", "order:2"]),
-          quantity=st.integers(1, 3))
+    @rule(
+        src=st.sampled_from(["cart:a", "cart:b"]),
+        dst=st.sampled_from(["order:1", "order:2"]),
+        quantity=st.integers(1, 3),
+    )
     def move(self, src: str, dst: str, quantity: int) -> None:
         self.attempt(lambda: self.stock.move(from_hold=src, to_hold=dst, quantity=quantity, now=T0))
 
@@ -145,14 +152,26 @@ def test_the_buyer_ledger_lists_cod_orders_and_code_uses_once() -> None:
     ledger.forget_cod_orders(order_ids=["o9"], now=T0)  # nothing known: no event
     assert ledger.cod_orders == ["o2"] and ledger.code_uses == {"s:LIVE20": ["o1"]}
     events = ledger.collect_events()
-    assert [type(e).__name__ for e in events] == ["Opened", "CodOrderRecorded", "CodOrderRecorded",
-                                                  "DiscountUseRecorded", "CodOrdersClosed"]
+    assert [type(e).__name__ for e in events] == [
+        "Opened",
+        "CodOrderRecorded",
+        "CodOrderRecorded",
+        "DiscountUseRecorded",
+        "CodOrdersClosed",
+    ]
     assert fold(round_trip(events)) == ledger
 
 
 def test_a_group_buy_member_pays_for_a_converted_hold_once() -> None:
-    g = GroupBuy.launch(id=UUID(int=6), now=T0, product_id="p", regular_price=2000, group_price=1500,
-                        min_buyers=2, deadline=T0 + timedelta(minutes=5))
+    g = GroupBuy.launch(
+        id=UUID(int=6),
+        now=T0,
+        product_id="p",
+        regular_price=2000,
+        group_price=1500,
+        min_buyers=2,
+        deadline=T0 + timedelta(minutes=5),
+    )
     g.join(hold_id="h1", buyer_id="b1", now=T0)
     refused(g, errors.GroupBuyNotUnlocked, lambda: g.payable_hold(hold_id="h1", buyer_id="b1"))
     g.join(hold_id="h2", buyer_id="b2", now=T0)

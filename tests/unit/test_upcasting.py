@@ -30,8 +30,9 @@ class Banner(Aggregate):
 
 
 TOPIC = f"{__name__}:Banner.Shown"
-V1_STATE = json.dumps({"timestamp": {"_type_": "datetime_iso", "_data_": T0.isoformat()},
-                       "text": "Eid sale tonight"}).encode()
+V1_STATE = json.dumps(
+    {"timestamp": {"_type_": "datetime_iso", "_data_": T0.isoformat()}, "text": "Eid sale tonight"}
+).encode()
 
 
 def test_the_library_upcasts_a_stored_v1_event() -> None:
@@ -42,13 +43,23 @@ def test_the_library_upcasts_a_stored_v1_event() -> None:
 
 
 def test_the_relay_publishes_the_current_version() -> None:
-    e = envelope_from_state_bytes(topic=TOPIC, aggregate_id=uuid.uuid4(), aggregate_version=2, state=V1_STATE,
-                                  position=7)
+    e = envelope_from_state_bytes(
+        topic=TOPIC, aggregate_id=uuid.uuid4(), aggregate_version=2, state=V1_STATE, position=7
+    )
     assert e.schema_version == 2
     assert e.payload == {"text": "Eid sale tonight", "language": "en"}
-    current = envelope_from_state_bytes(topic=TOPIC, aggregate_id=uuid.uuid4(), aggregate_version=2, position=8,
-                                        state=json.dumps({"timestamp": {"_type_": "datetime_iso",
-                                                                        "_data_": T0.isoformat()},
-                                                          "text": "লাইভ", "language": "bn",
-                                                          "class_version": 2}).encode())
+    current = envelope_from_state_bytes(
+        topic=TOPIC,
+        aggregate_id=uuid.uuid4(),
+        aggregate_version=2,
+        position=8,
+        state=json.dumps(
+            {
+                "timestamp": {"_type_": "datetime_iso", "_data_": T0.isoformat()},
+                "text": "লাইভ",
+                "language": "bn",
+                "class_version": 2,
+            }
+        ).encode(),
+    )
     assert current.schema_version == 2 and current.payload["language"] == "bn"

@@ -32,8 +32,10 @@ DESKTOP = (1280, 800)
 
 def _require(path: str) -> None:
     if not Path(path).exists() and shutil.which(Path(path).name) is None:
-        raise RuntimeError(f"{path} is missing: `./run test` installs chromium, chromium-driver and fonts-noto-core"
-                           " (apt-get), or install them yourself")
+        raise RuntimeError(
+            f"{path} is missing: `./run test` installs chromium, chromium-driver and fonts-noto-core"
+            " (apt-get), or install them yourself"
+        )
 
 
 class Browser:
@@ -42,9 +44,18 @@ class Browser:
         _require(CHROMEDRIVER)
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--mute-audio",
-                    "--autoplay-policy=no-user-gesture-required", f"--window-size={width},{height}",
-                    "--disable-extensions", "--no-first-run", "--hide-scrollbars"):
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--mute-audio",
+            "--autoplay-policy=no-user-gesture-required",
+            f"--window-size={width},{height}",
+            "--disable-extensions",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ):
             options.add_argument(arg)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
@@ -55,8 +66,10 @@ class Browser:
     def resize(self, width: int, height: int, *, mobile: bool = False) -> None:
         """The page's viewport, exactly (a phone's 360×640, a laptop's 1280×800)."""
         self.size = (width, height)
-        self.cdp("Emulation.setDeviceMetricsOverride",
-                 {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
 
     def cdp(self, command: str, params: dict[str, Any] | None = None) -> Any:
         return self.driver.execute_cdp_cmd(command, params or {})
@@ -65,14 +78,22 @@ class Browser:
         """Network emulation (None: off). The cache is disabled meanwhile, as a first visit."""
         self.cdp("Network.enable")
         if profile is None:
-            self.cdp("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                          "uploadThroughput": -1})
+            self.cdp(
+                "Network.emulateNetworkConditions",
+                {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+            )
             self.cdp("Network.setCacheDisabled", {"cacheDisabled": False})
             return
         self.cdp("Network.setCacheDisabled", {"cacheDisabled": True})
-        self.cdp("Network.emulateNetworkConditions", {
-            "offline": False, "latency": profile["latency"], "downloadThroughput": profile["download_throughput"],
-            "uploadThroughput": profile["upload_throughput"]})
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": profile["latency"],
+                "downloadThroughput": profile["download_throughput"],
+                "uploadThroughput": profile["upload_throughput"],
+            },
+        )
 
     def open(self, url: str, *, token: str | None = None, lang: str | None = None) -> None:
         """Open ``url`` as a user with this token (None: signed out) and language (None: as before)."""
@@ -80,21 +101,27 @@ class Browser:
         base = "/".join(origin[:3])
         if not self.driver.current_url.startswith(base):
             self.driver.get(base + "/static/i18n/en.json")  # same origin, so localStorage can be set first
-        self.js("localStorage.removeItem('lc.token')" if token is None else
-                f"localStorage.setItem('lc.token', {json.dumps(token)})")
+        self.js(
+            "localStorage.removeItem('lc.token')"
+            if token is None
+            else f"localStorage.setItem('lc.token', {json.dumps(token)})"
+        )
         if lang is not None:
             self.js(f"localStorage.setItem('lc.lang', {json.dumps(lang)})")
         self.driver.get(url)
 
     def js(self, script: str, *args: Any) -> Any:
-        return self.driver.execute_script(script if script.lstrip().startswith("return") or ";" in script
-                                          else "return " + script, *args)
+        return self.driver.execute_script(
+            script if script.lstrip().startswith("return") or ";" in script else "return " + script, *args
+        )
 
     def js_async(self, script: str, *args: Any) -> Any:
         """Run an async function body; its returned value comes back (``arguments`` are the args)."""
-        wrapper = ("const done = arguments[arguments.length - 1];"
-                   f"(async (...args) => {{ {script} }})(...Array.from(arguments).slice(0, -1))"
-                   ".then(done, (e) => done({__error: String(e && e.stack || e)}));")
+        wrapper = (
+            "const done = arguments[arguments.length - 1];"
+            f"(async (...args) => {{ {script} }})(...Array.from(arguments).slice(0, -1))"
+            ".then(done, (e) => done({__error: String(e && e.stack || e)}));"
+        )
         out = self.driver.execute_async_script(wrapper, *args)
         if isinstance(out, dict) and "__error" in out:
             raise AssertionError(out["__error"])
@@ -140,8 +167,9 @@ class Browser:
     def wait_text(self, css: str, predicate: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
         return self.wait(lambda: (t := self.text(css)) and predicate(t) and t, what, timeout)  # type: ignore[no-any-return]
 
-    def wait(self, predicate: Callable[[], Any], what: str, timeout: float = 20.0,
-             why: Callable[[], Any] | None = None) -> Any:
+    def wait(
+        self, predicate: Callable[[], Any], what: str, timeout: float = 20.0, why: Callable[[], Any] | None = None
+    ) -> Any:
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:

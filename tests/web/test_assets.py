@@ -19,8 +19,11 @@ from interfaces.web import bp
 from interfaces.web.assets import STATIC_ROOT
 from tests.support import free_port
 
-VENDORED = {"hls.js-1.7.4/hls.light.min.mjs": None, "socket.io-client-4.8.4/socket.io.esm.min.js": "Socket.IO v4.8.4",
-            "noto-sans-bengali-5.3.0/noto-sans-bengali-bengali-400-normal.woff2": None}
+VENDORED = {
+    "hls.js-1.7.4/hls.light.min.mjs": None,
+    "socket.io-client-4.8.4/socket.io.esm.min.js": "Socket.IO v4.8.4",
+    "noto-sans-bengali-5.3.0/noto-sans-bengali-bengali-400-normal.woff2": None,
+}
 
 
 class _Container:
@@ -68,9 +71,17 @@ def _serve_here(settings: Settings, requests: Any, results: Any) -> None:
 
 def test_files_compressed_cached_and_vendored() -> None:
     async def requests(c: httpx.AsyncClient) -> dict[str, Any]:
-        got = {p: await c.get(p, headers={"Accept-Encoding": "gzip"}) for p in (
-            "/", "/watch/5e2fe2df-4844-466b-aa51-80a3c8cdba60", "/signin", "/static/common/core.js",
-            "/static/vendor/hls.js-1.7.4/hls.light.min.mjs", "/static/nope.js")}
+        got = {
+            p: await c.get(p, headers={"Accept-Encoding": "gzip"})
+            for p in (
+                "/",
+                "/watch/5e2fe2df-4844-466b-aa51-80a3c8cdba60",
+                "/signin",
+                "/static/common/core.js",
+                "/static/vendor/hls.js-1.7.4/hls.light.min.mjs",
+                "/static/nope.js",
+            )
+        }
         etag = got["/static/common/core.js"].headers["etag"]
         again = await c.get("/static/common/core.js", headers={"If-None-Match": etag})
         return {"got": got, "again": again, "bad": await c.get("/watch/not-a-uuid")}
@@ -104,9 +115,11 @@ def test_files_compressed_cached_and_vendored() -> None:
 
 def test_dev_tokens_only_where_allowed() -> None:
     async def requests(c: httpx.AsyncClient) -> dict[str, Any]:
-        return {"options": await c.get("/signin/options"),
-                "token": await c.post("/signin/dev-token", json={"role": "host", "name": "Rina"}),
-                "bad": await c.post("/signin/dev-token", json={"role": "king"})}
+        return {
+            "options": await c.get("/signin/options"),
+            "token": await c.post("/signin/dev-token", json={"role": "host", "name": "Rina"}),
+            "bad": await c.post("/signin/dev-token", json={"role": "king"}),
+        }
 
     dev = Settings(allow_dev_jwt_secret=True, jwt_secret=DEV_JWT_SECRET)
     out = _serve(dev, requests)
@@ -123,8 +136,6 @@ def test_dev_tokens_only_where_allowed() -> None:
     assert "token" not in out["token"].json()
 
 
-
-
 def test_every_viewer_string_in_both_languages() -> None:
     """Every key the viewer pages use (``t('…')``, ``data-i18n…``) is in en.json and bn.json; keys built from a
     prefix (``t('quiz.' + status)``) are checked by their prefix having entries."""
@@ -132,14 +143,21 @@ def test_every_viewer_string_in_both_languages() -> None:
 
     used_re = re.compile(r"""\bt\(\s*["']([\w.]+)["']|data-i18n(?:-label|-placeholder)?="([\w.]+)\"""")
     used: set[str] = set()
-    for f in [*(STATIC_ROOT / "viewer").glob("*.js"), *(STATIC_ROOT / "viewer").glob("*.html"),
-              *(STATIC_ROOT / "common").glob("*.js")]:
-        code = "\n".join(ln for ln in f.read_text(encoding="utf-8").splitlines()
-                          if not ln.lstrip().startswith(("//", "/*", "*")))  # not the comments' examples
+    for f in [
+        *(STATIC_ROOT / "viewer").glob("*.js"),
+        *(STATIC_ROOT / "viewer").glob("*.html"),
+        *(STATIC_ROOT / "common").glob("*.js"),
+    ]:
+        code = "\n".join(
+            ln for ln in f.read_text(encoding="utf-8").splitlines() if not ln.lstrip().startswith(("//", "/*", "*"))
+        )  # not the comments' examples
         used |= {a or b for a, b in used_re.findall(code)}
     assert {"poll.votes", "gift.received", "quiz.answered", "replay.highlights", "board.empty"} <= used
     for lang in ("en", "bn"):
         messages = json.loads((STATIC_ROOT / f"i18n/{lang}.json").read_text(encoding="utf-8"))
-        missing = sorted(k for k in used if (k not in messages if not k.endswith(".")
-                                             else not any(m.startswith(k) for m in messages)))
+        missing = sorted(
+            k
+            for k in used
+            if (k not in messages if not k.endswith(".") else not any(m.startswith(k) for m in messages))
+        )
         assert not missing, (lang, missing)

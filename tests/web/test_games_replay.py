@@ -43,8 +43,11 @@ def shot(b: Browser, name: str, focus: str | None = None) -> None:
     size = b.size
     for w, h in (MOBILE, DESKTOP):
         b.resize(w, h, mobile=w < 700)
-        b.js("window.scrollTo(0, 0); const el = arguments[0] && document.querySelector(arguments[0]);"
-             " if (el && el.getBoundingClientRect().bottom > innerHeight) el.scrollIntoView({block: 'end'})", focus)
+        b.js(
+            "window.scrollTo(0, 0); const el = arguments[0] && document.querySelector(arguments[0]);"
+            " if (el && el.getBoundingClientRect().bottom > innerHeight) el.scrollIntoView({block: 'end'})",
+            focus,
+        )
         time.sleep(0.3)
         b.screenshot(Path(SHOTS) / f"{name}-{w}x{h}.png")
     b.resize(*size, mobile=size[0] < 700)
@@ -59,8 +62,11 @@ def ok(r: httpx.Response, *codes: int) -> dict:  # type: ignore[type-arg]
     return r.json()  # type: ignore[no-any-return]
 
 
-def test_poll_quiz_and_gifts_in_the_browser(web: Show, on_air: Seeded,  # noqa: F811
-                                            chromium: Callable[..., Browser]) -> None:
+def test_poll_quiz_and_gifts_in_the_browser(
+    web: Show,  # noqa: F811
+    on_air: Seeded,
+    chromium: Callable[..., Browser],
+) -> None:
     sid = on_air.stream_id
     ok(web.http.put("/gifts/rose", json={"name": "Rose", "name_bn": "গোলাপ", "coins": 10, "animation_key": "rose"}))
     rahim, karim = chromium(*MOBILE), chromium(*DESKTOP)
@@ -72,15 +78,20 @@ def test_poll_quiz_and_gifts_in_the_browser(web: Show, on_air: Seeded,  # noqa: 
     # hidden instead of showing an error; once it is documented, the panel must list the gift sender (below).
     paths = ok(httpx.get(f"{web.url}/docs/openapi.json"))["paths"]
     has_board = any(p.startswith(P) and p.endswith("/leaderboard") for p in paths)
-    rahim.wait(lambda: rahim.js("return window.performance.getEntriesByType('resource')"
-                                ".some((r) => r.name.includes('/leaderboard'))"), "the leaderboard asked for")
+    rahim.wait(
+        lambda: rahim.js(
+            "return window.performance.getEntriesByType('resource').some((r) => r.name.includes('/leaderboard'))"
+        ),
+        "the leaderboard asked for",
+    )
     if not has_board:
         assert rahim.js("return document.getElementById('leaderboard').hidden") is True
 
     # ── The host opens a poll in the studio; both viewers see it and vote; the percentages follow ──
     studio = chromium(*DESKTOP)
-    studio.open(f"{web.url}/static/i18n/en.json", token=web.token("viewer host", on_air.host_user, on_air.vendor_id),
-                lang="en")  # the studio opens the show it was last on: set before the page loads
+    studio.open(
+        f"{web.url}/static/i18n/en.json", token=web.token("viewer host", on_air.host_user, on_air.vendor_id), lang="en"
+    )  # the studio opens the show it was last on: set before the page loads
     studio.js(f"localStorage.setItem('lc_studio_open', '{sid}')")
     studio.driver.get(f"{web.url}/studio#shows")
     # My shows: this host's live show, found with GET /streams?status=live (this browser never opened it).
@@ -114,8 +125,10 @@ def test_poll_quiz_and_gifts_in_the_browser(web: Show, on_air: Seeded,  # noqa: 
 
     # ── Coins: a top-up paid at the provider, then a rose; the room (Karim) sees it, the balance drops ──
     rahim.click(".top-up[data-coins='100']")
-    pay = rahim.wait(lambda: rahim.js("const a = document.getElementById('top-up-pay'); return a && a.href"),
-                     "the provider's payment link")
+    pay = rahim.wait(
+        lambda: rahim.js("const a = document.getElementById('top-up-pay'); return a && a.href"),
+        "the provider's payment link",
+    )
     assert web.pay(pay).status_code == 200  # the buyer on the provider's page
     rahim.wait_text("#coin-balance", lambda t: t == "🪙 100", "100 coins after paying")
     shot(rahim, "watch-games", "#polls")
@@ -153,11 +166,17 @@ def test_poll_quiz_and_gifts_in_the_browser(web: Show, on_air: Seeded,  # noqa: 
     shot(studio, "studio-games", "#games-card")
 
 
-def test_replay_and_highlights_of_the_ended_show(web: Show, on_air: Seeded,  # noqa: F811
-                                                 chromium: Callable[..., Browser]) -> None:
+def test_replay_and_highlights_of_the_ended_show(
+    web: Show,  # noqa: F811
+    on_air: Seeded,
+    chromium: Callable[..., Browser],
+) -> None:
     sid = on_air.stream_id
-    host = httpx.Client(base_url=web.url + P, timeout=30,
-                        headers={"Authorization": f"Bearer {web.token('host', on_air.host_user, on_air.vendor_id)}"})
+    host = httpx.Client(
+        base_url=web.url + P,
+        timeout=30,
+        headers={"Authorization": f"Bearer {web.token('host', on_air.host_user, on_air.vendor_id)}"},
+    )
     time.sleep(max(0.0, on_air.extra["published_at"] + 12 - time.time()))  # some picture before the second product
     ok(host.post(f"/streams/{sid}/feature", json={"product_id": on_air.products[1]}))
     featured_local = time.time()
@@ -187,7 +206,9 @@ def test_replay_and_highlights_of_the_ended_show(web: Show, on_air: Seeded,  # n
     assert abs(rec["duration_s"] - total) <= 1.0, (rec["duration_s"], total)
     line = replay["product_timeline"]
     assert [(e["product_id"], e["name"], e["price"]) for e in line] == [
-        (on_air.products[0], "Jamdani saree", 4500.0), (on_air.products[1], "Nakshi kantha", 2499.5)]
+        (on_air.products[0], "Jamdani saree", 4500.0),
+        (on_air.products[1], "Nakshi kantha", 2499.5),
+    ]
     second = datetime.fromisoformat(line[1]["featured_at"]).timestamp()
     assert abs(second - featured_local) < 2.0
     assert line[0]["start_s"] == 0.0 and line[0]["end_s"] == line[1]["start_s"]
@@ -215,8 +236,10 @@ def test_replay_and_highlights_of_the_ended_show(web: Show, on_air: Seeded,  # n
     button = f"#replay .highlight[data-index='{clip['index']}']"
     assert "Nakshi kantha" in b.wait_for(button, visible=True).text and "৳3,124.38" in b.text(button)
     b.click(button)
-    b.wait(lambda: clip["start_s"] - 0.5 <= b.js("document.getElementById('video').currentTime") <= clip["end_s"],
-           "the replay at the highlight")
+    b.wait(
+        lambda: clip["start_s"] - 0.5 <= b.js("document.getElementById('video').currentTime") <= clip["end_s"],
+        "the replay at the highlight",
+    )
     b.wait_text("#featured-name", lambda t: t == "Nakshi kantha", "the highlight's product")
     assert b.text("#featured-price") == "৳3,124.38"  # the list price: the show's ৳2,499.50 ended with it
     assert b.find("#add-to-cart").is_displayed()
@@ -234,8 +257,12 @@ def test_replay_and_highlights_of_the_ended_show(web: Show, on_air: Seeded,  # n
     b.wait_text("#cart-button", lambda t: "৳3,124.38" in t, "the cart with the kantha at the list price")
     b.click("#cart-button")
     b.wait_for("#checkout[open]")
-    for field, value in (("name", "Rina Akter"), ("phone", "01812345678"), ("address", "House 3, Road 9"),
-                         ("city", "Rajshahi")):
+    for field, value in (
+        ("name", "Rina Akter"),
+        ("phone", "01812345678"),
+        ("address", "House 3, Road 9"),
+        ("city", "Rajshahi"),
+    ):
         b.type(f"#co-{field}", value)
     b.click("#checkout input[value='cod']")
     b.click("#checkout-submit")
@@ -250,8 +277,9 @@ def test_replay_and_highlights_of_the_ended_show(web: Show, on_air: Seeded,  # n
 
     # My shows in the studio: the show is listed as ended, its dashboard one tap away.
     studio = chromium(*DESKTOP)
-    studio.open(f"{web.url}/studio#shows", token=web.token("viewer host", on_air.host_user, on_air.vendor_id),
-                lang="en")
+    studio.open(
+        f"{web.url}/studio#shows", token=web.token("viewer host", on_air.host_user, on_air.vendor_id), lang="en"
+    )
     studio.wait_for(f"#show-list [data-group=ended] li.show-row[data-id='{sid}']", visible=True, timeout=60)
     shot(studio, "studio-shows", "#show-list")
     studio.click(f"li.show-row[data-id='{sid}'] button.dashboard")

@@ -45,8 +45,11 @@ def test_the_block_is_safe_for_html_and_keeps_the_value() -> None:
 def api(environments: Environments, log_dir: Path) -> Iterator[tuple[Settings, str]]:
     env = environments.new().model_copy(update={"http_port": free_port()})
     only = [a for n in ("live_streams", "hosts", "flash_sales") for a in ("--only", n)]
-    procs = [Proc(env, "relay", log_dir=log_dir), Proc(env, "project", *only, log_dir=log_dir),
-             Proc(env, "api", log_dir=log_dir)]
+    procs = [
+        Proc(env, "relay", log_dir=log_dir),
+        Proc(env, "project", *only, log_dir=log_dir),
+        Proc(env, "api", log_dir=log_dir),
+    ]
     base = f"http://127.0.0.1:{env.http_port}"
 
     def healthy() -> bool:
@@ -69,21 +72,39 @@ def block(html: bytes) -> dict[str, Any]:
     return json.loads(found[0])  # type: ignore[no-any-return]
 
 
-def test_the_watch_page_carries_its_first_screen(api: tuple[Settings, str],
-                                                 chromium: Callable[..., Browser]) -> None:
+def test_the_watch_page_carries_its_first_screen(api: tuple[Settings, str], chromium: Callable[..., Browser]) -> None:
     env, base = api
     admin = httpx.Client(base_url=base + P, headers=auth(env), timeout=20)
     product = str(uuid.uuid4())
-    sid = admin.post("/streams", json={"title": HOSTILE, "title_bn": "রাতের </script> শো", "stream_type": "flash_sale",
-                                       "products": [{"product_id": product, "special_price": 1500,
-                                                     "limited_quantity": 9}]}).json()["id"]
+    sid = admin.post(
+        "/streams",
+        json={
+            "title": HOSTILE,
+            "title_bn": "রাতের </script> শো",
+            "stream_type": "flash_sale",
+            "products": [{"product_id": product, "special_price": 1500, "limited_quantity": 9}],
+        },
+    ).json()["id"]
     assert admin.post(f"/streams/{sid}/start").status_code == 200
-    sale = admin.post("/flash-sales", json={"stream_id": sid, "product_id": product, "flash_price": 999,
-                                            "available_quantity": 5, "duration_minutes": 30})
+    sale = admin.post(
+        "/flash-sales",
+        json={
+            "stream_id": sid,
+            "product_id": product,
+            "flash_price": 999,
+            "available_quantity": 5,
+            "duration_minutes": 30,
+        },
+    )
     assert sale.status_code == 201, sale.text
-    wait_until(lambda: httpx.get(f"{base}{P}/streams/{sid}").json().get("status") == "live"
-               and httpx.get(f"{base}{P}/streams/{sid}/deals").json()["active_deals"], timeout=30,
-               what="the live show and its sale in the read model")
+    wait_until(
+        lambda: (
+            httpx.get(f"{base}{P}/streams/{sid}").json().get("status") == "live"
+            and httpx.get(f"{base}{P}/streams/{sid}/deals").json()["active_deals"]
+        ),
+        timeout=30,
+        what="the live show and its sale in the read model",
+    )
 
     page = httpx.get(f"{base}/watch/{sid}", headers={"Accept-Encoding": "gzip"})
     assert page.status_code == 200 and page.headers["content-encoding"] == "gzip"
@@ -93,7 +114,8 @@ def test_the_watch_page_carries_its_first_screen(api: tuple[Settings, str],
     stream = httpx.get(f"{base}{P}/streams/{sid}").json()
     volatile = ("current_viewers", "sales_stats", "live")
     assert {k: v for k, v in data["stream"].items() if k not in volatile} == {
-        k: v for k, v in stream.items() if k not in volatile}
+        k: v for k, v in stream.items() if k not in volatile
+    }
     assert data["stream"]["title"] == HOSTILE
     assert data["deals"] == httpx.get(f"{base}{P}/streams/{sid}/deals").json()
     assert data["deals"]["active_deals"][0]["live_price"] == 999.0
@@ -101,8 +123,9 @@ def test_the_watch_page_carries_its_first_screen(api: tuple[Settings, str],
     for lang in ("en", "bn"):
         assert data["messages"][lang] == json.loads((STATIC_ROOT / "i18n" / f"{lang}.json").read_text("utf-8"))
     # A private show answers 404 to an anonymous caller: no data for it in the page (the browser asks).
-    private = admin.post("/streams", json={"title": "Members only", "stream_type": "flash_sale",
-                                           "is_public": False}).json()["id"]
+    private = admin.post(
+        "/streams", json={"title": "Members only", "stream_type": "flash_sale", "is_public": False}
+    ).json()["id"]
     wait_until(lambda: admin.get(f"/streams/{private}").status_code == 200, timeout=30, what="the private show")
     hidden = block(httpx.get(f"{base}/watch/{private}").content)
     assert hidden["stream"] is None and hidden["deals"] is not None

@@ -23,18 +23,23 @@ from tests.web.seed import Seeded, flash_sale, publish, seed_show, wait_for_vide
 
 BN_DIGITS = "০১২৩৪৫৬৭৮৯"
 SHOTS = os.environ.get("LIVECOMMERCE_SCREENSHOTS")
-VIDEO_STATE = ("const v = document.getElementById('video'); return {state: document.body.dataset.video, "
-               "src: v.currentSrc, ready: v.readyState, network: v.networkState, error: v.error && v.error.message, "
-               "buffered: v.buffered.length && v.buffered.end(0), "
-               "text: document.getElementById('video-state').textContent}")
+VIDEO_STATE = (
+    "const v = document.getElementById('video'); return {state: document.body.dataset.video, "
+    "src: v.currentSrc, ready: v.readyState, network: v.networkState, error: v.error && v.error.message, "
+    "buffered: v.buffered.length && v.buffered.end(0), "
+    "text: document.getElementById('video-state').textContent}"
+)
 
 
 @pytest.fixture(scope="module")
 def web(environments: Environments, log_dir: Path) -> Iterator[Show]:
     api_port = free_port()
-    env, sandbox = show_settings(environments, http_port=api_port,
-                                 rtmp_base_url=f"rtmp://127.0.0.1:{free_port()}/live",
-                                 playback_base_url=f"http://127.0.0.1:{api_port}/hls")
+    env, sandbox = show_settings(
+        environments,
+        http_port=api_port,
+        rtmp_base_url=f"rtmp://127.0.0.1:{free_port()}/live",
+        playback_base_url=f"http://127.0.0.1:{api_port}/hls",
+    )
     s = Show(env, log_dir, sandbox)
     s.procs["ingest"] = Proc(env, "ingest", log_dir=log_dir, name="web-ingest")
     s.procs["ingest"].wait_for_output("ingest ready on rtmp://", timeout=60)
@@ -62,8 +67,7 @@ def ready(b: Browser) -> None:
     b.wait(lambda: b.js("document.body.dataset.ready") == "true", "the page to be ready", 60)
 
 
-def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded,
-                                               chromium: Callable[..., Browser]) -> None:
+def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded, chromium: Callable[..., Browser]) -> None:
     sid = on_air.stream_id
     buyer = chromium(*MOBILE)
     other = chromium(*DESKTOP)
@@ -73,10 +77,17 @@ def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded,
     ready(other)
 
     # The video plays: hls.js on the show's master playlist, currentTime moving forward.
-    first = buyer.wait(lambda: (t := buyer.js("document.getElementById('video').currentTime")) > 0.5 and t,
-                       "the video to play", 150, why=lambda: buyer.js(VIDEO_STATE))
-    buyer.wait(lambda: buyer.js("document.getElementById('video').currentTime") > first + 1.0,
-               "the video's currentTime to advance", 30)
+    first = buyer.wait(
+        lambda: (t := buyer.js("document.getElementById('video').currentTime")) > 0.5 and t,
+        "the video to play",
+        150,
+        why=lambda: buyer.js(VIDEO_STATE),
+    )
+    buyer.wait(
+        lambda: buyer.js("document.getElementById('video').currentTime") > first + 1.0,
+        "the video's currentTime to advance",
+        30,
+    )
     assert buyer.js("document.getElementById('video').paused") is False
     # The featured product with its price in taka; in Bangla mode the same in Bangla numerals.
     assert buyer.text("#featured-name") == "Jamdani saree"
@@ -84,8 +95,10 @@ def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded,
     assert other.text("#featured-name") == "জামদানি শাড়ি"
     assert other.text("#featured-price") == "৳৪,৫০০"
     assert other.text("#featured-stock") == "আর ২৫টি বাকি"
-    other.wait(lambda: all(c in BN_DIGITS for c in other.text("#viewer-count-n")) and other.text("#viewer-count-n"),
-               "the viewer count in Bangla numerals")
+    other.wait(
+        lambda: all(c in BN_DIGITS for c in other.text("#viewer-count-n")) and other.text("#viewer-count-n"),
+        "the viewer count in Bangla numerals",
+    )
     assert other.text("#show-title") == "ঈদ শাড়ি লাইভ"
 
     # Chat: typed in one browser, seen in the other; a refused message shows the server's reason.
@@ -112,8 +125,12 @@ def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded,
     # The buyer grabs one: a hold, the checkout sheet, cash on delivery with a phone; both pages see 4 left.
     buyer.click(f"[data-sale-id='{sale}'] .flash-buy")
     buyer.wait_for("#checkout[open]")
-    for field, value in (("name", "Rahim Uddin"), ("phone", "01712345678"), ("address", "House 12, Road 5"),
-                         ("city", "Dhaka")):
+    for field, value in (
+        ("name", "Rahim Uddin"),
+        ("phone", "01712345678"),
+        ("address", "House 12, Road 5"),
+        ("city", "Dhaka"),
+    ):
         buyer.type(f"#co-{field}", value)
     buyer.click("#checkout input[value='cod']")
     shot(buyer, "checkout")
@@ -144,8 +161,9 @@ def test_home_and_sign_in(web: Show, on_air: Seeded, chromium: Callable[..., Bro
     b.click("#dev-submit")
     b.wait(lambda: b.driver.current_url.rstrip("/") == web.url, "back on the home page", 30)
     ready(b)
-    claims = b.js("return JSON.parse(atob(localStorage.getItem('lc.token').split('.')[1]"
-                  ".replace(/-/g,'+').replace(/_/g,'/')))")
+    claims = b.js(
+        "return JSON.parse(atob(localStorage.getItem('lc.token').split('.')[1].replace(/-/g,'+').replace(/_/g,'/')))"
+    )
     assert claims["name"] == "Rina" and claims["roles"] == ["viewer"]
     card = b.wait_for(f"#live-list [data-stream-id='{on_air.stream_id}']")
     assert "Eid saree live" in card.text and "Nusrat Jahan" in card.text

@@ -42,13 +42,40 @@ def studio_stack(environments: Environments, log_dir: Path) -> Iterator[Show]:
     s = PatientShow(env, log_dir, sandbox)
     s.procs["ingest"] = Proc(env, "ingest", log_dir=log_dir, name="studio-ingest")
     s.procs["ingest"].wait_for_output("ingest ready on rtmp://", timeout=120)
-    assert s.http.put("/catalog/vendors", json={"vendors": [
-        {"id": VENDOR, "name": "Gadget Ghar", "name_bn": "গ্যাজেট ঘর"}]}).status_code == 200
-    assert s.http.put("/catalog/products", json={"products": [
-        {"id": PHONE, "vendor_id": VENDOR, "name": "Galaxy A54 phone", "name_bn": "গ্যালাক্সি এ৫৪ ফোন",
-         "list_price": 42999, "stock": 80, "category": "electronics"},
-        {"id": WATCH, "vendor_id": VENDOR, "name": "Walton smart watch", "name_bn": "ওয়ালটন স্মার্ট ঘড়ি",
-         "list_price": 3499, "stock": 300, "category": "electronics"}]}).status_code == 200
+    assert (
+        s.http.put(
+            "/catalog/vendors", json={"vendors": [{"id": VENDOR, "name": "Gadget Ghar", "name_bn": "গ্যাজেট ঘর"}]}
+        ).status_code
+        == 200
+    )
+    assert (
+        s.http.put(
+            "/catalog/products",
+            json={
+                "products": [
+                    {
+                        "id": PHONE,
+                        "vendor_id": VENDOR,
+                        "name": "Galaxy A54 phone",
+                        "name_bn": "গ্যালাক্সি এ৫৪ ফোন",
+                        "list_price": 42999,
+                        "stock": 80,
+                        "category": "electronics",
+                    },
+                    {
+                        "id": WATCH,
+                        "vendor_id": VENDOR,
+                        "name": "Walton smart watch",
+                        "name_bn": "ওয়ালটন স্মার্ট ঘড়ি",
+                        "list_price": 3499,
+                        "stock": 300,
+                        "category": "electronics",
+                    },
+                ]
+            },
+        ).status_code
+        == 200
+    )
     yield s
     s.stop()
 
@@ -122,12 +149,14 @@ async def test_studio_and_console(studio_stack: Show, chromium) -> None:  # type
     shown = stack.http.get(f"/streams/{sid}").json()
     assert shown["status"] == "scheduled" and shown["title"] == "Phones under 45k"
     assert [(p["product_id"], p["special_price"], p["limited_quantity"]) for p in shown["featured_products"]] == [
-        (PHONE, 39999.0, 20)]
+        (PHONE, 39999.0, 20)
+    ]
 
     # ── A private show the host made elsewhere (over HTTP, not through this page) is among "my shows" ──
     host_http = stack.as_user("viewer host", host_user, VENDOR)
-    made = host_http.post("/streams", json={"title": "Watches, members only", "stream_type": "product_demo",
-                                            "is_public": False})
+    made = host_http.post(
+        "/streams", json={"title": "Watches, members only", "stream_type": "product_demo", "is_public": False}
+    )
     assert made.status_code == 201, made.text
     elsewhere = made.json()["id"]
     await until(lambda: host_http.get(f"/streams/{elsewhere}").status_code == 200, "the private show in the read model")
@@ -145,16 +174,50 @@ async def test_studio_and_console(studio_stack: Show, chromium) -> None:  # type
     url = studio.find("#rtmp-url").get_attribute("value")
     assert url == stack.env.rtmp_base_url and key.startswith(f"live_{sid.replace('-', '')}_")
     broadcaster = subprocess.Popen(
-        ["ffmpeg", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=15",
-         "-f", "lavfi", "-i", "sine", "-t", "40", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
-         "-c:a", "aac", "-f", "flv", f"{url}/{key}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=426x240:rate=15",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-t",
+            "40",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+            "-c:a",
+            "aac",
+            "-f",
+            "flv",
+            f"{url}/{key}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     viewer_id = str(uuid.uuid4())
     viewer = await stack.viewer("viewer", viewer_id)
     try:
         await viewer.join(sid)
         # The live figures: who watches now (the viewer, and the host's own studio), as the API counts them.
-        await off(studio.wait, lambda: (n := studio.text("#f-viewers")).isdigit() and int(n) >= 1
-                  and int(n) == stack.http.get(f"/streams/{sid}").json()["current_viewers"], "the viewer count")
+        await off(
+            studio.wait,
+            lambda: (
+                (n := studio.text("#f-viewers")).isdigit()
+                and int(n) >= 1
+                and int(n) == stack.http.get(f"/streams/{sid}").json()["current_viewers"]
+            ),
+            "the viewer count",
+        )
         assert studio.text("#f-status") == "Live"
 
         # ── A flash sale started in the studio reaches the viewer, values as set ──
@@ -164,7 +227,11 @@ async def test_studio_and_console(studio_stack: Show, chromium) -> None:  # type
         studio.click("#start-flash")
         started = await viewer.wait_for("flash_sale_started", timeout=20)
         assert (started["product_id"], started["flash_price"], started["available"], started["status"]) == (
-            PHONE, 35999.0, 5, "active")
+            PHONE,
+            35999.0,
+            5,
+            "active",
+        )
         assert started["original_price"] == 39999.0 and started["discount_percentage"] == 10.0
         deal = await off(studio.wait_for, f"#deal-list li[data-deal='{started['sale_id']}']", visible=True)
         assert "৳35,999" in deal.text and "5 left" in deal.text
@@ -180,8 +247,13 @@ async def test_studio_and_console(studio_stack: Show, chromium) -> None:  # type
         await off(studio.wait, lambda: not studio.finds(msg), "the message to leave the studio's chat")
 
         # ── Stream health: the bitrate of the broadcast, charted ──
-        await off(studio.wait_text, "#health-now", lambda t: "kbps" in t and "Bitrate: 0 kbps" not in t,
-                  "the broadcast's bitrate", timeout=45)
+        await off(
+            studio.wait_text,
+            "#health-now",
+            lambda t: "kbps" in t and "Bitrate: 0 kbps" not in t,
+            "the broadcast's bitrate",
+            timeout=45,
+        )
         assert studio.finds("#bitrate-chart svg path.series")
         shoot(studio, "studio-live")
 

@@ -34,8 +34,12 @@ def create_sandbox_app(config: SandboxConfig, name: str = "payments-sandbox") ->
     app.config.MOTD = False
     app.config.AUTO_EXTEND = False  # sanic-ext is installed for the API's OpenAPI document; none of it here
     app.ctx.ledger = Ledger(config)
-    app.ctx.providers = {"bkash": bkash.HOOKS, "nagad": nagad.HOOKS, "rocket": rocket.HOOKS,
-                         "sslcommerz": sslcommerz.HOOKS}
+    app.ctx.providers = {
+        "bkash": bkash.HOOKS,
+        "nagad": nagad.HOOKS,
+        "rocket": rocket.HOOKS,
+        "sslcommerz": sslcommerz.HOOKS,
+    }
     app.ctx.tasks = set()
     for blueprint in (payer.bp, bkash.bp, nagad.bp, rocket.bp, sslcommerz.bp):
         app.blueprint(blueprint)

@@ -19,14 +19,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--late-seconds", type=float, default=5.0, help="delay of late callbacks")
     args = parser.parse_args(argv)
     config = SandboxConfig.from_settings(
-        settings, token_ttl=args.token_ttl, slow_seconds=args.slow_seconds,
+        settings,
+        token_ttl=args.token_ttl,
+        slow_seconds=args.slow_seconds,
         late_callback_seconds=args.late_seconds,
     )
     app = create_sandbox_app(config)
     base = f"http://{args.host}:{args.port}"
-    print(f"payments sandbox on {base}: bKash {base}/bkash, Nagad {base}/nagad, Rocket {base}/rocket, "
-          f"SSLCommerz {base}/sslcommerz; "
-          f"buyer page {base}/sandbox/pay/<paymentID>", flush=True)
+    print(
+        f"payments sandbox on {base}: bKash {base}/bkash, Nagad {base}/nagad, Rocket {base}/rocket, "
+        f"SSLCommerz {base}/sslcommerz; "
+        f"buyer page {base}/sandbox/pay/<paymentID>",
+        flush=True,
+    )
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 
 

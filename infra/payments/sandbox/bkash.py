@@ -21,8 +21,13 @@ from infra.payments.sandbox.payer import Callback, ProviderHooks, answer, ledger
 from infra.payments.sandbox.state import SandboxPayment, Scenario
 
 bp = Blueprint("sandbox_bkash", url_prefix="/bkash/tokenized/checkout")
-WORDS = {"initiated": "Initiated", "authorized": "Initiated", "completed": "Completed", "failed": "Failed",
-         "cancelled": "Cancelled"}
+WORDS = {
+    "initiated": "Initiated",
+    "authorized": "Initiated",
+    "completed": "Completed",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
 
 
 def refused(code: str, message: str) -> HTTPResponse:
@@ -40,8 +45,7 @@ def unauthorized(request: Request) -> HTTPResponse | None:
     state = ledger.token_state(ledger.id_tokens, request.headers.get("authorization", ""))
     if state != "valid":
         ledger.stats["bkash_token_refused"] += 1
-        return json({"message": "The incoming token has expired" if state == "expired" else "Unauthorized"},
-                    status=401)
+        return json({"message": "The incoming token has expired" if state == "expired" else "Unauthorized"}, status=401)
     return None
 
 
@@ -68,8 +72,7 @@ async def refresh(request: Request) -> HTTPResponse:
 def token(request: Request, how: str) -> HTTPResponse:
     ledger, body = ledger_of(request), request.json or {}
     cfg = ledger.config
-    if (request.headers.get("username"), request.headers.get("password")) != (cfg.bkash_username,
-                                                                              cfg.bkash_password):
+    if (request.headers.get("username"), request.headers.get("password")) != (cfg.bkash_username, cfg.bkash_password):
         return refused("2079", "Invalid username or password")
     if (body.get("app_key"), body.get("app_secret")) != (cfg.bkash_app_key, cfg.bkash_app_secret):
         return refused("2001", "Invalid App Key")
@@ -98,17 +101,30 @@ async def create(request: Request) -> HTTPResponse:
         return refused("2007", "Invalid currency")
     if not body.get("callbackURL") or not body.get("payerReference") or not body.get("merchantInvoiceNumber"):
         return refused("2025", "Invalid request body")
-    payment = ledger.add(SandboxPayment(
-        id=ledger.new_id("TR0011"), provider="bkash", order_id=str(body["merchantInvoiceNumber"]),
-        amount=amount, payer_reference=str(body["payerReference"]), callback_url=str(body["callbackURL"]),
-        scenario=Scenario.parse(str(body["payerReference"])),
-    ))
+    payment = ledger.add(
+        SandboxPayment(
+            id=ledger.new_id("TR0011"),
+            provider="bkash",
+            order_id=str(body["merchantInvoiceNumber"]),
+            amount=amount,
+            payer_reference=str(body["payerReference"]),
+            callback_url=str(body["callbackURL"]),
+            scenario=Scenario.parse(str(body["payerReference"])),
+        )
+    )
     ledger.stats["bkash_create"] += 1
     await pause(request, payment.scenario, "create")
-    return ok(paymentID=payment.id, bkashURL=f"{public_url(request)}/sandbox/pay/{payment.id}",
-              callbackURL=payment.callback_url, amount=str(amount), currency="BDT", intent="sale",
-              merchantInvoiceNumber=payment.order_id, transactionStatus="Initiated",
-              paymentCreateTime=stamp())
+    return ok(
+        paymentID=payment.id,
+        bkashURL=f"{public_url(request)}/sandbox/pay/{payment.id}",
+        callbackURL=payment.callback_url,
+        amount=str(amount),
+        currency="BDT",
+        intent="sale",
+        merchantInvoiceNumber=payment.order_id,
+        transactionStatus="Initiated",
+        paymentCreateTime=stamp(),
+    )
 
 
 @bp.post("/execute")
@@ -132,8 +148,13 @@ async def execute(request: Request) -> HTTPResponse:
             first = {"statusCode": "2023", "statusMessage": "Insufficient Balance"}
         else:
             ledger_of(request).capture(payment)
-            first = {**describe(payment), "paymentExecuteTime": stamp(), "customerMsisdn": "01770618575",
-                     "statusCode": "0000", "statusMessage": "Successful"}
+            first = {
+                **describe(payment),
+                "paymentExecuteTime": stamp(),
+                "customerMsisdn": "01770618575",
+                "statusCode": "0000",
+                "statusMessage": "Successful",
+            }
         payment.extra["execute"] = first
         answer = json(first)
     await pause(request, payment.scenario, "execute")
@@ -164,37 +185,60 @@ async def refund(request: Request) -> HTTPResponse:
         if not payment.refunds:
             return refused("2071", "No refund found for this transaction")
         await pause(request, payment.scenario, "query")
-        entries = [{"refundTrxID": r.refund_id, "amount": str(r.amount), "sku": r.reference,
-                    "transactionStatus": "Completed"} for r in payment.refunds]
+        entries = [
+            {"refundTrxID": r.refund_id, "amount": str(r.amount), "sku": r.reference, "transactionStatus": "Completed"}
+            for r in payment.refunds
+        ]
         return ok(originalTrxID=payment.trx_id, **entries[-1], refunds=entries, currency="BDT")
     if not body.get("reason") or not body.get("sku"):
         return refused("2025", "Invalid request body")
     amount = ledger.amount(body.get("amount"))
     problem = ledger.refund_error(payment, body.get("trxID"), amount)
     if problem is not None:
-        return refused(*{
-            "state": ("2056", "Invalid Payment State"),
-            "transaction": ("2028", "Reverse failed because the transaction serial number does not exist"),
-            "amount": ("2006", "Invalid amount"),
-            "exceeds": ("2026", "The reversal amount cannot be greater than the original transaction amount"),
-        }[problem])
+        return refused(
+            *{
+                "state": ("2056", "Invalid Payment State"),
+                "transaction": ("2028", "Reverse failed because the transaction serial number does not exist"),
+                "amount": ("2006", "Invalid amount"),
+                "exceeds": ("2026", "The reversal amount cannot be greater than the original transaction amount"),
+            }[problem]
+        )
     assert amount is not None
     done = ledger.add_refund(payment, amount, str(body["sku"]))
-    return await answer(request, payment.scenario, "refund", ok(
-        originalTrxID=payment.trx_id, refundTrxID=done.refund_id, transactionStatus="Completed",
-        amount=str(amount), currency="BDT", charge="0.00", completedTime=stamp()))
+    return await answer(
+        request,
+        payment.scenario,
+        "refund",
+        ok(
+            originalTrxID=payment.trx_id,
+            refundTrxID=done.refund_id,
+            transactionStatus="Completed",
+            amount=str(amount),
+            currency="BDT",
+            charge="0.00",
+            completedTime=stamp(),
+        ),
+    )
 
 
 def describe(payment: SandboxPayment) -> dict[str, Any]:
-    fields = {"paymentID": payment.id, "mode": "0011", "amount": str(payment.amount), "currency": "BDT",
-              "intent": "sale", "merchantInvoiceNumber": payment.order_id,
-              "payerReference": payment.payer_reference, "transactionStatus": WORDS[payment.state]}
+    fields = {
+        "paymentID": payment.id,
+        "mode": "0011",
+        "amount": str(payment.amount),
+        "currency": "BDT",
+        "intent": "sale",
+        "merchantInvoiceNumber": payment.order_id,
+        "payerReference": payment.payer_reference,
+        "transactionStatus": WORDS[payment.state],
+    }
     return {**fields, "trxID": payment.trx_id} if payment.trx_id else fields
 
 
 def callback(payment: SandboxPayment, status: str) -> Callback:
-    return Callback("GET", payment.callback_url,
-                    params={"paymentID": payment.id, "status": status, "apiVersion": "1.2.0-beta"})
+    return Callback(
+        "GET", payment.callback_url, params={"paymentID": payment.id, "status": status, "apiVersion": "1.2.0-beta"}
+    )
 
 
 HOOKS = ProviderHooks(captures_on_confirm=False, callback=callback)

@@ -62,12 +62,16 @@ async def initialize(request: Request, merchant_id: str, order_id: str) -> HTTPR
         return refused("InvalidRequest", "merchantId and orderId must match the path; orderId alphanumeric")
     if any(p.provider == "nagad" and p.order_id == order_id for p in ledger.payments.values()):
         return refused("DuplicateOrderId", f"order {order_id} was already initialized", status=409)
-    payment = ledger.add(SandboxPayment(id=ledger.new_id("NG", 16), provider="nagad", order_id=order_id,
-                                        amount=None))
+    payment = ledger.add(SandboxPayment(id=ledger.new_id("NG", 16), provider="nagad", order_id=order_id, amount=None))
     payment.extra.update(challenge=secrets.token_hex(20), merchant=merchant_id)
     ledger.stats["nagad_initialize"] += 1
-    return sealed({"paymentReferenceId": payment.id, "challenge": payment.extra["challenge"],
-                   "acceptDateTime": payload.get("datetime")})
+    return sealed(
+        {
+            "paymentReferenceId": payment.id,
+            "challenge": payment.extra["challenge"],
+            "acceptDateTime": payload.get("datetime"),
+        }
+    )
 
 
 @bp.post("/check-out/complete/<reference>")
@@ -100,15 +104,21 @@ async def verify(request: Request, reference: str) -> HTTPResponse:
     if payment is None:
         return refused("PaymentNotFound", "unknown paymentReferenceId", status=404)
     await pause(request, payment.scenario, "query")
-    word = "Ready" if payment.state == "initiated" and payment.amount else WORDS.get(payment.state,
-                                                                                     "OrderInitiated")
-    return json({
-        "merchantId": ledger_of(request).config.nagad_merchant_id, "orderId": payment.order_id,
-        "paymentRefId": payment.id, "amount": str(payment.amount or ""), "clientMobileNo": "017****1234",
-        "issuerPaymentRefNo": payment.trx_id, "additionalMerchantInfo": payment.extra.get("info"),
-        "status": word, "statusCode": "000" if word == "Success" else "001",
-        "message": payment.reason or word,
-    })
+    word = "Ready" if payment.state == "initiated" and payment.amount else WORDS.get(payment.state, "OrderInitiated")
+    return json(
+        {
+            "merchantId": ledger_of(request).config.nagad_merchant_id,
+            "orderId": payment.order_id,
+            "paymentRefId": payment.id,
+            "amount": str(payment.amount or ""),
+            "clientMobileNo": "017****1234",
+            "issuerPaymentRefNo": payment.trx_id,
+            "additionalMerchantInfo": payment.extra.get("info"),
+            "status": word,
+            "statusCode": "000" if word == "Success" else "001",
+            "message": payment.reason or word,
+        }
+    )
 
 
 @bp.post("/purchase/cancel")
@@ -129,25 +139,45 @@ async def cancel(request: Request) -> HTTPResponse:
     amount = ledger.amount(payload.get("cancelAmount"))
     problem = ledger.refund_error(payment, payload.get("issuerPaymentRefNo"), amount)
     if problem is not None:
-        return refused({"state": "InvalidPaymentState", "transaction": "InvalidTransaction",
-                        "amount": "InvalidAmount", "exceeds": "CancelAmountExceeded"}[problem],
-                       f"refund refused: {problem}")
+        return refused(
+            {
+                "state": "InvalidPaymentState",
+                "transaction": "InvalidTransaction",
+                "amount": "InvalidAmount",
+                "exceeds": "CancelAmountExceeded",
+            }[problem],
+            f"refund refused: {problem}",
+        )
     assert amount is not None
     done = ledger.add_refund(payment, amount, reference)
-    reply = ledger.remember("nagad-cancel", reference, payload, {
-        "paymentRefId": payment.id, "cancelTrxId": done.refund_id, "cancelAmount": str(amount),
-        "status": "Success",
-    })
+    reply = ledger.remember(
+        "nagad-cancel",
+        reference,
+        payload,
+        {
+            "paymentRefId": payment.id,
+            "cancelTrxId": done.refund_id,
+            "cancelAmount": str(amount),
+            "status": "Success",
+        },
+    )
     return await answer(request, payment.scenario, "refund", sealed(reply))
 
 
 def callback(payment: SandboxPayment, status: str) -> Callback:
     word = CALLBACK_WORDS[status]
-    return Callback("GET", payment.callback_url, params={
-        "merchant": payment.extra.get("merchant", ""), "order_id": payment.order_id,
-        "payment_ref_id": payment.id, "status": word,
-        "status_code": "00_0000_000" if word == "Success" else "00_1000_001", "message": word,
-    })
+    return Callback(
+        "GET",
+        payment.callback_url,
+        params={
+            "merchant": payment.extra.get("merchant", ""),
+            "order_id": payment.order_id,
+            "payment_ref_id": payment.id,
+            "status": word,
+            "status_code": "00_0000_000" if word == "Success" else "00_1000_001",
+            "message": word,
+        },
+    )
 
 
 HOOKS = ProviderHooks(captures_on_confirm=True, callback=callback)

@@ -123,8 +123,13 @@ async def deliver(app: Sanic, payment: SandboxPayment, statuses: list[str], dela
         callback = hooks.callback(payment, status)
         try:
             answer = await app.ctx.http.request(
-                callback.method, callback.url, params=callback.params, json=callback.json, data=callback.form,
-                timeout=5.0)
+                callback.method,
+                callback.url,
+                params=callback.params,
+                json=callback.json,
+                data=callback.form,
+                timeout=5.0,
+            )
             record["http_status"] = answer.status_code
         except (httpx.HTTPError, ValueError) as exc:  # ValueError: no or malformed callback URL
             record["error"] = repr(exc)
@@ -185,8 +190,7 @@ async def set_outage(request: Request) -> HTTPResponse:
     body = request.json or {}
     provider, operations = str(body.get("provider") or ""), body.get("operations") or []
     if provider not in request.app.ctx.providers or not set(operations) <= {"create"}:
-        return json({"error": "provider must be one of the providers, operations a subset of [create]"},
-                    status=400)
+        return json({"error": "provider must be one of the providers, operations a subset of [create]"}, status=400)
     ledger = ledger_of(request)
     ledger.outages = {o for o in ledger.outages if o[0] != provider} | {(provider, op) for op in operations}
     return json({"outages": sorted(f"{p}:{o}" for p, o in ledger.outages)})
@@ -207,8 +211,9 @@ async def sink(request: Request, name: str) -> HTTPResponse:
         body = None
     received = ledger_of(request).sinks.setdefault(name, [])
     form = {k: request.form.get(k) for k in request.form} if body is None and request.form else {}
-    received.append({"method": request.method, "args": {k: request.args.get(k) for k in request.args},
-                     "json": body, "form": form})
+    received.append(
+        {"method": request.method, "args": {k: request.args.get(k) for k in request.args}, "json": body, "form": form}
+    )
     return json({"received": len(received)})
 
 

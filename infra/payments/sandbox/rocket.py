@@ -15,8 +15,13 @@ from infra.payments.sandbox.payer import Callback, ProviderHooks, answer, ledger
 from infra.payments.sandbox.state import SandboxPayment, Scenario
 
 bp = Blueprint("sandbox_rocket", url_prefix="/rocket/payment")
-WORDS = {"initiated": "INITIATED", "authorized": "PENDING", "completed": "SUCCESS", "failed": "FAILED",
-         "cancelled": "CANCELLED"}
+WORDS = {
+    "initiated": "INITIATED",
+    "authorized": "PENDING",
+    "completed": "SUCCESS",
+    "failed": "FAILED",
+    "cancelled": "CANCELLED",
+}
 CALLBACK_WORDS = {"success": "SUCCESS", "failure": "FAILED", "cancel": "CANCELLED"}
 
 
@@ -54,16 +59,29 @@ async def create(request: Request) -> HTTPResponse:
     amount = ledger.amount(body.get("amount"))
     if amount is None or body.get("currency") != "BDT":
         return refused("INVALID_AMOUNT", "amount must be a positive BDT amount")
-    payment = ledger.add(SandboxPayment(
-        id=ledger.new_id("RK", 12), provider="rocket", order_id=str(body["orderId"]), amount=amount,
-        payer_reference=str(body.get("payerReference") or ""), callback_url=str(body["callbackUrl"]),
-        scenario=Scenario.parse(str(body.get("payerReference") or "")),
-    ))
+    payment = ledger.add(
+        SandboxPayment(
+            id=ledger.new_id("RK", 12),
+            provider="rocket",
+            order_id=str(body["orderId"]),
+            amount=amount,
+            payer_reference=str(body.get("payerReference") or ""),
+            callback_url=str(body["callbackUrl"]),
+            scenario=Scenario.parse(str(body.get("payerReference") or "")),
+        )
+    )
     ledger.stats["rocket_create"] += 1
-    reply = ledger.remember("rocket-create", key, body, {
-        "paymentId": payment.id, "redirectUrl": f"{public_url(request)}/sandbox/pay/{payment.id}",
-        "status": "INITIATED", "amount": str(amount),
-    })
+    reply = ledger.remember(
+        "rocket-create",
+        key,
+        body,
+        {
+            "paymentId": payment.id,
+            "redirectUrl": f"{public_url(request)}/sandbox/pay/{payment.id}",
+            "status": "INITIATED",
+            "amount": str(amount),
+        },
+    )
     await pause(request, payment.scenario, "create")
     return json(reply)
 
@@ -77,9 +95,17 @@ async def verify(request: Request) -> HTTPResponse:
     if payment is None:
         return refused("NOT_FOUND", "unknown paymentId", status=404)
     await pause(request, payment.scenario, "query")
-    return json({"paymentId": payment.id, "orderId": payment.order_id, "status": WORDS[payment.state],
-                 "transactionId": payment.trx_id, "amount": str(payment.amount), "currency": "BDT",
-                 "message": payment.reason or WORDS[payment.state]})
+    return json(
+        {
+            "paymentId": payment.id,
+            "orderId": payment.order_id,
+            "status": WORDS[payment.state],
+            "transactionId": payment.trx_id,
+            "amount": str(payment.amount),
+            "currency": "BDT",
+            "message": payment.reason or WORDS[payment.state],
+        }
+    )
 
 
 @bp.post("/refund")
@@ -99,23 +125,44 @@ async def refund(request: Request) -> HTTPResponse:
     amount = ledger.amount(body.get("amount"))
     problem = ledger.refund_error(payment, body.get("transactionId"), amount)
     if problem is not None:
-        return refused({"state": "INVALID_STATE", "transaction": "INVALID_TRANSACTION",
-                        "amount": "INVALID_AMOUNT", "exceeds": "REFUND_EXCEEDS_PAID"}[problem],
-                       f"refund refused: {problem}", status=409 if problem in ("state", "exceeds") else 400)
+        return refused(
+            {
+                "state": "INVALID_STATE",
+                "transaction": "INVALID_TRANSACTION",
+                "amount": "INVALID_AMOUNT",
+                "exceeds": "REFUND_EXCEEDS_PAID",
+            }[problem],
+            f"refund refused: {problem}",
+            status=409 if problem in ("state", "exceeds") else 400,
+        )
     assert amount is not None
     done = ledger.add_refund(payment, amount, key)
-    reply = ledger.remember("rocket-refund", key, body, {
-        "refundId": done.refund_id, "paymentId": payment.id, "amount": str(amount), "status": "SUCCESS",
-    })
+    reply = ledger.remember(
+        "rocket-refund",
+        key,
+        body,
+        {
+            "refundId": done.refund_id,
+            "paymentId": payment.id,
+            "amount": str(amount),
+            "status": "SUCCESS",
+        },
+    )
     return await answer(request, payment.scenario, "refund", json(reply))
 
 
 def callback(payment: SandboxPayment, status: str) -> Callback:
     word = CALLBACK_WORDS[status]
-    return Callback("POST", payment.callback_url, json={
-        "paymentId": payment.id, "orderId": payment.order_id, "status": word,
-        "transactionId": payment.trx_id if word == "SUCCESS" else None,
-    })
+    return Callback(
+        "POST",
+        payment.callback_url,
+        json={
+            "paymentId": payment.id,
+            "orderId": payment.order_id,
+            "status": word,
+            "transactionId": payment.trx_id if word == "SUCCESS" else None,
+        },
+    )
 
 
 HOOKS = ProviderHooks(captures_on_confirm=True, callback=callback)

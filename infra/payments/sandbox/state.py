@@ -42,16 +42,19 @@ class SandboxConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SandboxConfig:
         """The same credentials the adapters will send, so a dev stack works with no extra setup."""
-        return replace(cls(
-            bkash_app_key=settings.bkash_app_key,
-            bkash_app_secret=settings.bkash_app_secret,
-            bkash_username=settings.bkash_username,
-            bkash_password=settings.bkash_password,
-            nagad_merchant_id=settings.nagad_merchant_id,
-            rocket_merchant_id=settings.rocket_merchant_id,
-            sslcommerz_store_id=settings.sslcommerz_store_id,
-            sslcommerz_store_password=settings.sslcommerz_store_password,
-        ), **overrides)
+        return replace(
+            cls(
+                bkash_app_key=settings.bkash_app_key,
+                bkash_app_secret=settings.bkash_app_secret,
+                bkash_username=settings.bkash_username,
+                bkash_password=settings.bkash_password,
+                nagad_merchant_id=settings.nagad_merchant_id,
+                rocket_merchant_id=settings.rocket_merchant_id,
+                sslcommerz_store_id=settings.sslcommerz_store_id,
+                sslcommerz_store_password=settings.sslcommerz_store_password,
+            ),
+            **overrides,
+        )
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,11 @@ class Scenario:
             repeat=str(hooks.get("repeat", base.repeat)),
             lose=frozenset(lose),
         )
-        if (scenario.callback not in CALLBACK_MODES or not scenario.slow <= set(SLOW_OPERATIONS)
-                or not scenario.lose <= set(SLOW_OPERATIONS)):
+        if (
+            scenario.callback not in CALLBACK_MODES
+            or not scenario.slow <= set(SLOW_OPERATIONS)
+            or not scenario.lose <= set(SLOW_OPERATIONS)
+        ):
             raise ValueError(f"callback must be one of {CALLBACK_MODES}, slow and lose subsets of {SLOW_OPERATIONS}")
         return scenario
 
@@ -129,8 +135,11 @@ class SandboxPayment:
 
     def view(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k not in ("extra", "scenario", "created")}
-        out["scenario"] = {**asdict(self.scenario), "slow": sorted(self.scenario.slow),
-                           "lose": sorted(self.scenario.lose)}
+        out["scenario"] = {
+            **asdict(self.scenario),
+            "slow": sorted(self.scenario.slow),
+            "lose": sorted(self.scenario.lose),
+        }
         out["refunded"] = self.refunded
         return out
 
