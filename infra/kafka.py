@@ -81,14 +81,34 @@ async def start_with_retry(client: AIOKafkaProducer | AIOKafkaConsumer, attempts
             await asyncio.sleep(min(2.0, 0.2 * (i + 1)))
 
 
+async def end_offsets(consumer: AIOKafkaConsumer, parts: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The offset after each partition's last record, for a consumer that has ``parts`` assigned.
+
+    Apache Kafka's ListOffsets(latest) is exactly that. Tansu (the dev broker) answers the last record *batch's*
+    base offset + 1, so a producer batch of three records at offsets 6, 7, 8 reads as end 7: a rebuild that stopped
+    there lost records 7 and 8 (seen as a flaky engagement rebuild, a reaction short). So read from end − 1: the
+    fetch returns the whole batch holding it, and its last offset + 1 is the end on either broker. The caller's
+    position is left wherever this fetch ended: seek afterwards.
+    """
+    ends = dict(await consumer.end_offsets(parts))
+    for tp in parts:
+        if ends[tp] <= 0:
+            continue
+        consumer.seek(tp, ends[tp] - 1)
+        got = await consumer.getmany(tp, timeout_ms=2_000)
+        last = [m.offset for m in got.get(tp, ())]
+        if last:
+            ends[tp] = max(ends[tp], max(last) + 1)
+    return ends
+
+
 async def read_to_end(
-    consumer: AIOKafkaConsumer, parts: list[TopicPartition], *, from_beginning: bool = True, batch: int = 2000
+    consumer: AIOKafkaConsumer, parts: list[TopicPartition], *, batch: int = 2000
 ) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
     """Batches of records from ``parts`` up to the end offsets taken when called (rebuilds, replays)."""
     consumer.assign(parts)
-    if from_beginning:
-        await consumer.seek_to_beginning(*parts)
-    ends = await consumer.end_offsets(parts)
+    ends = await end_offsets(consumer, parts)
+    await consumer.seek_to_beginning(*parts)
     while True:
         behind = False
         for tp in parts:

@@ -43,7 +43,7 @@ async def _rebuild_from_topics(
             for t in (topics or opened.projection.topics)
             for p in range(settings.topic_partitions)
         ]
-        total = sum((await consumer.end_offsets(parts)).values())
+        total = sum((await consumer.end_offsets(parts)).values())  # for the progress bar only
         if reset:
             await opened.projection.reset()
         with tqdm(total=total, unit="ev", desc=f"rebuild {name}", disable=not progress) as bar:

@@ -135,7 +135,7 @@ async def _replay_topic(
     from aiokafka import TopicPartition
 
     from infra.kafka import consumer as kafka_consumer
-    from infra.kafka import start_with_retry
+    from infra.kafka import end_offsets, start_with_retry
 
     topic = settings.topic(name)
     consumer = kafka_consumer(settings, group_id=None, client_id="livecommerce-replay")
@@ -149,7 +149,7 @@ async def _replay_topic(
         if not tps:
             return 0
         consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
+        ends = await end_offsets(consumer, tps)
         done = dict(cp.offsets.get(name, {}))
         for tp in tps:
             if str(tp.partition) in done:

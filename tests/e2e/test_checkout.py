@@ -136,7 +136,9 @@ def test_spec_cart_and_bkash_checkout_paid_through_the_sandbox(shop: Shop) -> No
 
     def order() -> dict[str, Any] | None:
         r = shop.http.get(f"{P}/orders/{p['order_id']}", headers=shop.token(buyer))
-        return r.json() if r.status_code == 200 and r.json()["status"] == "paid" else None
+        # The order's status and its payment's come from two events: wait for both (read model, not a decision).
+        paid = r.status_code == 200 and r.json()["status"] == "paid" and r.json()["payment_status"] == "completed"
+        return r.json() if paid else None
 
     o = wait_until(order, timeout=30, what="order paid in the read model")
     assert o["payment_status"] == "completed" and o["total"] == 76000.0

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sanic.response import json as sanic_json
 
 from infra.settings import Settings
 from interfaces.web.assets import STATIC_ROOT
@@ -30,12 +29,14 @@ BLOCK = re.compile(rb'<script type="application/json" id="lc-initial">(.*?)</scr
 
 def test_the_block_is_safe_for_html_and_keeps_the_value() -> None:
     value = {"title": HOSTILE, "nul": "a\x00b", "lone": "\ud800x\udfff", "emoji": "🛍️", "amp": "&amp;<b>"}
-    raw = sanic_json(value).body  # as a route answers it
+    # ASCII-escaped JSON (a lone surrogate can only travel as a \u escape). Not sanic's json(): its encoder is
+    # whatever the last Sanic app created in this process set on the response class.
+    raw = json.dumps(value).encode()
     safe = html_safe(raw)
     assert json.loads(safe) == value
     lowered = safe.lower()
     assert b"</" not in lowered and b"<!--" not in lowered and b"<" not in safe and b"\x00" not in safe
-    # The same with a JSON text that kept non-ASCII as UTF-8 (U+2028/2029 raw) instead of \u escapes.
+    # What the API's own encoder gives (ensure_ascii=False, interfaces/http/app.py): UTF-8, U+2028/2029 raw.
     utf8 = json.dumps({"t": HOSTILE}, ensure_ascii=False).encode()
     assert "\u2028".encode() in utf8 and "\u2028".encode() not in html_safe(utf8)
     assert json.loads(html_safe(utf8)) == {"t": HOSTILE}
