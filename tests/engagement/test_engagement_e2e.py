@@ -90,6 +90,13 @@ async def test_sentiment_and_suggestions_reach_the_host_only(live: Show, log_dir
     host_socket = await connect(live.url, live.token("vendor", owner, vendor))
     await _join(host_socket, sid)
     assert host_socket.got("stream_state")[-1]["you"]["moderator"] is True
+    # An assigned moderator (a viewer's account the host names) is told what the host is told.
+    moderator = str(uuid.uuid4())
+    named = host.post(f"/streams/{sid}/moderators", json={"moderator_id": moderator})
+    assert named.status_code == 201, named.text
+    mod_socket = await connect(live.url, live.token("viewer moderator", moderator))
+    await _join(mod_socket, sid)  # the gateway asks the event store, so the assignment counts at once
+    assert mod_socket.got("stream_state")[-1]["you"]["moderator"] is True
     viewer_ids = [str(uuid.uuid4()) for _ in range(3)]
     viewers = [await connect(live.url, live.token("viewer", u)) for u in viewer_ids]
     for v in viewers:
@@ -109,6 +116,8 @@ async def test_sentiment_and_suggestions_reach_the_host_only(live: Show, log_dir
     assert mood["overall"]["negative"] == 0.5 and mood["overall"]["neutral"] == 0.5
     assert mood["top_complaints"][0]["theme"] == "delivery" and mood["top_complaints"][0]["count"] == 2
     assert {c["theme"] for c in mood["top_complaints"]} == {"delivery", "authenticity"}
+    told_mod = await mod_socket.wait_for("sentiment_update", lambda d: d["overall"]["messages"] == 6, timeout=30)
+    assert told_mod["overall"] == mood["overall"] and told_mod["top_complaints"][0]["theme"] == "delivery"
     await asyncio.sleep(0.5)
     assert all(not v.got("sentiment_update") for v in viewers)
 
@@ -134,8 +143,16 @@ async def test_sentiment_and_suggestions_reach_the_host_only(live: Show, log_dir
     assert told["start_flash_sale"]["evidence"]["intents"] >= 3
     assert told["answer_question"]["action"]["question"] in QUESTIONS
     assert told["answer_question"]["evidence"]["asked"] == 3
+    await until(
+        lambda: {d["kind"] for d in mod_socket.got("engagement_suggestion")} >= set(kinds),
+        "the moderator told the same three",
+        timeout=30,
+    )
+    assert {d["kind"]: d["position"] for d in mod_socket.got("engagement_suggestion")} == {
+        k: d["position"] for k, d in told.items()
+    }
     poll = told["run_poll"]
-    assert poll["evidence"]["viewers"] == 4 and poll["evidence"]["per_viewer"] < poll["evidence"]["baseline_per_viewer"]
+    assert poll["evidence"]["viewers"] == 5 and poll["evidence"]["per_viewer"] < poll["evidence"]["baseline_per_viewer"]
     assert "পোল" in poll["message_bn"] and all(d["position"] for d in told.values())
     assert all(not v.got("engagement_suggestion") for v in viewers)
 
@@ -154,5 +171,5 @@ async def test_sentiment_and_suggestions_reach_the_host_only(live: Show, log_dir
     assert rebuild.popen.wait(120) == 0, rebuild.output()
     assert tables(live.env.read_url) == before and before[2]
     assert host.get(f"/streams/{sid}/suggestions").json() == listed
-    for s in (host_socket, *viewers):
+    for s in (host_socket, mod_socket, *viewers):
         await s.client.disconnect()
