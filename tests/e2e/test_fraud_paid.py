@@ -1,0 +1,167 @@
+"""A fraud case on orders paid by bKash and Nagad (issue 17 part 1): the money is taken as usual, the parcel is
+not shipped until an admin decides. Relay, the detector's projections, orders and the API as child processes;
+the payment providers' sandbox as a process; everything over HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.settings import Settings
+from tests.conftest import Environments
+from tests.support import ROOT, Proc, auth, free_port, wait_until
+
+P = "/api/v1/live-commerce"
+SAREE = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
+RING_PHONE = "01955500077"
+
+
+class PaidStack:
+    def __init__(self, env: Settings, log_dir: Path, sandbox_port: int) -> None:
+        self.env = env
+        self.sandbox = subprocess.Popen(
+            [sys.executable, "-m", "infra.payments.sandbox", "--port", str(sandbox_port)],
+            cwd=ROOT,
+            stdout=open(log_dir / f"sandbox-{sandbox_port}.log", "wb"),
+            stderr=subprocess.STDOUT,
+        )
+        self.procs = [
+            Proc(env, "relay", log_dir=log_dir),
+            Proc(
+                env, "project", "--only", "fraud_signals", "--only", "fraud_cases", "--only", "orders", log_dir=log_dir
+            ),
+            Proc(env, "api", log_dir=log_dir),
+        ]
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30, headers=auth(env))
+
+        def up() -> bool:
+            try:
+                return (
+                    self.http.get("/health").status_code == 200
+                    and httpx.get(f"http://127.0.0.1:{sandbox_port}/sandbox/health").status_code == 200
+                )
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout=60, what="API and payment sandbox")
+        self.procs[1].wait_for_output("projection fraud_signals pid", timeout=60)
+
+    def stop(self) -> None:
+        self.http.close()
+        for p in self.procs:
+            p.stop()
+        self.sandbox.terminate()
+        self.sandbox.wait(10)
+
+
+@pytest.fixture(scope="module")
+def paid(environments: Environments, log_dir: Path) -> Iterator[PaidStack]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = environments.new().model_copy(
+        update={
+            "http_port": free_port(),
+            "bkash_base_url": f"{base}/bkash",
+            "nagad_base_url": f"{base}/nagad",
+            "rocket_base_url": f"{base}/rocket",
+            "sslcommerz_base_url": f"{base}/sslcommerz",
+        }
+    )
+    s = PaidStack(env, log_dir, port)
+    yield s
+    s.stop()
+
+
+def test_a_paid_order_under_review_keeps_its_payment_and_does_not_ship(paid: PaidStack) -> None:
+    s = paid
+    made = s.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Puja sale",
+            "stream_type": "flash_sale",
+            "products": [{"product_id": SAREE, "special_price": 2500}],
+        },
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+    buyers: dict[str, str] = {}  # order id -> buyer
+
+    def bought(method: str, phone: str) -> str:
+        buyer = str(uuid.uuid4())
+        r = s.http.post(
+            f"{P}/checkout/instant",
+            headers={**auth(s.env, "viewer", buyer), "Idempotency-Key": f"k-{buyer}"},
+            json={
+                "stream_id": sid,
+                "cart_items": [{"product_id": SAREE, "quantity": 1}],
+                "payment_method": method,
+                "phone": phone,
+                "shipping_address": {"city": "Dhaka"},
+            },
+        )
+        assert r.status_code == 201, r.text
+        placed = r.json()
+        assert placed["payment_status"] == "processing" and placed["total"] == 2500.0
+        paid_at_provider = httpx.get(placed["payment_url"], params={"outcome": "success"}, timeout=30)
+        assert paid_at_provider.status_code == 200, paid_at_provider.text
+        buyers[placed["order_id"]] = buyer
+        return str(placed["order_id"])
+
+    honest = bought("bkash", "01711000222")
+    # five accounts on one phone, paying by bKash and Nagad: more accounts than a household has
+    ring = [bought("bkash" if i % 2 == 0 else "nagad", RING_PHONE) for i in range(5)]
+
+    def cases() -> dict[str, dict[str, Any]]:
+        r = s.http.get(f"{P}/admin/fraud/cases", params={"status": "open"})
+        assert r.status_code == 200, r.text
+        return {c["order_id"]: c for c in r.json()["cases"]}
+
+    held = wait_until(lambda: all(o in cases() for o in ring[3:]) and cases(), timeout=60, what="cases on the ring")
+    assert set(held) == set(ring[3:])  # the honest buyer and the first three (a family may share a phone): none
+    assert all(held[o]["reasons"][0] == "accounts_share_phone" and held[o]["features"]["is_cod"] == 0 for o in held)
+
+    def order(oid: str) -> dict[str, Any] | None:
+        r = s.http.get(f"{P}/orders/{oid}", headers=auth(s.env, "viewer", buyers[oid]))
+        ok = r.status_code == 200 and r.json()["status"] == "paid" and r.json()["payment_status"] == "completed"
+        return r.json() if ok else None
+
+    for oid in (honest, *ring):  # the money was taken from everyone, the suspected too
+        o = wait_until(lambda oid=oid: order(oid), timeout=30, what=f"order {oid} paid")
+        assert o["total"] == 2500.0 and o["payment_method"] in ("bkash", "nagad")
+
+    def step(oid: str, status: str) -> httpx.Response:
+        body: dict[str, Any] = {"status": status}
+        if status == "shipped":
+            body |= {"courier": "RedX", "tracking_id": f"RX-{oid[:6]}"}
+        return s.http.post(f"{P}/orders/{oid}/fulfilment", json=body)
+
+    for oid in ring[3:]:
+        assert step(oid, "packed").status_code == 200
+        refused = step(oid, "shipped")
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "fraud_review_pending"
+        assert refused.json()["error"]["message_bn"]
+    for oid in (honest, ring[0]):
+        assert step(oid, "packed").status_code == 200 and step(oid, "shipped").status_code == 200
+
+    case = held[ring[3]]
+    decided = s.http.post(f"{P}/admin/fraud/cases/{case['case_id']}/decision", json={"decision": "clear"})
+    assert decided.status_code == 200 and decided.json()["status"] == "cleared"
+    shipped = step(ring[3], "shipped")
+    assert shipped.status_code == 200 and shipped.json()["status"] == "shipped"
+    still = step(ring[4], "shipped")
+    assert still.status_code == 409 and still.json()["error"]["code"] == "fraud_review_pending"
+
+    def waiting() -> dict[str, Any] | None:  # the buyer's view follows the fulfilment command by a moment
+        r = s.http.get(f"{P}/orders/{ring[4]}", headers=auth(s.env, "viewer", buyers[ring[4]]))
+        return r.json() if r.json()["fulfilment"]["status"] == "packed" else None
+
+    o = wait_until(waiting, timeout=30, what="the held order packed in the buyer's view")
+    assert (o["status"], o["payment_status"], o["total"]) == ("paid", "completed", 2500.0)  # paid, packed, waiting
