@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from application.access import Actor, get_optional, refuse
@@ -43,6 +43,14 @@ class CaseView:
     decision: str | None
     version: int
     changed: bool
+
+
+class FraudScreening(Protocol):
+    """Has the fraud detector read this order yet (waiting a bounded while for it)? The detector records each
+    aggregate's version in the same transaction as the case it opens, so once it has read the order, the case
+    (if any) is in the event store for ``shipping_hold``: shipping never outruns the detector's lag."""
+
+    async def screened(self, order_id: UUID) -> bool: ...
 
 
 def shipping_hold(uow: UnitOfWork, order_id: UUID) -> None:

@@ -25,8 +25,9 @@ from uuid import UUID
 from application.access import Actor, get_optional, refuse, require_role
 from application.batch_writer import BatchWriter, UnitOfWork
 from application.checkout import OrderNotFound, payment_id_for
-from application.fraud_cases import shipping_hold
+from application.fraud_cases import FraudScreening, shipping_hold
 from application.refunds import record_refund
+from domain.fraud_case import FraudScreeningPending
 from domain.fulfilment import RETURN_WINDOW
 from domain.live_stream import LiveStream
 from domain.order import Order
@@ -95,16 +96,24 @@ def _payment(uow: UnitOfWork, order: Order) -> Payment:
 
 class FulfilmentService:
     def __init__(
-        self, writer: BatchWriter, *, clock: Callable[[], datetime], return_window: timedelta = RETURN_WINDOW
+        self,
+        writer: BatchWriter,
+        *,
+        clock: Callable[[], datetime],
+        return_window: timedelta = RETURN_WINDOW,
+        screening: FraudScreening | None = None,
     ) -> None:
         self._writer = writer
         self._clock = clock
         self._window = return_window
+        self._screening = screening  # None: no fraud detector runs (shipping asks only the cases in the store)
 
     async def update(
         self, order_id: UUID, status: str, *, courier: str | None, tracking_id: str | None, actor: Actor | None
     ) -> FulfilmentView:
         """The vendor's next step; ``delivered`` on a cash-on-delivery order also records the cash."""
+        if status == "shipped" and self._screening is not None and not await self._screening.screened(order_id):
+            raise FraudScreeningPending("the fraud detector has not read this order yet", order_id=str(order_id))
         now = self._clock()
 
         def decide(uow: UnitOfWork) -> FulfilmentView:

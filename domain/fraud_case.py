@@ -53,6 +53,12 @@ class FraudReviewPending(DomainError):
     code = "fraud_review_pending"
 
 
+class FraudScreeningPending(DomainError):
+    """The fraud detector has not read this order yet: it may not ship before it has (retry in a moment)."""
+
+    code = "fraud_screening_pending"
+
+
 class FraudConfirmed(DomainError):
     """An admin confirmed fraud on this order: it is never shipped."""
 

@@ -147,8 +147,13 @@ class Container:
 
         self.refunds = RefundService(self.writer, sessions, PgLocks(self.read_db), clock=utc_now)
         self.checkout.refunds = self.refunds  # the automatic refund of an expired hold goes out at once
+        from infra.fraud_screening import PgFraudScreening
+
         self.fulfilment = FulfilmentService(
-            self.writer, clock=utc_now, return_window=timedelta(seconds=s.return_window_s)
+            self.writer,
+            clock=utc_now,
+            return_window=timedelta(seconds=s.return_window_s),
+            screening=PgFraudScreening(self.read_db, s.fraud_screening_wait_s) if s.fraud_screening else None,
         )
         self.fraud_cases = FraudCaseService(self.writer, clock=utc_now)
         from application.notification_prefs import NotificationPreferencesService

@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     gift_host_share_percent: Decimal = Field(default=Decimal("70"), ge=0, le=100)
     # Returns: a buyer may ask within this long after delivery (7 days; the server's clock).
     return_window_s: float = 7 * 24 * 3600.0
+    # Fraud screening before shipping (issue 17 part 1, ADR 0023): "shipped" waits up to this long for the fraud
+    # detector (projection fraud_signals) to have read the order, then refuses with 409 fraud_screening_pending;
+    # so an order is never shipped inside the detector's lag. Off only where no detector runs.
+    fraud_screening: bool = True
+    fraud_screening_wait_s: float = Field(default=10.0, ge=0, le=120)
     # Stream products must be in the catalogue and the stream's vendor's. A product of another vendor is always
     # refused; one not in the catalogue only when this is on, or when the vendor has a catalogue (ADR 0017).
     stream_products_require_catalogue: bool = False

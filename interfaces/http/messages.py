@@ -285,6 +285,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This order is held for a fraud review: it ships once an admin clears it.",
         "এই অর্ডারটি জালিয়াতি যাচাইয়ের জন্য আটকে আছে: অ্যাডমিন অনুমোদন দিলে পাঠানো হবে।",
     ),
+    "fraud_screening_pending": (
+        "This order is still being checked for fraud: try shipping it again in a moment.",
+        "এই অর্ডারটির জালিয়াতি যাচাই এখনও চলছে: একটু পরে আবার পাঠানোর চেষ্টা করুন।",
+    ),
     "fraud_confirmed": (
         "Fraud was confirmed on this order: it is not shipped.",
         "এই অর্ডারে জালিয়াতি নিশ্চিত হয়েছে: এটি পাঠানো হবে না।",

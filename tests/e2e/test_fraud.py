@@ -4,6 +4,9 @@ parcel until an admin decides, and a rebuild of both read models by replay gives
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,7 +56,9 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def fraud_stack(environments: Environments, log_dir: Path) -> Iterator[Stack]:
-    s = Stack(environments.new().model_copy(update={"http_port": free_port()}), log_dir)
+    # shipping waits at most 2 s here for the detector to read an order (10 s by default)
+    env = environments.new().model_copy(update={"http_port": free_port(), "fraud_screening_wait_s": 2.0})
+    s = Stack(env, log_dir)
     yield s
     s.stop()
 
@@ -166,3 +171,71 @@ def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_sa
         rebuild = Proc(s.env, "project", "--rebuild", name, "--no-progress", log_dir=s.log_dir, name=f"rebuild-{name}")
         assert rebuild.popen.wait(120) == 0, rebuild.output()
     assert _cases(s) == before  # the same cases, statuses and versions: nothing new was written
+
+
+def test_no_order_ships_before_the_detector_has_read_it(fraud_stack: Stack) -> None:
+    """Detection runs behind the log: with the detector frozen, the fourth account on one phone orders and the
+    seller packs at once; shipping is refused (fraud_screening_pending) instead of outrunning the detector, and once
+    the detector has read the orders the suspect one is held by its case and the honest one ships."""
+    s = fraud_stack
+    made = s.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Boishakh",
+            "stream_type": "flash_sale",
+            "products": [{"product_id": SAREE, "special_price": 900}],
+        },
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+
+    def cod(phone: str) -> str:
+        user = str(uuid.uuid4())
+        r = s.http.post(
+            f"{P}/checkout/instant",
+            headers={**s.buyer(user), "Idempotency-Key": f"k-{user}"},
+            json={
+                "stream_id": sid,
+                "cart_items": [{"product_id": SAREE, "quantity": 1}],
+                "payment_method": "cod",
+                "phone": phone,
+                "shipping_address": {"city": "Sylhet"},
+            },
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["order_id"])
+
+    def step(order: str, status: str) -> httpx.Response:
+        body: dict[str, Any] = {"status": status}
+        if status == "shipped":
+            body |= {"courier": "RedX", "tracking_id": f"RX-{order[:6]}"}
+        return s.http.post(f"{P}/orders/{order}/fulfilment", json=body)
+
+    detector = s.procs[1].popen.pid
+    os.killpg(detector, signal.SIGSTOP)
+    try:
+        honest = cod("01711998877")
+        ring = [cod("01955500099") for _ in range(4)]
+        for order in (honest, ring[3]):
+            assert step(order, "packed").status_code == 200
+            at = time.monotonic()
+            refused = step(order, "shipped")
+            took = time.monotonic() - at
+            assert refused.status_code == 409, refused.text
+            assert (
+                refused.json()["error"]["code"] == "fraud_screening_pending" and refused.json()["error"]["message_bn"]
+            )
+            assert 1.9 <= took < 10  # it waited the configured 2 s for the detector, then said so
+    finally:
+        os.killpg(detector, signal.SIGCONT)
+
+    held = step(ring[3], "shipped")  # the detector reads the orders: the fourth account's order has its case
+    assert held.status_code == 409 and held.json()["error"]["code"] == "fraud_review_pending", held.text
+    case = {c["order_id"]: c for c in _cases(s, "open")}.get(ring[3]) or wait_until(
+        lambda: {c["order_id"]: c for c in _cases(s, "open")}.get(ring[3]), timeout=30, what="the case listed"
+    )
+    assert case["reasons"][0] == "accounts_share_phone" and case["features"]["phone_accounts"] == 4
+    shipped = step(honest, "shipped")
+    assert shipped.status_code == 200 and shipped.json()["status"] == "shipped", shipped.text
+    assert step(ring[0], "packed").status_code == 200 and step(ring[0], "shipped").status_code == 200
