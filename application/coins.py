@@ -112,6 +112,8 @@ class CoinService:
             if wallet is None:
                 wallet = CoinWallet.open(id=wallet_id, now=now, user_id=user_id)
                 uow.add(wallet)
+            elif wallet.review is not None:  # held by a fraud case: as stored now (an admin may have cleared it)
+                wallet = uow.current(wallet_id)
             wallet.request_top_up(top_up_id=str(top_up_id), coins=coins, amount=amount, payment_method=method, now=now)
             return _view(wallet, top_up_id)
 

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from application.access import Actor, get_optional, refuse
 from application.batch_writer import BatchWriter, UnitOfWork
+from domain.coin_wallet import CoinWallet
 from domain.fraud_case import FraudCase, FraudCaseNotFound, case_id_for
 
 
@@ -88,6 +89,7 @@ class FraudCaseService:
                 features=s.features,
             )
             uow.add(case)
+            _hold_subject(uow, case, now)
             return CaseView(case.id, case.status, None, case.version, True)
 
         return await self._writer.submit(decide)
@@ -100,9 +102,37 @@ class FraudCaseService:
         def decide(uow: UnitOfWork) -> CaseView:
             case: FraudCase = uow.get(case_id)
             changed = case.decide(decision=decision, admin_id=actor.user_id, now=now, note=note)
+            _decide_subject(uow, case, now)
             return CaseView(case.id, case.status, case.decision, case.version, changed)
 
         return await self._writer.submit(decide, not_found=_missing)
+
+
+def _wallet_of(uow: UnitOfWork, case: FraudCase) -> CoinWallet | None:
+    if case.subject.get("kind") != "wallet":
+        return None
+    try:
+        wallet_id = UUID(str(case.subject.get("id")))
+    except ValueError:
+        return None
+    if get_optional(uow, wallet_id) is None:
+        return None
+    wallet = uow.current(wallet_id)  # as stored now: the detector and the API both write it, from two processes
+    return wallet if isinstance(wallet, CoinWallet) else None
+
+
+def _hold_subject(uow: UnitOfWork, case: FraudCase, now: datetime) -> None:
+    """A case on a coin wallet (card testing) holds the wallet in the same save: no top-up, no gift, until an
+    admin decides. An order's case is asked by the shipping command instead (``shipping_hold``)."""
+    wallet = _wallet_of(uow, case)
+    if wallet is not None:
+        wallet.hold_for_review(case_id=str(case.id), now=now)
+
+
+def _decide_subject(uow: UnitOfWork, case: FraudCase, now: datetime) -> None:
+    wallet = _wallet_of(uow, case)
+    if wallet is not None and case.decision is not None:
+        wallet.review_decided(case_id=str(case.id), decision=case.decision, now=now)
 
 
 def _missing(case_id: UUID) -> Exception:

@@ -128,6 +128,8 @@ class GiftService:
                 raise InsufficientCoins(
                     "not enough coins for this gift", needed=gift["coins"] * cmd.quantity, balance=0
                 )
+            if wallet.review is not None:  # held by a fraud case: as stored now (an admin may have cleared it)
+                wallet = uow.current(wallet_id)
             sent = wallet.send_gift(
                 send_id=send_id,
                 stream_id=stream_key,

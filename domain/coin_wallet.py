@@ -57,6 +57,18 @@ class CannotGiftSelf(DomainError):
     code = "cannot_gift_self"
 
 
+class WalletUnderReview(DomainError):
+    """A fraud case is open on this wallet (card testing on top-ups): no top-up or gift until an admin decides."""
+
+    code = "wallet_under_review"
+
+
+class WalletBlocked(DomainError):
+    """An admin confirmed fraud on this wallet: it buys and sends nothing any more."""
+
+    code = "wallet_blocked"
+
+
 def _check(wallet: CoinWallet, recorded: int) -> None:
     """Every fold checks the invariant: unreachable through the verbs, so a break is a corrupt history."""
     if wallet.balance < 0 or wallet.balance != recorded:
@@ -146,15 +158,56 @@ class CoinWallet(Aggregate):
             }
             _check(aggregate, self.balance)
 
+    class HeldForReview(Aggregate.Event):
+        """The fraud detector opened a case on this wallet (issue 17): top-ups and gifts wait for the review."""
+
+        case_id: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, CoinWallet)
+            aggregate.review = {"case_id": self.case_id, "status": "open"}
+
+    class ReviewDecided(Aggregate.Event):
+        """An admin decided the wallet's case: ``clear`` releases it, ``confirm`` blocks it for good."""
+
+        case_id: str
+        decision: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, CoinWallet)
+            aggregate.review = None if self.decision == "clear" else {"case_id": self.case_id, "status": "confirmed"}
+
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
         self.balance = 0
+        self.review: dict[str, str] | None = None  # a fraud case holding the wallet (open or confirmed)
         self.top_ups: dict[str, dict[str, Any]] = {}
         self.sends: dict[str, dict[str, Any]] = {}  # send_id -> what it was, for retries
 
     @classmethod
     def open(cls, *, id: UUID, now: datetime, user_id: str) -> CoinWallet:  # noqa: A002
         return cls._create(cls.Opened, id=id, timestamp=now, user_id=user_id)
+
+    # ---- fraud review --------------------------------------------------------------------------------
+    def hold_for_review(self, *, case_id: str, now: datetime) -> bool:
+        """→ False when this case holds the wallet already (asked again)."""
+        if self.review is not None and self.review["case_id"] == case_id:
+            return False
+        self.trigger_event(self.HeldForReview, timestamp=now, case_id=case_id)
+        return True
+
+    def review_decided(self, *, case_id: str, decision: str, now: datetime) -> bool:
+        if self.review is None or self.review["case_id"] != case_id or self.review["status"] != "open":
+            return False
+        self.trigger_event(self.ReviewDecided, timestamp=now, case_id=case_id, decision=decision)
+        return True
+
+    def check_not_held(self) -> None:
+        if self.review is None:
+            return
+        if self.review["status"] == "open":
+            raise WalletUnderReview("this wallet is held for a fraud review", case_id=self.review["case_id"])
+        raise WalletBlocked("fraud was confirmed on this wallet", case_id=self.review["case_id"])
 
     # ---- top-ups -------------------------------------------------------------------------------------
     def request_top_up(
@@ -166,6 +219,7 @@ class CoinWallet(Aggregate):
             if existing["coins"] != coins or existing["payment_method"] != payment_method:
                 raise TopUpKeyReused("this Idempotency-Key was used for another top-up", top_up_id=top_up_id)
             return False
+        self.check_not_held()
         if isinstance(coins, bool) or not isinstance(coins, int) or not 1 <= coins <= MAX_TOP_UP_COINS:
             raise InvalidCoinAmount(f"a top-up buys 1 to {MAX_TOP_UP_COINS} coins", coins=coins)
         if amount <= 0 or amount != amount.quantize(CENTS):
@@ -264,6 +318,7 @@ class CoinWallet(Aggregate):
         before = self.sent(send_id, stream_id=stream_id, gift_id=gift_id, quantity=quantity)
         if before is not None:
             return before
+        self.check_not_held()
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_GIFT_QUANTITY:
             raise InvalidCoinAmount(f"a gift's quantity is 1 to {MAX_GIFT_QUANTITY}", quantity=quantity)
         if unit_coins < 1:

@@ -289,6 +289,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This order is still being checked for fraud: try shipping it again in a moment.",
         "এই অর্ডারটির জালিয়াতি যাচাই এখনও চলছে: একটু পরে আবার পাঠানোর চেষ্টা করুন।",
     ),
+    "wallet_under_review": (
+        "Your coin wallet is held for a security review: top-ups and gifts resume once it is cleared.",
+        "আপনার কয়েন ওয়ালেটটি নিরাপত্তা যাচাইয়ের জন্য আটকে আছে: অনুমোদন পেলে টপ-আপ ও উপহার আবার চালু হবে।",
+    ),
+    "wallet_blocked": (
+        "Your coin wallet is blocked after a fraud review.",
+        "জালিয়াতি যাচাইয়ের পর আপনার কয়েন ওয়ালেটটি বন্ধ করা হয়েছে।",
+    ),
     "fraud_confirmed": (
         "Fraud was confirmed on this order: it is not shipped.",
         "এই অর্ডারে জালিয়াতি নিশ্চিত হয়েছে: এটি পাঠানো হবে না।",

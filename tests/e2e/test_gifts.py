@@ -299,3 +299,71 @@ async def test_a_gift_reaches_the_npm_socket_io_client(gifts_stack: Show) -> Non
             proc.kill()
     g = got["gift_received"]
     assert (g["from"], g["gift_id"], g["quantity"], g["message"], g["stream_id"]) == ("Rahim", "star", 1, "hello", sid)
+
+
+async def test_card_testing_holds_the_wallet_until_an_admin_decides(gifts_stack: Show) -> None:
+    """Issue 17 part 1 (card testing on coin top-ups): a new account buys a small pack, then four small top-ups
+    are declined at the provider within minutes. The detector opens a case on the wallet and the same save holds it:
+    no top-up and no gift (409 wallet_under_review, English and Bangla), the balance untouched, until an admin
+    clears the case; then both work again."""
+    s = gifts_stack
+    ok(s.http.put("/gifts/rose", json={"name": "Rose", "name_bn": "গোলাপ", "coins": 10, "animation_key": "rose"}))
+    _host, _hid, sid = host_show(s)
+    tester = client(s, "Card Tester")
+    buy_coins(s, tester, 20, "ct-ok")
+    w = wallet_when(tester, 20)
+    declined = 0
+    for i in range(4):
+        r = tester.post(
+            "/wallet/top-ups", json={"coins": 10 + i, "payment_method": "bkash"}, headers={"Idempotency-Key": f"ct-{i}"}
+        )
+        if r.status_code == 409:  # the detector was quicker than the tester: held already
+            refused(r, 409, "wallet_under_review")
+            break
+        placed = ok(r, 201)
+        assert s.pay(placed["payment_url"], outcome="failure").status_code in (200, 400, 402)
+        declined += 1
+    assert declined >= 1
+
+    def case() -> dict[str, Any] | None:
+        cases = ok(s.http.get("/admin/fraud/cases", params={"status": "open"}))["cases"]
+        return next((c for c in cases if c["subject"] == {"kind": "wallet", "id": w["wallet_id"]}), None)
+
+    held = wait_until(case, timeout=60, what="a fraud case on the card tester's wallet")
+    assert held["reasons"][0] == "card_testing" and held["score"] >= 0.5
+    assert 1 <= held["features"]["failed_topups_1h"] <= declined and held["features"]["small_topups_1h"] >= 1
+
+    def refused_while_held() -> bool:
+        r = tester.post(
+            "/wallet/top-ups", json={"coins": 15, "payment_method": "bkash"}, headers={"Idempotency-Key": "ct-held"}
+        )
+        return r.status_code == 409
+
+    wait_until(refused_while_held, timeout=30, what="the wallet held")  # the case and the hold: one save
+    refused(
+        tester.post(
+            "/wallet/top-ups", json={"coins": 15, "payment_method": "bkash"}, headers={"Idempotency-Key": "ct-held"}
+        ),
+        409,
+        "wallet_under_review",
+    )
+    refused(
+        tester.post(f"/streams/{sid}/gifts", json={"gift_id": "rose"}, headers={"Idempotency-Key": "ct-gift"}),
+        409,
+        "wallet_under_review",
+    )
+    assert ok(tester.get("/wallet"))["balance"] == 20  # nothing spent, nothing bought
+
+    cleared = ok(s.http.post(f"/admin/fraud/cases/{held['case_id']}/decision", json={"decision": "clear"}))
+    assert cleared["status"] == "cleared"
+    sent = ok(
+        tester.post(f"/streams/{sid}/gifts", json={"gift_id": "rose"}, headers={"Idempotency-Key": "ct-gift"}), 201
+    )
+    assert (sent["coins"], sent["balance"]) == (10, 10)
+    again = ok(
+        tester.post(
+            "/wallet/top-ups", json={"coins": 15, "payment_method": "bkash"}, headers={"Idempotency-Key": "ct-after"}
+        ),
+        201,
+    )
+    assert again["status"] == "processing" and again["payment_url"]
