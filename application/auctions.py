@@ -117,6 +117,8 @@ class AuctionService:
 
         def decide(uow: UnitOfWork) -> Standing:
             auction: Auction = uow.get(auction_id)
+            if bidder_id in auction.held_bidders:  # held by a fraud case: as stored now (an admin may have cleared)
+                auction = uow.current(auction_id)
             auction.place_bid(bid_id=bid_id, bidder_id=bidder_id, max_amount=max_amount, now=now)
             return _standing(auction, bidder_id)
 

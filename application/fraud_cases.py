@@ -16,6 +16,7 @@ from uuid import UUID
 
 from application.access import Actor, get_optional, refuse
 from application.batch_writer import BatchWriter, UnitOfWork
+from domain.auction import Auction
 from domain.coin_wallet import CoinWallet
 from domain.fraud_case import FraudCase, FraudCaseNotFound, case_id_for
 
@@ -121,18 +122,42 @@ def _wallet_of(uow: UnitOfWork, case: FraudCase) -> CoinWallet | None:
     return wallet if isinstance(wallet, CoinWallet) else None
 
 
+def _auction_of(uow: UnitOfWork, case: FraudCase) -> tuple[Auction, str] | None:
+    """A bidder's subject is ``{auction_id}:{bidder_id}``."""
+    if case.subject.get("kind") != "bidder":
+        return None
+    auction_id, _, bidder = str(case.subject.get("id")).partition(":")
+    try:
+        aid = UUID(auction_id)
+    except ValueError:
+        return None
+    if not bidder or get_optional(uow, aid) is None:
+        return None
+    auction = uow.current(aid)  # as stored now: bids arrive from the API while the detector writes
+    return (auction, bidder) if isinstance(auction, Auction) else None
+
+
 def _hold_subject(uow: UnitOfWork, case: FraudCase, now: datetime) -> None:
-    """A case on a coin wallet (card testing) holds the wallet in the same save: no top-up, no gift, until an
-    admin decides. An order's case is asked by the shipping command instead (``shipping_hold``)."""
+    """A case holds its subject in the same save, until an admin decides: a coin wallet (card testing) buys and
+    gives nothing; a bidder (shill bidding) bids no more in that auction. An order's case is asked by the
+    shipping command instead (``shipping_hold``)."""
     wallet = _wallet_of(uow, case)
     if wallet is not None:
         wallet.hold_for_review(case_id=str(case.id), now=now)
+    found = _auction_of(uow, case)
+    if found is not None:
+        found[0].hold_bidder(bidder_id=found[1], case_id=str(case.id), now=now)
 
 
 def _decide_subject(uow: UnitOfWork, case: FraudCase, now: datetime) -> None:
+    if case.decision is None:
+        return
     wallet = _wallet_of(uow, case)
-    if wallet is not None and case.decision is not None:
+    if wallet is not None:
         wallet.review_decided(case_id=str(case.id), decision=case.decision, now=now)
+    found = _auction_of(uow, case)
+    if found is not None:
+        found[0].bidder_review_decided(bidder_id=found[1], case_id=str(case.id), decision=case.decision, now=now)
 
 
 def _missing(case_id: UUID) -> Exception:

@@ -20,6 +20,8 @@ from domain.commerce_errors import (
     AuctionClosed,
     AuctionNotOpen,
     AuctionStillRunning,
+    BidderBlocked,
+    BidderUnderReview,
     BidTooLow,
     Id,
     InvalidAuctionTerms,
@@ -86,6 +88,7 @@ class Auction(ShowScoped):
         self.pay_within_seconds = pay_within_seconds
         self.status = "open"
         self.maxima: dict[Id, dict[str, Any]] = {}  # bidder -> {max, seq}; seq breaks ties: earlier wins
+        self.held_bidders: dict[str, dict[str, str]] = {}  # bidder -> {case_id, status}: fraud review (issue 17)
         self.bid_ids: set[Id] = set()
         self.bid_count = 0
         self.leader_id: Id | None = None
@@ -198,10 +201,52 @@ class Auction(ShowScoped):
             assert isinstance(aggregate, Auction)
             aggregate.ends_at = self.ends_at
 
+    # ---- fraud review (shill bidding, issue 17) -------------------------------------------------------
+    class BidderHeld(Event):
+        bidder_id: str
+        case_id: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Auction)
+            aggregate.held_bidders[self.bidder_id] = {"case_id": self.case_id, "status": "open"}
+
+    class BidderReviewDecided(Event):
+        bidder_id: str
+        case_id: str
+        decision: str  # clear | confirm
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Auction)
+            if self.decision == "clear":
+                aggregate.held_bidders.pop(self.bidder_id, None)
+            else:
+                aggregate.held_bidders[self.bidder_id] = {"case_id": self.case_id, "status": "confirmed"}
+
+    def hold_bidder(self, *, bidder_id: str, case_id: str, now: datetime) -> bool:
+        """The detector suspects this bidder of shill bidding here: their next bids wait for the review."""
+        if bidder_id in self.held_bidders:
+            return False
+        self.trigger_event(self.BidderHeld, timestamp=now, bidder_id=bidder_id, case_id=case_id)
+        return True
+
+    def bidder_review_decided(self, *, bidder_id: str, case_id: str, decision: str, now: datetime) -> bool:
+        held = self.held_bidders.get(bidder_id)
+        if held is None or held["case_id"] != case_id or held["status"] != "open":
+            return False
+        self.trigger_event(
+            self.BidderReviewDecided, timestamp=now, bidder_id=bidder_id, case_id=case_id, decision=decision
+        )
+        return True
+
     def place_bid(self, *, bid_id: Id, bidder_id: Id, max_amount: Decimal, now: datetime) -> None:
         """Bid up to ``max_amount``. A redelivered bid (same id) is a no-op."""
         if bid_id in self.bid_ids:
             return
+        held = self.held_bidders.get(str(bidder_id))
+        if held is not None:
+            if held["status"] == "open":
+                raise BidderUnderReview("your bids here are held for a fraud review", case_id=held["case_id"])
+            raise BidderBlocked("fraud was confirmed on your bids here", case_id=held["case_id"])
         if now < self.starts_at:
             raise AuctionNotOpen("bidding has not started", starts_at=self.starts_at.isoformat())
         if self.status != "open" or now >= self.ends_at:

@@ -208,6 +208,18 @@ class AuctionClosed(DomainError):
     code = "auction_closed"
 
 
+class BidderUnderReview(DomainError):
+    """A fraud case (shill bidding) is open on this bidder in this auction: no more bids until an admin decides."""
+
+    code = "bidder_under_review"
+
+
+class BidderBlocked(DomainError):
+    """An admin confirmed shill bidding by this bidder in this auction."""
+
+    code = "bidder_blocked"
+
+
 class AuctionStillRunning(DomainError):
     code = "auction_still_running"
 

@@ -297,6 +297,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Your coin wallet is blocked after a fraud review.",
         "জালিয়াতি যাচাইয়ের পর আপনার কয়েন ওয়ালেটটি বন্ধ করা হয়েছে।",
     ),
+    "bidder_under_review": (
+        "Your bids in this auction are held for a fraud review: you can bid again once it is cleared.",
+        "এই নিলামে আপনার বিড জালিয়াতি যাচাইয়ের জন্য আটকে আছে: অনুমোদন পেলে আবার বিড করতে পারবেন।",
+    ),
+    "bidder_blocked": (
+        "You can no longer bid in this auction after a fraud review.",
+        "জালিয়াতি যাচাইয়ের পর আপনি এই নিলামে আর বিড করতে পারবেন না।",
+    ),
     "fraud_confirmed": (
         "Fraud was confirmed on this order: it is not shipped.",
         "এই অর্ডারে জালিয়াতি নিশ্চিত হয়েছে: এটি পাঠানো হবে না।",

@@ -239,3 +239,74 @@ def test_no_order_ships_before_the_detector_has_read_it(fraud_stack: Stack) -> N
     shipped = step(honest, "shipped")
     assert shipped.status_code == 200 and shipped.json()["status"] == "shipped", shipped.text
     assert step(ring[0], "packed").status_code == 200 and step(ring[0], "shipped").status_code == 200
+
+
+def test_a_shill_bidder_is_held_in_that_auction_until_an_admin_decides(fraud_stack: Stack) -> None:
+    """Shill bidding (issue 17 part 1): a bidder who shares a phone with the selling vendor bids on the vendor's
+    lot. The detector opens a case on (auction, bidder) and the same save holds the bidder: their next bid is
+    refused (409 bidder_under_review, English and Bangla) while an honest bidder bids on; clear, and they may bid."""
+    s = fraud_stack
+    vendor, lot = str(uuid.uuid4()), str(uuid.uuid4())
+    made = s.http.post(
+        f"{P}/streams",
+        json={
+            "title": "নিলাম",
+            "stream_type": "auction",
+            "vendor_id": vendor,
+            "products": [{"product_id": lot, "special_price": 5000}, {"product_id": SAREE, "special_price": 900}],
+        },
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+    shill, honest, phone = str(uuid.uuid4()), str(uuid.uuid4()), "01822334455"
+    for user in (vendor, shill):  # the vendor's own account and the shill's order on one phone
+        r = s.http.post(
+            f"{P}/checkout/instant",
+            headers={**s.buyer(user), "Idempotency-Key": f"own-{user}"},
+            json={
+                "stream_id": sid,
+                "cart_items": [{"product_id": SAREE, "quantity": 1}],
+                "payment_method": "cod",
+                "phone": phone,
+                "shipping_address": {"line1": "House 9, Road 4", "city": "Khulna"},
+            },
+        )
+        assert r.status_code == 201, r.text
+    created = s.http.post(
+        f"{P}/auctions",
+        json={"stream_id": sid, "product_id": lot, "starting_price": 1000.00, "duration_minutes": 30},
+    )
+    assert created.status_code == 201, created.text
+    aid = created.json()["auction_id"]
+
+    def bid(user: str, amount: float, key: str) -> httpx.Response:
+        return s.http.post(
+            f"{P}/auctions/{aid}/bids",
+            headers={**s.buyer(user), "Idempotency-Key": key},
+            json={"max_amount": amount},
+        )
+
+    assert bid(shill, 1500, "s1").status_code == 201
+
+    def case() -> dict[str, Any] | None:
+        return next((c for c in _cases(s, "open") if c["subject"] == {"kind": "bidder", "id": f"{aid}:{shill}"}), None)
+
+    held = wait_until(case, timeout=60, what="a case on the shill bidder")
+    assert held["features"]["tied_to_seller"] == 1 and held["reasons"][0] == "shill_bidding_tied_to_seller"
+    refused = wait_until(
+        lambda: (r := bid(shill, 2500, "s2")).status_code == 409 and r, timeout=30, what="the shill's bid refused"
+    )
+    assert refused.json()["error"]["code"] == "bidder_under_review" and refused.json()["error"]["message_bn"]
+    standing = bid(honest, 2000, "h1")  # the others bid on; the refused bid counted nowhere
+    assert standing.status_code == 201, standing.text
+    assert (standing.json()["leader_id"], standing.json()["bid_count"], standing.json()["you_lead"]) == (
+        honest,
+        2,
+        True,
+    )
+
+    decided = s.http.post(f"{P}/admin/fraud/cases/{held['case_id']}/decision", json={"decision": "clear"})
+    assert decided.status_code == 200 and decided.json()["status"] == "cleared"
+    again = bid(shill, 2500, "s3")
+    assert again.status_code == 201, again.text
