@@ -66,6 +66,19 @@ def shipping_hold(uow: UnitOfWork, order_id: UUID) -> None:
     case.check_shipping()
 
 
+def refund_hold(uow: UnitOfWork, buyer_id: str, actor: Actor | None) -> None:
+    """Refuse a seller's refund to a buyer under a refund-abuse case (``RefundUnderReview``) while it is open or
+    confirmed; admins (who decide the case) and the system's own refunds (an expired hold) are not held. The case
+    is read as stored now, like ``shipping_hold``."""
+    if actor is None or actor.is_admin:
+        return
+    case_id = case_id_for("buyer", str(buyer_id))
+    if uow.find(case_id) is None:
+        return
+    case: FraudCase = uow.current(case_id)
+    case.check_refund()
+
+
 class FraudCaseService:
     def __init__(self, writer: BatchWriter, *, clock: Callable[[], datetime]) -> None:
         self._writer = writer

@@ -25,7 +25,7 @@ from uuid import UUID
 from application.access import Actor, get_optional, refuse, require_role
 from application.batch_writer import BatchWriter, UnitOfWork
 from application.checkout import OrderNotFound, payment_id_for
-from application.fraud_cases import FraudScreening, shipping_hold
+from application.fraud_cases import FraudScreening, refund_hold, shipping_hold
 from application.refunds import record_refund
 from domain.fraud_case import FraudScreeningPending
 from domain.fulfilment import RETURN_WINDOW
@@ -164,6 +164,8 @@ class FulfilmentService:
             order = _order(uow, order_id)
             _seller(uow, actor, order)
             refund_id = return_refund_id(order_id, return_id)
+            if accept and (order.returns.get(return_id) or {}).get("status") == "requested":
+                refund_hold(uow, str(order.buyer_id), actor)  # a buyer under a refund-abuse review (issue 17)
             amount = order.decide_return(return_id=return_id, accept=accept, now=now, note=note, refund_id=refund_id)
             payment = _payment(uow, order)
             if amount > 0 and refund_id not in {str(r) for r in payment.refunds}:

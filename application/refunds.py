@@ -35,6 +35,7 @@ from uuid import UUID
 from application.access import Actor, get_optional, refuse, require_role
 from application.batch_writer import BatchWriter, UnitOfWork
 from application.checkout import OrderNotFound, PaymentNotFound, payment_id_for
+from application.fraud_cases import refund_hold
 from domain.commerce_errors import InvalidOrderTransition, InvalidPaymentTransition
 from domain.live_stream import LiveStream
 from domain.order import Order
@@ -183,6 +184,7 @@ class RefundService:
                 return view_of(order, payment, refund_id, replayed=True)
             if order.status not in ("paid", "refunded"):
                 raise InvalidOrderTransition(f"a {order.status} order cannot be refunded", status=order.status)
+            refund_hold(uow, str(order.buyer_id), actor)  # a buyer under a refund-abuse review (issue 17)
             amount = cmd.amount if cmd.amount is not None else order.total - order.refunded_amount
             record_refund(order, payment, refund_id=refund_id, amount=amount, reason=cmd.reason, now=now)
             return view_of(order, payment, refund_id, replayed=False)

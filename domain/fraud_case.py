@@ -59,6 +59,12 @@ class FraudScreeningPending(DomainError):
     code = "fraud_screening_pending"
 
 
+class RefundUnderReview(DomainError):
+    """The buyer's refunds are held for a fraud review (refund abuse): a seller's refund waits for an admin."""
+
+    code = "refund_under_review"
+
+
 class FraudConfirmed(DomainError):
     """An admin confirmed fraud on this order: it is never shipped."""
 
@@ -153,6 +159,13 @@ class FraudCase(Aggregate):
             return False
         self.trigger_event(self.Decided, timestamp=now, decision=decision, admin_id=admin_id, note=note)
         return True
+
+    def check_refund(self) -> None:
+        """A seller may not refund a buyer whose refund-abuse case is open or confirmed; an admin decides."""
+        if self.status != "cleared":
+            raise RefundUnderReview(
+                "this buyer's refunds are held for a fraud review", case_id=str(self.id), status=self.status
+            )
 
     def check_shipping(self) -> None:
         if self.status == "open":

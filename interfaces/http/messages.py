@@ -305,6 +305,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "You can no longer bid in this auction after a fraud review.",
         "জালিয়াতি যাচাইয়ের পর আপনি এই নিলামে আর বিড করতে পারবেন না।",
     ),
+    "refund_under_review": (
+        "This buyer's refunds are held for a fraud review: an admin decides them.",
+        "এই ক্রেতার রিফান্ড জালিয়াতি যাচাইয়ের জন্য আটকে আছে: অ্যাডমিন সিদ্ধান্ত নেবেন।",
+    ),
     "fraud_confirmed": (
         "Fraud was confirmed on this order: it is not shipped.",
         "এই অর্ডারে জালিয়াতি নিশ্চিত হয়েছে: এটি পাঠানো হবে না।",

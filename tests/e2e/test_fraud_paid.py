@@ -165,3 +165,79 @@ def test_a_paid_order_under_review_keeps_its_payment_and_does_not_ship(paid: Pai
 
     o = wait_until(waiting, timeout=30, what="the held order packed in the buyer's view")
     assert (o["status"], o["payment_status"], o["total"]) == ("paid", "completed", 2500.0)  # paid, packed, waiting
+
+
+def test_a_serial_refunder_is_held_for_review_before_the_next_refund(paid: PaidStack) -> None:
+    """Refund abuse (issue 17 part 1): a buyer's orders paid by bKash are refunded by the seller one after the other;
+    once past what an ordinary buyer asks back, the detector opens a case on the buyer and the seller's next refund
+    is refused (409 refund_under_review, English and Bangla), the order still paid and unrefunded; an admin clears
+    the case and the seller refunds it."""
+    s = paid
+    vendor = str(uuid.uuid4())
+    made = s.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Refunds",
+            "stream_type": "product_demo",
+            "vendor_id": vendor,
+            "products": [{"product_id": SAREE, "special_price": 1200}],
+        },
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+    buyer = str(uuid.uuid4())
+    seller = auth(s.env, "vendor", str(uuid.uuid4()), vendor=vendor)
+
+    orders = []
+    for i in range(5):
+        r = s.http.post(
+            f"{P}/checkout/instant",
+            headers={**auth(s.env, "viewer", buyer), "Idempotency-Key": f"rb-{buyer}-{i}"},
+            json={
+                "stream_id": sid,
+                "cart_items": [{"product_id": SAREE, "quantity": 1}],
+                "payment_method": "bkash",
+                "phone": "01711000333",
+                "shipping_address": {"line1": "Flat 2B, Road 11", "city": "Dhaka"},
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert httpx.get(r.json()["payment_url"], params={"outcome": "success"}, timeout=30).status_code == 200
+        orders.append(str(r.json()["order_id"]))
+
+    def paid_now(oid: str) -> bool:
+        o = s.http.get(f"{P}/orders/{oid}", headers=auth(s.env, "viewer", buyer)).json()
+        return bool(o.get("status") == "paid")
+
+    for oid in orders:
+        wait_until(lambda oid=oid: paid_now(oid), timeout=30, what=f"order {oid} paid")
+
+    def refund(oid: str) -> httpx.Response:
+        return s.http.post(
+            f"{P}/orders/{oid}/refunds",
+            headers={**seller, "Idempotency-Key": f"refund-{oid}"},
+            json={"reason": "changed my mind"},
+        )
+
+    def case() -> dict[str, Any] | None:
+        r = s.http.get(f"{P}/admin/fraud/cases", params={"status": "open"})
+        return next((c for c in r.json()["cases"] if c["subject"] == {"kind": "buyer", "id": buyer}), None)
+
+    for oid in orders[:3]:
+        r = refund(oid)
+        assert r.status_code == 201 and r.json()["amount"] == 1200.0, r.text
+    held = wait_until(case, timeout=60, what="a case on the serial refunder")
+    assert held["reasons"][0] == "refund_abuse" and held["features"]["refunds"] == 3, held  # two are anyone's
+    refunded = 3
+    nxt = orders[refunded]
+    refused = refund(nxt)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "refund_under_review", refused.text
+    assert refused.json()["error"]["message_bn"]
+    o = s.http.get(f"{P}/orders/{nxt}", headers=auth(s.env, "viewer", buyer)).json()
+    assert (o["status"], o["payment_status"]) == ("paid", "completed")
+
+    decided = s.http.post(f"{P}/admin/fraud/cases/{held['case_id']}/decision", json={"decision": "clear"})
+    assert decided.status_code == 200 and decided.json()["status"] == "cleared"
+    ok = refund(nxt)
+    assert ok.status_code == 201 and ok.json()["amount"] == 1200.0, ok.text
