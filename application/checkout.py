@@ -109,6 +109,7 @@ class Checkout:
     from_cart: bool = False  # check out the buyer's live cart for the stream (``items`` then stays empty)
     cart_id: UUID | None = None  # named by the client: it must be that cart
     loyalty_points: int = 0  # points to spend as a discount (issue 14; application.loyalty)
+    device_id: str | None = None  # the app's id for the buyer's device (a fraud signal, issue 17)
 
 
 @dataclass(frozen=True)
@@ -365,6 +366,7 @@ class CheckoutService:
                 discount_code=cmd.discount_code.upper() if cmd.discount_code else None,
                 open_cod_orders=open_cod_orders(uow, ledger, now) if ledger and cmd.payment_method == "cod" else 0,
                 emi_months=cmd.emi_months,
+                device_id=cmd.device_id,
             )
             payment = Payment.initiate(
                 id=payment_id,

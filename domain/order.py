@@ -100,6 +100,7 @@ class Order(ShowScoped):
         shipping_address: dict[str, Any]
         buyer_phone: str | None
         emi: dict[str, Any] | None
+        device_id: str | None = None  # the buyer's device, as the app reports it (fraud signals, issue 17)
 
     def __init__(
         self,
@@ -115,6 +116,7 @@ class Order(ShowScoped):
         shipping_address: dict[str, Any],
         buyer_phone: str | None,
         emi: dict[str, Any] | None,
+        device_id: str | None = None,
     ) -> None:
         self.buyer_id = buyer_id
         self.stream_id = stream_id
@@ -128,6 +130,7 @@ class Order(ShowScoped):
         self.shipping_address = dict(shipping_address)
         self.buyer_phone = buyer_phone
         self.emi = dict(emi) if emi else None
+        self.device_id = device_id
         self.status = "pending_payment"
         self.payment_id: Id | None = None
         self.refunds: dict[Id, Decimal] = {}
@@ -157,6 +160,7 @@ class Order(ShowScoped):
         cod_order_cap: int = 3,
         emi_months: int | None = None,
         emi_minimum: Decimal = Decimal("5000.00"),
+        device_id: str | None = None,
     ) -> Order:
         if not lines:
             raise CartEmpty("an order needs at least one line")
@@ -201,6 +205,7 @@ class Order(ShowScoped):
             shipping_address=dict(shipping_address),
             buyer_phone=phone,
             emi=emi,
+            device_id=device_id,
         )
 
     def _refuse(self, action: str) -> InvalidOrderTransition:

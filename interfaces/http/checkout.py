@@ -95,6 +95,8 @@ class CheckoutBody(Body):
     phone: Annotated[str, Field(min_length=6, max_length=20)] | None = None
     emi_months: Literal[3, 6, 12] | None = None
     loyalty_points: Annotated[int, Field(ge=1, le=100_000_000)] | None = None  # spent as a discount (issue 14)
+    # The app's stable id for this device (a fraud signal: accounts and addresses per device, issue 17).
+    device_id: Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
 
     @model_validator(mode="after")
     def _items_or_cart(self) -> CheckoutBody:
@@ -187,6 +189,7 @@ async def checkout_instant(request: Request, body: CheckoutBody) -> HTTPResponse
             from_cart=body.cart_items is None,
             cart_id=body.cart_id,
             loyalty_points=body.loyalty_points or 0,
+            device_id=body.device_id,
         )
     )
     reply = _placed_reply(placed, redirect)

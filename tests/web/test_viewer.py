@@ -137,6 +137,10 @@ def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded, chromi
     buyer.click("#checkout-submit")
     buyer.wait_text("#order-status", lambda t: "Order placed" in t, "the order's status")
     assert "৳1,999" in buyer.text("#order-status")
+    # The page sent this browser's device id with the order (a fraud signal, issue 17): it is in the stored event.
+    device = buyer.js("return localStorage.getItem('lc.device')")
+    assert re.fullmatch(r"web-[A-Za-z0-9._:-]{8,}", device), device
+    assert _placed_with_device(web, device) == 1
     buyer.wait_text(sel, lambda t: t == "Only 4 left", "the stock drop on the buyer's page")
     other.wait_text(sel, lambda t: t == "মাত্র ৪টি বাকি", "the stock drop on the other page")
     # (No "R*** bought" line in chat here: the room's confirmation follows a completed payment (journey 7), and a
@@ -151,6 +155,20 @@ def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded, chromi
     other.wait_text("#chat-list", lambda t: "message 11" in t, "twelve more messages")
     assert other.js("return document.getElementById('chat').getBoundingClientRect().height") == box
     assert other.js("return window.__cls || 0") < 0.1
+
+
+def _placed_with_device(show: Show, device: str) -> int:
+    import psycopg
+    from psycopg import sql
+
+    from application.event_store import EVENTS_TABLE
+
+    q = sql.SQL(
+        "SELECT count(*) FROM {}.{} WHERE topic LIKE %s AND convert_from(state, 'UTF8')::jsonb ->> 'device_id' = %s"
+    ).format(sql.Identifier(show.env.postgres_schema), sql.Identifier(EVENTS_TABLE))
+    with psycopg.connect(show.env.postgres_url) as conn:
+        row = conn.execute(q, ("%Order.Placed", device)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def test_home_and_sign_in(web: Show, on_air: Seeded, chromium: Callable[..., Browser]) -> None:

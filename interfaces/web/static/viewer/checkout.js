@@ -7,6 +7,17 @@ import { t, taka, errorText } from '/static/common/core.js';
 const METHODS = ['bkash', 'nagad', 'rocket', 'card', 'cod'];
 const PHONE = /^(?:\+?88)?01[3-9]\d{8}$/;
 const ADDRESS_KEY = 'lc.address';
+const DEVICE_KEY = 'lc.device';
+
+/** This browser's stable id (random, kept in localStorage): sent with each order as a fraud signal. */
+export function deviceId() {
+  let id = localStorage.getItem(DEVICE_KEY);
+  if (!id || !/^[A-Za-z0-9._:-]{8,128}$/.test(id)) {
+    id = `web-${crypto.randomUUID ? crypto.randomUUID() : Math.random().toString(36).slice(2) + Date.now().toString(36)}`;
+    localStorage.setItem(DEVICE_KEY, id);
+  }
+  return id;
+}
 
 export class Checkout {
   constructor({ streamId, onOrder }) {
@@ -54,7 +65,7 @@ export class Checkout {
     }
     localStorage.setItem(ADDRESS_KEY, JSON.stringify(address));
     const body = { stream_id: this.streamId, payment_method: method, shipping_address: address,
-      phone: address.phone.replace(/[\s-]/g, '') };
+      phone: address.phone.replace(/[\s-]/g, ''), device_id: deviceId() };
     if (items) body.cart_items = items;
     submit.disabled = true;
     try {
