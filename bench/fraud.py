@@ -7,7 +7,7 @@ generated store events in log order as the relay delivers them; only the assesso
 ``rules_fire``). Cases are recorded instead of written to a store. ``--fit`` fits the weights on the training
 seed (not the measured one) and prints them for ``application/fraud_model.py``.
 
-    python -m bench.fraud [--seed 11] [--buyers 400] [--scale 6] [--fit]
+    python -m bench.fraud [--seed 11] [--buyers 400] [--scale 6] [--fit [--train-buyers 1200]]
 """
 
 from __future__ import annotations
@@ -135,7 +135,9 @@ async def main(args: argparse.Namespace) -> None:
         await db.open()
         try:
             if args.fit:
-                train = generate(TRAIN_SEED, buyers=args.buyers, scale=args.scale)
+                train = generate(
+                    TRAIN_SEED, buyers=args.train_buyers, scale=args.scale * args.train_buyers // args.buyers
+                )
                 _, seen, _ = await run(db, train, assess)
                 for kind in FEATURES:
                     rows = [(f, int((k, s) in train.fraud)) for k, s, f in seen if k == kind]
@@ -166,4 +168,5 @@ if __name__ == "__main__":
     ap.add_argument("--buyers", type=int, default=400)
     ap.add_argument("--scale", type=int, default=6)
     ap.add_argument("--fit", action="store_true")
+    ap.add_argument("--train-buyers", type=int, default=1200)  # the training month (seed 7): more honest variety
     asyncio.run(main(ap.parse_args()))

@@ -215,8 +215,10 @@ def _honest_buyers(b: _Builder, n: int) -> list[tuple[str, str, dict[str, str], 
 
 def _honest_orders(b: _Builder, people: list[tuple[str, str, dict[str, str], str]]) -> None:
     rng = b.rng
-    for buyer, phone, addr, device in people:
+    for buyer, phone, home, device in people:
         heavy = rng.random() < 0.03
+        # A fifth send some orders elsewhere (a parent's home, the office, a gift), sometimes the same day.
+        elsewhere = b.address() if rng.random() < 0.2 else None
         n = rng.randint(10, 18) if heavy else rng.choice((1, 1, 2, 2, 3, 3, 4, 5, 6, 8))
         refunder, refuser = rng.random() < 0.2, rng.random() < 0.06
         returns = 0  # a return now and then: at most two in the month (more is what refund abuse looks like)
@@ -228,6 +230,7 @@ def _honest_orders(b: _Builder, people: list[tuple[str, str, dict[str, str], str
             if at > T0 + MONTH:
                 break
             sid, _, _, _, sale = b.stream()
+            addr = elsewhere if elsewhere is not None and rng.random() < 0.35 else home
             in_sale = rng.random() < 0.3
             method = rng.choices(("cod", "bkash", "nagad", "card"), (45, 30, 15, 10))[0]
             units = rng.choice((1, 1, 2)) if in_sale else rng.choice((1, 1, 1, 2, 3))
@@ -326,9 +329,14 @@ def _wallets(b: _Builder, owners: list[str], testers: int) -> None:
         b.emit("CoinWallet.Opened", wid, at, {"user_id": owner})
         tries = rng.randint(6, 15) if tester else rng.randint(1, 5)
         for _ in range(tries):
-            at += timedelta(minutes=rng.randint(1, 4)) if tester else timedelta(hours=rng.randint(2, 24 * 6))
+            if tester:
+                at += timedelta(minutes=rng.randint(1, 4))
+            elif rng.random() < 0.3:  # another small pack in the same show, to keep gifting
+                at += timedelta(minutes=rng.randint(5, 40))
+            else:
+                at += timedelta(hours=rng.randint(2, 24 * 6))
             tid = b.new_id()
-            amount = rng.randint(10, 50) if tester else rng.choice((100, 200, 500, 1000, 2000))
+            amount = rng.randint(10, 50) if tester else rng.choice((20, 50, 50, 100, 200, 500, 1000, 2000))
             b.emit(
                 "CoinWallet.TopUpRequested",
                 wid,

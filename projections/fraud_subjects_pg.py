@@ -108,6 +108,8 @@ async def wallet(
         "topups_1h": float(r["top_ups"]),
         "small_topups_1h": float(r["small"]),
         "distinct_amounts_1h": float(r["amounts"]),
+        # a card tester's top-ups mostly fail; an honest viewer's fail now and then (and are tried again)
+        "failed_share_1h": float(r["failed"]) / float(r["top_ups"]) if r["top_ups"] else 0.0,
     }
     f["gifts_after_fail"] = (
         await one(tx, "SELECT count(*) FROM fraud_gifts WHERE wallet_id = %s AND sent_at > %s", (wid, at - HOUR))

@@ -102,20 +102,20 @@ def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_sa
         return str(r.json()["order_id"])
 
     honest = cod(str(uuid.uuid4()), "01711223344", "honest")
-    ring = [cod(str(uuid.uuid4()), RING_PHONE, f"ring-{i}") for i in range(5)]
+    ring = [cod(str(uuid.uuid4()), RING_PHONE, f"ring-{i}") for i in range(6)]
 
     def flagged() -> list[dict[str, Any]] | None:
         open_ = {c["order_id"]: c for c in _cases(s, "open")}
-        return [open_[o] for o in ring[3:]] if all(o in open_ for o in ring[3:]) else None
+        return [open_[o] for o in ring[4:]] if all(o in open_ for o in ring[4:]) else None
 
     held = wait_until(flagged, timeout=60, what="the detector to open cases on the ring's orders")
     assert all(c["subject"] == {"kind": "order", "id": c["order_id"]} for c in held)
-    # more accounts on one phone than a household has (the fourth and fifth account): the reason says so
+    # more accounts on one phone than a household has (the fifth and sixth account): the reason says so
     assert all(c["reasons"][0] == "accounts_share_phone" and 0.5 <= c["score"] <= 1 for c in held)
-    assert held[0]["features"]["phone_accounts"] == 4 and held[-1]["features"]["phone_accounts"] == 5
-    assert held[-1]["features"]["phone_orders_24h"] == 5 and held[-1]["features"]["is_cod"] == 1
-    # the first orders look ordinary, and three accounts on a phone may be a family
-    assert not any(c["order_id"] in (honest, *ring[:3]) for c in _cases(s))
+    assert held[0]["features"]["phone_accounts"] == 5 and held[-1]["features"]["phone_accounts"] == 6
+    assert held[-1]["features"]["phone_orders_24h"] == 6 and held[-1]["features"]["is_cod"] == 1
+    # the first orders look ordinary: three accounts on a phone may be a family, a fourth a relative
+    assert not any(c["order_id"] in (honest, *ring[:4]) for c in _cases(s))
     viewer = s.http.get(f"{P}/admin/fraud/cases", headers=s.buyer(str(uuid.uuid4())))
     assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "not_permitted"
 
@@ -174,7 +174,7 @@ def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_sa
 
 
 def test_no_order_ships_before_the_detector_has_read_it(fraud_stack: Stack) -> None:
-    """Detection runs behind the log: with the detector frozen, the fourth account on one phone orders and the
+    """Detection runs behind the log: with the detector frozen, the fifth account on one phone orders and the
     seller packs at once; shipping is refused (fraud_screening_pending) instead of outrunning the detector, and once
     the detector has read the orders the suspect one is held by its case and the honest one ships."""
     s = fraud_stack
@@ -216,8 +216,8 @@ def test_no_order_ships_before_the_detector_has_read_it(fraud_stack: Stack) -> N
     os.killpg(detector, signal.SIGSTOP)
     try:
         honest = cod("01711998877")
-        ring = [cod("01955500099") for _ in range(4)]
-        for order in (honest, ring[3]):
+        ring = [cod("01955500099") for _ in range(5)]
+        for order in (honest, ring[4]):
             assert step(order, "packed").status_code == 200
             at = time.monotonic()
             refused = step(order, "shipped")
@@ -230,12 +230,12 @@ def test_no_order_ships_before_the_detector_has_read_it(fraud_stack: Stack) -> N
     finally:
         os.killpg(detector, signal.SIGCONT)
 
-    held = step(ring[3], "shipped")  # the detector reads the orders: the fourth account's order has its case
+    held = step(ring[4], "shipped")  # the detector reads the orders: the fifth account's order has its case
     assert held.status_code == 409 and held.json()["error"]["code"] == "fraud_review_pending", held.text
-    case = {c["order_id"]: c for c in _cases(s, "open")}.get(ring[3]) or wait_until(
-        lambda: {c["order_id"]: c for c in _cases(s, "open")}.get(ring[3]), timeout=30, what="the case listed"
+    case = {c["order_id"]: c for c in _cases(s, "open")}.get(ring[4]) or wait_until(
+        lambda: {c["order_id"]: c for c in _cases(s, "open")}.get(ring[4]), timeout=30, what="the case listed"
     )
-    assert case["reasons"][0] == "accounts_share_phone" and case["features"]["phone_accounts"] == 4
+    assert case["reasons"][0] == "accounts_share_phone" and case["features"]["phone_accounts"] == 5
     shipped = step(honest, "shipped")
     assert shipped.status_code == 200 and shipped.json()["status"] == "shipped", shipped.text
     assert step(ring[0], "packed").status_code == 200 and step(ring[0], "shipped").status_code == 200

@@ -116,16 +116,16 @@ def test_a_paid_order_under_review_keeps_its_payment_and_does_not_ship(paid: Pai
         return str(placed["order_id"])
 
     honest = bought("bkash", "01711000222")
-    # five accounts on one phone, paying by bKash and Nagad: more accounts than a household has
-    ring = [bought("bkash" if i % 2 == 0 else "nagad", RING_PHONE) for i in range(5)]
+    # six accounts on one phone, paying by bKash and Nagad: more accounts than a household has
+    ring = [bought("bkash" if i % 2 == 0 else "nagad", RING_PHONE) for i in range(6)]
 
     def cases() -> dict[str, dict[str, Any]]:
         r = s.http.get(f"{P}/admin/fraud/cases", params={"status": "open"})
         assert r.status_code == 200, r.text
         return {c["order_id"]: c for c in r.json()["cases"]}
 
-    held = wait_until(lambda: all(o in cases() for o in ring[3:]) and cases(), timeout=60, what="cases on the ring")
-    assert set(held) == set(ring[3:])  # the honest buyer and the first three (a family may share a phone): none
+    held = wait_until(lambda: all(o in cases() for o in ring[4:]) and cases(), timeout=60, what="cases on the ring")
+    assert set(held) == set(ring[4:])  # the honest buyer and the first four (a family may share a phone): none
     assert all(held[o]["reasons"][0] == "accounts_share_phone" and held[o]["features"]["is_cod"] == 0 for o in held)
 
     def order(oid: str) -> dict[str, Any] | None:
@@ -143,7 +143,7 @@ def test_a_paid_order_under_review_keeps_its_payment_and_does_not_ship(paid: Pai
             body |= {"courier": "RedX", "tracking_id": f"RX-{oid[:6]}"}
         return s.http.post(f"{P}/orders/{oid}/fulfilment", json=body)
 
-    for oid in ring[3:]:
+    for oid in ring[4:]:
         assert step(oid, "packed").status_code == 200
         refused = step(oid, "shipped")
         assert refused.status_code == 409 and refused.json()["error"]["code"] == "fraud_review_pending"
@@ -151,16 +151,16 @@ def test_a_paid_order_under_review_keeps_its_payment_and_does_not_ship(paid: Pai
     for oid in (honest, ring[0]):
         assert step(oid, "packed").status_code == 200 and step(oid, "shipped").status_code == 200
 
-    case = held[ring[3]]
+    case = held[ring[4]]
     decided = s.http.post(f"{P}/admin/fraud/cases/{case['case_id']}/decision", json={"decision": "clear"})
     assert decided.status_code == 200 and decided.json()["status"] == "cleared"
-    shipped = step(ring[3], "shipped")
+    shipped = step(ring[4], "shipped")
     assert shipped.status_code == 200 and shipped.json()["status"] == "shipped"
-    still = step(ring[4], "shipped")
+    still = step(ring[5], "shipped")
     assert still.status_code == 409 and still.json()["error"]["code"] == "fraud_review_pending"
 
     def waiting() -> dict[str, Any] | None:  # the buyer's view follows the fulfilment command by a moment
-        r = s.http.get(f"{P}/orders/{ring[4]}", headers=auth(s.env, "viewer", buyers[ring[4]]))
+        r = s.http.get(f"{P}/orders/{ring[5]}", headers=auth(s.env, "viewer", buyers[ring[5]]))
         return r.json() if r.json()["fulfilment"]["status"] == "packed" else None
 
     o = wait_until(waiting, timeout=30, what="the held order packed in the buyer's view")
