@@ -29,7 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 from application import due_work as dw
 from application.envelope import Envelope
 from infra.settings import Settings
-from infra.store_reader import CHANNEL, read_after
+from infra.store_reader import CHANNEL, open_reader, read_after
 
 log = logging.getLogger(__name__)
 POSITION = "due-work"
@@ -124,6 +124,7 @@ class DueWork:
             settings.postgres_url, min_size=1, max_size=3, open=False, kwargs={"autocommit": True}
         )
         self._listen: psycopg.AsyncConnection[Any] | None = None
+        self._store = open_reader(settings)
         self.position = 0
         self.skipped = 0  # events whose plan failed (logged): a bug to fix, never a reason to stop
 
@@ -146,6 +147,7 @@ class DueWork:
         if self._listen is not None:
             await self._listen.close()
         await self._pool.close()
+        await self._store.close()
 
     async def catch_up(self) -> datetime | None:
         """Plan every event stored since the saved position; → the earliest moment the new changes make due."""
@@ -157,7 +159,7 @@ class DueWork:
                 )
                 row = await cur.fetchone()
                 position = int(row[0]) if row else 0
-                envelopes = await read_after(conn, position, self._batch, self._s.postgres_schema)
+                envelopes = await read_after(self._store, position, self._batch)
                 if envelopes:
                     async with conn.pipeline():
                         for e in envelopes:

@@ -35,7 +35,7 @@ from infra.replay_parts import (
     stored_rows,
 )
 from infra.settings import Settings
-from infra.store_reader import max_position, read_after
+from infra.store_reader import max_position, open_reader, read_after
 
 _SELECT = (
     "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
@@ -204,12 +204,12 @@ async def replay_into(
     count = 0
     try:
         await opened.projection.reset()
-        async with await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn:
-            end = await max_position(conn, settings.postgres_schema)
+        async with open_reader(settings) as reader:
+            end = await max_position(reader)
             position = 0
             with tqdm(total=end, unit="ev", desc=projection_name, disable=not progress) as bar:
                 while position < end:
-                    batch = await read_after(conn, position, page, settings.postgres_schema)
+                    batch = await read_after(reader, position, page)
                     batch = [e for e in batch if (e.position or 0) <= end]
                     if not batch:
                         break
