@@ -1,9 +1,10 @@
 """The due-work table, kept from the event store's notification log; the process managers' list of work.
 
-``catch_up`` reads the store's log after its saved position (``infra.store_reader``, the relay's reader),
-turns each event into changes (``application.due_work.plan``), applies them to ``due_work`` and saves the new
-position, all in ONE transaction on the event store's database: a crash anywhere leaves the table and the
-position together, so no event is planned twice or skipped. It needs neither Kafka nor any read model, so a
+``catch_up`` locks its position row, reads the store's log after it (``infra.store_reader``, the relay's
+reader: the library's ``select_notifications`` on its own connection), turns each event into changes
+(``application.due_work.plan``), applies them to ``due_work`` and saves the new position, the changes and the
+position in ONE transaction on the event store's database: a crash anywhere leaves the table and the position
+together, so no event is planned twice or skipped. It needs neither Kafka nor any read model, so a
 stalled relay or projection cannot leave a hold locked or a payment open. Several copies of the process may run:
 the position row is locked for the transaction, so they take turns and each event is planned once.
 

@@ -19,12 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
 from tqdm import tqdm
 
 from application.envelope import Envelope
-from application.event_store import EVENTS_TABLE
 from infra.replay_parts import (
     Checkpoint,
     Format,
@@ -36,11 +33,6 @@ from infra.replay_parts import (
 )
 from infra.settings import Settings
 from infra.store_reader import max_position, open_reader, read_after
-
-_SELECT = (
-    "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
-    " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-)
 
 
 @dataclass(frozen=True)
@@ -82,19 +74,15 @@ async def replay(
     started = time.perf_counter()
     scanned, position = 0, cp.position
     loop = asyncio.get_running_loop()
-    # A sync connection in a worker thread fetches the next page while this thread decodes the current one:
-    # PostgreSQL and the decoder then run on two cores.
-    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
-        table = (sql.Identifier(settings.postgres_schema), sql.Identifier(EVENTS_TABLE))
-        query = sql.SQL(_SELECT).format(*table)
-        top = sql.SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}.{}").format(*table)
-        row = conn.execute(top).fetchone()
-        end = int(row[0]) if row else 0
+    # A worker thread fetches the next page (the store reader: the library's select_notifications) while this
+    # thread decodes the current one: PostgreSQL and the decoder then run on two cores.
+    async with open_reader(settings) as reader:
+        end = await reader.max_position()
         if max_events is not None:
             end = min(end, position + max_events)  # ids may have holes: a bound, not an exact count
 
         def fetch(after: int) -> list[Any]:
-            return conn.execute(query, (after, min(page, end - after)), prepare=True).fetchall()
+            return reader.select_rows_after(after, min(page, end - after))
 
         pending = loop.run_in_executor(None, fetch, position) if position < end else None
         with tqdm(total=max(0, end - position), unit="ev", desc="replay store", disable=not progress) as bar:

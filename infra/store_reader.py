@@ -50,17 +50,22 @@ class StoreReader:
         self._key = (settings.postgres_url, settings.postgres_schema)
         self._users = 0
 
-    def _notifications(self, position: int, limit: int) -> list[StoredRow]:
+    def select_rows_after(self, position: int, limit: int) -> list[StoredRow]:
+        """Blocking: the stored rows after ``position`` (the replay runs it in a worker to read ahead)."""
         got: list[Notification] = list(
             self.recorder.select_notifications(start=position, limit=limit, inclusive_of_start=False)
         )
         return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in got]
 
+    def select_max_position(self) -> int:
+        """Blocking: the last notification id (0 for an empty store)."""
+        return int(self.recorder.max_notification_id() or 0)
+
     async def rows_after(self, position: int, limit: int) -> list[StoredRow]:
-        return await asyncio.to_thread(self._notifications, position, limit)
+        return await asyncio.to_thread(self.select_rows_after, position, limit)
 
     async def max_position(self) -> int:
-        return int(await asyncio.to_thread(self.recorder.max_notification_id) or 0)
+        return await asyncio.to_thread(self.select_max_position)
 
     async def close(self) -> None:
         """Give the shared reader back; the last user closes its pool."""
