@@ -19,15 +19,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import psycopg
-
 from application.event_store import LiveCommerceStore
 from bench._env import drop, fresh_settings
 from domain.flash_sale import FlashSale
 from infra.due_work import DueWork
 from infra.postgres import apply_migrations
 from infra.settings import Settings
-from infra.store_reader import read_after
+from infra.store_reader import open_reader, read_after
 
 T0 = datetime(2026, 3, 17, 19, 0, tzinfo=UTC)
 
@@ -65,15 +63,15 @@ def fill_store(settings: Settings, sales: int, holds: int) -> int:
 
 
 async def read_rate(settings: Settings, events: int) -> float:
-    conn = await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True)
+    reader = open_reader(settings)
     t0, position, seen = time.perf_counter(), 0, 0
     while True:
-        batch = await read_after(conn, position, 1000)
+        batch = await read_after(reader, position, 1000)
         if not batch:
             break
         position, seen = batch[-1].position or position, seen + len(batch)
     elapsed = time.perf_counter() - t0
-    await conn.close()
+    await reader.close()
     assert seen == events, (seen, events)
     return events / elapsed
 

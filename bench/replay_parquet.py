@@ -1,9 +1,10 @@
 """Replay throughput, event store → Parquet, beside a plain paged ``SELECT`` of the same rows in the same run.
 
 Fills a fresh store with flash-sale histories (reserve, sold out, waitlist, release, confirm, expire, end) and
-shows, saved in big ``save(*aggregates)`` batches, then (1) reads every row with the store reader's own keyset
-query and no decoding (the floor: what PostgreSQL and psycopg cost), (2) replays them into Parquet (decode,
-envelope, columns, zstd row groups). Target: replay ≥ 50,000 events/s.
+shows, saved in big ``save(*aggregates)`` batches, then (1) reads every row with a plain keyset query (the one the
+library's ``select_notifications`` runs, as tuples) and no decoding (the floor: what PostgreSQL and psycopg cost),
+(2) replays them into Parquet (the store reader, decode, envelope, columns, zstd row groups).
+Target: replay ≥ 50,000 events/s.
 
     python -m bench.replay_parquet [--events 300000] [--csv]
 """
@@ -91,7 +92,7 @@ def fill_store(settings: Settings, events: int, per_save: int = 250) -> int:
 
 
 async def plain_select(settings: Settings, page: int = 10_000) -> tuple[int, float]:
-    """The store reader's keyset query, rows fetched and dropped: the floor a replay cannot beat."""
+    """The store's keyset query as tuples, rows fetched and dropped: the floor a replay cannot beat."""
     q = (
         f"SELECT notification_id, originator_id, originator_version, topic, state FROM {EVENTS_TABLE}"  # noqa: S608
         " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"

@@ -25,6 +25,7 @@ from infra.dead_letters import (
     resolve_pointer,
 )
 from infra.settings import Settings
+from infra.store_reader import StoreReader, open_reader
 
 log = logging.getLogger(__name__)
 Apply = Callable[[Sequence[Envelope]], Awaitable[int]]
@@ -40,12 +41,11 @@ class ConsumerGuard:
         apply: Apply,
         store: DeadLetterStore,
         topic: DeadLetterTopic,
-        store_conn: psycopg.AsyncConnection[Any],
+        reader: StoreReader,
         stop: asyncio.Event,
     ) -> None:
         self.consumer, self._apply = consumer, apply
-        self._store, self._topic, self._store_conn = store, topic, store_conn
-        self._schema = settings.postgres_schema
+        self._store, self._topic, self._reader = store, topic, reader
         self._attempts = max(1, settings.dead_letter_attempts)
         self._retry_s = settings.consumer_transient_retry_s
         self._stop = stop
@@ -89,7 +89,7 @@ class ConsumerGuard:
                 continue
             if is_pointer(e):
                 try:
-                    e = await resolve_pointer(self._store_conn, e, self._schema)
+                    e = await resolve_pointer(self._reader, e)
                 except Exception as exc:
                     if is_transient(exc):
                         raise
@@ -166,12 +166,13 @@ def park_key(e: Envelope) -> str | None:
 
 
 class GuardedConsumer:
-    """A ``ConsumerGuard`` with its own store connection and dead-letter topic, for a consumer outside the
-    projection runner (the process managers): ``async with GuardedConsumer(...) as guard``."""
+    """A ``ConsumerGuard`` with its own store connection, store reader and dead-letter topic, for a consumer
+    outside the projection runner (the process managers): ``async with GuardedConsumer(...) as guard``."""
 
     def __init__(self, settings: Settings, consumer: str, apply: Apply, stop: asyncio.Event) -> None:
         self._settings, self._consumer, self._apply, self._stop = settings, consumer, apply, stop
         self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._reader: StoreReader | None = None
         self._topic = DeadLetterTopic(settings)
 
     async def __aenter__(self) -> ConsumerGuard:
@@ -180,13 +181,14 @@ class GuardedConsumer:
         s = self._settings
         await asyncio.to_thread(prepare_schema, s.postgres_url, s.migrations, s.migrations_wait_s)
         self._conn = await psycopg.AsyncConnection.connect(self._settings.postgres_url, autocommit=True)
+        self._reader = open_reader(self._settings)
         guard = ConsumerGuard(
             self._settings,
             self._consumer,
             self._apply,
             DeadLetterStore(self._conn),
             self._topic,
-            self._conn,
+            self._reader,
             self._stop,
         )
         await guard.load()
@@ -196,3 +198,5 @@ class GuardedConsumer:
         await self._topic.close()
         if self._conn is not None:
             await self._conn.close()
+        if self._reader is not None:
+            await self._reader.close()

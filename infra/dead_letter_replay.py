@@ -24,7 +24,7 @@ from application.event_envelopes import envelope_or_error
 from infra.dead_letters import DeadLetter, DeadLetterStore, describe, resolve_pointer
 from infra.postgres import prepare_schema
 from infra.settings import Settings
-from infra.store_reader import read_rows_after
+from infra.store_reader import StoreReader, open_reader, read_rows_after
 
 Apply = Callable[[Sequence[Envelope]], Awaitable[int]]
 
@@ -47,7 +47,10 @@ async def list_letters(
 async def replay(settings: Settings, consumer: str | None = None, ids: Sequence[int] = ()) -> ReplayResult:
     await asyncio.to_thread(prepare_schema, settings.postgres_url, settings.migrations, settings.migrations_wait_s)
     result = ReplayResult()
-    async with await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn:
+    async with (
+        await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn,
+        open_reader(settings) as reader,
+    ):
         store = DeadLetterStore(conn)
         consumers = sorted({d.consumer for d in await store.letters(consumer, ids=ids, limit=100_000)})
         for name in consumers:
@@ -56,14 +59,13 @@ async def replay(settings: Settings, consumer: str | None = None, ids: Sequence[
                 if apply is None:
                     result.skipped[name] = "no replayer for this consumer"
                     continue
-                result.replayed[name] = await _replay_consumer(store, conn, settings, name, apply, ids, result)
+                result.replayed[name] = await _replay_consumer(store, reader, name, apply, ids, result)
     return result
 
 
 async def _replay_consumer(
     store: DeadLetterStore,
-    conn: psycopg.AsyncConnection[Any],
-    settings: Settings,
+    reader: StoreReader,
     name: str,
     apply: Apply,
     ids: Sequence[int],
@@ -82,7 +84,7 @@ async def _replay_consumer(
                     blocked.add(key)  # an earlier letter of the aggregate, not asked for: the rest waits
                 continue
             try:
-                envelope = await _envelope_of(letter, conn, settings)
+                envelope = await _envelope_of(letter, reader)
                 await apply([envelope])
             except Exception as exc:
                 error = describe(exc)
@@ -99,10 +101,10 @@ async def _replay_consumer(
             return done
 
 
-async def _envelope_of(letter: DeadLetter, conn: psycopg.AsyncConnection[Any], settings: Settings) -> Envelope:
+async def _envelope_of(letter: DeadLetter, reader: StoreReader) -> Envelope:
     """The event as the store holds it now (store events), else as it was received."""
     if letter.position is not None and letter.aggregate_id is not None:
-        rows = await read_rows_after(conn, letter.position - 1, 1, settings.postgres_schema)
+        rows = await read_rows_after(reader, letter.position - 1, 1)
         if not rows or int(rows[0][0]) != letter.position:
             raise LookupError(f"the store has no event at position {letter.position}")
         e, error = envelope_or_error(rows[0])
@@ -113,7 +115,7 @@ async def _envelope_of(letter: DeadLetter, conn: psycopg.AsyncConnection[Any], s
         raise LookupError("the letter keeps no message and names no store position")
     e = Envelope.from_json(letter.message)
     if e.payload.keys() == {"_log_pointer"}:
-        return await resolve_pointer(conn, e, settings.postgres_schema)
+        return await resolve_pointer(reader, e)
     return e
 
 

@@ -35,7 +35,7 @@ from psycopg.rows import dict_row
 
 from application.envelope import Envelope
 from infra.settings import Settings
-from infra.store_reader import read_after
+from infra.store_reader import StoreReader, read_after
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ MAX_ERROR = 2000
 def is_transient(exc: BaseException) -> bool:
     """An error of a server that is down, restarting or busy: retried, never a dead letter."""
     import aiokafka.errors
+    import eventsourcing.persistence
     import pymongo.errors
     import redis.exceptions
 
@@ -59,6 +60,8 @@ def is_transient(exc: BaseException) -> bool:
             asyncio.TimeoutError,
             psycopg.OperationalError,
             psycopg.InterfaceError,
+            eventsourcing.persistence.OperationalError,  # the store reader (the library's recorder) wraps them
+            eventsourcing.persistence.InterfaceError,
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,
             pymongo.errors.ConnectionFailure,
@@ -99,10 +102,10 @@ def is_pointer(e: Envelope) -> bool:
     return POINTER in e.payload and len(e.payload) == 1
 
 
-async def resolve_pointer(conn: psycopg.AsyncConnection[Any], e: Envelope, schema: str = "public") -> Envelope:
+async def resolve_pointer(reader: StoreReader, e: Envelope) -> Envelope:
     """The whole event a pointer stands for, read from the store at its position."""
     position = int(e.payload[POINTER]["position"])
-    found = await read_after(conn, position - 1, 1, schema)
+    found = await read_after(reader, position - 1, 1)
     if not found or found[0].position != position or found[0].aggregate_id != e.aggregate_id:
         raise LookupError(f"the store has no event {e.aggregate_id} v{e.aggregate_version} at {position}")
     return found[0]

@@ -1,9 +1,10 @@
 """The due-work table, kept from the event store's notification log; the process managers' list of work.
 
-``catch_up`` reads the store's log after its saved position (``infra.store_reader``, the relay's reader),
-turns each event into changes (``application.due_work.plan``), applies them to ``due_work`` and saves the new
-position, all in ONE transaction on the event store's database: a crash anywhere leaves the table and the
-position together, so no event is planned twice or skipped. It needs neither Kafka nor any read model, so a
+``catch_up`` locks its position row, reads the store's log after it (``infra.store_reader``, the relay's
+reader: the library's ``select_notifications`` on its own connection), turns each event into changes
+(``application.due_work.plan``), applies them to ``due_work`` and saves the new position, the changes and the
+position in ONE transaction on the event store's database: a crash anywhere leaves the table and the position
+together, so no event is planned twice or skipped. It needs neither Kafka nor any read model, so a
 stalled relay or projection cannot leave a hold locked or a payment open. Several copies of the process may run:
 the position row is locked for the transaction, so they take turns and each event is planned once.
 
@@ -29,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 from application import due_work as dw
 from application.envelope import Envelope
 from infra.settings import Settings
-from infra.store_reader import CHANNEL, read_after
+from infra.store_reader import CHANNEL, open_reader, read_after
 
 log = logging.getLogger(__name__)
 POSITION = "due-work"
@@ -124,6 +125,7 @@ class DueWork:
             settings.postgres_url, min_size=1, max_size=3, open=False, kwargs={"autocommit": True}
         )
         self._listen: psycopg.AsyncConnection[Any] | None = None
+        self._store = open_reader(settings)
         self.position = 0
         self.skipped = 0  # events whose plan failed (logged): a bug to fix, never a reason to stop
 
@@ -146,6 +148,7 @@ class DueWork:
         if self._listen is not None:
             await self._listen.close()
         await self._pool.close()
+        await self._store.close()
 
     async def catch_up(self) -> datetime | None:
         """Plan every event stored since the saved position; → the earliest moment the new changes make due."""
@@ -157,7 +160,7 @@ class DueWork:
                 )
                 row = await cur.fetchone()
                 position = int(row[0]) if row else 0
-                envelopes = await read_after(conn, position, self._batch, self._s.postgres_schema)
+                envelopes = await read_after(self._store, position, self._batch)
                 if envelopes:
                     async with conn.pipeline():
                         for e in envelopes:

@@ -7,9 +7,6 @@ sorted sets as the live read model (issue 14 part 5). The live keys are not touc
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from application.envelope import Envelope
@@ -17,7 +14,7 @@ from infra import kafka
 from infra.redis_leaderboards import RedisLeaderboards
 from infra.redis_store import redis_client
 from infra.settings import Settings
-from infra.store_reader import max_position, read_after
+from infra.store_reader import max_position, open_reader, read_after
 from projections.leaderboards_redis import LeaderboardsRedis, digest
 
 
@@ -30,23 +27,14 @@ async def replay_into(settings: Settings, prefix: str, source: str = "store", pa
     try:
         await proj.reset()
         if source == "store":
-            conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
-                settings.postgres_url, autocommit=True
-            )
-            try:
-                end, position = await max_position(conn, settings.postgres_schema), 0
+            async with open_reader(settings) as reader:
+                end, position = await max_position(reader), 0
                 while position < end:
-                    batch = [
-                        e
-                        for e in await read_after(conn, position, page, settings.postgres_schema)
-                        if (e.position or 0) <= end
-                    ]
+                    batch = [e for e in await read_after(reader, position, page) if (e.position or 0) <= end]
                     if not batch:
                         break
                     await proj.apply(batch)
                     position, count = batch[-1].position or position, count + len(batch)
-            finally:
-                await conn.close()
         else:
             consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
             await consumer.start()

@@ -188,23 +188,21 @@ async def _open_fraud_signals(settings: Settings) -> OpenProjection:
     """The detector writes its decisions as FraudCase commands: it needs the event store's writer too."""
     import asyncio
 
-    import psycopg
-
     from application.batch_writer import BatchWriter
     from application.event_store import LiveCommerceStore
     from application.fraud_cases import FraudCaseService
     from infra.bootstrap import utc_now
     from infra.postgres import ensure_event_store
-    from infra.store_reader import read_after
+    from infra.store_reader import open_reader, read_after
 
     db = await _read_db(settings, 2)
     await asyncio.to_thread(
         ensure_event_store, settings.postgres_url, lambda: LiveCommerceStore(settings.eventsourcing_env())
     )
-    log_conn = await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True)
+    log_reader = open_reader(settings)
 
     async def read_log(after: int, limit: int) -> list[Any]:  # the detector scores in the store's order
-        return await read_after(log_conn, after, limit, settings.postgres_schema)
+        return await read_after(log_reader, after, limit)
 
     store = await asyncio.to_thread(LiveCommerceStore, settings.eventsourcing_env(create_tables=False))
     writer = BatchWriter(store, max_event_bytes=settings.max_event_bytes)
@@ -214,7 +212,7 @@ async def _open_fraud_signals(settings: Settings) -> OpenProjection:
     async def close() -> None:
         await writer.stop()
         await db.close()
-        await log_conn.close()
+        await log_reader.close()
         await asyncio.to_thread(store.close)
 
     return OpenProjection(FraudSignals(db, cases.suspect, read_log=read_log), close)

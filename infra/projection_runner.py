@@ -30,6 +30,7 @@ from infra.dead_letters import DeadLetterStore, DeadLetterTopic
 from infra.postgres import lock_key, prepare_schema
 from infra.projection_factory import open_projection
 from infra.settings import Settings
+from infra.store_reader import open_reader
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,14 @@ async def run_projection(
     except BaseException:
         await lock_conn.close()
         raise
+    reader = open_reader(settings)  # pointers are read from the store (connects on the first one)
     guard = ConsumerGuard(
         settings,
         f"projection.{name}",
         _measured(name, opened.projection.apply),
         DeadLetterStore(lock_conn),
         letters,
-        lock_conn,
+        reader,
         stop,
     )
     consumer = kafka.consumer(settings, group_id=group_id(settings, name), client_id=f"projection-{name}")
@@ -120,6 +122,7 @@ async def run_projection(
                 await opened.close()
             finally:
                 await lock_conn.close()
+                await reader.close()
                 if own_letters:
                     await letters.close()
 

@@ -22,7 +22,7 @@ from infra.postgres import ensure_event_store
 from infra.projection_factory import open_projection
 from infra.projection_runner import rebuild_lock
 from infra.settings import Settings
-from infra.store_reader import max_position, read_after
+from infra.store_reader import max_position, open_reader, read_after
 
 
 async def _rebuild_from_topics(
@@ -80,16 +80,17 @@ async def _rebuild_from_store(settings: Settings, name: str, *, progress: bool, 
     )
     opened = await open_projection(settings, name)
     conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True)
+    reader = open_reader(settings)
     key = rebuild_lock(name)
     count = 0
     try:
         await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-        end = await max_position(conn, settings.postgres_schema)
+        end = await max_position(reader)
         await opened.projection.reset()
         position = 0
         with tqdm(total=end, unit="ev", desc=f"rebuild {name}", disable=not progress) as bar:
             while position < end:
-                batch = await read_after(conn, position, page, settings.postgres_schema)
+                batch = await read_after(reader, position, page)
                 batch = [e for e in batch if (e.position or 0) <= end]
                 if not batch:
                     break
@@ -100,5 +101,6 @@ async def _rebuild_from_store(settings: Settings, name: str, *, progress: bool, 
         await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
     finally:
         await conn.close()
+        await reader.close()
         await opened.close()
     return count

@@ -35,7 +35,7 @@ from infra import kafka, tracing
 from infra.dead_letters import DeadLetterStore, DeadLetterTopic, alert, describe, is_transient, pointer_for
 from infra.postgres import ensure_event_store, lock_key, prepare_schema
 from infra.settings import Settings
-from infra.store_reader import CHANNEL, read_rows_after
+from infra.store_reader import CHANNEL, open_reader, read_rows_after
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ class Relay:
             )
         await kafka.ensure_topics(s)
         listen = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)
-        reader = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)
+        reader = await psycopg.AsyncConnection.connect(s.postgres_url, autocommit=True)  # positions, letters
+        store = open_reader(s)
         producer = kafka.producer(s)
         letters = DeadLetterTopic(s)
         try:
@@ -91,7 +92,7 @@ class Relay:
             print(f"relay ready at position {self.position}", flush=True)
             dead = DeadLetterStore(reader)
             while not stop.is_set():
-                rows = await read_rows_after(reader, self.position, s.relay_batch_size, s.postgres_schema)
+                rows = await read_rows_after(store, self.position, s.relay_batch_size)
                 if not rows:
                     if time.monotonic() - self._saved_at >= 1.0:
                         await self._save(reader)  # caught up: still alive
@@ -120,6 +121,7 @@ class Relay:
             await letters.close()
             await listen.close()
             await reader.close()
+            await store.close()
 
     async def _save(self, conn: psycopg.AsyncConnection[Any]) -> None:
         await save_position(conn, self.settings.relay_name, self.position)

@@ -19,12 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
 from tqdm import tqdm
 
 from application.envelope import Envelope
-from application.event_store import EVENTS_TABLE
 from infra.replay_parts import (
     Checkpoint,
     Format,
@@ -35,12 +32,7 @@ from infra.replay_parts import (
     stored_rows,
 )
 from infra.settings import Settings
-from infra.store_reader import max_position, read_after
-
-_SELECT = (
-    "SELECT notification_id, originator_id::text, originator_version, topic, state FROM {}.{}"
-    " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-)
+from infra.store_reader import max_position, open_reader, read_after
 
 
 @dataclass(frozen=True)
@@ -82,19 +74,15 @@ async def replay(
     started = time.perf_counter()
     scanned, position = 0, cp.position
     loop = asyncio.get_running_loop()
-    # A sync connection in a worker thread fetches the next page while this thread decodes the current one:
-    # PostgreSQL and the decoder then run on two cores.
-    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
-        table = (sql.Identifier(settings.postgres_schema), sql.Identifier(EVENTS_TABLE))
-        query = sql.SQL(_SELECT).format(*table)
-        top = sql.SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}.{}").format(*table)
-        row = conn.execute(top).fetchone()
-        end = int(row[0]) if row else 0
+    # A worker thread fetches the next page (the store reader: the library's select_notifications) while this
+    # thread decodes the current one: PostgreSQL and the decoder then run on two cores.
+    async with open_reader(settings) as reader:
+        end = await reader.max_position()
         if max_events is not None:
             end = min(end, position + max_events)  # ids may have holes: a bound, not an exact count
 
         def fetch(after: int) -> list[Any]:
-            return conn.execute(query, (after, min(page, end - after)), prepare=True).fetchall()
+            return reader.select_rows_after(after, min(page, end - after))
 
         pending = loop.run_in_executor(None, fetch, position) if position < end else None
         with tqdm(total=max(0, end - position), unit="ev", desc="replay store", disable=not progress) as bar:
@@ -204,12 +192,12 @@ async def replay_into(
     count = 0
     try:
         await opened.projection.reset()
-        async with await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn:
-            end = await max_position(conn, settings.postgres_schema)
+        async with open_reader(settings) as reader:
+            end = await max_position(reader)
             position = 0
             with tqdm(total=end, unit="ev", desc=projection_name, disable=not progress) as bar:
                 while position < end:
-                    batch = await read_after(conn, position, page, settings.postgres_schema)
+                    batch = await read_after(reader, position, page)
                     batch = [e for e in batch if (e.position or 0) <= end]
                     if not batch:
                         break

@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pyarrow.parquet as pq
 
 from application.envelope import Envelope
@@ -16,7 +15,7 @@ from infra.relay import Relay
 from infra.replay import replay
 from infra.replay_parts import envelope_row
 from infra.settings import Settings
-from infra.store_reader import read_after, read_rows_after
+from infra.store_reader import open_reader, read_after, read_rows_after
 from tests.analytics.histories import SaleHistory
 
 
@@ -24,9 +23,9 @@ async def test_relay_replay_and_catch_up_give_identical_envelopes(
     history: tuple[Settings, SaleHistory], tmp_path: Path
 ) -> None:
     settings, h = history
-    async with await psycopg.AsyncConnection.connect(settings.postgres_url, autocommit=True) as conn:
-        rows = await read_rows_after(conn, 0, 10_000)
-        caught_up = await read_after(conn, 0, 10_000)  # what projections, due work and rebuilds read
+    async with open_reader(settings) as reader:
+        rows = await read_rows_after(reader, 0, 10_000)
+        caught_up = await read_after(reader, 0, 10_000)  # what projections, due work and rebuilds read
     relay = Relay(settings)
     published: list[Envelope] = []
     for row in rows:

@@ -20,7 +20,7 @@ from infra.rebuild import rebuild
 from infra.replay import replay, replay_into
 from infra.replay_cli import add_replay_arguments, run_replay
 from infra.settings import Settings
-from infra.store_reader import read_after
+from infra.store_reader import open_reader, read_after
 from tests.analytics.conftest import MakeDb
 from tests.analytics.histories import SaleHistory, minutes, shows
 from tests.support import pg_hash
@@ -64,8 +64,8 @@ async def test_parquet_replay_has_the_store_counts_and_the_relay_envelopes(
     positions = table.column("position").to_pylist()
     assert positions == sorted(positions) and len(set(table.column("id").to_pylist())) == table.num_rows
     # the fast decoder gives exactly the relay's envelopes (the reference decoder, via the store reader)
-    async with await psycopg.AsyncConnection.connect(settings.postgres_url) as conn:
-        reference = await read_after(conn, 0, 10_000)
+    async with open_reader(settings) as reader:
+        reference = await read_after(reader, 0, 10_000)
     for row, e in zip(table.to_pylist(), reference, strict=True):
         assert (
             row["position"],
