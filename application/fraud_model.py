@@ -127,7 +127,7 @@ ALLOWANCE: dict[str, float] = {
     "distinct_amounts_1h": 3,
 }
 
-# (intercept, weights...) fitted by ``fit`` on bench/fraud_data.py, training seed 7, 400 buyers, scale 6
+# (intercept, weights...) fitted by ``fit`` on bench/fraud_data.py, training seed 7, 1,200 buyers, scale 18
 # (``python -m bench.fraud --fit``), over the vectors above (household allowances applied).
 WEIGHTS: dict[str, tuple[float, ...]] = {
     "order": (

@@ -241,3 +241,65 @@ def test_a_serial_refunder_is_held_for_review_before_the_next_refund(paid: PaidS
     assert decided.status_code == 200 and decided.json()["status"] == "cleared"
     ok = refund(nxt)
     assert ok.status_code == 201 and ok.json()["amount"] == 1200.0, ok.text
+
+
+def test_velocity_on_one_device_is_caught_and_an_honest_family_is_not(paid: PaidStack) -> None:
+    """Purchase velocity on one device (issue 17 part 1) beside an honest household, all over HTTP with device ids:
+    a family of three on one phone and one street, sharing a tablet, each buying in the show and one also sending a
+    parcel to a parent's home that day: no case. One account on one device ordering to five addresses within minutes:
+    a case, with the device's addresses counted."""
+    s = paid
+    made = s.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Family",
+            "stream_type": "product_demo",
+            "products": [{"product_id": SAREE, "special_price": 700}],
+        },
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+
+    def order(buyer: str, key: str, phone: str, address: dict[str, str], device: str, method: str = "cod") -> str:
+        r = s.http.post(
+            f"{P}/checkout/instant",
+            headers={**auth(s.env, "viewer", buyer), "Idempotency-Key": key},
+            json={
+                "stream_id": sid,
+                "cart_items": [{"product_id": SAREE, "quantity": 1}],
+                "payment_method": method,
+                "phone": phone,
+                "shipping_address": address,
+                "device_id": device,
+            },
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["order_id"])
+
+    home = {"line1": "House 7, Road 3, Dhanmondi", "city": "Dhaka"}
+    parents = {"line1": "Village Road 2, Kotwali", "city": "Cumilla"}
+    family = [str(uuid.uuid4()) for _ in range(3)]
+    tablet, phone = "tablet-family-0001", "01713000444"
+    placed = [order(u, f"fam-{u}", phone, home, tablet if i < 2 else f"phone-of-{u}") for i, u in enumerate(family)]
+    placed.append(order(family[0], "fam-gift", phone, parents, tablet))  # a parcel for the parents, the same day
+
+    fast, device = str(uuid.uuid4()), "android-velocity-77"
+    rushed = [
+        order(
+            fast, f"v-{i}", f"0171900{i:04d}", {"line1": f"Flat {i}, Road {10 + i}", "city": "Dhaka"}, device, "bkash"
+        )
+        for i in range(5)
+    ]
+
+    def cases() -> dict[str, dict[str, Any]]:
+        r = s.http.get(f"{P}/admin/fraud/cases", params={"status": "all"})
+        return {c["order_id"]: c for c in r.json()["cases"] if c.get("order_id")}
+
+    found = wait_until(lambda: any(o in cases() for o in rushed) and cases(), timeout=60, what="a velocity case")
+    caught = [found[o] for o in rushed if o in found]
+    assert {"purchase_velocity_buyer", "device_ships_to_many_addresses"} & set(caught[-1]["reasons"]), caught[-1]
+    assert caught[-1]["features"]["device_addresses"] >= 3 and caught[-1]["features"]["buyer_orders_1h"] >= 3
+    assert rushed[0] not in found and rushed[1] not in found  # the first orders look like anyone's
+    # the detector reads in the log's order: it has scored the family's orders before the rushed ones
+    assert not any(o in found for o in placed)

@@ -224,6 +224,14 @@ async def test_shows_for_a_viewer_cold_start_trending_and_a_rebuild_gives_the_sa
         language="en",
         scheduled_start_time=(now + timedelta(days=1, hours=12)).isoformat(),
     )
+    # the same show as ``fashion`` (host, category, language) but twelve hours from the hour me watches at
+    twin = s.show(
+        live=False,
+        host_id=h4,
+        category="fashion",
+        language="bn",
+        scheduled_start_time=(now + timedelta(days=1, hours=12)).isoformat(),
+    )
     ours = {live, fashion, followed, similar, late}
 
     def picks(client: httpx.Client) -> dict[str, Any]:
@@ -234,7 +242,8 @@ async def test_shows_for_a_viewer_cold_start_trending_and_a_rebuild_gives_the_sa
     def settled() -> dict[str, Any] | None:
         got = picks(s.client("viewer", me))
         order = [x["id"] for x in got["streams"] if x["id"] in ours]
-        return got if len(order) == 5 and not got["cold_start"] and order[1] == fashion else None
+        seen = len(order) == 5 and twin in {x["id"] for x in got["streams"]}
+        return got if seen and not got["cold_start"] and order[1] == fashion else None
 
     got = wait_until(settled, timeout=60, interval=0.3, what="the viewer's shows")
     mine = {x["id"]: x for x in got["streams"]}
@@ -245,6 +254,9 @@ async def test_shows_for_a_viewer_cold_start_trending_and_a_rebuild_gives_the_sa
     assert mine[followed]["reasons"] == ["followed_host"]
     assert "similar_viewers" in mine[similar]["reasons"] and "category" not in mine[similar]["reasons"]
     assert mine[late]["reasons"] == ["category"]
+    # time of day in Dhaka: the twin differs from ``fashion`` only by its hour, and ranks below it for that alone
+    assert "time_of_day" in mine[fashion]["reasons"] and "time_of_day" not in mine[twin]["reasons"]
+    assert set(mine[twin]["reasons"]) >= {"category", "language"} and mine[fashion]["score"] > mine[twin]["score"]
     assert mine[live]["status"] == "live" and mine[fashion]["status"] == "scheduled"
     assert mine[live]["score"] > mine[fashion]["score"] > mine[followed]["score"] > mine[similar]["score"]
 

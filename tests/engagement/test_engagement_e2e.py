@@ -18,7 +18,7 @@ from tests.e2e.journeys import Show, advance_clock, connect, until
 from tests.realtime.conftest import Viewer
 from tests.support import Proc
 
-NEGATIVE = ["ডেলিভারি অনেক দেরি, খুব বাজে সার্ভিস", "delivery late bhai, ekdom faltu", "ফালতু প্রোডাক্ট, নকল মনে হচ্ছে"]
+NEGATIVE = ["ডেলিভারি অনেক দেরি, খুব বাজে সার্ভিস", "delivery late bhai, ekdom faltu", "Terrible product, looks fake"]
 QUESTIONS = ["দাম কত?", "দাম কত ভাই?", "price koto?"]
 TABLES = ("engagement_minutes", "engagement_themes", "engagement_suggestions", "engagement_sales")
 
