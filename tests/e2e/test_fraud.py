@@ -310,3 +310,70 @@ def test_a_shill_bidder_is_held_in_that_auction_until_an_admin_decides(fraud_sta
     assert decided.status_code == 200 and decided.json()["status"] == "cleared"
     again = bid(shill, 2500, "s3")
     assert again.status_code == 201, again.text
+
+
+def test_an_account_farm_at_one_address_is_caught_and_the_decision_is_in_the_log(fraud_stack: Stack) -> None:
+    """Many accounts, each with its own phone, shipping to one street address (issue 17 part 1): the first three
+    are a household, the later ones get cases (accounts and phones at the address counted); an admin's decision is
+    an event in the store (``FraudCase.Decided``) with who decided."""
+    s = fraud_stack
+    made = s.http.post(
+        f"{P}/streams",
+        json={"title": "Farm", "stream_type": "flash_sale", "products": [{"product_id": SAREE, "special_price": 650}]},
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+    address = {"line1": "Holding 41, Lane 6, Mirpur 10", "city": "Dhaka"}
+    farm = []
+    for i in range(5):
+        user = str(uuid.uuid4())
+        r = s.http.post(
+            f"{P}/checkout/instant",
+            headers={**s.buyer(user), "Idempotency-Key": f"farm-{i}"},
+            json={
+                "stream_id": sid,
+                "cart_items": [{"product_id": SAREE, "quantity": 1}],
+                "payment_method": "cod",
+                "phone": f"0181234{i:04d}",
+                "shipping_address": address,
+            },
+        )
+        assert r.status_code == 201, r.text
+        farm.append(str(r.json()["order_id"]))
+
+    def open_cases() -> dict[str, dict[str, Any]]:
+        return {c["order_id"]: c for c in _cases(s, "open") if c.get("order_id")}
+
+    found = wait_until(lambda: farm[4] in open_cases() and open_cases(), timeout=60, what="a case on the farm")
+    last = found[farm[4]]
+    assert last["reasons"][0] == "accounts_share_address", last
+    assert last["features"]["address_accounts"] == 5 and last["features"]["address_phones"] == 5
+    assert not any(o in found for o in farm[:3])  # three accounts at one address: a household
+
+    decided = s.http.post(
+        f"{P}/admin/fraud/cases/{last['case_id']}/decision", json={"decision": "confirm", "note": "one flat, 5 names"}
+    )
+    assert decided.status_code == 200 and decided.json()["version"] == 2
+    assert _decisions_in_store(s, last["case_id"]) == [{"decision": "confirm", "note": "one flat, 5 names"}]
+
+
+def _decisions_in_store(s: Stack, case_id: str) -> list[dict[str, Any]]:
+    import json
+
+    import psycopg
+    from psycopg import sql
+
+    from application.event_store import EVENTS_TABLE
+
+    q = sql.SQL(
+        "SELECT state FROM {}.{} WHERE originator_id = %s AND topic LIKE %s ORDER BY originator_version"
+    ).format(sql.Identifier(s.env.postgres_schema), sql.Identifier(EVENTS_TABLE))
+    with psycopg.connect(s.env.postgres_url) as conn:
+        rows = conn.execute(q, (uuid.UUID(case_id), "%FraudCase.Decided")).fetchall()
+    out = []
+    for (state,) in rows:
+        d = json.loads(bytes(state))
+        assert d["admin_id"]
+        out.append({"decision": d["decision"], "note": d["note"]})
+    return out
