@@ -377,3 +377,73 @@ def _decisions_in_store(s: Stack, case_id: str) -> list[dict[str, Any]]:
         assert d["admin_id"]
         out.append({"decision": d["decision"], "note": d["note"]})
     return out
+
+
+def test_flash_sale_hoarding_through_accounts_on_one_device_is_caught(fraud_stack: Stack) -> None:
+    """Flash-sale hoarding (issue 17 part 1): six accounts on one phone-less device each hold two units of a flash
+    sale and check them out to different addresses; past a household's share of the sale, the orders get cases."""
+    s = fraud_stack
+    made = s.http.post(
+        f"{P}/streams",
+        json={
+            "title": "Hoard",
+            "stream_type": "flash_sale",
+            "products": [{"product_id": SAREE, "special_price": 2500}],
+        },
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+    sale = s.http.post(
+        f"{P}/flash-sales",
+        json={
+            "stream_id": sid,
+            "product_id": SAREE,
+            "flash_price": 999.00,
+            "available_quantity": 40,
+            "duration_minutes": 30,
+        },
+    )
+    assert sale.status_code == 201, sale.text
+    sale_id = sale.json()["id"]
+    device, orders = "ios-hoarder-4242", []
+    for i in range(6):
+        buyer = str(uuid.uuid4())
+        held = s.http.post(
+            f"{P}/flash-sales/{sale_id}/purchase",
+            json={"buyer_id": buyer, "quantity": 2},
+            headers={"Idempotency-Key": f"hoard-hold-{i}"},
+        )
+        assert held.status_code in (200, 201), held.text
+        r = s.http.post(
+            f"{P}/checkout/instant",
+            headers={**s.buyer(buyer), "Idempotency-Key": f"hoard-{i}"},
+            json={
+                "stream_id": sid,
+                "cart_items": [
+                    {
+                        "product_id": SAREE,
+                        "quantity": 2,
+                        "price": 999.00,
+                        "flash_sale_id": sale_id,
+                        "reservation_id": held.json()["reservation_id"],
+                    }
+                ],
+                "payment_method": "cod",
+                "phone": f"0161100{i:04d}",
+                "shipping_address": {"line1": f"Shop {i}, Bazar Road", "city": "Chattogram"},
+                "device_id": device,
+            },
+        )
+        assert r.status_code == 201, r.text
+        orders.append(str(r.json()["order_id"]))
+
+    def open_cases() -> dict[str, dict[str, Any]]:
+        return {c["order_id"]: c for c in _cases(s, "open") if c.get("order_id")}
+
+    found = wait_until(lambda: orders[5] in open_cases() and open_cases(), timeout=60, what="a hoarding case")
+    last = found[orders[5]]
+    assert "flash_sale_hoarding" in last["reasons"], last
+    assert last["features"]["hoard_accounts"] == 6 and last["features"]["hoard_units"] == 12
+    assert last["features"]["device_accounts"] == 6
+    assert not any(o in found for o in orders[:3])  # a family's share of a sale
