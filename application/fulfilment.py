@@ -111,7 +111,8 @@ class FulfilmentService:
     async def update(
         self, order_id: UUID, status: str, *, courier: str | None, tracking_id: str | None, actor: Actor | None
     ) -> FulfilmentView:
-        """The vendor's next step; ``delivered`` on a cash-on-delivery order also records the cash."""
+        """The vendor's next step; ``delivered`` on a cash-on-delivery order also records the cash, ``refused``
+        (a shipped COD parcel the buyer would not take) cancels the unpaid order with that reason."""
         if status == "shipped" and self._screening is not None and not await self._screening.screened(order_id):
             raise FraudScreeningPending("the fraud detector has not read this order yet", order_id=str(order_id))
         now = self._clock()
@@ -132,6 +133,8 @@ class FulfilmentService:
                     provider_txn_id=f"cash:{order_id}", status="completed", now=now, amount=payment.amount
                 )
                 order.mark_paid(payment_id=str(payment.id), now=now)
+            if status == "refused":  # a COD parcel refused at the door: the unpaid order is cancelled
+                return _fulfilment_view(order, payment, order.refused_at_door(now=now))
             changed = order.update_fulfilment(status=status, now=now, courier=courier, tracking_id=tracking_id)
             return _fulfilment_view(order, payment, changed)
 

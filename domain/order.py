@@ -42,6 +42,7 @@ PAYMENT_METHODS = ("bkash", "nagad", "rocket", "card", "cod", "emi")
 EMI_TERMS = (3, 6, 12)
 BD_MOBILE = re.compile(r"^(?:\+?88)?01[3-9]\d{8}$")  # operator prefixes 013–019
 UNPAID = ("pending_payment", "payment_failed")
+REFUSED_AT_DOOR = "refused at the door"
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,16 @@ class Order(ShowScoped):
         if self.status not in UNPAID:
             raise self._refuse("cancelled (refund it instead)")
         self.trigger_event(self.Cancelled, timestamp=now, reason=reason)
+
+    def refused_at_door(self, *, now: datetime) -> bool:
+        """A cash-on-delivery parcel the buyer refused when the courier came: the unpaid order is cancelled with
+        that reason (what the fraud detector counts as COD refusal history). → False when already recorded."""
+        if self.status == "cancelled":
+            return False
+        if self.payment_method != "cod" or self.fulfilment_stage != "shipped" or self.status not in UNPAID:
+            raise self._refuse("refused at the door (only a shipped, unpaid cash-on-delivery parcel can be)")
+        self.cancel(now=now, reason=REFUSED_AT_DOOR)
+        return True
 
     class Refunded(Event):
         refund_id: Id

@@ -35,7 +35,7 @@ Text = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f
 
 
 class FulfilmentBody(Body):
-    status: Literal["packed", "shipped", "delivered"]
+    status: Literal["packed", "shipped", "delivered", "refused"]  # refused: a COD parcel refused at the door
     courier: Text | None = None
     tracking_id: Text | None = None
 

@@ -447,3 +447,79 @@ def test_flash_sale_hoarding_through_accounts_on_one_device_is_caught(fraud_stac
     assert last["features"]["hoard_accounts"] == 6 and last["features"]["hoard_units"] == 12
     assert last["features"]["device_accounts"] == 6
     assert not any(o in found for o in orders[:3])  # a family's share of a sale
+
+
+def test_a_buyer_who_keeps_refusing_cod_parcels_is_held_on_the_next_order(fraud_stack: Stack) -> None:
+    """Cash-on-delivery refusal history (issue 17 part 1): the seller records each parcel refused at the door
+    (``POST /orders/:id/fulfilment {status: refused}``: the unpaid order is cancelled with that reason); anyone may
+    be out once or twice, but after three refusals the buyer's next COD order gets a case and does not ship."""
+    s = fraud_stack
+    made = s.http.post(
+        f"{P}/streams",
+        json={"title": "COD", "stream_type": "product_demo", "products": [{"product_id": SAREE, "special_price": 800}]},
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+    buyer = str(uuid.uuid4())
+
+    def cod(i: int) -> str:
+        r = s.http.post(
+            f"{P}/checkout/instant",
+            headers={**s.buyer(buyer), "Idempotency-Key": f"refuser-{i}"},
+            json={
+                "stream_id": sid,
+                "cart_items": [{"product_id": SAREE, "quantity": 1}],
+                "payment_method": "cod",
+                "phone": "01515000888",
+                "shipping_address": {"line1": "House 3, Road 8", "city": "Rajshahi"},
+            },
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["order_id"])
+
+    def step(order: str, status: str) -> httpx.Response:
+        body: dict[str, Any] = {"status": status}
+        if status == "shipped":
+            body |= {"courier": "Sundarban", "tracking_id": f"SCS-{order[:6]}"}
+        return s.http.post(f"{P}/orders/{order}/fulfilment", json=body)
+
+    other = str(uuid.uuid4())
+    r = s.http.post(
+        f"{P}/checkout/instant",
+        headers={**s.buyer(other), "Idempotency-Key": "not-shipped"},
+        json={
+            "stream_id": sid,
+            "cart_items": [{"product_id": SAREE, "quantity": 1}],
+            "payment_method": "cod",
+            "phone": "01515000999",
+            "shipping_address": {"line1": "House 5, Road 1", "city": "Rajshahi"},
+        },
+    )
+    early = step(str(r.json()["order_id"]), "refused")  # not shipped yet: nothing to refuse at a door
+    assert early.status_code == 409 and early.json()["error"]["code"] == "invalid_order_transition", early.text
+
+    refusals, held_order = 0, None
+    for i in range(5):
+        order = cod(i)
+
+        def screened(order: str = order) -> dict[str, Any] | None:  # the detector has read it: case or not
+            assert step(order, "packed").status_code == 200
+            r = step(order, "shipped")
+            return r.json() | {"code": r.status_code} if r.status_code in (200, 409) else None
+
+        shipped = wait_until(screened, timeout=30, what="shipping answered")
+        if shipped["code"] == 409:
+            assert shipped["error"]["code"] == "fraud_review_pending", shipped
+            held_order = order
+            break
+        refused = step(order, "refused")
+        assert refused.status_code == 200, refused.text
+        assert (refused.json()["order_status"], refused.json()["changed"]) == ("cancelled", True)
+        assert step(order, "refused").json()["changed"] is False  # recorded once
+        refusals += 1
+    assert held_order is not None and refusals >= 2  # anyone may be out once
+    case = {c["order_id"]: c for c in _cases(s, "open") if c.get("order_id")}[held_order]
+    assert case["reasons"][0] == "cod_refusal_history" and case["features"]["cod_refusals"] == refusals, case
+    held = step(held_order, "shipped")
+    assert held.status_code == 409 and held.json()["error"]["code"] == "fraud_review_pending"
