@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import Environments
@@ -109,6 +110,34 @@ def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded, chromi
     buyer.click("#chat-send")
     buyer.wait_text("#chat-error", lambda t: "Links are not allowed" in t, "the moderation refusal")
     assert "spam-shop" not in other.text("#chat-list")
+
+    # Reactions: taps in one browser float up in the other (the server's coalesced reaction_burst).
+    other.js(
+        "window.__bursts = []; new MutationObserver((ms) => ms.forEach((m) => m.addedNodes.forEach("
+        "(n) => window.__bursts.push(n.textContent)))).observe(document.getElementById('bursts'), {childList: true});"
+    )
+    for _ in range(3):
+        buyer.click("#reactions [data-reaction='fire']")
+    assert buyer.js("document.querySelectorAll('#bursts .burst').length") >= 1  # the tapper sees it at once
+
+    def fires() -> int:  # "🔥" is one, "🔥 ৩" three (the other page counts in Bangla numerals)
+        counts = [b.removeprefix("🔥").strip() for b in other.js("return window.__bursts") if b.startswith("🔥")]
+        return sum(int(c.translate(str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")) or 1) for c in counts)
+
+    other.wait(lambda: fires() == 3, "the three reactions in the other browser", 20, why=lambda: fires())
+    assert other.find("#reactions [data-reaction='fire']").get_attribute("aria-label") == "দারুণ"
+
+    # Follow: the Bangla viewer follows the host from the page; the host's follower count goes up by one.
+    def followers() -> int:
+        r = httpx.get(f"{web.url}/api/v1/live-commerce/hosts/{on_air.host_profile}", timeout=10)
+        assert r.status_code == 200, r.text
+        return int(r.json()["followers_count"])
+
+    before = followers()
+    other.wait_text("#follow", lambda t: t == "ফলো করুন", "the follow button in Bangla")
+    other.click("#follow")
+    other.wait_text("#follow", lambda t: t == "ফলো করছেন", "the button saying following")
+    other.wait(lambda: followers() == before + 1, "the follower counted", 30, why=followers)
 
     # A flash sale starts while both watch: it appears on both pages with its countdown and stock.
     sale = flash_sale(web.url, web.token, on_air, quantity=5, seconds=600)
