@@ -185,6 +185,41 @@ def test_watch_play_chat_flash_sale_and_bangla(web: Show, on_air: Seeded, chromi
     assert other.js("return document.getElementById('chat').getBoundingClientRect().height") == box
     assert other.js("return window.__cls || 0") < 0.1
 
+    # An auction: it appears on both pages with the first bid in the room; the buyer bids from the page and leads,
+    # the other page sees the price and the bid count follow.
+    host = httpx.Client(
+        base_url=f"{web.url}/api/v1/live-commerce",
+        timeout=30,
+        headers={"Authorization": f"Bearer {web.token('host', on_air.host_user, on_air.vendor_id)}"},
+    )
+    created = host.post(
+        "/auctions",
+        json={"stream_id": sid, "product_id": on_air.products[0], "starting_price": 3000.0, "duration_minutes": 30},
+    )
+    assert created.status_code == 201, created.text
+    aid = created.json()["auction_id"]
+    first = httpx.post(
+        f"{web.url}/api/v1/live-commerce/auctions/{aid}/bids",
+        json={"max_amount": 3200.0},
+        headers={"Authorization": f"Bearer {_named(web, 'Salma')}", "Idempotency-Key": "salma-1"},
+        timeout=30,
+    )
+    assert first.status_code == 201, first.text
+    panel = f"[data-auction-id='{aid}']"
+    buyer.wait_text(f"{panel} .auction-price", lambda t: t == "৳3,000", "the auction on the buyer's page")
+    other.wait_text(f"{panel} .auction-price", lambda t: t == "৳৩,০০০", "the auction on the other page, in Bangla")
+    buyer.type(f"#bid-{aid}", "5000")
+    buyer.click(f"{panel} button[type='submit']")
+    buyer.wait_text(panel, lambda t: "You are the highest bidder." in t, "the buyer leading")
+    assert "Your maximum: ৳5,000" in buyer.text(panel)
+    # the proxy bid: the price rises only to one step over Salma's maximum
+    buyer.wait_text(f"{panel} .auction-price", lambda t: t.startswith("৳3,") and t != "৳3,000", "the price rising")
+    price = buyer.text(f"{panel} .auction-price")
+    other.wait_text(panel, lambda t: "২টি" in t or "২ " in t, "two bids on the other page")
+    assert other.text(f"{panel} .auction-price").translate(str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")) == price
+    shot(buyer, "auction")
+    host.close()
+
 
 def _placed_with_device(show: Show, device: str) -> int:
     import psycopg
