@@ -4,6 +4,7 @@ parcel until an admin decides, and a rebuild of both read models by replay gives
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -63,6 +64,23 @@ def fraud_stack(environments: Environments, log_dir: Path) -> Iterator[Stack]:
     s.stop()
 
 
+def live_show(s: Any, show: dict[str, Any]) -> str:
+    """A show created (as an admin) and started; → its id."""
+    made = s.http.post(f"{P}/streams", json=show)
+    assert made.status_code == 201, made.text
+    sid = str(made.json()["id"])
+    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
+    return sid
+
+
+def fulfil(s: Any, order: str, status: str) -> httpx.Response:
+    """The seller's next fulfilment step (``shipped`` with a courier and a tracking id)."""
+    body: dict[str, Any] = {"status": status}
+    if status == "shipped":
+        body |= {"courier": "Pathao", "tracking_id": f"PTH-{order[:6]}"}
+    return s.http.post(f"{P}/orders/{order}/fulfilment", json=body)
+
+
 def _cases(s: Stack, status: str = "all") -> list[dict[str, Any]]:
     r = s.http.get(f"{P}/admin/fraud/cases", params={"status": status})
     assert r.status_code == 200, r.text
@@ -74,17 +92,14 @@ def _cases(s: Stack, status: str = "all") -> list[dict[str, Any]]:
 # detector now scores in the store's order (projections.fraud_log) and decides only events past its cursor.
 def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_same_cases(fraud_stack: Stack) -> None:
     s = fraud_stack
-    made = s.http.post(
-        f"{P}/streams",
-        json={
+    sid = live_show(
+        s,
+        {
             "title": "Eid sale",
             "stream_type": "flash_sale",
             "products": [{"product_id": SAREE, "special_price": 2500.00}],
         },
     )
-    assert made.status_code == 201, made.text
-    sid = made.json()["id"]
-    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
 
     def cod(user: str, phone: str, key: str) -> str:
         r = s.http.post(
@@ -119,11 +134,7 @@ def test_a_case_holds_shipping_until_an_admin_decides_and_a_rebuild_gives_the_sa
     viewer = s.http.get(f"{P}/admin/fraud/cases", headers=s.buyer(str(uuid.uuid4())))
     assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "not_permitted"
 
-    def step(order: str, status: str) -> httpx.Response:
-        body: dict[str, Any] = {"status": status}
-        if status == "shipped":
-            body |= {"courier": "Pathao", "tracking_id": f"PTH-{order[:6]}"}
-        return s.http.post(f"{P}/orders/{order}/fulfilment", json=body)
+    step = functools.partial(fulfil, s)
 
     cleared, confirmed = held[0], held[1]
     for case in (cleared, confirmed):
@@ -178,17 +189,14 @@ def test_no_order_ships_before_the_detector_has_read_it(fraud_stack: Stack) -> N
     seller packs at once; shipping is refused (fraud_screening_pending) instead of outrunning the detector, and once
     the detector has read the orders the suspect one is held by its case and the honest one ships."""
     s = fraud_stack
-    made = s.http.post(
-        f"{P}/streams",
-        json={
+    sid = live_show(
+        s,
+        {
             "title": "Boishakh",
             "stream_type": "flash_sale",
             "products": [{"product_id": SAREE, "special_price": 900}],
         },
     )
-    assert made.status_code == 201, made.text
-    sid = made.json()["id"]
-    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
 
     def cod(phone: str) -> str:
         user = str(uuid.uuid4())
@@ -206,11 +214,7 @@ def test_no_order_ships_before_the_detector_has_read_it(fraud_stack: Stack) -> N
         assert r.status_code == 201, r.text
         return str(r.json()["order_id"])
 
-    def step(order: str, status: str) -> httpx.Response:
-        body: dict[str, Any] = {"status": status}
-        if status == "shipped":
-            body |= {"courier": "RedX", "tracking_id": f"RX-{order[:6]}"}
-        return s.http.post(f"{P}/orders/{order}/fulfilment", json=body)
+    step = functools.partial(fulfil, s)
 
     detector = s.procs[1].popen.pid
     os.killpg(detector, signal.SIGSTOP)
@@ -247,18 +251,15 @@ def test_a_shill_bidder_is_held_in_that_auction_until_an_admin_decides(fraud_sta
     refused (409 bidder_under_review, English and Bangla) while an honest bidder bids on; clear, and they may bid."""
     s = fraud_stack
     vendor, lot = str(uuid.uuid4()), str(uuid.uuid4())
-    made = s.http.post(
-        f"{P}/streams",
-        json={
+    sid = live_show(
+        s,
+        {
             "title": "নিলাম",
             "stream_type": "auction",
             "vendor_id": vendor,
             "products": [{"product_id": lot, "special_price": 5000}, {"product_id": SAREE, "special_price": 900}],
         },
     )
-    assert made.status_code == 201, made.text
-    sid = made.json()["id"]
-    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
     shill, honest, phone = str(uuid.uuid4()), str(uuid.uuid4()), "01822334455"
     for user in (vendor, shill):  # the vendor's own account and the shill's order on one phone
         r = s.http.post(
@@ -317,13 +318,9 @@ def test_an_account_farm_at_one_address_is_caught_and_the_decision_is_in_the_log
     are a household, the later ones get cases (accounts and phones at the address counted); an admin's decision is
     an event in the store (``FraudCase.Decided``) with who decided."""
     s = fraud_stack
-    made = s.http.post(
-        f"{P}/streams",
-        json={"title": "Farm", "stream_type": "flash_sale", "products": [{"product_id": SAREE, "special_price": 650}]},
+    sid = live_show(
+        s, {"title": "Farm", "stream_type": "flash_sale", "products": [{"product_id": SAREE, "special_price": 650}]}
     )
-    assert made.status_code == 201, made.text
-    sid = made.json()["id"]
-    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
     address = {"line1": "Holding 41, Lane 6, Mirpur 10", "city": "Dhaka"}
     farm = []
     for i in range(5):
@@ -383,17 +380,14 @@ def test_flash_sale_hoarding_through_accounts_on_one_device_is_caught(fraud_stac
     """Flash-sale hoarding (issue 17 part 1): six accounts on one phone-less device each hold two units of a flash
     sale and check them out to different addresses; past a household's share of the sale, the orders get cases."""
     s = fraud_stack
-    made = s.http.post(
-        f"{P}/streams",
-        json={
+    sid = live_show(
+        s,
+        {
             "title": "Hoard",
             "stream_type": "flash_sale",
             "products": [{"product_id": SAREE, "special_price": 2500}],
         },
     )
-    assert made.status_code == 201, made.text
-    sid = made.json()["id"]
-    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
     sale = s.http.post(
         f"{P}/flash-sales",
         json={
@@ -454,13 +448,9 @@ def test_a_buyer_who_keeps_refusing_cod_parcels_is_held_on_the_next_order(fraud_
     (``POST /orders/:id/fulfilment {status: refused}``: the unpaid order is cancelled with that reason); anyone may
     be out once or twice, but after three refusals the buyer's next COD order gets a case and does not ship."""
     s = fraud_stack
-    made = s.http.post(
-        f"{P}/streams",
-        json={"title": "COD", "stream_type": "product_demo", "products": [{"product_id": SAREE, "special_price": 800}]},
+    sid = live_show(
+        s, {"title": "COD", "stream_type": "product_demo", "products": [{"product_id": SAREE, "special_price": 800}]}
     )
-    assert made.status_code == 201, made.text
-    sid = made.json()["id"]
-    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
     buyer = str(uuid.uuid4())
 
     def cod(i: int) -> str:
@@ -478,11 +468,7 @@ def test_a_buyer_who_keeps_refusing_cod_parcels_is_held_on_the_next_order(fraud_
         assert r.status_code == 201, r.text
         return str(r.json()["order_id"])
 
-    def step(order: str, status: str) -> httpx.Response:
-        body: dict[str, Any] = {"status": status}
-        if status == "shipped":
-            body |= {"courier": "Sundarban", "tracking_id": f"SCS-{order[:6]}"}
-        return s.http.post(f"{P}/orders/{order}/fulfilment", json=body)
+    step = functools.partial(fulfil, s)
 
     other = str(uuid.uuid4())
     r = s.http.post(

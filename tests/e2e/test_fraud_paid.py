@@ -1,97 +1,38 @@
 """A fraud case on orders paid by bKash and Nagad (issue 17 part 1): the money is taken as usual, the parcel is
-not shipped until an admin decides. Relay, the detector's projections, orders and the API as child processes;
-the payment providers' sandbox as a process; everything over HTTP."""
+not shipped until an admin decides. The checkout tests' stack (relay, every
+projection, the API, the payment sandbox) as child processes; everything over HTTP."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import functools
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from infra.settings import Settings
-from tests.conftest import Environments
-from tests.support import ROOT, Proc, auth, free_port, wait_until
+from tests.e2e import test_checkout
+from tests.e2e.test_checkout import Shop
+from tests.e2e.test_fraud import fulfil, live_show
+from tests.support import auth, wait_until
 
 P = "/api/v1/live-commerce"
 SAREE = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
 RING_PHONE = "01955500077"
+# The checkout tests' stack (relay, every projection with the fraud detector among them, the API and the payment
+# providers' sandbox), one per module.
+shop = test_checkout.shop
 
 
-class PaidStack:
-    def __init__(self, env: Settings, log_dir: Path, sandbox_port: int) -> None:
-        self.env = env
-        self.sandbox = subprocess.Popen(
-            [sys.executable, "-m", "infra.payments.sandbox", "--port", str(sandbox_port)],
-            cwd=ROOT,
-            stdout=open(log_dir / f"sandbox-{sandbox_port}.log", "wb"),
-            stderr=subprocess.STDOUT,
-        )
-        self.procs = [
-            Proc(env, "relay", log_dir=log_dir),
-            Proc(
-                env, "project", "--only", "fraud_signals", "--only", "fraud_cases", "--only", "orders", log_dir=log_dir
-            ),
-            Proc(env, "api", log_dir=log_dir),
-        ]
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{env.http_port}", timeout=30, headers=auth(env))
-
-        def up() -> bool:
-            try:
-                return (
-                    self.http.get("/health").status_code == 200
-                    and httpx.get(f"http://127.0.0.1:{sandbox_port}/sandbox/health").status_code == 200
-                )
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, timeout=60, what="API and payment sandbox")
-        self.procs[1].wait_for_output("projection fraud_signals pid", timeout=60)
-
-    def stop(self) -> None:
-        self.http.close()
-        for p in self.procs:
-            p.stop()
-        self.sandbox.terminate()
-        self.sandbox.wait(10)
-
-
-@pytest.fixture(scope="module")
-def paid(environments: Environments, log_dir: Path) -> Iterator[PaidStack]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = environments.new().model_copy(
-        update={
-            "http_port": free_port(),
-            "bkash_base_url": f"{base}/bkash",
-            "nagad_base_url": f"{base}/nagad",
-            "rocket_base_url": f"{base}/rocket",
-            "sslcommerz_base_url": f"{base}/sslcommerz",
-        }
-    )
-    s = PaidStack(env, log_dir, port)
-    yield s
-    s.stop()
-
-
-def test_a_paid_order_under_review_keeps_its_payment_and_does_not_ship(paid: PaidStack) -> None:
-    s = paid
-    made = s.http.post(
-        f"{P}/streams",
-        json={
+def test_a_paid_order_under_review_keeps_its_payment_and_does_not_ship(shop: Shop) -> None:
+    s = shop
+    sid = live_show(
+        s,
+        {
             "title": "Puja sale",
             "stream_type": "flash_sale",
             "products": [{"product_id": SAREE, "special_price": 2500}],
         },
     )
-    assert made.status_code == 201, made.text
-    sid = made.json()["id"]
-    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
     buyers: dict[str, str] = {}  # order id -> buyer
 
     def bought(method: str, phone: str) -> str:
@@ -137,11 +78,7 @@ def test_a_paid_order_under_review_keeps_its_payment_and_does_not_ship(paid: Pai
         o = wait_until(lambda oid=oid: order(oid), timeout=30, what=f"order {oid} paid")
         assert o["total"] == 2500.0 and o["payment_method"] in ("bkash", "nagad")
 
-    def step(oid: str, status: str) -> httpx.Response:
-        body: dict[str, Any] = {"status": status}
-        if status == "shipped":
-            body |= {"courier": "RedX", "tracking_id": f"RX-{oid[:6]}"}
-        return s.http.post(f"{P}/orders/{oid}/fulfilment", json=body)
+    step = functools.partial(fulfil, s)
 
     for oid in ring[4:]:
         assert step(oid, "packed").status_code == 200
@@ -167,25 +104,22 @@ def test_a_paid_order_under_review_keeps_its_payment_and_does_not_ship(paid: Pai
     assert (o["status"], o["payment_status"], o["total"]) == ("paid", "completed", 2500.0)  # paid, packed, waiting
 
 
-def test_a_serial_refunder_is_held_for_review_before_the_next_refund(paid: PaidStack) -> None:
+def test_a_serial_refunder_is_held_for_review_before_the_next_refund(shop: Shop) -> None:
     """Refund abuse (issue 17 part 1): a buyer's orders paid by bKash are refunded by the seller one after the other;
     once past what an ordinary buyer asks back, the detector opens a case on the buyer and the seller's next refund
     is refused (409 refund_under_review, English and Bangla), the order still paid and unrefunded; an admin clears
     the case and the seller refunds it."""
-    s = paid
+    s = shop
     vendor = str(uuid.uuid4())
-    made = s.http.post(
-        f"{P}/streams",
-        json={
+    sid = live_show(
+        s,
+        {
             "title": "Refunds",
             "stream_type": "product_demo",
             "vendor_id": vendor,
             "products": [{"product_id": SAREE, "special_price": 1200}],
         },
     )
-    assert made.status_code == 201, made.text
-    sid = made.json()["id"]
-    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
     buyer = str(uuid.uuid4())
     seller = auth(s.env, "vendor", str(uuid.uuid4()), vendor=vendor)
 
@@ -243,23 +177,20 @@ def test_a_serial_refunder_is_held_for_review_before_the_next_refund(paid: PaidS
     assert ok.status_code == 201 and ok.json()["amount"] == 1200.0, ok.text
 
 
-def test_velocity_on_one_device_is_caught_and_an_honest_family_is_not(paid: PaidStack) -> None:
+def test_velocity_on_one_device_is_caught_and_an_honest_family_is_not(shop: Shop) -> None:
     """Purchase velocity on one device (issue 17 part 1) beside an honest household, all over HTTP with device ids:
     a family of three on one phone and one street, sharing a tablet, each buying in the show and one also sending a
     parcel to a parent's home that day: no case. One account on one device ordering to five addresses within minutes:
     a case, with the device's addresses counted."""
-    s = paid
-    made = s.http.post(
-        f"{P}/streams",
-        json={
+    s = shop
+    sid = live_show(
+        s,
+        {
             "title": "Family",
             "stream_type": "product_demo",
             "products": [{"product_id": SAREE, "special_price": 700}],
         },
     )
-    assert made.status_code == 201, made.text
-    sid = made.json()["id"]
-    assert s.http.post(f"{P}/streams/{sid}/start").status_code == 200
 
     def order(buyer: str, key: str, phone: str, address: dict[str, str], device: str, method: str = "cod") -> str:
         r = s.http.post(
