@@ -250,7 +250,7 @@ async def test_journey_2_stream_stock(clocked: Show) -> None:
     assert (await asyncio.to_thread(s.pay, failed["payment_url"], "failure")).status_code == 200
     for buyer, p in won[:18]:
         assert order_when(s, buyer, p["order_id"], "paid")["payment_status"] == "completed"
-    assert order_when(s, failed_buyer, failed["order_id"], "payment_failed")["payment_status"] == "failed"
+    assert order_when(s, failed_buyer, failed["order_id"], "payment_failed", "failed")["payment_status"] == "failed"
     assert await stock_seen(room, phone, 1, 18) == {"stream_id": sid, "product_id": phone, "available": 1, "sold": 18}
     assert product_when(s, sid, phone, 18)["limited_quantity"] == 20
 
@@ -258,7 +258,7 @@ async def test_journey_2_stream_stock(clocked: Show) -> None:
     late_buyer, late = won[19]
     mark = len(room.got("stock_update"))
     journeys.advance_clock(s, s.env.payment_session_timeout_s + 1)
-    assert order_when(s, late_buyer, late["order_id"], "payment_failed")["payment_status"] == "failed"
+    assert order_when(s, late_buyer, late["order_id"], "payment_failed", "failed")["payment_status"] == "failed"
     assert await stock_seen(room, phone, 2, 18, mark) == {
         "stream_id": sid,
         "product_id": phone,
@@ -373,13 +373,16 @@ async def race_checkouts(s: Show, buyers: list[str], body: dict[str, Any]) -> li
         )
 
 
-def order_when(s: Show, buyer: str, order_id: str, status: str) -> dict[str, Any]:
-    """The buyer's order once the read model shows ``status``."""
+def order_when(s: Show, buyer: str, order_id: str, status: str, payment_status: str | None = None) -> dict[str, Any]:
+    """The buyer's order once the read model shows ``status`` (and ``payment_status``: the Order's and the Payment's
+    events reach the read model separately, so one may show before the other)."""
     client = s.as_user("viewer", buyer)
 
     def look() -> dict[str, Any] | None:
         r = client.get(f"/orders/{order_id}")
-        return r.json() if r.status_code == 200 and r.json()["status"] == status else None
+        if r.status_code != 200 or r.json()["status"] != status:
+            return None
+        return r.json() if payment_status in (None, r.json()["payment_status"]) else None
 
     found: dict[str, Any] = wait_until(look, timeout=30, interval=0.1, what=f"order {order_id} {status}")
     return found
@@ -503,7 +506,9 @@ async def test_journey_3_auction_winner_and_group_buy_members_pay(clocked: Show)
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "group_buy_not_unlocked"
     declined = pay_hold(members[1], "hold-1")
     assert s.pay(declined.json()["payment_url"], "failure").status_code == 200
-    assert order_when(s, members[1], declined.json()["order_id"], "payment_failed")["payment_status"] == "failed"
+    assert (
+        order_when(s, members[1], declined.json()["order_id"], "payment_failed", "failed")["payment_status"] == "failed"
+    )
     retried = pay_hold(members[1], "hold-2")
     assert retried.status_code == 201 and retried.json()["total"] == 1500.0, retried.text
     assert s.pay(retried.json()["payment_url"]).status_code == 200
